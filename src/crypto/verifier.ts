@@ -1,0 +1,46 @@
+/**
+ * The signature verification contract. The node never checks a signature itself: it hands checks to a
+ * Verifier, which is the Piscina pool in production (verify-pool.ts) and may be a main-thread or fake
+ * verifier in tests. Both gossip and consensus go through it.
+ */
+import type { ConsensusMessage } from '../schema.ts';
+
+/** One Ed25519 check: does `signature` by `publicKey` cover exactly `message`? */
+export interface SignatureCheck {
+  publicKey: Uint8Array;
+  message: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** Outcome of checking a Dolev-Strong chain; `code` is a stable error code when it fails. */
+export type ChainCheckResult =
+  | { ok: true }
+  | { ok: false; code: 'ERR_BAD_CHAIN' | 'ERR_TOO_FEW_SIGNATURES' | 'ERR_BAD_SIGNATURE'; reason: string };
+
+/** A Dolev-Strong chain to check, with the round the receiver is in when it asks. */
+export interface ChainCheck {
+  msg: ConsensusMessage;
+  /** SHA-256 block hash of msg.block (block.ts), computed once on the main thread. */
+  blockHash: Uint8Array;
+  /** The receiver's current round for the instance (1..k); the chain must carry at least this many signatures. */
+  round: number;
+}
+
+/** Verifies signatures, in batches, off the main thread where it can. */
+export interface Verifier {
+  /** Resolves to one boolean per check, in order. A bad signature is `false`, never a rejection. */
+  verify(checks: readonly SignatureCheck[]): Promise<boolean[]>;
+  /** Stops any workers; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** A Verifier that also knows the validator set of a genesis and checks whole consensus chains. */
+export interface ChainVerifier extends Verifier {
+  /**
+   * Structural checks (signer indices below n, no duplicate signer, signers[0] is the miner, bitmask equal to
+   * the set of signers, popcount equal to the number of signatures, at least `round` signatures) and every
+   * signature valid over the consensus signed bytes of signing.ts. Signatures verified before are not
+   * verified again (bounded cache keyed by signer, signed bytes and signature).
+   */
+  checkChain(check: ChainCheck): Promise<ChainCheckResult>;
+}

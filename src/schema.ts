@@ -1,0 +1,305 @@
+/**
+ * The wire schema: protocol version, every message type, and `decodeMessage`, which checks every field,
+ * type and byte length of an untyped msgpack value before any other code sees it. This is the only place
+ * that knows the message shapes; a new message type is added here first.
+ */
+import { StrongcastError } from './errors.ts';
+
+/** Protocol version spoken on the wire; peers with another version are refused at the handshake. */
+export const PROTOCOL_VERSION = 1;
+
+/** Byte lengths fixed by Ed25519 and SHA-256. */
+export const PUBLIC_KEY_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+export const NONCE_BYTES = 32;
+export const HASH_BYTES = 32;
+
+/** Schema limits: any message beyond these is malformed, whatever the frame limit. */
+export const schemaLimits = {
+  /** Longest network id, in UTF-8 bytes. */
+  networkIdBytesMax: 64,
+  /** Longest host name or address in a hello or peer list, in characters. */
+  hostCharsMax: 255,
+  /** Longest gossip topic, in UTF-8 bytes. */
+  topicBytesMax: 64,
+  /** Largest gossip payload, in bytes. */
+  gossipDataBytesMax: 256 * 1024,
+  /** Largest block payload, in bytes. */
+  blockPayloadBytesMax: 256 * 1024,
+  /** Most addresses in one peer-exchange reply. */
+  peersPerReplyMax: 64,
+  /** Most validators a network may have (bitmask of 128 bytes). */
+  validatorsMax: 1024,
+  /** Longest reject reason, in characters. */
+  reasonCharsMax: 512,
+} as const;
+
+/** First message on a connection, from both sides. */
+export interface HelloMessage {
+  t: 'hello';
+  /** Protocol version. */
+  v: number;
+  /** Network id: nodes of different networks never talk. */
+  net: string;
+  /** The sender's Ed25519 public key, which is its node id. */
+  key: Uint8Array;
+  /** Where the sender listens ('' and 0 when it does not). */
+  host: string;
+  port: number;
+  /** A fresh random challenge the other side must sign. */
+  nonce: Uint8Array;
+}
+
+/** Proof of key possession: a signature over the other side's nonce (see handshake.ts for the bytes). */
+export interface AuthMessage {
+  t: 'auth';
+  sig: Uint8Array;
+}
+
+/** Sent just before closing a connection, so the other side can log why. */
+export interface RejectMessage {
+  t: 'reject';
+  code: string;
+  reason: string;
+}
+
+export interface PingMessage {
+  t: 'ping';
+  n: number;
+}
+
+export interface PongMessage {
+  t: 'pong';
+  n: number;
+}
+
+/** Asks the peer for listening addresses it knows (peer exchange). */
+export interface GetPeersMessage {
+  t: 'getpeers';
+}
+
+/** A listening address a node knows, with the id it proved there. */
+export interface PeerAddress {
+  id: Uint8Array;
+  host: string;
+  port: number;
+}
+
+export interface PeersMessage {
+  t: 'peers';
+  addrs: PeerAddress[];
+}
+
+/** A broadcast: signed by its origin, flooded hop by hop, delivered once per node. */
+export interface GossipMessage {
+  t: 'gossip';
+  origin: Uint8Array;
+  /** Per-origin sequence number, so equal payloads from one origin stay distinct messages. */
+  seq: number;
+  topic: string;
+  data: Uint8Array;
+  /** Hops travelled so far; not signed, because every relay increments it. */
+  hops: number;
+  sig: Uint8Array;
+}
+
+/** A block as it travels: height and parent are assigned only when it is appended to a chain. */
+export interface WireBlock {
+  /** Index of the validator that mined it. */
+  miner: number;
+  /** Start round of the instance (rounds of length roundMs since genesis start). */
+  t0: number;
+  /** Miner's wall-clock time in ms when it proposed the block (informational only). */
+  ts: number;
+  payload: Uint8Array;
+}
+
+/** A Dolev-Strong relay: the block and the ordered signature chain, signers named by index and bitmask. */
+export interface ConsensusMessage {
+  t: 'ds';
+  block: WireBlock;
+  /** Bit i (byte i>>3, bit i&7, least significant first) is set when validator i signed. */
+  mask: Uint8Array;
+  /** Signer indices in the order they signed; signers[0] must be the miner. */
+  signers: number[];
+  /** signers.length signatures of 64 bytes each, concatenated in signer order. */
+  sigs: Uint8Array;
+  hops: number;
+}
+
+/** Every message of the protocol. */
+export type Message =
+  | HelloMessage
+  | AuthMessage
+  | RejectMessage
+  | PingMessage
+  | PongMessage
+  | GetPeersMessage
+  | PeersMessage
+  | GossipMessage
+  | ConsensusMessage;
+
+/** The `t` tag of a message. */
+export type MessageType = Message['t'];
+
+type Obj = Record<string, unknown>;
+
+function bad(what: string): never {
+  throw new StrongcastError('ERR_BAD_MESSAGE', what);
+}
+
+function isObject(x: unknown): x is Obj {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array);
+}
+
+/** Rejects fields we do not know, so a message has exactly one reading. */
+function onlyKeys(o: Obj, keys: readonly string[], what: string): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) bad(`${what}: unexpected field '${k}'`);
+}
+
+function bytes(o: Obj, k: string, what: string, exact?: number, max?: number): Uint8Array {
+  const v = o[k];
+  if (!(v instanceof Uint8Array)) bad(`${what}.${k} must be bytes`);
+  if (exact !== undefined && v.byteLength !== exact) bad(`${what}.${k} must be ${exact} bytes`);
+  if (max !== undefined && v.byteLength > max) bad(`${what}.${k} must be at most ${max} bytes`);
+  return v;
+}
+
+function uint(o: Obj, k: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) {
+    bad(`${what}.${k} must be an integer in 0..${max}`);
+  }
+  return v;
+}
+
+function str(o: Obj, k: string, what: string, maxBytes: number): string {
+  const v = o[k];
+  if (typeof v !== 'string') bad(`${what}.${k} must be a string`);
+  if (Buffer.byteLength(v, 'utf8') > maxBytes) bad(`${what}.${k} must be at most ${maxBytes} bytes`);
+  return v;
+}
+
+function decodeHello(o: Obj): HelloMessage {
+  onlyKeys(o, ['t', 'v', 'net', 'key', 'host', 'port', 'nonce'], 'hello');
+  return {
+    t: 'hello',
+    v: uint(o, 'v', 'hello', 0xffff),
+    net: str(o, 'net', 'hello', schemaLimits.networkIdBytesMax),
+    key: bytes(o, 'key', 'hello', PUBLIC_KEY_BYTES),
+    host: str(o, 'host', 'hello', schemaLimits.hostCharsMax),
+    port: uint(o, 'port', 'hello', 65535),
+    nonce: bytes(o, 'nonce', 'hello', NONCE_BYTES),
+  };
+}
+
+function decodeAuth(o: Obj): AuthMessage {
+  onlyKeys(o, ['t', 'sig'], 'auth');
+  return { t: 'auth', sig: bytes(o, 'sig', 'auth', SIGNATURE_BYTES) };
+}
+
+function decodeReject(o: Obj): RejectMessage {
+  onlyKeys(o, ['t', 'code', 'reason'], 'reject');
+  return {
+    t: 'reject',
+    code: str(o, 'code', 'reject', 64),
+    reason: str(o, 'reason', 'reject', schemaLimits.reasonCharsMax * 4),
+  };
+}
+
+function decodePingPong(o: Obj, t: 'ping' | 'pong'): PingMessage | PongMessage {
+  onlyKeys(o, ['t', 'n'], t);
+  return { t, n: uint(o, 'n', t) };
+}
+
+function decodePeerAddress(x: unknown): PeerAddress {
+  if (!isObject(x)) bad('peers.addrs entries must be maps');
+  onlyKeys(x, ['id', 'host', 'port'], 'peer address');
+  const port = uint(x, 'port', 'peer address', 65535);
+  if (port === 0) bad('peer address.port must be in 1..65535');
+  return {
+    id: bytes(x, 'id', 'peer address', PUBLIC_KEY_BYTES),
+    host: str(x, 'host', 'peer address', schemaLimits.hostCharsMax),
+    port,
+  };
+}
+
+function decodePeers(o: Obj): PeersMessage {
+  onlyKeys(o, ['t', 'addrs'], 'peers');
+  const addrs = o['addrs'];
+  if (!Array.isArray(addrs)) bad('peers.addrs must be an array');
+  if (addrs.length > schemaLimits.peersPerReplyMax) bad(`peers.addrs must hold at most ${schemaLimits.peersPerReplyMax}`);
+  return { t: 'peers', addrs: addrs.map(decodePeerAddress) };
+}
+
+function decodeGossip(o: Obj): GossipMessage {
+  onlyKeys(o, ['t', 'origin', 'seq', 'topic', 'data', 'hops', 'sig'], 'gossip');
+  return {
+    t: 'gossip',
+    origin: bytes(o, 'origin', 'gossip', PUBLIC_KEY_BYTES),
+    seq: uint(o, 'seq', 'gossip'),
+    topic: str(o, 'topic', 'gossip', schemaLimits.topicBytesMax),
+    data: bytes(o, 'data', 'gossip', undefined, schemaLimits.gossipDataBytesMax),
+    hops: uint(o, 'hops', 'gossip', 255),
+    sig: bytes(o, 'sig', 'gossip', SIGNATURE_BYTES),
+  };
+}
+
+function decodeBlock(x: unknown): WireBlock {
+  if (!isObject(x)) bad('ds.block must be a map');
+  onlyKeys(x, ['miner', 't0', 'ts', 'payload'], 'block');
+  return {
+    miner: uint(x, 'miner', 'block', schemaLimits.validatorsMax - 1),
+    t0: uint(x, 't0', 'block'),
+    ts: uint(x, 'ts', 'block'),
+    payload: bytes(x, 'payload', 'block', undefined, schemaLimits.blockPayloadBytesMax),
+  };
+}
+
+function decodeConsensus(o: Obj): ConsensusMessage {
+  onlyKeys(o, ['t', 'block', 'mask', 'signers', 'sigs', 'hops'], 'ds');
+  const signers = o['signers'];
+  if (!Array.isArray(signers) || signers.length === 0 || signers.length > schemaLimits.validatorsMax) {
+    bad(`ds.signers must be an array of 1..${schemaLimits.validatorsMax} indices`);
+  }
+  const indices = signers.map((s, i) => uint({ s }, 's', `ds.signers[${i}]`, schemaLimits.validatorsMax - 1));
+  const sigs = bytes(o, 'sigs', 'ds', indices.length * SIGNATURE_BYTES);
+  return {
+    t: 'ds',
+    block: decodeBlock(o['block']),
+    mask: bytes(o, 'mask', 'ds', undefined, schemaLimits.validatorsMax / 8),
+    signers: indices,
+    sigs,
+    hops: uint(o, 'hops', 'ds', 255),
+  };
+}
+
+/**
+ * Checks an untyped decoded value and returns it as a typed Message.
+ * @throws StrongcastError ERR_BAD_MESSAGE naming the first field that is wrong.
+ */
+export function decodeMessage(x: unknown): Message {
+  if (!isObject(x)) bad('message must be a map');
+  switch (x['t']) {
+    case 'hello':
+      return decodeHello(x);
+    case 'auth':
+      return decodeAuth(x);
+    case 'reject':
+      return decodeReject(x);
+    case 'ping':
+    case 'pong':
+      return decodePingPong(x, x['t']);
+    case 'getpeers':
+      onlyKeys(x, ['t'], 'getpeers');
+      return { t: 'getpeers' };
+    case 'peers':
+      return decodePeers(x);
+    case 'gossip':
+      return decodeGossip(x);
+    case 'ds':
+      return decodeConsensus(x);
+    default:
+      return bad(`unknown message type ${JSON.stringify(String(x['t'])).slice(0, 40)}`);
+  }
+}

@@ -1,0 +1,68 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decodeMessage, PROTOCOL_VERSION, schemaLimits } from '../src/schema.ts';
+import { isStrongcastError } from '../src/errors.ts';
+
+function rejects(x: unknown, fragment: string): void {
+  try {
+    decodeMessage(x);
+  } catch (e) {
+    assert.ok(isStrongcastError(e, 'ERR_BAD_MESSAGE'), `expected ERR_BAD_MESSAGE, got ${String(e)}`);
+    assert.ok((e as Error).message.includes(fragment), `message '${(e as Error).message}' lacks '${fragment}'`);
+    return;
+  }
+  assert.unreachable(`accepted ${JSON.stringify(x)}`);
+}
+
+const hello = { t: 'hello', v: PROTOCOL_VERSION, net: 'test', key: new Uint8Array(32), host: '127.0.0.1', port: 7001, nonce: new Uint8Array(32) };
+const gossip = { t: 'gossip', origin: new Uint8Array(32), seq: 1, topic: 'chat', data: new Uint8Array(3), hops: 0, sig: new Uint8Array(64) };
+const ds = { t: 'ds', block: { miner: 0, t0: 5, ts: 1, payload: new Uint8Array(0) }, mask: new Uint8Array([1]), signers: [0], sigs: new Uint8Array(64), hops: 0 };
+
+test('well-formed messages of every type decode to themselves', () => {
+  for (const m of [hello, gossip, ds, { t: 'auth', sig: new Uint8Array(64) }, { t: 'ping', n: 3 }, { t: 'pong', n: 3 }, { t: 'getpeers' },
+    { t: 'peers', addrs: [{ id: new Uint8Array(32), host: 'a', port: 1 }] }, { t: 'reject', code: 'ERR_BANNED', reason: 'x' }]) {
+    assert.equal(decodeMessage(m), m);
+  }
+});
+
+test('non-maps and unknown types are rejected', () => {
+  rejects(null, 'must be a map');
+  rejects([1, 2], 'must be a map');
+  rejects(new Uint8Array(3), 'must be a map');
+  rejects({ t: 'nope' }, 'unknown message type');
+  rejects({}, 'unknown message type');
+});
+
+test('wrong field types and byte lengths name the field', () => {
+  rejects({ ...hello, key: new Uint8Array(31) }, 'hello.key must be 32 bytes');
+  rejects({ ...hello, port: 70000 }, 'hello.port');
+  rejects({ ...hello, v: -1 }, 'hello.v');
+  rejects({ ...hello, extra: 1 }, "unexpected field 'extra'");
+  rejects({ ...gossip, seq: 1.5 }, 'gossip.seq');
+  rejects({ ...gossip, sig: 'x' }, 'gossip.sig must be bytes');
+  rejects({ ...gossip, topic: 'x'.repeat(schemaLimits.topicBytesMax + 1) }, 'gossip.topic');
+  rejects({ ...gossip, data: new Uint8Array(schemaLimits.gossipDataBytesMax + 1) }, 'gossip.data');
+  rejects({ ...gossip, hops: 256 }, 'gossip.hops');
+});
+
+test('gossip topic and data accept exactly their limits', () => {
+  const m = { ...gossip, topic: 't'.repeat(schemaLimits.topicBytesMax), data: new Uint8Array(schemaLimits.gossipDataBytesMax) };
+  assert.equal(decodeMessage(m), m);
+});
+
+test('consensus messages need one 64-byte signature per signer', () => {
+  rejects({ ...ds, sigs: new Uint8Array(63) }, 'ds.sigs must be 64 bytes');
+  rejects({ ...ds, signers: [] }, 'ds.signers');
+  rejects({ ...ds, signers: [0, 1.5], sigs: new Uint8Array(128) }, 'ds.signers[1]');
+  rejects({ ...ds, signers: [schemaLimits.validatorsMax] }, 'ds.signers[0]');
+  rejects({ ...ds, block: { ...ds.block, extra: 1 } }, "unexpected field 'extra'");
+  rejects({ ...ds, mask: new Uint8Array(schemaLimits.validatorsMax / 8 + 1) }, 'ds.mask');
+});
+
+test('peer exchange replies are bounded', () => {
+  const addr = { id: new Uint8Array(32), host: 'h', port: 9 };
+  rejects({ t: 'peers', addrs: Array(schemaLimits.peersPerReplyMax + 1).fill(addr) }, 'at most');
+  rejects({ t: 'peers', addrs: [{ ...addr, port: 0 }] }, 'port must be in 1..65535');
+});
+
+test.run();
