@@ -1,0 +1,58 @@
+/**
+ * The interactive start, as the original program had it: show the machine's IP (found automatically),
+ * ask for the port (suggesting a free one), ask which validator to be or which peers to dial, then open
+ * the console. Answers are read line by line, so the same start can be scripted through a pipe.
+ */
+import { createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { StrongcastError } from '../errors.ts';
+import { parseHostPort } from '../node-options.ts';
+import type { RunFlags } from './args.ts';
+import type { LineReader } from './lines.ts';
+
+/** The first non-internal IPv4 address of this machine, or 127.0.0.1 when it has none. */
+export function lanAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+/** True when `port` can be bound on all interfaces right now. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '0.0.0.0', () => s.close(() => resolve(true)));
+  });
+}
+
+/** The first free port from `from` upward (within 100 ports), else 0 (let the system choose). */
+export async function suggestPort(from = 7001): Promise<number> {
+  for (let p = from; p < from + 100 && p <= 65535; p++) if (await portIsFree(p)) return p;
+  return 0;
+}
+
+/** Asks what the node needs and returns the flags to run it with. */
+export async function askForFlags(base: RunFlags, asker: LineReader): Promise<RunFlags> {
+  {
+    process.stdout.write(`strongcast: your IP address is ${lanAddress()}\n`);
+    const suggested = await suggestPort();
+    const portAnswer = await asker.ask(`Port to listen on [${suggested}]: `);
+    const port = portAnswer === '' ? suggested : Number(portAnswer);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new StrongcastError('ERR_INVALID_OPTION', `port must be an integer in 0..65535, got '${portAnswer}'`);
+    }
+    const genesis = await asker.ask('Genesis file to join as a validator (empty for a plain node): ');
+    if (genesis !== '') {
+      const index = await asker.ask('Which validator are you (index from 0)? ');
+      if (!/^\d+$/.test(index)) throw new StrongcastError('ERR_INVALID_OPTION', `validator index must be a number, got '${index}'`);
+      const key = genesis.replace(/genesis\.json$/, '') + `node-${index}.key`;
+      return { ...base, port, genesis, key };
+    }
+    const peersAnswer = await asker.ask('Peers to connect to (HOST:PORT, comma-separated, empty for none): ');
+    const peers = peersAnswer.split(',').map((p) => p.trim()).filter(Boolean);
+    for (const p of peers) parseHostPort(p, 'peer');
+    return { ...base, port, peers };
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The gossip rules, as pure code: message ids, duplicate suppression, hop limit, and which peers a message is
+ * relayed to. Time is passed in; no sockets. The node shell (node.ts) asks `admit` when a floodable message
+ * arrives, verifies what it is told to, reports back with `settle`, and sends what `relayTargets` names.
+ *
+ * Spam protection rests on one rule: an id is verified, delivered and relayed at most once. A copy that
+ * arrives while the first is still being verified is a duplicate too, so no signature is ever checked twice
+ * for the same message (the throughput ceiling of the network is one verification per message per node).
+ */
+import { createHash } from 'node:crypto';
+import { concatBytes, lengthPrefixed, toHex, u32be, u64be, utf8 } from './bytes.ts';
+import { assert } from './errors.ts';
+import type { ErrorCode } from './errors.ts';
+import type { ConsensusMessage, GossipMessage } from './schema.ts';
+import { SeenCache } from './seen-cache.ts';
+import { positiveInt } from './options.ts';
+
+/** Domain tag of gossip signatures. */
+export const GOSSIP_DOMAIN = 'strongcast/gossip/v1';
+
+/** Tunable limits of the gossip core. */
+export interface GossipOptions {
+  /** Ids remembered to drop duplicates. @default 100000 */
+  seenEntriesMax?: number;
+  /** How long an id is remembered, in ms. @default 120000 */
+  seenTtlMs?: number;
+  /** Messages that travelled more hops than this are dropped and not relayed. @default 32 */
+  hopLimit?: number;
+  /** Messages being verified at once, all peers together; beyond it new ones wait upstream. @default 4096 */
+  inflightMax?: number;
+}
+
+/** Defaults of GossipOptions. */
+export const gossipDefaults = { seenEntriesMax: 100_000, seenTtlMs: 120_000, hopLimit: 32, inflightMax: 4096 } as const;
+
+/**
+ * The signed content of a broadcast: domain || network id || origin key || seq (u64 BE) || topic || data,
+ * each variable field length-prefixed so no two messages share bytes. Hops are left out: relays change them.
+ */
+export function gossipSignedBytes(networkId: string, m: Pick<GossipMessage, 'origin' | 'seq' | 'topic' | 'data'>): Uint8Array {
+  return concatBytes(
+    lengthPrefixed(utf8(GOSSIP_DOMAIN)),
+    lengthPrefixed(utf8(networkId)),
+    m.origin,
+    u64be(m.seq),
+    lengthPrefixed(utf8(m.topic)),
+    lengthPrefixed(m.data),
+  );
+}
+
+/** A broadcast's id: SHA-256 of its signed content, in hex. */
+export function gossipId(signedBytes: Uint8Array): string {
+  return createHash('sha256').update(signedBytes).digest('hex');
+}
+
+/**
+ * A consensus relay's id covers the block, the bitmask, the signer order and every signature, so a relay
+ * carrying more signatures is a new message, and a copy with a garbage signature can never shadow the
+ * valid one in the seen-cache.
+ */
+export function consensusId(blockHash: Uint8Array, m: Pick<ConsensusMessage, 'mask' | 'signers' | 'sigs'>): string {
+  const h = createHash('sha256').update('ds').update(blockHash).update(lengthPrefixed(m.mask));
+  for (const s of m.signers) h.update(u32be(s));
+  return h.update(m.sigs).digest('hex');
+}
+
+/** What to do with an arriving message. */
+export type Admission =
+  | { verdict: 'verify' }
+  | { verdict: 'drop'; code: ErrorCode | 'DUPLICATE'; reason: string };
+
+interface Inflight {
+  /** Peers that sent a copy: no point sending it back to them. */
+  senders: Set<string>;
+}
+
+/** Duplicate suppression and relay bookkeeping for every floodable message (gossip and consensus). */
+export class GossipCore {
+  readonly hopLimit: number;
+  readonly inflightMax: number;
+  private readonly seen: SeenCache;
+  private readonly inflight = new Map<string, Inflight>();
+  /** Counters for status and tests. */
+  readonly counters = { admitted: 0, duplicates: 0, hopLimited: 0, verifiedOk: 0, verifiedBad: 0, overloaded: 0 };
+
+  constructor(options: GossipOptions = {}) {
+    this.hopLimit = positiveInt(options.hopLimit ?? gossipDefaults.hopLimit, 'hopLimit');
+    this.inflightMax = positiveInt(options.inflightMax ?? gossipDefaults.inflightMax, 'inflightMax');
+    this.seen = new SeenCache({
+      seenEntriesMax: options.seenEntriesMax ?? gossipDefaults.seenEntriesMax,
+      seenTtlMs: options.seenTtlMs ?? gossipDefaults.seenTtlMs,
+    });
+  }
+
+  /** Messages now being verified. */
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  /** True when the id was delivered before or is being verified now. */
+  known(id: string, nowMs: number): boolean {
+    return this.inflight.has(id) || this.seen.has(id, nowMs);
+  }
+
+  /**
+   * Decides whether a message from `from` with `hops` should be verified. Duplicates are dropped without
+   * verification; their sender is remembered so the message is not sent back to it.
+   */
+  admit(from: string, id: string, hops: number, nowMs: number): Admission {
+    const pending = this.inflight.get(id);
+    if (pending || this.seen.has(id, nowMs)) {
+      pending?.senders.add(from);
+      this.counters.duplicates++;
+      return { verdict: 'drop', code: 'DUPLICATE', reason: 'already seen' };
+    }
+    if (hops > this.hopLimit) {
+      this.counters.hopLimited++;
+      return { verdict: 'drop', code: 'ERR_HOP_LIMIT', reason: `travelled ${hops} hops, limit ${this.hopLimit}` };
+    }
+    if (this.inflight.size >= this.inflightMax) {
+      this.counters.overloaded++;
+      return { verdict: 'drop', code: 'ERR_RATE_LIMITED', reason: `${this.inflight.size} messages already being verified` };
+    }
+    this.inflight.set(id, { senders: new Set([from]) });
+    this.counters.admitted++;
+    return { verdict: 'verify' };
+  }
+
+  /** Marks our own message as seen before sending it, so copies coming back are dropped. */
+  markOwn(id: string, nowMs: number): void {
+    this.seen.add(id, nowMs);
+  }
+
+  /**
+   * Records the verification outcome. A valid message becomes seen for good; an invalid one is forgotten,
+   * so a valid message with the same id (a forger raced it) can still get through. Returns the peers that
+   * sent copies, which relays skip.
+   */
+  settle(id: string, ok: boolean, nowMs: number): ReadonlySet<string> {
+    const pending = this.inflight.get(id);
+    assert(pending, `settle of an id that is not in flight: ${id}`);
+    this.inflight.delete(id);
+    if (ok) {
+      this.seen.add(id, nowMs);
+      this.counters.verifiedOk++;
+    } else {
+      this.counters.verifiedBad++;
+    }
+    return pending.senders;
+  }
+
+  /** Peers to relay to: every open peer that has not sent us this message. */
+  relayTargets(openPeers: Iterable<string>, skip: ReadonlySet<string>): string[] {
+    const out: string[] = [];
+    for (const p of openPeers) if (!skip.has(p)) out.push(p);
+    return out;
+  }
+
+  /** Whether a message that arrived with `hops` may be relayed once more. */
+  mayRelay(hops: number): boolean {
+    return hops + 1 <= this.hopLimit;
+  }
+
+  /** Hex form used for ids of keys in logs and events. */
+  static keyHex(key: Uint8Array): string {
+    return toHex(key);
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * strongcast library API. The CLI (main.ts) is a thin user of exactly these exports.
+ *
+ *   import { createNode } from './src/index.ts';
+ *   const node = createNode({ port: 7001, peers: ['127.0.0.1:7002'] });
+ *   node.on('message', (m) => console.log(m.topic, new TextDecoder().decode(m.data)));
+ *   await node.start();
+ *   await node.broadcast('chat', 'hello');
+ */
+export { createNode, StrongcastNode } from './node.ts';
+export type { GossipDelivery, PeerEvent, PeerInfo, OffenceEvent, NodeEvents, ConsensusPort, ChainVerdict } from './node.ts';
+export { nodeDefaults, DEFAULT_NETWORK_ID, parseHostPort } from './node-options.ts';
+export type { NodeOptions, NodeLimits } from './node-options.ts';
+export { StrongcastError, ErrorCodes, isStrongcastError } from './errors.ts';
+export type { ErrorCode } from './errors.ts';
+export { generateIdentity, identityFromSeed, readKeyFile, writeKeyFile } from './crypto/keys.ts';
+export type { Identity } from './crypto/keys.ts';
+export type { Verifier, ChainVerifier } from './crypto/verifier.ts';
+export { stderrLogger, silentLogger } from './log.ts';
+export type { Logger } from './log.ts';
+export { PROTOCOL_VERSION } from './schema.ts';

@@ -1,0 +1,61 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * strongcast: the single entry point.
+ *
+ *   npx tsx src/main.ts                      interactive start, then a console
+ *   npx tsx src/main.ts --port 7001 --json   headless node
+ *   npx tsx src/main.ts init --nodes 4 --out net
+ *   npx tsx src/main.ts --genesis net/genesis.json --key net/node-0.key
+ *
+ * A user mistake prints one line `strongcast: ERR_CODE: message` on stderr and exits 2; never a stack trace.
+ */
+import { isStrongcastError } from './errors.ts';
+import { initHelp, parseCommandLine, runHelp, type RunFlags } from './cli/args.ts';
+import { askForFlags } from './cli/interactive.ts';
+import { LineReader } from './cli/lines.ts';
+import { installSignalHandlers, nodeOptionsFromFlags, runConsole, startCliNode } from './cli/run.ts';
+import { consoleHelp } from './cli/console.ts';
+import { runInit } from './cli/init.ts';
+import { validatorFactory, validatorNodeOptions } from './cli/validator.ts';
+
+async function runNode(flags: RunFlags, lines: LineReader, interactive: boolean): Promise<void> {
+  let options = await nodeOptionsFromFlags(flags);
+  if (flags.genesis) options = await validatorNodeOptions(flags, options);
+  const cli = await startCliNode(flags, options, flags.genesis ? validatorFactory : undefined);
+  const quit = async () => {
+    await cli.stop();
+    lines.close();
+    process.exit(0);
+  };
+  installSignalHandlers(cli.stop);
+  if (interactive) process.stdout.write(`\n${consoleHelp}\n`);
+  await runConsole(cli, lines, quit);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const cmd = parseCommandLine(argv);
+  switch (cmd.kind) {
+    case 'help':
+      process.stdout.write(cmd.topic === 'init' ? initHelp : runHelp);
+      return;
+    case 'init':
+      await runInit(cmd.flags);
+      return;
+    case 'interactive': {
+      const lines = new LineReader();
+      const flags = await askForFlags(cmd.flags, lines);
+      return runNode(flags, lines, true);
+    }
+    case 'run':
+      return runNode(cmd.flags, new LineReader(), false);
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (isStrongcastError(e)) {
+    process.stderr.write(`strongcast: ${e.code}: ${e.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`strongcast: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,156 @@
+/**
+ * Options of a node, their defaults and their validation, in one place. Every limit a peer could push
+ * against has a named default here, is enforced by the node, and is tested at its edge.
+ */
+import { StrongcastError } from './errors.ts';
+import { framingDefaults } from './framing.ts';
+import { gossipDefaults, type GossipOptions } from './gossip.ts';
+import { peerScoreDefaults } from './peer-score.ts';
+import { backoffDefaults } from './backoff.ts';
+import { positiveInt, nonNegativeInt, positiveNumber } from './options.ts';
+import type { Identity } from './crypto/keys.ts';
+import type { Verifier } from './crypto/verifier.ts';
+import type { Logger } from './log.ts';
+
+/** Default network id: nodes only talk to nodes with the same id. */
+export const DEFAULT_NETWORK_ID = 'strongcast-dev';
+
+/** Everything a node can be told; every field is optional. */
+export interface NodeOptions extends GossipOptions {
+  /** Address to listen on. @default '0.0.0.0' */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. @default 0 */
+  port?: number;
+  /** Host to tell peers we listen on; a peer uses the address it sees us from when this is ''. @default '' */
+  advertiseHost?: string;
+  /** Network id; peers on another id are refused. @default 'strongcast-dev' */
+  networkId?: string;
+  /** The node's key pair (its id). @default a fresh random identity */
+  identity?: Identity;
+  /** Peers to dial at start and to keep reconnecting to, as 'host:port'. @default [] */
+  peers?: string[];
+  /** Most open connections, inbound and outbound together. @default 32 */
+  maxPeers?: number;
+  /** Open connections the node tries to keep by dialing addresses learned from peers. @default 8 */
+  targetPeers?: number;
+  /** Connections still in their handshake at once. @default 64 */
+  handshakesPendingMax?: number;
+  /** Largest frame body accepted or sent, in bytes. @default 1048576 (1 MiB) */
+  frameBytesMax?: number;
+  /** Time a handshake may take, in ms. @default 5000 */
+  handshakeTimeoutMs?: number;
+  /** Interval between pings on an idle connection, in ms. @default 5000 */
+  pingIntervalMs?: number;
+  /** A peer silent for this long is disconnected, in ms. @default 20000 */
+  idleTimeoutMs?: number;
+  /** Bytes queued for one slow peer before it is dropped. @default 8388608 (8 MiB) */
+  writeQueueBytesMax?: number;
+  /** Messages a peer may send per second (sustained). @default 5000 */
+  peerMsgsPerSec?: number;
+  /** Messages a peer may send in a burst. @default 10000 */
+  peerMsgsBurst?: number;
+  /** Bytes a peer may send per second (sustained). @default 16777216 (16 MiB) */
+  peerBytesPerSec?: number;
+  /** Bytes a peer may send in a burst. @default 33554432 (32 MiB) */
+  peerBytesBurst?: number;
+  /** Messages from one peer awaiting verification before its socket is paused. @default 512 */
+  peerInflightMax?: number;
+  /** Addresses remembered from peer exchange. @default 1000 */
+  knownAddressesMax?: number;
+  /** Interval of the peer-maintenance loop (dial to target, ask for peers), in ms. @default 2000 */
+  maintainIntervalMs?: number;
+  /** Misbehaviour score at which a peer is banned. @default 100 */
+  banScore?: number;
+  /** How long a ban lasts, in ms. @default 600000 */
+  banMs?: number;
+  /** First reconnect delay, in ms. @default 250 */
+  reconnectBaseMs?: number;
+  /** Longest reconnect delay, in ms. @default 30000 */
+  reconnectMaxMs?: number;
+  /** Whether the node asks peers for addresses and dials them to reach targetPeers. @default true */
+  peerExchange?: boolean;
+  /** Whether misbehaviour before a handshake bans the remote IP; loopback addresses are never IP-banned. @default true */
+  banIps?: boolean;
+  /** Signature verifier (the worker pool in production). @default a main-thread verifier */
+  verifier?: Verifier;
+  /** Where logs go. @default silent */
+  log?: Logger;
+  /** Clock in ms. @default Date.now */
+  now?: () => number;
+}
+
+/** The resolved numeric limits. */
+export interface NodeLimits {
+  maxPeers: number;
+  targetPeers: number;
+  handshakesPendingMax: number;
+  frameBytesMax: number;
+  handshakeTimeoutMs: number;
+  pingIntervalMs: number;
+  idleTimeoutMs: number;
+  writeQueueBytesMax: number;
+  peerMsgsPerSec: number;
+  peerMsgsBurst: number;
+  peerBytesPerSec: number;
+  peerBytesBurst: number;
+  peerInflightMax: number;
+  knownAddressesMax: number;
+  maintainIntervalMs: number;
+  banScore: number;
+  banMs: number;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+}
+
+/** Defaults of every numeric limit. */
+export const nodeDefaults: NodeLimits = {
+  maxPeers: 32,
+  targetPeers: 8,
+  handshakesPendingMax: 64,
+  frameBytesMax: framingDefaults.frameBytesMax,
+  handshakeTimeoutMs: 5000,
+  pingIntervalMs: 5000,
+  idleTimeoutMs: 20_000,
+  writeQueueBytesMax: 8 * 1024 * 1024,
+  peerMsgsPerSec: 5000,
+  peerMsgsBurst: 10_000,
+  peerBytesPerSec: 16 * 1024 * 1024,
+  peerBytesBurst: 32 * 1024 * 1024,
+  peerInflightMax: 512,
+  knownAddressesMax: 1000,
+  maintainIntervalMs: 2000,
+  banScore: peerScoreDefaults.banScore,
+  banMs: peerScoreDefaults.banMs,
+  reconnectBaseMs: backoffDefaults.reconnectBaseMs,
+  reconnectMaxMs: backoffDefaults.reconnectMaxMs,
+};
+
+/** Parses 'host:port' or '[v6]:port'. @throws ERR_INVALID_OPTION naming the bad address. */
+export function parseHostPort(s: string, what = 'peer address'): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s.trim()) ?? /^([^:\s]+):(\d+)$/.exec(s.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !m[1] || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new StrongcastError('ERR_INVALID_OPTION', `${what} '${s}' must be HOST:PORT with a port in 1..65535`);
+  }
+  return { host: m[1], port };
+}
+
+/** Validates the numeric options once, naming the field of the first bad one. */
+export function resolveLimits(o: NodeOptions): NodeLimits {
+  const out = {} as NodeLimits;
+  for (const key of Object.keys(nodeDefaults) as (keyof NodeLimits)[]) {
+    const v = o[key] ?? nodeDefaults[key];
+    out[key] = key.endsWith('PerSec') ? positiveNumber(v, key) : positiveInt(v, key);
+  }
+  if (out.targetPeers > out.maxPeers) {
+    throw new StrongcastError('ERR_INVALID_OPTION', 'options.targetPeers must not exceed options.maxPeers');
+  }
+  return out;
+}
+
+/** Validates the listening port (0 = any free port). */
+export function resolvePort(port: number | undefined): number {
+  const p = nonNegativeInt(port ?? 0, 'port');
+  if (p > 65535) throw new StrongcastError('ERR_INVALID_OPTION', 'options.port must be in 0..65535');
+  return p;
+}

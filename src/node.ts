@@ -1,0 +1,600 @@
+/**
+ * A strongcast node: listens, dials, keeps a peer table, floods signed broadcasts with spam protection and
+ * carries consensus chains for a validator shell. Protocol rules live in pure modules (gossip.ts,
+ * handshake.ts, peer-score.ts); this file wires them to sockets and timers.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { isIP } from 'node:net';
+import { toHex } from './bytes.ts';
+import { StrongcastError, type ErrorCode } from './errors.ts';
+import { encodeFrame } from './framing.ts';
+import { GossipCore, consensusId, gossipId, gossipSignedBytes } from './gossip.ts';
+import { keepsConnection, type LocalHello } from './handshake.ts';
+import { PeerConnection, type ConnectionContext } from './peer-connection.ts';
+import { PeerScores, penalties } from './peer-score.ts';
+import { backoffDelayMs } from './backoff.ts';
+import { AddressBook, normalizeHost } from './address-book.ts';
+import { DEFAULT_NETWORK_ID, parseHostPort, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
+import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type PeerAddress } from './schema.ts';
+import { generateIdentity, type Identity } from './crypto/keys.ts';
+import { createMainThreadVerifier } from './crypto/main-thread-verifier.ts';
+import type { Verifier } from './crypto/verifier.ts';
+import { blockHash } from './consensus/block.ts';
+import { silentLogger, type Logger } from './log.ts';
+
+/** A broadcast delivered to the application, once per node. */
+export interface GossipDelivery {
+  /** Message id: SHA-256 of its signed content, hex. */
+  id: string;
+  /** Origin's public key, hex. */
+  origin: string;
+  seq: number;
+  topic: string;
+  data: Uint8Array;
+  /** Hops it travelled to reach this node. */
+  hops: number;
+  /** The peer it came from, hex. */
+  from: string;
+}
+
+/** A peer connected or disconnected. */
+export interface PeerEvent {
+  state: 'connected' | 'disconnected';
+  id: string;
+  addr: string;
+  outbound: boolean;
+  code?: ErrorCode;
+  reason?: string;
+}
+
+/** Misbehaviour the node saw and scored. */
+export interface OffenceEvent {
+  peer: string;
+  addr: string;
+  code: ErrorCode;
+  reason: string;
+  score: number;
+  banned: boolean;
+}
+
+/** An open peer as `peers()` reports it. */
+export interface PeerInfo {
+  id: string;
+  addr: string;
+  /** Where the peer listens, if it said. */
+  listen: string | null;
+  outbound: boolean;
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** What the consensus shell tells the node about a chain it was handed. */
+export interface ChainVerdict {
+  valid: boolean;
+  /** Flood the chain on unchanged to other peers. */
+  forward: boolean;
+  code?: ErrorCode;
+  reason?: string;
+}
+
+/** The validator shell's side of consensus traffic. */
+export interface ConsensusPort {
+  onChain(msg: ConsensusMessage, blockHash: Uint8Array, from: string): Promise<ChainVerdict>;
+}
+
+/** Typed events of a node. */
+export interface NodeEvents {
+  listening: [{ host: string; port: number; id: string }];
+  peer: [PeerEvent];
+  message: [GossipDelivery];
+  offence: [OffenceEvent];
+}
+
+interface Bootstrap {
+  host: string;
+  port: number;
+  attempt: number;
+  nextAtMs: number;
+  dialing: boolean;
+  peerId: string | null;
+}
+
+/** Offences that the node scores lightly: they happen to honest peers under load or clock skew. */
+const mildOffences: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_TOO_FEW_SIGNATURES', 'ERR_INSTANCE_OVER', 'ERR_HOP_LIMIT']);
+
+function penaltyFor(code: ErrorCode): number {
+  switch (code) {
+    case 'ERR_RATE_LIMITED':
+      return penalties.rateLimited;
+    case 'ERR_BAD_SIGNATURE':
+    case 'ERR_BAD_CHAIN':
+      return penalties.badSignature;
+    case 'ERR_BAD_HANDSHAKE':
+    case 'ERR_BAD_PROOF':
+      return penalties.badHandshake;
+    case 'ERR_SLOW_PEER':
+      return penalties.slowPeer;
+    case 'ERR_HOP_LIMIT':
+      return penalties.hopLimit;
+    case 'ERR_BAD_MESSAGE':
+      return penalties.badMessage;
+    default:
+      return mildOffences.has(code) ? 1 : penalties.badFrame;
+  }
+}
+
+function isLoopback(ip: string): boolean {
+  return ip === '::1' || ip.startsWith('127.');
+}
+
+/** A peer-to-peer node. Create with `createNode`, then `start()`. */
+export class StrongcastNode extends EventEmitter<NodeEvents> {
+  readonly identity: Identity;
+  readonly id: string;
+  readonly networkId: string;
+  readonly limits: NodeLimits;
+  readonly gossip: GossipCore;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly verifier: Verifier;
+  private readonly ownsVerifier: boolean;
+  private readonly scores: PeerScores;
+  private readonly ipScores: PeerScores;
+  private readonly addresses: AddressBook;
+  private readonly bootstraps: Bootstrap[];
+  private readonly host: string;
+  private readonly advertiseHost: string;
+  private readonly banIps: boolean;
+  private readonly peerExchange: boolean;
+  private port: number;
+  private server: Server | null = null;
+  private readonly connections = new Set<PeerConnection>();
+  private readonly open = new Map<string, PeerConnection>();
+  private readonly dialing = new Set<string>();
+  private consensus: ConsensusPort | null = null;
+  private seq: number;
+  private maintainTimer: NodeJS.Timeout | null = null;
+  private running = false;
+  /** Counters for status views and tests. */
+  readonly counters = { delivered: 0, published: 0, relayedFrames: 0, badSignatures: 0, offences: 0, bans: 0 };
+
+  constructor(options: NodeOptions = {}) {
+    super();
+    this.limits = resolveLimits(options);
+    this.port = resolvePort(options.port);
+    this.host = options.host ?? '0.0.0.0';
+    this.advertiseHost = options.advertiseHost ?? '';
+    this.networkId = options.networkId ?? DEFAULT_NETWORK_ID;
+    if (this.networkId.length === 0 || Buffer.byteLength(this.networkId) > schemaLimits.networkIdBytesMax) {
+      throw new StrongcastError('ERR_INVALID_OPTION', `options.networkId must be 1..${schemaLimits.networkIdBytesMax} bytes`);
+    }
+    this.identity = options.identity ?? generateIdentity();
+    this.id = toHex(this.identity.publicKey);
+    this.log = options.log ?? silentLogger;
+    this.now = options.now ?? Date.now;
+    this.ownsVerifier = options.verifier === undefined;
+    this.verifier = options.verifier ?? createMainThreadVerifier({});
+    this.gossip = new GossipCore(options);
+    this.banIps = options.banIps ?? true;
+    this.peerExchange = options.peerExchange ?? true;
+    const scoreOpts = { banScore: this.limits.banScore, banMs: this.limits.banMs };
+    this.scores = new PeerScores(scoreOpts);
+    this.ipScores = new PeerScores(scoreOpts);
+    this.addresses = new AddressBook(this.limits.knownAddressesMax);
+    this.bootstraps = (options.peers ?? []).map((p) => ({ ...parseHostPort(p), attempt: 0, nextAtMs: 0, dialing: false, peerId: null }));
+    // Sequence numbers start from the clock so a restarted node never reuses one (ids would collide).
+    this.seq = this.now() * 1000;
+  }
+
+  /** The port the node listens on (after start). */
+  get listenPort(): number {
+    return this.port;
+  }
+
+  /** Starts listening and dialing the configured peers. @throws ERR_PORT_IN_USE, ERR_INVALID_OPTION */
+  async start(): Promise<{ host: string; port: number; id: string }> {
+    if (this.running) return { host: this.host, port: this.port, id: this.id };
+    const server = createServer((s) => this.onInbound(s));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) => {
+        const code = e.code === 'EADDRINUSE' ? 'ERR_PORT_IN_USE' : 'ERR_INVALID_OPTION';
+        reject(new StrongcastError(code, `cannot listen on ${this.host}:${this.port}: ${e.code ?? e.message}`, { cause: e }));
+      });
+      server.listen(this.port, this.host, () => resolve());
+    });
+    server.on('error', (e) => this.log.warn('server error', { error: e.message }));
+    const addr = server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : this.port;
+    this.server = server;
+    this.running = true;
+    this.maintainTimer = setInterval(() => this.maintain(), this.limits.maintainIntervalMs);
+    this.maintainTimer.unref();
+    const info = { host: this.host, port: this.port, id: this.id };
+    this.log.info('listening', info);
+    this.emit('listening', info);
+    this.maintain();
+    return info;
+  }
+
+  /** Closes every connection and the listener; safe to call twice. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.maintainTimer) clearInterval(this.maintainTimer);
+    this.maintainTimer = null;
+    for (const c of [...this.connections]) c.close('ERR_CONNECTION_CLOSED', 'node shutting down');
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (this.ownsVerifier) await this.verifier.close();
+    this.log.info('stopped');
+  }
+
+  /** Lets a validator shell receive consensus chains. */
+  attachConsensus(port: ConsensusPort): void {
+    this.consensus = port;
+  }
+
+  /** Open peers. */
+  peers(): PeerInfo[] {
+    return [...this.open.values()].map((c) => ({
+      id: c.peerId,
+      addr: c.addr,
+      listen: c.peerHello && c.peerHello.port > 0 ? this.listenAddressOf(c) : null,
+      outbound: c.outbound,
+      ...c.stats,
+    }));
+  }
+
+  /** Signs and floods a broadcast. Resolves with its id once sent to every open peer. */
+  async broadcast(topic: string, data: Uint8Array | string): Promise<{ id: string; peers: number }> {
+    this.requireRunning();
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    if (Buffer.byteLength(topic) > schemaLimits.topicBytesMax) {
+      throw new StrongcastError('ERR_INVALID_OPTION', `topic must be at most ${schemaLimits.topicBytesMax} bytes`);
+    }
+    if (bytes.byteLength > schemaLimits.gossipDataBytesMax) {
+      throw new StrongcastError('ERR_INVALID_OPTION', `data must be at most ${schemaLimits.gossipDataBytesMax} bytes`);
+    }
+    const unsigned = { origin: this.identity.publicKey, seq: ++this.seq, topic, data: bytes };
+    const signed = gossipSignedBytes(this.networkId, unsigned);
+    const msg: GossipMessage = { t: 'gossip', ...unsigned, hops: 0, sig: this.identity.sign(signed) };
+    const id = gossipId(signed);
+    this.gossip.markOwn(id, this.now());
+    this.counters.published++;
+    const peers = this.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
+    return { id, peers };
+  }
+
+  /** Floods our own consensus message (a proposal or a signed relay). */
+  publishConsensus(msg: ConsensusMessage): number {
+    if (!this.running) return 0;
+    this.gossip.markOwn(consensusId(blockHash(msg.block), msg), this.now());
+    return this.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
+  }
+
+  /** Dials HOST:PORT; resolves with the peer once the handshake is done. */
+  connect(address: string): Promise<PeerInfo> {
+    this.requireRunning();
+    const { host, port } = parseHostPort(address);
+    return new Promise((resolve, reject) => {
+      this.dial(host, port, (err, conn) => {
+        if (err || !conn) return reject(err);
+        const info = this.peers().find((p) => p.id === conn.peerId);
+        if (info) resolve(info);
+        else reject(new StrongcastError('ERR_CONNECT_FAILED', `connection to ${address} closed right after opening`));
+      });
+    });
+  }
+
+  /** Misbehaviour score of a peer id or IP (for tests and status). */
+  scoreOf(key: string): number {
+    return Math.max(this.scores.score(key, this.now()), this.ipScores.score(key, this.now()));
+  }
+
+  /** Whether a peer id or IP is banned now. */
+  isBanned(key: string): boolean {
+    const now = this.now();
+    return this.scores.isBanned(key, now) || this.ipScores.isBanned(key, now);
+  }
+
+  /** Connections still in their handshake. */
+  get handshakingCount(): number {
+    return this.connections.size - this.open.size;
+  }
+
+  private requireRunning(): void {
+    if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the node is not started');
+  }
+
+  private localHello(): LocalHello {
+    return { networkId: this.networkId, publicKey: this.identity.publicKey, host: this.advertiseHost, port: this.port };
+  }
+
+  private connectionContext(): ConnectionContext {
+    return {
+      local: this.localHello(),
+      sign: (m) => this.identity.sign(m),
+      verifier: this.verifier,
+      helloContext: { networkId: this.networkId, selfKeyHex: this.id, isBanned: (k) => this.scores.isBanned(k, this.now()) },
+      limits: this.limits,
+      now: this.now,
+      events: {
+        onOpen: (c) => this.onOpen(c),
+        onMessage: (c, m) => this.onMessage(c, m),
+        onOffence: (c, code, reason) => this.onOffence(c, code, reason),
+        onClose: (c, code, reason) => this.onClose(c, code, reason),
+      },
+    };
+  }
+
+  private onInbound(socket: Socket): void {
+    const ip = normalizeHost(socket.remoteAddress ?? '');
+    if (!this.running || this.ipScores.isBanned(ip, this.now())) return void socket.destroy();
+    if (this.handshakingCount >= this.limits.handshakesPendingMax || this.connections.size >= this.limits.maxPeers + this.limits.handshakesPendingMax) {
+      this.log.debug('refused inbound: too many connections', { ip });
+      return void socket.destroy();
+    }
+    this.track(new PeerConnection(socket, false, this.connectionContext()));
+  }
+
+  private track(c: PeerConnection): void {
+    this.connections.add(c);
+    c.start();
+  }
+
+  private pendingDials = new Map<PeerConnection, (err: StrongcastError | null, c?: PeerConnection) => void>();
+
+  private dial(host: string, port: number, done?: (err: StrongcastError | null, c?: PeerConnection) => void): void {
+    const key = `${host}:${port}`;
+    const socket = netConnect({ host, port });
+    this.dialing.add(key);
+    const onError = (e: Error) => {
+      this.dialing.delete(key);
+      done?.(new StrongcastError('ERR_CONNECT_FAILED', `cannot connect to ${key}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+    };
+    socket.once('error', onError);
+    socket.setTimeout(this.limits.handshakeTimeoutMs, () => socket.destroy(new Error('connect timeout')));
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      socket.setTimeout(0);
+      this.dialing.delete(key);
+      if (!this.running) return void socket.destroy();
+      const c = new PeerConnection(socket, true, this.connectionContext());
+      if (done) this.pendingDials.set(c, done);
+      this.track(c);
+    });
+  }
+
+  private onOpen(c: PeerConnection): void {
+    const existing = this.open.get(c.peerId);
+    if (existing) {
+      const dialerOf = (x: PeerConnection) => (x.outbound ? this.id : x.peerId);
+      const keepNew = dialerOf(existing) !== dialerOf(c) && keepsConnection(dialerOf(c), dialerOf(existing));
+      const loser = keepNew ? existing : c;
+      loser.close('ERR_DUPLICATE_PEER', `already connected to ${c.peerId.slice(0, 16)}`);
+      if (!keepNew) return;
+    }
+    if (this.open.size >= this.limits.maxPeers) {
+      return c.close('ERR_TOO_MANY_PEERS', `node has its maximum of ${this.limits.maxPeers} peers`);
+    }
+    this.open.set(c.peerId, c);
+    const listen = this.listenAddressOf(c);
+    if (listen) this.addresses.add({ id: c.peerHello!.key, ...parseHostPort(listen) }, this.now());
+    for (const b of this.bootstraps) {
+      if (c.outbound && normalizeHost(c.remoteAddress) === normalizeHost(b.host) && c.remotePort === b.port) {
+        b.peerId = c.peerId;
+        b.attempt = 0;
+      }
+    }
+    this.pendingDials.get(c)?.(null, c);
+    this.pendingDials.delete(c);
+    const ev: PeerEvent = { state: 'connected', id: c.peerId, addr: c.addr, outbound: c.outbound };
+    this.log.info('peer connected', { id: c.peerId.slice(0, 16), addr: c.addr, outbound: c.outbound });
+    this.emit('peer', ev);
+    if (this.peerExchange) c.send({ t: 'getpeers' });
+  }
+
+  private onClose(c: PeerConnection, code: ErrorCode, reason: string): void {
+    this.connections.delete(c);
+    const pending = this.pendingDials.get(c);
+    if (pending) {
+      this.pendingDials.delete(c);
+      pending(new StrongcastError(code, `connection to ${c.addr} closed: ${reason}`));
+    }
+    for (const b of this.bootstraps) {
+      if (c.outbound && normalizeHost(c.remoteAddress) === normalizeHost(b.host) && c.remotePort === b.port && code === 'ERR_DUPLICATE_PEER') {
+        b.peerId = c.peerId; // already connected the other way: that counts
+      }
+    }
+    if (this.open.get(c.peerId) !== c) {
+      this.log.debug('connection closed before open', { addr: c.addr, code, reason });
+      return;
+    }
+    this.open.delete(c.peerId);
+    const ev: PeerEvent = { state: 'disconnected', id: c.peerId, addr: c.addr, outbound: c.outbound, code, reason };
+    this.log.info('peer disconnected', { id: c.peerId.slice(0, 16), addr: c.addr, code, reason });
+    this.emit('peer', ev);
+  }
+
+  private onOffence(c: PeerConnection, code: ErrorCode, reason: string): void {
+    const now = this.now();
+    const points = penaltyFor(code);
+    const ip = normalizeHost(c.remoteAddress);
+    this.counters.offences++;
+    let result: { score: number; banned: boolean };
+    if (c.peerId && c.state === 'open') {
+      result = this.scores.penalize(c.peerId, points, now);
+    } else if (this.banIps && !isLoopback(ip)) {
+      result = this.ipScores.penalize(ip, points, now);
+    } else {
+      result = { score: 0, banned: false };
+    }
+    const ev: OffenceEvent = { peer: c.peerId, addr: c.addr, code, reason, ...result };
+    this.log.warn('peer offence', { id: c.peerId.slice(0, 16), addr: c.addr, code, reason, score: Math.round(result.score), banned: result.banned });
+    this.emit('offence', ev);
+    if (result.banned && c.state !== 'closed') {
+      this.counters.bans++;
+      c.close('ERR_BANNED', `banned for misbehaviour (last: ${code})`);
+    }
+  }
+
+  private onMessage(c: PeerConnection, msg: Message): void {
+    switch (msg.t) {
+      case 'gossip':
+        return this.onGossip(c, msg);
+      case 'ds':
+        return this.onConsensus(c, msg);
+      case 'getpeers':
+        return this.onGetPeers(c);
+      case 'peers':
+        return this.peerExchange ? this.onPeers(msg.addrs) : undefined;
+      default:
+        // ping, pong, reject, hello and auth are handled by the connection itself
+        return;
+    }
+  }
+
+  private onGossip(c: PeerConnection, msg: GossipMessage): void {
+    const signed = gossipSignedBytes(this.networkId, msg);
+    const id = gossipId(signed);
+    if (!this.admit(c, id, msg.hops)) return;
+    c.beginWork();
+    this.verifier.verify([{ publicKey: msg.origin, message: signed, signature: msg.sig }]).then(
+      ([ok]) => this.afterGossipVerify(c, msg, id, ok === true),
+      (e: unknown) => this.afterVerifyFailure(c, id, e),
+    );
+  }
+
+  private admit(c: PeerConnection, id: string, hops: number): boolean {
+    const a = this.gossip.admit(c.peerId, id, hops, this.now());
+    if (a.verdict === 'verify') return true;
+    if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
+    return false;
+  }
+
+  private afterVerifyFailure(c: PeerConnection, id: string, e: unknown): void {
+    c.endWork();
+    this.gossip.settle(id, false, this.now());
+    this.log.warn('verification failed', { error: (e as Error).message });
+  }
+
+  private afterGossipVerify(c: PeerConnection, msg: GossipMessage, id: string, ok: boolean): void {
+    c.endWork();
+    const senders = this.gossip.settle(id, ok, this.now());
+    if (!ok) {
+      this.counters.badSignatures++;
+      return this.onOffence(c, 'ERR_BAD_SIGNATURE', `gossip ${id.slice(0, 16)} has a bad signature`);
+    }
+    this.counters.delivered++;
+    this.emit('message', { id, origin: toHex(msg.origin), seq: msg.seq, topic: msg.topic, data: msg.data, hops: msg.hops, from: c.peerId });
+    if (this.gossip.mayRelay(msg.hops)) this.relay({ ...msg, hops: msg.hops + 1 }, senders);
+  }
+
+  private onConsensus(c: PeerConnection, msg: ConsensusMessage): void {
+    const port = this.consensus;
+    if (!port) return; // not a validator shell: consensus traffic is not ours to judge or carry
+    const hash = blockHash(msg.block);
+    const id = consensusId(hash, msg);
+    if (!this.admit(c, id, msg.hops)) return;
+    c.beginWork();
+    port.onChain(msg, hash, c.peerId).then(
+      (v) => {
+        c.endWork();
+        const senders = this.gossip.settle(id, v.valid, this.now());
+        if (!v.valid) return this.onOffence(c, v.code ?? 'ERR_BAD_CHAIN', v.reason ?? 'invalid chain');
+        if (v.forward && this.gossip.mayRelay(msg.hops)) this.relay({ ...msg, hops: msg.hops + 1 }, senders);
+      },
+      (e: unknown) => this.afterVerifyFailure(c, id, e),
+    );
+  }
+
+  private relay(msg: Message, skip: ReadonlySet<string>): void {
+    this.counters.relayedFrames += this.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), skip);
+  }
+
+  private sendToAll(frame: Buffer, skip: ReadonlySet<string>): number {
+    let sent = 0;
+    for (const id of this.gossip.relayTargets(this.open.keys(), skip)) {
+      if (this.open.get(id)?.sendFrame(frame)) sent++;
+    }
+    return sent;
+  }
+
+  private onGetPeers(c: PeerConnection): void {
+    const addrs: PeerAddress[] = [];
+    for (const p of this.open.values()) {
+      const listen = p === c ? null : this.listenAddressOf(p);
+      if (listen && p.peerHello) addrs.push({ id: p.peerHello.key, ...parseHostPort(listen) });
+    }
+    for (const a of this.addresses.sample(schemaLimits.peersPerReplyMax, this.now())) {
+      if (addrs.length >= schemaLimits.peersPerReplyMax) break;
+      const hex = toHex(a.id);
+      if (hex !== c.peerId && !this.open.has(hex)) addrs.push(a);
+    }
+    c.send({ t: 'peers', addrs: addrs.slice(0, schemaLimits.peersPerReplyMax) });
+  }
+
+  private onPeers(addrs: PeerAddress[]): void {
+    const now = this.now();
+    for (const a of addrs) if (toHex(a.id) !== this.id) this.addresses.add(a, now);
+    this.maintain();
+  }
+
+  /** The address a peer listens on: the IP we see it from (not spoofable) and the port it announced. */
+  private listenAddressOf(c: PeerConnection): string | null {
+    if (!c.peerHello || c.peerHello.port === 0) return null;
+    if (c.outbound) return c.addr;
+    const ip = normalizeHost(c.remoteAddress);
+    return isIP(ip) === 6 ? `[${ip}]:${c.peerHello.port}` : `${ip}:${c.peerHello.port}`;
+  }
+
+  /** Keeps bootstrap peers connected with backoff and fills up to targetPeers from peer exchange. */
+  private maintain(): void {
+    if (!this.running) return;
+    const now = this.now();
+    for (const b of this.bootstraps) this.maintainBootstrap(b, now);
+    if (!this.peerExchange) return;
+    let want = this.limits.targetPeers - this.open.size - this.dialing.size;
+    if (want <= 0) return;
+    for (const a of this.addresses.candidates(now)) {
+      if (want <= 0) break;
+      const hex = toHex(a.id);
+      const key = `${a.host}:${a.port}`;
+      if (hex === this.id || this.open.has(hex) || this.dialing.has(key) || this.scores.isBanned(hex, now)) continue;
+      this.addresses.attempted(a.id, now);
+      this.dial(a.host, a.port, (err) => {
+        if (err) this.log.debug('peer-exchange dial failed', { addr: key, code: err.code });
+      });
+      want--;
+    }
+    if (this.open.size < this.limits.targetPeers && this.open.size > 0) {
+      const peers = [...this.open.values()];
+      peers[Math.floor(Math.random() * peers.length)]?.send({ t: 'getpeers' });
+    }
+  }
+
+  private maintainBootstrap(b: Bootstrap, now: number): void {
+    if (b.dialing || now < b.nextAtMs) return;
+    if (b.peerId && this.open.has(b.peerId)) return;
+    b.peerId = null;
+    b.dialing = true;
+    this.dial(b.host, b.port, (err) => {
+      b.dialing = false;
+      if (!err) return;
+      const delay = backoffDelayMs(b.attempt++, { reconnectBaseMs: this.limits.reconnectBaseMs, reconnectMaxMs: this.limits.reconnectMaxMs });
+      b.nextAtMs = this.now() + delay;
+      this.log.debug('bootstrap dial failed', { addr: `${b.host}:${b.port}`, code: err.code, retryInMs: Math.round(delay) });
+      const t = setTimeout(() => this.maintain(), delay + 5);
+      t.unref();
+    });
+  }
+}
+
+/** Creates a node (not yet started). */
+export function createNode(options: NodeOptions = {}): StrongcastNode {
+  return new StrongcastNode(options);
+}

@@ -1,0 +1,282 @@
+/**
+ * One TCP connection to a peer: framing, the handshake, keepalive, per-peer rate limits and write
+ * backpressure. It owns its socket and timers and nothing else; what messages mean is the node's business.
+ * Bad input from the peer closes this connection only, with a reason, and reports an offence for scoring.
+ */
+import type { Socket } from 'node:net';
+import { toHex } from './bytes.ts';
+import { StrongcastError, type ErrorCode } from './errors.ts';
+import { encodeFrame, FrameDecoder } from './framing.ts';
+import { authCheck, checkHello, makeAuth, makeHello, type HelloContext, type LocalHello } from './handshake.ts';
+import type { HelloMessage, Message } from './schema.ts';
+import { TokenBucket } from './token-bucket.ts';
+import type { Verifier } from './crypto/verifier.ts';
+import type { NodeLimits } from './node-options.ts';
+
+/** Lifecycle of a connection. */
+export type ConnectionState = 'handshaking' | 'open' | 'closed';
+
+/** What a connection tells its owner. */
+export interface ConnectionEvents {
+  /** Handshake done: the peer proved its key. */
+  onOpen(c: PeerConnection): void;
+  /** A message after the handshake (not ping/pong, which the connection answers itself). */
+  onMessage(c: PeerConnection, msg: Message, frameBytes: number): void;
+  /** Misbehaviour to score; `points` is the penalty. */
+  onOffence(c: PeerConnection, code: ErrorCode, reason: string): void;
+  /** Closed, for any reason, exactly once. */
+  onClose(c: PeerConnection, code: ErrorCode, reason: string): void;
+}
+
+/** Everything a connection needs from the node. */
+export interface ConnectionContext {
+  local: LocalHello;
+  sign: (m: Uint8Array) => Uint8Array;
+  verifier: Verifier;
+  helloContext: HelloContext;
+  limits: NodeLimits;
+  now: () => number;
+  events: ConnectionEvents;
+}
+
+/** Offences that close the connection as well as being scored. */
+const fatalOffences: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_FRAME_TOO_LARGE',
+  'ERR_FRAME_EMPTY',
+  'ERR_BAD_MSGPACK',
+  'ERR_BAD_MESSAGE',
+  'ERR_BAD_HANDSHAKE',
+  'ERR_BAD_PROOF',
+]);
+
+/** A framed, authenticated, rate-limited connection to one peer. */
+export class PeerConnection {
+  state: ConnectionState = 'handshaking';
+  /** The peer's hello, once received. */
+  peerHello: HelloMessage | null = null;
+  /** The peer's id (public key hex), once its hello arrived. */
+  peerId = '';
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Frames and bytes in and out, for status views. */
+  readonly stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0 };
+  private readonly decoder: FrameDecoder;
+  private readonly hello: HelloMessage;
+  private readonly msgBucket: TokenBucket;
+  private readonly byteBucket: TokenBucket;
+  private authSent = false;
+  private authVerified = false;
+  private lastHeardMs: number;
+  private pingSeq = 0;
+  private inflight = 0;
+  private paused = false;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    readonly socket: Socket,
+    readonly outbound: boolean,
+    private readonly ctx: ConnectionContext,
+  ) {
+    const { limits, now } = ctx;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    this.decoder = new FrameDecoder({ frameBytesMax: limits.frameBytesMax });
+    this.hello = makeHello(ctx.local);
+    this.lastHeardMs = now();
+    this.msgBucket = new TokenBucket({ ratePerSec: limits.peerMsgsPerSec, burst: limits.peerMsgsBurst }, now());
+    this.byteBucket = new TokenBucket({ ratePerSec: limits.peerBytesPerSec, burst: limits.peerBytesBurst }, now());
+  }
+
+  /** Sends our hello and starts reading; the handshake must finish within handshakeTimeoutMs. */
+  start(): void {
+    const s = this.socket;
+    s.setNoDelay(true);
+    s.on('data', (chunk: Buffer) => this.onData(chunk));
+    s.on('error', (e: Error) => this.close('ERR_CONNECTION_CLOSED', `socket error: ${e.message}`, false));
+    s.on('close', () => this.close('ERR_CONNECTION_CLOSED', 'closed by peer', false));
+    this.timers.push(
+      setTimeout(() => {
+        if (this.state === 'handshaking') this.close('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${this.ctx.limits.handshakeTimeoutMs} ms`);
+      }, this.ctx.limits.handshakeTimeoutMs),
+    );
+    this.send(this.hello);
+  }
+
+  /** Short form of the address for logs and events. */
+  get addr(): string {
+    return this.remoteAddress.includes(':') ? `[${this.remoteAddress}]:${this.remotePort}` : `${this.remoteAddress}:${this.remotePort}`;
+  }
+
+  /** Encodes and sends a message; false when the connection is closed or was just dropped as too slow. */
+  send(msg: Message): boolean {
+    if (this.state === 'closed') return false;
+    return this.sendFrame(encodeFrame(msg, this.ctx.limits.frameBytesMax));
+  }
+
+  /** Sends an already encoded frame (a relay is encoded once and sent to many peers). */
+  sendFrame(frame: Buffer): boolean {
+    if (this.state === 'closed') return false;
+    // A peer that does not read fills our memory: bound what waits in the socket for it.
+    if (this.socket.writableLength + frame.byteLength > this.ctx.limits.writeQueueBytesMax) {
+      this.offence('ERR_SLOW_PEER', `write queue above ${this.ctx.limits.writeQueueBytesMax} bytes`);
+      this.close('ERR_SLOW_PEER', `write queue above ${this.ctx.limits.writeQueueBytesMax} bytes`, false);
+      return false;
+    }
+    this.stats.framesOut++;
+    this.stats.bytesOut += frame.byteLength;
+    this.socket.write(frame);
+    return true;
+  }
+
+  /**
+   * Counts a message of this peer that is still being verified. While too many are, the socket stops
+   * reading, so a fast peer is slowed by TCP flow control instead of growing our queues.
+   */
+  beginWork(): void {
+    this.inflight++;
+    if (!this.paused && this.inflight >= this.ctx.limits.peerInflightMax) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** A message of this peer finished verification. */
+  endWork(): void {
+    this.inflight--;
+    if (this.paused && this.inflight <= this.ctx.limits.peerInflightMax >> 1 && this.state !== 'closed') {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Closes the connection, telling the peer why unless the socket is already gone. Safe to call twice. */
+  close(code: ErrorCode, reason: string, tellPeer = true): void {
+    if (this.state === 'closed') return;
+    const wasState = this.state;
+    this.state = 'closed';
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    if (tellPeer && !this.socket.destroyed) {
+      try {
+        this.socket.end(encodeFrame({ t: 'reject', code, reason: reason.slice(0, 512) }));
+      } catch {
+        // encoding a short reject cannot fail; if the socket is half-gone, destroy below covers it
+      }
+      const s = this.socket;
+      setTimeout(() => s.destroy(), 1000).unref();
+    } else {
+      this.socket.destroy();
+    }
+    void wasState;
+    this.ctx.events.onClose(this, code, reason);
+  }
+
+  private offence(code: ErrorCode, reason: string): void {
+    this.ctx.events.onOffence(this, code, reason);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.lastHeardMs = this.ctx.now();
+    this.stats.bytesIn += chunk.byteLength;
+    if (this.state === 'open' && !this.byteBucket.take(chunk.byteLength, this.lastHeardMs)) {
+      this.offence('ERR_RATE_LIMITED', `more than ${this.ctx.limits.peerBytesPerSec} bytes/s`);
+      this.stats.dropped++;
+      return;
+    }
+    const { messages, error } = this.decoder.push(chunk);
+    for (const m of messages) {
+      if (this.state === 'closed') return;
+      this.onFrame(m);
+    }
+    if (error && this.state !== 'closed') {
+      this.offence(error.code, error.message);
+      this.close(error.code, error.message);
+    }
+  }
+
+  private onFrame(msg: Message): void {
+    this.stats.framesIn++;
+    if (this.state === 'handshaking') return this.onHandshakeMessage(msg);
+    if (!this.msgBucket.take(1, this.lastHeardMs)) {
+      this.stats.dropped++;
+      return this.offence('ERR_RATE_LIMITED', `more than ${this.ctx.limits.peerMsgsPerSec} messages/s`);
+    }
+    switch (msg.t) {
+      case 'ping':
+        this.send({ t: 'pong', n: msg.n });
+        return;
+      case 'pong':
+        return;
+      case 'reject':
+        return this.close(this.rejectCode(msg.code), `peer closed: ${msg.reason}`, false);
+      case 'hello':
+      case 'auth':
+        this.offence('ERR_BAD_HANDSHAKE', `${msg.t} after the handshake`);
+        return this.close('ERR_BAD_HANDSHAKE', `${msg.t} after the handshake`);
+      default:
+        this.ctx.events.onMessage(this, msg, 0);
+    }
+  }
+
+  private rejectCode(code: string): ErrorCode {
+    return code.startsWith('ERR_') ? (code as ErrorCode) : 'ERR_CONNECTION_CLOSED';
+  }
+
+  private onHandshakeMessage(msg: Message): void {
+    if (msg.t === 'reject') return this.close(this.rejectCode(msg.code), `peer refused: ${msg.reason}`, false);
+    if (msg.t === 'hello' && !this.peerHello) return this.onHello(msg);
+    if (msg.t === 'auth' && this.peerHello && !this.authVerified) return void this.onAuth(msg.sig);
+    this.offence('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
+    this.close('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
+  }
+
+  private onHello(hello: HelloMessage): void {
+    this.peerHello = hello;
+    this.peerId = toHex(hello.key);
+    const refusal = checkHello(hello, this.ctx.helloContext);
+    if (refusal) {
+      // A wrong network or version is a misconfiguration, not an attack: refuse without scoring.
+      return this.close(refusal.code, refusal.reason);
+    }
+    this.send(makeAuth(this.ctx.local, hello, this.ctx.sign));
+    this.authSent = true;
+  }
+
+  private async onAuth(sig: Uint8Array): Promise<void> {
+    const hello = this.peerHello as HelloMessage;
+    this.authVerified = true; // a second auth while this one is checked is a protocol error
+    let ok = false;
+    try {
+      [ok = false] = await this.ctx.verifier.verify([authCheck(this.ctx.local, this.hello.nonce, hello, { t: 'auth', sig })]);
+    } catch (e) {
+      return this.close('ERR_POOL', `verifier failed: ${(e as Error).message}`);
+    }
+    if (this.state === 'closed') return;
+    if (!ok) {
+      this.offence('ERR_BAD_PROOF', 'handshake signature does not verify');
+      return this.close('ERR_BAD_PROOF', 'handshake signature does not verify');
+    }
+    if (!this.authSent) return this.close('ERR_BAD_HANDSHAKE', 'auth before hello');
+    this.state = 'open';
+    this.startKeepalive();
+    this.ctx.events.onOpen(this);
+  }
+
+  private startKeepalive(): void {
+    const { pingIntervalMs, idleTimeoutMs } = this.ctx.limits;
+    const every = Math.min(pingIntervalMs, Math.max(50, idleTimeoutMs >> 2));
+    const timer = setInterval(() => {
+      const silentMs = this.ctx.now() - this.lastHeardMs;
+      if (silentMs > idleTimeoutMs) return this.close('ERR_IDLE_TIMEOUT', `silent for ${silentMs} ms`);
+      if (silentMs >= pingIntervalMs || this.pingSeq === 0) this.send({ t: 'ping', n: ++this.pingSeq });
+    }, every);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  /** Throws if used before open; helps the node assert its own invariants. */
+  requireOpen(): void {
+    if (this.state !== 'open') throw new StrongcastError('ERR_NOT_STARTED', 'connection is not open');
+  }
+}

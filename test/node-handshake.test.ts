@@ -1,0 +1,185 @@
+/** Real sockets on loopback: the handshake refuses what it must, with a clear reason, and keepalive works. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createNode, type StrongcastNode } from '../src/node.ts';
+import { isStrongcastError, type ErrorCode } from '../src/errors.ts';
+import { makeHello } from '../src/handshake.ts';
+import { generateIdentity } from '../src/crypto/keys.ts';
+import { fastOptions, sleep, stopAll, waitFor } from './helpers/net.ts';
+import { RawPeer } from './helpers/raw-peer.ts';
+
+async function node(extra = {}): Promise<StrongcastNode> {
+  const n = createNode({ ...fastOptions, ...extra });
+  await n.start();
+  return n;
+}
+
+async function refusedWith(p: Promise<unknown>, code: ErrorCode): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(isStrongcastError(e), `typed error, got ${String(e)}`);
+    assert.is((e as { code: string }).code, code, (e as Error).message);
+    return;
+  }
+  assert.unreachable(`expected ${code}`);
+}
+
+test('a node on another network id is refused with ERR_WRONG_NETWORK', async () => {
+  const a = await node({ networkId: 'net-a' });
+  const b = await node({ networkId: 'net-b' });
+  try {
+    await refusedWith(b.connect(`127.0.0.1:${a.listenPort}`), 'ERR_WRONG_NETWORK');
+    assert.is(a.peers().length, 0);
+  } finally {
+    await stopAll([a, b]);
+  }
+});
+
+test('another protocol version is refused with ERR_WRONG_VERSION', async () => {
+  const a = await node();
+  const raw = await RawPeer.open(a.listenPort);
+  try {
+    const id = generateIdentity();
+    raw.send({ ...makeHello({ networkId: 'strongcast-test', publicKey: id.publicKey, host: '', port: 0 }), v: 99 });
+    const r = await raw.waitFor((m) => m.t === 'reject');
+    assert.is(r.t === 'reject' && r.code, 'ERR_WRONG_VERSION');
+    await raw.waitClosed();
+  } finally {
+    raw.close();
+    await stopAll([a]);
+  }
+});
+
+test('connecting to oneself is refused with ERR_SELF_CONNECTION', async () => {
+  const a = await node();
+  try {
+    await refusedWith(a.connect(`127.0.0.1:${a.listenPort}`), 'ERR_SELF_CONNECTION');
+    assert.is(a.peers().length, 0);
+  } finally {
+    await stopAll([a]);
+  }
+});
+
+test('a second connection to the same node id is refused; one link remains', async () => {
+  const a = await node();
+  const b = await node();
+  try {
+    await b.connect(`127.0.0.1:${a.listenPort}`);
+    await refusedWith(b.connect(`127.0.0.1:${a.listenPort}`), 'ERR_DUPLICATE_PEER');
+    await sleep(50);
+    assert.is(a.peers().length, 1);
+    assert.is(b.peers().length, 1);
+  } finally {
+    await stopAll([a, b]);
+  }
+});
+
+test('two nodes dialing each other at once end with exactly one link on both sides', async () => {
+  const a = await node();
+  const b = await node();
+  try {
+    await Promise.allSettled([a.connect(`127.0.0.1:${b.listenPort}`), b.connect(`127.0.0.1:${a.listenPort}`)]);
+    await sleep(200);
+    assert.is(a.peers().length, 1);
+    assert.is(b.peers().length, 1);
+    assert.is(a.peers()[0]!.outbound, !b.peers()[0]!.outbound, 'both ends kept the same connection');
+  } finally {
+    await stopAll([a, b]);
+  }
+});
+
+test('a peer that cannot prove its key is refused with ERR_BAD_PROOF', async () => {
+  const a = await node();
+  const raw = await RawPeer.open(a.listenPort);
+  try {
+    const id = generateIdentity();
+    raw.send(makeHello({ networkId: 'strongcast-test', publicKey: id.publicKey, host: '', port: 0 }));
+    await raw.waitFor((m) => m.t === 'hello');
+    raw.send({ t: 'auth', sig: new Uint8Array(64).fill(7) });
+    const r = await raw.waitFor((m) => m.t === 'reject');
+    assert.is(r.t === 'reject' && r.code, 'ERR_BAD_PROOF');
+    assert.is(a.peers().length, 0);
+  } finally {
+    raw.close();
+    await stopAll([a]);
+  }
+});
+
+test('a message before the handshake is refused with ERR_BAD_HANDSHAKE', async () => {
+  const a = await node();
+  const raw = await RawPeer.open(a.listenPort);
+  try {
+    raw.send(raw.gossip(1, 'too early'));
+    const r = await raw.waitFor((m) => m.t === 'reject');
+    assert.is(r.t === 'reject' && r.code, 'ERR_BAD_HANDSHAKE');
+  } finally {
+    raw.close();
+    await stopAll([a]);
+  }
+});
+
+test('maxPeers is enforced: the connection beyond it is refused with ERR_TOO_MANY_PEERS', async () => {
+  const a = await node({ maxPeers: 2, targetPeers: 1 });
+  const others = [await node(), await node(), await node()];
+  try {
+    await others[0]!.connect(`127.0.0.1:${a.listenPort}`);
+    await others[1]!.connect(`127.0.0.1:${a.listenPort}`);
+    await refusedWith(others[2]!.connect(`127.0.0.1:${a.listenPort}`), 'ERR_TOO_MANY_PEERS');
+    assert.is(a.peers().length, 2);
+  } finally {
+    await stopAll([a, ...others]);
+  }
+});
+
+test('a connection that never completes its handshake is closed after handshakeTimeoutMs', async () => {
+  const a = await node({ handshakeTimeoutMs: 300 });
+  const raw = await RawPeer.open(a.listenPort);
+  try {
+    const started = Date.now();
+    const r = await raw.waitFor((m) => m.t === 'reject', 2000);
+    assert.is(r.t === 'reject' && r.code, 'ERR_HANDSHAKE_TIMEOUT');
+    assert.ok(Date.now() - started >= 250, 'not before the timeout');
+  } finally {
+    raw.close();
+    await stopAll([a]);
+  }
+});
+
+test('a peer that goes silent is dropped after idleTimeoutMs; a live one is kept by ping/pong', async () => {
+  const a = await node({ idleTimeoutMs: 400, pingIntervalMs: 100 });
+  const b = await node({ idleTimeoutMs: 400, pingIntervalMs: 100 });
+  const raw = await RawPeer.handshake(a.listenPort);
+  try {
+    await b.connect(`127.0.0.1:${a.listenPort}`);
+    // The raw peer never answers pings.
+    const r = await raw.waitFor((m) => m.t === 'reject', 3000);
+    assert.is(r.t === 'reject' && r.code, 'ERR_IDLE_TIMEOUT');
+    await sleep(300);
+    assert.is(a.peers().length, 1, 'the node that answers pings stays');
+    assert.is(a.peers()[0]!.id, b.id);
+  } finally {
+    raw.close();
+    await stopAll([a, b]);
+  }
+});
+
+test('a configured peer that goes away is reconnected with backoff when it returns', async () => {
+  const a = await node();
+  const port = a.listenPort;
+  const b = await node({ peers: [`127.0.0.1:${port}`] });
+  let a2: StrongcastNode | null = null;
+  try {
+    await waitFor(() => b.peers().length === 1, 'first connection');
+    await a.stop();
+    await waitFor(() => b.peers().length === 0, 'disconnect seen');
+    await sleep(300); // a few failed attempts while it is down
+    a2 = createNode({ ...fastOptions, port });
+    await a2.start();
+    await waitFor(() => b.peers().length === 1 && b.peers()[0]!.id === a2!.id, 'reconnected', 5000);
+  } finally {
+    await stopAll([a, b, ...(a2 ? [a2] : [])]);
+  }
+});
+
+test.run();

@@ -1,0 +1,68 @@
+/** Real sockets on loopback: broadcasts reach every node hop by hop, exactly once. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { prng, recordDeliveries, sleep, startNodes, stopAll, waitFor } from './helpers/net.ts';
+import type { StrongcastNode } from '../src/node.ts';
+
+test('a line of 6 nodes carries a broadcast end to end, each node delivering it once', async () => {
+  // Node i dials only node i-1; peer exchange off so the line stays a line.
+  const nodes = await startNodes(6, (i, ports) => (i === 0 ? [] : [ports[i - 1]!]), () => ({ peerExchange: false }));
+  try {
+    await waitFor(() => nodes.every((n, i) => n.peers().length === (i === 0 || i === 5 ? 1 : 2)), 'line formed');
+    assert.not.ok(nodes[5]!.peers().some((p) => p.id === nodes[0]!.id), 'ends are not linked directly');
+    const seen = recordDeliveries(nodes);
+    const { id } = await nodes[0]!.broadcast('chat', 'end to end');
+    await waitFor(() => seen.ids[5]!.includes(id), 'delivery at the far end');
+    await sleep(100); // time for any duplicate to show up
+    for (let i = 1; i < 6; i++) assert.equal(seen.ids[i], [id], `node ${i} delivers exactly once`);
+    assert.equal(seen.ids[0], [], 'the origin does not deliver its own message');
+    assert.equal(seen.hops[5]!.get(id), 4, 'the far end got it after 4 relays');
+  } finally {
+    await stopAll(nodes);
+  }
+});
+
+test('a random mesh of 12 nodes delivers every broadcast to every node exactly once', async () => {
+  const seed = 12345;
+  const rnd = prng(seed);
+  // Each node dials 2 random earlier nodes: connected by construction, random shape.
+  const nodes = await startNodes(12, (i, ports) => {
+    if (i === 0) return [];
+    const picks = new Set<number>();
+    while (picks.size < Math.min(2, i)) picks.add(Math.floor(rnd() * i));
+    return [...picks].map((j) => ports[j]!);
+  }, () => ({ peerExchange: false }));
+  try {
+    await waitFor(() => nodes.every((n) => n.peers().length >= 1), 'mesh formed');
+    const seen = recordDeliveries(nodes);
+    const ids: string[] = [];
+    for (const origin of [0, 3, 7, 11, 5]) ids.push((await nodes[origin]!.broadcast('chat', `from ${origin}`)).id);
+    await waitFor(() => seen.ids.every((l, i) => l.length === ids.length - (([0, 3, 7, 11, 5].includes(i)) ? 1 : 0)), `all deliveries (seed=${seed})`);
+    await sleep(150);
+    for (let i = 0; i < 12; i++) {
+      assert.equal(new Set(seen.ids[i]).size, seen.ids[i]!.length, `node ${i} has no duplicate deliveries (seed=${seed})`);
+    }
+    const totalRelays = nodes.reduce((a, n) => a + n.counters.relayedFrames, 0);
+    assert.ok(totalRelays > 0, 'messages were relayed');
+  } finally {
+    await stopAll(nodes);
+  }
+});
+
+test('peer exchange: 8 nodes told only one seed address form a mesh at their target degree', async () => {
+  let nodes: StrongcastNode[] = [];
+  try {
+    nodes = await startNodes(8, (i, ports) => (i === 0 ? [] : [ports[0]!]), () => ({ targetPeers: 3, maxPeers: 8 }));
+    await waitFor(() => nodes.every((n) => n.peers().length >= 3), 'every node at target degree', 8000);
+    // Nodes other than the seed reached peers they were never told about.
+    const nonSeedLinks = nodes.slice(1).some((n) => n.peers().some((p) => p.id !== nodes[0]!.id));
+    assert.ok(nonSeedLinks, 'nodes learned each other through the seed');
+    const seen = recordDeliveries(nodes);
+    const { id } = await nodes[7]!.broadcast('chat', 'via pex');
+    await waitFor(() => seen.ids.slice(0, 7).every((l) => l.includes(id)), 'broadcast reached all');
+  } finally {
+    await stopAll(nodes);
+  }
+});
+
+test.run();

@@ -1,0 +1,149 @@
+/** Real sockets on loopback: duplicates, floods, forgeries and garbage are bounded and never hurt honest traffic. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { createNode, type StrongcastNode } from '../src/node.ts';
+import { makeHello } from '../src/handshake.ts';
+import { fastOptions, recordDeliveries, sleep, stopAll, waitFor } from './helpers/net.ts';
+import { RawPeer } from './helpers/raw-peer.ts';
+
+async function pair(extra = {}): Promise<[StrongcastNode, StrongcastNode]> {
+  const a = createNode({ ...fastOptions, ...extra });
+  const b = createNode({ ...fastOptions });
+  await a.start();
+  await b.start();
+  await b.connect(`127.0.0.1:${a.listenPort}`);
+  return [a, b];
+}
+
+test('a duplicate injected by a peer is delivered once and relayed once', async () => {
+  const [a, b] = await pair();
+  const raw = await RawPeer.handshake(a.listenPort);
+  try {
+    const seen = recordDeliveries([a, b]);
+    const g = raw.gossip(1, 'twice');
+    raw.send(g);
+    raw.send(g);
+    raw.send({ ...g, hops: 3 }); // same signed content, other hop count: still the same message
+    await waitFor(() => seen.ids[1]!.length === 1, 'relay reached b');
+    await sleep(150);
+    assert.is(seen.ids[0]!.length, 1, 'a delivers once');
+    assert.is(seen.ids[1]!.length, 1, 'b delivers once');
+    assert.is(a.counters.relayedFrames, 1, 'a relayed it to b once, and not back to the sender');
+    assert.ok(a.gossip.counters.duplicates >= 2, 'duplicates counted');
+    assert.is(a.gossip.counters.verifiedOk, 1, 'the signature was verified once');
+  } finally {
+    raw.close();
+    await stopAll([a, b]);
+  }
+});
+
+test('a flooding peer is rate-limited and banned while honest traffic still gets through', async () => {
+  const [a, b] = await pair({ peerMsgsPerSec: 50, peerMsgsBurst: 100 });
+  const raw = await RawPeer.handshake(a.listenPort);
+  try {
+    const seen = recordDeliveries([a, b]);
+    for (let i = 0; i < 400; i++) raw.send(raw.gossip(i + 1, `flood ${i}`));
+    await raw.waitClosed(3000);
+    assert.ok(a.isBanned(Buffer.from(raw.identity.publicKey).toString('hex')), 'flooder banned');
+    const fromFlooder = seen.ids[0]!.length;
+    assert.ok(fromFlooder <= 110, `at most about one burst delivered from the flooder, got ${fromFlooder}`);
+    const { id } = await b.broadcast('chat', 'honest');
+    await waitFor(() => seen.ids[0]!.includes(id), 'honest message delivered during the attack');
+    // The banned key cannot come back: its hello is refused.
+    const again = await RawPeer.open(a.listenPort, raw.identity);
+    again.send(makeHello({ networkId: 'strongcast-test', publicKey: raw.identity.publicKey, host: '', port: 0 }));
+    const r = await again.waitFor((m) => m.t === 'reject');
+    assert.is(r.t === 'reject' && r.code, 'ERR_BANNED');
+    again.close();
+  } finally {
+    raw.close();
+    await stopAll([a, b]);
+  }
+});
+
+test('a message with a bad signature is dropped, scored and not relayed', async () => {
+  const [a, b] = await pair();
+  const raw = await RawPeer.handshake(a.listenPort);
+  try {
+    const seen = recordDeliveries([a, b]);
+    raw.send(raw.gossip(1, 'forged', { badSig: true }));
+    await waitFor(() => a.counters.badSignatures === 1, 'bad signature counted');
+    // The genuine message with the same id still gets through afterwards.
+    raw.send(raw.gossip(1, 'forged'));
+    await waitFor(() => seen.ids[1]!.length === 1, 'genuine copy relayed');
+    assert.is(seen.ids[0]!.length, 1);
+    assert.ok(a.scoreOf(Buffer.from(raw.identity.publicKey).toString('hex')) > 0, 'sender scored');
+  } finally {
+    raw.close();
+    await stopAll([a, b]);
+  }
+});
+
+test('a message past the hop limit is dropped', async () => {
+  const [a, b] = await pair({ hopLimit: 4 });
+  const raw = await RawPeer.handshake(a.listenPort);
+  try {
+    const seen = recordDeliveries([a, b]);
+    raw.send(raw.gossip(1, 'far', { hops: 5 }));
+    raw.send(raw.gossip(2, 'edge', { hops: 4 }));
+    await waitFor(() => seen.ids[0]!.length === 1, 'the message at the limit delivered');
+    await sleep(100);
+    assert.is(seen.ids[0]!.length, 1, 'the one past the limit was not');
+    assert.is(seen.ids[1]!.length, 0, 'a message at the limit is not relayed further');
+  } finally {
+    raw.close();
+    await stopAll([a, b]);
+  }
+});
+
+test('garbage bytes, oversized and empty frames close only that connection; the node keeps working', async () => {
+  const [a, b] = await pair({ frameBytesMax: 4096 });
+  try {
+    const seen = recordDeliveries([a, b]);
+    const garbage = await RawPeer.open(a.listenPort);
+    garbage.sendBytes(randomBytes(2000));
+    await garbage.waitClosed();
+    const big = await RawPeer.open(a.listenPort);
+    big.sendBytes(Buffer.from([0, 0, 0x10, 0x01])); // 4097 > frameBytesMax
+    const r = await big.waitFor((m) => m.t === 'reject');
+    assert.is(r.t === 'reject' && r.code, 'ERR_FRAME_TOO_LARGE');
+    const empty = await RawPeer.open(a.listenPort);
+    empty.sendBytes(Buffer.from([0, 0, 0, 0]));
+    const r2 = await empty.waitFor((m) => m.t === 'reject');
+    assert.is(r2.t === 'reject' && r2.code, 'ERR_FRAME_EMPTY');
+    const notMsgpack = await RawPeer.open(a.listenPort);
+    notMsgpack.sendBytes(Buffer.from([0, 0, 0, 1, 0xc1])); // 0xc1 is never valid msgpack
+    const r3 = await notMsgpack.waitFor((m) => m.t === 'reject');
+    assert.is(r3.t === 'reject' && r3.code, 'ERR_BAD_MSGPACK');
+    for (const p of [big, empty, notMsgpack]) p.close();
+    assert.is(a.peers().length, 1, 'the honest peer is untouched');
+    const { id } = await b.broadcast('chat', 'still alive');
+    await waitFor(() => seen.ids[0]!.includes(id), 'node still delivers');
+  } finally {
+    await stopAll([a, b]);
+  }
+});
+
+test('a peer that stops reading is dropped once its write queue passes writeQueueBytesMax', async () => {
+  const a = createNode({ ...fastOptions, writeQueueBytesMax: 256 * 1024 });
+  await a.start();
+  const raw = await RawPeer.handshake(a.listenPort);
+  try {
+    raw.socket.pause(); // never read again: the kernel buffers fill, then our queue
+    const drops: string[] = [];
+    a.on('peer', (e) => e.state === 'disconnected' && e.code && drops.push(e.code));
+    const payload = new Uint8Array(200 * 1024);
+    for (let i = 0; i < 200 && drops.length === 0; i++) {
+      await a.broadcast('bulk', payload);
+      if (i % 10 === 9) await sleep(5);
+    }
+    await waitFor(() => drops.length > 0, 'slow peer dropped');
+    assert.is(drops[0], 'ERR_SLOW_PEER');
+  } finally {
+    raw.close();
+    await stopAll([a]);
+  }
+});
+
+test.run();
