@@ -16,18 +16,29 @@ import { LineReader } from './cli/lines.ts';
 import { installSignalHandlers, nodeOptionsFromFlags, runConsole, startCliNode } from './cli/run.ts';
 import { consoleHelp } from './cli/console.ts';
 import { runInit } from './cli/init.ts';
-import { validatorFactory, validatorNodeOptions } from './cli/validator.ts';
+import { prepareValidator } from './cli/validator.ts';
+import { createVerifyPool } from './crypto/verify-pool.ts';
 
 async function runNode(flags: RunFlags, lines: LineReader, interactive: boolean): Promise<void> {
-  let options = await nodeOptionsFromFlags(flags);
-  if (flags.genesis) options = await validatorNodeOptions(flags, options);
-  const cli = await startCliNode(flags, options, flags.genesis ? validatorFactory : undefined);
-  const quit = async () => {
+  const base = await nodeOptionsFromFlags(flags);
+  // Every signature a node checks goes through the worker pool; a validator's pool also knows the validator set.
+  const prepared = flags.genesis ? await prepareValidator(flags, base) : null;
+  const pool = prepared?.pool ?? createVerifyPool({ threads: flags.threads, backend: flags.backend });
+  const options = prepared?.options ?? { ...base, verifier: pool };
+  const cli = await startCliNode(flags, options, prepared?.factory).catch(async (e: unknown) => {
+    await pool.close();
+    throw e;
+  });
+  const stopAll = async () => {
     await cli.stop();
+    await pool.close();
+  };
+  const quit = async () => {
+    await stopAll();
     lines.close();
     process.exit(0);
   };
-  installSignalHandlers(cli.stop);
+  installSignalHandlers(stopAll);
   if (interactive) process.stdout.write(`\n${consoleHelp}\n`);
   await runConsole(cli, lines, quit);
 }

@@ -1,0 +1,91 @@
+/**
+ * CLI glue for validators: reads the genesis and key, fills port and peers from the genesis, creates the
+ * verification pool with the validator set, and prints consensus events.
+ */
+import { readFile } from 'node:fs/promises';
+import { StrongcastError } from '../errors.ts';
+import { parseGenesis, genesisHash, validatorIndex, type Genesis } from '../consensus/genesis.ts';
+import { readKeyFile } from '../crypto/keys.ts';
+import { createVerifyPool, type VerifyPool } from '../crypto/verify-pool.ts';
+import { Validator } from '../validator.ts';
+import type { NodeOptions } from '../node-options.ts';
+import type { StrongcastNode } from '../node.ts';
+import { toHex } from '../bytes.ts';
+import type { RunFlags } from './args.ts';
+import type { ConsoleValidator } from './console.ts';
+import type { Output } from './output.ts';
+import type { ValidatorFactory } from './run.ts';
+
+/** Reads and checks a genesis file. @throws ERR_GENESIS with the path and the problem */
+export async function readGenesisFile(path: string): Promise<Genesis> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new StrongcastError('ERR_GENESIS', `cannot read genesis file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new StrongcastError('ERR_GENESIS', `genesis file ${path} is not valid JSON`);
+  }
+  return parseGenesis(json);
+}
+
+/** A validator's node options plus the factory that joins it to consensus. */
+export interface PreparedValidator {
+  options: NodeOptions;
+  pool: VerifyPool;
+  factory: ValidatorFactory;
+}
+
+/** Builds a validator from --genesis and --key; port and peers default to the genesis entries. */
+export async function prepareValidator(flags: RunFlags, base: NodeOptions): Promise<PreparedValidator> {
+  if (!flags.key) throw new StrongcastError('ERR_INVALID_OPTION', '--genesis needs --key FILE (the validator key written by init)');
+  const genesis = await readGenesisFile(flags.genesis as string);
+  const identity = await readKeyFile(flags.key);
+  const index = validatorIndex(genesis, identity.publicKey);
+  if (index === null) throw new StrongcastError('ERR_NOT_VALIDATOR', `the key in ${flags.key} is not a validator of ${flags.genesis}`);
+  const self = genesis.validators[index]!;
+  const peers = flags.peers.length > 0 ? flags.peers : genesis.validators.filter((v) => v.index !== index).map((v) => `${v.host}:${v.port}`);
+  const pool = createVerifyPool({
+    threads: flags.threads,
+    backend: flags.backend,
+    consensus: { networkId: genesis.networkId, genesisHash: genesisHash(genesis), validatorKeys: genesis.validators.map((v) => v.publicKey) },
+  });
+  const options: NodeOptions = { ...base, identity, networkId: genesis.networkId, port: flags.port ?? self.port, peers, verifier: pool };
+  const factory: ValidatorFactory = async (node, _flags, out) => {
+    const v = new Validator({ node, genesis, identity, verifier: pool, log: base.log });
+    wireValidatorEvents(v, out);
+    v.start();
+    return { validator: consoleValidator(v, node, out), stop: async () => v.stop() };
+  };
+  return { options, pool, factory };
+}
+
+function wireValidatorEvents(v: Validator, out: Output): void {
+  v.on('proposed', (e) => out.event('proposed', { instance: e.instance, hash: e.hash }, `proposed ${e.hash.slice(0, 16)} (miner ${e.instance.miner}, t0 ${e.instance.t0})`));
+  v.on('relayed', (e) => out.event('relayed', { instance: e.instance, hash: e.hash, round: e.round, signatures: e.signatures }, `relayed ${e.hash.slice(0, 16)} in round ${e.round} with ${e.signatures} signatures`));
+  v.on('decided', (e) =>
+    out.event('decided', { instance: e.instance, block: e.block }, e.block ? `decided block ${e.block.hash.slice(0, 16)} at height ${e.block.height} (miner ${e.instance.miner}, t0 ${e.instance.t0}): ${e.block.payload}` : `decided no block (miner ${e.instance.miner}, t0 ${e.instance.t0})`),
+  );
+  v.on('rejected', (e) => out.event('rejected', { instance: e.instance, code: e.code, reason: e.reason, from: e.from }, null));
+}
+
+function consoleValidator(v: Validator, node: StrongcastNode, out: Output): ConsoleValidator {
+  return {
+    mine: async (text) => {
+      const payload = new TextEncoder().encode(text || `block from validator ${v.index} at ${new Date().toISOString()}`);
+      await v.mine(payload);
+    },
+    chain: () => {
+      const blocks = v.chain().map((b) => ({ hash: toHex(b.hash), height: b.height, parent: toHex(b.parent), miner: b.miner, t0: b.t0, payload: new TextDecoder().decode(b.payload) }));
+      out.event('chain', { blocks }, blocks.length === 0 ? 'no blocks decided yet' : blocks.map((b) => `#${b.height} ${b.hash.slice(0, 16)} miner ${b.miner} t0 ${b.t0}: ${b.payload}`).join('\n'));
+    },
+    status: () => {
+      const s = v.status();
+      out.event('status', { validator: v.index, peers: node.peers().length, ...s }, `validator ${v.index}, ${node.peers().length} peers\n${JSON.stringify(s, null, 2)}`);
+    },
+  };
+}
