@@ -1,0 +1,79 @@
+/**
+ * The decided chain: blocks appended in the deterministic order every honest node applies, each linked to the
+ * one before by height and parent hash. The chain keeps the last `blocksKeptMax` blocks in memory; persisting
+ * older blocks is the shell's job, so memory stays bounded however long a node runs.
+ */
+import { StrongcastError } from '../errors.ts';
+import { HASH_BYTES, type WireBlock } from '../schema.ts';
+import type { ChainBlock } from './block.ts';
+
+/** The newest block of a chain: what the next block is linked to. */
+export interface ChainTip {
+  /** 0 for the genesis. */
+  height: number;
+  /** The genesis hash at height 0. */
+  hash: Uint8Array;
+}
+
+/** Options of a Chain. */
+export interface ChainOptions {
+  /** Hash of the genesis, the parent of block 1. */
+  genesisHash: Uint8Array;
+  /** Where to continue from, e.g. the last block stored on disk. @default genesis (height 0, genesisHash) */
+  tip?: ChainTip;
+  /** Most blocks kept in memory; older ones are dropped from `blocks()`, never from the linkage. @default 10000 */
+  blocksKeptMax?: number;
+}
+
+/** Default of ChainOptions.blocksKeptMax. */
+export const chainDefaults = { blocksKeptMax: 10_000 } as const;
+
+/** An append-only chain of decided blocks. */
+export class Chain {
+  readonly #blocks: ChainBlock[] = [];
+  readonly #blocksKeptMax: number;
+  #tip: ChainTip;
+
+  constructor(opts: ChainOptions) {
+    const keep = opts.blocksKeptMax ?? chainDefaults.blocksKeptMax;
+    if (!Number.isSafeInteger(keep) || keep < 1) {
+      throw new StrongcastError('ERR_INVALID_OPTION', 'options.blocksKeptMax must be a positive integer');
+    }
+    if (!(opts.genesisHash instanceof Uint8Array) || opts.genesisHash.byteLength !== HASH_BYTES) {
+      throw new StrongcastError('ERR_INVALID_OPTION', `options.genesisHash must be ${HASH_BYTES} bytes`);
+    }
+    const tip = opts.tip ?? { height: 0, hash: opts.genesisHash };
+    if (!Number.isSafeInteger(tip.height) || tip.height < 0 || tip.hash.byteLength !== HASH_BYTES) {
+      throw new StrongcastError('ERR_INVALID_OPTION', `options.tip must have a height >= 0 and a ${HASH_BYTES}-byte hash`);
+    }
+    this.#blocksKeptMax = keep;
+    this.#tip = { height: tip.height, hash: tip.hash };
+  }
+
+  /** The newest block's height and hash. */
+  get tip(): ChainTip {
+    return this.#tip;
+  }
+
+  /** Appends a decided block on top of the tip and returns it with its height and parent. */
+  append(block: WireBlock, hash: Uint8Array): ChainBlock {
+    const appended: ChainBlock = {
+      miner: block.miner,
+      t0: block.t0,
+      ts: block.ts,
+      payload: block.payload,
+      hash,
+      height: this.#tip.height + 1,
+      parent: this.#tip.hash,
+    };
+    this.#blocks.push(appended);
+    if (this.#blocks.length > this.#blocksKeptMax) this.#blocks.shift();
+    this.#tip = { height: appended.height, hash };
+    return appended;
+  }
+
+  /** The blocks kept in memory, oldest first. */
+  blocks(): readonly ChainBlock[] {
+    return this.#blocks;
+  }
+}

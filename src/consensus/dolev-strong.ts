@@ -1,0 +1,309 @@
+/**
+ * The Dolev-Strong authenticated broadcast (Dolev & Strong 1983) on blocks, as a pure state machine: verified
+ * chains and the time go in, actions come out (`send`, `forward`, `decided` ...). It never reads a clock, never
+ * touches a socket and never verifies a signature: the shell verifies every chain (ChainVerifier.checkChain)
+ * and passes only verified ones to `onVerifiedChain`, and it hands in `nowMs` on every call.
+ *
+ * One instance per (miner, t0). Its round at this node comes only from this node's clock:
+ * r = floor((now - T0) / Δ) + 1 with T0 = startMs + t0·Δ, never from a field of a message. Rules:
+ *  - round 1: the miner signs its block and sends it with only its own bit set (`propose`);
+ *  - in round r (1..k), a chain for block B carrying the miner's signature and r - 1 other distinct ones,
+ *    for a B not yet in the pool (and a pool holding fewer than two blocks), puts B in the pool; a validator
+ *    also sets its bit, appends its signature and relays it, unless r = k (nobody could use it in time);
+ *  - after round k (now >= T0 + kΔ): exactly one block in the pool is decided, none or two mean "no block";
+ *  - decided blocks are appended in (t0, miner) order: every instance of one t0 ends at the same moment, so
+ *    each honest node appends a t0's decided blocks together, in miner order, and all chains stay identical.
+ * k = f + 1 is what makes it agree: a chain accepted in round k holds k > f signatures, so one came from an
+ * honest validator, which relayed the block to everyone while there was still time.
+ */
+import { concatBytes, toHex } from '../bytes.ts';
+import { StrongcastError, assert, type ErrorCode } from '../errors.ts';
+import { SIGNATURE_BYTES, schemaLimits, type ConsensusMessage, type WireBlock } from '../schema.ts';
+import { hasBit, maskOf, withBit } from './bitmask.ts';
+import { blockHash, type ChainBlock, type InstanceId } from './block.ts';
+import { Chain, type ChainTip } from './chain.ts';
+import { checkChainStructure } from './chain-rules.ts';
+import { genesisHash, type Genesis } from './genesis.ts';
+import {
+  intOption,
+  resolveDolevStrongOptions,
+  type ConsensusAction,
+  type DolevStrongOptions,
+  type DolevStrongStatus,
+} from './dolev-strong-options.ts';
+import { Instance, instanceKey, type PoolEntry } from './instance.ts';
+import { consensusSignedBytes } from './signing.ts';
+
+export type { ConsensusAction, DolevStrongOptions, DolevStrongStatus, InstanceStatus } from './dolev-strong-options.ts';
+
+/** The Dolev-Strong state machine of one node. */
+export class DolevStrong {
+  readonly genesis: Genesis;
+  readonly genesisHash: Uint8Array;
+  /** Number of validators. */
+  readonly n: number;
+  /** Rounds per instance (f + 1). */
+  readonly k: number;
+  readonly selfIndex: number | null;
+  readonly instancesOpenMax: number;
+  readonly proposeLateMsMax: number;
+  readonly #sign: ((bytes: Uint8Array) => Uint8Array) | null;
+  readonly #instances = new Map<string, Instance>();
+  readonly #chain: Chain;
+  /** Latest time seen: the core's time never runs backwards, so a clock step back cannot reopen an instance. */
+  #nowMs = Number.NEGATIVE_INFINITY;
+  /** The #endedThrough value at the last scan for ended instances. */
+  #scannedThrough = Number.NEGATIVE_INFINITY;
+
+  constructor(opts: DolevStrongOptions) {
+    const o = resolveDolevStrongOptions(opts);
+    this.genesis = o.genesis;
+    this.genesisHash = genesisHash(o.genesis);
+    this.n = o.n;
+    this.k = o.k;
+    this.selfIndex = o.selfIndex;
+    this.#sign = o.sign;
+    this.instancesOpenMax = o.instancesOpenMax;
+    this.proposeLateMsMax = o.proposeLateMsMax;
+    this.#chain = new Chain({
+      genesisHash: this.genesisHash,
+      ...(o.tip ? { tip: o.tip } : {}),
+      ...(o.chainBlocksKeptMax === undefined ? {} : { blocksKeptMax: o.chainBlocksKeptMax }),
+    });
+  }
+
+  /** Start of round t0 in ms: T0 = startMs + t0·Δ. */
+  roundStartMs(t0: number): number {
+    return this.genesis.startMs + t0 * this.genesis.roundMs;
+  }
+
+  /** The round (1..k while it runs) of instance t0 at `nowMs`: floor((now - T0)/Δ) + 1; below 1 before it starts. */
+  roundOf(t0: number, nowMs: number): number {
+    return Math.floor((nowMs - this.roundStartMs(t0)) / this.genesis.roundMs) + 1;
+  }
+
+  /** The global round index t = floor((now - startMs)/Δ): the t0 a proposal made now belongs to. */
+  currentRound(nowMs: number): number {
+    return Math.floor((nowMs - this.genesis.startMs) / this.genesis.roundMs);
+  }
+
+  /** When this node should next propose: the current round if it is still early enough and unused, else the next. */
+  nextProposalRound(nowMs: number): { t0: number; atMs: number } {
+    if (nowMs < this.genesis.startMs) return { t0: 0, atMs: this.genesis.startMs };
+    const t = this.currentRound(nowMs);
+    const early = nowMs - this.roundStartMs(t) <= this.proposeLateMsMax;
+    if (early && !this.#proposedIn(t)) return { t0: t, atMs: this.roundStartMs(t) };
+    return { t0: t + 1, atMs: this.roundStartMs(t + 1) };
+  }
+
+  /**
+   * Round 1 of instance (self, t0): signs `payload` as a block and sends it with only this node's bit set.
+   * Refused (a `rejected` action) unless now is in round 1 of t0, at most proposeLateMsMax after T0, and this
+   * node has not proposed for t0 already: a miner starts at most one instance per round.
+   * @throws StrongcastError ERR_NOT_VALIDATOR on an observer.
+   */
+  propose(payload: Uint8Array, t0: number, nowMs: number, ts: number = nowMs): ConsensusAction[] {
+    const self = this.selfIndex;
+    const sign = this.#sign;
+    if (self === null || sign === null) throw new StrongcastError('ERR_NOT_VALIDATOR', 'an observer cannot propose');
+    const out = this.#advance(nowMs);
+    const id = { miner: self, t0 };
+    const refused = this.#proposalRefusal(payload, t0, ts);
+    if (refused) return [...out, { type: 'rejected', instance: id, ...refused }];
+    const inst = this.#open(id);
+    if (inst === null) return [...out, this.#full(id)];
+    if (inst.pool.length > 0) return [...out, { type: 'rejected', instance: id, code: 'ERR_INVALID_OPTION', reason: `already proposed for t0=${t0}` }];
+    const block: WireBlock = { miner: self, t0, ts: Math.floor(ts), payload };
+    const hash = blockHash(block);
+    const entry = inst.add(block, hash, 1);
+    const sig = this.#signBlock(block, hash);
+    entry.wireSignatures = 1;
+    const msg: ConsensusMessage = { t: 'ds', block, mask: maskOf(this.n, [self]), signers: [self], sigs: sig, hops: 0 };
+    out.push({ type: 'send', msg }, { type: 'proposed', instance: id, blockHash: hash });
+    return out;
+  }
+
+  /**
+   * A chain the shell verified (every signature valid). Applies the structural rules again with this node's
+   * round at processing time, because verification takes time and the round that counts is the one in which
+   * this node acts: a relay it makes now must still reach the others before their next round ends.
+   * `hash` is blockHash(msg.block), passed when the shell already computed it.
+   */
+  onVerifiedChain(msg: ConsensusMessage, nowMs: number, hash: Uint8Array = blockHash(msg.block)): ConsensusAction[] {
+    const out = this.#advance(nowMs);
+    const id = { miner: msg.block.miner, t0: msg.block.t0 };
+    const r = this.roundOf(id.t0, this.#nowMs);
+    if (r < 1) return [...out, { type: 'rejected', instance: id, code: 'ERR_BAD_CHAIN', reason: `instance ${id.miner}@${id.t0} has not started` }];
+    if (r > this.k) {
+      return [...out, { type: 'rejected', instance: id, code: 'ERR_INSTANCE_OVER', reason: `round ${r} is after the last round k=${this.k}` }];
+    }
+    const violation = checkChainStructure(msg, this.n, r);
+    if (violation) return [...out, { type: 'rejected', instance: id, ...violation }];
+    const inst = this.#open(id);
+    if (inst === null) return [...out, this.#full(id)];
+    const hex = toHex(hash);
+    let entry = inst.entry(hex);
+    if (entry === undefined) {
+      // A third distinct block changes no outcome (two already mean "no block"), so it is neither pooled,
+      // relayed nor forwarded: this bounds what a Byzantine miner can make honest nodes send.
+      if (inst.full) return out;
+      entry = inst.add(msg.block, hash, r);
+      this.#relay(msg, entry, r, out);
+    }
+    this.#forward(msg, entry, out);
+    return out;
+  }
+
+  /** Decides every instance whose round k has ended and appends the decided blocks in (t0, miner) order. */
+  tick(nowMs: number): ConsensusAction[] {
+    return this.#advance(nowMs);
+  }
+
+  /**
+   * Opens instance (miner, t0) so its outcome is reported even when nothing arrives (a silent miner yields a
+   * `decided` action with block null). Returns false when the instance has already ended or no instance slot
+   * is free.
+   * @throws StrongcastError ERR_INVALID_OPTION when miner or t0 is not a valid index.
+   */
+  watch(miner: number, t0: number): boolean {
+    intOption(miner, 'miner', 0, this.n - 1);
+    intOption(t0, 't0', 0, Number.MAX_SAFE_INTEGER);
+    if (t0 <= this.#endedThrough()) return false;
+    return this.#open({ miner, t0 }) !== null;
+  }
+
+  /** A snapshot of the round and the open instances at `nowMs` (reads only; decides nothing). */
+  status(nowMs: number): DolevStrongStatus {
+    const instances = [...this.#instances.values()].sort(byInstance).map((inst) => ({
+      miner: inst.id.miner,
+      t0: inst.id.t0,
+      round: this.roundOf(inst.id.t0, nowMs),
+      poolSize: inst.pool.length,
+      blocks: inst.pool.map((e) => e.hashHex),
+    }));
+    return { round: this.currentRound(nowMs), k: this.k, height: this.#chain.tip.height, instances };
+  }
+
+  /** The decided blocks kept in memory, oldest first. */
+  chain(): readonly ChainBlock[] {
+    return this.#chain.blocks();
+  }
+
+  /** Height and hash of the newest decided block (the genesis hash at height 0). */
+  tip(): ChainTip {
+    return this.#chain.tip;
+  }
+
+  #proposedIn(t0: number): boolean {
+    const self = this.selfIndex;
+    return self !== null && (this.#instances.get(instanceKey({ miner: self, t0 }))?.pool.length ?? 0) > 0;
+  }
+
+  #proposalRefusal(payload: Uint8Array, t0: number, ts: number): { code: ErrorCode; reason: string } | null {
+    if (!Number.isSafeInteger(t0) || t0 < 0) return { code: 'ERR_INVALID_OPTION', reason: 't0 must be a non-negative integer' };
+    if (!Number.isSafeInteger(Math.floor(ts)) || ts < 0) return { code: 'ERR_INVALID_OPTION', reason: 'ts must be a non-negative integer' };
+    if (payload.byteLength > schemaLimits.blockPayloadBytesMax) {
+      return { code: 'ERR_INVALID_OPTION', reason: `payload is above ${schemaLimits.blockPayloadBytesMax} bytes` };
+    }
+    const r = this.roundOf(t0, this.#nowMs);
+    if (r < 1) return { code: 'ERR_INVALID_OPTION', reason: `round t0=${t0} has not started` };
+    if (r > 1) return { code: 'ERR_INSTANCE_OVER', reason: `round 1 of t0=${t0} is over` };
+    const lateMs = this.#nowMs - this.roundStartMs(t0);
+    if (lateMs > this.proposeLateMsMax) {
+      return { code: 'ERR_INSTANCE_OVER', reason: `${lateMs} ms into round 1 is past proposeLateMsMax=${this.proposeLateMsMax}` };
+    }
+    return null;
+  }
+
+  /** Signs the block and relays the chain extended by this node's signature, unless it cannot help anyone. */
+  #relay(msg: ConsensusMessage, entry: PoolEntry, r: number, out: ConsensusAction[]): void {
+    const self = this.selfIndex;
+    // In round k a relay would carry k+1 signatures to nodes already past round k: useless (Dolev-Strong).
+    // A chain already holding our bit means we signed it before (e.g. before a restart): never sign twice.
+    if (self === null || r >= this.k || hasBit(msg.mask, self)) return;
+    const sig = this.#signBlock(msg.block, entry.hash);
+    const relay: ConsensusMessage = {
+      t: 'ds',
+      block: msg.block,
+      mask: withBit(msg.mask, self),
+      signers: [...msg.signers, self],
+      sigs: concatBytes(msg.sigs, sig),
+      hops: 0,
+    };
+    entry.wireSignatures = relay.signers.length;
+    out.push({ type: 'send', msg: relay });
+    out.push({ type: 'relayed', instance: { miner: msg.block.miner, t0: msg.block.t0 }, blockHash: entry.hash, round: r, signatures: relay.signers.length });
+  }
+
+  /**
+   * Forwarding rule for a multi-hop gossip network: pass a verified chain on unchanged only when it carries
+   * more signatures than anything this node already sent or forwarded for that block (and only for the first
+   * two blocks of the instance). Why the Dolev-Strong timing argument survives: it needs every honest node to
+   * receive, within Δ of an honest node accepting B with s signatures, some chain for B it will accept, i.e.
+   * one with at least s signatures. On every path each honest hop, when the chain reaches it, either relays B
+   * with s+1 signatures (first sight), forwards it (more than it sent before), or has already sent a chain for
+   * B with at least s signatures earlier, which arrives earlier and so is accepted too. So a chain good enough
+   * is always on its way no later than plain flooding would deliver it. The count only grows and is at most n
+   * per block, so a node puts at most 2n chains per instance on the wire.
+   */
+  #forward(msg: ConsensusMessage, entry: PoolEntry, out: ConsensusAction[]): void {
+    if (msg.signers.length <= entry.wireSignatures) return;
+    entry.wireSignatures = msg.signers.length;
+    out.push({ type: 'forward', msg });
+  }
+
+  #signBlock(block: WireBlock, hash: Uint8Array): Uint8Array {
+    const sign = this.#sign;
+    assert(sign !== null, 'only a validator signs');
+    const bytes = consensusSignedBytes({ networkId: this.genesis.networkId, genesisHash: this.genesisHash, miner: block.miner, t0: block.t0, blockHash: hash });
+    const sig = sign(bytes);
+    assert(sig instanceof Uint8Array && sig.byteLength === SIGNATURE_BYTES, 'sign returns a 64-byte signature');
+    return sig;
+  }
+
+  /** Highest t0 whose instances have all ended (round k over) at the core's current time. */
+  #endedThrough(): number {
+    return this.currentRound(this.#nowMs) - this.k;
+  }
+
+  #open(id: InstanceId): Instance | null {
+    const key = instanceKey(id);
+    const existing = this.#instances.get(key);
+    if (existing) return existing;
+    if (this.#instances.size >= this.instancesOpenMax) return null;
+    const inst = new Instance(id);
+    this.#instances.set(key, inst);
+    return inst;
+  }
+
+  #full(id: InstanceId): ConsensusAction {
+    return { type: 'rejected', instance: id, code: 'ERR_RATE_LIMITED', reason: `instancesOpenMax=${this.instancesOpenMax} instances are open` };
+  }
+
+  /**
+   * Moves the core's time to `nowMs` and decides every instance that has ended. A pool never changes after
+   * its round k (later chains are refused), so deciding at the first call after the end gives the same result
+   * on every node, whenever that call comes.
+   */
+  #advance(nowMs: number): ConsensusAction[] {
+    if (!Number.isFinite(nowMs)) throw new StrongcastError('ERR_INVALID_OPTION', 'nowMs must be a finite number');
+    if (nowMs > this.#nowMs) this.#nowMs = nowMs;
+    const through = this.#endedThrough();
+    // Nothing can end between two calls in the same round, so most calls skip the scan.
+    if (through <= this.#scannedThrough) return [];
+    this.#scannedThrough = through;
+    const ended = [...this.#instances.values()].filter((i) => i.id.t0 <= through).sort(byInstance);
+    const out: ConsensusAction[] = [];
+    for (const inst of ended) {
+      this.#instances.delete(instanceKey(inst.id));
+      const winner = inst.decision();
+      const block = winner === null ? null : this.#chain.append(winner.block, winner.hash);
+      out.push({ type: 'decided', instance: inst.id, block });
+    }
+    return out;
+  }
+}
+
+function byInstance(a: Instance, b: Instance): number {
+  return a.id.t0 - b.id.t0 || a.id.miner - b.id.miner;
+}
