@@ -1,0 +1,75 @@
+/** Helpers to run the CLI as a real process and read its --json events. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+const mainTs = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+/** A running CLI process with its parsed JSON events and raw output. */
+export class CliProcess {
+  readonly events: Record<string, unknown>[] = [];
+  stdout = '';
+  stderr = '';
+  exitCode: number | null = null;
+  exited: Promise<number | null>;
+  readonly child: ChildProcess;
+
+  constructor(args: string[], opts: { stdin?: 'pipe' | 'ignore' } = {}) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...args], { cwd: root, stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe'] });
+    let partial = '';
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.stdout += d.toString();
+      partial += d.toString();
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) {
+        if (l.startsWith('{')) {
+          try {
+            this.events.push(JSON.parse(l) as Record<string, unknown>);
+          } catch {
+            // not an event line
+          }
+        }
+      }
+    });
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve((this.exitCode = code))));
+  }
+
+  /** Writes one console command. */
+  command(line: string): void {
+    this.child.stdin?.write(line + '\n');
+  }
+
+  /** Waits for an event matching `pred`. */
+  async waitEvent(pred: (e: Record<string, unknown>) => boolean, what: string, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const e = this.events.find(pred);
+      if (e) return e;
+      if (this.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`no ${what} event (exit ${this.exitCode}); stderr:\n${this.stderr.slice(-2000)}\nstdout:\n${this.stdout.slice(-2000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** SIGTERM, then SIGKILL if it does not exit within 5 s. */
+  async stop(): Promise<number | null> {
+    if (this.exitCode !== null) return this.exitCode;
+    this.child.kill('SIGTERM');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    const code = await this.exited;
+    clearTimeout(t);
+    return code;
+  }
+}
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export async function runCli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = new CliProcess(args, { stdin: 'ignore' });
+  const t = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const code = await p.exited;
+  clearTimeout(t);
+  return { code, stdout: p.stdout, stderr: p.stderr };
+}
