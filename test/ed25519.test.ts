@@ -167,7 +167,7 @@ function edgeCases(): EdgeCase[] {
   const mixedR = rPoint.add(order8).toBytes();
   const mixedOk = messageWithChallenge(mixedKey, rBytes, true);
   const mixedBad = messageWithChallenge(mixedKey, rBytes, false);
-  let offCurve = new Uint8Array(32);
+  let offCurve: Uint8Array = new Uint8Array(32);
   for (let y = 2n; ; y++) {
     offCurve = le(y);
     try {

@@ -65,7 +65,12 @@ const SPKI_PREFIX = fromHex('302a300506032b6570032100');
 const PKCS8_PREFIX = fromHex('302e020100300506032b657004220420');
 
 // noble needs a synchronous SHA-512; Node's is native and much faster than a JavaScript one.
-ed.hashes.sha512 = (message: Uint8Array): Uint8Array => new Uint8Array(createHash('sha512').update(message).digest());
+ed.hashes.sha512 = (message) => {
+  const digest = createHash('sha512').update(message).digest();
+  const out = new Uint8Array(new ArrayBuffer(digest.byteLength));
+  out.set(digest);
+  return out;
+};
 
 /** True when little-endian `a` is below little-endian `b` (same length). */
 function lessThanLE(a: Uint8Array, b: Uint8Array): boolean {
