@@ -1,0 +1,316 @@
+/**
+ * Framing: each frame is a 4-byte big-endian body length followed by one msgpack body holding one Message.
+ *
+ * Peer bytes pass three gates before any other code sees them: the length header against frameBytesMax
+ * (before the body is buffered), a strict msgpack walk (structure, trailing bytes, the subset we speak), and
+ * `decodeMessage` (every field). msgpackr only ever runs on bodies the walk accepted.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import { StrongcastError } from './errors.ts';
+import { optionsObject, positiveInt } from './options.ts';
+import { decodeMessage, type Message } from './schema.ts';
+
+/** Defaults of {@link FrameDecoderOptions}. */
+export const framingDefaults = { frameBytesMax: 1024 * 1024 } as const;
+
+/** Bytes of the length header in front of every body. */
+export const FRAME_HEADER_BYTES = 4;
+
+/**
+ * Deepest nesting of maps and arrays a body may have. The deepest message is a map holding an array of maps
+ * (peers) or a map (ds.block), depth 3; the limit stops a body of 1 MiB of nested array headers from
+ * costing a deep recursion in the decoder.
+ */
+export const nestingDepthMax = 8;
+
+/**
+ * Encoder for our own messages: plain maps, Uint8Array as msgpack bin, no records, no extensions
+ * (`moreTypes` off, so typed arrays never become extension 0x74).
+ */
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, moreTypes: false });
+
+/**
+ * Decoder for peer bytes. Extension types cannot reach it (the strict walk rejects them: msgpackr's
+ * extension table is global, so it cannot be switched off per instance). `copyBuffers` gives every bin field
+ * its own memory, so a 32-byte signature kept in a cache never pins a whole network chunk. `int64AsType:
+ * 'number'` reads a (u)int64-encoded integer, as other msgpack encoders send them, as a number; one beyond
+ * 2^53 comes out as an unsafe integer or is rounded up to 2^53, and decodeMessage refuses both.
+ */
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true, int64AsType: 'number' });
+
+/** The msgpack body of `msg` alone, without the length header. */
+export function encodeBody(msg: Message): Uint8Array {
+  return packr.pack(msg);
+}
+
+/**
+ * One whole frame: length header and body, ready for `socket.write`.
+ * @throws StrongcastError ERR_FRAME_TOO_LARGE when the body exceeds `frameBytesMax`; the peer would refuse
+ *   it, so sending it is our bug or an oversized application payload.
+ */
+export function encodeFrame(msg: Message, frameBytesMax: number = framingDefaults.frameBytesMax): Buffer {
+  const body = encodeBody(msg);
+  if (body.byteLength > frameBytesMax) {
+    throw new StrongcastError('ERR_FRAME_TOO_LARGE', `a '${msg.t}' message encodes to ${body.byteLength} bytes, above frameBytesMax ${frameBytesMax}`);
+  }
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.byteLength);
+  frame.writeUInt32BE(body.byteLength, 0);
+  frame.set(body, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+/**
+ * The Message in one frame body.
+ * @throws StrongcastError ERR_BAD_MSGPACK when `body` is not exactly one msgpack value (truncated, trailing
+ *   bytes, the never-used byte 0xc1); ERR_BAD_MESSAGE when it is msgpack outside the subset we speak
+ *   (extension types, non-string or duplicate map keys, nesting deeper than nestingDepthMax) or not a
+ *   well-formed Message.
+ */
+export function decodeBody(body: Uint8Array): Message {
+  checkMsgpack(body);
+  let value: unknown;
+  try {
+    // a plain Uint8Array view, so decoded bin fields are plain Uint8Arrays rather than Buffers
+    value = unpackr.unpack(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+  } catch (e) {
+    // the walk accepted the structure, so this is unexpected, but it is still a peer's bytes: refuse them
+    throw new StrongcastError('ERR_BAD_MSGPACK', `msgpack decoder: ${String(e).slice(0, 200)}`, { cause: e });
+  }
+  return decodeMessage(value);
+}
+
+function badMsgpack(what: string): never {
+  throw new StrongcastError('ERR_BAD_MSGPACK', what);
+}
+
+function badSubset(what: string): never {
+  throw new StrongcastError('ERR_BAD_MESSAGE', what);
+}
+
+/** One open map or array during the walk. */
+interface Level {
+  /** Items (keys and values count separately in a map) still to read. */
+  left: number;
+  /** Keys seen so far, when this level is a map: a duplicate key would give a message two readings. */
+  keys: Set<string> | undefined;
+}
+
+/**
+ * Walks `b` iteratively, without building values, and throws unless it is exactly one msgpack value of the
+ * subset strongcast speaks: nil, bool, int, float, str, bin, array, and map with string keys.
+ * Declared lengths are checked against the bytes left before anything is read, so no length allocates.
+ */
+function checkMsgpack(b: Uint8Array): void {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const end = b.byteLength;
+  let pos = 0;
+  const need = (n: number): void => {
+    if (n > end - pos) badMsgpack(`truncated at byte ${pos}: ${n} more bytes declared, ${end - pos} left`);
+  };
+  const stack: Level[] = [{ left: 1, keys: undefined }];
+  while (stack.length > 0) {
+    const level = stack[stack.length - 1]!;
+    if (level.left === 0) {
+      stack.pop();
+      continue;
+    }
+    // in a map, keys come at even counts from the end: left = 2n, 2n-2, ... are keys
+    const isKey = level.keys !== undefined && level.left % 2 === 0;
+    level.left--;
+    need(1);
+    const token = b[pos++]!;
+    /** Length of the str or bin payload that follows the header, or -1. */
+    let payloadBytes = -1;
+    let isStr = false;
+    let container: { items: number; isMap: boolean } | undefined;
+    if (token <= 0x7f || token >= 0xe0) {
+      // positive or negative fixint
+    } else if (token <= 0x8f) container = { items: token - 0x80, isMap: true };
+    else if (token <= 0x9f) container = { items: token - 0x90, isMap: false };
+    else if (token <= 0xbf) {
+      payloadBytes = token - 0xa0;
+      isStr = true;
+    }
+    else {
+      switch (token) {
+        case 0xc0: case 0xc2: case 0xc3: break; // nil, false, true
+        case 0xc1: badMsgpack(`byte 0xc1 (never used) at ${pos - 1}`);
+        case 0xc4: need(1); payloadBytes = view.getUint8(pos); pos += 1; break; // bin 8
+        case 0xc5: need(2); payloadBytes = view.getUint16(pos); pos += 2; break; // bin 16
+        case 0xc6: need(4); payloadBytes = view.getUint32(pos); pos += 4; break; // bin 32
+        case 0xc7: case 0xc8: case 0xc9: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+          badSubset(`msgpack extension types are not allowed (byte 0x${token.toString(16)} at ${pos - 1})`);
+        case 0xca: need(4); pos += 4; break; // float 32
+        case 0xcb: need(8); pos += 8; break; // float 64
+        case 0xcc: case 0xd0: need(1); pos += 1; break; // (u)int 8
+        case 0xcd: case 0xd1: need(2); pos += 2; break; // (u)int 16
+        case 0xce: case 0xd2: need(4); pos += 4; break; // (u)int 32
+        case 0xcf: case 0xd3: need(8); pos += 8; break; // (u)int 64
+        case 0xd9: need(1); payloadBytes = view.getUint8(pos); pos += 1; isStr = true; break; // str 8
+        case 0xda: need(2); payloadBytes = view.getUint16(pos); pos += 2; isStr = true; break; // str 16
+        case 0xdb: need(4); payloadBytes = view.getUint32(pos); pos += 4; isStr = true; break; // str 32
+        case 0xdc: need(2); container = { items: view.getUint16(pos), isMap: false }; pos += 2; break;
+        case 0xdd: need(4); container = { items: view.getUint32(pos), isMap: false }; pos += 4; break;
+        case 0xde: need(2); container = { items: view.getUint16(pos), isMap: true }; pos += 2; break;
+        case 0xdf: need(4); container = { items: view.getUint32(pos), isMap: true }; pos += 4; break;
+        default: badMsgpack(`unknown byte 0x${token.toString(16)} at ${pos - 1}`); // unreachable: all covered
+      }
+    }
+    if (isKey) {
+      if (!isStr) badSubset(`map keys must be strings (byte 0x${token.toString(16)} before ${pos})`);
+      need(payloadBytes);
+      // latin1 maps bytes 1:1 to chars, so equal keys are exactly equal byte strings
+      const key = Buffer.from(b.buffer, b.byteOffset + pos, payloadBytes).toString('latin1');
+      if (level.keys!.has(key)) badSubset(`duplicate map key at byte ${pos}`);
+      level.keys!.add(key);
+    }
+    if (payloadBytes >= 0) {
+      need(payloadBytes);
+      pos += payloadBytes;
+    }
+    if (container !== undefined) {
+      const items = container.isMap ? container.items * 2 : container.items;
+      // every item takes at least one byte, so a count above the bytes left is a lie: refuse it now
+      need(items);
+      if (items > 0) {
+        // stack[0] is the top-level slot, not a container, so stack.length is the depth after this push
+        if (stack.length > nestingDepthMax) badSubset(`maps and arrays nest deeper than ${nestingDepthMax}`);
+        stack.push({ left: items, keys: container.isMap ? new Set() : undefined });
+      }
+    }
+  }
+  if (pos !== end) badMsgpack(`${end - pos} trailing bytes after the msgpack value`);
+}
+
+/** Options of {@link FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /**
+   * Largest frame body accepted, in bytes (the 4-byte header not included). A header announcing more is
+   * refused before any of the body is buffered.
+   * @default 1_048_576 (1 MiB)
+   */
+  frameBytesMax?: number;
+}
+
+/** First capacity of a body buffer that arrives in pieces; it doubles from here up to the frame's length. */
+const bodyBufferBytesInitial = 16 * 1024;
+
+/**
+ * Turns a byte stream into Messages. Push chunks as they arrive; complete messages come out in order.
+ *
+ * A body that arrives in one chunk is decoded in place, without a copy. One that arrives in pieces is copied
+ * into a buffer that doubles as it fills (capped at the announced length), so a frame in n pieces costs O(n)
+ * copying in total and memory is at most twice the bytes actually received: a peer must send bytes to make
+ * us hold bytes.
+ */
+export class FrameDecoder {
+  readonly #frameBytesMax: number;
+  readonly #header = new Uint8Array(FRAME_HEADER_BYTES);
+  #headerFill = 0;
+  /** Announced body length once the header is complete, else -1. */
+  #bodyBytes = -1;
+  #body: Uint8Array | undefined;
+  #bodyFill = 0;
+  #error: StrongcastError | undefined;
+
+  /** @throws StrongcastError ERR_INVALID_OPTION naming the bad field. */
+  constructor(options: FrameDecoderOptions = {}) {
+    optionsObject(options);
+    this.#frameBytesMax = positiveInt(options.frameBytesMax ?? framingDefaults.frameBytesMax, 'frameBytesMax');
+  }
+
+  /** Bytes held for the frame in progress (header and body so far); never more than 4 + frameBytesMax. */
+  get bufferedBytes(): number {
+    return this.#headerFill + this.#bodyFill;
+  }
+
+  /** The error that killed the decoder, if any. */
+  get error(): StrongcastError | undefined {
+    return this.#error;
+  }
+
+  /**
+   * Feeds one chunk. Returns every complete message in order; on the first bad frame returns the messages
+   * before it plus `error`, and the decoder is dead from then on (every later push returns the same error and
+   * no messages). Never throws for bad input: errors are ERR_FRAME_EMPTY, ERR_FRAME_TOO_LARGE,
+   * ERR_BAD_MSGPACK and ERR_BAD_MESSAGE.
+   */
+  push(chunk: Uint8Array): { messages: Message[]; error?: StrongcastError } {
+    const messages: Message[] = [];
+    if (this.#error !== undefined) return { messages, error: this.#error };
+    try {
+      this.#consume(chunk, messages);
+    } catch (e) {
+      // only a peer's bad bytes are caught; anything else is our bug and must be loud
+      if (!(e instanceof StrongcastError)) throw e;
+      this.#error = e;
+      this.#header.fill(0);
+      this.#headerFill = 0;
+      this.#body = undefined;
+      this.#bodyFill = 0;
+      return { messages, error: e };
+    }
+    return { messages };
+  }
+
+  #consume(chunk: Uint8Array, out: Message[]): void {
+    let at = 0;
+    while (at < chunk.byteLength) {
+      if (this.#bodyBytes < 0) {
+        const n = Math.min(FRAME_HEADER_BYTES - this.#headerFill, chunk.byteLength - at);
+        this.#header.set(chunk.subarray(at, at + n), this.#headerFill);
+        this.#headerFill += n;
+        at += n;
+        if (this.#headerFill < FRAME_HEADER_BYTES) return;
+        this.#startBody();
+        continue;
+      }
+      const wanted = this.#bodyBytes - this.#bodyFill;
+      if (this.#bodyFill === 0 && chunk.byteLength - at >= wanted) {
+        // the whole body is in this chunk: decode it where it lies
+        out.push(decodeBody(chunk.subarray(at, at + wanted)));
+        at += wanted;
+        this.#finishFrame();
+        continue;
+      }
+      const n = Math.min(wanted, chunk.byteLength - at);
+      this.#append(chunk.subarray(at, at + n));
+      at += n;
+      if (this.#bodyFill === this.#bodyBytes) {
+        const body = this.#body!.subarray(0, this.#bodyFill);
+        this.#finishFrame();
+        out.push(decodeBody(body));
+      }
+    }
+  }
+
+  /** Checks the complete header; refuses a bad length before any of its body is buffered. */
+  #startBody(): void {
+    const length = new DataView(this.#header.buffer).getUint32(0);
+    if (length === 0) throw new StrongcastError('ERR_FRAME_EMPTY', 'a frame announced a body of 0 bytes');
+    if (length > this.#frameBytesMax) {
+      throw new StrongcastError('ERR_FRAME_TOO_LARGE', `a frame announced ${length} bytes, above frameBytesMax ${this.#frameBytesMax}`);
+    }
+    this.#bodyBytes = length;
+  }
+
+  #append(part: Uint8Array): void {
+    const needed = this.#bodyFill + part.byteLength;
+    if (this.#body === undefined || this.#body.byteLength < needed) {
+      const capacity = Math.min(this.#bodyBytes, Math.max(needed, bodyBufferBytesInitial, 2 * (this.#body?.byteLength ?? 0)));
+      const grown = new Uint8Array(capacity);
+      if (this.#body !== undefined) grown.set(this.#body.subarray(0, this.#bodyFill));
+      this.#body = grown;
+    }
+    this.#body.set(part, this.#bodyFill);
+    this.#bodyFill = needed;
+  }
+
+  #finishFrame(): void {
+    this.#headerFill = 0;
+    this.#bodyBytes = -1;
+    // keep no buffer between frames: an idle connection should hold nothing
+    this.#body = undefined;
+    this.#bodyFill = 0;
+  }
+}
