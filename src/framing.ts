@@ -76,7 +76,14 @@ export function decodeBody(body: Uint8Array): Message {
     // the walk accepted the structure, so this is unexpected, but it is still a peer's bytes: refuse them
     throw new StrongcastError('ERR_BAD_MSGPACK', `msgpack decoder: ${String(e).slice(0, 200)}`, { cause: e });
   }
-  return decodeMessage(value);
+  try {
+    return decodeMessage(value);
+  } catch (e) {
+    if (e instanceof StrongcastError) throw e;
+    // decodeMessage should only throw typed errors; if a crafted value ever trips it another way, that is a
+    // bug in the checks, but it must still not let a peer's bytes throw past the socket boundary
+    throw new StrongcastError('ERR_BAD_MESSAGE', `message check failed: ${String(e).slice(0, 200)}`, { cause: e });
+  }
 }
 
 function badMsgpack(what: string): never {

@@ -161,6 +161,8 @@ test('valid msgpack that is not a known message is ERR_BAD_MESSAGE', () => {
   expectCode(() => decodeBody(pack({ t: 'nope' })), 'ERR_BAD_MESSAGE', 'unknown message type');
   expectCode(() => decodeBody(pack({ t: 'ping', n: -1 })), 'ERR_BAD_MESSAGE', 'ping.n');
   expectCode(() => decodeBody(pack({ t: 'auth', sig: 'x'.repeat(64) })), 'ERR_BAD_MESSAGE', 'auth.sig must be bytes');
+  // a type tag whose String() conversion throws must still come out as a typed error, not a TypeError
+  expectCode(() => decodeBody(pack({ t: { toString: 0 } })), 'ERR_BAD_MESSAGE');
   // a uint64 above 2^53 never passes as a safe integer
   expectCode(() => decodeBody(new Uint8Array([0x82, 0xa1, 0x74, 0xa4, ...Buffer.from('ping'), 0xa1, 0x6e, 0xcf, 0, 0x20, 0, 0, 0, 0, 0, 1])), 'ERR_BAD_MESSAGE', 'ping.n');
 });

@@ -1,0 +1,236 @@
+/**
+ * Fuzzes the frame decoder with random and mutated frames. Every run uses a fresh seed, printed on failure;
+ * replay one with `FUZZ_SEED=<seed> npm test -- fuzz-decoder`.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Packr } from 'msgpackr';
+import { decodeBody, encodeFrame, FrameDecoder } from '../src/framing.ts';
+import { StrongcastError, type ErrorCode } from '../src/errors.ts';
+import { decodeMessage, PROTOCOL_VERSION, type Message } from '../src/schema.ts';
+
+const seed = Number(process.env['FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
+
+/** mulberry32: small, fast, good enough to drive a fuzzer reproducibly. */
+function prng(s: number): () => number {
+  let a = s >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const rand = prng(seed);
+const int = (n: number): number => Math.floor(rand() * n);
+const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+const randomBytes = (n: number): Uint8Array => {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = int(256);
+  return b;
+};
+
+/** Codes a peer's bytes may produce; anything else (or a throw) is a decoder bug. */
+const peerCodes = new Set<ErrorCode>(['ERR_FRAME_EMPTY', 'ERR_FRAME_TOO_LARGE', 'ERR_BAD_MSGPACK', 'ERR_BAD_MESSAGE']);
+const frameBytesMax = 4096;
+
+function validMessage(): Message {
+  const b = (n: number): Uint8Array => randomBytes(n);
+  switch (int(9)) {
+    case 0: return { t: 'hello', v: PROTOCOL_VERSION, net: 'fuzz', key: b(32), host: 'h', port: int(65536), nonce: b(32) };
+    case 1: return { t: 'auth', sig: b(64) };
+    case 2: return { t: 'reject', code: 'ERR_BANNED', reason: 'r'.repeat(int(20)) };
+    case 3: return { t: 'ping', n: int(2 ** 40) };
+    case 4: return { t: 'pong', n: int(300) };
+    case 5: return { t: 'getpeers' };
+    case 6: return { t: 'peers', addrs: Array.from({ length: int(3) }, () => ({ id: b(32), host: 'x', port: 1 + int(65535) })) };
+    case 7: return { t: 'gossip', origin: b(32), seq: int(1e9), topic: 'chat', data: b(int(200)), hops: int(256), sig: b(64) };
+    default: {
+      const n = 1 + int(3);
+      return { t: 'ds', block: { miner: int(1024), t0: int(1e6), ts: int(2 ** 41), payload: b(int(100)) }, mask: b(int(5)), signers: Array.from({ length: n }, () => int(1024)), sigs: b(64 * n), hops: int(256) };
+    }
+  }
+}
+
+/** The packer an attacker might use: records and every extension type on. */
+const hostilePackr = new Packr({ useRecords: true, moreTypes: true, structuredClone: true, useBigIntExtension: true });
+const plainPackr = new Packr({ useRecords: false });
+const fieldNames = ['t', 'v', 'net', 'key', 'host', 'port', 'nonce', 'sig', 'n', 'addrs', 'origin', 'seq', 'topic', 'data', 'hops', 'block', 'miner', 'mask', 'signers', 'sigs', '__proto__', 'constructor', 'toString'];
+
+function wrongShapeValue(depth = 0): unknown {
+  switch (int(depth > 3 ? 9 : 13)) {
+    case 0: return null;
+    case 1: return rand() < 0.5;
+    case 2: return int(2 ** 32) - 2 ** 31;
+    case 3: return rand() * 1e20 - 5e19;
+    case 4: return pick(['hello', 'auth', 'ping', 'gossip', 'ds', 'peers', '', 'x'.repeat(int(100))]);
+    case 5: return randomBytes(pick([0, 31, 32, 33, 64, 65]));
+    case 6: return pick([new Date(int(1e12)), new Set([1]), new Map([[1, 2]]), new Error('e'), /re/g, new Float64Array(2), 2n ** 70n]);
+    case 7: return Number.MAX_SAFE_INTEGER + int(10);
+    case 8: return pick([-1, 1.5, NaN, Infinity]);
+    case 9:
+    case 10: {
+      const o: Record<string, unknown> = {};
+      if (rand() < 0.7) o['t'] = pick(['hello', 'auth', 'reject', 'ping', 'pong', 'getpeers', 'peers', 'gossip', 'ds']);
+      for (let i = int(8); i > 0; i--) o[pick(fieldNames)] = wrongShapeValue(depth + 1);
+      return o;
+    }
+    case 11: {
+      // a valid message with one field replaced
+      const m = validMessage() as unknown as Record<string, unknown>;
+      m[pick(fieldNames)] = wrongShapeValue(depth + 1);
+      return m;
+    }
+    default: return Array.from({ length: int(5) }, () => wrongShapeValue(depth + 1));
+  }
+}
+
+/** msgpack of a random wrong-shaped value; msgpackr refuses to pack a few of them (huge BigInts without the
+ * extension, odd typed arrays), and then random bytes stand in. */
+function wrongShapeBody(): Uint8Array {
+  const value = wrongShapeValue();
+  try {
+    return pick([hostilePackr, plainPackr]).pack(value);
+  } catch {
+    return randomBytes(int(64));
+  }
+}
+
+function frame(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + body.byteLength);
+  new DataView(out.buffer).setUint32(0, body.byteLength);
+  out.set(body, 4);
+  return out;
+}
+
+function mutate(f: Uint8Array): Uint8Array {
+  const out = new Uint8Array(f);
+  switch (int(6)) {
+    case 0: // bit flips
+      for (let i = 1 + int(4); i > 0; i--) out[int(out.length)]! ^= 1 << int(8);
+      return out;
+    case 1: // truncation
+      return out.subarray(0, int(out.length));
+    case 2: // length-field corruption
+      new DataView(out.buffer).setUint32(0, pick([0, 1, out.length - 5, out.length - 3, frameBytesMax, frameBytesMax + 1, 0xffffffff, int(2 ** 32)]));
+      return out;
+    case 3: { // splice of two valid frames at random points
+      const other = encodeFrame(validMessage());
+      return new Uint8Array(Buffer.concat([out.subarray(0, int(out.length)), other.subarray(int(other.length))]));
+    }
+    case 4: // random byte overwrites in the body
+      for (let i = 1 + int(8); i > 0; i--) out[4 + int(Math.max(1, out.length - 4))] = int(256);
+      return out;
+    default: // insert or delete a byte inside the body, keeping the header
+      return int(2) === 0 && out.length > 5
+        ? new Uint8Array(Buffer.concat([out.subarray(0, 4 + int(out.length - 4)), out.subarray(5 + int(out.length - 5))]))
+        : new Uint8Array(Buffer.concat([out.subarray(0, 4 + int(out.length - 4)), randomBytes(1), out.subarray(4)]));
+  }
+}
+
+function randomInput(): Uint8Array {
+  switch (int(5)) {
+    case 0: return frame(randomBytes(int(64)));
+    case 1: return randomBytes(int(64));
+    case 2: return frame(wrongShapeBody());
+    case 3: return mutate(encodeFrame(validMessage()));
+    default: return mutate(frame(wrongShapeBody()));
+  }
+}
+
+/** How often each outcome happened, to check the fuzzer reaches every path rather than one. */
+const outcomes = new Map<string, number>();
+
+function checkResult(r: { messages: Message[]; error?: StrongcastError }, d: FrameDecoder): void {
+  if (r.error !== undefined) {
+    assert.ok(r.error instanceof StrongcastError && peerCodes.has(r.error.code), `unexpected error ${String(r.error)}`);
+    outcomes.set(r.error.code, (outcomes.get(r.error.code) ?? 0) + 1);
+  }
+  if (r.messages.length > 0) outcomes.set('messages', (outcomes.get('messages') ?? 0) + 1);
+  // whatever comes out is a well-formed message: decoding it again changes nothing
+  for (const m of r.messages) assert.equal(decodeMessage(m), m);
+  assert.ok(d.bufferedBytes <= 4 + frameBytesMax, `bufferedBytes ${d.bufferedBytes}`);
+}
+
+function withSeed(name: string, body: () => void): void {
+  test(name, () => {
+    try {
+      body();
+    } catch (e) {
+      console.error(`fuzz failure: replay with FUZZ_SEED=${seed}`);
+      throw e;
+    }
+  });
+}
+
+const cases = 120_000;
+let totalMs = 0;
+
+withSeed(`${cases} random and mutated frames: typed errors only, bounded buffers`, () => {
+  const started = performance.now();
+  const heapBefore = process.memoryUsage().heapUsed;
+  for (let i = 0; i < cases; i++) {
+    const input = randomInput();
+    const d = new FrameDecoder({ frameBytesMax });
+    // deliver in one piece or in random pieces; a valid frame appended checks the decoder keeps going
+    const stream = int(4) === 0 ? new Uint8Array(Buffer.concat([input, encodeFrame(validMessage())])) : input;
+    if (int(2) === 0) {
+      checkResult(d.push(stream), d);
+    } else {
+      for (let at = 0; at < stream.length;) {
+        const n = 1 + int(16);
+        checkResult(d.push(stream.subarray(at, at + n)), d);
+        at += n;
+      }
+    }
+  }
+  totalMs += performance.now() - started;
+  for (const outcome of [...peerCodes, 'messages']) {
+    assert.ok((outcomes.get(outcome) ?? 0) > 100, `fuzzer rarely reached ${outcome}: ${JSON.stringify([...outcomes])}`);
+  }
+  // garbage may still be uncollected, but a leak of every input would be far above this
+  assert.ok(process.memoryUsage().heapUsed - heapBefore < 256 * 1024 * 1024, 'heap grew by more than 256 MiB');
+});
+
+withSeed('decodeBody on random msgpack values of the wrong shape throws only typed errors', () => {
+  const started = performance.now();
+  for (let i = 0; i < 20_000; i++) {
+    const body = wrongShapeBody();
+    try {
+      const m = decodeBody(body);
+      assert.equal(decodeMessage(m), m);
+    } catch (e) {
+      assert.ok(e instanceof StrongcastError && peerCodes.has(e.code), `unexpected error ${String(e)}`);
+    }
+  }
+  totalMs += performance.now() - started;
+});
+
+withSeed('one long-lived decoder fed a stream of valid frames split at random points keeps every message', () => {
+  const d = new FrameDecoder({ frameBytesMax });
+  const sent: Message[] = [];
+  const got: Message[] = [];
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const m = validMessage();
+    sent.push(m);
+    parts.push(encodeFrame(m));
+  }
+  const stream = Buffer.concat(parts);
+  for (let at = 0; at < stream.length;) {
+    const n = 1 + int(300);
+    const r = d.push(stream.subarray(at, at + n));
+    assert.is(r.error, undefined);
+    got.push(...r.messages);
+    at += n;
+  }
+  assert.equal(got, sent);
+});
+
+test('the fuzz stays within its time budget', () => {
+  assert.ok(totalMs < 20_000, `fuzzing took ${totalMs.toFixed(0)} ms`);
+});
+
+test.run();
