@@ -38,7 +38,10 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSiz
  */
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true, int64AsType: 'number' });
 
-/** The msgpack body of `msg` alone, without the length header. */
+/**
+ * The msgpack body of `msg` alone, without the length header. The result may be a view into an encoder
+ * buffer of a few KiB shared with later encodings (never overwritten); copy it if it is kept for long.
+ */
 export function encodeBody(msg: Message): Uint8Array {
   return packr.pack(msg);
 }
