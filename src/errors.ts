@@ -41,6 +41,7 @@ export const ErrorCodes = {
   ERR_NOT_STARTED: 'the node is not running',
   ERR_STORE: 'the data directory could not be read or written',
   ERR_POOL: 'the verification pool failed',
+  ERR_POOL_FULL: 'the verification pool already holds pendingChecksMax signatures; the check was not run',
 } as const;
 
 /** A stable error code. */
