@@ -165,7 +165,7 @@ function withSeed(name: string, body: () => void): void {
   });
 }
 
-const cases = 120_000;
+const cases = 100_000;
 let totalMs = 0;
 
 withSeed(`${cases} random and mutated frames: typed errors only, bounded buffers`, () => {
