@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { toHex } from './bytes.ts';
-import { StrongcastError, type ErrorCode } from './errors.ts';
+import type { ErrorCode } from './errors.ts';
 import { encodeFrame, FrameDecoder } from './framing.ts';
 import { authCheck, checkHello, makeAuth, makeHello, type HelloContext, type LocalHello } from './handshake.ts';
 import type { HelloMessage, Message } from './schema.ts';
@@ -39,15 +39,9 @@ export interface ConnectionContext {
   events: ConnectionEvents;
 }
 
-/** Offences that close the connection as well as being scored. */
-const fatalOffences: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'ERR_FRAME_TOO_LARGE',
-  'ERR_FRAME_EMPTY',
-  'ERR_BAD_MSGPACK',
-  'ERR_BAD_MESSAGE',
-  'ERR_BAD_HANDSHAKE',
-  'ERR_BAD_PROOF',
-]);
+
+/** Messages accepted from a peer between its auth and our verdict on it; more is a protocol error. */
+export const earlyMessagesMax = 64;
 
 /** A framed, authenticated, rate-limited connection to one peer. */
 export class PeerConnection {
@@ -65,7 +59,10 @@ export class PeerConnection {
   private readonly msgBucket: TokenBucket;
   private readonly byteBucket: TokenBucket;
   private authSent = false;
-  private authVerified = false;
+  /** The peer's auth arrived (it may be under verification still). */
+  private authReceived = false;
+  /** Messages the peer sent right after its auth, while we were still verifying it (bounded). */
+  private early: Message[] = [];
   private lastHeardMs: number;
   private pingSeq = 0;
   private inflight = 0;
@@ -152,7 +149,6 @@ export class PeerConnection {
   /** Closes the connection, telling the peer why unless the socket is already gone. Safe to call twice. */
   close(code: ErrorCode, reason: string, tellPeer = true): void {
     if (this.state === 'closed') return;
-    const wasState = this.state;
     this.state = 'closed';
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
@@ -167,8 +163,12 @@ export class PeerConnection {
     } else {
       this.socket.destroy();
     }
-    void wasState;
     this.ctx.events.onClose(this, code, reason);
+  }
+
+  /** A method, not a field read, because handlers called above may have closed the connection. */
+  isClosed(): boolean {
+    return this.state === 'closed';
   }
 
   private offence(code: ErrorCode, reason: string): void {
@@ -186,10 +186,10 @@ export class PeerConnection {
     }
     const { messages, error } = this.decoder.push(chunk);
     for (const m of messages) {
-      if (this.state === 'closed') return;
+      if (this.isClosed()) return;
       this.onFrame(m);
     }
-    if (error && this.state !== 'closed') {
+    if (error && !this.isClosed()) {
       this.offence(error.code, error.message);
       this.close(error.code, error.message);
     }
@@ -226,7 +226,11 @@ export class PeerConnection {
   private onHandshakeMessage(msg: Message): void {
     if (msg.t === 'reject') return this.close(this.rejectCode(msg.code), `peer refused: ${msg.reason}`, false);
     if (msg.t === 'hello' && !this.peerHello) return this.onHello(msg);
-    if (msg.t === 'auth' && this.peerHello && !this.authVerified) return void this.onAuth(msg.sig);
+    if (msg.t === 'auth' && this.peerHello && !this.authReceived) return void this.onAuth(msg.sig);
+    if (this.authReceived && msg.t !== 'hello' && msg.t !== 'auth') {
+      // The peer opened its side as soon as it checked our proof; its first messages can overtake our check of its proof.
+      if (this.early.length < earlyMessagesMax) return void this.early.push(msg);
+    }
     this.offence('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
     this.close('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
   }
@@ -245,7 +249,7 @@ export class PeerConnection {
 
   private async onAuth(sig: Uint8Array): Promise<void> {
     const hello = this.peerHello as HelloMessage;
-    this.authVerified = true; // a second auth while this one is checked is a protocol error
+    this.authReceived = true; // a second auth while this one is checked is a protocol error
     let ok = false;
     try {
       [ok = false] = await this.ctx.verifier.verify([authCheck(this.ctx.local, this.hello.nonce, hello, { t: 'auth', sig })]);
@@ -261,6 +265,9 @@ export class PeerConnection {
     this.state = 'open';
     this.startKeepalive();
     this.ctx.events.onOpen(this);
+    const early = this.early;
+    this.early = [];
+    for (const m of early) if (!this.isClosed()) this.onFrame(m);
   }
 
   private startKeepalive(): void {
@@ -273,10 +280,5 @@ export class PeerConnection {
     }, every);
     timer.unref();
     this.timers.push(timer);
-  }
-
-  /** Throws if used before open; helps the node assert its own invariants. */
-  requireOpen(): void {
-    if (this.state !== 'open') throw new StrongcastError('ERR_NOT_STARTED', 'connection is not open');
   }
 }

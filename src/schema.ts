@@ -300,6 +300,7 @@ export function decodeMessage(x: unknown): Message {
     case 'ds':
       return decodeConsensus(x);
     default:
-      return bad(`unknown message type ${JSON.stringify(String(x['t'])).slice(0, 40)}`);
+      // Never call String() on a peer's value: an object with a hostile toString would throw untyped.
+      return bad(`unknown message type ${typeof x['t'] === 'string' ? JSON.stringify(x['t'].slice(0, 32)) : typeof x['t']}`);
   }
 }

@@ -2,7 +2,7 @@
  * Command-line flags: their names, help text and validation. Flag names are a public interface (scripts use
  * them): never rename one; add new ones.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { StrongcastError } from '../errors.ts';
 import { parseHostPort } from '../node-options.ts';
 
@@ -98,7 +98,7 @@ function int(name: string, v: string | undefined, min: number, max: number): num
   return n;
 }
 
-function parse(argv: string[], options: Parameters<typeof parseArgs>[0]['options']) {
+function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   } catch (e) {
