@@ -1,0 +1,36 @@
+/**
+ * The main-thread verifier: the same core as the pool (verify-pool.ts) and the very function a worker runs
+ * (chain-check.ts runBatch), executed in-process as each call arrives. For tests, small tools and a node
+ * without worker threads; it blocks the event loop for the length of each verification.
+ */
+import { StrongcastError } from '../errors.ts';
+import { runBatch } from './chain-check.ts';
+import { createVerifierCore, resolveCoreSettings, type BatchExecutor, type VerifyPool, type VerifyPoolOptions } from './verify-pool.ts';
+
+/** Options of createMainThreadVerifier: the pool's, without threads or batching. */
+export type MainThreadVerifierOptions = Pick<VerifyPoolOptions, 'backend' | 'sigCacheEntriesMax' | 'consensus'>;
+
+/**
+ * A verifier that checks signatures on the calling thread, with the pool's rules, cache and counters.
+ * @throws StrongcastError ERR_INVALID_OPTION naming the first bad option.
+ */
+export function createMainThreadVerifier(options: MainThreadVerifierOptions = {}): VerifyPool {
+  if (typeof options !== 'object' || options === null) throw new StrongcastError('ERR_INVALID_OPTION', 'options must be an object');
+  const { backend, sigCacheEntriesMax, consensus } = options;
+  const settings = resolveCoreSettings({ backend, sigCacheEntriesMax, consensus });
+  const setup = { backend: settings.backend, consensus: settings.consensus };
+  const executor: BatchExecutor = {
+    parallelism: 1,
+    inline: true,
+    run: (buffer) => {
+      try {
+        return Promise.resolve(runBatch(setup, buffer));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    close: () => Promise.resolve(),
+  };
+  // Nothing waits in a queue here, so the pending limit only has to admit the largest chain.
+  return createVerifierCore(executor, { ...settings, pendingChecksMax: Number.MAX_SAFE_INTEGER });
+}
