@@ -1,0 +1,109 @@
+/** The pure gossip rules: ids, duplicate suppression, in-flight tracking, hop limit, relay targets. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { GossipCore, consensusId, gossipId, gossipSignedBytes } from '../src/gossip.ts';
+import { isStrongcastError } from '../src/errors.ts';
+
+const base = { origin: new Uint8Array(32).fill(1), seq: 7, topic: 'chat', data: new Uint8Array([1, 2, 3]) };
+
+test('the id covers network, origin, seq, topic and data, but not hops', () => {
+  const id = gossipId(gossipSignedBytes('net', base));
+  assert.match(id, /^[0-9a-f]{64}$/);
+  assert.is(gossipId(gossipSignedBytes('net', { ...base })), id, 'deterministic');
+  for (const changed of [
+    gossipSignedBytes('other', base),
+    gossipSignedBytes('net', { ...base, origin: new Uint8Array(32).fill(2) }),
+    gossipSignedBytes('net', { ...base, seq: 8 }),
+    gossipSignedBytes('net', { ...base, topic: 'chat2' }),
+    gossipSignedBytes('net', { ...base, data: new Uint8Array([1, 2, 4]) }),
+  ]) {
+    assert.is.not(gossipId(changed), id);
+  }
+  // Length prefixes: moving a byte from topic to data must change the id.
+  const a = gossipSignedBytes('net', { ...base, topic: 'ab', data: new Uint8Array([99]) });
+  const b = gossipSignedBytes('net', { ...base, topic: 'a', data: new Uint8Array([98, 99]) });
+  assert.is.not(gossipId(a), gossipId(b));
+});
+
+test('a consensus id changes with the bitmask, signer order and any signature byte', () => {
+  const h = new Uint8Array(32).fill(9);
+  const m = { mask: new Uint8Array([3]), signers: [0, 1], sigs: new Uint8Array(128).fill(5) };
+  const id = consensusId(h, m);
+  assert.is.not(consensusId(h, { ...m, mask: new Uint8Array([7]) }), id);
+  assert.is.not(consensusId(h, { ...m, signers: [1, 0] }), id);
+  const sigs = m.sigs.slice();
+  sigs[127] = 6;
+  assert.is.not(consensusId(h, { ...m, sigs }), id);
+});
+
+test('a message is admitted once; copies during and after verification are duplicates', () => {
+  const g = new GossipCore();
+  assert.equal(g.admit('p1', 'x', 0, 0), { verdict: 'verify' });
+  const dup = g.admit('p2', 'x', 0, 1);
+  assert.is(dup.verdict, 'drop');
+  const senders = g.settle('x', true, 2);
+  assert.equal([...senders].sort(), ['p1', 'p2'], 'both senders are skipped by the relay');
+  assert.is(g.admit('p3', 'x', 0, 3).verdict, 'drop');
+  assert.is(g.counters.duplicates, 2);
+  assert.is(g.counters.verifiedOk, 1);
+});
+
+test('a message that failed verification is forgotten so the genuine one can pass', () => {
+  const g = new GossipCore();
+  g.admit('p1', 'x', 0, 0);
+  g.settle('x', false, 1);
+  assert.is(g.known('x', 1), false);
+  assert.is(g.admit('p2', 'x', 0, 2).verdict, 'verify');
+});
+
+test('the seen-cache forgets ids after seenTtlMs', () => {
+  const g = new GossipCore({ seenTtlMs: 1000 });
+  g.admit('p', 'x', 0, 0);
+  g.settle('x', true, 0);
+  assert.is(g.admit('p', 'x', 0, 999).verdict, 'drop');
+  assert.is(g.admit('p', 'x', 0, 1000).verdict, 'verify');
+});
+
+test('hop limit: at the limit admitted but not relayed further, above it dropped', () => {
+  const g = new GossipCore({ hopLimit: 3 });
+  assert.is(g.admit('p', 'a', 3, 0).verdict, 'verify');
+  assert.is(g.mayRelay(2), true);
+  assert.is(g.mayRelay(3), false);
+  const d = g.admit('p', 'b', 4, 0);
+  assert.ok(d.verdict === 'drop' && d.code === 'ERR_HOP_LIMIT');
+});
+
+test('inflightMax bounds messages under verification', () => {
+  const g = new GossipCore({ inflightMax: 2 });
+  assert.is(g.admit('p', 'a', 0, 0).verdict, 'verify');
+  assert.is(g.admit('p', 'b', 0, 0).verdict, 'verify');
+  const d = g.admit('p', 'c', 0, 0);
+  assert.ok(d.verdict === 'drop' && d.code === 'ERR_RATE_LIMITED');
+  g.settle('a', true, 0);
+  assert.is(g.admit('p', 'c', 0, 0).verdict, 'verify');
+});
+
+test('relay targets skip the peers that sent the message', () => {
+  const g = new GossipCore();
+  assert.equal(g.relayTargets(['a', 'b', 'c'], new Set(['b'])), ['a', 'c']);
+});
+
+test('our own message is marked seen so it is not taken back', () => {
+  const g = new GossipCore();
+  g.markOwn('mine', 0);
+  assert.is(g.admit('p', 'mine', 1, 1).verdict, 'drop');
+});
+
+test('options are validated with messages naming the field', () => {
+  for (const [opts, field] of [[{ hopLimit: 0 }, 'hopLimit'], [{ inflightMax: -1 }, 'inflightMax'], [{ seenEntriesMax: 1.5 }, 'seenEntriesMax']] as const) {
+    try {
+      new GossipCore(opts);
+      assert.unreachable(field);
+    } catch (e) {
+      assert.ok(isStrongcastError(e, 'ERR_INVALID_OPTION'), String(e));
+      assert.match((e as Error).message, `options.${field}`);
+    }
+  }
+});
+
+test.run();

@@ -1,0 +1,58 @@
+/** Node options: defaults, validation messages naming the field, address parsing; address book bounds. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createNode } from '../src/node.ts';
+import { nodeDefaults, parseHostPort, resolveLimits } from '../src/node-options.ts';
+import { AddressBook, addressRetryMs, normalizeHost } from '../src/address-book.ts';
+import { isStrongcastError } from '../src/errors.ts';
+
+function invalid(fn: () => unknown, fragment: string): void {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(isStrongcastError(e, 'ERR_INVALID_OPTION'), String(e));
+    assert.ok((e as Error).message.includes(fragment), `'${(e as Error).message}' lacks '${fragment}'`);
+    return;
+  }
+  assert.unreachable(`accepted, expected error with '${fragment}'`);
+}
+
+test('every numeric limit has a default and is validated by name', () => {
+  assert.equal(resolveLimits({}), nodeDefaults);
+  for (const key of Object.keys(nodeDefaults)) {
+    invalid(() => resolveLimits({ [key]: 0 }), `options.${key} must be`);
+    invalid(() => resolveLimits({ [key]: Number.NaN }), `options.${key} must be`);
+  }
+  invalid(() => resolveLimits({ maxPeers: 4, targetPeers: 5 }), 'options.targetPeers must not exceed options.maxPeers');
+});
+
+test('createNode rejects bad ports and network ids with clear messages', () => {
+  invalid(() => createNode({ port: 70000 }), 'options.port');
+  invalid(() => createNode({ port: -1 }), 'options.port');
+  invalid(() => createNode({ networkId: '' }), 'options.networkId');
+  invalid(() => createNode({ networkId: 'x'.repeat(65) }), 'options.networkId');
+  invalid(() => createNode({ peers: ['nope'] }), "'nope' must be HOST:PORT");
+});
+
+test('HOST:PORT parsing accepts IPv4, names and bracketed IPv6, and refuses the rest', () => {
+  assert.equal(parseHostPort('127.0.0.1:7001'), { host: '127.0.0.1', port: 7001 });
+  assert.equal(parseHostPort('localhost:1'), { host: 'localhost', port: 1 });
+  assert.equal(parseHostPort('[::1]:65535'), { host: '::1', port: 65535 });
+  for (const bad of ['127.0.0.1', ':7001', '127.0.0.1:0', '127.0.0.1:65536', 'a:b', '::1:7001']) invalid(() => parseHostPort(bad), bad);
+});
+
+test('the address book is bounded, oldest out first, and rests an address after a dial attempt', () => {
+  const book = new AddressBook(3);
+  const addr = (i: number) => ({ id: new Uint8Array(32).fill(i), host: '127.0.0.1', port: 7000 + i });
+  for (let i = 1; i <= 4; i++) book.add(addr(i), 0);
+  assert.is(book.size, 3);
+  assert.equal(book.candidates(addressRetryMs).map((a) => a.port).sort(), [7002, 7003, 7004]);
+  book.attempted(addr(2).id, addressRetryMs);
+  assert.not.ok(book.candidates(addressRetryMs + 1).some((a) => a.port === 7002), 'resting after an attempt');
+  assert.ok(book.candidates(2 * addressRetryMs).some((a) => a.port === 7002), 'available again later');
+  assert.is(book.sample(2, 0).length, 2);
+  assert.is(normalizeHost('::ffff:10.0.0.1'), '10.0.0.1');
+  assert.is(normalizeHost('::1'), '::1');
+});
+
+test.run();
