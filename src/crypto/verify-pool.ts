@@ -424,6 +424,9 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     // The core never has more than inFlightPerThread tasks per thread out; this only backs that up.
     maxQueue: threads * inFlightPerThread,
     recordTiming: false,
+    // A second task waits in each worker's port, so a worker starts its next batch the moment it finishes
+    // one instead of idling until the main thread has handled the result and posted again.
+    concurrentTasksPerWorker: inFlightPerThread,
   });
   let destroyed: Promise<void> | null = null;
   const executor: BatchExecutor = {
