@@ -504,6 +504,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     port.onChain(msg, hash, c.peerId).then(
       (v) => {
         c.endWork();
+        this.log.debug('consensus chain', { id: id.slice(0, 16), from: c.peerId.slice(0, 16), signers: msg.signers.length, valid: v.valid, forward: v.forward, code: v.code });
         const senders = this.gossip.settle(id, v.valid, this.now());
         if (!v.valid) return this.onOffence(c, v.code ?? 'ERR_BAD_CHAIN', v.reason ?? 'invalid chain');
         if (v.forward && this.gossip.mayRelay(msg.hops)) this.relay({ ...msg, hops: msg.hops + 1 }, senders);

@@ -1,0 +1,90 @@
+/** Real processes: `init` a 4-validator network, start 4 nodes on loopback, `mine` on one, all decide the same block. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CliProcess, runCli } from './helpers/proc.ts';
+import { portIsFree } from '../src/cli/interactive.ts';
+
+async function freeBasePort(count: number): Promise<number> {
+  for (let base = 20000 + Math.floor(Math.random() * 20000); ; base += count) {
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = await portIsFree(p);
+    if (ok) return base;
+  }
+}
+
+/** Distinct peers a process currently has, from its peer events. */
+function connectedPeers(p: CliProcess): number {
+  const open = new Set<string>();
+  for (const e of p.events) {
+    if (e.event !== 'peer') continue;
+    if (e.state === 'connected') open.add(String(e.id));
+    else open.delete(String(e.id));
+  }
+  return open.size;
+}
+
+test('init writes a genesis and one private key file per validator', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strongcast-init-'));
+  try {
+    const r = await runCli(['init', '--nodes', '3', '--out', dir, '--faults', '2', '--round-ms', '250', '--base-port', '9100']);
+    assert.is(r.code, 0, r.stderr);
+    const g = JSON.parse(readFileSync(join(dir, 'genesis.json'), 'utf8'));
+    assert.is(g.validators.length, 3);
+    assert.is(g.faults, 2);
+    assert.is(g.roundMs, 250);
+    assert.equal(g.validators.map((v: { port: number }) => v.port), [9100, 9101, 9102]);
+    for (let i = 0; i < 3; i++) {
+      const key = JSON.parse(readFileSync(join(dir, `node-${i}.key`), 'utf8'));
+      assert.is(key.publicKey, g.validators[i].publicKey);
+      assert.is(statSync(join(dir, `node-${i}.key`)).mode & 0o777, 0o600);
+    }
+    const again = await runCli(['init', '--nodes', '3', '--out', dir]);
+    assert.is(again.code, 2, 'refuses to overwrite an existing genesis');
+    assert.match(again.stderr, 'already exists');
+    const bad = await runCli(['init', '--nodes', '3', '--out', dir, '--faults', '3']);
+    assert.is(bad.code, 2, 'faults must be below n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('4 validator processes on loopback: mine on one, all print the same decided block', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strongcast-net-'));
+  const procs: CliProcess[] = [];
+  try {
+    const base = await freeBasePort(4);
+    const r = await runCli(['init', '--nodes', '4', '--out', dir, '--round-ms', '600', '--base-port', String(base)]);
+    assert.is(r.code, 0, r.stderr);
+    for (let i = 0; i < 4; i++) {
+      procs.push(new CliProcess(['--genesis', join(dir, 'genesis.json'), '--key', join(dir, `node-${i}.key`), '--host', '127.0.0.1', '--json', '--threads', '1']));
+    }
+    const deadline = Date.now() + 40_000;
+    while (!procs.every((p) => connectedPeers(p) === 3)) {
+      if (Date.now() > deadline) throw new Error(`network did not form: ${procs.map(connectedPeers)}\n${procs[0]!.stderr.slice(-1500)}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    procs[1]!.command('mine hello consensus');
+    const decided = await Promise.all(procs.map((p, i) => p.waitEvent((e) => e.event === 'decided', `decided on node ${i}`, 20_000)));
+    const blocks = decided.map((e) => e.block as { hash: string; height: number; payload: string; miner: number } | null);
+    for (const b of blocks) {
+      assert.ok(b, 'a block, not "no block"');
+      assert.is(b!.hash, blocks[0]!.hash, 'agreement: the same block everywhere');
+      assert.is(b!.height, 1);
+      assert.is(b!.miner, 1);
+      assert.is(b!.payload, 'hello consensus');
+    }
+    // Every other validator relayed it with its own signature added.
+    for (const i of [0, 2, 3]) await procs[i]!.waitEvent((e) => e.event === 'relayed', `relayed on node ${i}`, 5000);
+    procs[2]!.command('chain');
+    const chain = await procs[2]!.waitEvent((e) => e.event === 'chain', 'chain answer');
+    assert.equal((chain.blocks as { hash: string }[]).map((b) => b.hash), [blocks[0]!.hash]);
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
