@@ -228,6 +228,20 @@ test('pendingChecksMax: a call beyond it is refused with ERR_POOL_FULL and nothi
   }
 });
 
+test('micro-batching: checks arriving in the same event-loop turn travel as one task', async () => {
+  const one = createVerifyPool({ threads: 1, batchMax: 64 });
+  try {
+    await one.verify(gossipChecks(1, 1000));
+    const before = one.stats().batches;
+    const calls = gossipChecks(10, 4).map((c) => one.verify([c]));
+    const results = await Promise.all(calls);
+    assert.equal(results.flat(), gossipChecks(10, 4).map((_, i) => i % 4 !== 0));
+    assert.is(one.stats().batches - before, 1);
+  } finally {
+    await one.close();
+  }
+});
+
 test('close: pending checks are rejected with ERR_POOL, a second close is harmless, later calls fail', async () => {
   const p = createVerifyPool({ threads: 1, batchMax: 4 });
   const pending = rejection(p.verify(gossipChecks(64, 1000)));

@@ -78,6 +78,8 @@ export const verifyPoolDefaults = {
 
 /** Tasks in flight per thread: two, so a worker has its next batch while the last result travels back. */
 const inFlightPerThread = 2;
+/** Taken jobs are cut from the front of the queue array once this many have piled up. */
+const queueCompactAt = 1024;
 /** A partial batch is not split into tasks smaller than this: below it, posting costs more than it saves. */
 const splitSignaturesMin = 8;
 
@@ -200,7 +202,12 @@ export function createVerifierCore(executor: BatchExecutor, settings: CoreSettin
     if (queueHead >= queue.length) {
       queue.length = 0;
       queueHead = 0;
-    } else if (timer === null && !waited) {
+    } else if (queueHead >= queueCompactAt && queueHead * 2 >= queue.length) {
+      // Under sustained load the queue may never empty: drop the taken jobs so it cannot grow without end.
+      queue.splice(0, queueHead);
+      queueHead = 0;
+    }
+    if (queueHead < queue.length && timer === null && !waited) {
       const flush = (): void => {
         timer = null;
         pump(true);
