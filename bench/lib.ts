@@ -3,6 +3,7 @@
  * and the benchmark's own section of `bench/RESULTS.md`. A benchmark is a script `bench/NAME.ts` that ends
  * with `await runBenchmark('NAME', measure)`; see bench/run.ts for how they are found and run.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +63,24 @@ export function opsPerSecond(op: (i: number) => void, durationMs: number, checkE
   }
   const cpu = process.cpuUsage(cpu0);
   return { perSec: n / ((now - start) / 1000), perCpuSec: n / ((cpu.user + cpu.system) / 1e6) };
+}
+
+/** Linux reports thread CPU time in clock ticks of 1/100 s (USER_HZ). */
+const ticksPerSecond = 100;
+
+/**
+ * CPU seconds used so far by the main thread alone (Linux /proc; null elsewhere). Node 20 has no
+ * per-thread CPU clock, and event-loop utilization counts time the thread was runnable but descheduled.
+ */
+export function mainThreadCpuSeconds(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 of the line.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return null;
+  }
 }
 
 /** A number as a table shows it: integers grouped, small values with 2 or 3 significant decimals. */

@@ -18,7 +18,7 @@ import { verifySignature, type Ed25519Backend } from '../src/crypto/ed25519.ts';
 import { identityFromSeed, type Identity } from '../src/crypto/keys.ts';
 import { createVerifyPool } from '../src/crypto/verify-pool.ts';
 import type { SignatureCheck } from '../src/crypto/verifier.ts';
-import { opsPerSecond, runBenchmark, type BenchOptions, type BenchReport, type Rate, type ResultRow } from './lib.ts';
+import { mainThreadCpuSeconds, opsPerSecond, runBenchmark, type BenchOptions, type BenchReport, type Rate, type ResultRow } from './lib.ts';
 
 /** Distinct keys and messages cycled through, so nothing is measured on one hot input. */
 const keysCount = 16;
@@ -30,6 +30,8 @@ const outstandingPerWorkerBatch = 4;
 /** The goals this benchmark checks. */
 const efficiencyGoal = 0.92;
 const loopDelayP99GoalMs = 10;
+/** Sampling period of the event-loop delay histogram: Node's default; 1 ms would itself cost ~3% of a CPU. */
+const loopDelayResolutionMs = 10;
 
 const identities: Identity[] = Array.from({ length: keysCount }, (_, i) => identityFromSeed(new Uint8Array(32).fill(i + 1)));
 
@@ -54,8 +56,8 @@ interface PoolRun {
   batches: number;
   /** Signatures per CPU-second of the whole process (workers and main thread together). */
   verifiesPerCpuSec: number;
-  /** Fraction of the time the main thread's event loop was busy (packing, posting, resolving). */
-  mainThreadBusy: number;
+  /** Main-thread CPU time per signature, in microseconds (packing, posting, resolving, and this driver). */
+  mainThreadUsPerSig: number | null;
 }
 
 /** Keeps `workers x batch x 4` signatures outstanding for `durationMs` after a warm-up, and counts. */
@@ -64,7 +66,7 @@ async function measurePool(checks: SignatureCheck[], backend: Ed25519Backend, wo
   const pool = createVerifyPool({ threads: workers, backend, batchMax: batch, pendingChecksMax: outstandingMax + checksPerCall });
   // Start every worker (module loading is not what is measured).
   await pool.verify(checks.slice(0, workers * 4));
-  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const loop = monitorEventLoopDelay({ resolution: loopDelayResolutionMs });
   let outstanding = 0;
   let next = 0;
   let verified = 0;
@@ -93,13 +95,13 @@ async function measurePool(checks: SignatureCheck[], backend: Ed25519Backend, wo
   const verified0 = verified;
   loop.enable();
   const cpu0 = process.cpuUsage();
-  const elu0 = performance.eventLoopUtilization();
+  const main0 = mainThreadCpuSeconds();
   const start = performance.now();
   await new Promise((r) => setTimeout(r, durationMs));
   const seconds = (performance.now() - start) / 1000;
   const counted = verified - verified0;
   const cpu = process.cpuUsage(cpu0);
-  const elu = performance.eventLoopUtilization(elu0);
+  const main1 = mainThreadCpuSeconds();
   loop.disable();
   const batches = pool.stats().batches - batches0;
   stopping = true;
@@ -111,31 +113,47 @@ async function measurePool(checks: SignatureCheck[], backend: Ed25519Backend, wo
     loopDelayP99Ms: loop.percentile(99) / 1e6,
     batches,
     verifiesPerCpuSec: counted / ((cpu.user + cpu.system) / 1e6),
-    mainThreadBusy: elu.utilization,
+    mainThreadUsPerSig: main0 === null || main1 === null ? null : ((main1 - main0) * 1e6) / counted,
   };
+}
+
+/** Segments a single-thread rate is measured in; the best counts. */
+const singleRepeats = 3;
+
+function bestOf(times: number, measureOnce: () => Rate): Rate {
+  let best = measureOnce();
+  for (let i = 1; i < times; i++) {
+    const r = measureOnce();
+    if (r.perSec > best.perSec) best = r;
+  }
+  return best;
 }
 
 function row(fields: Partial<Record<(typeof columns)[number], string | number | null>>): ResultRow {
   return Object.fromEntries(columns.map((c) => [c, fields[c] ?? null]));
 }
 
-const columns = ['backend', 'mode', 'op', 'workers', 'batch', 'opsPerSec', 'efficiency', 'cpuEfficiency', 'mainThreadBusy', 'loopDelayP99Ms', 'sigsPerTask'] as const;
+const columns = ['backend', 'mode', 'op', 'workers', 'batch', 'opsPerSec', 'efficiency', 'cpuEfficiency', 'mainThreadUsPerSig', 'loopDelayP99Ms', 'sigsPerTask'] as const;
 
 async function measure(opts: BenchOptions): Promise<BenchReport> {
   const mainMs = opts.quick ? 300 : 2000;
   const poolMs = opts.quick ? 700 : 3000;
   const warmMs = opts.quick ? 200 : 500;
+  const poolRepeats = opts.quick ? 1 : 2;
   const checks = makeChecks();
   const rows: ResultRow[] = [];
   const at = (i: number): SignatureCheck => checks[i % checks.length] as SignatureCheck;
 
   const signNative = opsPerSecond((i) => identities[i % keysCount]?.sign(at(i).message), mainMs);
   const signNoble = opsPerSecond((i) => ed.sign(at(i).message, identities[i % keysCount]?.seed ?? new Uint8Array(32)), mainMs, 1);
-  const verifyOn = (backend: Ed25519Backend) =>
-    opsPerSecond((i) => {
-      const c = at(i);
-      if (!verifySignature(backend, c.publicKey, c.message, c.signature)) throw new Error('valid signature rejected');
-    }, mainMs, backend === 'noble' ? 1 : 16);
+  // Best of three segments: other processes only ever slow a segment down, never speed it up.
+  const verifyOn = (backend: Ed25519Backend): Rate =>
+    bestOf(singleRepeats, () =>
+      opsPerSecond((i) => {
+        const c = at(i);
+        if (!verifySignature(backend, c.publicKey, c.message, c.signature)) throw new Error('valid signature rejected');
+      }, mainMs / singleRepeats, backend === 'noble' ? 1 : 16),
+    );
   const single: Record<Ed25519Backend, Rate> = { native: verifyOn('native'), noble: verifyOn('noble') };
   // noble's own verify alone, without the cofactorless confirmation the network rule adds (ed25519.ts).
   const nobleRaw = opsPerSecond((i) => ed.verify(at(i).signature, at(i).message, at(i).publicKey, { zip215: false }), mainMs, 1);
@@ -151,7 +169,11 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
   const cores = availableParallelism();
   const poolRows: ResultRow[] = [];
   const runPool = async (backend: Ed25519Backend, workers: number, batch: number): Promise<void> => {
-    const r = await measurePool(checks, backend, workers, batch, warmMs, poolMs);
+    let r = await measurePool(checks, backend, workers, batch, warmMs, poolMs);
+    for (let i = 1; i < poolRepeats; i++) {
+      const again = await measurePool(checks, backend, workers, batch, warmMs, poolMs);
+      if (again.verifiesPerSec > r.verifiesPerSec) r = again;
+    }
     const fields = {
       backend,
       mode: 'pool',
@@ -161,12 +183,12 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
       opsPerSec: r.verifiesPerSec,
       efficiency: r.verifiesPerSec / (workers * single[backend].perSec),
       cpuEfficiency: r.verifiesPerCpuSec / single[backend].perCpuSec,
-      mainThreadBusy: r.mainThreadBusy,
+      mainThreadUsPerSig: r.mainThreadUsPerSig,
       loopDelayP99Ms: r.loopDelayP99Ms,
       sigsPerTask: (r.verifiesPerSec * (poolMs / 1000)) / Math.max(1, r.batches),
     };
     poolRows.push(row(fields));
-    console.log(`  pool ${backend} workers=${workers} batch=${batch}: ${Math.round(r.verifiesPerSec)}/s, efficiency ${fields.efficiency.toFixed(3)}, cpu ${fields.cpuEfficiency.toFixed(3)}, main busy ${r.mainThreadBusy.toFixed(3)}, loop p99 ${r.loopDelayP99Ms.toFixed(2)} ms`);
+    console.log(`  pool ${backend} workers=${workers} batch=${batch}: ${Math.round(r.verifiesPerSec)}/s, efficiency ${fields.efficiency.toFixed(3)}, cpu ${fields.cpuEfficiency.toFixed(3)}, main thread ${r.mainThreadUsPerSig?.toFixed(2) ?? '-'} us/sig, loop p99 ${r.loopDelayP99Ms.toFixed(2)} ms`);
   };
   for (let workers = 1; workers <= cores; workers++) {
     for (const batch of [1, 16, 64, 256]) await runPool('native', workers, batch);
@@ -189,7 +211,8 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
   ];
   const notes = [
     `Goals: efficiency ${bestEff >= efficiencyGoal ? 'met' : 'NOT met'}; loop delay ${worstP99 < loopDelayP99GoalMs ? 'met' : 'NOT met'}.`,
-    'efficiency = pool rate / (workers x main-thread rate of the same backend, same run), by the wall clock. cpuEfficiency = the same ratio per CPU-second the process used, which other processes on the machine cannot skew: it measures the pool\'s own overhead. mainThreadBusy = event-loop utilization of the main thread during the pool run.',
+    'efficiency = pool rate / (workers x main-thread rate of the same backend, same run), by the wall clock. cpuEfficiency = the same ratio per CPU-second the process used, which other processes on the machine cannot skew: it measures the pool\'s own overhead. mainThreadUsPerSig = main-thread CPU time per signature (Linux thread clock, 10 ms ticks), the cost of the pool on the thread that runs the node.',
+    `Single-thread rates are the best of ${singleRepeats} segments and pool rates the best of ${poolRepeats} runs, because other processes on the machine can only slow a measurement down.`,
     `Each verify() call carries ${checksPerCall} checks of ${checks[0]?.message.byteLength} bytes; ${outstandingPerWorkerBatch} x workers x batch signatures are kept outstanding.`,
   ];
   return { rows, columns: [...columns], ratios, notes };
