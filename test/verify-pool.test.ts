@@ -244,10 +244,16 @@ test('micro-batching: checks arriving in the same event-loop turn travel as one 
 
 test('close: pending checks are rejected with ERR_POOL, a second close is harmless, later calls fail', async () => {
   const p = createVerifyPool({ threads: 1, batchMax: 4 });
+  await p.verify(gossipChecks(1, 1000));
+  const running = rejection(p.verify(gossipChecks(2, 1000)));
+  await new Promise((r) => setImmediate(r));
+  assert.is(p.stats().pendingSignatures, 2, 'both checks are with the worker');
   const pending = rejection(p.verify(gossipChecks(64, 1000)));
   await p.close();
   await p.close();
-  assert.ok(isStrongcastError(await pending, 'ERR_POOL'));
+  const [inWorker, queued] = [await running, await pending];
+  assert.ok(isStrongcastError(inWorker, 'ERR_POOL') && /closed while this check ran/.test((inWorker as Error).message), String(inWorker));
+  assert.ok(isStrongcastError(queued, 'ERR_POOL'), String(queued));
   assert.ok(isStrongcastError(await rejection(p.verify(gossipChecks(1, 1000))), 'ERR_POOL'));
 });
 

@@ -251,7 +251,8 @@ export function createVerifierCore(executor: BatchExecutor, settings: CoreSettin
       },
       (e: unknown) => {
         settle();
-        for (const job of jobs) job.onError(poolError(e));
+        const error = closing ? new StrongcastError('ERR_POOL', 'the verification pool was closed while this check ran', { cause: e }) : poolError(e);
+        for (const job of jobs) job.onError(error);
         if (!closing) pump(true);
       },
     );
