@@ -1,0 +1,171 @@
+/**
+ * Gossip benchmark: signed broadcasts flooded over a random mesh of real nodes on loopback, one OS process
+ * per node, all sharing the machine's cores. Publishers offer a steady rate for a few seconds per phase, then
+ * a burst as fast as they can sign. Per phase it reports the delivery ratio (every node, every message),
+ * duplicates delivered to the application, frames sent per delivered message (amplification), verifications
+ * per delivered message, end-to-end latency p50/p99, CPU, peak resident memory per node and the largest
+ * event-loop delay.
+ *
+ * "Highest sustained rate with full delivery" is the highest offered steady rate whose phase delivered every
+ * message to every node within the drain window, with no duplicate, p99 latency under 1 s and publishers
+ * achieving at least 95% of the offered rate.
+ *
+ *   npm run bench -- gossip [--quick]
+ *   node --import tsx bench/gossip.ts --nodes 16 --rates 500,1000 [--burst 2000] [--duration 3000]
+ *     [--verifier main|pool] [--degree 6] [--publishers 4]   (an ad-hoc run: prints, writes nothing)
+ */
+import { availableParallelism } from 'node:os';
+import { gossipSignedBytes } from '../src/gossip.ts';
+import { verifySignature } from '../src/crypto/ed25519.ts';
+import { generateIdentity } from '../src/crypto/keys.ts';
+import { DEFAULT_NETWORK_ID } from '../src/node-options.ts';
+import { opsPerSecond, runBenchmark, textTable, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
+import { payloadBytes, benchTopic } from './gossip/gossip-node.ts';
+import { isSustained, runConfig, sustainedP99MsMax, type ConfigSpec, type PhaseRow, type PhaseSpec } from './gossip/run-config.ts';
+
+/** The issue's goal workload and targets. */
+const goal = { nodes: 16, degree: 6, publishers: 4, fullPerSec: 1000, p99AtPerSec: 500, p99Ms: 50, rssMb: 100, loopDelayMs: 100 };
+/** What js-libp2p gossipsub carries on the goal workload on this class of machine (figure from the issue). */
+const gossipsubPerSec = 110;
+const seed = 20240601;
+
+const columns = [
+  'nodes',
+  'verifier',
+  'phase',
+  'offeredPerSec',
+  'achievedPublishPerSec',
+  'deliveredMsgsPerSec',
+  'deliveryRatio',
+  'missingDeliveries',
+  'duplicatesDelivered',
+  'framesPerDelivered',
+  'verificationsPerDelivered',
+  'latencyP50Ms',
+  'latencyP99Ms',
+  'cpuCoresUsedTotal',
+  'cpuUsPerDelivered',
+  'cpuSystemShare',
+  'peakRssMbPerNode',
+  'maxLoopDelayMs',
+];
+
+const steady = (ratePerSec: number, durationMs: number): PhaseSpec => ({ kind: 'steady', ratePerSec, durationMs });
+const burst = (messages: number): PhaseSpec => ({ kind: 'burst', messages });
+
+/** The configurations of a run: N = 8, 16, 32 at degree 6, fewer phases where they cost most. */
+function plan(quick: boolean): ConfigSpec[] {
+  const base = { degree: goal.degree, publishers: goal.publishers, seed };
+  if (quick) {
+    return [
+      { ...base, nodes: 8, verifier: 'main', phases: [steady(500, 1500), burst(500)] },
+      { ...base, nodes: 16, verifier: 'main', phases: [steady(500, 1500), burst(1000)] },
+    ];
+  }
+  const d = 3000;
+  return [
+    { ...base, nodes: 8, verifier: 'main', phases: [steady(500, d), steady(1000, d), steady(1500, d), burst(2000)] },
+    { ...base, nodes: 16, verifier: 'main', phases: [steady(250, d), steady(500, d), steady(750, d), steady(1000, d), steady(1250, d), burst(2000)] },
+    { ...base, nodes: 16, verifier: 'pool', phases: [steady(500, d), steady(750, d), steady(1000, d)] },
+    { ...base, nodes: 32, verifier: 'main', phases: [steady(250, d), steady(500, d), burst(2000)] },
+  ];
+}
+
+/** Single-thread verifications per second of a benchmark message under the network rule, measured now. */
+function verifyRate(durationMs: number): number {
+  const id = generateIdentity();
+  const signed = gossipSignedBytes(DEFAULT_NETWORK_ID, { origin: id.publicKey, seq: 1, topic: benchTopic, data: new Uint8Array(payloadBytes) });
+  const sig = id.sign(signed);
+  return opsPerSecond(() => verifySignature('native', id.publicKey, signed, sig), durationMs).perSec;
+}
+
+function highestSustained(rows: PhaseRow[], nodes: number, verifier: string): number | null {
+  const ok = rows.filter((r) => r['nodes'] === nodes && r['verifier'] === verifier && isSustained(r)).map((r) => r['offeredPerSec'] as number);
+  return ok.length > 0 ? Math.max(...ok) : null;
+}
+
+const find = (rows: PhaseRow[], nodes: number, verifier: string, rate: number): PhaseRow | undefined =>
+  rows.find((r) => r['nodes'] === nodes && r['verifier'] === verifier && r['offeredPerSec'] === rate);
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
+
+function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number): { ratios: string[]; notes: string[] } {
+  const cores = availableParallelism();
+  const ratios: string[] = [];
+  for (const s of specs) {
+    const best = highestSustained(rows, s.nodes, s.verifier);
+    const ceiling = (cores * verifiesPerSec) / s.nodes;
+    ratios.push(
+      `${s.nodes} nodes, ${s.verifier} verifier: highest sustained rate with full delivery ${best ?? 'none'} msg/s ` +
+        `(verification ceiling ${Math.round(ceiling)} msg/s = ${cores} cores x ${Math.round(verifiesPerSec)} verifies/s / ${s.nodes} nodes; ${best === null ? '-' : (best / ceiling).toFixed(2)} of it)`,
+    );
+  }
+  const g = rows.filter((r) => r['nodes'] === goal.nodes && r['verifier'] === 'main');
+  const best = highestSustained(rows, goal.nodes, 'main');
+  const at = find(rows, goal.nodes, 'main', goal.p99AtPerSec);
+  const rss = Math.max(...g.map((r) => num(r['peakRssMbPerNodeSinceStart'])));
+  const loop = Math.max(...g.map((r) => num(r['maxLoopDelayMs'])));
+  const dups = rows.reduce((a, r) => a + num(r['duplicatesDelivered']), 0);
+  const mark = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+  ratios.push(
+    `goal, ${goal.nodes} nodes: >= ${goal.fullPerSec} msg/s fully delivered: ${best ?? 0} msg/s = ${((best ?? 0) / goal.fullPerSec).toFixed(2)}x, ${mark((best ?? 0) >= goal.fullPerSec)}`,
+    `goal, ${goal.nodes} nodes: p99 < ${goal.p99Ms} ms at ${goal.p99AtPerSec} msg/s: ${at ? `${at['latencyP99Ms']} ms, ${mark(num(at['latencyP99Ms']) < goal.p99Ms && at['missingDeliveries'] === 0)}` : 'not measured'}`,
+    `goal, ${goal.nodes} nodes: < ${goal.rssMb} MB per node: peak ${rss.toFixed(1)} MB, ${mark(rss < goal.rssMb)}`,
+    `goal, ${goal.nodes} nodes: no event-loop stall over ${goal.loopDelayMs} ms: max ${loop.toFixed(1)} ms, ${mark(loop <= goal.loopDelayMs)}`,
+    `duplicates delivered to the application, all phases: ${dups} (must be 0), ${mark(dups === 0)}`,
+    `vs js-libp2p gossipsub on the goal workload (~${gossipsubPerSec} msg/s, figure from the issue, not measured here): ${((best ?? 0) / gossipsubPerSec).toFixed(1)}x`,
+  );
+  const notes = [
+    `Each node is its own OS process (\`node --import tsx\`), all ${cores} cores shared; random connected ${goal.degree}-regular mesh (seed ${seed}), peer exchange off; ` +
+      `${goal.publishers} publishers spread over the nodes, ${payloadBytes}-byte signed messages; steady phases of a few seconds, then a burst published as fast as the publishers sign. ` +
+      `A phase's messages must reach every node within 2 s of the last publish; sustained = full delivery, no duplicate, p99 < ${sustainedP99MsMax} ms, publishers at >= 95% of the offered rate; ` +
+      'after the first unsustained steady rate, higher steady rates of that configuration are skipped. Latency is publish-to-delivery on the one machine clock. ' +
+      'framesPerDelivered counts every frame written (gossip copies plus keepalive pings) over application deliveries; verificationsPerDelivered is signatures run by the verifier over deliveries (1.0: no copy verified twice). ' +
+      `deliveredMsgsPerSec is messages / (last delivery anywhere - first publish), shown when every delivery happened. Peak RSS is sampled every 50 ms in each node process.`,
+  ];
+  return { ratios, notes };
+}
+
+async function measure(opts: BenchOptions, specs: ConfigSpec[]): Promise<BenchReport> {
+  const verifiesPerSec = verifyRate(opts.quick ? 300 : 1000);
+  console.log(`single-thread verify: ${Math.round(verifiesPerSec)} /s`);
+  const rows: PhaseRow[] = [];
+  for (const spec of specs) rows.push(...(await runConfig(spec, (l) => console.log(l))));
+  for (const r of rows) r['verifiesPerSecSingleThread'] = Math.round(verifiesPerSec);
+  const { ratios, notes } = summarize(rows, specs, verifiesPerSec);
+  for (const r of rows) {
+    r['highestSustainedPerSecThisConfig'] = highestSustained(rows, r['nodes'] as number, r['verifier'] as string);
+  }
+  return { rows: rows as ResultRow[], columns, ratios, notes };
+}
+
+/** Flags of an ad-hoc run (any of them makes the run ad hoc: printed, nothing written). */
+function adHocSpec(argv: readonly string[]): ConfigSpec | null {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  if (!['nodes', 'rates', 'burst', 'verifier'].some((f) => get(f) !== undefined)) return null;
+  const duration = Number(get('duration') ?? 3000);
+  const phases: PhaseSpec[] = (get('rates') ?? '').split(',').filter(Boolean).map((r) => steady(Number(r), duration));
+  if (get('burst')) phases.push(burst(Number(get('burst'))));
+  const verifier = get('verifier') ?? 'main';
+  if (verifier !== 'main' && verifier !== 'pool') throw new Error('--verifier must be main or pool');
+  return {
+    nodes: Number(get('nodes') ?? goal.nodes),
+    degree: Number(get('degree') ?? goal.degree),
+    publishers: Number(get('publishers') ?? goal.publishers),
+    verifier,
+    phases,
+    seed,
+  };
+}
+
+const adHoc = adHocSpec(process.argv.slice(2));
+if (adHoc) {
+  const report = await measure({ quick: false }, [adHoc]);
+  console.log(textTable(report.rows, columns));
+  for (const l of report.ratios ?? []) console.log(l);
+} else {
+  await runBenchmark('gossip', (opts) => measure(opts, plan(opts.quick)));
+}

@@ -1,0 +1,206 @@
+/**
+ * Runs one measured configuration of the gossip benchmark: spawn the node processes, wire the random mesh,
+ * warm up, then run each phase (a steady rate for a fixed time, or a burst as fast as possible) and turn the
+ * nodes' reports into one flat row per phase.
+ */
+import { performance } from 'node:perf_hooks';
+import { Cluster } from './cluster.ts';
+import { randomRegularMesh } from './mesh.ts';
+import type { PhaseReport, ProgressResult, PublishResult, StartResult, VerifierKind } from './gossip-node.ts';
+
+/** A steady offered rate (all publishers together) for a fixed time, or a burst of messages at once. */
+export type PhaseSpec = { kind: 'steady'; ratePerSec: number; durationMs: number } | { kind: 'burst'; messages: number };
+
+/** One configuration: a mesh, its publishers, the verifier, and the phases run on it in order. */
+export interface ConfigSpec {
+  nodes: number;
+  degree: number;
+  publishers: number;
+  verifier: VerifierKind;
+  phases: PhaseSpec[];
+  seed: number;
+}
+
+/** One measured phase, flat and self-explaining (a row of results/gossip.json). */
+export type PhaseRow = Record<string, string | number | boolean | null>;
+
+/** How long deliveries may trail the last publish before the phase is judged, in ms. */
+export const drainMs = 2_000;
+/** A phase counts as sustained only if its p99 latency stays under this (a growing backlog is not). */
+export const sustainedP99MsMax = 1_000;
+/** ... and only if the publishers achieved at least this share of the offered rate. */
+export const sustainedAchievedMin = 0.95;
+/** Progress is polled this often while a phase drains, in ms. */
+const progressPollMs = 100;
+/** Time for the mesh to form, in ms. */
+const meshTimeoutMs = 20_000;
+/** Unmeasured warm-up before the first phase: messages and rate (JIT, key caches, socket buffers). */
+const warmupMessages = 200;
+const warmupRatePerSec = 200;
+/** Pause after a phase that did not fully deliver, so its backlog does not leak into the next, in ms. */
+const recoverMs = 1_500;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: Float64Array, p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? null;
+}
+
+const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Publisher nodes, spread over the indices (the mesh is random, so any spread is as good). */
+function publisherIndices(nodes: number, publishers: number): number[] {
+  return Array.from({ length: publishers }, (_, k) => Math.floor((k * nodes) / publishers));
+}
+
+async function formMesh(cluster: Cluster, spec: ConfigSpec): Promise<StartResult[]> {
+  const started = await cluster.all<StartResult>((i) => ({ cmd: 'start', index: i, verifier: spec.verifier, networkId: 'strongcast-bench' }));
+  const edges = randomRegularMesh(spec.nodes, spec.degree, spec.seed);
+  // Edge (a, b) with a < b: b dials a.
+  const dials = started.map(() => [] as number[]);
+  for (const [a, b] of edges) dials[b]?.push((started[a] as StartResult).port);
+  await cluster.all((i) => ({ cmd: 'connect', ports: dials[i] ?? [] }));
+  const deadline = performance.now() + meshTimeoutMs;
+  for (;;) {
+    const progress = await cluster.all<ProgressResult>(() => ({ cmd: 'progress', phase: 0 }));
+    if (progress.every((p) => p.peers === spec.degree)) return started;
+    if (performance.now() > deadline) throw new Error(`mesh not formed: peer counts ${progress.map((p) => p.peers).join(',')}, want ${spec.degree}`);
+    await sleep(progressPollMs);
+  }
+}
+
+interface PhaseRaw {
+  published: number;
+  failed: number;
+  firstPublishAtMs: number;
+  publishSpanMs: number;
+  /** Messages each node published itself (an origin does not deliver its own messages). */
+  ownByNode: Map<number, number>;
+  reports: PhaseReport[];
+}
+
+async function runPhase(cluster: Cluster, spec: ConfigSpec, phaseId: number, phase: PhaseSpec): Promise<PhaseRaw> {
+  const pubs = publisherIndices(spec.nodes, spec.publishers);
+  await cluster.all(() => ({ cmd: 'phase', phase: phaseId }));
+  const total = phase.kind === 'steady' ? Math.round((phase.ratePerSec * phase.durationMs) / 1000) : phase.messages;
+  const count = Math.max(1, Math.round(total / pubs.length));
+  const ratePerSec = phase.kind === 'steady' ? phase.ratePerSec / pubs.length : 0;
+  const nominalMs = phase.kind === 'steady' ? phase.durationMs : 0;
+  const results = await Promise.all(
+    pubs.map((p, k) => cluster.request<PublishResult>(p, { cmd: 'publish', phase: phaseId, publisher: k, count, ratePerSec }, nominalMs + 30_000)),
+  );
+  const published = results.reduce((a, r) => a + r.published, 0);
+  const expected = published * (spec.nodes - 1);
+  const deadline = performance.now() + drainMs;
+  for (;;) {
+    const progress = await cluster.all<ProgressResult>(() => ({ cmd: 'progress', phase: phaseId }));
+    if (progress.reduce((a, p) => a + p.delivered, 0) >= expected || performance.now() > deadline) break;
+    await sleep(progressPollMs);
+  }
+  const reports = await cluster.all<PhaseReport>(() => ({ cmd: 'report', phase: phaseId }));
+  const firstPublishAtMs = Math.min(...results.map((r) => r.firstAtMs));
+  const publishSpanMs = Math.max(...results.map((r) => r.lastAtMs)) - firstPublishAtMs;
+  const ownByNode = new Map(pubs.map((p, k) => [p, results[k]?.published ?? 0]));
+  return { published, failed: results.reduce((a, r) => a + r.failed, 0), firstPublishAtMs, publishSpanMs, ownByNode, reports };
+}
+
+/** The flat row of one phase. */
+function phaseRow(spec: ConfigSpec, phase: PhaseSpec, raw: PhaseRaw, rssAtStartMb: number): PhaseRow {
+  const { reports, published } = raw;
+  const sum = (f: (r: PhaseReport) => number): number => reports.reduce((a, r) => a + f(r), 0);
+  const max = (f: (r: PhaseReport) => number): number => Math.max(...reports.map(f));
+  const expected = published * (spec.nodes - 1);
+  const delivered = sum((r) => r.delivered);
+  const latencies = new Float64Array(delivered);
+  let at = 0;
+  for (const r of reports) latencies.set(r.latenciesMs, at), (at += r.latenciesMs.length);
+  latencies.sort();
+  const lastDeliveryAtMs = max((r) => r.lastDeliveryAtMs);
+  const deliverySpanMs = lastDeliveryAtMs - raw.firstPublishAtMs;
+  // A steady publisher sends message k at k / rate: the span covers count - 1 intervals.
+  const perPublisherRate = phase.kind === 'steady' ? phase.ratePerSec / spec.publishers : 0;
+  const offeredSpanMs = raw.publishSpanMs + (perPublisherRate > 0 ? 1000 / perPublisherRate : 0);
+  const wallMs = max((r) => r.wallMs);
+  return {
+    nodes: spec.nodes,
+    degree: spec.degree,
+    publishers: spec.publishers,
+    verifier: spec.verifier,
+    phase: phase.kind === 'steady' ? `steady ${phase.durationMs / 1000}s` : `burst ${phase.messages}`,
+    offeredPerSec: phase.kind === 'steady' ? phase.ratePerSec : null,
+    achievedPublishPerSec: round((published * 1000) / Math.max(1, offeredSpanMs), 0),
+    messages: published,
+    publishFailures: raw.failed,
+    expectedDeliveries: expected,
+    deliveredDeliveries: delivered,
+    missingDeliveries: expected - delivered,
+    deliveryRatio: expected === 0 ? 0 : Math.floor((delivered / expected) * 1e4) / 1e4,
+    nodesFullyDelivered: reports.filter((r, i) => r.delivered >= published - (raw.ownByNode.get(i) ?? 0)).length,
+    deliveredMsgsPerSec: delivered === expected && deliverySpanMs > 0 ? round((published * 1000) / deliverySpanMs, 0) : null,
+    duplicatesDelivered: sum((r) => r.duplicatesDelivered),
+    framesSent: sum((r) => r.framesSent),
+    framesPerDelivered: delivered === 0 ? null : round(sum((r) => r.framesSent) / delivered, 2),
+    duplicateCopiesPerDelivered: delivered === 0 ? null : round(sum((r) => r.duplicateCopiesDropped) / delivered, 2),
+    verificationsPerDelivered: delivered === 0 ? null : round(sum((r) => r.signaturesVerified) / delivered, 3),
+    latencyP50Ms: round(percentile(latencies, 50) ?? NaN, 1),
+    latencyP99Ms: round(percentile(latencies, 99) ?? NaN, 1),
+    latencyMaxMs: round(latencies[latencies.length - 1] ?? NaN, 1),
+    cpuPctPerNode: round((sum((r) => r.cpuMs) / reports.length / Math.max(1, wallMs)) * 100, 1),
+    cpuUsPerDelivered: delivered === 0 ? null : round((sum((r) => r.cpuMs) * 1000) / delivered, 0),
+    cpuSystemShare: round(sum((r) => r.cpuSystemMs) / Math.max(1, sum((r) => r.cpuMs)), 2),
+    cpuCoresUsedTotal: round(sum((r) => r.cpuMs) / Math.max(1, wallMs), 2),
+    peakRssMbPerNode: round(max((r) => r.peakRssMb), 1),
+    rssMbPerNodeAtStart: round(rssAtStartMb, 1),
+    peakRssMbPerNodeSinceStart: round(max((r) => r.peakRssMbSinceStart), 1),
+    maxLoopDelayMs: round(max((r) => r.maxLoopDelayMs), 1),
+    lateFromEarlierPhases: sum((r) => r.lateFromEarlierPhases),
+    minPeers: Math.min(...reports.map((r) => r.peers)),
+    disconnects: sum((r) => r.disconnects),
+    offences: sum((r) => r.offences),
+  };
+}
+
+/** Whether a steady phase counts as sustained with full delivery (see the constants above). */
+export function isSustained(row: PhaseRow): boolean {
+  const offered = row['offeredPerSec'];
+  if (typeof offered !== 'number') return false;
+  return (
+    row['missingDeliveries'] === 0 &&
+    row['duplicatesDelivered'] === 0 &&
+    typeof row['latencyP99Ms'] === 'number' &&
+    row['latencyP99Ms'] < sustainedP99MsMax &&
+    typeof row['achievedPublishPerSec'] === 'number' &&
+    row['achievedPublishPerSec'] >= sustainedAchievedMin * offered
+  );
+}
+
+/**
+ * Runs a configuration and returns one row per phase. Steady phases run in order; once one is not
+ * sustained, the higher steady rates after it are skipped (they would only fail longer), bursts still run.
+ */
+export async function runConfig(spec: ConfigSpec, log: (line: string) => void): Promise<PhaseRow[]> {
+  const cluster = Cluster.spawn(spec.nodes);
+  const rows: PhaseRow[] = [];
+  try {
+    const t0 = performance.now();
+    const started = await formMesh(cluster, spec);
+    const rssAtStartMb = Math.max(...started.map((s) => s.rssMb));
+    log(`  ${spec.nodes} nodes, degree ${spec.degree}, ${spec.verifier} verifier: mesh formed in ${Math.round(performance.now() - t0)} ms`);
+    let phaseId = 1;
+    await runPhase(cluster, spec, phaseId++, { kind: 'steady', ratePerSec: warmupRatePerSec, durationMs: (warmupMessages / warmupRatePerSec) * 1000 });
+    let saturated = false;
+    for (const phase of spec.phases) {
+      if (phase.kind === 'steady' && saturated) continue;
+      const row = phaseRow(spec, phase, await runPhase(cluster, spec, phaseId++, phase), rssAtStartMb);
+      rows.push(row);
+      log(`  ${row['phase']} @ ${row['offeredPerSec'] ?? '-'}/s: ratio ${row['deliveryRatio']}, p99 ${row['latencyP99Ms']} ms, cpu ${row['cpuCoresUsedTotal']} cores`);
+      if (phase.kind === 'steady' && !isSustained(row)) saturated = true;
+      if (row['missingDeliveries'] !== 0) await sleep(recoverMs);
+    }
+  } finally {
+    await cluster.close();
+  }
+  return rows;
+}
