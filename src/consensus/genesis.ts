@@ -51,7 +51,7 @@ export interface GenesisJson {
 type Obj = Record<string, unknown>;
 
 function bad(field: string, what: string): never {
-  throw new StrongcastError('ERR_GENESIS', `genesis.${field} ${what}`);
+  throw new StrongcastError('ERR_GENESIS', `${field === '' ? 'genesis' : `genesis.${field}`} ${what}`);
 }
 
 function isObject(x: unknown): x is Obj {
