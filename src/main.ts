@@ -10,7 +10,8 @@
  * A user mistake prints one line `strongcast: ERR_CODE: message` on stderr and exits 2; never a stack trace.
  */
 import { isStrongcastError } from './errors.ts';
-import { initHelp, parseCommandLine, runHelp, type RunFlags } from './cli/args.ts';
+import { initHelp, parseCommandLine, runHelp, testnetHelp, type RunFlags } from './cli/args.ts';
+import { runTestnet } from './cli/testnet.ts';
 import { askForFlags } from './cli/interactive.ts';
 import { LineReader } from './cli/lines.ts';
 import { installSignalHandlers, nodeOptionsFromFlags, runConsole, startCliNode } from './cli/run.ts';
@@ -39,6 +40,9 @@ async function runNode(flags: RunFlags, lines: LineReader, interactive: boolean)
     process.exit(0);
   };
   installSignalHandlers(stopAll);
+  // Started by a testnet (or any parent) with an IPC channel: exit when the parent goes away, so a killed
+  // parent never leaves validators running.
+  if (process.send) process.on('disconnect', () => void stopAll().finally(() => process.exit(0)));
   if (interactive) process.stdout.write(`\n${consoleHelp}\n`);
   await runConsole(cli, lines, quit);
 }
@@ -47,8 +51,10 @@ async function main(argv: string[]): Promise<void> {
   const cmd = parseCommandLine(argv);
   switch (cmd.kind) {
     case 'help':
-      process.stdout.write(cmd.topic === 'init' ? initHelp : runHelp);
+      process.stdout.write(cmd.topic === 'init' ? initHelp : cmd.topic === 'testnet' ? testnetHelp : runHelp);
       return;
+    case 'testnet':
+      return runTestnet(cmd.flags);
     case 'init':
       await runInit(cmd.flags);
       return;

@@ -71,6 +71,24 @@ export interface PeerInfo {
   bytesOut: number;
 }
 
+/** Totals since start, for status views (`stats` console command, testnet view). */
+export interface NodeStats {
+  peers: number;
+  /** Broadcasts delivered to the application (messages in). */
+  delivered: number;
+  /** Broadcasts this node originated. */
+  published: number;
+  /** Frames relayed on to peers. */
+  relayedFrames: number;
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  duplicates: number;
+  offences: number;
+  bans: number;
+}
+
 /** What the consensus shell tells the node about a chain it was handed. */
 export interface ChainVerdict {
   valid: boolean;
@@ -155,6 +173,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   private readonly open = new Map<string, PeerConnection>();
   private readonly dialing = new Set<string>();
   private consensus: ConsensusPort | null = null;
+  /** Frame and byte totals of connections already closed. */
+  private readonly closedTotals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
   private seq: number;
   private maintainTimer: NodeJS.Timeout | null = null;
   private running = false;
@@ -247,6 +267,19 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       outbound: c.outbound,
       ...c.stats,
     }));
+  }
+
+  /** Totals since start. */
+  stats(): NodeStats {
+    const t = { ...this.closedTotals };
+    for (const c of this.connections) {
+      t.framesIn += c.stats.framesIn;
+      t.framesOut += c.stats.framesOut;
+      t.bytesIn += c.stats.bytesIn;
+      t.bytesOut += c.stats.bytesOut;
+    }
+    const { delivered, published, relayedFrames, offences, bans } = this.counters;
+    return { peers: this.open.size, delivered, published, relayedFrames, ...t, duplicates: this.gossip.counters.duplicates, offences, bans };
   }
 
   /** Signs and floods a broadcast. Resolves with its id once sent to every open peer. */
@@ -400,6 +433,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
 
   private onClose(c: PeerConnection, code: ErrorCode, reason: string): void {
     this.connections.delete(c);
+    for (const k of ['framesIn', 'framesOut', 'bytesIn', 'bytesOut'] as const) this.closedTotals[k] += c.stats[k];
     const pending = this.pendingDials.get(c);
     if (pending) {
       this.pendingDials.delete(c);

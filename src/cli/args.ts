@@ -37,12 +37,25 @@ export interface InitFlags {
   startMs?: number;
 }
 
+/** Flags of `strongcast testnet`. */
+export interface TestnetFlags {
+  nodes: number;
+  /** Whether --nodes was given (a reused directory must then match it). */
+  nodesGiven: boolean;
+  faults?: number;
+  roundMs?: number;
+  dir: string;
+  basePort?: number;
+  json: boolean;
+}
+
 /** What the command line asks for. */
 export type Command =
   | { kind: 'help'; topic: 'run' | 'init' | 'testnet' }
   | { kind: 'interactive'; flags: RunFlags }
   | { kind: 'run'; flags: RunFlags }
-  | { kind: 'init'; flags: InitFlags };
+  | { kind: 'init'; flags: InitFlags }
+  | { kind: 'testnet'; flags: TestnetFlags };
 
 export const runHelp = `strongcast: a peer-to-peer node with gossip broadcast and Dolev-Strong consensus
 
@@ -87,6 +100,22 @@ Usage:
   --host H        validators' host (default 127.0.0.1)
   --network ID    network id (default strongcast-<random>)
   --start-ms T    genesis start time in ms since the epoch (default: now)
+`;
+
+export const testnetHelp = `strongcast testnet: run a local validator network with a live view
+
+Usage:
+  strongcast testnet [--nodes N] [--faults F] [--round-ms MS] [--dir DIR] [--base-port P] [--json]
+
+  --nodes N       validators to start (default 4; must match DIR's genesis when DIR already has one)
+  --faults F      tolerated Byzantine validators for a new network (default floor((N-1)/3))
+  --round-ms MS   round length for a new network (default 1000)
+  --dir DIR       keys, genesis, data and logs (default .testnet); reused when it already has a genesis
+  --base-port P   validator i listens on P+i for a new network (default 7001)
+  --json          no live view: every node event as a JSON line with "node": I; stdin takes "I COMMAND" and "quit"
+
+Keys in the live view: 0-9 or up/down select a node, b broadcast, m mine, q or Ctrl-C quit.
+Each node's log is DIR/node-I.log. Stopping the testnet stops every process it started.
 `;
 
 function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
@@ -186,11 +215,35 @@ function parseInit(argv: string[]): InitFlags {
   };
 }
 
+function parseTestnet(argv: string[]): TestnetFlags {
+  const { values: v } = parse(argv, {
+    nodes: { type: 'string' },
+    faults: { type: 'string' },
+    'round-ms': { type: 'string' },
+    dir: { type: 'string' },
+    'base-port': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  const s = (k: string) => v[k] as string | undefined;
+  const nodes = int('nodes', s('nodes'), 1, 64) ?? 4;
+  return {
+    nodes,
+    nodesGiven: s('nodes') !== undefined,
+    faults: int('faults', s('faults'), 0, nodes - 1),
+    roundMs: int('round-ms', s('round-ms'), 1, 3_600_000),
+    dir: s('dir') ?? '.testnet',
+    basePort: int('base-port', s('base-port'), 1, 65535 - nodes + 1),
+    json: v['json'] === true,
+  };
+}
+
 /** Reads argv (without node and script) into a command. @throws ERR_INVALID_OPTION with a one-line message */
 export function parseCommandLine(argv: string[]): Command {
   const [first, ...rest] = argv;
   const wantsHelp = argv.includes('--help') || argv.includes('-h');
   if (first === 'init') return wantsHelp ? { kind: 'help', topic: 'init' } : { kind: 'init', flags: parseInit(rest) };
+  if (first === 'testnet') return wantsHelp ? { kind: 'help', topic: 'testnet' } : { kind: 'testnet', flags: parseTestnet(rest) };
   if (wantsHelp) return { kind: 'help', topic: 'run' };
   if (argv.length === 0) return { kind: 'interactive', flags: parseRun([]) };
   if (first !== undefined && !first.startsWith('-')) {

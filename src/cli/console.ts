@@ -11,6 +11,8 @@ export interface ConsoleValidator {
   mine(text: string): Promise<void>;
   chain(): void;
   status(): void;
+  /** Consensus figures added to the `stats` event. */
+  stats(): Record<string, unknown>;
 }
 
 /** Everything a command can touch. */
@@ -31,12 +33,13 @@ export const consoleHelp = `commands:
   mine [TEXT]          propose a block at the next round start (validators)
   chain                decided blocks (validators)
   status               current round, instances and pools (validators)
+  stats                counters: peers, messages in and out, frames, chain height (validators)
   quit                 stop the node and exit`;
 
 type Handler = (ctx: ConsoleContext, arg: string) => Promise<void> | void;
 
 const handlers: Record<string, Handler> = {
-  help: ({ out }) => out.event('help', { commands: ['help', 'id', 'peers', 'connect', 'broadcast', 'mine', 'chain', 'status', 'quit'] }, consoleHelp),
+  help: ({ out }) => out.event('help', { commands: ['help', 'id', 'peers', 'connect', 'broadcast', 'mine', 'chain', 'status', 'stats', 'quit'] }, consoleHelp),
   id: ({ node, out }) =>
     out.event('id', { id: node.id, port: node.listenPort, network: node.networkId }, `id ${node.id}\nlistening on port ${node.listenPort}, network ${node.networkId}`),
   peers: ({ node, out }) => {
@@ -52,6 +55,10 @@ const handlers: Record<string, Handler> = {
     if (arg.length === 0) return out.error('ERR_INVALID_OPTION', 'usage: broadcast TEXT');
     const r = await node.broadcast('chat', arg);
     out.event('broadcast', { id: r.id, peers: r.peers }, `broadcast ${r.id.slice(0, 16)} to ${r.peers} peers`);
+  },
+  stats: ({ node, out, validator }) => {
+    const s = { pid: process.pid, ...node.stats(), ...(validator ? validator.stats() : {}) };
+    out.event('stats', s, Object.entries(s).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' '));
   },
   mine: async (ctx, arg) => (ctx.validator ? ctx.validator.mine(arg) : notValidator(ctx)),
   chain: (ctx) => (ctx.validator ? ctx.validator.chain() : notValidator(ctx)),

@@ -87,6 +87,19 @@ function consoleValidator(v: Validator, node: StrongcastNode, out: Output): Cons
       const blocks = v.chain().map((b) => ({ hash: toHex(b.hash), height: b.height, parent: toHex(b.parent), miner: b.miner, t0: b.t0, payload: new TextDecoder().decode(b.payload) }));
       out.event('chain', { blocks }, blocks.length === 0 ? 'no blocks decided yet' : blocks.map((b) => `#${b.height} ${b.hash.slice(0, 16)} miner ${b.miner} t0 ${b.t0}: ${b.payload}`).join('\n'));
     },
+    stats: () => {
+      const st = v.status();
+      const blocks = v.chain();
+      const last = blocks[blocks.length - 1];
+      const open = st.instances[st.instances.length - 1];
+      return {
+        validator: v.index,
+        round: st.round,
+        height: st.height,
+        lastBlock: last ? toHex(last.hash) : null,
+        instance: open ? { miner: open.miner, t0: open.t0, round: open.round, poolSize: open.poolSize } : null,
+      };
+    },
     status: () => {
       const s = v.status();
       out.event('status', { validator: v.index, peers: node.peers().length, ...s }, `validator ${v.index}, ${node.peers().length} peers\n${JSON.stringify(s, null, 2)}`);

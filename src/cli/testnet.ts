@@ -1,0 +1,229 @@
+/**
+ * `strongcast testnet`: a whole validator network on this machine in one command. Creates keys and genesis
+ * (as `init`) unless the directory has them, starts one validator process per key on loopback, and shows a
+ * live view (or, with --json, event lines). Ctrl-C stops every process it started and leaves nothing running;
+ * children also exit on their own if this process dies, because they watch their IPC channel.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, openSync, closeSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { emitKeypressEvents } from 'node:readline';
+import { StrongcastError } from '../errors.ts';
+import { initNetwork } from './init.ts';
+import { readGenesisFile } from './validator.ts';
+import { LineReader } from './lines.ts';
+import type { TestnetFlags } from './args.ts';
+
+const mainPath = fileURLToPath(new URL('../main.ts', import.meta.url));
+
+/** How often the view asks every node for its counters, in ms. */
+export const testnetStatsIntervalMs = 1000;
+/** How long children get to exit after SIGTERM before SIGKILL, in ms. */
+export const testnetStopGraceMs = 5000;
+/** Recent events kept for the live view. */
+const recentEventsMax = 10;
+
+/** What the view knows about one node. */
+interface NodeView {
+  index: number;
+  child: ChildProcess;
+  port: number | null;
+  peers: Set<string>;
+  stats: Record<string, unknown>;
+  lastDecided: string;
+  exited: number | null;
+}
+
+type Event = Record<string, unknown>;
+
+function startChild(i: number, dir: string, json: boolean, onEvent: (i: number, e: Event) => void): ChildProcess {
+  const logFd = openSync(join(dir, `node-${i}.log`), 'a');
+  const args = [
+    '--import', 'tsx', mainPath,
+    '--genesis', join(dir, 'genesis.json'),
+    '--key', join(dir, `node-${i}.key`),
+    '--data', join(dir, `data-${i}`),
+    '--host', '127.0.0.1',
+    '--json', '--threads', '1', '--log-level', json ? 'info' : 'warn',
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', logFd, 'ipc'] });
+  closeSync(logFd);
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      if (!l.startsWith('{')) continue;
+      try {
+        onEvent(i, JSON.parse(l) as Event);
+      } catch {
+        // a line that is not an event (never expected with --json) is ignored
+      }
+    }
+  });
+  return child;
+}
+
+async function ensureNetwork(flags: TestnetFlags): Promise<number> {
+  const genesisPath = join(flags.dir, 'genesis.json');
+  if (!existsSync(genesisPath)) {
+    mkdirSync(flags.dir, { recursive: true });
+    await initNetwork({ nodes: flags.nodes, out: flags.dir, faults: flags.faults, roundMs: flags.roundMs, basePort: flags.basePort, host: '127.0.0.1' });
+    return flags.nodes;
+  }
+  const g = await readGenesisFile(genesisPath);
+  for (let i = 0; i < g.validators.length; i++) {
+    if (!existsSync(join(flags.dir, `node-${i}.key`))) throw new StrongcastError('ERR_KEY_FILE', `${flags.dir} has a genesis but no node-${i}.key`);
+  }
+  if (flags.nodesGiven && flags.nodes !== g.validators.length) {
+    throw new StrongcastError('ERR_INVALID_OPTION', `${flags.dir} holds a ${g.validators.length}-validator network; --nodes ${flags.nodes} does not match (use another --dir)`);
+  }
+  return g.validators.length;
+}
+
+function row(v: NodeView, selected: boolean): string {
+  const s = v.stats;
+  const inst = s['instance'] as { miner: number; t0: number; round: number } | null | undefined;
+  const cells = [
+    `${selected ? '>' : ' '}${String(v.index).padStart(2)}`,
+    String(v.port ?? '-').padStart(5),
+    v.exited !== null ? `exited(${v.exited})`.padEnd(10) : String(v.peers.size).padStart(5) + '     ',
+    String(s['delivered'] ?? 0).padStart(7),
+    String(s['published'] ?? 0).padStart(5),
+    String(s['height'] ?? 0).padStart(6),
+    (v.lastDecided || '-').padEnd(18),
+    String(s['round'] ?? '-').padStart(7),
+    inst ? `${inst.miner}@${inst.t0} r${inst.round}` : '-',
+  ];
+  return cells.join('  ');
+}
+
+function render(views: NodeView[], selected: number, recent: string[], dir: string): void {
+  const header = '  #   port  peers        in    out  height  last decided        round  instance';
+  const lines = [
+    `strongcast testnet: ${views.length} validators, state in ${dir}   (${new Date().toLocaleTimeString()})`,
+    '',
+    header,
+    ...views.map((v) => row(v, v.index === selected)),
+    '',
+    'recent events:',
+    ...recent.slice(-recentEventsMax).map((l) => '  ' + l),
+    '',
+    'keys: 0-9 / up,down select node   b broadcast   m mine   q or Ctrl-C quit',
+  ];
+  process.stdout.write('\x1b[H\x1b[2J' + lines.join('\n') + '\n');
+}
+
+function describe(i: number, e: Event): string | null {
+  switch (e.event) {
+    case 'decided': {
+      const b = e.block as { hash: string; height: number } | null;
+      const inst = e.instance as { miner: number; t0: number };
+      return `node ${i}: decided ${b ? `${b.hash.slice(0, 12)} height ${b.height}` : 'no block'} (miner ${inst.miner}, t0 ${inst.t0})`;
+    }
+    case 'proposed':
+      return `node ${i}: proposed ${String(e.hash).slice(0, 12)}`;
+    case 'message':
+      return `node ${i}: message "${String(e.data).slice(0, 40)}" from ${String(e.origin).slice(0, 8)}`;
+    case 'error':
+    case 'warning':
+      return `node ${i}: ${String(e.event)} ${String(e.code)} ${String(e.message)}`;
+    default:
+      return null;
+  }
+}
+
+/** Runs the testnet until Ctrl-C, SIGTERM, `q`, or (with --json) stdin's `quit`. */
+export async function runTestnet(flags: TestnetFlags): Promise<void> {
+  const n = await ensureNetwork(flags);
+  const tui = !flags.json && process.stdout.isTTY === true && process.stdin.isTTY === true;
+  const recent: string[] = [];
+  const views: NodeView[] = [];
+  let selected = 0;
+  const onEvent = (i: number, e: Event) => {
+    const v = views[i];
+    if (!v) return;
+    if (e.event === 'listening') v.port = Number(e.port);
+    if (e.event === 'peer') e.state === 'connected' ? v.peers.add(String(e.id)) : v.peers.delete(String(e.id));
+    if (e.event === 'stats') v.stats = e;
+    if (e.event === 'decided') {
+      const b = e.block as { hash: string; height: number } | null;
+      v.lastDecided = b ? `${b.hash.slice(0, 10)} #${b.height}` : 'no block';
+    }
+    if (flags.json) process.stdout.write(JSON.stringify({ node: i, ...e }) + '\n');
+    const line = describe(i, e);
+    if (line) recent.push(line);
+    if (recent.length > recentEventsMax * 4) recent.splice(0, recent.length - recentEventsMax);
+  };
+  for (let i = 0; i < n; i++) {
+    const child = startChild(i, flags.dir, flags.json, onEvent);
+    const v: NodeView = { index: i, child, port: null, peers: new Set(), stats: {}, lastDecided: '', exited: null };
+    child.on('exit', (code, signal) => {
+      v.exited = code ?? (signal ? 128 : -1);
+      recent.push(`node ${i}: exited (${signal ?? code})`);
+      if (flags.json) process.stdout.write(JSON.stringify({ node: i, event: 'exited', code, signal }) + '\n');
+    });
+    views.push(v);
+  }
+  const send = (i: number, line: string) => views[i]?.child.stdin?.write(line + '\n');
+  const poll = setInterval(() => views.forEach((v) => v.exited === null && send(v.index, 'stats')), testnetStatsIntervalMs);
+  const draw = tui ? setInterval(() => render(views, selected, recent, flags.dir), 500) : null;
+  let counter = 0;
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      clearInterval(poll);
+      if (draw) clearInterval(draw);
+      await stopChildren(views.map((v) => v.child));
+      if (tui) process.stdin.setRawMode?.(false);
+      process.stdout.write(flags.json ? JSON.stringify({ event: 'stopped', nodes: n }) + '\n' : `stopped ${n} validators\n`);
+      process.exit(0);
+    })());
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  process.on('exit', () => views.forEach((v) => v.exited === null && v.child.kill('SIGKILL')));
+
+  if (tui) {
+    emitKeypressEvents(process.stdin);
+    process.stdin.setRawMode(true);
+    process.stdin.on('keypress', (str: string | undefined, key: { name?: string; ctrl?: boolean }) => {
+      if (key.ctrl && key.name === 'c') return void stop();
+      if (key.name === 'q') return void stop();
+      if (key.name === 'up') selected = (selected + n - 1) % n;
+      else if (key.name === 'down') selected = (selected + 1) % n;
+      else if (str && /^[0-9]$/.test(str) && Number(str) < n) selected = Number(str);
+      else if (key.name === 'b') send(selected, `broadcast hello #${++counter} from the testnet view`);
+      else if (key.name === 'm') send(selected, `mine block #${++counter} from the testnet view`);
+      render(views, selected, recent, flags.dir);
+    });
+  } else {
+    // Scripted control: "I COMMAND" sends a console command to node I; "quit" stops everything.
+    const lines = new LineReader();
+    for (let l = await lines.next(); l !== null; l = await lines.next()) {
+      const m = /^\s*(\d+)\s+(.+)$/.exec(l);
+      if (l.trim() === 'quit') return stop();
+      if (m && Number(m[1]) < n) send(Number(m[1]), m[2]!);
+      else if (l.trim()) process.stdout.write(JSON.stringify({ event: 'error', code: 'ERR_INVALID_OPTION', message: `expected "NODE COMMAND" or "quit", got '${l.trim()}'` }) + '\n');
+    }
+  }
+}
+
+/** SIGTERM every child, then SIGKILL whatever is still running after testnetStopGraceMs. */
+export async function stopChildren(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          const t = setTimeout(() => c.kill('SIGKILL'), testnetStopGraceMs);
+          c.once('exit', () => {
+            clearTimeout(t);
+            resolve();
+          });
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+}
