@@ -22,7 +22,7 @@ function silentOthers(seed: number, n: number, f: number, miner: number): number
 }
 
 test('honest miner: every honest node decides its block (validity, agreement), with f silent validators', () => {
-  for (const [n, count] of [[4, 30], [7, 20], [16, 6]] as const) {
+  for (const [n, count] of [[4, 60], [7, 40], [16, 12]] as const) {
     for (const seed of seeds(count, n * 1000)) {
       const miner = new Prng(seed).int(0, n - 1);
       const f = Math.floor((n - 1) / 3);
@@ -52,7 +52,7 @@ test('silent miner: every honest node decides "no block"', () => {
 
 test('equivocating miner sending different blocks to different nodes: honest nodes agree on "no block"', () => {
   for (const n of [4, 7]) {
-    for (const seed of seeds(20, n * 200)) {
+    for (const seed of seeds(40, n * 200)) {
       const rng = new Prng(seed);
       const miner = rng.int(0, n - 1);
       const honest = rng.shuffle([...Array(n).keys()].filter((i) => i !== miner));
@@ -86,7 +86,7 @@ test('coalition releasing its chain to one honest node at the end of round f: al
 });
 
 test('random Byzantine coalition of f validators including the miner: honest nodes always agree', () => {
-  for (const [n, f, count] of [[4, 1, 25], [7, 2, 20], [7, 3, 15], [16, 5, 4]] as const) {
+  for (const [n, f, count] of [[4, 1, 150], [7, 2, 100], [7, 3, 100], [16, 5, 20]] as const) {
     for (const seed of seeds(count, n * 400 + f)) {
       const rng = new Prng(seed);
       const coalition = rng.shuffle([...Array(n).keys()]).slice(0, f);
@@ -135,6 +135,25 @@ test('several miners in one round all get in, in miner order; chains identical o
       sameChains(sim, expected.length);
       const got = sim.honest[0]?.core.chain().map((b) => toHex(b.hash).slice(0, 12));
       assert.equal(got, expected, `seed=${seed} chain order is (t0, miner)`);
+    }
+  }
+});
+
+test('many rounds, honest miners and a random coalition together: identical chains everywhere', () => {
+  for (const [n, f, count] of [[4, 1, 15], [7, 2, 10]] as const) {
+    for (const seed of seeds(count, n * 650)) {
+      const rng = new Prng(seed);
+      const coalition = rng.shuffle([...Array(n).keys()]).slice(0, f);
+      const t0s = [1, 2, 3, 4, 5, 6];
+      const sim = new Sim({ seed, n, faults: f, byzantine: randomCoalition(t0s, coalition) });
+      for (const t0 of t0s) {
+        sim.watch(t0);
+        for (const m of sim.honest.map((h) => h.index)) if (rng.next() < 0.5) sim.propose(m, t0, utf8(`${seed}/${t0}/${m}`));
+      }
+      sim.runThrough(6);
+      for (const t0 of t0s) for (let m = 0; m < n; m++) agreed(sim, m, t0, 'many rounds');
+      sameChains(sim);
+      atMostTwoBlocksOnWire(sim);
     }
   }
 });

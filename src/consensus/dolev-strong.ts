@@ -25,7 +25,6 @@ import { Chain, type ChainTip } from './chain.ts';
 import { checkChainStructure } from './chain-rules.ts';
 import { genesisHash, type Genesis } from './genesis.ts';
 import {
-  intOption,
   resolveDolevStrongOptions,
   type ConsensusAction,
   type DolevStrongOptions,
@@ -166,8 +165,9 @@ export class DolevStrong {
    * @throws StrongcastError ERR_INVALID_OPTION when miner or t0 is not a valid index.
    */
   watch(miner: number, t0: number): boolean {
-    intOption(miner, 'miner', 0, this.n - 1);
-    intOption(t0, 't0', 0, Number.MAX_SAFE_INTEGER);
+    if (!Number.isSafeInteger(miner) || miner < 0 || miner >= this.n || !Number.isSafeInteger(t0) || t0 < 0) {
+      throw new StrongcastError('ERR_INVALID_OPTION', `watch(miner, t0) needs miner in 0..${this.n - 1} and t0 >= 0`);
+    }
     if (t0 <= this.#endedThrough()) return false;
     return this.#open({ miner, t0 }) !== null;
   }

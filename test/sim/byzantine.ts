@@ -47,12 +47,14 @@ export function holdBack(o: { t0: number; signers: readonly number[]; releaseRou
 }
 
 /**
- * A random adversary for instance (miner, t0): the coalition `members` (miner first) makes 1..4 blocks and
- * releases chains with random Byzantine co-signers, in random rounds 1..k+1, to random honest targets with
- * random delays; members also extend honest chains they receive with their own signature and send them on
- * to random targets at random times. Every choice comes from the simulation's seeded PRNG.
+ * A random adversary for instances (miner, t0) of each t0 in `t0s`: the coalition `members` (miner first)
+ * makes 1..4 blocks per instance and releases chains with random Byzantine co-signers, in random rounds
+ * 1..k+1, to random honest targets with random delays; members also extend honest chains they receive with
+ * their own signature and send them on to random targets at random times. Every choice comes from the
+ * simulation's seeded PRNG.
  */
-export function randomCoalition(t0: number, members: readonly number[]): Record<number, ByzantineBehaviour> {
+export function randomCoalition(t0s: number | readonly number[], members: readonly number[]): Record<number, ByzantineBehaviour> {
+  const rounds = typeof t0s === 'number' ? [t0s] : t0s;
   const miner = members[0] as number;
   const others = members.slice(1);
   const honestOf = (sim: Sim) => sim.honest.map((h) => h.index);
@@ -60,18 +62,20 @@ export function randomCoalition(t0: number, members: readonly number[]): Record<
   const releaseAt = (ctx: ByzantineContext, msg: ConsensusMessage) => {
     const { sim } = ctx;
     const round = sim.rng.int(1, sim.k + 1);
-    const at = sim.T0(t0) + (round - 1) * sim.roundMs + sim.rng.int(0, sim.roundMs - 1);
+    const at = sim.T0(msg.block.t0) + (round - 1) * sim.roundMs + sim.rng.int(0, sim.roundMs - 1);
     ctx.at(Math.max(at, sim.now), () => ctx.sendTo(pickSome(ctx, honestOf(sim)), msg, sim.rng.int(0, Math.floor(sim.roundMs / 2))));
   };
   const minerBehaviour: ByzantineBehaviour = {
     start(ctx) {
       const { sim } = ctx;
-      const blocks = sim.rng.int(1, 4);
-      for (let j = 0; j < blocks; j++) {
-        const block = testBlock(miner, t0, `seed ${sim.seed} byzantine ${j}`);
-        for (let release = sim.rng.int(1, 3); release > 0; release--) {
-          const cosigners = sim.rng.shuffle(others).slice(0, sim.rng.int(0, others.length));
-          releaseAt(ctx, buildChain(sim.net, block, [miner, ...cosigners]));
+      for (const t0 of rounds) {
+        const blocks = sim.rng.int(1, 4);
+        for (let j = 0; j < blocks; j++) {
+          const block = testBlock(miner, t0, `seed ${sim.seed} byzantine ${j}`);
+          for (let release = sim.rng.int(1, 3); release > 0; release--) {
+            const cosigners = sim.rng.shuffle(others).slice(0, sim.rng.int(0, others.length));
+            releaseAt(ctx, buildChain(sim.net, block, [miner, ...cosigners]));
+          }
         }
       }
     },
@@ -79,7 +83,7 @@ export function randomCoalition(t0: number, members: readonly number[]): Record<
   const relayer: ByzantineBehaviour = {
     onMessage(ctx, msg) {
       const { sim } = ctx;
-      if (msg.block.t0 !== t0 || msg.signers.includes(ctx.index) || sim.rng.next() < 0.7) return;
+      if (!rounds.includes(msg.block.t0) || msg.signers.includes(ctx.index) || sim.rng.next() < 0.7) return;
       releaseAt(ctx, extendChain(sim.net, msg, ctx.index));
     },
   };
