@@ -32,6 +32,8 @@ export const schemaLimits = {
   validatorsMax: 1024,
   /** Longest reject reason, in characters. */
   reasonCharsMax: 512,
+  /** Most blocks in one catch-up reply. */
+  chainBlocksPerReplyMax: 64,
 } as const;
 
 /** First message on a connection, from both sides. */
@@ -127,6 +129,41 @@ export interface ConsensusMessage {
   hops: number;
 }
 
+/**
+ * A validator's signed statement about its decided chain: "as of round `round`, my chain ends at `height`
+ * with block `tip`". Catch-up appends a block only when f+1 distinct validators' statements vouch for a
+ * chain through it (see catch-up.ts for the bytes signed and the rules).
+ */
+export interface ChainStatement {
+  signer: number;
+  round: number;
+  height: number;
+  /** Hash of the block at `height` (the genesis hash when height is 0). */
+  tip: Uint8Array;
+  /** True while the signer is itself still catching up (its statement then proves less; see catch-up.ts). */
+  syncing: boolean;
+  sig: Uint8Array;
+}
+
+/** A decided block as catch-up carries it: the wire block plus its place in the chain. */
+export interface WireChainBlock extends WireBlock {
+  height: number;
+  parent: Uint8Array;
+}
+
+/** Catch-up request: "send me your statement and your blocks from height `from` on". */
+export interface GetChainMessage {
+  t: 'getchain';
+  from: number;
+}
+
+/** Catch-up reply: the responder's statement (null from a non-validator) and up to 64 consecutive blocks. */
+export interface ChainMessage {
+  t: 'chain';
+  statement: ChainStatement | null;
+  blocks: WireChainBlock[];
+}
+
 /** Every message of the protocol. */
 export type Message =
   | HelloMessage
@@ -137,7 +174,9 @@ export type Message =
   | GetPeersMessage
   | PeersMessage
   | GossipMessage
-  | ConsensusMessage;
+  | ConsensusMessage
+  | GetChainMessage
+  | ChainMessage;
 
 /** The `t` tag of a message. */
 export type MessageType = Message['t'];
@@ -274,6 +313,41 @@ function decodeConsensus(o: Obj): ConsensusMessage {
   };
 }
 
+function decodeStatement(x: unknown): ChainStatement | null {
+  if (x === null) return null;
+  if (!isObject(x)) bad('chain.statement must be a map or nil');
+  onlyKeys(x, ['signer', 'round', 'height', 'tip', 'syncing', 'sig'], 'statement');
+  if (typeof x['syncing'] !== 'boolean') bad('statement.syncing must be a boolean');
+  return {
+    signer: uint(x, 'signer', 'statement', schemaLimits.validatorsMax - 1),
+    round: uint(x, 'round', 'statement'),
+    height: uint(x, 'height', 'statement'),
+    tip: bytes(x, 'tip', 'statement', HASH_BYTES),
+    syncing: x['syncing'],
+    sig: bytes(x, 'sig', 'statement', SIGNATURE_BYTES),
+  };
+}
+
+function decodeChainBlock(x: unknown, i: number): WireChainBlock {
+  if (!isObject(x)) bad(`chain.blocks[${i}] must be a map`);
+  onlyKeys(x, ['miner', 't0', 'ts', 'payload', 'height', 'parent'], 'chain block');
+  const { miner, t0, ts, payload } = x;
+  return {
+    ...decodeBlock({ miner, t0, ts, payload }),
+    height: uint(x, 'height', 'chain block'),
+    parent: bytes(x, 'parent', 'chain block', HASH_BYTES),
+  };
+}
+
+function decodeChain(o: Obj): ChainMessage {
+  onlyKeys(o, ['t', 'statement', 'blocks'], 'chain');
+  const blocks = o['blocks'];
+  if (!Array.isArray(blocks) || blocks.length > schemaLimits.chainBlocksPerReplyMax) {
+    bad(`chain.blocks must be an array of at most ${schemaLimits.chainBlocksPerReplyMax}`);
+  }
+  return { t: 'chain', statement: decodeStatement(o['statement'] ?? null), blocks: blocks.map(decodeChainBlock) };
+}
+
 /**
  * Checks an untyped decoded value and returns it as a typed Message.
  * @throws StrongcastError ERR_BAD_MESSAGE naming the first field that is wrong.
@@ -299,6 +373,11 @@ export function decodeMessage(x: unknown): Message {
       return decodeGossip(x);
     case 'ds':
       return decodeConsensus(x);
+    case 'getchain':
+      onlyKeys(x, ['t', 'from'], 'getchain');
+      return { t: 'getchain', from: uint(x, 'from', 'getchain') };
+    case 'chain':
+      return decodeChain(x);
     default:
       // Never call String() on a peer's value: an object with a hostile toString would throw untyped.
       return bad(`unknown message type ${typeof x['t'] === 'string' ? JSON.stringify(x['t'].slice(0, 32)) : typeof x['t']}`);

@@ -65,4 +65,25 @@ test('peer exchange replies are bounded', () => {
   rejects({ t: 'peers', addrs: [{ ...addr, port: 0 }] }, 'port must be in 1..65535');
 });
 
+const statement = { signer: 1, round: 40, height: 3, tip: new Uint8Array(32), syncing: false, sig: new Uint8Array(64) };
+const chainBlock = { miner: 0, t0: 5, ts: 1, payload: new Uint8Array(2), height: 1, parent: new Uint8Array(32) };
+
+test('catch-up messages decode and are bounded', () => {
+  assert.equal(decodeMessage({ t: 'getchain', from: 4 }), { t: 'getchain', from: 4 });
+  const reply = { t: 'chain', statement, blocks: [chainBlock] };
+  assert.equal(decodeMessage(reply), reply);
+  assert.equal(decodeMessage({ t: 'chain', statement: null, blocks: [] }), { t: 'chain', statement: null, blocks: [] });
+  rejects({ t: 'getchain', from: -1 }, 'getchain.from');
+  rejects({ ...reply, statement: { ...statement, tip: new Uint8Array(31) } }, 'statement.tip must be 32 bytes');
+  rejects({ ...reply, statement: { ...statement, syncing: 1 } }, 'statement.syncing must be a boolean');
+  rejects({ ...reply, blocks: [{ ...chainBlock, parent: new Uint8Array(1) }] }, 'chain block.parent');
+  rejects({ ...reply, blocks: Array(schemaLimits.chainBlocksPerReplyMax + 1).fill(chainBlock) }, 'at most');
+  assert.is((decodeMessage({ ...reply, blocks: Array(schemaLimits.chainBlocksPerReplyMax).fill(chainBlock) }) as { blocks: unknown[] }).blocks.length, schemaLimits.chainBlocksPerReplyMax);
+});
+
+test('a type tag that is not a string is reported without calling into it', () => {
+  rejects({ t: { toString: 0 } }, 'unknown message type object');
+  rejects({ t: 5 }, 'unknown message type number');
+});
+
 test.run();
