@@ -21,17 +21,19 @@ function silentOthers(seed: number, n: number, f: number, miner: number): number
   return new Prng(seed * 7919).shuffle([...Array(n).keys()].filter((i) => i !== miner)).slice(0, f);
 }
 
-test('honest miner: every honest node decides its block (validity, agreement), with f silent validators', () => {
+test('honest miner, proposing up to Δ/4 late: every honest node decides its block (validity, agreement), f silent validators', () => {
   for (const [n, count] of [[4, 60], [7, 40], [16, 12]] as const) {
     for (const seed of seeds(count, n * 1000)) {
       const miner = new Prng(seed).int(0, n - 1);
       const f = Math.floor((n - 1) / 3);
       const sim = new Sim({ seed, n, byzantine: silentNodes(silentOthers(seed, n, f, miner)) });
       const payload = utf8(`seed ${seed}`);
-      sim.propose(miner, T, payload);
+      // Up to proposeLateMsMax (Δ/4) late: late + delay + processing = 25 + 60 + 3 ms still fits in Δ = 100 ms.
+      const lateMs = new Prng(seed + 1).int(0, 25);
+      sim.propose(miner, T, payload, lateMs);
       sim.runThrough(T);
       const out = agreed(sim, miner, T, `n=${n}`);
-      assert.is(out, toHex(blockHash({ miner, t0: T, ts: sim.T0(T), payload })), `seed=${seed} n=${n} validity`);
+      assert.is(out, toHex(blockHash({ miner, t0: T, ts: sim.T0(T) + lateMs, payload })), `seed=${seed} n=${n} validity`);
       sameChains(sim, 1);
     }
   }
