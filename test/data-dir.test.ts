@@ -1,0 +1,280 @@
+/** The data directory: key, peers, genesis binding, the checked chain, the lock, and their limits. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Packr } from 'msgpackr';
+import { toHex } from '../src/bytes.ts';
+import { isStrongcastError, type ErrorCode } from '../src/errors.ts';
+import { generateIdentity } from '../src/crypto/keys.ts';
+import { blockHash, type ChainBlock } from '../src/consensus/block.ts';
+import type { PeerAddress } from '../src/schema.ts';
+import { AppendLog } from '../src/store/append-log.ts';
+import { DATA_DIR_FILES, openDataDir, type DataDirOptions } from '../src/store/data-dir.ts';
+
+let root = '';
+let n = 0;
+
+test.before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'strongcast-data-'));
+});
+
+test.after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+function freshDir(): string {
+  return join(root, `d${n++}`);
+}
+
+const genesis = new Uint8Array(createHash('sha256').update('genesis A').digest());
+const otherGenesis = new Uint8Array(createHash('sha256').update('genesis B').digest());
+
+/** `count` linked blocks on top of (height, parent). */
+function makeBlocks(count: number, from = 0, parent: Uint8Array = genesis): ChainBlock[] {
+  const out: ChainBlock[] = [];
+  for (let i = 1; i <= count; i++) {
+    const wire = { miner: i % 4, t0: 3 * (from + i), ts: 1_700_000_000_000 + from + i, payload: new Uint8Array([from + i, 1, 2, 3]) };
+    const hash = blockHash(wire);
+    out.push({ ...wire, hash, height: from + i, parent });
+    parent = hash;
+  }
+  return out;
+}
+
+function summary(blocks: ChainBlock[]): string[] {
+  return blocks.map((b) => `${b.height}:${b.miner}:${b.t0}:${b.ts}:${toHex(b.payload)}:${toHex(b.hash)}:${toHex(b.parent)}`);
+}
+
+async function expectError(p: Promise<unknown> | (() => unknown), code: ErrorCode, ...parts: string[]): Promise<void> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    assert.ok(isStrongcastError(e, code), `expected ${code}, got ${String(e)}`);
+    for (const part of parts) assert.ok((e as Error).message.includes(part), `message '${(e as Error).message}' lacks '${part}'`);
+    return;
+  }
+  assert.unreachable(`expected ${code}`);
+}
+
+test('the node key is created once, mode 0600, and stays the same across reopens', async () => {
+  const dir = freshDir();
+  const a = await openDataDir(dir);
+  const [k1, k2] = await Promise.all([a.identity(), a.identity()]);
+  assert.is(toHex(k1.publicKey), toHex(k2.publicKey));
+  await a.close();
+  assert.is((await stat(join(dir, DATA_DIR_FILES.key))).mode & 0o777, 0o600);
+  const b = await openDataDir(dir);
+  assert.is(toHex((await b.identity()).publicKey), toHex(k1.publicKey));
+  await b.close();
+});
+
+test('adoptIdentity writes a given key once, accepts the same key again, and refuses a different one', async () => {
+  const dir = freshDir();
+  const mine = generateIdentity();
+  const a = await openDataDir(dir);
+  await a.adoptIdentity(mine);
+  assert.is(toHex((await a.identity()).publicKey), toHex(mine.publicKey));
+  await a.close();
+  const b = await openDataDir(dir);
+  await b.adoptIdentity(mine);
+  const other = generateIdentity();
+  await expectError(b.adoptIdentity(other), 'ERR_STORE', toHex(mine.publicKey), toHex(other.publicKey), 'use another data directory');
+  assert.is(toHex((await b.identity()).publicKey), toHex(mine.publicKey), 'the stored key is untouched');
+  await b.close();
+  const c = await openDataDir(freshDir());
+  await c.identity();
+  await expectError(c.adoptIdentity(mine), 'ERR_STORE', 'not the given key');
+  await c.close();
+});
+
+const peer = (i: number): PeerAddress => ({ id: new Uint8Array(32).fill(i), host: `10.0.0.${i}`, port: 7000 + i });
+
+test('peers round-trip across reopen, bounded at peersMax (exactly max kept, the rest dropped)', async () => {
+  const dir = freshDir();
+  const a = await openDataDir(dir, { peersMax: 3 });
+  assert.equal(a.loadPeers(), []);
+  await a.savePeers([peer(1), peer(2), peer(3)]);
+  assert.equal(a.loadPeers(), [peer(1), peer(2), peer(3)]);
+  await a.savePeers([peer(4), peer(5), peer(6), peer(7)]);
+  assert.equal(a.loadPeers(), [peer(4), peer(5), peer(6)]);
+  await a.close();
+  const b = await openDataDir(dir, { peersMax: 3 });
+  assert.equal(b.loadPeers(), [peer(4), peer(5), peer(6)]);
+  await expectError(b.savePeers([{ ...peer(1), port: 0 }]), 'ERR_STORE', 'port must be an integer in 1..65535');
+  await expectError(b.savePeers([{ ...peer(1), id: new Uint8Array(31) }]), 'ERR_STORE', 'id must be a 32-byte key');
+  await b.close();
+  const c = await openDataDir(dir, { peersMax: 2 });
+  assert.equal(c.loadPeers(), [peer(4), peer(5)], 'a smaller peersMax keeps the first');
+  await c.close();
+});
+
+test('a corrupt peers or meta file is refused at open, naming the file', async () => {
+  const dir = freshDir();
+  await (await openDataDir(dir)).close();
+  await writeFile(join(dir, DATA_DIR_FILES.peers), '{"format":1,"peers":[{"id":"zz","host":"a","port":1}');
+  await expectError(openDataDir(dir), 'ERR_STORE', DATA_DIR_FILES.peers, 'not valid JSON');
+  await writeFile(join(dir, DATA_DIR_FILES.peers), '{"format":1,"peers":[{"id":"zz","host":"a","port":1}]}');
+  await expectError(openDataDir(dir), 'ERR_STORE', 'peers[0]: id must be a 32-byte key');
+  await rm(join(dir, DATA_DIR_FILES.peers));
+  await writeFile(join(dir, DATA_DIR_FILES.meta), '{"format":2}');
+  await expectError(openDataDir(dir), 'ERR_STORE', DATA_DIR_FILES.meta, '"format" must be 1');
+  await writeFile(join(dir, DATA_DIR_FILES.meta), 'x'.repeat(4097));
+  await expectError(openDataDir(dir), 'ERR_STORE', '4097 bytes, above the 4096');
+});
+
+test('the chain round-trips across reopen with its tip, and appends may overlap', async () => {
+  const dir = freshDir();
+  const a = await openDataDir(dir, { genesisHash: genesis });
+  assert.equal(a.loadChain(), { blocks: [], tip: { height: 0, hash: genesis }, recovery: { tornTailBytes: 0, offset: null, reason: null } });
+  const blocks = makeBlocks(6);
+  await Promise.all(blocks.map((b) => a.appendBlock(b)));
+  await a.close();
+  const b = await openDataDir(dir, { genesisHash: genesis });
+  const loaded = b.loadChain();
+  assert.equal(summary(loaded.blocks), summary(blocks));
+  assert.is(loaded.tip.height, 6);
+  assert.is(toHex(loaded.tip.hash), toHex(blocks[5]!.hash));
+  const more = makeBlocks(2, 6, blocks[5]!.hash);
+  for (const blk of more) await b.appendBlock(blk);
+  await b.close();
+  const c = await openDataDir(dir, { genesisHash: genesis });
+  assert.equal(summary(c.loadChain().blocks), summary([...blocks, ...more]));
+  await c.close();
+});
+
+test('appendBlock refuses a block that does not follow the tip, and the chain stays usable', async () => {
+  const dir = freshDir();
+  const d = await openDataDir(dir, { genesisHash: genesis });
+  const [b1, b2] = makeBlocks(2);
+  await expectError(d.appendBlock(b2!), 'ERR_STORE', 'height 2 does not follow height 0');
+  await expectError(d.appendBlock({ ...b1!, parent: otherGenesis }), 'ERR_STORE', 'parent of height 1');
+  await expectError(d.appendBlock({ ...b1!, ts: b1!.ts + 1 }), 'ERR_STORE', 'hash of height 1 is not the hash of its fields');
+  await d.appendBlock(b1!);
+  await d.appendBlock(b2!);
+  await d.close();
+  const again = await openDataDir(dir, { genesisHash: genesis });
+  assert.is(again.loadChain().tip.height, 2);
+  await again.close();
+});
+
+test('chainBlocksKeptMax: loadChain returns the newest max blocks, all of them at exactly max', async () => {
+  const dir = freshDir();
+  const a = await openDataDir(dir, { genesisHash: genesis });
+  const blocks = makeBlocks(7);
+  for (const b of blocks) await a.appendBlock(b);
+  await a.close();
+  const b = await openDataDir(dir, { genesisHash: genesis, chainBlocksKeptMax: 3 });
+  assert.equal(b.loadChain().blocks.map((x) => x.height), [5, 6, 7]);
+  assert.is(b.loadChain().tip.height, 7);
+  await b.close();
+  const c = await openDataDir(dir, { genesisHash: genesis, chainBlocksKeptMax: 7 });
+  assert.is(c.loadChain().blocks.length, 7);
+  await c.close();
+});
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, moreTypes: false });
+
+/** Writes `records` as the chain log of a fresh directory bound to `genesis`. */
+async function dirWithChainRecords(records: unknown[]): Promise<string> {
+  const dir = freshDir();
+  await (await openDataDir(dir, { genesisHash: genesis })).close();
+  await rm(join(dir, DATA_DIR_FILES.chain));
+  const { log } = await AppendLog.open(join(dir, DATA_DIR_FILES.chain));
+  for (const r of records) await log.append(packr.pack(r));
+  await log.close();
+  return dir;
+}
+
+test('a stored chain that decodes but breaks the rules is refused as corrupt, naming the record', async () => {
+  const [b1, b2, b3] = makeBlocks(3);
+  const cases: Array<[unknown[], string]> = [
+    [[b1, { ...b2!, parent: b1!.parent }, b3], 'record 1 at offset'],
+    [[b1, b3], 'height 3 does not follow height 1'],
+    [[{ ...b1!, payload: new Uint8Array([9]) }], 'hash of height 1 is not the hash of its fields'],
+    [[{ ...b1!, parent: otherGenesis }], 'parent of height 1 is not the hash of height 0'],
+    [[b1, { ...b2!, extra: 1 }], 'is not a block: keys must be exactly'],
+    [[b1, [1, 2]], 'not a block: not a map'],
+    [[{ ...b1!, hash: b1!.hash.subarray(0, 31) }], 'hash must be 32 bytes'],
+  ];
+  for (const [records, message] of cases) {
+    const dir = await dirWithChainRecords(records);
+    await expectError(openDataDir(dir, { genesisHash: genesis }), 'ERR_STORE', DATA_DIR_FILES.chain, message, 'refusing to load it');
+    // the refused open released the lock, and the key and peers are still reachable without the chain
+    await (await openDataDir(dir)).close();
+  }
+});
+
+test('a torn chain tail is reported in loadChain, not loaded, and appends continue after the last good block', async () => {
+  const dir = freshDir();
+  const a = await openDataDir(dir, { genesisHash: genesis });
+  const blocks = makeBlocks(4);
+  for (const b of blocks) await a.appendBlock(b);
+  await a.close();
+  const path = join(dir, DATA_DIR_FILES.chain);
+  const bytes = await readFile(path);
+  await writeFile(path, bytes.subarray(0, bytes.byteLength - 5));
+  const b = await openDataDir(dir, { genesisHash: genesis });
+  const loaded = b.loadChain();
+  assert.is(loaded.tip.height, 3);
+  assert.ok(loaded.recovery.tornTailBytes > 0 && loaded.recovery.reason?.includes('torn tail'), JSON.stringify(loaded.recovery));
+  await b.appendBlock(blocks[3]!);
+  await b.close();
+  const c = await openDataDir(dir, { genesisHash: genesis });
+  assert.equal(summary(c.loadChain().blocks), summary(blocks));
+  await c.close();
+});
+
+test('a directory bound to one genesis refuses another; without a genesis there is no chain', async () => {
+  const dir = freshDir();
+  await (await openDataDir(dir, { genesisHash: genesis })).close();
+  await expectError(openDataDir(dir, { genesisHash: otherGenesis }), 'ERR_STORE', toHex(genesis), toHex(otherGenesis));
+  const plain = await openDataDir(dir);
+  await expectError(() => plain.loadChain(), 'ERR_STORE', 'opened without options.genesisHash');
+  await expectError(plain.appendBlock(makeBlocks(1)[0]!), 'ERR_STORE', 'opened without options.genesisHash');
+  await plain.close();
+  assert.ok((await readFile(join(dir, DATA_DIR_FILES.meta), 'utf8')).includes(toHex(genesis)));
+});
+
+test('the lock refuses a second open while held and takes over a lock whose process is gone', async () => {
+  const dir = freshDir();
+  const a = await openDataDir(dir);
+  await expectError(openDataDir(dir), 'ERR_STORE', `in use by process ${process.pid}`);
+  await a.close();
+  await a.close();
+  await expectError(a.identity(), 'ERR_STORE', 'the data directory is closed');
+  const gone = spawnSync(process.execPath, ['-e', '']).pid;
+  for (const pid of [String(gone), String(process.pid), 'garbage', '']) {
+    await writeFile(join(dir, DATA_DIR_FILES.lock), pid);
+    const b = await openDataDir(dir);
+    assert.is((await readFile(join(dir, DATA_DIR_FILES.lock), 'utf8')).trim(), String(process.pid), `stale lock '${pid}'`);
+    await b.close();
+  }
+  assert.not.ok(existsSync(join(dir, DATA_DIR_FILES.lock)), 'close removed the lock');
+});
+
+test('options are validated with messages that name the field', async () => {
+  const cases: Array<[unknown, string]> = [
+    ['x', 'options must be an object'],
+    [{ genesisHash: new Uint8Array(31) }, 'options.genesisHash must be 32 bytes'],
+    [{ genesisHash: 'ab' }, 'options.genesisHash must be 32 bytes'],
+    [{ peersMax: 0 }, 'options.peersMax must be a positive integer'],
+    [{ chainBlocksKeptMax: -1 }, 'options.chainBlocksKeptMax must be a positive integer'],
+    [{ log: 3 }, 'options.log must be an object'],
+  ];
+  for (const [options, message] of cases) {
+    try {
+      await openDataDir(freshDir(), options as DataDirOptions);
+      assert.unreachable(`accepted ${String(options)}`);
+    } catch (e) {
+      assert.ok(isStrongcastError(e, 'ERR_INVALID_OPTION'), String(e));
+      assert.is((e as Error).message, message);
+    }
+  }
+});
+
+test.run();
