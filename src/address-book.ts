@@ -55,6 +55,11 @@ export class AddressBook {
       .map((e) => e.addr);
   }
 
+  /** Every address, oldest first (for saving). */
+  all(): PeerAddress[] {
+    return [...this.entries.values()].map((e) => e.addr);
+  }
+
   /** Up to `n` addresses, newest first, to share with a peer. */
   sample(n: number, _nowMs: number): PeerAddress[] {
     const all = [...this.entries.values()];

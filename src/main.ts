@@ -18,20 +18,36 @@ import { installSignalHandlers, nodeOptionsFromFlags, runConsole, startCliNode }
 import { consoleHelp } from './cli/console.ts';
 import { runInit } from './cli/init.ts';
 import { prepareValidator } from './cli/validator.ts';
+import { keepPeersSaved, withDataDir } from './cli/data.ts';
+import type { DataDir } from './store/data-dir.ts';
+import type { ValidatorFactory } from './cli/run.ts';
 import { createVerifyPool } from './crypto/verify-pool.ts';
+
+/** A plain node with --data saves its known peers; it has no validator part. */
+function plainNodeStore(store: DataDir | null): ValidatorFactory | undefined {
+  if (!store) return undefined;
+  return async (node) => {
+    const save = keepPeersSaved(node, store);
+    return { validator: null, stop: save };
+  };
+}
 
 async function runNode(flags: RunFlags, lines: LineReader, interactive: boolean): Promise<void> {
   const base = await nodeOptionsFromFlags(flags);
   // Every signature a node checks goes through the worker pool; a validator's pool also knows the validator set.
   const prepared = flags.genesis ? await prepareValidator(flags, base) : null;
   const pool = prepared?.pool ?? createVerifyPool({ threads: flags.threads, backend: flags.backend });
-  const options = prepared?.options ?? { ...base, verifier: pool };
-  const cli = await startCliNode(flags, options, prepared?.factory).catch(async (e: unknown) => {
+  let options = prepared?.options ?? { ...base, verifier: pool };
+  let store = prepared?.store ?? null;
+  if (!prepared && flags.data) ({ store, options } = await withDataDir(flags.data, options));
+  const cli = await startCliNode(flags, options, prepared?.factory ?? plainNodeStore(store)).catch(async (e: unknown) => {
+    await store?.close();
     await pool.close();
     throw e;
   });
   const stopAll = async () => {
     await cli.stop();
+    await store?.close();
     await pool.close();
   };
   const quit = async () => {

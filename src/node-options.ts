@@ -9,6 +9,7 @@ import { peerScoreDefaults } from './peer-score.ts';
 import { backoffDefaults } from './backoff.ts';
 import { positiveInt, nonNegativeInt, positiveNumber } from './options.ts';
 import type { Identity } from './crypto/keys.ts';
+import type { PeerAddress } from './schema.ts';
 import type { Verifier } from './crypto/verifier.ts';
 import type { Logger } from './log.ts';
 
@@ -67,6 +68,8 @@ export interface NodeOptions extends GossipOptions {
   reconnectBaseMs?: number;
   /** Longest reconnect delay, in ms. @default 30000 */
   reconnectMaxMs?: number;
+  /** Peer addresses remembered from an earlier run (e.g. a data directory), dialed like exchanged ones. @default [] */
+  knownPeers?: PeerAddress[];
   /** Whether the node asks peers for addresses and dials them to reach targetPeers. @default true */
   peerExchange?: boolean;
   /** Whether misbehaviour before a handshake bans the remote IP; loopback addresses are never IP-banned. @default true */

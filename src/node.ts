@@ -16,7 +16,7 @@ import { PeerScores, penalties } from './peer-score.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { AddressBook, normalizeHost } from './address-book.ts';
 import { DEFAULT_NETWORK_ID, parseHostPort, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
-import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type PeerAddress } from './schema.ts';
+import { schemaLimits, type ChainMessage, type ConsensusMessage, type GossipMessage, type Message, type PeerAddress } from './schema.ts';
 import { generateIdentity, type Identity } from './crypto/keys.ts';
 import { createMainThreadVerifier } from './crypto/main-thread-verifier.ts';
 import type { Verifier } from './crypto/verifier.ts';
@@ -103,6 +103,17 @@ export interface ConsensusPort {
   onChain(msg: ConsensusMessage, blockHash: Uint8Array, from: string): Promise<ChainVerdict>;
 }
 
+/** The validator shell's side of catch-up traffic (direct request and reply, never flooded). */
+export interface SyncPort {
+  /** Answer to a peer's `getchain`, or null to send nothing. */
+  onGetChain(from: number, peer: string): ChainMessage | null;
+  /** A peer's `chain` reply. */
+  onChainReply(msg: ChainMessage, peer: string): void;
+}
+
+/** A peer may ask for the chain at most this often; more is dropped and scored lightly. */
+export const getChainIntervalMs = 100;
+
 /** Typed events of a node. */
 export interface NodeEvents {
   listening: [{ host: string; port: number; id: string }];
@@ -173,6 +184,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   private readonly open = new Map<string, PeerConnection>();
   private readonly dialing = new Set<string>();
   private consensus: ConsensusPort | null = null;
+  private sync: SyncPort | null = null;
+  private readonly lastGetChainMs = new Map<string, number>();
   /** Frame and byte totals of connections already closed. */
   private readonly closedTotals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
   private seq: number;
@@ -204,6 +217,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.scores = new PeerScores(scoreOpts);
     this.ipScores = new PeerScores(scoreOpts);
     this.addresses = new AddressBook(this.limits.knownAddressesMax);
+    for (const a of options.knownPeers ?? []) if (toHex(a.id) !== toHex(this.identity.publicKey)) this.addresses.add(a, 0);
     this.bootstraps = (options.peers ?? []).map((p) => ({ ...parseHostPort(p), attempt: 0, nextAtMs: 0, dialing: false, peerId: null }));
     // Sequence numbers start from the clock so a restarted node never reuses one (ids would collide).
     this.seq = this.now() * 1000;
@@ -256,6 +270,26 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   /** Lets a validator shell receive consensus chains. */
   attachConsensus(port: ConsensusPort): void {
     this.consensus = port;
+  }
+
+  /** Lets a validator shell answer and receive catch-up traffic. */
+  attachSync(port: SyncPort): void {
+    this.sync = port;
+  }
+
+  /** Sends a message to one open peer; false when it is not connected. */
+  sendTo(peerId: string, msg: Message): boolean {
+    return this.open.get(peerId)?.send(msg) ?? false;
+  }
+
+  /** Listening addresses this node knows (peer exchange and open peers), for saving across restarts. */
+  knownAddresses(): PeerAddress[] {
+    return this.addresses.all();
+  }
+
+  /** Ids of the open peers. */
+  peerIds(): string[] {
+    return [...this.open.keys()];
   }
 
   /** Open peers. */
@@ -449,6 +483,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       return;
     }
     this.open.delete(c.peerId);
+    this.lastGetChainMs.delete(c.peerId);
     const ev: PeerEvent = { state: 'disconnected', id: c.peerId, addr: c.addr, outbound: c.outbound, code, reason };
     this.log.info('peer disconnected', { id: c.peerId.slice(0, 16), addr: c.addr, code, reason });
     this.emit('peer', ev);
@@ -486,6 +521,10 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
         return this.onGetPeers(c);
       case 'peers':
         return this.peerExchange ? this.onPeers(msg.addrs) : undefined;
+      case 'getchain':
+        return this.onGetChain(c, msg.from);
+      case 'chain':
+        return this.sync?.onChainReply(msg, c.peerId);
       default:
         // ping, pong, reject, hello and auth are handled by the connection itself
         return;
@@ -557,6 +596,17 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       if (this.open.get(id)?.sendFrame(frame)) sent++;
     }
     return sent;
+  }
+
+  private onGetChain(c: PeerConnection, from: number): void {
+    if (!this.sync) return;
+    const now = this.now();
+    if (now - (this.lastGetChainMs.get(c.peerId) ?? -Infinity) < getChainIntervalMs) {
+      return this.onOffence(c, 'ERR_RATE_LIMITED', `getchain more often than every ${getChainIntervalMs} ms`);
+    }
+    this.lastGetChainMs.set(c.peerId, now);
+    const reply = this.sync.onGetChain(from, c.peerId);
+    if (reply) c.send(reply);
   }
 
   private onGetPeers(c: PeerConnection): void {

@@ -12,7 +12,10 @@ import type { ChainVerifier } from './crypto/verifier.ts';
 import type { Identity } from './crypto/keys.ts';
 import { DolevStrong, type ConsensusAction } from './consensus/dolev-strong.ts';
 import { roundsPerInstance, validatorIndex, type Genesis } from './consensus/genesis.ts';
-import type { ChainBlock, InstanceId } from './consensus/block.ts';
+import { blockHash, type ChainBlock, type InstanceId } from './consensus/block.ts';
+import { CatchUp, statementSignedBytes } from './consensus/catch-up.ts';
+import { schemaLimits, type ChainMessage, type ChainStatement, type WireChainBlock } from './schema.ts';
+import type { DataDir } from './store/data-dir.ts';
 import { silentLogger, type Logger } from './log.ts';
 
 /** A block as events and the `chain` command show it. */
@@ -31,6 +34,10 @@ export interface ValidatorEvents {
   proposed: [{ instance: InstanceId; hash: string }];
   relayed: [{ instance: InstanceId; hash: string; round: number; signatures: number }];
   decided: [{ instance: InstanceId; block: BlockView | null }];
+  /** A missed block learned from peers (f+1 validators vouched for it), durable on disk when emitted. */
+  synced: [{ block: BlockView; vouchers: number }];
+  /** Catch-up finished: the node decides and appends on its own from here on. */
+  'caught-up': [{ height: number; tip: string }];
   rejected: [{ instance: InstanceId | null; code: ErrorCode; reason: string; from: string }];
 }
 
@@ -43,7 +50,14 @@ export interface ValidatorOptions {
   /** Clock in ms. @default Date.now */
   now?: () => number;
   log?: Logger;
+  /** Where decided blocks are kept; a block is durable before it is reported decided. @default none (memory only) */
+  store?: DataDir;
+  /** How often a catching-up node asks its peers for their chain, in ms. @default max(roundMs, 500) */
+  syncIntervalMs?: number;
 }
+
+/** Bytes of block payload put in one catch-up reply, so it stays well inside one frame. */
+export const chainReplyBytesMax = 512 * 1024;
 
 /** Shows a chain block with hex hashes and the payload as text. */
 export function blockView(b: ChainBlock): BlockView {
@@ -68,7 +82,16 @@ export class Validator extends EventEmitter<ValidatorEvents> {
   private readonly now: () => number;
   private readonly log: Logger;
   private timer: NodeJS.Timeout | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
   private running = false;
+  private readonly identity: Identity;
+  private readonly store: DataDir | null;
+  private readonly syncIntervalMs: number;
+  private catchUp: CatchUp | null = null;
+  /** Disk appends and the events that wait for them, in order. */
+  private diskQueue: Promise<void> = Promise.resolve();
+  /** Catch-up replies are handled one at a time. */
+  private syncQueue: Promise<void> = Promise.resolve();
 
   constructor(o: ValidatorOptions) {
     super();
@@ -80,7 +103,18 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     this.verifier = o.verifier;
     this.now = o.now ?? Date.now;
     this.log = o.log ?? silentLogger;
-    this.core = new DolevStrong({ genesis: o.genesis, selfIndex: index, sign: (b) => o.identity.sign(b) });
+    this.identity = o.identity;
+    this.store = o.store ?? null;
+    this.syncIntervalMs = o.syncIntervalMs ?? Math.max(o.genesis.roundMs, 500);
+    const stored = this.store?.loadChain().blocks ?? [];
+    const first = stored[0];
+    this.core = new DolevStrong({
+      genesis: o.genesis,
+      selfIndex: index,
+      sign: (b) => o.identity.sign(b),
+      ...(first ? { tip: { height: first.height - 1, hash: first.parent } } : {}),
+    });
+    for (const b of stored) this.core.appendLinked(b);
   }
 
   /** Joins consensus: receives chains from the node and ticks at every round boundary. */
@@ -88,14 +122,29 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     if (this.running) return;
     this.running = true;
     this.node.attachConsensus({ onChain: (msg, hash, from) => this.onChain(msg, hash, from) });
+    this.node.attachSync({ onGetChain: (from) => this.onGetChain(from), onChainReply: (msg) => this.onChainReply(msg) });
+    // A node that starts after the network did may have missed decisions: it catches up first (catch-up.ts).
+    if (this.now() >= this.genesis.startMs) this.beginCatchUp();
     this.scheduleTick();
+  }
+
+  /** True while the node is still learning missed blocks from its peers. */
+  get syncing(): boolean {
+    return this.catchUp !== null;
+  }
+
+  /** Resolves once every decided block reported so far is on disk. */
+  flushed(): Promise<void> {
+    return this.diskQueue;
   }
 
   /** Leaves consensus; safe to call twice. */
   stop(): void {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
+    if (this.syncTimer) clearInterval(this.syncTimer);
     this.timer = null;
+    this.syncTimer = null;
   }
 
   /** Proposes a block at the next round start; resolves once it is sent. */
@@ -163,14 +212,102 @@ export class Validator extends EventEmitter<ValidatorEvents> {
         case 'relayed':
           this.emit('relayed', { instance: a.instance, hash: toHex(a.blockHash), round: a.round, signatures: a.signatures });
           break;
-        case 'decided':
-          this.emit('decided', { instance: a.instance, block: a.block ? blockView(a.block) : null });
+        case 'decided': {
+          // Durable before reported: the event waits for the disk append (in order, after earlier ones).
+          const block = a.block;
+          this.afterDisk(block, () => this.emit('decided', { instance: a.instance, block: block ? blockView(block) : null }));
           break;
+        }
         case 'rejected':
           this.emit('rejected', { instance: a.instance, code: a.code, reason: a.reason, from });
           break;
       }
     }
+  }
+
+  /** Appends `block` to the store (when there is one and a block), then runs `then`, keeping order. */
+  private afterDisk(block: ChainBlock | null, then: () => void): void {
+    const store = this.store;
+    this.diskQueue = this.diskQueue
+      .then(async () => {
+        if (block && store) await store.appendBlock(block);
+        then();
+      })
+      .catch((e: unknown) => {
+        this.log.warn('could not store a decided block; not reported', { error: (e as Error).message });
+        this.emit('rejected', { instance: block ? { miner: block.miner, t0: block.t0 } : null, code: 'ERR_STORE', reason: (e as Error).message, from: 'self' });
+      });
+  }
+
+  private beginCatchUp(): void {
+    const tip = this.core.tip();
+    this.core.startSync();
+    this.catchUp = new CatchUp({
+      n: this.genesis.validators.length,
+      faults: this.genesis.faults,
+      k: this.core.k,
+      liveFromT0: this.core.currentRound(this.now()) + 1,
+      tip,
+      known: this.core.chain(),
+    });
+    const ask = () => {
+      const from = (this.catchUp?.tipNow.height ?? 0) + 1;
+      for (const peer of this.node.peerIds()) this.node.sendTo(peer, { t: 'getchain', from });
+    };
+    this.syncTimer = setInterval(ask, this.syncIntervalMs);
+    this.syncTimer.unref();
+    ask();
+  }
+
+  /** Our signed statement about our chain, and the blocks from `from` on (bounded in count and bytes). */
+  private onGetChain(from: number): ChainMessage {
+    this.apply(this.core.tick(this.now()), 'self');
+    const tip = this.core.tip();
+    const body = { signer: this.index, round: this.core.currentRound(this.now()), height: tip.height, tip: tip.hash, syncing: this.core.syncing };
+    const statement: ChainStatement = { ...body, sig: this.identity.sign(statementSignedBytes(this.genesis.networkId, this.core.genesisHash, body)) };
+    const blocks: WireChainBlock[] = [];
+    let bytes = 0;
+    for (const b of this.core.chain()) {
+      if (b.height < from) continue;
+      if (blocks.length >= schemaLimits.chainBlocksPerReplyMax || (blocks.length > 0 && bytes + b.payload.byteLength > chainReplyBytesMax)) break;
+      blocks.push({ miner: b.miner, t0: b.t0, ts: b.ts, payload: b.payload, height: b.height, parent: b.parent });
+      bytes += b.payload.byteLength;
+    }
+    return { t: 'chain', statement, blocks };
+  }
+
+  private onChainReply(msg: ChainMessage): void {
+    this.syncQueue = this.syncQueue.then(() => this.absorbChainReply(msg)).catch((e: unknown) => {
+      this.log.warn('catch-up reply failed', { error: (e as Error).message });
+    });
+  }
+
+  private async absorbChainReply(msg: ChainMessage): Promise<void> {
+    const cu = this.catchUp;
+    const st = msg.statement;
+    if (!cu || !st || st.signer >= this.genesis.validators.length || st.signer === this.index) return;
+    const key = this.genesis.validators[st.signer]!.publicKey;
+    const [ok] = await this.verifier.verify([{ publicKey: key, message: statementSignedBytes(this.genesis.networkId, this.core.genesisHash, st), signature: st.sig }]);
+    if (!ok || this.catchUp !== cu) return;
+    cu.onStatement(st);
+    const refused = cu.onBlocks(msg.blocks);
+    if (refused) this.log.warn('catch-up blocks refused', { signer: st.signer, reason: refused.reason });
+    for (const b of cu.appendable()) {
+      const block: ChainBlock = { ...b, hash: blockHash(b) };
+      this.core.appendLinked(block);
+      cu.advance(b, block.hash);
+      this.afterDisk(block, () => this.emit('synced', { block: blockView(block), vouchers: this.genesis.faults + 1 }));
+    }
+    if (cu.complete()) this.finishCatchUp();
+  }
+
+  private finishCatchUp(): void {
+    this.catchUp = null;
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.syncTimer = null;
+    this.apply(this.core.finishSync(), 'self');
+    const tip = this.core.tip();
+    this.afterDisk(null, () => this.emit('caught-up', { height: tip.height, tip: toHex(tip.hash) }));
   }
 
   /** Ticks just after each round boundary, where instances end and decisions fall due. */

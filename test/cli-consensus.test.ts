@@ -4,27 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliProcess, runCli } from './helpers/proc.ts';
-import { portIsFree } from '../src/cli/interactive.ts';
-
-async function freeBasePort(count: number): Promise<number> {
-  for (let base = 20000 + Math.floor(Math.random() * 20000); ; base += count) {
-    let ok = true;
-    for (let p = base; p < base + count && ok; p++) ok = await portIsFree(p);
-    if (ok) return base;
-  }
-}
-
-/** Distinct peers a process currently has, from its peer events. */
-function connectedPeers(p: CliProcess): number {
-  const open = new Set<string>();
-  for (const e of p.events) {
-    if (e.event !== 'peer') continue;
-    if (e.state === 'connected') open.add(String(e.id));
-    else open.delete(String(e.id));
-  }
-  return open.size;
-}
+import { CliProcess, connectedPeers, freeBasePort, runCli } from './helpers/proc.ts';
 
 test('init writes a genesis and one private key file per validator', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'strongcast-init-'));

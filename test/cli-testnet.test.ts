@@ -4,16 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliProcess } from './helpers/proc.ts';
-import { portIsFree } from '../src/cli/interactive.ts';
-
-async function freeBasePort(count: number): Promise<number> {
-  for (let base = 20000 + Math.floor(Math.random() * 20000); ; base += count) {
-    let ok = true;
-    for (let p = base; p < base + count && ok; p++) ok = await portIsFree(p);
-    if (ok) return base;
-  }
-}
+import { CliProcess, freeBasePort } from './helpers/proc.ts';
 
 function alive(pid: number): boolean {
   try {

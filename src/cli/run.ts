@@ -20,7 +20,7 @@ export interface CliNode {
 }
 
 /** Hook a validator shell can use to join the CLI (set by the consensus integration). */
-export type ValidatorFactory = (node: StrongcastNode, flags: RunFlags, out: Output) => Promise<{ validator: ConsoleValidator; stop: () => Promise<void> }>;
+export type ValidatorFactory = (node: StrongcastNode, flags: RunFlags, out: Output) => Promise<{ validator: ConsoleValidator | null; stop: () => Promise<void> }>;
 
 /** Prints node events the way the CLI promises (names are a public interface). */
 export function wireNodeEvents(node: StrongcastNode, out: Output): void {

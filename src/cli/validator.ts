@@ -15,6 +15,8 @@ import type { RunFlags } from './args.ts';
 import type { ConsoleValidator } from './console.ts';
 import type { Output } from './output.ts';
 import type { ValidatorFactory } from './run.ts';
+import { keepPeersSaved, withDataDir } from './data.ts';
+import type { DataDir } from '../store/data-dir.ts';
 
 /** Reads and checks a genesis file. @throws ERR_GENESIS with the path and the problem */
 export async function readGenesisFile(path: string): Promise<Genesis> {
@@ -38,6 +40,7 @@ export interface PreparedValidator {
   options: NodeOptions;
   pool: VerifyPool;
   factory: ValidatorFactory;
+  store: DataDir | null;
 }
 
 /** Builds a validator from --genesis and --key; port and peers default to the genesis entries. */
@@ -54,14 +57,29 @@ export async function prepareValidator(flags: RunFlags, base: NodeOptions): Prom
     backend: flags.backend,
     consensus: { networkId: genesis.networkId, genesisHash: genesisHash(genesis), validatorKeys: genesis.validators.map((v) => v.publicKey) },
   });
-  const options: NodeOptions = { ...base, identity, networkId: genesis.networkId, port: flags.port ?? self.port, peers, verifier: pool };
+  let options: NodeOptions = { ...base, identity, networkId: genesis.networkId, port: flags.port ?? self.port, peers, verifier: pool };
+  let store: DataDir | null = null;
+  if (flags.data) {
+    try {
+      ({ store, options } = await withDataDir(flags.data, options, genesisHash(genesis)));
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+  }
   const factory: ValidatorFactory = async (node, _flags, out) => {
-    const v = new Validator({ node, genesis, identity, verifier: pool, log: base.log });
+    const v = new Validator({ node, genesis, identity, verifier: pool, log: base.log, ...(store ? { store } : {}) });
     wireValidatorEvents(v, out);
     v.start();
-    return { validator: consoleValidator(v, node, out), stop: async () => v.stop() };
+    const savePeers = store ? keepPeersSaved(node, store) : null;
+    const stop = async () => {
+      v.stop();
+      await v.flushed();
+      await savePeers?.();
+    };
+    return { validator: consoleValidator(v, node, out), stop };
   };
-  return { options, pool, factory };
+  return { options, pool, factory, store };
 }
 
 function wireValidatorEvents(v: Validator, out: Output): void {
@@ -70,6 +88,8 @@ function wireValidatorEvents(v: Validator, out: Output): void {
   v.on('decided', (e) =>
     out.event('decided', { instance: e.instance, block: e.block }, e.block ? `decided block ${e.block.hash.slice(0, 16)} at height ${e.block.height} (miner ${e.instance.miner}, t0 ${e.instance.t0}): ${e.block.payload}` : `decided no block (miner ${e.instance.miner}, t0 ${e.instance.t0})`),
   );
+  v.on('synced', (e) => out.event('synced', { block: e.block, vouchers: e.vouchers }, `synced block ${e.block.hash.slice(0, 16)} at height ${e.block.height} from peers`));
+  v.on('caught-up', (e) => out.event('caught-up', { height: e.height, tip: e.tip }, `caught up at height ${e.height}`));
   v.on('rejected', (e) => out.event('rejected', { instance: e.instance, code: e.code, reason: e.reason, from: e.from }, null));
 }
 

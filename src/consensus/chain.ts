@@ -3,6 +3,7 @@
  * one before by height and parent hash. The chain keeps the last `blocksKeptMax` blocks in memory; persisting
  * older blocks is the shell's job, so memory stays bounded however long a node runs.
  */
+import { bytesEqual } from '../bytes.ts';
 import { StrongcastError } from '../errors.ts';
 import { HASH_BYTES, type WireBlock } from '../schema.ts';
 import type { ChainBlock } from './block.ts';
@@ -70,6 +71,25 @@ export class Chain {
     if (this.#blocks.length > this.#blocksKeptMax) this.#blocks.shift();
     this.#tip = { height: appended.height, hash };
     return appended;
+  }
+
+  /**
+   * Appends a block that already carries its height and parent (catch-up, or blocks loaded from disk).
+   * @throws StrongcastError ERR_BAD_CHAIN when it does not sit on the tip
+   */
+  appendLinked(b: ChainBlock): ChainBlock {
+    if (b.height !== this.#tip.height + 1 || !bytesEqual(b.parent, this.#tip.hash)) {
+      throw new StrongcastError('ERR_BAD_CHAIN', `block at height ${b.height} does not sit on the tip at height ${this.#tip.height}`);
+    }
+    this.#blocks.push(b);
+    if (this.#blocks.length > this.#blocksKeptMax) this.#blocks.shift();
+    this.#tip = { height: b.height, hash: b.hash };
+    return b;
+  }
+
+  /** The newest block kept, if any. */
+  last(): ChainBlock | undefined {
+    return this.#blocks[this.#blocks.length - 1];
   }
 
   /** The blocks kept in memory, oldest first. */

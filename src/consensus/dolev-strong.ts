@@ -35,6 +35,9 @@ import { consensusSignedBytes } from './signing.ts';
 
 export type { ConsensusAction, DolevStrongOptions, DolevStrongStatus, InstanceStatus } from './dolev-strong-options.ts';
 
+/** Decisions held while catching up; a node stuck syncing this long is reported, not grown without bound. */
+export const heldDecisionsMax = 10_000;
+
 /** The Dolev-Strong state machine of one node. */
 export class DolevStrong {
   readonly genesis: Genesis;
@@ -53,6 +56,9 @@ export class DolevStrong {
   #nowMs = Number.NEGATIVE_INFINITY;
   /** The #endedThrough value at the last scan for ended instances. */
   #scannedThrough = Number.NEGATIVE_INFINITY;
+  /** While catching up (catch-up.ts), decided blocks wait here: their heights are not known yet. */
+  #syncing = false;
+  #held: Array<{ id: InstanceId; block: WireBlock; hash: Uint8Array }> = [];
 
   constructor(opts: DolevStrongOptions) {
     const o = resolveDolevStrongOptions(opts);
@@ -184,6 +190,47 @@ export class DolevStrong {
     return { round: this.currentRound(nowMs), k: this.k, height: this.#chain.tip.height, instances };
   }
 
+  /**
+   * Enters catch-up: from now on blocks decided here are held, not appended, until `finishSync`, because the
+   * chain below them is still missing blocks and their heights would be wrong.
+   */
+  startSync(): void {
+    this.#syncing = true;
+  }
+
+  /** Whether decisions are being held for catch-up. */
+  get syncing(): boolean {
+    return this.#syncing;
+  }
+
+  /** Appends a block catch-up proved (f+1 vouches) or the store loaded. @throws ERR_BAD_CHAIN when it does not link */
+  appendLinked(block: ChainBlock): ChainBlock {
+    return this.#chain.appendLinked(block);
+  }
+
+  /**
+   * Leaves catch-up: appends the held decisions of instances after the synced tip, in (t0, miner) order, and
+   * reports them `decided`. A held block already in the synced chain is dropped; one that contradicts it
+   * cannot happen while f+1 vouches include an honest validator, and is reported, never appended.
+   */
+  finishSync(): ConsensusAction[] {
+    this.#syncing = false;
+    const out: ConsensusAction[] = [];
+    const known = new Set(this.#chain.blocks().map((b) => toHex(b.hash)));
+    const tipT0 = this.#chain.last()?.t0 ?? -1;
+    const held = this.#held.sort((a, b) => a.id.t0 - b.id.t0 || a.id.miner - b.id.miner);
+    this.#held = [];
+    for (const h of held) {
+      if (known.has(toHex(h.hash))) continue;
+      if (h.id.t0 <= tipT0) {
+        out.push({ type: 'rejected', instance: h.id, code: 'ERR_BAD_CHAIN', reason: 'a block decided here is missing from the synced chain' });
+        continue;
+      }
+      out.push({ type: 'decided', instance: h.id, block: this.#chain.append(h.block, h.hash) });
+    }
+    return out;
+  }
+
   /** The decided blocks kept in memory, oldest first. */
   chain(): readonly ChainBlock[] {
     return this.#chain.blocks();
@@ -297,6 +344,14 @@ export class DolevStrong {
     for (const inst of ended) {
       this.#instances.delete(instanceKey(inst.id));
       const winner = inst.decision();
+      if (winner !== null && this.#syncing) {
+        if (this.#held.length >= heldDecisionsMax) {
+          out.push({ type: 'rejected', instance: inst.id, code: 'ERR_RATE_LIMITED', reason: `${heldDecisionsMax} decisions already wait for catch-up` });
+        } else {
+          this.#held.push({ id: inst.id, block: winner.block, hash: winner.hash });
+        }
+        continue;
+      }
       const block = winner === null ? null : this.#chain.append(winner.block, winner.hash);
       out.push({ type: 'decided', instance: inst.id, block });
     }

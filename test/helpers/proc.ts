@@ -1,6 +1,7 @@
 /** Helpers to run the CLI as a real process and read its --json events. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { portIsFree } from '../../src/cli/interactive.ts';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 const mainTs = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -72,4 +73,33 @@ export async function runCli(args: string[], timeoutMs = 20_000): Promise<{ code
   const code = await p.exited;
   clearTimeout(t);
   return { code, stdout: p.stdout, stderr: p.stderr };
+}
+
+/** A run of `count` free consecutive loopback ports, from a random start (so parallel files rarely collide). */
+export async function freeBasePort(count: number): Promise<number> {
+  for (let base = 20000 + Math.floor(Math.random() * 20000); ; base += count) {
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = await portIsFree(p);
+    if (ok) return base;
+  }
+}
+
+/** Distinct peers a process has now, from its peer events. */
+export function connectedPeers(p: CliProcess): number {
+  const open = new Set<string>();
+  for (const e of p.events) {
+    if (e.event !== 'peer') continue;
+    if (e.state === 'connected') open.add(String(e.id));
+    else open.delete(String(e.id));
+  }
+  return open.size;
+}
+
+/** Waits until every process has `peers` connected peers. */
+export async function waitMesh(procs: CliProcess[], peers: number, timeoutMs = 40_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!procs.every((p) => connectedPeers(p) >= peers)) {
+    if (Date.now() > deadline) throw new Error(`network did not form: ${procs.map(connectedPeers)}\n${procs[0]!.stderr.slice(-1500)}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
 }

@@ -1,0 +1,38 @@
+/**
+ * `--data DIR` for the CLI: the node key, the peer addresses it knew, and (for a validator) the decided chain
+ * survive restarts. Peers are saved every peersSaveIntervalMs and on shutdown.
+ */
+import { openDataDir, type DataDir } from '../store/data-dir.ts';
+import type { NodeOptions } from '../node-options.ts';
+import type { StrongcastNode } from '../node.ts';
+
+/** How often known peer addresses are written to the data directory, in ms. */
+export const peersSaveIntervalMs = 30_000;
+
+/**
+ * Opens the data directory and fills the node options from it: the stored key (or adopts --key, refusing a
+ * different one) and the remembered peers. `genesisHash` binds the directory to a validator's network.
+ */
+export async function withDataDir(dir: string, options: NodeOptions, genesisHash?: Uint8Array): Promise<{ store: DataDir; options: NodeOptions }> {
+  const store = await openDataDir(dir, genesisHash ? { genesisHash } : {});
+  try {
+    let identity = options.identity;
+    if (identity) await store.adoptIdentity(identity);
+    else identity = await store.identity();
+    return { store, options: { ...options, identity, knownPeers: store.loadPeers() } };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+/** Saves the node's known peers now and every peersSaveIntervalMs; the returned function saves once more and stops. */
+export function keepPeersSaved(node: StrongcastNode, store: DataDir): () => Promise<void> {
+  const save = () => store.savePeers(node.knownAddresses().slice(0, 1000));
+  const timer = setInterval(() => void save().catch(() => undefined), peersSaveIntervalMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await save();
+  };
+}
