@@ -1,0 +1,164 @@
+/**
+ * Consensus benchmark: the cost of Dolev-Strong per decided block, and the shortest round that still works.
+ *
+ * In memory (consensus/memory-net.ts): n = 4, 8, 16, 32 honest validators with real Ed25519 keys, f =
+ * floor((n - 1) / 3) plus f = n - 1 rows, every node checking every chain with its own verifier (the
+ * main-thread verifier: the pool's core, cache and counters, run inline). Per node per decided block:
+ * signatures verified with the valid-signature cache (at most n: one per signer) beside the naive count
+ * (every signature of every chain handed to the verifier), and CPU time.
+ *
+ * On loopback (consensus/loopback.ts): n = 4 and 8 validators as separate OS processes with real sockets,
+ * timers and a one-thread pool each, for decreasing round lengths Δ; the smallest Δ at which every run
+ * decided every block identically everywhere is the figure. The same counters come from the pools there.
+ *
+ *   npm run bench -- consensus [--quick]
+ */
+import { identityFromSeed } from '../src/crypto/keys.ts';
+import { verifySignature } from '../src/crypto/ed25519.ts';
+import { runMemory, type MemorySpec, type MemoryResult } from './consensus/memory-net.ts';
+import { searchRoundMs, type LoopbackResult, type LoopbackSpec } from './consensus/loopback.ts';
+import { opsPerSecond, runBenchmark, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
+
+const seed = 20240611;
+const faultsOf = (n: number): number => Math.floor((n - 1) / 3);
+
+function memoryPlan(quick: boolean): MemorySpec[] {
+  const spec = (validators: number, faults: number, blocks: number): MemorySpec => ({ validators, faults, blocks, seed: seed + validators });
+  if (quick) return [spec(4, 1, 8), spec(4, 3, 8), spec(8, 2, 8)];
+  return [spec(4, 1, 16), spec(4, 3, 16), spec(8, 2, 16), spec(8, 7, 16), spec(16, 5, 16), spec(32, 10, 16)];
+}
+
+function loopbackPlan(quick: boolean): LoopbackSpec[] {
+  if (quick) return [{ validators: 4, faults: 1, roundMsList: [500, 100, 50], runsPerRoundMs: 1 }];
+  return [
+    { validators: 4, faults: 1, roundMsList: [500, 250, 100, 50, 35, 25, 20, 15, 10, 5], runsPerRoundMs: 2 },
+    { validators: 8, faults: 2, roundMsList: [250, 100, 50, 35, 25, 20, 15, 10, 5], runsPerRoundMs: 1 },
+  ];
+}
+
+const columns = [
+  'mode',
+  'validators',
+  'faults',
+  'rounds',
+  'roundMs',
+  'runs',
+  'blocks',
+  'allDecidedCorrectly',
+  'disagreements',
+  'verificationsPerNodePerBlock',
+  'verificationsPerNodePerBlockMax',
+  'naiveVerificationsPerNodePerBlock',
+  'naiveOverCached',
+  'cpuMsPerNodePerBlock',
+  'cpuMsPerBlockAllNodes',
+  'failure',
+];
+
+function memoryRow(r: MemoryResult): ResultRow {
+  return {
+    mode: 'memory',
+    network: 'in memory: full mesh, virtual clock, each delivery 1 ms to 0.6 roundMs after sending, round check then checkChain then core',
+    verifier: 'main-thread verifier per node (same cache and counters as the pool)',
+    validators: r.validators,
+    faults: r.faults,
+    rounds: r.rounds,
+    roundMs: null,
+    runs: 1,
+    blocks: r.blocks,
+    blocksDecided: r.blocksDecided,
+    allDecidedCorrectly: r.allDecidedCorrectly,
+    disagreements: r.disagreements,
+    verificationsPerNodePerBlock: r.verificationsPerNodePerBlock,
+    verificationsPerNodePerBlockMax: r.verificationsPerNodePerBlockMax,
+    naiveVerificationsPerNodePerBlock: r.naiveVerificationsPerNodePerBlock,
+    naiveVerificationsPerNodePerBlockMax: r.naiveVerificationsPerNodePerBlockMax,
+    naiveOverCached: r.naiveVerificationsPerNodePerBlock / r.verificationsPerNodePerBlock,
+    chainsVerifiedPerNodePerBlock: r.chainsVerifiedPerNodePerBlock,
+    chainCopiesReceivedPerNodePerBlock: r.chainCopiesReceivedPerNodePerBlock,
+    longestChainSignatures: r.longestChainSignatures,
+    cpuMsPerNodePerBlock: r.cpuMsPerNodePerBlock,
+    cpuMsPerBlockAllNodes: r.cpuMsPerBlockAllNodes,
+    failure: r.allDecidedCorrectly ? null : `${r.blocks - r.blocksDecided} blocks not decided identically`,
+  };
+}
+
+function loopbackRow(r: LoopbackResult): ResultRow {
+  const per = (x: number | null): number | null => (x === null ? null : x * r.validators);
+  return {
+    mode: 'loopback',
+    network: 'loopback TCP, one OS process per validator, full mesh, real timers',
+    verifier: 'verification pool with 1 worker thread per validator',
+    validators: r.validators,
+    faults: r.faults,
+    rounds: r.rounds,
+    roundMs: r.roundMs,
+    runs: r.runs,
+    blocks: r.runs * r.blocksPerRun,
+    blocksDecided: r.blocksDecided,
+    allDecidedCorrectly: r.allDecidedCorrectly,
+    disagreements: r.disagreements,
+    verificationsPerNodePerBlock: r.verificationsPerNodePerBlock,
+    verificationsPerNodePerBlockMax: null,
+    naiveVerificationsPerNodePerBlock: r.naiveVerificationsPerNodePerBlock,
+    naiveOverCached: r.verificationsPerNodePerBlock && r.naiveVerificationsPerNodePerBlock ? r.naiveVerificationsPerNodePerBlock / r.verificationsPerNodePerBlock : null,
+    cpuMsPerNodePerBlock: r.cpuMsPerNodePerBlock,
+    cpuMsPerBlockAllNodes: per(r.cpuMsPerNodePerBlock),
+    rejectedChainsPerNodePerBlock: r.rejectedPerNodePerBlock,
+    rejectedCodes: r.rejectedCodes,
+    syncedBlocks: r.syncedBlocks,
+    earlyTimerRetries: r.earlyTimerRetries,
+    lateTimerRetries: r.lateTimerRetries,
+    failure: r.failure,
+  };
+}
+
+/** Single-thread verification time of one consensus signature, measured now (context for the CPU figures). */
+function verifyMicros(durationMs: number): number {
+  const id = identityFromSeed(new Uint8Array(32).fill(9));
+  const message = new Uint8Array(120).fill(1);
+  const signature = id.sign(message);
+  return 1e6 / opsPerSecond(() => verifySignature('native', id.publicKey, message, signature), durationMs).perSec;
+}
+
+/** "n=4: 25 ms (...)" for one loopback search. */
+function smallestRoundLine(spec: LoopbackSpec, rows: LoopbackResult[]): string {
+  const passed = rows.filter((r) => r.allDecidedCorrectly);
+  const failed = rows.find((r) => !r.allDecidedCorrectly);
+  const best = passed[passed.length - 1];
+  const what = `${spec.runsPerRoundMs} run(s) x ${2 * spec.validators} blocks per round length`;
+  if (!best) return `n=${spec.validators}, f=${spec.faults}: no round length tried was correct (${failed?.roundMs} ms: ${failed?.failure}); ${what}`;
+  const tail = failed ? `; ${failed.roundMs} ms failed: ${failed.failure}` : `; the shortest tried, so the true limit may be lower`;
+  return `smallest round length with every run correct on loopback, n=${spec.validators}, f=${spec.faults}: ${best.roundMs} ms (${what}${tail})`;
+}
+
+async function measure(opts: BenchOptions): Promise<BenchReport> {
+  const rows: ResultRow[] = [];
+  const ratios: string[] = [];
+  const verifyUs = verifyMicros(opts.quick ? 200 : 500);
+  for (const spec of memoryPlan(opts.quick)) {
+    const r = await runMemory(spec);
+    console.log(`  memory n=${r.validators} f=${r.faults}: ${r.verificationsPerNodePerBlock.toFixed(2)} verifications/node/block (max ${r.verificationsPerNodePerBlockMax}), naive ${r.naiveVerificationsPerNodePerBlock.toFixed(2)}, ${r.cpuMsPerNodePerBlock.toFixed(2)} CPU ms/node/block, correct ${r.allDecidedCorrectly}`);
+    rows.push(memoryRow(r));
+    const verifyShare = (r.verificationsPerNodePerBlock * verifyUs) / 1000 / r.cpuMsPerNodePerBlock;
+    ratios.push(
+      `in memory, n=${r.validators}, f=${r.faults}: ${r.verificationsPerNodePerBlock.toFixed(2)} verifications per node per block with the cache (largest for one node and block: ${r.verificationsPerNodePerBlockMax}, bound n = ${r.validators}: ${r.verificationsPerNodePerBlockMax <= r.validators ? 'met' : 'NOT met'}), ${r.naiveVerificationsPerNodePerBlock.toFixed(2)} without: ${(r.naiveVerificationsPerNodePerBlock / r.verificationsPerNodePerBlock).toFixed(2)}x; signature checks are ~${Math.round(verifyShare * 100)}% of the ${r.cpuMsPerNodePerBlock.toFixed(2)} CPU ms per node per block`,
+    );
+  }
+  const notes: string[] = [];
+  for (const spec of loopbackPlan(opts.quick)) {
+    const results = await searchRoundMs(spec, (line) => console.log(line));
+    rows.push(...results.map(loopbackRow));
+    ratios.push(smallestRoundLine(spec, results));
+  }
+  notes.push(
+    `Single-thread native verification of one consensus signature in this run: ${verifyUs.toFixed(1)} us.`,
+    'memory rows: one process runs all n validators (cores, signing, verifying, the simulated network), so cpuMsPerBlockAllNodes is the whole network and cpuMsPerNodePerBlock its n-th part; message encoding and sockets are not included. Each node checks every chain it admits to completion before the next event, so the verifier counter before and after a call attributes verifications to one (node, block): verificationsPerNodePerBlockMax is the largest such count. The main-thread verifier runs the very cache and counters of the pool; only the pool\'s in-flight sharing (two chains with the same signature checked at once) is never exercised there. naive = every signature of every distinct chain handed to the verifier (duplicate copies are dropped by gossip before verification), i.e. what the node would verify without the valid-signature cache.',
+    'With the cache each node verifies each signer\'s signature on a block once. That includes its own: a node receives its own signature inside other validators\' relays and does not put the signatures it makes into the cache, so the count approaches n rather than n - 1.',
+    'loopback rows: per round length, runs of a fresh genesis (startMs = now, fresh ports) with every validator connected to every other; per run n blocks from each validator in turn (one new instance per round), then one block from every validator in the same round. Correct = every validator decided every mined block, with the hash its miner proposed, and all decided the same instances in the same order at the same heights. The search stops at the first round length that fails. cpuMsPerNodePerBlock is a validator process (main thread and its worker) from all-connected to the report, idle time included; verifications come from the pools\' counters.',
+    'A proposal the core refused for its timing is made again and counted (earlyTimerRetries, lateTimerRetries): Validator.mine waits with setTimeout(atMs - now), which can fire up to 1 ms before atMs by Date.now(), and the core then refuses with "has not started"; on a busy machine the timer also fires more than proposeLateMsMax (Δ/4) into the round and the core refuses it on purpose.',
+  );
+  return { rows, columns, ratios, notes };
+}
+
+await runBenchmark('consensus', measure);
