@@ -111,6 +111,9 @@ export interface SyncPort {
   onChainReply(msg: ChainMessage, peer: string): void;
 }
 
+/** A peer's getpeers is answered at most this often; more are ignored. */
+export const getPeersIntervalMs = 1000;
+
 /** A peer may ask for the chain at most this often; more is dropped and scored lightly. */
 export const getChainIntervalMs = 100;
 
@@ -186,6 +189,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   private consensus: ConsensusPort | null = null;
   private sync: SyncPort | null = null;
   private readonly lastGetChainMs = new Map<string, number>();
+  private readonly lastGetPeersMs = new Map<string, number>();
   /** Frame and byte totals of connections already closed. */
   private readonly closedTotals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
   private seq: number;
@@ -484,6 +488,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     }
     this.open.delete(c.peerId);
     this.lastGetChainMs.delete(c.peerId);
+    this.lastGetPeersMs.delete(c.peerId);
     const ev: PeerEvent = { state: 'disconnected', id: c.peerId, addr: c.addr, outbound: c.outbound, code, reason };
     this.log.info('peer disconnected', { id: c.peerId.slice(0, 16), addr: c.addr, code, reason });
     this.emit('peer', ev);
@@ -610,6 +615,10 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   }
 
   private onGetPeers(c: PeerConnection): void {
+    // One answer per peer per getPeersIntervalMs: the list barely changes, and answering costs a frame.
+    const now = this.now();
+    if (now - (this.lastGetPeersMs.get(c.peerId) ?? -Infinity) < getPeersIntervalMs) return;
+    this.lastGetPeersMs.set(c.peerId, now);
     const addrs: PeerAddress[] = [];
     for (const p of this.open.values()) {
       const listen = p === c ? null : this.listenAddressOf(p);
@@ -626,7 +635,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   private onPeers(addrs: PeerAddress[]): void {
     const now = this.now();
     for (const a of addrs) if (toHex(a.id) !== this.id) this.addresses.add(a, now);
-    this.maintain();
+    // Dial only: asking for peers again here would make two nodes trade getpeers/peers without end.
+    this.maintain(false);
   }
 
   /** The address a peer listens on: the IP we see it from (not spoofable) and the port it announced. */
@@ -637,8 +647,11 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     return isIP(ip) === 6 ? `[${ip}]:${c.peerHello.port}` : `${ip}:${c.peerHello.port}`;
   }
 
-  /** Keeps bootstrap peers connected with backoff and fills up to targetPeers from peer exchange. */
-  private maintain(): void {
+  /**
+   * Keeps bootstrap peers connected with backoff and fills up to targetPeers from peer exchange; `ask` also
+   * asks one random peer for more addresses (only the periodic timer does, so requests stay bounded).
+   */
+  private maintain(ask = true): void {
     if (!this.running) return;
     const now = this.now();
     for (const b of this.bootstraps) this.maintainBootstrap(b, now);
@@ -656,7 +669,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       });
       want--;
     }
-    if (this.open.size < this.limits.targetPeers && this.open.size > 0) {
+    if (ask && this.open.size < this.limits.targetPeers && this.open.size > 0) {
       const peers = [...this.open.values()];
       peers[Math.floor(Math.random() * peers.length)]?.send({ t: 'getpeers' });
     }

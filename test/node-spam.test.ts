@@ -16,6 +16,22 @@ async function pair(extra = {}): Promise<[StrongcastNode, StrongcastNode]> {
   return [a, b];
 }
 
+test('two idle peers exchange a bounded number of frames (no peer-exchange storm) and stay within tight rate limits', async () => {
+  const [a, b] = await pair({ peerMsgsPerSec: 20, peerMsgsBurst: 20 });
+  try {
+    const offences: string[] = [];
+    a.on('offence', (o) => offences.push(o.code));
+    await sleep(1500);
+    assert.equal(offences, [], 'the honest peer was never rate-limited');
+    assert.is(a.peers().length, 1);
+    // Maintenance runs every 100 ms here: one getpeers each at most, answered at most once a second.
+    const frames = a.stats().framesIn;
+    assert.ok(frames < 40, `frames in over 1.5 s: ${frames}`);
+  } finally {
+    await stopAll([a, b]);
+  }
+});
+
 test('a duplicate injected by a peer is delivered once and relayed once', async () => {
   const [a, b] = await pair();
   const raw = await RawPeer.handshake(a.listenPort);
