@@ -190,6 +190,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   private sync: SyncPort | null = null;
   private readonly lastGetChainMs = new Map<string, number>();
   private readonly lastGetPeersMs = new Map<string, number>();
+  /** Until this time the node is cut off (fault testing): no connections in or out. */
+  private isolatedUntilMs = 0;
   /** Frame and byte totals of connections already closed. */
   private readonly closedTotals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
   private seq: number;
@@ -274,6 +276,22 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   /** Lets a validator shell receive consensus chains. */
   attachConsensus(port: ConsensusPort): void {
     this.consensus = port;
+  }
+
+  /**
+   * Cuts the node off for `ms` (fault testing): closes every connection and refuses or skips new ones until
+   * the time is up; then bootstrap peers and peer exchange reconnect it as after any outage.
+   */
+  isolate(ms: number): void {
+    this.requireRunning();
+    this.isolatedUntilMs = this.now() + ms;
+    for (const c of [...this.connections]) c.close('ERR_CONNECTION_CLOSED', `isolated for ${ms} ms`);
+    for (const b of this.bootstraps) b.nextAtMs = Math.max(b.nextAtMs, this.isolatedUntilMs);
+  }
+
+  /** Whether the node is cut off by `isolate` now. */
+  get isolated(): boolean {
+    return this.now() < this.isolatedUntilMs;
   }
 
   /** Lets a validator shell answer and receive catch-up traffic. */
@@ -404,7 +422,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
 
   private onInbound(socket: Socket): void {
     const ip = normalizeHost(socket.remoteAddress ?? '');
-    if (!this.running || this.ipScores.isBanned(ip, this.now())) return void socket.destroy();
+    if (!this.running || this.isolated || this.ipScores.isBanned(ip, this.now())) return void socket.destroy();
     if (this.handshakingCount >= this.limits.handshakesPendingMax || this.connections.size >= this.limits.maxPeers + this.limits.handshakesPendingMax) {
       this.log.debug('refused inbound: too many connections', { ip });
       return void socket.destroy();
@@ -421,6 +439,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
 
   private dial(host: string, port: number, done?: (err: StrongcastError | null, c?: PeerConnection) => void): void {
     const key = `${host}:${port}`;
+    if (this.isolated) return void done?.(new StrongcastError('ERR_CONNECT_FAILED', `not dialing ${key}: the node is isolated`));
     const socket = netConnect({ host, port });
     this.dialing.add(key);
     const onError = (e: Error) => {
@@ -652,7 +671,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
    * asks one random peer for more addresses (only the periodic timer does, so requests stay bounded).
    */
   private maintain(ask = true): void {
-    if (!this.running) return;
+    if (!this.running || this.isolated) return;
     const now = this.now();
     for (const b of this.bootstraps) this.maintainBootstrap(b, now);
     if (!this.peerExchange) return;

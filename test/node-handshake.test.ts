@@ -182,4 +182,20 @@ test('a configured peer that goes away is reconnected with backoff when it retur
   }
 });
 
+test('isolate cuts a node off, refuses connections meanwhile, and it reconnects afterwards', async () => {
+  const a = await node();
+  const b = await node({ peers: [`127.0.0.1:${a.listenPort}`] });
+  try {
+    await waitFor(() => b.peers().length === 1, 'connected');
+    b.isolate(400);
+    assert.is(b.peers().length, 0, 'every connection closed at once');
+    await refusedWith(a.connect(`127.0.0.1:${b.listenPort}`), 'ERR_CONNECTION_CLOSED');
+    await sleep(150);
+    assert.is(a.peers().length, 0, 'no reconnection while isolated');
+    await waitFor(() => b.peers().length === 1, 'reconnected after isolation', 4000);
+  } finally {
+    await stopAll([a, b]);
+  }
+});
+
 test.run();

@@ -34,12 +34,13 @@ export const consoleHelp = `commands:
   chain                decided blocks (validators)
   status               current round, instances and pools (validators)
   stats                counters: peers, messages in and out, frames, chain height (validators)
+  isolate MS           cut this node off for MS ms, then let it reconnect (fault testing)
   quit                 stop the node and exit`;
 
 type Handler = (ctx: ConsoleContext, arg: string) => Promise<void> | void;
 
 const handlers: Record<string, Handler> = {
-  help: ({ out }) => out.event('help', { commands: ['help', 'id', 'peers', 'connect', 'broadcast', 'mine', 'chain', 'status', 'stats', 'quit'] }, consoleHelp),
+  help: ({ out }) => out.event('help', { commands: ['help', 'id', 'peers', 'connect', 'broadcast', 'mine', 'chain', 'status', 'stats', 'isolate', 'quit'] }, consoleHelp),
   id: ({ node, out }) =>
     out.event('id', { id: node.id, port: node.listenPort, network: node.networkId }, `id ${node.id}\nlistening on port ${node.listenPort}, network ${node.networkId}`),
   peers: ({ node, out }) => {
@@ -59,6 +60,12 @@ const handlers: Record<string, Handler> = {
   stats: ({ node, out, validator }) => {
     const s = { pid: process.pid, ...node.stats(), ...(validator ? validator.stats() : {}) };
     out.event('stats', s, Object.entries(s).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' '));
+  },
+  isolate: ({ node, out }, arg) => {
+    const ms = Number(arg);
+    if (!/^\d+$/.test(arg) || ms < 1 || ms > 3_600_000) return out.error('ERR_INVALID_OPTION', 'usage: isolate MS (1..3600000)');
+    node.isolate(ms);
+    out.event('isolated', { ms }, `isolated for ${ms} ms`);
   },
   mine: async (ctx, arg) => (ctx.validator ? ctx.validator.mine(arg) : notValidator(ctx)),
   chain: (ctx) => (ctx.validator ? ctx.validator.chain() : notValidator(ctx)),
