@@ -207,7 +207,7 @@ interface Verdict {
 
 /** Checks agreement (same instances, blocks and heights everywhere) and validity (every mined block decided). */
 function judge(mined: MineResult[], reports: ValidatorReport[]): Verdict {
-  const show = (d: DecidedRecord | undefined): string => (d === undefined ? 'nothing' : d.hash === null ? 'no block' : `${d.hash.slice(0, 8)} at height ${d.height}`);
+  const show = (d: DecidedRecord | undefined): string => (d === undefined ? 'no decision' : d.hash === null ? 'no block' : `${d.hash.slice(0, 8)} at height ${d.height}`);
   const byInstance = reports.map((r) => new Map(r.decided.map((d) => [`${d.t0}/${d.miner}`, d])));
   const instances = [...new Set(byInstance.flatMap((m) => [...m.keys()]))].sort((a, b) => Number(a.split('/')[0]) - Number(b.split('/')[0]) || a.localeCompare(b));
   let disagreements = 0;
@@ -216,7 +216,10 @@ function judge(mined: MineResult[], reports: ValidatorReport[]): Verdict {
     const seen = byInstance.map((m) => show(m.get(key)));
     if (seen.every((v) => v === seen[0])) continue;
     disagreements++;
-    failure ??= `instance t0/miner ${key} decided differently: ${seen.map((v, i) => `validator ${i}: ${v}`).join(', ')}`;
+    // Group validators by outcome: "instance t0/miner 30/0: 6a6af045 at height 5 on validators 0,2,3; no decision on validators 1".
+    const groups = new Map<string, number[]>();
+    seen.forEach((v, i) => groups.set(v, [...(groups.get(v) ?? []), i]));
+    failure ??= `instance t0/miner ${key}: ${[...groups].map(([v, is]) => `${v} on validators ${is.join(',')}`).join('; ')}`;
   }
   let decided = 0;
   for (const m of mined) {
