@@ -26,7 +26,9 @@ const burstChunk = 32;
 /** A publish request never runs longer than its nominal duration plus this, in ms. */
 const publishSlackMs = 10_000;
 /** Resolution of the event-loop delay monitor, in ms. */
-const loopResolutionMs = 10;
+const loopResolutionMs = 20;
+/** How often the process checks that its parent is still there, in ms. */
+const parentCheckMs = 500;
 /** The process exits by itself if the parent has not stopped it within this, in ms. */
 const lifetimeMaxMs = 15 * 60_000;
 
@@ -325,6 +327,12 @@ function main(): void {
   const lifetime = setTimeout(() => process.exit(3), lifetimeMaxMs);
   lifetime.unref();
   process.on('disconnect', () => process.exit(0));
+  // Belt and braces: a parent killed outright does not always surface as 'disconnect' in a busy child.
+  const parentPid = process.ppid;
+  const watchdog = setInterval(() => {
+    if (!process.connected || process.ppid !== parentPid) process.exit(0);
+  }, parentCheckMs);
+  watchdog.unref();
   process.on('message', (raw) => {
     const req = raw as NodeRequest;
     bench.handle(req).then(
