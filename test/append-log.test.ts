@@ -165,18 +165,26 @@ test('a file that is not a log is refused: wrong magic, wrong version, shorter t
   v2[5] = 2;
   await writeFile(p, v2);
   await expectStoreError(AppendLog.open(p), 'format version 2');
-  await writeFile(p, bytes.subarray(0, 5));
+  await writeFile(p, 'SCLOX');
   await expectStoreError(AppendLog.open(p), 'shorter than a log header');
 });
 
-test('an empty file is adopted as a new log', async () => {
-  const p = freshPath();
-  await writeFile(p, '');
-  const { log, records } = await AppendLog.open(p);
-  assert.equal(records, []);
-  await log.append(new Uint8Array([1]));
-  await log.close();
-  assert.is((await stat(p)).size, LOG_HEADER_BYTES + RECORD_HEADER_BYTES + 1);
+test('an empty file, or one holding only the start of a header, is adopted as a new log', async () => {
+  const { path } = await logWith([]);
+  const header = await readFile(path);
+  for (let size = 0; size < LOG_HEADER_BYTES; size++) {
+    const p = freshPath();
+    await writeFile(p, header.subarray(0, size));
+    const { log, records, recovery } = await AppendLog.open(p);
+    assert.equal(records, []);
+    assert.is(recovery.tornTailBytes, 0);
+    await log.append(new Uint8Array([1]));
+    await log.close();
+    assert.is((await stat(p)).size, LOG_HEADER_BYTES + RECORD_HEADER_BYTES + 1, `from ${size} bytes`);
+    const again = await AppendLog.open(p);
+    assert.is(again.records.length, 1);
+    await again.log.close();
+  }
 });
 
 test('recordBytesMax: exactly max is accepted, max + 1 and empty are refused, and a tail length above max is torn', async () => {

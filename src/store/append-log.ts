@@ -238,7 +238,9 @@ async function recordSpan(reader: ChunkReader, offset: number, recordBytesMax: n
 /**
  * The first offset after the first one in `tail` that starts a chain of valid records ending exactly at the
  * end of `tail`, or null. Computed backwards so each offset is judged once: `chains[p]` says whether a chain
- * from p reaches the end, and a record's CRC is computed only when the chain after it already does.
+ * from p reaches the end, and a record's CRC is computed only when the chain after it already does. `tail`
+ * is at most batchBytesMax long, which bounds the work; bytes crafted so that many offsets pass the length
+ * test could still make it quadratic in that bound, a cost paid only on open after a crash.
  */
 function laterValidChain(tail: Uint8Array, recordBytesMax: number): number | null {
   const n = tail.byteLength;
@@ -294,8 +296,9 @@ export class AppendLog {
     const handle = await openOrCreate(path);
     try {
       const size = (await handle.stat()).size;
-      if (size === 0) {
-        // Only a file made by hand can be empty (we create logs atomically, header included): adopt it.
+      if (size < LOG_HEADER_BYTES && (await isHeaderPrefix(handle, size))) {
+        // We create logs atomically, header included, so only a file made by hand (or an adopted empty file
+        // whose header write was torn) is empty or part of a header: it holds no records, so adopt it.
         await writeAll(handle, logHeader(), 0);
         await handle.datasync();
         return { log: new AppendLog(path, handle, LOG_HEADER_BYTES, opts), records: [], recovery: clean() };
@@ -422,6 +425,13 @@ async function openOrCreate(path: string): Promise<FileHandle> {
   } catch (e) {
     throw storeError(`${path}: cannot be created (${errnoOf(e)})`, e);
   }
+}
+
+/** True when the `size` bytes of a file shorter than a header are the start of one (or nothing). */
+async function isHeaderPrefix(handle: FileHandle, size: number): Promise<boolean> {
+  const buf = Buffer.alloc(size);
+  if (size > 0) await handle.read(buf, 0, size, 0);
+  return buf.equals(logHeader().subarray(0, size));
 }
 
 async function checkHeader(path: string, reader: ChunkReader): Promise<void> {

@@ -11,7 +11,7 @@
  *   DIR/LOCK        the process id of the node using the directory
  */
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Packr, Unpackr } from 'msgpackr';
 import { bytesEqual, fromHex, toHex } from '../bytes.ts';
 import { StrongcastError } from '../errors.ts';
@@ -123,7 +123,12 @@ export async function openDataDir(dir: string, options?: DataDirOptions): Promis
   const root = resolve(dir);
   try {
     // 0700: the directory holds the node's secret key.
-    await mkdir(root, { recursive: true, mode: 0o700 });
+    const created = await mkdir(root, { recursive: true, mode: 0o700 });
+    // A new directory's entry lives in its parent: sync each parent up to the first directory created, so
+    // a crash cannot lose the whole directory after its files were synced.
+    if (created !== undefined) {
+      for (let d = root; d !== dirname(created); d = dirname(d)) await syncDirectory(dirname(d));
+    }
   } catch (e) {
     throw storeError(`${root}: the data directory cannot be created (${errnoOf(e)})`, e);
   }
