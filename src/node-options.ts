@@ -4,7 +4,7 @@
  */
 import { StrongcastError } from './errors.ts';
 import { framingDefaults } from './framing.ts';
-import { gossipDefaults, type GossipOptions } from './gossip.ts';
+import type { GossipOptions } from './gossip.ts';
 import { peerScoreDefaults } from './peer-score.ts';
 import { backoffDefaults } from './backoff.ts';
 import { positiveInt, nonNegativeInt, positiveNumber } from './options.ts';

@@ -12,118 +12,18 @@ import { encodeFrame } from './framing.ts';
 import { GossipCore, consensusId, gossipId, gossipSignedBytes } from './gossip.ts';
 import { keepsConnection, type LocalHello } from './handshake.ts';
 import { PeerConnection, type ConnectionContext } from './peer-connection.ts';
-import { PeerScores, penalties } from './peer-score.ts';
+import { PeerScores } from './peer-score.ts';
+import { isLoopback, penaltyFor } from './offences.ts';
+import type { ConsensusPort, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { AddressBook, normalizeHost } from './address-book.ts';
 import { DEFAULT_NETWORK_ID, parseHostPort, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
-import { schemaLimits, type ChainMessage, type ConsensusMessage, type GossipMessage, type Message, type PeerAddress } from './schema.ts';
+import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type PeerAddress } from './schema.ts';
 import { generateIdentity, type Identity } from './crypto/keys.ts';
 import { createMainThreadVerifier } from './crypto/main-thread-verifier.ts';
 import type { Verifier } from './crypto/verifier.ts';
 import { blockHash } from './consensus/block.ts';
 import { silentLogger, type Logger } from './log.ts';
-
-/** A broadcast delivered to the application, once per node. */
-export interface GossipDelivery {
-  /** Message id: SHA-256 of its signed content, hex. */
-  id: string;
-  /** Origin's public key, hex. */
-  origin: string;
-  seq: number;
-  topic: string;
-  data: Uint8Array;
-  /** Hops it travelled to reach this node. */
-  hops: number;
-  /** The peer it came from, hex. */
-  from: string;
-}
-
-/** A peer connected or disconnected. */
-export interface PeerEvent {
-  state: 'connected' | 'disconnected';
-  id: string;
-  addr: string;
-  outbound: boolean;
-  code?: ErrorCode;
-  reason?: string;
-}
-
-/** Misbehaviour the node saw and scored. */
-export interface OffenceEvent {
-  peer: string;
-  addr: string;
-  code: ErrorCode;
-  reason: string;
-  score: number;
-  banned: boolean;
-}
-
-/** An open peer as `peers()` reports it. */
-export interface PeerInfo {
-  id: string;
-  addr: string;
-  /** Where the peer listens, if it said. */
-  listen: string | null;
-  outbound: boolean;
-  framesIn: number;
-  framesOut: number;
-  bytesIn: number;
-  bytesOut: number;
-}
-
-/** Totals since start, for status views (`stats` console command, testnet view). */
-export interface NodeStats {
-  peers: number;
-  /** Broadcasts delivered to the application (messages in). */
-  delivered: number;
-  /** Broadcasts this node originated. */
-  published: number;
-  /** Frames relayed on to peers. */
-  relayedFrames: number;
-  framesIn: number;
-  framesOut: number;
-  bytesIn: number;
-  bytesOut: number;
-  duplicates: number;
-  offences: number;
-  bans: number;
-}
-
-/** What the consensus shell tells the node about a chain it was handed. */
-export interface ChainVerdict {
-  valid: boolean;
-  /** Flood the chain on unchanged to other peers. */
-  forward: boolean;
-  code?: ErrorCode;
-  reason?: string;
-}
-
-/** The validator shell's side of consensus traffic. */
-export interface ConsensusPort {
-  onChain(msg: ConsensusMessage, blockHash: Uint8Array, from: string): Promise<ChainVerdict>;
-}
-
-/** The validator shell's side of catch-up traffic (direct request and reply, never flooded). */
-export interface SyncPort {
-  /** Answer to a peer's `getchain`, or null to send nothing. */
-  onGetChain(from: number, peer: string): ChainMessage | null;
-  /** A peer's `chain` reply. */
-  onChainReply(msg: ChainMessage, peer: string): void;
-}
-
-/** A peer's getpeers is answered at most this often; more are ignored. */
-export const getPeersIntervalMs = 1000;
-
-/** A peer may ask for the chain at most this often; more is dropped and scored lightly. */
-export const getChainIntervalMs = 100;
-
-/** Typed events of a node. */
-export interface NodeEvents {
-  listening: [{ host: string; port: number; id: string }];
-  peer: [PeerEvent];
-  message: [GossipDelivery];
-  offence: [OffenceEvent];
-}
 
 interface Bootstrap {
   host: string;
@@ -134,33 +34,13 @@ interface Bootstrap {
   peerId: string | null;
 }
 
-/** Offences that the node scores lightly: they happen to honest peers under load or clock skew. */
-const mildOffences: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_TOO_FEW_SIGNATURES', 'ERR_INSTANCE_OVER', 'ERR_HOP_LIMIT']);
+/** A peer's getpeers is answered at most this often; more are ignored. */
+export const getPeersIntervalMs = 1000;
 
-function penaltyFor(code: ErrorCode): number {
-  switch (code) {
-    case 'ERR_RATE_LIMITED':
-      return penalties.rateLimited;
-    case 'ERR_BAD_SIGNATURE':
-    case 'ERR_BAD_CHAIN':
-      return penalties.badSignature;
-    case 'ERR_BAD_HANDSHAKE':
-    case 'ERR_BAD_PROOF':
-      return penalties.badHandshake;
-    case 'ERR_SLOW_PEER':
-      return penalties.slowPeer;
-    case 'ERR_HOP_LIMIT':
-      return penalties.hopLimit;
-    case 'ERR_BAD_MESSAGE':
-      return penalties.badMessage;
-    default:
-      return mildOffences.has(code) ? 1 : penalties.badFrame;
-  }
-}
+/** A peer may ask for the chain at most this often; more is dropped and scored lightly. */
+export const getChainIntervalMs = 100;
 
-function isLoopback(ip: string): boolean {
-  return ip === '::1' || ip.startsWith('127.');
-}
+export type { ChainVerdict, ConsensusPort, GossipDelivery, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
 
 /** A peer-to-peer node. Create with `createNode`, then `start()`. */
 export class StrongcastNode extends EventEmitter<NodeEvents> {

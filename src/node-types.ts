@@ -1,0 +1,102 @@
+/**
+ * The public shapes of a node: its events, what `peers()` and `stats()` report, and the ports through which
+ * a validator shell receives consensus and catch-up traffic.
+ */
+import type { ErrorCode } from './errors.ts';
+import type { ChainMessage, ConsensusMessage } from './schema.ts';
+
+/** A broadcast delivered to the application, once per node. */
+export interface GossipDelivery {
+  /** Message id: SHA-256 of its signed content, hex. */
+  id: string;
+  /** Origin's public key, hex. */
+  origin: string;
+  seq: number;
+  topic: string;
+  data: Uint8Array;
+  /** Hops it travelled to reach this node. */
+  hops: number;
+  /** The peer it came from, hex. */
+  from: string;
+}
+
+/** A peer connected or disconnected. */
+export interface PeerEvent {
+  state: 'connected' | 'disconnected';
+  id: string;
+  addr: string;
+  outbound: boolean;
+  code?: ErrorCode;
+  reason?: string;
+}
+
+/** Misbehaviour the node saw and scored. */
+export interface OffenceEvent {
+  peer: string;
+  addr: string;
+  code: ErrorCode;
+  reason: string;
+  score: number;
+  banned: boolean;
+}
+
+/** An open peer as `peers()` reports it. */
+export interface PeerInfo {
+  id: string;
+  addr: string;
+  /** Where the peer listens, if it said. */
+  listen: string | null;
+  outbound: boolean;
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Totals since start, for status views (`stats` console command, testnet view). */
+export interface NodeStats {
+  peers: number;
+  /** Broadcasts delivered to the application (messages in). */
+  delivered: number;
+  /** Broadcasts this node originated. */
+  published: number;
+  /** Frames relayed on to peers. */
+  relayedFrames: number;
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  duplicates: number;
+  offences: number;
+  bans: number;
+}
+
+/** What the consensus shell tells the node about a chain it was handed. */
+export interface ChainVerdict {
+  valid: boolean;
+  /** Flood the chain on unchanged to other peers. */
+  forward: boolean;
+  code?: ErrorCode;
+  reason?: string;
+}
+
+/** The validator shell's side of consensus traffic. */
+export interface ConsensusPort {
+  onChain(msg: ConsensusMessage, blockHash: Uint8Array, from: string): Promise<ChainVerdict>;
+}
+
+/** The validator shell's side of catch-up traffic (direct request and reply, never flooded). */
+export interface SyncPort {
+  /** Answer to a peer's `getchain`, or null to send nothing. */
+  onGetChain(from: number, peer: string): ChainMessage | null;
+  /** A peer's `chain` reply. */
+  onChainReply(msg: ChainMessage, peer: string): void;
+}
+
+/** Typed events of a node. */
+export interface NodeEvents {
+  listening: [{ host: string; port: number; id: string }];
+  peer: [PeerEvent];
+  message: [GossipDelivery];
+  offence: [OffenceEvent];
+}
