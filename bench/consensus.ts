@@ -52,6 +52,7 @@ const columns = [
   'naiveOverCached',
   'cpuMsPerNodePerBlock',
   'cpuMsPerBlockAllNodes',
+  'loadAverage1m',
   'failure',
 ];
 
@@ -79,6 +80,7 @@ function memoryRow(r: MemoryResult): ResultRow {
     longestChainSignatures: r.longestChainSignatures,
     cpuMsPerNodePerBlock: r.cpuMsPerNodePerBlock,
     cpuMsPerBlockAllNodes: r.cpuMsPerBlockAllNodes,
+    loadAverage1m: null,
     failure: r.allDecidedCorrectly ? null : `${r.blocks - r.blocksDecided} blocks not decided identically`,
   };
 }
@@ -107,6 +109,7 @@ function loopbackRow(r: LoopbackResult): ResultRow {
     rejectedChainsPerNodePerBlock: r.rejectedPerNodePerBlock,
     rejectedCodes: r.rejectedCodes,
     syncedBlocks: r.syncedBlocks,
+    loadAverage1m: r.loadAverage1m,
     earlyTimerRetries: r.earlyTimerRetries,
     lateTimerRetries: r.lateTimerRetries,
     failure: r.failure,
@@ -129,7 +132,9 @@ function smallestRoundLine(spec: LoopbackSpec, rows: LoopbackResult[]): string {
   const best = passed[passed.length - 1];
   const what = `${spec.runsPerRoundMs} run(s) x ${2 * spec.validators} blocks per round length`;
   if (!best) return `n=${spec.validators}, f=${spec.faults}: no round length tried was correct (${failed?.roundMs} ms: ${failed?.failure}); ${what}`;
-  const tail = failed ? `; ${failed.roundMs} ms failed: ${failed.failure}` : `; the shortest tried, so the true limit may be lower`;
+  const tail = failed
+    ? `; ${failed.roundMs} ms failed: ${failed.failure}; chains refused at ${failed.roundMs} ms: ${failed.rejectedCodes || 'none'}`
+    : `; the shortest tried, so the true limit may be lower`;
   return `smallest round length with every run correct on loopback, n=${spec.validators}, f=${spec.faults}: ${best.roundMs} ms (${what}${tail})`;
 }
 
@@ -159,6 +164,7 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
     ratios.push(`loopback n=${spec.validators}: Validator.mine's round-start timer fired before the round began (proposal refused, made again) for ${early} of ${proposals} proposals; more than proposeLateMsMax late (made again next round) for ${late}`);
   }
   notes.push(
+    'The smallest round length is a property of this machine at this moment as much as of the code: the validators share its cores with each other and with whatever else runs (loadAverage1m, at the start of each round length; 2 cores). A failure that comes with late-chain rejections (ERR_TOO_FEW_SIGNATURES: a chain reached a validator a round after it could count; ERR_INSTANCE_OVER: after round k; listed with the failing round length above and per row as rejectedCodes in the results file) means the synchrony Dolev-Strong assumes (every chain delivered and checked within one round) no longer held.',
     `Single-thread native verification of one consensus-sized signature in this run: ${verifyUs.toFixed(1)} us of CPU.`,
     'memory rows: one process runs all n validators (cores, signing, verifying, the simulated network), so cpuMsPerBlockAllNodes is the whole network and cpuMsPerNodePerBlock its n-th part; message encoding and sockets are not included. Each node checks every chain it admits to completion before the next event, so the verifier counter before and after a call attributes verifications to one (node, block): verificationsPerNodePerBlockMax is the largest such count. The main-thread verifier runs the very cache and counters of the pool; only the pool\'s in-flight sharing (two chains with the same signature checked at once) is never exercised there. naive = every signature of every distinct chain handed to the verifier (duplicate copies are dropped by gossip before verification), i.e. what the node would verify without the valid-signature cache.',
     'With the cache each node verifies each signer\'s signature on a block once. That includes its own: a node receives its own signature inside other validators\' relays and does not put the signatures it makes into the cache, so the count approaches n rather than n - 1.',

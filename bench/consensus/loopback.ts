@@ -14,6 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { toHex } from '../../src/bytes.ts';
 import type { GenesisJson } from '../../src/consensus/genesis.ts';
@@ -58,6 +59,8 @@ export interface LoopbackResult {
   cpuMsPerNodePerBlock: number | null;
   /** Chains refused by round, pool or core, per node per block (late chains show up here first). */
   rejectedPerNodePerBlock: number;
+  /** 1-minute load average of the machine when this round length began: other processes delay messages. */
+  loadAverage1m: number;
   /** Blocks a validator learned by catch-up instead of deciding them (0 when the network started normally). */
   syncedBlocks: number;
   /** Those rejections by error code, e.g. "ERR_INSTANCE_OVER:3", or "" for none. */
@@ -317,6 +320,7 @@ export async function searchRoundMs(spec: LoopbackSpec, log: (line: string) => v
   const out: LoopbackResult[] = [];
   try {
     for (const roundMs of spec.roundMsList) {
+      const load = Math.round((loadavg()[0] ?? 0) * 100) / 100;
       const outcomes: RunOutcome[] = [];
       for (let run = 0; run < spec.runsPerRoundMs; run++) {
         const o = await oneRun(vs, n, spec.faults, roundMs, run);
@@ -324,7 +328,7 @@ export async function searchRoundMs(spec: LoopbackSpec, log: (line: string) => v
         log(`  loopback n=${n} roundMs=${roundMs} run ${run + 1}/${spec.runsPerRoundMs}: ${o.decided}/${o.blocks} blocks decided everywhere${o.failure ? `, FAILED: ${o.failure}` : ''}`);
         if (o.failure) break;
       }
-      out.push(summarize(spec, roundMs, outcomes));
+      out.push(summarize(spec, roundMs, outcomes, load));
       if (outcomes.some((o) => o.failure)) break;
     }
   } finally {
@@ -333,7 +337,7 @@ export async function searchRoundMs(spec: LoopbackSpec, log: (line: string) => v
   return out;
 }
 
-function summarize(spec: LoopbackSpec, roundMs: number, outcomes: RunOutcome[]): LoopbackResult {
+function summarize(spec: LoopbackSpec, roundMs: number, outcomes: RunOutcome[], loadAverage1m: number): LoopbackResult {
   const n = spec.validators;
   const decided = outcomes.reduce((s, o) => s + o.decided, 0);
   const reports = outcomes.flatMap((o) => o.reports);
@@ -356,6 +360,7 @@ function summarize(spec: LoopbackSpec, roundMs: number, outcomes: RunOutcome[]):
     naiveVerificationsPerNodePerBlock: per(total((r) => r.signaturesRequested)),
     cpuMsPerNodePerBlock: per(total((r) => r.cpuMs)),
     rejectedPerNodePerBlock: total((r) => Object.values(r.rejected).reduce((s, v) => s + v, 0)) / Math.max(1, n * 2 * n * outcomes.length),
+    loadAverage1m,
     syncedBlocks: total((r) => r.synced),
     rejectedCodes: rejectedCodes(reports),
     earlyTimerRetries: outcomes.reduce((s, o) => s + o.earlyTimerRetries, 0),
