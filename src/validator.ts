@@ -56,6 +56,9 @@ export interface ValidatorOptions {
   syncIntervalMs?: number;
 }
 
+/** Rounds `mine` tries before giving up (each miss means the timer fired past the start of round 1). */
+export const mineAttemptsMax = 3;
+
 /** Bytes of block payload put in one catch-up reply, so it stays well inside one frame. */
 export const chainReplyBytesMax = 512 * 1024;
 
@@ -90,6 +93,8 @@ export class Validator extends EventEmitter<ValidatorEvents> {
   private catchUp: CatchUp | null = null;
   /** Disk appends and the events that wait for them, in order. */
   private diskQueue: Promise<void> = Promise.resolve();
+  /** Height of the newest block on disk (a block reported twice, synced then decided, is written once). */
+  private storedHeight = 0;
   /** Catch-up replies are handled one at a time. */
   private syncQueue: Promise<void> = Promise.resolve();
 
@@ -115,6 +120,7 @@ export class Validator extends EventEmitter<ValidatorEvents> {
       ...(first ? { tip: { height: first.height - 1, hash: first.parent } } : {}),
     });
     for (const b of stored) this.core.appendLinked(b);
+    this.storedHeight = this.core.tip().height;
   }
 
   /** Joins consensus: receives chains from the node and ticks at every round boundary. */
@@ -150,16 +156,21 @@ export class Validator extends EventEmitter<ValidatorEvents> {
   /** Proposes a block at the next round start; resolves once it is sent. */
   async mine(payload: Uint8Array): Promise<{ instance: InstanceId; hash: string }> {
     if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the validator is not started');
-    const { t0, atMs } = this.core.nextProposalRound(this.now());
-    await new Promise((r) => setTimeout(r, Math.max(0, atMs - this.now())));
-    const actions = this.core.propose(payload, t0, this.now(), Date.now());
-    this.apply(actions, 'self');
-    const proposed = actions.find((a) => a.type === 'proposed');
-    if (!proposed || proposed.type !== 'proposed') {
+    let lastReason = 'proposal refused';
+    // A timer can fire a little early (Node rounds to whole ms) or, on a busy machine, too late for round 1:
+    // wait until the round has really begun, and if the moment was missed, try the next round instead.
+    for (let attempt = 0; attempt < mineAttemptsMax; attempt++) {
+      const { t0, atMs } = this.core.nextProposalRound(this.now());
+      while (this.now() < atMs) await new Promise((r) => setTimeout(r, Math.max(1, atMs - this.now())));
+      if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the validator stopped');
+      const actions = this.core.propose(payload, t0, this.now(), Date.now());
+      this.apply(actions, 'self');
+      const proposed = actions.find((a) => a.type === 'proposed');
+      if (proposed && proposed.type === 'proposed') return { instance: proposed.instance, hash: toHex(proposed.blockHash) };
       const rejected = actions.find((a) => a.type === 'rejected');
-      throw new StrongcastError('ERR_BAD_CHAIN', rejected && rejected.type === 'rejected' ? rejected.reason : 'proposal refused');
+      if (rejected && rejected.type === 'rejected') lastReason = rejected.reason;
     }
-    return { instance: proposed.instance, hash: toHex(proposed.blockHash) };
+    throw new StrongcastError('ERR_INSTANCE_OVER', `no round could be caught for the proposal: ${lastReason}`);
   }
 
   /** Decided blocks, oldest first. */
@@ -230,7 +241,10 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     const store = this.store;
     this.diskQueue = this.diskQueue
       .then(async () => {
-        if (block && store) await store.appendBlock(block);
+        if (block && store && block.height > this.storedHeight) {
+          await store.appendBlock(block);
+          this.storedHeight = block.height;
+        }
         then();
       })
       .catch((e: unknown) => {

@@ -210,18 +210,23 @@ export class DolevStrong {
 
   /**
    * Leaves catch-up: appends the held decisions of instances after the synced tip, in (t0, miner) order, and
-   * reports them `decided`. A held block already in the synced chain is dropped; one that contradicts it
+   * reports them `decided`. A held block already in the synced chain is reported decided as it is there; one that contradicts it
    * cannot happen while f+1 vouches include an honest validator, and is reported, never appended.
    */
   finishSync(): ConsensusAction[] {
     this.#syncing = false;
     const out: ConsensusAction[] = [];
-    const known = new Set(this.#chain.blocks().map((b) => toHex(b.hash)));
+    const known = new Map(this.#chain.blocks().map((b) => [toHex(b.hash), b]));
     const tipT0 = this.#chain.last()?.t0 ?? -1;
     const held = this.#held.sort((a, b) => a.id.t0 - b.id.t0 || a.id.miner - b.id.miner);
     this.#held = [];
     for (const h of held) {
-      if (known.has(toHex(h.hash))) continue;
+      const synced = known.get(toHex(h.hash));
+      // Learned from peers meanwhile: this node decided it too, so it still reports the decision.
+      if (synced) {
+        out.push({ type: 'decided', instance: h.id, block: synced });
+        continue;
+      }
       if (h.id.t0 <= tipT0) {
         out.push({ type: 'rejected', instance: h.id, code: 'ERR_BAD_CHAIN', reason: 'a block decided here is missing from the synced chain' });
         continue;

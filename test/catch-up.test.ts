@@ -1,0 +1,139 @@
+/** Catch-up rules (pure): f+1 vouches per block, forks, completeness; and the core holding decisions meanwhile. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CatchUp, statementSignedBytes } from '../src/consensus/catch-up.ts';
+import { blockHash } from '../src/consensus/block.ts';
+import { DolevStrong } from '../src/consensus/dolev-strong.ts';
+import { createGenesis, genesisHash } from '../src/consensus/genesis.ts';
+import { toHex } from '../src/bytes.ts';
+import type { ChainStatement, WireChainBlock } from '../src/schema.ts';
+import { testKeys } from './sim/keys.ts';
+import { buildChain, testNet } from './sim/chains.ts';
+
+const G = new Uint8Array(32).fill(7);
+
+/** A linear chain of `count` blocks on top of `parent` at `height`. */
+function blocks(count: number, parent = G, height = 0, salt = 0): WireChainBlock[] {
+  const out: WireChainBlock[] = [];
+  for (let i = 0; i < count; i++) {
+    const b: WireChainBlock = { miner: i % 4, t0: 10 + i, ts: salt, payload: new Uint8Array([i, salt]), height: height + i + 1, parent };
+    out.push(b);
+    parent = blockHash(b);
+  }
+  return out;
+}
+
+function st(signer: number, tip: Uint8Array, height: number, round = 100, syncing = false): ChainStatement {
+  return { signer, round, height, tip, syncing, sig: new Uint8Array(64) };
+}
+
+function cu(liveFromT0 = 20, n = 4, faults = 1): CatchUp {
+  return new CatchUp({ n, faults, k: faults + 1, liveFromT0, tip: { height: 0, hash: G } });
+}
+
+test('statement bytes change with every field', () => {
+  const base = { signer: 1, round: 5, height: 2, tip: new Uint8Array(32), syncing: false };
+  const ref = toHex(statementSignedBytes('net', G, base));
+  for (const changed of [
+    statementSignedBytes('net2', G, base),
+    statementSignedBytes('net', new Uint8Array(32), base),
+    statementSignedBytes('net', G, { ...base, signer: 2 }),
+    statementSignedBytes('net', G, { ...base, round: 6 }),
+    statementSignedBytes('net', G, { ...base, height: 3 }),
+    statementSignedBytes('net', G, { ...base, tip: new Uint8Array(32).fill(1) }),
+    statementSignedBytes('net', G, { ...base, syncing: true }),
+  ]) {
+    assert.is.not(toHex(changed), ref);
+  }
+});
+
+test('a block is appendable only with f+1 distinct vouchers for a chain through it', () => {
+  const c = cu();
+  const chain = blocks(3);
+  assert.is(c.onBlocks(chain), null);
+  c.onStatement(st(1, blockHash(chain[2]!), 3));
+  assert.equal(c.appendable(), [], 'one voucher is not enough with f=1');
+  c.onStatement(st(1, blockHash(chain[2]!), 3, 101));
+  assert.equal(c.appendable(), [], 'the same signer twice still counts once');
+  c.onStatement(st(2, blockHash(chain[1]!), 2));
+  assert.equal(c.appendable().map((b) => b.height), [1, 2], 'the second voucher covers blocks 1 and 2 only');
+  c.onStatement(st(3, blockHash(chain[2]!), 3));
+  assert.equal(c.appendable().map((b) => b.height), [1, 2, 3]);
+});
+
+test('of two forks only the one with f+1 vouches is appended', () => {
+  const c = cu();
+  const good = blocks(2);
+  const fork = blocks(2, G, 0, 9);
+  c.onBlocks(fork);
+  c.onBlocks(good);
+  c.onStatement(st(0, blockHash(fork[1]!), 2));
+  c.onStatement(st(1, blockHash(good[1]!), 2));
+  c.onStatement(st(2, blockHash(good[1]!), 2));
+  assert.equal(c.appendable().map((b) => toHex(blockHash(b))), good.map((b) => toHex(blockHash(b))));
+});
+
+test('blocks that do not link to each other are refused', () => {
+  const c = cu();
+  const chain = blocks(3);
+  const r = c.onBlocks([chain[0]!, chain[2]!]);
+  assert.ok(r && r.index === 1, 'the gap is named');
+});
+
+test('completeness: f+1 live statements late enough, naming chains we have', () => {
+  const c = cu(20); // k = 2: statements must be from round >= 21
+  const chain = blocks(2);
+  c.onBlocks(chain);
+  const tip = blockHash(chain[1]!);
+  c.onStatement(st(1, tip, 2, 30));
+  c.onStatement(st(2, tip, 2, 30));
+  for (const b of c.appendable()) c.advance(b, blockHash(b));
+  assert.ok(c.complete(), 'two live statements at round 30 for our tip');
+
+  const early = cu(20);
+  early.onBlocks(chain);
+  early.onStatement(st(1, tip, 2, 20));
+  early.onStatement(st(2, tip, 2, 20));
+  for (const b of early.appendable()) early.advance(b, blockHash(b));
+  assert.not.ok(early.complete(), 'round 20 is before every pre-live instance ended');
+
+  const syncing = cu(20);
+  syncing.onStatement(st(1, G, 0, 30, true));
+  syncing.onStatement(st(2, G, 0, 30, true));
+  assert.not.ok(syncing.complete(), 'syncing statements do not prove completeness');
+  syncing.onStatement(st(3, G, 0, 30, true));
+  assert.ok(syncing.complete(), 'unless all other n-1 validators name chains we have');
+});
+
+test('a statement for a chain we do not have does not complete catch-up', () => {
+  const c = cu(20);
+  const other = blocks(1, G, 0, 5);
+  c.onStatement(st(1, blockHash(other[0]!), 1, 30));
+  c.onStatement(st(2, blockHash(other[0]!), 1, 30));
+  assert.not.ok(c.complete());
+});
+
+test('the core holds decisions while syncing and appends them after the synced tip', () => {
+  const keys = testKeys(4);
+  const genesis = createGenesis({ publicKeys: keys.map((k) => k.publicKey), faults: 1, roundMs: 100, startMs: 0 });
+  const net = testNet(genesis, keys);
+  const core = new DolevStrong({ genesis, selfIndex: 0, sign: (b) => keys[0]!.sign(b) });
+  core.startSync();
+  // A block mined by validator 1 at t0 = 5 reaches us in round 1 with two signatures.
+  const block = { miner: 1, t0: 5, ts: 1, payload: new Uint8Array([1]) };
+  core.onVerifiedChain(buildChain(net, block, [1, 2]), 510);
+  const during = core.tick(5 * 100 + 2 * 100 + 1);
+  assert.not.ok(during.some((a) => a.type === 'decided'), 'no decision reported while syncing');
+  assert.is(core.tip().height, 0);
+  // Catch-up supplies an earlier block (t0 = 2), then completes.
+  const synced = { miner: 3, t0: 2, ts: 1, payload: new Uint8Array([9]), height: 1, parent: genesisHash(genesis) };
+  core.appendLinked({ ...synced, hash: blockHash(synced) });
+  const after = core.finishSync();
+  const decided = after.filter((a) => a.type === 'decided');
+  assert.is(decided.length, 1);
+  const d = decided[0]!;
+  assert.ok(d.type === 'decided' && d.block && d.block.height === 2, 'appended after the synced block');
+  assert.equal(core.chain().map((b) => b.t0), [2, 5]);
+});
+
+test.run();
