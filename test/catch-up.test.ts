@@ -13,7 +13,7 @@ import { buildChain, testNet } from './sim/chains.ts';
 const G = new Uint8Array(32).fill(7);
 
 /** A linear chain of `count` blocks on top of `parent` at `height`. */
-function blocks(count: number, parent = G, height = 0, salt = 0): WireChainBlock[] {
+function blocks(count: number, parent: Uint8Array = G, height = 0, salt = 0): WireChainBlock[] {
   const out: WireChainBlock[] = [];
   for (let i = 0; i < count; i++) {
     const b: WireChainBlock = { miner: i % 4, t0: 10 + i, ts: salt, payload: new Uint8Array([i, salt]), height: height + i + 1, parent };
