@@ -15,7 +15,7 @@ import { PeerConnection, type ConnectionContext } from './peer-connection.ts';
 import { PeerScores } from './peer-score.ts';
 import { isLoopback, penaltyFor } from './offences.ts';
 import type { ConsensusPort, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
-import { backoffDelayMs } from './backoff.ts';
+import { PeerMaintainer, type MaintenanceHost } from './peer-maintenance.ts';
 import { AddressBook, normalizeHost } from './address-book.ts';
 import { DEFAULT_NETWORK_ID, parseHostPort, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
 import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type PeerAddress } from './schema.ts';
@@ -25,14 +25,6 @@ import type { Verifier } from './crypto/verifier.ts';
 import { blockHash } from './consensus/block.ts';
 import { silentLogger, type Logger } from './log.ts';
 
-interface Bootstrap {
-  host: string;
-  port: number;
-  attempt: number;
-  nextAtMs: number;
-  dialing: boolean;
-  peerId: string | null;
-}
 
 /** A peer's getpeers is answered at most this often; more are ignored. */
 export const getPeersIntervalMs = 1000;
@@ -56,7 +48,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   private readonly scores: PeerScores;
   private readonly ipScores: PeerScores;
   private readonly addresses: AddressBook;
-  private readonly bootstraps: Bootstrap[];
+  private readonly maintainer: PeerMaintainer;
   private readonly host: string;
   private readonly advertiseHost: string;
   private readonly banIps: boolean;
@@ -104,7 +96,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.ipScores = new PeerScores(scoreOpts);
     this.addresses = new AddressBook(this.limits.knownAddressesMax);
     for (const a of options.knownPeers ?? []) if (toHex(a.id) !== toHex(this.identity.publicKey)) this.addresses.add(a, 0);
-    this.bootstraps = (options.peers ?? []).map((p) => ({ ...parseHostPort(p), attempt: 0, nextAtMs: 0, dialing: false, peerId: null }));
+    this.maintainer = new PeerMaintainer(options.peers ?? [], this.addresses, { ...this.limits, peerExchange: this.peerExchange }, this.maintenanceHost());
     // Sequence numbers start from the clock so a restarted node never reuses one (ids would collide).
     this.seq = this.now() * 1000;
   }
@@ -166,7 +158,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.requireRunning();
     this.isolatedUntilMs = this.now() + ms;
     for (const c of [...this.connections]) c.close('ERR_CONNECTION_CLOSED', `isolated for ${ms} ms`);
-    for (const b of this.bootstraps) b.nextAtMs = Math.max(b.nextAtMs, this.isolatedUntilMs);
+    this.maintainer.deferUntil(this.isolatedUntilMs);
   }
 
   /** Whether the node is cut off by `isolate` now. */
@@ -354,12 +346,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.open.set(c.peerId, c);
     const listen = this.listenAddressOf(c);
     if (listen) this.addresses.add({ id: c.peerHello!.key, ...parseHostPort(listen) }, this.now());
-    for (const b of this.bootstraps) {
-      if (c.outbound && normalizeHost(c.remoteAddress) === normalizeHost(b.host) && c.remotePort === b.port) {
-        b.peerId = c.peerId;
-        b.attempt = 0;
-      }
-    }
+    if (c.outbound) this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, true);
     this.pendingDials.get(c)?.(null, c);
     this.pendingDials.delete(c);
     const ev: PeerEvent = { state: 'connected', id: c.peerId, addr: c.addr, outbound: c.outbound };
@@ -376,11 +363,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       this.pendingDials.delete(c);
       pending(new StrongcastError(code, `connection to ${c.addr} closed: ${reason}`));
     }
-    for (const b of this.bootstraps) {
-      if (c.outbound && normalizeHost(c.remoteAddress) === normalizeHost(b.host) && c.remotePort === b.port && code === 'ERR_DUPLICATE_PEER') {
-        b.peerId = c.peerId; // already connected the other way: that counts
-      }
-    }
+    if (c.outbound && code === 'ERR_DUPLICATE_PEER') this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, false);
     if (this.open.get(c.peerId) !== c) {
       this.log.debug('connection closed before open', { addr: c.addr, code, reason });
       return;
@@ -546,48 +529,27 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     return isIP(ip) === 6 ? `[${ip}]:${c.peerHello.port}` : `${ip}:${c.peerHello.port}`;
   }
 
-  /**
-   * Keeps bootstrap peers connected with backoff and fills up to targetPeers from peer exchange; `ask` also
-   * asks one random peer for more addresses (only the periodic timer does, so requests stay bounded).
-   */
+  /** One maintenance pass (see peer-maintenance.ts); skipped while stopped or isolated. */
   private maintain(ask = true): void {
-    if (!this.running || this.isolated) return;
-    const now = this.now();
-    for (const b of this.bootstraps) this.maintainBootstrap(b, now);
-    if (!this.peerExchange) return;
-    let want = this.limits.targetPeers - this.open.size - this.dialing.size;
-    if (want <= 0) return;
-    for (const a of this.addresses.candidates(now)) {
-      if (want <= 0) break;
-      const hex = toHex(a.id);
-      const key = `${a.host}:${a.port}`;
-      if (hex === this.id || this.open.has(hex) || this.dialing.has(key) || this.scores.isBanned(hex, now)) continue;
-      this.addresses.attempted(a.id, now);
-      this.dial(a.host, a.port, (err) => {
-        if (err) this.log.debug('peer-exchange dial failed', { addr: key, code: err.code });
-      });
-      want--;
-    }
-    if (ask && this.open.size < this.limits.targetPeers && this.open.size > 0) {
-      const peers = [...this.open.values()];
-      peers[Math.floor(Math.random() * peers.length)]?.send({ t: 'getpeers' });
-    }
+    if (this.running && !this.isolated) this.maintainer.run(ask);
   }
 
-  private maintainBootstrap(b: Bootstrap, now: number): void {
-    if (b.dialing || now < b.nextAtMs) return;
-    if (b.peerId && this.open.has(b.peerId)) return;
-    b.peerId = null;
-    b.dialing = true;
-    this.dial(b.host, b.port, (err) => {
-      b.dialing = false;
-      if (!err) return;
-      const delay = backoffDelayMs(b.attempt++, { reconnectBaseMs: this.limits.reconnectBaseMs, reconnectMaxMs: this.limits.reconnectMaxMs });
-      b.nextAtMs = this.now() + delay;
-      this.log.debug('bootstrap dial failed', { addr: `${b.host}:${b.port}`, code: err.code, retryInMs: Math.round(delay) });
-      const t = setTimeout(() => this.maintain(), delay + 5);
-      t.unref();
-    });
+  private maintenanceHost(): MaintenanceHost {
+    return {
+      selfId: this.id,
+      log: this.log,
+      now: this.now,
+      openCount: () => this.open.size,
+      isOpen: (id) => this.open.has(id),
+      isBanned: (id, now) => this.scores.isBanned(id, now),
+      dialingCount: () => this.dialing.size,
+      isDialing: (key) => this.dialing.has(key),
+      dial: (host, port, done) => this.dial(host, port, done),
+      askForAddresses: () => {
+        const peers = [...this.open.values()];
+        peers[Math.floor(Math.random() * peers.length)]?.send({ t: 'getpeers' });
+      },
+    };
   }
 }
 

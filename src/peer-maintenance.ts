@@ -1,0 +1,115 @@
+/**
+ * Keeping a node connected: configured (bootstrap) peers are redialed with exponential backoff and jitter
+ * whenever they are not connected, and addresses learned through peer exchange are dialed until the node
+ * has targetPeers connections. The node supplies the facts and the dialing through a small host interface.
+ */
+import { toHex } from './bytes.ts';
+import type { StrongcastError } from './errors.ts';
+import { backoffDelayMs } from './backoff.ts';
+import { normalizeHost, type AddressBook } from './address-book.ts';
+import { parseHostPort } from './node-options.ts';
+import type { Logger } from './log.ts';
+
+/** What the maintainer needs from its node. */
+export interface MaintenanceHost {
+  readonly selfId: string;
+  readonly log: Logger;
+  now(): number;
+  openCount(): number;
+  isOpen(peerId: string): boolean;
+  isBanned(peerId: string, nowMs: number): boolean;
+  dialingCount(): number;
+  isDialing(hostPort: string): boolean;
+  dial(host: string, port: number, done: (err: StrongcastError | null) => void): void;
+  /** Asks one random open peer for the addresses it knows. */
+  askForAddresses(): void;
+}
+
+/** Settings of the maintainer (resolved node options). */
+export interface MaintenanceSettings {
+  targetPeers: number;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+  peerExchange: boolean;
+}
+
+interface Bootstrap {
+  host: string;
+  port: number;
+  attempt: number;
+  nextAtMs: number;
+  dialing: boolean;
+  /** The node id reached at this address, while connected (either direction). */
+  peerId: string | null;
+}
+
+/** Bootstrap reconnects and peer-exchange dialing for one node. */
+export class PeerMaintainer {
+  private readonly bootstraps: Bootstrap[];
+
+  constructor(
+    peers: readonly string[],
+    private readonly addresses: AddressBook,
+    private readonly settings: MaintenanceSettings,
+    private readonly host: MaintenanceHost,
+  ) {
+    this.bootstraps = peers.map((p) => ({ ...parseHostPort(p), attempt: 0, nextAtMs: 0, dialing: false, peerId: null }));
+  }
+
+  /**
+   * One pass: redial bootstrap peers that are due, dial learned addresses up to targetPeers, and with `ask`
+   * ask a peer for more addresses (only the periodic timer asks, so requests stay bounded).
+   */
+  run(ask: boolean): void {
+    const now = this.host.now();
+    for (const b of this.bootstraps) this.runBootstrap(b, now);
+    if (!this.settings.peerExchange) return;
+    let want = this.settings.targetPeers - this.host.openCount() - this.host.dialingCount();
+    for (const a of want > 0 ? this.addresses.candidates(now) : []) {
+      if (want <= 0) break;
+      const hex = toHex(a.id);
+      const key = `${a.host}:${a.port}`;
+      if (hex === this.host.selfId || this.host.isOpen(hex) || this.host.isDialing(key) || this.host.isBanned(hex, now)) continue;
+      this.addresses.attempted(a.id, now);
+      this.host.dial(a.host, a.port, (err) => {
+        if (err) this.host.log.debug('peer-exchange dial failed', { addr: key, code: err.code });
+      });
+      want--;
+    }
+    if (ask && this.host.openCount() > 0 && this.host.openCount() < this.settings.targetPeers) this.host.askForAddresses();
+  }
+
+  /** No bootstrap redial before `untilMs` (the node is isolated until then). */
+  deferUntil(untilMs: number): void {
+    for (const b of this.bootstraps) b.nextAtMs = Math.max(b.nextAtMs, untilMs);
+  }
+
+  /**
+   * An outbound connection to host:port reached `peerId`: connected (`opened`), or refused as a duplicate
+   * because we are already connected the other way, which counts as connected too.
+   */
+  noteReached(remoteHost: string, remotePort: number, peerId: string, opened: boolean): void {
+    for (const b of this.bootstraps) {
+      if (normalizeHost(remoteHost) !== normalizeHost(b.host) || remotePort !== b.port) continue;
+      b.peerId = peerId;
+      if (opened) b.attempt = 0;
+    }
+  }
+
+  private runBootstrap(b: Bootstrap, now: number): void {
+    if (b.dialing || now < b.nextAtMs) return;
+    if (b.peerId && this.host.isOpen(b.peerId)) return;
+    b.peerId = null;
+    b.dialing = true;
+    this.host.dial(b.host, b.port, (err) => {
+      b.dialing = false;
+      if (!err) return;
+      const { reconnectBaseMs, reconnectMaxMs } = this.settings;
+      const delay = backoffDelayMs(b.attempt++, { reconnectBaseMs, reconnectMaxMs });
+      b.nextAtMs = this.host.now() + delay;
+      this.host.log.debug('bootstrap dial failed', { addr: `${b.host}:${b.port}`, code: err.code, retryInMs: Math.round(delay) });
+      const t = setTimeout(() => this.run(false), delay + 5);
+      t.unref();
+    });
+  }
+}
