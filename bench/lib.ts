@@ -83,6 +83,21 @@ export function mainThreadCpuSeconds(): number | null {
   }
 }
 
+/**
+ * CPU seconds the whole machine has spent busy since boot (Linux /proc/stat; null elsewhere). Minus this
+ * process's own CPU time over a run, it tells how much of the machine other processes took meanwhile.
+ */
+export function machineBusyCpuSeconds(): number | null {
+  try {
+    const first = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    // cpu  user nice system idle iowait irq softirq steal ...
+    const [user, nice, system, , , irq, softirq, steal] = first.trim().split(/\s+/).slice(1).map(Number);
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / ticksPerSecond;
+  } catch {
+    return null;
+  }
+}
+
 /** A number as a table shows it: integers grouped, small values with 2 or 3 significant decimals. */
 export function formatValue(v: ResultRow[string]): string {
   if (typeof v !== 'number') return v === null ? '-' : String(v);
