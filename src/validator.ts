@@ -116,7 +116,11 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     this.core = new DolevStrong({
       genesis: o.genesis,
       selfIndex: index,
-      sign: (b) => o.identity.sign(b),
+      sign: (b) => {
+        const sig = o.identity.sign(b);
+        o.verifier.rememberOwn(index, b, sig);
+        return sig;
+      },
       ...(first ? { tip: { height: first.height - 1, hash: first.parent } } : {}),
     });
     for (const b of stored) this.core.appendLinked(b);

@@ -43,4 +43,9 @@ export interface ChainVerifier extends Verifier {
    * verified again (bounded cache keyed by signer, signed bytes and signature).
    */
   checkChain(check: ChainCheck): Promise<ChainCheckResult>;
+  /**
+   * Records a consensus signature this node just made over `signedBytes` as valid, so it is not verified when
+   * it comes back inside other validators' relays (a node never needs to check its own signature).
+   */
+  rememberOwn(signer: number, signedBytes: Uint8Array, signature: Uint8Array): void;
 }

@@ -386,6 +386,7 @@ export function createVerifierCore(executor: BatchExecutor, settings: CoreSettin
   return {
     verify,
     checkChain,
+    rememberOwn: (signer, signedBytes, signature) => cache.add(signatureCacheKey(signer, signedBytes, signature)),
     close,
     stats: () => ({ ...counters, pendingSignatures, cacheEntries: cache.size }),
   };
