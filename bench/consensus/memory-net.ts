@@ -138,14 +138,16 @@ export async function runMemory(spec: MemorySpec): Promise<MemoryResult> {
   const startMs = 1_000_000;
   const genesis = createGenesis({ publicKeys: ids.map((id) => id.publicKey), networkId: 'bench-consensus', faults: spec.faults, roundMs, startMs });
   const consensus = { networkId: genesis.networkId, genesisHash: genesisHash(genesis), validatorKeys: ids.map((id) => id.publicKey) };
-  const nodes: MemNode[] = ids.map((id, index) => ({
-    index,
-    core: new DolevStrong({ genesis, selfIndex: index, sign: (b) => id.sign(b) }),
-    verifier: createMainThreadVerifier({ consensus }),
-    seen: new Set(),
-    decided: new Map(),
-    perBlock: new Map(),
-  }));
+  const nodes: MemNode[] = ids.map((id, index) => {
+    const verifier = createMainThreadVerifier({ consensus });
+    // As the validator shell does: a node's own signatures go into its cache when it signs.
+    const sign = (b: Uint8Array) => {
+      const sig = id.sign(b);
+      verifier.rememberOwn(index, b, sig);
+      return sig;
+    };
+    return { index, core: new DolevStrong({ genesis, selfIndex: index, sign }), verifier, seen: new Set(), decided: new Map(), perBlock: new Map() };
+  });
   const k = spec.faults + 1;
   const rng = new Prng(spec.seed);
   const queue = new EventQueue();
