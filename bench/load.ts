@@ -1,0 +1,102 @@
+/**
+ * Load test: at least 16 validators on loopback under sustained signed broadcasts and mining while Byzantine
+ * validators attack and honest ones are killed and restarted, paused and cut off, on a seeded schedule.
+ *
+ *   npm run load                     full run (a few minutes)
+ *   npm run load -- --quick          short run (under a minute), same checks
+ *   npm run load -- --seed 42        replays the plan of seed 42
+ *
+ * Other flags: --round-ms MS, --load-s S (length of the load phase), --rate N (broadcasts per second),
+ * --memory-mb MB (bound per process), --no-quiet-windows (mine through pause and isolate outages).
+ *
+ * Prints the plan, a log of what was done, and one summary; writes bench/results/load.json and, for full
+ * runs, the `load` section of bench/RESULTS.md. Exits 1 when a check that must hold did not. Not part of
+ * `npm run bench` (bench/run.ts skips it): it is a correctness run under load, not a figure to track.
+ */
+import { parseArgs } from 'node:util';
+import { rmSync } from 'node:fs';
+import { LoadRun } from './load/driver.ts';
+import { buildPlan, defaultConfig, describePlan, type LoadConfig } from './load/plan.ts';
+import { killAllChildren } from './load/processes.ts';
+import { judge, report } from './load/summary.ts';
+
+/** The whole run is abandoned after this, whatever happens, in ms. */
+const hardLimitMs = { quick: 90_000, full: 9 * 60_000 } as const;
+
+function positive(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got '${v}'`);
+  return n;
+}
+
+function config(argv: string[]): LoadConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      'round-ms': { type: 'string' },
+      'load-s': { type: 'string' },
+      rate: { type: 'string' },
+      'memory-mb': { type: 'string' },
+      'no-quiet-windows': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const seed = values.seed === undefined ? Math.floor(Math.random() * 1_000_000) : Math.floor(positive('seed', values.seed, 1));
+  const c = defaultConfig(values.quick === true, seed);
+  c.roundMs = Math.floor(positive('round-ms', values['round-ms'], c.roundMs));
+  c.loadMs = Math.floor(positive('load-s', values['load-s'], c.loadMs / 1000) * 1000);
+  c.msgsPerSec = positive('rate', values.rate, c.msgsPerSec);
+  c.memoryBoundMb = positive('memory-mb', values['memory-mb'], c.memoryBoundMb);
+  c.quietWindows = values['no-quiet-windows'] !== true;
+  return c;
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const c = config(argv);
+  const keep = argv.includes('--keep');
+  const plan = buildPlan(c);
+  console.log(`# load${c.quick ? ' (quick)' : ''}`);
+  for (const l of describePlan(plan)) console.log(l);
+  const started = Date.now();
+  const limit = setTimeout(() => {
+    console.error(`load: abandoned after ${(hardLimitMs[c.quick ? 'quick' : 'full'] / 1000).toFixed(0)} s (seed ${c.seed})`);
+    killAllChildren();
+    process.exit(1);
+  }, hardLimitMs[c.quick ? 'quick' : 'full']);
+  limit.unref();
+  const run = new LoadRun(plan);
+  let failed = false;
+  try {
+    await run.setUp();
+    run.note('load phase starts');
+    await run.runLoad();
+    run.note('load phase over: draining');
+    await run.drain();
+    await run.collect();
+  } catch (e) {
+    failed = true;
+    console.error(`load: run failed (seed ${c.seed}): ${(e as Error).stack ?? String(e)}`);
+  } finally {
+    await run.tearDown();
+  }
+  if (failed) return 1;
+  const verdict = judge(run, Date.now() - started);
+  await report(run, verdict);
+  if (keep || !verdict.passed) console.log(`run directory kept: ${run.dir}`);
+  else rmSync(run.dir, { recursive: true, force: true });
+  return verdict.passed ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`load: ${(e as Error).message}`);
+    killAllChildren();
+    process.exit(2);
+  },
+);

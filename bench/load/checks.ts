@@ -1,0 +1,177 @@
+/**
+ * The end-of-run checks of a load run, as pure code over what the run recorded: which honest broadcasts had
+ * to reach which honest validators and did, duplicate deliveries, and whether the honest chains agree.
+ *
+ * Delivery rule. A broadcast counts once its origin answered the `broadcast` command (time t, when the run
+ * read the answer). It must reach honest validator X (X not the origin) unless one of X's outages overlaps
+ * [t - settleMs, t + settleMs], or the origin's own outage starts within settleMs after t (a killed origin's
+ * last writes can die with it). An outage runs from the fault (SIGKILL or isolate) until X again has
+ * `recoveredPeers` honest peers open; gossip is not replayed, so a validator misses what was sent while it
+ * was out. A paused (SIGSTOP) validator is not out: its connections stay open and it must catch up on every
+ * message from its socket buffers once resumed. A delivery in any life of X counts.
+ *
+ * Duplicate rule. The same id delivered twice by one process (one life) is a duplicate and must not happen.
+ * A restarted process has no memory of ids delivered by its previous life (the seen-cache is not persisted);
+ * an id delivered again after a restart is counted apart, as `redeliveredAfterRestart`.
+ *
+ * Chain rule. Every honest validator answers `chain` after the drain. The reference is the longest answer
+ * of a validator that is not catching up. A validator that is not catching up must hold exactly the
+ * reference (same hashes, same order); one still catching up must hold a prefix of it.
+ */
+
+/** A period in which a validator was cut off from gossip. */
+export interface Outage {
+  node: number;
+  kind: 'kill' | 'isolate' | 'pause';
+  startMs: number;
+  /** When it was back (honest peers open again); null when it never was. */
+  endMs: number | null;
+}
+
+/** An honest broadcast the run confirmed. */
+export interface SentMessage {
+  id: string;
+  origin: number;
+  atMs: number;
+}
+
+/** One broadcast a validator should have delivered and did not. */
+export interface Missing {
+  id: string;
+  origin: number;
+  node: number;
+  sentAtMs: number;
+}
+
+/** The delivery verdict. */
+export interface DeliveryResult {
+  messages: number;
+  /** (message, validator) pairs that had to be delivered. */
+  required: number;
+  delivered: number;
+  missing: number;
+  missingExamples: Missing[];
+  /** Pairs excused by an outage of the validator or its origin. */
+  excused: number;
+  duplicates: number;
+  duplicateExamples: string[];
+  redeliveredAfterRestart: number;
+  /** Deliveries of ids whose `broadcast` answer never came (origin killed right after). */
+  unconfirmedDelivered: number;
+}
+
+/** Records broadcasts and deliveries as they happen; `check` gives the verdict. */
+export class DeliveryLedger {
+  readonly sent = new Map<string, SentMessage>();
+  /** node -> id -> the life that first delivered it */
+  readonly #first = new Map<number, Map<string, number>>();
+  #duplicates = 0;
+  readonly #duplicateExamples: string[] = [];
+  #redelivered = 0;
+  deliveries = 0;
+
+  onSent(id: string, origin: number, atMs: number): void {
+    this.sent.set(id, { id, origin, atMs });
+  }
+
+  onDelivered(node: number, life: number, id: string): void {
+    this.deliveries++;
+    let m = this.#first.get(node);
+    if (!m) this.#first.set(node, (m = new Map()));
+    const firstLife = m.get(id);
+    if (firstLife === undefined) m.set(id, life);
+    else if (firstLife === life) {
+      this.#duplicates++;
+      if (this.#duplicateExamples.length < 5) this.#duplicateExamples.push(`${id.slice(0, 16)} at validator ${node} (life ${life})`);
+    } else this.#redelivered++;
+  }
+
+  /** Whether `node` delivered `id` in any life. */
+  has(node: number, id: string): boolean {
+    return this.#first.get(node)?.has(id) ?? false;
+  }
+
+  check(honest: readonly number[], outages: readonly Outage[], settleMs: number, endMs: number): DeliveryResult {
+    const out: DeliveryResult = {
+      messages: this.sent.size,
+      required: 0,
+      delivered: 0,
+      missing: 0,
+      missingExamples: [],
+      excused: 0,
+      duplicates: this.#duplicates,
+      duplicateExamples: this.#duplicateExamples,
+      redeliveredAfterRestart: this.#redelivered,
+      unconfirmedDelivered: 0,
+    };
+    const cutoffs = outages.filter((o) => o.kind !== 'pause');
+    const outOf = (node: number) => cutoffs.filter((o) => o.node === node);
+    for (const m of this.sent.values()) {
+      const originLost = outOf(m.origin).some((o) => o.startMs >= m.atMs - settleMs && o.startMs <= m.atMs + settleMs);
+      for (const x of honest) {
+        if (x === m.origin) continue;
+        const excused = originLost || outOf(x).some((o) => o.startMs <= m.atMs + settleMs && (o.endMs ?? endMs) >= m.atMs - settleMs);
+        if (excused) {
+          out.excused++;
+          continue;
+        }
+        out.required++;
+        if (this.has(x, m.id)) out.delivered++;
+        else {
+          out.missing++;
+          if (out.missingExamples.length < 5) out.missingExamples.push({ id: m.id, origin: m.origin, node: x, sentAtMs: m.atMs });
+        }
+      }
+    }
+    for (const m of this.#first.values()) for (const id of m.keys()) if (!this.sent.has(id)) out.unconfirmedDelivered++;
+    return out;
+  }
+}
+
+/** The chain verdict. */
+export interface ChainResult {
+  identical: boolean;
+  /** Height of the reference chain. */
+  height: number;
+  reference: string[];
+  /** Validators whose chain breaks the rule, with where it first differs. */
+  divergent: Array<{ node: number; height: number; firstDifferenceAt: number }>;
+  /** Validators still catching up, whose chain is a prefix of the reference. */
+  catchingUp: number[];
+  /** Validators that did not answer `chain`. */
+  unanswered: number[];
+}
+
+function firstDifference(a: readonly string[], b: readonly string[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i + 1;
+  return a.length === b.length ? -1 : n + 1;
+}
+
+/** Applies the chain rule to every honest validator's answer. */
+export function checkChains(honest: readonly number[], chains: ReadonlyMap<number, string[]>, caughtUp: ReadonlyMap<number, boolean>): ChainResult {
+  let reference: string[] = [];
+  for (const x of honest) {
+    const c = chains.get(x);
+    if (c && caughtUp.get(x) && c.length > reference.length) reference = c;
+  }
+  const out: ChainResult = { identical: true, height: reference.length, reference, divergent: [], catchingUp: [], unanswered: [] };
+  for (const x of honest) {
+    const c = chains.get(x);
+    if (!c) {
+      out.unanswered.push(x);
+      out.identical = false;
+      continue;
+    }
+    const diff = firstDifference(c, reference);
+    if (diff === -1) continue;
+    const isPrefix = c.length < reference.length && diff === c.length + 1;
+    if (!caughtUp.get(x) && isPrefix) {
+      out.catchingUp.push(x);
+      continue;
+    }
+    out.identical = false;
+    out.divergent.push({ node: x, height: c.length, firstDifferenceAt: diff });
+  }
+  return out;
+}

@@ -1,0 +1,360 @@
+/**
+ * Runs a load plan: writes the genesis, starts 13 honest CLI validators and 3 Byzantine processes on
+ * loopback, plays the schedule (broadcasts, mining, attacks, faults) for the load phase, drains, asks every
+ * honest validator for its chain and counters, and stops everything. What happened is left in `recorder`,
+ * `outages` and the fields below for checks.ts and summary.ts.
+ */
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toHex } from '../../src/bytes.ts';
+import { initNetwork } from '../../src/cli/init.ts';
+import { readGenesisFile } from '../../src/cli/validator.ts';
+import type { Genesis } from '../../src/consensus/genesis.ts';
+import type { Outage } from './checks.ts';
+import { ByzantineProcess } from './byzantine.ts';
+import type { EquivocationRecord } from './consensus-attacks.ts';
+import { HonestNode, type NodeEvent } from './honest-node.ts';
+import { eligibleAt, type Attack, type Fault, type Plan } from './plan.ts';
+import { killAllChildren, pauseProcess } from './processes.ts';
+import { Prng } from './prng.ts';
+import { Recorder, type PeerClass } from './recorder.ts';
+
+/** Honest peers a validator needs open to count as connected (there are at most 2 Byzantine listeners). */
+export const recoveredPeers = 3;
+/** Time from writing the genesis to its round 0: every validator should be up before it, in ms. */
+const startupMarginMs = 14_000;
+/** Longest wait for the network to connect, in ms. */
+const meshTimeoutMs = 40_000;
+/** Longest wait after the load phase for restarted validators to catch up, in ms. */
+const catchUpWaitMs = 40_000;
+/** Longest wait after the load phase for the last broadcasts to arrive, in ms. */
+const gossipDrainMaxMs = 20_000;
+/** The drain ends early when nothing was delivered for this long, in ms. */
+const gossipQuietMs = 4000;
+/** How long an answer to `chain` or `stats` may take, in ms. */
+const answerTimeoutMs = 15_000;
+/** A refused proposal (its timer fired too early or late) is mined again at most this often. */
+const mineRetriesMax = 2;
+/** Characters of every broadcast's text. */
+const broadcastChars = 128;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** `count` consecutive ports free on 127.0.0.1, from a random start. */
+async function freeBasePort(count: number): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = await free(p);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
+/** A load run in progress. */
+export class LoadRun {
+  readonly dir: string;
+  readonly recorder: Recorder;
+  readonly outages: Array<Outage & { life: number; untilMs: number }> = [];
+  readonly honest = new Map<number, HonestNode>();
+  byzantine: { flooder: ByzantineProcess; equivocator: ByzantineProcess; withholder: ByzantineProcess } | null = null;
+  genesis: Genesis | null = null;
+  /** Start of the load phase (ms since the epoch). */
+  loadStartMs = 0;
+  loadEndMs = 0;
+  drainEndMs = 0;
+  readonly log: string[] = [];
+  readonly equivocations: EquivocationRecord[] = [];
+  readonly byzantineReports: Record<string, unknown> = {};
+  readonly attackErrors: string[] = [];
+  readonly mines = { planned: 0, issued: 0, skipped: 0, retried: 0 };
+  readonly broadcasts = { issued: 0, skippedNoOrigin: 0 };
+  readonly #pendingMine = new Map<number, { text: string; retries: number }>();
+  readonly #paused = new Set<number>();
+  readonly #isolatedUntil = new Map<number, number>();
+  readonly #honestKeys = new Map<string, number>();
+  readonly #byzantineKeys = new Set<string>();
+
+  constructor(readonly plan: Plan) {
+    this.dir = mkdtempSync(join(tmpdir(), 'strongcast-load-'));
+    this.recorder = new Recorder((id) => this.#classify(id));
+  }
+
+  #classify(peerId: string): PeerClass {
+    if (this.#honestKeys.has(peerId)) return 'honest';
+    if (this.#byzantineKeys.has(peerId)) return 'byzantine';
+    return 'other';
+  }
+
+  /** Prints and keeps one line of the run's log, stamped relative to the load phase. */
+  note(line: string): void {
+    const t = this.loadStartMs === 0 ? 'setup' : `+${((Date.now() - this.loadStartMs) / 1000).toFixed(1)}s`;
+    const s = `[${t}] ${line}`;
+    this.log.push(s);
+    console.log(s);
+  }
+
+  honestPeers(node: HonestNode): number {
+    let n = 0;
+    for (const id of node.peers) if (this.#honestKeys.has(id)) n++;
+    return n;
+  }
+
+  /** Writes the genesis, starts every process and waits for the network and round 0. */
+  async setUp(): Promise<void> {
+    const c = this.plan.config;
+    const t0 = Date.now();
+    const basePort = await freeBasePort(c.validators);
+    await initNetwork({ nodes: c.validators, out: this.dir, faults: c.faults, roundMs: c.roundMs, basePort, host: '127.0.0.1', startMs: Date.now() + startupMarginMs });
+    const g = await readGenesisFile(join(this.dir, 'genesis.json'));
+    this.genesis = g;
+    const r = this.plan.roles;
+    for (const v of g.validators) (r.honest.includes(v.index) ? this.#honestKeys.set(toHex(v.publicKey), v.index) : this.#byzantineKeys.add(toHex(v.publicKey)));
+    for (const i of r.honest) {
+      const node = new HonestNode(i, this.dir, (ev) => this.#onEvent(ev));
+      this.honest.set(i, node);
+      node.start(true);
+    }
+    const key = (i: number) => join(this.dir, `node-${i}.key`);
+    const genesisPath = join(this.dir, 'genesis.json');
+    const start = (p: ByzantineProcess, i: number) => p.request({ cmd: 'start', role: p.role, genesisPath, keyPath: key(i), seed: c.seed + i, honest: r.honest, withholder: r.withholder });
+    this.byzantine = {
+      flooder: new ByzantineProcess('flooder', r.flooder, this.dir),
+      equivocator: new ByzantineProcess('equivocator', r.equivocator, this.dir),
+      withholder: new ByzantineProcess('withholder', r.withholder, this.dir),
+    };
+    await Promise.all([start(this.byzantine.flooder, r.flooder), start(this.byzantine.equivocator, r.equivocator), start(this.byzantine.withholder, r.withholder)]);
+    const want = r.honest.length - 1;
+    const deadline = Date.now() + meshTimeoutMs;
+    while ([...this.honest.values()].some((n) => this.honestPeers(n) < want)) {
+      if (Date.now() > deadline) {
+        this.note(`network not fully connected after ${meshTimeoutMs} ms: ${[...this.honest.values()].map((n) => `${n.index}:${this.honestPeers(n)}`).join(' ')}`);
+        break;
+      }
+      await sleep(100);
+    }
+    this.note(`${r.honest.length} honest and 3 Byzantine validators started, honest ones fully connected, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const late = [...this.honest.values()].filter((n) => n.caughtUpAtMs === null || n.caughtUpAtMs > g.startMs);
+    if (late.length > 0) this.note(`validators ${late.map((n) => n.index).join(',')} came up after round 0 and catch up first`);
+    // The load phase starts half a round into a round, so commands never race a round boundary.
+    const firstRound = Math.max(1, Math.ceil((Date.now() - g.startMs) / g.roundMs) + 1);
+    this.loadStartMs = g.startMs + firstRound * g.roundMs + g.roundMs / 2;
+    this.loadEndMs = this.loadStartMs + c.loadMs;
+    await sleep(this.loadStartMs - Date.now());
+  }
+
+  #onEvent(ev: NodeEvent): void {
+    // A validator that starts before round 0 never catches up; one that starts later says `caught-up`.
+    const node = this.honest.get(ev.node);
+    if (ev.e.event === 'listening' && node && ev.life === node.life && this.genesis && ev.atMs >= this.genesis.startMs && node.life === 1) node.caughtUpAtMs = null;
+    this.recorder.onEvent(ev);
+    if (node && ev.e.event === 'peer') this.#checkRecovered(node);
+    const pending = this.#pendingMine.get(ev.node);
+    if (!pending || !node) return;
+    if (ev.e.event === 'proposed') this.#pendingMine.delete(ev.node);
+    else if (ev.e.event === 'error' && /has not started|proposeLateMsMax|round 1 of/.test(String(ev.e.message))) {
+      if (pending.retries >= mineRetriesMax) {
+        this.#pendingMine.delete(ev.node);
+        this.note(`validator ${ev.node}: proposal refused ${pending.retries + 1} times (${String(ev.e.message)})`);
+        return;
+      }
+      pending.retries++;
+      this.mines.retried++;
+      node.command(`mine ${pending.text}`);
+    }
+  }
+
+  /** Closes an outage once its validator has honest peers again. */
+  #checkRecovered(node: HonestNode): void {
+    const now = Date.now();
+    for (const o of this.outages) {
+      if (o.node !== node.index || o.endMs !== null || o.kind === 'pause') continue;
+      if (o.kind === 'kill' && node.life <= o.life) continue;
+      if (o.kind === 'isolate' && now < o.untilMs) continue;
+      if (this.honestPeers(node) >= recoveredPeers) {
+        o.endMs = now;
+        this.note(`validator ${node.index} back after ${o.kind} (${((now - o.startMs) / 1000).toFixed(1)} s out)`);
+      }
+    }
+  }
+
+  /** Whether validator i can originate or mine now. */
+  #usable(i: number, planMs: number): boolean {
+    const n = this.honest.get(i);
+    if (!n || !n.running || this.#paused.has(i) || (this.#isolatedUntil.get(i) ?? 0) > Date.now()) return false;
+    if (this.honestPeers(n) < recoveredPeers) return false;
+    return eligibleAt(this.plan.faults, i, planMs);
+  }
+
+  /** Plays the schedule for the load phase. */
+  async runLoad(): Promise<void> {
+    const p = this.plan;
+    type Timed = { atMs: number; run: () => void };
+    const timed: Timed[] = [
+      ...p.faults.map((f) => ({ atMs: f.atMs, run: () => void this.#fault(f) })),
+      ...p.attacks.map((a) => ({ atMs: a.atMs, run: () => void this.#attack(a) })),
+      ...p.mines.map((m, i) => ({ atMs: m.atMs, run: () => this.#mine(m.node, i, m.atMs) })),
+    ].sort((a, b) => a.atMs - b.atMs);
+    this.mines.planned = p.mines.length;
+    const rng = new Prng(p.config.seed ^ 0x5eed);
+    const tickMs = 50;
+    const perTickMax = Math.max(1, Math.ceil((p.config.msgsPerSec * tickMs * 4) / 1000));
+    let next = 0;
+    let seq = 0;
+    let lastSample = 0;
+    while (Date.now() < this.loadEndMs) {
+      const planMs = Date.now() - this.loadStartMs;
+      while (next < timed.length && (timed[next] as Timed).atMs <= planMs) (timed[next++] as Timed).run();
+      const due = Math.min(perTickMax, Math.floor((p.config.msgsPerSec * planMs) / 1000) - this.broadcasts.issued - this.broadcasts.skippedNoOrigin);
+      for (let j = 0; j < due; j++) {
+        const origins = p.roles.honest.filter((i) => this.#usable(i, planMs));
+        if (origins.length === 0) {
+          this.broadcasts.skippedNoOrigin++;
+          continue;
+        }
+        const o = rng.pick(origins);
+        const head = `load #${++seq} from ${o} `;
+        this.honest.get(o)!.command(`broadcast ${head}${'.'.repeat(Math.max(0, broadcastChars - head.length))}`);
+        this.broadcasts.issued++;
+      }
+      if (Date.now() - lastSample >= 1000) {
+        lastSample = Date.now();
+        this.#sampleAll();
+      }
+      await sleep(tickMs);
+    }
+  }
+
+  #sampleAll(): void {
+    for (const n of this.honest.values()) {
+      n.sampleMemory();
+      this.#checkRecovered(n);
+    }
+    if (this.byzantine) for (const b of Object.values(this.byzantine)) b.sampleMemory();
+  }
+
+  #mine(node: number, i: number, planMs: number): void {
+    const n = this.honest.get(node);
+    if (!n || !this.#usable(node, planMs) || n.caughtUpAtMs === null) {
+      this.mines.skipped++;
+      this.note(`mine ${i} skipped: validator ${node} is not up, connected and caught up`);
+      return;
+    }
+    const text = `load block ${i} by ${node}`;
+    this.#pendingMine.set(node, { text, retries: 0 });
+    n.command(`mine ${text}`);
+    this.mines.issued++;
+  }
+
+  async #fault(f: Fault): Promise<void> {
+    const n = this.honest.get(f.node);
+    if (!n) return;
+    const now = Date.now();
+    switch (f.kind) {
+      case 'kill': {
+        this.outages.push({ node: f.node, kind: 'kill', startMs: now, endMs: null, life: n.life, untilMs: now + f.downMs });
+        this.note(`SIGKILL validator ${f.node} (pid ${n.pid})`);
+        await n.kill();
+        await sleep(f.downMs - (Date.now() - now));
+        n.start(false);
+        this.note(`restarted validator ${f.node} on its data directory (life ${n.life})`);
+        return;
+      }
+      case 'pause': {
+        const pid = n.pid;
+        if (pid === null) return;
+        this.outages.push({ node: f.node, kind: 'pause', startMs: now, endMs: now + f.durMs, life: n.life, untilMs: now + f.durMs });
+        this.#paused.add(f.node);
+        this.note(`SIGSTOP validator ${f.node} for ${f.durMs} ms`);
+        await pauseProcess(pid, f.durMs);
+        this.#paused.delete(f.node);
+        this.note(`SIGCONT validator ${f.node}`);
+        return;
+      }
+      case 'isolate': {
+        this.outages.push({ node: f.node, kind: 'isolate', startMs: now, endMs: null, life: n.life, untilMs: now + f.durMs });
+        this.#isolatedUntil.set(f.node, now + f.durMs);
+        n.command(`isolate ${f.durMs}`);
+        this.note(`isolate validator ${f.node} for ${f.durMs} ms`);
+        return;
+      }
+    }
+  }
+
+  async #attack(a: Attack): Promise<void> {
+    const b = this.byzantine;
+    if (!b) return;
+    try {
+      if (a.kind === 'flood') {
+        const captureFrom = this.plan.roles.honest.filter((i) => !this.plan.faults.some((f) => f.node === i));
+        const what = await b.flooder.request<string>({ cmd: 'flood', step: a.step, targets: a.targets, durMs: a.durMs, captureFrom });
+        this.note(`flood ${a.step} -> ${a.targets.join('/')}: ${what}`);
+      } else {
+        const rec = await b.equivocator.request<EquivocationRecord>({ cmd: a.kind });
+        this.equivocations.push(rec);
+        this.note(`${a.kind} at t0 ${rec.t0}: ${rec.hashes.map((h, i) => `${h.slice(0, 8)} to ${rec.sentTo[i]?.length ?? 0}`).join(', ')}`);
+      }
+    } catch (e) {
+      this.attackErrors.push(`${a.kind}${a.kind === 'flood' ? ` ${a.step}` : ''}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Waits for restarts, catch-up, the last instances and the last broadcasts. */
+  async drain(): Promise<void> {
+    const g = this.genesis!;
+    const lastMine = this.plan.mines.at(-1)?.atMs ?? 0;
+    const lastByz = this.plan.attacks.filter((a) => a.kind !== 'flood').at(-1)?.atMs ?? 0;
+    const instancesEndMs = this.loadStartMs + Math.max(lastMine, lastByz) + (this.plan.k + 4) * g.roundMs;
+    const catchUpDeadline = Date.now() + catchUpWaitMs;
+    while ([...this.honest.values()].some((n) => !n.running || n.caughtUpAtMs === null) && Date.now() < catchUpDeadline) {
+      this.#sampleAll();
+      await sleep(250);
+    }
+    const behind = [...this.honest.values()].filter((n) => !n.running || n.caughtUpAtMs === null).map((n) => n.index);
+    if (behind.length > 0) this.note(`still not caught up after ${catchUpWaitMs} ms: ${behind.join(',')}`);
+    if (Date.now() < instancesEndMs) await sleep(instancesEndMs - Date.now());
+    const drainDeadline = Date.now() + gossipDrainMaxMs;
+    while (Date.now() < drainDeadline) {
+      this.#sampleAll();
+      const quiet = Date.now() - this.recorder.lastDeliveryMs > gossipQuietMs;
+      const open = this.outages.some((o) => o.endMs === null && o.kind !== 'pause');
+      if (quiet && !open) break;
+      await sleep(250);
+    }
+    this.drainEndMs = Date.now();
+  }
+
+  /** Asks every honest validator for its chain and counters, and every Byzantine process for its report. */
+  async collect(): Promise<void> {
+    const nodes = [...this.honest.values()].filter((n) => n.running);
+    for (const n of nodes) n.command('chain');
+    for (const n of nodes) n.command('stats');
+    const deadline = Date.now() + answerTimeoutMs;
+    while (nodes.some((n) => !this.recorder.chains.has(n.index) || !this.recorder.stats.has(n.index)) && Date.now() < deadline) await sleep(100);
+    this.#sampleAll();
+    if (this.byzantine) {
+      for (const [role, b] of Object.entries(this.byzantine)) {
+        this.byzantineReports[role] = await b.request({ cmd: 'report' }).catch((e: unknown) => ({ error: (e as Error).message }));
+      }
+    }
+  }
+
+  /** Stops every process: honest validators with SIGTERM, Byzantine ones by closing their channel. */
+  async tearDown(): Promise<void> {
+    try {
+      await Promise.all([...[...this.honest.values()].map((n) => n.stop()), ...Object.values(this.byzantine ?? {}).map((b) => b.close())]);
+    } finally {
+      killAllChildren();
+    }
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * The flooder: a Byzantine validator that never takes part in consensus and instead attacks honest nodes
+ * over raw connections. It keeps one quiet connection open to capture valid gossip and consensus chains, and
+ * on each step of the plan hits a few honest nodes with one kind of abuse:
+ *  - dups: the captured valid gossip again and again (with changed hop counts), at a high frame rate;
+ *  - replay: old consensus chains and old gossip, long after their instances ended;
+ *  - garbage: frames that are not msgpack, an oversized length header, a well-formed frame of an unknown
+ *    type, and junk before the handshake;
+ *  - badsig: gossip and a consensus chain with a forged signature;
+ *  - burst: more frames in one write than a peer's burst allowance.
+ * Every abusive connection first uses the flooder's validator key; once a node has banned it, fresh keys
+ * (a Sybil peer costs the node a handshake). What the nodes did about it shows in their `offence` events.
+ */
+import { randomBytes } from 'node:crypto';
+import { encodeFrame } from '../../src/framing.ts';
+import { generateIdentity, type Identity } from '../../src/crypto/keys.ts';
+import { gossipSignedBytes } from '../../src/gossip.ts';
+import { maskOf } from '../../src/consensus/bitmask.ts';
+import type { Genesis } from '../../src/consensus/genesis.ts';
+import type { ConsensusMessage, GossipMessage, Message } from '../../src/schema.ts';
+import { RawPeer } from './raw-peer.ts';
+import { Prng } from './prng.ts';
+
+/** Captured messages kept for replay, per kind. */
+const capturedMax = 512;
+/** Duplicate frames per second per target during a dups step. */
+const dupsPerSecPerTarget = 800;
+/** Frames in one burst write: twice the default peer burst allowance of 10000 messages, so even a slow reader drops some. */
+const burstFrames = 20_000;
+/** Forged messages per target in a badsig step. */
+const badSigsPerTarget = 3;
+
+/** What the flooder did, for the run's report. */
+export interface FloodReport {
+  steps: Record<string, number>;
+  framesSent: number;
+  bytesSent: number;
+  connectionsOpened: number;
+  handshakesRefused: number;
+  /** Reject codes the nodes closed abusive connections with, counted. */
+  closedWith: Record<string, number>;
+  /** Nodes that refused the flooder's validator key at the handshake (it is banned there). */
+  bannedValidatorKeyAt: number[];
+  captured: { gossip: number; chains: number };
+}
+
+/** The flooder's state and steps. */
+export class Flooder {
+  readonly #genesis: Genesis;
+  readonly #identity: Identity;
+  readonly #rng: Prng;
+  readonly #gossip: GossipMessage[] = [];
+  readonly #chains: Array<{ msg: ConsensusMessage; atMs: number }> = [];
+  #capture: RawPeer | null = null;
+  readonly #bannedAt = new Set<number>();
+  readonly #open = new Set<RawPeer>();
+  readonly report: FloodReport = {
+    steps: {},
+    framesSent: 0,
+    bytesSent: 0,
+    connectionsOpened: 0,
+    handshakesRefused: 0,
+    closedWith: {},
+    bannedValidatorKeyAt: [],
+    captured: { gossip: 0, chains: 0 },
+  };
+
+  constructor(genesis: Genesis, identity: Identity, seed: number) {
+    this.#genesis = genesis;
+    this.#identity = identity;
+    this.#rng = new Prng(seed);
+  }
+
+  /**
+   * Runs one step of the plan against the honest validators `targets` (indices) and says what it did: frames
+   * sent, and how the nodes closed the abusive connections.
+   */
+  async step(step: string, targets: number[], durMs: number, captureFrom: number[]): Promise<string> {
+    this.report.steps[step] = (this.report.steps[step] ?? 0) + 1;
+    const frames0 = this.report.framesSent;
+    const closed0 = { ...this.report.closedWith };
+    const refused0 = this.report.handshakesRefused;
+    await this.#ensureCapture(captureFrom);
+    await this.#run(step, targets.map((t) => ({ index: t, port: this.#portOf(t) })), durMs);
+    // Let the close events of the last connections arrive.
+    await sleep(200);
+    const closed = Object.entries(this.report.closedWith)
+      .map(([code, n]) => [code, n - (closed0[code] ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .map(([code, n]) => `${code} x${n}`);
+    const refused = this.report.handshakesRefused - refused0;
+    return `${this.report.framesSent - frames0} frames; connections closed: ${closed.join(', ') || 'none'}${refused ? `; ${refused} handshakes refused` : ''}`;
+  }
+
+  async #run(step: string, ports: Array<{ index: number; port: number }>, durMs: number): Promise<void> {
+    switch (step) {
+      case 'dups':
+        return this.#dups(ports, durMs);
+      case 'replay':
+        return this.#replay(ports);
+      case 'garbage':
+        return this.#garbage(ports);
+      case 'badsig':
+        return this.#badSig(ports);
+      case 'burst':
+        return this.#burst(ports);
+      default:
+        throw new Error(`unknown flood step ${step}`);
+    }
+  }
+
+  /** Closes every connection. */
+  stop(): void {
+    this.#capture?.close();
+    for (const p of this.#open) p.close();
+    this.#open.clear();
+  }
+
+  #portOf(index: number): number {
+    const v = this.#genesis.validators[index];
+    if (!v) throw new Error(`no validator ${index}`);
+    return v.port;
+  }
+
+  /** Keeps one well-behaved connection (fresh key) that records what the node floods to it. */
+  async #ensureCapture(candidates: number[]): Promise<void> {
+    if (this.#capture && !this.#capture.closed) return;
+    for (const index of candidates) {
+      try {
+        const p = await RawPeer.handshake(this.#portOf(index), this.#genesis.networkId, generateIdentity());
+        p.onMessage = (m) => this.#onCaptured(m);
+        this.#capture = p;
+        return;
+      } catch {
+        // that node is down or busy: try the next
+      }
+    }
+  }
+
+  #onCaptured(m: Message): void {
+    if (m.t === 'gossip') {
+      this.#gossip.push(m);
+      if (this.#gossip.length > capturedMax) this.#gossip.shift();
+      this.report.captured.gossip++;
+    } else if (m.t === 'ds') {
+      this.#chains.push({ msg: m, atMs: Date.now() });
+      if (this.#chains.length > capturedMax) this.#chains.shift();
+      this.report.captured.chains++;
+    }
+  }
+
+  /** An abusive connection to one node: the validator key unless that node banned it, else a fresh key. */
+  async #attackPeer(t: { index: number; port: number }): Promise<RawPeer | null> {
+    const useOwnKey = !this.#bannedAt.has(t.index);
+    try {
+      const p = await RawPeer.handshake(t.port, this.#genesis.networkId, useOwnKey ? this.#identity : generateIdentity());
+      this.report.connectionsOpened++;
+      this.#open.add(p);
+      p.socket.once('close', () => {
+        this.#open.delete(p);
+        const code = p.rejectCode ?? 'closed';
+        this.report.closedWith[code] = (this.report.closedWith[code] ?? 0) + 1;
+      });
+      return p;
+    } catch (e) {
+      this.report.handshakesRefused++;
+      if (useOwnKey && /ERR_BANNED/.test((e as Error).message)) {
+        this.#bannedAt.add(t.index);
+        this.report.bannedValidatorKeyAt = [...this.#bannedAt].sort((a, b) => a - b);
+        return this.#attackPeer(t);
+      }
+      return null;
+    }
+  }
+
+  #write(p: RawPeer, frame: Uint8Array): boolean {
+    if (!p.sendBytes(frame)) return false;
+    this.report.framesSent++;
+    this.report.bytesSent += frame.byteLength;
+    return true;
+  }
+
+  async #dups(targets: Array<{ index: number; port: number }>, durMs: number): Promise<void> {
+    if (this.#gossip.length === 0) return;
+    const peers = (await Promise.all(targets.map((t) => this.#attackPeer(t)))).filter((p): p is RawPeer => p !== null);
+    const tickMs = 50;
+    const perTick = Math.ceil((dupsPerSecPerTarget * tickMs) / 1000);
+    const end = Date.now() + durMs;
+    let i = 0;
+    while (Date.now() < end && peers.some((p) => !p.closed)) {
+      for (const p of peers) {
+        // Do not queue without end in our own memory when the node reads slowly (that is its flow control).
+        if (p.closed || p.queuedBytes > 1 << 20) continue;
+        for (let j = 0; j < perTick; j++) {
+          const g = this.#gossip[i++ % this.#gossip.length] as GossipMessage;
+          this.#write(p, encodeFrame({ ...g, hops: this.#rng.int(0, 8) }));
+        }
+      }
+      await sleep(tickMs);
+    }
+    for (const p of peers) p.close();
+  }
+
+  async #replay(targets: Array<{ index: number; port: number }>): Promise<void> {
+    const oldMs = Date.now() - (this.#genesis.faults + 2) * this.#genesis.roundMs;
+    const chains = this.#chains.filter((c) => c.atMs < oldMs).map((c) => c.msg);
+    const gossip = this.#gossip.slice(0, Math.floor(this.#gossip.length / 2));
+    const peers = (await Promise.all(targets.map((t) => this.#attackPeer(t)))).filter((p): p is RawPeer => p !== null);
+    for (const p of peers) {
+      for (const c of chains) this.#write(p, encodeFrame(c));
+      for (const g of gossip) this.#write(p, encodeFrame(g));
+    }
+    await sleep(1000);
+    for (const p of peers) p.close();
+  }
+
+  async #garbage(targets: Array<{ index: number; port: number }>): Promise<void> {
+    const kinds: Array<(p: RawPeer) => void> = [
+      // random bytes as a frame body: not msgpack (or not a message)
+      (p) => {
+        const body = randomBytes(this.#rng.int(8, 200));
+        const frame = Buffer.alloc(4 + body.byteLength);
+        frame.writeUInt32BE(body.byteLength, 0);
+        body.copy(frame, 4);
+        this.#write(p, frame);
+      },
+      // a length header above any frame limit
+      (p) => {
+        const frame = Buffer.alloc(8);
+        frame.writeUInt32BE(0x7fffffff, 0);
+        this.#write(p, frame);
+      },
+      // a well-formed msgpack map of a type nobody speaks
+      (p) => this.#write(p, encodeFrame({ t: 'zap', x: 1 } as unknown as Message)),
+    ];
+    for (const t of targets) {
+      for (const kind of kinds) {
+        const p = await this.#attackPeer(t);
+        if (!p) continue;
+        kind(p);
+        await p.waitClosed(2000);
+        p.close();
+      }
+      // junk before any handshake
+      try {
+        const p = await RawPeer.open(t.port);
+        this.report.connectionsOpened++;
+        this.#write(p, randomBytes(64));
+        await p.waitClosed(2000);
+        p.close();
+      } catch {
+        // refused outright: fine
+      }
+    }
+  }
+
+  async #badSig(targets: Array<{ index: number; port: number }>): Promise<void> {
+    const g = this.#genesis;
+    for (const t of targets) {
+      const p = await this.#attackPeer(t);
+      if (!p) continue;
+      for (let i = 0; i < badSigsPerTarget && !p.closed; i++) {
+        const origin = this.#identity;
+        const unsigned = { origin: origin.publicKey, seq: Date.now() * 1000 + i, topic: 'chat', data: randomBytes(32) };
+        const sig = origin.sign(gossipSignedBytes(g.networkId, unsigned));
+        sig[0] = (sig[0] ?? 0) ^ 0xff;
+        this.#write(p, encodeFrame({ t: 'gossip', ...unsigned, hops: 0, sig }));
+        // a consensus chain for the current round in an honest miner's name, with a made-up signature
+        const round = Math.floor((Date.now() - g.startMs) / g.roundMs);
+        const miner = t.index;
+        const forged: ConsensusMessage = {
+          t: 'ds',
+          block: { miner, t0: round, ts: Date.now(), payload: randomBytes(16) },
+          mask: maskOf(g.validators.length, [miner]),
+          signers: [miner],
+          sigs: randomBytes(64),
+          hops: 0,
+        };
+        this.#write(p, encodeFrame(forged));
+        await sleep(100);
+      }
+      await p.waitClosed(1500);
+      p.close();
+    }
+  }
+
+  async #burst(targets: Array<{ index: number; port: number }>): Promise<void> {
+    const ping = encodeFrame({ t: 'ping', n: 1 });
+    const burst = Buffer.concat(Array.from({ length: burstFrames }, () => ping));
+    for (const t of targets) {
+      const p = await this.#attackPeer(t);
+      if (!p) continue;
+      p.sendBytes(burst);
+      this.report.framesSent += burstFrames;
+      this.report.bytesSent += burst.byteLength;
+      await p.waitClosed(2000);
+      p.close();
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

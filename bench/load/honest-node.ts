@@ -1,0 +1,159 @@
+/**
+ * One honest validator of a load run: the real CLI (`src/main.ts --genesis ... --data ... --json`) as its own
+ * OS process, driven by console commands on stdin and read through its JSON events on stdout. It can be
+ * killed with SIGKILL and started again on the same data directory; each start is a new "life". An exit the
+ * run did not ask for is recorded as a crash.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { jsonLines, memoryOf, track } from './processes.ts';
+
+const mainPath = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Time a validator gets to exit after SIGTERM before SIGKILL, in ms. */
+export const stopGraceMs = 5000;
+
+/** An event of one validator, stamped with the life it came from and when the run read it. */
+export interface NodeEvent {
+  node: number;
+  life: number;
+  atMs: number;
+  e: Record<string, unknown>;
+}
+
+/** A validator process that exited without being asked to. */
+export interface Crash {
+  node: number;
+  life: number;
+  code: number | null;
+  signal: string | null;
+  logTail: string;
+}
+
+/** One honest validator and its successive processes. */
+export class HonestNode {
+  readonly index: number;
+  /** Number of processes started so far; the current one is life `life`. */
+  life = 0;
+  child: ChildProcess | null = null;
+  /** Peers open in the current life. */
+  readonly peers = new Set<string>();
+  /** When the current life finished catching up, or started before the genesis start (never syncing). */
+  caughtUpAtMs: number | null = null;
+  /** Largest VmHWM seen over all lives, MB. */
+  peakMb = 0;
+  readonly crashes: Crash[] = [];
+  /** Exits the run asked for but that were not clean (non-zero code after SIGTERM, or SIGKILL after the grace). */
+  uncleanStops = 0;
+  #exitExpected = false;
+  readonly #logPath: string;
+
+  constructor(
+    index: number,
+    private readonly dir: string,
+    private readonly onEvent: (ev: NodeEvent) => void,
+  ) {
+    this.index = index;
+    this.#logPath = join(dir, `node-${index}.log`);
+  }
+
+  /** True while a process of this validator is running (paused counts as running). */
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  /** Starts a new life; `syncFree` marks a start before the genesis start (no catch-up needed). */
+  start(syncFree: boolean): void {
+    if (this.child) throw new Error(`validator ${this.index} is already running`);
+    this.life++;
+    const life = this.life;
+    this.peers.clear();
+    this.caughtUpAtMs = syncFree ? Date.now() : null;
+    this.#exitExpected = false;
+    const logFd = openSync(this.#logPath, 'a');
+    const args = [
+      '--import', 'tsx', mainPath,
+      '--genesis', join(this.dir, 'genesis.json'),
+      '--key', join(this.dir, `node-${this.index}.key`),
+      '--data', join(this.dir, `data-${this.index}`),
+      '--host', '127.0.0.1', '--json', '--threads', '1', '--log-level', 'warn',
+    ];
+    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', logFd, 'ipc'] });
+    closeSync(logFd);
+    track(child);
+    this.child = child;
+    // A write to a process that just died must not take the run down.
+    child.stdin!.on('error', () => undefined);
+    jsonLines(child.stdout!, (e) => {
+      if (e.event === 'peer') {
+        if (e.state === 'connected') this.peers.add(String(e.id));
+        else this.peers.delete(String(e.id));
+      }
+      if (e.event === 'caught-up' && this.life === life) this.caughtUpAtMs = Date.now();
+      this.onEvent({ node: this.index, life, atMs: Date.now(), e });
+    });
+    child.once('exit', (code, signal) => {
+      if (this.child === child) this.child = null;
+      if (!this.#exitExpected) {
+        this.crashes.push({ node: this.index, life, code, signal, logTail: this.logTail() });
+      }
+    });
+  }
+
+  /** Writes one console command; false when no process is running. */
+  command(line: string): boolean {
+    const c = this.child;
+    if (!c || !c.stdin || c.stdin.destroyed) return false;
+    c.stdin.write(line + '\n');
+    return true;
+  }
+
+  /** Kills the process with SIGKILL (a crash the run causes) and resolves once it is gone. */
+  async kill(): Promise<void> {
+    const c = this.child;
+    if (!c) return;
+    this.sampleMemory();
+    this.#exitExpected = true;
+    const gone = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill('SIGKILL');
+    await gone;
+  }
+
+  /** Stops the process with SIGTERM, SIGKILL after stopGraceMs; a non-zero exit counts as unclean. */
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (!c) return;
+    this.sampleMemory();
+    this.#exitExpected = true;
+    const exited = new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
+    const t = setTimeout(() => c.kill('SIGKILL'), stopGraceMs);
+    c.kill('SIGTERM');
+    const code = await exited;
+    clearTimeout(t);
+    if (code !== 0) this.uncleanStops++;
+  }
+
+  /** Reads the process's peak resident memory into peakMb. */
+  sampleMemory(): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    const m = memoryOf(pid);
+    if (m) this.peakMb = Math.max(this.peakMb, m.peakMb);
+  }
+
+  /** The last lines of this validator's log (stderr of every life), for crash reports. */
+  logTail(lines = 15): string {
+    try {
+      return readFileSync(this.#logPath, 'utf8').split('\n').slice(-lines - 1).join('\n');
+    } catch {
+      return '';
+    }
+  }
+}

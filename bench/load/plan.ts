@@ -1,0 +1,280 @@
+/**
+ * The plan of a load run, as pure code: which validators are Byzantine, and from one seed the whole
+ * schedule of faults (SIGKILL + restart, SIGSTOP/SIGCONT, isolate), Byzantine attacks and blocks to mine.
+ * The same seed and settings give the same plan, which is printed at the start so a run can be replayed.
+ *
+ * Two rules keep the run inside what Dolev-Strong promises:
+ *  - fault budget: the 3 Byzantine validators are faulty all the time, and an honest validator counts as
+ *    faulty from the moment its fault starts until k rounds after it is back (restarted and caught up, or
+ *    reconnected); at no time may more than f validators be faulty, else agreement is not guaranteed;
+ *  - quiet windows (workaround, see `quietWindows`): a paused or isolated validator is never re-synced by
+ *    the node once it is back (only a restart catches up), so no instance with a block may run while one is
+ *    out; mining stops around those outages. A killed validator needs no such window: it catches up.
+ */
+import { Prng } from './prng.ts';
+
+/** Settings of a run. */
+export interface LoadConfig {
+  quick: boolean;
+  seed: number;
+  /** Validators in the genesis (at least 16 for the issue's workload). */
+  validators: number;
+  /** f: faults tolerated; k = f + 1 rounds per instance. */
+  faults: number;
+  /** Δ, in ms. */
+  roundMs: number;
+  /** Length of the load phase (traffic, attacks and faults), in ms. */
+  loadMs: number;
+  /** Honest broadcasts per second, all origins together. */
+  msgsPerSec: number;
+  /** An honest validator mines a block every this many rounds (outside quiet windows). */
+  mineEveryRounds: number;
+  /** Peak resident memory allowed per validator process, in MB. */
+  memoryBoundMb: number;
+  /** Keep mining out of pause and isolate outages (true) or not (false: shows the re-sync gap). */
+  quietWindows: boolean;
+}
+
+/** A fault injected into an honest validator. */
+export type Fault =
+  | { kind: 'kill'; node: number; atMs: number; downMs: number }
+  | { kind: 'pause'; node: number; atMs: number; durMs: number }
+  | { kind: 'isolate'; node: number; atMs: number; durMs: number };
+
+/** One step of the flooder. */
+export type FloodStep = 'dups' | 'replay' | 'garbage' | 'badsig' | 'burst';
+
+/** A Byzantine action. */
+export type Attack =
+  | { kind: 'flood'; step: FloodStep; atMs: number; durMs: number; targets: number[] }
+  | { kind: 'equivocate'; atMs: number }
+  | { kind: 'withhold'; atMs: number };
+
+/** A block to mine. */
+export interface Mine {
+  atMs: number;
+  node: number;
+}
+
+/** Which validator plays which Byzantine role. */
+export interface Roles {
+  flooder: number;
+  equivocator: number;
+  withholder: number;
+  honest: number[];
+}
+
+/** Everything a run will do, times relative to the start of the load phase. */
+export interface Plan {
+  config: LoadConfig;
+  roles: Roles;
+  k: number;
+  faults: Fault[];
+  attacks: Attack[];
+  mines: Mine[];
+  /** Spans (ms) in which no instance with a block may run. */
+  quiet: Array<[number, number]>;
+  /** Most validators faulty at once under the plan (Byzantine included); must be <= f. */
+  faultyPeak: number;
+}
+
+/** Time a restarted validator is allowed to start, connect and catch up before it counts as back, in ms. */
+export const restartAllowanceMs = 12_000;
+/** Time an isolated validator is allowed to reconnect after its isolation ends, in ms. */
+export const reconnectAllowanceMs = 3_000;
+/** No broadcast is originated by a validator this long before a fault of its own, in ms. */
+export const originGuardMs = 3_000;
+
+/** Defaults for a full run and for --quick. */
+export function defaultConfig(quick: boolean, seed: number): LoadConfig {
+  return {
+    quick,
+    seed,
+    validators: 16,
+    faults: 5,
+    roundMs: 1000,
+    loadMs: quick ? 24_000 : 180_000,
+    msgsPerSec: 60,
+    mineEveryRounds: 3,
+    memoryBoundMb: 200,
+    quietWindows: true,
+  };
+}
+
+/** When a planned fault makes its node faulty for the budget: [start, end). */
+function faultyWindow(f: Fault, k: number, roundMs: number): [number, number] {
+  const after = k * roundMs;
+  switch (f.kind) {
+    case 'kill':
+      return [f.atMs, f.atMs + f.downMs + restartAllowanceMs + after];
+    case 'pause':
+      return [f.atMs, f.atMs + f.durMs + after];
+    case 'isolate':
+      return [f.atMs, f.atMs + f.durMs + reconnectAllowanceMs + after];
+  }
+}
+
+/** When a planned fault keeps its node from originating or mining: [start, end). */
+export function busyWindow(f: Fault): [number, number] {
+  switch (f.kind) {
+    case 'kill':
+      return [f.atMs - originGuardMs, f.atMs + f.downMs + restartAllowanceMs];
+    case 'pause':
+      return [f.atMs - originGuardMs, f.atMs + f.durMs + 1000];
+    case 'isolate':
+      return [f.atMs - originGuardMs, f.atMs + f.durMs + reconnectAllowanceMs];
+  }
+}
+
+/** Whether validator `node` may originate traffic or mine at time `t` under the plan. */
+export function eligibleAt(faults: readonly Fault[], node: number, t: number): boolean {
+  return faults.every((f) => {
+    if (f.node !== node) return true;
+    const [a, b] = busyWindow(f);
+    return t < a || t >= b;
+  });
+}
+
+function overlaps(a: [number, number], b: [number, number]): boolean {
+  return a[0] < b[1] && b[0] < a[1];
+}
+
+/** Picks the three Byzantine validators (never validator 0, so a reader finds an honest one first). */
+function pickRoles(rng: Prng, n: number): Roles {
+  const [flooder, equivocator, withholder] = rng.shuffle(Array.from({ length: n - 1 }, (_, i) => i + 1)).slice(0, 3) as [number, number, number];
+  const honest = Array.from({ length: n }, (_, i) => i).filter((i) => i !== flooder && i !== equivocator && i !== withholder);
+  return { flooder, equivocator, withholder, honest };
+}
+
+/** The fault sequence: full runs kill 1, then pause+isolate, kill 2 at once, pause+isolate, kill 1. */
+function planFaults(rng: Prng, c: LoadConfig, honest: number[]): Fault[] {
+  const nodes = rng.shuffle(honest);
+  let next = 0;
+  const take = () => nodes[next++ % nodes.length] as number;
+  const D = c.loadMs;
+  const out: Fault[] = [];
+  const killOne = (at: number) => out.push({ kind: 'kill', node: take(), atMs: at, downMs: rng.int(5000, 9000) });
+  const quiet = (at: number) => {
+    out.push({ kind: 'pause', node: take(), atMs: at, durMs: rng.int(2500, 4500) });
+    out.push({ kind: 'isolate', node: take(), atMs: at + rng.int(500, 1500), durMs: rng.int(3000, 5000) });
+  };
+  if (c.quick) {
+    // Pause and isolate share one quiet window early; the kill comes once their budget windows have ended.
+    quiet(rng.int(1500, 2500));
+    out.push({ kind: 'kill', node: take(), atMs: rng.int(15_500, 16_500), downMs: rng.int(4000, 5000) });
+    return out;
+  }
+  const at = (lo: number, hi: number) => Math.round(D * (lo + (hi - lo) * rng.next()));
+  killOne(at(0.08, 0.12));
+  quiet(at(0.28, 0.32));
+  const k2 = at(0.45, 0.48);
+  out.push({ kind: 'kill', node: take(), atMs: k2, downMs: rng.int(5000, 8000) });
+  out.push({ kind: 'kill', node: take(), atMs: k2 + rng.int(0, 1000), downMs: rng.int(5000, 8000) });
+  quiet(at(0.64, 0.68));
+  killOne(at(0.8, 0.84));
+  return out;
+}
+
+/** Spans in which no instance with a block may run (around pause and isolate outages). */
+function quietSpans(faults: readonly Fault[], c: LoadConfig): Array<[number, number]> {
+  if (!c.quietWindows) return [];
+  return faults
+    .filter((f) => f.kind !== 'kill')
+    .map((f) => [f.atMs - 1000, f.atMs + ('durMs' in f ? f.durMs : 0) + reconnectAllowanceMs] as [number, number]);
+}
+
+/** The span an instance started from a request at `t` may occupy: proposal at the next round (2 retries), k rounds. */
+function instanceSpan(t: number, k: number, roundMs: number): [number, number] {
+  return [t, t + (k + 3) * roundMs];
+}
+
+function peakFaulty(faults: readonly Fault[], k: number, c: LoadConfig, byzantine: number): number {
+  const windows = faults.map((f) => ({ node: f.node, w: faultyWindow(f, k, c.roundMs) }));
+  let peak = byzantine;
+  for (const { w } of windows) {
+    const t = w[0];
+    const nodes = new Set(windows.filter((x) => x.w[0] <= t && t < x.w[1]).map((x) => x.node));
+    peak = Math.max(peak, byzantine + nodes.size);
+  }
+  return peak;
+}
+
+/** Builds the plan of a run from its settings and seed. @throws when the plan would break the fault budget */
+export function buildPlan(c: LoadConfig): Plan {
+  const rng = new Prng(c.seed);
+  const roles = pickRoles(rng.fork(1), c.validators);
+  const k = c.faults + 1;
+  const faults = planFaults(rng.fork(2), c, roles.honest);
+  const quiet = quietSpans(faults, c);
+  const faultyPeak = peakFaulty(faults, k, c, 3);
+  if (faultyPeak > c.faults) throw new Error(`plan has ${faultyPeak} faulty validators at once, more than f = ${c.faults}`);
+  const allowed = (t: number) => quiet.every((q) => !overlaps(instanceSpan(t, k, c.roundMs), q));
+
+  const mines: Mine[] = [];
+  const minerRng = rng.fork(3);
+  const order = minerRng.shuffle(roles.honest);
+  let turn = 0;
+  const mineEveryMs = c.mineEveryRounds * c.roundMs;
+  // The last instance must end inside the load phase plus drain; stop mining k + 3 rounds before the end.
+  for (let t = 1000; t + (k + 3) * c.roundMs <= c.loadMs + k * c.roundMs; t += mineEveryMs) {
+    if (!allowed(t)) continue;
+    for (let tries = 0; tries < order.length; tries++) {
+      const node = order[turn++ % order.length] as number;
+      if (eligibleAt(faults, node, t) && eligibleAt(faults, node, t + (k + 3) * c.roundMs)) {
+        mines.push({ atMs: t, node });
+        break;
+      }
+    }
+  }
+
+  const attacks: Attack[] = [];
+  const attackRng = rng.fork(4);
+  const steps: FloodStep[] = ['dups', 'replay', 'garbage', 'badsig', 'burst'];
+  let cycle = attackRng.shuffle(steps);
+  const floodEveryMs = c.quick ? 4000 : 7000;
+  for (let t = 2000, i = 0; t < c.loadMs - 1000; t += floodEveryMs, i++) {
+    if (i > 0 && i % steps.length === 0) cycle = attackRng.shuffle(steps);
+    const step = cycle[i % steps.length] as FloodStep;
+    const healthy = roles.honest.filter((n) => eligibleAt(faults, n, t) && eligibleAt(faults, n, t + 3000));
+    const targets = attackRng.shuffle(healthy).slice(0, 3).sort((a, b) => a - b);
+    attacks.push({ kind: 'flood', step, atMs: t, durMs: step === 'dups' ? 3000 : 1000, targets });
+  }
+  const byzEveryMs = c.quick ? 5000 : 13_000;
+  let equivocate = true;
+  for (let t = c.quick ? 1500 : 4000; t + (k + 3) * c.roundMs <= c.loadMs + k * c.roundMs; t += byzEveryMs) {
+    if (!allowed(t)) continue;
+    attacks.push(equivocate ? { kind: 'equivocate', atMs: t } : { kind: 'withhold', atMs: t });
+    equivocate = !equivocate;
+  }
+  attacks.sort((a, b) => a.atMs - b.atMs);
+  return { config: c, roles, k, faults, attacks, mines, quiet, faultyPeak };
+}
+
+function sec(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** The plan as the lines printed at the start of a run. */
+export function describePlan(p: Plan): string[] {
+  const c = p.config;
+  const r = p.roles;
+  const lines = [
+    `seed ${c.seed}: ${c.validators} validators, f = ${c.faults}, k = ${p.k} rounds of ${c.roundMs} ms, load phase ${sec(c.loadMs)}, ${c.msgsPerSec} msg/s, a block every ${c.mineEveryRounds} rounds`,
+    `Byzantine: flooder ${r.flooder}, equivocating miner ${r.equivocator}, withholder ${r.withholder}; honest: ${r.honest.join(',')}`,
+    `faulty at once under this plan: at most ${p.faultyPeak} of f = ${c.faults} (3 Byzantine + honest validators from fault start to k rounds after recovery)`,
+    'faults:',
+    ...p.faults.map((f) =>
+      f.kind === 'kill'
+        ? `  +${sec(f.atMs)} SIGKILL validator ${f.node}, restart after ${sec(f.downMs)}`
+        : f.kind === 'pause'
+          ? `  +${sec(f.atMs)} SIGSTOP validator ${f.node}, SIGCONT after ${sec(f.durMs)}`
+          : `  +${sec(f.atMs)} isolate validator ${f.node} for ${sec(f.durMs)}`,
+    ),
+    `quiet windows (no block instance may run): ${p.quiet.length === 0 ? 'none' : p.quiet.map(([a, b]) => `+${sec(a)}..+${sec(b)}`).join(', ')}`,
+    `attacks: ${p.attacks
+      .map((a) => (a.kind === 'flood' ? `+${sec(a.atMs)} ${a.step}->${a.targets.join('/')}` : `+${sec(a.atMs)} ${a.kind}`))
+      .join(', ')}`,
+    `mines: ${p.mines.map((m) => `+${sec(m.atMs)}@${m.node}`).join(', ')}`,
+  ];
+  return lines;
+}

@@ -1,0 +1,142 @@
+/**
+ * A scripted peer for the flooder: a raw TCP connection to a node that can complete a genuine handshake with
+ * any key, then writes whatever frames or bytes the attack wants and hands every frame the node sends to a
+ * listener (how the flooder captures valid gossip and consensus chains to replay).
+ */
+import { connect, type Socket } from 'node:net';
+import { encodeFrame, FrameDecoder } from '../../src/framing.ts';
+import { makeAuth, makeHello, type LocalHello } from '../../src/handshake.ts';
+import type { Identity } from '../../src/crypto/keys.ts';
+import type { Message } from '../../src/schema.ts';
+
+/** Time a connection and handshake may take, in ms. */
+export const rawHandshakeTimeoutMs = 3000;
+
+/** A raw connection to one node. */
+export class RawPeer {
+  closed = false;
+  /** Code of the node's `reject` frame, if it sent one before closing. */
+  rejectCode: string | null = null;
+  onMessage: ((m: Message) => void) | null = null;
+  readonly #decoder = new FrameDecoder();
+  readonly #waiters = new Set<(m: Message) => void>();
+  readonly #closeWaiters = new Set<() => void>();
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      const { messages, error } = this.#decoder.push(chunk);
+      for (const m of messages) {
+        if (m.t === 'reject') this.rejectCode = m.code;
+        if (m.t === 'ping') this.send({ t: 'pong', n: m.n });
+        for (const w of [...this.#waiters]) w(m);
+        this.onMessage?.(m);
+      }
+      if (error) this.close();
+    });
+    const onGone = () => {
+      this.closed = true;
+      for (const w of this.#closeWaiters) w();
+      this.#closeWaiters.clear();
+    };
+    socket.on('close', onGone);
+    socket.on('error', onGone);
+  }
+
+  /** Opens a TCP connection and nothing more. */
+  static open(port: number): Promise<RawPeer> {
+    return new Promise((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port });
+      const t = setTimeout(() => {
+        s.destroy();
+        reject(new Error(`connect to ${port} timed out`));
+      }, rawHandshakeTimeoutMs);
+      s.once('connect', () => {
+        clearTimeout(t);
+        resolve(new RawPeer(s));
+      });
+      s.once('error', (e) => {
+        clearTimeout(t);
+        reject(e);
+      });
+    });
+  }
+
+  /**
+   * Opens a connection and completes a real handshake with `identity`. Resolves once the node has accepted
+   * our proof (it sends its first message on the open connection); rejects when it refuses or times out.
+   */
+  static async handshake(port: number, networkId: string, identity: Identity): Promise<RawPeer> {
+    const p = await RawPeer.open(port);
+    try {
+      const local: LocalHello = { networkId, publicKey: identity.publicKey, host: '', port: 0 };
+      p.send(makeHello(local));
+      const hello = await p.waitFor((m) => m.t === 'hello');
+      if (hello.t !== 'hello') throw new Error('no hello');
+      p.send(makeAuth(local, hello, (m) => identity.sign(m)));
+      await p.waitFor((m) => m.t === 'getpeers' || m.t === 'ping' || m.t === 'gossip' || m.t === 'ds');
+      return p;
+    } catch (e) {
+      p.close();
+      throw e;
+    }
+  }
+
+  send(msg: Message): boolean {
+    return this.sendBytes(encodeFrame(msg));
+  }
+
+  /** Writes raw bytes; false when the connection is gone. */
+  sendBytes(b: Uint8Array): boolean {
+    if (this.closed || this.socket.destroyed) return false;
+    this.socket.write(b);
+    return true;
+  }
+
+  /** Bytes written but not yet handed to the kernel (the node reads slower than we write). */
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** The next message matching `pred`; rejects on close, on a reject frame, or after the timeout. */
+  waitFor(pred: (m: Message) => boolean, timeoutMs = rawHandshakeTimeoutMs): Promise<Message> {
+    return new Promise((resolve, reject) => {
+      const done = (err: Error | null, m?: Message) => {
+        clearTimeout(t);
+        this.#waiters.delete(onMsg);
+        this.#closeWaiters.delete(onClose);
+        if (err) reject(err);
+        else resolve(m as Message);
+      };
+      const onMsg = (m: Message) => {
+        if (m.t === 'reject') done(new Error(`refused: ${m.code}`));
+        else if (pred(m)) done(null, m);
+      };
+      const onClose = () => done(new Error(`closed${this.rejectCode ? ` (${this.rejectCode})` : ''}`));
+      const t = setTimeout(() => done(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      if (this.closed) return onClose();
+      this.#waiters.add(onMsg);
+      this.#closeWaiters.add(onClose);
+    });
+  }
+
+  /** Resolves when the connection is closed, or after `timeoutMs` (then false). */
+  waitClosed(timeoutMs: number): Promise<boolean> {
+    if (this.closed) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#closeWaiters.delete(onClose);
+        resolve(false);
+      }, timeoutMs);
+      const onClose = () => {
+        clearTimeout(t);
+        resolve(true);
+      };
+      this.#closeWaiters.add(onClose);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+    this.closed = true;
+  }
+}
