@@ -1,0 +1,291 @@
+/**
+ * Byzantine hosts of the full-node simulator. They speak on the same simulated links as honest nodes, so
+ * everything they send goes through framing, the gossip core and the validator's checks:
+ *  - Flooder: a non-validator peer that floods one node with duplicates of valid gossip and chains, replays
+ *    of old consensus chains, forged and mutated copies, its own gossip, protocol violations and garbage
+ *    frames; when a connection closes or it is banned it reconnects, under a fresh identity if need be.
+ *  - ByzValidator: a coalition member holding its own validator key (and signing with the coalition's keys
+ *    only) that never relays honest traffic and, by role, equivocates when mining, withholds signature
+ *    chains and releases them late to one honest node, or answers catch-up requests with forged chains.
+ */
+import { utf8 } from '../../src/bytes.ts';
+import { blockHash } from '../../src/consensus/block.ts';
+import { statementSignedBytes } from '../../src/consensus/catch-up.ts';
+import type { ErrorCode } from '../../src/errors.ts';
+import { encodeFrame } from '../../src/framing.ts';
+import { gossipSignedBytes } from '../../src/gossip.ts';
+import { PROTOCOL_VERSION, type ConsensusMessage, type GossipMessage, type Message, type WireBlock, type WireChainBlock } from '../../src/schema.ts';
+import { buildChain, extendChain } from '../sim/chains.ts';
+import { testKey, type TestKey } from '../sim/keys.ts';
+import type { ConnSide, Host } from './links.ts';
+import type { World } from './world.ts';
+
+/** What every Byzantine host shares: it is always up, takes any connection, and keeps its open sides. */
+abstract class ByzHost implements Host {
+  readonly alive = true;
+  readonly open = new Map<string, ConnSide>();
+
+  constructor(
+    readonly world: World,
+    readonly id: string,
+  ) {}
+
+  run(fn: () => void): void {
+    this.world.guard(this, fn);
+  }
+
+  accepts(): boolean {
+    return true;
+  }
+
+  onOpen(c: ConnSide): void {
+    this.open.set(c.peerId, c);
+  }
+
+  onClose(c: ConnSide): void {
+    if (this.open.get(c.peerId) === c) this.open.delete(c.peerId);
+  }
+
+  onOffence(_c: ConnSide, _code: ErrorCode, _reason: string): void {}
+
+  abstract onMessage(c: ConnSide, msg: Message): void;
+
+  /** Random bytes from the world's PRNG (never from the OS: a run must replay from its seed). */
+  bytes(n: number): Uint8Array {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = this.world.rng.int(0, 255);
+    return b;
+  }
+}
+
+/** Counters of what flooders sent, to show a run really exercised each path. */
+export const floodKinds = ['duplicate', 'replay', 'forged', 'own', 'mutated', 'garbage', 'violation', 'getchain'] as const;
+export type FloodKind = (typeof floodKinds)[number];
+
+/** A peer that floods whichever node it is told to. */
+export class Flooder extends ByzHost {
+  readonly key: TestKey;
+  readonly sent = new Map<FloodKind, number>();
+  readonly #gossip: GossipMessage[] = [];
+  readonly #chains: ConsensusMessage[] = [];
+  readonly #own: GossipMessage[] = [];
+  #seq = 0;
+
+  constructor(world: World, generation: number) {
+    super(world, `x${generation}`);
+    this.key = testKey(generation, 77);
+  }
+
+  onMessage(_c: ConnSide, msg: Message): void {
+    // Keep a bounded sample of what honest nodes relay to us, to copy, replay and mutate.
+    if (msg.t === 'gossip') keep(this.#gossip, msg, 64, this.world);
+    else if (msg.t === 'ds') keep(this.#chains, msg, 64, this.world);
+  }
+
+  /** Floods `target` (a host id) every few ms until `untilMs`; redials after each close while it is let in. */
+  flood(target: string, untilMs: number): void {
+    const w = this.world;
+    const step = (): void => {
+      if (w.sched.now >= untilMs) return;
+      const c = this.open.get(target);
+      if (c) this.#act(c);
+      else w.net.dial(this.id, target);
+      w.sched.after(c ? w.rng.int(1, 6) : w.rng.int(20, 80), step);
+    };
+    w.net.dial(this.id, target);
+    w.sched.after(w.net.delay() * 2 + 1, step);
+  }
+
+  #count(kind: FloodKind): void {
+    this.sent.set(kind, (this.sent.get(kind) ?? 0) + 1);
+  }
+
+  #act(c: ConnSide): void {
+    const rng = this.world.rng;
+    const roll = rng.next();
+    const g = this.#gossip.length > 0 ? rng.pick(this.#gossip) : undefined;
+    const ch = this.#chains.length > 0 ? rng.pick(this.#chains) : undefined;
+    if (roll < 0.35 && g) {
+      this.#count('duplicate');
+      c.send({ ...g, hops: rng.next() < 0.5 ? g.hops : rng.int(0, 40) });
+    } else if (roll < 0.6 && ch) {
+      this.#count('replay');
+      c.send({ ...ch, hops: rng.int(0, 40) });
+    } else if (roll < 0.66 && g) {
+      this.#count('forged');
+      const sig = g.sig.slice();
+      sig[rng.int(0, 63)]! ^= 1 << rng.int(0, 7);
+      c.send(rng.next() < 0.5 ? { ...g, sig } : { ...g, data: utf8('forged') });
+    } else if (roll < 0.78) {
+      this.#count('own');
+      if (this.#own.length > 0 && rng.next() < 0.5) return void c.send(rng.pick(this.#own));
+      const unsigned = { origin: this.key.publicKey, seq: ++this.#seq, topic: 'flood', data: this.bytes(rng.int(0, 40)) };
+      const msg: GossipMessage = { t: 'gossip', ...unsigned, hops: 0, sig: this.key.sign(gossipSignedBytes(this.world.networkId, unsigned)) };
+      keep(this.#own, msg, 32, this.world);
+      c.send(msg);
+    } else if (roll < 0.86 && (g || ch)) {
+      this.#count('mutated');
+      c.sendFrame(mutate(encodeFrame((g ?? ch)!), this));
+    } else if (roll < 0.9) {
+      this.#count('garbage');
+      const body = this.bytes(rng.int(0, 48));
+      c.sendFrame(rng.next() < 0.5 ? body : frameOf(body));
+    } else if (roll < 0.94) {
+      this.#count('violation');
+      const key = this.key.publicKey;
+      c.send(rng.pick<Message>([
+        { t: 'hello', v: PROTOCOL_VERSION, net: this.world.networkId, key, host: '', port: 0, nonce: this.bytes(32) },
+        { t: 'auth', sig: this.bytes(64) },
+        { t: 'reject', code: rng.pick(['ERR_BANNED', 'ERR_MADE_UP', 'nonsense']), reason: 'flood' },
+        { t: 'ping', n: rng.int(0, 1000) },
+        { t: 'getpeers' },
+      ]));
+    } else {
+      this.#count('getchain');
+      c.send({ t: 'getchain', from: rng.int(0, 5) });
+    }
+  }
+}
+
+/** Adds `x` to a bounded sample, replacing a random element once full. */
+function keep<T>(xs: T[], x: T, max: number, w: World): void {
+  if (xs.length < max) xs.push(x);
+  else xs[w.rng.int(0, max - 1)] = x;
+}
+
+/** A frame around `body`. */
+function frameOf(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + body.byteLength);
+  new DataView(out.buffer).setUint32(0, body.byteLength);
+  out.set(body, 4);
+  return out;
+}
+
+/** Bit flips, byte overwrites, truncation or a corrupted length header on a valid frame. */
+function mutate(frame: Uint8Array, h: ByzHost): Uint8Array {
+  const rng = h.world.rng;
+  // a copy: encodeFrame returns a Buffer from the shared pool, and Buffer#slice would be a view into it
+  const out = new Uint8Array(frame);
+  switch (rng.int(0, 3)) {
+    case 0:
+      for (let i = rng.int(1, 3); i > 0; i--) out[rng.int(4, out.length - 1)]! ^= 1 << rng.int(0, 7);
+      return out;
+    case 1:
+      for (let i = rng.int(1, 4); i > 0; i--) out[rng.int(4, out.length - 1)] = rng.int(0, 255);
+      return out;
+    case 2:
+      // a truncated body with a matching header: msgpack that ends early
+      return frameOf(out.subarray(4, rng.int(5, out.length - 1)));
+    default:
+      new DataView(out.buffer, out.byteOffset).setUint32(0, rng.pick([0, out.length - 5, out.length - 3, 0xffffffff]));
+      return out;
+  }
+}
+
+/** What a Byzantine validator does. */
+export interface ByzRoles {
+  /** Sends different blocks to different neighbours when it mines. */
+  equivocate: boolean;
+  /** Withholds chains (its own blocks and extended honest chains) and releases them late to one node. */
+  withhold: boolean;
+  /** Answers getchain with forged statements and blocks. */
+  lie: boolean;
+}
+
+/** A Byzantine validator, member of a coalition that shares its keys. */
+export class ByzValidator extends ByzHost {
+  readonly released: Record<'equivocations' | 'withheld' | 'lies', number> = { equivocations: 0, withheld: 0, lies: 0 };
+
+  constructor(
+    world: World,
+    readonly index: number,
+    readonly coalition: readonly number[],
+    readonly roles: ByzRoles,
+  ) {
+    super(world, `v${index}`);
+  }
+
+  onMessage(c: ConnSide, msg: Message): void {
+    if (msg.t === 'ds' && this.roles.withhold) this.#maybeWithhold(msg);
+    else if (msg.t === 'getchain' && this.roles.lie) this.#lie(c, msg.from);
+  }
+
+  /** Honest neighbours with an open connection. */
+  #targets(): ConnSide[] {
+    return [...this.open.values()].filter((c) => c.peerId.startsWith('v') && !this.coalition.includes(Number(c.peerId.slice(1))));
+  }
+
+  /** Mines for t0 (now is T0): equivocates, or withholds its block for a late release to one node. */
+  mine(t0: number): void {
+    const w = this.world;
+    const rng = w.rng;
+    const block = (j: number): WireBlock => ({ miner: this.index, t0, ts: w.sched.now, payload: utf8(`seed ${w.seed} byzantine ${this.index}@${t0}#${j}`) });
+    const cosigners = (): number[] => rng.shuffle(this.coalition.filter((i) => i !== this.index)).slice(0, rng.int(0, this.coalition.length - 1));
+    const targets = rng.shuffle(this.#targets());
+    if (targets.length === 0) return;
+    if (this.roles.equivocate) {
+      this.released.equivocations++;
+      const groups = rng.int(1, 3);
+      targets.forEach((c, i) => {
+        const j = i % groups;
+        w.sched.after(rng.int(0, 10), () => c.send(buildChain(w.testNet, block(j), [this.index, ...(rng.next() < 0.3 ? cosigners() : [])])));
+      });
+      return;
+    }
+    if (this.roles.withhold) {
+      const chain = buildChain(w.testNet, block(0), [this.index, ...cosigners()]);
+      this.#release(chain, rng.int(1, chain.signers.length + 1));
+    }
+  }
+
+  /** An honest chain without our bit: sometimes extend it with the coalition's signatures and hold it. */
+  #maybeWithhold(msg: ConsensusMessage): void {
+    const w = this.world;
+    const rng = w.rng;
+    if (msg.signers.includes(this.index) || rng.next() < 0.6) return;
+    let chain = extendChain(w.testNet, { ...msg, hops: 0 }, this.index);
+    for (const i of this.coalition) if (!chain.signers.includes(i) && rng.next() < 0.5) chain = extendChain(w.testNet, chain, i);
+    const now = w.sched.now;
+    const current = Math.max(1, Math.floor((now - w.T0(msg.block.t0)) / w.opts.roundMs) + 1);
+    this.#release(chain, rng.int(current, Math.min(w.testNet.genesis.faults + 2, chain.signers.length + 1)));
+  }
+
+  /** Sends `chain` to one honest neighbour so it arrives shortly before the end of round `round`. */
+  #release(chain: ConsensusMessage, round: number): void {
+    const w = this.world;
+    const endOfRound = w.T0(chain.block.t0) + round * w.opts.roundMs;
+    const sendAt = endOfRound - w.opts.delayMaxMs - w.rng.int(1, Math.floor(w.opts.roundMs / 4));
+    w.sched.at(sendAt, () => {
+      const targets = this.#targets();
+      if (targets.length === 0) return;
+      this.released.withheld++;
+      w.rng.pick(targets).send(chain);
+    });
+  }
+
+  /**
+   * A forged reply: our signed statement about a fork nobody decided. The fork hangs off the asker's real
+   * chain (the coalition can read the honest chain), so its blocks do link up and only the f+1 vouch rule
+   * keeps them out. Some replies carry a statement in another validator's name with a made-up signature.
+   */
+  #lie(c: ConnSide, from: number): void {
+    const w = this.world;
+    const rng = w.rng;
+    this.released.lies++;
+    const honest = w.nodes.find((x) => x !== null && x.core.tip().height >= from - 1);
+    const below = honest?.core.chain().find((b) => b.height === from - 1);
+    let parent = from <= 1 ? w.testNet.genesisHash : (below?.hash ?? this.bytes(32));
+    const blocks: WireChainBlock[] = [];
+    for (let h = Math.max(1, from), end = h + rng.int(1, 4); h < end; h++) {
+      const b: WireChainBlock = { miner: this.index, t0: rng.int(0, 50), ts: 0, payload: utf8(`lie ${w.seed} ${h}`), height: h, parent };
+      blocks.push(b);
+      parent = blockHash(b);
+    }
+    const g = w.testNet.genesis;
+    const body = { signer: this.index, round: rng.int(0, 1000), height: blocks[blocks.length - 1]!.height, tip: parent, syncing: rng.next() < 0.3 };
+    const forged = rng.next() < 0.2;
+    const signer = forged ? rng.int(0, g.validators.length - 1) : this.index;
+    const sig = forged ? this.bytes(64) : w.testNet.keys[this.index]!.sign(statementSignedBytes(g.networkId, w.testNet.genesisHash, body));
+    c.send({ t: 'chain', statement: { ...body, signer, sig }, blocks });
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * One seeded fault scenario on the full-node simulator: validators on a random mesh mine blocks every few
+ * rounds and broadcast gossip, while a schedule drawn from the seed kills and restarts nodes (the durable
+ * chain survives, the restart catches up as the validator shell does after the genesis start), pauses them
+ * (messages queue and are handled late), cuts them off and lets them reconnect, and floods them from a
+ * Byzantine peer; Byzantine validators equivocate, withhold chains for late release and lie in catch-up.
+ * Never more than f validators are Byzantine or faulty at once (the budget below).
+ *
+ * Budget: a killed node counts from the kill until k+2 rounds after its restart (it decides on its own again
+ * from the instance after its restart); a short pause (well inside the synchrony slack) counts while it
+ * lasts and one round more. A long pause or a cut makes a validator miss whole instances, and the shell has
+ * no way back from that short of a restart (it decides "no block" for what it missed and its chain forks
+ * off), so such a node counts as faulty to the end of the run and only its chain before the fault is checked.
+ */
+import { utf8 } from '../../src/bytes.ts';
+import { ByzValidator, Flooder } from './byzantine.ts';
+import { randomMesh, type Mesh } from './topology.ts';
+import { World } from './world.ts';
+
+/** Kinds of crash faults. */
+export type FaultKind = 'kill' | 'short-pause' | 'long-pause' | 'cut';
+
+/** One scheduled crash fault on honest validator `node`. */
+export interface Fault {
+  kind: FaultKind;
+  node: number;
+  atMs: number;
+  /** Down, paused or cut for this long. */
+  ms: number;
+  /** End of the interval it counts against the budget (Infinity: to the end of the run). */
+  countsUntilMs: number;
+}
+
+/** A flood episode: flooder `generation` floods `target` during [atMs, untilMs). */
+export interface FloodEpisode {
+  generation: number;
+  target: number;
+  atMs: number;
+  untilMs: number;
+}
+
+/** A broadcast an honest node made. */
+export interface Broadcast {
+  id: string;
+  origin: number;
+  atMs: number;
+}
+
+/** An honest proposal that went out. */
+export interface Proposal {
+  miner: number;
+  t0: number;
+  hashHex: string;
+}
+
+/** Everything a run produced, for the checks. */
+export interface Outcome {
+  world: World;
+  mesh: Mesh;
+  byzantine: ByzValidator[];
+  flooders: Flooder[];
+  faults: Fault[];
+  floods: FloodEpisode[];
+  broadcasts: Broadcast[];
+  proposals: Proposal[];
+  /** Chain hashes of a node when its permanent fault began. */
+  chainAtFault: Map<number, string[]>;
+  /** Window after a broadcast in which a receiver must stay steady to be owed the message, in ms. */
+  deliveryWindowMs: number;
+  /** Last t0 with mining. */
+  lastT0: number;
+  endMs: number;
+  k: number;
+  f: number;
+  n: number;
+}
+
+const roundMs = 120;
+/** Instances with mining: t0 = 1 .. rounds - 1. */
+const rounds = 26;
+
+function pickWeighted<T extends string>(r: number, weights: Record<T, number>): T {
+  let acc = 0;
+  const entries = Object.entries(weights) as Array<[T, number]>;
+  for (const [k, w] of entries) if (r < (acc += w)) return k;
+  return entries[entries.length - 1]![0];
+}
+
+/** Builds and runs the scenario of `seed`. */
+export function runScenario(seed: number): Outcome {
+  const probe = new World({ seed, n: 1, faults: 0, roundMs, delayMinMs: 1, delayMaxMs: 1, verifyMsMax: 0, diskMsMax: 0, syncIntervalMs: 500, eventsMax: 1 });
+  const n = probe.rng.pick([8, 9, 10]);
+  const f = n === 10 && probe.rng.next() < 0.3 ? 3 : 2;
+  const world = new World({
+    seed,
+    n,
+    faults: f,
+    roundMs,
+    delayMinMs: 1,
+    delayMaxMs: Math.floor(roundMs / 3) - 2,
+    verifyMsMax: 2,
+    diskMsMax: 4,
+    syncIntervalMs: Math.max(roundMs, 500),
+    eventsMax: 3_000_000,
+  });
+  const rng = world.rng;
+  const k = f + 1;
+  const mesh = randomMesh(rng, n, f);
+
+  // Byzantine validators and their roles.
+  const b = rng.next() < 0.15 ? f : rng.int(0, f - 1);
+  const byzIdx = rng.shuffle([...Array(n).keys()]).slice(0, b).sort((x, y) => x - y);
+  const byzantine = byzIdx.map((i) => {
+    const equivocate = rng.next() < 0.5;
+    return new ByzValidator(world, i, byzIdx, { equivocate, withhold: !equivocate || rng.next() < 0.5, lie: rng.next() < 0.6 });
+  });
+  const honest = [...Array(n).keys()].filter((i) => !byzIdx.includes(i));
+  for (const bz of byzantine) world.addHost(bz);
+  for (const i of honest) world.startNode(i);
+  for (let a = 0; a < n; a++) for (const c of mesh[a]!) if (a < c) world.net.dial(`v${a}`, `v${c}`);
+
+  const T0 = (t: number): number => world.T0(t);
+  const lastT0 = rounds - 1;
+  const endMs = T0(lastT0 + k) + 1600;
+  const deliveryWindowMs = 1000;
+
+  // Round ticks, just after every boundary (validator.ts scheduleTick).
+  for (let t = 0; T0(t) <= endMs; t++) {
+    world.sched.at(T0(t) + 1, () => {
+      for (const node of world.nodes) node?.run(() => node.tick());
+    });
+  }
+
+  // Mining.
+  const proposals: Proposal[] = [];
+  for (let t0 = 1; t0 <= lastT0; t0++) {
+    if (rng.next() < 0.4) continue;
+    const miners = rng.shuffle([...Array(n).keys()]).slice(0, rng.next() < 0.2 ? 2 : 1);
+    for (const m of miners) {
+      const bz = byzantine.find((x) => x.index === m);
+      if (bz) {
+        world.sched.at(T0(t0), () => bz.mine(t0));
+        continue;
+      }
+      world.sched.at(T0(t0) + rng.int(0, 5), () => {
+        const node = world.nodes[m];
+        node?.run(() => {
+          const hashHex = node.propose(t0, utf8(`seed ${seed} block ${m}@${t0}`));
+          if (hashHex) proposals.push({ miner: m, t0, hashHex });
+        });
+      });
+    }
+  }
+
+  // Gossip from honest nodes, up to a delivery window before the end.
+  const broadcasts: Broadcast[] = [];
+  for (let at = T0(0) - 50; at < endMs - deliveryWindowMs - 200; at += rng.int(50, 130)) {
+    const origin = rng.pick(honest);
+    const data = utf8(`seed ${seed} gossip ${broadcasts.length + rng.int(0, 9)}`);
+    world.sched.at(at, () => {
+      const node = world.nodes[origin];
+      if (!node || node.cut) return;
+      node.run(() => broadcasts.push({ id: node.broadcast('chat', data), origin, atMs: world.sched.now }));
+    });
+  }
+
+  // Crash faults within the budget.
+  const faults: Fault[] = [];
+  const chainAtFault = new Map<number, string[]>();
+  const busy = (node: number, from: number, to: number): boolean => faults.some((x) => x.node === node && x.atMs < to + roundMs && from < x.countsUntilMs + roundMs);
+  const load = (from: number, to: number): number => {
+    let worst = 0;
+    for (const p of [from, ...faults.map((x) => x.atMs)]) {
+      if (p < from || p >= to) continue;
+      worst = Math.max(worst, faults.filter((x) => x.atMs <= p && p < x.countsUntilMs).length);
+    }
+    return worst;
+  };
+  for (let at = T0(2) + rng.int(0, roundMs); at < T0(lastT0 - 8); at += rng.int(80, 500)) {
+    const kind = pickWeighted(rng.next(), { kill: 0.45, 'short-pause': 0.3, 'long-pause': 0.1, cut: 0.15 } as Record<FaultKind, number>);
+    const node = rng.pick(honest);
+    const ms =
+      kind === 'kill' ? rng.int(roundMs, 5 * roundMs) :
+      kind === 'short-pause' ? rng.int(5, 25) :
+      kind === 'long-pause' ? rng.int(2 * roundMs, 4 * roundMs) :
+      rng.int(roundMs, 4 * roundMs);
+    const countsUntilMs =
+      kind === 'kill' ? at + ms + (k + 2) * roundMs :
+      kind === 'short-pause' ? at + ms + roundMs :
+      Infinity;
+    if (busy(node, at, countsUntilMs) || load(at, Math.min(countsUntilMs, endMs)) + 1 > f - b) continue;
+    faults.push({ kind, node, atMs: at, ms, countsUntilMs });
+  }
+  for (const fault of faults) scheduleFault(world, mesh, fault, chainAtFault);
+
+  // Flood episodes from a Byzantine peer, each on one honest node; a new identity now and then.
+  const flooders: Flooder[] = [];
+  const floods: FloodEpisode[] = [];
+  for (let e = rng.int(2, 4); e > 0; e--) {
+    const atMs = rng.int(T0(0), T0(lastT0 - 2));
+    const ep = { generation: rng.next() < 0.5 || flooders.length === 0 ? flooders.length : flooders.length - 1, target: rng.pick(honest), atMs, untilMs: atMs + rng.int(200, 800) };
+    if (ep.generation === flooders.length) {
+      const fl = new Flooder(world, ep.generation);
+      flooders.push(fl);
+      world.addHost(fl);
+    }
+    floods.push(ep);
+    const fl = flooders[ep.generation]!;
+    world.sched.at(atMs, () => fl.flood(`v${ep.target}`, ep.untilMs));
+  }
+
+  world.sched.runUntil(endMs);
+  return { world, mesh, byzantine, flooders, faults, floods, broadcasts, proposals, chainAtFault, deliveryWindowMs, lastT0, endMs, k, f, n };
+}
+
+/** Wires one crash fault into the world's schedule. */
+function scheduleFault(world: World, mesh: Mesh, fault: Fault, chainAtFault: Map<number, string[]>): void {
+  const redial = (i: number) => (): void => {
+    for (const nb of mesh[i]!) world.net.dial(`v${i}`, `v${nb}`);
+  };
+  world.sched.at(fault.atMs, () => {
+    const node = world.nodes[fault.node];
+    if (!node) return;
+    if (fault.countsUntilMs === Infinity) chainAtFault.set(fault.node, node.chainHashes());
+    switch (fault.kind) {
+      case 'kill':
+        node.kill();
+        world.nodes[fault.node] = null;
+        world.sched.after(fault.ms, () => {
+          const restarted = world.startNode(fault.node);
+          redial(fault.node)();
+          restarted.beginCatchUp();
+        });
+        return;
+      case 'short-pause':
+      case 'long-pause':
+        return node.pause(fault.ms);
+      case 'cut':
+        return node.isolate(fault.ms, redial(fault.node));
+    }
+  });
+}

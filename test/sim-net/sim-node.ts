@@ -1,0 +1,369 @@
+/**
+ * An honest full node in the simulator: the gossip core, the Dolev-Strong core and catch-up, wired the way
+ * the socket shell wires them, in the same order of checks:
+ *  - src/node.ts onGossip / onConsensus / admit / relay / sendToAll / onGetChain (rate limit) / onOffence
+ *    (penalties from offences.ts);
+ *  - src/validator.ts onChain (round check, then checkChain, then the core), apply, afterDisk (a block is
+ *    durable before it counts, written once), beginCatchUp / absorbChainReply / finishCatchUp, onGetChain, the round tick.
+ * Verification is synchronous here (SimVerifier from test/sim: chain-rules.ts then real Ed25519), but its
+ * result is acted on a seeded verification delay later, as the pool's promise would be. Not modelled: peer
+ * exchange, keepalive pings and pausing a socket while its peer has 512 messages in verification.
+ *
+ * Every incarnation of a node is a new SimNode: a kill loses all memory but the durable chain, and events
+ * of a dead incarnation are dropped.
+ */
+import { toHex } from '../../src/bytes.ts';
+import { blockHash, type ChainBlock } from '../../src/consensus/block.ts';
+import { CatchUp, statementSignedBytes } from '../../src/consensus/catch-up.ts';
+import { DolevStrong, type ConsensusAction } from '../../src/consensus/dolev-strong.ts';
+import type { ErrorCode } from '../../src/errors.ts';
+import { encodeFrame } from '../../src/framing.ts';
+import { consensusId, GossipCore, gossipId, gossipSignedBytes } from '../../src/gossip.ts';
+import { getChainIntervalMs } from '../../src/node.ts';
+import { penaltyFor } from '../../src/offences.ts';
+import { PeerScores } from '../../src/peer-score.ts';
+import { schemaLimits, type ChainMessage, type ConsensusMessage, type GossipMessage, type Message, type WireChainBlock } from '../../src/schema.ts';
+import { chainReplyBytesMax } from '../../src/validator.ts';
+import { verifyEd25519 } from '../sim/keys.ts';
+import type { ConnSide, Host } from './links.ts';
+import type { World } from './world.ts';
+
+/** A chain verdict as node.ts receives it from the validator shell. */
+interface Verdict {
+  valid: boolean;
+  forward: boolean;
+  code?: ErrorCode;
+  reason?: string;
+}
+
+/** One incarnation of an honest validator node. */
+export class SimNode implements Host {
+  readonly id: string;
+  alive = true;
+  readonly gossip = new GossipCore();
+  readonly core: DolevStrong;
+  readonly open = new Map<string, ConnSide>();
+  /** Gossip ids delivered to the application by this incarnation, with how often (must stay 1). */
+  readonly delivered = new Map<string, number>();
+  readonly counters = { offences: 0, bans: 0, rejected: 0, synced: 0 };
+  catchUp: CatchUp | null = null;
+  /** Whether this incarnation ever finished a catch-up (or never needed one). */
+  caughtUp = true;
+  /** Whether this incarnation started with a catch-up (a restart after the genesis start). */
+  beganCatchUp = false;
+  readonly #world: World;
+  readonly #scores = new PeerScores({});
+  readonly #lastGetChainMs = new Map<string, number>();
+  #pausedUntilMs = Number.NEGATIVE_INFINITY;
+  #cutUntilMs = Number.NEGATIVE_INFINITY;
+  #backlog: Array<() => void> = [];
+  #seq: number;
+  #diskAtMs = Number.NEGATIVE_INFINITY;
+  /** validator.ts storedHeight: a block reported twice (synced, then decided) is written once. */
+  #storedHeight: number;
+
+  constructor(world: World, readonly index: number) {
+    this.#world = world;
+    this.id = `v${index}`;
+    const key = world.testNet.keys[index]!;
+    // Validator constructor: continue from the durable chain.
+    const stored = world.stores[index]!;
+    const first = stored[0];
+    this.core = new DolevStrong({
+      genesis: world.testNet.genesis,
+      selfIndex: index,
+      sign: (b) => key.sign(b),
+      ...(first ? { tip: { height: first.height - 1, hash: first.parent } } : {}),
+    });
+    for (const b of stored) this.core.appendLinked(b);
+    this.#storedHeight = this.core.tip().height;
+    // node.ts: sequence numbers start from the clock so a restarted node never reuses one.
+    this.#seq = world.sched.now * 1000;
+  }
+
+  // ---- process model -------------------------------------------------------------------------------
+
+  run(fn: () => void): void {
+    if (!this.alive) return;
+    if (this.paused) this.#backlog.push(fn);
+    else this.#world.guard(this, fn);
+  }
+
+  get paused(): boolean {
+    return this.#world.sched.now < this.#pausedUntilMs;
+  }
+
+  get cut(): boolean {
+    return this.#world.sched.now < this.#cutUntilMs;
+  }
+
+  /** SIGSTOP for `ms`: arriving bytes, timers and verifications queue up and run, in order, at SIGCONT. */
+  pause(ms: number): void {
+    const until = this.#world.sched.now + ms;
+    this.#pausedUntilMs = until;
+    this.#world.sched.at(until, () => {
+      if (!this.alive || this.paused) return;
+      while (this.#backlog.length > 0 && !this.paused) this.#world.guard(this, this.#backlog.shift()!);
+    });
+  }
+
+  /** node.isolate(ms): every connection closes, none opens until the time is up, then it redials its peers. */
+  isolate(ms: number, redial: () => void): void {
+    this.#cutUntilMs = this.#world.sched.now + ms;
+    for (const c of [...this.open.values()]) c.close('ERR_CONNECTION_CLOSED', `isolated for ${ms} ms`);
+    this.#world.sched.at(this.#cutUntilMs, () => this.run(redial));
+  }
+
+  /** SIGKILL: memory is gone, connections drop, disk writes not yet done are lost. */
+  kill(): void {
+    this.alive = false;
+    this.#backlog = [];
+    for (const c of this.#world.net.sidesOf(this.id)) c.drop();
+    this.open.clear();
+  }
+
+  /** Runs `fn` `ms` later as this incarnation's own event. */
+  #later(ms: number, fn: () => void): void {
+    this.#world.sched.after(ms, () => this.run(fn));
+  }
+
+  // ---- connections (node.ts onOpen / onClose / onOffence) -----------------------------------------------
+
+  accepts(peerId: string): boolean {
+    return this.alive && !this.cut && !this.#scores.isBanned(peerId, this.#world.sched.now);
+  }
+
+  onOpen(c: ConnSide): void {
+    if (this.cut) return c.close('ERR_CONNECTION_CLOSED', 'isolated');
+    this.open.set(c.peerId, c);
+    this.#world.onLink(this, c.peerId, true);
+  }
+
+  onClose(c: ConnSide): void {
+    if (this.open.get(c.peerId) !== c) return;
+    this.open.delete(c.peerId);
+    this.#lastGetChainMs.delete(c.peerId);
+    this.#world.onLink(this, c.peerId, false);
+  }
+
+  onOffence(c: ConnSide, code: ErrorCode, reason: string): void {
+    this.counters.offences++;
+    const r = this.#scores.penalize(c.peerId, penaltyFor(code), this.#world.sched.now);
+    this.#world.onOffence(this, c.peerId, code, reason);
+    if (r.banned && c.open) {
+      this.counters.bans++;
+      c.close('ERR_BANNED', `banned for misbehaviour (last: ${code})`);
+    }
+  }
+
+  onMessage(c: ConnSide, msg: Message): void {
+    switch (msg.t) {
+      case 'gossip':
+        return this.#onGossip(c, msg);
+      case 'ds':
+        return this.#onConsensus(c, msg);
+      case 'getchain':
+        return this.#onGetChain(c, msg.from);
+      case 'chain':
+        return this.#absorbChainReply(msg);
+      default:
+        return; // getpeers and peers: peer exchange is not modelled (the mesh is fixed)
+    }
+  }
+
+  // ---- gossip (node.ts) ----------------------------------------------------------------------------
+
+  /** node.broadcast: sign, mark our own id seen, send to every open peer. */
+  broadcast(topic: string, data: Uint8Array): string {
+    const key = this.#world.testNet.keys[this.index]!;
+    const unsigned = { origin: key.publicKey, seq: ++this.#seq, topic, data };
+    const signed = gossipSignedBytes(this.#world.networkId, unsigned);
+    const msg: GossipMessage = { t: 'gossip', ...unsigned, hops: 0, sig: key.sign(signed) };
+    const id = gossipId(signed);
+    this.gossip.markOwn(id, this.#world.sched.now);
+    this.#sendToAll(encodeFrame(msg), new Set());
+    return id;
+  }
+
+  #admit(c: ConnSide, id: string, hops: number): boolean {
+    const a = this.gossip.admit(c.peerId, id, hops, this.#world.sched.now);
+    if (a.verdict === 'verify') return true;
+    if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
+    return false;
+  }
+
+  #onGossip(c: ConnSide, msg: GossipMessage): void {
+    const signed = gossipSignedBytes(this.#world.networkId, msg);
+    const id = gossipId(signed);
+    if (!this.#admit(c, id, msg.hops)) return;
+    this.#later(this.#world.verifyDelay(), () => {
+      const ok = this.#world.verifyGossip(id, msg, signed);
+      const senders = this.gossip.settle(id, ok, this.#world.sched.now);
+      if (!ok) return this.onOffence(c, 'ERR_BAD_SIGNATURE', `gossip ${id.slice(0, 16)} has a bad signature`);
+      this.delivered.set(id, (this.delivered.get(id) ?? 0) + 1);
+      this.#world.onDeliver(this, id);
+      if (this.gossip.mayRelay(msg.hops)) this.#relay({ ...msg, hops: msg.hops + 1 }, senders);
+    });
+  }
+
+  #onConsensus(c: ConnSide, msg: ConsensusMessage): void {
+    const hash = blockHash(msg.block);
+    const id = consensusId(hash, msg);
+    if (!this.#admit(c, id, msg.hops)) return;
+    this.#onChain(msg, hash, c.peerId, (v) => {
+      const senders = this.gossip.settle(id, v.valid, this.#world.sched.now);
+      if (!v.valid) return this.onOffence(c, v.code ?? 'ERR_BAD_CHAIN', v.reason ?? 'invalid chain');
+      if (v.forward && this.gossip.mayRelay(msg.hops)) this.#relay({ ...msg, hops: msg.hops + 1 }, senders);
+    });
+  }
+
+  #relay(msg: Message, skip: ReadonlySet<string>): void {
+    this.#sendToAll(encodeFrame(msg), skip);
+  }
+
+  #sendToAll(frame: Uint8Array, skip: ReadonlySet<string>): number {
+    let sent = 0;
+    for (const id of this.gossip.relayTargets(this.open.keys(), skip)) if (this.open.get(id)?.sendFrame(frame)) sent++;
+    return sent;
+  }
+
+  #onGetChain(c: ConnSide, from: number): void {
+    const now = this.#world.sched.now;
+    if (now - (this.#lastGetChainMs.get(c.peerId) ?? -Infinity) < getChainIntervalMs) {
+      return this.onOffence(c, 'ERR_RATE_LIMITED', `getchain more often than every ${getChainIntervalMs} ms`);
+    }
+    this.#lastGetChainMs.set(c.peerId, now);
+    c.send(this.#chainReply(from));
+  }
+
+  // ---- validator (validator.ts) ---------------------------------------------------------------------
+
+  /** validator.onChain: the round by our clock, then every signature, then the core at processing time. */
+  #onChain(msg: ConsensusMessage, hash: Uint8Array, from: string, done: (v: Verdict) => void): void {
+    const core = this.core;
+    const round = core.roundOf(msg.block.t0, this.#world.sched.now);
+    if (round < 1) return done({ valid: false, forward: false, code: 'ERR_BAD_CHAIN', reason: `instance starts in the future (round ${round})` });
+    if (round > core.k) return done({ valid: false, forward: false, code: 'ERR_INSTANCE_OVER', reason: `round ${round} is after the last round ${core.k}` });
+    this.#later(this.#world.verifyDelay(), () => {
+      const check = this.#world.verifier.checkChain({ msg, blockHash: hash, round });
+      if (!check.ok) return done({ valid: false, forward: false, code: check.code, reason: check.reason });
+      const actions = core.onVerifiedChain(msg, this.#world.sched.now, hash);
+      this.#apply(actions, from);
+      done({ valid: true, forward: actions.some((a) => a.type === 'forward') });
+    });
+  }
+
+  /**
+   * validator.mine at the round start: propose for t0 now (refused by the core if now is too late, e.g.
+   * after a pause). Returns the block hash in hex when the proposal went out.
+   */
+  propose(t0: number, payload: Uint8Array): string | null {
+    const actions = this.core.propose(payload, t0, this.#world.sched.now);
+    this.#apply(actions, 'self');
+    const p = actions.find((a) => a.type === 'proposed');
+    return p && p.type === 'proposed' ? toHex(p.blockHash) : null;
+  }
+
+  /** The round timer just after a round boundary. */
+  tick(): void {
+    this.#apply(this.core.tick(this.#world.sched.now), 'self');
+  }
+
+  #apply(actions: ConsensusAction[], from: string): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'send':
+          this.gossip.markOwn(consensusId(blockHash(a.msg.block), a.msg), this.#world.sched.now);
+          this.#sendToAll(encodeFrame(a.msg), new Set());
+          break;
+        case 'decided':
+          if (a.block) this.#afterDisk(a.block);
+          break;
+        case 'rejected':
+          this.counters.rejected++;
+          this.#world.onRejected(this, a.code, a.reason, from);
+          break;
+        default:
+          break; // forward: the node floods it on; proposed / relayed: events only
+      }
+    }
+  }
+
+  /** A decided or synced block becomes durable a little later, in order; a kill before then loses it. */
+  #afterDisk(block: ChainBlock): void {
+    this.#diskAtMs = Math.max(this.#world.sched.now + this.#world.diskDelay(), this.#diskAtMs);
+    this.#world.sched.at(this.#diskAtMs, () =>
+      this.run(() => {
+        if (block.height <= this.#storedHeight) return;
+        this.#world.persist(this, block);
+        this.#storedHeight = block.height;
+      }),
+    );
+  }
+
+  /** validator.beginCatchUp, as the shell does on a start after the genesis start. */
+  beginCatchUp(): void {
+    const now = this.#world.sched.now;
+    const tip = this.core.tip();
+    this.core.startSync();
+    this.caughtUp = false;
+    this.beganCatchUp = true;
+    const g = this.#world.testNet.genesis;
+    this.catchUp = new CatchUp({ n: g.validators.length, faults: g.faults, k: this.core.k, liveFromT0: this.core.currentRound(now) + 1, tip, known: this.core.chain() });
+    const cu = this.catchUp;
+    const ask = (): void => {
+      if (this.catchUp !== cu) return;
+      const from = cu.tipNow.height + 1;
+      for (const c of this.open.values()) c.send({ t: 'getchain', from });
+      this.#later(this.#world.syncIntervalMs, ask);
+    };
+    ask();
+  }
+
+  /** validator.onGetChain: our signed statement and our blocks from `from` on, bounded. */
+  #chainReply(from: number): ChainMessage {
+    this.tick();
+    const { genesis } = this.#world.testNet;
+    const tip = this.core.tip();
+    const body = { signer: this.index, round: this.core.currentRound(this.#world.sched.now), height: tip.height, tip: tip.hash, syncing: this.core.syncing };
+    const sig = this.#world.testNet.keys[this.index]!.sign(statementSignedBytes(genesis.networkId, this.core.genesisHash, body));
+    const blocks: WireChainBlock[] = [];
+    let bytes = 0;
+    for (const b of this.core.chain()) {
+      if (b.height < from) continue;
+      if (blocks.length >= schemaLimits.chainBlocksPerReplyMax || (blocks.length > 0 && bytes + b.payload.byteLength > chainReplyBytesMax)) break;
+      blocks.push({ miner: b.miner, t0: b.t0, ts: b.ts, payload: b.payload, height: b.height, parent: b.parent });
+      bytes += b.payload.byteLength;
+    }
+    return { t: 'chain', statement: { ...body, sig }, blocks };
+  }
+
+  /** validator.absorbChainReply: a verified statement, candidate blocks, append what f+1 vouch for. */
+  #absorbChainReply(msg: ChainMessage): void {
+    const cu = this.catchUp;
+    const st = msg.statement;
+    const { genesis } = this.#world.testNet;
+    if (!cu || !st || st.signer >= genesis.validators.length || st.signer === this.index) return;
+    const key = genesis.validators[st.signer]!.publicKey;
+    if (!verifyEd25519(key, statementSignedBytes(genesis.networkId, this.core.genesisHash, st), st.sig)) return;
+    cu.onStatement(st);
+    cu.onBlocks(msg.blocks);
+    for (const b of cu.appendable()) {
+      const block: ChainBlock = { ...b, hash: blockHash(b) };
+      this.core.appendLinked(block);
+      cu.advance(b, block.hash);
+      this.counters.synced++;
+      this.#afterDisk(block);
+    }
+    if (cu.complete()) {
+      this.catchUp = null;
+      this.caughtUp = true;
+      this.#apply(this.core.finishSync(), 'self');
+    }
+  }
+
+  /** Hex hashes of the chain, oldest first. */
+  chainHashes(): string[] {
+    return this.core.chain().map((b) => toHex(b.hash));
+  }
+}
