@@ -65,6 +65,8 @@ export class World {
   readonly deliveries = new Map<string, Set<number>>();
   readonly offences = new Map<string, number>();
   readonly rejections = new Map<string, number>();
+  /** A running hash of what happened when (deliveries, links, stores, offences): two runs of a seed must match. */
+  digest = 0;
   readonly #gossipChecks = new Map<string, boolean>();
 
   constructor(opts: WorldOptions) {
@@ -148,9 +150,20 @@ export class World {
       throw new Error(`seed=${this.seed} ${node.id} stored block at height ${block.height} that does not sit on its durable tip ${store.length}`);
     }
     store.push(block);
+    this.#note('s', node.index, block.height);
+  }
+
+  #note(...xs: Array<string | number>): void {
+    let h = this.digest;
+    for (const x of [this.sched.now, ...xs]) {
+      const s = String(x);
+      for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) >>> 0;
+    }
+    this.digest = h;
   }
 
   onDeliver(node: SimNode, id: string): void {
+    this.#note('d', node.index, id);
     let set = this.deliveries.get(id);
     if (!set) this.deliveries.set(id, (set = new Set()));
     set.add(node.index);
@@ -158,10 +171,12 @@ export class World {
 
   onLink(node: SimNode, peer: string, up: boolean): void {
     this.links.push({ at: this.sched.now, node: node.index, peer, up });
+    this.#note('l', node.index, peer, up ? 1 : 0);
   }
 
   onOffence(_node: SimNode, _peer: string, code: ErrorCode, _reason: string): void {
     this.offences.set(code, (this.offences.get(code) ?? 0) + 1);
+    this.#note('o', _node.index, _peer, code);
   }
 
   onRejected(_node: SimNode, code: ErrorCode, _reason: string, _from: string): void {
