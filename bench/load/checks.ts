@@ -53,6 +53,10 @@ export interface DeliveryResult {
   missingExamples: Missing[];
   /** Pairs excused by an outage of the validator or its origin. */
   excused: number;
+  /** Send-to-delivery times of the required deliveries, as the run read them, in ms. */
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyMaxMs: number;
   duplicates: number;
   duplicateExamples: string[];
   redeliveredAfterRestart: number;
@@ -63,8 +67,8 @@ export interface DeliveryResult {
 /** Records broadcasts and deliveries as they happen; `check` gives the verdict. */
 export class DeliveryLedger {
   readonly sent = new Map<string, SentMessage>();
-  /** node -> id -> the life that first delivered it */
-  readonly #first = new Map<number, Map<string, number>>();
+  /** node -> id -> the life that first delivered it and when the run read the delivery */
+  readonly #first = new Map<number, Map<string, { life: number; atMs: number }>>();
   #duplicates = 0;
   readonly #duplicateExamples: string[] = [];
   #redelivered = 0;
@@ -74,13 +78,13 @@ export class DeliveryLedger {
     this.sent.set(id, { id, origin, atMs });
   }
 
-  onDelivered(node: number, life: number, id: string): void {
+  onDelivered(node: number, life: number, id: string, atMs: number): void {
     this.deliveries++;
     let m = this.#first.get(node);
     if (!m) this.#first.set(node, (m = new Map()));
-    const firstLife = m.get(id);
-    if (firstLife === undefined) m.set(id, life);
-    else if (firstLife === life) {
+    const first = m.get(id);
+    if (first === undefined) m.set(id, { life, atMs });
+    else if (first.life === life) {
       this.#duplicates++;
       if (this.#duplicateExamples.length < 5) this.#duplicateExamples.push(`${id.slice(0, 16)} at validator ${node} (life ${life})`);
     } else this.#redelivered++;
@@ -99,11 +103,15 @@ export class DeliveryLedger {
       missing: 0,
       missingExamples: [],
       excused: 0,
+      latencyP50Ms: 0,
+      latencyP99Ms: 0,
+      latencyMaxMs: 0,
       duplicates: this.#duplicates,
       duplicateExamples: this.#duplicateExamples,
       redeliveredAfterRestart: this.#redelivered,
       unconfirmedDelivered: 0,
     };
+    const latencies: number[] = [];
     const cutoffs = outages.filter((o) => o.kind !== 'pause');
     const outOf = (node: number) => cutoffs.filter((o) => o.node === node);
     for (const m of this.sent.values()) {
@@ -116,14 +124,22 @@ export class DeliveryLedger {
           continue;
         }
         out.required++;
-        if (this.has(x, m.id)) out.delivered++;
-        else {
+        const d = this.#first.get(x)?.get(m.id);
+        if (d) {
+          out.delivered++;
+          latencies.push(d.atMs - m.atMs);
+        } else {
           out.missing++;
           if (out.missingExamples.length < 5) out.missingExamples.push({ id: m.id, origin: m.origin, node: x, sentAtMs: m.atMs });
         }
       }
     }
     for (const m of this.#first.values()) for (const id of m.keys()) if (!this.sent.has(id)) out.unconfirmedDelivered++;
+    latencies.sort((a, b) => a - b);
+    const at = (q: number) => Math.max(0, latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+    out.latencyP50Ms = at(0.5);
+    out.latencyP99Ms = at(0.99);
+    out.latencyMaxMs = Math.max(0, latencies.at(-1) ?? 0);
     return out;
   }
 }

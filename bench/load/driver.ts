@@ -61,11 +61,21 @@ async function freeBasePort(count: number): Promise<number> {
   throw new Error(`no ${count} consecutive free ports found`);
 }
 
+/** An outage as the driver tracks it. */
+export interface RunOutage extends Outage {
+  /** The validator's life when the fault hit. */
+  life: number;
+  /** When the fault itself ends (restart, SIGCONT, end of isolation). */
+  untilMs: number;
+  /** For a kill: when the restarted validator had caught up. */
+  caughtUpMs: number | null;
+}
+
 /** A load run in progress. */
 export class LoadRun {
   readonly dir: string;
   readonly recorder: Recorder;
-  readonly outages: Array<Outage & { life: number; untilMs: number }> = [];
+  readonly outages: RunOutage[] = [];
   readonly honest = new Map<number, HonestNode>();
   byzantine: { flooder: ByzantineProcess; equivocator: ByzantineProcess; withholder: ByzantineProcess } | null = null;
   genesis: Genesis | null = null;
@@ -121,9 +131,9 @@ export class LoadRun {
     const r = this.plan.roles;
     for (const v of g.validators) (r.honest.includes(v.index) ? this.#honestKeys.set(toHex(v.publicKey), v.index) : this.#byzantineKeys.add(toHex(v.publicKey)));
     for (const i of r.honest) {
-      const node = new HonestNode(i, this.dir, (ev) => this.#onEvent(ev));
+      const node = new HonestNode(i, this.dir, g.startMs, (ev) => this.#onEvent(ev));
       this.honest.set(i, node);
-      node.start(true);
+      node.start();
     }
     const key = (i: number) => join(this.dir, `node-${i}.key`);
     const genesisPath = join(this.dir, 'genesis.json');
@@ -144,7 +154,7 @@ export class LoadRun {
       await sleep(100);
     }
     this.note(`${r.honest.length} honest and 3 Byzantine validators started, honest ones fully connected, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const late = [...this.honest.values()].filter((n) => n.caughtUpAtMs === null || n.caughtUpAtMs > g.startMs);
+    const late = [...this.honest.values()].filter((n) => n.caughtUpAtMs === null);
     if (late.length > 0) this.note(`validators ${late.map((n) => n.index).join(',')} came up after round 0 and catch up first`);
     // The load phase starts half a round into a round, so commands never race a round boundary.
     const firstRound = Math.max(1, Math.ceil((Date.now() - g.startMs) / g.roundMs) + 1);
@@ -154,11 +164,9 @@ export class LoadRun {
   }
 
   #onEvent(ev: NodeEvent): void {
-    // A validator that starts before round 0 never catches up; one that starts later says `caught-up`.
     const node = this.honest.get(ev.node);
-    if (ev.e.event === 'listening' && node && ev.life === node.life && this.genesis && ev.atMs >= this.genesis.startMs && node.life === 1) node.caughtUpAtMs = null;
     this.recorder.onEvent(ev);
-    if (node && ev.e.event === 'peer') this.#checkRecovered(node);
+    if (node && (ev.e.event === 'peer' || ev.e.event === 'caught-up')) this.#checkRecovered(node);
     const pending = this.#pendingMine.get(ev.node);
     if (!pending || !node) return;
     if (ev.e.event === 'proposed') this.#pendingMine.delete(ev.node);
@@ -178,6 +186,7 @@ export class LoadRun {
   #checkRecovered(node: HonestNode): void {
     const now = Date.now();
     for (const o of this.outages) {
+      if (o.node === node.index && o.kind === 'kill' && o.caughtUpMs === null && node.life > o.life && node.caughtUpAtMs !== null) o.caughtUpMs = node.caughtUpAtMs;
       if (o.node !== node.index || o.endMs !== null || o.kind === 'pause') continue;
       if (o.kind === 'kill' && node.life <= o.life) continue;
       if (o.kind === 'isolate' && now < o.untilMs) continue;
@@ -262,18 +271,18 @@ export class LoadRun {
     const now = Date.now();
     switch (f.kind) {
       case 'kill': {
-        this.outages.push({ node: f.node, kind: 'kill', startMs: now, endMs: null, life: n.life, untilMs: now + f.downMs });
+        this.outages.push({ node: f.node, kind: 'kill', startMs: now, endMs: null, life: n.life, untilMs: now + f.downMs, caughtUpMs: null });
         this.note(`SIGKILL validator ${f.node} (pid ${n.pid})`);
         await n.kill();
         await sleep(f.downMs - (Date.now() - now));
-        n.start(false);
+        n.start();
         this.note(`restarted validator ${f.node} on its data directory (life ${n.life})`);
         return;
       }
       case 'pause': {
         const pid = n.pid;
         if (pid === null) return;
-        this.outages.push({ node: f.node, kind: 'pause', startMs: now, endMs: now + f.durMs, life: n.life, untilMs: now + f.durMs });
+        this.outages.push({ node: f.node, kind: 'pause', startMs: now, endMs: now + f.durMs, life: n.life, untilMs: now + f.durMs, caughtUpMs: null });
         this.#paused.add(f.node);
         this.note(`SIGSTOP validator ${f.node} for ${f.durMs} ms`);
         await pauseProcess(pid, f.durMs);
@@ -282,7 +291,7 @@ export class LoadRun {
         return;
       }
       case 'isolate': {
-        this.outages.push({ node: f.node, kind: 'isolate', startMs: now, endMs: null, life: n.life, untilMs: now + f.durMs });
+        this.outages.push({ node: f.node, kind: 'isolate', startMs: now, endMs: null, life: n.life, untilMs: now + f.durMs, caughtUpMs: null });
         this.#isolatedUntil.set(f.node, now + f.durMs);
         n.command(`isolate ${f.durMs}`);
         this.note(`isolate validator ${f.node} for ${f.durMs} ms`);

@@ -41,7 +41,7 @@ export class HonestNode {
   child: ChildProcess | null = null;
   /** Peers open in the current life. */
   readonly peers = new Set<string>();
-  /** When the current life finished catching up, or started before the genesis start (never syncing). */
+  /** When the current life finished catching up, or came up before the genesis start (it never syncs). */
   caughtUpAtMs: number | null = null;
   /** Largest VmHWM seen over all lives, MB. */
   peakMb = 0;
@@ -51,9 +51,14 @@ export class HonestNode {
   #exitExpected = false;
   readonly #logPath: string;
 
+  /**
+   * @param genesisStartMs round 0 of the genesis: a process that is up before it never catches up; one that
+   *   starts later catches up first and says `caught-up` when done.
+   */
   constructor(
     index: number,
     private readonly dir: string,
+    private readonly genesisStartMs: number,
     private readonly onEvent: (ev: NodeEvent) => void,
   ) {
     this.index = index;
@@ -69,13 +74,13 @@ export class HonestNode {
     return this.child?.pid ?? null;
   }
 
-  /** Starts a new life; `syncFree` marks a start before the genesis start (no catch-up needed). */
-  start(syncFree: boolean): void {
+  /** Starts a new life. */
+  start(): void {
     if (this.child) throw new Error(`validator ${this.index} is already running`);
     this.life++;
     const life = this.life;
     this.peers.clear();
-    this.caughtUpAtMs = syncFree ? Date.now() : null;
+    this.caughtUpAtMs = null;
     this.#exitExpected = false;
     const logFd = openSync(this.#logPath, 'a');
     const args = [
@@ -96,6 +101,8 @@ export class HonestNode {
         if (e.state === 'connected') this.peers.add(String(e.id));
         else this.peers.delete(String(e.id));
       }
+      // The validator joins consensus before the node listens, so `listening` before round 0 means no catch-up.
+      if (e.event === 'listening' && this.life === life && Date.now() < this.genesisStartMs) this.caughtUpAtMs = Date.now();
       if (e.event === 'caught-up' && this.life === life) this.caughtUpAtMs = Date.now();
       this.onEvent({ node: this.index, life, atMs: Date.now(), e });
     });

@@ -62,7 +62,7 @@ export class Recorder {
         return;
       case 'message':
         this.lastDeliveryMs = ev.atMs;
-        this.ledger.onDelivered(ev.node, ev.life, String(e.id));
+        this.ledger.onDelivered(ev.node, ev.life, String(e.id), ev.atMs);
         return;
       case 'proposed': {
         const inst = e.instance as { miner: number; t0: number };
