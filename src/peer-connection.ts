@@ -66,6 +66,7 @@ export class PeerConnection {
   private lastHeardMs: number;
   private pingSeq = 0;
   private inflight = 0;
+  private corked = false;
   private paused = false;
   private timers: NodeJS.Timeout[] = [];
 
@@ -121,6 +122,15 @@ export class PeerConnection {
     }
     this.stats.framesOut++;
     this.stats.bytesOut += frame.byteLength;
+    // Frames written in one event-loop turn leave in one system call: relays come in bursts.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     this.socket.write(frame);
     return true;
   }

@@ -1,7 +1,7 @@
 /** The pure gossip rules: ids, duplicate suppression, in-flight tracking, hop limit, relay targets. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GossipCore, consensusId, gossipId, gossipSignedBytes } from '../src/gossip.ts';
+import { GossipCore, consensusId, gossipId, gossipIdOf, gossipSignedBytes } from '../src/gossip.ts';
 import { isStrongcastError } from '../src/errors.ts';
 
 const base = { origin: new Uint8Array(32).fill(1), seq: 7, topic: 'chat', data: new Uint8Array([1, 2, 3]) };
@@ -23,6 +23,13 @@ test('the id covers network, origin, seq, topic and data, but not hops', () => {
   const a = gossipSignedBytes('net', { ...base, topic: 'ab', data: new Uint8Array([99]) });
   const b = gossipSignedBytes('net', { ...base, topic: 'a', data: new Uint8Array([98, 99]) });
   assert.is.not(gossipId(a), gossipId(b));
+});
+
+test('gossipIdOf hashes field by field to exactly the id of the signed bytes', () => {
+  for (const m of [base, { ...base, topic: '', data: new Uint8Array(0) }, { ...base, seq: 2 ** 40, topic: 'ünïcode' }]) {
+    assert.is(gossipIdOf('net', m), gossipId(gossipSignedBytes('net', m)));
+    assert.is(gossipIdOf('other-net', m), gossipId(gossipSignedBytes('other-net', m)), 'the cached prefix follows the network id');
+  }
 });
 
 test('a consensus id changes with the bitmask, signer order and any signature byte', () => {
