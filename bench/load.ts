@@ -7,7 +7,8 @@
  *   npm run load -- --seed 42        replays the plan of seed 42
  *
  * Other flags: --round-ms MS, --load-s S (length of the load phase), --rate N (broadcasts per second),
- * --memory-mb MB (bound per process), --no-quiet-windows (mine through pause and isolate outages).
+ * --memory-mb MB (bound per process), --no-quiet-windows (mine through pause and isolate outages), --keep
+ * (keep the run directory with genesis, keys, data and logs; a failed run always keeps it).
  *
  * Prints the plan, a log of what was done, and one summary; writes bench/results/load.json and, for full
  * runs, the `load` section of bench/RESULTS.md. Exits 1 when a check that must hold did not. Not part of
@@ -70,6 +71,11 @@ async function main(): Promise<number> {
   }, hardLimitMs[c.quick ? 'quick' : 'full']);
   limit.unref();
   const run = new LoadRun(plan);
+  // The run directory (genesis, keys, data, logs) goes away at exit unless asked for or needed to debug a failure.
+  let keepDir = keep;
+  process.on('exit', () => {
+    if (!keepDir) rmSync(run.dir, { recursive: true, force: true });
+  });
   let failed = false;
   try {
     await run.setUp();
@@ -84,11 +90,15 @@ async function main(): Promise<number> {
   } finally {
     await run.tearDown();
   }
-  if (failed) return 1;
+  if (failed) {
+    keepDir = true;
+    console.log(`run directory kept: ${run.dir}`);
+    return 1;
+  }
   const verdict = judge(run, Date.now() - started);
   await report(run, verdict);
-  if (keep || !verdict.passed) console.log(`run directory kept: ${run.dir}`);
-  else rmSync(run.dir, { recursive: true, force: true });
+  if (!verdict.passed) keepDir = true;
+  if (keepDir) console.log(`run directory kept: ${run.dir}`);
   return verdict.passed ? 0 : 1;
 }
 
