@@ -97,7 +97,10 @@ export class LoadRun {
 
   constructor(readonly plan: Plan) {
     this.dir = mkdtempSync(join(tmpdir(), 'strongcast-load-'));
-    this.recorder = new Recorder((id) => this.#classify(id));
+    this.recorder = new Recorder(
+      (id) => this.#classify(id),
+      (id) => (this.#honestKeys.has(id) ? `validator ${this.#honestKeys.get(id)}` : id.slice(0, 16)),
+    );
   }
 
   #classify(peerId: string): PeerClass {

@@ -34,6 +34,8 @@ export class Recorder {
   readonly offences: Counts = {};
   /** Offences by the class of the peer charged. */
   readonly offencesAgainst: Counts = {};
+  /** Offences honest validators charged to honest validators: what, by whom, to whom (first few). */
+  readonly honestOffences: string[] = [];
   /** Bans honest validators imposed (one per validator life and peer), by the class of the peer banned. */
   readonly bans: Counts = {};
   readonly #banned = new Set<string>();
@@ -52,7 +54,10 @@ export class Recorder {
   readonly stats = new Map<number, Record<string, unknown>>();
   lastDeliveryMs = 0;
 
-  constructor(private readonly classify: (peerId: string) => PeerClass) {}
+  constructor(
+    private readonly classify: (peerId: string) => PeerClass,
+    private readonly describe: (peerId: string) => string,
+  ) {}
 
   onEvent(ev: NodeEvent): void {
     const e = ev.e;
@@ -85,6 +90,9 @@ export class Recorder {
         const cls = this.classify(String(e.peer));
         bump(this.offences, String(e.code));
         bump(this.offencesAgainst, cls);
+        if (cls === 'honest' && this.honestOffences.length < 10) {
+          this.honestOffences.push(`validator ${ev.node} charged ${this.describe(String(e.peer))} ${String(e.code)} (${String(e.reason)}), score ${String(e.score)}${e.banned === true ? ', banned' : ''}`);
+        }
         const key = `${ev.node}/${ev.life}/${String(e.peer)}`;
         if (e.banned === true && !this.#banned.has(key)) {
           this.#banned.add(key);

@@ -176,7 +176,7 @@ function infoLines(f: Facts): CheckLine[] {
     info('faults executed', `${count('kill')} SIGKILL+restart, ${count('pause')} SIGSTOP/SIGCONT, ${count('isolate')} isolate; out for ${outFor.join(', ')}`),
     info('bans by honest nodes', fmtCounts(bans)),
     info('offences charged', fmtCounts(rec.offences)),
-    info('offences charged to honest validators', String(rec.offencesAgainst['honest'] ?? 0)),
+    info('offences charged to honest validators', `${rec.offencesAgainst['honest'] ?? 0}${rec.honestOffences.length ? `: ${rec.honestOffences.join('; ')}` : ''}`),
     info('late releases by the withholder', String(releases)),
     info('chains refused by honest nodes', fmtCounts(rec.rejected)),
     info('blocks learned by catch-up after restarts', `${rec.synced} (caught-up events ${rec.caughtUp})`),
