@@ -190,6 +190,12 @@ export interface ByzRoles {
   withhold: boolean;
   /** Answers getchain with forged statements and blocks. */
   lie: boolean;
+  /**
+   * Also answers getchain with a decided block relinked onto the asker's tip (the block before it left
+   * out): the same block hash at another height and parent. Off in npm test: CatchUp keys candidates by
+   * block hash, so such a copy replaces the honest one and honest vouches then carry it (a known bug).
+   */
+  relink?: boolean;
 }
 
 /** A Byzantine validator, member of a coalition that shares its keys. */
@@ -263,6 +269,22 @@ export class ByzValidator extends ByzHost {
     });
   }
 
+  /** Sends the honest block at height from+1 relinked onto height from-1; false when there is none yet. */
+  #relink(c: ConnSide, from: number): boolean {
+    const w = this.world;
+    const chain = w.nodes.find((x) => x !== null && x.catchUp === null)?.core.chain() ?? [];
+    const skipped = chain.find((b) => b.height === from);
+    const next = chain.find((b) => b.height === from + 1);
+    if (!skipped || !next) return false;
+    const relinked: WireChainBlock = { miner: next.miner, t0: next.t0, ts: next.ts, payload: next.payload, height: from, parent: skipped.parent };
+    const g = w.testNet.genesis;
+    const tip = chain[chain.length - 1]!;
+    const body = { signer: this.index, round: Math.floor((w.sched.now - g.startMs) / g.roundMs), height: tip.height, tip: tip.hash, syncing: false };
+    const sig = w.testNet.keys[this.index]!.sign(statementSignedBytes(g.networkId, w.testNet.genesisHash, body));
+    c.send({ t: 'chain', statement: { ...body, sig }, blocks: [relinked] });
+    return true;
+  }
+
   /**
    * A forged reply: our signed statement about a fork nobody decided. The fork hangs off the asker's real
    * chain (the coalition can read the honest chain), so its blocks do link up and only the f+1 vouch rule
@@ -272,6 +294,7 @@ export class ByzValidator extends ByzHost {
     const w = this.world;
     const rng = w.rng;
     this.released.lies++;
+    if (this.roles.relink && rng.next() < 0.5 && this.#relink(c, from)) return;
     const honest = w.nodes.find((x) => x !== null && x.core.tip().height >= from - 1);
     const below = honest?.core.chain().find((b) => b.height === from - 1);
     let parent = from <= 1 ? w.testNet.genesisHash : (below?.hash ?? this.bytes(32));

@@ -1,11 +1,12 @@
 /**
  * What a fault run must satisfy, as uvu assertions whose messages start with `seed=N`:
  *  - no node incarnation delivered a gossip message twice;
- *  - every honest broadcast reached every honest node that was steadily connected to its origin (alive, not
- *    cut off, not in a long pause, and linked through such nodes) for the delivery window after it was sent;
- *  - the honest validators' chains are identical, a node still catching up holds a prefix, every restarted
- *    node finished catching up, and each durable store holds exactly its node's chain;
- *  - a node that forked off after a cut or a long pause agreed with the others up to the fault;
+ *  - every honest broadcast reached every honest node that stayed connected to its origin (alive, not cut
+ *    off, linked through such nodes) for the delivery window after it was sent; a paused node is not out,
+ *    it must deliver what queued up once it resumes (the load test's delivery rule, bench/load/checks.ts);
+ *  - the honest validators' chains are identical (paused, cut and restarted ones included), a node still
+ *    catching up holds a prefix, every restarted node finished catching up, and each durable store holds
+ *    exactly its node's chain;
  *  - every block an honest miner proposed while it and its instance were fault-free was decided.
  */
 import * as assert from 'uvu/assert';
@@ -54,12 +55,13 @@ function checkGossip(o: Outcome): number {
   };
   const byz = new Set(o.byzantine.map((b) => b.index));
   const reconnectMs = 4 * world.opts.delayMaxMs + 400;
+  // A paused node keeps its links and relays late, so it only has to resume well inside the window.
   const steady = (v: number, from: number, to: number): boolean =>
     !byz.has(v) &&
     !o.faults.some((x) => {
-      if (x.node !== v || x.kind === 'short-pause') return false;
-      const end = x.atMs + x.ms + (x.kind === 'long-pause' ? 0 : reconnectMs);
-      return x.atMs <= to && from <= end;
+      if (x.node !== v) return false;
+      if (x.kind === 'short-pause' || x.kind === 'long-pause') return x.atMs + x.ms > to - reconnectMs;
+      return x.atMs <= to && from <= x.atMs + x.ms + reconnectMs;
     });
   let owed = 0;
   for (const b of o.broadcasts) {
@@ -86,10 +88,9 @@ function checkGossip(o: Outcome): number {
 function checkChains(o: Outcome): { ref: string[]; catchUps: number; syncedBlocks: number } {
   const { world } = o;
   const seed = world.seed;
-  const forked = new Set(o.faults.filter((x) => x.countsUntilMs === Infinity).map((x) => x.node));
-  const honest = world.nodes.filter((x): x is SimNode => x !== null && !forked.has(x.index));
+  const honest = world.nodes.filter((x): x is SimNode => x !== null);
   const show = (): string => world.nodes.map((x) => (x ? `${x.id}${x.catchUp ? '(syncing)' : ''}: ${x.chainHashes().map((h) => h.slice(0, 6)).join(' ')}` : '-')).join('\n');
-  assert.ok(honest.length >= o.n - o.f, `seed=${seed} only ${honest.length} honest validators at the end`);
+  assert.is(honest.length, o.n - o.byzantine.length, `seed=${seed} honest validators alive at the end`);
   const ref = honest
     .filter((x) => x.catchUp === null)
     .map((x) => x.chainHashes())
@@ -104,9 +105,6 @@ function checkChains(o: Outcome): { ref: string[]; catchUps: number; syncedBlock
     assert.ok(node.caughtUp, `seed=${seed} ${node.id} restarted and never finished catching up (${node.catchUp?.statementCount} statements):\n${show()}`);
     const stored = world.stores[node.index]!.map((b) => toHex(b.hash)).join(',');
     assert.is(stored, line, `seed=${seed} ${node.id} durable store differs from its chain`);
-  }
-  for (const [i, before] of o.chainAtFault) {
-    assert.ok(refLine.startsWith(before.join(',')), `seed=${seed} v${i} disagreed with the honest chain before its fault:\n${show()}`);
   }
   const catchUps = world.incarnations.filter((x) => x.beganCatchUp).length;
   return { ref, catchUps, syncedBlocks: world.incarnations.reduce((t, x) => t + x.counters.synced, 0) };

@@ -18,7 +18,7 @@ import { CatchUp, statementSignedBytes } from '../../src/consensus/catch-up.ts';
 import { DolevStrong, type ConsensusAction } from '../../src/consensus/dolev-strong.ts';
 import type { ErrorCode } from '../../src/errors.ts';
 import { encodeFrame } from '../../src/framing.ts';
-import { consensusId, GossipCore, gossipId, gossipSignedBytes } from '../../src/gossip.ts';
+import { consensusId, GossipCore, gossipId, gossipIdOf, gossipSignedBytes } from '../../src/gossip.ts';
 import { getChainIntervalMs } from '../../src/node.ts';
 import { penaltyFor } from '../../src/offences.ts';
 import { PeerScores } from '../../src/peer-score.ts';
@@ -193,9 +193,9 @@ export class SimNode implements Host {
   }
 
   #onGossip(c: ConnSide, msg: GossipMessage): void {
-    const signed = gossipSignedBytes(this.#world.networkId, msg);
-    const id = gossipId(signed);
+    const id = gossipIdOf(this.#world.networkId, msg);
     if (!this.#admit(c, id, msg.hops)) return;
+    const signed = gossipSignedBytes(this.#world.networkId, msg);
     this.#later(this.#world.verifyDelay(), () => {
       const ok = this.#world.verifyGossip(id, msg, signed);
       const senders = this.gossip.settle(id, ok, this.#world.sched.now);

@@ -1,6 +1,7 @@
 /**
  * The simulated world: virtual clock, seeded PRNG, the network of hosts, durable stores that survive a kill,
- * and the fault hooks a scenario drives (kill / restart, pause, cut, plus whatever Byzantine hosts do). It
+ * and the fault hooks a scenario drives: kill / restart, pause, cut (Byzantine hosts, byzantine.ts, bring
+ * flood, equivocation, withholding and lies). It
  * also keeps the records the checks read: deliveries, link up/down times, offences and errors.
  */
 import { toHex } from '../../src/bytes.ts';
@@ -58,6 +59,8 @@ export class World {
   readonly stores: ChainBlock[][];
   /** Current incarnation of each honest validator (null while killed or for a Byzantine index). */
   readonly nodes: Array<SimNode | null>;
+  /** Who is linked to whom (set by the scenario); restarted and reconnected nodes redial these peers. */
+  mesh: ReadonlyArray<ReadonlySet<number>> = [];
   /** Every incarnation ever started, for the duplicate-delivery check. */
   readonly incarnations: SimNode[] = [];
   readonly links: LinkEvent[] = [];
@@ -123,6 +126,37 @@ export class World {
     this.incarnations.push(node);
     this.net.add(node);
     return node;
+  }
+
+  /** SIGKILL of validator `i`: its memory is gone, its durable chain stays. */
+  kill(i: number): void {
+    this.nodes[i]?.kill();
+    this.nodes[i] = null;
+  }
+
+  /**
+   * Starts validator `i` again from its durable chain, redials its peers and, since the network started
+   * long ago, begins catch-up as the validator shell does on a start after the genesis start.
+   */
+  restart(i: number): SimNode {
+    const node = this.startNode(i);
+    this.#redial(i);
+    node.beginCatchUp();
+    return node;
+  }
+
+  /** SIGSTOP of validator `i` for `ms`, then SIGCONT. */
+  pause(i: number, ms: number): void {
+    this.nodes[i]?.pause(ms);
+  }
+
+  /** node.isolate(ms) on validator `i`: cut off, then it redials its peers. */
+  cut(i: number, ms: number): void {
+    this.nodes[i]?.isolate(ms, () => this.#redial(i));
+  }
+
+  #redial(i: number): void {
+    for (const nb of this.mesh[i] ?? []) this.net.dial(`v${i}`, `v${nb}`);
   }
 
   /** Registers a Byzantine host. */
