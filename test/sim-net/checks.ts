@@ -91,10 +91,11 @@ function checkChains(o: Outcome): { ref: string[]; catchUps: number; syncedBlock
   const honest = world.nodes.filter((x): x is SimNode => x !== null);
   const show = (): string => world.nodes.map((x) => (x ? `${x.id}${x.catchUp ? '(syncing)' : ''}: ${x.chainHashes().map((h) => h.slice(0, 6)).join(' ')}` : '-')).join('\n');
   assert.is(honest.length, o.n - o.byzantine.length, `seed=${seed} honest validators alive at the end`);
-  const ref = honest
-    .filter((x) => x.catchUp === null)
-    .map((x) => x.chainHashes())
-    .reduce((a, c) => (c.length > a.length ? c : a), [] as string[]);
+  // The reference is the chain most caught-up nodes hold, so a failure names the odd one out.
+  const votes = new Map<string, number>();
+  for (const x of honest) if (x.catchUp === null) votes.set(x.chainHashes().join(','), (votes.get(x.chainHashes().join(',')) ?? 0) + 1);
+  const [refKey] = [...votes].reduce((a, c) => (c[1] > a[1] || (c[1] === a[1] && c[0].length > a[0].length) ? c : a), ['', 0]);
+  const ref = refKey === '' ? [] : refKey.split(',');
   assert.ok(ref.length >= 3, `seed=${seed} only ${ref.length} blocks decided:\n${show()}`);
   const refLine = ref.join(',');
   for (const node of honest) {

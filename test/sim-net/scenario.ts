@@ -84,6 +84,8 @@ export const reconnectAllowanceMs = 200;
  * height (ByzRoles.relink), an attack the current catch-up does not withstand; off by default.
  */
 const relinkAttack = process.env['FAULT_RELINK'] === '1';
+/** FAULT_EAGER_MINING=1 lets validators mine while they count as faulty (see the mining loop); off by default. */
+const eagerMining = process.env['FAULT_EAGER_MINING'] === '1';
 /** Instances with mining: t0 = 1 .. rounds - 1. */
 const rounds = 26;
 
@@ -179,7 +181,8 @@ export function runScenario(seed: number): Outcome {
       // after its restart on (validator.ts beginCatchUp: liveFromT0 = current round + 1) even if its links
       // come up only after that instance's round 1; a block it proposed then would reach nobody, and it alone
       // would decide it.
-      if (faults.some((x) => x.node === m && x.atMs - roundMs <= T0(t0) && T0(t0) < x.countsUntilMs)) continue;
+      // FAULT_EAGER_MINING=1 asks them anyway, to show that.
+      if (!eagerMining && faults.some((x) => x.node === m && x.atMs - roundMs <= T0(t0) && T0(t0) < x.countsUntilMs)) continue;
       const bz = byzantine.find((x) => x.index === m);
       if (bz) {
         world.sched.at(T0(t0), () => bz.mine(t0));
