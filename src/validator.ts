@@ -36,6 +36,8 @@ export interface ValidatorEvents {
   decided: [{ instance: InstanceId; block: BlockView | null }];
   /** A missed block learned from peers (f+1 validators vouched for it), durable on disk when emitted. */
   synced: [{ block: BlockView; vouchers: number }];
+  /** The node was paused or cut off and catches up again. */
+  resync: [{ reason: string }];
   /** Catch-up finished: the node decides and appends on its own from here on. */
   'caught-up': [{ height: number; tip: string }];
   rejected: [{ instance: InstanceId | null; code: ErrorCode; reason: string; from: string }];
@@ -93,6 +95,8 @@ export class Validator extends EventEmitter<ValidatorEvents> {
   private catchUp: CatchUp | null = null;
   /** Disk appends and the events that wait for them, in order. */
   private diskQueue: Promise<void> = Promise.resolve();
+  /** Since when the node has had no peer at all (null while it has some). */
+  private aloneSince: number | null = null;
   /** Height of the newest block on disk (a block reported twice, synced then decided, is written once). */
   private storedHeight = 0;
   /** Catch-up replies are handled one at a time. */
@@ -336,11 +340,34 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     const next = startMs + (Math.floor((now - startMs) / roundMs) + 1) * roundMs;
     this.timer = setTimeout(() => {
       try {
+        this.watchForOutage(next);
         this.apply(this.core.tick(this.now()), 'self');
       } catch (e) {
         this.log.warn('consensus tick failed', { error: (e as Error).message });
       }
       this.scheduleTick();
     }, Math.max(1, next - now + 1));
+  }
+
+  /**
+   * A node that was paused (its timer fired more than a round late) or cut off (it had no peer at all) may
+   * have missed a decision, and its next blocks would then get wrong heights: it catches up again, exactly
+   * as after a restart, holding its own decisions until it has the missed blocks.
+   */
+  private watchForOutage(dueMs: number): void {
+    const now = this.now();
+    const alone = this.node.peerIds().length === 0;
+    let reason: string | null = null;
+    if (now - dueMs > this.genesis.roundMs) reason = `the round timer fired ${now - dueMs} ms late`;
+    if (alone) this.aloneSince ??= now;
+    else if (this.aloneSince !== null) {
+      reason = `reconnected after ${now - this.aloneSince} ms without peers`;
+      this.aloneSince = null;
+    }
+    if (reason && !this.catchUp) {
+      this.log.info('catching up again', { reason });
+      this.emit('resync', { reason });
+      this.beginCatchUp();
+    }
   }
 }

@@ -89,6 +89,7 @@ function wireValidatorEvents(v: Validator, out: Output): void {
     out.event('decided', { instance: e.instance, block: e.block }, e.block ? `decided block ${e.block.hash.slice(0, 16)} at height ${e.block.height} (miner ${e.instance.miner}, t0 ${e.instance.t0}): ${e.block.payload}` : `decided no block (miner ${e.instance.miner}, t0 ${e.instance.t0})`),
   );
   v.on('synced', (e) => out.event('synced', { block: e.block, vouchers: e.vouchers }, `synced block ${e.block.hash.slice(0, 16)} at height ${e.block.height} from peers`));
+  v.on('resync', (e) => out.event('resync', { reason: e.reason }, `catching up again: ${e.reason}`));
   v.on('caught-up', (e) => out.event('caught-up', { height: e.height, tip: e.tip }, `caught up at height ${e.height}`));
   v.on('rejected', (e) => out.event('rejected', { instance: e.instance, code: e.code, reason: e.reason, from: e.from }, null));
 }
