@@ -53,6 +53,7 @@ const totals = {
   validity: 0,
   catchUps: 0,
   synced: 0,
+  resyncs: 0,
 };
 
 test(`${seeds.length} seeded fault runs: gossip exactly once to every connected node, one honest chain, durable stores, honest blocks decided`, () => {
@@ -74,10 +75,11 @@ test(`${seeds.length} seeded fault runs: gossip exactly once to every connected 
     totals.validity += figures.validityChecked;
     totals.catchUps += figures.catchUps;
     totals.synced += figures.syncedBlocks;
+    totals.resyncs += o.world.incarnations.reduce((t, x) => t + x.counters.resyncs, 0);
   }
 });
 
-test('the runs took every fault path (restarts that caught up, pauses, cuts, every kind of flood, Byzantine validators)', () => {
+test('the runs took every fault path (restarts and resyncs that caught up, pauses, cuts, every kind of flood, Byzantine validators)', () => {
   if (seeds.length < defaultSeeds) return; // a replay of a few seeds need not cover everything
   assert.is(ran, seeds.length, 'the seeded runs failed (see above)');
   const show = JSON.stringify({ ...totals, faults: [...totals.faults], flood: [...totals.flood] });
@@ -87,6 +89,7 @@ test('the runs took every fault path (restarts that caught up, pauses, cuts, eve
   assert.ok(totals.badFrames >= 20, `garbage rarely closed a connection: ${show}`);
   assert.ok(totals.bans >= 5 && totals.refused >= 5, `flooders were rarely banned and refused: ${show}`);
   assert.ok(totals.catchUps >= 20 && totals.synced >= 50, `restarted nodes rarely caught up: ${show}`);
+  assert.ok(totals.resyncs >= 10, `paused and cut-off nodes rarely caught up again: ${show}`);
   assert.ok(totals.blocks >= 10 * seeds.length && totals.validity >= 8 * seeds.length, `too few blocks decided: ${show}`);
   assert.ok(totals.owed >= 200 * seeds.length, `too few gossip deliveries were owed: ${show}`);
 });

@@ -5,8 +5,8 @@
  *    off, linked through such nodes) for the delivery window after it was sent; a paused node is not out,
  *    it must deliver what queued up once it resumes (the load test's delivery rule, bench/load/checks.ts);
  *  - the honest validators' chains are identical (paused, cut and restarted ones included), a node still
- *    catching up holds a prefix, every restarted node finished catching up, and each durable store holds
- *    exactly its node's chain;
+ *    catching up holds a prefix, every node that started catching up (after a restart, a pause or a cut)
+ *    finished, and each durable store holds exactly its node's chain;
  *  - every block an honest miner proposed while it and its instance were fault-free was decided.
  */
 import * as assert from 'uvu/assert';
@@ -103,7 +103,7 @@ function checkChains(o: Outcome): { ref: string[]; catchUps: number; syncedBlock
     const line = mine.join(',');
     if (node.catchUp === null) assert.is(line, refLine, `seed=${seed} ${node.id} chain differs from the others:\n${show()}`);
     else assert.ok(refLine.startsWith(line), `seed=${seed} ${node.id} (catching up) is not a prefix of the honest chain:\n${show()}`);
-    assert.ok(node.caughtUp, `seed=${seed} ${node.id} restarted and never finished catching up (${node.catchUp?.statementCount} statements):\n${show()}`);
+    assert.ok(node.caughtUp, `seed=${seed} ${node.id} began catching up and never finished (${node.catchUp?.statementCount} statements):\n${show()}`);
     const stored = world.stores[node.index]!.map((b) => toHex(b.hash)).join(',');
     assert.is(stored, line, `seed=${seed} ${node.id} durable store differs from its chain`);
   }

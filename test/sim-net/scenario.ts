@@ -10,10 +10,10 @@
  *  - fault budget: Byzantine validators are faulty all the time; an honest validator counts from the moment
  *    its fault starts until k+1 rounds after it is back (restarted, resumed or reconnected), and a short pause
  *    (well inside the synchrony slack) while it lasts and one round more; never more than f at once;
- *  - quiet windows: a validator that was paused for rounds or cut off is never re-synced by the shell once it
- *    is back (only a restart catches up), so no instance with a block runs while one is out (one such
- *    window per run). A killed validator needs no such window: it catches up when it restarts;
  *  - a validator is not asked to mine while it counts as faulty.
+ * Mining goes on through long pauses and cuts: the validator shell notices them and catches up again
+ * (validator.ts watchForOutage). FAULT_QUIET=1 brings back the load test's quiet windows, which keep mining
+ * out of such outages (at most one per run then).
  */
 import { utf8 } from '../../src/bytes.ts';
 import { ByzValidator, Flooder } from './byzantine.ts';
@@ -84,6 +84,8 @@ export const reconnectAllowanceMs = 200;
  * height (ByzRoles.relink), an attack the current catch-up does not withstand; off by default.
  */
 const relinkAttack = process.env['FAULT_RELINK'] === '1';
+/** FAULT_QUIET=1 keeps mining out of long pauses and cuts (the load test's quiet windows). */
+const quietWindows = process.env['FAULT_QUIET'] === '1';
 /** FAULT_EAGER_MINING=1 lets validators mine while they count as faulty (see the mining loop); off by default. */
 const eagerMining = process.env['FAULT_EAGER_MINING'] === '1';
 /** Instances with mining: t0 = 1 .. rounds - 1. */
@@ -138,7 +140,7 @@ export function runScenario(seed: number): Outcome {
   // Round ticks, just after every boundary (validator.ts scheduleTick).
   for (let t = 0; T0(t) <= endMs; t++) {
     world.sched.at(T0(t) + 1, () => {
-      for (const node of world.nodes) node?.run(() => node.tick());
+      for (const node of world.nodes) node?.run(() => node.tick(T0(t)));
     });
   }
 
@@ -154,7 +156,7 @@ export function runScenario(seed: number): Outcome {
     return worst;
   };
   for (let at = T0(2) + rng.int(0, roundMs); at < T0(lastT0 - 8); at += rng.int(80, 500)) {
-    const kind = pickWeighted(rng.next(), { kill: 0.45, 'short-pause': 0.3, 'long-pause': 0.1, cut: 0.15 } as Record<FaultKind, number>);
+    const kind = pickWeighted(rng.next(), { kill: 0.4, 'short-pause': 0.25, 'long-pause': 0.15, cut: 0.2 } as Record<FaultKind, number>);
     const node = rng.pick(honest);
     const ms =
       kind === 'kill' ? rng.int(roundMs, 5 * roundMs) :
@@ -165,12 +167,12 @@ export function runScenario(seed: number): Outcome {
       kind === 'short-pause' ? at + ms + roundMs :
       at + ms + reconnectAllowanceMs + (k + 1) * roundMs;
     const quietFault = kind === 'long-pause' || kind === 'cut';
-    if (quietFault && faults.some((x) => x.kind === 'long-pause' || x.kind === 'cut')) continue; // one quiet window per run
+    if (quietWindows && quietFault && faults.some((x) => x.kind === 'long-pause' || x.kind === 'cut')) continue; // one quiet window per run
     if (busy(node, at, countsUntilMs) || load(at, Math.min(countsUntilMs, endMs)) + 1 > f - b) continue;
     faults.push({ kind, node, atMs: at, ms, countsUntilMs });
   }
   // Mining, outside the quiet windows around long pauses and cuts.
-  const quiet = faults.filter((x) => x.kind === 'long-pause' || x.kind === 'cut').map((x) => [x.atMs - roundMs, x.atMs + x.ms + reconnectAllowanceMs] as const);
+  const quiet = faults.filter((x) => quietWindows && (x.kind === 'long-pause' || x.kind === 'cut')).map((x) => [x.atMs - roundMs, x.atMs + x.ms + reconnectAllowanceMs] as const);
   const proposals: Proposal[] = [];
   for (let t0 = 1; t0 <= lastT0; t0++) {
     if (rng.next() < 0.4) continue;

@@ -4,7 +4,8 @@
  *  - src/node.ts onGossip / onConsensus / admit / relay / sendToAll / onGetChain (rate limit) / onOffence
  *    (penalties from offences.ts);
  *  - src/validator.ts onChain (round check, then checkChain, then the core), apply, afterDisk (a block is
- *    durable before it counts, written once), beginCatchUp / absorbChainReply / finishCatchUp, onGetChain, the round tick.
+ *    durable before it counts, written once), beginCatchUp / absorbChainReply / finishCatchUp, onGetChain, the
+ *    round tick and its outage check (watchForOutage: resync after a pause or a time without peers).
  * Verification is synchronous here (SimVerifier from test/sim: chain-rules.ts then real Ed25519), but its
  * result is acted on a seeded verification delay later, as the pool's promise would be. Not modelled: peer
  * exchange, keepalive pings and pausing a socket while its peer has 512 messages in verification.
@@ -45,7 +46,7 @@ export class SimNode implements Host {
   readonly open = new Map<string, ConnSide>();
   /** Gossip ids delivered to the application by this incarnation, with how often (must stay 1). */
   readonly delivered = new Map<string, number>();
-  readonly counters = { offences: 0, bans: 0, rejected: 0, synced: 0 };
+  readonly counters = { offences: 0, bans: 0, rejected: 0, synced: 0, resyncs: 0 };
   catchUp: CatchUp | null = null;
   /** Whether this incarnation ever finished a catch-up (or never needed one). */
   caughtUp = true;
@@ -59,6 +60,8 @@ export class SimNode implements Host {
   #backlog: Array<() => void> = [];
   #seq: number;
   #diskAtMs = Number.NEGATIVE_INFINITY;
+  /** Since when the node has had no peer at all (null while it has some). */
+  #aloneSinceMs: number | null = null;
   /** validator.ts storedHeight: a block reported twice (synced, then decided) is written once. */
   #storedHeight: number;
 
@@ -264,9 +267,29 @@ export class SimNode implements Host {
     return p && p.type === 'proposed' ? toHex(p.blockHash) : null;
   }
 
-  /** The round timer just after a round boundary. */
-  tick(): void {
+  /** The round timer just after the boundary at `dueMs`: first the outage check, then the core's tick. */
+  tick(dueMs: number): void {
+    this.#watchForOutage(dueMs);
     this.#apply(this.core.tick(this.#world.sched.now), 'self');
+  }
+
+  /**
+   * validator.watchForOutage: a timer that fired more than a round late (a pause) or a return after a time
+   * with no peer at all (a cut) starts catch-up again, exactly as after a restart.
+   */
+  #watchForOutage(dueMs: number): void {
+    const now = this.#world.sched.now;
+    let reason: string | null = null;
+    if (now - dueMs > this.#world.opts.roundMs) reason = `the round timer fired ${now - dueMs} ms late`;
+    if (this.open.size === 0) this.#aloneSinceMs ??= now;
+    else if (this.#aloneSinceMs !== null) {
+      reason = `reconnected after ${now - this.#aloneSinceMs} ms without peers`;
+      this.#aloneSinceMs = null;
+    }
+    if (reason && !this.catchUp) {
+      this.counters.resyncs++;
+      this.beginCatchUp();
+    }
   }
 
   #apply(actions: ConsensusAction[], from: string): void {
@@ -322,7 +345,7 @@ export class SimNode implements Host {
 
   /** validator.onGetChain: our signed statement and our blocks from `from` on, bounded. */
   #chainReply(from: number): ChainMessage {
-    this.tick();
+    this.#apply(this.core.tick(this.#world.sched.now), 'self');
     const { genesis } = this.#world.testNet;
     const tip = this.core.tip();
     const body = { signer: this.index, round: this.core.currentRound(this.#world.sched.now), height: tip.height, tip: tip.hash, syncing: this.core.syncing };
