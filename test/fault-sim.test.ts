@@ -6,6 +6,9 @@
  *
  * Every run is a function of its seed, and every assertion names it. A fixed block of seeds runs every time;
  * replay one with `FAULT_SEED=<seed> npm test -- fault-sim`, or explore with `FAULT_SEED=100-400`.
+ * Switches for known gaps (off by default, see test/sim-net/scenario.ts): FAULT_QUIET=1 keeps mining out of
+ * pauses and cuts, FAULT_EAGER_MINING=1 lets just-restarted validators mine, FAULT_RELINK=1 has Byzantine
+ * validators relink decided blocks in catch-up replies.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
