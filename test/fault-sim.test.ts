@@ -17,7 +17,7 @@ import { floodKinds } from './sim-net/byzantine.ts';
 import { runScenario, type FaultKind, type Outcome } from './sim-net/scenario.ts';
 
 /** Seeds run by default: a fixed block, so every run of the suite checks the same schedules. */
-const defaultSeeds = 48;
+const defaultSeeds = 40;
 
 /** `FAULT_SEED=N` replays one seed; `FAULT_SEED=A-B` explores a range. */
 function chooseSeeds(spec: string | undefined): number[] {

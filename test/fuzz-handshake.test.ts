@@ -73,6 +73,12 @@ function frameOf(body: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Signed broadcasts, made once: hops are not signed, so copies with other hops stay valid. */
+const signedGossip = Array.from({ length: 16 }, (_, seq) => {
+  const unsigned = { origin: peer.publicKey, seq, topic: 'fuzz', data: bytes(rng.int(0, 64)) };
+  return { t: 'gossip' as const, ...unsigned, hops: 0, sig: peer.sign(gossipSignedBytes(networkId, unsigned)) };
+});
+
 /** A well-formed message of any type (what an honest peer might send after the handshake). */
 function validMessage(): Message {
   switch (rng.int(0, 6)) {
@@ -80,10 +86,7 @@ function validMessage(): Message {
     case 1: return { t: 'pong', n: rng.int(0, 1e6) };
     case 2: return { t: 'getpeers' };
     case 3: return { t: 'peers', addrs: [{ id: bytes(32), host: '203.0.113.9', port: rng.int(1, 65535) }] };
-    case 4: {
-      const unsigned = { origin: peer.publicKey, seq: rng.int(0, 1e6), topic: 'fuzz', data: bytes(rng.int(0, 64)) };
-      return { t: 'gossip', ...unsigned, hops: rng.int(0, 40), sig: peer.sign(gossipSignedBytes(networkId, unsigned)) };
-    }
+    case 4: return { ...rng.pick(signedGossip), hops: rng.int(0, 40) };
     case 5: return { t: 'getchain', from: rng.int(0, 100) };
     default: return { t: 'ds', block: { miner: rng.int(0, 9), t0: rng.int(0, 1e5), ts: rng.int(0, 2 ** 40), payload: bytes(rng.int(0, 40)) }, mask: bytes(2), signers: [rng.int(0, 9)], sigs: bytes(64), hops: rng.int(0, 40) };
   }
@@ -142,14 +145,16 @@ function postOpenFrame(): Uint8Array {
 function handshakeScript(ourNonce: Uint8Array): { frames: Uint8Array[]; clean: boolean } {
   const signer = rng.next() < 0.9 ? peer : other;
   const genuineHello: HelloMessage = { ...makeHello({ networkId, publicKey: signer.publicKey, host: '', port: rng.int(0, 65535) }, bytes(32)) };
-  const genuineAuth = makeAuth({ networkId, publicKey: signer.publicKey, host: '', port: 0 }, { ...genuineHello, nonce: ourNonce, key: self.publicKey }, (m) => signer.sign(m));
+  let auth: Message | undefined;
+  // signed only for the cases that send it: signing is most of the cost of a case
+  const genuineAuth = (): Message => (auth ??= makeAuth({ networkId, publicKey: signer.publicKey, host: '', port: 0 }, { ...genuineHello, nonce: ourNonce, key: self.publicKey }, (m) => signer.sign(m)));
   const early = (): Uint8Array[] => Array.from({ length: rng.next() < 0.1 ? earlyMessagesMax + rng.int(1, 4) : rng.int(0, 4) }, () => encodeFrame(validMessage()));
   switch (rng.int(0, 9)) {
     case 0:
     case 1: {
       // genuine, with well-formed messages right behind the auth (they may overtake our check of it)
       const more = early();
-      return { frames: [encodeFrame(genuineHello), encodeFrame(genuineAuth), ...more], clean: more.length <= earlyMessagesMax };
+      return { frames: [encodeFrame(genuineHello), encodeFrame(genuineAuth()), ...more], clean: more.length <= earlyMessagesMax };
     }
     case 2: {
       // a hello with one field changed: network, version, key (ourselves, banned, other), nonce, host, port
@@ -169,13 +174,13 @@ function handshakeScript(ourNonce: Uint8Array): { frames: Uint8Array[]; clean: b
       } catch {
         f = garbage();
       }
-      return { frames: [f, encodeFrame(genuineAuth), ...early()], clean: false };
+      return { frames: [f, encodeFrame(genuineAuth()), ...early()], clean: false };
     }
     case 3:
       // byte-level damage to the hello or the auth
       return rng.next() < 0.5
-        ? { frames: [mutate(encodeFrame(genuineHello)), encodeFrame(genuineAuth)], clean: false }
-        : { frames: [encodeFrame(genuineHello), mutate(encodeFrame(genuineAuth))], clean: false };
+        ? { frames: [mutate(encodeFrame(genuineHello)), encodeFrame(genuineAuth())], clean: false }
+        : { frames: [encodeFrame(genuineHello), mutate(encodeFrame(genuineAuth()))], clean: false };
     case 4: {
       // a wrong proof: another key, another nonce (a replay), or random bytes
       const sig = rng.pick([
@@ -190,10 +195,10 @@ function handshakeScript(ourNonce: Uint8Array): { frames: Uint8Array[]; clean: b
       // out of order: auth first, two hellos, two auths, other messages before the hello, a reject
       return {
         frames: rng.pick([
-          [encodeFrame(genuineAuth), encodeFrame(genuineHello)],
-          [encodeFrame(genuineHello), encodeFrame(genuineHello), encodeFrame(genuineAuth)],
-          [encodeFrame(genuineHello), encodeFrame(genuineAuth), encodeFrame(genuineAuth)],
-          [encodeFrame(validMessage()), encodeFrame(genuineHello), encodeFrame(genuineAuth)],
+          [encodeFrame(genuineAuth()), encodeFrame(genuineHello)],
+          [encodeFrame(genuineHello), encodeFrame(genuineHello), encodeFrame(genuineAuth())],
+          [encodeFrame(genuineHello), encodeFrame(genuineAuth()), encodeFrame(genuineAuth())],
+          [encodeFrame(validMessage()), encodeFrame(genuineHello), encodeFrame(genuineAuth())],
           [encodeFrame(genuineHello), encodeFrame({ t: 'reject', code: rng.pick(['ERR_BANNED', 'ERR_NOT_A_CODE', 'nonsense']), reason: 'fuzz' })],
         ]),
         clean: false,
@@ -300,8 +305,7 @@ async function fuzzOne(): Promise<void> {
       assert.ok(internals.decoder.bufferedBytes <= 4 + frameBytesMax, `decoder holds ${internals.decoder.bufferedBytes} bytes`);
     }
   }
-  const proof = genuineProof(peerStream, ourNonce);
-  assert.ok(!opened || proof, `opened without a genuine proof; the peer began with ${JSON.stringify(decodeAll(peerStream).slice(0, 2).map((m) => (m.t === 'hello' ? { t: m.t, v: m.v, net: m.net, key: toHex(m.key).slice(0, 8) } : m.t)))}`);
+  assert.ok(!opened || genuineProof(peerStream, ourNonce), `opened without a genuine proof; the peer began with ${JSON.stringify(decodeAll(peerStream).slice(0, 2).map((m) => (m.t === 'hello' ? { t: m.t, v: m.v, net: m.net, key: toHex(m.key).slice(0, 8) } : m.t)))}`);
   if (script.clean) assert.ok(opened, `a clean handshake did not open: ${JSON.stringify(closes)} offences ${offences.join(',')}`);
   if (opened) stats.opened++;
   if (opened && script.clean) stats.cleanOpened++;
@@ -326,7 +330,8 @@ async function fuzzOne(): Promise<void> {
   const written = decodeAll(socket.written);
   assert.ok(decodeAll(socket.written).length === written.length && written[0]?.t === 'hello');
   const ourAuth = written.find((m) => m.t === 'auth');
-  if (ourAuth?.t === 'auth') {
+  // (checking every proof we sent would double the cost of the run: all of those that opened, some of the rest)
+  if (ourAuth?.t === 'auth' && (opened || rng.next() < 0.1)) {
     const h = conn.peerHello;
     assert.ok(h !== null && acceptableHello(h), 'sent our auth to a hello that fails its checks');
     assert.ok(verifyEd25519(self.publicKey, handshakeSignedBytes(networkId, h.nonce, self.publicKey, h.key), ourAuth.sig), 'our own proof does not verify');
