@@ -24,12 +24,12 @@ import { Recorder, type PeerClass } from './recorder.ts';
 /** Honest peers a validator needs open to count as connected (there are at most 2 Byzantine listeners). */
 export const recoveredPeers = 3;
 /** Time from writing the genesis to its round 0: every validator should be up before it, in ms. */
-const startupMarginMs = 14_000;
+const startupMarginMs = 16_000;
 /** Longest wait for the network to connect, in ms. */
 const meshTimeoutMs = 40_000;
-/** Longest wait after the load phase for restarted validators to catch up, in ms. */
+/** Longest wait after the load phase for restarted validators to catch up, in ms (quick runs: half). */
 const catchUpWaitMs = 40_000;
-/** Longest wait after the load phase for the last broadcasts to arrive, in ms. */
+/** Longest wait after the load phase for the last broadcasts to arrive, in ms (quick runs: half). */
 const gossipDrainMaxMs = 20_000;
 /** The drain ends early when nothing was delivered for this long, in ms. */
 const gossipQuietMs = 4000;
@@ -94,6 +94,8 @@ export class LoadRun {
   readonly #isolatedUntil = new Map<number, number>();
   readonly #honestKeys = new Map<string, number>();
   readonly #byzantineKeys = new Set<string>();
+  /** Validators that began catching up again (`resync`) before round 0. */
+  readonly earlyResyncs = new Set<number>();
 
   constructor(readonly plan: Plan) {
     this.dir = mkdtempSync(join(tmpdir(), 'strongcast-load-'));
@@ -133,11 +135,6 @@ export class LoadRun {
     this.genesis = g;
     const r = this.plan.roles;
     for (const v of g.validators) (r.honest.includes(v.index) ? this.#honestKeys.set(toHex(v.publicKey), v.index) : this.#byzantineKeys.add(toHex(v.publicKey)));
-    for (const i of r.honest) {
-      const node = new HonestNode(i, this.dir, g.startMs, (ev) => this.#onEvent(ev));
-      this.honest.set(i, node);
-      node.start();
-    }
     const key = (i: number) => join(this.dir, `node-${i}.key`);
     const genesisPath = join(this.dir, 'genesis.json');
     const start = (p: ByzantineProcess, i: number) => p.request({ cmd: 'start', role: p.role, genesisPath, keyPath: key(i), seed: c.seed + i, honest: r.honest, withholder: r.withholder });
@@ -146,19 +143,32 @@ export class LoadRun {
       equivocator: new ByzantineProcess('equivocator', r.equivocator, this.dir),
       withholder: new ByzantineProcess('withholder', r.withholder, this.dir),
     };
+    // Byzantine listeners first: an honest validator then finds a peer as soon as it starts.
     await Promise.all([start(this.byzantine.flooder, r.flooder), start(this.byzantine.equivocator, r.equivocator), start(this.byzantine.withholder, r.withholder)]);
+    for (const i of r.honest) {
+      const node = new HonestNode(i, this.dir, g.startMs, (ev) => this.#onEvent(ev));
+      this.honest.set(i, node);
+      node.start();
+    }
     const want = r.honest.length - 1;
     const deadline = Date.now() + meshTimeoutMs;
+    let connected = true;
     while ([...this.honest.values()].some((n) => this.honestPeers(n) < want)) {
       if (Date.now() > deadline) {
-        this.note(`network not fully connected after ${meshTimeoutMs} ms: ${[...this.honest.values()].map((n) => `${n.index}:${this.honestPeers(n)}`).join(' ')}`);
+        connected = false;
         break;
       }
       await sleep(100);
     }
-    this.note(`${r.honest.length} honest and 3 Byzantine validators started, honest ones fully connected, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const late = [...this.honest.values()].filter((n) => n.caughtUpAtMs === null);
+    const peersNow = [...this.honest.values()].map((n) => `${n.index}:${this.honestPeers(n)}`).join(' ');
+    this.note(
+      connected
+        ? `${r.honest.length} honest and 3 Byzantine validators started, honest ones fully connected, in ${((Date.now() - t0) / 1000).toFixed(1)} s`
+        : `honest validators not fully connected after ${meshTimeoutMs} ms (validator:honest peers ${peersNow}); going on`,
+    );
+    const late = [...this.honest.values()].filter((n) => n.caughtUpAtMs === null && !this.earlyResyncs.has(n.index));
     if (late.length > 0) this.note(`validators ${late.map((n) => n.index).join(',')} came up after round 0 and catch up first`);
+    if (this.earlyResyncs.size > 0) this.note(`validators ${[...this.earlyResyncs].join(',')} began catching up again (resync) before round 0`);
     // The load phase starts half a round into a round, so commands never race a round boundary.
     const firstRound = Math.max(1, Math.ceil((Date.now() - g.startMs) / g.roundMs) + 1);
     this.loadStartMs = g.startMs + firstRound * g.roundMs + g.roundMs / 2;
@@ -168,6 +178,7 @@ export class LoadRun {
 
   #onEvent(ev: NodeEvent): void {
     const node = this.honest.get(ev.node);
+    if (ev.e.event === 'resync' && this.genesis && ev.atMs < this.genesis.startMs) this.earlyResyncs.add(ev.node);
     this.recorder.onEvent(ev);
     if (node && (ev.e.event === 'peer' || ev.e.event === 'caught-up')) this.#checkRecovered(node);
     const pending = this.#pendingMine.get(ev.node);
@@ -327,15 +338,16 @@ export class LoadRun {
     const lastMine = this.plan.mines.at(-1)?.atMs ?? 0;
     const lastByz = this.plan.attacks.filter((a) => a.kind !== 'flood').at(-1)?.atMs ?? 0;
     const instancesEndMs = this.loadStartMs + Math.max(lastMine, lastByz) + (this.plan.k + 4) * g.roundMs;
-    const catchUpDeadline = Date.now() + catchUpWaitMs;
+    const scale = this.plan.config.quick ? 0.5 : 1;
+    const catchUpDeadline = Date.now() + catchUpWaitMs * scale;
     while ([...this.honest.values()].some((n) => !n.running || n.caughtUpAtMs === null) && Date.now() < catchUpDeadline) {
       this.#sampleAll();
       await sleep(250);
     }
     const behind = [...this.honest.values()].filter((n) => !n.running || n.caughtUpAtMs === null).map((n) => n.index);
-    if (behind.length > 0) this.note(`still not caught up after ${catchUpWaitMs} ms: ${behind.join(',')}`);
+    if (behind.length > 0) this.note(`still not caught up after ${catchUpWaitMs * scale} ms: ${behind.join(',')}`);
     if (Date.now() < instancesEndMs) await sleep(instancesEndMs - Date.now());
-    const drainDeadline = Date.now() + gossipDrainMaxMs;
+    const drainDeadline = Date.now() + gossipDrainMaxMs * scale;
     while (Date.now() < drainDeadline) {
       this.#sampleAll();
       const quiet = Date.now() - this.recorder.lastDeliveryMs > gossipQuietMs;

@@ -104,6 +104,8 @@ export class HonestNode {
       // The validator joins consensus before the node listens, so `listening` before round 0 means no catch-up.
       if (e.event === 'listening' && this.life === life && Date.now() < this.genesisStartMs) this.caughtUpAtMs = Date.now();
       if (e.event === 'caught-up' && this.life === life) this.caughtUpAtMs = Date.now();
+      // A validator that noticed it was paused or cut off catches up again until its next `caught-up`.
+      if (e.event === 'resync' && this.life === life) this.caughtUpAtMs = null;
       this.onEvent({ node: this.index, life, atMs: Date.now(), e });
     });
     child.once('exit', (code, signal) => {

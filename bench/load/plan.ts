@@ -7,9 +7,9 @@
  *  - fault budget: the 3 Byzantine validators are faulty all the time, and an honest validator counts as
  *    faulty from the moment its fault starts until k rounds after it is back (restarted and caught up, or
  *    reconnected); at no time may more than f validators be faulty, else agreement is not guaranteed;
- *  - quiet windows (workaround, see `quietWindows`): a paused or isolated validator is never re-synced by
- *    the node once it is back (only a restart catches up), so no instance with a block may run while one is
- *    out; mining stops around those outages. A killed validator needs no such window: it catches up.
+ *  - quiet windows (optional, `quietWindows`): for a node that does not catch up again after being paused
+ *    or cut off, no instance with a block may run while one is out, so mining stops around those outages.
+ *    A killed validator never needs them: a restart always catches up.
  */
 import { Prng } from './prng.ts';
 
@@ -31,7 +31,7 @@ export interface LoadConfig {
   mineEveryRounds: number;
   /** Peak resident memory allowed per validator process, in MB. */
   memoryBoundMb: number;
-  /** Keep mining out of pause and isolate outages (true) or not (false: shows the re-sync gap). */
+  /** Keep mining out of pause and isolate outages (for a node without resync after an outage). */
   quietWindows: boolean;
 }
 
@@ -97,7 +97,7 @@ export function defaultConfig(quick: boolean, seed: number): LoadConfig {
     msgsPerSec: 60,
     mineEveryRounds: 3,
     memoryBoundMb: 200,
-    quietWindows: true,
+    quietWindows: false,
   };
 }
 

@@ -34,8 +34,9 @@ export class Recorder {
   readonly offences: Counts = {};
   /** Offences by the class of the peer charged. */
   readonly offencesAgainst: Counts = {};
-  /** Offences honest validators charged to honest validators: what, by whom, to whom (first few). */
+  /** Offences honest validators charged to honest validators: what, by whom, to whom (the first 3 per code). */
   readonly honestOffences: string[] = [];
+  readonly #honestOffenceCodes: Counts = {};
   /** Bans honest validators imposed (one per validator life and peer), by the class of the peer banned. */
   readonly bans: Counts = {};
   readonly #banned = new Set<string>();
@@ -48,6 +49,8 @@ export class Recorder {
   readonly decisions = new Map<string, Map<string, Set<number>>>();
   synced = 0;
   caughtUp = 0;
+  /** Catch-ups a running validator started on its own (it noticed a pause or an outage), with the reason. */
+  readonly resyncs: string[] = [];
   /** Latest `chain` answer per validator (block hashes, oldest first). */
   readonly chains = new Map<number, string[]>();
   /** Latest `stats` answer per validator. */
@@ -90,7 +93,8 @@ export class Recorder {
         const cls = this.classify(String(e.peer));
         bump(this.offences, String(e.code));
         bump(this.offencesAgainst, cls);
-        if (cls === 'honest' && this.honestOffences.length < 10) {
+        if (cls === 'honest' && (this.#honestOffenceCodes[String(e.code)] ?? 0) < 3) {
+          bump(this.#honestOffenceCodes, String(e.code));
           this.honestOffences.push(`validator ${ev.node} charged ${this.describe(String(e.peer))} ${String(e.code)} (${String(e.reason)}), score ${String(e.score)}${e.banned === true ? ', banned' : ''}`);
         }
         const key = `${ev.node}/${ev.life}/${String(e.peer)}`;
@@ -111,6 +115,9 @@ export class Recorder {
         return;
       case 'caught-up':
         this.caughtUp++;
+        return;
+      case 'resync':
+        this.resyncs.push(`validator ${ev.node}: ${String(e.reason)}`);
         return;
       case 'chain':
         this.chains.set(ev.node, (e.blocks as Array<{ hash: string }>).map((b) => b.hash));

@@ -179,7 +179,9 @@ function infoLines(f: Facts): CheckLine[] {
     info('offences charged to honest validators', `${rec.offencesAgainst['honest'] ?? 0}${rec.honestOffences.length ? `: ${rec.honestOffences.join('; ')}` : ''}`),
     info('late releases by the withholder', String(releases)),
     info('chains refused by honest nodes', fmtCounts(rec.rejected)),
-    info('blocks learned by catch-up after restarts', `${rec.synced} (caught-up events ${rec.caughtUp})`),
+    info('blocks learned by catch-up (restarts and resyncs)', `${rec.synced} (caught-up events ${rec.caughtUp})`),
+    info('validators that began catching up again before round 0', run.earlyResyncs.size ? [...run.earlyResyncs].join(', ') : 'none'),
+    info('resyncs (a running validator caught up again)', `${rec.resyncs.length}${rec.resyncs.length ? `: ${rec.resyncs.slice(0, 6).join('; ')}` : ''}`),
     info('messages re-delivered after a restart', String(d.redeliveredAfterRestart)),
     info('seed', `${c.seed} (replay: npm run load --${c.quick ? ' --quick' : ''} --seed ${c.seed})`),
   ];
@@ -290,6 +292,8 @@ export function notes(run: LoadRun): string[] {
   return [
     `${c.validators} validators on 127.0.0.1, one OS process each: ${run.plan.roles.honest.length} honest CLI validators (\`--data\`, \`--threads 1\`) and 3 Byzantine ones (a flooder, an equivocating miner, a withholder); f = ${c.faults}, k = ${run.plan.k} rounds of ${c.roundMs} ms; ${c.msgsPerSec} broadcasts/s of ${128} characters from rotating honest origins, a block every ${c.mineEveryRounds} rounds from a rotating honest miner. The seeded schedule (printed at start, in load.json) kills and restarts, pauses and isolates honest validators while keeping at most f validators faulty at once (Byzantine ones included; an honest one counts from its fault until k rounds after it is back).`,
     `Delivered: a confirmed broadcast must reach every honest validator other than its origin unless the validator (or the origin) was cut off within ${settleMs / 1000} s of the send: killed, or isolated, until it had 3 honest peers again. Gossip is not replayed, so a validator misses what was sent while it was down. A paused validator is not excused: its connections stay open and it must deliver everything once resumed. Duplicates: one process delivering one id twice; a restarted process does not remember what its previous life delivered (counted apart). Chains: after the drain every honest validator that is not catching up holds the same chain, hash for hash; one still catching up must hold a prefix of it. Crashes: an honest process exiting without the test killing it, or not exiting cleanly on SIGTERM. Memory: peak resident set (VmHWM) of every validator process, honest and Byzantine, sampled every second and at every kill and stop; the bound is ${c.memoryBoundMb} MB per process (a validator under tsx with its verification worker starts near 100 MB; what it keeps grows only up to bounded caches: seen ids, verified signatures, in-memory chain).`,
-    'Quiet windows: a validator that was paused or isolated is not re-synced once it is back (only a restarted validator catches up), so if a block were decided while it was out its chain would stay behind for good; the schedule keeps block instances away from those outages (`--no-quiet-windows` mines through them; a block lost that way needs the isolation to cover the first rounds of an instance and to end after the last chain that could reach the validator was sent).',
+    c.quietWindows
+      ? 'Quiet windows (--quiet-windows): no block instance runs while a validator is paused or isolated, for nodes that do not catch up again after such an outage.'
+      : 'Paused and isolated validators miss the rounds of the instances running meanwhile; they must notice it (`resync`), catch up from their peers and end with the same chain.',
   ];
 }
