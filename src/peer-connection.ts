@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { toHex } from './bytes.ts';
-import type { ErrorCode } from './errors.ts';
+import { ErrorCodes, type ErrorCode } from './errors.ts';
 import { encodeFrame, FrameDecoder } from './framing.ts';
 import { authCheck, checkHello, makeAuth, makeHello, type HelloContext, type LocalHello } from './handshake.ts';
 import type { HelloMessage, Message } from './schema.ts';
@@ -229,8 +229,9 @@ export class PeerConnection {
     }
   }
 
+  /** A peer's reject code, if it is one of ours; anything else is reported as a plain close. */
   private rejectCode(code: string): ErrorCode {
-    return code.startsWith('ERR_') ? (code as ErrorCode) : 'ERR_CONNECTION_CLOSED';
+    return Object.hasOwn(ErrorCodes, code) ? (code as ErrorCode) : 'ERR_CONNECTION_CLOSED';
   }
 
   private onHandshakeMessage(msg: Message): void {

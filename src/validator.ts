@@ -97,6 +97,8 @@ export class Validator extends EventEmitter<ValidatorEvents> {
   private diskQueue: Promise<void> = Promise.resolve();
   /** Since when the node has had no peer at all (null while it has some). */
   private aloneSince: number | null = null;
+  /** When the next round tick is due; time far past it means the process was paused. */
+  private nextTickDueMs = Infinity;
   /** Height of the newest block on disk (a block reported twice, synced then decided, is written once). */
   private storedHeight = 0;
   /** Catch-up replies are handled one at a time. */
@@ -136,7 +138,7 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     if (this.running) return;
     this.running = true;
     this.node.attachConsensus({ onChain: (msg, hash, from) => this.onChain(msg, hash, from) });
-    this.node.attachSync({ onGetChain: (from) => this.onGetChain(from), onChainReply: (msg) => this.onChainReply(msg) });
+    this.node.attachSync({ onGetChain: (from) => this.onGetChain(from), onChainReply: (msg, peer) => this.onChainReply(msg, peer) });
     // A node that starts after the network did may have missed decisions: it catches up first (catch-up.ts).
     if (this.now() >= this.genesis.startMs) this.beginCatchUp();
     this.scheduleTick();
@@ -164,6 +166,10 @@ export class Validator extends EventEmitter<ValidatorEvents> {
   /** Proposes a block at the next round start; resolves once it is sent. */
   async mine(payload: Uint8Array): Promise<{ instance: InstanceId; hash: string }> {
     if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the validator is not started');
+    if (this.genesis.validators.length > 1 && this.node.peerIds().length === 0) {
+      // Alone, only this node would see the block: it would decide it and nobody else would.
+      throw new StrongcastError('ERR_NOT_STARTED', 'no peers connected: a block mined now would reach nobody');
+    }
     let lastReason = 'proposal refused';
     // A timer can fire a little early (Node rounds to whole ms) or, on a busy machine, too late for round 1:
     // wait until the round has really begun, and if the moment was missed, try the next round instead.
@@ -171,6 +177,7 @@ export class Validator extends EventEmitter<ValidatorEvents> {
       const { t0, atMs } = this.core.nextProposalRound(this.now());
       while (this.now() < atMs) await new Promise((r) => setTimeout(r, Math.max(1, atMs - this.now())));
       if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the validator stopped');
+      this.checkOutage();
       const actions = this.core.propose(payload, t0, this.now(), Date.now());
       this.apply(actions, 'self');
       const proposed = actions.find((a) => a.type === 'proposed');
@@ -193,12 +200,14 @@ export class Validator extends EventEmitter<ValidatorEvents> {
 
   /** The node hands us a chain: check round, then the pool, then the core (README "Validation order"). */
   private async onChain(msg: ConsensusMessage, hash: Uint8Array, from: string): Promise<ChainVerdict> {
+    this.checkOutage();
     const k = roundsPerInstance(this.genesis);
     const round = this.core.roundOf(msg.block.t0, this.now());
     if (round < 1) return this.refuse(msg, from, 'ERR_BAD_CHAIN', `instance starts in the future (round ${round})`);
     if (round > k) return this.refuse(msg, from, 'ERR_INSTANCE_OVER', `round ${round} is after the last round ${k}`);
     const check = await this.verifier.checkChain({ msg, blockHash: hash, round });
     if (!check.ok) return this.refuse(msg, from, check.code, check.reason);
+    this.checkOutage();
     const actions = this.core.onVerifiedChain(msg, this.now(), hash);
     this.apply(actions, from);
     const forward = actions.some((a) => a.type === 'forward');
@@ -270,7 +279,6 @@ export class Validator extends EventEmitter<ValidatorEvents> {
       k: this.core.k,
       liveFromT0: this.core.currentRound(this.now()) + 1,
       tip,
-      known: this.core.chain(),
     });
     const ask = () => {
       const from = (this.catchUp?.tipNow.height ?? 0) + 1;
@@ -283,6 +291,7 @@ export class Validator extends EventEmitter<ValidatorEvents> {
 
   /** Our signed statement about our chain, and the blocks from `from` on (bounded in count and bytes). */
   private onGetChain(from: number): ChainMessage {
+    this.checkOutage();
     this.apply(this.core.tick(this.now()), 'self');
     const tip = this.core.tip();
     const body = { signer: this.index, round: this.core.currentRound(this.now()), height: tip.height, tip: tip.hash, syncing: this.core.syncing };
@@ -298,21 +307,22 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     return { t: 'chain', statement, blocks };
   }
 
-  private onChainReply(msg: ChainMessage): void {
-    this.syncQueue = this.syncQueue.then(() => this.absorbChainReply(msg)).catch((e: unknown) => {
+  private onChainReply(msg: ChainMessage, peer: string): void {
+    this.syncQueue = this.syncQueue.then(() => this.absorbChainReply(msg, peer)).catch((e: unknown) => {
       this.log.warn('catch-up reply failed', { error: (e as Error).message });
     });
   }
 
-  private async absorbChainReply(msg: ChainMessage): Promise<void> {
+  private async absorbChainReply(msg: ChainMessage, peer: string): Promise<void> {
     const cu = this.catchUp;
     const st = msg.statement;
     if (!cu || !st || st.signer >= this.genesis.validators.length || st.signer === this.index) return;
     const key = this.genesis.validators[st.signer]!.publicKey;
+    // The blocks of a reply count for the statement's signer only when that signer's own connection sent it.
+    if (toHex(key) !== peer) return;
     const [ok] = await this.verifier.verify([{ publicKey: key, message: statementSignedBytes(this.genesis.networkId, this.core.genesisHash, st), signature: st.sig }]);
     if (!ok || this.catchUp !== cu) return;
-    cu.onStatement(st);
-    const refused = cu.onBlocks(msg.blocks);
+    const refused = cu.onReply(st, msg.blocks);
     if (refused) this.log.warn('catch-up blocks refused', { signer: st.signer, reason: refused.reason });
     for (const b of cu.appendable()) {
       const block: ChainBlock = { ...b, hash: blockHash(b) };
@@ -324,10 +334,12 @@ export class Validator extends EventEmitter<ValidatorEvents> {
   }
 
   private finishCatchUp(): void {
+    const cu = this.catchUp;
+    if (!cu) return;
     this.catchUp = null;
     if (this.syncTimer) clearInterval(this.syncTimer);
     this.syncTimer = null;
-    this.apply(this.core.finishSync(), 'self');
+    this.apply(this.core.finishSync(cu.liveFromT0), 'self');
     const tip = this.core.tip();
     this.afterDisk(null, () => this.emit('caught-up', { height: tip.height, tip: toHex(tip.hash) }));
   }
@@ -338,9 +350,11 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     const { roundMs, startMs } = this.genesis;
     const now = this.now();
     const next = startMs + (Math.floor((now - startMs) / roundMs) + 1) * roundMs;
+    this.nextTickDueMs = next;
     this.timer = setTimeout(() => {
       try {
-        this.watchForOutage(next);
+        this.checkOutage();
+        this.nextTickDueMs = Infinity;
         this.apply(this.core.tick(this.now()), 'self');
       } catch (e) {
         this.log.warn('consensus tick failed', { error: (e as Error).message });
@@ -350,24 +364,28 @@ export class Validator extends EventEmitter<ValidatorEvents> {
   }
 
   /**
-   * A node that was paused (its timer fired more than a round late) or cut off (it had no peer at all) may
-   * have missed a decision, and its next blocks would then get wrong heights: it catches up again, exactly
-   * as after a restart, holding its own decisions until it has the missed blocks.
+   * A node that was paused (time jumped more than a round past the tick it expected) or cut off (no peer at
+   * all) may miss decisions, and its next blocks would then get wrong heights. It catches up as after a
+   * restart, from the moment it notices: decisions are held at once, and while it stays alone the instances
+   * it sees are only partial views, so liveFromT0 moves past them and their outcomes are dropped.
+   * Called before anything reaches the core, so no decision of a paused node slips in before the check.
    */
-  private watchForOutage(dueMs: number): void {
+  private checkOutage(): void {
     const now = this.now();
-    const alone = this.node.peerIds().length === 0;
+    const alone = this.genesis.validators.length > 1 && this.node.peerIds().length === 0;
     let reason: string | null = null;
-    if (now - dueMs > this.genesis.roundMs) reason = `the round timer fired ${now - dueMs} ms late`;
-    if (alone) this.aloneSince ??= now;
-    else if (this.aloneSince !== null) {
-      reason = `reconnected after ${now - this.aloneSince} ms without peers`;
-      this.aloneSince = null;
-    }
+    if (now - this.nextTickDueMs > this.genesis.roundMs) reason = `time jumped ${now - this.nextTickDueMs} ms past the expected round tick`;
+    if (alone) {
+      this.aloneSince ??= now;
+      reason ??= 'no peers';
+    } else this.aloneSince = null;
     if (reason && !this.catchUp) {
       this.log.info('catching up again', { reason });
       this.emit('resync', { reason });
       this.beginCatchUp();
+    }
+    if (this.catchUp && (alone || reason)) {
+      this.catchUp.liveFromT0 = Math.max(this.catchUp.liveFromT0, this.core.currentRound(now) + 1);
     }
   }
 }

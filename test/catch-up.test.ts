@@ -47,70 +47,86 @@ test('statement bytes change with every field', () => {
   }
 });
 
-test('a block is appendable only with f+1 distinct vouchers for a chain through it', () => {
+test('a block is appendable only when f+1 distinct validators each sent it at that height on that parent', () => {
   const c = cu();
   const chain = blocks(3);
-  assert.is(c.onBlocks(chain), null);
-  c.onStatement(st(1, blockHash(chain[2]!), 3));
-  assert.equal(c.appendable(), [], 'one voucher is not enough with f=1');
-  c.onStatement(st(1, blockHash(chain[2]!), 3, 101));
+  const tip3 = blockHash(chain[2]!);
+  assert.is(c.onReply(st(1, tip3, 3), chain), null);
+  assert.equal(c.appendable(), [], 'one validator is not enough with f=1');
+  c.onReply(st(1, tip3, 3, 101), chain);
   assert.equal(c.appendable(), [], 'the same signer twice still counts once');
-  c.onStatement(st(2, blockHash(chain[1]!), 2));
-  assert.equal(c.appendable().map((b) => b.height), [1, 2], 'the second voucher covers blocks 1 and 2 only');
-  c.onStatement(st(3, blockHash(chain[2]!), 3));
+  c.onReply(st(2, blockHash(chain[1]!), 2), chain.slice(0, 2));
+  assert.equal(c.appendable().map((b) => b.height), [1, 2], 'the second validator sent blocks 1 and 2 only');
+  c.onReply(st(3, tip3, 3), chain);
   assert.equal(c.appendable().map((b) => b.height), [1, 2, 3]);
 });
 
-test('of two forks only the one with f+1 vouches is appended', () => {
+test('of two forks only the one sent by f+1 validators is appended', () => {
   const c = cu();
   const good = blocks(2);
   const fork = blocks(2, G, 0, 9);
-  c.onBlocks(fork);
-  c.onBlocks(good);
-  c.onStatement(st(0, blockHash(fork[1]!), 2));
-  c.onStatement(st(1, blockHash(good[1]!), 2));
-  c.onStatement(st(2, blockHash(good[1]!), 2));
+  c.onReply(st(0, blockHash(fork[1]!), 2), fork);
+  c.onReply(st(1, blockHash(good[1]!), 2), good);
+  c.onReply(st(2, blockHash(good[1]!), 2), good);
   assert.equal(c.appendable().map((b) => toHex(blockHash(b))), good.map((b) => toHex(blockHash(b))));
+});
+
+test('a block relinked to another height or parent by one validator borrows no vouches from the others', () => {
+  const c = cu();
+  const honest = blocks(2); // A at height 1, B at height 2
+  const b = honest[1]!;
+  c.onReply(st(1, blockHash(b), 2), honest);
+  c.onReply(st(2, blockHash(b), 2), honest);
+  // A Byzantine validator sends B relinked at height 1 on top of genesis.
+  c.onReply(st(0, blockHash(b), 1), [{ ...b, height: 1, parent: G }]);
+  assert.equal(c.appendable().map((x) => `${x.height}:${toHex(blockHash(x)).slice(0, 8)}`), honest.map((x) => `${x.height}:${toHex(blockHash(x)).slice(0, 8)}`));
 });
 
 test('blocks that do not link to each other are refused', () => {
   const c = cu();
   const chain = blocks(3);
-  const r = c.onBlocks([chain[0]!, chain[2]!]);
+  const r = c.onReply(st(1, blockHash(chain[2]!), 3), [chain[0]!, chain[2]!]);
   assert.ok(r && r.index === 1, 'the gap is named');
+  assert.equal(c.appendable(), []);
 });
 
-test('completeness: f+1 live statements late enough, naming chains we have', () => {
-  const c = cu(20); // k = 2: statements must be from round >= 21
+test('completeness: f+1 live statements late enough, naming exactly our tip', () => {
   const chain = blocks(2);
-  c.onBlocks(chain);
   const tip = blockHash(chain[1]!);
-  c.onStatement(st(1, tip, 2, 30));
-  c.onStatement(st(2, tip, 2, 30));
-  for (const b of c.appendable()) c.advance(b, blockHash(b));
-  assert.ok(c.complete(), 'two live statements at round 30 for our tip');
+  const synced = (round: number) => {
+    const c = cu(20); // k = 2: statements must be from round >= 21
+    c.onReply(st(1, tip, 2, round), chain);
+    c.onReply(st(2, tip, 2, round), chain);
+    for (const b of c.appendable()) c.advance(b, blockHash(b));
+    return c;
+  };
+  assert.ok(synced(30).complete(), 'two live statements at round 30 for our tip');
+  assert.not.ok(synced(20).complete(), 'round 20 is before every pre-live instance ended');
 
-  const early = cu(20);
-  early.onBlocks(chain);
-  early.onStatement(st(1, tip, 2, 20));
-  early.onStatement(st(2, tip, 2, 20));
-  for (const b of early.appendable()) early.advance(b, blockHash(b));
-  assert.not.ok(early.complete(), 'round 20 is before every pre-live instance ended');
+  const behind = cu(20);
+  behind.onReply(st(1, tip, 2, 30), chain);
+  behind.onReply(st(2, tip, 2, 30), chain);
+  assert.not.ok(behind.complete(), 'statements ahead of our tip do not complete us until we have their blocks');
+
+  const ahead = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 20, tip: { height: 2, hash: tip } });
+  ahead.onReply(st(1, blockHash(chain[0]!), 1, 30), []);
+  ahead.onReply(st(2, blockHash(chain[0]!), 1, 30), []);
+  assert.not.ok(ahead.complete(), 'a block of ours that nobody vouches for keeps us from completing');
 
   const syncing = cu(20);
-  syncing.onStatement(st(1, G, 0, 30, true));
-  syncing.onStatement(st(2, G, 0, 30, true));
+  syncing.onReply(st(1, G, 0, 30, true), []);
+  syncing.onReply(st(2, G, 0, 30, true), []);
   assert.not.ok(syncing.complete(), 'syncing statements do not prove completeness');
-  syncing.onStatement(st(3, G, 0, 30, true));
-  assert.ok(syncing.complete(), 'unless all other n-1 validators name chains we have');
+  syncing.onReply(st(3, G, 0, 30, true), []);
+  assert.ok(syncing.complete(), 'unless all other n-1 validators name our tip');
 });
 
-test('a statement for a chain we do not have does not complete catch-up', () => {
-  const c = cu(20);
-  const other = blocks(1, G, 0, 5);
-  c.onStatement(st(1, blockHash(other[0]!), 1, 30));
-  c.onStatement(st(2, blockHash(other[0]!), 1, 30));
-  assert.not.ok(c.complete());
+test('the candidate block limit is enforced', () => {
+  const c = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 0, tip: { height: 0, hash: G }, candidateBlocksMax: 3 });
+  const chain = blocks(3);
+  assert.is(c.onReply(st(1, blockHash(chain[2]!), 3), chain), null, 'exactly the limit is kept');
+  const r = c.onReply(st(2, blockHash(chain[0]!), 1), chain.slice(0, 1));
+  assert.ok(r && /limit/.test(r.reason), 'one more is refused');
 });
 
 test('the core holds decisions while syncing and appends them after the synced tip', () => {
@@ -128,12 +144,18 @@ test('the core holds decisions while syncing and appends them after the synced t
   // Catch-up supplies an earlier block (t0 = 2), then completes.
   const synced = { miner: 3, t0: 2, ts: 1, payload: new Uint8Array([9]), height: 1, parent: genesisHash(genesis) };
   core.appendLinked({ ...synced, hash: blockHash(synced) });
-  const after = core.finishSync();
+  // A decision held from an instance that began before the node was live is dropped.
+  const dropped = core.finishSync(6).filter((a) => a.type === 'decided');
+  assert.is(dropped.length, 0, 't0 = 5 is before liveFromT0 = 6');
+  core.startSync();
+  core.onVerifiedChain(buildChain(net, { miner: 2, t0: 9, ts: 1, payload: new Uint8Array([2]) }, [2, 3]), 910);
+  core.tick(9 * 100 + 2 * 100 + 1);
+  const after = core.finishSync(6);
   const decided = after.filter((a) => a.type === 'decided');
   assert.is(decided.length, 1);
   const d = decided[0]!;
   assert.ok(d.type === 'decided' && d.block && d.block.height === 2, 'appended after the synced block');
-  assert.equal(core.chain().map((b) => b.t0), [2, 5]);
+  assert.equal(core.chain().map((b) => b.t0), [2, 9]);
 });
 
 test.run();

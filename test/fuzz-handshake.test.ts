@@ -249,7 +249,7 @@ function genuineProof(peerStream: readonly Uint8Array[], ourNonce: Uint8Array): 
   return verifyEd25519(h.key, handshakeSignedBytes(networkId, ourNonce, h.key, self.publicKey), a.sig);
 }
 
-const stats = { connections: 0, frames: 0, framesAfterOpen: 0, opened: 0, cleanOpened: 0, closes: new Map<string, number>(), untypedRejects: 0 };
+const stats = { connections: 0, frames: 0, framesAfterOpen: 0, opened: 0, cleanOpened: 0, closes: new Map<string, number>() };
 const closeCodes = new Set(Object.keys(ErrorCodes));
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 let clockMs = 1_000_000;
@@ -316,13 +316,8 @@ async function fuzzOne(): Promise<void> {
   assert.is(conn.state, 'closed');
   assert.is(closes.length, 1, `onClose ran ${closes.length} times`);
   const { code } = closes[0]!;
-  if (!closeCodes.has(code)) {
-    // A peer's reject passes any 'ERR_'-prefixed code through untyped (PeerConnection.rejectCode); counted
-    // and reported rather than failed on, until the connection maps unknown codes to a typed one.
-    const theirs = decodeAll(peerStream).find((m) => m.t === 'reject');
-    assert.ok(theirs?.t === 'reject' && theirs.code === code, `closed with the untyped code '${code}'`);
-    stats.untypedRejects++;
-  }
+  // A peer's reject with a code we do not know is mapped to a plain close: every close code is typed.
+  assert.ok(closeCodes.has(code), `closed with the untyped code '${code}'`);
   stats.closes.set(code, (stats.closes.get(code) ?? 0) + 1);
   for (const o of offences) assert.ok(closeCodes.has(o), `offence with the untyped code '${o}'`);
 

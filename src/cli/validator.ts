@@ -97,10 +97,6 @@ function wireValidatorEvents(v: Validator, out: Output): void {
 function consoleValidator(v: Validator, node: StrongcastNode, out: Output): ConsoleValidator {
   return {
     mine: async (text) => {
-      if (node.peers().length === 0) {
-        // Dolev-Strong assumes delivery within a round; with no peers only this node would see the block.
-        out.event('warning', { code: 'ERR_NOT_STARTED', message: 'mining with no peers connected' }, 'warning: mining with no peers connected; only this node will see the block');
-      }
       const payload = new TextEncoder().encode(text || `block from validator ${v.index} at ${new Date().toISOString()}`);
       await v.mine(payload);
     },

@@ -6,12 +6,15 @@
  * appended only when f+1 distinct validators vouch for a chain through it: one of them is honest, and an
  * honest validator's chain holds only blocks decided by Dolev-Strong, identical at every honest node.
  *
- * A syncing node also has to know when it has everything. Instances that start after the node is up
- * (t0 >= liveFromT0) it decides itself; those before it must come from others. An honest validator that is not
- * itself syncing, stating in round R >= liveFromT0 - 1 + k, has appended every instance that ended by then,
- * so when f+1 such statements name chains that our chain already contains, one of them is honest and nothing
- * decided before liveFromT0 is missing. The one way out when nobody is live (every validator restarted at
- * once): statements from all other n-1 validators whose chains our chain contains. Until complete, the node's own
+ * Blocks count only for the validator whose own connection sent them, at the height and parent it sent
+ * them: a copy relinked by someone else borrows no honest vouches.
+ *
+ * A syncing node also has to know when it has everything. Instances that start after the node is up and
+ * connected (t0 >= liveFromT0) it decides itself; those before it must come from others, and its own partial
+ * view of them is dropped. An honest validator that is not itself syncing, stating in round
+ * R >= liveFromT0 - 1 + k, has appended every instance that ended by then, so when f+1 such statements name
+ * exactly our tip, one of them is honest and nothing decided before liveFromT0 is missing. The one way out when nobody is live (every validator restarted at
+ * once): statements from all other n-1 validators naming our tip. Until complete, the node's own
  * decisions wait (dolev-strong.ts holds them) so their heights are right when they are appended.
  */
 import { concatBytes, lengthPrefixed, toHex, u32be, u64be, utf8 } from '../bytes.ts';
@@ -64,25 +67,27 @@ export interface CatchUpOptions {
   liveFromT0: number;
   /** Our chain's tip when catch-up starts. */
   tip: SyncTip;
-  /** Blocks of our chain below the tip (so a statement naming one of them counts as contained). @default none */
-  known?: Iterable<SyncTip>;
   candidateBlocksMax?: number;
 }
 
 /** Why a block from a peer was not kept. */
 export type BlockRefusal = { index: number; reason: string } | null;
 
-/** Statements, candidate blocks and the vouch count of one syncing node. */
+/** Statements, each validator's chain segment, and the vouch count of one syncing node. */
 export class CatchUp {
   readonly n: number;
   readonly f: number;
   readonly k: number;
+  /** First t0 this node decides itself; pushed forward while the node has no peers (see the shell). */
   liveFromT0: number;
   private tip: SyncTip;
-  /** Hashes (hex) of our chain from the catch-up start on, so "contains" can be answered for statements. */
-  private readonly ours = new Map<string, number>();
   private readonly statements = new Map<number, ChainStatement>();
-  private readonly candidates = new Map<string, WireChainBlock & { hashHex: string }>();
+  /**
+   * Per signer, the blocks its own reply carried, by height. A block counts as vouched by a signer only if
+   * that signer sent it, at that height, over its own authenticated connection: a copy of a block relinked
+   * to another height or parent by someone else can never borrow honest vouches.
+   */
+  private readonly segments = new Map<number, Map<number, WireChainBlock & { hashHex: string }>>();
   private readonly candidateBlocksMax: number;
 
   constructor(o: CatchUpOptions) {
@@ -92,8 +97,6 @@ export class CatchUp {
     this.liveFromT0 = o.liveFromT0;
     this.tip = o.tip;
     this.candidateBlocksMax = o.candidateBlocksMax ?? catchUpDefaults.candidateBlocksMax;
-    this.ours.set(toHex(o.tip.hash), o.tip.height);
-    for (const b of o.known ?? []) this.ours.set(toHex(b.hash), b.height);
   }
 
   /** Our tip now. */
@@ -101,98 +104,85 @@ export class CatchUp {
     return this.tip;
   }
 
-  /** Records a statement whose signature the shell verified; the latest round per signer wins. */
-  onStatement(s: ChainStatement): void {
-    const old = this.statements.get(s.signer);
-    if (!old || s.round >= old.round) this.statements.set(s.signer, s);
-  }
-
   /**
-   * Keeps blocks above our tip whose hash, height and parent are self-consistent; the vouch count decides
-   * later whether they are appended. Returns the first refusal, if any (the sender is then not trusted further).
+   * Takes one validator's reply: its statement (signature verified by the shell, which also checked that the
+   * reply came over that validator's own connection) and the blocks it sent. The latest round per signer
+   * wins. Blocks below our tip are ignored; the rest must follow each other by height and parent.
+   * @returns the first refusal, if the blocks do not link (the segment is then dropped)
    */
-  onBlocks(blocks: readonly WireChainBlock[]): BlockRefusal {
+  onReply(s: ChainStatement, blocks: readonly WireChainBlock[]): BlockRefusal {
+    const old = this.statements.get(s.signer);
+    if (old && s.round < old.round) return null;
+    this.statements.set(s.signer, s);
+    const segment = new Map<number, WireChainBlock & { hashHex: string }>();
+    let prev: WireChainBlock | undefined;
     for (const [i, b] of blocks.entries()) {
-      if (b.height <= this.tip.height) continue;
-      const prev = i > 0 ? blocks[i - 1] : undefined;
       if (prev && (b.height !== prev.height + 1 || toHex(b.parent) !== toHex(blockHash(prev)))) {
+        this.segments.delete(s.signer);
         return { index: i, reason: `block at height ${b.height} does not follow the one before it` };
       }
-      if (this.candidates.size >= this.candidateBlocksMax) return { index: i, reason: 'candidate block limit reached' };
-      const hashHex = toHex(blockHash(b));
-      this.candidates.set(hashHex, { ...b, hashHex });
+      prev = b;
+      if (b.height > this.tip.height) segment.set(b.height, { ...b, hashHex: toHex(blockHash(b)) });
     }
+    const others = [...this.segments.entries()].filter(([k]) => k !== s.signer).reduce((a, [, m]) => a + m.size, 0);
+    if (others + segment.size > this.candidateBlocksMax) return { index: 0, reason: 'candidate block limit reached' };
+    this.segments.set(s.signer, segment);
     return null;
   }
 
   /**
-   * The blocks, in height order from tip + 1, that f+1 distinct validators vouch for (a statement vouches
-   * for its tip and every ancestor of it that we can link back to our tip through candidate blocks).
+   * The blocks, from tip + 1 on, that f+1 distinct validators each sent at that height on top of the block
+   * before it: one of them is honest, so the block is in the honest chain at that place.
    */
   appendable(): WireChainBlock[] {
-    const vouches = new Map<string, Set<number>>();
-    for (const s of this.statements.values()) {
-      for (const hashHex of this.pathToTip(s)) {
-        let set = vouches.get(hashHex);
-        if (!set) vouches.set(hashHex, (set = new Set()));
-        set.add(s.signer);
-      }
-    }
     const out: WireChainBlock[] = [];
-    let at = toHex(this.tip.hash);
+    let height = this.tip.height;
+    let parentHex = toHex(this.tip.hash);
     for (;;) {
-      // Of several children (a peer may send a fork), at most one can have f+1 vouches: that needs an honest one.
-      const next = this.childrenOf(at).find((c) => (vouches.get(c.hashHex)?.size ?? 0) >= this.f + 1);
+      const groups = new Map<string, { block: WireChainBlock & { hashHex: string }; signers: number }>();
+      for (const seg of this.segments.values()) {
+        const b = seg.get(height + 1);
+        if (!b || toHex(b.parent) !== parentHex) continue;
+        const g = groups.get(b.hashHex);
+        if (g) g.signers++;
+        else groups.set(b.hashHex, { block: b, signers: 1 });
+      }
+      const next = [...groups.values()].find((g) => g.signers >= this.f + 1);
       if (!next) return out;
-      out.push(next);
-      at = next.hashHex;
+      out.push(next.block);
+      height++;
+      parentHex = next.block.hashHex;
     }
   }
 
-  /** Moves our tip after the shell appended `block` (a synced one or our own decision). */
+  /** Moves our tip after the shell appended `block`. */
   advance(block: WireChainBlock, hash: Uint8Array): void {
-    const hex = toHex(hash);
     this.tip = { height: block.height, hash };
-    this.ours.set(hex, block.height);
-    this.candidates.delete(hex);
-    for (const [h, c] of this.candidates) if (c.height <= block.height) this.candidates.delete(h);
+    for (const seg of this.segments.values()) for (const h of [...seg.keys()]) if (h <= block.height) seg.delete(h);
   }
 
-  /** True when nothing decided before liveFromT0 can be missing any more (see the module comment). */
+  /**
+   * True when nothing decided before liveFromT0 can be missing (module comment): f+1 validators that are not
+   * catching up, stating late enough, name exactly our tip; or all n-1 others do. Exactly, not "an ancestor
+   * of ours": a node that has a block nobody vouches for must not call itself complete.
+   */
   complete(): boolean {
     const minRound = this.liveFromT0 - 1 + this.k;
+    const tipHex = toHex(this.tip.hash);
     let live = 0;
     let any = 0;
     for (const s of this.statements.values()) {
-      if (s.round < minRound || !this.ours.has(toHex(s.tip))) continue;
+      if (s.round < minRound || s.height !== this.tip.height || toHex(s.tip) !== tipHex) continue;
       any++;
       if (!s.syncing) live++;
     }
-    // `any + 1`: our own chain is one of the n, and it contains itself.
+    // `any + 1`: our own chain is one of the n, and it agrees with itself.
     return live >= this.f + 1 || any + 1 >= this.n;
   }
 
   /** Statements held, for status and tests. */
   get statementCount(): number {
     return this.statements.size;
-  }
-
-  private childrenOf(parentHex: string): (WireChainBlock & { hashHex: string })[] {
-    return [...this.candidates.values()].filter((c) => toHex(c.parent) === parentHex);
-  }
-
-  /** Hashes from a statement's tip back to (not including) our tip, or [] when they do not link up. */
-  private pathToTip(s: ChainStatement): string[] {
-    const path: string[] = [];
-    let hex = toHex(s.tip);
-    const tipHex = toHex(this.tip.hash);
-    while (hex !== tipHex) {
-      const c = this.candidates.get(hex);
-      if (!c) return [];
-      path.push(hex);
-      hex = toHex(c.parent);
-    }
-    return path;
   }
 }
 

@@ -209,11 +209,12 @@ export class DolevStrong {
   }
 
   /**
-   * Leaves catch-up: appends the held decisions of instances after the synced tip, in (t0, miner) order, and
+   * Leaves catch-up: drops held decisions of instances that began before `liveFromT0` (seen only in part),
+   * appends the other held decisions of instances after the synced tip, in (t0, miner) order, and
    * reports them `decided`. A held block already in the synced chain is reported decided as it is there; one that contradicts it
    * cannot happen while f+1 vouches include an honest validator, and is reported, never appended.
    */
-  finishSync(): ConsensusAction[] {
+  finishSync(liveFromT0 = 0): ConsensusAction[] {
     this.#syncing = false;
     const out: ConsensusAction[] = [];
     const known = new Map(this.#chain.blocks().map((b) => [toHex(b.hash), b]));
@@ -221,6 +222,9 @@ export class DolevStrong {
     const held = this.#held.sort((a, b) => a.id.t0 - b.id.t0 || a.id.miner - b.id.miner);
     this.#held = [];
     for (const h of held) {
+      // An instance that began before the node was live (restarted, alone, paused) was seen only in part:
+      // its outcome here is not a decision. If the others decided a block, catch-up brought it.
+      if (h.id.t0 < liveFromT0) continue;
       const synced = known.get(toHex(h.hash));
       // Learned from peers meanwhile: this node decided it too, so it still reports the decision.
       if (synced) {

@@ -62,6 +62,7 @@ export class SimNode implements Host {
   #diskAtMs = Number.NEGATIVE_INFINITY;
   /** Since when the node has had no peer at all (null while it has some). */
   #aloneSinceMs: number | null = null;
+  #nextTickDueMs = Infinity;
   /** validator.ts storedHeight: a block reported twice (synced, then decided) is written once. */
   #storedHeight: number;
 
@@ -168,7 +169,7 @@ export class SimNode implements Host {
       case 'getchain':
         return this.#onGetChain(c, msg.from);
       case 'chain':
-        return this.#absorbChainReply(msg);
+        return this.#absorbChainReply(msg, c.peerId);
       default:
         return; // getpeers and peers: peer exchange is not modelled (the mesh is fixed)
     }
@@ -243,6 +244,7 @@ export class SimNode implements Host {
 
   /** validator.onChain: the round by our clock, then every signature, then the core at processing time. */
   #onChain(msg: ConsensusMessage, hash: Uint8Array, from: string, done: (v: Verdict) => void): void {
+    this.#checkOutage();
     const core = this.core;
     const round = core.roundOf(msg.block.t0, this.#world.sched.now);
     if (round < 1) return done({ valid: false, forward: false, code: 'ERR_BAD_CHAIN', reason: `instance starts in the future (round ${round})` });
@@ -250,6 +252,7 @@ export class SimNode implements Host {
     this.#later(this.#world.verifyDelay(), () => {
       const check = this.#world.verifier.checkChain({ msg, blockHash: hash, round });
       if (!check.ok) return done({ valid: false, forward: false, code: check.code, reason: check.reason });
+      this.#checkOutage();
       const actions = core.onVerifiedChain(msg, this.#world.sched.now, hash);
       this.#apply(actions, from);
       done({ valid: true, forward: actions.some((a) => a.type === 'forward') });
@@ -261,6 +264,8 @@ export class SimNode implements Host {
    * after a pause). Returns the block hash in hex when the proposal went out.
    */
   propose(t0: number, payload: Uint8Array): string | null {
+    if (this.#world.testNet.genesis.validators.length > 1 && this.open.size === 0) return null; // refused while alone
+    this.#checkOutage();
     const actions = this.core.propose(payload, t0, this.#world.sched.now);
     this.#apply(actions, 'self');
     const p = actions.find((a) => a.type === 'proposed');
@@ -269,27 +274,29 @@ export class SimNode implements Host {
 
   /** The round timer just after the boundary at `dueMs`: first the outage check, then the core's tick. */
   tick(dueMs: number): void {
-    this.#watchForOutage(dueMs);
+    this.#checkOutage();
+    this.#nextTickDueMs = dueMs + this.#world.opts.roundMs;
     this.#apply(this.core.tick(this.#world.sched.now), 'self');
   }
 
   /**
-   * validator.watchForOutage: a timer that fired more than a round late (a pause) or a return after a time
-   * with no peer at all (a cut) starts catch-up again, exactly as after a restart.
+   * validator.checkOutage, called before anything reaches the core: time far past the expected tick (a pause)
+   * or no peer at all (a cut) starts catch-up at once; while alone, liveFromT0 moves past what it sees.
    */
-  #watchForOutage(dueMs: number): void {
+  #checkOutage(): void {
     const now = this.#world.sched.now;
+    const alone = this.#world.testNet.genesis.validators.length > 1 && this.open.size === 0;
     let reason: string | null = null;
-    if (now - dueMs > this.#world.opts.roundMs) reason = `the round timer fired ${now - dueMs} ms late`;
-    if (this.open.size === 0) this.#aloneSinceMs ??= now;
-    else if (this.#aloneSinceMs !== null) {
-      reason = `reconnected after ${now - this.#aloneSinceMs} ms without peers`;
-      this.#aloneSinceMs = null;
-    }
+    if (now - this.#nextTickDueMs > this.#world.opts.roundMs) reason = 'time jump';
+    if (alone) {
+      this.#aloneSinceMs ??= now;
+      reason ??= 'no peers';
+    } else this.#aloneSinceMs = null;
     if (reason && !this.catchUp) {
       this.counters.resyncs++;
       this.beginCatchUp();
     }
+    if (this.catchUp && (alone || reason)) this.catchUp.liveFromT0 = Math.max(this.catchUp.liveFromT0, this.core.currentRound(now) + 1);
   }
 
   #apply(actions: ConsensusAction[], from: string): void {
@@ -332,7 +339,7 @@ export class SimNode implements Host {
     this.caughtUp = false;
     this.beganCatchUp = true;
     const g = this.#world.testNet.genesis;
-    this.catchUp = new CatchUp({ n: g.validators.length, faults: g.faults, k: this.core.k, liveFromT0: this.core.currentRound(now) + 1, tip, known: this.core.chain() });
+    this.catchUp = new CatchUp({ n: g.validators.length, faults: g.faults, k: this.core.k, liveFromT0: this.core.currentRound(now) + 1, tip });
     const cu = this.catchUp;
     const ask = (): void => {
       if (this.catchUp !== cu) return;
@@ -345,6 +352,7 @@ export class SimNode implements Host {
 
   /** validator.onGetChain: our signed statement and our blocks from `from` on, bounded. */
   #chainReply(from: number): ChainMessage {
+    this.#checkOutage();
     this.#apply(this.core.tick(this.#world.sched.now), 'self');
     const { genesis } = this.#world.testNet;
     const tip = this.core.tip();
@@ -362,15 +370,16 @@ export class SimNode implements Host {
   }
 
   /** validator.absorbChainReply: a verified statement, candidate blocks, append what f+1 vouch for. */
-  #absorbChainReply(msg: ChainMessage): void {
+  #absorbChainReply(msg: ChainMessage, peer: string): void {
     const cu = this.catchUp;
     const st = msg.statement;
     const { genesis } = this.#world.testNet;
     if (!cu || !st || st.signer >= genesis.validators.length || st.signer === this.index) return;
     const key = genesis.validators[st.signer]!.publicKey;
+    // A reply counts only from the signer's own connection (sim node ids are `v<index>`, the shell's are key hex).
+    if (peer !== `v${st.signer}`) return;
     if (!verifyEd25519(key, statementSignedBytes(genesis.networkId, this.core.genesisHash, st), st.sig)) return;
-    cu.onStatement(st);
-    cu.onBlocks(msg.blocks);
+    cu.onReply(st, msg.blocks);
     for (const b of cu.appendable()) {
       const block: ChainBlock = { ...b, hash: blockHash(b) };
       this.core.appendLinked(block);
@@ -381,7 +390,7 @@ export class SimNode implements Host {
     if (cu.complete()) {
       this.catchUp = null;
       this.caughtUp = true;
-      this.#apply(this.core.finishSync(), 'self');
+      this.#apply(this.core.finishSync(cu.liveFromT0), 'self');
     }
   }
 
