@@ -87,7 +87,8 @@ export class LoadRun {
   readonly equivocations: EquivocationRecord[] = [];
   readonly byzantineReports: Record<string, unknown> = {};
   readonly attackErrors: string[] = [];
-  readonly mines = { planned: 0, issued: 0, skipped: 0, retried: 0 };
+  /** Blocks to mine: planned, issued, skipped, moved to another validator, proposals made again. */
+  readonly mines = { planned: 0, issued: 0, skipped: 0, moved: 0, retried: 0 };
   readonly broadcasts = { issued: 0, skippedNoOrigin: 0 };
   readonly #pendingMine = new Map<number, { text: string; retries: number }>();
   readonly #paused = new Set<number>();
@@ -266,16 +267,21 @@ export class LoadRun {
     if (this.byzantine) for (const b of Object.values(this.byzantine)) b.sampleMemory();
   }
 
-  #mine(node: number, i: number, planMs: number): void {
-    const n = this.honest.get(node);
-    if (!n || !this.#usable(node, planMs) || n.caughtUpAtMs === null) {
+  /** Mines block i on the planned validator, or on the next one in index order that is up and caught up. */
+  #mine(planned: number, i: number, planMs: number): void {
+    const honest = this.plan.roles.honest;
+    const from = honest.indexOf(planned);
+    const order = [...honest.slice(from), ...honest.slice(0, from)];
+    const node = order.find((x) => this.#usable(x, planMs) && this.honest.get(x)?.caughtUpAtMs !== null);
+    if (node === undefined) {
       this.mines.skipped++;
-      this.note(`mine ${i} skipped: validator ${node} is not up, connected and caught up`);
+      this.note(`mine ${i} skipped: no honest validator is up, connected and caught up`);
       return;
     }
+    if (node !== planned) this.mines.moved++;
     const text = `load block ${i} by ${node}`;
     this.#pendingMine.set(node, { text, retries: 0 });
-    n.command(`mine ${text}`);
+    this.honest.get(node)!.command(`mine ${text}`);
     this.mines.issued++;
   }
 

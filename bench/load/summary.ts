@@ -8,7 +8,7 @@ import { environment, markdownTable, updateResultsMarkdown, type ResultRow } fro
 import { checkChains, type ChainResult, type DeliveryResult } from './checks.ts';
 import type { LoadRun, RunOutage } from './driver.ts';
 import type { Crash } from './honest-node.ts';
-import { describePlan } from './plan.ts';
+import { defaultConfig, describePlan, type LoadConfig } from './plan.ts';
 
 const benchDir = fileURLToPath(new URL('..', import.meta.url));
 
@@ -168,7 +168,7 @@ function infoLines(f: Facts): CheckLine[] {
   const info = (check: string, value: string): CheckLine => ({ check, value, must: '-', ok: null });
   const lines = [
     info('delivery time, send to delivery (as the run read both)', `p50 ${d.latencyP50Ms} ms, p99 ${d.latencyP99Ms} ms, max ${d.latencyMaxMs} ms; ${((d.messages / c.loadMs) * 1000).toFixed(1)} msg/s confirmed`),
-    info('honest proposals in the chain', `${f.honestDecided}/${rec.proposals.length} (mines planned ${run.mines.planned}, issued ${run.mines.issued}, skipped ${run.mines.skipped}, retried ${run.mines.retried})`),
+    info('honest proposals in the chain', `${f.honestDecided}/${rec.proposals.length} (mines planned ${run.mines.planned}, issued ${run.mines.issued}, moved to another validator ${run.mines.moved}, skipped ${run.mines.skipped}, retried ${run.mines.retried})`),
     info(
       'validators faulty at once (Byzantine + honest from fault to k rounds after back)',
       `planned ${p.faultyPeak}, observed ${f.faultyPeak} of f = ${c.faults}${f.faultyPeak > c.faults ? ' (over f: agreement was not guaranteed by the protocol in this run)' : ''}`,
@@ -183,7 +183,7 @@ function infoLines(f: Facts): CheckLine[] {
     info('validators that began catching up again before round 0', run.earlyResyncs.size ? [...run.earlyResyncs].join(', ') : 'none'),
     info('resyncs (a running validator caught up again)', `${rec.resyncs.length}${rec.resyncs.length ? `: ${rec.resyncs.slice(0, 6).join('; ')}` : ''}`),
     info('messages re-delivered after a restart', String(d.redeliveredAfterRestart)),
-    info('seed', `${c.seed} (replay: npm run load --${c.quick ? ' --quick' : ''} --seed ${c.seed})`),
+    info('seed', `${c.seed} (replay: ${replayCommand(c)})`),
   ];
   if (run.attackErrors.length > 0) lines.push(info('attack steps that failed', run.attackErrors.slice(0, 5).join('; ')));
   return lines;
@@ -223,6 +223,18 @@ function resultRow(f: Facts, passed: boolean, wallMs: number): ResultRow {
     wallSeconds: Math.round(wallMs / 1000),
     passed,
   };
+}
+
+/** The command that replays a run: its seed plus every setting that differs from the defaults. */
+export function replayCommand(c: LoadConfig): string {
+  const d = defaultConfig(c.quick, c.seed);
+  const flags = [c.quick ? '--quick' : '', `--seed ${c.seed}`];
+  if (c.roundMs !== d.roundMs) flags.push(`--round-ms ${c.roundMs}`);
+  if (c.loadMs !== d.loadMs) flags.push(`--load-s ${c.loadMs / 1000}`);
+  if (c.msgsPerSec !== d.msgsPerSec) flags.push(`--rate ${c.msgsPerSec}`);
+  if (c.memoryBoundMb !== d.memoryBoundMb) flags.push(`--memory-mb ${c.memoryBoundMb}`);
+  if (c.quietWindows) flags.push('--quiet-windows');
+  return `npm run load -- ${flags.filter(Boolean).join(' ')}`;
 }
 
 /** Applies every check to a finished run. */
@@ -271,7 +283,7 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
     return;
   }
   const section = [
-    `Command: \`npm run load -- --seed ${c.seed}\`  `,
+    `Command: \`${replayCommand(c)}\`  `,
     `Date: ${env.date}, ${env.cpus} CPUs (${env.cpuModel}), Node ${env.node}, 1-minute load average at start ${env.loadAverage1m}`,
     '',
     markdownTable(table.map((t) => ({ ...t })), ['check', 'value', 'must', 'ok']),
