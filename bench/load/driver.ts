@@ -4,7 +4,7 @@
  * honest validator for its chain and counters, and stops everything. What happened is left in `recorder`,
  * `outages` and the fields below for checks.ts and summary.ts.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +44,20 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** `count` consecutive ports free on 127.0.0.1, from a random start. */
+/** First port the system hands out for outgoing connections (Linux; 32768 elsewhere). */
+function ephemeralPortsStart(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 2048 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * `count` consecutive ports free on 127.0.0.1, from a random start below the ephemeral range: a validator's
+ * port must stay free while it is down, and an outgoing connection of another node could take it otherwise.
+ */
 async function freeBasePort(count: number): Promise<number> {
   const free = (port: number) =>
     new Promise<boolean>((resolve) => {
@@ -52,8 +65,10 @@ async function freeBasePort(count: number): Promise<number> {
       s.once('error', () => resolve(false));
       s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
+  const low = 10_000;
+  const high = Math.max(low + count, ephemeralPortsStart() - count);
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = low + Math.floor(Math.random() * (high - low - count));
     let ok = true;
     for (let p = base; p < base + count && ok; p++) ok = await free(p);
     if (ok) return base;
