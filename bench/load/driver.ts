@@ -4,8 +4,7 @@
  * honest validator for its chain and counters, and stops everything. What happened is left in `recorder`,
  * `outages` and the fields below for checks.ts and summary.ts.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../src/bytes.ts';
@@ -17,7 +16,7 @@ import { ByzantineProcess } from './byzantine.ts';
 import type { EquivocationRecord } from './consensus-attacks.ts';
 import { HonestNode, type NodeEvent } from './honest-node.ts';
 import { eligibleAt, type Attack, type Fault, type Plan } from './plan.ts';
-import { killAllChildren, pauseProcess } from './processes.ts';
+import { freeBasePort, killAllChildren, pauseProcess } from './processes.ts';
 import { Prng } from './prng.ts';
 import { Recorder, type PeerClass } from './recorder.ts';
 
@@ -42,38 +41,6 @@ const broadcastChars = 128;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** First port the system hands out for outgoing connections (Linux; 32768 elsewhere). */
-function ephemeralPortsStart(): number {
-  try {
-    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    return Number.isInteger(low) && low > 2048 ? low : 32_768;
-  } catch {
-    return 32_768;
-  }
-}
-
-/**
- * `count` consecutive ports free on 127.0.0.1, from a random start below the ephemeral range: a validator's
- * port must stay free while it is down, and an outgoing connection of another node could take it otherwise.
- */
-async function freeBasePort(count: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-  const low = 10_000;
-  const high = Math.max(low + count, ephemeralPortsStart() - count);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = low + Math.floor(Math.random() * (high - low - count));
-    let ok = true;
-    for (let p = base; p < base + count && ok; p++) ok = await free(p);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
 }
 
 /** An outage as the driver tracks it. */

@@ -3,9 +3,11 @@
  * killed with SIGKILL when the run ends for any reason (normal end, error, 'exit', SIGINT/SIGTERM), and they
  * also watch their IPC channel and exit when the parent goes away. A paused child (SIGSTOP) cannot notice its
  * parent dying, so pauses are done by a small shell helper that sends SIGCONT on its own after the pause.
+ * Also the other operating-system chores of a run: memory from /proc, event lines, free ports.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 const live = new Set<ChildProcess>();
 let handlersInstalled = false;
@@ -80,4 +82,36 @@ export function jsonLines(stream: NodeJS.ReadableStream, onEvent: (e: Record<str
       }
     }
   });
+}
+
+/** First port the system hands out for outgoing connections (Linux; 32768 elsewhere). */
+function ephemeralPortsStart(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 2048 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * `count` consecutive ports free on 127.0.0.1, from a random start below the ephemeral range: a validator's
+ * port must stay free while it is down, and an outgoing connection of another node could take it otherwise.
+ */
+export async function freeBasePort(count: number): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+  const low = 10_000;
+  const high = Math.max(low + count, ephemeralPortsStart() - count);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = low + Math.floor(Math.random() * (high - low - count));
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = await free(p);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
 }
