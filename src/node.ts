@@ -29,7 +29,7 @@ import { silentLogger, type Logger } from './log.ts';
 /** A peer's getpeers is answered at most this often; more are ignored. */
 export const getPeersIntervalMs = 1000;
 
-/** A peer may ask for the chain at most this often; more is dropped and scored lightly. */
+/** A peer's getchain is answered at most this often; more are ignored. */
 export const getChainIntervalMs = 100;
 
 export type { ChainVerdict, ConsensusPort, GossipDelivery, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
@@ -488,9 +488,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   private onGetChain(c: PeerConnection, from: number): void {
     if (!this.sync) return;
     const now = this.now();
-    if (now - (this.lastGetChainMs.get(c.peerId) ?? -Infinity) < getChainIntervalMs) {
-      return this.onOffence(c, 'ERR_RATE_LIMITED', `getchain more often than every ${getChainIntervalMs} ms`);
-    }
+    // Too soon after the last one: ignored, not scored (an honest node that resyncs twice asks twice).
+    if (now - (this.lastGetChainMs.get(c.peerId) ?? -Infinity) < getChainIntervalMs) return;
     this.lastGetChainMs.set(c.peerId, now);
     const reply = this.sync.onGetChain(from, c.peerId);
     if (reply) c.send(reply);

@@ -40,8 +40,10 @@ export interface ConnectionContext {
 }
 
 
-/** Messages accepted from a peer between its auth and our verdict on it; more is a protocol error. */
+/** Messages from a peer between its auth and our verdict on it before we stop reading its socket. */
 export const earlyMessagesMax = 64;
+/** Hard cap on that queue (what one already-read chunk can add after the pause); beyond it, a protocol error. */
+export const earlyMessagesHardMax = 8192;
 
 /** A framed, authenticated, rate-limited connection to one peer. */
 export class PeerConnection {
@@ -239,8 +241,17 @@ export class PeerConnection {
     if (msg.t === 'hello' && !this.peerHello) return this.onHello(msg);
     if (msg.t === 'auth' && this.peerHello && !this.authReceived) return void this.onAuth(msg.sig);
     if (this.authReceived && msg.t !== 'hello' && msg.t !== 'auth') {
-      // The peer opened its side as soon as it checked our proof; its first messages can overtake our check of its proof.
-      if (this.early.length < earlyMessagesMax) return void this.early.push(msg);
+      // The peer opened its side as soon as it checked our proof; its first messages can overtake our check of
+      // its proof. Past earlyMessagesMax we stop reading (TCP holds the rest); only what one read already
+      // carried can add to the queue, up to the hard cap.
+      if (this.early.length < earlyMessagesHardMax) {
+        this.early.push(msg);
+        if (this.early.length >= earlyMessagesMax && !this.paused) {
+          this.paused = true;
+          this.socket.pause();
+        }
+        return;
+      }
     }
     this.offence('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
     this.close('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
@@ -279,6 +290,10 @@ export class PeerConnection {
     const early = this.early;
     this.early = [];
     for (const m of early) if (!this.isClosed()) this.onFrame(m);
+    if (this.paused && this.inflight < this.ctx.limits.peerInflightMax && !this.isClosed()) {
+      this.paused = false;
+      this.socket.resume();
+    }
   }
 
   private startKeepalive(): void {

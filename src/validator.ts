@@ -294,7 +294,8 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     this.checkOutage();
     this.apply(this.core.tick(this.now()), 'self');
     const tip = this.core.tip();
-    const body = { signer: this.index, round: this.core.currentRound(this.now()), height: tip.height, tip: tip.hash, syncing: this.core.syncing };
+    // Rounds count from 0 at the genesis start; before it, say 0 (the wire format has no negative rounds).
+    const body = { signer: this.index, round: Math.max(0, this.core.currentRound(this.now())), height: tip.height, tip: tip.hash, syncing: this.core.syncing };
     const statement: ChainStatement = { ...body, sig: this.identity.sign(statementSignedBytes(this.genesis.networkId, this.core.genesisHash, body)) };
     const blocks: WireChainBlock[] = [];
     let bytes = 0;
@@ -372,6 +373,11 @@ export class Validator extends EventEmitter<ValidatorEvents> {
    */
   private checkOutage(): void {
     const now = this.now();
+    // Before round 0 nothing can be decided, so nothing can be missed.
+    if (now < this.genesis.startMs) {
+      this.aloneSince = null;
+      return;
+    }
     const alone = this.genesis.validators.length > 1 && this.node.peerIds().length === 0;
     let reason: string | null = null;
     if (now - this.nextTickDueMs > this.genesis.roundMs) reason = `time jumped ${now - this.nextTickDueMs} ms past the expected round tick`;

@@ -21,7 +21,7 @@ import { encodeFrame, FrameDecoder } from '../src/framing.ts';
 import { gossipSignedBytes } from '../src/gossip.ts';
 import { handshakeSignedBytes, makeAuth, makeHello, type LocalHello } from '../src/handshake.ts';
 import { resolveLimits } from '../src/node-options.ts';
-import { earlyMessagesMax, PeerConnection, type ConnectionContext } from '../src/peer-connection.ts';
+import { earlyMessagesHardMax, earlyMessagesMax, PeerConnection, type ConnectionContext } from '../src/peer-connection.ts';
 import { PROTOCOL_VERSION, type HelloMessage, type Message } from '../src/schema.ts';
 import { verifyEd25519 } from './sim/keys.ts';
 import { Prng } from './sim/prng.ts';
@@ -154,7 +154,7 @@ function handshakeScript(ourNonce: Uint8Array): { frames: Uint8Array[]; clean: b
     case 1: {
       // genuine, with well-formed messages right behind the auth (they may overtake our check of it)
       const more = early();
-      return { frames: [encodeFrame(genuineHello), encodeFrame(genuineAuth()), ...more], clean: more.length <= earlyMessagesMax };
+      return { frames: [encodeFrame(genuineHello), encodeFrame(genuineAuth()), ...more], clean: more.length <= earlyMessagesHardMax };
     }
     case 2: {
       // a hello with one field changed: network, version, key (ourselves, banned, other), nonce, host, port
@@ -295,7 +295,7 @@ async function fuzzOne(): Promise<void> {
   feed(chunks(script.frames), script.frames.length, false);
   await flush();
   const internals = conn as unknown as { early: unknown[]; decoder: FrameDecoder };
-  assert.ok(internals.early.length <= earlyMessagesMax, `early queue holds ${internals.early.length}`);
+  assert.ok(internals.early.length <= earlyMessagesHardMax, `early queue holds ${internals.early.length}`);
   await flush();
   if (conn.state === 'open') {
     for (let i = rng.int(1, 12); i > 0 && !conn.isClosed(); i--) {
