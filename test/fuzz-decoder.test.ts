@@ -8,20 +8,9 @@ import { Packr } from 'msgpackr';
 import { decodeBody, encodeFrame, FrameDecoder } from '../src/framing.ts';
 import { StrongcastError, type ErrorCode } from '../src/errors.ts';
 import { decodeMessage, PROTOCOL_VERSION, type Message } from '../src/schema.ts';
+import { prng } from './sim/prng.ts';
 
 const seed = Number(process.env['FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
-
-/** mulberry32: small, fast, good enough to drive a fuzzer reproducibly. */
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const rand = prng(seed);
 const int = (n: number): number => Math.floor(rand() * n);

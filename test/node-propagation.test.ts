@@ -1,7 +1,8 @@
 /** Real sockets on loopback: broadcasts reach every node hop by hop, exactly once. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { prng, recordDeliveries, sleep, startNodes, stopAll, waitFor } from './helpers/net.ts';
+import { recordDeliveries, sleep, startNodes, stopAll, waitFor } from './helpers/net.ts';
+import { prng } from './sim/prng.ts';
 import type { StrongcastNode } from '../src/node.ts';
 
 test('a line of 6 nodes carries a broadcast end to end, each node delivering it once', async () => {

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { toHex } from '../src/bytes.ts';
 import { DATA_DIR_FILES, openDataDir } from '../src/store/data-dir.ts';
 import { crashBlockFields, crashWriterBurstBlocks, crashWriterInFlightMax } from './helpers/crash-writer.ts';
+import { prng } from './sim/prng.ts';
 
 const writer = fileURLToPath(new URL('./helpers/crash-writer.ts', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -32,18 +33,6 @@ const timedKillDelayMaxMs = 100;
 const midWriteGrowthMaxBytes = 4 * 1024 * 1024;
 
 const seed = Number(process.env['STORE_CRASH_SEED'] ?? Math.floor(Math.random() * 2 ** 32));
-
-/** mulberry32: a small seeded PRNG, so a failing run's kill points can be replayed. */
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 type KillPlan = { kind: 'timed'; delayMs: number } | { kind: 'mid-write'; growthBytes: number };
 

@@ -2,18 +2,7 @@
  * Random meshes for the gossip benchmark: a connected random regular graph (every node has exactly the
  * stated degree), built from a seed so a run can be repeated with the same shape.
  */
-
-/** A small seeded PRNG (mulberry32), uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Prng } from '../load/prng.ts';
 
 /** Attempts at a random regular graph before giving up (each attempt is O(n * degree)). */
 const meshAttemptsMax = 10_000;
@@ -63,7 +52,8 @@ export function randomRegularMesh(n: number, degree: number, seed: number): Arra
   if (!Number.isInteger(n) || !Number.isInteger(degree) || degree < 1 || degree >= n || (n * degree) % 2 !== 0) {
     throw new Error(`no ${degree}-regular graph on ${n} nodes (need 1 <= degree < nodes and nodes x degree even)`);
   }
-  const rnd = prng(seed);
+  const p = new Prng(seed);
+  const rnd = () => p.next();
   for (let attempt = 0; attempt < meshAttemptsMax; attempt++) {
     const edges = tryRegular(n, degree, rnd);
     if (edges && connected(n, edges)) return edges;

@@ -36,3 +36,9 @@ export class Prng {
     return out;
   }
 }
+
+/** The same generator as a plain function, for callers that only need floats in [0, 1). */
+export function prng(seed: number): () => number {
+  const p = new Prng(seed);
+  return () => p.next();
+}
