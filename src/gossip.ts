@@ -8,7 +8,7 @@
  * for the same message (the throughput ceiling of the network is one verification per message per node).
  */
 import { createHash } from 'node:crypto';
-import { concatBytes, lengthPrefixed, toHex, u32be, u64be, utf8 } from './bytes.ts';
+import { concatBytes, lengthPrefixed, u32be, u64be, utf8 } from './bytes.ts';
 import { assert } from './errors.ts';
 import type { ErrorCode } from './errors.ts';
 import type { ConsensusMessage, GossipMessage } from './schema.ts';
@@ -182,10 +182,5 @@ export class GossipCore {
   /** Whether a message that arrived with `hops` may be relayed once more. */
   mayRelay(hops: number): boolean {
     return hops + 1 <= this.hopLimit;
-  }
-
-  /** Hex form used for ids of keys in logs and events. */
-  static keyHex(key: Uint8Array): string {
-    return toHex(key);
   }
 }

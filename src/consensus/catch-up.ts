@@ -185,8 +185,3 @@ export class CatchUp {
     return this.statements.size;
   }
 }
-
-/** A short form of a statement for logs. */
-export function statementLabel(s: StatementBody): string {
-  return `${s.signer}@r${s.round}:h${s.height}:${toHex(s.tip).slice(0, 8)}`;
-}
