@@ -5,6 +5,8 @@
 import { StrongcastError } from './errors.ts';
 import { framingDefaults } from './framing.ts';
 import type { GossipOptions } from './gossip.ts';
+import type { PlumtreeOptions } from './plumtree.ts';
+import type { RecentFramesOptions } from './recent-frames.ts';
 import { peerScoreDefaults } from './peer-score.ts';
 import { backoffDefaults } from './backoff.ts';
 import { positiveInt, nonNegativeInt, positiveNumber } from './options.ts';
@@ -17,7 +19,7 @@ import type { Logger } from './log.ts';
 export const DEFAULT_NETWORK_ID = 'strongcast-dev';
 
 /** Everything a node can be told; every field is optional. */
-export interface NodeOptions extends GossipOptions {
+export interface NodeOptions extends GossipOptions, PlumtreeOptions, RecentFramesOptions {
   /** Address to listen on. @default '0.0.0.0' */
   host?: string;
   /** Port to listen on; 0 picks a free one. @default 0 */

@@ -34,6 +34,10 @@ export const schemaLimits = {
   reasonCharsMax: 512,
   /** Most blocks in one catch-up reply. */
   chainBlocksPerReplyMax: 64,
+  /** Most message ids in one IHAVE (broadcast-tree announcement). */
+  ihaveIdsMax: 1024,
+  /** Most message ids in one GRAFT (broadcast-tree request). */
+  graftIdsMax: 256,
 } as const;
 
 /** First message on a connection, from both sides. */
@@ -105,6 +109,26 @@ export interface GossipMessage {
   sig: Uint8Array;
 }
 
+/**
+ * Broadcast tree (plumtree.ts): "I have these broadcasts" to a peer off the tree. `ids` is the
+ * concatenation of 32-byte gossip ids (SHA-256 of each message's signed bytes).
+ */
+export interface IhaveMessage {
+  t: 'ihave';
+  ids: Uint8Array;
+}
+
+/** Broadcast tree: "send me these broadcasts in full, and put this link on the tree". Ids as in IHAVE. */
+export interface GraftMessage {
+  t: 'graft';
+  ids: Uint8Array;
+}
+
+/** Broadcast tree: "I got a copy I already had from you: send me only ids from now on". */
+export interface PruneMessage {
+  t: 'prune';
+}
+
 /** A block as it travels: height and parent are assigned only when it is appended to a chain. */
 export interface WireBlock {
   /** Index of the validator that mined it. */
@@ -174,6 +198,9 @@ export type Message =
   | GetPeersMessage
   | PeersMessage
   | GossipMessage
+  | IhaveMessage
+  | GraftMessage
+  | PruneMessage
   | ConsensusMessage
   | GetChainMessage
   | ChainMessage;
@@ -284,6 +311,13 @@ function decodeGossip(o: Obj): GossipMessage {
   };
 }
 
+function decodeIds(o: Obj, t: 'ihave' | 'graft', idsMax: number): IhaveMessage | GraftMessage {
+  onlyKeys(o, ['t', 'ids'], t);
+  const ids = bytes(o, 'ids', t, undefined, idsMax * HASH_BYTES);
+  if (ids.byteLength === 0 || ids.byteLength % HASH_BYTES !== 0) bad(`${t}.ids must be 1..${idsMax} ids of ${HASH_BYTES} bytes`);
+  return { t, ids };
+}
+
 function decodeBlock(x: unknown): WireBlock {
   if (!isObject(x)) bad('ds.block must be a map');
   onlyKeys(x, ['miner', 't0', 'ts', 'payload'], 'block');
@@ -371,6 +405,13 @@ export function decodeMessage(x: unknown): Message {
       return decodePeers(x);
     case 'gossip':
       return decodeGossip(x);
+    case 'ihave':
+      return decodeIds(x, 'ihave', schemaLimits.ihaveIdsMax);
+    case 'graft':
+      return decodeIds(x, 'graft', schemaLimits.graftIdsMax);
+    case 'prune':
+      onlyKeys(x, ['t'], 'prune');
+      return { t: 'prune' };
     case 'ds':
       return decodeConsensus(x);
     case 'getchain':
