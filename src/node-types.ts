@@ -69,6 +69,19 @@ export interface NodeStats {
   duplicates: number;
   offences: number;
   bans: number;
+  /** The broadcast tree: frames of each kind sent, GRAFTed broadcasts served, and the link sets now. */
+  tree: {
+    ihaveFrames: number;
+    graftFrames: number;
+    pruneFrames: number;
+    graftServed: number;
+    /** Links that carry broadcasts in full. */
+    eager: number;
+    /** Links that carry only ids. */
+    lazy: number;
+    /** Broadcasts announced to us but not yet received. */
+    missing: number;
+  };
 }
 
 /** What the consensus shell tells the node about a chain it was handed. */

@@ -10,6 +10,7 @@ import { toHex } from './bytes.ts';
 import { StrongcastError, type ErrorCode } from './errors.ts';
 import { encodeFrame } from './framing.ts';
 import { GossipCore, consensusId, gossipId, gossipIdOf, gossipSignedBytes } from './gossip.ts';
+import { BroadcastRelay } from './broadcast-relay.ts';
 import { keepsConnection, type LocalHello } from './handshake.ts';
 import { PeerConnection, type ConnectionContext } from './peer-connection.ts';
 import { PeerScores } from './peer-score.ts';
@@ -41,6 +42,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   readonly networkId: string;
   readonly limits: NodeLimits;
   readonly gossip: GossipCore;
+  /** Where broadcasts go next: the broadcast tree, its announcements and GRAFT answers. */
+  readonly broadcastRelay: BroadcastRelay;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly verifier: Verifier;
@@ -68,6 +71,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   private readonly closedTotals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
   private seq: number;
   private maintainTimer: NodeJS.Timeout | null = null;
+  private lazyTimer: NodeJS.Timeout | null = null;
   private running = false;
   /** Counters for status views and tests. */
   readonly counters = { delivered: 0, published: 0, relayedFrames: 0, badSignatures: 0, offences: 0, bans: 0 };
@@ -89,6 +93,10 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.ownsVerifier = options.verifier === undefined;
     this.verifier = options.verifier ?? createMainThreadVerifier({});
     this.gossip = new GossipCore(options);
+    this.broadcastRelay = new BroadcastRelay(options, {
+      sendFrame: (peer, frame) => this.open.get(peer)?.sendFrame(frame) ?? false,
+      send: (peer, msg) => this.sendTo(peer, msg),
+    });
     this.banIps = options.banIps ?? true;
     this.peerExchange = options.peerExchange ?? true;
     const scoreOpts = { banScore: this.limits.banScore, banMs: this.limits.banMs };
@@ -124,6 +132,11 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.running = true;
     this.maintainTimer = setInterval(() => this.maintain(), this.limits.maintainIntervalMs);
     this.maintainTimer.unref();
+    const tree = this.broadcastRelay.tree;
+    if (tree.lazyPush) {
+      this.lazyTimer = setInterval(() => this.broadcastRelay.tick(this.now()), tree.settings.lazyFlushMs);
+      this.lazyTimer.unref();
+    }
     const info = { host: this.host, port: this.port, id: this.id };
     this.log.info('listening', info);
     this.emit('listening', info);
@@ -136,7 +149,9 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     if (!this.running) return;
     this.running = false;
     if (this.maintainTimer) clearInterval(this.maintainTimer);
+    if (this.lazyTimer) clearInterval(this.lazyTimer);
     this.maintainTimer = null;
+    this.lazyTimer = null;
     for (const c of [...this.connections]) c.close('ERR_CONNECTION_CLOSED', 'node shutting down');
     const server = this.server;
     this.server = null;
@@ -207,7 +222,9 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       t.bytesOut += c.stats.bytesOut;
     }
     const { delivered, published, relayedFrames, offences, bans } = this.counters;
-    return { peers: this.open.size, delivered, published, relayedFrames, ...t, duplicates: this.gossip.counters.duplicates, offences, bans };
+    const r = this.broadcastRelay.counters;
+    const tree = { ihaveFrames: r.ihaveFrames, graftFrames: r.graftFrames, pruneFrames: r.pruneFrames, graftServed: r.graftServed, ...this.broadcastRelay.tree.sizes };
+    return { peers: this.open.size, delivered, published, relayedFrames, ...t, duplicates: this.gossip.counters.duplicates, offences, bans, tree };
   }
 
   /** Signs and floods a broadcast. Resolves with its id once sent to every open peer. */
@@ -226,7 +243,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     const id = gossipId(signed);
     this.gossip.markOwn(id, this.now());
     this.counters.published++;
-    const peers = this.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
+    const peers = this.broadcastRelay.relay(id, encodeFrame(msg, this.limits.frameBytesMax), null, new Set(), this.now());
     return { id, peers };
   }
 
@@ -344,6 +361,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       return c.close('ERR_TOO_MANY_PEERS', `node has its maximum of ${this.limits.maxPeers} peers`);
     }
     this.open.set(c.peerId, c);
+    this.broadcastRelay.peerUp(c.peerId);
     const listen = this.listenAddressOf(c);
     if (listen) this.addresses.add({ id: c.peerHello!.key, ...parseHostPort(listen) }, this.now());
     if (c.outbound) this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, true);
@@ -369,6 +387,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       return;
     }
     this.open.delete(c.peerId);
+    this.broadcastRelay.peerDown(c.peerId);
     this.lastGetChainMs.delete(c.peerId);
     this.lastGetPeersMs.delete(c.peerId);
     const ev: PeerEvent = { state: 'disconnected', id: c.peerId, addr: c.addr, outbound: c.outbound, code, reason };
@@ -402,6 +421,12 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     switch (msg.t) {
       case 'gossip':
         return this.onGossip(c, msg);
+      case 'ihave':
+        return this.broadcastRelay.onIhave(c.peerId, msg, this.now(), (id) => this.gossip.known(id, this.now()));
+      case 'graft':
+        return this.broadcastRelay.onGraft(c.peerId, msg, this.now());
+      case 'prune':
+        return this.broadcastRelay.onPrune(c.peerId);
       case 'ds':
         return this.onConsensus(c, msg);
       case 'getpeers':
@@ -420,7 +445,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
 
   private onGossip(c: PeerConnection, msg: GossipMessage): void {
     const id = gossipIdOf(this.networkId, msg);
-    if (!this.admit(c, id, msg.hops)) return;
+    if (!this.admit(c, id, msg.hops, true)) return;
     const signed = gossipSignedBytes(this.networkId, msg);
     c.beginWork();
     this.verifier.verify([{ publicKey: msg.origin, message: signed, signature: msg.sig }]).then(
@@ -429,10 +454,12 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     );
   }
 
-  private admit(c: PeerConnection, id: string, hops: number): boolean {
+  /** Whether to verify an arriving message; a duplicate broadcast (`tree`) also prunes its link. */
+  private admit(c: PeerConnection, id: string, hops: number, tree = false): boolean {
     const a = this.gossip.admit(c.peerId, id, hops, this.now());
     if (a.verdict === 'verify') return true;
     if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
+    else if (tree) this.broadcastRelay.duplicate(c.peerId);
     return false;
   }
 
@@ -451,7 +478,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     }
     this.counters.delivered++;
     this.emit('message', { id, origin: toHex(msg.origin), seq: msg.seq, topic: msg.topic, data: msg.data, hops: msg.hops, from: c.peerId });
-    if (this.gossip.mayRelay(msg.hops)) this.relay({ ...msg, hops: msg.hops + 1 }, senders);
+    const frame = this.gossip.mayRelay(msg.hops) ? encodeFrame({ ...msg, hops: msg.hops + 1 }, this.limits.frameBytesMax) : null;
+    this.counters.relayedFrames += this.broadcastRelay.relay(id, frame, c.peerId, senders, this.now());
   }
 
   private onConsensus(c: PeerConnection, msg: ConsensusMessage): void {

@@ -174,7 +174,8 @@ export class Plumtree {
   /** The peer pruned its link to us: only ids go to it from now on. */
   onPrune(peer: string): void {
     this.counters.prunesReceived++;
-    if (!this.eager.has(peer)) return;
+    // In flood mode every peer stays eager: a tree-mode neighbour's PRUNE does not change what we send.
+    if (!this.lazyPush || !this.eager.has(peer)) return;
     this.eager.delete(peer);
     this.lazy.add(peer);
   }
@@ -184,7 +185,7 @@ export class Plumtree {
    * Ids beyond `missingEntriesMax` are ignored (counted), so announcements cannot grow memory without bound.
    */
   onIhave(peer: string, ids: readonly string[], nowMs: number, known: (id: string) => boolean): void {
-    if (!this.eager.has(peer) && !this.lazy.has(peer)) return;
+    if (!this.lazyPush || (!this.eager.has(peer) && !this.lazy.has(peer))) return;
     const { missingEntriesMax, announcersPerIdMax, graftTimeoutMs } = this.settings;
     for (const id of ids) {
       this.counters.ihaveIds++;

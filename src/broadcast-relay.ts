@@ -1,0 +1,132 @@
+/**
+ * How a node sends broadcasts on: the broadcast tree (plumtree.ts), the frames kept for GRAFT requests
+ * (recent-frames.ts) and the per-peer limit on serving them, behind one small port. The socket node
+ * (node.ts) and the simulator's node (test/sim-net) both drive it, so the two cannot drift apart.
+ *
+ * It never reads a clock or sets a timer: the caller passes `now` and calls `tick()` every `lazyFlushMs`.
+ */
+import { HASH_BYTES, type GraftMessage, type IhaveMessage, type Message } from './schema.ts';
+import { Plumtree, type PlumtreeOptions } from './plumtree.ts';
+import { RecentFrames, type RecentFramesOptions } from './recent-frames.ts';
+import { TokenBucket } from './token-bucket.ts';
+import { positiveNumber } from './options.ts';
+
+/** Options of BroadcastRelay. */
+export interface BroadcastRelayOptions extends PlumtreeOptions, RecentFramesOptions {
+  /** Broadcasts served to one peer in answer to its GRAFTs, per second (and as a burst). @default 2000 */
+  graftServePerSec?: number;
+}
+
+/** Defaults of BroadcastRelayOptions beyond those of the tree and the frame store. */
+export const broadcastRelayDefaults = { graftServePerSec: 2000 } as const;
+
+/** Where the relay's frames go. */
+export interface RelayPort {
+  /** Sends an encoded frame to an open peer; false when it is not open (or its queue is full). */
+  sendFrame(peer: string, frame: Buffer): boolean;
+  /** Encodes and sends a message to an open peer. */
+  send(peer: string, msg: Message): boolean;
+}
+
+/** Turns ids (hex) into the wire form: their 32-byte values concatenated. */
+export function packIds(ids: readonly string[]): Uint8Array {
+  const out = Buffer.allocUnsafe(ids.length * HASH_BYTES);
+  ids.forEach((id, i) => out.write(id, i * HASH_BYTES, HASH_BYTES, 'hex'));
+  return out;
+}
+
+/** The ids (hex) of an IHAVE or GRAFT, whose length the schema already checked. */
+export function unpackIds(ids: Uint8Array): string[] {
+  const b = Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength);
+  const out: string[] = [];
+  for (let o = 0; o < b.byteLength; o += HASH_BYTES) out.push(b.toString('hex', o, o + HASH_BYTES));
+  return out;
+}
+
+/** The relay half of a node's gossip: sending on, announcing, asking and answering. */
+export class BroadcastRelay {
+  readonly tree: Plumtree;
+  readonly frames: RecentFrames;
+  private readonly servePerSec: number;
+  private readonly serveBuckets = new Map<string, TokenBucket>();
+  /** Frames sent, by kind, and GRAFT requests refused by the serve limit. */
+  readonly counters = { fullFrames: 0, ihaveFrames: 0, graftFrames: 0, pruneFrames: 0, graftServed: 0, graftRefused: 0, graftUnknown: 0 };
+
+  constructor(
+    options: BroadcastRelayOptions,
+    private readonly port: RelayPort,
+  ) {
+    this.tree = new Plumtree(options);
+    this.frames = new RecentFrames(options);
+    this.servePerSec = positiveNumber(options.graftServePerSec ?? broadcastRelayDefaults.graftServePerSec, 'graftServePerSec');
+  }
+
+  /** A peer connection opened. */
+  peerUp(peer: string): void {
+    this.tree.addPeer(peer);
+  }
+
+  /** A peer connection closed. */
+  peerDown(peer: string): void {
+    this.tree.removePeer(peer);
+    this.serveBuckets.delete(peer);
+  }
+
+  /**
+   * A broadcast is new and valid (ours when `from` is null). `frame` is its encoding with the hop count it
+   * travels on, or null when it may not travel further (hop limit): then it is only remembered as seen.
+   * Returns the full frames sent.
+   */
+  relay(id: string, frame: Buffer | null, from: string | null, skip: ReadonlySet<string>, nowMs: number): number {
+    if (frame === null) return 0;
+    this.frames.add(id, frame, nowMs);
+    let sent = 0;
+    for (const p of this.tree.broadcast(id, from, skip)) if (this.port.sendFrame(p, frame)) sent++;
+    this.counters.fullFrames += sent;
+    return sent;
+  }
+
+  /** A copy we already had came from `peer`: the link leaves the tree, and the peer is told. */
+  duplicate(peer: string): void {
+    if (this.tree.duplicate(peer) && this.port.send(peer, { t: 'prune' })) this.counters.pruneFrames++;
+  }
+
+  /** IHAVE from `peer`: ids we lack start the timers that may graft them. */
+  onIhave(peer: string, msg: IhaveMessage, nowMs: number, known: (id: string) => boolean): void {
+    this.tree.onIhave(peer, unpackIds(msg.ids), nowMs, known);
+  }
+
+  /** GRAFT from `peer`: the link joins the tree and gets the frames we still hold, within its serve limit. */
+  onGraft(peer: string, msg: GraftMessage, nowMs: number): void {
+    this.tree.onGraft(peer);
+    let bucket = this.serveBuckets.get(peer);
+    if (!bucket) {
+      bucket = new TokenBucket({ ratePerSec: this.servePerSec, burst: this.servePerSec }, nowMs);
+      this.serveBuckets.set(peer, bucket);
+    }
+    for (const id of unpackIds(msg.ids)) {
+      const frame = this.frames.get(id, nowMs);
+      if (!frame) {
+        this.counters.graftUnknown++;
+        continue;
+      }
+      if (!bucket.take(1, nowMs)) {
+        this.counters.graftRefused++;
+        continue;
+      }
+      if (this.port.sendFrame(peer, frame)) this.counters.graftServed++;
+    }
+  }
+
+  /** PRUNE from `peer`. */
+  onPrune(peer: string): void {
+    this.tree.onPrune(peer);
+  }
+
+  /** Sends queued announcements and overdue requests. Call every `tree.settings.lazyFlushMs`. */
+  tick(nowMs: number): void {
+    const out = this.tree.tick(nowMs);
+    for (const { peer, ids } of out.ihave) if (this.port.send(peer, { t: 'ihave', ids: packIds(ids) })) this.counters.ihaveFrames++;
+    for (const { peer, ids } of out.graft) if (this.port.send(peer, { t: 'graft', ids: packIds(ids) })) this.counters.graftFrames++;
+  }
+}
