@@ -57,6 +57,9 @@ const totals = {
   catchUps: 0,
   synced: 0,
   resyncs: 0,
+  prunes: 0,
+  grafts: 0,
+  graftServed: 0,
 };
 
 test(`${seeds.length} seeded fault runs: gossip exactly once to every connected node, one honest chain, durable stores, honest blocks decided`, () => {
@@ -79,6 +82,9 @@ test(`${seeds.length} seeded fault runs: gossip exactly once to every connected 
     totals.catchUps += figures.catchUps;
     totals.synced += figures.syncedBlocks;
     totals.resyncs += o.world.incarnations.reduce((t, x) => t + x.counters.resyncs, 0);
+    totals.prunes += o.world.incarnations.reduce((t, x) => t + x.relay.counters.pruneFrames, 0);
+    totals.grafts += o.world.incarnations.reduce((t, x) => t + x.relay.counters.graftFrames, 0);
+    totals.graftServed += o.world.incarnations.reduce((t, x) => t + x.relay.counters.graftServed, 0);
   }
 });
 
@@ -95,6 +101,8 @@ test('the runs took every fault path (restarts and resyncs that caught up, pause
   assert.ok(totals.resyncs >= 10, `paused and cut-off nodes rarely caught up again: ${show}`);
   assert.ok(totals.blocks >= 10 * seeds.length && totals.validity >= 8 * seeds.length, `too few blocks decided: ${show}`);
   assert.ok(totals.owed >= 200 * seeds.length, `too few gossip deliveries were owed: ${show}`);
+  // The broadcast tree both settled (redundant links pruned) and repaired itself (missing broadcasts grafted).
+  assert.ok(totals.prunes >= 10 * seeds.length && totals.grafts >= 20 && totals.graftServed >= 20, `the broadcast tree rarely pruned or repaired: ${show}`);
 });
 
 test('a seed replays exactly: same events at the same times, same chains', () => {

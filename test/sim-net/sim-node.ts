@@ -2,7 +2,8 @@
  * An honest full node in the simulator: the gossip core, the Dolev-Strong core and catch-up, wired the way
  * the socket shell wires them, in the same order of checks:
  *  - src/node.ts onGossip / onConsensus / admit / relay / sendToAll / onGetChain (rate limit) / onOffence
- *    (penalties from offences.ts);
+ *    (penalties from offences.ts); broadcasts go through the same BroadcastRelay (the Plumtree broadcast
+ *    tree: eager links, IHAVE every lazyFlushMs, GRAFT of missing broadcasts, PRUNE of redundant links);
  *  - src/validator.ts onChain (round check, then checkChain, then the core), apply, afterDisk (a block is
  *    durable before it counts, written once), beginCatchUp / absorbChainReply / finishCatchUp, onGetChain, the
  *    round tick and its outage check (watchForOutage: resync after a pause or a time without peers).
@@ -20,6 +21,7 @@ import { DolevStrong, type ConsensusAction } from '../../src/consensus/dolev-str
 import type { ErrorCode } from '../../src/errors.ts';
 import { encodeFrame } from '../../src/framing.ts';
 import { consensusId, GossipCore, gossipId, gossipIdOf, gossipSignedBytes } from '../../src/gossip.ts';
+import { BroadcastRelay } from '../../src/broadcast-relay.ts';
 import { getChainIntervalMs } from '../../src/node.ts';
 import { penaltyFor } from '../../src/offences.ts';
 import { PeerScores } from '../../src/peer-score.ts';
@@ -42,6 +44,7 @@ export class SimNode implements Host {
   readonly id: string;
   alive = true;
   readonly gossip = new GossipCore();
+  readonly relay: BroadcastRelay;
   readonly core: DolevStrong;
   readonly open = new Map<string, ConnSide>();
   /** Gossip ids delivered to the application by this incarnation, with how often (must stay 1). */
@@ -83,6 +86,19 @@ export class SimNode implements Host {
     this.#storedHeight = this.core.tip().height;
     // node.ts: sequence numbers start from the clock so a restarted node never reuses one.
     this.#seq = world.sched.now * 1000;
+    this.relay = new BroadcastRelay(world.opts.gossip ?? {}, {
+      sendFrame: (peer, frame) => this.open.get(peer)?.sendFrame(frame) ?? false,
+      send: (peer, msg) => this.open.get(peer)?.send(msg) ?? false,
+    });
+    // node.ts start(): the lazy-push timer, one per incarnation (a dead one's events are dropped).
+    if (this.relay.tree.lazyPush) this.#lazyTick();
+  }
+
+  #lazyTick(): void {
+    this.#later(this.relay.tree.settings.lazyFlushMs, () => {
+      this.relay.tick(this.#world.sched.now);
+      this.#lazyTick();
+    });
   }
 
   // ---- process model -------------------------------------------------------------------------------
@@ -140,12 +156,14 @@ export class SimNode implements Host {
   onOpen(c: ConnSide): void {
     if (this.cut) return c.close('ERR_CONNECTION_CLOSED', 'isolated');
     this.open.set(c.peerId, c);
+    this.relay.peerUp(c.peerId);
     this.#world.onLink(this, c.peerId, true);
   }
 
   onClose(c: ConnSide): void {
     if (this.open.get(c.peerId) !== c) return;
     this.open.delete(c.peerId);
+    this.relay.peerDown(c.peerId);
     this.#lastGetChainMs.delete(c.peerId);
     this.#world.onLink(this, c.peerId, false);
   }
@@ -164,6 +182,12 @@ export class SimNode implements Host {
     switch (msg.t) {
       case 'gossip':
         return this.#onGossip(c, msg);
+      case 'ihave':
+        return this.relay.onIhave(c.peerId, msg, this.#world.sched.now, (id) => this.gossip.known(id, this.#world.sched.now));
+      case 'graft':
+        return this.relay.onGraft(c.peerId, msg, this.#world.sched.now);
+      case 'prune':
+        return this.relay.onPrune(c.peerId);
       case 'ds':
         return this.#onConsensus(c, msg);
       case 'getchain':
@@ -185,20 +209,21 @@ export class SimNode implements Host {
     const msg: GossipMessage = { t: 'gossip', ...unsigned, hops: 0, sig: key.sign(signed) };
     const id = gossipId(signed);
     this.gossip.markOwn(id, this.#world.sched.now);
-    this.#sendToAll(encodeFrame(msg), new Set());
+    this.relay.relay(id, encodeFrame(msg), null, new Set(), this.#world.sched.now);
     return id;
   }
 
-  #admit(c: ConnSide, id: string, hops: number): boolean {
+  #admit(c: ConnSide, id: string, hops: number, tree = false): boolean {
     const a = this.gossip.admit(c.peerId, id, hops, this.#world.sched.now);
     if (a.verdict === 'verify') return true;
     if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
+    else if (tree) this.relay.duplicate(c.peerId);
     return false;
   }
 
   #onGossip(c: ConnSide, msg: GossipMessage): void {
     const id = gossipIdOf(this.#world.networkId, msg);
-    if (!this.#admit(c, id, msg.hops)) return;
+    if (!this.#admit(c, id, msg.hops, true)) return;
     const signed = gossipSignedBytes(this.#world.networkId, msg);
     this.#later(this.#world.verifyDelay(), () => {
       const ok = this.#world.verifyGossip(id, msg, signed);
@@ -206,7 +231,8 @@ export class SimNode implements Host {
       if (!ok) return this.onOffence(c, 'ERR_BAD_SIGNATURE', `gossip ${id.slice(0, 16)} has a bad signature`);
       this.delivered.set(id, (this.delivered.get(id) ?? 0) + 1);
       this.#world.onDeliver(this, id);
-      if (this.gossip.mayRelay(msg.hops)) this.#relay({ ...msg, hops: msg.hops + 1 }, senders);
+      const frame = this.gossip.mayRelay(msg.hops) ? encodeFrame({ ...msg, hops: msg.hops + 1 }) : null;
+      this.relay.relay(id, frame, c.peerId, senders, this.#world.sched.now);
     });
   }
 

@@ -4,6 +4,7 @@
  * flood, equivocation, withholding and lies). It
  * also keeps the records the checks read: deliveries, link up/down times, offences and errors.
  */
+import type { BroadcastRelayOptions } from '../../src/broadcast-relay.ts';
 import { toHex } from '../../src/bytes.ts';
 import type { ChainBlock } from '../../src/consensus/block.ts';
 import { createGenesis } from '../../src/consensus/genesis.ts';
@@ -35,6 +36,8 @@ export interface WorldOptions {
   /** How often a catching-up node asks its peers, in ms (validator.ts default: max(roundMs, 500)). */
   syncIntervalMs: number;
   eventsMax: number;
+  /** Broadcast-tree options of every honest node (gossipMode, timers, limits). @default node defaults */
+  gossip?: BroadcastRelayOptions;
 }
 
 /** An honest validator's link to a peer going up or down. */
