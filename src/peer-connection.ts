@@ -124,11 +124,12 @@ export class PeerConnection {
     }
     this.stats.framesOut++;
     this.stats.bytesOut += frame.byteLength;
-    // Frames written in one event-loop turn leave in one system call: relays come in bursts.
+    // Frames written in one event-loop iteration leave in one system call: everything read from every socket
+    // in this iteration is handled before setImmediate runs, so relays to one peer share a write.
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(() => {
+      setImmediate(() => {
         this.corked = false;
         this.socket.uncork();
       });
