@@ -10,12 +10,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { emitKeypressEvents } from 'node:readline';
 import { StrongcastError } from '../errors.ts';
+import { loaderFlags, siblingModuleUrl } from '../module-path.ts';
 import { initNetwork } from './init.ts';
 import { readGenesisFile } from './validator.ts';
 import { LineReader } from './lines.ts';
 import type { TestnetFlags } from './args.ts';
 
-const mainPath = fileURLToPath(new URL('../main.ts', import.meta.url));
+/** The entry point each validator runs: main.ts under tsx, main.js from the build (without the loader). */
+const mainPath = fileURLToPath(siblingModuleUrl('../main', import.meta.url));
+const mainFlags = loaderFlags(import.meta.url);
 
 /** How often the view asks every node for its counters, in ms. */
 export const testnetStatsIntervalMs = 1000;
@@ -40,7 +43,7 @@ type Event = Record<string, unknown>;
 function startChild(i: number, dir: string, json: boolean, onEvent: (i: number, e: Event) => void): ChildProcess {
   const logFd = openSync(join(dir, `node-${i}.log`), 'a');
   const args = [
-    '--import', 'tsx', mainPath,
+    ...mainFlags, mainPath,
     '--genesis', join(dir, 'genesis.json'),
     '--key', join(dir, `node-${i}.key`),
     '--data', join(dir, `data-${i}`),

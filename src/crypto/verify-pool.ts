@@ -16,6 +16,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { StrongcastError } from '../errors.ts';
+import { siblingModuleUrl } from '../module-path.ts';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../schema.ts';
 import type { ChainCheck, ChainCheckResult, ChainVerifier, SignatureCheck } from './verifier.ts';
 import type { Ed25519Backend } from './ed25519.ts';
@@ -392,8 +393,11 @@ export function createVerifierCore(executor: BatchExecutor, settings: CoreSettin
   };
 }
 
-/** The worker module: one default-exported function over a packed batch. */
-const WORKER_URL = new URL('../../workers/verify.ts', import.meta.url).href;
+/**
+ * The worker module: one default-exported function over a packed batch. workers/verify.ts under tsx (whose
+ * loader the worker threads inherit), dist/workers/verify.js when running from the build.
+ */
+const WORKER_URL = siblingModuleUrl('../../workers/verify', import.meta.url).href;
 
 function checkOptionsObject(options: unknown): Record<string, unknown> {
   if (typeof options !== 'object' || options === null) throw new StrongcastError('ERR_INVALID_OPTION', 'options must be an object');

@@ -1,0 +1,27 @@
+/**
+ * Paths of modules that run in another thread or process (the verification worker, a validator child), so
+ * the same code works as TypeScript under tsx and as the compiled JavaScript of `npm run build` (dist/): a
+ * module names the other one without extension and gets `.ts` or `.js` to match its own file.
+ */
+
+/** True when `fromUrl` (an `import.meta.url`) is compiled JavaScript, false when it is TypeScript. */
+export function isCompiled(fromUrl: string): boolean {
+  return /\.[cm]?js$/.test(new URL(fromUrl).pathname);
+}
+
+/**
+ * The URL of the module at `relativePath` (relative to `fromUrl`, without extension), with the extension of
+ * the running code: `.js` from the build, `.ts` under tsx.
+ */
+export function siblingModuleUrl(relativePath: string, fromUrl: string): URL {
+  if (/\.[cm]?[jt]s$/.test(relativePath)) throw new Error(`siblingModuleUrl takes a path without extension, got ${relativePath}`);
+  return new URL(`${relativePath}${isCompiled(fromUrl) ? '.js' : '.ts'}`, fromUrl);
+}
+
+/**
+ * Node flags a child process needs to run a module of the same kind as `fromUrl`: the tsx loader for
+ * TypeScript, none for compiled JavaScript (which spares each child the loader thread and its compile time).
+ */
+export function loaderFlags(fromUrl: string): string[] {
+  return isCompiled(fromUrl) ? [] : ['--import', 'tsx'];
+}
