@@ -18,7 +18,7 @@ function oneLineError(r: { code: number | null; stderr: string }, code: string):
 test('--help documents every flag', async () => {
   const r = await runCli(['--help']);
   assert.is(r.code, 0);
-  for (const flag of ['--port', '--host', '--peers', '--json', '--network', '--key', '--genesis', '--max-peers', '--threads', '--log-level']) {
+  for (const flag of ['--port', '--host', '--peers', '--json', '--network', '--key', '--genesis', '--max-peers', '--threads', '--gossip-mode', '--log-level']) {
     assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
   }
 });
@@ -28,6 +28,7 @@ test('invalid flags and values give one line and exit status 2', async () => {
   oneLineError(await runCli(['--port', 'abc']), 'ERR_INVALID_OPTION');
   oneLineError(await runCli(['--prot', '7001']), 'ERR_INVALID_OPTION');
   oneLineError(await runCli(['--port', '0', '--peers', 'nohost']), 'ERR_INVALID_OPTION');
+  oneLineError(await runCli(['--port', '0', '--gossip-mode', 'gossipsub']), 'ERR_INVALID_OPTION');
   oneLineError(await runCli(['--port', '0', '--key', 'does-not-exist.key']), 'ERR_KEY_FILE');
 });
 
@@ -54,7 +55,8 @@ test('two headless --json nodes: connect, broadcast through stdin, events on std
     const listening = await a.waitEvent((e) => e.event === 'listening', 'listening');
     assert.type(listening.port, 'number');
     assert.match(String(listening.id), /^[0-9a-f]{64}$/);
-    b = new CliProcess(['--host', '127.0.0.1', '--port', '0', '--json', '--network', 'cli-test', '--peers', `127.0.0.1:${listening.port}`]);
+    // b floods, a (default) uses the broadcast tree: the two modes interoperate.
+    b = new CliProcess(['--host', '127.0.0.1', '--port', '0', '--json', '--network', 'cli-test', '--gossip-mode', 'flood', '--peers', `127.0.0.1:${listening.port}`]);
     await b.waitEvent((e) => e.event === 'peer' && e.state === 'connected', 'peer connected on b');
     await a.waitEvent((e) => e.event === 'peer' && e.state === 'connected', 'peer connected on a');
     b.command('broadcast hello over tcp');

@@ -22,6 +22,7 @@ export interface RunFlags {
   frameBytesMax?: number;
   threads?: number;
   backend?: 'native' | 'noble';
+  gossipMode?: 'tree' | 'flood';
   logLevel: 'debug' | 'info' | 'warn' | 'silent';
 }
 
@@ -81,6 +82,7 @@ Flags:
   --frame-bytes-max N  largest frame accepted, in bytes (default 1048576)
   --threads N          signature verification worker threads (default: CPU count)
   --backend NAME       signature backend: native or noble (default native)
+  --gossip-mode MODE   tree (eager tree links, ids to the others) or flood (default tree)
   --log-level L        debug, info, warn or silent (default info; logs go to stderr)
   -h, --help           show this help
 
@@ -152,6 +154,7 @@ function parseRun(argv: string[]): RunFlags {
     'frame-bytes-max': { type: 'string' },
     threads: { type: 'string' },
     backend: { type: 'string' },
+    'gossip-mode': { type: 'string' },
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -165,6 +168,10 @@ function parseRun(argv: string[]): RunFlags {
   const backend = s('backend');
   if (backend !== undefined && backend !== 'native' && backend !== 'noble') {
     throw new StrongcastError('ERR_INVALID_OPTION', `--backend must be native or noble, got '${backend}'`);
+  }
+  const gossipMode = s('gossip-mode');
+  if (gossipMode !== undefined && gossipMode !== 'tree' && gossipMode !== 'flood') {
+    throw new StrongcastError('ERR_INVALID_OPTION', `--gossip-mode must be tree or flood, got '${gossipMode}'`);
   }
   return {
     port: int('port', s('port'), 0, 65535),
@@ -181,6 +188,7 @@ function parseRun(argv: string[]): RunFlags {
     frameBytesMax: int('frame-bytes-max', s('frame-bytes-max'), 1024, 64 * 1024 * 1024),
     threads: int('threads', s('threads'), 1, 256),
     backend: backend as RunFlags['backend'],
+    gossipMode: gossipMode as RunFlags['gossipMode'],
     logLevel: logLevel as RunFlags['logLevel'],
   };
 }

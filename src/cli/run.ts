@@ -53,6 +53,7 @@ export async function nodeOptionsFromFlags(flags: RunFlags): Promise<NodeOptions
     maxPeers: flags.maxPeers,
     targetPeers: flags.targetPeers,
     frameBytesMax: flags.frameBytesMax,
+    gossipMode: flags.gossipMode,
     log: stderrLogger(flags.logLevel),
   };
 }
