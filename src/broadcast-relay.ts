@@ -5,16 +5,24 @@
  *
  * It never reads a clock or sets a timer: the caller passes `now` and calls `tick()` every `lazyFlushMs`.
  */
-import { HASH_BYTES, type GraftMessage, type IhaveMessage, type Message } from './schema.ts';
-import { Plumtree, type PlumtreeOptions } from './plumtree.ts';
+import { HASH_BYTES, schemaLimits, type GraftMessage, type IhaveMessage, type Message } from './schema.ts';
+import { Plumtree, plumtreeDefaults, type PlumtreeOptions } from './plumtree.ts';
 import { RecentFrames, type RecentFramesOptions } from './recent-frames.ts';
 import { TokenBucket } from './token-bucket.ts';
-import { positiveNumber } from './options.ts';
+import { optionsObject, positiveInt, positiveNumber } from './options.ts';
+import { encodeBody, framingDefaults } from './framing.ts';
+import { StrongcastError } from './errors.ts';
 
 /** Options of BroadcastRelay. */
 export interface BroadcastRelayOptions extends PlumtreeOptions, RecentFramesOptions {
   /** Broadcasts served to one peer in answer to its GRAFTs, per second (and as a burst). @default 2000 */
   graftServePerSec?: number;
+  /**
+   * Largest frame body sent (the node's own limit). An IHAVE of `ihaveIdsMax` ids and a GRAFT of `graftIdsMax`
+   * must fit: unset, those two default to what fits (at most their usual defaults); set too large, refused.
+   * @default 1048576 (1 MiB)
+   */
+  frameBytesMax?: number;
 }
 
 /** Defaults of BroadcastRelayOptions beyond those of the tree and the frame store. */
@@ -43,6 +51,27 @@ export function unpackIds(ids: Uint8Array): string[] {
   return out;
 }
 
+/**
+ * Batch sizes that fit one frame: an IHAVE or GRAFT above `frameBytesMax` would throw inside `tick` (a timer
+ * callback), long after the options were accepted. A size left unset defaults to what fits; a size set too
+ * large is refused.
+ */
+function fitIdBatches(o: BroadcastRelayOptions, frameBytesMax: number): PlumtreeOptions {
+  const out: PlumtreeOptions = { ...o };
+  for (const [k, t] of [['ihaveIdsMax', 'ihave'], ['graftIdsMax', 'graft']] as const) {
+    const probe = schemaLimits[k];
+    const overheadBytes = encodeBody({ t, ids: new Uint8Array(probe * HASH_BYTES) }).byteLength - probe * HASH_BYTES;
+    const fit = Math.floor((frameBytesMax - overheadBytes) / HASH_BYTES);
+    if (fit < 1) throw new StrongcastError('ERR_INVALID_OPTION', `options.frameBytesMax must be at least ${overheadBytes + HASH_BYTES}, so that one ${t} fits`);
+    const v = o[k];
+    if (v === undefined) out[k] = Math.min(plumtreeDefaults[k], fit);
+    else if (typeof v === 'number' && v > fit && v <= probe) {
+      throw new StrongcastError('ERR_INVALID_OPTION', `options.${k} must be at most ${fit}, so that one ${t} fits in options.frameBytesMax (${frameBytesMax} bytes)`);
+    }
+  }
+  return out;
+}
+
 /** The relay half of a node's gossip: sending on, announcing, asking and answering. */
 export class BroadcastRelay {
   readonly tree: Plumtree;
@@ -56,7 +85,9 @@ export class BroadcastRelay {
     options: BroadcastRelayOptions,
     private readonly port: RelayPort,
   ) {
-    this.tree = new Plumtree(options);
+    optionsObject(options);
+    const frameBytesMax = positiveInt(options.frameBytesMax ?? framingDefaults.frameBytesMax, 'frameBytesMax');
+    this.tree = new Plumtree(fitIdBatches(options, frameBytesMax));
     this.frames = new RecentFrames(options);
     this.servePerSec = positiveNumber(options.graftServePerSec ?? broadcastRelayDefaults.graftServePerSec, 'graftServePerSec');
   }
@@ -74,11 +105,14 @@ export class BroadcastRelay {
 
   /**
    * A broadcast is new and valid (ours when `from` is null). `frame` is its encoding with the hop count it
-   * travels on, or null when it may not travel further (hop limit): then it is only remembered as seen.
-   * Returns the full frames sent.
+   * travels on, or null when it may not travel further (hop limit): then nothing is sent or announced, but
+   * the tree still learns it arrived, so it is not asked for again. Returns the full frames sent.
    */
   relay(id: string, frame: Buffer | null, from: string | null, skip: ReadonlySet<string>, nowMs: number): number {
-    if (frame === null) return 0;
+    if (frame === null) {
+      this.tree.received(id, from);
+      return 0;
+    }
     this.frames.add(id, frame, nowMs);
     let sent = 0;
     for (const p of this.tree.broadcast(id, from, skip)) if (this.port.sendFrame(p, frame)) sent++;

@@ -15,7 +15,7 @@
  * because Dolev-Strong's round timing must not wait for a repair.
  */
 import { StrongcastError } from './errors.ts';
-import { positiveInt } from './options.ts';
+import { optionsObject, positiveInt } from './options.ts';
 import { schemaLimits } from './schema.ts';
 
 /** How a node relays gossip. */
@@ -61,6 +61,8 @@ export type PlumtreeSettings = { [K in keyof typeof plumtreeDefaults]: K extends
 
 /** Validates and fills PlumtreeOptions. @throws StrongcastError ERR_INVALID_OPTION naming the field */
 export function resolvePlumtree(o: PlumtreeOptions): PlumtreeSettings {
+  optionsObject(o);
+  o ??= {};
   const mode = o.gossipMode ?? plumtreeDefaults.gossipMode;
   if (mode !== 'tree' && mode !== 'flood') {
     const got = typeof mode === 'string' ? JSON.stringify(mode) : typeof mode;
@@ -150,13 +152,21 @@ export class Plumtree {
    * from becomes eager: the tree runs through whoever delivered first (paper, Algorithm 1, line 16).
    */
   broadcast(id: string, from: string | null, skip: ReadonlySet<string>): string[] {
-    this.missing.delete(id);
-    if (from !== null && (this.eager.has(from) || this.lazy.has(from))) this.addPeer(from);
+    this.received(id, from);
     if (!this.lazyPush) return [...this.eager].filter((p) => !skip.has(p));
     const out: string[] = [];
     for (const p of this.eager) if (!skip.has(p)) out.push(p);
     for (const p of this.lazy) if (!skip.has(p)) this.enqueue(p, id);
     return out;
+  }
+
+  /**
+   * A message is new and valid but travels no further (hop limit): nothing is sent or announced, yet it is no
+   * longer missing (no GRAFT for it) and the link it came on joins the tree, as in `broadcast`.
+   */
+  received(id: string, from: string | null): void {
+    this.missing.delete(id);
+    if (from !== null && (this.eager.has(from) || this.lazy.has(from))) this.addPeer(from);
   }
 
   /**

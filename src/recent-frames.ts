@@ -2,7 +2,7 @@
  * The encoded frames of recently relayed broadcasts, kept so a peer that asks for one (a Plumtree GRAFT)
  * gets it without re-encoding. Bounded by count, bytes and age; time is passed in.
  */
-import { positiveInt } from './options.ts';
+import { optionsObject, positiveInt } from './options.ts';
 
 /** Options of RecentFrames. */
 export interface RecentFramesOptions {
@@ -35,6 +35,7 @@ export class RecentFrames {
 
   /** @throws StrongcastError ERR_INVALID_OPTION naming the bad field. */
   constructor(options: RecentFramesOptions = {}) {
+    optionsObject(options);
     this.#max = positiveInt(options.recentFramesMax ?? recentFramesDefaults.recentFramesMax, 'recentFramesMax');
     this.#bytesMax = positiveInt(options.recentFrameBytesMax ?? recentFramesDefaults.recentFrameBytesMax, 'recentFrameBytesMax');
     this.#ttlMs = positiveInt(options.recentFramesTtlMs ?? recentFramesDefaults.recentFramesTtlMs, 'recentFramesTtlMs');
@@ -52,12 +53,13 @@ export class RecentFrames {
 
   /** Keeps `frame` under `id` (a frame already held keeps its first copy). */
   add(id: string, frame: Buffer, nowMs: number): void {
+    // Expire first: an expired copy of this id must not block the new one.
+    this.#expire(nowMs);
     if (this.#entries.has(id) || frame.byteLength > this.#bytesMax) return;
     while (this.#entries.size >= this.#max || this.#bytes + frame.byteLength > this.#bytesMax) this.#dropOldest();
     this.#entries.set(id, { frame, atMs: nowMs });
     this.#order.push(id);
     this.#bytes += frame.byteLength;
-    this.#expire(nowMs);
   }
 
   /** The frame under `id`, if held and not older than the time-to-live. */

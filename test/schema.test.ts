@@ -86,4 +86,25 @@ test('a type tag that is not a string is reported without calling into it', () =
   rejects({ t: 5 }, 'unknown message type number');
 });
 
+test('ihave and graft carry 1..max ids of 32 bytes each, and nothing else', () => {
+  for (const [t, max] of [['ihave', schemaLimits.ihaveIdsMax], ['graft', schemaLimits.graftIdsMax]] as const) {
+    const atMax = { t, ids: new Uint8Array(max * 32) };
+    assert.equal(decodeMessage(atMax), atMax, `${t} at exactly ${max} ids`);
+    const one = { t, ids: new Uint8Array(32) };
+    assert.equal(decodeMessage(one), one);
+    rejects({ t, ids: new Uint8Array((max + 1) * 32) }, `${t}.ids must be at most ${max * 32} bytes`);
+    rejects({ t, ids: new Uint8Array(0) }, `${t}.ids must be 1..${max} ids of 32 bytes`);
+    rejects({ t, ids: new Uint8Array(33) }, `${t}.ids must be 1..${max} ids of 32 bytes`);
+    rejects({ t, ids: new Uint8Array(31) }, `${t}.ids must be 1..${max} ids of 32 bytes`);
+    rejects({ t, ids: 'ab'.repeat(32) }, `${t}.ids must be bytes`);
+    rejects({ t }, `${t}.ids must be bytes`);
+    rejects({ ...one, extra: 1 }, `${t}: unexpected field 'extra'`);
+  }
+});
+
+test('prune has no fields but its type', () => {
+  assert.equal(decodeMessage({ t: 'prune' }), { t: 'prune' });
+  rejects({ t: 'prune', ids: new Uint8Array(32) }, "prune: unexpected field 'ids'");
+});
+
 test.run();

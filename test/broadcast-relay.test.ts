@@ -1,0 +1,246 @@
+/** The relay behind a fake port: full frames down the tree, PRUNE, IHAVE, GRAFT answers and their limit. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BroadcastRelay, broadcastRelayDefaults, packIds, unpackIds, type BroadcastRelayOptions, type RelayPort } from '../src/broadcast-relay.ts';
+import { plumtreeDefaults } from '../src/plumtree.ts';
+import { decodeMessage, HASH_BYTES, type GraftMessage, type IhaveMessage, type Message } from '../src/schema.ts';
+import { isStrongcastError } from '../src/errors.ts';
+import { encodeBody, encodeFrame } from '../src/framing.ts';
+
+/** A port that records what it was asked to send; peers in `closed` refuse. */
+class FakePort implements RelayPort {
+  frames: Array<{ peer: string; frame: Buffer }> = [];
+  msgs: Array<{ peer: string; msg: Message }> = [];
+  closed = new Set<string>();
+  sendFrame(peer: string, frame: Buffer): boolean {
+    if (this.closed.has(peer)) return false;
+    this.frames.push({ peer, frame });
+    return true;
+  }
+  send(peer: string, msg: Message): boolean {
+    if (this.closed.has(peer)) return false;
+    this.msgs.push({ peer, msg });
+    return true;
+  }
+  framesTo(peer: string): Buffer[] {
+    return this.frames.filter((f) => f.peer === peer).map((f) => f.frame);
+  }
+  clear(): void {
+    this.frames = [];
+    this.msgs = [];
+  }
+}
+
+/** A 32-byte id in hex, distinct per `n`. */
+const hexId = (n: number): string => n.toString(16).padStart(2 * HASH_BYTES, '0');
+const frameOf = (n: number): Buffer => Buffer.from(`frame ${n}`);
+const graft = (ids: string[]): GraftMessage => ({ t: 'graft', ids: packIds(ids) });
+const ihave = (ids: string[]): IhaveMessage => ({ t: 'ihave', ids: packIds(ids) });
+const none: ReadonlySet<string> = new Set();
+
+function relayWith(peers: string[], options: BroadcastRelayOptions = {}): { r: BroadcastRelay; port: FakePort } {
+  const port = new FakePort();
+  const r = new BroadcastRelay(options, port);
+  for (const p of peers) r.peerUp(p);
+  return { r, port };
+}
+
+test('packIds and unpackIds round-trip, and the wire form is the ids concatenated', () => {
+  const ids = [hexId(1), hexId(0xabcdef), 'ff'.repeat(HASH_BYTES)];
+  const packed = packIds(ids);
+  assert.is(packed.byteLength, 3 * HASH_BYTES);
+  assert.is(Buffer.from(packed).subarray(HASH_BYTES, 2 * HASH_BYTES).toString('hex'), hexId(0xabcdef));
+  assert.equal(unpackIds(packed), ids);
+  // a view into a larger buffer (as a decoder hands out) unpacks only its own bytes
+  const big = Buffer.concat([Buffer.alloc(5, 9), Buffer.from(packed), Buffer.alloc(7, 9)]);
+  assert.equal(unpackIds(big.subarray(5, 5 + packed.byteLength)), ids);
+});
+
+test('relay sends the frame to the eager peers not skipped, and keeps it for GRAFTs', () => {
+  const { r, port } = relayWith(['a', 'b', 'c']);
+  const sent = r.relay(hexId(1), frameOf(1), 'a', new Set(['a']), 0);
+  assert.is(sent, 2);
+  assert.equal(port.frames.map((f) => f.peer).sort(), ['b', 'c']);
+  assert.ok(port.frames.every((f) => f.frame.equals(frameOf(1))));
+  assert.is(r.counters.fullFrames, 2);
+  assert.ok(r.frames.get(hexId(1), 0)?.equals(frameOf(1)));
+});
+
+test('relay counts only the frames the port accepted', () => {
+  const { r, port } = relayWith(['a', 'b']);
+  port.closed.add('b');
+  assert.is(r.relay(hexId(1), frameOf(1), null, none, 0), 1);
+  assert.is(r.counters.fullFrames, 1);
+});
+
+test('a duplicate sends exactly one PRUNE, and the pruned peer then only hears ids', () => {
+  const { r, port } = relayWith(['a', 'b']);
+  r.duplicate('a');
+  r.duplicate('a');
+  assert.equal(port.msgs, [{ peer: 'a', msg: { t: 'prune' } }]);
+  assert.is(r.counters.pruneFrames, 1);
+  port.clear();
+  r.relay(hexId(7), frameOf(7), null, none, 0);
+  assert.equal(port.frames.map((f) => f.peer), ['b']);
+  r.tick(0);
+  assert.is(port.msgs.length, 1);
+  assert.is(port.msgs[0]!.peer, 'a');
+  assert.equal(unpackIds((port.msgs[0]!.msg as IhaveMessage).ids), [hexId(7)]);
+});
+
+test('tick sends IHAVE frames whose ids unpack to what was queued, split at ihaveIdsMax, each a valid message', () => {
+  const { r, port } = relayWith(['lazy', 'eager'], { ihaveIdsMax: 3 });
+  r.onPrune('lazy');
+  const ids = [1, 2, 3, 4].map(hexId);
+  for (const [i, id] of ids.entries()) r.relay(id, frameOf(i), null, none, 0);
+  port.clear();
+  r.tick(0);
+  assert.ok(port.msgs.every((m) => m.peer === 'lazy' && m.msg.t === 'ihave'));
+  const batches = port.msgs.map((m) => unpackIds((decodeMessage(m.msg) as IhaveMessage).ids));
+  assert.equal(batches, [ids.slice(0, 3), ids.slice(3)]);
+  assert.is(r.counters.ihaveFrames, 2);
+});
+
+test('an announced id is asked for by GRAFT once graftTimeoutMs passes, unless it arrived', () => {
+  const { r, port } = relayWith(['a', 'b']);
+  r.onPrune('a');
+  r.onIhave('a', ihave([hexId(1), hexId(2)]), 0, () => false);
+  r.relay(hexId(2), frameOf(2), 'b', new Set(['b']), 10);
+  port.clear();
+  const grafts = (): Array<{ peer: string; msg: Message }> => port.msgs.filter((m) => m.msg.t === 'graft');
+  r.tick(plumtreeDefaults.graftTimeoutMs - 1);
+  assert.equal(grafts(), []);
+  r.tick(plumtreeDefaults.graftTimeoutMs);
+  assert.is(grafts().length, 1);
+  assert.is(grafts()[0]!.peer, 'a');
+  assert.equal(unpackIds((grafts()[0]!.msg as GraftMessage).ids), [hexId(1)]);
+  assert.is(r.counters.graftFrames, 1);
+  assert.ok(r.tree.isEager('a'));
+});
+
+test('a broadcast that stops at the hop limit (frame null) is not sent, announced or asked for again', () => {
+  const { r, port } = relayWith(['a', 'b', 'lazy']);
+  r.onPrune('lazy');
+  r.onIhave('a', ihave([hexId(1)]), 0, () => false);
+  assert.is(r.relay(hexId(1), null, 'b', new Set(['b']), 5), 0);
+  r.tick(plumtreeDefaults.graftTimeoutMs + plumtreeDefaults.graftRetryMs);
+  assert.equal(port.frames, []);
+  assert.equal(port.msgs, [], 'no IHAVE for it and no GRAFT for a message we hold');
+  assert.is(r.tree.sizes.missing, 0);
+});
+
+test('a GRAFT is answered from the store; unknown and expired ids are counted, not sent', () => {
+  const { r, port } = relayWith(['a', 'b'], { recentFramesTtlMs: 1000 });
+  r.relay(hexId(1), frameOf(1), null, none, 0);
+  r.relay(hexId(2), frameOf(2), null, none, 500);
+  r.onPrune('b');
+  port.clear();
+  r.onGraft('b', graft([hexId(1), hexId(2), hexId(3)]), 1000);
+  assert.equal(port.framesTo('b'), [frameOf(2)], 'id 1 expired exactly at its time-to-live, id 3 was never held');
+  assert.is(r.counters.graftServed, 1);
+  assert.is(r.counters.graftUnknown, 2);
+  assert.ok(r.tree.isEager('b'), 'the grafting peer rejoins the tree');
+});
+
+test('GRAFT serving is limited per peer: exactly graftServePerSec at once, then one more per 1/rate seconds', () => {
+  const rate = 10;
+  const { r, port } = relayWith(['a', 'b'], { graftServePerSec: rate });
+  const ids = Array.from({ length: 3 * rate }, (_, i) => hexId(i + 1));
+  ids.forEach((id, i) => r.relay(id, frameOf(i), null, none, 0));
+  port.clear();
+  r.onGraft('a', graft(ids), 0);
+  assert.is(port.framesTo('a').length, rate, 'the burst is exactly graftServePerSec');
+  assert.is(r.counters.graftRefused, 2 * rate);
+  r.onGraft('a', graft(ids.slice(0, 1)), 1000 / rate - 1);
+  assert.is(port.framesTo('a').length, rate, 'nothing refills before 1/rate seconds');
+  r.onGraft('a', graft(ids.slice(0, 2)), 1000 / rate);
+  assert.is(port.framesTo('a').length, rate + 1, 'one token refilled after 1/rate seconds');
+  r.onGraft('b', graft(ids.slice(0, rate)), 1000 / rate);
+  assert.is(port.framesTo('b').length, rate, 'another peer has its own limit');
+  r.onGraft('a', graft(ids), 1000 / rate + 10_000);
+  assert.is(port.framesTo('a').length, 2 * rate + 1, 'after a long pause the bucket holds the burst, no more');
+  assert.is(r.counters.graftServed, 3 * rate + 1);
+});
+
+test('the serve limit is per connection: an exhausted bucket stays empty, a reconnected peer starts full', () => {
+  const rate = 2;
+  const { r, port } = relayWith(['a'], { graftServePerSec: rate });
+  const ids = [1, 2, 3].map(hexId);
+  ids.forEach((id, i) => r.relay(id, frameOf(i), null, none, 0));
+  port.clear();
+  r.onGraft('a', graft(ids), 0);
+  assert.is(port.framesTo('a').length, rate);
+  r.onGraft('a', graft(ids), 0);
+  assert.is(port.framesTo('a').length, rate, 'an exhausted bucket serves nothing more at the same time');
+  r.peerDown('a');
+  r.peerUp('a');
+  r.onGraft('a', graft(ids), 0);
+  assert.is(port.framesTo('a').length, 2 * rate, 'a new connection starts with a full bucket');
+});
+
+test('peerDown removes the peer from the tree', () => {
+  const { r } = relayWith(['a', 'b']);
+  r.peerDown('a');
+  assert.equal(r.tree.sizes, { eager: 1, lazy: 0, missing: 0 });
+  assert.equal(r.relay(hexId(1), frameOf(1), null, none, 0), 1);
+});
+
+test('frameBytesMax: IHAVE and GRAFT batch sizes must fit one frame; the largest that fits is accepted and sent', () => {
+  // the body of a full batch, for the largest id count it allows
+  const bodyOf = (t: 'ihave' | 'graft', n: number): number => encodeBody({ t, ids: new Uint8Array(n * HASH_BYTES) }).byteLength;
+  const frameBytesMax = bodyOf('ihave', 100);
+  let sentOk = 0;
+  const port: RelayPort = {
+    sendFrame: () => true,
+    // like the node: encoding above frameBytesMax throws ERR_FRAME_TOO_LARGE
+    send: (_peer, msg) => (encodeFrame(msg, frameBytesMax), ++sentOk > 0),
+  };
+  const r = new BroadcastRelay({ frameBytesMax, ihaveIdsMax: 100, graftIdsMax: 100 }, port);
+  r.peerUp('lazy');
+  r.onPrune('lazy');
+  for (let i = 0; i < 100; i++) r.relay(hexId(i), frameOf(i), null, none, 0);
+  r.tick(0);
+  assert.is(sentOk, 1, 'one IHAVE of exactly the limit was encoded and sent');
+  const unset = new BroadcastRelay({ frameBytesMax }, port).tree.settings;
+  assert.equal([unset.ihaveIdsMax, unset.graftIdsMax], [100, plumtreeDefaults.graftIdsMax], 'left unset, a batch size defaults to what fits');
+  const roomy = new BroadcastRelay({}, port).tree.settings;
+  assert.equal([roomy.ihaveIdsMax, roomy.graftIdsMax], [plumtreeDefaults.ihaveIdsMax, plumtreeDefaults.graftIdsMax]);
+  for (const k of ['ihaveIdsMax', 'graftIdsMax'] as const) {
+    const t = k === 'ihaveIdsMax' ? 'ihave' : 'graft';
+    try {
+      new BroadcastRelay({ frameBytesMax, ihaveIdsMax: 100, graftIdsMax: 100, [k]: 101 }, port);
+    } catch (e) {
+      assert.ok(isStrongcastError(e, 'ERR_INVALID_OPTION'));
+      assert.is((e as Error).message, `options.${k} must be at most 100, so that one ${t} fits in options.frameBytesMax (${frameBytesMax} bytes)`);
+      assert.ok(bodyOf(t, 101) > frameBytesMax, 'the refused size really would not fit');
+      continue;
+    }
+    assert.unreachable(`${k} of 101 accepted with frameBytesMax ${frameBytesMax}`);
+  }
+});
+
+const invalid: [string, unknown, string][] = [
+  ['not an object', 'x', 'options must be an object'],
+  ['graftServePerSec', { graftServePerSec: 0 }, 'options.graftServePerSec must be a positive number'],
+  ['graftServePerSec NaN', { graftServePerSec: NaN }, 'options.graftServePerSec must be a positive number'],
+  ['a tree option', { graftTimeoutMs: 0 }, 'options.graftTimeoutMs must be a positive integer'],
+  ['a store option', { recentFramesMax: 0 }, 'options.recentFramesMax must be a positive integer'],
+  ['frameBytesMax', { frameBytesMax: 0 }, 'options.frameBytesMax must be a positive integer'],
+  ['a frame too small for one id', { frameBytesMax: 40 }, 'options.frameBytesMax must be at least 48, so that one ihave fits'],
+];
+
+test('defaults, and every invalid option is refused with a message naming it', () => {
+  assert.is(broadcastRelayDefaults.graftServePerSec, 2000);
+  for (const [name, options, message] of invalid) {
+    try {
+      new BroadcastRelay(options as BroadcastRelayOptions, new FakePort());
+    } catch (e) {
+      assert.ok(isStrongcastError(e, 'ERR_INVALID_OPTION'), `${name}: expected ERR_INVALID_OPTION, got ${String(e)}`);
+      assert.is((e as Error).message, message, name);
+      continue;
+    }
+    assert.unreachable(`${name}: accepted`);
+  }
+});
+
+test.run();
