@@ -5,6 +5,7 @@
  */
 import { StrongcastError } from '../errors.ts';
 import { runBatch } from './chain-check.ts';
+import { verifySignature } from './ed25519.ts';
 import { createVerifierCore, resolveCoreSettings, type BatchExecutor, type VerifyPool, type VerifyPoolOptions } from './verify-pool.ts';
 
 /** Options of createMainThreadVerifier: the pool's, without threads or batching. */
@@ -30,6 +31,7 @@ export function createMainThreadVerifier(options: MainThreadVerifierOptions = {}
       }
     },
     close: () => Promise.resolve(),
+    verifyNow: (c) => verifySignature(setup.backend, c.publicKey, c.message, c.signature),
   };
   // Nothing waits in a queue here, so the pending limit only has to admit the largest chain.
   return createVerifierCore(executor, { ...settings, pendingChecksMax: Number.MAX_SAFE_INTEGER });
