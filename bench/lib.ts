@@ -3,6 +3,7 @@
  * and the benchmark's own section of `bench/RESULTS.md`. A benchmark is a script `bench/NAME.ts` that ends
  * with `await runBenchmark('NAME', measure)`; see bench/run.ts for how they are found and run.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -29,6 +30,20 @@ export interface BenchReport {
 }
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Compiles src/, workers/ and bench/ to dist/ (`npm run build`), for a benchmark whose node processes run
+ * the compiled JavaScript with plain Node: no tsx loader thread in each, no compiling at each start.
+ * @throws Error when the build fails (a benchmark must not measure a stale or partial build).
+ */
+export function buildDist(): void {
+  const started = performance.now();
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+  if (r.error) throw new Error(`npm run build could not start: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`npm run build failed (exit code ${r.status ?? r.signal})`);
+  console.log(`built dist/ in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
 
 /** The machine and moment a run happened on, stated with every result. */
 export function environment(): { date: string; cpus: number; cpuModel: string; node: string; loadAverage1m: number } {

@@ -4,11 +4,19 @@
  * reason, or on SIGINT/SIGTERM, so a failed run never leaves processes behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { isCompiled } from '../../src/module-path.ts';
 import type { NodeReply, NodeRequest } from './gossip-node.ts';
 
-const nodeScript = fileURLToPath(new URL('./gossip-node.ts', import.meta.url));
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * Nodes always run the compiled script of `npm run build` with plain Node (bench/gossip.ts builds first):
+ * the tsx loader would add a module-loader thread (~30 MB) and a compile at start to every node process.
+ */
+const nodeScript = fileURLToPath(
+  isCompiled(import.meta.url) ? new URL('./gossip-node.js', import.meta.url) : new URL('../../dist/bench/gossip/gossip-node.js', import.meta.url),
+);
+const repoRoot = fileURLToPath(new URL(isCompiled(import.meta.url) ? '../../..' : '../..', import.meta.url));
 
 /** Default time a request may take before it fails, in ms. */
 export const requestTimeoutMsDefault = 30_000;
@@ -71,12 +79,13 @@ export class Cluster {
     });
   }
 
-  /** Spawns `n` node processes (`node --import tsx gossip-node.ts`) with an IPC channel each. */
+  /** Spawns `n` node processes (`node dist/bench/gossip/gossip-node.js`) with an IPC channel each. */
   static spawn(n: number): Cluster {
     installHandlers();
+    if (!existsSync(nodeScript)) throw new Error(`${nodeScript} is missing: run npm run build first`);
     const children: ChildProcess[] = [];
     for (let i = 0; i < n; i++) {
-      const child = spawn(process.execPath, [...extraNodeFlags, '--import', 'tsx', nodeScript], {
+      const child = spawn(process.execPath, [...extraNodeFlags, nodeScript], {
         cwd: repoRoot,
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         serialization: 'advanced',

@@ -14,6 +14,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createNode, type StrongcastNode } from '../../src/index.ts';
 import { createMainThreadVerifier } from '../../src/crypto/main-thread-verifier.ts';
 import { createVerifyPool, type VerifyPool } from '../../src/crypto/verify-pool.ts';
+import type { GossipMode } from '../../src/plumtree.ts';
 
 /** Bytes of every benchmark message's data. */
 export const payloadBytes = 128;
@@ -37,7 +38,7 @@ export type VerifierKind = 'main' | 'pool';
 
 /** Requests from the parent; `rid` pairs a request with its reply. */
 export type NodeRequest =
-  | { rid: number; cmd: 'start'; index: number; verifier: VerifierKind; networkId: string }
+  | { rid: number; cmd: 'start'; index: number; verifier: VerifierKind; mode: GossipMode; networkId: string }
   | { rid: number; cmd: 'connect'; ports: number[] }
   | { rid: number; cmd: 'phase'; phase: number }
   | { rid: number; cmd: 'publish'; phase: number; publisher: number; count: number; ratePerSec: number }
@@ -91,6 +92,10 @@ export interface PhaseReport {
   framesSent: number;
   /** Copies dropped as duplicates before verification. */
   duplicateCopiesDropped: number;
+  /** Broadcast-tree frames this node sent during the phase: id announcements, requests for missing messages, prunes. */
+  ihaveFrames: number;
+  graftFrames: number;
+  pruneFrames: number;
   /** Signatures the verifier ran during the phase. */
   signaturesVerified: number;
   /** Messages the gossip core verified valid during the phase. */
@@ -125,7 +130,7 @@ class BenchNode {
   private lateFromEarlierPhases = 0;
   private disconnects = 0;
   private offences = 0;
-  private base = { framesSent: 0, duplicates: 0, signaturesVerified: 0, verifiedOk: 0, wallMs: 0, cpu: process.cpuUsage() };
+  private base = { framesSent: 0, duplicates: 0, ihaveFrames: 0, graftFrames: 0, pruneFrames: 0, signaturesVerified: 0, verifiedOk: 0, wallMs: 0, cpu: process.cpuUsage() };
   private readonly loop = monitorEventLoopDelay({ resolution: loopResolutionMs });
   private peakRss = 0;
   private peakRssPhase = 0;
@@ -140,7 +145,7 @@ class BenchNode {
   async handle(req: NodeRequest): Promise<unknown> {
     switch (req.cmd) {
       case 'start':
-        return this.start(req.index, req.verifier, req.networkId);
+        return this.start(req.index, req.verifier, req.mode, req.networkId);
       case 'connect':
         return this.connect(req.ports);
       case 'phase':
@@ -167,7 +172,7 @@ class BenchNode {
     if (rss > this.peakRssPhase) this.peakRssPhase = rss;
   }
 
-  private async start(index: number, kind: VerifierKind, networkId: string): Promise<StartResult> {
+  private async start(index: number, kind: VerifierKind, mode: GossipMode, networkId: string): Promise<StartResult> {
     this.index = index;
     // One verification thread per node at most: 16 or 32 nodes already share 2 cores.
     this.verifier = kind === 'pool' ? createVerifyPool({ threads: 1 }) : createMainThreadVerifier();
@@ -177,6 +182,7 @@ class BenchNode {
       networkId,
       peerExchange: false,
       verifier: this.verifier,
+      gossipMode: mode,
       // A 32-node mesh on 2 cores can starve a connection's keepalive for a while; a dropped edge would
       // change the mesh under measurement, so idle detection is relaxed (pings still flow).
       idleTimeoutMs: 120_000,
@@ -224,6 +230,7 @@ class BenchNode {
 
   private beginPhase(phase: number): { ok: true } {
     const node = this.requireNode();
+    const { tree } = node.stats();
     this.phase = phase;
     this.latencies = [];
     this.phaseIds = new Set();
@@ -233,6 +240,9 @@ class BenchNode {
     this.base = {
       framesSent: this.framesSent(),
       duplicates: node.gossip.counters.duplicates,
+      ihaveFrames: tree.ihaveFrames,
+      graftFrames: tree.graftFrames,
+      pruneFrames: tree.pruneFrames,
       signaturesVerified: this.verifier?.stats().signaturesVerified ?? 0,
       verifiedOk: node.gossip.counters.verifiedOk,
       wallMs: performance.now(),
@@ -282,6 +292,7 @@ class BenchNode {
 
   private report(): PhaseReport {
     const node = this.requireNode();
+    const { tree } = node.stats();
     const cpu = process.cpuUsage(this.base.cpu);
     this.sampleRss();
     const mb = (b: number): number => b / (1024 * 1024);
@@ -293,6 +304,9 @@ class BenchNode {
       lateFromEarlierPhases: this.lateFromEarlierPhases,
       framesSent: this.framesSent() - this.base.framesSent,
       duplicateCopiesDropped: node.gossip.counters.duplicates - this.base.duplicates,
+      ihaveFrames: tree.ihaveFrames - this.base.ihaveFrames,
+      graftFrames: tree.graftFrames - this.base.graftFrames,
+      pruneFrames: tree.pruneFrames - this.base.pruneFrames,
       signaturesVerified: (this.verifier?.stats().signaturesVerified ?? 0) - this.base.signaturesVerified,
       verifiedOk: node.gossip.counters.verifiedOk - this.base.verifiedOk,
       cpuMs: (cpu.user + cpu.system) / 1000,

@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { Cluster } from './cluster.ts';
 import { randomRegularMesh } from './mesh.ts';
+import type { GossipMode } from '../../src/plumtree.ts';
 import type { PhaseReport, ProgressResult, PublishResult, StartResult, VerifierKind } from './gossip-node.ts';
 
 /**
@@ -14,12 +15,14 @@ import type { PhaseReport, ProgressResult, PublishResult, StartResult, VerifierK
  */
 export type PhaseSpec = { kind: 'steady'; ratePerSec: number; durationMs: number; required?: boolean } | { kind: 'burst'; messages: number };
 
-/** One configuration: a mesh, its publishers, the verifier, and the phases run on it in order. */
+/** One configuration: a mesh, its publishers, the verifier, how nodes relay, and the phases run on it in order. */
 export interface ConfigSpec {
   nodes: number;
   degree: number;
   publishers: number;
   verifier: VerifierKind;
+  /** The nodes' gossipMode: 'tree' (Plumtree eager/lazy push) or 'flood' (every message to every peer). */
+  mode: GossipMode;
   phases: PhaseSpec[];
   seed: number;
 }
@@ -61,7 +64,7 @@ function publisherIndices(nodes: number, publishers: number): number[] {
 }
 
 async function formMesh(cluster: Cluster, spec: ConfigSpec): Promise<StartResult[]> {
-  const started = await cluster.all<StartResult>((i) => ({ cmd: 'start', index: i, verifier: spec.verifier, networkId: 'strongcast-bench' }));
+  const started = await cluster.all<StartResult>((i) => ({ cmd: 'start', index: i, verifier: spec.verifier, mode: spec.mode, networkId: 'strongcast-bench' }));
   const edges = randomRegularMesh(spec.nodes, spec.degree, spec.seed);
   // Edge (a, b) with a < b: b dials a.
   const dials = started.map(() => [] as number[]);
@@ -133,6 +136,7 @@ function phaseRow(spec: ConfigSpec, phase: PhaseSpec, raw: PhaseRaw, rssAtStartM
     degree: spec.degree,
     publishers: spec.publishers,
     verifier: spec.verifier,
+    mode: spec.mode,
     phase: phase.kind === 'steady' ? `steady ${phase.durationMs / 1000}s` : `burst ${phase.messages}`,
     offeredPerSec: phase.kind === 'steady' ? phase.ratePerSec : null,
     achievedPublishPerSec: round((published * 1000) / Math.max(1, offeredSpanMs), 0),
@@ -148,6 +152,9 @@ function phaseRow(spec: ConfigSpec, phase: PhaseSpec, raw: PhaseRaw, rssAtStartM
     framesSent: sum((r) => r.framesSent),
     framesPerDelivered: delivered === 0 ? null : round(sum((r) => r.framesSent) / delivered, 2),
     duplicateCopiesPerDelivered: delivered === 0 ? null : round(sum((r) => r.duplicateCopiesDropped) / delivered, 2),
+    ihaveFramesPerDelivered: delivered === 0 ? null : round(sum((r) => r.ihaveFrames) / delivered, 3),
+    graftFrames: sum((r) => r.graftFrames),
+    pruneFrames: sum((r) => r.pruneFrames),
     verificationsPerDelivered: delivered === 0 ? null : round(sum((r) => r.signaturesVerified) / delivered, 3),
     latencyP50Ms: round(percentile(latencies, 50) ?? NaN, 1),
     latencyP99Ms: round(percentile(latencies, 99) ?? NaN, 1),
@@ -192,7 +199,7 @@ export async function runConfig(spec: ConfigSpec, log: (line: string) => void): 
     const t0 = performance.now();
     const started = await formMesh(cluster, spec);
     const rssAtStartMb = Math.max(...started.map((s) => s.rssMb));
-    log(`  ${spec.nodes} nodes, degree ${spec.degree}, ${spec.verifier} verifier: mesh formed in ${Math.round(performance.now() - t0)} ms`);
+    log(`  ${spec.nodes} nodes, degree ${spec.degree}, ${spec.mode}, ${spec.verifier} verifier: mesh formed in ${Math.round(performance.now() - t0)} ms`);
     let phaseId = 1;
     await runPhase(cluster, spec, phaseId++, { kind: 'steady', ratePerSec: warmupRatePerSec, durationMs: (warmupMessages / warmupRatePerSec) * 1000 });
     let saturated = false;
