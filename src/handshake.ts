@@ -46,6 +46,8 @@ export interface HelloContext {
   networkId: string;
   selfKeyHex: string;
   isBanned: (keyHex: string) => boolean;
+  /** True when a connection from this peer would exceed maxPeers (one already open to it may be replaced). */
+  isFull?: (keyHex: string) => boolean;
 }
 
 /**
@@ -63,6 +65,9 @@ export function checkHello(hello: HelloMessage, ctx: HelloContext): HelloRefusal
   const keyHex = toHex(hello.key);
   if (keyHex === ctx.selfKeyHex) return { code: 'ERR_SELF_CONNECTION', reason: 'connected to itself' };
   if (ctx.isBanned(keyHex)) return { code: 'ERR_BANNED', reason: `peer ${keyHex.slice(0, 16)} is banned` };
+  // Refused before our proof is sent, so the peer never counts the connection as open (node.ts checks again
+  // at open, when crossing handshakes may have filled the table meanwhile).
+  if (ctx.isFull?.(keyHex)) return { code: 'ERR_TOO_MANY_PEERS', reason: 'node has its maximum of peers' };
   return null;
 }
 

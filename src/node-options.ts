@@ -5,8 +5,7 @@
 import { StrongcastError } from './errors.ts';
 import { framingDefaults } from './framing.ts';
 import type { GossipOptions } from './gossip.ts';
-import type { PlumtreeOptions } from './plumtree.ts';
-import type { RecentFramesOptions } from './recent-frames.ts';
+import type { BroadcastRelayOptions } from './broadcast-relay.ts';
 import { peerScoreDefaults } from './peer-score.ts';
 import { backoffDefaults } from './backoff.ts';
 import { positiveInt, nonNegativeInt, positiveNumber } from './options.ts';
@@ -19,7 +18,7 @@ import type { Logger } from './log.ts';
 export const DEFAULT_NETWORK_ID = 'strongcast-dev';
 
 /** Everything a node can be told; every field is optional. */
-export interface NodeOptions extends GossipOptions, PlumtreeOptions, RecentFramesOptions {
+export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
   /** Address to listen on. @default '0.0.0.0' */
   host?: string;
   /** Port to listen on; 0 picks a free one. @default 0 */
@@ -48,6 +47,12 @@ export interface NodeOptions extends GossipOptions, PlumtreeOptions, RecentFrame
   idleTimeoutMs?: number;
   /** Bytes queued for one slow peer before it is dropped. @default 8388608 (8 MiB) */
   writeQueueBytesMax?: number;
+  /**
+   * Frames for one peer leave at most once per this many ms while traffic is steady (an idle link writes at
+   * once), so a busy link carries several broadcasts per system call and per wake-up of the peer; 0 writes
+   * once per event-loop iteration. @default 2
+   */
+  writeCoalesceMs?: number;
   /** Messages a peer may send per second (sustained). @default 5000 */
   peerMsgsPerSec?: number;
   /** Messages a peer may send in a burst. @default 10000 */
@@ -94,6 +99,7 @@ export interface NodeLimits {
   pingIntervalMs: number;
   idleTimeoutMs: number;
   writeQueueBytesMax: number;
+  writeCoalesceMs: number;
   peerMsgsPerSec: number;
   peerMsgsBurst: number;
   peerBytesPerSec: number;
@@ -117,6 +123,7 @@ export const nodeDefaults: NodeLimits = {
   pingIntervalMs: 5000,
   idleTimeoutMs: 20_000,
   writeQueueBytesMax: 8 * 1024 * 1024,
+  writeCoalesceMs: 2,
   peerMsgsPerSec: 5000,
   peerMsgsBurst: 10_000,
   peerBytesPerSec: 16 * 1024 * 1024,
@@ -145,7 +152,7 @@ export function resolveLimits(o: NodeOptions): NodeLimits {
   const out = {} as NodeLimits;
   for (const key of Object.keys(nodeDefaults) as (keyof NodeLimits)[]) {
     const v = o[key] ?? nodeDefaults[key];
-    out[key] = key.endsWith('PerSec') ? positiveNumber(v, key) : positiveInt(v, key);
+    out[key] = key.endsWith('PerSec') ? positiveNumber(v, key) : key === 'writeCoalesceMs' ? nonNegativeInt(v, key) : positiveInt(v, key);
   }
   if (out.targetPeers > out.maxPeers) {
     throw new StrongcastError('ERR_INVALID_OPTION', 'options.targetPeers must not exceed options.maxPeers');

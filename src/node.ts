@@ -297,7 +297,12 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       local: this.localHello(),
       sign: (m) => this.identity.sign(m),
       verifier: this.verifier,
-      helloContext: { networkId: this.networkId, selfKeyHex: this.id, isBanned: (k) => this.scores.isBanned(k, this.now()) },
+      helloContext: {
+        networkId: this.networkId,
+        selfKeyHex: this.id,
+        isBanned: (k) => this.scores.isBanned(k, this.now()),
+        isFull: (k) => this.open.size >= this.limits.maxPeers && !this.open.has(k),
+      },
       limits: this.limits,
       now: this.now,
       events: {

@@ -69,6 +69,8 @@ export class PeerConnection {
   private pingSeq = 0;
   private inflight = 0;
   private corked = false;
+  private lastFlushMs = Number.NEGATIVE_INFINITY;
+  private flushTimer: NodeJS.Timeout | null = null;
   private paused = false;
   private timers: NodeJS.Timeout[] = [];
 
@@ -107,6 +109,25 @@ export class PeerConnection {
     return this.remoteAddress.includes(':') ? `[${this.remoteAddress}]:${this.remotePort}` : `${this.remoteAddress}:${this.remotePort}`;
   }
 
+  /**
+   * Holds writes back until the next flush. Everything read from every socket in one event-loop iteration is
+   * handled before setImmediate runs, so relays to one peer share a write; while the link is busy, flushes
+   * are also spaced writeCoalesceMs apart, so several broadcasts share a system call and a wake-up of the peer.
+   */
+  private corkUntilFlush(): void {
+    this.corked = true;
+    this.socket.cork();
+    const flush = (): void => {
+      this.flushTimer = null;
+      this.corked = false;
+      this.lastFlushMs = this.ctx.now();
+      this.socket.uncork();
+    };
+    const waitMs = this.lastFlushMs + this.ctx.limits.writeCoalesceMs - this.ctx.now();
+    if (waitMs > 0) this.flushTimer = setTimeout(flush, waitMs);
+    else setImmediate(flush);
+  }
+
   /** Encodes and sends a message; false when the connection is closed or was just dropped as too slow. */
   send(msg: Message): boolean {
     if (this.state === 'closed') return false;
@@ -124,16 +145,7 @@ export class PeerConnection {
     }
     this.stats.framesOut++;
     this.stats.bytesOut += frame.byteLength;
-    // Frames written in one event-loop iteration leave in one system call: everything read from every socket
-    // in this iteration is handled before setImmediate runs, so relays to one peer share a write.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      setImmediate(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
+    if (!this.corked) this.corkUntilFlush();
     this.socket.write(frame);
     return true;
   }
@@ -165,6 +177,8 @@ export class PeerConnection {
     this.state = 'closed';
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     if (tellPeer && !this.socket.destroyed) {
       try {
         this.socket.end(encodeFrame({ t: 'reject', code, reason: reason.slice(0, 512) }));

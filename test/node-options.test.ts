@@ -20,9 +20,13 @@ function invalid(fn: () => unknown, fragment: string): void {
 test('every numeric limit has a default and is validated by name', () => {
   assert.equal(resolveLimits({}), nodeDefaults);
   for (const key of Object.keys(nodeDefaults)) {
-    invalid(() => resolveLimits({ [key]: 0 }), `options.${key} must be`);
+    // writeCoalesceMs alone may be 0 (flush every event-loop iteration); every limit refuses -1 and NaN
+    if (key !== 'writeCoalesceMs') invalid(() => resolveLimits({ [key]: 0 }), `options.${key} must be`);
+    invalid(() => resolveLimits({ [key]: -1 }), `options.${key} must be`);
     invalid(() => resolveLimits({ [key]: Number.NaN }), `options.${key} must be`);
   }
+  assert.is(resolveLimits({ writeCoalesceMs: 0 }).writeCoalesceMs, 0);
+  invalid(() => resolveLimits({ writeCoalesceMs: 1.5 }), 'options.writeCoalesceMs must be a non-negative integer');
   invalid(() => resolveLimits({ maxPeers: 4, targetPeers: 5 }), 'options.targetPeers must not exceed options.maxPeers');
 });
 
