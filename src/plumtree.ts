@@ -170,13 +170,21 @@ export class Plumtree {
   }
 
   /**
-   * A copy of a message we already have arrived from `peer`: that link is redundant. Returns true when a
-   * PRUNE should be sent (the link was eager; a lazy one was pruned already).
+   * A copy of a message we already have arrived from `peer`: that link is redundant, so it turns lazy and
+   * the peer is told (returns true: send PRUNE). A full copy from a peer that is already lazy also gets a
+   * PRUNE, as in the paper (Algorithm 1: every duplicate is answered with PRUNE): that peer still holds the
+   * link as eager. It has not processed our PRUNE yet, or it made us eager again when a message it sent
+   * before its own PRUNE finished verifying here (`broadcast` runs after verification). Without the repeat
+   * such a half-eager link would carry a full duplicate of every broadcast for good.
    */
   duplicate(peer: string): boolean {
-    if (!this.lazyPush || !this.eager.has(peer)) return false;
-    this.eager.delete(peer);
-    this.lazy.add(peer);
+    if (!this.lazyPush) return false;
+    if (this.eager.has(peer)) {
+      this.eager.delete(peer);
+      this.lazy.add(peer);
+    } else if (!this.lazy.has(peer)) {
+      return false;
+    }
     this.counters.prunesSent++;
     return true;
   }

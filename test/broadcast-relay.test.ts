@@ -73,12 +73,15 @@ test('relay counts only the frames the port accepted', () => {
   assert.is(r.counters.fullFrames, 1);
 });
 
-test('a duplicate sends exactly one PRUNE, and the pruned peer then only hears ids', () => {
+test('each duplicate sends exactly one PRUNE to its sender, and the pruned peer then only hears ids', () => {
   const { r, port } = relayWith(['a', 'b']);
   r.duplicate('a');
-  r.duplicate('a');
   assert.equal(port.msgs, [{ peer: 'a', msg: { t: 'prune' } }]);
-  assert.is(r.counters.pruneFrames, 1);
+  r.duplicate('a');
+  assert.equal(port.msgs.length, 2, 'a full copy over a link already lazy here: the peer still sends eagerly, so it is told again');
+  assert.is(r.counters.pruneFrames, 2);
+  r.duplicate('stranger');
+  assert.is(r.counters.pruneFrames, 2, 'no PRUNE to a peer that is not connected');
   port.clear();
   r.relay(hexId(7), frameOf(7), null, none, 0);
   assert.equal(port.frames.map((f) => f.peer), ['b']);

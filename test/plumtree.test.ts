@@ -58,13 +58,16 @@ test('our own broadcast (from null) goes to every eager peer', () => {
   assert.equal(announced(t.tick(0)), new Map([['c', ['own']]]));
 });
 
-test('duplicate() prunes an eager link once: true the first time, false after', () => {
-  const t = treeWith(['a']);
+test('duplicate() turns an eager link lazy and asks for a PRUNE; a repeat copy over the lazy link asks again', () => {
+  const t = treeWith(['a', 'b']);
   assert.is(t.duplicate('a'), true);
-  assert.is(t.duplicate('a'), false);
+  assert.equal(t.sizes, { eager: 1, lazy: 1, missing: 0 });
+  // a full copy over a link we hold lazy means the peer still holds it eager: tell it again (paper, Algorithm 1)
+  assert.is(t.duplicate('a'), true);
+  assert.equal(t.sizes, { eager: 1, lazy: 1, missing: 0 }, 'the repeat changes no set');
   assert.is(t.duplicate('stranger'), false, 'an unknown peer is never pruned');
-  assert.equal(t.sizes, { eager: 0, lazy: 1, missing: 0 });
-  assert.is(t.counters.prunesSent, 1);
+  assert.equal(t.sizes, { eager: 1, lazy: 1, missing: 0 });
+  assert.is(t.counters.prunesSent, 2);
 });
 
 test('onPrune moves an eager peer to lazy, and broadcasts then only announce to it', () => {
