@@ -102,9 +102,15 @@ test('ihave and graft carry 1..max ids of 32 bytes each, and nothing else', () =
   }
 });
 
-test('prune has no fields but its type', () => {
-  assert.equal(decodeMessage({ t: 'prune' }), { t: 'prune' });
-  rejects({ t: 'prune', ids: new Uint8Array(32) }, "prune: unexpected field 'ids'");
+test('prune carries the 32-byte key of the origin whose tree it prunes, and nothing else', () => {
+  const prune = { t: 'prune', origin: new Uint8Array(32).fill(7) };
+  assert.equal(decodeMessage(prune), prune);
+  rejects({ t: 'prune' }, 'prune.origin must be bytes');
+  rejects({ t: 'prune', origin: new Uint8Array(31) }, 'prune.origin must be 32 bytes');
+  rejects({ t: 'prune', origin: new Uint8Array(33) }, 'prune.origin must be 32 bytes');
+  rejects({ t: 'prune', origin: 'ab'.repeat(32) }, 'prune.origin must be bytes');
+  rejects({ ...prune, extra: 1 }, "prune: unexpected field 'extra'");
+  rejects({ ...prune, ids: new Uint8Array(32) }, "prune: unexpected field 'ids'");
 });
 
 test.run();
