@@ -1,7 +1,7 @@
 /**
- * Real sockets on loopback: the broadcast tree settles on a mesh with cycles, costs clearly fewer full
- * frames than flooding the same mesh, repairs itself through IHAVE -> GRAFT when an interior node stops,
- * and a node serves GRAFTs at most graftServePerSec.
+ * Real sockets on loopback: each origin's broadcast tree settles on a mesh with cycles, costs clearly fewer
+ * full frames than flooding the same mesh, repairs itself through IHAVE -> GRAFT when an interior node
+ * stops, and a node serves GRAFTs at most graftServePerSec.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -47,14 +47,16 @@ function allDelivered(seen: { ids: string[][] }, sent: Array<{ id: string; origi
 
 /** Full copies of broadcasts sent by all nodes: down the tree (or flooded) and in answer to GRAFTs. */
 const fullFrames = (nodes: StrongcastNode[]): number => nodes.reduce((a, x) => a + x.broadcastRelay.counters.fullFrames + x.broadcastRelay.counters.graftServed, 0);
-const eagerEnds = (nodes: StrongcastNode[]): number => nodes.reduce((a, x) => a + x.stats().tree.eager, 0);
+/** Directed eager links of `origin`'s tree among `nodes`: i -> peer when i sends peer that origin's broadcasts in full. */
+const eagerEnds = (nodes: StrongcastNode[], origin: string): number =>
+  nodes.reduce((a, x) => a + x.peerIds().filter((p) => nodes.some((y) => y.id === p) && x.broadcastRelay.tree.isEager(p, origin)).length, 0);
 const graftFrames = (nodes: StrongcastNode[]): number => nodes.reduce((a, x) => a + x.stats().tree.graftFrames, 0);
 const duplicates = (nodes: StrongcastNode[]): number => nodes.reduce((a, x) => a + x.stats().duplicates, 0);
 
 /**
  * Sends single broadcasts from `origin` until one reaches every node with no duplicate and no GRAFT, which
- * means the eager links it used form a spanning tree with no cycle; returns the probes that took. Concurrent
- * broadcasts from several origins can prune one tree into pieces (each prunes the cycles it saw), so the
+ * means the eager links of its tree form a spanning tree with no cycle; returns the probes that took.
+ * Concurrent broadcasts of one origin can prune its tree into pieces (each prunes the cycles it saw), so the
  * first probe may need a repair.
  */
 async function settle(nodes: StrongcastNode[], seen: { ids: string[][] }, origin: number, live: number[]): Promise<number> {
@@ -68,8 +70,8 @@ async function settle(nodes: StrongcastNode[], seen: { ids: string[][] }, origin
   return Infinity;
 }
 
-/** Runs 40 broadcasts from 2 origins on a fresh mesh; checks exactly-once delivery; returns the costs. */
-async function measure(mode: GossipMode): Promise<{ framesPerDelivery: number; eager: number; probes: number }> {
+/** Runs 40 broadcasts from 2 origins on a fresh mesh; checks exactly-once delivery; returns the costs and each origin's tree. */
+async function measure(mode: GossipMode): Promise<{ framesPerDelivery: number; trees: Array<{ eager: number; reach: number; probes: number }> }> {
   const nodes = await startMesh(mode);
   try {
     const seen = recordDeliveries(nodes);
@@ -83,34 +85,42 @@ async function measure(mode: GossipMode): Promise<{ framesPerDelivery: number; e
       assert.equal(got, expected, `${mode}: node ${i} delivers each broadcast exactly once`);
     }
     const framesPerDelivery = fullFrames(nodes) / (sent.length * (n - 1));
-    const probes = mode === 'tree' ? await settle(nodes, seen, 0, all) : 0;
-    return { framesPerDelivery, eager: eagerEnds(nodes), probes };
+    const trees = [];
+    for (const o of [0, 4]) {
+      const probes = mode === 'tree' ? await settle(nodes, seen, o, all) : 0;
+      const origin = nodes[o]!.id;
+      trees.push({ eager: eagerEnds(nodes, origin), reach: reachable(eagerGraph(nodes, new Set(all), origin, true), o).size, probes });
+    }
+    return { framesPerDelivery, trees };
   } finally {
     await stopAll(nodes);
   }
 }
 
-test('on a mesh with cycles the eager links settle into a spanning tree and full frames fall well below flooding', async () => {
+test('on a mesh with cycles each origin\'s eager links settle into a spanning tree and full frames fall well below flooding', async () => {
   const tree = await measure('tree');
   const flood = await measure('flood');
-  assert.is(flood.eager, 2 * meshLinks, 'flooding keeps every link eager');
-  assert.ok(tree.probes <= 3, `a broadcast crossed the tree with no duplicate and no GRAFT after ${tree.probes} probes`);
-  // A spanning tree of n nodes has n-1 links, each counted at both ends.
-  assert.is(tree.eager, 2 * (n - 1), `eager link-ends settle at a tree's ${2 * (n - 1)} (the mesh has ${2 * meshLinks})`);
+  for (const [k, t] of flood.trees.entries()) assert.equal(t, { eager: 2 * meshLinks, reach: n, probes: 0 }, `flooding keeps every link eager (origin ${k})`);
+  for (const [k, t] of tree.trees.entries()) {
+    assert.ok(t.probes <= 3, `origin ${k}: a broadcast crossed its tree with no duplicate and no GRAFT after ${t.probes} probes`);
+    assert.is(t.reach, n, `origin ${k}: its eager links reach every node`);
+    // A spanning tree of n nodes has n-1 links, each eager at both ends.
+    assert.is(t.eager, 2 * (n - 1), `origin ${k}: eager link-ends settle at a tree's ${2 * (n - 1)} (the mesh has ${2 * meshLinks})`);
+  }
   assert.ok(flood.framesPerDelivery > 2.5, `flooding this mesh costs ${flood.framesPerDelivery.toFixed(2)} full frames per delivery`);
   assert.ok(tree.framesPerDelivery < 0.6 * flood.framesPerDelivery, `tree ${tree.framesPerDelivery.toFixed(2)} vs flood ${flood.framesPerDelivery.toFixed(2)} full frames per delivery`);
 });
 
-/** Undirected eager links (eager on either side), as index pairs. */
-function eagerGraph(nodes: StrongcastNode[], live: Set<number>): Map<number, Set<number>> {
+/** Eager links of `origin`'s tree (eager on either side; only i -> j when `directed`), as index pairs. */
+function eagerGraph(nodes: StrongcastNode[], live: Set<number>, origin: string, directed = false): Map<number, Set<number>> {
   const index = new Map(nodes.map((x, i) => [x.id, i]));
   const g = new Map<number, Set<number>>([...live].map((i) => [i, new Set<number>()]));
   for (const i of live) {
     for (const peer of nodes[i]!.peerIds()) {
       const j = index.get(peer);
-      if (j === undefined || !live.has(j) || !nodes[i]!.broadcastRelay.tree.isEager(peer)) continue;
+      if (j === undefined || !live.has(j) || !nodes[i]!.broadcastRelay.tree.isEager(peer, origin)) continue;
       g.get(i)!.add(j);
-      g.get(j)!.add(i);
+      if (!directed) g.get(j)!.add(i);
     }
   }
   return g;
@@ -140,7 +150,8 @@ test('when an interior tree node stops, every remaining node still gets every ne
     const warm = await publish(nodes, [0, 4], 20, 'warm-up');
     await waitFor(() => allDelivered(seen, warm, all), 'warm-up delivered');
     assert.ok((await settle(nodes, seen, 0, all)) <= 3, 'the tree settled');
-    const g = eagerGraph(nodes, new Set(all));
+    const origin = nodes[0]!.id;
+    const g = eagerGraph(nodes, new Set(all), origin);
     const victim = all.find((v) => v !== 0 && g.get(v)!.size >= 2 && isCutVertex(g, v));
     assert.ok(victim !== undefined, `an interior node of the eager tree exists: ${JSON.stringify([...g].map(([i, s]) => [i, [...s]]))}`);
     const victimId = nodes[victim!]!.id;
@@ -162,8 +173,9 @@ test('when an interior tree node stops, every remaining node still gets every ne
     // Grafts from several cut-off nodes at once can add cycles, and pruning those while broadcasts are in
     // flight can cut a piece off again for a moment; a quiet probe shows the tree whole again.
     assert.ok((await settle(nodes, seen, 0, live)) <= 3, 'the tree settled again');
-    assert.ok(isConnected(eagerGraph(nodes, new Set(live))), 'the eager links span the remaining nodes again');
-    assert.is(eagerEnds(live.map((i) => nodes[i]!)), 2 * (live.length - 1), 'and form a tree');
+    assert.ok(isConnected(eagerGraph(nodes, new Set(live), origin)), 'the eager links span the remaining nodes again');
+    assert.is(reachable(eagerGraph(nodes, new Set(live), origin, true), 0).size, live.length, 'and reach them all from the origin');
+    assert.is(eagerEnds(live.map((i) => nodes[i]!), origin), 2 * (live.length - 1), 'and form a tree');
   } finally {
     await stopAll(nodes);
   }
@@ -178,20 +190,25 @@ test('a pruned peer hears only ids, and its GRAFT for many of them is served at 
     raw = await RawPeer.handshake(a.listenPort);
     const rawId = toHex(raw.identity.publicKey);
     await waitFor(() => a.peerIds().includes(rawId) && a.peerIds().includes(b.id), 'both peers open at a');
-    raw.send({ t: 'prune' });
-    await waitFor(() => !a.broadcastRelay.tree.isEager(rawId), 'a moved the raw peer to lazy');
+    // a keeps a tree only for origins it relayed: b's first broadcast makes one, in which the raw peer is eager
+    const first = (await b.broadcast('chat', 'first')).id;
+    const gossipFrames = (): number => raw!.received.filter((m) => m.t === 'gossip').length;
+    await waitFor(() => gossipFrames() === 1, 'the first broadcast reached the raw peer in full');
+    raw.send({ t: 'prune', origin: Buffer.from(b.id, 'hex') });
+    await waitFor(() => !a.broadcastRelay.tree.isEager(rawId, b.id), "a moved the raw peer to lazy in b's tree");
+    assert.ok(a.broadcastRelay.tree.isEager(rawId, a.id), "a PRUNE names one origin's tree and changes no other");
     const count = 4 * servePerSec;
     const sent: string[] = [];
     for (let k = 0; k < count; k++) sent.push((await b.broadcast('chat', `m${k}`)).id);
     const announced = (): string[] => raw!.received.flatMap((m) => (m.t === 'ihave' ? unpackIds(m.ids) : []));
     await waitFor(() => sent.every((id) => announced().includes(id)), 'every broadcast announced to the pruned peer');
-    const gossipFrames = (): number => raw!.received.filter((m) => m.t === 'gossip').length;
-    assert.is(gossipFrames(), 0, 'a pruned peer gets no full copies');
+    assert.is(gossipFrames(), 1, 'a pruned peer gets no full copies');
+    assert.not.ok(announced().includes(first), 'the broadcast sent in full is not announced too');
     // Two GRAFTs in one write: the second finds the bucket empty.
     raw.sendBytes(Buffer.concat([graftFrame(sent), graftFrame(sent)]));
-    await waitFor(() => gossipFrames() >= servePerSec, 'the first burst served');
+    await waitFor(() => gossipFrames() >= 1 + servePerSec, 'the first burst served');
     await sleep(150);
-    assert.is(gossipFrames(), servePerSec, `exactly graftServePerSec (${servePerSec}) broadcasts served for ${2 * count} ids asked`);
+    assert.is(gossipFrames(), 1 + servePerSec, `exactly graftServePerSec (${servePerSec}) broadcasts served for ${2 * count} ids asked`);
     assert.is(a.stats().tree.graftServed, servePerSec);
     assert.is(a.broadcastRelay.counters.graftRefused, 2 * count - servePerSec);
     assert.is(a.stats().offences, 0, 'asking is not an offence');
