@@ -3,7 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BroadcastRelay, broadcastRelayDefaults, packIds, unpackIds, type BroadcastRelayOptions, type RelayPort } from '../src/broadcast-relay.ts';
 import { plumtreeDefaults } from '../src/plumtree.ts';
-import { decodeMessage, HASH_BYTES, type GraftMessage, type IhaveMessage, type Message } from '../src/schema.ts';
+import { decodeMessage, HASH_BYTES, type GraftMessage, type IhaveMessage, type Message, type PruneMessage } from '../src/schema.ts';
+import { toHex } from '../src/bytes.ts';
 import { isStrongcastError } from '../src/errors.ts';
 import { encodeBody, encodeFrame } from '../src/framing.ts';
 
@@ -37,6 +38,12 @@ const frameOf = (n: number): Buffer => Buffer.from(`frame ${n}`);
 const graft = (ids: string[]): GraftMessage => ({ t: 'graft', ids: packIds(ids) });
 const ihave = (ids: string[]): IhaveMessage => ({ t: 'ihave', ids: packIds(ids) });
 const none: ReadonlySet<string> = new Set();
+/** Origins of broadcasts: the 32-byte key a PRUNE carries and its hex, which the tree is kept under. */
+const keyA = new Uint8Array(32).fill(0xa1);
+const keyB = new Uint8Array(32).fill(0xb2);
+const A = toHex(keyA);
+const B = toHex(keyB);
+const prune = (origin: Uint8Array): PruneMessage => ({ t: 'prune', origin });
 
 function relayWith(peers: string[], options: BroadcastRelayOptions = {}): { r: BroadcastRelay; port: FakePort } {
   const port = new FakePort();
@@ -58,44 +65,79 @@ test('packIds and unpackIds round-trip, and the wire form is the ids concatenate
 
 test('relay sends the frame to the eager peers not skipped, and keeps it for GRAFTs', () => {
   const { r, port } = relayWith(['a', 'b', 'c']);
-  const sent = r.relay(hexId(1), frameOf(1), 'a', new Set(['a']), 0);
+  const sent = r.relay(hexId(1), A, frameOf(1), 'a', new Set(['a']), 0);
   assert.is(sent, 2);
   assert.equal(port.frames.map((f) => f.peer).sort(), ['b', 'c']);
   assert.ok(port.frames.every((f) => f.frame.equals(frameOf(1))));
   assert.is(r.counters.fullFrames, 2);
-  assert.ok(r.frames.get(hexId(1), 0)?.equals(frameOf(1)));
+  const kept = r.frames.get(hexId(1), 0);
+  assert.ok(kept?.frame.equals(frameOf(1)));
+  assert.is(kept?.origin, A, 'with its origin, for the tree a GRAFT of it joins');
 });
 
 test('relay counts only the frames the port accepted', () => {
   const { r, port } = relayWith(['a', 'b']);
   port.closed.add('b');
-  assert.is(r.relay(hexId(1), frameOf(1), null, none, 0), 1);
+  assert.is(r.relay(hexId(1), A, frameOf(1), null, none, 0), 1);
   assert.is(r.counters.fullFrames, 1);
 });
 
-test('each duplicate sends exactly one PRUNE to its sender, and the pruned peer then only hears ids', () => {
+test('each duplicate sends exactly one PRUNE naming its origin, and the pruned peer then only hears ids of that origin', () => {
   const { r, port } = relayWith(['a', 'b']);
-  r.duplicate('a');
-  assert.equal(port.msgs, [{ peer: 'a', msg: { t: 'prune' } }]);
-  r.duplicate('a');
+  r.relay(hexId(1), A, frameOf(1), null, none, 0);
+  port.clear();
+  r.duplicate('a', A, keyA, hexId(1), 1);
+  assert.equal(port.msgs, [{ peer: 'a', msg: { t: 'prune', origin: keyA } }]);
+  assert.equal(decodeMessage(port.msgs[0]!.msg), port.msgs[0]!.msg, 'a valid message');
+  r.duplicate('a', A, keyA, hexId(1), 2);
   assert.equal(port.msgs.length, 2, 'a full copy over a link already lazy here: the peer still sends eagerly, so it is told again');
   assert.is(r.counters.pruneFrames, 2);
-  r.duplicate('stranger');
+  r.duplicate('stranger', A, keyA, hexId(1), 3);
   assert.is(r.counters.pruneFrames, 2, 'no PRUNE to a peer that is not connected');
   port.clear();
-  r.relay(hexId(7), frameOf(7), null, none, 0);
+  r.relay(hexId(7), A, frameOf(7), null, none, 10);
   assert.equal(port.frames.map((f) => f.peer), ['b']);
-  r.tick(0);
+  r.tick(10);
   assert.is(port.msgs.length, 1);
   assert.is(port.msgs[0]!.peer, 'a');
   assert.equal(unpackIds((port.msgs[0]!.msg as IhaveMessage).ids), [hexId(7)]);
+  port.clear();
+  r.relay(hexId(8), B, frameOf(8), null, none, 20);
+  assert.equal(port.frames.map((f) => f.peer).sort(), ['a', 'b'], 'another origin\'s broadcast still goes to the pruned peer in full');
+});
+
+test('a duplicate of an origin we keep no tree for sends no PRUNE', () => {
+  const { r, port } = relayWith(['a', 'b']);
+  r.relay(hexId(1), A, frameOf(1), null, none, 0);
+  port.clear();
+  r.duplicate('a', B, keyB, hexId(2), 1);
+  assert.equal(port.msgs, []);
+  assert.is(r.counters.pruneFrames, 0);
+  assert.is(r.tree.sizes.origins, 1, 'and keeps none');
+});
+
+test('onPrune prunes the peer from the tree of the origin the PRUNE names, and only if that tree exists', () => {
+  const { r, port } = relayWith(['a', 'b']);
+  r.relay(hexId(1), A, frameOf(1), null, none, 0);
+  r.relay(hexId(2), B, frameOf(2), null, none, 0);
+  r.onPrune('a', prune(keyA));
+  assert.not.ok(r.tree.isEager('a', A));
+  assert.ok(r.tree.isEager('a', B));
+  r.onPrune('a', prune(new Uint8Array(32).fill(0xcc)));
+  assert.is(r.tree.sizes.origins, 2, 'a PRUNE for an unknown origin creates no tree');
+  port.clear();
+  r.relay(hexId(3), A, frameOf(3), null, none, 1);
+  r.relay(hexId(4), B, frameOf(4), null, none, 1);
+  assert.equal(port.framesTo('a'), [frameOf(4)]);
 });
 
 test('tick sends IHAVE frames whose ids unpack to what was queued, split at ihaveIdsMax, each a valid message', () => {
   const { r, port } = relayWith(['lazy', 'eager'], { ihaveIdsMax: 3 });
-  r.onPrune('lazy');
+  r.relay(hexId(100), A, frameOf(100), null, none, 0);
+  r.tick(0);
+  r.onPrune('lazy', prune(keyA));
   const ids = [1, 2, 3, 4].map(hexId);
-  for (const [i, id] of ids.entries()) r.relay(id, frameOf(i), null, none, 0);
+  for (const [i, id] of ids.entries()) r.relay(id, A, frameOf(i), null, none, 0);
   port.clear();
   r.tick(0);
   assert.ok(port.msgs.every((m) => m.peer === 'lazy' && m.msg.t === 'ihave'));
@@ -104,11 +146,12 @@ test('tick sends IHAVE frames whose ids unpack to what was queued, split at ihav
   assert.is(r.counters.ihaveFrames, 2);
 });
 
-test('an announced id is asked for by GRAFT once graftTimeoutMs passes, unless it arrived', () => {
+test('an announced id is asked for by GRAFT once graftTimeoutMs passes, unless it arrived; the link joins the tree when it comes', () => {
   const { r, port } = relayWith(['a', 'b']);
-  r.onPrune('a');
+  r.relay(hexId(100), A, frameOf(100), null, none, 0);
+  r.onPrune('a', prune(keyA));
   r.onIhave('a', ihave([hexId(1), hexId(2)]), 0, () => false);
-  r.relay(hexId(2), frameOf(2), 'b', new Set(['b']), 10);
+  r.relay(hexId(2), A, frameOf(2), 'b', new Set(['b']), 10);
   port.clear();
   const grafts = (): Array<{ peer: string; msg: Message }> => port.msgs.filter((m) => m.msg.t === 'graft');
   r.tick(plumtreeDefaults.graftTimeoutMs - 1);
@@ -118,38 +161,60 @@ test('an announced id is asked for by GRAFT once graftTimeoutMs passes, unless i
   assert.is(grafts()[0]!.peer, 'a');
   assert.equal(unpackIds((grafts()[0]!.msg as GraftMessage).ids), [hexId(1)]);
   assert.is(r.counters.graftFrames, 1);
-  assert.ok(r.tree.isEager('a'));
+  assert.not.ok(r.tree.isEager('a', A), 'asking alone does not make the link eager');
+  r.relay(hexId(1), A, frameOf(1), 'a', new Set(['a']), plumtreeDefaults.graftTimeoutMs + 5);
+  assert.ok(r.tree.isEager('a', A), 'the answer over it does');
 });
 
 test('a broadcast that stops at the hop limit (frame null) is not sent, announced or asked for again', () => {
   const { r, port } = relayWith(['a', 'b', 'lazy']);
-  r.onPrune('lazy');
+  r.relay(hexId(100), A, frameOf(100), null, none, 0);
+  r.onPrune('lazy', prune(keyA));
+  r.onPrune('b', prune(keyA));
+  r.tick(0);
+  port.clear();
   r.onIhave('a', ihave([hexId(1)]), 0, () => false);
-  assert.is(r.relay(hexId(1), null, 'b', new Set(['b']), 5), 0);
+  assert.is(r.relay(hexId(1), A, null, 'b', new Set(['b']), 5), 0);
   r.tick(plumtreeDefaults.graftTimeoutMs + plumtreeDefaults.graftRetryMs);
   assert.equal(port.frames, []);
   assert.equal(port.msgs, [], 'no IHAVE for it and no GRAFT for a message we hold');
   assert.is(r.tree.sizes.missing, 0);
+  assert.ok(r.tree.isEager('b', A), 'the link it came over joins the tree');
+  assert.is(r.frames.get(hexId(1), 5), undefined, 'nothing kept to serve');
 });
 
 test('a GRAFT is answered from the store; unknown and expired ids are counted, not sent', () => {
   const { r, port } = relayWith(['a', 'b'], { recentFramesTtlMs: 1000 });
-  r.relay(hexId(1), frameOf(1), null, none, 0);
-  r.relay(hexId(2), frameOf(2), null, none, 500);
-  r.onPrune('b');
+  r.relay(hexId(1), A, frameOf(1), null, none, 0);
+  r.relay(hexId(2), A, frameOf(2), null, none, 500);
+  r.onPrune('b', prune(keyA));
   port.clear();
   r.onGraft('b', graft([hexId(1), hexId(2), hexId(3)]), 1000);
   assert.equal(port.framesTo('b'), [frameOf(2)], 'id 1 expired exactly at its time-to-live, id 3 was never held');
   assert.is(r.counters.graftServed, 1);
   assert.is(r.counters.graftUnknown, 2);
-  assert.ok(r.tree.isEager('b'), 'the grafting peer rejoins the tree');
+  assert.ok(r.tree.isEager('b', A), 'the grafting peer rejoins the tree');
+});
+
+test('a served GRAFT makes the peer eager in the tree of each served frame\'s origin only; ids not served change no tree', () => {
+  const { r } = relayWith(['a', 'b'], { graftServePerSec: 1 });
+  r.relay(hexId(1), A, frameOf(1), null, none, 0);
+  r.relay(hexId(2), B, frameOf(2), null, none, 0);
+  r.onPrune('b', prune(keyA));
+  r.onPrune('b', prune(keyB));
+  r.onGraft('b', graft([hexId(9)]), 0);
+  assert.ok(!r.tree.isEager('b', A) && !r.tree.isEager('b', B), 'an unknown id grafts nothing');
+  r.onGraft('b', graft([hexId(2), hexId(1)]), 0);
+  assert.is(r.counters.graftServed, 1, 'the serve limit (1 per second) lets only the first through');
+  assert.ok(r.tree.isEager('b', B), "B's frame was served: b rejoins B's tree");
+  assert.not.ok(r.tree.isEager('b', A), "A's frame was refused: b stays out of A's tree");
 });
 
 test('GRAFT serving is limited per peer: exactly graftServePerSec at once, then one more per 1/rate seconds', () => {
   const rate = 10;
   const { r, port } = relayWith(['a', 'b'], { graftServePerSec: rate });
   const ids = Array.from({ length: 3 * rate }, (_, i) => hexId(i + 1));
-  ids.forEach((id, i) => r.relay(id, frameOf(i), null, none, 0));
+  ids.forEach((id, i) => r.relay(id, A, frameOf(i), null, none, 0));
   port.clear();
   r.onGraft('a', graft(ids), 0);
   assert.is(port.framesTo('a').length, rate, 'the burst is exactly graftServePerSec');
@@ -169,7 +234,7 @@ test('the serve limit is per connection: an exhausted bucket stays empty, a reco
   const rate = 2;
   const { r, port } = relayWith(['a'], { graftServePerSec: rate });
   const ids = [1, 2, 3].map(hexId);
-  ids.forEach((id, i) => r.relay(id, frameOf(i), null, none, 0));
+  ids.forEach((id, i) => r.relay(id, A, frameOf(i), null, none, 0));
   port.clear();
   r.onGraft('a', graft(ids), 0);
   assert.is(port.framesTo('a').length, rate);
@@ -181,11 +246,13 @@ test('the serve limit is per connection: an exhausted bucket stays empty, a reco
   assert.is(port.framesTo('a').length, 2 * rate, 'a new connection starts with a full bucket');
 });
 
-test('peerDown removes the peer from the tree', () => {
+test('peerDown removes the peer from every tree', () => {
   const { r } = relayWith(['a', 'b']);
+  r.relay(hexId(100), A, frameOf(100), null, none, 0);
+  r.onPrune('a', prune(keyA));
   r.peerDown('a');
-  assert.equal(r.tree.sizes, { eager: 1, lazy: 0, missing: 0 });
-  assert.equal(r.relay(hexId(1), frameOf(1), null, none, 0), 1);
+  assert.equal(r.tree.sizes, { peers: 1, origins: 1, eager: 1, lazy: 0, missing: 0 });
+  assert.equal(r.relay(hexId(1), B, frameOf(1), null, none, 0), 1);
 });
 
 test('frameBytesMax: IHAVE and GRAFT batch sizes must fit one frame; the largest that fits is accepted and sent', () => {
@@ -200,8 +267,9 @@ test('frameBytesMax: IHAVE and GRAFT batch sizes must fit one frame; the largest
   };
   const r = new BroadcastRelay({ frameBytesMax, ihaveIdsMax: 100, graftIdsMax: 100 }, port);
   r.peerUp('lazy');
-  r.onPrune('lazy');
-  for (let i = 0; i < 100; i++) r.relay(hexId(i), frameOf(i), null, none, 0);
+  r.relay(hexId(1000), A, frameOf(1000), null, none, 0);
+  r.onPrune('lazy', prune(keyA));
+  for (let i = 0; i < 100; i++) r.relay(hexId(i), A, frameOf(i), null, none, 0);
   r.tick(0);
   assert.is(sentOk, 1, 'one IHAVE of exactly the limit was encoded and sent');
   const unset = new BroadcastRelay({ frameBytesMax }, port).tree.settings;

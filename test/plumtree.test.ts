@@ -1,4 +1,4 @@
-/** The broadcast tree core (Plumtree): eager/lazy sets, announcements, GRAFT timers, limits, flood mode. */
+/** The broadcast tree core (Plumtree): per-origin eager/lazy sets, announcements, GRAFT timers, limits, flood mode. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Plumtree, plumtreeDefaults, resolvePlumtree, type PlumtreeOptions } from '../src/plumtree.ts';
@@ -9,12 +9,27 @@ const none: ReadonlySet<string> = new Set();
 const unknown = (): boolean => false;
 const T = plumtreeDefaults.graftTimeoutMs;
 const R = plumtreeDefaults.graftRetryMs;
+/** Origins (key hex in a node; any string to the core). */
+const O = 'origin-o';
+const A = 'origin-a';
+const B = 'origin-b';
 
 /** A tree with `peers` added, all eager. */
 function treeWith(peers: string[], options: PlumtreeOptions = {}): Plumtree {
   const t = new Plumtree(options);
   for (const p of peers) t.addPeer(p);
   return t;
+}
+
+/** Creates `origin`'s tree as our own broadcast would (no sender made eager, nothing missing). */
+function plant(t: Plumtree, origin: string): void {
+  t.received(`planted ${origin}`, origin, null, 0);
+}
+
+/** Creates `origin`'s tree and prunes `peers` from it as duplicates from them would. */
+function pruneIn(t: Plumtree, origin: string, ...peers: string[]): void {
+  plant(t, origin);
+  for (const p of peers) assert.ok(t.duplicate(p, origin, `dup ${p}`, 0), `${p} pruned in ${origin}`);
 }
 
 /** Ids "m0".."m{n-1}". */
@@ -29,79 +44,122 @@ function announced(out: ReturnType<Plumtree['tick']>): Map<string, string[]> {
   return m;
 }
 
-test('a new peer is eager, and re-adding a lazy peer makes it eager again', () => {
+test('a new peer is eager in every tree, existing or later; a peer that reconnects is eager again', () => {
   const t = treeWith(['a', 'b']);
-  assert.ok(t.isEager('a') && t.isEager('b'));
-  assert.equal(t.sizes, { eager: 2, lazy: 0, missing: 0 });
-  t.duplicate('a');
-  assert.not.ok(t.isEager('a'));
+  assert.ok(t.isEager('a', O) && t.isEager('b', O), 'eager before any tree exists');
+  assert.equal(t.sizes, { peers: 2, origins: 0, eager: 0, lazy: 0, missing: 0 });
+  pruneIn(t, O, 'a');
+  assert.not.ok(t.isEager('a', O));
+  assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 });
+  t.addPeer('c');
+  assert.ok(t.isEager('c', O), 'a peer opened after the tree formed starts eager in it');
+  t.removePeer('a');
   t.addPeer('a');
-  assert.ok(t.isEager('a'));
-  assert.equal(t.sizes, { eager: 2, lazy: 0, missing: 0 });
+  assert.ok(t.isEager('a', O), 'a new connection of the same peer starts eager');
+  assert.equal(t.sizes, { peers: 3, origins: 1, eager: 3, lazy: 0, missing: 0 });
+  assert.not.ok(t.isEager('stranger', O), 'a peer that is not open is never eager');
 });
 
 test('broadcast returns the eager peers minus skip and queues the id for lazy peers that are not skipped', () => {
   const t = treeWith(['e1', 'e2', 'e3', 'l1', 'l2']);
-  t.duplicate('l1');
-  t.duplicate('l2');
-  const targets = t.broadcast('x', 'e1', new Set(['e1', 'e2', 'l2']));
+  pruneIn(t, O, 'l1', 'l2');
+  const targets = t.broadcast('x', O, 'e1', new Set(['e1', 'e2', 'l2']), 0);
   assert.equal(targets, ['e3']);
   const out = t.tick(0);
   assert.equal(announced(out), new Map([['l1', ['x']]]), 'only the lazy peer that did not send it hears the id');
   assert.equal(t.tick(1).ihave, [], 'the queue is flushed once');
 });
 
-test('our own broadcast (from null) goes to every eager peer', () => {
+test('our own broadcast (from null) goes to every eager peer of our tree', () => {
   const t = treeWith(['a', 'b', 'c']);
-  t.duplicate('c');
-  assert.equal(t.broadcast('own', null, none).sort(), ['a', 'b']);
+  pruneIn(t, O, 'c');
+  assert.equal(t.broadcast('own', O, null, none, 0).sort(), ['a', 'b']);
   assert.equal(announced(t.tick(0)), new Map([['c', ['own']]]));
 });
 
 test('duplicate() turns an eager link lazy and asks for a PRUNE; a repeat copy over the lazy link asks again', () => {
   const t = treeWith(['a', 'b']);
-  assert.is(t.duplicate('a'), true);
-  assert.equal(t.sizes, { eager: 1, lazy: 1, missing: 0 });
+  plant(t, O);
+  assert.is(t.duplicate('a', O, 'x', 0), true);
+  assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 });
   // a full copy over a link we hold lazy means the peer still holds it eager: tell it again (paper, Algorithm 1)
-  assert.is(t.duplicate('a'), true);
-  assert.equal(t.sizes, { eager: 1, lazy: 1, missing: 0 }, 'the repeat changes no set');
-  assert.is(t.duplicate('stranger'), false, 'an unknown peer is never pruned');
-  assert.equal(t.sizes, { eager: 1, lazy: 1, missing: 0 });
+  assert.is(t.duplicate('a', O, 'y', 0), true);
+  assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 }, 'the repeat changes no set');
+  assert.is(t.duplicate('stranger', O, 'x', 0), false, 'an unknown peer is never pruned');
+  assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 });
   assert.is(t.counters.prunesSent, 2);
 });
 
-test('onPrune moves an eager peer to lazy, and broadcasts then only announce to it', () => {
+test('a duplicate of an origin with no tree asks for no PRUNE and creates no tree', () => {
   const t = treeWith(['a', 'b']);
-  t.onPrune('a');
-  assert.not.ok(t.isEager('a'));
-  assert.equal(t.sizes, { eager: 1, lazy: 1, missing: 0 });
-  assert.equal(t.broadcast('x', null, none), ['b']);
+  plant(t, O);
+  assert.is(t.duplicate('a', A, 'x', 0), false);
+  assert.equal(t.sizes, { peers: 2, origins: 1, eager: 2, lazy: 0, missing: 0 });
+  assert.ok(t.isEager('a', A) && t.isEager('a', O));
+  assert.is(t.counters.prunesSent, 0);
+});
+
+test('onPrune moves an eager peer to lazy in that tree, and broadcasts of that origin then only announce to it', () => {
+  const t = treeWith(['a', 'b']);
+  plant(t, O);
+  t.onPrune('a', O);
+  assert.not.ok(t.isEager('a', O));
+  assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 });
+  assert.equal(t.broadcast('x', O, null, none, 0), ['b']);
   assert.equal(announced(t.tick(0)), new Map([['a', ['x']]]));
-  t.onPrune('stranger');
-  assert.equal(t.sizes, { eager: 1, lazy: 1, missing: 0 }, 'a PRUNE from an unknown peer adds nothing');
+  t.onPrune('stranger', O);
+  assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 }, 'a PRUNE from an unknown peer adds nothing');
+  assert.is(t.counters.prunesReceived, 2);
 });
 
-test('a message received from a lazy peer makes that peer eager', () => {
+test('a PRUNE for an origin with no tree creates nothing: the peer stays eager when that tree forms', () => {
   const t = treeWith(['a', 'b']);
-  t.duplicate('a');
-  t.broadcast('x', 'a', new Set(['a']));
-  assert.ok(t.isEager('a'));
-  t.broadcast('y', 'stranger', new Set(['stranger']));
-  assert.not.ok(t.isEager('stranger'), 'a sender that is not a peer is not added');
+  plant(t, O);
+  for (let i = 0; i < 100; i++) t.onPrune('a', `unknown ${i}`);
+  assert.equal(t.sizes, { peers: 2, origins: 1, eager: 2, lazy: 0, missing: 0 }, 'sizes.origins unchanged');
+  assert.is(t.counters.treesDropped, 0);
+  assert.equal(t.broadcast('x', 'unknown 0', null, none, 0).sort(), ['a', 'b'], 'the PRUNE was not remembered');
 });
 
-test('an announced unknown id is asked for from its first announcer exactly at graftTimeoutMs, which becomes eager', () => {
+test('trees are per origin: a peer pruned for origin A stays eager for origin B', () => {
+  const t = treeWith(['p', 'q']);
+  pruneIn(t, A, 'p');
+  plant(t, B);
+  assert.not.ok(t.isEager('p', A));
+  assert.ok(t.isEager('p', B));
+  assert.equal(t.sizes, { peers: 2, origins: 2, eager: 3, lazy: 1, missing: 0 });
+  assert.equal(t.broadcast('b1', B, null, none, 0).sort(), ['p', 'q'], "B's broadcast goes to p in full");
+  assert.equal(t.broadcast('a1', A, null, none, 0), ['q'], "A's only to q");
+  assert.equal(announced(t.tick(0)), new Map([['p', ['a1']]]), 'p hears only the id of A\'s');
+  t.onPrune('q', B);
+  assert.ok(t.isEager('q', A), "q's PRUNE for B leaves it eager for A");
+  assert.not.ok(t.isEager('q', B));
+});
+
+test('a message received from a lazy peer makes that peer eager in its origin\'s tree only', () => {
   const t = treeWith(['a', 'b']);
-  t.duplicate('a');
-  t.duplicate('b');
+  pruneIn(t, O, 'a');
+  pruneIn(t, A, 'a');
+  t.broadcast('x', O, 'a', new Set(['a']), 0);
+  assert.ok(t.isEager('a', O));
+  assert.not.ok(t.isEager('a', A), 'the other origin\'s tree keeps the prune');
+  t.broadcast('y', O, 'stranger', new Set(['stranger']), 0);
+  assert.not.ok(t.isEager('stranger', O), 'a sender that is not a peer is not added');
+  assert.is(t.sizes.peers, 2);
+});
+
+test('an announced unknown id is asked for from its first announcer exactly at graftTimeoutMs; the link joins when the message comes over it', () => {
+  const t = treeWith(['a', 'b']);
+  pruneIn(t, O, 'a', 'b');
   t.onIhave('a', ['x'], 1000, unknown);
   t.onIhave('b', ['x'], 1010, unknown);
   assert.ok(t.isMissing('x'));
   assert.equal(t.tick(1000 + T - 1).graft, [], 'no GRAFT before the timeout');
-  assert.not.ok(t.isEager('a'));
   assert.equal(t.tick(1000 + T).graft, [{ peer: 'a', ids: ['x'] }], 'the timer runs from the first announcement');
-  assert.ok(t.isEager('a'), 'the grafted link joins the tree');
-  assert.not.ok(t.isEager('b'));
+  assert.not.ok(t.isEager('a', O), 'asking does not yet make the link eager');
+  t.broadcast('x', O, 'a', new Set(['a']), 1000 + T + 5);
+  assert.ok(t.isEager('a', O), 'the grafted link joins the tree of the origin when the message arrives over it');
+  assert.not.ok(t.isEager('b', O));
   assert.is(t.counters.grafts, 1);
 });
 
@@ -125,18 +183,18 @@ test('the next announcer is asked graftRetryMs after the previous GRAFT, then th
 test('receiving the message (broadcast) cancels its timer', () => {
   const t = treeWith(['a', 'b']);
   t.onIhave('a', ['x'], 0, unknown);
-  t.broadcast('x', 'b', new Set(['b']));
+  t.broadcast('x', O, 'b', new Set(['b']), 0);
   assert.not.ok(t.isMissing('x'));
   assert.equal(t.tick(T + R).graft, []);
 });
 
 test('a message that travels no further (received) also cancels its timer and makes its sender eager', () => {
   const t = treeWith(['a', 'b']);
-  t.duplicate('b');
+  pruneIn(t, O, 'b');
   t.onIhave('a', ['x'], 0, unknown);
-  t.received('x', 'b');
+  t.received('x', O, 'b', 0);
   assert.not.ok(t.isMissing('x'));
-  assert.ok(t.isEager('b'));
+  assert.ok(t.isEager('b', O));
   const out = t.tick(T + R);
   assert.equal(out, { ihave: [], graft: [] }, 'nothing is asked for and nothing announced');
 });
@@ -151,15 +209,16 @@ test('known ids are not tracked, and IHAVE from a peer that is not connected is 
   assert.equal(t.tick(T).graft, [{ peer: 'a', ids: ['lack'] }]);
 });
 
-test('removePeer drops the peer from both sets, from announcer lists and its announcement queue', () => {
+test('removePeer drops the peer from every tree, from announcer lists and its announcement queue', () => {
   const t = treeWith(['a', 'b', 'l']);
-  t.duplicate('l');
-  t.broadcast('queued', null, none);
+  pruneIn(t, O, 'l');
+  pruneIn(t, A, 'l', 'a');
+  t.broadcast('queued', O, null, none, 0);
   t.onIhave('a', ['x'], 0, unknown);
   t.onIhave('b', ['x'], 0, unknown);
   t.removePeer('a');
   t.removePeer('l');
-  assert.equal(t.sizes, { eager: 1, lazy: 0, missing: 1 });
+  assert.equal(t.sizes, { peers: 1, origins: 2, eager: 2, lazy: 0, missing: 1 });
   const out = t.tick(T);
   assert.equal(out.ihave, [], 'the removed lazy peer is not announced to');
   assert.equal(out.graft, [{ peer: 'b', ids: ['x'] }], 'the removed announcer is skipped');
@@ -168,12 +227,38 @@ test('removePeer drops the peer from both sets, from announcer lists and its ann
   assert.not.ok(t.isMissing('x'), 'with every announcer gone the entry is given up');
 });
 
+test('treeOriginsMax: exactly the limit is kept; one more drops the least recently used tree and counts it', () => {
+  const t = treeWith(['p', 'q'], { treeOriginsMax: 3 });
+  pruneIn(t, 'o1', 'p');
+  pruneIn(t, 'o2', 'p');
+  pruneIn(t, 'o3', 'p');
+  assert.equal(t.sizes, { peers: 2, origins: 3, eager: 3, lazy: 3, missing: 0 });
+  assert.is(t.counters.treesDropped, 0);
+  // o1 is touched by a new broadcast of it (a duplicate or PRUNE does not touch), so o2 is now the oldest
+  t.broadcast('o1 again', 'o1', 'q', new Set(['q']), 1);
+  t.duplicate('p', 'o2', 'late copy', 2);
+  t.onPrune('p', 'o2');
+  plant(t, 'o4');
+  assert.equal(t.sizes, { peers: 2, origins: 3, eager: 4, lazy: 2, missing: 0 });
+  assert.is(t.counters.treesDropped, 1);
+  assert.not.ok(t.isEager('p', 'o1'), 'the touched tree is kept, with its prune');
+  assert.not.ok(t.isEager('p', 'o3'));
+  assert.ok(t.isEager('p', 'o2'), 'the least recently used tree is gone: its origin is flooded again');
+  t.onPrune('p', 'o2');
+  assert.ok(t.isEager('p', 'o2'), 'and a PRUNE for it does not bring it back');
+  assert.is(t.sizes.origins, 3);
+  plant(t, 'o5');
+  assert.ok(t.isEager('p', 'o3'), 'next the oldest untouched tree goes');
+  assert.not.ok(t.isEager('p', 'o1'));
+  assert.is(t.counters.treesDropped, 2);
+});
+
 test('ihaveIdsMax: exactly the limit goes in one IHAVE, one more starts a second', () => {
   const max = 5;
   for (const [n, sizes] of [[max, [max]], [max + 1, [max, 1]], [2 * max, [max, max]]] as const) {
     const t = treeWith(['l'], { ihaveIdsMax: max });
-    t.duplicate('l');
-    for (const id of ids(n)) t.broadcast(id, null, none);
+    pruneIn(t, O, 'l');
+    for (const id of ids(n)) t.broadcast(id, O, null, none, 0);
     const out = t.tick(0);
     assert.equal(out.ihave.map((b) => b.ids.length), sizes, `${n} ids`);
     assert.equal(out.ihave.flatMap((b) => b.ids), ids(n), 'in order, none lost');
@@ -195,10 +280,10 @@ test('graftIdsMax: exactly the limit goes in one GRAFT, one more starts a second
 test('lazyQueueIdsMax: the queue holds exactly the limit; one more drops the oldest and counts it', () => {
   const max = 3;
   const t = treeWith(['l'], { lazyQueueIdsMax: max });
-  t.duplicate('l');
-  for (const id of ids(max)) t.broadcast(id, null, none);
+  pruneIn(t, O, 'l');
+  for (const id of ids(max)) t.broadcast(id, O, null, none, 0);
   assert.is(t.counters.lazyDropped, 0);
-  t.broadcast('newest', null, none);
+  t.broadcast('newest', O, null, none, 0);
   assert.is(t.counters.lazyDropped, 1);
   assert.equal(announced(t.tick(0)).get('l'), ['m1', 'm2', 'newest']);
 });
@@ -228,15 +313,18 @@ test('announcersPerIdMax: exactly the limit is remembered, later announcers are 
   assert.not.ok(t.isMissing('x'));
 });
 
-test('flood mode: broadcast goes to every peer, nothing is queued, duplicates and PRUNE keep links eager, IHAVE is ignored', () => {
+test('flood mode: broadcast goes to every peer, no tree is kept, duplicates and PRUNE keep links eager, IHAVE is ignored', () => {
   const t = treeWith(['a', 'b', 'c'], { gossipMode: 'flood' });
   assert.not.ok(t.lazyPush);
-  assert.is(t.duplicate('a'), false);
-  t.onPrune('b');
-  assert.equal(t.sizes, { eager: 3, lazy: 0, missing: 0 });
-  assert.equal(t.broadcast('x', 'c', new Set(['c'])).sort(), ['a', 'b']);
-  t.onIhave('a', ['y'], 0, unknown);
-  assert.not.ok(t.isMissing('y'));
+  assert.equal(t.broadcast('x', O, 'c', new Set(['c']), 0).sort(), ['a', 'b']);
+  assert.is(t.duplicate('a', O, 'x', 0), false);
+  t.onPrune('b', O);
+  assert.ok(['a', 'b', 'c'].every((p) => t.isEager(p, O)));
+  assert.is(t.sizes.origins, 0, 'no tree is kept');
+  assert.is(t.sizes.lazy, 0);
+  assert.equal(t.broadcast('y', O, null, none, 0).sort(), ['a', 'b', 'c']);
+  t.onIhave('a', ['z'], 0, unknown);
+  assert.not.ok(t.isMissing('z'));
   assert.equal(t.tick(T + R), { ihave: [], graft: [] });
   assert.is(t.counters.prunesSent, 0);
 });
@@ -247,6 +335,8 @@ test('options: defaults, the wire caps accepted at their edge', () => {
   assert.is(s.ihaveIdsMax, schemaLimits.ihaveIdsMax);
   assert.is(s.graftIdsMax, schemaLimits.graftIdsMax);
   assert.is(s.gossipMode, 'flood');
+  const t = resolvePlumtree({ treeOriginsMax: 1, graftTimeoutMaxMs: 5000 });
+  assert.equal([t.treeOriginsMax, t.graftTimeoutMaxMs], [1, 5000]);
 });
 
 const invalid: [string, unknown, string][] = [
@@ -255,6 +345,7 @@ const invalid: [string, unknown, string][] = [
   ['gossipMode type', { gossipMode: 1 }, `options.gossipMode must be 'tree' or 'flood', got number`],
   ['lazyFlushMs', { lazyFlushMs: 0 }, 'options.lazyFlushMs must be a positive integer'],
   ['graftTimeoutMs', { graftTimeoutMs: -1 }, 'options.graftTimeoutMs must be a positive integer'],
+  ['graftTimeoutMaxMs', { graftTimeoutMaxMs: 0 }, 'options.graftTimeoutMaxMs must be a positive integer'],
   ['graftRetryMs', { graftRetryMs: 1.5 }, 'options.graftRetryMs must be a positive integer'],
   ['ihaveIdsMax', { ihaveIdsMax: 0 }, 'options.ihaveIdsMax must be a positive integer'],
   ['ihaveIdsMax wire cap', { ihaveIdsMax: schemaLimits.ihaveIdsMax + 1 }, `options.ihaveIdsMax must be at most ${schemaLimits.ihaveIdsMax} (the wire limit)`],
@@ -263,6 +354,8 @@ const invalid: [string, unknown, string][] = [
   ['lazyQueueIdsMax', { lazyQueueIdsMax: NaN }, 'options.lazyQueueIdsMax must be a positive integer'],
   ['missingEntriesMax', { missingEntriesMax: 0 }, 'options.missingEntriesMax must be a positive integer'],
   ['announcersPerIdMax', { announcersPerIdMax: Infinity }, 'options.announcersPerIdMax must be a positive integer'],
+  ['treeOriginsMax', { treeOriginsMax: 0 }, 'options.treeOriginsMax must be a positive integer'],
+  ['treeOriginsMax type', { treeOriginsMax: '1024' }, 'options.treeOriginsMax must be a positive integer'],
 ];
 
 test('every invalid option is refused with a message naming it', () => {
