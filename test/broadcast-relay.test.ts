@@ -246,18 +246,6 @@ test('the serve limit is per connection: an exhausted bucket stays empty, a reco
   assert.is(port.framesTo('a').length, 2 * rate, 'a new connection starts with a full bucket');
 });
 
-test('the tree learns how late copies run: a duplicate of a message whose GRAFT answer came first raises the wait', () => {
-  const { r } = relayWith(['a', 'b']);
-  const T = plumtreeDefaults.graftTimeoutMs;
-  r.relay(hexId(100), A, frameOf(100), null, none, 0);
-  r.onIhave('a', ihave([hexId(1)]), 0, () => false);
-  r.tick(T);
-  r.relay(hexId(1), A, frameOf(1), 'a', new Set(['a']), T + 5);
-  assert.is(r.tree.graftWaitMs, T, 'the grafted copy itself is not a sample');
-  r.duplicate('b', A, keyA, hexId(1), 1000);
-  assert.is(r.tree.graftWaitMs, 1125, 'the tree copy, 1000 ms after the announcement, is the sample: 125 smoothed + 4 x 250 deviation');
-});
-
 test('peerDown removes the peer from every tree', () => {
   const { r } = relayWith(['a', 'b']);
   r.relay(hexId(100), A, frameOf(100), null, none, 0);
