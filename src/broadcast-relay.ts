@@ -5,7 +5,8 @@
  *
  * It never reads a clock or sets a timer: the caller passes `now` and calls `tick()` every `lazyFlushMs`.
  */
-import { HASH_BYTES, schemaLimits, type GraftMessage, type IhaveMessage, type Message } from './schema.ts';
+import { HASH_BYTES, schemaLimits, type GraftMessage, type IhaveMessage, type Message, type PruneMessage } from './schema.ts';
+import { toHex } from './bytes.ts';
 import { Plumtree, plumtreeDefaults, type PlumtreeOptions } from './plumtree.ts';
 import { RecentFrames, type RecentFramesOptions } from './recent-frames.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -104,25 +105,26 @@ export class BroadcastRelay {
   }
 
   /**
-   * A broadcast is new and valid (ours when `from` is null). `frame` is its encoding with the hop count it
-   * travels on, or null when it may not travel further (hop limit): then nothing is sent or announced, but
-   * the tree still learns it arrived, so it is not asked for again. Returns the full frames sent.
+   * A broadcast from `origin` (key hex) is new and valid (ours when `from` is null). `frame` is its encoding
+   * with the hop count it travels on, or null when it may not travel further (hop limit): then nothing is
+   * sent or announced, but the tree still learns it arrived, so it is not asked for again. Returns the full
+   * frames sent.
    */
-  relay(id: string, frame: Buffer | null, from: string | null, skip: ReadonlySet<string>, nowMs: number): number {
+  relay(id: string, origin: string, frame: Buffer | null, from: string | null, skip: ReadonlySet<string>, nowMs: number): number {
     if (frame === null) {
-      this.tree.received(id, from);
+      this.tree.received(id, origin, from);
       return 0;
     }
-    this.frames.add(id, frame, nowMs);
+    this.frames.add(id, frame, origin, nowMs);
     let sent = 0;
-    for (const p of this.tree.broadcast(id, from, skip)) if (this.port.sendFrame(p, frame)) sent++;
+    for (const p of this.tree.broadcast(id, origin, from, skip)) if (this.port.sendFrame(p, frame)) sent++;
     this.counters.fullFrames += sent;
     return sent;
   }
 
-  /** A copy we already had came from `peer`: the link leaves the tree, and the peer is told. */
-  duplicate(peer: string): void {
-    if (this.tree.duplicate(peer) && this.port.send(peer, { t: 'prune' })) this.counters.pruneFrames++;
+  /** A copy of `origin`'s broadcast we already had came from `peer`: the link leaves that tree; the peer is told. */
+  duplicate(peer: string, origin: string, originKey: Uint8Array): void {
+    if (this.tree.duplicate(peer, origin) && this.port.send(peer, { t: 'prune', origin: originKey })) this.counters.pruneFrames++;
   }
 
   /** IHAVE from `peer`: ids we lack start the timers that may graft them. */
@@ -132,15 +134,14 @@ export class BroadcastRelay {
 
   /** GRAFT from `peer`: the link joins the tree and gets the frames we still hold, within its serve limit. */
   onGraft(peer: string, msg: GraftMessage, nowMs: number): void {
-    this.tree.onGraft(peer);
     let bucket = this.serveBuckets.get(peer);
     if (!bucket) {
       bucket = new TokenBucket({ ratePerSec: this.servePerSec, burst: this.servePerSec }, nowMs);
       this.serveBuckets.set(peer, bucket);
     }
     for (const id of unpackIds(msg.ids)) {
-      const frame = this.frames.get(id, nowMs);
-      if (!frame) {
+      const kept = this.frames.get(id, nowMs);
+      if (!kept) {
         this.counters.graftUnknown++;
         continue;
       }
@@ -148,13 +149,14 @@ export class BroadcastRelay {
         this.counters.graftRefused++;
         continue;
       }
-      if (this.port.sendFrame(peer, frame)) this.counters.graftServed++;
+      this.tree.onGraft(peer, kept.origin);
+      if (this.port.sendFrame(peer, kept.frame)) this.counters.graftServed++;
     }
   }
 
   /** PRUNE from `peer`. */
-  onPrune(peer: string): void {
-    this.tree.onPrune(peer);
+  onPrune(peer: string, msg: PruneMessage): void {
+    this.tree.onPrune(peer, toHex(msg.origin));
   }
 
   /** Sends queued announcements and overdue requests. Call every `tree.settings.lazyFlushMs`. */

@@ -69,15 +69,19 @@ export interface NodeStats {
   duplicates: number;
   offences: number;
   bans: number;
-  /** The broadcast tree: frames of each kind sent, GRAFTed broadcasts served, and the link sets now. */
+  /** The broadcast trees (one per origin): frames of each kind sent, GRAFTed broadcasts served, the trees now. */
   tree: {
     ihaveFrames: number;
     graftFrames: number;
     pruneFrames: number;
     graftServed: number;
-    /** Links that carry broadcasts in full. */
+    /** Open peers. */
+    peers: number;
+    /** Origins whose tree is kept (0 in flood mode, which keeps no trees: every link carries everything). */
+    origins: number;
+    /** Links that carry broadcasts in full, summed over every origin's tree. */
     eager: number;
-    /** Links that carry only ids. */
+    /** Links that carry only ids, summed over every origin's tree. */
     lazy: number;
     /** Broadcasts announced to us but not yet received. */
     missing: number;

@@ -243,7 +243,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     const id = gossipId(signed);
     this.gossip.markOwn(id, this.now());
     this.counters.published++;
-    const peers = this.broadcastRelay.relay(id, encodeFrame(msg, this.limits.frameBytesMax), null, new Set(), this.now());
+    const peers = this.broadcastRelay.relay(id, this.id, encodeFrame(msg, this.limits.frameBytesMax), null, new Set(), this.now());
     return { id, peers };
   }
 
@@ -431,7 +431,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       case 'graft':
         return this.broadcastRelay.onGraft(c.peerId, msg, this.now());
       case 'prune':
-        return this.broadcastRelay.onPrune(c.peerId);
+        return this.broadcastRelay.onPrune(c.peerId, msg);
       case 'ds':
         return this.onConsensus(c, msg);
       case 'getpeers':
@@ -450,7 +450,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
 
   private onGossip(c: PeerConnection, msg: GossipMessage): void {
     const id = gossipIdOf(this.networkId, msg);
-    if (!this.admit(c, id, msg.hops, true)) return;
+    if (!this.admit(c, id, msg.hops, msg.origin)) return;
     const signed = gossipSignedBytes(this.networkId, msg);
     c.beginWork();
     this.verifier.verify([{ publicKey: msg.origin, message: signed, signature: msg.sig }]).then(
@@ -459,12 +459,12 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     );
   }
 
-  /** Whether to verify an arriving message; a duplicate broadcast (`tree`) also prunes its link. */
-  private admit(c: PeerConnection, id: string, hops: number, tree = false): boolean {
+  /** Whether to verify an arriving message; a duplicate broadcast (of `origin`) also prunes its link. */
+  private admit(c: PeerConnection, id: string, hops: number, origin?: Uint8Array): boolean {
     const a = this.gossip.admit(c.peerId, id, hops, this.now());
     if (a.verdict === 'verify') return true;
     if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
-    else if (tree) this.broadcastRelay.duplicate(c.peerId);
+    else if (origin) this.broadcastRelay.duplicate(c.peerId, toHex(origin), origin);
     return false;
   }
 
@@ -484,7 +484,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.counters.delivered++;
     this.emit('message', { id, origin: toHex(msg.origin), seq: msg.seq, topic: msg.topic, data: msg.data, hops: msg.hops, from: c.peerId });
     const frame = this.gossip.mayRelay(msg.hops) ? encodeFrame({ ...msg, hops: msg.hops + 1 }, this.limits.frameBytesMax) : null;
-    this.counters.relayedFrames += this.broadcastRelay.relay(id, frame, c.peerId, senders, this.now());
+    this.counters.relayedFrames += this.broadcastRelay.relay(id, toHex(msg.origin), frame, c.peerId, senders, this.now());
   }
 
   private onConsensus(c: PeerConnection, msg: ConsensusMessage): void {

@@ -10,9 +10,15 @@
  * is announced but does not arrive within `graftTimeoutMs` is asked for (GRAFT), which also turns that link
  * eager again: the tree repairs itself after a node or link fails (§3.5 of the paper).
  *
- * One tree is shared by every origin: an undirected spanning tree carries a broadcast from any node to all
- * others exactly once, so it needs no per-source state. Consensus chains never use it (node.ts floods them),
- * because Dolev-Strong's round timing must not wait for a repair.
+ * One tree per origin (as Riak's plumtree keeps eager and lazy sets per root): a tree shared by every origin
+ * falls apart under concurrent broadcasts, because each message prunes the links its own copies crossed and
+ * together they cut the tree, so most messages then wait for a GRAFT. A tree here is just the set of peers
+ * pruned for that origin; every other open peer is eager, so a new peer starts eager in every tree. Trees
+ * are created only by valid broadcasts (never by a peer's PRUNE) and at most `treeOriginsMax` are kept, the
+ * least recently used dropped first (its origin is then flooded once and pruned again).
+ *
+ * Consensus chains never use the tree (node.ts floods them): Dolev-Strong's round timing must not wait for a
+ * repair.
  */
 import { StrongcastError } from './errors.ts';
 import { optionsObject, positiveInt } from './options.ts';
@@ -25,7 +31,11 @@ export type GossipMode = 'tree' | 'flood';
 export interface PlumtreeOptions {
   /** 'tree': Plumtree eager/lazy push; 'flood': every message to every peer (no IHAVE, GRAFT or PRUNE). @default 'tree' */
   gossipMode?: GossipMode;
-  /** How often queued ids are announced to lazy peers and overdue messages are asked for, in ms. @default 20 */
+  /**
+   * How often queued ids are announced to lazy peers and overdue messages are asked for, in ms. Each flush
+   * is a frame per lazy peer and a wake-up of that peer, so on 16 nodes sharing 2 cores 100 ms cost less CPU
+   * and gave lower latency than 20 ms; it delays only the repair path. @default 100
+   */
   lazyFlushMs?: number;
   /** How long an announced message may be missing before it is asked for, in ms. @default 150 */
   graftTimeoutMs?: number;
@@ -41,12 +51,14 @@ export interface PlumtreeOptions {
   missingEntriesMax?: number;
   /** Peers remembered as announcers of one missing message. @default 4 */
   announcersPerIdMax?: number;
+  /** Origins whose tree is kept; beyond it the least recently used tree is dropped. @default 1024 */
+  treeOriginsMax?: number;
 }
 
 /** Defaults of PlumtreeOptions. */
 export const plumtreeDefaults = {
   gossipMode: 'tree',
-  lazyFlushMs: 20,
+  lazyFlushMs: 100,
   graftTimeoutMs: 150,
   graftRetryMs: 100,
   ihaveIdsMax: 512,
@@ -54,6 +66,7 @@ export const plumtreeDefaults = {
   lazyQueueIdsMax: 8192,
   missingEntriesMax: 16_384,
   announcersPerIdMax: 4,
+  treeOriginsMax: 1024,
 } as const;
 
 /** Resolved options. */
@@ -83,6 +96,7 @@ export function resolvePlumtree(o: PlumtreeOptions): PlumtreeSettings {
     lazyQueueIdsMax: int('lazyQueueIdsMax'),
     missingEntriesMax: int('missingEntriesMax'),
     announcersPerIdMax: int('announcersPerIdMax'),
+    treeOriginsMax: int('treeOriginsMax'),
   };
 }
 
@@ -100,15 +114,17 @@ export interface PlumtreeOutput {
   graft: Array<{ peer: string; ids: string[] }>;
 }
 
-/** The eager/lazy peer sets, the lazy announcement queues and the missing-message timers. */
+/** The per-origin trees, the lazy announcement queues and the missing-message timers. */
 export class Plumtree {
   readonly settings: PlumtreeSettings;
-  private readonly eager = new Set<string>();
-  private readonly lazy = new Set<string>();
+  /** Open peers, in the order they opened. */
+  private readonly peers = new Set<string>();
+  /** Per origin (key hex), the peers pruned from its tree; least recently used first. */
+  private readonly pruned = new Map<string, Set<string>>();
   private readonly queued = new Map<string, string[]>();
   private readonly missing = new Map<string, Missing>();
   /** Counters for status views, tests and benchmarks. */
-  readonly counters = { prunesSent: 0, prunesReceived: 0, grafts: 0, graftedIdsServed: 0, ihaveIds: 0, ihaveIgnored: 0, lazyDropped: 0, gaveUp: 0 };
+  readonly counters = { prunesSent: 0, prunesReceived: 0, grafts: 0, ihaveIds: 0, ihaveIgnored: 0, lazyDropped: 0, gaveUp: 0, treesDropped: 0 };
 
   constructor(options: PlumtreeOptions = {}) {
     this.settings = resolvePlumtree(options);
@@ -119,83 +135,92 @@ export class Plumtree {
     return this.settings.gossipMode === 'tree';
   }
 
-  /** A new open connection starts eager: the first broadcasts show which links the tree does not need. */
+  /** A new open connection starts eager in every tree: the first broadcasts show which links are redundant. */
   addPeer(peer: string): void {
-    this.lazy.delete(peer);
-    this.eager.add(peer);
+    this.peers.add(peer);
   }
 
-  /** A closed connection leaves both sets; its queued announcements and its announcements to us go too. */
+  /** A closed connection leaves every tree; its queued announcements and its announcements to us go too. */
   removePeer(peer: string): void {
-    this.eager.delete(peer);
-    this.lazy.delete(peer);
+    this.peers.delete(peer);
+    for (const lazy of this.pruned.values()) lazy.delete(peer);
     this.queued.delete(peer);
-    for (const [id, m] of this.missing) {
+    for (const m of this.missing.values()) {
       const i = m.announcers.indexOf(peer);
       if (i >= 0) m.announcers.splice(i, 1);
     }
   }
 
-  /** Whether `peer` is an eager (tree) link. */
-  isEager(peer: string): boolean {
-    return this.eager.has(peer);
+  /** Whether `peer` is an eager link of `origin`'s tree. */
+  isEager(peer: string, origin: string): boolean {
+    return this.peers.has(peer) && !(this.pruned.get(origin)?.has(peer) ?? false);
   }
 
-  /** Peers now on the tree and off it. */
-  get sizes(): { eager: number; lazy: number; missing: number } {
-    return { eager: this.eager.size, lazy: this.lazy.size, missing: this.missing.size };
+  /** Open peers, trees kept, links on and off them summed over every tree, and messages awaited. */
+  get sizes(): { peers: number; origins: number; eager: number; lazy: number; missing: number } {
+    let lazy = 0;
+    for (const set of this.pruned.values()) lazy += set.size;
+    const origins = this.pruned.size;
+    return { peers: this.peers.size, origins, eager: origins * this.peers.size - lazy, lazy, missing: this.missing.size };
   }
 
   /**
-   * A message is new and valid (or our own, `from` null): returns the peers to send it to in full, and
-   * queues its id for every lazy peer. Peers in `skip` (they sent us a copy) get neither. The peer it came
-   * from becomes eager: the tree runs through whoever delivered first (paper, Algorithm 1, line 16).
+   * A message from `origin` is new and valid (or our own, `from` null): returns the peers to send it to in
+   * full, and queues its id for the peers pruned from that origin's tree. Peers in `skip` (they sent us a
+   * copy) get neither. The peer it came from becomes eager: the tree runs through whoever delivered first
+   * (paper, Algorithm 1, line 16).
    */
-  broadcast(id: string, from: string | null, skip: ReadonlySet<string>): string[] {
-    this.received(id, from);
-    if (!this.lazyPush) return [...this.eager].filter((p) => !skip.has(p));
+  broadcast(id: string, origin: string, from: string | null, skip: ReadonlySet<string>): string[] {
+    const lazy = this.received(id, origin, from);
     const out: string[] = [];
-    for (const p of this.eager) if (!skip.has(p)) out.push(p);
-    for (const p of this.lazy) if (!skip.has(p)) this.enqueue(p, id);
+    for (const p of this.peers) {
+      if (skip.has(p)) continue;
+      if (lazy?.has(p)) this.enqueue(p, id);
+      else out.push(p);
+    }
     return out;
   }
 
   /**
-   * A message is new and valid but travels no further (hop limit): nothing is sent or announced, yet it is no
-   * longer missing (no GRAFT for it) and the link it came on joins the tree, as in `broadcast`.
+   * A message from `origin` is new and valid but travels no further (hop limit): nothing is sent or
+   * announced, yet it is no longer missing (no GRAFT for it) and the link it came on joins the tree, as in
+   * `broadcast`. Returns the origin's pruned set (null in flood mode).
    */
-  received(id: string, from: string | null): void {
+  received(id: string, origin: string, from: string | null): Set<string> | null {
     this.missing.delete(id);
-    if (from !== null && (this.eager.has(from) || this.lazy.has(from))) this.addPeer(from);
+    if (!this.lazyPush) return null;
+    const lazy = this.tree(origin);
+    if (from !== null) lazy.delete(from);
+    return lazy;
   }
 
   /**
-   * A copy of a message we already have arrived from `peer`: that link is redundant, so it turns lazy and
-   * the peer is told (returns true: send PRUNE). A full copy from a peer that is already lazy also gets a
-   * PRUNE, as in the paper (Algorithm 1: every duplicate is answered with PRUNE): that peer still holds the
-   * link as eager. It has not processed our PRUNE yet, or it made us eager again when a message it sent
-   * before its own PRUNE finished verifying here (`broadcast` runs after verification). Without the repeat
-   * such a half-eager link would carry a full duplicate of every broadcast for good.
+   * A copy of a message from `origin` we already have arrived from `peer`: that link is redundant in the
+   * origin's tree, so it turns lazy and the peer is told (returns true: send PRUNE). A copy from a peer
+   * already lazy is answered again, as in the paper (Algorithm 1: every duplicate is answered with PRUNE):
+   * that peer still holds the link as eager. It has not processed our PRUNE yet, or it made us eager again
+   * when a message it sent before its own PRUNE finished verifying here (`broadcast` runs after
+   * verification). Without the repeat such a half-eager link would carry a duplicate of every broadcast.
    */
-  duplicate(peer: string): boolean {
-    if (!this.lazyPush) return false;
-    if (this.eager.has(peer)) {
-      this.eager.delete(peer);
-      this.lazy.add(peer);
-    } else if (!this.lazy.has(peer)) {
-      return false;
-    }
+  duplicate(peer: string, origin: string): boolean {
+    if (!this.lazyPush || !this.peers.has(peer)) return false;
+    const lazy = this.pruned.get(origin);
+    // No tree: the copy overtook the first one's verification or the tree was dropped; nothing to prune yet.
+    if (!lazy) return false;
+    lazy.add(peer);
     this.counters.prunesSent++;
     return true;
   }
 
-  /** The peer pruned its link to us: only ids go to it from now on. */
-  onPrune(peer: string): void {
+  /**
+   * The peer pruned its link to us in `origin`'s tree: only ids of that origin's messages go to it from now
+   * on. Only a tree we already have is changed, so a peer's PRUNEs cannot create state.
+   */
+  onPrune(peer: string, origin: string): void {
     this.counters.prunesReceived++;
     // In flood mode every peer stays eager: a tree-mode neighbour's PRUNE does not change what we send.
-    if (!this.lazyPush || !this.eager.has(peer)) return;
-    this.eager.delete(peer);
-    this.lazy.add(peer);
+    if (!this.lazyPush || !this.peers.has(peer)) return;
+    this.pruned.get(origin)?.add(peer);
   }
 
   /**
@@ -203,8 +228,8 @@ export class Plumtree {
    * Ids beyond `missingEntriesMax` are ignored (counted), so announcements cannot grow memory without bound.
    */
   onIhave(peer: string, ids: readonly string[], nowMs: number, known: (id: string) => boolean): void {
-    if (!this.lazyPush || (!this.eager.has(peer) && !this.lazy.has(peer))) return;
-    const { missingEntriesMax, announcersPerIdMax, graftTimeoutMs } = this.settings;
+    if (!this.lazyPush || !this.peers.has(peer)) return;
+    const { missingEntriesMax, announcersPerIdMax } = this.settings;
     for (const id of ids) {
       this.counters.ihaveIds++;
       if (known(id)) continue;
@@ -217,13 +242,13 @@ export class Plumtree {
         this.counters.ihaveIgnored++;
         continue;
       }
-      this.missing.set(id, { announcers: [peer], dueMs: nowMs + graftTimeoutMs });
+      this.missing.set(id, { announcers: [peer], dueMs: nowMs + this.settings.graftTimeoutMs });
     }
   }
 
-  /** The peer asked for messages: the link joins the tree. The caller sends what it still holds. */
-  onGraft(peer: string): void {
-    if (this.eager.has(peer) || this.lazy.has(peer)) this.addPeer(peer);
+  /** The peer asked for a message of `origin`, which we send it: the link joins that origin's tree. */
+  onGraft(peer: string, origin: string): void {
+    if (this.peers.has(peer)) this.pruned.get(origin)?.delete(peer);
   }
 
   /** Ids of messages we are waiting for. */
@@ -232,8 +257,9 @@ export class Plumtree {
   }
 
   /**
-   * Flushes announcements and asks for overdue messages: each overdue id goes to its first announcer, which
-   * becomes eager, and the next announcer is tried `graftRetryMs` later if the message is still missing.
+   * Flushes announcements and asks for overdue messages: each overdue id goes to its first announcer, and the
+   * next announcer is tried `graftRetryMs` later if the message is still missing. The announcer's link joins
+   * the message's tree when the message arrives over it (`received`), as the first copy always does.
    */
   tick(nowMs: number): PlumtreeOutput {
     const out: PlumtreeOutput = { ihave: [], graft: [] };
@@ -251,7 +277,6 @@ export class Plumtree {
         this.counters.gaveUp++;
         continue;
       }
-      this.addPeer(peer);
       this.counters.grafts++;
       const list = grafts.get(peer) ?? [];
       list.push(id);
@@ -262,6 +287,23 @@ export class Plumtree {
       for (let i = 0; i < ids.length; i += this.settings.graftIdsMax) out.graft.push({ peer, ids: ids.slice(i, i + this.settings.graftIdsMax) });
     }
     return out;
+  }
+
+  /** The pruned set of `origin`, created if new, made the most recently used; the oldest beyond the limit goes. */
+  private tree(origin: string): Set<string> {
+    let lazy = this.pruned.get(origin);
+    if (lazy) {
+      this.pruned.delete(origin);
+    } else {
+      lazy = new Set();
+      if (this.pruned.size >= this.settings.treeOriginsMax) {
+        const oldest = this.pruned.keys().next();
+        if (!oldest.done) this.pruned.delete(oldest.value);
+        this.counters.treesDropped++;
+      }
+    }
+    this.pruned.set(origin, lazy);
+    return lazy;
   }
 
   private enqueue(peer: string, id: string): void {

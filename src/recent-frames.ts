@@ -17,8 +17,13 @@ export interface RecentFramesOptions {
 /** Defaults of RecentFramesOptions. */
 export const recentFramesDefaults = { recentFramesMax: 8192, recentFrameBytesMax: 4 * 1024 * 1024, recentFramesTtlMs: 30_000 } as const;
 
-interface Entry {
+/** A kept frame and the origin (key hex) of the broadcast it carries. */
+export interface RecentFrame {
   frame: Buffer;
+  origin: string;
+}
+
+interface Entry extends RecentFrame {
   atMs: number;
 }
 
@@ -52,21 +57,21 @@ export class RecentFrames {
   }
 
   /** Keeps `frame` under `id` (a frame already held keeps its first copy). */
-  add(id: string, frame: Buffer, nowMs: number): void {
+  add(id: string, frame: Buffer, origin: string, nowMs: number): void {
     // Expire first: an expired copy of this id must not block the new one.
     this.#expire(nowMs);
     if (this.#entries.has(id) || frame.byteLength > this.#bytesMax) return;
     while (this.#entries.size >= this.#max || this.#bytes + frame.byteLength > this.#bytesMax) this.#dropOldest();
-    this.#entries.set(id, { frame, atMs: nowMs });
+    this.#entries.set(id, { frame, origin, atMs: nowMs });
     this.#order.push(id);
     this.#bytes += frame.byteLength;
   }
 
   /** The frame under `id`, if held and not older than the time-to-live. */
-  get(id: string, nowMs: number): Buffer | undefined {
+  get(id: string, nowMs: number): RecentFrame | undefined {
     const e = this.#entries.get(id);
     if (!e || nowMs - e.atMs >= this.#ttlMs) return undefined;
-    return e.frame;
+    return e;
   }
 
   #expire(nowMs: number): void {

@@ -124,9 +124,13 @@ export interface GraftMessage {
   ids: Uint8Array;
 }
 
-/** Broadcast tree: "I got a copy I already had from you: send me only ids from now on". */
+/**
+ * Broadcast tree: "I got a copy I already had from you: send me only ids of `origin`'s broadcasts from now
+ * on" (one tree per origin, plumtree.ts).
+ */
 export interface PruneMessage {
   t: 'prune';
+  origin: Uint8Array;
 }
 
 /** A block as it travels: height and parent are assigned only when it is appended to a chain. */
@@ -410,8 +414,8 @@ export function decodeMessage(x: unknown): Message {
     case 'graft':
       return decodeIds(x, 'graft', schemaLimits.graftIdsMax);
     case 'prune':
-      onlyKeys(x, ['t'], 'prune');
-      return { t: 'prune' };
+      onlyKeys(x, ['t', 'origin'], 'prune');
+      return { t: 'prune', origin: bytes(x, 'origin', 'prune', PUBLIC_KEY_BYTES) };
     case 'ds':
       return decodeConsensus(x);
     case 'getchain':

@@ -86,13 +86,13 @@ test('each duplicate sends exactly one PRUNE naming its origin, and the pruned p
   const { r, port } = relayWith(['a', 'b']);
   r.relay(hexId(1), A, frameOf(1), null, none, 0);
   port.clear();
-  r.duplicate('a', A, keyA, hexId(1), 1);
+  r.duplicate('a', A, keyA);
   assert.equal(port.msgs, [{ peer: 'a', msg: { t: 'prune', origin: keyA } }]);
   assert.equal(decodeMessage(port.msgs[0]!.msg), port.msgs[0]!.msg, 'a valid message');
-  r.duplicate('a', A, keyA, hexId(1), 2);
+  r.duplicate('a', A, keyA);
   assert.equal(port.msgs.length, 2, 'a full copy over a link already lazy here: the peer still sends eagerly, so it is told again');
   assert.is(r.counters.pruneFrames, 2);
-  r.duplicate('stranger', A, keyA, hexId(1), 3);
+  r.duplicate('stranger', A, keyA);
   assert.is(r.counters.pruneFrames, 2, 'no PRUNE to a peer that is not connected');
   port.clear();
   r.relay(hexId(7), A, frameOf(7), null, none, 10);
@@ -110,7 +110,7 @@ test('a duplicate of an origin we keep no tree for sends no PRUNE', () => {
   const { r, port } = relayWith(['a', 'b']);
   r.relay(hexId(1), A, frameOf(1), null, none, 0);
   port.clear();
-  r.duplicate('a', B, keyB, hexId(2), 1);
+  r.duplicate('a', B, keyB);
   assert.equal(port.msgs, []);
   assert.is(r.counters.pruneFrames, 0);
   assert.is(r.tree.sizes.origins, 1, 'and keeps none');

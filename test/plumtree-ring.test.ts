@@ -62,7 +62,7 @@ class Ring {
         const id = `m${this.seq++}`;
         sent.push(id);
         node.have.set(id, node.name);
-        for (const p of node.tree.broadcast(id, this.treeKey(node.name), null, new Set(), this.nowMs)) this.send(node, p, { t: 'gossip', id, origin: node.name });
+        for (const p of node.tree.broadcast(id, this.treeKey(node.name), null, new Set())) this.send(node, p, { t: 'gossip', id, origin: node.name });
       }
     }
     this.drain();
@@ -147,11 +147,11 @@ class Ring {
     const key = this.treeKey(f.origin);
     if (x.have.has(f.id)) {
       this.cost.duplicates++;
-      if (x.tree.duplicate(from, key, f.id, this.nowMs)) this.send(x, from, { t: 'prune', origin: f.origin });
+      if (x.tree.duplicate(from, key)) this.send(x, from, { t: 'prune', origin: f.origin });
       return;
     }
     x.have.set(f.id, f.origin);
-    for (const p of x.tree.broadcast(f.id, key, from, new Set([from]), this.nowMs)) this.send(x, p, f);
+    for (const p of x.tree.broadcast(f.id, key, from, new Set([from]))) this.send(x, p, f);
   }
 }
 

@@ -23,13 +23,13 @@ function treeWith(peers: string[], options: PlumtreeOptions = {}): Plumtree {
 
 /** Creates `origin`'s tree as our own broadcast would (no sender made eager, nothing missing). */
 function plant(t: Plumtree, origin: string): void {
-  t.received(`planted ${origin}`, origin, null, 0);
+  t.received(`planted ${origin}`, origin, null);
 }
 
 /** Creates `origin`'s tree and prunes `peers` from it as duplicates from them would. */
 function pruneIn(t: Plumtree, origin: string, ...peers: string[]): void {
   plant(t, origin);
-  for (const p of peers) assert.ok(t.duplicate(p, origin, `dup ${p}`, 0), `${p} pruned in ${origin}`);
+  for (const p of peers) assert.ok(t.duplicate(p, origin), `${p} pruned in ${origin}`);
 }
 
 /** Ids "m0".."m{n-1}". */
@@ -63,7 +63,7 @@ test('a new peer is eager in every tree, existing or later; a peer that reconnec
 test('broadcast returns the eager peers minus skip and queues the id for lazy peers that are not skipped', () => {
   const t = treeWith(['e1', 'e2', 'e3', 'l1', 'l2']);
   pruneIn(t, O, 'l1', 'l2');
-  const targets = t.broadcast('x', O, 'e1', new Set(['e1', 'e2', 'l2']), 0);
+  const targets = t.broadcast('x', O, 'e1', new Set(['e1', 'e2', 'l2']));
   assert.equal(targets, ['e3']);
   const out = t.tick(0);
   assert.equal(announced(out), new Map([['l1', ['x']]]), 'only the lazy peer that did not send it hears the id');
@@ -73,19 +73,19 @@ test('broadcast returns the eager peers minus skip and queues the id for lazy pe
 test('our own broadcast (from null) goes to every eager peer of our tree', () => {
   const t = treeWith(['a', 'b', 'c']);
   pruneIn(t, O, 'c');
-  assert.equal(t.broadcast('own', O, null, none, 0).sort(), ['a', 'b']);
+  assert.equal(t.broadcast('own', O, null, none).sort(), ['a', 'b']);
   assert.equal(announced(t.tick(0)), new Map([['c', ['own']]]));
 });
 
 test('duplicate() turns an eager link lazy and asks for a PRUNE; a repeat copy over the lazy link asks again', () => {
   const t = treeWith(['a', 'b']);
   plant(t, O);
-  assert.is(t.duplicate('a', O, 'x', 0), true);
+  assert.is(t.duplicate('a', O), true);
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 });
   // a full copy over a link we hold lazy means the peer still holds it eager: tell it again (paper, Algorithm 1)
-  assert.is(t.duplicate('a', O, 'y', 0), true);
+  assert.is(t.duplicate('a', O), true);
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 }, 'the repeat changes no set');
-  assert.is(t.duplicate('stranger', O, 'x', 0), false, 'an unknown peer is never pruned');
+  assert.is(t.duplicate('stranger', O), false, 'an unknown peer is never pruned');
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 });
   assert.is(t.counters.prunesSent, 2);
 });
@@ -93,7 +93,7 @@ test('duplicate() turns an eager link lazy and asks for a PRUNE; a repeat copy o
 test('a duplicate of an origin with no tree asks for no PRUNE and creates no tree', () => {
   const t = treeWith(['a', 'b']);
   plant(t, O);
-  assert.is(t.duplicate('a', A, 'x', 0), false);
+  assert.is(t.duplicate('a', A), false);
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 2, lazy: 0, missing: 0 });
   assert.ok(t.isEager('a', A) && t.isEager('a', O));
   assert.is(t.counters.prunesSent, 0);
@@ -105,7 +105,7 @@ test('onPrune moves an eager peer to lazy in that tree, and broadcasts of that o
   t.onPrune('a', O);
   assert.not.ok(t.isEager('a', O));
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 });
-  assert.equal(t.broadcast('x', O, null, none, 0), ['b']);
+  assert.equal(t.broadcast('x', O, null, none), ['b']);
   assert.equal(announced(t.tick(0)), new Map([['a', ['x']]]));
   t.onPrune('stranger', O);
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 }, 'a PRUNE from an unknown peer adds nothing');
@@ -118,7 +118,7 @@ test('a PRUNE for an origin with no tree creates nothing: the peer stays eager w
   for (let i = 0; i < 100; i++) t.onPrune('a', `unknown ${i}`);
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 2, lazy: 0, missing: 0 }, 'sizes.origins unchanged');
   assert.is(t.counters.treesDropped, 0);
-  assert.equal(t.broadcast('x', 'unknown 0', null, none, 0).sort(), ['a', 'b'], 'the PRUNE was not remembered');
+  assert.equal(t.broadcast('x', 'unknown 0', null, none).sort(), ['a', 'b'], 'the PRUNE was not remembered');
 });
 
 test('trees are per origin: a peer pruned for origin A stays eager for origin B', () => {
@@ -128,8 +128,8 @@ test('trees are per origin: a peer pruned for origin A stays eager for origin B'
   assert.not.ok(t.isEager('p', A));
   assert.ok(t.isEager('p', B));
   assert.equal(t.sizes, { peers: 2, origins: 2, eager: 3, lazy: 1, missing: 0 });
-  assert.equal(t.broadcast('b1', B, null, none, 0).sort(), ['p', 'q'], "B's broadcast goes to p in full");
-  assert.equal(t.broadcast('a1', A, null, none, 0), ['q'], "A's only to q");
+  assert.equal(t.broadcast('b1', B, null, none).sort(), ['p', 'q'], "B's broadcast goes to p in full");
+  assert.equal(t.broadcast('a1', A, null, none), ['q'], "A's only to q");
   assert.equal(announced(t.tick(0)), new Map([['p', ['a1']]]), 'p hears only the id of A\'s');
   t.onPrune('q', B);
   assert.ok(t.isEager('q', A), "q's PRUNE for B leaves it eager for A");
@@ -140,10 +140,10 @@ test('a message received from a lazy peer makes that peer eager in its origin\'s
   const t = treeWith(['a', 'b']);
   pruneIn(t, O, 'a');
   pruneIn(t, A, 'a');
-  t.broadcast('x', O, 'a', new Set(['a']), 0);
+  t.broadcast('x', O, 'a', new Set(['a']));
   assert.ok(t.isEager('a', O));
   assert.not.ok(t.isEager('a', A), 'the other origin\'s tree keeps the prune');
-  t.broadcast('y', O, 'stranger', new Set(['stranger']), 0);
+  t.broadcast('y', O, 'stranger', new Set(['stranger']));
   assert.not.ok(t.isEager('stranger', O), 'a sender that is not a peer is not added');
   assert.is(t.sizes.peers, 2);
 });
@@ -157,7 +157,7 @@ test('an announced unknown id is asked for from its first announcer exactly at g
   assert.equal(t.tick(1000 + T - 1).graft, [], 'no GRAFT before the timeout');
   assert.equal(t.tick(1000 + T).graft, [{ peer: 'a', ids: ['x'] }], 'the timer runs from the first announcement');
   assert.not.ok(t.isEager('a', O), 'asking does not yet make the link eager');
-  t.broadcast('x', O, 'a', new Set(['a']), 1000 + T + 5);
+  t.broadcast('x', O, 'a', new Set(['a']));
   assert.ok(t.isEager('a', O), 'the grafted link joins the tree of the origin when the message arrives over it');
   assert.not.ok(t.isEager('b', O));
   assert.is(t.counters.grafts, 1);
@@ -183,7 +183,7 @@ test('the next announcer is asked graftRetryMs after the previous GRAFT, then th
 test('receiving the message (broadcast) cancels its timer', () => {
   const t = treeWith(['a', 'b']);
   t.onIhave('a', ['x'], 0, unknown);
-  t.broadcast('x', O, 'b', new Set(['b']), 0);
+  t.broadcast('x', O, 'b', new Set(['b']));
   assert.not.ok(t.isMissing('x'));
   assert.equal(t.tick(T + R).graft, []);
 });
@@ -192,7 +192,7 @@ test('a message that travels no further (received) also cancels its timer and ma
   const t = treeWith(['a', 'b']);
   pruneIn(t, O, 'b');
   t.onIhave('a', ['x'], 0, unknown);
-  t.received('x', O, 'b', 0);
+  t.received('x', O, 'b');
   assert.not.ok(t.isMissing('x'));
   assert.ok(t.isEager('b', O));
   const out = t.tick(T + R);
@@ -213,7 +213,7 @@ test('removePeer drops the peer from every tree, from announcer lists and its an
   const t = treeWith(['a', 'b', 'l']);
   pruneIn(t, O, 'l');
   pruneIn(t, A, 'l', 'a');
-  t.broadcast('queued', O, null, none, 0);
+  t.broadcast('queued', O, null, none);
   t.onIhave('a', ['x'], 0, unknown);
   t.onIhave('b', ['x'], 0, unknown);
   t.removePeer('a');
@@ -235,8 +235,8 @@ test('treeOriginsMax: exactly the limit is kept; one more drops the least recent
   assert.equal(t.sizes, { peers: 2, origins: 3, eager: 3, lazy: 3, missing: 0 });
   assert.is(t.counters.treesDropped, 0);
   // o1 is touched by a new broadcast of it (a duplicate or PRUNE does not touch), so o2 is now the oldest
-  t.broadcast('o1 again', 'o1', 'q', new Set(['q']), 1);
-  t.duplicate('p', 'o2', 'late copy', 2);
+  t.broadcast('o1 again', 'o1', 'q', new Set(['q']));
+  t.duplicate('p', 'o2');
   t.onPrune('p', 'o2');
   plant(t, 'o4');
   assert.equal(t.sizes, { peers: 2, origins: 3, eager: 4, lazy: 2, missing: 0 });
@@ -258,7 +258,7 @@ test('ihaveIdsMax: exactly the limit goes in one IHAVE, one more starts a second
   for (const [n, sizes] of [[max, [max]], [max + 1, [max, 1]], [2 * max, [max, max]]] as const) {
     const t = treeWith(['l'], { ihaveIdsMax: max });
     pruneIn(t, O, 'l');
-    for (const id of ids(n)) t.broadcast(id, O, null, none, 0);
+    for (const id of ids(n)) t.broadcast(id, O, null, none);
     const out = t.tick(0);
     assert.equal(out.ihave.map((b) => b.ids.length), sizes, `${n} ids`);
     assert.equal(out.ihave.flatMap((b) => b.ids), ids(n), 'in order, none lost');
@@ -281,9 +281,9 @@ test('lazyQueueIdsMax: the queue holds exactly the limit; one more drops the old
   const max = 3;
   const t = treeWith(['l'], { lazyQueueIdsMax: max });
   pruneIn(t, O, 'l');
-  for (const id of ids(max)) t.broadcast(id, O, null, none, 0);
+  for (const id of ids(max)) t.broadcast(id, O, null, none);
   assert.is(t.counters.lazyDropped, 0);
-  t.broadcast('newest', O, null, none, 0);
+  t.broadcast('newest', O, null, none);
   assert.is(t.counters.lazyDropped, 1);
   assert.equal(announced(t.tick(0)).get('l'), ['m1', 'm2', 'newest']);
 });
@@ -316,13 +316,13 @@ test('announcersPerIdMax: exactly the limit is remembered, later announcers are 
 test('flood mode: broadcast goes to every peer, no tree is kept, duplicates and PRUNE keep links eager, IHAVE is ignored', () => {
   const t = treeWith(['a', 'b', 'c'], { gossipMode: 'flood' });
   assert.not.ok(t.lazyPush);
-  assert.equal(t.broadcast('x', O, 'c', new Set(['c']), 0).sort(), ['a', 'b']);
-  assert.is(t.duplicate('a', O, 'x', 0), false);
+  assert.equal(t.broadcast('x', O, 'c', new Set(['c'])).sort(), ['a', 'b']);
+  assert.is(t.duplicate('a', O), false);
   t.onPrune('b', O);
   assert.ok(['a', 'b', 'c'].every((p) => t.isEager(p, O)));
   assert.is(t.sizes.origins, 0, 'no tree is kept');
   assert.is(t.sizes.lazy, 0);
-  assert.equal(t.broadcast('y', O, null, none, 0).sort(), ['a', 'b', 'c']);
+  assert.equal(t.broadcast('y', O, null, none).sort(), ['a', 'b', 'c']);
   t.onIhave('a', ['z'], 0, unknown);
   assert.not.ok(t.isMissing('z'));
   assert.equal(t.tick(T + R), { ihave: [], graft: [] });
@@ -335,8 +335,8 @@ test('options: defaults, the wire caps accepted at their edge', () => {
   assert.is(s.ihaveIdsMax, schemaLimits.ihaveIdsMax);
   assert.is(s.graftIdsMax, schemaLimits.graftIdsMax);
   assert.is(s.gossipMode, 'flood');
-  const t = resolvePlumtree({ treeOriginsMax: 1, graftTimeoutMaxMs: 5000 });
-  assert.equal([t.treeOriginsMax, t.graftTimeoutMaxMs], [1, 5000]);
+  const t = resolvePlumtree({ treeOriginsMax: 1, graftTimeoutMs: 5000 });
+  assert.equal([t.treeOriginsMax, t.graftTimeoutMs], [1, 5000]);
 });
 
 const invalid: [string, unknown, string][] = [
@@ -345,7 +345,6 @@ const invalid: [string, unknown, string][] = [
   ['gossipMode type', { gossipMode: 1 }, `options.gossipMode must be 'tree' or 'flood', got number`],
   ['lazyFlushMs', { lazyFlushMs: 0 }, 'options.lazyFlushMs must be a positive integer'],
   ['graftTimeoutMs', { graftTimeoutMs: -1 }, 'options.graftTimeoutMs must be a positive integer'],
-  ['graftTimeoutMaxMs', { graftTimeoutMaxMs: 0 }, 'options.graftTimeoutMaxMs must be a positive integer'],
   ['graftRetryMs', { graftRetryMs: 1.5 }, 'options.graftRetryMs must be a positive integer'],
   ['ihaveIdsMax', { ihaveIdsMax: 0 }, 'options.ihaveIdsMax must be a positive integer'],
   ['ihaveIdsMax wire cap', { ihaveIdsMax: schemaLimits.ihaveIdsMax + 1 }, `options.ihaveIdsMax must be at most ${schemaLimits.ihaveIdsMax} (the wire limit)`],

@@ -187,7 +187,7 @@ export class SimNode implements Host {
       case 'graft':
         return this.relay.onGraft(c.peerId, msg, this.#world.sched.now);
       case 'prune':
-        return this.relay.onPrune(c.peerId);
+        return this.relay.onPrune(c.peerId, msg);
       case 'ds':
         return this.#onConsensus(c, msg);
       case 'getchain':
@@ -209,21 +209,21 @@ export class SimNode implements Host {
     const msg: GossipMessage = { t: 'gossip', ...unsigned, hops: 0, sig: key.sign(signed) };
     const id = gossipId(signed);
     this.gossip.markOwn(id, this.#world.sched.now);
-    this.relay.relay(id, encodeFrame(msg), null, new Set(), this.#world.sched.now);
+    this.relay.relay(id, toHex(key.publicKey), encodeFrame(msg), null, new Set(), this.#world.sched.now);
     return id;
   }
 
-  #admit(c: ConnSide, id: string, hops: number, tree = false): boolean {
+  #admit(c: ConnSide, id: string, hops: number, origin?: Uint8Array): boolean {
     const a = this.gossip.admit(c.peerId, id, hops, this.#world.sched.now);
     if (a.verdict === 'verify') return true;
     if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
-    else if (tree) this.relay.duplicate(c.peerId);
+    else if (origin) this.relay.duplicate(c.peerId, toHex(origin), origin);
     return false;
   }
 
   #onGossip(c: ConnSide, msg: GossipMessage): void {
     const id = gossipIdOf(this.#world.networkId, msg);
-    if (!this.#admit(c, id, msg.hops, true)) return;
+    if (!this.#admit(c, id, msg.hops, msg.origin)) return;
     const signed = gossipSignedBytes(this.#world.networkId, msg);
     this.#later(this.#world.verifyDelay(), () => {
       const ok = this.#world.verifyGossip(id, msg, signed);
@@ -232,7 +232,7 @@ export class SimNode implements Host {
       this.delivered.set(id, (this.delivered.get(id) ?? 0) + 1);
       this.#world.onDeliver(this, id);
       const frame = this.gossip.mayRelay(msg.hops) ? encodeFrame({ ...msg, hops: msg.hops + 1 }) : null;
-      this.relay.relay(id, frame, c.peerId, senders, this.#world.sched.now);
+      this.relay.relay(id, toHex(msg.origin), frame, c.peerId, senders, this.#world.sched.now);
     });
   }
 
