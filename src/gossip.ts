@@ -8,7 +8,7 @@
  * for the same message (the throughput ceiling of the network is one verification per message per node).
  */
 import { createHash } from 'node:crypto';
-import { concatBytes, lengthPrefixed, u32be, u64be, utf8 } from './bytes.ts';
+import { concatBytes, lengthPrefixed, u32be, utf8 } from './bytes.ts';
 import { assert } from './errors.ts';
 import type { ErrorCode } from './errors.ts';
 import type { ConsensusMessage, GossipMessage } from './schema.ts';
@@ -33,47 +33,42 @@ export interface GossipOptions {
 /** Defaults of GossipOptions. */
 export const gossipDefaults = { seenEntriesMax: 100_000, seenTtlMs: 120_000, hopLimit: 32, inflightMax: 4096 } as const;
 
+let prefixFor: { networkId: string; bytes: Buffer } = { networkId: '', bytes: Buffer.alloc(0) };
+
+/** The fixed start of every signed broadcast on one network: domain and network id, length-prefixed. */
+function signedPrefix(networkId: string): Buffer {
+  if (prefixFor.networkId !== networkId) {
+    prefixFor = { networkId, bytes: Buffer.from(concatBytes(lengthPrefixed(utf8(GOSSIP_DOMAIN)), lengthPrefixed(utf8(networkId)))) };
+  }
+  return prefixFor.bytes;
+}
+
 /**
  * The signed content of a broadcast: domain || network id || origin key || seq (u64 BE) || topic || data,
  * each variable field length-prefixed so no two messages share bytes. Hops are left out: relays change them.
+ * Written into one buffer: every arriving copy is turned into these bytes to find its id, so this is the hot
+ * path of duplicate suppression.
  */
 export function gossipSignedBytes(networkId: string, m: Pick<GossipMessage, 'origin' | 'seq' | 'topic' | 'data'>): Uint8Array {
-  return concatBytes(
-    lengthPrefixed(utf8(GOSSIP_DOMAIN)),
-    lengthPrefixed(utf8(networkId)),
-    m.origin,
-    u64be(m.seq),
-    lengthPrefixed(utf8(m.topic)),
-    lengthPrefixed(m.data),
-  );
+  const prefix = signedPrefix(networkId);
+  const topicBytes = Buffer.byteLength(m.topic);
+  const out = Buffer.allocUnsafe(prefix.byteLength + m.origin.byteLength + 8 + 4 + topicBytes + 4 + m.data.byteLength);
+  let at = prefix.copy(out, 0);
+  out.set(m.origin, at);
+  at += m.origin.byteLength;
+  // seq is a safe integer (< 2^53): high and low 32-bit halves, without a BigInt per message
+  at = out.writeUInt32BE(Math.floor(m.seq / 0x1_0000_0000), at);
+  at = out.writeUInt32BE(m.seq >>> 0, at);
+  at = out.writeUInt32BE(topicBytes, at);
+  at += out.write(m.topic, at, 'utf8');
+  at = out.writeUInt32BE(m.data.byteLength, at);
+  out.set(m.data, at);
+  return out;
 }
 
 /** A broadcast's id: SHA-256 of its signed content, in hex. */
 export function gossipId(signedBytes: Uint8Array): string {
   return createHash('sha256').update(signedBytes).digest('hex');
-}
-
-let prefixFor: { networkId: string; bytes: Uint8Array } = { networkId: '', bytes: new Uint8Array(0) };
-
-/**
- * The same id as gossipId(gossipSignedBytes(...)), hashed field by field without building the signed bytes.
- * Every copy of a message is hashed to spot duplicates (about five per delivery in a mesh of degree 6), and
- * only the first is verified, so this is the hot path.
- */
-export function gossipIdOf(networkId: string, m: Pick<GossipMessage, 'origin' | 'seq' | 'topic' | 'data'>): string {
-  if (prefixFor.networkId !== networkId) {
-    prefixFor = { networkId, bytes: concatBytes(lengthPrefixed(utf8(GOSSIP_DOMAIN)), lengthPrefixed(utf8(networkId))) };
-  }
-  const topic = utf8(m.topic);
-  return createHash('sha256')
-    .update(prefixFor.bytes)
-    .update(m.origin)
-    .update(u64be(m.seq))
-    .update(u32be(topic.byteLength))
-    .update(topic)
-    .update(u32be(m.data.byteLength))
-    .update(m.data)
-    .digest('hex');
 }
 
 /**

@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { toHex } from './bytes.ts';
 import { StrongcastError, type ErrorCode } from './errors.ts';
 import { encodeFrame } from './framing.ts';
-import { GossipCore, consensusId, gossipId, gossipIdOf, gossipSignedBytes } from './gossip.ts';
+import { GossipCore, consensusId, gossipId, gossipSignedBytes } from './gossip.ts';
 import { BroadcastRelay } from './broadcast-relay.ts';
 import { keepsConnection, type LocalHello } from './handshake.ts';
 import { PeerConnection, type ConnectionContext } from './peer-connection.ts';
@@ -449,9 +449,9 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   }
 
   private onGossip(c: PeerConnection, msg: GossipMessage): void {
-    const id = gossipIdOf(this.networkId, msg);
-    if (!this.admit(c, id, msg.hops, msg.origin)) return;
     const signed = gossipSignedBytes(this.networkId, msg);
+    const id = gossipId(signed);
+    if (!this.admit(c, id, msg.hops, msg.origin)) return;
     c.beginWork();
     this.verifier.verify([{ publicKey: msg.origin, message: signed, signature: msg.sig }]).then(
       ([ok]) => this.afterGossipVerify(c, msg, id, ok === true),

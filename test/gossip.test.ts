@@ -1,7 +1,8 @@
 /** The pure gossip rules: ids, duplicate suppression, in-flight tracking, hop limit, relay targets. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GossipCore, consensusId, gossipId, gossipIdOf, gossipSignedBytes } from '../src/gossip.ts';
+import { GossipCore, consensusId, gossipId, gossipSignedBytes } from '../src/gossip.ts';
+import { concatBytes, lengthPrefixed, u64be, utf8 } from '../src/bytes.ts';
 import { isStrongcastError } from '../src/errors.ts';
 
 const base = { origin: new Uint8Array(32).fill(1), seq: 7, topic: 'chat', data: new Uint8Array([1, 2, 3]) };
@@ -25,10 +26,13 @@ test('the id covers network, origin, seq, topic and data, but not hops', () => {
   assert.is.not(gossipId(a), gossipId(b));
 });
 
-test('gossipIdOf hashes field by field to exactly the id of the signed bytes', () => {
-  for (const m of [base, { ...base, topic: '', data: new Uint8Array(0) }, { ...base, seq: 2 ** 40, topic: 'ünïcode' }]) {
-    assert.is(gossipIdOf('net', m), gossipId(gossipSignedBytes('net', m)));
-    assert.is(gossipIdOf('other-net', m), gossipId(gossipSignedBytes('other-net', m)), 'the cached prefix follows the network id');
+test('the signed bytes are exactly the documented concatenation, whatever the seq, topic and network', () => {
+  const spec = (net: string, m: typeof base): Uint8Array =>
+    concatBytes(lengthPrefixed(utf8('strongcast/gossip/v1')), lengthPrefixed(utf8(net)), m.origin, u64be(m.seq), lengthPrefixed(utf8(m.topic)), lengthPrefixed(m.data));
+  const cases = [base, { ...base, topic: '', data: new Uint8Array(0) }, { ...base, seq: 2 ** 40 + 7, topic: 'ünïcode' }, { ...base, seq: Number.MAX_SAFE_INTEGER }];
+  for (const m of cases) {
+    assert.equal(new Uint8Array(gossipSignedBytes('net', m)), spec('net', m));
+    assert.equal(new Uint8Array(gossipSignedBytes('other-net', m)), spec('other-net', m), 'the cached prefix follows the network id');
   }
 });
 

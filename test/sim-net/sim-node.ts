@@ -20,7 +20,7 @@ import { CatchUp, statementSignedBytes } from '../../src/consensus/catch-up.ts';
 import { DolevStrong, type ConsensusAction } from '../../src/consensus/dolev-strong.ts';
 import type { ErrorCode } from '../../src/errors.ts';
 import { encodeFrame } from '../../src/framing.ts';
-import { consensusId, GossipCore, gossipId, gossipIdOf, gossipSignedBytes } from '../../src/gossip.ts';
+import { consensusId, GossipCore, gossipId, gossipSignedBytes } from '../../src/gossip.ts';
 import { BroadcastRelay } from '../../src/broadcast-relay.ts';
 import { getChainIntervalMs } from '../../src/node.ts';
 import { penaltyFor } from '../../src/offences.ts';
@@ -222,9 +222,9 @@ export class SimNode implements Host {
   }
 
   #onGossip(c: ConnSide, msg: GossipMessage): void {
-    const id = gossipIdOf(this.#world.networkId, msg);
-    if (!this.#admit(c, id, msg.hops, msg.origin)) return;
     const signed = gossipSignedBytes(this.#world.networkId, msg);
+    const id = gossipId(signed);
+    if (!this.#admit(c, id, msg.hops, msg.origin)) return;
     this.#later(this.#world.verifyDelay(), () => {
       const ok = this.#world.verifyGossip(id, msg, signed);
       const senders = this.gossip.settle(id, ok, this.#world.sched.now);
