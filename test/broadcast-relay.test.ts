@@ -83,16 +83,17 @@ test('relay counts only the frames the port accepted', () => {
 });
 
 test('each duplicate sends exactly one PRUNE naming its origin, and the pruned peer then only hears ids of that origin', () => {
-  const { r, port } = relayWith(['a', 'b']);
-  r.relay(hexId(1), A, frameOf(1), null, none, 0);
+  // the paper's single tree: the first copy came from b, so a's copy is one too many
+  const { r, port } = relayWith(['a', 'b'], { treeRedundancy: 1 });
+  r.relay(hexId(1), A, frameOf(1), 'b', new Set(['b']), 0);
   port.clear();
-  r.duplicate('a', A, keyA);
+  r.duplicate('a', A, keyA, 0);
   assert.equal(port.msgs, [{ peer: 'a', msg: { t: 'prune', origin: keyA } }]);
   assert.equal(decodeMessage(port.msgs[0]!.msg), port.msgs[0]!.msg, 'a valid message');
-  r.duplicate('a', A, keyA);
+  r.duplicate('a', A, keyA, 0);
   assert.equal(port.msgs.length, 2, 'a full copy over a link already lazy here: the peer still sends eagerly, so it is told again');
   assert.is(r.counters.pruneFrames, 2);
-  r.duplicate('stranger', A, keyA);
+  r.duplicate('stranger', A, keyA, 0);
   assert.is(r.counters.pruneFrames, 2, 'no PRUNE to a peer that is not connected');
   port.clear();
   r.relay(hexId(7), A, frameOf(7), null, none, 10);
@@ -106,11 +107,25 @@ test('each duplicate sends exactly one PRUNE naming its origin, and the pruned p
   assert.equal(port.frames.map((f) => f.peer).sort(), ['a', 'b'], 'another origin\'s broadcast still goes to the pruned peer in full');
 });
 
+test('with the default treeRedundancy (2) a second feeding peer gets no PRUNE, a third does; the times passed in age feeds out', () => {
+  const { r, port } = relayWith(['a', 'b', 'c', 'd']);
+  r.relay(hexId(1), A, frameOf(1), 'a', new Set(['a']), 0);
+  port.clear();
+  r.duplicate('b', A, keyA, 4000);
+  assert.equal(port.msgs, [], 'a and b feed us');
+  r.duplicate('c', A, keyA, 4999);
+  assert.equal(port.msgs, [{ peer: 'c', msg: { t: 'prune', origin: keyA } }], "a's copy of 0 ms still counts at 4999 ms: c is a third");
+  r.duplicate('d', A, keyA, 5000);
+  assert.is(port.msgs.length, 1, "at 5000 ms a's copy no longer counts: b and d feed us");
+  assert.ok(r.tree.isEager('d', A) && !r.tree.isEager('c', A));
+  assert.is(r.counters.pruneFrames, 1);
+});
+
 test('a duplicate of an origin we keep no tree for sends no PRUNE', () => {
   const { r, port } = relayWith(['a', 'b']);
   r.relay(hexId(1), A, frameOf(1), null, none, 0);
   port.clear();
-  r.duplicate('a', B, keyB);
+  r.duplicate('a', B, keyB, 0);
   assert.equal(port.msgs, []);
   assert.is(r.counters.pruneFrames, 0);
   assert.is(r.tree.sizes.origins, 1, 'and keeps none');

@@ -1,7 +1,9 @@
 /**
- * Real sockets on loopback: each origin's broadcast tree settles on a mesh with cycles, costs clearly fewer
- * full frames than flooding the same mesh, repairs itself through IHAVE -> GRAFT when an interior node
- * stops, and a node serves GRAFTs at most graftServePerSec.
+ * Real sockets on loopback: in the paper's single tree (treeRedundancy 1) each origin's broadcast tree
+ * settles on a mesh with cycles, costs clearly fewer full frames than flooding the same mesh, and repairs
+ * itself through IHAVE -> GRAFT when an interior node stops. With the default treeRedundancy 2 a node keeps
+ * up to two feeds per origin, so a delivery costs at most about two full copies, and every broadcast still
+ * arrives when an interior node stops. A node serves GRAFTs at most graftServePerSec.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,7 +12,7 @@ import { RawPeer } from './helpers/raw-peer.ts';
 import { packIds, unpackIds } from '../src/broadcast-relay.ts';
 import { toHex } from '../src/bytes.ts';
 import { encodeFrame } from '../src/framing.ts';
-import type { GossipMode } from '../src/plumtree.ts';
+import { plumtreeDefaults, type GossipMode } from '../src/plumtree.ts';
 import type { StrongcastNode } from '../src/node.ts';
 
 const n = 8;
@@ -18,8 +20,14 @@ const n = 8;
 const meshLinks = 2 * n;
 const ringWithChords = (i: number, ports: number[]): number[] => [ports[(i + 1) % n]!, ports[(i + 2) % n]!];
 
-async function startMesh(mode: GossipMode): Promise<StrongcastNode[]> {
-  const nodes = await startNodes(n, ringWithChords, () => ({ peerExchange: false, gossipMode: mode }));
+/**
+ * The tree-shape and repair tests check the paper's single tree, whose settled eager links form exactly a
+ * spanning tree and whose only repair path is GRAFT: they run every node with `treeRedundancy: 1`.
+ */
+const singleTree = 1;
+
+async function startMesh(mode: GossipMode, treeRedundancy = singleTree): Promise<StrongcastNode[]> {
+  const nodes = await startNodes(n, ringWithChords, () => ({ peerExchange: false, gossipMode: mode, treeRedundancy }));
   try {
     await waitFor(() => nodes.every((x) => x.peers().length === 4), `${mode} mesh formed`);
   } catch (e) {
@@ -176,6 +184,57 @@ test('when an interior tree node stops, every remaining node still gets every ne
     assert.ok(isConnected(eagerGraph(nodes, new Set(live), origin)), 'the eager links span the remaining nodes again');
     assert.is(reachable(eagerGraph(nodes, new Set(live), origin, true), 0).size, live.length, 'and reach them all from the origin');
     assert.is(eagerEnds(live.map((i) => nodes[i]!), origin), 2 * (live.length - 1), 'and form a tree');
+  } finally {
+    await stopAll(nodes);
+  }
+});
+
+test('with the default treeRedundancy (2) a delivery costs at most about two full copies, and with an interior node stopped every broadcast still arrives', async () => {
+  const nodes = await startMesh('tree', plumtreeDefaults.treeRedundancy);
+  try {
+    const seen = recordDeliveries(nodes);
+    const deliveredAtMs = nodes.map(() => new Map<string, number>());
+    nodes.forEach((x, i) => x.on('message', (m) => deliveredAtMs[i]!.set(m.id, Date.now())));
+    const all = nodes.map((_, i) => i);
+    // The first round floods the mesh; duplicates prune the feeds beyond two over the next.
+    for (const round of [1, 2]) {
+      const warm = await publish(nodes, [0, 4], 40, `warm-up ${round}`);
+      await waitFor(() => allDelivered(seen, warm, all), `warm-up ${round} delivered`);
+      await sleep(300);
+    }
+    const sentBy = (): number[] => nodes.map((x) => x.broadcastRelay.counters.fullFrames + x.broadcastRelay.counters.graftServed);
+    const before = sentBy();
+    const sent = await publish(nodes, [0, 4], 40, 'settled');
+    await waitFor(() => allDelivered(seen, sent, all), 'the settled round delivered');
+    await sleep(300);
+    const relayed = sentBy().map((f, i) => f - before[i]!);
+    const perDelivery = relayed.reduce((a, b) => a + b, 0) / (sent.length * (n - 1));
+    // Flooding this mesh costs (4 + 7 * 3) / 7 = 3.6 full frames per delivery, the single tree 1.
+    assert.ok(perDelivery < 2.5, `about two full copies per delivery at most, below flooding's 3.6: ${perDelivery.toFixed(2)}`);
+
+    // The busiest relay other than the two origins feeds the most nodes: stop it.
+    const victim = all.filter((i) => i !== 0 && i !== 4).reduce((a, b) => (relayed[b]! > relayed[a]! ? b : a));
+    assert.ok(relayed[victim]! > 0, 'the victim relayed broadcasts');
+    const victimId = nodes[victim]!.id;
+    await nodes[victim]!.stop();
+    const live = all.filter((i) => i !== victim);
+    await waitFor(() => live.every((i) => !nodes[i]!.peerIds().includes(victimId)), 'neighbours noticed the stop');
+    const graftsBefore = graftFrames(nodes);
+    const after: Array<{ id: string; origin: number; atMs: number }> = [];
+    for (let k = 0; k < 10; k++) {
+      const atMs = Date.now();
+      after.push({ id: (await nodes[0]!.broadcast('chat', `after ${k}`)).id, origin: 0, atMs });
+      await sleep(5);
+    }
+    await waitFor(() => allDelivered(seen, after, live), 'every remaining node delivers every new broadcast', 3000);
+    const slowestMs = Math.max(...after.flatMap(({ id, atMs }) => live.filter((i) => i !== 0).map((i) => deliveredAtMs[i]!.get(id)! - atMs)));
+    // A repair by GRAFT takes about 300 ms here (IHAVE flush, graftTimeoutMs, the answer); the bound leaves room.
+    assert.ok(slowestMs < 1500, `slowest delivery ${slowestMs} ms (GRAFT frames ${graftFrames(nodes) - graftsBefore})`);
+    await sleep(200);
+    for (const i of live.filter((i) => i !== 0)) {
+      const got = seen.ids[i]!.filter((id) => after.some((s) => s.id === id));
+      assert.is(got.length, after.length, `node ${i} delivers each new broadcast exactly once`);
+    }
   } finally {
     await stopAll(nodes);
   }

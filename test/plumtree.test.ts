@@ -14,22 +14,37 @@ const O = 'origin-o';
 const A = 'origin-a';
 const B = 'origin-b';
 
-/** A tree with `peers` added, all eager. */
+/**
+ * The paper's single tree: once a peer has fed us a first copy, a duplicate from any other prunes it. These
+ * tests are about the tree's mechanics (prune, announce, graft, limits), so they assume it; the redundancy
+ * of the default (`treeRedundancy` 2) is tested in plumtree-redundancy.test.ts.
+ */
+const classic: PlumtreeOptions = { treeRedundancy: 1 };
+
+/** A tree with `peers` added, all eager; classic pruning unless `options` say otherwise. */
 function treeWith(peers: string[], options: PlumtreeOptions = {}): Plumtree {
-  const t = new Plumtree(options);
+  const t = new Plumtree({ ...classic, ...options });
   for (const p of peers) t.addPeer(p);
   return t;
 }
 
 /** Creates `origin`'s tree as our own broadcast would (no sender made eager, nothing missing). */
 function plant(t: Plumtree, origin: string): void {
-  t.received(`planted ${origin}`, origin, null);
+  t.received(`planted ${origin}`, origin, null, 0);
 }
 
-/** Creates `origin`'s tree and prunes `peers` from it as duplicates from them would. */
-function pruneIn(t: Plumtree, origin: string, ...peers: string[]): void {
-  plant(t, origin);
-  for (const p of peers) assert.ok(t.duplicate(p, origin), `${p} pruned in ${origin}`);
+/** Creates `origin`'s tree as a first copy of its broadcast from `feeder` would. */
+function plantVia(t: Plumtree, origin: string, feeder: string): void {
+  t.received(`planted ${origin}`, origin, feeder, 0);
+}
+
+/**
+ * Creates `origin`'s tree as a first copy from `feeder` would, then prunes `peers` from it as duplicates from
+ * them would: in the classic tree the feeder is the one link kept, every later sender is pruned.
+ */
+function pruneIn(t: Plumtree, origin: string, feeder: string, ...peers: string[]): void {
+  plantVia(t, origin, feeder);
+  for (const p of peers) assert.ok(t.duplicate(p, origin, 0), `${p} pruned in ${origin}`);
 }
 
 /** Ids "m0".."m{n-1}". */
@@ -48,7 +63,7 @@ test('a new peer is eager in every tree, existing or later; a peer that reconnec
   const t = treeWith(['a', 'b']);
   assert.ok(t.isEager('a', O) && t.isEager('b', O), 'eager before any tree exists');
   assert.equal(t.sizes, { peers: 2, origins: 0, eager: 0, lazy: 0, missing: 0 });
-  pruneIn(t, O, 'a');
+  pruneIn(t, O, 'b', 'a');
   assert.not.ok(t.isEager('a', O));
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 });
   t.addPeer('c');
@@ -62,8 +77,8 @@ test('a new peer is eager in every tree, existing or later; a peer that reconnec
 
 test('broadcast returns the eager peers minus skip and queues the id for lazy peers that are not skipped', () => {
   const t = treeWith(['e1', 'e2', 'e3', 'l1', 'l2']);
-  pruneIn(t, O, 'l1', 'l2');
-  const targets = t.broadcast('x', O, 'e1', new Set(['e1', 'e2', 'l2']));
+  pruneIn(t, O, 'e1', 'l1', 'l2');
+  const targets = t.broadcast('x', O, 'e1', new Set(['e1', 'e2', 'l2']), 0);
   assert.equal(targets, ['e3']);
   const out = t.tick(0);
   assert.equal(announced(out), new Map([['l1', ['x']]]), 'only the lazy peer that did not send it hears the id');
@@ -72,20 +87,20 @@ test('broadcast returns the eager peers minus skip and queues the id for lazy pe
 
 test('our own broadcast (from null) goes to every eager peer of our tree', () => {
   const t = treeWith(['a', 'b', 'c']);
-  pruneIn(t, O, 'c');
-  assert.equal(t.broadcast('own', O, null, none).sort(), ['a', 'b']);
+  pruneIn(t, O, 'a', 'c');
+  assert.equal(t.broadcast('own', O, null, none, 0).sort(), ['a', 'b']);
   assert.equal(announced(t.tick(0)), new Map([['c', ['own']]]));
 });
 
 test('duplicate() turns an eager link lazy and asks for a PRUNE; a repeat copy over the lazy link asks again', () => {
   const t = treeWith(['a', 'b']);
-  plant(t, O);
-  assert.is(t.duplicate('a', O), true);
+  plantVia(t, O, 'b');
+  assert.is(t.duplicate('a', O, 0), true);
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 });
   // a full copy over a link we hold lazy means the peer still holds it eager: tell it again (paper, Algorithm 1)
-  assert.is(t.duplicate('a', O), true);
+  assert.is(t.duplicate('a', O, 0), true);
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 }, 'the repeat changes no set');
-  assert.is(t.duplicate('stranger', O), false, 'an unknown peer is never pruned');
+  assert.is(t.duplicate('stranger', O, 0), false, 'an unknown peer is never pruned');
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 });
   assert.is(t.counters.prunesSent, 2);
 });
@@ -93,7 +108,7 @@ test('duplicate() turns an eager link lazy and asks for a PRUNE; a repeat copy o
 test('a duplicate of an origin with no tree asks for no PRUNE and creates no tree', () => {
   const t = treeWith(['a', 'b']);
   plant(t, O);
-  assert.is(t.duplicate('a', A), false);
+  assert.is(t.duplicate('a', A, 0), false);
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 2, lazy: 0, missing: 0 });
   assert.ok(t.isEager('a', A) && t.isEager('a', O));
   assert.is(t.counters.prunesSent, 0);
@@ -105,7 +120,7 @@ test('onPrune moves an eager peer to lazy in that tree, and broadcasts of that o
   t.onPrune('a', O);
   assert.not.ok(t.isEager('a', O));
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 });
-  assert.equal(t.broadcast('x', O, null, none), ['b']);
+  assert.equal(t.broadcast('x', O, null, none, 0), ['b']);
   assert.equal(announced(t.tick(0)), new Map([['a', ['x']]]));
   t.onPrune('stranger', O);
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 }, 'a PRUNE from an unknown peer adds nothing');
@@ -118,18 +133,18 @@ test('a PRUNE for an origin with no tree creates nothing: the peer stays eager w
   for (let i = 0; i < 100; i++) t.onPrune('a', `unknown ${i}`);
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 2, lazy: 0, missing: 0 }, 'sizes.origins unchanged');
   assert.is(t.counters.treesDropped, 0);
-  assert.equal(t.broadcast('x', 'unknown 0', null, none).sort(), ['a', 'b'], 'the PRUNE was not remembered');
+  assert.equal(t.broadcast('x', 'unknown 0', null, none, 0).sort(), ['a', 'b'], 'the PRUNE was not remembered');
 });
 
 test('trees are per origin: a peer pruned for origin A stays eager for origin B', () => {
   const t = treeWith(['p', 'q']);
-  pruneIn(t, A, 'p');
+  pruneIn(t, A, 'q', 'p');
   plant(t, B);
   assert.not.ok(t.isEager('p', A));
   assert.ok(t.isEager('p', B));
   assert.equal(t.sizes, { peers: 2, origins: 2, eager: 3, lazy: 1, missing: 0 });
-  assert.equal(t.broadcast('b1', B, null, none).sort(), ['p', 'q'], "B's broadcast goes to p in full");
-  assert.equal(t.broadcast('a1', A, null, none), ['q'], "A's only to q");
+  assert.equal(t.broadcast('b1', B, null, none, 0).sort(), ['p', 'q'], "B's broadcast goes to p in full");
+  assert.equal(t.broadcast('a1', A, null, none, 0), ['q'], "A's only to q");
   assert.equal(announced(t.tick(0)), new Map([['p', ['a1']]]), 'p hears only the id of A\'s');
   t.onPrune('q', B);
   assert.ok(t.isEager('q', A), "q's PRUNE for B leaves it eager for A");
@@ -138,26 +153,26 @@ test('trees are per origin: a peer pruned for origin A stays eager for origin B'
 
 test('a message received from a lazy peer makes that peer eager in its origin\'s tree only', () => {
   const t = treeWith(['a', 'b']);
-  pruneIn(t, O, 'a');
-  pruneIn(t, A, 'a');
-  t.broadcast('x', O, 'a', new Set(['a']));
+  pruneIn(t, O, 'b', 'a');
+  pruneIn(t, A, 'b', 'a');
+  t.broadcast('x', O, 'a', new Set(['a']), 0);
   assert.ok(t.isEager('a', O));
   assert.not.ok(t.isEager('a', A), 'the other origin\'s tree keeps the prune');
-  t.broadcast('y', O, 'stranger', new Set(['stranger']));
+  t.broadcast('y', O, 'stranger', new Set(['stranger']), 0);
   assert.not.ok(t.isEager('stranger', O), 'a sender that is not a peer is not added');
   assert.is(t.sizes.peers, 2);
 });
 
 test('an announced unknown id is asked for from its first announcer exactly at graftTimeoutMs; the link joins when the message comes over it', () => {
-  const t = treeWith(['a', 'b']);
-  pruneIn(t, O, 'a', 'b');
+  const t = treeWith(['a', 'b', 'f']);
+  pruneIn(t, O, 'f', 'a', 'b');
   t.onIhave('a', ['x'], 1000, unknown);
   t.onIhave('b', ['x'], 1010, unknown);
   assert.ok(t.isMissing('x'));
   assert.equal(t.tick(1000 + T - 1).graft, [], 'no GRAFT before the timeout');
   assert.equal(t.tick(1000 + T).graft, [{ peer: 'a', ids: ['x'] }], 'the timer runs from the first announcement');
   assert.not.ok(t.isEager('a', O), 'asking does not yet make the link eager');
-  t.broadcast('x', O, 'a', new Set(['a']));
+  t.broadcast('x', O, 'a', new Set(['a']), 1000 + T);
   assert.ok(t.isEager('a', O), 'the grafted link joins the tree of the origin when the message arrives over it');
   assert.not.ok(t.isEager('b', O));
   assert.is(t.counters.grafts, 1);
@@ -183,16 +198,16 @@ test('the next announcer is asked graftRetryMs after the previous GRAFT, then th
 test('receiving the message (broadcast) cancels its timer', () => {
   const t = treeWith(['a', 'b']);
   t.onIhave('a', ['x'], 0, unknown);
-  t.broadcast('x', O, 'b', new Set(['b']));
+  t.broadcast('x', O, 'b', new Set(['b']), 0);
   assert.not.ok(t.isMissing('x'));
   assert.equal(t.tick(T + R).graft, []);
 });
 
 test('a message that travels no further (received) also cancels its timer and makes its sender eager', () => {
   const t = treeWith(['a', 'b']);
-  pruneIn(t, O, 'b');
+  pruneIn(t, O, 'a', 'b');
   t.onIhave('a', ['x'], 0, unknown);
-  t.received('x', O, 'b');
+  t.received('x', O, 'b', 0);
   assert.not.ok(t.isMissing('x'));
   assert.ok(t.isEager('b', O));
   const out = t.tick(T + R);
@@ -211,9 +226,9 @@ test('known ids are not tracked, and IHAVE from a peer that is not connected is 
 
 test('removePeer drops the peer from every tree, from announcer lists and its announcement queue', () => {
   const t = treeWith(['a', 'b', 'l']);
-  pruneIn(t, O, 'l');
-  pruneIn(t, A, 'l', 'a');
-  t.broadcast('queued', O, null, none);
+  pruneIn(t, O, 'b', 'l');
+  pruneIn(t, A, 'b', 'l', 'a');
+  t.broadcast('queued', O, null, none, 0);
   t.onIhave('a', ['x'], 0, unknown);
   t.onIhave('b', ['x'], 0, unknown);
   t.removePeer('a');
@@ -229,14 +244,14 @@ test('removePeer drops the peer from every tree, from announcer lists and its an
 
 test('treeOriginsMax: exactly the limit is kept; one more drops the least recently used tree and counts it', () => {
   const t = treeWith(['p', 'q'], { treeOriginsMax: 3 });
-  pruneIn(t, 'o1', 'p');
-  pruneIn(t, 'o2', 'p');
-  pruneIn(t, 'o3', 'p');
+  pruneIn(t, 'o1', 'q', 'p');
+  pruneIn(t, 'o2', 'q', 'p');
+  pruneIn(t, 'o3', 'q', 'p');
   assert.equal(t.sizes, { peers: 2, origins: 3, eager: 3, lazy: 3, missing: 0 });
   assert.is(t.counters.treesDropped, 0);
   // o1 is touched by a new broadcast of it (a duplicate or PRUNE does not touch), so o2 is now the oldest
-  t.broadcast('o1 again', 'o1', 'q', new Set(['q']));
-  t.duplicate('p', 'o2');
+  t.broadcast('o1 again', 'o1', 'q', new Set(['q']), 0);
+  t.duplicate('p', 'o2', 0);
   t.onPrune('p', 'o2');
   plant(t, 'o4');
   assert.equal(t.sizes, { peers: 2, origins: 3, eager: 4, lazy: 2, missing: 0 });
@@ -256,9 +271,9 @@ test('treeOriginsMax: exactly the limit is kept; one more drops the least recent
 test('ihaveIdsMax: exactly the limit goes in one IHAVE, one more starts a second', () => {
   const max = 5;
   for (const [n, sizes] of [[max, [max]], [max + 1, [max, 1]], [2 * max, [max, max]]] as const) {
-    const t = treeWith(['l'], { ihaveIdsMax: max });
-    pruneIn(t, O, 'l');
-    for (const id of ids(n)) t.broadcast(id, O, null, none);
+    const t = treeWith(['l', 'e'], { ihaveIdsMax: max });
+    pruneIn(t, O, 'e', 'l');
+    for (const id of ids(n)) t.broadcast(id, O, null, none, 0);
     const out = t.tick(0);
     assert.equal(out.ihave.map((b) => b.ids.length), sizes, `${n} ids`);
     assert.equal(out.ihave.flatMap((b) => b.ids), ids(n), 'in order, none lost');
@@ -279,11 +294,11 @@ test('graftIdsMax: exactly the limit goes in one GRAFT, one more starts a second
 
 test('lazyQueueIdsMax: the queue holds exactly the limit; one more drops the oldest and counts it', () => {
   const max = 3;
-  const t = treeWith(['l'], { lazyQueueIdsMax: max });
-  pruneIn(t, O, 'l');
-  for (const id of ids(max)) t.broadcast(id, O, null, none);
+  const t = treeWith(['l', 'e'], { lazyQueueIdsMax: max });
+  pruneIn(t, O, 'e', 'l');
+  for (const id of ids(max)) t.broadcast(id, O, null, none, 0);
   assert.is(t.counters.lazyDropped, 0);
-  t.broadcast('newest', O, null, none);
+  t.broadcast('newest', O, null, none, 0);
   assert.is(t.counters.lazyDropped, 1);
   assert.equal(announced(t.tick(0)).get('l'), ['m1', 'm2', 'newest']);
 });
@@ -316,20 +331,20 @@ test('announcersPerIdMax: exactly the limit is remembered, later announcers are 
 test('flood mode: broadcast goes to every peer, no tree is kept, duplicates and PRUNE keep links eager, IHAVE is ignored', () => {
   const t = treeWith(['a', 'b', 'c'], { gossipMode: 'flood' });
   assert.not.ok(t.lazyPush);
-  assert.equal(t.broadcast('x', O, 'c', new Set(['c'])).sort(), ['a', 'b']);
-  assert.is(t.duplicate('a', O), false);
+  assert.equal(t.broadcast('x', O, 'c', new Set(['c']), 0).sort(), ['a', 'b']);
+  assert.is(t.duplicate('a', O, 0), false);
   t.onPrune('b', O);
   assert.ok(['a', 'b', 'c'].every((p) => t.isEager(p, O)));
   assert.is(t.sizes.origins, 0, 'no tree is kept');
   assert.is(t.sizes.lazy, 0);
-  assert.equal(t.broadcast('y', O, null, none).sort(), ['a', 'b', 'c']);
+  assert.equal(t.broadcast('y', O, null, none, 0).sort(), ['a', 'b', 'c']);
   t.onIhave('a', ['z'], 0, unknown);
   assert.not.ok(t.isMissing('z'));
   assert.equal(t.tick(T + R), { ihave: [], graft: [] });
   assert.is(t.counters.prunesSent, 0);
 });
 
-test('options: defaults, the wire caps accepted at their edge', () => {
+test('options: defaults (two feeds per origin), the wire caps accepted at their edge, a single tree accepted', () => {
   assert.equal(resolvePlumtree({}), { ...plumtreeDefaults });
   const s = resolvePlumtree({ ihaveIdsMax: schemaLimits.ihaveIdsMax, graftIdsMax: schemaLimits.graftIdsMax, gossipMode: 'flood' });
   assert.is(s.ihaveIdsMax, schemaLimits.ihaveIdsMax);
@@ -337,6 +352,9 @@ test('options: defaults, the wire caps accepted at their edge', () => {
   assert.is(s.gossipMode, 'flood');
   const t = resolvePlumtree({ treeOriginsMax: 1, graftTimeoutMs: 5000 });
   assert.equal([t.treeOriginsMax, t.graftTimeoutMs], [1, 5000]);
+  assert.is(plumtreeDefaults.treeRedundancy, 2, 'two peers may feed each origin by default');
+  assert.is(resolvePlumtree({ treeRedundancy: 1 }).treeRedundancy, 1, "1, the paper's single tree, is accepted");
+  assert.is(new Plumtree().settings.treeRedundancy, 2);
 });
 
 const invalid: [string, unknown, string][] = [
@@ -355,6 +373,9 @@ const invalid: [string, unknown, string][] = [
   ['announcersPerIdMax', { announcersPerIdMax: Infinity }, 'options.announcersPerIdMax must be a positive integer'],
   ['treeOriginsMax', { treeOriginsMax: 0 }, 'options.treeOriginsMax must be a positive integer'],
   ['treeOriginsMax type', { treeOriginsMax: '1024' }, 'options.treeOriginsMax must be a positive integer'],
+  ['treeRedundancy', { treeRedundancy: 0 }, 'options.treeRedundancy must be a positive integer'],
+  ['treeRedundancy fraction', { treeRedundancy: 1.5 }, 'options.treeRedundancy must be a positive integer'],
+  ['treeRedundancy type', { treeRedundancy: '2' }, 'options.treeRedundancy must be a positive integer'],
 ];
 
 test('every invalid option is refused with a message naming it', () => {

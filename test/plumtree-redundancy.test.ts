@@ -1,0 +1,117 @@
+/**
+ * treeRedundancy: how many peers may keep feeding us each origin's broadcasts in full. A duplicate from a peer
+ * is kept while the peers that sent copies of that origin within the feed window (5000 ms) number at most
+ * treeRedundancy; one more is pruned. Feeds age out, a closed peer frees its slot, and a dropped tree drops
+ * its feeds.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Plumtree, type PlumtreeOptions } from '../src/plumtree.ts';
+
+const O = 'origin-o';
+const none: ReadonlySet<string> = new Set();
+/** How long a copy keeps its sender counted as a feed, in ms (plumtree.ts's feedWindowMs). */
+const feedWindowMs = 5000;
+
+/** A tree with `peers` added, all eager, and O's tree created by a first copy from `first` at `atMs`. */
+function fedBy(peers: string[], first: string, atMs = 0, options: PlumtreeOptions = {}): Plumtree {
+  const t = new Plumtree(options);
+  for (const p of peers) t.addPeer(p);
+  t.received('m0', O, first, atMs);
+  return t;
+}
+
+test('treeRedundancy k: duplicates from k-1 more peers are kept (no PRUNE, still eager), one more is pruned', () => {
+  for (const k of [1, 2, 3, 4]) {
+    const peers = Array.from({ length: k + 2 }, (_, i) => `p${i}`);
+    const t = fedBy(peers, 'p0', 0, { treeRedundancy: k });
+    for (const p of peers.slice(1, k)) {
+      assert.is(t.duplicate(p, O, 1), false, `k=${k}: ${p} is kept`);
+      assert.ok(t.isEager(p, O), `k=${k}: ${p} stays eager`);
+    }
+    assert.is(t.counters.prunesSent, 0, `k=${k}: no PRUNE while ${k} peers feed us`);
+    assert.is(t.duplicate(peers[k]!, O, 1), true, `k=${k}: the copy from a peer beyond ${k} feeds asks for a PRUNE`);
+    assert.not.ok(t.isEager(peers[k]!, O));
+    assert.equal(t.sizes, { peers: k + 2, origins: 1, eager: k + 1, lazy: 1, missing: 0 }, `k=${k}: only that peer left the tree`);
+    assert.equal(t.broadcast('m1', O, null, none, 2), peers.filter((_, i) => i !== k), `k=${k}: the kept feeds still get our copies in full`);
+  }
+});
+
+test('with the default (2): the first duplicate from a second peer is kept, a third peer is pruned, a feed sending again stays', () => {
+  const t = fedBy(['a', 'b', 'c', 'd'], 'a');
+  assert.is(t.settings.treeRedundancy, 2);
+  assert.is(t.duplicate('b', O, 10), false, 'b becomes the second feed');
+  assert.ok(t.isEager('b', O));
+  assert.is(t.duplicate('b', O, 20), false, 'a feed that sends again takes no new slot');
+  assert.is(t.duplicate('c', O, 30), true, 'c would be a third');
+  assert.not.ok(t.isEager('c', O));
+  assert.is(t.counters.prunesSent, 1);
+  assert.equal(t.broadcast('m1', O, 'b', new Set(['b']), 40), ['a', 'd'], 'the next message goes on in full to every eager peer but c');
+  assert.equal(t.tick(40).ihave, [{ peer: 'c', ids: ['m1'] }], 'c hears only its id');
+  assert.is(t.duplicate('a', O, 41), false, 'a and b still feed');
+});
+
+test('a feed counts while its last copy is less than 5000 ms old: 4999 ms counts, 5000 ms does not', () => {
+  const young = fedBy(['a', 'b', 'c'], 'a', 1000);
+  assert.is(young.duplicate('b', O, 1000), false);
+  assert.is(young.duplicate('c', O, 1000 + feedWindowMs - 1), true, 'a and b sent 4999 ms ago: both still count, c is a third');
+
+  const old = fedBy(['a', 'b', 'c'], 'a', 1000);
+  assert.is(old.duplicate('b', O, 1000), false);
+  assert.is(old.duplicate('c', O, 1000 + feedWindowMs), false, 'a and b sent 5000 ms ago: neither counts, c is kept');
+  assert.ok(old.isEager('a', O) && old.isEager('b', O), 'a feed that aged out is not pruned, it just stops counting');
+  assert.is(old.duplicate('b', O, 1000 + feedWindowMs), false, 'b sends again: it counts again, c and b are two');
+  assert.is(old.duplicate('a', O, 1000 + feedWindowMs), true, 'and a is now a third');
+});
+
+test('a first copy refreshes its sender\'s feed, so only the silent feed ages out', () => {
+  const t = fedBy(['a', 'b', 'c'], 'a', 0);
+  assert.is(t.duplicate('b', O, 0), false);
+  t.broadcast('m1', O, 'a', new Set(['a']), 3000);
+  assert.is(t.duplicate('c', O, feedWindowMs + 1), false, 'b aged out, a (3000) did not: a and c are two');
+  assert.is(t.duplicate('b', O, feedWindowMs + 2), true, 'b is now a third');
+});
+
+test('removePeer frees its feed slot; a repeat duplicate from a pruned peer asks for a PRUNE again and takes no slot', () => {
+  const t = fedBy(['a', 'b', 'c', 'd', 'e'], 'a');
+  assert.is(t.duplicate('b', O, 1), false);
+  assert.is(t.duplicate('c', O, 2), true);
+  assert.is(t.duplicate('c', O, 3), true, 'c still sends in full: it is told again');
+  assert.is(t.counters.prunesSent, 2);
+  t.removePeer('b');
+  assert.is(t.duplicate('d', O, 4), false, "b's slot is free: a and d are two (c's repeat did not take it)");
+  assert.is(t.duplicate('e', O, 5), true, 'both slots taken again');
+  t.addPeer('b');
+  assert.is(t.duplicate('b', O, 6), true, 'a reconnected peer starts with no feed: its copy would be a third');
+});
+
+test('a first copy from a pruned peer (a GRAFT answer) makes it eager and a feed again; the next sender beyond the limit is pruned', () => {
+  const t = fedBy(['a', 'b', 'c'], 'a');
+  assert.is(t.duplicate('b', O, 1), false);
+  assert.is(t.duplicate('c', O, 2), true);
+  t.received('m1', O, 'c', 3);
+  assert.ok(t.isEager('c', O));
+  assert.is(t.duplicate('b', O, 4), true, 'a, c and b would be three');
+  assert.is(t.duplicate('a', O, 5), false, 'a and c feed');
+});
+
+test("a dropped tree (treeOriginsMax) drops its feeds: the origin's next tree counts from scratch", () => {
+  const t = fedBy(['a', 'b', 'c'], 'a', 0, { treeOriginsMax: 1 });
+  assert.is(t.duplicate('b', O, 1), false);
+  t.received('other', 'origin-other', null, 2);
+  assert.is(t.counters.treesDropped, 1);
+  t.received('m1', O, 'c', 3);
+  assert.is(t.duplicate('a', O, 4), false, "c and a are two: b's old feed went with the tree");
+  assert.is(t.duplicate('b', O, 5), true);
+});
+
+test('feeds are per origin: peers feeding one origin take no slot in another', () => {
+  const t = fedBy(['a', 'b', 'c'], 'a');
+  assert.is(t.duplicate('b', O, 1), false);
+  t.received('x0', 'origin-x', 'c', 2);
+  assert.is(t.duplicate('a', 'origin-x', 3), false, "a and b feed O, yet c and a are only two for origin-x's tree");
+  assert.is(t.duplicate('b', 'origin-x', 4), true);
+  assert.ok(t.isEager('b', O), "and b's prune in origin-x's tree leaves it feeding O");
+});
+
+test.run();
