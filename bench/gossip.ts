@@ -29,7 +29,7 @@ import { DEFAULT_NETWORK_ID } from '../src/node-options.ts';
 import type { GossipMode } from '../src/plumtree.ts';
 import { buildDist, opsPerSecond, runBenchmark, textTable, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
 import { payloadBytes, benchTopic, type VerifierKind } from './gossip/gossip-node.ts';
-import { isSustained, runConfig, sustainedP99MsMax, type ConfigSpec, type PhaseRow, type PhaseSpec } from './gossip/run-config.ts';
+import { isSustained, runConfig, sustainedP99MsMax, warmupNote, type ConfigSpec, type PhaseRow, type PhaseSpec } from './gossip/run-config.ts';
 
 /** The issue's goal workload and targets; the goals are judged on the broadcast tree with the main-thread verifier. */
 const goal = { nodes: 16, degree: 6, publishers: 4, mode: 'tree', verifier: 'main', fullPerSec: 1000, p99AtPerSec: 500, p99Ms: 50, rssMb: 100, loopDelayMs: 100 } as const;
@@ -195,6 +195,26 @@ function goalLines(rows: PhaseRow[], mark: (ok: boolean) => string): string[] {
   ];
 }
 
+/**
+ * What the rate goal asks of the machine, from this run's own figures: the CPU that verification alone needs
+ * at the goal rate, and the CPU the goal configuration would need at its cheapest measured cost per delivery.
+ */
+function rateGoalBudget(rows: PhaseRow[], verifiesPerSec: number, cores: number): string[] {
+  const g = rows.filter((r) => ofConfig(r, goalConfig) && r['missingDeliveries'] === 0 && typeof r['cpuUsPerDelivered'] === 'number');
+  if (g.length === 0) return [];
+  const cheapest = g.reduce((a, b) => (num(a['cpuUsPerDelivered']) <= num(b['cpuUsPerDelivered']) ? a : b));
+  const deliveriesPerSec = goal.nodes * goal.fullPerSec;
+  const verifyCores = (deliveriesPerSec / verifiesPerSec);
+  const perDeliveryUs = num(cheapest['cpuUsPerDelivered']);
+  const neededCores = (deliveriesPerSec * perDeliveryUs) / 1e6;
+  const leftUs = ((cores - verifyCores) * 1e6) / deliveriesPerSec;
+  return [
+    `rate goal budget: ${goal.fullPerSec} msg/s on ${goal.nodes} nodes is ${deliveriesPerSec} deliveries/s; verification alone needs ${verifyCores.toFixed(2)} of ${cores} cores ` +
+      `(${((100 * verifyCores) / cores).toFixed(0)}% at ${Math.round(verifiesPerSec)} verifies/s per core), leaving ${leftUs.toFixed(0)} us per delivery for receiving, decoding and relaying; ` +
+      `the cheapest cost per delivery measured here (${perDeliveryUs} us, ${cheapest['phase']}${cheapest['offeredPerSec'] ? ` at ${cheapest['offeredPerSec']} msg/s` : ''}) would need ${neededCores.toFixed(2)} cores`,
+  ];
+}
+
 function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number, rss: RssBaselines): { ratios: string[]; notes: string[] } {
   const cores = availableParallelism();
   const ratios: string[] = [];
@@ -207,7 +227,7 @@ function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number
     );
   }
   const mark = (ok: boolean): string => (ok ? 'met' : 'NOT met');
-  ratios.push(...goalLines(rows, mark));
+  ratios.push(...goalLines(rows, mark), ...rateGoalBudget(rows, verifiesPerSec, cores));
   const dups = rows.reduce((a, r) => a + num(r['duplicatesDelivered']), 0);
   ratios.push(`duplicates delivered to the application, all phases: ${dups} (must be 0), ${mark(dups === 0)}`, ...treeVersusFlood(rows));
   const verifyUs = 1e6 / verifiesPerSec;
@@ -238,8 +258,9 @@ function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number
       'after the first unsustained steady rate, higher steady rates of that configuration are skipped, except the rates a goal or a comparison is stated at. Latency is publish-to-delivery on the one machine clock. ' +
       'framesPerDelivered counts every frame written (full copies, IHAVE, GRAFT and PRUNE, keepalive pings) over application deliveries; ' +
       'ihaveFramesPerDelivered is the IHAVE frames (batched id announcements on lazy links) among them, and the results file also has the GRAFT and PRUNE frames sent per phase; verificationsPerDelivered is signatures run by the verifier over deliveries (1.0: no copy verified twice). ' +
-      `deliveredMsgsPerSec is messages / (last delivery anywhere - first publish), shown when every delivery happened. Peak RSS is sampled every 50 ms in each node process.`,
-    "mode: tree = the node's default gossipMode, a Plumtree broadcast tree (full copies along eager links, ids announced in IHAVE frames on lazy links, GRAFT for a missing message); " +
+      `deliveredMsgsPerSec is messages / (last delivery anywhere - first publish), shown when every delivery happened. Peak RSS is sampled every 50 ms in each node process. ` +
+      `Before its first phase each configuration runs an unmeasured warm-up (${warmupNote}).`,
+    "mode: tree = the node's default gossipMode, a Plumtree broadcast tree per origin (full copies along eager links, up to treeRedundancy = 2 peers feeding each node each origin's messages in full, ids announced in IHAVE frames on lazy links, GRAFT for a missing message); " +
       'flood = every message to every peer, measured at fewer rates for comparison. The goals are judged on the 16-node tree rows with the main-thread verifier.',
     'Nodes verify on the main thread (createMainThreadVerifier), one verification per message per node: with 16 or 32 processes on the same cores a worker thread per node ' +
       'brings no spare CPU, costs an extra V8 isolate of memory and a thread hop per batch; the 16-node pool row (createVerifyPool with 1 thread per node) measures the alternative.',

@@ -112,19 +112,19 @@ export class BroadcastRelay {
    */
   relay(id: string, origin: string, frame: Buffer | null, from: string | null, skip: ReadonlySet<string>, nowMs: number): number {
     if (frame === null) {
-      this.tree.received(id, origin, from);
+      this.tree.received(id, origin, from, nowMs);
       return 0;
     }
     this.frames.add(id, frame, origin, nowMs);
     let sent = 0;
-    for (const p of this.tree.broadcast(id, origin, from, skip)) if (this.port.sendFrame(p, frame)) sent++;
+    for (const p of this.tree.broadcast(id, origin, from, skip, nowMs)) if (this.port.sendFrame(p, frame)) sent++;
     this.counters.fullFrames += sent;
     return sent;
   }
 
   /** A copy of `origin`'s broadcast we already had came from `peer`: the link leaves that tree; the peer is told. */
-  duplicate(peer: string, origin: string, originKey: Uint8Array): void {
-    if (this.tree.duplicate(peer, origin) && this.port.send(peer, { t: 'prune', origin: originKey })) this.counters.pruneFrames++;
+  duplicate(peer: string, origin: string, originKey: Uint8Array, nowMs: number): void {
+    if (this.tree.duplicate(peer, origin, nowMs) && this.port.send(peer, { t: 'prune', origin: originKey })) this.counters.pruneFrames++;
   }
 
   /** IHAVE from `peer`: ids we lack start the timers that may graft them. */

@@ -464,7 +464,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     const a = this.gossip.admit(c.peerId, id, hops, this.now());
     if (a.verdict === 'verify') return true;
     if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
-    else if (origin) this.broadcastRelay.duplicate(c.peerId, toHex(origin), origin);
+    else if (origin) this.broadcastRelay.duplicate(c.peerId, toHex(origin), origin, this.now());
     return false;
   }
 

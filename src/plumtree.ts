@@ -53,7 +53,17 @@ export interface PlumtreeOptions {
   announcersPerIdMax?: number;
   /** Origins whose tree is kept; beyond it the least recently used tree is dropped. @default 1024 */
   treeOriginsMax?: number;
+  /**
+   * Peers that may keep sending us each origin's broadcasts in full (a duplicate from one more is pruned).
+   * 1 is the paper's single tree; 2 costs about one duplicate per delivery and takes the faster of two paths,
+   * so one slow, paused or withholding node on a path no longer holds everything behind it until a GRAFT.
+   * @default 2
+   */
+  treeRedundancy?: number;
 }
+
+/** A peer that sent a copy of an origin's broadcast within this long still counts as feeding that origin, in ms. */
+const feedWindowMs = 5000;
 
 /** Defaults of PlumtreeOptions. */
 export const plumtreeDefaults = {
@@ -67,6 +77,7 @@ export const plumtreeDefaults = {
   missingEntriesMax: 16_384,
   announcersPerIdMax: 4,
   treeOriginsMax: 1024,
+  treeRedundancy: 2,
 } as const;
 
 /** Resolved options. */
@@ -97,6 +108,7 @@ export function resolvePlumtree(o: PlumtreeOptions): PlumtreeSettings {
     missingEntriesMax: int('missingEntriesMax'),
     announcersPerIdMax: int('announcersPerIdMax'),
     treeOriginsMax: int('treeOriginsMax'),
+    treeRedundancy: int('treeRedundancy'),
   };
 }
 
@@ -121,6 +133,8 @@ export class Plumtree {
   private readonly peers = new Set<string>();
   /** Per origin (key hex), the peers pruned from its tree; least recently used first. */
   private readonly pruned = new Map<string, Set<string>>();
+  /** Per origin, the peers that sent us copies of its broadcasts and when last (kept beside `pruned`). */
+  private readonly feeds = new Map<string, Map<string, number>>();
   private readonly queued = new Map<string, string[]>();
   private readonly missing = new Map<string, Missing>();
   /** Counters for status views, tests and benchmarks. */
@@ -144,6 +158,7 @@ export class Plumtree {
   removePeer(peer: string): void {
     this.peers.delete(peer);
     for (const lazy of this.pruned.values()) lazy.delete(peer);
+    for (const fed of this.feeds.values()) fed.delete(peer);
     this.queued.delete(peer);
     for (const m of this.missing.values()) {
       const i = m.announcers.indexOf(peer);
@@ -170,8 +185,8 @@ export class Plumtree {
    * copy) get neither. The peer it came from becomes eager: the tree runs through whoever delivered first
    * (paper, Algorithm 1, line 16).
    */
-  broadcast(id: string, origin: string, from: string | null, skip: ReadonlySet<string>): string[] {
-    const lazy = this.received(id, origin, from);
+  broadcast(id: string, origin: string, from: string | null, skip: ReadonlySet<string>, nowMs: number): string[] {
+    const lazy = this.received(id, origin, from, nowMs);
     const out: string[] = [];
     for (const p of this.peers) {
       if (skip.has(p)) continue;
@@ -186,30 +201,50 @@ export class Plumtree {
    * announced, yet it is no longer missing (no GRAFT for it) and the link it came on joins the tree, as in
    * `broadcast`. Returns the origin's pruned set (null in flood mode).
    */
-  received(id: string, origin: string, from: string | null): Set<string> | null {
+  received(id: string, origin: string, from: string | null, nowMs: number): Set<string> | null {
     this.missing.delete(id);
     if (!this.lazyPush) return null;
     const lazy = this.tree(origin);
-    if (from !== null) lazy.delete(from);
+    if (from !== null) {
+      lazy.delete(from);
+      this.feeds.get(origin)?.set(from, nowMs);
+    }
     return lazy;
   }
 
   /**
-   * A copy of a message from `origin` we already have arrived from `peer`: that link is redundant in the
-   * origin's tree, so it turns lazy and the peer is told (returns true: send PRUNE). A copy from a peer
-   * already lazy is answered again, as in the paper (Algorithm 1: every duplicate is answered with PRUNE):
+   * A copy of a message from `origin` we already have arrived from `peer`. While no more than
+   * `treeRedundancy` peers feed us that origin (sent copies within the last few seconds), the link stays;
+   * beyond, it is redundant in the origin's tree, so it turns lazy and the peer is told (returns true: send
+   * PRUNE). A copy from a peer already lazy is answered again, as in the paper (Algorithm 1: every duplicate
+   * is answered with PRUNE):
    * that peer still holds the link as eager. It has not processed our PRUNE yet, or it made us eager again
    * when a message it sent before its own PRUNE finished verifying here (`broadcast` runs after
    * verification). Without the repeat such a half-eager link would carry a duplicate of every broadcast.
    */
-  duplicate(peer: string, origin: string): boolean {
+  duplicate(peer: string, origin: string, nowMs: number): boolean {
     if (!this.lazyPush || !this.peers.has(peer)) return false;
     const lazy = this.pruned.get(origin);
+    const fed = this.feeds.get(origin);
     // No tree: the copy overtook the first one's verification or the tree was dropped; nothing to prune yet.
-    if (!lazy) return false;
-    lazy.add(peer);
+    if (!lazy || !fed) return false;
+    if (!lazy.has(peer)) {
+      fed.set(peer, nowMs);
+      if (this.liveFeeds(fed, nowMs) <= this.settings.treeRedundancy) return false;
+      fed.delete(peer);
+      lazy.add(peer);
+    }
     this.counters.prunesSent++;
     return true;
+  }
+
+  private liveFeeds(fed: Map<string, number>, nowMs: number): number {
+    let n = 0;
+    for (const [p, at] of fed) {
+      if (nowMs - at < feedWindowMs) n++;
+      else fed.delete(p);
+    }
+    return n;
   }
 
   /**
@@ -292,17 +327,24 @@ export class Plumtree {
   /** The pruned set of `origin`, created if new, made the most recently used; the oldest beyond the limit goes. */
   private tree(origin: string): Set<string> {
     let lazy = this.pruned.get(origin);
-    if (lazy) {
+    let fed = this.feeds.get(origin);
+    if (lazy && fed) {
       this.pruned.delete(origin);
+      this.feeds.delete(origin);
     } else {
       lazy = new Set();
+      fed = new Map();
       if (this.pruned.size >= this.settings.treeOriginsMax) {
         const oldest = this.pruned.keys().next();
-        if (!oldest.done) this.pruned.delete(oldest.value);
+        if (!oldest.done) {
+          this.pruned.delete(oldest.value);
+          this.feeds.delete(oldest.value);
+        }
         this.counters.treesDropped++;
       }
     }
     this.pruned.set(origin, lazy);
+    this.feeds.set(origin, fed);
     return lazy;
   }
 

@@ -42,9 +42,14 @@ export const sustainedAchievedMin = 0.95;
 const progressPollMs = 100;
 /** Time for the mesh to form, in ms. */
 const meshTimeoutMs = 20_000;
-/** Unmeasured warm-up before the first phase: messages and rate (JIT, key caches, socket buffers). */
-const warmupMessages = 200;
-const warmupRatePerSec = 200;
+/**
+ * Unmeasured warm-up before the first phase: messages and rate (JIT, key caches, socket buffers, and each
+ * origin's broadcast tree pruned to its settled shape).
+ */
+const warmupMessages = 750;
+const warmupRatePerSec = 250;
+/** The warm-up in words, for the report. */
+export const warmupNote = `${warmupMessages} messages at ${warmupRatePerSec} msg/s`;
 /** Pause after a phase that did not fully deliver, so its backlog does not leak into the next, in ms. */
 const recoverMs = 1_500;
 
