@@ -135,6 +135,8 @@ export class Plumtree {
   private readonly pruned = new Map<string, Set<string>>();
   /** Per origin, the peers that sent us copies of its broadcasts and when last (kept beside `pruned`). */
   private readonly feeds = new Map<string, Map<string, number>>();
+  /** Origins whose broadcasts we made ourselves: every copy that comes back is an echo and is pruned. */
+  private readonly own = new Set<string>();
   private readonly queued = new Map<string, string[]>();
   private readonly missing = new Map<string, Missing>();
   /** Counters for status views, tests and benchmarks. */
@@ -205,8 +207,12 @@ export class Plumtree {
     this.missing.delete(id);
     if (!this.lazyPush) return null;
     const lazy = this.tree(origin);
-    if (from !== null) {
-      lazy.delete(from);
+    if (from === null) this.own.add(origin);
+    else if (this.peers.has(from)) {
+      // The paper's single tree is symmetric: the link a first copy came over carries the tree both ways.
+      // With more than one feed each node picks its own feeds by pruning, and what it sends changes only
+      // when a peer prunes it or asks (GRAFT): otherwise pruning one link would take a feed from the peer.
+      if (this.settings.treeRedundancy === 1) lazy.delete(from);
       this.feeds.get(origin)?.set(from, nowMs);
     }
     return lazy;
@@ -215,12 +221,13 @@ export class Plumtree {
   /**
    * A copy of a message from `origin` we already have arrived from `peer`. While no more than
    * `treeRedundancy` peers feed us that origin (sent copies within the last few seconds), the link stays;
-   * beyond, it is redundant in the origin's tree, so it turns lazy and the peer is told (returns true: send
-   * PRUNE). A copy from a peer already lazy is answered again, as in the paper (Algorithm 1: every duplicate
-   * is answered with PRUNE):
-   * that peer still holds the link as eager. It has not processed our PRUNE yet, or it made us eager again
-   * when a message it sent before its own PRUNE finished verifying here (`broadcast` runs after
-   * verification). Without the repeat such a half-eager link would carry a duplicate of every broadcast.
+   * beyond, the peer is told to send only ids (returns true: send PRUNE). Copies of our own broadcasts are
+   * echoes and always pruned. With the single tree (treeRedundancy 1) the link turns lazy both ways, and a
+   * copy over a link already lazy is answered again, as in the paper (Algorithm 1: every duplicate is
+   * answered with PRUNE): that peer still holds the link as eager. It has not processed our PRUNE yet, or it
+   * made us eager again when a message it sent before its own PRUNE finished verifying here (`broadcast`
+   * runs after verification). Without the repeat such a half-eager link would carry a duplicate of every
+   * broadcast. With more feeds a pruned peer that still sends is simply pruned again.
    */
   duplicate(peer: string, origin: string, nowMs: number): boolean {
     if (!this.lazyPush || !this.peers.has(peer)) return false;
@@ -228,11 +235,12 @@ export class Plumtree {
     const fed = this.feeds.get(origin);
     // No tree: the copy overtook the first one's verification or the tree was dropped; nothing to prune yet.
     if (!lazy || !fed) return false;
-    if (!lazy.has(peer)) {
+    const k = this.settings.treeRedundancy;
+    if (k > 1 || !lazy.has(peer)) {
       fed.set(peer, nowMs);
-      if (this.liveFeeds(fed, nowMs) <= this.settings.treeRedundancy) return false;
+      if (!this.own.has(origin) && this.liveFeeds(fed, nowMs) <= k) return false;
       fed.delete(peer);
-      lazy.add(peer);
+      if (k === 1) lazy.add(peer);
     }
     this.counters.prunesSent++;
     return true;
@@ -256,6 +264,8 @@ export class Plumtree {
     // In flood mode every peer stays eager: a tree-mode neighbour's PRUNE does not change what we send.
     if (!this.lazyPush || !this.peers.has(peer)) return;
     this.pruned.get(origin)?.add(peer);
+    // A peer that stopped sending to us is no feed of ours any more, whatever it sent last.
+    this.feeds.get(origin)?.delete(peer);
   }
 
   /**
@@ -339,6 +349,7 @@ export class Plumtree {
         if (!oldest.done) {
           this.pruned.delete(oldest.value);
           this.feeds.delete(oldest.value);
+          this.own.delete(oldest.value);
         }
         this.counters.treesDropped++;
       }

@@ -31,9 +31,18 @@ test('treeRedundancy k: duplicates from k-1 more peers are kept (no PRUNE, still
     }
     assert.is(t.counters.prunesSent, 0, `k=${k}: no PRUNE while ${k} peers feed us`);
     assert.is(t.duplicate(peers[k]!, O, 1), true, `k=${k}: the copy from a peer beyond ${k} feeds asks for a PRUNE`);
-    assert.not.ok(t.isEager(peers[k]!, O));
-    assert.equal(t.sizes, { peers: k + 2, origins: 1, eager: k + 1, lazy: 1, missing: 0 }, `k=${k}: only that peer left the tree`);
-    assert.equal(t.broadcast('m1', O, null, none, 2), peers.filter((_, i) => i !== k), `k=${k}: the kept feeds still get our copies in full`);
+    if (k === 1) {
+      // the paper's single tree: the pruned link is lazy both ways at once
+      assert.not.ok(t.isEager(peers[k]!, O));
+      assert.equal(t.sizes, { peers: k + 2, origins: 1, eager: k + 1, lazy: 1, missing: 0 }, `k=${k}: only that peer left the tree`);
+      assert.equal(t.broadcast('m1', O, null, none, 2), peers.filter((_, i) => i !== k), `k=${k}: the kept feeds still get our copies in full`);
+    } else {
+      // with more feeds each side picks its own: what we send changes only when that peer prunes us
+      assert.ok(t.isEager(peers[k]!, O), `k=${k}: our PRUNE does not take away what the peer gets from us`);
+      assert.equal(t.broadcast('m1', O, null, none, 2), peers, `k=${k}: every peer still gets our copies in full`);
+      t.onPrune(peers[k]!, O);
+      assert.not.ok(t.isEager(peers[k]!, O), `k=${k}: its own PRUNE does`);
+    }
   }
 });
 
@@ -44,11 +53,12 @@ test('with the default (2): the first duplicate from a second peer is kept, a th
   assert.ok(t.isEager('b', O));
   assert.is(t.duplicate('b', O, 20), false, 'a feed that sends again takes no new slot');
   assert.is(t.duplicate('c', O, 30), true, 'c would be a third');
-  assert.not.ok(t.isEager('c', O));
   assert.is(t.counters.prunesSent, 1);
-  assert.equal(t.broadcast('m1', O, 'b', new Set(['b']), 40), ['a', 'd'], 'the next message goes on in full to every eager peer but c');
-  assert.equal(t.tick(40).ihave, [{ peer: 'c', ids: ['m1'] }], 'c hears only its id');
-  assert.is(t.duplicate('a', O, 41), false, 'a and b still feed');
+  assert.equal(t.broadcast('m1', O, 'b', new Set(['b']), 40), ['a', 'c', 'd'], 'our PRUNE to c changes only what c sends us');
+  t.onPrune('c', O);
+  assert.equal(t.broadcast('m2', O, 'b', new Set(['b']), 41), ['a', 'd'], "c's own PRUNE makes it lazy on our side");
+  assert.equal(t.tick(41).ihave, [{ peer: 'c', ids: ['m2'] }], 'c hears only its id');
+  assert.is(t.duplicate('a', O, 42), false, 'a and b still feed');
 });
 
 test('a feed counts while its last copy is less than 5000 ms old: 4999 ms counts, 5000 ms does not', () => {
@@ -112,6 +122,32 @@ test('feeds are per origin: peers feeding one origin take no slot in another', (
   assert.is(t.duplicate('a', 'origin-x', 3), false, "a and b feed O, yet c and a are only two for origin-x's tree");
   assert.is(t.duplicate('b', 'origin-x', 4), true);
   assert.ok(t.isEager('b', O), "and b's prune in origin-x's tree leaves it feeding O");
+});
+
+test('copies of our own broadcasts are echoes: the first one is pruned, with one feed or several', () => {
+  for (const k of [1, 2]) {
+    const t = new Plumtree({ treeRedundancy: k });
+    t.addPeer('a');
+    t.addPeer('b');
+    t.broadcast('m0', O, null, none, 0);
+    assert.is(t.duplicate('a', O, 1), true, `k=${k}: an origin needs no feed of its own messages`);
+  }
+});
+
+test("a peer that pruned us is no feed of ours any more: its slot goes to the next peer", () => {
+  const t = fedBy(['a', 'b', 'c'], 'a', 0, { treeRedundancy: 2 });
+  assert.is(t.duplicate('b', O, 1), false);
+  t.onPrune('a', O);
+  assert.is(t.duplicate('c', O, 2), false, 'a stopped counting when it pruned us, so c is kept');
+});
+
+test('a copy from a peer that closed while it was being verified records no feed', () => {
+  const t = new Plumtree({ treeRedundancy: 2 });
+  for (const p of ['a', 'b', 'gone']) t.addPeer(p);
+  t.removePeer('gone');
+  t.received('m0', O, 'gone', 0);
+  assert.is(t.duplicate('a', O, 1), false);
+  assert.is(t.duplicate('b', O, 2), false, 'the closed peer took no slot');
 });
 
 test.run();

@@ -223,7 +223,7 @@ test('single tree, control: with one tree shared by both origins the same first 
   }
 });
 
-test('treeRedundancy 2 on the plain ring (two links a node): nothing is pruned, each node gets each message at most twice, never by GRAFT', () => {
+test('treeRedundancy 2 on the plain ring (two links a node): only echoes back to an origin are pruned, each node gets each message at most twice, never by GRAFT', () => {
   for (const seed of seeds) {
     const ring = new Ring(n, new Prng(seed));
     for (let r = 0; r <= 3; r++) {
@@ -231,14 +231,19 @@ test('treeRedundancy 2 on the plain ring (two links a node): nothing is pruned, 
       assert.equal([cost.grafts, cost.undelivered], [0, 0], `seed ${seed}, round ${r}: every message delivered without GRAFT`);
       assert.ok(cost.copiesMax <= 2, `seed ${seed}, round ${r}: at most 2 full copies per node per message (${cost.copiesMax})`);
     }
-    assert.is(ring.prunesSent, 0, `seed ${seed}: no node has more than two peers, so no PRUNE`);
-    for (const o of origins) assert.is(ring.eagerEnds(o), 2 * n, `seed ${seed}: every link of origin ${o}'s tree stays eager`);
+    // No node has more than two feeds; only an origin prunes, a neighbour whose copy came back to it the long way.
+    assert.ok(ring.prunesSent <= 2 * origins.length, `seed ${seed}: ${ring.prunesSent} PRUNEs, only echoes to origins`);
+    for (const o of origins) assert.ok(ring.eagerEnds(o) >= 2 * n - 2, `seed ${seed}: every link of origin ${o}'s tree stays eager but echoes into ${o}`);
   }
 });
 
 test('treeRedundancy 2 on a ring with chords (four links a node): after settling each node gets each message once or twice, never by GRAFT', () => {
-  /** Rounds before measuring: the first broadcasts flood, and prunes go on for a few rounds while feeds sort out. */
-  const settleRounds = 6;
+  /**
+   * Rounds before measuring: the first broadcasts flood, and prunes go on while feeds sort out. Each node picks
+   * its own feeds, so a neighbour is pruned the first time its copy comes third, which with random link
+   * order can take a while for a rarely-fast neighbour.
+   */
+  const settleRounds = 12;
   let redundant = 0;
   for (const seed of seeds) {
     const ring = new Ring(n, new Prng(seed), { offsets: [1, 2] });
