@@ -18,6 +18,8 @@ import { StrongcastError } from './errors.ts';
 export interface BroadcastRelayOptions extends PlumtreeOptions, RecentFramesOptions {
   /** Broadcasts served to one peer in answer to its GRAFTs, per second (and as a burst). @default 2000 */
   graftServePerSec?: number;
+  /** Bytes of broadcasts served to one peer in answer to its GRAFTs, per second (and as a burst). @default 8388608 (8 MiB) */
+  graftServeBytesPerSec?: number;
   /**
    * Largest frame body sent (the node's own limit). An IHAVE of `ihaveIdsMax` ids and a GRAFT of `graftIdsMax`
    * must fit: unset, those two default to what fits (at most their usual defaults); set too large, refused.
@@ -27,7 +29,7 @@ export interface BroadcastRelayOptions extends PlumtreeOptions, RecentFramesOpti
 }
 
 /** Defaults of BroadcastRelayOptions beyond those of the tree and the frame store. */
-export const broadcastRelayDefaults = { graftServePerSec: 2000 } as const;
+export const broadcastRelayDefaults = { graftServePerSec: 2000, graftServeBytesPerSec: 8 * 1024 * 1024 } as const;
 
 /** Where the relay's frames go. */
 export interface RelayPort {
@@ -78,7 +80,8 @@ export class BroadcastRelay {
   readonly tree: Plumtree;
   readonly frames: RecentFrames;
   private readonly servePerSec: number;
-  private readonly serveBuckets = new Map<string, TokenBucket>();
+  private readonly serveBytesPerSec: number;
+  private readonly serveBuckets = new Map<string, { frames: TokenBucket; bytes: TokenBucket }>();
   /** Frames sent, by kind, and GRAFT requests refused by the serve limit. */
   readonly counters = { fullFrames: 0, ihaveFrames: 0, graftFrames: 0, pruneFrames: 0, graftServed: 0, graftRefused: 0, graftUnknown: 0 };
 
@@ -91,6 +94,11 @@ export class BroadcastRelay {
     this.tree = new Plumtree(fitIdBatches(options, frameBytesMax));
     this.frames = new RecentFrames(options);
     this.servePerSec = positiveNumber(options.graftServePerSec ?? broadcastRelayDefaults.graftServePerSec, 'graftServePerSec');
+    this.serveBytesPerSec = positiveNumber(options.graftServeBytesPerSec ?? broadcastRelayDefaults.graftServeBytesPerSec, 'graftServeBytesPerSec');
+    // A frame the store or the serve limit can never hold would be announced and then never served.
+    for (const [k, v] of [['recentFrameBytesMax', this.frames.bytesMax], ['graftServeBytesPerSec', this.serveBytesPerSec]] as const) {
+      if (v < frameBytesMax) throw new StrongcastError('ERR_INVALID_OPTION', `options.${k} must be at least options.frameBytesMax (${frameBytesMax})`);
+    }
   }
 
   /** A peer connection opened. */
@@ -136,16 +144,20 @@ export class BroadcastRelay {
   onGraft(peer: string, msg: GraftMessage, nowMs: number): void {
     let bucket = this.serveBuckets.get(peer);
     if (!bucket) {
-      bucket = new TokenBucket({ ratePerSec: this.servePerSec, burst: this.servePerSec }, nowMs);
+      bucket = {
+        frames: new TokenBucket({ ratePerSec: this.servePerSec, burst: this.servePerSec }, nowMs),
+        bytes: new TokenBucket({ ratePerSec: this.serveBytesPerSec, burst: this.serveBytesPerSec }, nowMs),
+      };
       this.serveBuckets.set(peer, bucket);
     }
-    for (const id of unpackIds(msg.ids)) {
+    // An id asked twice in one GRAFT is served once: repeating it would turn one small frame into many large ones.
+    for (const id of new Set(unpackIds(msg.ids))) {
       const kept = this.frames.get(id, nowMs);
       if (!kept) {
         this.counters.graftUnknown++;
         continue;
       }
-      if (!bucket.take(1, nowMs)) {
+      if (!bucket.frames.take(1, nowMs) || !bucket.bytes.take(kept.frame.byteLength, nowMs)) {
         this.counters.graftRefused++;
         continue;
       }
@@ -159,10 +171,26 @@ export class BroadcastRelay {
     this.tree.onPrune(peer, toHex(msg.origin));
   }
 
-  /** Sends queued announcements and overdue requests. Call every `tree.settings.lazyFlushMs`. */
-  tick(nowMs: number): void {
-    const out = this.tree.tick(nowMs);
-    for (const { peer, ids } of out.ihave) if (this.port.send(peer, { t: 'ihave', ids: packIds(ids) })) this.counters.ihaveFrames++;
+  /**
+   * A broadcast failed its signature check: `senders` (who sent copies while it was checked, the forger among
+   * them) may hold the genuine one, which was dropped as a duplicate of the forgery. Each other sender counts
+   * as having announced it, so it is asked for (GRAFT) unless it turns up first.
+   */
+  verifyFailed(id: string, senders: Iterable<string>, forger: string, nowMs: number): void {
+    for (const s of senders) if (s !== forger) this.tree.onIhave(s, [id], nowMs, () => false);
+  }
+
+  /**
+   * Sends queued announcements and overdue requests. Call every `tree.settings.lazyFlushMs`; `known` says
+   * which ids arrived and are being verified (not asked for). Ids whose frame the store no longer holds are
+   * not announced: a GRAFT for them could not be served.
+   */
+  tick(nowMs: number, known?: (id: string) => boolean): void {
+    const out = this.tree.tick(nowMs, known);
+    for (const { peer, ids: queued } of out.ihave) {
+      const ids = queued.filter((id) => this.frames.get(id, nowMs) !== undefined);
+      if (ids.length > 0 && this.port.send(peer, { t: 'ihave', ids: packIds(ids) })) this.counters.ihaveFrames++;
+    }
     for (const { peer, ids } of out.graft) if (this.port.send(peer, { t: 'graft', ids: packIds(ids) })) this.counters.graftFrames++;
   }
 }

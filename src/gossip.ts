@@ -115,6 +115,11 @@ export class GossipCore {
     return this.inflight.size;
   }
 
+  /** True when a copy of the id is being verified now. */
+  isVerifying(id: string): boolean {
+    return this.inflight.has(id);
+  }
+
   /** True when the id was delivered before or is being verified now. */
   known(id: string, nowMs: number): boolean {
     return this.inflight.has(id) || this.seen.has(id, nowMs);

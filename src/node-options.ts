@@ -154,6 +154,9 @@ export function resolveLimits(o: NodeOptions): NodeLimits {
     const v = o[key] ?? nodeDefaults[key];
     out[key] = key.endsWith('PerSec') ? positiveNumber(v, key) : key === 'writeCoalesceMs' ? nonNegativeInt(v, key) : positiveInt(v, key);
   }
+  if (out.writeCoalesceMs >= out.pingIntervalMs) {
+    throw new StrongcastError('ERR_INVALID_OPTION', 'options.writeCoalesceMs must be below options.pingIntervalMs');
+  }
   if (out.targetPeers > out.maxPeers) {
     throw new StrongcastError('ERR_INVALID_OPTION', 'options.targetPeers must not exceed options.maxPeers');
   }

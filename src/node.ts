@@ -134,7 +134,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.maintainTimer.unref();
     const tree = this.broadcastRelay.tree;
     if (tree.lazyPush) {
-      this.lazyTimer = setInterval(() => this.broadcastRelay.tick(this.now()), tree.settings.lazyFlushMs);
+      this.lazyTimer = setInterval(() => this.broadcastRelay.tick(this.now(), (id) => this.gossip.known(id, this.now())), tree.settings.lazyFlushMs);
       this.lazyTimer.unref();
     }
     const info = { host: this.host, port: this.port, id: this.id };
@@ -464,7 +464,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     const a = this.gossip.admit(c.peerId, id, hops, this.now());
     if (a.verdict === 'verify') return true;
     if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
-    else if (origin) this.broadcastRelay.duplicate(c.peerId, toHex(origin), origin, this.now());
+    // A copy of one still being verified says nothing yet about the link: the first may be a forgery.
+    else if (origin && !this.gossip.isVerifying(id)) this.broadcastRelay.duplicate(c.peerId, toHex(origin), origin, this.now());
     return false;
   }
 
@@ -479,6 +480,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     const senders = this.gossip.settle(id, ok, this.now());
     if (!ok) {
       this.counters.badSignatures++;
+      this.broadcastRelay.verifyFailed(id, senders, c.peerId, this.now());
       return this.onOffence(c, 'ERR_BAD_SIGNATURE', `gossip ${id.slice(0, 16)} has a bad signature`);
     }
     this.counters.delivered++;

@@ -123,7 +123,8 @@ export class PeerConnection {
       this.lastFlushMs = this.ctx.now();
       this.socket.uncork();
     };
-    const waitMs = this.lastFlushMs + this.ctx.limits.writeCoalesceMs - this.ctx.now();
+    // Clamped: a wall clock stepped backwards must not hold a link's writes for the size of the step.
+    const waitMs = Math.min(this.ctx.limits.writeCoalesceMs, this.lastFlushMs + this.ctx.limits.writeCoalesceMs - this.ctx.now());
     if (waitMs > 0) this.flushTimer = setTimeout(flush, waitMs);
     else setImmediate(flush);
   }

@@ -7,8 +7,14 @@
  * copy costs a frame, a decode and a hash even though only the first is verified. With Plumtree the eager
  * links settle into a spanning tree (a node that receives a copy it already has prunes that link to lazy),
  * so each node receives one full copy, and the other links carry only batched ids (IHAVE). A message that
- * is announced but does not arrive within `graftTimeoutMs` is asked for (GRAFT), which also turns that link
- * eager again: the tree repairs itself after a node or link fails (§3.5 of the paper).
+ * is announced but does not arrive within `graftTimeoutMs` is asked for (GRAFT), and the peer asked sends
+ * that origin's broadcasts in full again: the tree repairs itself after a node or link fails (§3.5).
+ *
+ * `treeRedundancy` (default 2) lets up to that many peers keep feeding a node each origin's broadcasts, so a
+ * node takes the faster of two paths and one slow or withholding node does not hold everything behind it
+ * until a GRAFT. Then each node picks its own feeds: its PRUNE stops only what the pruned peer sends it, and
+ * what it sends changes only when a peer prunes it or asks (GRAFT). With 1 it is the paper's tree, where a
+ * pruned link turns lazy both ways and the link a first copy came over becomes eager.
  *
  * One tree per origin (as Riak's plumtree keeps eager and lazy sets per root): a tree shared by every origin
  * falls apart under concurrent broadcasts, because each message prunes the links its own copies crossed and
@@ -49,6 +55,11 @@ export interface PlumtreeOptions {
   lazyQueueIdsMax?: number;
   /** Announced-but-missing messages tracked at once, all peers together; more announcements are ignored. @default 16384 */
   missingEntriesMax?: number;
+  /**
+   * Missing messages one peer's announcements may open, so a peer announcing ids it never serves cannot fill
+   * the table and crowd out honest announcements. @default 1024
+   */
+  missingPerPeerMax?: number;
   /** Peers remembered as announcers of one missing message. @default 4 */
   announcersPerIdMax?: number;
   /** Origins whose tree is kept; beyond it the least recently used tree is dropped. @default 1024 */
@@ -75,6 +86,7 @@ export const plumtreeDefaults = {
   graftIdsMax: 64,
   lazyQueueIdsMax: 8192,
   missingEntriesMax: 16_384,
+  missingPerPeerMax: 1024,
   announcersPerIdMax: 4,
   treeOriginsMax: 1024,
   treeRedundancy: 2,
@@ -106,6 +118,7 @@ export function resolvePlumtree(o: PlumtreeOptions): PlumtreeSettings {
     graftIdsMax: int('graftIdsMax', schemaLimits.graftIdsMax),
     lazyQueueIdsMax: int('lazyQueueIdsMax'),
     missingEntriesMax: int('missingEntriesMax'),
+    missingPerPeerMax: int('missingPerPeerMax'),
     announcersPerIdMax: int('announcersPerIdMax'),
     treeOriginsMax: int('treeOriginsMax'),
     treeRedundancy: int('treeRedundancy'),
@@ -114,6 +127,8 @@ export function resolvePlumtree(o: PlumtreeOptions): PlumtreeSettings {
 
 /** A message heard of (IHAVE) but not received. */
 interface Missing {
+  /** The peer whose announcement opened the entry (counted against its missingPerPeerMax). */
+  opener: string;
   /** Peers that announced it, in order of announcement; the next to ask is `announcers[0]`. */
   announcers: string[];
   /** When to ask the next announcer, in ms. */
@@ -139,6 +154,8 @@ export class Plumtree {
   private readonly own = new Set<string>();
   private readonly queued = new Map<string, string[]>();
   private readonly missing = new Map<string, Missing>();
+  /** Entries of `missing` each peer opened. */
+  private readonly opened = new Map<string, number>();
   /** Counters for status views, tests and benchmarks. */
   readonly counters = { prunesSent: 0, prunesReceived: 0, grafts: 0, ihaveIds: 0, ihaveIgnored: 0, lazyDropped: 0, gaveUp: 0, treesDropped: 0 };
 
@@ -184,8 +201,8 @@ export class Plumtree {
   /**
    * A message from `origin` is new and valid (or our own, `from` null): returns the peers to send it to in
    * full, and queues its id for the peers pruned from that origin's tree. Peers in `skip` (they sent us a
-   * copy) get neither. The peer it came from becomes eager: the tree runs through whoever delivered first
-   * (paper, Algorithm 1, line 16).
+   * copy) get neither. With the single tree the peer it came from becomes eager: the tree runs through
+   * whoever delivered first (paper, Algorithm 1, line 16); with more feeds it is recorded as a feed.
    */
   broadcast(id: string, origin: string, from: string | null, skip: ReadonlySet<string>, nowMs: number): string[] {
     const lazy = this.received(id, origin, from, nowMs);
@@ -200,11 +217,10 @@ export class Plumtree {
 
   /**
    * A message from `origin` is new and valid but travels no further (hop limit): nothing is sent or
-   * announced, yet it is no longer missing (no GRAFT for it) and the link it came on joins the tree, as in
-   * `broadcast`. Returns the origin's pruned set (null in flood mode).
+   * announced, yet it is no longer missing (no GRAFT for it) and its sender counts as in `broadcast`. Returns the origin's pruned set (null in flood mode).
    */
   received(id: string, origin: string, from: string | null, nowMs: number): Set<string> | null {
-    this.missing.delete(id);
+    this.forget(id);
     if (!this.lazyPush) return null;
     const lazy = this.tree(origin);
     if (from === null) this.own.add(origin);
@@ -264,8 +280,9 @@ export class Plumtree {
     // In flood mode every peer stays eager: a tree-mode neighbour's PRUNE does not change what we send.
     if (!this.lazyPush || !this.peers.has(peer)) return;
     this.pruned.get(origin)?.add(peer);
-    // A peer that stopped sending to us is no feed of ours any more, whatever it sent last.
-    this.feeds.get(origin)?.delete(peer);
+    // In the single tree a PRUNE turns the link lazy both ways: the peer no longer feeds us. With more feeds
+    // it stops only what we send it, and it may well go on feeding us.
+    if (this.settings.treeRedundancy === 1) this.feeds.get(origin)?.delete(peer);
   }
 
   /**
@@ -283,11 +300,13 @@ export class Plumtree {
         if (m.announcers.length < announcersPerIdMax && !m.announcers.includes(peer)) m.announcers.push(peer);
         continue;
       }
-      if (this.missing.size >= missingEntriesMax) {
+      const opened = this.opened.get(peer) ?? 0;
+      if (this.missing.size >= missingEntriesMax || opened >= this.settings.missingPerPeerMax) {
         this.counters.ihaveIgnored++;
         continue;
       }
-      this.missing.set(id, { announcers: [peer], dueMs: nowMs + this.settings.graftTimeoutMs });
+      this.opened.set(peer, opened + 1);
+      this.missing.set(id, { opener: peer, announcers: [peer], dueMs: nowMs + this.settings.graftTimeoutMs });
     }
   }
 
@@ -303,10 +322,11 @@ export class Plumtree {
 
   /**
    * Flushes announcements and asks for overdue messages: each overdue id goes to its first announcer, and the
-   * next announcer is tried `graftRetryMs` later if the message is still missing. The announcer's link joins
-   * the message's tree when the message arrives over it (`received`), as the first copy always does.
+   * next announcer is tried `graftRetryMs` later if the message is still missing. The announcer, serving it,
+   * puts us back on its side of the origin's tree (`onGraft`). Ids for which `known` is true arrived and are
+   * being verified: they are not asked for (a failed check announces them again, see BroadcastRelay).
    */
-  tick(nowMs: number): PlumtreeOutput {
+  tick(nowMs: number, known: (id: string) => boolean = () => false): PlumtreeOutput {
     const out: PlumtreeOutput = { ihave: [], graft: [] };
     for (const [peer, ids] of this.queued) {
       for (let i = 0; i < ids.length; i += this.settings.ihaveIdsMax) out.ihave.push({ peer, ids: ids.slice(i, i + this.settings.ihaveIdsMax) });
@@ -315,10 +335,14 @@ export class Plumtree {
     const grafts = new Map<string, string[]>();
     for (const [id, m] of this.missing) {
       if (m.dueMs > nowMs) continue;
+      if (known(id)) {
+        this.forget(id);
+        continue;
+      }
       const peer = m.announcers.shift();
       if (peer === undefined) {
         // Every announcer was asked (or left) and the message never came: a later IHAVE starts over.
-        this.missing.delete(id);
+        this.forget(id);
         this.counters.gaveUp++;
         continue;
       }
@@ -332,6 +356,16 @@ export class Plumtree {
       for (let i = 0; i < ids.length; i += this.settings.graftIdsMax) out.graft.push({ peer, ids: ids.slice(i, i + this.settings.graftIdsMax) });
     }
     return out;
+  }
+
+  /** Drops a missing entry and its opener's count. */
+  private forget(id: string): void {
+    const m = this.missing.get(id);
+    if (!m) return;
+    this.missing.delete(id);
+    const left = (this.opened.get(m.opener) ?? 1) - 1;
+    if (left > 0) this.opened.set(m.opener, left);
+    else this.opened.delete(m.opener);
   }
 
   /** The pruned set of `origin`, created if new, made the most recently used; the oldest beyond the limit goes. */

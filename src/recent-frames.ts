@@ -46,6 +46,11 @@ export class RecentFrames {
     this.#ttlMs = positiveInt(options.recentFramesTtlMs ?? recentFramesDefaults.recentFramesTtlMs, 'recentFramesTtlMs');
   }
 
+  /** The byte limit. */
+  get bytesMax(): number {
+    return this.#bytesMax;
+  }
+
   /** Frames held. */
   get size(): number {
     return this.#entries.size;

@@ -134,11 +134,14 @@ test('copies of our own broadcasts are echoes: the first one is pruned, with one
   }
 });
 
-test("a peer that pruned us is no feed of ours any more: its slot goes to the next peer", () => {
-  const t = fedBy(['a', 'b', 'c'], 'a', 0, { treeRedundancy: 2 });
-  assert.is(t.duplicate('b', O, 1), false);
+test('single tree: a peer that pruned us (the link lazy both ways) is no feed any more; with more feeds it still is', () => {
+  const t = fedBy(['a', 'b'], 'a', 0, { treeRedundancy: 1 });
   t.onPrune('a', O);
-  assert.is(t.duplicate('c', O, 2), false, 'a stopped counting when it pruned us, so c is kept');
+  assert.is(t.duplicate('b', O, 1), false, 'a stopped counting when it pruned us, so b is kept');
+  const u = fedBy(['a', 'b', 'c'], 'a', 0, { treeRedundancy: 2 });
+  u.onPrune('a', O);
+  assert.is(u.duplicate('b', O, 1), false);
+  assert.is(u.duplicate('c', O, 2), true, "a's PRUNE stopped only what we send it: a and b still feed us");
 });
 
 test('a copy from a peer that closed while it was being verified records no feed', () => {

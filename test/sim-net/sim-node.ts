@@ -96,7 +96,7 @@ export class SimNode implements Host {
 
   #lazyTick(): void {
     this.#later(this.relay.tree.settings.lazyFlushMs, () => {
-      this.relay.tick(this.#world.sched.now);
+      this.relay.tick(this.#world.sched.now, (id) => this.gossip.known(id, this.#world.sched.now));
       this.#lazyTick();
     });
   }
@@ -217,7 +217,7 @@ export class SimNode implements Host {
     const a = this.gossip.admit(c.peerId, id, hops, this.#world.sched.now);
     if (a.verdict === 'verify') return true;
     if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
-    else if (origin) this.relay.duplicate(c.peerId, toHex(origin), origin, this.#world.sched.now);
+    else if (origin && !this.gossip.isVerifying(id)) this.relay.duplicate(c.peerId, toHex(origin), origin, this.#world.sched.now);
     return false;
   }
 
@@ -228,7 +228,10 @@ export class SimNode implements Host {
     this.#later(this.#world.verifyDelay(), () => {
       const ok = this.#world.verifyGossip(id, msg, signed);
       const senders = this.gossip.settle(id, ok, this.#world.sched.now);
-      if (!ok) return this.onOffence(c, 'ERR_BAD_SIGNATURE', `gossip ${id.slice(0, 16)} has a bad signature`);
+      if (!ok) {
+        this.relay.verifyFailed(id, senders, c.peerId, this.#world.sched.now);
+        return this.onOffence(c, 'ERR_BAD_SIGNATURE', `gossip ${id.slice(0, 16)} has a bad signature`);
+      }
       this.delivered.set(id, (this.delivered.get(id) ?? 0) + 1);
       this.#world.onDeliver(this, id);
       const frame = this.gossip.mayRelay(msg.hops) ? encodeFrame({ ...msg, hops: msg.hops + 1 }) : null;
