@@ -7,30 +7,10 @@ import { decodeMessage, HASH_BYTES, type GraftMessage, type IhaveMessage, type M
 import { toHex } from '../src/bytes.ts';
 import { isStrongcastError } from '../src/errors.ts';
 import { encodeBody, encodeFrame } from '../src/framing.ts';
+import { FakeRelayPort } from './helpers/fake-relay-port.ts';
+import { assertAllRefused } from './helpers/refused.ts';
 
-/** A port that records what it was asked to send; peers in `closed` refuse. */
-class FakePort implements RelayPort {
-  frames: Array<{ peer: string; frame: Buffer }> = [];
-  msgs: Array<{ peer: string; msg: Message }> = [];
-  closed = new Set<string>();
-  sendFrame(peer: string, frame: Buffer): boolean {
-    if (this.closed.has(peer)) return false;
-    this.frames.push({ peer, frame });
-    return true;
-  }
-  send(peer: string, msg: Message): boolean {
-    if (this.closed.has(peer)) return false;
-    this.msgs.push({ peer, msg });
-    return true;
-  }
-  framesTo(peer: string): Buffer[] {
-    return this.frames.filter((f) => f.peer === peer).map((f) => f.frame);
-  }
-  clear(): void {
-    this.frames = [];
-    this.msgs = [];
-  }
-}
+class FakePort extends FakeRelayPort {}
 
 /** A 32-byte id in hex, distinct per `n`. */
 const hexId = (n: number): string => n.toString(16).padStart(2 * HASH_BYTES, '0');
@@ -318,16 +298,7 @@ const invalid: [string, unknown, string][] = [
 
 test('defaults, and every invalid option is refused with a message naming it', () => {
   assert.is(broadcastRelayDefaults.graftServePerSec, 2000);
-  for (const [name, options, message] of invalid) {
-    try {
-      new BroadcastRelay(options as BroadcastRelayOptions, new FakePort());
-    } catch (e) {
-      assert.ok(isStrongcastError(e, 'ERR_INVALID_OPTION'), `${name}: expected ERR_INVALID_OPTION, got ${String(e)}`);
-      assert.is((e as Error).message, message, name);
-      continue;
-    }
-    assert.unreachable(`${name}: accepted`);
-  }
+  assertAllRefused(invalid, (options) => new BroadcastRelay(options as BroadcastRelayOptions, new FakePort()));
 });
 
 test.run();

@@ -1,8 +1,8 @@
 /** The store of recently relayed frames: bounded by count, bytes and age; first copy wins. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { assertAllRefused } from './helpers/refused.ts';
 import { RecentFrames, recentFramesDefaults, type RecentFramesOptions } from '../src/recent-frames.ts';
-import { isStrongcastError } from '../src/errors.ts';
 
 const frame = (bytes: number, fill = 1): Buffer => Buffer.alloc(bytes, fill);
 /** The origin (key hex) of the broadcasts kept, where a test does not care which. */
@@ -115,16 +115,7 @@ const invalid: [string, unknown, string][] = [
 ];
 
 test('every invalid option is refused with a message naming it', () => {
-  for (const [name, options, message] of invalid) {
-    try {
-      new RecentFrames(options as RecentFramesOptions);
-    } catch (e) {
-      assert.ok(isStrongcastError(e, 'ERR_INVALID_OPTION'), `${name}: expected ERR_INVALID_OPTION, got ${String(e)}`);
-      assert.is((e as Error).message, message, name);
-      continue;
-    }
-    assert.unreachable(`${name}: accepted`);
-  }
+  assertAllRefused(invalid, (options) => new RecentFrames(options as RecentFramesOptions));
 });
 
 test.run();

@@ -4,40 +4,21 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BroadcastRelay, packIds, type RelayPort } from '../src/broadcast-relay.ts';
+import { BroadcastRelay, packIds } from '../src/broadcast-relay.ts';
+import { FakeRelayPort } from './helpers/fake-relay-port.ts';
+import { assertRefused } from './helpers/refused.ts';
 import { Plumtree, plumtreeDefaults } from '../src/plumtree.ts';
-import { HASH_BYTES, type Message } from '../src/schema.ts';
-import { isStrongcastError } from '../src/errors.ts';
+import { HASH_BYTES } from '../src/schema.ts';
 import { resolveLimits } from '../src/node-options.ts';
 
-class FakePort implements RelayPort {
-  frames: Array<{ peer: string; frame: Buffer }> = [];
-  msgs: Array<{ peer: string; msg: Message }> = [];
-  sendFrame(peer: string, frame: Buffer): boolean {
-    this.frames.push({ peer, frame });
-    return true;
-  }
-  send(peer: string, msg: Message): boolean {
-    this.msgs.push({ peer, msg });
-    return true;
-  }
-}
+class FakePort extends FakeRelayPort {}
 
 const hexId = (n: number): string => n.toString(16).padStart(2 * HASH_BYTES, '0');
 const O = 'a1'.repeat(32);
 const T = plumtreeDefaults.graftTimeoutMs;
 const never = (): boolean => false;
 
-function refused(fn: () => unknown, message: string): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(isStrongcastError(e, 'ERR_INVALID_OPTION'), String(e));
-    assert.is((e as Error).message, message);
-    return;
-  }
-  assert.unreachable(`accepted, expected '${message}'`);
-}
+const refused = assertRefused;
 
 test('missingPerPeerMax: one peer opens at most that many missing entries; others still can; a fetched one frees its slot', () => {
   const t = new Plumtree({ missingPerPeerMax: 2 });

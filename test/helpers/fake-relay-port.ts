@@ -1,0 +1,26 @@
+/** A RelayPort that records what a BroadcastRelay asked to send; peers in `closed` refuse. */
+import type { RelayPort } from '../../src/broadcast-relay.ts';
+import type { Message } from '../../src/schema.ts';
+
+export class FakeRelayPort implements RelayPort {
+  frames: Array<{ peer: string; frame: Buffer }> = [];
+  msgs: Array<{ peer: string; msg: Message }> = [];
+  closed = new Set<string>();
+  sendFrame(peer: string, frame: Buffer): boolean {
+    if (this.closed.has(peer)) return false;
+    this.frames.push({ peer, frame });
+    return true;
+  }
+  send(peer: string, msg: Message): boolean {
+    if (this.closed.has(peer)) return false;
+    this.msgs.push({ peer, msg });
+    return true;
+  }
+  framesTo(peer: string): Buffer[] {
+    return this.frames.filter((f) => f.peer === peer).map((f) => f.frame);
+  }
+  clear(): void {
+    this.frames = [];
+    this.msgs = [];
+  }
+}
