@@ -22,6 +22,7 @@ import type { VerifyPool } from '../../src/crypto/verify-pool.ts';
 import { consensusId } from '../../src/gossip.ts';
 import type { ConsensusMessage } from '../../src/schema.ts';
 import { Prng } from '../../test/sim/prng.ts';
+import { EventQueue } from '../../test/sim/event-queue.ts';
 
 /** One in-memory configuration. */
 export interface MemorySpec {
@@ -67,12 +68,6 @@ const delayMaxMs = Math.floor(0.6 * roundMs);
 /** A run never processes more events than this (a forwarding loop would be a bug). */
 const eventsMax = 5_000_000;
 
-interface Event {
-  at: number;
-  seq: number;
-  fn: () => void | Promise<void>;
-}
-
 interface MemNode {
   index: number;
   core: DolevStrong;
@@ -84,45 +79,6 @@ interface MemNode {
   perBlock: Map<string, { verified: number; requested: number; chains: number; copies: number }>;
 }
 
-/** A binary min-heap of events ordered by (at, seq). */
-class EventQueue {
-  readonly #q: Event[] = [];
-  #seq = 0;
-
-  push(at: number, fn: Event['fn']): void {
-    const q = this.#q;
-    q.push({ at, seq: this.#seq++, fn });
-    for (let i = q.length - 1; i > 0; ) {
-      const p = (i - 1) >> 1;
-      if (!earlier(q[i] as Event, q[p] as Event)) break;
-      [q[i], q[p]] = [q[p] as Event, q[i] as Event];
-      i = p;
-    }
-  }
-
-  pop(): Event | undefined {
-    const q = this.#q;
-    const top = q[0];
-    const last = q.pop();
-    if (top === undefined || last === undefined || q.length === 0) return top;
-    q[0] = last;
-    for (let i = 0; ; ) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < q.length && earlier(q[l] as Event, q[m] as Event)) m = l;
-      if (r < q.length && earlier(q[r] as Event, q[m] as Event)) m = r;
-      if (m === i) break;
-      [q[i], q[m]] = [q[m] as Event, q[i] as Event];
-      i = m;
-    }
-    return top;
-  }
-}
-
-function earlier(a: Event, b: Event): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-}
 
 function keyOf(i: number): Identity {
   const seed = new Uint8Array(32);
@@ -150,7 +106,7 @@ export async function runMemory(spec: MemorySpec): Promise<MemoryResult> {
   });
   const k = spec.faults + 1;
   const rng = new Prng(spec.seed);
-  const queue = new EventQueue();
+  const queue = new EventQueue<() => void | Promise<void>>();
   let now = startMs - roundMs;
   let longest = 0;
   const proposed = new Map<number, string>();

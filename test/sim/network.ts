@@ -15,6 +15,7 @@ import type { ConsensusMessage } from '../../src/schema.ts';
 import { SimVerifier, testNet, type TestNet } from './chains.ts';
 import { testKeys } from './keys.ts';
 import { Prng } from './prng.ts';
+import { EventQueue } from './event-queue.ts';
 
 /** What a Byzantine behaviour can do: anything a coalition holding the Byzantine keys can do on the wire. */
 export interface ByzantineContext {
@@ -82,16 +83,6 @@ export interface HonestNode {
   observer: boolean;
 }
 
-interface Event {
-  at: number;
-  seq: number;
-  fn: () => void;
-}
-
-function before(a: Event, b: Event): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-}
-
 /** Instance key used in HonestNode maps. */
 export function key(miner: number, t0: number): string {
   return `${t0}/${miner}`;
@@ -115,8 +106,7 @@ export class Sim {
   /** Events run so far. */
   events = 0;
   readonly #opts: SimOptions;
-  readonly #queue: Event[] = [];
-  #seq = 0;
+  readonly #queue = new EventQueue();
     #ticksThrough: number;
   readonly #delayMin: number;
   readonly #delayMax: number;
@@ -175,34 +165,7 @@ export class Sim {
 
   /** Runs `fn` at simulation time `ms` (events at the same time run in the order they were scheduled). */
   at(ms: number, fn: () => void): void {
-    // Binary min-heap on (at, seq).
-    const q = this.#queue;
-    q.push({ at: ms, seq: this.#seq++, fn });
-    for (let i = q.length - 1; i > 0; ) {
-      const p = (i - 1) >> 1;
-      if (!before(q[i] as Event, q[p] as Event)) break;
-      [q[i], q[p]] = [q[p] as Event, q[i] as Event];
-      i = p;
-    }
-  }
-
-  #pop(): Event | undefined {
-    const q = this.#queue;
-    const top = q[0];
-    const last = q.pop();
-    if (top === undefined || last === undefined || q.length === 0) return top;
-    q[0] = last;
-    for (let i = 0; ; ) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < q.length && before(q[l] as Event, q[m] as Event)) m = l;
-      if (r < q.length && before(q[r] as Event, q[m] as Event)) m = r;
-      if (m === i) break;
-      [q[i], q[m]] = [q[m] as Event, q[i] as Event];
-      i = m;
-    }
-    return top;
+    this.#queue.push(ms, fn);
   }
 
   /** Honest node `i` proposes `payload` for t0, `lateMs` after T0 by its own clock. */
@@ -228,8 +191,8 @@ export class Sim {
   /** Runs every event up to `untilMs`, ticking every honest core at each of its round boundaries. */
   run(untilMs: number): void {
     this.#scheduleTicks(untilMs);
-    for (let e = this.#queue[0]; e !== undefined && e.at <= untilMs; e = this.#queue[0]) {
-      this.#pop();
+    for (let e = this.#queue.peek(); e !== undefined && e.at <= untilMs; e = this.#queue.peek()) {
+      this.#queue.pop();
       if (++this.events > (this.#opts.eventsMax ?? 100_000)) throw new Error(`seed=${this.seed} runaway: more than ${this.#opts.eventsMax ?? 100_000} events`);
       this.now = e.at;
       e.fn();
