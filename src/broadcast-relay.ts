@@ -130,9 +130,9 @@ export class BroadcastRelay {
     return sent;
   }
 
-  /** A copy of `origin`'s broadcast we already had came from `peer`: the link leaves that tree; the peer is told. */
-  duplicate(peer: string, origin: string, originKey: Uint8Array, nowMs: number): void {
-    if (this.tree.duplicate(peer, origin, nowMs) && this.port.send(peer, { t: 'prune', origin: originKey })) this.counters.pruneFrames++;
+  /** A copy of the broadcast of `origin` (its key) we already had came from `peer`: the link may leave that tree, and the peer is told. */
+  duplicate(peer: string, origin: Uint8Array, nowMs: number): void {
+    if (this.tree.duplicate(peer, toHex(origin), nowMs) && this.port.send(peer, { t: 'prune', origin })) this.counters.pruneFrames++;
   }
 
   /** IHAVE from `peer`: ids we lack start the timers that may graft them. */

@@ -465,7 +465,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     if (a.verdict === 'verify') return true;
     if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
     // A copy of one still being verified says nothing yet about the link: the first may be a forgery.
-    else if (origin && !this.gossip.isVerifying(id)) this.broadcastRelay.duplicate(c.peerId, toHex(origin), origin, this.now());
+    else if (origin && !this.gossip.isVerifying(id)) this.broadcastRelay.duplicate(c.peerId, origin, this.now());
     return false;
   }
 
@@ -484,9 +484,10 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       return this.onOffence(c, 'ERR_BAD_SIGNATURE', `gossip ${id.slice(0, 16)} has a bad signature`);
     }
     this.counters.delivered++;
-    this.emit('message', { id, origin: toHex(msg.origin), seq: msg.seq, topic: msg.topic, data: msg.data, hops: msg.hops, from: c.peerId });
+    const origin = toHex(msg.origin);
+    this.emit('message', { id, origin, seq: msg.seq, topic: msg.topic, data: msg.data, hops: msg.hops, from: c.peerId });
     const frame = this.gossip.mayRelay(msg.hops) ? encodeFrame({ ...msg, hops: msg.hops + 1 }, this.limits.frameBytesMax) : null;
-    this.counters.relayedFrames += this.broadcastRelay.relay(id, toHex(msg.origin), frame, c.peerId, senders, this.now());
+    this.counters.relayedFrames += this.broadcastRelay.relay(id, origin, frame, c.peerId, senders, this.now());
   }
 
   private onConsensus(c: PeerConnection, msg: ConsensusMessage): void {

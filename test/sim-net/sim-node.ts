@@ -217,7 +217,7 @@ export class SimNode implements Host {
     const a = this.gossip.admit(c.peerId, id, hops, this.#world.sched.now);
     if (a.verdict === 'verify') return true;
     if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
-    else if (origin && !this.gossip.isVerifying(id)) this.relay.duplicate(c.peerId, toHex(origin), origin, this.#world.sched.now);
+    else if (origin && !this.gossip.isVerifying(id)) this.relay.duplicate(c.peerId, origin, this.#world.sched.now);
     return false;
   }
 
