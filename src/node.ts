@@ -4,15 +4,16 @@
  * handshake.ts, peer-score.ts); this file wires them to sockets and timers.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import { isIP } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { toHex } from './bytes.ts';
 import { StrongcastError, type ErrorCode } from './errors.ts';
 import { encodeFrame } from './framing.ts';
 import { GossipCore, consensusId, gossipId, gossipSignedBytes } from './gossip.ts';
 import { BroadcastRelay } from './broadcast-relay.ts';
-import { keepsConnection, type LocalHello } from './handshake.ts';
-import { PeerConnection, type ConnectionContext } from './peer-connection.ts';
+import type { LocalHello } from './handshake.ts';
+import type { PeerConnection, ConnectionContext } from './peer-connection.ts';
+import { PeerTable, listenAddressOf, type PeerTableHost } from './peer-table.ts';
+import { RequestInterval } from './request-interval.ts';
 import { PeerScores } from './peer-score.ts';
 import { isLoopback, penaltyFor } from './offences.ts';
 import type { ConsensusPort, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
@@ -58,17 +59,15 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   private readonly peerExchange: boolean;
   private port: number;
   private server: Server | null = null;
-  private readonly connections = new Set<PeerConnection>();
-  private readonly open = new Map<string, PeerConnection>();
-  private readonly dialing = new Set<string>();
+  private readonly table: PeerTable;
+  /** Open connections by peer id (the table's). */
+  private readonly open: Map<string, PeerConnection>;
   private consensus: ConsensusPort | null = null;
   private sync: SyncPort | null = null;
-  private readonly lastGetChainMs = new Map<string, number>();
-  private readonly lastGetPeersMs = new Map<string, number>();
+  private readonly getChainAnswers = new RequestInterval(getChainIntervalMs);
+  private readonly getPeersAnswers = new RequestInterval(getPeersIntervalMs);
   /** Until this time the node is cut off (fault testing): no connections in or out. */
   private isolatedUntilMs = 0;
-  /** Frame and byte totals of connections already closed. */
-  private readonly closedTotals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
   private seq: number;
   private maintainTimer: NodeJS.Timeout | null = null;
   private lazyTimer: NodeJS.Timeout | null = null;
@@ -90,6 +89,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.id = toHex(this.identity.publicKey);
     this.log = options.log ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.table = new PeerTable(this.peerTableHost());
+    this.open = this.table.open;
     this.ownsVerifier = options.verifier === undefined;
     this.verifier = options.verifier ?? createMainThreadVerifier({});
     this.gossip = new GossipCore(options);
@@ -117,7 +118,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   /** Starts listening and dialing the configured peers. @throws ERR_PORT_IN_USE, ERR_INVALID_OPTION */
   async start(): Promise<{ host: string; port: number; id: string }> {
     if (this.running) return { host: this.host, port: this.port, id: this.id };
-    const server = createServer((s) => this.onInbound(s));
+    const server = createServer((s) => this.table.accept(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) => {
         const code = e.code === 'EADDRINUSE' ? 'ERR_PORT_IN_USE' : 'ERR_INVALID_OPTION';
@@ -152,7 +153,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     if (this.lazyTimer) clearInterval(this.lazyTimer);
     this.maintainTimer = null;
     this.lazyTimer = null;
-    for (const c of [...this.connections]) c.close('ERR_CONNECTION_CLOSED', 'node shutting down');
+    this.table.closeAll('ERR_CONNECTION_CLOSED', 'node shutting down');
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -172,7 +173,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   isolate(ms: number): void {
     this.requireRunning();
     this.isolatedUntilMs = this.now() + ms;
-    for (const c of [...this.connections]) c.close('ERR_CONNECTION_CLOSED', `isolated for ${ms} ms`);
+    this.table.closeAll('ERR_CONNECTION_CLOSED', `isolated for ${ms} ms`);
     this.maintainer.deferUntil(this.isolatedUntilMs);
   }
 
@@ -206,7 +207,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     return [...this.open.values()].map((c) => ({
       id: c.peerId,
       addr: c.addr,
-      listen: c.peerHello && c.peerHello.port > 0 ? this.listenAddressOf(c) : null,
+      listen: listenAddressOf(c),
       outbound: c.outbound,
       ...c.stats,
     }));
@@ -214,13 +215,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
 
   /** Totals since start. */
   stats(): NodeStats {
-    const t = { ...this.closedTotals };
-    for (const c of this.connections) {
-      t.framesIn += c.stats.framesIn;
-      t.framesOut += c.stats.framesOut;
-      t.bytesIn += c.stats.bytesIn;
-      t.bytesOut += c.stats.bytesOut;
-    }
+    const t = this.table.totals();
     const { delivered, published, relayedFrames, offences, bans } = this.counters;
     const r = this.broadcastRelay.counters;
     const tree = { ihaveFrames: r.ihaveFrames, graftFrames: r.graftFrames, pruneFrames: r.pruneFrames, graftServed: r.graftServed, ...this.broadcastRelay.tree.sizes };
@@ -259,7 +254,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.requireRunning();
     const { host, port } = parseHostPort(address);
     return new Promise((resolve, reject) => {
-      this.dial(host, port, (err, conn) => {
+      this.table.dial(host, port, (err, conn) => {
         if (err || !conn) return reject(err);
         const info = this.peers().find((p) => p.id === conn.peerId);
         if (info) resolve(info);
@@ -281,7 +276,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
 
   /** Connections still in their handshake. */
   get handshakingCount(): number {
-    return this.connections.size - this.open.size;
+    return this.table.handshakingCount;
   }
 
   private requireRunning(): void {
@@ -301,100 +296,49 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
         networkId: this.networkId,
         selfKeyHex: this.id,
         isBanned: (k) => this.scores.isBanned(k, this.now()),
-        isFull: (k) => this.open.size >= this.limits.maxPeers && !this.open.has(k),
+        isFull: (k) => this.table.isFull(k),
       },
       limits: this.limits,
       now: this.now,
       events: {
-        onOpen: (c) => this.onOpen(c),
+        onOpen: (c) => this.table.onOpen(c),
         onMessage: (c, m) => this.onMessage(c, m),
         onOffence: (c, code, reason) => this.onOffence(c, code, reason),
-        onClose: (c, code, reason) => this.onClose(c, code, reason),
+        onClose: (c, code, reason) => this.table.onClose(c, code, reason),
       },
     };
   }
 
-  private onInbound(socket: Socket): void {
-    const ip = normalizeHost(socket.remoteAddress ?? '');
-    if (!this.running || this.isolated || this.ipScores.isBanned(ip, this.now())) return void socket.destroy();
-    if (this.handshakingCount >= this.limits.handshakesPendingMax || this.connections.size >= this.limits.maxPeers + this.limits.handshakesPendingMax) {
-      this.log.debug('refused inbound: too many connections', { ip });
-      return void socket.destroy();
-    }
-    this.track(new PeerConnection(socket, false, this.connectionContext()));
-  }
-
-  private track(c: PeerConnection): void {
-    this.connections.add(c);
-    c.start();
-  }
-
-  private pendingDials = new Map<PeerConnection, (err: StrongcastError | null, c?: PeerConnection) => void>();
-
-  private dial(host: string, port: number, done?: (err: StrongcastError | null, c?: PeerConnection) => void): void {
-    const key = `${host}:${port}`;
-    if (this.isolated) return void done?.(new StrongcastError('ERR_CONNECT_FAILED', `not dialing ${key}: the node is isolated`));
-    const socket = netConnect({ host, port });
-    this.dialing.add(key);
-    const onError = (e: Error) => {
-      this.dialing.delete(key);
-      done?.(new StrongcastError('ERR_CONNECT_FAILED', `cannot connect to ${key}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+  private peerTableHost(): PeerTableHost {
+    return {
+      selfId: this.id,
+      limits: this.limits,
+      log: this.log,
+      now: this.now,
+      accepting: () => this.running && !this.isolated,
+      isIpBanned: (ip, now) => this.ipScores.isBanned(ip, now),
+      connectionContext: () => this.connectionContext(),
+      peerOpened: (c) => this.onPeerOpened(c),
+      peerClosed: (c, code, reason) => this.onPeerClosed(c, code, reason),
+      dialedDuplicate: (c) => this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, false),
     };
-    socket.once('error', onError);
-    socket.setTimeout(this.limits.handshakeTimeoutMs, () => socket.destroy(new Error('connect timeout')));
-    socket.once('connect', () => {
-      socket.off('error', onError);
-      socket.setTimeout(0);
-      this.dialing.delete(key);
-      if (!this.running) return void socket.destroy();
-      const c = new PeerConnection(socket, true, this.connectionContext());
-      if (done) this.pendingDials.set(c, done);
-      this.track(c);
-    });
   }
 
-  private onOpen(c: PeerConnection): void {
-    const existing = this.open.get(c.peerId);
-    if (existing) {
-      const dialerOf = (x: PeerConnection) => (x.outbound ? this.id : x.peerId);
-      const keepNew = dialerOf(existing) !== dialerOf(c) && keepsConnection(dialerOf(c), dialerOf(existing));
-      const loser = keepNew ? existing : c;
-      loser.close('ERR_DUPLICATE_PEER', `already connected to ${c.peerId.slice(0, 16)}`);
-      if (!keepNew) return;
-    }
-    if (this.open.size >= this.limits.maxPeers) {
-      return c.close('ERR_TOO_MANY_PEERS', `node has its maximum of ${this.limits.maxPeers} peers`);
-    }
-    this.open.set(c.peerId, c);
+  private onPeerOpened(c: PeerConnection): void {
     this.broadcastRelay.peerUp(c.peerId);
-    const listen = this.listenAddressOf(c);
+    const listen = listenAddressOf(c);
     if (listen) this.addresses.add({ id: c.peerHello!.key, ...parseHostPort(listen) }, this.now());
     if (c.outbound) this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, true);
-    this.pendingDials.get(c)?.(null, c);
-    this.pendingDials.delete(c);
     const ev: PeerEvent = { state: 'connected', id: c.peerId, addr: c.addr, outbound: c.outbound };
     this.log.info('peer connected', { id: c.peerId.slice(0, 16), addr: c.addr, outbound: c.outbound });
     this.emit('peer', ev);
     if (this.peerExchange) c.send({ t: 'getpeers' });
   }
 
-  private onClose(c: PeerConnection, code: ErrorCode, reason: string): void {
-    this.connections.delete(c);
-    for (const k of ['framesIn', 'framesOut', 'bytesIn', 'bytesOut'] as const) this.closedTotals[k] += c.stats[k];
-    const pending = this.pendingDials.get(c);
-    if (pending) {
-      this.pendingDials.delete(c);
-      pending(new StrongcastError(code, `connection to ${c.addr} closed: ${reason}`));
-    }
-    if (c.outbound && code === 'ERR_DUPLICATE_PEER') this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, false);
-    if (this.open.get(c.peerId) !== c) {
-      this.log.debug('connection closed before open', { addr: c.addr, code, reason });
-      return;
-    }
-    this.open.delete(c.peerId);
+  private onPeerClosed(c: PeerConnection, code: ErrorCode, reason: string): void {
     this.broadcastRelay.peerDown(c.peerId);
-    this.lastGetChainMs.delete(c.peerId);
-    this.lastGetPeersMs.delete(c.peerId);
+    this.getChainAnswers.forget(c.peerId);
+    this.getPeersAnswers.forget(c.peerId);
     const ev: PeerEvent = { state: 'disconnected', id: c.peerId, addr: c.addr, outbound: c.outbound, code, reason };
     this.log.info('peer disconnected', { id: c.peerId.slice(0, 16), addr: c.addr, code, reason });
     this.emit('peer', ev);
@@ -522,23 +466,17 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   }
 
   private onGetChain(c: PeerConnection, from: number): void {
-    if (!this.sync) return;
-    const now = this.now();
-    // Too soon after the last one: ignored, not scored (an honest node that resyncs twice asks twice).
-    if (now - (this.lastGetChainMs.get(c.peerId) ?? -Infinity) < getChainIntervalMs) return;
-    this.lastGetChainMs.set(c.peerId, now);
+    if (!this.sync || !this.getChainAnswers.allow(c.peerId, this.now())) return;
     const reply = this.sync.onGetChain(from, c.peerId);
     if (reply) c.send(reply);
   }
 
   private onGetPeers(c: PeerConnection): void {
-    // One answer per peer per getPeersIntervalMs: the list barely changes, and answering costs a frame.
-    const now = this.now();
-    if (now - (this.lastGetPeersMs.get(c.peerId) ?? -Infinity) < getPeersIntervalMs) return;
-    this.lastGetPeersMs.set(c.peerId, now);
+    // The list barely changes, and answering costs a frame.
+    if (!this.getPeersAnswers.allow(c.peerId, this.now())) return;
     const addrs: PeerAddress[] = [];
     for (const p of this.open.values()) {
-      const listen = p === c ? null : this.listenAddressOf(p);
+      const listen = p === c ? null : listenAddressOf(p);
       if (listen && p.peerHello) addrs.push({ id: p.peerHello.key, ...parseHostPort(listen) });
     }
     for (const a of this.addresses.sample(schemaLimits.peersPerReplyMax, this.now())) {
@@ -556,14 +494,6 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.maintain(false);
   }
 
-  /** The address a peer listens on: the IP we see it from (not spoofable) and the port it announced. */
-  private listenAddressOf(c: PeerConnection): string | null {
-    if (!c.peerHello || c.peerHello.port === 0) return null;
-    if (c.outbound) return c.addr;
-    const ip = normalizeHost(c.remoteAddress);
-    return isIP(ip) === 6 ? `[${ip}]:${c.peerHello.port}` : `${ip}:${c.peerHello.port}`;
-  }
-
   /** One maintenance pass (see peer-maintenance.ts); skipped while stopped or isolated. */
   private maintain(ask = true): void {
     if (this.running && !this.isolated) this.maintainer.run(ask);
@@ -577,9 +507,9 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       openCount: () => this.open.size,
       isOpen: (id) => this.open.has(id),
       isBanned: (id, now) => this.scores.isBanned(id, now),
-      dialingCount: () => this.dialing.size,
-      isDialing: (key) => this.dialing.has(key),
-      dial: (host, port, done) => this.dial(host, port, done),
+      dialingCount: () => this.table.dialing.size,
+      isDialing: (key) => this.table.dialing.has(key),
+      dial: (host, port, done) => this.table.dial(host, port, done),
       askForAddresses: () => {
         const peers = [...this.open.values()];
         peers[Math.floor(Math.random() * peers.length)]?.send({ t: 'getpeers' });

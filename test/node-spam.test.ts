@@ -32,6 +32,27 @@ test('two idle peers exchange a bounded number of frames (no peer-exchange storm
   }
 });
 
+test('getpeers asked again within getPeersIntervalMs is ignored, not scored: one peers reply, no offence', async () => {
+  const a = createNode({ ...fastOptions });
+  await a.start();
+  const raw = await RawPeer.handshake(a.listenPort);
+  try {
+    const offences: string[] = [];
+    a.on('offence', (o) => offences.push(o.code));
+    await sleep(50);
+    raw.received.length = 0;
+    for (let i = 0; i < 5; i++) raw.send({ t: 'getpeers' });
+    await raw.waitFor((m) => m.t === 'peers');
+    await sleep(300);
+    assert.is(raw.received.filter((m) => m.t === 'peers').length, 1, 'five asks within the interval, one answer');
+    assert.equal(offences, [], 'an eager honest peer is not penalised');
+    assert.not.ok(raw.closed);
+  } finally {
+    raw.close();
+    await stopAll([a]);
+  }
+});
+
 test('a duplicate injected by a peer is delivered once and relayed once', async () => {
   const [a, b] = await pair();
   const raw = await RawPeer.handshake(a.listenPort);

@@ -23,6 +23,7 @@ import { encodeFrame } from '../../src/framing.ts';
 import { consensusId, GossipCore, gossipId, gossipSignedBytes } from '../../src/gossip.ts';
 import { BroadcastRelay } from '../../src/broadcast-relay.ts';
 import { getChainIntervalMs } from '../../src/node.ts';
+import { RequestInterval } from '../../src/request-interval.ts';
 import { penaltyFor } from '../../src/offences.ts';
 import { PeerScores } from '../../src/peer-score.ts';
 import { schemaLimits, type ChainMessage, type ConsensusMessage, type GossipMessage, type Message, type WireChainBlock } from '../../src/schema.ts';
@@ -57,7 +58,7 @@ export class SimNode implements Host {
   beganCatchUp = false;
   readonly #world: World;
   readonly #scores = new PeerScores({});
-  readonly #lastGetChainMs = new Map<string, number>();
+  readonly #getChainAnswers = new RequestInterval(getChainIntervalMs);
   #pausedUntilMs = Number.NEGATIVE_INFINITY;
   #cutUntilMs = Number.NEGATIVE_INFINITY;
   #backlog: Array<() => void> = [];
@@ -164,7 +165,7 @@ export class SimNode implements Host {
     if (this.open.get(c.peerId) !== c) return;
     this.open.delete(c.peerId);
     this.relay.peerDown(c.peerId);
-    this.#lastGetChainMs.delete(c.peerId);
+    this.#getChainAnswers.forget(c.peerId);
     this.#world.onLink(this, c.peerId, false);
   }
 
@@ -261,11 +262,7 @@ export class SimNode implements Host {
   }
 
   #onGetChain(c: ConnSide, from: number): void {
-    const now = this.#world.sched.now;
-    if (now - (this.#lastGetChainMs.get(c.peerId) ?? -Infinity) < getChainIntervalMs) {
-      return this.onOffence(c, 'ERR_RATE_LIMITED', `getchain more often than every ${getChainIntervalMs} ms`);
-    }
-    this.#lastGetChainMs.set(c.peerId, now);
+    if (!this.#getChainAnswers.allow(c.peerId, this.#world.sched.now)) return;
     c.send(this.#chainReply(from));
   }
 
