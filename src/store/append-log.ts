@@ -34,6 +34,7 @@ import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { StrongcastError } from '../errors.ts';
 import { optionsObject, positiveInt } from '../options.ts';
+import { errnoOf, storeError } from './store-error.ts';
 
 /** First bytes of every log file. */
 export const LOG_MAGIC = 'SCLOG';
@@ -104,14 +105,6 @@ interface PendingAppend {
   framed: Buffer;
   resolve: () => void;
   reject: (e: unknown) => void;
-}
-
-function storeError(message: string, cause?: unknown): StrongcastError {
-  return new StrongcastError('ERR_STORE', message, cause === undefined ? undefined : { cause });
-}
-
-function errnoOf(e: unknown): string {
-  return (e as NodeJS.ErrnoException).code ?? String(e);
 }
 
 function resolveOptions(options: AppendLogOptions | undefined): ResolvedOptions {

@@ -4,41 +4,29 @@
  * (append-log.ts) whose every block is checked on load (heights, parent links, hashes), so a record that
  * decodes but breaks the chain is refused as corruption, never returned as data.
  *
- *   DIR/node.key    the key file (crypto/keys.ts), mode 0600
- *   DIR/meta.json   { format, genesisHash }: which network's chain this directory holds
- *   DIR/peers.json  { format, peers: [{ id, host, port }] }
- *   DIR/chain.log   one msgpack ChainBlock per record, height 1 first
- *   DIR/LOCK        the process id of the node using the directory
+ * This file opens the directory and holds the node key; the parts live beside it: the file layout, JSON
+ * reading and genesis binding in dir-files.ts, the lock in dir-lock.ts, the peer list in peers-file.ts and
+ * the chain in chain-log.ts. Everything other modules use is exported from here.
  */
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { Packr, Unpackr } from 'msgpackr';
-import { bytesEqual, fromHex, toHex } from '../bytes.ts';
+import { bytesEqual, toHex } from '../bytes.ts';
 import { StrongcastError } from '../errors.ts';
 import { optionsObject, positiveInt } from '../options.ts';
-import { HASH_BYTES, PUBLIC_KEY_BYTES, schemaLimits, type PeerAddress } from '../schema.ts';
+import { HASH_BYTES, type PeerAddress } from '../schema.ts';
 import { generateIdentity, readKeyFile, writeKeyFile, type Identity } from '../crypto/keys.ts';
-import { blockHash, type ChainBlock } from '../consensus/block.ts';
-import { chainDefaults, type ChainTip } from '../consensus/chain.ts';
-import { AppendLog, syncDirectory, writeFileDurably, type AppendLogOptions, type LogRecovery } from './append-log.ts';
+import type { ChainBlock } from '../consensus/block.ts';
+import { chainDefaults } from '../consensus/chain.ts';
+import { syncDirectory, type AppendLogOptions } from './append-log.ts';
+import { openChain, type ChainLog, type LoadedChain } from './chain-log.ts';
+import { bindGenesis, DATA_DIR_FILES, exists, fsyncFile } from './dir-files.ts';
+import { releaseLock, takeLock } from './dir-lock.ts';
+import { readPeers, writePeers } from './peers-file.ts';
+import { errnoOf, storeError } from './store-error.ts';
 
-/** Names of the files in a data directory. */
-export const DATA_DIR_FILES = {
-  key: 'node.key',
-  meta: 'meta.json',
-  peers: 'peers.json',
-  chain: 'chain.log',
-  lock: 'LOCK',
-} as const;
-
-/** Format version of meta.json and peers.json; a file of another version is refused. */
-export const DATA_DIR_FORMAT = 1;
-
-/** Largest meta.json read, in bytes: it holds one hash. */
-export const metaFileBytesMax = 4096;
-
-/** Largest peers.json entry, in bytes: 64 hex id, a host of hostCharsMax UTF-8 characters, a port, JSON. */
-export const peerEntryBytesMax = 64 + 4 * schemaLimits.hostCharsMax + 64;
+export { DATA_DIR_FILES, DATA_DIR_FORMAT, metaFileBytesMax } from './dir-files.ts';
+export { peerEntryBytesMax } from './peers-file.ts';
+export type { LoadedChain } from './chain-log.ts';
 
 /** Defaults of {@link DataDirOptions}. */
 export const dataDirDefaults = { peersMax: 1000, chainBlocksKeptMax: chainDefaults.blocksKeptMax } as const;
@@ -64,37 +52,11 @@ export interface DataDirOptions {
   log?: AppendLogOptions;
 }
 
-/** The chain as it was on disk when the directory was opened. */
-export interface LoadedChain {
-  /** The newest blocks (at most chainBlocksKeptMax), oldest first, all checked. */
-  blocks: ChainBlock[];
-  /** The newest stored block: height 0 and the genesis hash when the chain is empty. */
-  tip: ChainTip;
-  /** What the log cut from its end on open (a torn write), if anything. */
-  recovery: LogRecovery;
-}
-
 interface ResolvedOptions {
   genesisHash: Uint8Array | null;
   peersMax: number;
   chainBlocksKeptMax: number;
   log: AppendLogOptions | undefined;
-}
-
-/** Chain records are plain msgpack maps: no records, no extensions, bin for bytes (as on the wire). */
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, moreTypes: false });
-/** `copyBuffers` so a kept block does not pin its record; u64 timestamps come back as numbers. */
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true, int64AsType: 'number' });
-
-/** Directories this process holds the lock of, to tell our own live lock from one a previous run left. */
-const heldLocks = new Set<string>();
-
-function storeError(message: string, cause?: unknown): StrongcastError {
-  return new StrongcastError('ERR_STORE', message, cause === undefined ? undefined : { cause });
-}
-
-function errnoOf(e: unknown): string {
-  return (e as NodeJS.ErrnoException).code ?? String(e);
 }
 
 function resolveOptions(options: DataDirOptions | undefined): ResolvedOptions {
@@ -133,7 +95,7 @@ export async function openDataDir(dir: string, options?: DataDirOptions): Promis
     throw storeError(`${root}: the data directory cannot be created (${errnoOf(e)})`, e);
   }
   await takeLock(root);
-  let log: AppendLog | null = null;
+  let log: ChainLog | null = null;
   try {
     await bindGenesis(root, opts.genesisHash);
     const peers = await readPeers(join(root, DATA_DIR_FILES.peers), opts.peersMax);
@@ -157,23 +119,20 @@ export class DataDir {
   readonly dir: string;
   readonly #opts: ResolvedOptions;
   #peers: PeerAddress[];
-  readonly #log: AppendLog | null;
+  readonly #log: ChainLog | null;
   readonly #chain: LoadedChain | null;
-  /** Height and hash the next appended block must follow, advanced when an append is queued. */
-  #pendingTip: ChainTip | null;
   #identity: Identity | null = null;
   /** Serialises key and peer file operations, which share temporary file names. */
   #serial: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | null = null;
 
   /** Use {@link openDataDir}. */
-  constructor(dir: string, opts: ResolvedOptions, peers: PeerAddress[], log: AppendLog | null, chain: LoadedChain | null) {
+  constructor(dir: string, opts: ResolvedOptions, peers: PeerAddress[], log: ChainLog | null, chain: LoadedChain | null) {
     this.dir = dir;
     this.#opts = opts;
     this.#peers = peers;
     this.#log = log;
     this.#chain = chain;
-    this.#pendingTip = chain ? chain.tip : null;
   }
 
   /**
@@ -223,15 +182,7 @@ export class DataDir {
    */
   savePeers(addrs: readonly PeerAddress[]): Promise<void> {
     return this.#exclusive(async () => {
-      const kept = addrs.slice(0, this.#opts.peersMax).map((a, i) => checkPeer(a, `savePeers: address ${i}`, this.dir));
-      const path = join(this.dir, DATA_DIR_FILES.peers);
-      const json = { format: DATA_DIR_FORMAT, peers: kept.map((p) => ({ id: toHex(p.id), host: p.host, port: p.port })) };
-      try {
-        await writeFileDurably(path, JSON.stringify(json) + '\n');
-      } catch (e) {
-        throw storeError(`${path}: cannot be written (${errnoOf(e)})`, e);
-      }
-      this.#peers = kept;
+      this.#peers = await writePeers(this.dir, addrs, this.#opts.peersMax);
     });
   }
 
@@ -255,22 +206,7 @@ export class DataDir {
    */
   appendBlock(block: ChainBlock): Promise<void> {
     try {
-      const log = this.#requireLog();
-      const tip = this.#pendingTip!;
-      const problem = blockProblem(block, tip);
-      if (problem) throw storeError(`${log.path}: block refused: ${problem}`);
-      const body = packr.pack({
-        miner: block.miner,
-        t0: block.t0,
-        ts: block.ts,
-        payload: block.payload,
-        hash: block.hash,
-        height: block.height,
-        parent: block.parent,
-      });
-      const appended = log.append(body);
-      this.#pendingTip = { height: block.height, hash: block.hash };
-      return appended;
+      return this.#requireLog().append(block);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -298,7 +234,7 @@ export class DataDir {
     return this.#chain;
   }
 
-  #requireLog(): AppendLog {
+  #requireLog(): ChainLog {
     this.#requireChain();
     this.#assertOpen();
     return this.#log!;
@@ -335,206 +271,4 @@ export class DataDir {
     }
     this.#identity = identity;
   }
-}
-
-/** Why `b` cannot follow `tip`, or null. */
-function blockProblem(b: ChainBlock, tip: ChainTip): string | null {
-  if (b.height !== tip.height + 1) return `height ${b.height} does not follow height ${tip.height}`;
-  if (!bytesEqual(b.parent, tip.hash)) return `the parent of height ${b.height} is not the hash of height ${tip.height}`;
-  if (!bytesEqual(blockHash(b), b.hash)) return `the hash of height ${b.height} is not the hash of its fields`;
-  return null;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return false;
-    throw storeError(`${path}: cannot be read (${errnoOf(e)})`, e);
-  }
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const h = await open(path, 'r+');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
-/** Reads a small JSON file, or null when it does not exist. */
-async function readJson(path: string, bytesMax: number): Promise<Record<string, unknown> | null> {
-  let text: string;
-  try {
-    const info = await stat(path);
-    if (info.size > bytesMax) throw storeError(`${path}: ${info.size} bytes, above the ${bytesMax} such a file may have`);
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if (e instanceof StrongcastError) throw e;
-    if (errnoOf(e) === 'ENOENT') return null;
-    throw storeError(`${path}: cannot be read (${errnoOf(e)})`, e);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw storeError(`${path}: not valid JSON; the file is corrupt`, e);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw storeError(`${path}: must hold a JSON object`);
-  const o = parsed as Record<string, unknown>;
-  if (o['format'] !== DATA_DIR_FORMAT) throw storeError(`${path}: "format" must be ${DATA_DIR_FORMAT}`);
-  return o;
-}
-
-/** Checks meta.json against `genesisHash`, recording it on first use. */
-async function bindGenesis(dir: string, genesisHash: Uint8Array | null): Promise<void> {
-  const path = join(dir, DATA_DIR_FILES.meta);
-  const meta = await readJson(path, metaFileBytesMax);
-  const stored = meta?.['genesisHash'];
-  if (stored !== undefined && (typeof stored !== 'string' || !/^[0-9a-f]{64}$/.test(stored))) {
-    throw storeError(`${path}: "genesisHash" must be 64 lower-case hex characters`);
-  }
-  if (genesisHash === null) return;
-  if (stored === undefined) {
-    try {
-      await writeFileDurably(path, JSON.stringify({ ...meta, format: DATA_DIR_FORMAT, genesisHash: toHex(genesisHash) }) + '\n');
-    } catch (e) {
-      throw storeError(`${path}: cannot be written (${errnoOf(e)})`, e);
-    }
-    return;
-  }
-  if (stored !== toHex(genesisHash)) {
-    throw storeError(`${dir} holds the chain of genesis ${stored}, not of genesis ${toHex(genesisHash)}; use another data directory for this network`);
-  }
-}
-
-/** Checks one peer address; `where` names it in the message. */
-function checkPeer(x: unknown, where: string, dir: string): PeerAddress {
-  const bad = (what: string): never => {
-    throw storeError(`${dir}: ${where}: ${what}`);
-  };
-  if (typeof x !== 'object' || x === null) bad('must be an object');
-  const o = x as Record<string, unknown>;
-  let id = o['id'];
-  if (typeof id === 'string' && /^[0-9a-f]{64}$/.test(id)) id = fromHex(id);
-  if (!(id instanceof Uint8Array) || id.byteLength !== PUBLIC_KEY_BYTES) bad(`id must be a ${PUBLIC_KEY_BYTES}-byte key`);
-  const host = o['host'];
-  if (typeof host !== 'string' || host.length === 0 || host.length > schemaLimits.hostCharsMax) {
-    bad(`host must be a string of 1..${schemaLimits.hostCharsMax} characters`);
-  }
-  const port = o['port'];
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) bad('port must be an integer in 1..65535');
-  return { id: new Uint8Array(id as Uint8Array), host: host as string, port: port as number };
-}
-
-async function readPeers(path: string, peersMax: number): Promise<PeerAddress[]> {
-  const o = await readJson(path, 256 + peersMax * peerEntryBytesMax);
-  if (o === null) return [];
-  const peers = o['peers'];
-  if (!Array.isArray(peers)) throw storeError(`${path}: "peers" must be an array`);
-  return peers.slice(0, peersMax).map((p, i) => checkPeer(p, `peers[${i}]`, path));
-}
-
-/** Decodes one chain record into a ChainBlock, checking every field; throws a message for ERR_STORE. */
-function decodeBlock(body: Uint8Array): ChainBlock {
-  let v: unknown;
-  try {
-    v = unpackr.unpack(body);
-  } catch (e) {
-    throw new Error(`not valid msgpack (${String(e).slice(0, 100)})`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a map');
-  const o = v as Record<string, unknown>;
-  const keys = ['miner', 't0', 'ts', 'payload', 'hash', 'height', 'parent'];
-  if (Object.keys(o).length !== keys.length || !keys.every((k) => k in o)) throw new Error(`keys must be exactly ${keys.join(', ')}`);
-  const uint = (k: string, max = Number.MAX_SAFE_INTEGER): number => {
-    const n = o[k];
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || n > max) throw new Error(`${k} must be an integer in 0..${max}`);
-    return n;
-  };
-  const bytes = (k: string, len: number | null, max: number): Uint8Array => {
-    const b = o[k];
-    if (!(b instanceof Uint8Array) || (len !== null && b.byteLength !== len) || b.byteLength > max) throw new Error(`${k} must be ${len ?? `at most ${max}`} bytes`);
-    return b;
-  };
-  return {
-    miner: uint('miner', schemaLimits.validatorsMax - 1),
-    t0: uint('t0'),
-    ts: uint('ts'),
-    payload: bytes('payload', null, schemaLimits.blockPayloadBytesMax),
-    hash: bytes('hash', HASH_BYTES, HASH_BYTES),
-    height: uint('height'),
-    parent: bytes('parent', HASH_BYTES, HASH_BYTES),
-  };
-}
-
-/** Opens the chain log, checking every block as it is read and keeping the newest chainBlocksKeptMax. */
-async function openChain(path: string, genesisHash: Uint8Array, opts: ResolvedOptions): Promise<{ log: AppendLog; chain: LoadedChain }> {
-  const blocks: ChainBlock[] = [];
-  let tip: ChainTip = { height: 0, hash: genesisHash };
-  const { log, recovery } = await AppendLog.open(path, opts.log, (body, index, offset) => {
-    let block: ChainBlock;
-    try {
-      block = decodeBlock(body);
-    } catch (e) {
-      throw storeError(`${path}: record ${index} at offset ${offset} is not a block: ${(e as Error).message}; the chain is corrupt, refusing to load it`);
-    }
-    const problem = blockProblem(block, tip);
-    if (problem) throw storeError(`${path}: record ${index} at offset ${offset}: ${problem}; the chain is corrupt, refusing to load it`);
-    tip = { height: block.height, hash: block.hash };
-    blocks.push(block);
-    // drop the oldest in bulk, so keeping a window costs O(1) per block
-    if (blocks.length >= 2 * opts.chainBlocksKeptMax) blocks.splice(0, blocks.length - opts.chainBlocksKeptMax);
-  });
-  if (blocks.length > opts.chainBlocksKeptMax) blocks.splice(0, blocks.length - opts.chainBlocksKeptMax);
-  return { log, chain: { blocks, tip, recovery } };
-}
-
-/**
- * Takes DIR/LOCK, holding this process's id. A lock left by a process that is gone (a crash, `kill -9`) is
- * taken over. This guards against starting two nodes on one directory by mistake, whose appends would
- * interleave; it is not a defence against a hostile process.
- */
-async function takeLock(dir: string): Promise<void> {
-  const path = join(dir, DATA_DIR_FILES.lock);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const h = await open(path, 'wx', 0o600);
-      try {
-        await h.writeFile(`${process.pid}\n`);
-      } finally {
-        await h.close();
-      }
-      heldLocks.add(dir);
-      return;
-    } catch (e) {
-      if (errnoOf(e) !== 'EEXIST') throw storeError(`${path}: cannot be created (${errnoOf(e)})`, e);
-    }
-    const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-    if (Number.isSafeInteger(holder) && holder > 0 && lockHolderAlive(holder, dir)) {
-      throw storeError(`${dir} is in use by process ${holder}; stop it first, or remove ${path} if that process is not a strongcast node`);
-    }
-    await rm(path, { force: true });
-  }
-  throw storeError(`${path}: another process took the lock while this one was taking it over`);
-}
-
-function lockHolderAlive(pid: number, dir: string): boolean {
-  // Our own pid in a lock we do not hold: a previous run that had the same pid (containers start at pid 1).
-  if (pid === process.pid) return heldLocks.has(dir);
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoOf(e) === 'EPERM';
-  }
-}
-
-async function releaseLock(dir: string): Promise<void> {
-  if (!heldLocks.delete(dir)) return;
-  await rm(join(dir, DATA_DIR_FILES.lock), { force: true });
-  // not needed for correctness (a stale lock is taken over), but keeps the directory listing honest
-  await syncDirectory(dir).catch(() => undefined);
 }
