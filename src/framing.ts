@@ -8,6 +8,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { StrongcastError } from './errors.ts';
 import { optionsObject, positiveInt } from './options.ts';
+import { decodeGossipBody } from './gossip-codec.ts';
 import { decodeMessage, type Message } from './schema.ts';
 
 /** Defaults of {@link FrameDecoderOptions}. */
@@ -70,6 +71,16 @@ export function encodeFrame(msg: Message, frameBytesMax: number = framingDefault
  *   well-formed Message.
  */
 export function decodeBody(body: Uint8Array): Message {
+  // Broadcasts are most of the traffic: read the usual shape directly, and leave the rest to the full gates.
+  return decodeGossipBody(body) ?? decodeBodyInFull(body);
+}
+
+/**
+ * The general path of {@link decodeBody}, through every gate, for any message type. Exported so tests can
+ * hold the gossip fast path to it.
+ * @throws StrongcastError as decodeBody.
+ */
+export function decodeBodyInFull(body: Uint8Array): Message {
   checkMsgpack(body);
   let value: unknown;
   try {

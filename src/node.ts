@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { toHex } from './bytes.ts';
 import { StrongcastError, type ErrorCode } from './errors.ts';
 import { encodeFrame } from './framing.ts';
+import { encodeGossipFrame } from './gossip-codec.ts';
 import { GossipCore, consensusId, gossipId, gossipSignedBytes } from './gossip.ts';
 import { BroadcastRelay } from './broadcast-relay.ts';
 import type { LocalHello } from './handshake.ts';
@@ -238,7 +239,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     const id = gossipId(signed);
     this.gossip.markOwn(id, this.now());
     this.counters.published++;
-    const peers = this.broadcastRelay.relay(id, this.id, encodeFrame(msg, this.limits.frameBytesMax), null, new Set(), this.now());
+    const peers = this.broadcastRelay.relay(id, this.id, encodeGossipFrame(msg, 0, this.limits.frameBytesMax), null, new Set(), this.now());
     return { id, peers };
   }
 
@@ -430,7 +431,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.counters.delivered++;
     const origin = toHex(msg.origin);
     this.emit('message', { id, origin, seq: msg.seq, topic: msg.topic, data: msg.data, hops: msg.hops, from: c.peerId });
-    const frame = this.gossip.mayRelay(msg.hops) ? encodeFrame({ ...msg, hops: msg.hops + 1 }, this.limits.frameBytesMax) : null;
+    const frame = this.gossip.mayRelay(msg.hops) ? encodeGossipFrame(msg, msg.hops + 1, this.limits.frameBytesMax) : null;
     this.counters.relayedFrames += this.broadcastRelay.relay(id, origin, frame, c.peerId, senders, this.now());
   }
 

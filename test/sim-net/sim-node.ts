@@ -19,7 +19,8 @@ import { blockHash, type ChainBlock } from '../../src/consensus/block.ts';
 import { CatchUp, statementSignedBytes } from '../../src/consensus/catch-up.ts';
 import { DolevStrong, type ConsensusAction } from '../../src/consensus/dolev-strong.ts';
 import type { ErrorCode } from '../../src/errors.ts';
-import { encodeFrame } from '../../src/framing.ts';
+import { encodeFrame, framingDefaults } from '../../src/framing.ts';
+import { encodeGossipFrame } from '../../src/gossip-codec.ts';
 import { consensusId, GossipCore, gossipId, gossipSignedBytes } from '../../src/gossip.ts';
 import { BroadcastRelay } from '../../src/broadcast-relay.ts';
 import { getChainIntervalMs } from '../../src/node.ts';
@@ -210,7 +211,7 @@ export class SimNode implements Host {
     const msg: GossipMessage = { t: 'gossip', ...unsigned, hops: 0, sig: key.sign(signed) };
     const id = gossipId(signed);
     this.gossip.markOwn(id, this.#world.sched.now);
-    this.relay.relay(id, toHex(key.publicKey), encodeFrame(msg), null, new Set(), this.#world.sched.now);
+    this.relay.relay(id, toHex(key.publicKey), encodeGossipFrame(msg, 0, framingDefaults.frameBytesMax), null, new Set(), this.#world.sched.now);
     return id;
   }
 
@@ -235,7 +236,7 @@ export class SimNode implements Host {
       }
       this.delivered.set(id, (this.delivered.get(id) ?? 0) + 1);
       this.#world.onDeliver(this, id);
-      const frame = this.gossip.mayRelay(msg.hops) ? encodeFrame({ ...msg, hops: msg.hops + 1 }) : null;
+      const frame = this.gossip.mayRelay(msg.hops) ? encodeGossipFrame(msg, msg.hops + 1, framingDefaults.frameBytesMax) : null;
       this.relay.relay(id, toHex(msg.origin), frame, c.peerId, senders, this.#world.sched.now);
     });
   }
