@@ -16,9 +16,9 @@
  */
 import { parseArgs } from 'node:util';
 import { rmSync } from 'node:fs';
+import { killAllChildren } from './child-rpc.ts';
 import { LoadRun } from './load/driver.ts';
 import { buildPlan, defaultConfig, describePlan, type LoadConfig } from './load/plan.ts';
-import { killAllChildren } from './load/processes.ts';
 import { judge, report } from './load/summary.ts';
 
 /** The whole run is abandoned after this, whatever happens, in ms. */

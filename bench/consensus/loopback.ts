@@ -12,14 +12,14 @@
  * The processes are started once and serve every Δ; every child is killed when the search ends, when the
  * parent exits for any reason, or on SIGINT/SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { toHex } from '../../src/bytes.ts';
 import type { GenesisJson } from '../../src/consensus/genesis.ts';
 import { identityFromSeed } from '../../src/crypto/keys.ts';
-import type { DecidedRecord, MineResult, StartResult, ValidatorReply, ValidatorReport, ValidatorRequest } from './validator-proc.ts';
+import { ChildRpcGroup } from '../child-rpc.ts';
+import type { DecidedRecord, MineResult, StartResult, ValidatorReport, ValidatorRequest } from './validator-proc.ts';
 
 const script = fileURLToPath(new URL('./validator-proc.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -71,97 +71,12 @@ export interface LoopbackResult {
   lateTimerRetries: number;
 }
 
-/** Every child still alive, for the exit handlers. */
-const live = new Set<ChildProcess>();
-let handlersInstalled = false;
-
-function killAll(): void {
-  for (const c of live) c.kill('SIGKILL');
-  live.clear();
-}
-
-function installHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  process.on('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      killAll();
-      process.exit(130);
-    });
-  }
-}
-
-type Pending = { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout };
-type Request = ValidatorRequest extends infer R ? (R extends { rid: number } ? Omit<R, 'rid'> : never) : never;
-
 /** n validator processes and a request/reply channel to each. */
-class Validators {
-  readonly #children: ChildProcess[] = [];
-  readonly #pending = new Map<number, Pending>();
-  #rid = 1;
-  #closing = false;
+type Validators = ChildRpcGroup<ValidatorRequest>;
 
-  constructor(n: number) {
-    installHandlers();
-    for (let i = 0; i < n; i++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
-      live.add(child);
-      child.on('message', (raw) => this.#onReply(raw as ValidatorReply));
-      child.on('exit', (code, signal) => {
-        live.delete(child);
-        if (!this.#closing) this.#failAll(new Error(`validator process ${i} exited (code ${code}, signal ${signal})`));
-      });
-      this.#children.push(child);
-    }
-  }
-
-  request<T>(i: number, req: Request, timeoutMs = requestTimeoutMs): Promise<T> {
-    const child = this.#children[i];
-    if (!child || this.#closing) return Promise.reject(new Error(`no validator process ${i}`));
-    const rid = this.#rid++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(rid);
-        reject(new Error(`validator ${i} did not answer '${req.cmd}' within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#pending.set(rid, { resolve: resolve as (v: unknown) => void, reject, timer });
-      child.send({ ...req, rid } as ValidatorRequest);
-    });
-  }
-
-  all<T>(make: (i: number) => Request): Promise<T[]> {
-    return Promise.all(this.#children.map((_, i) => this.request<T>(i, make(i))));
-  }
-
-  /** Closes every channel (each child stops and exits), then kills whatever is still there. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#failAll(new Error('validators closed'));
-    const exited = this.#children.map((c) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r()))));
-    for (const c of this.#children) if (c.connected) c.disconnect();
-    const timer = setTimeout(() => this.#children.forEach((c) => c.kill('SIGKILL')), exitTimeoutMs);
-    await Promise.all(exited);
-    clearTimeout(timer);
-  }
-
-  #onReply(reply: ValidatorReply): void {
-    const p = this.#pending.get(reply.rid);
-    if (!p) return;
-    this.#pending.delete(reply.rid);
-    clearTimeout(p.timer);
-    if (reply.error !== undefined) p.reject(new Error(reply.error));
-    else p.resolve(reply.result);
-  }
-
-  #failAll(e: Error): void {
-    for (const [rid, p] of this.#pending) {
-      clearTimeout(p.timer);
-      p.reject(e);
-      this.#pending.delete(rid);
-    }
-  }
+/** Starts n validator processes under tsx, their output on this process's. */
+function spawnValidators(n: number): Validators {
+  return new ChildRpcGroup<ValidatorRequest>(n, (i) => ({ name: `validator ${i}`, argv: ['--import', 'tsx', script], cwd: repoRoot, requestTimeoutMs }));
 }
 
 /** `count` distinct ports free on 127.0.0.1 right now (the system picks them; all held until all are known). */
@@ -319,7 +234,7 @@ export interface LoopbackSpec {
 /** Runs the search for one n and returns one result per round length tried. */
 export async function searchRoundMs(spec: LoopbackSpec, log: (line: string) => void): Promise<LoopbackResult[]> {
   const n = spec.validators;
-  const vs = new Validators(n);
+  const vs = spawnValidators(n);
   const out: LoopbackResult[] = [];
   try {
     for (const roundMs of spec.roundMsList) {
@@ -335,7 +250,7 @@ export async function searchRoundMs(spec: LoopbackSpec, log: (line: string) => v
       if (outcomes.some((o) => o.failure)) break;
     }
   } finally {
-    await vs.close();
+    await vs.close(exitTimeoutMs);
   }
   return out;
 }

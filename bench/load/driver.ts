@@ -11,12 +11,13 @@ import { toHex } from '../../src/bytes.ts';
 import { initNetwork } from '../../src/cli/init.ts';
 import { readGenesisFile } from '../../src/cli/validator.ts';
 import type { Genesis } from '../../src/consensus/genesis.ts';
+import { killAllChildren } from '../child-rpc.ts';
 import type { Outage } from './checks.ts';
 import { ByzantineProcess } from './byzantine.ts';
 import type { EquivocationRecord } from './consensus-attacks.ts';
 import { HonestNode, type NodeEvent } from './honest-node.ts';
 import { eligibleAt, type Attack, type Fault, type Plan } from './plan.ts';
-import { freeBasePort, killAllChildren, pauseProcess } from './processes.ts';
+import { freeBasePort, pauseProcess } from './processes.ts';
 import { Prng } from './prng.ts';
 import { Recorder, type PeerClass } from './recorder.ts';
 

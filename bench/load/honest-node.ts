@@ -8,7 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { jsonLines, memoryOf, track } from './processes.ts';
+import { trackChild } from '../child-rpc.ts';
+import { jsonLines, memoryOf } from './processes.ts';
 
 const mainPath = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -92,7 +93,7 @@ export class HonestNode {
     ];
     const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', logFd, 'ipc'] });
     closeSync(logFd);
-    track(child);
+    trackChild(child);
     this.child = child;
     // A write to a process that just died must not take the run down.
     child.stdin!.on('error', () => undefined);

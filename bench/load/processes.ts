@@ -1,46 +1,14 @@
 /**
- * Every process a load run starts, and the guarantee that none outlives it: children are registered here,
- * killed with SIGKILL when the run ends for any reason (normal end, error, 'exit', SIGINT/SIGTERM), and they
- * also watch their IPC channel and exit when the parent goes away. A paused child (SIGSTOP) cannot notice its
- * parent dying, so pauses are done by a small shell helper that sends SIGCONT on its own after the pause.
- * Also the other operating-system chores of a run: memory from /proc, event lines, free ports.
+ * The operating-system chores of a load run: pauses, memory from /proc, event lines, free ports. Every
+ * process a run starts is registered with trackChild (../child-rpc.ts), killed with SIGKILL when the run ends
+ * for any reason (normal end, error, 'exit', SIGINT/SIGTERM), and the children also watch their IPC channel
+ * and exit when the parent goes away. A paused child (SIGSTOP) cannot notice its parent dying, so pauses are
+ * done by a small shell helper that sends SIGCONT on its own after the pause.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-
-const live = new Set<ChildProcess>();
-let handlersInstalled = false;
-
-/** Sends SIGKILL to every registered child still running. */
-export function killAllChildren(): void {
-  for (const c of live) {
-    if (c.exitCode === null && c.signalCode === null) {
-      try {
-        c.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  live.clear();
-}
-
-/** Registers a child for the exit handlers; it leaves the set when it exits. */
-export function track(child: ChildProcess): void {
-  if (!handlersInstalled) {
-    handlersInstalled = true;
-    process.on('exit', killAllChildren);
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(sig, () => {
-        killAllChildren();
-        process.exit(130);
-      });
-    }
-  }
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-}
+import { trackChild } from '../child-rpc.ts';
 
 /**
  * Pauses process `pid` for `ms` with SIGSTOP and resumes it with SIGCONT, from a shell helper that does both
@@ -49,7 +17,7 @@ export function track(child: ChildProcess): void {
 export function pauseProcess(pid: number, ms: number): Promise<void> {
   const secs = (ms / 1000).toFixed(3);
   const helper = spawn('sh', ['-c', `kill -STOP ${pid}; sleep ${secs}; kill -CONT ${pid}`], { stdio: 'ignore' });
-  track(helper);
+  trackChild(helper);
   return new Promise((resolve) => helper.once('exit', () => resolve()));
 }
 
