@@ -88,6 +88,12 @@ function strHeaderBytes(n: number): number {
   return n < 32 ? 1 : n < 0x100 ? 2 : 3;
 }
 
+/** UTF-8 bytes of `s`: its length when it is ASCII, as topics usually are, without a call into the runtime. */
+function utf8Bytes(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
+
 function writeStr(b: Buffer, at: number, s: string, n: number): number {
   if (n < 32) b[at++] = 0xa0 | n;
   else if (n < 0x100) {
@@ -99,12 +105,26 @@ function writeStr(b: Buffer, at: number, s: string, n: number): number {
     b.writeUInt16BE(n, at + 1);
     at += 3;
   }
-  return at + b.write(s, at, 'utf8');
+  if (n !== s.length) return at + b.write(s, at, 'utf8');
+  for (let i = 0; i < n; i++) b[at + i] = s.charCodeAt(i);
+  return at + n;
 }
 
-function writeKey(b: Buffer, at: number, k: Key): number {
-  b[at++] = 0xa0 | k.length;
-  return at + b.write(k, at, 'latin1');
+/** A key as fixstr bytes (0xa0 + length, then ASCII). */
+const keyBytes = (k: Key): number[] => [0xa0 | k.length, ...Array.from(k, (c) => c.charCodeAt(0))];
+
+/** The constant runs of an encoded body: the map header, `t`, the tag and each key before its value. */
+const HEAD = Uint8Array.from([FIXMAP_7, ...keyBytes('t'), 0xa0 | TAG.length, ...Array.from(TAG, (c) => c.charCodeAt(0)), ...keyBytes('origin')]);
+const KEY_SEQ = Uint8Array.from(keyBytes('seq'));
+const KEY_TOPIC = Uint8Array.from(keyBytes('topic'));
+const KEY_DATA = Uint8Array.from(keyBytes('data'));
+const KEY_HOPS = Uint8Array.from(keyBytes('hops'));
+const KEY_SIG = Uint8Array.from(keyBytes('sig'));
+const CONSTANT_BYTES = HEAD.byteLength + KEY_SEQ.byteLength + KEY_TOPIC.byteLength + KEY_DATA.byteLength + KEY_HOPS.byteLength + KEY_SIG.byteLength;
+
+function put(b: Buffer, at: number, bytes: Uint8Array): number {
+  b.set(bytes, at);
+  return at + bytes.byteLength;
 }
 
 /**
@@ -114,172 +134,118 @@ function writeKey(b: Buffer, at: number, k: Key): number {
  * @throws StrongcastError ERR_FRAME_TOO_LARGE when the body exceeds `frameBytesMax`, as encodeFrame does.
  */
 export function encodeGossipFrame(msg: GossipMessage, hops: number, frameBytesMax: number): Buffer {
-  const topicBytes = Buffer.byteLength(msg.topic, 'utf8');
-  let size = 1;
-  for (const k of KEYS) size += 1 + k.length;
-  size += 1 + TAG.length;
-  size += binHeaderBytes(msg.origin.byteLength) + msg.origin.byteLength;
-  size += uintBytes(msg.seq);
-  size += strHeaderBytes(topicBytes) + topicBytes;
-  size += binHeaderBytes(msg.data.byteLength) + msg.data.byteLength;
-  size += uintBytes(hops);
-  size += binHeaderBytes(msg.sig.byteLength) + msg.sig.byteLength;
+  const topicBytes = utf8Bytes(msg.topic);
+  const size =
+    CONSTANT_BYTES +
+    binHeaderBytes(msg.origin.byteLength) + msg.origin.byteLength +
+    uintBytes(msg.seq) +
+    strHeaderBytes(topicBytes) + topicBytes +
+    binHeaderBytes(msg.data.byteLength) + msg.data.byteLength +
+    uintBytes(hops) +
+    binHeaderBytes(msg.sig.byteLength) + msg.sig.byteLength;
   if (size > frameBytesMax) throw new StrongcastError('ERR_FRAME_TOO_LARGE', `a 'gossip' message encodes to ${size} bytes, above frameBytesMax ${frameBytesMax}`);
   const b = Buffer.allocUnsafe(HEADER_BYTES + size);
   b.writeUInt32BE(size, 0);
-  let at = HEADER_BYTES;
-  b[at++] = FIXMAP_7;
-  at = writeKey(b, at, 't');
-  at = writeStr(b, at, TAG, TAG.length);
-  at = writeKey(b, at, 'origin');
+  let at = put(b, HEADER_BYTES, HEAD);
   at = writeBin(b, at, msg.origin);
-  at = writeKey(b, at, 'seq');
-  at = writeUint(b, at, msg.seq);
-  at = writeKey(b, at, 'topic');
-  at = writeStr(b, at, msg.topic, topicBytes);
-  at = writeKey(b, at, 'data');
-  at = writeBin(b, at, msg.data);
-  at = writeKey(b, at, 'hops');
-  at = writeUint(b, at, hops);
-  at = writeKey(b, at, 'sig');
-  writeBin(b, at, msg.sig);
+  at = writeUint(b, put(b, at, KEY_SEQ), msg.seq);
+  at = writeStr(b, put(b, at, KEY_TOPIC), msg.topic, topicBytes);
+  at = writeBin(b, put(b, at, KEY_DATA), msg.data);
+  at = writeUint(b, put(b, at, KEY_HOPS), hops);
+  writeBin(b, put(b, at, KEY_SIG), msg.sig);
   return b;
 }
 
-/** The field a key names, or undefined; compares the key's bytes in place, without making a string. */
-function keyAt(b: Uint8Array, at: number, n: number): Key | undefined {
-  for (const k of KEYS) {
-    if (k.length !== n) continue;
-    let same = true;
-    for (let i = 0; i < n; i++) {
-      if (b[at + i] !== k.charCodeAt(i)) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return k;
+/** The field a key names, or -1; compares the key's bytes in place, without making a string. */
+function keyIndexAt(b: Uint8Array, at: number, n: number): number {
+  for (let k = 0; k < KEYS.length; k++) {
+    const name = KEYS[k]!;
+    if (name.length !== n) continue;
+    let i = 0;
+    while (i < n && b[at + i] === name.charCodeAt(i)) i++;
+    if (i === n) return k;
   }
-  return undefined;
+  return -1;
 }
 
-/** A read value and the position after it, or null when it is not in the fast shape. */
-interface Read<T> {
-  v: T;
-  at: number;
-}
+/**
+ * Where the last read value ended. The readers below return the value (or a miss) and leave the position
+ * here, so reading a field allocates nothing but the value itself; JavaScript runs them one at a time.
+ */
+let end = 0;
 
-/** An unsigned integer up to `max` (fixint, uint 8/16/32/64). */
-function readUint(b: Uint8Array, at: number, max: number): Read<number> | null {
-  const end = b.byteLength;
-  if (at >= end) return null;
+/** An unsigned integer up to `max` (fixint, uint 8/16/32/64), or -1 when not in the fast shape. */
+function readUint(b: Uint8Array, at: number, max: number): number {
+  const len = b.byteLength;
+  if (at >= len) return -1;
   const tok = b[at]!;
   let v: number;
-  let next: number;
   if (tok < 0x80) {
     v = tok;
-    next = at + 1;
-  } else if (tok === 0xcc && at + 2 <= end) {
+    end = at + 1;
+  } else if (tok === 0xcc && at + 2 <= len) {
     v = b[at + 1]!;
-    next = at + 2;
-  } else if (tok === 0xcd && at + 3 <= end) {
+    end = at + 2;
+  } else if (tok === 0xcd && at + 3 <= len) {
     v = (b[at + 1]! << 8) | b[at + 2]!;
-    next = at + 3;
-  } else if (tok === 0xce && at + 5 <= end) {
-    v = ((b[at + 1]! << 24) >>> 0) + ((b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!);
-    next = at + 5;
-  } else if (tok === 0xcf && at + 9 <= end) {
-    const hi = ((b[at + 1]! << 24) >>> 0) + ((b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!);
-    const lo = ((b[at + 5]! << 24) >>> 0) + ((b[at + 6]! << 16) | (b[at + 7]! << 8) | b[at + 8]!);
-    v = hi * 0x100000000 + lo;
-    next = at + 9;
-  } else return null;
-  return v <= max ? { v, at: next } : null;
+    end = at + 3;
+  } else if (tok === 0xce && at + 5 <= len) {
+    v = u32(b, at + 1);
+    end = at + 5;
+  } else if (tok === 0xcf && at + 9 <= len) {
+    v = u32(b, at + 1) * 0x100000000 + u32(b, at + 5);
+    end = at + 9;
+  } else return -1;
+  return v <= max ? v : -1;
 }
 
-/** A bin of `exact` bytes, or of at most `max`, copied into its own memory. */
-function readBin(b: Uint8Array, at: number, exact: number | undefined, max: number): Read<Uint8Array> | null {
-  const end = b.byteLength;
-  if (at >= end) return null;
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
+}
+
+/** A bin of `exact` bytes, or of at most `max`, copied into its own memory; null when not in the fast shape. */
+function readBin(b: Uint8Array, at: number, exact: number, max: number): Uint8Array | null {
+  const len = b.byteLength;
+  if (at >= len) return null;
   const tok = b[at]!;
   let n: number;
   let start: number;
-  if (tok === 0xc4 && at + 2 <= end) {
+  if (tok === 0xc4 && at + 2 <= len) {
     n = b[at + 1]!;
     start = at + 2;
-  } else if (tok === 0xc5 && at + 3 <= end) {
+  } else if (tok === 0xc5 && at + 3 <= len) {
     n = (b[at + 1]! << 8) | b[at + 2]!;
     start = at + 3;
-  } else if (tok === 0xc6 && at + 5 <= end) {
-    n = ((b[at + 1]! << 24) >>> 0) + ((b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!);
+  } else if (tok === 0xc6 && at + 5 <= len) {
+    n = u32(b, at + 1);
     start = at + 5;
   } else return null;
-  if ((exact !== undefined && n !== exact) || n > max || start + n > end) return null;
-  return { v: b.slice(start, start + n), at: start + n };
+  if ((exact >= 0 && n !== exact) || n > max || start + n > len) return null;
+  end = start + n;
+  return b.slice(start, end);
 }
 
-/** A str of ASCII only (so every decoder reads the same string), at most `max` bytes. */
-function readAscii(b: Uint8Array, at: number, max: number): Read<string> | null {
-  const end = b.byteLength;
-  if (at >= end) return null;
+/** A str of ASCII only (so every decoder reads the same string), at most `max` bytes; null when not. */
+function readAscii(b: Uint8Array, at: number, max: number): string | null {
+  const len = b.byteLength;
+  if (at >= len) return null;
   const tok = b[at]!;
   let n: number;
   let start: number;
   if (tok >= 0xa0 && tok <= 0xbf) {
     n = tok - 0xa0;
     start = at + 1;
-  } else if (tok === 0xd9 && at + 2 <= end) {
+  } else if (tok === 0xd9 && at + 2 <= len) {
     n = b[at + 1]!;
     start = at + 2;
-  } else if (tok === 0xda && at + 3 <= end) {
+  } else if (tok === 0xda && at + 3 <= len) {
     n = (b[at + 1]! << 8) | b[at + 2]!;
     start = at + 3;
   } else return null;
-  if (n > max || start + n > end) return null;
-  let s = '';
-  for (let i = start; i < start + n; i++) {
-    const c = b[i]!;
-    if (c >= 0x80) return null;
-    s += String.fromCharCode(c);
-  }
-  return { v: s, at: start + n };
-}
-
-/** Reads one field's value at `at` into `out`; the position after it, or -1 when not in the fast shape. */
-function readField(b: Uint8Array, at: number, k: Key, out: Partial<GossipMessage>): number {
-  switch (k) {
-    case 't': {
-      const r = readAscii(b, at, TAG.length);
-      if (!r || r.v !== TAG) return -1;
-      out.t = TAG;
-      return r.at;
-    }
-    case 'origin':
-    case 'sig': {
-      const r = readBin(b, at, k === 'origin' ? PUBLIC_KEY_BYTES : SIGNATURE_BYTES, SIGNATURE_BYTES);
-      if (!r) return -1;
-      out[k] = r.v;
-      return r.at;
-    }
-    case 'seq':
-    case 'hops': {
-      const r = readUint(b, at, k === 'seq' ? Number.MAX_SAFE_INTEGER : HOPS_MAX);
-      if (!r) return -1;
-      out[k] = r.v;
-      return r.at;
-    }
-    case 'topic': {
-      const r = readAscii(b, at, schemaLimits.topicBytesMax);
-      if (!r) return -1;
-      out.topic = r.v;
-      return r.at;
-    }
-    case 'data': {
-      const r = readBin(b, at, undefined, schemaLimits.gossipDataBytesMax);
-      if (!r) return -1;
-      out.data = r.v;
-      return r.at;
-    }
-  }
+  if (n > max || start + n > len) return null;
+  for (let i = start; i < start + n; i++) if (b[i]! >= 0x80) return null;
+  end = start + n;
+  return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
 }
 
 /**
@@ -293,23 +259,49 @@ export function decodeGossipBody(body: Uint8Array): GossipMessage | null {
   return readGossipMap(b);
 }
 
-function readGossipMap(body: Uint8Array): GossipMessage | null {
-  const out: Partial<GossipMessage> = {};
+function readGossipMap(b: Uint8Array): GossipMessage | null {
+  let origin: Uint8Array | null = null;
+  let sig: Uint8Array | null = null;
+  let data: Uint8Array | null = null;
+  let topic: string | null = null;
+  let seq = -1;
+  let hops = -1;
   let seen = 0;
   let at = 1;
   for (let i = 0; i < KEYS.length; i++) {
-    const tok = body[at];
+    const tok = b[at];
     if (tok === undefined || tok < 0xa0 || tok > 0xbf) return null;
     const n = tok - 0xa0;
-    const k = at + 1 + n <= body.byteLength ? keyAt(body, at + 1, n) : undefined;
-    if (k === undefined) return null;
-    const bit = 1 << KEYS.indexOf(k);
-    if (seen & bit) return null;
-    seen |= bit;
-    at = readField(body, at + 1 + n, k, out);
-    if (at < 0) return null;
+    const k = at + 1 + n <= b.byteLength ? keyIndexAt(b, at + 1, n) : -1;
+    if (k < 0 || seen & (1 << k)) return null;
+    seen |= 1 << k;
+    at += 1 + n;
+    switch (KEYS[k]) {
+      case 't':
+        if (readAscii(b, at, TAG.length) !== TAG) return null;
+        break;
+      case 'origin':
+        if ((origin = readBin(b, at, PUBLIC_KEY_BYTES, PUBLIC_KEY_BYTES)) === null) return null;
+        break;
+      case 'sig':
+        if ((sig = readBin(b, at, SIGNATURE_BYTES, SIGNATURE_BYTES)) === null) return null;
+        break;
+      case 'data':
+        if ((data = readBin(b, at, -1, schemaLimits.gossipDataBytesMax)) === null) return null;
+        break;
+      case 'topic':
+        if ((topic = readAscii(b, at, schemaLimits.topicBytesMax)) === null) return null;
+        break;
+      case 'seq':
+        if ((seq = readUint(b, at, Number.MAX_SAFE_INTEGER)) < 0) return null;
+        break;
+      case 'hops':
+        if ((hops = readUint(b, at, HOPS_MAX)) < 0) return null;
+        break;
+    }
+    at = end;
   }
-  if (at !== body.byteLength) return null;
+  if (at !== b.byteLength) return null;
   // Seven distinct known keys were read, so every field is set; the order of the object is the schema's.
-  return { t: 'gossip', origin: out.origin!, seq: out.seq!, topic: out.topic!, data: out.data!, hops: out.hops!, sig: out.sig! };
+  return { t: 'gossip', origin: origin!, seq, topic: topic!, data: data!, hops, sig: sig! };
 }
