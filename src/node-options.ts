@@ -50,7 +50,8 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
   /**
    * Frames for one peer leave at most once per this many ms while traffic is steady (an idle link writes at
    * once), so a busy link carries several broadcasts per system call and per wake-up of the peer; 0 writes
-   * once per event-loop iteration. @default 2
+   * once per event-loop iteration. Within one long iteration (a large read batch verified inline) frames
+   * held this long, or 1 ms with 0, are written at once rather than at its end. @default 2
    */
   writeCoalesceMs?: number;
   /** Messages a peer may send per second (sustained). @default 5000 */

@@ -70,7 +70,10 @@ export class PeerConnection {
   private inflight = 0;
   private corked = false;
   private lastFlushMs = Number.NEGATIVE_INFINITY;
+  /** When the writes now held back began to be held. */
+  private corkedAtMs = 0;
   private flushTimer: NodeJS.Timeout | null = null;
+  private flushImmediate: NodeJS.Immediate | null = null;
   private paused = false;
   private timers: NodeJS.Timeout[] = [];
 
@@ -116,17 +119,25 @@ export class PeerConnection {
    */
   private corkUntilFlush(): void {
     this.corked = true;
+    const now = this.ctx.now();
+    this.corkedAtMs = now;
     this.socket.cork();
-    const flush = (): void => {
-      this.flushTimer = null;
-      this.corked = false;
-      this.lastFlushMs = this.ctx.now();
-      this.socket.uncork();
-    };
     // Clamped: a wall clock stepped backwards must not hold a link's writes for the size of the step.
-    const waitMs = Math.min(this.ctx.limits.writeCoalesceMs, this.lastFlushMs + this.ctx.limits.writeCoalesceMs - this.ctx.now());
-    if (waitMs > 0) this.flushTimer = setTimeout(flush, waitMs);
-    else setImmediate(flush);
+    const waitMs = Math.min(this.ctx.limits.writeCoalesceMs, this.lastFlushMs + this.ctx.limits.writeCoalesceMs - now);
+    if (waitMs > 0) this.flushTimer = setTimeout(() => this.flush(), waitMs);
+    else this.flushImmediate = setImmediate(() => this.flush());
+  }
+
+  /** Sends what is held back now. */
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushImmediate) clearImmediate(this.flushImmediate);
+    this.flushTimer = null;
+    this.flushImmediate = null;
+    if (!this.corked) return;
+    this.corked = false;
+    this.lastFlushMs = this.ctx.now();
+    this.socket.uncork();
   }
 
   /** Encodes and sends a message; false when the connection is closed or was just dropped as too slow. */
@@ -148,6 +159,9 @@ export class PeerConnection {
     this.stats.bytesOut += frame.byteLength;
     if (!this.corked) this.corkUntilFlush();
     this.socket.write(frame);
+    // A long run of work in one event-loop turn (a read batch verified inline) would hold every relay until
+    // it ends, and the peers downstream idle meanwhile; once a coalescing window has passed, they go now.
+    if (this.ctx.now() - this.corkedAtMs >= Math.max(1, this.ctx.limits.writeCoalesceMs)) this.flush();
     return true;
   }
 
@@ -179,7 +193,9 @@ export class PeerConnection {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushImmediate) clearImmediate(this.flushImmediate);
     this.flushTimer = null;
+    this.flushImmediate = null;
     if (tellPeer && !this.socket.destroyed) {
       try {
         this.socket.end(encodeFrame({ t: 'reject', code, reason: reason.slice(0, 512) }));

@@ -1,0 +1,110 @@
+/**
+ * Write coalescing on one connection, with an injected clock and a socket that records each write it gets:
+ * frames sent in one event-loop turn share one write at its end, unless the turn runs past the coalescing
+ * window, when what is held goes out at once (so a long read batch does not hold every relay to its end).
+ */
+import { Duplex } from 'node:stream';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { toHex } from '../src/bytes.ts';
+import { generateIdentity } from '../src/crypto/keys.ts';
+import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
+import { resolveLimits } from '../src/node-options.ts';
+import { PeerConnection, type ConnectionContext } from '../src/peer-connection.ts';
+
+/** A socket whose every write reaching it (one system call on a real socket) is recorded as a list of frames. */
+class RecordingSocket extends Duplex {
+  readonly remoteAddress = '127.0.0.1';
+  readonly remotePort = 40000;
+  readonly writes: number[] = [];
+  setNoDelay(): this {
+    return this;
+  }
+  override _read(): void {}
+  override _write(_chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.writes.push(1);
+    cb();
+  }
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (e?: Error | null) => void): void {
+    this.writes.push(chunks.length);
+    cb();
+  }
+}
+
+const identity = generateIdentity();
+const verifier = createMainThreadVerifier();
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+const frame = Buffer.from([0, 0, 0, 1, 0xc0]);
+
+function connection(writeCoalesceMs: number): { conn: PeerConnection; socket: RecordingSocket; clock: { ms: number } } {
+  const socket = new RecordingSocket();
+  const clock = { ms: 1_000_000 };
+  const ctx: ConnectionContext = {
+    local: { networkId: 'coalesce', publicKey: identity.publicKey, host: '', port: 0 },
+    sign: (m) => identity.sign(m),
+    verifier,
+    helloContext: { networkId: 'coalesce', selfKeyHex: toHex(identity.publicKey), isBanned: () => false },
+    limits: resolveLimits({ writeCoalesceMs }),
+    now: () => clock.ms,
+    events: { onOpen: () => undefined, onMessage: () => undefined, onOffence: () => undefined, onClose: () => undefined },
+  };
+  return { conn: new PeerConnection(socket as never, true, ctx), socket, clock };
+}
+
+test('frames sent in one turn on an idle link share one write, at the end of the turn', async () => {
+  const { conn, socket } = connection(2);
+  for (let i = 0; i < 5; i++) assert.ok(conn.sendFrame(frame));
+  assert.equal(socket.writes, [], 'nothing written during the turn');
+  await nextTurn();
+  assert.equal(socket.writes, [5], 'one write of five frames');
+  conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+});
+
+test('a turn that runs past writeCoalesceMs writes what it holds at once, not at its end', async () => {
+  const { conn, socket, clock } = connection(2);
+  conn.sendFrame(frame);
+  conn.sendFrame(frame);
+  clock.ms += 1;
+  conn.sendFrame(frame);
+  assert.equal(socket.writes, [], '1 ms into a 2 ms window: still held');
+  clock.ms += 1;
+  conn.sendFrame(frame);
+  assert.equal(socket.writes, [4], 'at 2 ms the four held frames go in one write, within the turn');
+  conn.sendFrame(frame);
+  conn.sendFrame(frame);
+  assert.equal(socket.writes, [4], 'the next frames are held again');
+  clock.ms += 2;
+  conn.sendFrame(frame);
+  assert.equal(socket.writes, [4, 3]);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(socket.writes, [4, 3], 'nothing was left behind, and no flush writes an empty batch');
+  conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+});
+
+test('writeCoalesceMs 0: one write per turn, and a turn held 1 ms writes at once', async () => {
+  const { conn, socket, clock } = connection(0);
+  conn.sendFrame(frame);
+  conn.sendFrame(frame);
+  assert.equal(socket.writes, [], 'held to the end of the turn');
+  await nextTurn();
+  assert.equal(socket.writes, [2]);
+  conn.sendFrame(frame);
+  clock.ms += 1;
+  conn.sendFrame(frame);
+  assert.equal(socket.writes, [2, 2], 'a turn 1 ms long writes at once');
+  conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+});
+
+test('a clock stepped backwards neither flushes early nor holds writes past the end of the turn', async () => {
+  const { conn, socket, clock } = connection(2);
+  conn.sendFrame(frame);
+  clock.ms -= 60_000;
+  conn.sendFrame(frame);
+  assert.equal(socket.writes, []);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(socket.writes, [2]);
+  conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+});
+
+test.after(() => verifier.close());
+test.run();
