@@ -10,7 +10,6 @@
  * message queue and the frame buffer stay within their limits. Every run uses a fresh seed, printed on
  * failure; replay one with `FUZZ_SEED=<seed> npm test -- fuzz-handshake`.
  */
-import { Duplex } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../src/bytes.ts';
@@ -25,6 +24,7 @@ import { earlyMessagesHardMax, earlyMessagesMax, PeerConnection, type Connection
 import { PROTOCOL_VERSION, type HelloMessage, type Message } from '../src/schema.ts';
 import { verifyEd25519 } from './sim/keys.ts';
 import { Prng } from './sim/prng.ts';
+import { FakeSocket } from './helpers/fake-socket.ts';
 
 const seed = Number(process.env['FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
 const rng = new Prng(seed);
@@ -44,21 +44,6 @@ const other = identity(3);
 const banned = identity(4);
 const localHello: LocalHello = { networkId, publicKey: self.publicKey, host: '', port: 7000 };
 const helloContext = { networkId, selfKeyHex: toHex(self.publicKey), isBanned: (k: string) => k === toHex(banned.publicKey) };
-
-/** A net.Socket stand-in: what the connection writes is kept; what the fuzzer pushes is read. */
-class FakeSocket extends Duplex {
-  readonly remoteAddress = '198.51.100.7';
-  readonly remotePort = 40000;
-  readonly written: Buffer[] = [];
-  setNoDelay(): this {
-    return this;
-  }
-  override _read(): void {}
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    this.written.push(chunk);
-    cb();
-  }
-}
 
 const bytes = (n: number): Uint8Array => {
   const b = new Uint8Array(n);

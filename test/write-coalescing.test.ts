@@ -3,7 +3,6 @@
  * frames sent in one event-loop turn share one write at its end, unless the turn runs past the coalescing
  * window, when what is held goes out at once (so a long read batch does not hold every relay to its end).
  */
-import { Duplex } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../src/bytes.ts';
@@ -11,33 +10,15 @@ import { generateIdentity } from '../src/crypto/keys.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import { resolveLimits } from '../src/node-options.ts';
 import { PeerConnection, type ConnectionContext } from '../src/peer-connection.ts';
-
-/** A socket whose every write reaching it (one system call on a real socket) is recorded as a list of frames. */
-class RecordingSocket extends Duplex {
-  readonly remoteAddress = '127.0.0.1';
-  readonly remotePort = 40000;
-  readonly writes: number[] = [];
-  setNoDelay(): this {
-    return this;
-  }
-  override _read(): void {}
-  override _write(_chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    this.writes.push(1);
-    cb();
-  }
-  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (e?: Error | null) => void): void {
-    this.writes.push(chunks.length);
-    cb();
-  }
-}
+import { FakeSocket } from './helpers/fake-socket.ts';
 
 const identity = generateIdentity();
 const verifier = createMainThreadVerifier();
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const frame = Buffer.from([0, 0, 0, 1, 0xc0]);
 
-function connection(writeCoalesceMs: number): { conn: PeerConnection; socket: RecordingSocket; clock: { ms: number } } {
-  const socket = new RecordingSocket();
+function connection(writeCoalesceMs: number): { conn: PeerConnection; socket: FakeSocket; clock: { ms: number } } {
+  const socket = new FakeSocket('127.0.0.1');
   const clock = { ms: 1_000_000 };
   const ctx: ConnectionContext = {
     local: { networkId: 'coalesce', publicKey: identity.publicKey, host: '', port: 0 },
