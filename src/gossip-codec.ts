@@ -203,46 +203,54 @@ function u32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 }
 
+/** Where the payload behind the last header read by headerLength starts. */
+let payloadStart = 0;
+
+/**
+ * The payload length behind a str or bin header at `at` in its 8-, 16- or 32-bit length form (tokens `t8`,
+ * `t16`, `t32`; -1 for a form not accepted), or -1 when `at` holds none of them. Sets payloadStart.
+ */
+function headerLength(b: Uint8Array, at: number, t8: number, t16: number, t32: number): number {
+  const len = b.byteLength;
+  const tok = b[at];
+  if (tok === t8 && at + 2 <= len) {
+    payloadStart = at + 2;
+    return b[at + 1]!;
+  }
+  if (tok === t16 && at + 3 <= len) {
+    payloadStart = at + 3;
+    return (b[at + 1]! << 8) | b[at + 2]!;
+  }
+  if (tok === t32 && at + 5 <= len) {
+    payloadStart = at + 5;
+    return u32(b, at + 1);
+  }
+  return -1;
+}
+
 /** A bin of `exact` bytes, or of at most `max`, copied into its own memory; null when not in the fast shape. */
 function readBin(b: Uint8Array, at: number, exact: number, max: number): Uint8Array | null {
-  const len = b.byteLength;
-  if (at >= len) return null;
-  const tok = b[at]!;
-  let n: number;
-  let start: number;
-  if (tok === 0xc4 && at + 2 <= len) {
-    n = b[at + 1]!;
-    start = at + 2;
-  } else if (tok === 0xc5 && at + 3 <= len) {
-    n = (b[at + 1]! << 8) | b[at + 2]!;
-    start = at + 3;
-  } else if (tok === 0xc6 && at + 5 <= len) {
-    n = u32(b, at + 1);
-    start = at + 5;
-  } else return null;
-  if ((exact >= 0 && n !== exact) || n > max || start + n > len) return null;
+  const n = headerLength(b, at, 0xc4, 0xc5, 0xc6);
+  const start = payloadStart;
+  if (n < 0 || (exact >= 0 && n !== exact) || n > max || start + n > b.byteLength) return null;
   end = start + n;
   return b.slice(start, end);
 }
 
 /** A str of ASCII only (so every decoder reads the same string), at most `max` bytes; null when not. */
 function readAscii(b: Uint8Array, at: number, max: number): string | null {
-  const len = b.byteLength;
-  if (at >= len) return null;
-  const tok = b[at]!;
+  const tok = b[at];
   let n: number;
   let start: number;
-  if (tok >= 0xa0 && tok <= 0xbf) {
+  if (tok !== undefined && tok >= 0xa0 && tok <= 0xbf) {
     n = tok - 0xa0;
     start = at + 1;
-  } else if (tok === 0xd9 && at + 2 <= len) {
-    n = b[at + 1]!;
-    start = at + 2;
-  } else if (tok === 0xda && at + 3 <= len) {
-    n = (b[at + 1]! << 8) | b[at + 2]!;
-    start = at + 3;
-  } else return null;
-  if (n > max || start + n > len) return null;
+  } else {
+    // str 8 and str 16 only: a topic is short, and a longer one goes to the general path
+    n = headerLength(b, at, 0xd9, 0xda, -1);
+    start = payloadStart;
+  }
+  if (n < 0 || n > max || start + n > b.byteLength) return null;
   for (let i = start; i < start + n; i++) if (b[i]! >= 0x80) return null;
   end = start + n;
   return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
