@@ -13,6 +13,7 @@ import { identityFromSeed } from '../../src/crypto/keys.ts';
 import { createVerifyPool, type VerifyPool, type VerifyPoolStats } from '../../src/crypto/verify-pool.ts';
 import { createNode, type StrongcastNode } from '../../src/node.ts';
 import { Validator } from '../../src/validator.ts';
+import { serveRequests } from '../child-serve.ts';
 
 /** The process exits by itself if the parent has not stopped it within this, in ms. */
 const lifetimeMaxMs = 10 * 60_000;
@@ -29,13 +30,6 @@ export type ValidatorRequest =
   | { rid: number; cmd: 'mine'; payload: string }
   | { rid: number; cmd: 'report' }
   | { rid: number; cmd: 'stop' };
-
-/** A reply: `error` set when the request failed. */
-export interface ValidatorReply {
-  rid: number;
-  error?: string;
-  result?: unknown;
-}
 
 /** One decided instance as this validator saw it. */
 export interface DecidedRecord {
@@ -199,13 +193,7 @@ async function handle(req: ValidatorRequest): Promise<unknown> {
   }
 }
 
-process.on('message', (raw) => {
-  const req = raw as ValidatorRequest;
-  handle(req).then(
-    (result) => process.send?.({ rid: req.rid, result } satisfies ValidatorReply),
-    (e: unknown) => process.send?.({ rid: req.rid, error: e instanceof Error ? e.message : String(e) } satisfies ValidatorReply),
-  );
-});
+serveRequests<ValidatorRequest>(handle);
 process.on('disconnect', () => {
   void stop().finally(() => process.exit(0));
 });

@@ -15,6 +15,7 @@ import { createNode, type StrongcastNode } from '../../src/index.ts';
 import { createMainThreadVerifier } from '../../src/crypto/main-thread-verifier.ts';
 import { createVerifyPool, type VerifyPool } from '../../src/crypto/verify-pool.ts';
 import type { GossipMode } from '../../src/plumtree.ts';
+import { serveRequests } from '../child-serve.ts';
 
 /** Bytes of every benchmark message's data. */
 export const payloadBytes = 128;
@@ -45,13 +46,6 @@ export type NodeRequest =
   | { rid: number; cmd: 'progress'; phase: number }
   | { rid: number; cmd: 'report'; phase: number }
   | { rid: number; cmd: 'stop' };
-
-/** A reply: `error` set when the request failed. */
-export interface NodeReply {
-  rid: number;
-  error?: string;
-  result?: unknown;
-}
 
 /** Result of `start`. */
 export interface StartResult {
@@ -334,8 +328,6 @@ class BenchNode {
 }
 
 function main(): void {
-  const send = process.send?.bind(process);
-  if (!send) throw new Error('bench/gossip/gossip-node.ts runs as a child of bench/gossip.ts (it needs an IPC channel)');
   const bench = new BenchNode();
   // Never outlive the parent, and never run forever.
   const lifetime = setTimeout(() => process.exit(3), lifetimeMaxMs);
@@ -347,16 +339,12 @@ function main(): void {
     if (!process.connected || process.ppid !== parentPid) process.exit(0);
   }, parentCheckMs);
   watchdog.unref();
-  process.on('message', (raw) => {
-    const req = raw as NodeRequest;
-    bench.handle(req).then(
-      (result) => {
-        send({ rid: req.rid, result } satisfies NodeReply);
-        if (req.cmd === 'stop') process.disconnect();
-      },
-      (e: unknown) => send({ rid: req.rid, error: e instanceof Error ? e.message : String(e) } satisfies NodeReply),
-    );
-  });
+  serveRequests<NodeRequest>(
+    (req) => bench.handle(req),
+    (req) => {
+      if (req.cmd === 'stop') process.disconnect();
+    },
+  );
 }
 
 if (process.send) main();

@@ -10,6 +10,7 @@ import { readKeyFile } from '../../src/crypto/keys.ts';
 import { createNode, type StrongcastNode } from '../../src/node.ts';
 import { Flooder } from './flooder.ts';
 import { Equivocator, Withholder } from './consensus-attacks.ts';
+import { serveRequests } from '../child-serve.ts';
 
 /** The process exits by itself if the parent has not stopped it within this, in ms. */
 const lifetimeMaxMs = 15 * 60_000;
@@ -25,13 +26,6 @@ export type ByzantineRequest =
   | { rid: number; cmd: 'withhold' }
   | { rid: number; cmd: 'report' }
   | { rid: number; cmd: 'stop' };
-
-/** A reply: `error` set when the request failed. */
-export interface ByzantineReply {
-  rid: number;
-  error?: string;
-  result?: unknown;
-}
 
 interface Running {
   role: ByzantineRole;
@@ -126,13 +120,7 @@ async function handle(req: ByzantineRequest): Promise<unknown> {
   }
 }
 
-process.on('message', (raw) => {
-  const req = raw as ByzantineRequest;
-  handle(req).then(
-    (result) => process.send?.({ rid: req.rid, result } satisfies ByzantineReply),
-    (e: unknown) => process.send?.({ rid: req.rid, error: e instanceof Error ? e.message : String(e) } satisfies ByzantineReply),
-  );
-});
+serveRequests<ByzantineRequest>(handle);
 process.on('disconnect', () => {
   void stop().finally(() => process.exit(0));
 });
