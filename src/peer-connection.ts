@@ -117,9 +117,8 @@ export class PeerConnection {
    * handled before setImmediate runs, so relays to one peer share a write; while the link is busy, flushes
    * are also spaced writeCoalesceMs apart, so several broadcasts share a system call and a wake-up of the peer.
    */
-  private corkUntilFlush(): void {
+  private corkUntilFlush(now: number): void {
     this.corked = true;
-    const now = this.ctx.now();
     this.corkedAtMs = now;
     this.socket.cork();
     // Clamped: a wall clock stepped backwards must not hold a link's writes for the size of the step.
@@ -130,14 +129,19 @@ export class PeerConnection {
 
   /** Sends what is held back now. */
   private flush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    if (this.flushImmediate) clearImmediate(this.flushImmediate);
-    this.flushTimer = null;
-    this.flushImmediate = null;
+    this.cancelFlush();
     if (!this.corked) return;
     this.corked = false;
     this.lastFlushMs = this.ctx.now();
     this.socket.uncork();
+  }
+
+  /** Drops the scheduled flush, if any. */
+  private cancelFlush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushImmediate) clearImmediate(this.flushImmediate);
+    this.flushTimer = null;
+    this.flushImmediate = null;
   }
 
   /** Encodes and sends a message; false when the connection is closed or was just dropped as too slow. */
@@ -157,11 +161,12 @@ export class PeerConnection {
     }
     this.stats.framesOut++;
     this.stats.bytesOut += frame.byteLength;
-    if (!this.corked) this.corkUntilFlush();
+    const now = this.ctx.now();
+    if (!this.corked) this.corkUntilFlush(now);
     this.socket.write(frame);
     // A long run of work in one event-loop turn (a read batch verified inline) would hold every relay until
     // it ends, and the peers downstream idle meanwhile; once a coalescing window has passed, they go now.
-    if (this.ctx.now() - this.corkedAtMs >= Math.max(1, this.ctx.limits.writeCoalesceMs)) this.flush();
+    if (now - this.corkedAtMs >= Math.max(1, this.ctx.limits.writeCoalesceMs)) this.flush();
     return true;
   }
 
@@ -192,10 +197,7 @@ export class PeerConnection {
     this.state = 'closed';
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    if (this.flushImmediate) clearImmediate(this.flushImmediate);
-    this.flushTimer = null;
-    this.flushImmediate = null;
+    this.cancelFlush();
     if (tellPeer && !this.socket.destroyed) {
       try {
         this.socket.end(encodeFrame({ t: 'reject', code, reason: reason.slice(0, 512) }));
