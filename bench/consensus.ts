@@ -14,7 +14,7 @@
  *   npm run bench -- consensus [--quick]
  */
 import { identityFromSeed } from '../src/crypto/keys.ts';
-import { verifySignature } from '../src/crypto/ed25519.ts';
+import { preferredBackend, verifySignature } from '../src/crypto/ed25519.ts';
 import { runMemory, type MemorySpec, type MemoryResult } from './consensus/memory-net.ts';
 import { searchRoundMs, type LoopbackResult, type LoopbackSpec } from './consensus/loopback.ts';
 import { opsPerSecond, runBenchmark, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
@@ -122,7 +122,7 @@ function verifyMicros(durationMs: number): number {
   const message = new Uint8Array(120).fill(1);
   const signature = id.sign(message);
   // Per CPU-second: other processes on the machine cannot inflate it.
-  return 1e6 / opsPerSecond(() => verifySignature('native', id.publicKey, message, signature), durationMs).perCpuSec;
+  return 1e6 / opsPerSecond(() => verifySignature(preferredBackend(), id.publicKey, message, signature), durationMs).perCpuSec;
 }
 
 /** "n=4: 25 ms (...)" for one loopback search. */
@@ -165,7 +165,7 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
   }
   notes.push(
     'The smallest round length is a property of this machine at this moment as much as of the code: the validators share its cores with each other and with whatever else runs (loadAverage1m, at the start of each round length; 2 cores). A failure that comes with late-chain rejections (ERR_TOO_FEW_SIGNATURES: a chain reached a validator a round after it could count; ERR_INSTANCE_OVER: after round k; listed with the failing round length above and per row as rejectedCodes in the results file) means the synchrony Dolev-Strong assumes (every chain delivered and checked within one round) no longer held.',
-    `Single-thread native verification of one consensus-sized signature in this run: ${verifyUs.toFixed(1)} us of CPU.`,
+    `Single-thread verification (${preferredBackend()} backend, the validators' default) of one consensus-sized signature in this run: ${verifyUs.toFixed(1)} us of CPU.`,
     'memory rows: one process runs all n validators (cores, signing, verifying, the simulated network), so cpuMsPerBlockAllNodes is the whole network and cpuMsPerNodePerBlock its n-th part; message encoding and sockets are not included. Each node checks every chain it admits to completion before the next event, so the verifier counter before and after a call attributes verifications to one (node, block): verificationsPerNodePerBlockMax is the largest such count. The main-thread verifier runs the very cache and counters of the pool; only the pool\'s in-flight sharing (two chains with the same signature checked at once) is never exercised there. naive = every signature of every distinct chain handed to the verifier (duplicate copies are dropped by gossip before verification), i.e. what the node would verify without the valid-signature cache.',
     'With the cache each node verifies each signer\'s signature on a block once, except its own: a validator puts each signature it makes into the cache (Verifier.rememberOwn), so its own signature inside other validators\' relays is a cache hit and the count is n - 1.',
     'loopback rows: per round length, runs of a fresh genesis (round 0 starts 0.6 s after it is made, before which every validator has started; fresh ports) with every validator connected to every other; per run n blocks from each validator in turn (one new instance per round), then one block from every validator in the same round. Correct = every validator decided every mined block, with the hash its miner proposed, and all decided the same instances in the same order at the same heights; disagreements counts instances where validators differ. "no decision" in a failure means the validator never accepted a chain for that block in time (a core only reports instances it saw), which for the miner\'s own block is the same outcome as "no block". The search stops at the first round length that fails. cpuMsPerNodePerBlock is a validator process (main thread and its worker) from all-connected to the report, idle time included; verifications come from the pools\' counters.',

@@ -23,7 +23,7 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { gossipSignedBytes } from '../src/gossip.ts';
-import { verifySignature } from '../src/crypto/ed25519.ts';
+import { preferredBackend, verifySignature } from '../src/crypto/ed25519.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
 import { DEFAULT_NETWORK_ID } from '../src/node-options.ts';
 import type { GossipMode } from '../src/plumtree.ts';
@@ -101,7 +101,7 @@ function verifyRate(durationMs: number): number {
   const id = generateIdentity();
   const signed = gossipSignedBytes(DEFAULT_NETWORK_ID, { origin: id.publicKey, seq: 1, topic: benchTopic, data: new Uint8Array(payloadBytes) });
   const sig = id.sign(signed);
-  return opsPerSecond(() => verifySignature('native', id.publicKey, signed, sig), durationMs).perSec;
+  return opsPerSecond(() => verifySignature(preferredBackend(), id.publicKey, signed, sig), durationMs).perSec;
 }
 
 /**
@@ -304,7 +304,7 @@ async function measure(opts: BenchOptions, specs: ConfigSpec[]): Promise<BenchRe
   const verifiesPerSec = verifyRate(opts.quick ? 300 : 1000);
   const rss = rssBaselines();
   console.log(
-    `single-thread verify: ${Math.round(verifiesPerSec)} /s; idle RSS: node ${rss.bareNodeMb.toFixed(1)} MB, tsx ${rss.tsxLoaderMb.toFixed(1)} MB, ` +
+    `single-thread verify (${preferredBackend()}): ${Math.round(verifiesPerSec)} /s; idle RSS: node ${rss.bareNodeMb.toFixed(1)} MB, tsx ${rss.tsxLoaderMb.toFixed(1)} MB, ` +
       `strongcast under tsx ${rss.strongcastTsxMb.toFixed(1)} MB, strongcast built ${rss.strongcastBuiltMb.toFixed(1)} MB`,
   );
   const rows: PhaseRow[] = [];

@@ -18,7 +18,7 @@ function oneLineError(r: { code: number | null; stderr: string }, code: string):
 test('--help documents every flag', async () => {
   const r = await runCli(['--help']);
   assert.is(r.code, 0);
-  for (const flag of ['--port', '--host', '--peers', '--json', '--network', '--key', '--genesis', '--max-peers', '--threads', '--gossip-mode', '--log-level']) {
+  for (const flag of ['--port', '--host', '--peers', '--json', '--network', '--key', '--genesis', '--max-peers', '--threads', '--backend', '--gossip-mode', '--log-level']) {
     assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
   }
 });
@@ -29,6 +29,7 @@ test('invalid flags and values give one line and exit status 2', async () => {
   oneLineError(await runCli(['--prot', '7001']), 'ERR_INVALID_OPTION');
   oneLineError(await runCli(['--port', '0', '--peers', 'nohost']), 'ERR_INVALID_OPTION');
   oneLineError(await runCli(['--port', '0', '--gossip-mode', 'gossipsub']), 'ERR_INVALID_OPTION');
+  oneLineError(await runCli(['--port', '0', '--backend', 'openssl']), 'ERR_INVALID_OPTION');
   oneLineError(await runCli(['--port', '0', '--key', 'does-not-exist.key']), 'ERR_KEY_FILE');
 });
 

@@ -6,12 +6,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as ed from '@noble/ed25519';
 import { concatBytes, fromHex, toHex } from '../src/bytes.ts';
 import {
   ED25519_BACKENDS,
   isCanonicalPointEncoding,
   isSmallOrderEncoding,
+  preferredBackend,
   publicKeyFromSeed,
   signMessage,
   verifySignature,
@@ -96,6 +98,14 @@ function rawNative(key: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean |
     return 'throws';
   }
 }
+const sodium = createRequire(import.meta.url)('sodium-native') as { crypto_sign_verify_detached(s: Uint8Array, m: Uint8Array, k: Uint8Array): boolean };
+function rawSodium(key: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean | 'throws' {
+  try {
+    return sodium.crypto_sign_verify_detached(sig, msg, key);
+  } catch {
+    return 'throws';
+  }
+}
 function rawNoble(key: Uint8Array, msg: Uint8Array, sig: Uint8Array, zip215: boolean): boolean | 'throws' {
   try {
     return ed.verify(sig, msg, key, { zip215 });
@@ -104,7 +114,7 @@ function rawNoble(key: Uint8Array, msg: Uint8Array, sig: Uint8Array, zip215: boo
   }
 }
 
-test('RFC 8032 section 7.1 vectors: both backends verify and signing reproduces key and signature', () => {
+test('RFC 8032 section 7.1 vectors: every backend verifies and signing reproduces key and signature', () => {
   assert.ok(fixture.vectors.length >= 5);
   for (const v of fixture.vectors) {
     const msg = fromHex(v.message);
@@ -208,7 +218,7 @@ function edgeCases(): EdgeCase[] {
   return cases;
 }
 
-test('edge cases: both backends give the answer the rule requires', () => {
+test('edge cases: every backend gives the answer the rule requires', () => {
   for (const c of edgeCases()) {
     for (const backend of ED25519_BACKENDS) {
       assert.is(verifySignature(backend, c.key, c.msg, c.sig), c.expected, `${c.name} (${backend})`);
@@ -230,6 +240,40 @@ test('the raw libraries do disagree on the cases the rule settles', () => {
   assert.is(rawNoble(smallR.key, smallR.msg, smallR.sig, false), true);
   // ZIP-215 semantics would accept a non-canonical identity key that signs everything.
   assert.is(rawNoble(identityKey.key, identityKey.msg, identityKey.sig, true), true);
+  // libsodium applies rules 2 to 4 itself and is cofactorless like OpenSSL: a mixed-order key with k not a
+  // multiple of 8 fails, and so does the small-order R that both other libraries let through.
+  assert.is(rawSodium(mixed.key, mixed.msg, mixed.sig), false);
+  assert.is(rawSodium(smallR.key, smallR.msg, smallR.sig), false);
+  assert.is(rawSodium(identityKey.key, identityKey.msg, identityKey.sig), false);
+});
+
+test('random signatures and single-bit corruptions: every backend gives the same answer', () => {
+  let valid = 0;
+  for (let i = 0; i < 120; i++) {
+    const seedI = sha512(new Uint8Array([i, 7])).slice(0, 32);
+    const key = publicKeyFromSeed(seedI);
+    const msg = sha512(new Uint8Array([i, 8])).slice(0, i % 64);
+    const sig = signMessage(seedI, msg);
+    // The untouched signature, then one bit flipped in R, S, the key or the message (bit chosen by i).
+    const variants: [Uint8Array, Uint8Array, Uint8Array][] = [
+      [key, msg, sig],
+      [key, msg, flip(sig, i % 32, i % 8)],
+      [key, msg, flip(sig, 32 + (i % 32), i % 8)],
+      [flip(key, i % 32, (i + 3) % 8), msg, sig],
+      [key, msg.byteLength > 0 ? flip(msg, i % msg.byteLength, i % 8) : new Uint8Array([1]), sig],
+    ];
+    for (const [k, m, sg] of variants) {
+      const answers = ED25519_BACKENDS.map((b) => verifySignature(b, k, m, sg));
+      assert.ok(answers.every((x) => x === answers[0]), `case ${i}: ${ED25519_BACKENDS.join('/')} answered ${answers.join('/')}`);
+      if (answers[0]) valid++;
+    }
+  }
+  // Exactly the untouched signatures are valid: any flipped bit breaks the equation or an encoding rule.
+  assert.is(valid, 120);
+});
+
+test('the default backend is the fastest one this machine can load', () => {
+  assert.is(preferredBackend(), 'sodium');
 });
 
 test('verifySignature never throws on garbage', () => {

@@ -282,15 +282,17 @@ async function answers(v: VerifyPool): Promise<unknown[]> {
   return [await v.verify(checks), ...(await Promise.all(chains.map((c) => v.checkChain(c))))];
 }
 
-test('pool and main-thread verifier give identical answers, with both backends', async () => {
+test('pool and main-thread verifier give identical answers, with every backend', async () => {
   const reference = await answers(createMainThreadVerifier({ consensus }));
   assert.equal(await answers(pool), reference);
-  assert.equal(await answers(createMainThreadVerifier({ consensus, backend: 'noble' })), reference);
-  const noblePool = createVerifyPool({ threads: 2, backend: 'noble', consensus });
-  try {
-    assert.equal(await answers(noblePool), reference);
-  } finally {
-    await noblePool.close();
+  for (const backend of ['sodium', 'native', 'noble'] as const) {
+    assert.equal(await answers(createMainThreadVerifier({ consensus, backend })), reference, `main thread, ${backend}`);
+    const other = createVerifyPool({ threads: 2, backend, consensus });
+    try {
+      assert.equal(await answers(other), reference, `pool, ${backend}`);
+    } finally {
+      await other.close();
+    }
   }
   assert.ok((reference[1] as ChainCheckResult).ok);
   assert.not.ok((reference[2] as ChainCheckResult).ok);
@@ -299,7 +301,7 @@ test('pool and main-thread verifier give identical answers, with both backends',
 const badOptions: Array<[VerifyPoolOptions, string]> = [
   [{ threads: 0 }, 'options.threads must be an integer in 1..256'],
   [{ threads: 1.5 }, 'options.threads must be an integer in 1..256'],
-  [{ backend: 'openssl' as never }, 'options.backend must be one of native, noble'],
+  [{ backend: 'openssl' as never }, 'options.backend must be one of sodium, native, noble'],
   [{ batchMax: 0 }, 'options.batchMax must be an integer in 1..4096'],
   [{ batchWaitMs: -1 }, 'options.batchWaitMs must be an integer in 0..1000'],
   [{ batchBytesMax: 10 }, 'options.batchBytesMax must be an integer in 1024..67108864'],
@@ -322,7 +324,7 @@ test('option validation: each bad option is refused with ERR_INVALID_OPTION nami
       assert.is((e as Error).message, message);
     }
   }
-  assert.throws(() => createMainThreadVerifier({ backend: 'x' as never }), /options.backend must be one of native, noble/);
+  assert.throws(() => createMainThreadVerifier({ backend: 'x' as never }), /options.backend must be one of sodium, native, noble/);
 });
 
 test.run();

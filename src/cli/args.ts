@@ -5,6 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { StrongcastError } from '../errors.ts';
 import { parseHostPort } from '../node-options.ts';
+import type { Ed25519Backend } from '../crypto/ed25519.ts';
 
 /** Flags of `strongcast` (run a node). */
 export interface RunFlags {
@@ -21,7 +22,7 @@ export interface RunFlags {
   targetPeers?: number;
   frameBytesMax?: number;
   threads?: number;
-  backend?: 'native' | 'noble';
+  backend?: Ed25519Backend;
   gossipMode?: 'tree' | 'flood';
   logLevel: 'debug' | 'info' | 'warn' | 'silent';
 }
@@ -81,7 +82,8 @@ Flags:
   --target-peers N     connections to keep through peer exchange (default 8)
   --frame-bytes-max N  largest frame accepted, in bytes (default 1048576)
   --threads N          signature verification worker threads (default: CPU count)
-  --backend NAME       signature backend: native or noble (default native)
+  --backend NAME       signature backend: sodium, native or noble (default sodium, or native
+                       where the sodium addon cannot load); all accept the same signatures
   --gossip-mode MODE   tree (eager tree links, ids to the others) or flood (default tree)
   --log-level L        debug, info, warn or silent (default info; logs go to stderr)
   -h, --help           show this help
@@ -166,8 +168,8 @@ function parseRun(argv: string[]): RunFlags {
     throw new StrongcastError('ERR_INVALID_OPTION', `--log-level must be debug, info, warn or silent, got '${logLevel}'`);
   }
   const backend = s('backend');
-  if (backend !== undefined && backend !== 'native' && backend !== 'noble') {
-    throw new StrongcastError('ERR_INVALID_OPTION', `--backend must be native or noble, got '${backend}'`);
+  if (backend !== undefined && backend !== 'sodium' && backend !== 'native' && backend !== 'noble') {
+    throw new StrongcastError('ERR_INVALID_OPTION', `--backend must be sodium, native or noble, got '${backend}'`);
   }
   const gossipMode = s('gossip-mode');
   if (gossipMode !== undefined && gossipMode !== 'tree' && gossipMode !== 'flood') {

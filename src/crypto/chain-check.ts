@@ -8,7 +8,7 @@ import { consensusSignedBytes } from '../consensus/signing.ts';
 import { StrongcastError } from '../errors.ts';
 import { HASH_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, schemaLimits } from '../schema.ts';
 import type { ChainCheck, ChainCheckResult } from './verifier.ts';
-import { ED25519_BACKENDS, verifySignature, type Ed25519Backend } from './ed25519.ts';
+import { ED25519_BACKENDS, sodiumUnavailableReason, verifySignature, type Ed25519Backend } from './ed25519.ts';
 import { unpackBatch, type ChainItemView } from './packing.ts';
 
 /** The validator set a chain verifier checks against, fixed for the verifier's lifetime. */
@@ -34,6 +34,8 @@ function invalid(field: string, what: string): never {
 /** Checks a backend option. @throws StrongcastError ERR_INVALID_OPTION naming the field. */
 export function checkBackendOption(backend: unknown): Ed25519Backend {
   if (!ED25519_BACKENDS.includes(backend as Ed25519Backend)) invalid('backend', `one of ${ED25519_BACKENDS.join(', ')}`);
+  const unavailable = backend === 'sodium' ? sodiumUnavailableReason() : null;
+  if (unavailable !== null) throw new StrongcastError('ERR_INVALID_OPTION', `options.backend 'sodium' is not available on this machine (${unavailable}); use native`);
   return backend as Ed25519Backend;
 }
 

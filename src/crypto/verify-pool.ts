@@ -19,7 +19,7 @@ import { StrongcastError } from '../errors.ts';
 import { siblingModuleUrl } from '../module-path.ts';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../schema.ts';
 import type { ChainCheck, ChainCheckResult, ChainVerifier, SignatureCheck } from './verifier.ts';
-import type { Ed25519Backend } from './ed25519.ts';
+import { preferredBackend, type Ed25519Backend } from './ed25519.ts';
 import {
   WORKER_STRUCTURE_REJECTED,
   badSignature,
@@ -37,7 +37,7 @@ import { SigCache, signatureCacheKey } from './sig-cache.ts';
 export interface VerifyPoolOptions {
   /** Worker threads (1..threadsMax). @default os.availableParallelism() */
   threads?: number;
-  /** Ed25519 backend the workers use. @default 'native' */
+  /** Ed25519 backend the workers use. @default 'sodium' where the sodium-native addon loads, else 'native' */
   backend?: Ed25519Backend;
   /** Most signatures in one worker task (1..batchMaxLimit). @default 64 */
   batchMax?: number;
@@ -69,7 +69,6 @@ export const verifyPoolLimits = {
 
 /** Defaults of VerifyPoolOptions. */
 export const verifyPoolDefaults = {
-  backend: 'native' as Ed25519Backend,
   batchMax: 64,
   batchWaitMs: 0,
   batchBytesMax: 1024 * 1024,
@@ -421,7 +420,7 @@ export function resolveCoreSettings(options: Record<string, unknown>): CoreSetti
   const d = verifyPoolDefaults;
   const l = verifyPoolLimits;
   return {
-    backend: checkBackendOption(options['backend'] ?? d.backend),
+    backend: checkBackendOption(options['backend'] ?? preferredBackend()),
     batchMax: checkIntOption('batchMax', options['batchMax'] ?? d.batchMax, 1, l.batchMaxLimit),
     batchWaitMs: checkIntOption('batchWaitMs', options['batchWaitMs'] ?? d.batchWaitMs, 0, l.batchWaitMsMax),
     batchBytesMax: checkIntOption('batchBytesMax', options['batchBytesMax'] ?? d.batchBytesMax, 1024, l.batchBytesMaxLimit),
