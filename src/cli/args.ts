@@ -5,7 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { StrongcastError } from '../errors.ts';
 import { parseHostPort } from '../node-options.ts';
-import type { Ed25519Backend } from '../crypto/ed25519.ts';
+import { ED25519_BACKENDS, type Ed25519Backend } from '../crypto/ed25519.ts';
 
 /** Flags of `strongcast` (run a node). */
 export interface RunFlags {
@@ -168,8 +168,8 @@ function parseRun(argv: string[]): RunFlags {
     throw new StrongcastError('ERR_INVALID_OPTION', `--log-level must be debug, info, warn or silent, got '${logLevel}'`);
   }
   const backend = s('backend');
-  if (backend !== undefined && backend !== 'sodium' && backend !== 'native' && backend !== 'noble') {
-    throw new StrongcastError('ERR_INVALID_OPTION', `--backend must be sodium, native or noble, got '${backend}'`);
+  if (backend !== undefined && !ED25519_BACKENDS.includes(backend as Ed25519Backend)) {
+    throw new StrongcastError('ERR_INVALID_OPTION', `--backend must be one of ${ED25519_BACKENDS.join(', ')}, got '${backend}'`);
   }
   const gossipMode = s('gossip-mode');
   if (gossipMode !== undefined && gossipMode !== 'tree' && gossipMode !== 'flood') {

@@ -23,7 +23,7 @@
  *    [S]B - [k]A encodes to exactly the 32 bytes of R.
  *
  * Keys and R points of mixed order (a prime-order point plus a nonzero torsion point) are not screened out
- * by rule 4; rule 5 decides them, and it is the same in both backends. This matters because the cofactored
+ * by rule 4; rule 5 decides them, and it is the same in every backend. This matters because the cofactored
  * check ([8][S]B = [8]R + [8][k]A) accepts some such signatures that the cofactorless one rejects:
  * OpenSSL and libsodium are cofactorless, noble's `verify` is cofactored, so the noble backend confirms rule 5
  * itself. libsodium's own checks (S < L, canonical A, A and R not of small order) are rules 2 to 4, which this
