@@ -18,6 +18,7 @@
  *   npm run bench -- gossip [--quick]
  *   node --import tsx bench/gossip.ts --nodes 16 --rates 500,1000 [--burst 2000] [--duration 3000]
  *     [--mode tree|flood] [--verifier main|pool] [--degree 6] [--publishers 4]   (an ad-hoc run: prints, writes nothing)
+ *     [--columns graftFrames,pruneFrames,...]   (more fields of the results rows to print)
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
@@ -353,7 +354,8 @@ function adHocSpec(argv: readonly string[]): ConfigSpec | null {
 const adHoc = adHocSpec(process.argv.slice(2));
 if (adHoc) {
   const report = await measure({ quick: false }, [adHoc]);
-  console.log(textTable(report.rows, columns));
+  const extra = process.argv.includes('--columns') ? (process.argv[process.argv.indexOf('--columns') + 1] ?? '').split(',').filter(Boolean) : [];
+  console.log(textTable(report.rows, [...columns, ...extra]));
   for (const l of report.ratios ?? []) console.log(l);
 } else {
   await runBenchmark('gossip', (opts) => measure(opts, plan(opts.quick)));

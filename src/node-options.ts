@@ -8,6 +8,7 @@ import type { GossipOptions } from './gossip.ts';
 import type { BroadcastRelayOptions } from './broadcast-relay.ts';
 import { peerScoreDefaults } from './peer-score.ts';
 import { backoffDefaults } from './backoff.ts';
+import { turnBudgetDefaults } from './turn-budget.ts';
 import { positiveInt, nonNegativeInt, positiveNumber } from './options.ts';
 import type { Identity } from './crypto/keys.ts';
 import type { PeerAddress } from './schema.ts';
@@ -54,6 +55,12 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
    * held this long, or 1 ms with 0, are written at once rather than at its end. @default 2
    */
   writeCoalesceMs?: number;
+  /**
+   * Work one event-loop turn may do on received frames before the rest waits for a later turn, in ms; the
+   * connections with frames waiting then take turns, a slice each. Bounds how long timers, keepalives and
+   * writes wait behind a read backlog under overload. @default 50
+   */
+  turnWorkMsMax?: number;
   /** Messages a peer may send per second (sustained). @default 5000 */
   peerMsgsPerSec?: number;
   /** Messages a peer may send in a burst. @default 10000 */
@@ -101,6 +108,7 @@ export interface NodeLimits {
   idleTimeoutMs: number;
   writeQueueBytesMax: number;
   writeCoalesceMs: number;
+  turnWorkMsMax: number;
   peerMsgsPerSec: number;
   peerMsgsBurst: number;
   peerBytesPerSec: number;
@@ -125,6 +133,7 @@ export const nodeDefaults: NodeLimits = {
   idleTimeoutMs: 20_000,
   writeQueueBytesMax: 8 * 1024 * 1024,
   writeCoalesceMs: 2,
+  turnWorkMsMax: turnBudgetDefaults.turnWorkMsMax,
   peerMsgsPerSec: 5000,
   peerMsgsBurst: 10_000,
   peerBytesPerSec: 16 * 1024 * 1024,

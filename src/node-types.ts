@@ -69,6 +69,8 @@ export interface NodeStats {
   duplicates: number;
   offences: number;
   bans: number;
+  /** Event-loop turns that reached turnWorkMsMax with received frames still waiting (a sign of overload). */
+  turnsCut: number;
   /** The broadcast trees (one per origin): frames of each kind sent, GRAFTed broadcasts served, the trees now. */
   tree: {
     ihaveFrames: number;

@@ -15,6 +15,7 @@ import type { LocalHello } from './handshake.ts';
 import type { PeerConnection, ConnectionContext } from './peer-connection.ts';
 import { PeerTable, listenAddressOf, type PeerTableHost } from './peer-table.ts';
 import { RequestInterval } from './request-interval.ts';
+import { TurnBudget } from './turn-budget.ts';
 import { PeerScores } from './peer-score.ts';
 import { isLoopback, penaltyFor } from './offences.ts';
 import type { ConsensusPort, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
@@ -65,6 +66,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   private readonly open: Map<string, PeerConnection>;
   private consensus: ConsensusPort | null = null;
   private sync: SyncPort | null = null;
+  /** Work per event-loop turn on received frames, shared by every connection. */
+  private readonly turn: TurnBudget;
   private readonly getChainAnswers = new RequestInterval(getChainIntervalMs);
   private readonly getPeersAnswers = new RequestInterval(getPeersIntervalMs);
   /** Until this time the node is cut off (fault testing): no connections in or out. */
@@ -90,6 +93,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.id = toHex(this.identity.publicKey);
     this.log = options.log ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.turn = new TurnBudget({ turnWorkMsMax: this.limits.turnWorkMsMax, now: this.now });
     this.table = new PeerTable(this.peerTableHost());
     this.open = this.table.open;
     this.ownsVerifier = options.verifier === undefined;
@@ -155,6 +159,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.maintainTimer = null;
     this.lazyTimer = null;
     this.table.closeAll('ERR_CONNECTION_CLOSED', 'node shutting down');
+    this.turn.clear();
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -220,7 +225,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     const { delivered, published, relayedFrames, offences, bans } = this.counters;
     const r = this.broadcastRelay.counters;
     const tree = { ihaveFrames: r.ihaveFrames, graftFrames: r.graftFrames, pruneFrames: r.pruneFrames, graftServed: r.graftServed, ...this.broadcastRelay.tree.sizes };
-    return { peers: this.open.size, delivered, published, relayedFrames, ...t, duplicates: this.gossip.counters.duplicates, offences, bans, tree };
+    return { peers: this.open.size, delivered, published, relayedFrames, ...t, duplicates: this.gossip.counters.duplicates, offences, bans, turnsCut: this.turn.counters.turnsCut, tree };
   }
 
   /** Signs and floods a broadcast. Resolves with its id once sent to every open peer. */
@@ -301,6 +306,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       },
       limits: this.limits,
       now: this.now,
+      turn: this.turn,
       events: {
         onOpen: (c) => this.table.onOpen(c),
         onMessage: (c, m) => this.onMessage(c, m),

@@ -5,13 +5,14 @@
  */
 import type { Socket } from 'node:net';
 import { toHex } from './bytes.ts';
-import { ErrorCodes, type ErrorCode } from './errors.ts';
+import { ErrorCodes, type ErrorCode, type StrongcastError } from './errors.ts';
 import { encodeFrame, FrameDecoder } from './framing.ts';
 import { authCheck, checkHello, makeAuth, makeHello, type HelloContext, type LocalHello } from './handshake.ts';
 import type { HelloMessage, Message } from './schema.ts';
 import { TokenBucket } from './token-bucket.ts';
 import type { Verifier } from './crypto/verifier.ts';
 import type { NodeLimits } from './node-options.ts';
+import type { DeferredWork, TurnBudget } from './turn-budget.ts';
 
 /** Lifecycle of a connection. */
 export type ConnectionState = 'handshaking' | 'open' | 'closed';
@@ -36,17 +37,20 @@ export interface ConnectionContext {
   helloContext: HelloContext;
   limits: NodeLimits;
   now: () => number;
+  /** The node's budget of work per event-loop turn, shared by all its connections. */
+  turn: TurnBudget;
   events: ConnectionEvents;
 }
 
 
-/** Messages from a peer between its auth and our verdict on it before we stop reading its socket. */
-export const earlyMessagesMax = 64;
-/** Hard cap on that queue (what one already-read chunk can add after the pause); beyond it, a protocol error. */
+/**
+ * Messages a peer may have waiting between its auth and our verdict on it. Reading stops as soon as one
+ * waits, so only what one already-read chunk carried can be there; beyond this, a protocol error.
+ */
 export const earlyMessagesHardMax = 8192;
 
 /** A framed, authenticated, rate-limited connection to one peer. */
-export class PeerConnection {
+export class PeerConnection implements DeferredWork {
   state: ConnectionState = 'handshaking';
   /** The peer's hello, once received. */
   peerHello: HelloMessage | null = null;
@@ -63,8 +67,16 @@ export class PeerConnection {
   private authSent = false;
   /** The peer's auth arrived (it may be under verification still). */
   private authReceived = false;
-  /** Messages the peer sent right after its auth, while we were still verifying it (bounded). */
-  private early: Message[] = [];
+  /**
+   * Frames read and decoded, not yet handled: what the turn budget had no room for, or what arrived while
+   * the peer's auth was being checked. While any wait, the socket is not read, so this holds one read's worth.
+   */
+  private inbox: (Message | undefined)[] = [];
+  private inboxHead = 0;
+  /** A framing error found after the frames in the inbox: acted on once they are handled. */
+  private inboxError: StrongcastError | null = null;
+  /** Too many messages of this peer are being verified: reading stops until half of them are done. */
+  private inflightHeld = false;
   private lastHeardMs: number;
   private pingSeq = 0;
   private inflight = 0;
@@ -176,25 +188,37 @@ export class PeerConnection {
    */
   beginWork(): void {
     this.inflight++;
-    if (!this.paused && this.inflight >= this.ctx.limits.peerInflightMax) {
-      this.paused = true;
-      this.socket.pause();
-    }
+    if (this.inflightHeld || this.inflight < this.ctx.limits.peerInflightMax) return;
+    this.inflightHeld = true;
+    this.updateReading();
   }
 
-  /** A message of this peer finished verification. */
+  /** A message of this peer finished verification; reading resumes once half of those held are done. */
   endWork(): void {
     this.inflight--;
-    if (this.paused && this.inflight <= this.ctx.limits.peerInflightMax >> 1 && this.state !== 'closed') {
-      this.paused = false;
-      this.socket.resume();
-    }
+    if (!this.inflightHeld || this.inflight > this.ctx.limits.peerInflightMax >> 1) return;
+    this.inflightHeld = false;
+    this.updateReading();
+  }
+
+  /** Reads from the socket only while nothing waits in the inbox and not too many messages are being verified. */
+  private updateReading(): void {
+    const hold = this.inflightHeld || this.inboxHead < this.inbox.length;
+    if (hold === this.paused || this.state === 'closed') return;
+    this.paused = hold;
+    if (hold) this.socket.pause();
+    else this.socket.resume();
   }
 
   /** Closes the connection, telling the peer why unless the socket is already gone. Safe to call twice. */
   close(code: ErrorCode, reason: string, tellPeer = true): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.inbox = [];
+    this.inboxHead = 0;
+    // A paused socket never reads the peer's FIN, and is not even a live handle: read (and ignore) to the end.
+    if (this.paused) this.socket.resume();
+    this.paused = false;
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     this.cancelFlush();
@@ -222,7 +246,7 @@ export class PeerConnection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.inboxError) return;
     this.lastHeardMs = this.ctx.now();
     this.stats.bytesIn += chunk.byteLength;
     if (this.state === 'open' && !this.byteBucket.take(chunk.byteLength, this.lastHeardMs)) {
@@ -231,14 +255,59 @@ export class PeerConnection {
       return;
     }
     const { messages, error } = this.decoder.push(chunk);
-    for (const m of messages) {
-      if (this.isClosed()) return;
-      this.onFrame(m);
+    for (const m of messages) this.inbox.push(m);
+    if (error) this.inboxError = error;
+    // Frames read while other connections' frames wait are handled after theirs, in the order read.
+    if (this.ctx.turn.waitingCount > 0 && this.inboxHead < this.inbox.length) {
+      this.ctx.turn.defer(this);
+      return this.updateReading();
     }
-    if (error && !this.isClosed()) {
-      this.offence(error.code, error.message);
-      this.close(error.code, error.message);
+    this.handleInbox();
+  }
+
+  /** The turn budget's call: handles what waits in the inbox, as far as this turn allows. */
+  resumeWork(): void {
+    if (!this.isClosed()) this.handleInbox();
+  }
+
+  /**
+   * Handles inbox frames in order while the turn budget allows; what is left waits for a later turn (or,
+   * during the handshake, for the verdict on the peer's auth). A connection drains one read before it reads
+   * again and queues behind the others, so frames from all peers are handled about in the order they were read:
+   * a broadcast's full copy, read before a lazy peer's announcement of it, is handled first.
+   */
+  private handleInbox(): void {
+    while (this.inboxHead < this.inbox.length && !this.isClosed() && !this.awaitingAuthVerdict()) {
+      if (!this.ctx.turn.allows()) {
+        this.ctx.turn.defer(this);
+        break;
+      }
+      const msg = this.inbox[this.inboxHead] as Message;
+      this.inbox[this.inboxHead++] = undefined;
+      this.onFrame(msg);
     }
+    if (this.isClosed()) return;
+    if (this.inboxHead === this.inbox.length) {
+      this.inbox = [];
+      this.inboxHead = 0;
+      const error = this.inboxError;
+      if (error) {
+        this.offence(error.code, error.message);
+        return this.close(error.code, error.message);
+      }
+    } else if (this.awaitingAuthVerdict() && this.inbox.length - this.inboxHead > earlyMessagesHardMax) {
+      this.offence('ERR_BAD_HANDSHAKE', `more than ${earlyMessagesHardMax} messages before the handshake finished`);
+      return this.close('ERR_BAD_HANDSHAKE', `more than ${earlyMessagesHardMax} messages before the handshake finished`);
+    }
+    this.updateReading();
+  }
+
+  /**
+   * The peer opened its side as soon as it checked our proof, so its first messages can overtake our check
+   * of its proof: they wait in the inbox for the verdict.
+   */
+  private awaitingAuthVerdict(): boolean {
+    return this.state === 'handshaking' && this.authReceived;
   }
 
   private onFrame(msg: Message): void {
@@ -274,19 +343,6 @@ export class PeerConnection {
     if (msg.t === 'reject') return this.close(this.rejectCode(msg.code), `peer refused: ${msg.reason}`, false);
     if (msg.t === 'hello' && !this.peerHello) return this.onHello(msg);
     if (msg.t === 'auth' && this.peerHello && !this.authReceived) return void this.onAuth(msg.sig);
-    if (this.authReceived && msg.t !== 'hello' && msg.t !== 'auth') {
-      // The peer opened its side as soon as it checked our proof; its first messages can overtake our check of
-      // its proof. Past earlyMessagesMax we stop reading (TCP holds the rest); only what one read already
-      // carried can add to the queue, up to the hard cap.
-      if (this.early.length < earlyMessagesHardMax) {
-        this.early.push(msg);
-        if (this.early.length >= earlyMessagesMax && !this.paused) {
-          this.paused = true;
-          this.socket.pause();
-        }
-        return;
-      }
-    }
     this.offence('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
     this.close('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
   }
@@ -321,13 +377,7 @@ export class PeerConnection {
     this.state = 'open';
     this.startKeepalive();
     this.ctx.events.onOpen(this);
-    const early = this.early;
-    this.early = [];
-    for (const m of early) if (!this.isClosed()) this.onFrame(m);
-    if (this.paused && this.inflight < this.ctx.limits.peerInflightMax && !this.isClosed()) {
-      this.paused = false;
-      this.socket.resume();
-    }
+    if (!this.isClosed()) this.handleInbox();
   }
 
   private startKeepalive(): void {

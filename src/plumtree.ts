@@ -71,6 +71,12 @@ export interface PlumtreeOptions {
    * @default 2
    */
   treeRedundancy?: number;
+  /**
+   * A peer told to PRUNE is not told again for this long, in ms, however many copies it sends meanwhile: a
+   * busy peer reads our PRUNE only after its own backlog, and answering each copy in between would add a frame
+   * per copy to that backlog. @default 1000
+   */
+  pruneRepeatMs?: number;
 }
 
 /** A peer that sent a copy of an origin's broadcast within this long still counts as feeding that origin, in ms. */
@@ -90,6 +96,7 @@ export const plumtreeDefaults = {
   announcersPerIdMax: 4,
   treeOriginsMax: 1024,
   treeRedundancy: 2,
+  pruneRepeatMs: 1000,
 } as const;
 
 /** Resolved options. */
@@ -122,6 +129,7 @@ export function resolvePlumtree(o: PlumtreeOptions): PlumtreeSettings {
     announcersPerIdMax: int('announcersPerIdMax'),
     treeOriginsMax: int('treeOriginsMax'),
     treeRedundancy: int('treeRedundancy'),
+    pruneRepeatMs: int('pruneRepeatMs'),
   };
 }
 
@@ -150,6 +158,8 @@ export class Plumtree {
   private readonly pruned = new Map<string, Set<string>>();
   /** Per origin, the peers that sent us copies of its broadcasts and when last (kept beside `pruned`). */
   private readonly feeds = new Map<string, Map<string, number>>();
+  /** Per origin, the peers we told to PRUNE and when (kept beside `pruned`). */
+  private readonly told = new Map<string, Map<string, number>>();
   /** Origins whose broadcasts we made ourselves: every copy that comes back is an echo and is pruned. */
   private readonly own = new Set<string>();
   private readonly queued = new Map<string, string[]>();
@@ -178,6 +188,7 @@ export class Plumtree {
     this.peers.delete(peer);
     for (const lazy of this.pruned.values()) lazy.delete(peer);
     for (const fed of this.feeds.values()) fed.delete(peer);
+    for (const told of this.told.values()) told.delete(peer);
     this.queued.delete(peer);
     for (const m of this.missing.values()) {
       const i = m.announcers.indexOf(peer);
@@ -230,6 +241,7 @@ export class Plumtree {
       // when a peer prunes it or asks (GRAFT): otherwise pruning one link would take a feed from the peer.
       if (this.settings.treeRedundancy === 1) lazy.delete(from);
       this.feeds.get(origin)?.set(from, nowMs);
+      this.told.get(origin)?.delete(from);
     }
     return lazy;
   }
@@ -243,14 +255,20 @@ export class Plumtree {
    * answered with PRUNE): that peer still holds the link as eager. It has not processed our PRUNE yet, or it
    * made us eager again when a message it sent before its own PRUNE finished verifying here (`broadcast`
    * runs after verification). Without the repeat such a half-eager link would carry a duplicate of every
-   * broadcast. With more feeds a pruned peer that still sends is simply pruned again.
+   * broadcast. With more feeds a pruned peer that still sends is simply pruned again. Either way a peer is
+   * told at most once per `pruneRepeatMs`: under load it reads our PRUNE only after its own backlog, and a
+   * PRUNE for every copy sent meanwhile was a storm of frames into that backlog.
    */
   duplicate(peer: string, origin: string, nowMs: number): boolean {
     if (!this.lazyPush || !this.peers.has(peer)) return false;
     const lazy = this.pruned.get(origin);
     const fed = this.feeds.get(origin);
+    const told = this.told.get(origin);
     // No tree: the copy overtook the first one's verification or the tree was dropped; nothing to prune yet.
-    if (!lazy || !fed) return false;
+    if (!lazy || !fed || !told) return false;
+    const toldAt = told.get(peer);
+    // Told lately: its copies stop once it reads our PRUNE. A clock stepped back does not silence it longer.
+    if (toldAt !== undefined && nowMs >= toldAt && nowMs - toldAt < this.settings.pruneRepeatMs) return false;
     const k = this.settings.treeRedundancy;
     if (k > 1 || !lazy.has(peer)) {
       fed.set(peer, nowMs);
@@ -258,6 +276,7 @@ export class Plumtree {
       fed.delete(peer);
       if (k === 1) lazy.add(peer);
     }
+    told.set(peer, nowMs);
     this.counters.prunesSent++;
     return true;
   }
@@ -372,17 +391,21 @@ export class Plumtree {
   private tree(origin: string): Set<string> {
     let lazy = this.pruned.get(origin);
     let fed = this.feeds.get(origin);
-    if (lazy && fed) {
+    let told = this.told.get(origin);
+    if (lazy && fed && told) {
       this.pruned.delete(origin);
       this.feeds.delete(origin);
+      this.told.delete(origin);
     } else {
       lazy = new Set();
       fed = new Map();
+      told = new Map();
       if (this.pruned.size >= this.settings.treeOriginsMax) {
         const oldest = this.pruned.keys().next();
         if (!oldest.done) {
           this.pruned.delete(oldest.value);
           this.feeds.delete(oldest.value);
+          this.told.delete(oldest.value);
           this.own.delete(oldest.value);
         }
         this.counters.treesDropped++;
@@ -390,6 +413,7 @@ export class Plumtree {
     }
     this.pruned.set(origin, lazy);
     this.feeds.set(origin, fed);
+    this.told.set(origin, told);
     return lazy;
   }
 

@@ -70,8 +70,10 @@ test('each duplicate sends exactly one PRUNE naming its origin, and the pruned p
   r.duplicate('a', keyA, 0);
   assert.equal(port.msgs, [{ peer: 'a', msg: { t: 'prune', origin: keyA } }]);
   assert.equal(decodeMessage(port.msgs[0]!.msg), port.msgs[0]!.msg, 'a valid message');
-  r.duplicate('a', keyA, 0);
-  assert.equal(port.msgs.length, 2, 'a full copy over a link already lazy here: the peer still sends eagerly, so it is told again');
+  r.duplicate('a', keyA, 500);
+  assert.equal(port.msgs.length, 1, 'a copy it sent before reading our PRUNE is not answered again');
+  r.duplicate('a', keyA, 1000);
+  assert.equal(port.msgs.length, 2, 'a full copy over a link still lazy here a pruneRepeatMs later: the peer still sends eagerly, so it is told again');
   assert.is(r.counters.pruneFrames, 2);
   r.duplicate('stranger', keyA, 0);
   assert.is(r.counters.pruneFrames, 2, 'no PRUNE to a peer that is not connected');

@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { createNode, type StrongcastNode } from '../src/node.ts';
+import { encodeFrame } from '../src/framing.ts';
 import { makeHello } from '../src/handshake.ts';
 import { fastOptions, recordDeliveries, sleep, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
@@ -158,6 +159,28 @@ test('garbage bytes, oversized and empty frames close only that connection; the 
     const { id } = await b.broadcast('chat', 'still alive');
     await waitFor(() => seen.ids[0]!.includes(id), 'node still delivers');
   } finally {
+    await stopAll([a, b]);
+  }
+});
+
+test('a read backlog far beyond one turn of turnWorkMsMax is handled over many turns: every message delivered and relayed once', async () => {
+  const [a, b] = await pair({ turnWorkMsMax: 1 });
+  const raw = await RawPeer.handshake(a.listenPort);
+  try {
+    const seen = recordDeliveries([a, b]);
+    const offences: string[] = [];
+    a.on('offence', (o) => offences.push(o.code));
+    const count = 1500;
+    raw.sendBytes(Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame(raw.gossip(i + 1, `backlog ${i}`)))));
+    await waitFor(() => seen.ids[1]!.length === count, 'the whole backlog relayed to b', 15_000);
+    assert.ok(a.stats().turnsCut > 0, 'verifying the backlog took more than one 1 ms turn, so turns were cut');
+    assert.is(new Set(seen.ids[0]).size, count, 'a delivered every message');
+    assert.is(seen.ids[0]!.length, count, 'and none twice');
+    assert.is(a.gossip.counters.verifiedOk, count, 'one verification each');
+    assert.equal(offences, []);
+    assert.not.ok(raw.closed);
+  } finally {
+    raw.close();
     await stopAll([a, b]);
   }
 });

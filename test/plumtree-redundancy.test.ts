@@ -82,17 +82,36 @@ test('a first copy refreshes its sender\'s feed, so only the silent feed ages ou
   assert.is(t.duplicate('b', O, feedWindowMs + 2), true, 'b is now a third');
 });
 
-test('removePeer frees its feed slot; a repeat duplicate from a pruned peer asks for a PRUNE again and takes no slot', () => {
+test('removePeer frees its feed slot; a pruned peer still sending is told again after pruneRepeatMs and takes no slot', () => {
   const t = fedBy(['a', 'b', 'c', 'd', 'e'], 'a');
+  const repeatMs = t.settings.pruneRepeatMs;
   assert.is(t.duplicate('b', O, 1), false);
   assert.is(t.duplicate('c', O, 2), true);
-  assert.is(t.duplicate('c', O, 3), true, 'c still sends in full: it is told again');
+  assert.is(t.duplicate('c', O, 3), false, 'c has not read our PRUNE yet: one PRUNE per pruneRepeatMs, not one per copy');
+  assert.is(t.duplicate('c', O, 2 + repeatMs), true, 'c still sends in full a second later: it is told again');
   assert.is(t.counters.prunesSent, 2);
   t.removePeer('b');
-  assert.is(t.duplicate('d', O, 4), false, "b's slot is free: a and d are two (c's repeat did not take it)");
-  assert.is(t.duplicate('e', O, 5), true, 'both slots taken again');
+  assert.is(t.duplicate('d', O, 1004), false, "b's slot is free: a and d are two (c's repeats did not take it)");
+  assert.is(t.duplicate('e', O, 1005), true, 'both slots taken again');
   t.addPeer('b');
-  assert.is(t.duplicate('b', O, 6), true, 'a reconnected peer starts with no feed: its copy would be a third');
+  assert.is(t.duplicate('b', O, 1006), true, 'a reconnected peer starts with no feed: its copy would be a third');
+  t.removePeer('c');
+  t.addPeer('c');
+  assert.is(t.duplicate('c', O, 1007), true, 'a reconnected peer was never told on this connection: told at once');
+});
+
+test('a told peer whose first copy arrives (a GRAFT answer) is a feed again, and told at once if it becomes one too many', () => {
+  const t = fedBy(['a', 'b', 'c'], 'a');
+  assert.is(t.duplicate('b', O, 1), false);
+  assert.is(t.duplicate('c', O, 2), true);
+  t.received('m1', O, 'c', 3);
+  assert.is(t.duplicate('c', O, 4), true, 'a, b and c feed: c is told at once, its earlier PRUNE does not silence it');
+  assert.is(t.duplicate('c', O, 5), false, 'and then not again for pruneRepeatMs');
+});
+
+test('pruneRepeatMs must be a positive integer', () => {
+  for (const bad of [0, -1, 2.5, Number.NaN]) assert.throws(() => new Plumtree({ pruneRepeatMs: bad }), /pruneRepeatMs/);
+  assert.is(new Plumtree({ pruneRepeatMs: 1 }).settings.pruneRepeatMs, 1);
 });
 
 test('a first copy from a pruned peer (a GRAFT answer) makes it eager and a feed again; the next sender beyond the limit is pruned', () => {

@@ -92,17 +92,22 @@ test('our own broadcast (from null) goes to every eager peer of our tree', () =>
   assert.equal(announced(t.tick(0)), new Map([['c', ['own']]]));
 });
 
-test('duplicate() turns an eager link lazy and asks for a PRUNE; a repeat copy over the lazy link asks again', () => {
+test('duplicate() turns an eager link lazy and asks for a PRUNE; a repeat copy over the lazy link asks again after pruneRepeatMs', () => {
   const t = treeWith(['a', 'b']);
   plantVia(t, O, 'b');
+  const repeatMs = t.settings.pruneRepeatMs;
+  assert.is(repeatMs, 1000);
   assert.is(t.duplicate('a', O, 0), true);
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 });
-  // a full copy over a link we hold lazy means the peer still holds it eager: tell it again (paper, Algorithm 1)
-  assert.is(t.duplicate('a', O, 0), true);
+  // it reads our PRUNE only after what it sent before: copies meanwhile are not answered one by one
+  assert.is(t.duplicate('a', O, repeatMs - 1), false, 'told 999 ms ago: not told again');
+  // a full copy over a link we hold lazy after that means the peer still holds it eager: tell it again (paper, Algorithm 1)
+  assert.is(t.duplicate('a', O, repeatMs), true, 'told 1000 ms ago: told again');
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 }, 'the repeat changes no set');
+  assert.is(t.duplicate('a', O, repeatMs - 5), true, 'a clock stepped back does not silence the peer for longer');
   assert.is(t.duplicate('stranger', O, 0), false, 'an unknown peer is never pruned');
   assert.equal(t.sizes, { peers: 2, origins: 1, eager: 1, lazy: 1, missing: 0 });
-  assert.is(t.counters.prunesSent, 2);
+  assert.is(t.counters.prunesSent, 3);
 });
 
 test('a duplicate of an origin with no tree asks for no PRUNE and creates no tree', () => {

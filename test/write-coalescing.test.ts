@@ -10,6 +10,7 @@ import { generateIdentity } from '../src/crypto/keys.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import { resolveLimits } from '../src/node-options.ts';
 import { PeerConnection, type ConnectionContext } from '../src/peer-connection.ts';
+import { TurnBudget } from '../src/turn-budget.ts';
 import { FakeSocket } from './helpers/fake-socket.ts';
 
 const identity = generateIdentity();
@@ -27,6 +28,7 @@ function connection(writeCoalesceMs: number): { conn: PeerConnection; socket: Fa
     helloContext: { networkId: 'coalesce', selfKeyHex: toHex(identity.publicKey), isBanned: () => false },
     limits: resolveLimits({ writeCoalesceMs }),
     now: () => clock.ms,
+    turn: new TurnBudget({ now: () => clock.ms }),
     events: { onOpen: () => undefined, onMessage: () => undefined, onOffence: () => undefined, onClose: () => undefined },
   };
   return { conn: new PeerConnection(socket as never, true, ctx), socket, clock };

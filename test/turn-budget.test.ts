@@ -1,0 +1,252 @@
+/**
+ * The per-turn work budget (src/turn-budget.ts) on its own, with an injected clock and a hand-run "next turn"
+ * queue, and on connections (src/peer-connection.ts) over in-memory sockets: frames past the budget wait in
+ * order with the socket paused, connections are served in the order they read, and nothing is lost or reordered.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { toHex } from '../src/bytes.ts';
+import { identityFromSeed } from '../src/crypto/keys.ts';
+import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
+import { StrongcastError, type ErrorCode } from '../src/errors.ts';
+import { encodeFrame, FrameDecoder } from '../src/framing.ts';
+import { makeAuth, makeHello, type LocalHello } from '../src/handshake.ts';
+import { resolveLimits } from '../src/node-options.ts';
+import { PeerConnection, type ConnectionContext } from '../src/peer-connection.ts';
+import type { HelloMessage, Message } from '../src/schema.ts';
+import { TurnBudget, turnBudgetDefaults, type DeferredWork } from '../src/turn-budget.ts';
+import { FakeSocket } from './helpers/fake-socket.ts';
+
+/** A budget whose turns the test runs by hand. */
+function manualBudget(turnWorkMsMax: number): { budget: TurnBudget; clock: { ms: number }; turns: Array<() => void>; runTurn: () => void } {
+  const clock = { ms: 5_000 };
+  const turns: Array<() => void> = [];
+  const budget = new TurnBudget({ turnWorkMsMax, now: () => clock.ms, nextTurn: (run) => void turns.push(run) });
+  const runTurn = (): void => {
+    const run = turns.shift();
+    assert.ok(run, 'a next turn was scheduled');
+    run();
+  };
+  return { budget, clock, turns, runTurn };
+}
+
+/** Work of `pieces` steps of `stepMs` each, recording `name` per step, that asks the budget before each. */
+function work(name: string, pieces: number, stepMs: number, budget: TurnBudget, clock: { ms: number }, log: string[]): DeferredWork {
+  let left = pieces;
+  const w: DeferredWork = {
+    resumeWork: () => {
+      while (left > 0) {
+        if (!budget.allows()) return budget.defer(w);
+        left--;
+        log.push(name);
+        clock.ms += stepMs;
+      }
+    },
+  };
+  return w;
+}
+
+test('a turn allows work until turnWorkMsMax has passed, then refuses, and the next turn starts afresh', () => {
+  const { budget, clock, turns, runTurn } = manualBudget(10);
+  assert.ok(budget.allows(), 'the first piece of a turn always fits');
+  assert.is(turns.length, 1, 'opening a turn schedules the next one');
+  clock.ms += 9;
+  assert.ok(budget.allows(), '9 ms into a 10 ms budget');
+  clock.ms += 1;
+  assert.not.ok(budget.allows(), 'at 10 ms the turn is spent');
+  assert.not.ok(budget.allows());
+  assert.is(budget.counters.turnsCut, 1, 'one cut turn, however often it is asked');
+  runTurn();
+  assert.ok(budget.allows(), 'a new turn');
+  clock.ms += 9;
+  assert.ok(budget.allows());
+  assert.is(budget.counters.turnsCut, 1);
+});
+
+test('a clock stepped backwards does not stretch the turn by the size of the step', () => {
+  const { budget, clock } = manualBudget(10);
+  assert.ok(budget.allows());
+  clock.ms -= 60_000;
+  assert.ok(budget.allows());
+  clock.ms += 10;
+  assert.not.ok(budget.allows(), 'ten ms after the step back the turn is spent');
+});
+
+test('deferred work resumes on a later turn, in order, each taking turns while there is budget', () => {
+  const { budget, clock, runTurn, turns } = manualBudget(4);
+  const log: string[] = [];
+  const a = work('a', 6, 1, budget, clock, log);
+  const b = work('b', 3, 1, budget, clock, log);
+  a.resumeWork();
+  b.resumeWork();
+  assert.equal(log, ['a', 'a', 'a', 'a'], 'a used the whole turn; b had to wait');
+  assert.is(budget.waitingCount, 2);
+  runTurn();
+  assert.equal(log.slice(4), ['a', 'a', 'b', 'b'], 'a finished, then b until the budget ran out');
+  runTurn();
+  assert.equal(log.slice(8), ['b']);
+  assert.is(budget.waitingCount, 0);
+  runTurn(); // the turn opened by the last piece
+  assert.is(turns.length, 0, 'nothing left to do, nothing scheduled');
+});
+
+test('waiting work resumes in the order it began to wait, and work the budget cuts short stays first', () => {
+  const { budget, clock, runTurn } = manualBudget(2);
+  const log: string[] = [];
+  const a = work('a', 4, 1, budget, clock, log);
+  const b = work('b', 4, 1, budget, clock, log);
+  const c = work('c', 4, 1, budget, clock, log);
+  a.resumeWork();
+  b.resumeWork();
+  c.resumeWork();
+  for (let i = 0; i < 5; i++) runTurn();
+  // a filled the first turn; b and c waited without starting; each then finishes before the next begins.
+  assert.equal(log.join(' '), 'a a a a b b b b c c c c');
+});
+
+test('clear drops waiting work and the budget keeps working', () => {
+  const { budget, clock, runTurn } = manualBudget(1);
+  const log: string[] = [];
+  const a = work('a', 3, 1, budget, clock, log);
+  a.resumeWork();
+  assert.is(budget.waitingCount, 1);
+  budget.clear();
+  runTurn();
+  assert.equal(log, ['a'], 'cleared work does not resume');
+  assert.ok(budget.allows());
+});
+
+test('turnWorkMsMax must be a positive integer; the default is 50 ms', () => {
+  assert.is(new TurnBudget().turnWorkMsMax, turnBudgetDefaults.turnWorkMsMax);
+  assert.is(turnBudgetDefaults.turnWorkMsMax, 50);
+  for (const bad of [0, -1, 1.5, Number.NaN, '10']) {
+    assert.throws(() => new TurnBudget({ turnWorkMsMax: bad as number }), (e: unknown) => e instanceof StrongcastError && e.code === 'ERR_INVALID_OPTION' && e.message.includes('turnWorkMsMax'));
+    assert.throws(() => resolveLimits({ turnWorkMsMax: bad as number }), (e: unknown) => e instanceof StrongcastError && e.message.includes('turnWorkMsMax'));
+  }
+  assert.is(resolveLimits({}).turnWorkMsMax, 50);
+});
+
+// ---- on connections ----------------------------------------------------------------------------------------
+
+const networkId = 'turn-net';
+const self = identityFromSeed(new Uint8Array(32).fill(11));
+const verifier = createMainThreadVerifier();
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+interface Harness {
+  conn: PeerConnection;
+  socket: FakeSocket;
+  handled: number[];
+  closes: ErrorCode[];
+}
+
+/**
+ * An open connection on an in-memory socket. Each message handled costs `msPerMessage` of the injected
+ * clock, and getchain's `from` field numbers the frames so the test sees their order.
+ */
+async function openConnection(turn: TurnBudget, clock: { ms: number }, msPerMessage: number, peerTag: number, order: string[] = []): Promise<Harness> {
+  const peer = identityFromSeed(new Uint8Array(32).fill(peerTag));
+  const socket = new FakeSocket('127.0.0.1');
+  const handled: number[] = [];
+  const closes: ErrorCode[] = [];
+  const local: LocalHello = { networkId, publicKey: self.publicKey, host: '', port: 7000 };
+  const ctx: ConnectionContext = {
+    local,
+    sign: (m) => self.sign(m),
+    verifier,
+    helloContext: { networkId, selfKeyHex: toHex(self.publicKey), isBanned: () => false },
+    limits: resolveLimits({}),
+    now: () => clock.ms,
+    turn,
+    events: {
+      onOpen: () => undefined,
+      onMessage: (_c, m) => {
+        if (m.t === 'getchain') handled.push(m.from);
+        if (m.t === 'getchain') order.push(`${peerTag}:${m.from}`);
+        clock.ms += msPerMessage;
+      },
+      onOffence: () => undefined,
+      onClose: (_c, code) => void closes.push(code),
+    },
+  };
+  const conn = new PeerConnection(socket as never, false, ctx);
+  conn.start();
+  await nextTurn();
+  const ours = new FrameDecoder({ frameBytesMax: 1 << 20 }).push(Buffer.concat(socket.written)).messages[0] as HelloMessage;
+  const peerLocal: LocalHello = { networkId, publicKey: peer.publicKey, host: '', port: 0 };
+  socket.push(Buffer.concat([encodeFrame(makeHello(peerLocal)), encodeFrame(makeAuth(peerLocal, ours, (m) => peer.sign(m)))]));
+  for (let i = 0; i < 10 && conn.state !== 'open'; i++) await nextTurn();
+  assert.is(conn.state, 'open', 'handshake');
+  return { conn, socket, handled, closes };
+}
+
+const frames = (from: number, count: number): Buffer => Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame({ t: 'getchain', from: from + i } satisfies Message)));
+const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
+
+test('frames past the turn budget wait in order with the socket paused, and are all handled on later turns', async () => {
+  const clock = { ms: 1_000_000 };
+  const turn = new TurnBudget({ turnWorkMsMax: 5, now: () => clock.ms });
+  const h = await openConnection(turn, clock, 1, 21);
+  await nextTurn();
+  h.socket.push(frames(0, 20));
+  assert.equal(h.handled, range(0, 5), 'five 1 ms messages fit in a 5 ms turn');
+  assert.ok(h.socket.isPaused(), 'the socket is not read while frames wait');
+  await nextTurn();
+  assert.equal(h.handled, range(0, 10), 'the next turn handles the next five');
+  for (let i = 0; i < 10 && h.handled.length < 20; i++) await nextTurn();
+  assert.equal(h.handled, range(0, 20), 'all twenty, in order, none twice');
+  assert.not.ok(h.socket.isPaused(), 'reading resumes once the inbox is empty');
+  assert.ok(turn.counters.turnsCut >= 3);
+  h.socket.push(frames(20, 3));
+  assert.equal(h.handled, range(0, 23).slice(0, h.handled.length));
+  for (let i = 0; i < 3 && h.handled.length < 23; i++) await nextTurn();
+  assert.equal(h.handled, range(0, 23), 'frames read after the backlog come after it');
+  h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+});
+
+test('connections with frames waiting are served in the order they read them, one read at a time', async () => {
+  const clock = { ms: 2_000_000 };
+  const turn = new TurnBudget({ turnWorkMsMax: 4, now: () => clock.ms });
+  const order: string[] = [];
+  const a = await openConnection(turn, clock, 1, 22, order);
+  const b = await openConnection(turn, clock, 1, 23, order);
+  await nextTurn();
+  a.socket.push(frames(0, 10)); // a's first read: more than one turn's work
+  b.socket.push(frames(0, 3)); // b read after it
+  a.socket.push(frames(10, 2)); // a's next read, buffered in its socket while its first waits
+  for (let i = 0; i < 20 && (a.handled.length < 12 || b.handled.length < 3); i++) await nextTurn();
+  const expected = [...range(0, 10).map((v) => `22:${v}`), '23:0', '23:1', '23:2', '22:10', '22:11'];
+  assert.equal(order, expected, 'a first read, then b, then a second read');
+  a.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+  b.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+});
+
+test('a bad frame after good ones: the good ones are handled first, then the connection closes with the frame error', async () => {
+  const clock = { ms: 4_000_000 };
+  const turn = new TurnBudget({ turnWorkMsMax: 2, now: () => clock.ms });
+  const h = await openConnection(turn, clock, 1, 26);
+  await nextTurn();
+  const oversized = Buffer.from([0x7f, 0xff, 0xff, 0xff, 0]);
+  h.socket.push(Buffer.concat([frames(0, 7), oversized, frames(7, 3)]));
+  assert.equal(h.handled, [0, 1]);
+  assert.equal(h.closes, [], 'still open while good frames wait');
+  for (let i = 0; i < 10 && h.closes.length === 0; i++) await nextTurn();
+  assert.equal(h.handled, range(0, 7), 'every frame before the bad one, none after it');
+  assert.equal(h.closes, ['ERR_FRAME_TOO_LARGE']);
+});
+
+test('closing a connection with frames waiting drops them, and reading resumes so the socket can finish closing', async () => {
+  const clock = { ms: 5_000_000 };
+  const turn = new TurnBudget({ turnWorkMsMax: 3, now: () => clock.ms });
+  const h = await openConnection(turn, clock, 1, 27);
+  await nextTurn();
+  h.socket.push(frames(0, 30));
+  assert.ok(h.socket.isPaused());
+  h.conn.close('ERR_CONNECTION_CLOSED', 'test');
+  assert.not.ok(h.socket.isPaused(), 'a paused socket would never read the FIN');
+  for (let i = 0; i < 5; i++) await nextTurn();
+  assert.equal(h.handled, range(0, 3), 'nothing handled after the close');
+});
+
+test.after(() => verifier.close());
+test.run();
