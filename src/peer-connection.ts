@@ -206,8 +206,10 @@ export class PeerConnection implements DeferredWork {
     const hold = this.inflightHeld || this.inboxHead < this.inbox.length;
     if (hold === this.paused || this.state === 'closed') return;
     this.paused = hold;
-    if (hold) this.socket.pause();
-    else this.socket.resume();
+    if (hold) return void this.socket.pause();
+    // Held, the peer could not be heard: it gets a whole idle window from now.
+    this.lastHeardMs = this.ctx.now();
+    this.socket.resume();
   }
 
   /** Closes the connection, telling the peer why unless the socket is already gone. Safe to call twice. */
@@ -385,7 +387,8 @@ export class PeerConnection implements DeferredWork {
     const every = Math.min(pingIntervalMs, Math.max(50, idleTimeoutMs >> 2));
     const timer = setInterval(() => {
       const silentMs = this.ctx.now() - this.lastHeardMs;
-      if (silentMs > idleTimeoutMs) return this.close('ERR_IDLE_TIMEOUT', `silent for ${silentMs} ms`);
+      // Not while we hold its socket unread: the silence would be ours.
+      if (silentMs > idleTimeoutMs && !this.paused) return this.close('ERR_IDLE_TIMEOUT', `silent for ${silentMs} ms`);
       if (silentMs >= pingIntervalMs || this.pingSeq === 0) this.send({ t: 'ping', n: ++this.pingSeq });
     }, every);
     timer.unref();

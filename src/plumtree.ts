@@ -231,6 +231,7 @@ export class Plumtree {
    * announced, yet it is no longer missing (no GRAFT for it) and its sender counts as in `broadcast`. Returns the origin's pruned set (null in flood mode).
    */
   received(id: string, origin: string, from: string | null, nowMs: number): Set<string> | null {
+    const asked = this.missing.has(id);
     this.forget(id);
     if (!this.lazyPush) return null;
     const lazy = this.tree(origin);
@@ -241,7 +242,8 @@ export class Plumtree {
       // when a peer prunes it or asks (GRAFT): otherwise pruning one link would take a feed from the peer.
       if (this.settings.treeRedundancy === 1) lazy.delete(from);
       this.feeds.get(origin)?.set(from, nowMs);
-      this.told.get(origin)?.delete(from);
+      // A copy we asked for (GRAFT) puts the peer back in the tree; one it sent before reading our PRUNE does not.
+      if (asked) this.told.get(origin)?.delete(from);
     }
     return lazy;
   }

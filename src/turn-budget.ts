@@ -92,28 +92,36 @@ export class TurnBudget {
   }
 
   /**
-   * A new turn: the waiting work resumes in the order it began to wait, while the budget allows. Work the
-   * budget cuts short stays first, so a connection finishes what it read before others' later reads.
+   * The end of the turn (the check phase, after this iteration's reads): the waiting work resumes in the order
+   * it began to wait, on what the reads left of the budget. Work the budget cuts short stays first, so a
+   * connection finishes what it read before others' later reads. Timers run next, so the next turn starts
+   * afresh. A throw from the work (a bug) leaves the rest of the round queued, not lost.
    */
   private onNextTurn(): void {
     this.scheduled = false;
-    this.turnStartMs = null;
-    this.cut = false;
     const round = this.waiting;
     this.waiting = [];
     let i = 0;
-    while (i < round.length && this.allows()) {
-      const work = round[i]!;
-      this.queued.delete(work);
-      work.resumeWork();
-      if (this.queued.has(work)) {
-        // It deferred itself again, out of budget: take it off the back, it goes first next turn.
-        this.waiting.splice(this.waiting.lastIndexOf(work), 1);
-        break;
+    try {
+      while (i < round.length && this.allows()) {
+        const work = round[i]!;
+        this.queued.delete(work);
+        i++;
+        work.resumeWork();
+        if (this.queued.has(work)) {
+          // It deferred itself again, out of budget: take it off the back, it goes first next turn.
+          this.waiting.splice(this.waiting.lastIndexOf(work), 1);
+          this.queued.delete(work);
+          i--;
+          break;
+        }
       }
-      i++;
+    } finally {
+      for (const w of round.slice(i)) this.queued.add(w);
+      this.waiting = round.slice(i).concat(this.waiting);
+      this.turnStartMs = null;
+      this.cut = false;
+      if (this.waiting.length > 0) this.schedule();
     }
-    if (i < round.length) this.waiting = round.slice(i).concat(this.waiting);
-    if (this.waiting.length > 0) this.schedule();
   }
 }

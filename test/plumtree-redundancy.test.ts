@@ -100,13 +100,16 @@ test('removePeer frees its feed slot; a pruned peer still sending is told again 
   assert.is(t.duplicate('c', O, 1007), true, 'a reconnected peer was never told on this connection: told at once');
 });
 
-test('a told peer whose first copy arrives (a GRAFT answer) is a feed again, and told at once if it becomes one too many', () => {
+test('a told peer is told again at once only after a copy we asked for (a GRAFT answer), not after one it raced in', () => {
   const t = fedBy(['a', 'b', 'c'], 'a');
   assert.is(t.duplicate('b', O, 1), false);
   assert.is(t.duplicate('c', O, 2), true);
   t.received('m1', O, 'c', 3);
-  assert.is(t.duplicate('c', O, 4), true, 'a, b and c feed: c is told at once, its earlier PRUNE does not silence it');
-  assert.is(t.duplicate('c', O, 5), false, 'and then not again for pruneRepeatMs');
+  assert.is(t.duplicate('c', O, 4), false, 'a first copy c sent before reading our PRUNE: c stays silenced');
+  t.onIhave('c', ['m2'], 5, () => false);
+  t.received('m2', O, 'c', 6);
+  assert.is(t.duplicate('c', O, 7), true, 'a copy we asked for: a, b and c feed, and c is told at once');
+  assert.is(t.duplicate('c', O, 8), false, 'and then not again for pruneRepeatMs');
 });
 
 test('pruneRepeatMs must be a positive integer', () => {

@@ -82,6 +82,8 @@ test('deferred work resumes on a later turn, in order, each taking turns while t
   assert.equal(log, ['a', 'a', 'a', 'a'], 'a used the whole turn; b had to wait');
   assert.is(budget.waitingCount, 2);
   runTurn();
+  assert.equal(log.length, 4, 'the end of a spent turn does no more work: timers run first');
+  runTurn();
   assert.equal(log.slice(4), ['a', 'a', 'b', 'b'], 'a finished, then b until the budget ran out');
   runTurn();
   assert.equal(log.slice(8), ['b']);
@@ -99,9 +101,26 @@ test('waiting work resumes in the order it began to wait, and work the budget cu
   a.resumeWork();
   b.resumeWork();
   c.resumeWork();
-  for (let i = 0; i < 5; i++) runTurn();
+  for (let i = 0; i < 6; i++) runTurn();
   // a filled the first turn; b and c waited without starting; each then finishes before the next begins.
   assert.equal(log.join(' '), 'a a a a b b b b c c c c');
+});
+
+test('work that throws (a bug) is loud, and the work queued behind it stays queued', () => {
+  const { budget, clock, runTurn } = manualBudget(5);
+  const log: string[] = [];
+  const a = work('a', 2, 5, budget, clock, log);
+  const boom: DeferredWork = { resumeWork: () => { throw new Error('bug'); } };
+  const b = work('b', 1, 1, budget, clock, log);
+  a.resumeWork();
+  budget.defer(boom);
+  budget.defer(b);
+  runTurn(); // the turn a spent ends
+  runTurn(); // a's rest takes the next
+  assert.throws(() => runTurn(), /bug/);
+  assert.is(budget.waitingCount, 1, 'b is still queued');
+  runTurn();
+  assert.equal(log, ['a', 'a', 'b']);
 });
 
 test('clear drops waiting work and the budget keeps working', () => {
@@ -191,6 +210,8 @@ test('frames past the turn budget wait in order with the socket paused, and are 
   h.socket.push(frames(0, 20));
   assert.equal(h.handled, range(0, 5), 'five 1 ms messages fit in a 5 ms turn');
   assert.ok(h.socket.isPaused(), 'the socket is not read while frames wait');
+  await nextTurn();
+  assert.equal(h.handled, range(0, 5), 'the turn that read them is spent: nothing more until timers have run');
   await nextTurn();
   assert.equal(h.handled, range(0, 10), 'the next turn handles the next five');
   for (let i = 0; i < 10 && h.handled.length < 20; i++) await nextTurn();
