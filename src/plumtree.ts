@@ -149,17 +149,23 @@ export interface PlumtreeOutput {
   graft: Array<{ peer: string; ids: string[] }>;
 }
 
+/** What we keep of one origin's tree. */
+interface OriginTree {
+  /** Peers pruned from it: they get only ids of its broadcasts. */
+  lazy: Set<string>;
+  /** Peers that sent us copies of its broadcasts, and when last. */
+  fed: Map<string, number>;
+  /** Peers we told to PRUNE, and when. */
+  told: Map<string, number>;
+}
+
 /** The per-origin trees, the lazy announcement queues and the missing-message timers. */
 export class Plumtree {
   readonly settings: PlumtreeSettings;
   /** Open peers, in the order they opened. */
   private readonly peers = new Set<string>();
-  /** Per origin (key hex), the peers pruned from its tree; least recently used first. */
-  private readonly pruned = new Map<string, Set<string>>();
-  /** Per origin, the peers that sent us copies of its broadcasts and when last (kept beside `pruned`). */
-  private readonly feeds = new Map<string, Map<string, number>>();
-  /** Per origin, the peers we told to PRUNE and when (kept beside `pruned`). */
-  private readonly told = new Map<string, Map<string, number>>();
+  /** Per origin (key hex), its tree; least recently used first. */
+  private readonly trees = new Map<string, OriginTree>();
   /** Origins whose broadcasts we made ourselves: every copy that comes back is an echo and is pruned. */
   private readonly own = new Set<string>();
   private readonly queued = new Map<string, string[]>();
@@ -186,9 +192,11 @@ export class Plumtree {
   /** A closed connection leaves every tree; its queued announcements and its announcements to us go too. */
   removePeer(peer: string): void {
     this.peers.delete(peer);
-    for (const lazy of this.pruned.values()) lazy.delete(peer);
-    for (const fed of this.feeds.values()) fed.delete(peer);
-    for (const told of this.told.values()) told.delete(peer);
+    for (const t of this.trees.values()) {
+      t.lazy.delete(peer);
+      t.fed.delete(peer);
+      t.told.delete(peer);
+    }
     this.queued.delete(peer);
     for (const m of this.missing.values()) {
       const i = m.announcers.indexOf(peer);
@@ -198,14 +206,14 @@ export class Plumtree {
 
   /** Whether `peer` is an eager link of `origin`'s tree. */
   isEager(peer: string, origin: string): boolean {
-    return this.peers.has(peer) && !(this.pruned.get(origin)?.has(peer) ?? false);
+    return this.peers.has(peer) && !(this.trees.get(origin)?.lazy.has(peer) ?? false);
   }
 
   /** Open peers, trees kept, links on and off them summed over every tree, and messages awaited. */
   get sizes(): { peers: number; origins: number; eager: number; lazy: number; missing: number } {
     let lazy = 0;
-    for (const set of this.pruned.values()) lazy += set.size;
-    const origins = this.pruned.size;
+    for (const t of this.trees.values()) lazy += t.lazy.size;
+    const origins = this.trees.size;
     return { peers: this.peers.size, origins, eager: origins * this.peers.size - lazy, lazy, missing: this.missing.size };
   }
 
@@ -234,16 +242,16 @@ export class Plumtree {
     const asked = this.missing.has(id);
     this.forget(id);
     if (!this.lazyPush) return null;
-    const lazy = this.tree(origin);
+    const { lazy, fed, told } = this.tree(origin);
     if (from === null) this.own.add(origin);
     else if (this.peers.has(from)) {
       // The paper's single tree is symmetric: the link a first copy came over carries the tree both ways.
       // With more than one feed each node picks its own feeds by pruning, and what it sends changes only
       // when a peer prunes it or asks (GRAFT): otherwise pruning one link would take a feed from the peer.
       if (this.settings.treeRedundancy === 1) lazy.delete(from);
-      this.feeds.get(origin)?.set(from, nowMs);
+      fed.set(from, nowMs);
       // A copy we asked for (GRAFT) puts the peer back in the tree; one it sent before reading our PRUNE does not.
-      if (asked) this.told.get(origin)?.delete(from);
+      if (asked) told.delete(from);
     }
     return lazy;
   }
@@ -263,11 +271,10 @@ export class Plumtree {
    */
   duplicate(peer: string, origin: string, nowMs: number): boolean {
     if (!this.lazyPush || !this.peers.has(peer)) return false;
-    const lazy = this.pruned.get(origin);
-    const fed = this.feeds.get(origin);
-    const told = this.told.get(origin);
+    const tree = this.trees.get(origin);
     // No tree: the copy overtook the first one's verification or the tree was dropped; nothing to prune yet.
-    if (!lazy || !fed || !told) return false;
+    if (!tree) return false;
+    const { lazy, fed, told } = tree;
     const toldAt = told.get(peer);
     // Told lately: its copies stop once it reads our PRUNE. A clock stepped back does not silence it longer.
     if (toldAt !== undefined && nowMs >= toldAt && nowMs - toldAt < this.settings.pruneRepeatMs) return false;
@@ -300,10 +307,11 @@ export class Plumtree {
     this.counters.prunesReceived++;
     // In flood mode every peer stays eager: a tree-mode neighbour's PRUNE does not change what we send.
     if (!this.lazyPush || !this.peers.has(peer)) return;
-    this.pruned.get(origin)?.add(peer);
+    const tree = this.trees.get(origin);
+    tree?.lazy.add(peer);
     // In the single tree a PRUNE turns the link lazy both ways: the peer no longer feeds us. With more feeds
     // it stops only what we send it, and it may well go on feeding us.
-    if (this.settings.treeRedundancy === 1) this.feeds.get(origin)?.delete(peer);
+    if (this.settings.treeRedundancy === 1) tree?.fed.delete(peer);
   }
 
   /**
@@ -333,7 +341,7 @@ export class Plumtree {
 
   /** The peer asked for a message of `origin`, which we send it: the link joins that origin's tree. */
   onGraft(peer: string, origin: string): void {
-    if (this.peers.has(peer)) this.pruned.get(origin)?.delete(peer);
+    if (this.peers.has(peer)) this.trees.get(origin)?.lazy.delete(peer);
   }
 
   /** Ids of messages we are waiting for. */
@@ -389,34 +397,24 @@ export class Plumtree {
     else this.opened.delete(m.opener);
   }
 
-  /** The pruned set of `origin`, created if new, made the most recently used; the oldest beyond the limit goes. */
-  private tree(origin: string): Set<string> {
-    let lazy = this.pruned.get(origin);
-    let fed = this.feeds.get(origin);
-    let told = this.told.get(origin);
-    if (lazy && fed && told) {
-      this.pruned.delete(origin);
-      this.feeds.delete(origin);
-      this.told.delete(origin);
+  /** The tree of `origin`, created if new, made the most recently used; the oldest beyond the limit goes. */
+  private tree(origin: string): OriginTree {
+    let tree = this.trees.get(origin);
+    if (tree) {
+      this.trees.delete(origin);
     } else {
-      lazy = new Set();
-      fed = new Map();
-      told = new Map();
-      if (this.pruned.size >= this.settings.treeOriginsMax) {
-        const oldest = this.pruned.keys().next();
+      tree = { lazy: new Set(), fed: new Map(), told: new Map() };
+      if (this.trees.size >= this.settings.treeOriginsMax) {
+        const oldest = this.trees.keys().next();
         if (!oldest.done) {
-          this.pruned.delete(oldest.value);
-          this.feeds.delete(oldest.value);
-          this.told.delete(oldest.value);
+          this.trees.delete(oldest.value);
           this.own.delete(oldest.value);
         }
         this.counters.treesDropped++;
       }
     }
-    this.pruned.set(origin, lazy);
-    this.feeds.set(origin, fed);
-    this.told.set(origin, told);
-    return lazy;
+    this.trees.set(origin, tree);
+    return tree;
   }
 
   private enqueue(peer: string, id: string): void {

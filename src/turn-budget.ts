@@ -32,8 +32,8 @@ export const turnBudgetDefaults = { turnWorkMsMax: 50 };
 /** One node's budget of work per event-loop turn, shared by all its connections. */
 export class TurnBudget {
   readonly turnWorkMsMax: number;
-  /** Turns that reached the budget with work left over, and deferrals made (one per connection and turn). */
-  readonly counters = { turnsCut: 0, deferrals: 0 };
+  /** Turns that reached the budget with work left over. */
+  readonly counters = { turnsCut: 0 };
   private readonly now: () => number;
   private readonly nextTurn: (run: () => void) => void;
   /** When the current turn's work began; null between turns. */
@@ -70,7 +70,6 @@ export class TurnBudget {
     if (this.queued.has(work)) return;
     this.queued.add(work);
     this.waiting.push(work);
-    this.counters.deferrals++;
     this.schedule();
   }
 
