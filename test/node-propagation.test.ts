@@ -1,9 +1,12 @@
 /** Real sockets on loopback: broadcasts reach every node hop by hop, exactly once. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { recordDeliveries, sleep, startNodes, stopAll, waitFor } from './helpers/net.ts';
+import { fastOptions, recordDeliveries, sleep, startNodes, stopAll, waitFor } from './helpers/net.ts';
+import { RawPeer } from './helpers/raw-peer.ts';
 import { prng } from './sim/prng.ts';
-import type { StrongcastNode } from '../src/node.ts';
+import { createNode, type StrongcastNode } from '../src/node.ts';
+import { encodeFrame } from '../src/framing.ts';
+import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 
 test('a line of 6 nodes carries a broadcast end to end, each node delivering it once', async () => {
   // Node i dials only node i-1; peer exchange off so the line stays a line.
@@ -63,6 +66,27 @@ test('peer exchange: 8 nodes told only one seed address form a mesh at their tar
     await waitFor(() => seen.ids.slice(0, 7).every((l) => l.includes(id)), 'broadcast reached all');
   } finally {
     await stopAll(nodes);
+  }
+});
+
+test('with a verifier on this thread, each broadcast of a read is delivered before the next one is verified', async () => {
+  const verifier = createMainThreadVerifier({});
+  const a = createNode({ ...fastOptions, verifier });
+  await a.start();
+  const raw = await RawPeer.handshake(a.listenPort);
+  try {
+    // The verified count each delivery sees: through a promise, a whole read is verified before any delivery.
+    const verifiedAtDelivery: number[] = [];
+    a.on('message', () => verifiedAtDelivery.push(verifier.stats().signaturesVerified));
+    const before = verifier.stats().signaturesVerified;
+    const count = 20;
+    raw.sendBytes(Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame(raw.gossip(i + 1, `same read ${i}`)))));
+    await waitFor(() => verifiedAtDelivery.length === count, 'every broadcast delivered');
+    assert.equal(verifiedAtDelivery, Array.from({ length: count }, (_, i) => before + i + 1));
+  } finally {
+    raw.close();
+    await stopAll([a]);
+    await verifier.close();
   }
 });
 

@@ -257,6 +257,29 @@ test('close: pending checks are rejected with ERR_POOL, a second close is harmle
   assert.ok(isStrongcastError(await rejection(p.verify(gossipChecks(1, 1000))), 'ERR_POOL'));
 });
 
+test('verifyNow: only a verifier on this thread has it; it answers at once, counts like verify, and fails once closed', async () => {
+  assert.is(pool.verifyNow, undefined, 'the pool answers through promises only');
+  const v = createMainThreadVerifier({});
+  const verifyNow = v.verifyNow as (c: SignatureCheck) => boolean;
+  assert.type(verifyNow, 'function');
+  const checks = gossipChecks(6, 3);
+  const malformed = { publicKey: new Uint8Array(31), message: utf8('short key'), signature: new Uint8Array(64) };
+  assert.equal([...checks, malformed].map((c) => verifyNow(c)), [false, true, true, false, true, true, false]);
+  assert.equal(await v.verify(checks), checks.map((c) => verifyNow(c)), 'the same answers as verify');
+  const s = v.stats();
+  assert.is(s.calls, 7 + 1 + 6);
+  assert.is(s.signaturesRequested, 7 + 6 + 6);
+  assert.is(s.signaturesVerified, 6 + 6 + 6, 'a malformed check is never verified');
+  await v.close();
+  let thrown: unknown;
+  try {
+    verifyNow(checks[1] as SignatureCheck);
+  } catch (e) {
+    thrown = e;
+  }
+  assert.ok(isStrongcastError(thrown, 'ERR_POOL'), String(thrown));
+});
+
 test('checkChain without a validator set fails with ERR_INVALID_OPTION', async () => {
   const v = createMainThreadVerifier({});
   assert.ok(isStrongcastError(await rejection(v.checkChain(chain({ signers: [0] }))), 'ERR_INVALID_OPTION'));

@@ -30,6 +30,13 @@ export interface ChainCheck {
 export interface Verifier {
   /** Resolves to one boolean per check, in order. A bad signature is `false`, never a rejection. */
   verify(checks: readonly SignatureCheck[]): Promise<boolean[]>;
+  /**
+   * Present only where checks run on the calling thread (the main-thread verifier): one signature, checked
+   * before it returns, so the caller acts on the outcome in the same turn instead of a promise later. Counted
+   * as a verify() call of one check.
+   * @throws StrongcastError ERR_POOL once the verifier is closed.
+   */
+  verifyNow?(check: SignatureCheck): boolean;
   /** Stops any workers; safe to call twice. */
   close(): Promise<void>;
 }

@@ -300,6 +300,17 @@ export function createVerifierCore(executor: BatchExecutor, settings: CoreSettin
     });
   }
 
+  /** verify() of one check, answered on the spot; only for an executor that runs on this thread. */
+  function verifyOneNow(run: (c: SignatureCheck) => boolean, c: SignatureCheck): boolean {
+    const wellFormed = c.publicKey.byteLength === PUBLIC_KEY_BYTES && c.signature.byteLength === SIGNATURE_BYTES;
+    admit(wellFormed ? 1 : 0);
+    counters.signaturesRequested++;
+    if (!wellFormed) return false;
+    counters.signaturesVerified++;
+    counters.batches++;
+    return run(c);
+  }
+
   async function checkChain(check: ChainCheck): Promise<ChainCheckResult> {
     const config = settings.consensus;
     if (config === null) throw new StrongcastError('ERR_INVALID_OPTION', 'checkChain needs options.consensus (the validator set)');
@@ -395,8 +406,10 @@ export function createVerifierCore(executor: BatchExecutor, settings: CoreSettin
     return closing;
   }
 
+  const run = executor.verifyNow?.bind(executor);
   return {
     verify,
+    ...(run ? { verifyNow: (c: SignatureCheck) => verifyOneNow(run, c) } : {}),
     checkChain,
     rememberOwn: (signer, signedBytes, signature) => cache.add(signatureCacheKey(signer, signedBytes, signature)),
     close,
