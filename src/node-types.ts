@@ -51,6 +51,8 @@ export interface PeerInfo {
   framesOut: number;
   bytesIn: number;
   bytesOut: number;
+  /** Times reading from this peer stopped because it sent more than peerBytesPerSec allows. */
+  rateHolds: number;
 }
 
 /** Totals since start, for status views (`stats` console command, testnet view). */

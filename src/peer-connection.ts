@@ -1,5 +1,5 @@
 /**
- * One TCP connection to a peer: framing, the handshake, keepalive, per-peer rate limits and write
+ * One TCP connection to a peer: framing, the handshake, keepalive, per-peer rate limits and read and write
  * backpressure. It owns its socket and timers and nothing else; what messages mean is the node's business.
  * Bad input from the peer closes this connection only, with a reason, and reports an offence for scoring.
  */
@@ -58,8 +58,11 @@ export class PeerConnection implements DeferredWork {
   peerId = '';
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** Frames and bytes in and out, for status views. */
-  readonly stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0 };
+  /**
+   * Frames and bytes in and out, for status views; messages dropped by the message rate, and the times
+   * reading stopped because the peer sent more bytes than the byte rate allows (no bytes are dropped).
+   */
+  readonly stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, rateHolds: 0 };
   private readonly decoder: FrameDecoder;
   private readonly hello: HelloMessage;
   private readonly msgBucket: TokenBucket;
@@ -77,6 +80,10 @@ export class PeerConnection implements DeferredWork {
   private inboxError: StrongcastError | null = null;
   /** Too many messages of this peer are being verified: reading stops until half of them are done. */
   private inflightHeld = false;
+  /** The peer sent more than peerBytesPerSec allows: reading stops until its byte bucket is out of debt. */
+  private rateHeld = false;
+  /** Ends the byte-rate hold; cleared by close. */
+  private rateTimer: NodeJS.Timeout | null = null;
   private lastHeardMs: number;
   private pingSeq = 0;
   private inflight = 0;
@@ -201,9 +208,12 @@ export class PeerConnection implements DeferredWork {
     this.updateReading();
   }
 
-  /** Reads from the socket only while nothing waits in the inbox and not too many messages are being verified. */
+  /**
+   * Reads from the socket only while nothing waits in the inbox, not too many messages are being verified
+   * and the peer is within its byte rate.
+   */
   private updateReading(): void {
-    const hold = this.inflightHeld || this.inboxHead < this.inbox.length;
+    const hold = this.inflightHeld || this.rateHeld || this.inboxHead < this.inbox.length;
     if (hold === this.paused || this.state === 'closed') return;
     this.paused = hold;
     if (hold) return void this.socket.pause();
@@ -223,6 +233,9 @@ export class PeerConnection implements DeferredWork {
     this.paused = false;
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
+    if (this.rateTimer) clearTimeout(this.rateTimer);
+    this.rateTimer = null;
+    this.rateHeld = false;
     this.cancelFlush();
     if (tellPeer && !this.socket.destroyed) {
       try {
@@ -251,11 +264,10 @@ export class PeerConnection implements DeferredWork {
     if (this.state === 'closed' || this.inboxError) return;
     this.lastHeardMs = this.ctx.now();
     this.stats.bytesIn += chunk.byteLength;
-    if (this.state === 'open' && !this.byteBucket.take(chunk.byteLength, this.lastHeardMs)) {
-      this.offence('ERR_RATE_LIMITED', `more than ${this.ctx.limits.peerBytesPerSec} bytes/s`);
-      this.stats.dropped++;
-      return;
-    }
+    // The chunk is part of a byte stream: dropping it would cut a frame and desync the decoder. It is always
+    // decoded; a peer over its byte rate is slowed instead, by TCP, while we stop reading.
+    if (this.state === 'open') this.chargeBytes(chunk.byteLength, this.lastHeardMs);
+    if (this.isClosed()) return;
     const { messages, error } = this.decoder.push(chunk);
     for (const m of messages) this.inbox.push(m);
     if (error) this.inboxError = error;
@@ -265,6 +277,33 @@ export class PeerConnection implements DeferredWork {
       return this.updateReading();
     }
     this.handleInbox();
+  }
+
+  /**
+   * Charges a read to the peer's byte bucket. If that put the bucket in debt, reading stops (the pause itself
+   * happens in updateReading, once this read is handled) until the refill has repaid it, and the peer is
+   * scored once for the hold. Since nothing is read while in debt, the debt is at most one read chunk.
+   */
+  private chargeBytes(bytes: number, now: number): void {
+    const waitMs = this.byteBucket.spend(bytes, now);
+    if (waitMs === 0) return;
+    // A read while held (data the stream had already taken in before the pause) only lengthens the hold.
+    if (this.rateTimer) clearTimeout(this.rateTimer);
+    // Resumed unconditionally when the timer fires: a wall clock stepped backwards refills nothing until it
+    // catches up, and must not hold a link for the size of the step; the debt left lengthens the next hold.
+    this.rateTimer = setTimeout(() => this.endRateHold(), Math.ceil(waitMs));
+    if (this.rateHeld) return;
+    this.rateHeld = true;
+    this.stats.rateHolds++;
+    // Last: scoring may ban the peer and close this connection, which clears the timer set above.
+    this.offence('ERR_RATE_LIMITED', `more than peerBytesPerSec=${this.ctx.limits.peerBytesPerSec} bytes/s: not read for ${Math.ceil(waitMs)} ms`);
+  }
+
+  /** The peer's byte bucket is out of debt: reading resumes unless something else holds it. */
+  private endRateHold(): void {
+    this.rateTimer = null;
+    this.rateHeld = false;
+    this.updateReading();
   }
 
   /** The turn budget's call: handles what waits in the inbox, as far as this turn allows. */

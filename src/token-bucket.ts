@@ -1,6 +1,8 @@
 /**
  * A token bucket for rate limits (messages or bytes per peer). Tokens refill continuously at `ratePerSec`
- * up to `burst`; time is passed in, so the bucket never reads a clock.
+ * up to `burst`; time is passed in, so the bucket never reads a clock. `take` refuses what it cannot pay
+ * (a whole message can be dropped); `spend` always pays and may leave the bucket in debt, for a byte stream
+ * whose bytes cannot be dropped without breaking its framing: the owner then stops reading for a while.
  */
 import { optionsObject, positiveNumber } from './options.ts';
 import { assert, StrongcastError } from './errors.ts';
@@ -48,6 +50,26 @@ export class TokenBucket {
     if (cost > this.#tokens + 1e-9 || cost > this.#burst) return false;
     this.#tokens = Math.max(0, this.#tokens - cost);
     return true;
+  }
+
+  /**
+   * Takes `cost` tokens whatever is available, so the bucket may go into debt (below zero), and returns the
+   * ms of refill that repay the debt: 0 when the bucket is not in debt, a fraction otherwise.
+   *
+   * Nothing here bounds the debt: the owner does, by not spending again until the returned time has passed.
+   * A reader that stops reading while in debt owes at most one read chunk beyond the burst (more only while
+   * a clock stepped backwards refills nothing, until it catches up).
+   */
+  spend(cost: number, nowMs: number): number {
+    assert(Number.isFinite(cost) && cost >= 0, 'token cost must be a finite number >= 0');
+    this.#refill(nowMs);
+    this.#tokens -= cost;
+    // same epsilon as take: a refill that lands a hair under an exact whole token is not a debt
+    if (this.#tokens >= -1e-9) {
+      this.#tokens = Math.max(0, this.#tokens);
+      return 0;
+    }
+    return -this.#tokens / this.#ratePerMs;
   }
 
   #refill(nowMs: number): void {

@@ -5,18 +5,26 @@
  * are cut into random pieces, as TCP may deliver them.
  *
  * A `ConnSide` mirrors what src/peer-connection.ts does on an open connection (onData, onFrame, close): byte
- * and message token buckets, ping/pong, a peer's `reject` closes, `hello`/`auth` after the handshake is an
- * offence and closes, a frame the decoder refuses is an offence and closes. The handshake itself is modelled
+ * and message token buckets (a read over the byte rate is handled, then reading stops until the bucket is
+ * out of debt; what arrives meanwhile waits, in order, as it would in the kernel's buffers), ping/pong, a
+ * peer's `reject` closes, `hello`/`auth` after the handshake is an offence and closes, a frame the decoder
+ * refuses is an offence and closes. The handshake itself is modelled
  * as two link delays and the acceptor's ban check (checkHello); its bytes are fuzzed in
  * test/fuzz-handshake.test.ts rather than replayed here.
  */
 import { ErrorCodes, type ErrorCode } from '../../src/errors.ts';
 import { encodeFrame, FrameDecoder } from '../../src/framing.ts';
-import { nodeDefaults } from '../../src/node-options.ts';
+import { nodeDefaults, type NodeLimits } from '../../src/node-options.ts';
 import type { Message } from '../../src/schema.ts';
 import { TokenBucket } from '../../src/token-bucket.ts';
 import type { Prng } from '../sim/prng.ts';
 import type { Scheduler } from './scheduler.ts';
+
+/**
+ * Most bytes one socket read returns (libuv's read buffer). What waited while reading was held is read in
+ * chunks of this size, as a socket resumed with a full receive buffer would read it.
+ */
+export const readChunkBytesMax = 64 * 1024;
 
 /** Anything that owns connections: an honest node or a Byzantine actor. */
 export interface Host {
@@ -43,7 +51,7 @@ export interface LinkTiming {
 export class ConnSide {
   open = true;
   other!: ConnSide;
-  readonly stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0 };
+  readonly stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, rateHolds: 0 };
   /** Why this side closed, once it has. */
   closeCode: ErrorCode | null = null;
   readonly #decoder: FrameDecoder;
@@ -51,13 +59,20 @@ export class ConnSide {
   readonly #byteBucket: TokenBucket;
   /** Arrival time of the last piece sent from this side: a direction is FIFO, like TCP. */
   #lastArrivalMs = Number.NEGATIVE_INFINITY;
+  /** Over its byte rate, the peer is not read until this time (PeerConnection's rateHeld and its timer). */
+  #rateHeldUntilMs = Number.NEGATIVE_INFINITY;
+  /**
+   * Pieces that arrived while reading was held. A real socket leaves them in the kernel and TCP flow control
+   * slows the sender; the simulator has no flow control, so they wait here, in arrival order.
+   */
+  #unread: Uint8Array[] = [];
 
   constructor(
     readonly net: Network,
     readonly owner: Host,
     readonly peerId: string,
   ) {
-    const l = nodeDefaults;
+    const l = net.limits;
     this.#decoder = new FrameDecoder({ frameBytesMax: l.frameBytesMax });
     this.#msgBucket = new TokenBucket({ ratePerSec: l.peerMsgsPerSec, burst: l.peerMsgsBurst }, net.sched.now);
     this.#byteBucket = new TokenBucket({ ratePerSec: l.peerBytesPerSec, burst: l.peerBytesBurst }, net.sched.now);
@@ -82,7 +97,7 @@ export class ConnSide {
     for (let i = 0; i + 1 < cuts.length; i++) if (cuts[i + 1]! > cuts[i]!) pieces.push(bytes.subarray(cuts[i], cuts[i + 1]));
     const arrival = this.#nextArrival();
     const to = this.other;
-    this.net.sched.at(arrival, () => to.owner.run(() => { for (const p of pieces) to.#onData(p); }));
+    this.net.sched.at(arrival, () => to.owner.run(() => { for (const p of pieces) to.#arrive(p); }));
     return true;
   }
 
@@ -115,15 +130,48 @@ export class ConnSide {
     return this.#lastArrivalMs;
   }
 
+  /** A piece reaches this side: read now, or later if reading is held (a socket's receive buffer). */
+  #arrive(chunk: Uint8Array): void {
+    if (!this.open || !this.owner.alive) return;
+    if (this.#unread.length > 0 || this.net.sched.now < this.#rateHeldUntilMs) this.#unread.push(chunk);
+    else this.#onData(chunk);
+  }
+
+  /** The byte-rate hold ended: reads what waited, in order, until a read starts the next hold. */
+  #endRateHold(): void {
+    while (this.#unread.length > 0 && this.open && this.owner.alive && this.net.sched.now >= this.#rateHeldUntilMs) {
+      this.#onData(this.#takeUnread(readChunkBytesMax));
+    }
+  }
+
+  /** The oldest `max` bytes that waited, as one read. */
+  #takeUnread(max: number): Uint8Array {
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    while (this.#unread.length > 0 && n < max) {
+      const piece = this.#unread[0]!;
+      const take = Math.min(piece.byteLength, max - n);
+      parts.push(piece.subarray(0, take));
+      n += take;
+      if (take === piece.byteLength) this.#unread.shift();
+      else this.#unread[0] = piece.subarray(take);
+    }
+    return Buffer.concat(parts);
+  }
+
   /** PeerConnection.onData on an open connection. */
   #onData(chunk: Uint8Array): void {
     if (!this.open || !this.owner.alive) return;
     const now = this.net.sched.now;
     this.stats.bytesIn += chunk.byteLength;
-    if (!this.#byteBucket.take(chunk.byteLength, now)) {
+    // PeerConnection.chargeBytes: never dropped (that would desync the decoder); over the rate, reading stops.
+    const waitMs = this.#byteBucket.spend(chunk.byteLength, now);
+    if (waitMs > 0) {
+      this.#rateHeldUntilMs = now + Math.ceil(waitMs);
+      this.stats.rateHolds++;
+      this.net.sched.at(this.#rateHeldUntilMs, () => this.owner.run(() => this.#endRateHold()));
       this.owner.onOffence(this, 'ERR_RATE_LIMITED', 'byte rate');
-      this.stats.dropped++;
-      return;
+      if (!this.open) return;
     }
     const { messages, error } = this.#decoder.push(chunk);
     for (const m of messages) {
@@ -177,10 +225,15 @@ export class Network {
   /** Open connection per unordered host pair. */
   readonly #conns = new Map<string, ConnSide>();
 
+  /**
+   * @param limits the connection limits every side applies (the node's defaults unless a test narrows
+   * them, e.g. a byte rate small enough to hold a link)
+   */
   constructor(
     readonly sched: Scheduler,
     readonly rng: Prng,
     readonly timing: LinkTiming,
+    readonly limits: Pick<NodeLimits, 'frameBytesMax' | 'peerMsgsPerSec' | 'peerMsgsBurst' | 'peerBytesPerSec' | 'peerBytesBurst'> = nodeDefaults,
   ) {}
 
   /** Registers (or replaces, on restart) a host under its id. */

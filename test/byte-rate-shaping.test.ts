@@ -1,0 +1,273 @@
+/**
+ * The per-peer byte rate (peerBytesPerSec, burst peerBytesBurst) shapes a connection instead of dropping
+ * reads: a read that takes the byte bucket into debt is still decoded and handled, then the socket is not
+ * read until the bucket has refilled, so TCP slows the peer and the frame decoder stays in step. Checked on
+ * a connection over an in-memory socket with an injected clock (the edges), on real sockets on loopback
+ * (nothing lost, the link stays open, delivery takes the time the rate says), and in the simulator's links,
+ * which mirror the connection.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { toHex } from '../src/bytes.ts';
+import { generateIdentity, identityFromSeed, type Identity } from '../src/crypto/keys.ts';
+import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
+import type { ErrorCode } from '../src/errors.ts';
+import { encodeFrame, FrameDecoder } from '../src/framing.ts';
+import { gossipSignedBytes } from '../src/gossip.ts';
+import { makeAuth, makeHello, type LocalHello } from '../src/handshake.ts';
+import { createNode } from '../src/node.ts';
+import { nodeDefaults, resolveLimits, type NodeOptions } from '../src/node-options.ts';
+import { PeerConnection, type ConnectionContext } from '../src/peer-connection.ts';
+import type { HelloMessage, Message } from '../src/schema.ts';
+import { TurnBudget } from '../src/turn-budget.ts';
+import { FakeSocket } from './helpers/fake-socket.ts';
+import { fastOptions, recordDeliveries, stopAll, waitFor } from './helpers/net.ts';
+import { RawPeer } from './helpers/raw-peer.ts';
+import { Prng } from './sim/prng.ts';
+import { Network, readChunkBytesMax, type ConnSide, type Host } from './sim-net/links.ts';
+import { Scheduler } from './sim-net/scheduler.ts';
+
+const networkId = 'shaping-net';
+const self = identityFromSeed(new Uint8Array(32).fill(31));
+const verifier = createMainThreadVerifier();
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+interface Harness {
+  conn: PeerConnection;
+  socket: FakeSocket;
+  handled: number[];
+  offences: Array<{ code: ErrorCode; reason: string }>;
+}
+
+/** An open connection on an in-memory socket with the given byte rate; getchain's `from` numbers the frames. */
+async function openConnection(clock: { ms: number }, peerBytesPerSec: number, peerBytesBurst: number): Promise<Harness> {
+  const peer = identityFromSeed(new Uint8Array(32).fill(32));
+  const socket = new FakeSocket('127.0.0.1');
+  const handled: number[] = [];
+  const offences: Harness['offences'] = [];
+  const local: LocalHello = { networkId, publicKey: self.publicKey, host: '', port: 7000 };
+  const ctx: ConnectionContext = {
+    local,
+    sign: (m) => self.sign(m),
+    verifier,
+    helloContext: { networkId, selfKeyHex: toHex(self.publicKey), isBanned: () => false },
+    limits: resolveLimits({ peerBytesPerSec, peerBytesBurst }),
+    now: () => clock.ms,
+    turn: new TurnBudget({ turnWorkMsMax: 1000, now: () => clock.ms }),
+    events: {
+      onOpen: () => undefined,
+      onMessage: (_c, m) => void (m.t === 'getchain' && handled.push(m.from)),
+      onOffence: (_c, code, reason) => void offences.push({ code, reason }),
+      onClose: () => undefined,
+    },
+  };
+  const conn = new PeerConnection(socket as never, false, ctx);
+  conn.start();
+  await nextTurn();
+  const ours = new FrameDecoder({ frameBytesMax: 1 << 20 }).push(Buffer.concat(socket.written)).messages[0] as HelloMessage;
+  const peerLocal: LocalHello = { networkId, publicKey: peer.publicKey, host: '', port: 0 };
+  // The handshake's bytes are read before the connection is open, so they are not charged.
+  socket.push(Buffer.concat([encodeFrame(makeHello(peerLocal)), encodeFrame(makeAuth(peerLocal, ours, (m) => peer.sign(m)))]));
+  for (let i = 0; i < 10 && conn.state !== 'open'; i++) await nextTurn();
+  assert.is(conn.state, 'open', 'handshake');
+  return { conn, socket, handled, offences };
+}
+
+const frames = (from: number, count: number): Buffer => Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame({ t: 'getchain', from: from + i } satisfies Message)));
+const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
+const holdState = (c: PeerConnection): { rateHeld: boolean; rateTimer: unknown } => c as unknown as { rateHeld: boolean; rateTimer: unknown };
+
+test('exactly peerBytesBurst bytes are read without a hold; one byte more is handled, then reading stops once', async () => {
+  const clock = { ms: 1_000_000 };
+  const ten = frames(0, 10);
+  const h = await openConnection(clock, 100, ten.byteLength); // one byte owed: a 10 ms hold
+  h.socket.push(ten);
+  assert.equal(h.handled, range(0, 10));
+  assert.not.ok(h.socket.isPaused(), 'exactly the burst: still reading');
+  assert.equal(h.offences, []);
+  assert.is(h.conn.stats.rateHolds, 0);
+
+  // One byte over the burst, and it is the first byte of a frame: it must not be lost, or the decoder desyncs.
+  const next = frames(10, 1);
+  h.socket.push(next.subarray(0, 1));
+  assert.ok(h.socket.isPaused(), 'in debt by one byte: not read');
+  assert.is(h.offences.length, 1);
+  assert.is(h.offences[0]!.code, 'ERR_RATE_LIMITED');
+  assert.match(h.offences[0]!.reason, 'peerBytesPerSec');
+  assert.is(h.conn.stats.rateHolds, 1);
+  assert.is(h.conn.stats.dropped, 0, 'nothing is dropped');
+
+  const bytesIn = h.conn.stats.bytesIn;
+  h.socket.push(next.subarray(1));
+  await nextTurn();
+  assert.is(h.conn.stats.bytesIn, bytesIn, 'the rest of the frame waits in the socket while held');
+  clock.ms += 1000; // the refill the rest of the frame needs, so reading it starts no second hold
+  await waitFor(() => h.handled.length === 11, 'the held frame, once reading resumed', 2000);
+  assert.equal(h.handled, range(0, 11), 'the frame cut by the hold decodes whole: the decoder stayed in step');
+  assert.not.ok(h.socket.isPaused());
+  assert.is(h.offences.length, 1, 'one offence for the one hold');
+  assert.is(h.conn.state, 'open');
+  h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+});
+
+test('a hold lasts until the debt is repaid at peerBytesPerSec, and frames read meanwhile are all handled first', async () => {
+  const clock = { ms: 2_000_000 };
+  const burst = frames(0, 20).byteLength;
+  const h = await openConnection(clock, 1000, burst);
+  const chunk = frames(0, 30); // in debt by the ten frames past the burst
+  const debtBytes = chunk.byteLength - burst;
+  const t0 = Date.now();
+  h.socket.push(chunk);
+  assert.equal(h.handled, range(0, 30), 'the whole read is handled: nothing dropped');
+  assert.ok(h.socket.isPaused());
+  clock.ms += debtBytes; // 1 byte per ms: the injected clock says the debt is repaid when the timer fires
+  await waitFor(() => !h.socket.isPaused(), 'reading resumed', 3000);
+  // Timers never fire early, so this lower bound is safe; no upper bound on a shared machine.
+  assert.ok(Date.now() - t0 >= debtBytes - 1, `held ${Date.now() - t0} ms for a ${debtBytes} ms debt`);
+  assert.is(h.offences.length, 1);
+  h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+});
+
+test('closing a connection held for its byte rate leaves no timer and resumes the socket so it can finish closing', async () => {
+  const clock = { ms: 3_000_000 };
+  const burst = frames(0, 5).byteLength;
+  const h = await openConnection(clock, 10, burst); // 10 bytes/s: a hold of many seconds
+  h.socket.push(frames(0, 10));
+  assert.ok(h.socket.isPaused());
+  assert.ok(holdState(h.conn).rateTimer, 'a hold timer is set');
+  h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+  assert.not.ok(h.socket.isPaused(), 'a paused socket would never read the FIN');
+  assert.is(holdState(h.conn).rateTimer, null, 'the hold timer is cleared');
+  assert.not.ok(holdState(h.conn).rateHeld);
+});
+
+// ---- real sockets on loopback -------------------------------------------------------------------------------
+
+/** Signed broadcasts of `identity`, framed, `count` of them with `dataBytes` of data each. */
+function signedFrames(identity: Identity, count: number, dataBytes: number): Buffer {
+  const data = new Uint8Array(dataBytes).fill(0x78);
+  const out: Buffer[] = [];
+  for (let seq = 1; seq <= count; seq++) {
+    const unsigned = { origin: identity.publicKey, seq, topic: 'chat', data };
+    const sig = identity.sign(gossipSignedBytes(fastOptions.networkId!, unsigned));
+    out.push(encodeFrame({ t: 'gossip', ...unsigned, hops: 0, sig }));
+  }
+  return Buffer.concat(out);
+}
+
+test('a peer sending past its byte rate over a real socket is slowed, not cut: every message arrives and the link stays open', async () => {
+  const rate = 64 * 1024;
+  const burst = 16 * 1024;
+  // Scoring is not what this test is about: each hold costs 10 points, and how many holds a flood makes
+  // depends on how the kernel splits it into reads.
+  const opts: NodeOptions = { ...fastOptions, peerBytesPerSec: rate, peerBytesBurst: burst, banScore: 10_000 };
+  const a = createNode(opts);
+  await a.start();
+  const raw = await RawPeer.handshake(a.listenPort);
+  try {
+    const rawId = toHex(raw.identity.publicKey);
+    const offences: string[] = [];
+    a.on('offence', (o) => void (o.peer === rawId && offences.push(o.code)));
+    const seen = recordDeliveries([a]);
+    const count = 176;
+    const flood = signedFrames(raw.identity, count, 1024);
+    assert.ok(flood.byteLength > burst + readChunkBytesMax + rate, `a flood of ${flood.byteLength} bytes outlasts the burst and one read`);
+    const t0 = Date.now();
+    raw.sendBytes(flood); // one write: the kernel cuts it into reads wherever it likes
+    await waitFor(() => seen.ids[0]!.length === count, `all ${count} messages delivered`, 8000);
+    const elapsedMs = Date.now() - t0;
+    // The last read starts only once the bucket is out of debt; it can hold up to one read's worth itself.
+    const minMs = ((flood.byteLength - burst - readChunkBytesMax) / rate) * 1000;
+    assert.ok(elapsedMs >= minMs * 0.9, `delivered in ${elapsedMs} ms, the rate allows no less than ${Math.round(minMs)} ms`);
+    assert.is(new Set(seen.ids[0]).size, count, 'each message once');
+    assert.ok(offences.includes('ERR_RATE_LIMITED'), 'the peer was scored for exceeding its rate');
+    assert.not.ok(offences.some((c) => c !== 'ERR_RATE_LIMITED'), `no framing error: ${offences.join(',')}`);
+    const info = a.peers().find((p) => p.id === rawId);
+    assert.ok(info, 'the connection is still open');
+    assert.ok(info.rateHolds >= 1 && info.rateHolds === offences.length, `one offence per hold (${info.rateHolds} holds)`);
+    assert.not.ok(raw.closed);
+  } finally {
+    raw.close();
+    await stopAll([a]);
+  }
+});
+
+test('a peer sending exactly peerBytesBurst at once over a real socket is not held', async () => {
+  const count = 20;
+  const identity = generateIdentity();
+  const flood = signedFrames(identity, count, 512);
+  // 1 KiB/s: a single byte over the burst would hold the link for about a millisecond and be scored.
+  const a = createNode({ ...fastOptions, peerBytesPerSec: 1024, peerBytesBurst: flood.byteLength });
+  await a.start();
+  const raw = await RawPeer.handshake(a.listenPort, fastOptions.networkId, identity);
+  try {
+    const rawId = toHex(raw.identity.publicKey);
+    const offences: string[] = [];
+    a.on('offence', (o) => void (o.peer === rawId && offences.push(o.code)));
+    const seen = recordDeliveries([a]);
+    raw.sendBytes(flood);
+    await waitFor(() => seen.ids[0]!.length === count, 'all delivered', 3000);
+    assert.equal(offences, [], 'no hold, no offence');
+    assert.is(a.peers().find((p) => p.id === rawId)?.rateHolds, 0);
+  } finally {
+    raw.close();
+    await stopAll([a]);
+  }
+});
+
+// ---- the simulator's links mirror the connection -------------------------------------------------------------
+
+/** A host that records what reaches it and when. */
+function recordingHost(id: string, sched: Scheduler): Host & { got: Array<{ seq: number; atMs: number }>; offences: ErrorCode[] } {
+  const got: Array<{ seq: number; atMs: number }> = [];
+  const offences: ErrorCode[] = [];
+  return {
+    id,
+    alive: true,
+    got,
+    offences,
+    run: (fn) => fn(),
+    accepts: () => true,
+    onOpen: () => undefined,
+    onMessage: (_c: ConnSide, m: Message) => void (m.t === 'gossip' && got.push({ seq: m.seq, atMs: sched.now })),
+    onOffence: (_c: ConnSide, code: ErrorCode) => void offences.push(code),
+    onClose: () => undefined,
+  };
+}
+
+test('simulator: a link over its byte rate holds reading and delivers everything, in order, no sooner than the rate allows', () => {
+  const rate = 20_000;
+  const burst = 10_000;
+  const sched = new Scheduler(0, 1_000_000, 'shaping');
+  const net = new Network(sched, new Prng(7), { delayMinMs: 1, delayMaxMs: 5 }, { ...nodeDefaults, peerBytesPerSec: rate, peerBytesBurst: burst });
+  const a = recordingHost('a', sched);
+  const b = recordingHost('b', sched);
+  net.add(a);
+  net.add(b);
+  net.dial('a', 'b');
+  sched.runUntil(100);
+  const side = net.side('a', 'b');
+  assert.ok(side, 'connected');
+  const count = 1000;
+  let bytes = 0;
+  const startMs = sched.now;
+  for (let i = 1; i <= count; i++) {
+    const frame = encodeFrame({ t: 'gossip', origin: new Uint8Array(32), seq: i, topic: 't', data: new Uint8Array(100), hops: 0, sig: new Uint8Array(64) });
+    bytes += frame.byteLength;
+    side.sendFrame(frame);
+  }
+  assert.ok(bytes > burst + readChunkBytesMax + rate, `${bytes} bytes outlast the burst and one read`);
+  sched.runUntil(startMs + 60_000);
+  assert.equal(b.got.map((g) => g.seq), range(1, count), 'every message, in order, none twice');
+  const lastMs = b.got[count - 1]!.atMs - startMs;
+  const minMs = ((bytes - burst - readChunkBytesMax) / rate) * 1000;
+  assert.ok(lastMs >= minMs, `last delivered after ${lastMs} ms, the rate allows no less than ${minMs} ms`);
+  const sideB = net.side('b', 'a')!;
+  assert.ok(sideB, 'the link is still open');
+  assert.ok(sideB.stats.rateHolds >= 1);
+  assert.equal(b.offences, Array(sideB.stats.rateHolds).fill('ERR_RATE_LIMITED'), 'one offence per hold, no framing error');
+  assert.is(sideB.stats.dropped, 0);
+});
+
+test.after(() => verifier.close());
+test.run();
