@@ -58,6 +58,7 @@ const columns = [
   'cpuUsPerDelivered',
   'peakRssMbPerNode',
   'maxLoopDelayMs',
+  'maxLoopDelayCpuMs',
 ];
 
 const steady = (ratePerSec: number, durationMs: number, required = false): PhaseSpec => ({ kind: 'steady', ratePerSec, durationMs, required });
@@ -179,6 +180,18 @@ function treeVersusFlood(rows: PhaseRow[]): string[] {
   return out;
 }
 
+/**
+ * The largest stall of some phases split into the node's own CPU time and the wait for a core, and the most
+ * CPU any node used without its event loop turning (its own longest block, GC included).
+ */
+function stallMakeup(rows: PhaseRow[]): string {
+  const worst = rows.reduce((a, b) => (num(b['maxLoopDelayMs']) > num(a['maxLoopDelayMs']) ? b : a));
+  const stallMs = num(worst['maxLoopDelayMs']);
+  const cpuMs = Math.min(stallMs, num(worst['maxLoopDelayCpuMs']));
+  const busiest = Math.max(...rows.map((r) => num(r['busiestTickCpuMs'])));
+  return `largest ${stallMs.toFixed(1)} ms, of which the node's process ran ${cpuMs.toFixed(1)} ms and waited for a core ${(stallMs - cpuMs).toFixed(1)} ms; longest own work without the loop turning ${busiest.toFixed(1)} ms`;
+}
+
 /** The issue's goals, judged on the goal configuration's rows (none when the run did not measure it). */
 function goalLines(rows: PhaseRow[], mark: (ok: boolean) => string): string[] {
   const g = rows.filter((r) => ofConfig(r, goalConfig));
@@ -201,6 +214,7 @@ function goalLines(rows: PhaseRow[], mark: (ok: boolean) => string): string[] {
     `${label}: p99 < ${goal.p99Ms} ms at ${goal.p99AtPerSec} msg/s: ${at ? `${at['latencyP99Ms']} ms, ${mark(num(at['latencyP99Ms']) < goal.p99Ms && at['missingDeliveries'] === 0)}` : 'not measured'}`,
     `${label}: < ${goal.rssMb} MB per node at ${rates}: peak ${peakRss.toFixed(1)} MB (compiled nodes, no loader), ${mark(peakRss < goal.rssMb)}${beyondNote('peakRssMbPerNode', 'MB')}`,
     `${label}: no event-loop stall over ${goal.loopDelayMs} ms at ${rates}: max ${loop.toFixed(1)} ms, ${mark(loop <= goal.loopDelayMs)}${beyondNote('maxLoopDelayMs', 'ms')}`,
+    `${label}: what the stalls were made of at ${rates}: ${stallMakeup(workload)}${beyond.length === 0 ? '' : `; beyond it: ${stallMakeup(beyond)}`}`,
     `vs js-libp2p gossipsub on the goal workload (~${gossipsubPerSec} msg/s, figure from the issue, not measured here): ${(best / gossipsubPerSec).toFixed(1)}x`,
   ];
 }
@@ -295,6 +309,7 @@ function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number
       'framesPerDelivered counts every frame written (full copies, IHAVE, GRAFT and PRUNE, keepalive pings) over application deliveries; ' +
       'ihaveFramesPerDelivered is the IHAVE frames (batched id announcements on lazy links) among them, and the results file also has the GRAFT and PRUNE frames sent per phase; verificationsPerDelivered is signatures run by the verifier over deliveries (1.0: no copy verified twice). ' +
       `deliveredMsgsPerSec is messages / (last delivery anywhere - first publish), shown when every delivery happened. Peak RSS is sampled every 50 ms in each node process. ` +
+      `maxLoopDelayMs is how late a timer due every 10 ms fired, at worst, in any node (the loop was blocked at least that long, at most 10 ms more; before this measure the figure was the longest interval of a 20 ms event-loop monitor, which counted the 20 ms in); maxLoopDelayCpuMs is the CPU time that node's process used meanwhile, so the rest of the stall it was waiting for a core; busiestTickCpuMs is the most CPU any node used between two ticks (its longest work without the loop turning). ` +
       `Before its first phase each configuration runs an unmeasured warm-up (${warmupNote}).`,
     "mode: tree = the node's default gossipMode, a Plumtree broadcast tree per origin (full copies along eager links, up to treeRedundancy = 2 peers feeding each node each origin's messages in full, ids announced in IHAVE frames on lazy links, GRAFT for a missing message); " +
       'flood = every message to every peer, measured at fewer rates for comparison. The goals are judged on the 16-node tree rows with the main-thread verifier.',

@@ -10,12 +10,13 @@
  * A benchmark payload is exactly `payloadBytes` bytes: publish time (float64, ms on the machine clock, which
  * every process on one host shares), phase (u16), publisher index (u16), message index (u32), then filler.
  */
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { createNode, type StrongcastNode } from '../../src/index.ts';
 import { createMainThreadVerifier } from '../../src/crypto/main-thread-verifier.ts';
 import { createVerifyPool, type VerifyPool } from '../../src/crypto/verify-pool.ts';
 import type { GossipMode } from '../../src/plumtree.ts';
 import { serveRequests } from '../child-serve.ts';
+import { StallMeter, type StallFigures } from './stall-meter.ts';
 
 /** Bytes of every benchmark message's data. */
 export const payloadBytes = 128;
@@ -27,8 +28,8 @@ const rssSampleMs = 50;
 const burstChunk = 32;
 /** A publish request never runs longer than its nominal duration plus this, in ms. */
 const publishSlackMs = 10_000;
-/** Resolution of the event-loop delay monitor, in ms. */
-const loopResolutionMs = 20;
+/** Interval of the timer whose lateness measures event-loop stalls, in ms. */
+const stallTickMs = 10;
 /** How often the process checks that its parent is still there, in ms. */
 const parentCheckMs = 500;
 /** The process exits by itself if the parent has not stopped it within this, in ms. */
@@ -99,8 +100,8 @@ export interface PhaseReport {
   cpuSystemMs: number;
   /** Wall time of the phase on this node, ms. */
   wallMs: number;
-  /** Largest event-loop delay seen during the phase, ms. */
-  maxLoopDelayMs: number;
+  /** Event-loop stalls during the phase, and what they were made of (stall-meter.ts). */
+  stalls: StallFigures;
   /** Peak resident set size during the phase and since start, MB. */
   peakRssMb: number;
   peakRssMbSinceStart: number;
@@ -125,15 +126,14 @@ class BenchNode {
   private disconnects = 0;
   private offences = 0;
   private base = { framesSent: 0, duplicates: 0, ihaveFrames: 0, graftFrames: 0, pruneFrames: 0, signaturesVerified: 0, verifiedOk: 0, wallMs: 0, cpu: process.cpuUsage() };
-  private readonly loop = monitorEventLoopDelay({ resolution: loopResolutionMs });
   private peakRss = 0;
   private peakRssPhase = 0;
   private readonly rssTimer: NodeJS.Timeout;
+  private readonly stalls = new StallMeter(stallTickMs);
 
   constructor() {
     this.sampleRss();
     this.rssTimer = setInterval(() => this.sampleRss(), rssSampleMs);
-    this.loop.enable();
   }
 
   async handle(req: NodeRequest): Promise<unknown> {
@@ -242,7 +242,7 @@ class BenchNode {
       wallMs: performance.now(),
       cpu: process.cpuUsage(),
     };
-    this.loop.reset();
+    this.stalls.reset();
     this.peakRssPhase = 0;
     this.sampleRss();
     return { ok: true };
@@ -306,7 +306,7 @@ class BenchNode {
       cpuMs: (cpu.user + cpu.system) / 1000,
       cpuSystemMs: cpu.system / 1000,
       wallMs: performance.now() - this.base.wallMs,
-      maxLoopDelayMs: this.loop.max / 1e6,
+      stalls: this.stalls.read(),
       peakRssMb: mb(this.peakRssPhase),
       peakRssMbSinceStart: mb(this.peakRss),
       peers: node.peers().length,
@@ -317,7 +317,7 @@ class BenchNode {
 
   async stop(): Promise<{ ok: true }> {
     clearInterval(this.rssTimer);
-    this.loop.disable();
+    this.stalls.stop();
     const node = this.node;
     this.node = null;
     if (node) await node.stop();

@@ -136,6 +136,7 @@ function phaseRow(spec: ConfigSpec, phase: PhaseSpec, raw: PhaseRaw, rssAtStartM
   const perPublisherRate = phase.kind === 'steady' ? phase.ratePerSec / spec.publishers : 0;
   const offeredSpanMs = raw.publishSpanMs + (perPublisherRate > 0 ? 1000 / perPublisherRate : 0);
   const wallMs = max((r) => r.wallMs);
+  const stalled = reports.reduce((a, b) => (b.stalls.largestStallMs > a.stalls.largestStallMs ? b : a));
   return {
     nodes: spec.nodes,
     degree: spec.degree,
@@ -171,7 +172,9 @@ function phaseRow(spec: ConfigSpec, phase: PhaseSpec, raw: PhaseRaw, rssAtStartM
     peakRssMbPerNode: round(max((r) => r.peakRssMb), 1),
     rssMbPerNodeAtStart: round(rssAtStartMb, 1),
     peakRssMbPerNodeSinceStart: round(max((r) => r.peakRssMbSinceStart), 1),
-    maxLoopDelayMs: round(max((r) => r.maxLoopDelayMs), 1),
+    maxLoopDelayMs: round(stalled.stalls.largestStallMs, 1),
+    maxLoopDelayCpuMs: round(stalled.stalls.largestStallCpuMs, 1),
+    busiestTickCpuMs: round(max((r) => r.stalls.busiestTickCpuMs), 1),
     lateFromEarlierPhases: sum((r) => r.lateFromEarlierPhases),
     minPeers: Math.min(...reports.map((r) => r.peers)),
     disconnects: sum((r) => r.disconnects),
