@@ -338,7 +338,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     if (c.outbound) this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, true);
     const ev: PeerEvent = { state: 'connected', id: c.peerId, addr: c.addr, outbound: c.outbound };
     this.log.info('peer connected', { id: c.peerId.slice(0, 16), addr: c.addr, outbound: c.outbound });
-    this.emit('peer', ev);
+    this.notify(() => this.emit('peer', ev));
     if (this.peerExchange) c.send({ t: 'getpeers' });
   }
 
@@ -348,7 +348,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.getPeersAnswers.forget(c.peerId);
     const ev: PeerEvent = { state: 'disconnected', id: c.peerId, addr: c.addr, outbound: c.outbound, code, reason };
     this.log.info('peer disconnected', { id: c.peerId.slice(0, 16), addr: c.addr, code, reason });
-    this.emit('peer', ev);
+    this.notify(() => this.emit('peer', ev));
   }
 
   private onOffence(c: PeerConnection, code: ErrorCode, reason: string): void {
@@ -366,7 +366,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     }
     const ev: OffenceEvent = { peer: c.peerId, addr: c.addr, code, reason, ...result };
     this.log.warn('peer offence', { id: c.peerId.slice(0, 16), addr: c.addr, code, reason, score: Math.round(result.score), banned: result.banned });
-    this.emit('offence', ev);
+    this.notify(() => this.emit('offence', ev));
     if (result.banned && c.state !== 'closed') {
       this.counters.bans++;
       c.close('ERR_BANNED', `banned for misbehaviour (last: ${code})`);
@@ -454,9 +454,24 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     }
     this.counters.delivered++;
     const origin = toHex(msg.origin);
-    this.emit('message', { id, origin, seq: msg.seq, topic: msg.topic, data: msg.data, hops: msg.hops, from: c.peerId });
     const frame = this.gossip.mayRelay(msg.hops) ? encodeGossipFrame(msg, msg.hops + 1, this.limits.frameBytesMax) : null;
     this.counters.relayedFrames += this.broadcastRelay.relay(id, origin, frame, c.peerId, senders, this.now());
+    this.notify(() => this.emit('message', { id, origin, seq: msg.seq, topic: msg.topic, data: msg.data, hops: msg.hops, from: c.peerId }));
+  }
+
+  /**
+   * Tells the application. Its listeners run inside the node's handling of the network, and one that throws
+   * must not leave that half done (a broadcast not relayed, a peer not banned, a read never finished): its
+   * error is rethrown on the next tick, so it still surfaces as an uncaught exception, as any listener's does.
+   */
+  private notify(emit: () => void): void {
+    try {
+      emit();
+    } catch (e) {
+      process.nextTick(() => {
+        throw e;
+      });
+    }
   }
 
   private onConsensus(c: PeerConnection, msg: ConsensusMessage): void {

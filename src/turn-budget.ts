@@ -94,7 +94,8 @@ export class TurnBudget {
    * The end of the turn (the check phase, after this iteration's reads): the waiting work resumes in the order
    * it began to wait, on what the reads left of the budget. Work the budget cuts short stays first, so a
    * connection finishes what it read before others' later reads. Timers run next, so the next turn starts
-   * afresh. A throw from the work (a bug) leaves the rest of the round queued, not lost.
+   * afresh. A throw from the work (a bug, or an application listener) leaves that work and the rest of the
+   * round queued, in order, not lost: the work whose resume threw may still hold unread frames.
    */
   private onNextTurn(): void {
     this.scheduled = false;
@@ -105,19 +106,15 @@ export class TurnBudget {
       while (i < round.length && this.allows()) {
         const work = round[i]!;
         this.queued.delete(work);
-        i++;
         work.resumeWork();
-        if (this.queued.has(work)) {
-          // It deferred itself again, out of budget: take it off the back, it goes first next turn.
-          this.waiting.splice(this.waiting.lastIndexOf(work), 1);
-          this.queued.delete(work);
-          i--;
-          break;
-        }
+        if (this.queued.has(work)) break; // it deferred itself again, out of budget: it goes first next turn
+        i++;
       }
     } finally {
-      for (const w of round.slice(i)) this.queued.add(w);
-      this.waiting = round.slice(i).concat(this.waiting);
+      const rest = round.slice(i);
+      const restSet = new Set(rest);
+      this.waiting = rest.concat(this.waiting.filter((w) => !restSet.has(w)));
+      for (const w of rest) this.queued.add(w);
       this.turnStartMs = null;
       this.cut = false;
       if (this.waiting.length > 0) this.schedule();

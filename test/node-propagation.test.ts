@@ -90,4 +90,33 @@ test('with a verifier on this thread, each broadcast of a read is delivered befo
   }
 });
 
+test('a message listener that throws is the application\'s error: the node still relays, delivers the rest and keeps reading', async () => {
+  const a = createNode({ ...fastOptions });
+  const b = createNode({ ...fastOptions });
+  await a.start();
+  await b.start();
+  await b.connect(`127.0.0.1:${a.listenPort}`);
+  const raw = await RawPeer.handshake(a.listenPort);
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown): void => void uncaught.push(e);
+  process.on('uncaughtException', onUncaught);
+  try {
+    const seen = recordDeliveries([a, b]);
+    a.on('message', (m) => {
+      if (m.seq === 1) throw new Error('listener bug');
+    });
+    raw.sendBytes(Buffer.concat([1, 2, 3].map((seq) => encodeFrame(raw.gossip(seq, `listener ${seq}`)))));
+    await waitFor(() => seen.ids[1]!.length === 3, 'b got all three through a');
+    assert.is(seen.ids[0]!.length, 3, 'a delivered all three');
+    await waitFor(() => uncaught.length === 1, 'the listener error surfaced');
+    assert.match(String(uncaught[0]), /listener bug/);
+    raw.sendBytes(encodeFrame(raw.gossip(4, 'after the error')));
+    await waitFor(() => seen.ids[1]!.length === 4, 'a keeps reading and relaying');
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    raw.close();
+    await stopAll([a, b]);
+  }
+});
+
 test.run();

@@ -106,11 +106,17 @@ test('waiting work resumes in the order it began to wait, and work the budget cu
   assert.equal(log.join(' '), 'a a a a b b b b c c c c');
 });
 
-test('work that throws (a bug) is loud, and the work queued behind it stays queued', () => {
+test('work that throws is loud, and neither it nor the work queued behind it is lost', () => {
   const { budget, clock, runTurn } = manualBudget(5);
   const log: string[] = [];
   const a = work('a', 2, 5, budget, clock, log);
-  const boom: DeferredWork = { resumeWork: () => { throw new Error('bug'); } };
+  let throws = 1;
+  const boom: DeferredWork = {
+    resumeWork: () => {
+      if (throws-- > 0) throw new Error('bug');
+      log.push('boom');
+    },
+  };
   const b = work('b', 1, 1, budget, clock, log);
   a.resumeWork();
   budget.defer(boom);
@@ -118,9 +124,10 @@ test('work that throws (a bug) is loud, and the work queued behind it stays queu
   runTurn(); // the turn a spent ends
   runTurn(); // a's rest takes the next
   assert.throws(() => runTurn(), /bug/);
-  assert.is(budget.waitingCount, 1, 'b is still queued');
+  assert.is(budget.waitingCount, 2, 'the work that threw (it may hold unread frames) and b are still queued');
   runTurn();
-  assert.equal(log, ['a', 'a', 'b']);
+  assert.equal(log, ['a', 'a', 'boom', 'b']);
+  assert.is(budget.waitingCount, 0);
 });
 
 test('clear drops waiting work and the budget keeps working', () => {
