@@ -49,6 +49,13 @@ export interface ConnectionContext {
  */
 export const earlyMessagesHardMax = 8192;
 
+/**
+ * A peer held for its byte rate is scored at most once in this many ms. The hold already keeps it to the
+ * rate, so the score only has to single out a peer that keeps pushing; one per hold would ban a merely fast
+ * peer within a few 64 KiB reads.
+ */
+export const rateHoldScoreIntervalMs = 1000;
+
 /** A framed, authenticated, rate-limited connection to one peer. */
 export class PeerConnection implements DeferredWork {
   state: ConnectionState = 'handshaking';
@@ -84,6 +91,8 @@ export class PeerConnection implements DeferredWork {
   private rateHeld = false;
   /** Ends the byte-rate hold; cleared by close. */
   private rateTimer: NodeJS.Timeout | null = null;
+  /** When a byte-rate hold was last scored. */
+  private rateScoredAtMs = Number.NEGATIVE_INFINITY;
   private lastHeardMs: number;
   private pingSeq = 0;
   private inflight = 0;
@@ -282,7 +291,8 @@ export class PeerConnection implements DeferredWork {
   /**
    * Charges a read to the peer's byte bucket. If that put the bucket in debt, reading stops (the pause itself
    * happens in updateReading, once this read is handled) until the refill has repaid it, and the peer is
-   * scored once for the hold. Since nothing is read while in debt, the debt is at most one read chunk.
+   * scored for the hold, at most once per rateHoldScoreIntervalMs. Since nothing is read while in debt, the
+   * debt is at most one read chunk.
    */
   private chargeBytes(bytes: number, now: number): void {
     const waitMs = this.byteBucket.spend(bytes, now);
@@ -295,6 +305,9 @@ export class PeerConnection implements DeferredWork {
     if (this.rateHeld) return;
     this.rateHeld = true;
     this.stats.rateHolds++;
+    // A clock stepped backwards scores again rather than silencing the scoring for the size of the step.
+    if (now >= this.rateScoredAtMs && now - this.rateScoredAtMs < rateHoldScoreIntervalMs) return;
+    this.rateScoredAtMs = now;
     // Last: scoring may ban the peer and close this connection, which clears the timer set above.
     this.offence('ERR_RATE_LIMITED', `more than peerBytesPerSec=${this.ctx.limits.peerBytesPerSec} bytes/s: not read for ${Math.ceil(waitMs)} ms`);
   }

@@ -15,6 +15,7 @@
 import { ErrorCodes, type ErrorCode } from '../../src/errors.ts';
 import { encodeFrame, FrameDecoder } from '../../src/framing.ts';
 import { nodeDefaults, type NodeLimits } from '../../src/node-options.ts';
+import { rateHoldScoreIntervalMs } from '../../src/peer-connection.ts';
 import type { Message } from '../../src/schema.ts';
 import { TokenBucket } from '../../src/token-bucket.ts';
 import type { Prng } from '../sim/prng.ts';
@@ -61,6 +62,8 @@ export class ConnSide {
   #lastArrivalMs = Number.NEGATIVE_INFINITY;
   /** Over its byte rate, the peer is not read until this time (PeerConnection's rateHeld and its timer). */
   #rateHeldUntilMs = Number.NEGATIVE_INFINITY;
+  /** When a hold was last scored (PeerConnection's rateScoredAtMs). */
+  #rateScoredAtMs = Number.NEGATIVE_INFINITY;
   /**
    * Pieces that arrived while reading was held. A real socket leaves them in the kernel and TCP flow control
    * slows the sender; the simulator has no flow control, so they wait here, in arrival order.
@@ -170,8 +173,11 @@ export class ConnSide {
       this.#rateHeldUntilMs = now + Math.ceil(waitMs);
       this.stats.rateHolds++;
       this.net.sched.at(this.#rateHeldUntilMs, () => this.owner.run(() => this.#endRateHold()));
-      this.owner.onOffence(this, 'ERR_RATE_LIMITED', 'byte rate');
-      if (!this.open) return;
+      if (!(now >= this.#rateScoredAtMs && now - this.#rateScoredAtMs < rateHoldScoreIntervalMs)) {
+        this.#rateScoredAtMs = now;
+        this.owner.onOffence(this, 'ERR_RATE_LIMITED', 'byte rate');
+        if (!this.open) return;
+      }
     }
     const { messages, error } = this.#decoder.push(chunk);
     for (const m of messages) {
