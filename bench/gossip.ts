@@ -29,7 +29,7 @@ import { generateIdentity } from '../src/crypto/keys.ts';
 import { DEFAULT_NETWORK_ID } from '../src/node-options.ts';
 import type { GossipMode } from '../src/plumtree.ts';
 import { buildDist, opsPerSecond, runBenchmark, textTable, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
-import { payloadBytes, benchTopic, type VerifierKind } from './gossip/gossip-node.ts';
+import { payloadBytes, benchTopic, stallTickMs, type VerifierKind } from './gossip/gossip-node.ts';
 import { isSustained, runConfig, sustainedP99MsMax, warmupNote, type ConfigSpec, type PhaseRow, type PhaseSpec } from './gossip/run-config.ts';
 
 /** The issue's goal workload and targets; the goals are judged on the broadcast tree with the main-thread verifier. */
@@ -181,15 +181,20 @@ function treeVersusFlood(rows: PhaseRow[]): string[] {
 }
 
 /**
- * The largest stall of some phases split into the node's own CPU time and the wait for a core, and the most
- * CPU any node used without its event loop turning (its own longest block, GC included).
+ * The largest stall of some (non-empty) phases split into the node's own CPU time and the wait for a core, and
+ * the most CPU any node used between two ticks of the stall timer.
  */
 function stallMakeup(rows: PhaseRow[]): string {
   const worst = rows.reduce((a, b) => (num(b['maxLoopDelayMs']) > num(a['maxLoopDelayMs']) ? b : a));
   const stallMs = num(worst['maxLoopDelayMs']);
-  const cpuMs = Math.min(stallMs, num(worst['maxLoopDelayCpuMs']));
+  // The CPU figure covers the whole interval between the two ticks: the lateness plus the tick itself.
+  const intervalMs = stallMs + stallTickMs;
+  const cpuMs = Math.min(intervalMs, num(worst['maxLoopDelayCpuMs']));
   const busiest = Math.max(...rows.map((r) => num(r['busiestTickCpuMs'])));
-  return `largest ${stallMs.toFixed(1)} ms, of which the node's process ran ${cpuMs.toFixed(1)} ms and waited for a core ${(stallMs - cpuMs).toFixed(1)} ms; longest own work without the loop turning ${busiest.toFixed(1)} ms`;
+  return (
+    `largest ${stallMs.toFixed(1)} ms late; of the ${intervalMs.toFixed(1)} ms between those ticks the node's process ran ${cpuMs.toFixed(1)} ms ` +
+    `and waited for a core ${(intervalMs - cpuMs).toFixed(1)} ms; most CPU between two ticks ${busiest.toFixed(1)} ms (GC and other threads included)`
+  );
 }
 
 /** The issue's goals, judged on the goal configuration's rows (none when the run did not measure it). */
@@ -214,7 +219,7 @@ function goalLines(rows: PhaseRow[], mark: (ok: boolean) => string): string[] {
     `${label}: p99 < ${goal.p99Ms} ms at ${goal.p99AtPerSec} msg/s: ${at ? `${at['latencyP99Ms']} ms, ${mark(num(at['latencyP99Ms']) < goal.p99Ms && at['missingDeliveries'] === 0)}` : 'not measured'}`,
     `${label}: < ${goal.rssMb} MB per node at ${rates}: peak ${peakRss.toFixed(1)} MB (compiled nodes, no loader), ${mark(peakRss < goal.rssMb)}${beyondNote('peakRssMbPerNode', 'MB')}`,
     `${label}: no event-loop stall over ${goal.loopDelayMs} ms at ${rates}: max ${loop.toFixed(1)} ms, ${mark(loop <= goal.loopDelayMs)}${beyondNote('maxLoopDelayMs', 'ms')}`,
-    `${label}: what the stalls were made of at ${rates}: ${stallMakeup(workload)}${beyond.length === 0 ? '' : `; beyond it: ${stallMakeup(beyond)}`}`,
+    ...(workload.length === 0 ? [] : [`${label}: what the stalls were made of at ${rates}: ${stallMakeup(workload)}${beyond.length === 0 ? '' : `; beyond it: ${stallMakeup(beyond)}`}`]),
     `vs js-libp2p gossipsub on the goal workload (~${gossipsubPerSec} msg/s, figure from the issue, not measured here): ${(best / gossipsubPerSec).toFixed(1)}x`,
   ];
 }
@@ -309,7 +314,7 @@ function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number
       'framesPerDelivered counts every frame written (full copies, IHAVE, GRAFT and PRUNE, keepalive pings) over application deliveries; ' +
       'ihaveFramesPerDelivered is the IHAVE frames (batched id announcements on lazy links) among them, and the results file also has the GRAFT and PRUNE frames sent per phase; verificationsPerDelivered is signatures run by the verifier over deliveries (1.0: no copy verified twice). ' +
       `deliveredMsgsPerSec is messages / (last delivery anywhere - first publish), shown when every delivery happened. Peak RSS is sampled every 50 ms in each node process. ` +
-      `maxLoopDelayMs is how late a timer due every 10 ms fired, at worst, in any node (the loop was blocked at least that long, at most 10 ms more; before this measure the figure was the longest interval of a 20 ms event-loop monitor, which counted the 20 ms in); maxLoopDelayCpuMs is the CPU time that node's process used meanwhile, so the rest of the stall it was waiting for a core; busiestTickCpuMs is the most CPU any node used between two ticks (its longest work without the loop turning). ` +
+      `maxLoopDelayMs is how late a timer due every 10 ms fired, at worst, in any node (the loop was blocked at least that long, at most 10 ms more; before this measure the figure was the longest interval of a 20 ms event-loop monitor, which counted the 20 ms in); maxLoopDelayCpuMs is the CPU time that node's process used between the two ticks around it (all its threads, GC included), so the rest of that interval it was waiting for a core; busiestTickCpuMs is the most CPU any node's process used between two ticks (about 10 ms while the loop keeps turning under load; more only if work ran longer without it turning, or if other threads of the process ran too). ` +
       `Before its first phase each configuration runs an unmeasured warm-up (${warmupNote}).`,
     "mode: tree = the node's default gossipMode, a Plumtree broadcast tree per origin (full copies along eager links, up to treeRedundancy = 2 peers feeding each node each origin's messages in full, ids announced in IHAVE frames on lazy links, GRAFT for a missing message); " +
       'flood = every message to every peer, measured at fewer rates for comparison. The goals are judged on the 16-node tree rows with the main-thread verifier.',

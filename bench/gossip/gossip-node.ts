@@ -29,7 +29,7 @@ const burstChunk = 32;
 /** A publish request never runs longer than its nominal duration plus this, in ms. */
 const publishSlackMs = 10_000;
 /** Interval of the timer whose lateness measures event-loop stalls, in ms. */
-const stallTickMs = 10;
+export const stallTickMs = 10;
 /** How often the process checks that its parent is still there, in ms. */
 const parentCheckMs = 500;
 /** The process exits by itself if the parent has not stopped it within this, in ms. */

@@ -19,7 +19,10 @@ export interface StallFigures {
   largestStallMs: number;
   /** Process CPU time used from the tick before that stall to its end; the rest, the process was waiting for a core. */
   largestStallCpuMs: number;
-  /** The most process CPU time used between two consecutive ticks: the longest run of work without the loop turning. */
+  /**
+   * The most process CPU time used between two consecutive ticks: about one tick while the loop keeps turning
+   * under load; more only when work ran longer without the loop turning (or other threads of the process ran).
+   */
   busiestTickCpuMs: number;
 }
 

@@ -306,9 +306,10 @@ export function createVerifierCore(executor: BatchExecutor, settings: CoreSettin
     admit(wellFormed ? 1 : 0);
     counters.signaturesRequested++;
     if (!wellFormed) return false;
+    const ok = run(c);
     counters.signaturesVerified++;
     counters.batches++;
-    return run(c);
+    return ok;
   }
 
   async function checkChain(check: ChainCheck): Promise<ChainCheckResult> {
