@@ -18,6 +18,7 @@
  *   npm run bench -- gossip [--quick]
  *   node --import tsx bench/gossip.ts --nodes 16 --rates 500,1000 [--burst 2000] [--duration 3000]
  *     [--mode tree|flood] [--verifier main|pool] [--degree 6] [--publishers 4]   (an ad-hoc run: prints, writes nothing)
+ *     [--warmup 8000]   (ms of unmeasured traffic first, at 500 msg/s; 250 at 32 nodes or more)
  *     [--columns graftFrames,pruneFrames,...]   (more fields of the results rows to print)
  */
 import { execFileSync } from 'node:child_process';
@@ -30,7 +31,7 @@ import { DEFAULT_NETWORK_ID } from '../src/node-options.ts';
 import type { GossipMode } from '../src/plumtree.ts';
 import { buildDist, opsPerSecond, runBenchmark, textTable, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
 import { payloadBytes, benchTopic, stallTickMs, type VerifierKind } from './gossip/gossip-node.ts';
-import { isSustained, runConfig, sustainedP99MsMax, warmupNote, type ConfigSpec, type PhaseRow, type PhaseSpec } from './gossip/run-config.ts';
+import { isSustained, runConfig, sustainedP99MsMax, warmupNote, warmups, type ConfigSpec, type PhaseRow, type PhaseSpec } from './gossip/run-config.ts';
 
 /** The issue's goal workload and targets; the goals are judged on the broadcast tree with the main-thread verifier. */
 const goal = { nodes: 16, degree: 6, publishers: 4, mode: 'tree', verifier: 'main', fullPerSec: 1000, p99AtPerSec: 500, p99Ms: 50, rssMb: 100, loopDelayMs: 100 } as const;
@@ -70,12 +71,12 @@ const burst = (messages: number): PhaseSpec => ({ kind: 'burst', messages });
  * `npm run bench` must stay within about 5 minutes on 2 cores, which is what bounds the ladders.
  */
 function plan(quick: boolean): ConfigSpec[] {
-  const base = { degree: goal.degree, publishers: goal.publishers, seed };
+  const base = { degree: goal.degree, publishers: goal.publishers, seed, warmup: warmups.full };
   if (quick) {
     return [
-      { ...base, nodes: 8, mode: 'tree', verifier: 'main', phases: [steady(500, 1500), burst(500)] },
-      { ...base, nodes: 16, mode: 'tree', verifier: 'main', phases: [steady(500, 1500), burst(500)] },
-      { ...base, nodes: 16, mode: 'flood', verifier: 'main', phases: [steady(500, 1500)] },
+      { ...base, warmup: warmups.quick, nodes: 8, mode: 'tree', verifier: 'main', phases: [steady(500, 1500), burst(500)] },
+      { ...base, warmup: warmups.quick, nodes: 16, mode: 'tree', verifier: 'main', phases: [steady(500, 1500), burst(500)] },
+      { ...base, warmup: warmups.quick, nodes: 16, mode: 'flood', verifier: 'main', phases: [steady(500, 1500)] },
     ];
   }
   const d = 3000;
@@ -94,7 +95,7 @@ function plan(quick: boolean): ConfigSpec[] {
     { ...base, nodes: 16, mode: 'flood', verifier: 'main', phases: [steady(250, d), steady(500, d, true), burst(2000)] },
     { ...base, nodes: 16, mode: 'tree', verifier: 'pool', phases: [steady(500, d, true)] },
     // 32 nodes: 500 msg/s would already be the verification ceiling of 2 cores (n verifications per message).
-    { ...base, nodes: 32, mode: 'tree', verifier: 'main', phases: [steady(100, d), steady(250, d), burst(1000)] },
+    { ...base, warmup: warmups.full32, nodes: 32, mode: 'tree', verifier: 'main', phases: [steady(100, d), steady(250, d), burst(1000)] },
   ];
 }
 
@@ -315,7 +316,8 @@ function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number
       'ihaveFramesPerDelivered is the IHAVE frames (batched id announcements on lazy links) among them, and the results file also has the GRAFT and PRUNE frames sent per phase; verificationsPerDelivered is signatures run by the verifier over deliveries (1.0: no copy verified twice). ' +
       `deliveredMsgsPerSec is messages / (last delivery anywhere - first publish), shown when every delivery happened. Peak RSS is sampled every 50 ms in each node process. ` +
       `maxLoopDelayMs is how late a timer due every 10 ms fired, at worst, in any node (the loop was blocked at least that long, at most 10 ms more; before this measure the figure was the longest interval of a 20 ms event-loop monitor, which counted the 20 ms in); maxLoopDelayCpuMs is the CPU time that node's process used between the two ticks around it (all its threads, GC included), so the rest of that interval it was waiting for a core; busiestTickCpuMs is the most CPU any node's process used between two ticks (about 10 ms while the loop keeps turning under load; more only if work ran longer without it turning, or if other threads of the process ran too). ` +
-      `Before its first phase each configuration runs an unmeasured warm-up (${warmupNote}).`,
+      `Before its first phase each configuration runs an unmeasured warm-up (${[...new Set(specs.map((c) => `${c.nodes} nodes ${warmupNote(c.warmup)}`))].join(', ')}): ` +
+      'every node process compiles its hot code on its own, and 16 processes on 2 cores need about 10 s of traffic for that; a phase measured before it is a cold start.',
     "mode: tree = the node's default gossipMode, a Plumtree broadcast tree per origin (full copies along eager links, up to treeRedundancy = 2 peers feeding each node each origin's messages in full, ids announced in IHAVE frames on lazy links, GRAFT for a missing message); " +
       'flood = every message to every peer, measured at fewer rates for comparison. The goals are judged on the 16-node tree rows with the main-thread verifier.',
     'Nodes verify on the main thread (createMainThreadVerifier), one verification per message per node: with 16 or 32 processes on the same cores a worker thread per node ' +
@@ -354,6 +356,9 @@ function adHocSpec(argv: readonly string[]): ConfigSpec | null {
   };
   if (!['nodes', 'rates', 'burst', 'verifier', 'mode'].some((f) => get(f) !== undefined)) return null;
   const duration = Number(get('duration') ?? 3000);
+  const nodes = Number(get('nodes') ?? goal.nodes);
+  const warmupMs = Number(get('warmup') ?? warmups.full.durationMs);
+  const warmupRate = nodes >= 32 ? warmups.full32.ratePerSec : warmups.full.ratePerSec;
   const phases: PhaseSpec[] = (get('rates') ?? '').split(',').filter(Boolean).map((r) => steady(Number(r), duration));
   if (get('burst')) phases.push(burst(Number(get('burst'))));
   const verifier = get('verifier') ?? goal.verifier;
@@ -361,12 +366,13 @@ function adHocSpec(argv: readonly string[]): ConfigSpec | null {
   const mode = get('mode') ?? goal.mode;
   if (mode !== 'tree' && mode !== 'flood') throw new Error('--mode must be tree or flood');
   return {
-    nodes: Number(get('nodes') ?? goal.nodes),
+    nodes,
     degree: Number(get('degree') ?? goal.degree),
     publishers: Number(get('publishers') ?? goal.publishers),
     mode,
     verifier,
     phases,
+    warmup: { ratePerSec: warmupRate, durationMs: warmupMs },
     seed,
   };
 }

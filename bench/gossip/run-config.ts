@@ -24,7 +24,33 @@ export interface ConfigSpec {
   /** The nodes' gossipMode: 'tree' (Plumtree eager/lazy push) or 'flood' (every message to every peer). */
   mode: GossipMode;
   phases: PhaseSpec[];
+  /** The unmeasured steady traffic before the first phase. */
+  warmup: WarmupSpec;
   seed: number;
+}
+
+/**
+ * Unmeasured traffic before the first phase, for key caches, socket buffers, each origin's broadcast tree to
+ * settle, and above all the JIT: every node process compiles its hot code on its own, and with 16 processes
+ * on 2 cores that takes about 10 s of traffic (profiled with perf: TurboFan was 18% of all CPU at 250 msg/s
+ * 10 s in; CPU per delivery, latency and stalls fall phase after phase until it is done). A phase measured
+ * before is a cold start, not a steady rate.
+ */
+export interface WarmupSpec {
+  ratePerSec: number;
+  durationMs: number;
+}
+
+/** The warm-up of the full run (32 nodes: at a rate they sustain), and of a quick smoke run. */
+export const warmups = {
+  full: { ratePerSec: 500, durationMs: 8000 },
+  full32: { ratePerSec: 250, durationMs: 8000 },
+  quick: { ratePerSec: 250, durationMs: 3000 },
+} as const satisfies Record<string, WarmupSpec>;
+
+/** A warm-up in words, for the report. */
+export function warmupNote(w: WarmupSpec): string {
+  return `${w.durationMs / 1000} s at ${w.ratePerSec} msg/s`;
 }
 
 /** One measured phase, flat and self-explaining (a row of results/gossip.json). */
@@ -42,14 +68,6 @@ export const sustainedAchievedMin = 0.95;
 const progressPollMs = 100;
 /** Time for the mesh to form, in ms. */
 const meshTimeoutMs = 20_000;
-/**
- * Unmeasured warm-up before the first phase: messages and rate (JIT, key caches, socket buffers, and each
- * origin's broadcast tree pruned to its settled shape).
- */
-const warmupMessages = 750;
-const warmupRatePerSec = 250;
-/** The warm-up in words, for the report. */
-export const warmupNote = `${warmupMessages} messages at ${warmupRatePerSec} msg/s`;
 /** Pause after a phase that did not fully deliver, so its backlog does not leak into the next, in ms. */
 const recoverMs = 1_500;
 
@@ -209,7 +227,7 @@ export async function runConfig(spec: ConfigSpec, log: (line: string) => void): 
     const rssAtStartMb = Math.max(...started.map((s) => s.rssMb));
     log(`  ${spec.nodes} nodes, degree ${spec.degree}, ${spec.mode}, ${spec.verifier} verifier: mesh formed in ${Math.round(performance.now() - t0)} ms`);
     let phaseId = 1;
-    await runPhase(cluster, spec, phaseId++, { kind: 'steady', ratePerSec: warmupRatePerSec, durationMs: (warmupMessages / warmupRatePerSec) * 1000 });
+    await runPhase(cluster, spec, phaseId++, { kind: 'steady', ...spec.warmup });
     let saturated = false;
     for (const phase of spec.phases) {
       if (phase.kind === 'steady' && saturated && !phase.required) continue;
