@@ -84,7 +84,7 @@ function plan(quick: boolean): ConfigSpec[] {
   // at the same rate; elsewhere a ladder stops at its first unsustained rate.
   return [
     // 8 nodes at 1000 msg/s carry the deliveries of 16 at 500 on half the processes: always measured, to compare.
-    { ...base, nodes: 8, mode: 'tree', verifier: 'main', phases: [steady(500, d), steady(1000, d, true), steady(1500, d), burst(2000)] },
+    { ...base, warmup: warmups.full8, nodes: 8, mode: 'tree', verifier: 'main', phases: [steady(500, d), steady(1000, d, true), steady(1500, d), burst(2000)] },
     {
       ...base,
       nodes: 16,

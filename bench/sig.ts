@@ -155,7 +155,7 @@ const columns = ['backend', 'mode', 'op', 'workers', 'batch', 'opsPerSec', 'effi
 
 async function measure(opts: BenchOptions): Promise<BenchReport> {
   const mainMs = opts.quick ? 300 : 2000;
-  const poolMs = opts.quick ? 700 : 2000;
+  const poolMs = opts.quick ? 700 : 1500;
   const warmMs = opts.quick ? 200 : 500;
   const poolRepeats = opts.quick ? 1 : 2;
   const checks = makeChecks();
