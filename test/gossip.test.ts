@@ -7,6 +7,11 @@ import { isStrongcastError } from '../src/errors.ts';
 
 const base = { origin: new Uint8Array(32).fill(1), seq: 7, topic: 'chat', data: new Uint8Array([1, 2, 3]) };
 
+test('the id is the SHA-256 of the signed bytes in hex (known answers: empty input and "abc")', () => {
+  assert.is(gossipId(new Uint8Array(0)), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  assert.is(gossipId(utf8('abc')), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+});
+
 test('the id covers network, origin, seq, topic and data, but not hops', () => {
   const id = gossipId(gossipSignedBytes('net', base));
   assert.match(id, /^[0-9a-f]{64}$/);
