@@ -9,18 +9,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../src/bytes.ts';
-import { generateIdentity, identityFromSeed, type Identity } from '../src/crypto/keys.ts';
+import { generateIdentity, type Identity } from '../src/crypto/keys.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import type { ErrorCode } from '../src/errors.ts';
-import { encodeFrame, FrameDecoder } from '../src/framing.ts';
+import { encodeFrame } from '../src/framing.ts';
 import { gossipSignedBytes } from '../src/gossip.ts';
-import { makeAuth, makeHello, type LocalHello } from '../src/handshake.ts';
 import { createNode } from '../src/node.ts';
 import { nodeDefaults, resolveLimits, type NodeOptions } from '../src/node-options.ts';
-import { PeerConnection, rateHoldScoreIntervalMs, type ConnectionContext } from '../src/peer-connection.ts';
-import type { HelloMessage, Message } from '../src/schema.ts';
+import { PeerConnection, rateHoldScoreIntervalMs } from '../src/peer-connection.ts';
+import type { Message } from '../src/schema.ts';
 import { TurnBudget } from '../src/turn-budget.ts';
-import { FakeSocket } from './helpers/fake-socket.ts';
+import { getchainFrames, nextTurn, openMemoryConnection, range, type MemoryConnection } from './helpers/memory-connection.ts';
 import { fastOptions, recordDeliveries, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
 import { Prng } from './sim/prng.ts';
@@ -28,53 +27,22 @@ import { Network, readChunkBytesMax, type ConnSide, type Host } from './sim-net/
 import { Scheduler } from './sim-net/scheduler.ts';
 
 const networkId = 'shaping-net';
-const self = identityFromSeed(new Uint8Array(32).fill(31));
 const verifier = createMainThreadVerifier();
-const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-interface Harness {
-  conn: PeerConnection;
-  socket: FakeSocket;
-  handled: number[];
-  offences: Array<{ code: ErrorCode; reason: string }>;
-}
 
 /** An open connection on an in-memory socket with the given byte rate; getchain's `from` numbers the frames. */
-async function openConnection(clock: { ms: number }, peerBytesPerSec: number, peerBytesBurst: number): Promise<Harness> {
-  const peer = identityFromSeed(new Uint8Array(32).fill(32));
-  const socket = new FakeSocket('127.0.0.1');
-  const handled: number[] = [];
-  const offences: Harness['offences'] = [];
-  const local: LocalHello = { networkId, publicKey: self.publicKey, host: '', port: 7000 };
-  const ctx: ConnectionContext = {
-    local,
-    sign: (m) => self.sign(m),
+function openConnection(clock: { ms: number }, peerBytesPerSec: number, peerBytesBurst: number): Promise<MemoryConnection> {
+  return openMemoryConnection({
+    networkId,
+    selfSeed: 31,
+    peerSeed: 32,
     verifier,
-    helloContext: { networkId, selfKeyHex: toHex(self.publicKey), isBanned: () => false },
     limits: resolveLimits({ peerBytesPerSec, peerBytesBurst }),
-    now: () => clock.ms,
+    clock,
     turn: new TurnBudget({ turnWorkMsMax: 1000, now: () => clock.ms }),
-    events: {
-      onOpen: () => undefined,
-      onMessage: (_c, m) => void (m.t === 'getchain' && handled.push(m.from)),
-      onOffence: (_c, code, reason) => void offences.push({ code, reason }),
-      onClose: () => undefined,
-    },
-  };
-  const conn = new PeerConnection(socket as never, false, ctx);
-  conn.start();
-  await nextTurn();
-  const ours = new FrameDecoder({ frameBytesMax: 1 << 20 }).push(Buffer.concat(socket.written)).messages[0] as HelloMessage;
-  const peerLocal: LocalHello = { networkId, publicKey: peer.publicKey, host: '', port: 0 };
-  // The handshake's bytes are read before the connection is open, so they are not charged.
-  socket.push(Buffer.concat([encodeFrame(makeHello(peerLocal)), encodeFrame(makeAuth(peerLocal, ours, (m) => peer.sign(m)))]));
-  for (let i = 0; i < 10 && conn.state !== 'open'; i++) await nextTurn();
-  assert.is(conn.state, 'open', 'handshake');
-  return { conn, socket, handled, offences };
+  });
 }
 
-const frames = (from: number, count: number): Buffer => Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame({ t: 'getchain', from: from + i } satisfies Message)));
-const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
+const frames = getchainFrames;
 const holdState = (c: PeerConnection): { rateHeld: boolean; rateTimer: unknown } => c as unknown as { rateHeld: boolean; rateTimer: unknown };
 
 test('exactly peerBytesBurst bytes are read without a hold; one byte more is handled, then reading stops once', async () => {

@@ -5,17 +5,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { toHex } from '../src/bytes.ts';
-import { identityFromSeed } from '../src/crypto/keys.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
-import { StrongcastError, type ErrorCode } from '../src/errors.ts';
-import { encodeFrame, FrameDecoder } from '../src/framing.ts';
-import { makeAuth, makeHello, type LocalHello } from '../src/handshake.ts';
+import { StrongcastError } from '../src/errors.ts';
 import { resolveLimits } from '../src/node-options.ts';
-import { PeerConnection, type ConnectionContext } from '../src/peer-connection.ts';
-import type { HelloMessage, Message } from '../src/schema.ts';
 import { TurnBudget, turnBudgetDefaults, type DeferredWork } from '../src/turn-budget.ts';
-import { FakeSocket } from './helpers/fake-socket.ts';
+import { getchainFrames, nextTurn, openMemoryConnection, range, type MemoryConnection } from './helpers/memory-connection.ts';
 
 /** A budget whose turns the test runs by hand. */
 function manualBudget(turnWorkMsMax: number): { budget: TurnBudget; clock: { ms: number }; turns: Array<() => void>; runTurn: () => void } {
@@ -155,59 +149,28 @@ test('turnWorkMsMax must be a positive integer; the default is 50 ms', () => {
 // ---- on connections ----------------------------------------------------------------------------------------
 
 const networkId = 'turn-net';
-const self = identityFromSeed(new Uint8Array(32).fill(11));
 const verifier = createMainThreadVerifier();
-const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-interface Harness {
-  conn: PeerConnection;
-  socket: FakeSocket;
-  handled: number[];
-  closes: ErrorCode[];
-}
-
 /**
  * An open connection on an in-memory socket. Each message handled costs `msPerMessage` of the injected
  * clock, and getchain's `from` field numbers the frames so the test sees their order.
  */
-async function openConnection(turn: TurnBudget, clock: { ms: number }, msPerMessage: number, peerTag: number, order: string[] = []): Promise<Harness> {
-  const peer = identityFromSeed(new Uint8Array(32).fill(peerTag));
-  const socket = new FakeSocket('127.0.0.1');
-  const handled: number[] = [];
-  const closes: ErrorCode[] = [];
-  const local: LocalHello = { networkId, publicKey: self.publicKey, host: '', port: 7000 };
-  const ctx: ConnectionContext = {
-    local,
-    sign: (m) => self.sign(m),
+function openConnection(turn: TurnBudget, clock: { ms: number }, msPerMessage: number, peerTag: number, order: string[] = []): Promise<MemoryConnection> {
+  return openMemoryConnection({
+    networkId,
+    selfSeed: 11,
+    peerSeed: peerTag,
     verifier,
-    helloContext: { networkId, selfKeyHex: toHex(self.publicKey), isBanned: () => false },
     limits: resolveLimits({}),
-    now: () => clock.ms,
+    clock,
     turn,
-    events: {
-      onOpen: () => undefined,
-      onMessage: (_c, m) => {
-        if (m.t === 'getchain') handled.push(m.from);
-        if (m.t === 'getchain') order.push(`${peerTag}:${m.from}`);
-        clock.ms += msPerMessage;
-      },
-      onOffence: () => undefined,
-      onClose: (_c, code) => void closes.push(code),
+    onMessage: (m) => {
+      if (m.t === 'getchain') order.push(`${peerTag}:${m.from}`);
+      clock.ms += msPerMessage;
     },
-  };
-  const conn = new PeerConnection(socket as never, false, ctx);
-  conn.start();
-  await nextTurn();
-  const ours = new FrameDecoder({ frameBytesMax: 1 << 20 }).push(Buffer.concat(socket.written)).messages[0] as HelloMessage;
-  const peerLocal: LocalHello = { networkId, publicKey: peer.publicKey, host: '', port: 0 };
-  socket.push(Buffer.concat([encodeFrame(makeHello(peerLocal)), encodeFrame(makeAuth(peerLocal, ours, (m) => peer.sign(m)))]));
-  for (let i = 0; i < 10 && conn.state !== 'open'; i++) await nextTurn();
-  assert.is(conn.state, 'open', 'handshake');
-  return { conn, socket, handled, closes };
+  });
 }
 
-const frames = (from: number, count: number): Buffer => Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame({ t: 'getchain', from: from + i } satisfies Message)));
-const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
+const frames = getchainFrames;
 
 test('frames past the turn budget wait in order with the socket paused, and are all handled on later turns', async () => {
   const clock = { ms: 1_000_000 };
