@@ -8,8 +8,9 @@ import * as assert from 'uvu/assert';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import { StrongcastError } from '../src/errors.ts';
 import { resolveLimits } from '../src/node-options.ts';
+import { earlyMessagesHardMax } from '../src/peer-connection.ts';
 import { TurnBudget, turnBudgetDefaults, type DeferredWork } from '../src/turn-budget.ts';
-import { getchainFrames, nextTurn, openMemoryConnection, range, type MemoryConnection } from './helpers/memory-connection.ts';
+import { getchainFrames, nextTurn, openMemoryConnection, range, startMemoryConnection, type MemoryConnection } from './helpers/memory-connection.ts';
 
 /** A budget whose turns the test runs by hand. */
 function manualBudget(turnWorkMsMax: number): { budget: TurnBudget; clock: { ms: number }; turns: Array<() => void>; runTurn: () => void } {
@@ -224,6 +225,27 @@ test('a bad frame after good ones: the good ones are handled first, then the con
   for (let i = 0; i < 10 && h.closes.length === 0; i++) await nextTurn();
   assert.equal(h.handled, range(0, 7), 'every frame before the bad one, none after it');
   assert.equal(h.closes, ['ERR_FRAME_TOO_LARGE']);
+});
+
+test('frames right behind the auth wait for its verdict: earlyMessagesHardMax of them are all handled, one more is a protocol error', async () => {
+  for (const extra of [0, 1]) {
+    const clock = { ms: 6_000_000 };
+    const turn = new TurnBudget({ turnWorkMsMax: 1000, now: () => clock.ms });
+    const h = await startMemoryConnection({ networkId, selfSeed: 11, peerSeed: 28, verifier, limits: resolveLimits({}), clock, turn });
+    const count = earlyMessagesHardMax + extra;
+    // One read: the handshake and everything behind it, decoded while the auth is still being verified.
+    h.socket.push(Buffer.concat([h.peerHandshake, frames(0, count)]));
+    for (let i = 0; i < 20 && h.handled.length < count && h.closes.length === 0; i++) await nextTurn();
+    if (extra === 0) {
+      assert.is(h.conn.state, 'open');
+      assert.equal(h.handled, range(0, count), `all ${count} early frames, in order`);
+      h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+    } else {
+      assert.equal(h.closes, ['ERR_BAD_HANDSHAKE']);
+      assert.equal(h.handled, [], 'nothing handled from a peer over the limit');
+      assert.equal(h.offences.map((o) => o.code), ['ERR_BAD_HANDSHAKE']);
+    }
+  }
 });
 
 test('closing a connection with frames waiting drops them, and reading resumes so the socket can finish closing', async () => {

@@ -42,8 +42,22 @@ export interface MemoryConnection {
   closes: ErrorCode[];
 }
 
+/** A started connection and the peer's handshake frames (hello and auth) it is waiting for. */
+export interface StartedMemoryConnection extends MemoryConnection {
+  peerHandshake: Buffer;
+}
+
 /** Opens a connection on an in-memory socket and completes the handshake as the peer. */
 export async function openMemoryConnection(setup: MemoryConnectionSetup): Promise<MemoryConnection> {
+  const { peerHandshake, ...started } = await startMemoryConnection(setup);
+  started.socket.push(peerHandshake);
+  for (let i = 0; i < 10 && started.conn.state !== 'open'; i++) await nextTurn();
+  assert.is(started.conn.state, 'open', 'handshake');
+  return started;
+}
+
+/** Starts a connection on an in-memory socket, up to its hello; the test sends the peer's side. */
+export async function startMemoryConnection(setup: MemoryConnectionSetup): Promise<StartedMemoryConnection> {
   const self = identityFromSeed(new Uint8Array(32).fill(setup.selfSeed));
   const peer = identityFromSeed(new Uint8Array(32).fill(setup.peerSeed));
   const socket = new FakeSocket('127.0.0.1');
@@ -72,10 +86,8 @@ export async function openMemoryConnection(setup: MemoryConnectionSetup): Promis
   await nextTurn();
   const ours = new FrameDecoder({ frameBytesMax: 1 << 20 }).push(Buffer.concat(socket.written)).messages[0] as HelloMessage;
   const peerLocal: LocalHello = { networkId: setup.networkId, publicKey: peer.publicKey, host: '', port: 0 };
-  socket.push(Buffer.concat([encodeFrame(makeHello(peerLocal)), encodeFrame(makeAuth(peerLocal, ours, (m) => peer.sign(m)))]));
-  for (let i = 0; i < 10 && conn.state !== 'open'; i++) await nextTurn();
-  assert.is(conn.state, 'open', 'handshake');
-  return { conn, ...out };
+  const peerHandshake = Buffer.concat([encodeFrame(makeHello(peerLocal)), encodeFrame(makeAuth(peerLocal, ours, (m) => peer.sign(m)))]);
+  return { conn, ...out, peerHandshake };
 }
 
 /** `count` getchain frames numbered from `from`, in one buffer. */
