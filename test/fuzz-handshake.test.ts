@@ -137,12 +137,13 @@ function handshakeScript(ourNonce: Uint8Array): { frames: Uint8Array[]; clean: b
   let auth: Message | undefined;
   // signed only for the cases that send it: signing is most of the cost of a case
   const genuineAuth = (): Message => (auth ??= makeAuth({ networkId, publicKey: signer.publicKey, host: '', port: 0 }, { ...genuineHello, nonce: ourNonce, key: self.publicKey }, (m) => signer.sign(m)));
-  const early = (): Uint8Array[] => Array.from({ length: rng.next() < 0.1 ? rng.int(33, 80) : rng.int(0, 4) }, () => encodeFrame(validMessage()));
+  const earlyMessages = (): Message[] => Array.from({ length: rng.next() < 0.1 ? rng.int(33, 80) : rng.int(0, 4) }, validMessage);
+  const early = (): Uint8Array[] => earlyMessages().map((m) => encodeFrame(m));
   switch (rng.int(0, 9)) {
     case 0:
     case 1: {
       // genuine, with well-formed messages right behind the auth (they may overtake our check of it)
-      const more = Array.from({ length: rng.next() < 0.1 ? rng.int(33, 80) : rng.int(0, 4) }, validMessage);
+      const more = earlyMessages();
       // ping and pong are the connection's own business; everything else goes to the node
       const handedOn = more.filter((m) => m.t !== 'ping' && m.t !== 'pong').map((m) => m.t);
       return { frames: [encodeFrame(genuineHello), encodeFrame(genuineAuth()), ...more.map((m) => encodeFrame(m))], clean: more.length <= earlyMessagesHardMax, handedOn };

@@ -1,7 +1,7 @@
 /** The gossip benchmark's stall accounting: how late a timer fired, and how much of that the process ran. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StallMeter, StallTally } from '../bench/gossip/stall-meter.ts';
+import { processCpuMs, StallMeter, StallTally } from '../bench/gossip/stall-meter.ts';
 
 test('ticks on time are no stall; a late tick is a stall of its lateness, with the CPU used meanwhile', () => {
   const t = new StallTally(10, 1000, 50);
@@ -40,12 +40,8 @@ test('the meter on a real timer sees the loop blocked by work, and that the proc
   try {
     await new Promise((r) => setTimeout(r, 20));
     // Spin on CPU time, not wall time: on a loaded machine a wall-clock spin may get little of a core.
-    const cpuMs = (): number => {
-      const { user, system } = process.cpuUsage();
-      return (user + system) / 1000;
-    };
-    const until = cpuMs() + 80;
-    while (cpuMs() < until) {
+    const until = processCpuMs() + 80;
+    while (processCpuMs() < until) {
       // busy: the loop cannot turn
     }
     await new Promise((r) => setTimeout(r, 20));

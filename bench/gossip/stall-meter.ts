@@ -67,7 +67,7 @@ export class StallTally {
 }
 
 /** Process CPU time (user + system) so far, in ms. */
-function processCpuMs(): number {
+export function processCpuMs(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 }
