@@ -114,15 +114,9 @@ export class BroadcastRelay {
 
   /**
    * A broadcast from `origin` (key hex) is new and valid (ours when `from` is null). `frame` is its encoding
-   * with the hop count it travels on, or null when it may not travel further (hop limit): then nothing is
-   * sent or announced, but the tree still learns it arrived, so it is not asked for again. Returns the full
-   * frames sent.
+   * with the hop count it travels on. Returns the full frames sent.
    */
-  relay(id: string, origin: string, frame: Buffer | null, from: string | null, skip: ReadonlySet<string>, nowMs: number): number {
-    if (frame === null) {
-      this.tree.received(id, origin, from, nowMs);
-      return 0;
-    }
+  relay(id: string, origin: string, frame: Buffer, from: string | null, skip: ReadonlySet<string>, nowMs: number): number {
     this.frames.add(id, frame, origin, nowMs);
     let sent = 0;
     for (const p of this.tree.broadcast(id, origin, from, skip, nowMs)) if (this.port.sendFrame(p, frame)) sent++;

@@ -25,6 +25,7 @@ export const ErrorCodes = {
   ERR_SLOW_PEER: 'the peer did not drain its write queue',
   ERR_RATE_LIMITED: 'the peer exceeded its message or byte rate',
   ERR_BAD_SIGNATURE: 'a signature did not verify',
+  /** No longer raised: the hop count is not signed, so it decides nothing (kept so the code is never reused). */
   ERR_HOP_LIMIT: 'a message travelled more hops than allowed',
   ERR_CONNECTION_CLOSED: 'the connection closed',
   ERR_CONNECT_FAILED: 'a connection could not be opened',
@@ -32,6 +33,7 @@ export const ErrorCodes = {
   ERR_BAD_CHAIN: 'a Dolev-Strong signature chain is malformed',
   ERR_TOO_FEW_SIGNATURES: 'a chain carries fewer signatures than its round requires',
   ERR_INSTANCE_OVER: 'a message arrived after the last round of its instance',
+  ERR_TOO_EARLY: 'a message arrived longer before its instance starts than the clock skew bound allows',
   ERR_GENESIS: 'the genesis file is missing or invalid',
   ERR_NOT_VALIDATOR: 'the key is not one of the genesis validators',
   // local use

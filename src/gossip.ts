@@ -1,5 +1,5 @@
 /**
- * The gossip rules, as pure code: message ids, duplicate suppression, hop limit, and which peers a message is
+ * The gossip rules, as pure code: message ids, duplicate suppression, the hop count relays carry, and which peers a message is
  * relayed to. Time is passed in; no sockets. The node shell (node.ts) asks `admit` when a floodable message
  * arrives, verifies what it is told to, reports back with `settle`, and sends what `relayTargets` names.
  *
@@ -25,7 +25,10 @@ export interface GossipOptions {
   seenEntriesMax?: number;
   /** How long an id is remembered, in ms. @default 120000 */
   seenTtlMs?: number;
-  /** Messages that travelled more hops than this are dropped and not relayed. @default 32 */
+  /**
+   * Highest hop count a relay writes: the count goes up by one per relay and stays at this value. The count
+   * is not signed, so it is information only and nothing is dropped or held back for it. @default 32
+   */
   hopLimit?: number;
   /** Messages being verified at once, all peers together; beyond it new ones wait upstream. @default 4096 */
   inflightMax?: number;
@@ -109,7 +112,7 @@ export class GossipCore {
   private readonly seen: SeenCache;
   private readonly inflight = new Map<string, Inflight>();
   /** Counters for status and tests. */
-  readonly counters = { admitted: 0, duplicates: 0, hopLimited: 0, verifiedOk: 0, verifiedBad: 0, overloaded: 0 };
+  readonly counters = { admitted: 0, duplicates: 0, verifiedOk: 0, verifiedBad: 0, overloaded: 0 };
 
   constructor(options: GossipOptions = {}) {
     this.hopLimit = positiveInt(options.hopLimit ?? gossipDefaults.hopLimit, 'hopLimit');
@@ -136,19 +139,18 @@ export class GossipCore {
   }
 
   /**
-   * Decides whether a message from `from` with `hops` should be verified. Duplicates are dropped without
-   * verification; their sender is remembered so the message is not sent back to it.
+   * Decides whether a message from `from` should be verified. Duplicates are dropped without verification;
+   * their sender is remembered so the message is not sent back to it. The hop count plays no part: it is not
+   * signed, and a peer that raised it on an honest copy must not stop the node from relaying what it accepts
+   * (a copy delivered but not relayed makes the honest copy behind it a duplicate, and the broadcast or
+   * consensus chain stops at this node). Loops end at the seen-cache, as in Plumtree and gossipsub.
    */
-  admit(from: string, id: string, hops: number, nowMs: number): Admission {
+  admit(from: string, id: string, nowMs: number): Admission {
     const pending = this.inflight.get(id);
     if (pending || this.seen.has(id, nowMs)) {
       pending?.senders.add(from);
       this.counters.duplicates++;
       return { verdict: 'drop', code: 'DUPLICATE', reason: 'already seen' };
-    }
-    if (hops > this.hopLimit) {
-      this.counters.hopLimited++;
-      return { verdict: 'drop', code: 'ERR_HOP_LIMIT', reason: `travelled ${hops} hops, limit ${this.hopLimit}` };
     }
     if (this.inflight.size >= this.inflightMax) {
       this.counters.overloaded++;
@@ -189,8 +191,8 @@ export class GossipCore {
     return out;
   }
 
-  /** Whether a message that arrived with `hops` may be relayed once more. */
-  mayRelay(hops: number): boolean {
-    return hops + 1 <= this.hopLimit;
+  /** The hop count a relay of a copy that arrived with `hops` carries: one more, at most hopLimit. */
+  relayHops(hops: number): number {
+    return Math.min(hops + 1, this.hopLimit);
   }
 }

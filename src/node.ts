@@ -255,6 +255,19 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     return this.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
   }
 
+  /**
+   * Sends someone else's verified chain on to every open peer, for a validator shell whose state machine held
+   * the forward back (a chain that arrived before its instance started here waits for the start). Peers that
+   * already have it drop it as a duplicate.
+   */
+  forwardConsensus(msg: ConsensusMessage): number {
+    if (!this.running) return 0;
+    const frame = encodeFrame({ ...msg, hops: this.gossip.relayHops(msg.hops) }, this.limits.frameBytesMax);
+    const sent = this.sendToAll(frame, new Set());
+    this.counters.relayedFrames += sent;
+    return sent;
+  }
+
   /** Dials HOST:PORT; resolves with the peer once the handshake is done. */
   connect(address: string): Promise<PeerInfo> {
     this.requireRunning();
@@ -402,7 +415,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   private onGossip(c: PeerConnection, msg: GossipMessage): void {
     const signed = gossipSignedBytes(this.networkId, msg);
     const id = gossipId(signed);
-    if (!this.admit(c, id, msg.hops, msg.origin)) return;
+    if (!this.admit(c, id, msg.origin)) return;
     const check = { publicKey: msg.origin, message: signed, signature: msg.sig };
     // Checked on this thread, the broadcast is delivered and relayed right away, inside the turn budget that
     // paces reading: through a promise, that work would run after the whole read, outside the budget.
@@ -431,8 +444,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   }
 
   /** Whether to verify an arriving message; a duplicate broadcast (of `origin`) also prunes its link. */
-  private admit(c: PeerConnection, id: string, hops: number, origin?: Uint8Array): boolean {
-    const a = this.gossip.admit(c.peerId, id, hops, this.now());
+  private admit(c: PeerConnection, id: string, origin?: Uint8Array): boolean {
+    const a = this.gossip.admit(c.peerId, id, this.now());
     if (a.verdict === 'verify') return true;
     if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
     // A copy of one still being verified says nothing yet about the link: the first may be a forgery.
@@ -454,7 +467,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     }
     this.counters.delivered++;
     const origin = toHex(msg.origin);
-    const frame = this.gossip.mayRelay(msg.hops) ? encodeGossipFrame(msg, msg.hops + 1, this.limits.frameBytesMax) : null;
+    const frame = encodeGossipFrame(msg, this.gossip.relayHops(msg.hops), this.limits.frameBytesMax);
     this.counters.relayedFrames += this.broadcastRelay.relay(id, origin, frame, c.peerId, senders, this.now());
     this.notify(() => this.emit('message', { id, origin, seq: msg.seq, topic: msg.topic, data: msg.data, hops: msg.hops, from: c.peerId }));
   }
@@ -479,7 +492,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     if (!port) return; // not a validator shell: consensus traffic is not ours to judge or carry
     const hash = blockHash(msg.block);
     const id = consensusId(hash, msg);
-    if (!this.admit(c, id, msg.hops)) return;
+    if (!this.admit(c, id)) return;
     c.beginWork();
     port.onChain(msg, hash, c.peerId).then(
       (v) => {
@@ -487,7 +500,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
         this.log.debug('consensus chain', { id: id.slice(0, 16), from: c.peerId.slice(0, 16), signers: msg.signers.length, valid: v.valid, forward: v.forward, code: v.code });
         const senders = this.gossip.settle(id, v.valid, this.now());
         if (!v.valid) return this.onOffence(c, v.code ?? 'ERR_BAD_CHAIN', v.reason ?? 'invalid chain');
-        if (v.forward && this.gossip.mayRelay(msg.hops)) this.relay({ ...msg, hops: msg.hops + 1 }, senders);
+        if (v.forward) this.relay({ ...msg, hops: this.gossip.relayHops(msg.hops) }, senders);
       },
       (e: unknown) => {
         c.endWork();

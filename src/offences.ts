@@ -5,7 +5,7 @@ import type { ErrorCode } from './errors.ts';
 import { penalties } from './peer-score.ts';
 
 /** Offences that the node scores lightly: they happen to honest peers under load or clock skew. */
-const mildOffences: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_TOO_FEW_SIGNATURES', 'ERR_INSTANCE_OVER', 'ERR_HOP_LIMIT']);
+const mildOffences: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_TOO_FEW_SIGNATURES', 'ERR_INSTANCE_OVER', 'ERR_TOO_EARLY']);
 
 /** Penalty points for an offence with this code. */
 export function penaltyFor(code: ErrorCode): number {
@@ -20,8 +20,6 @@ export function penaltyFor(code: ErrorCode): number {
       return penalties.badHandshake;
     case 'ERR_SLOW_PEER':
       return penalties.slowPeer;
-    case 'ERR_HOP_LIMIT':
-      return penalties.hopLimit;
     case 'ERR_BAD_MESSAGE':
       return penalties.badMessage;
     default:

@@ -53,8 +53,6 @@ export const penalties = {
   rateLimited: 10,
   /** A frame that is valid msgpack but not a well-formed message: never honest. */
   badMessage: 50,
-  /** Too many hops: a larger network than the hop limit expects is honest, so this stays small. */
-  hopLimit: 5,
   /** Not draining its write queue: often just a congested link; the connection closes anyway. */
   slowPeer: 10,
 } as const;

@@ -201,16 +201,15 @@ export class Validator extends EventEmitter<ValidatorEvents> {
   /** The node hands us a chain: check round, then the pool, then the core (README "Validation order"). */
   private async onChain(msg: ConsensusMessage, hash: Uint8Array, from: string): Promise<ChainVerdict> {
     this.checkOutage();
-    const k = roundsPerInstance(this.genesis);
-    const round = this.core.roundOf(msg.block.t0, this.now());
-    if (round < 1) return this.refuse(msg, from, 'ERR_BAD_CHAIN', `instance starts in the future (round ${round})`);
-    if (round > k) return this.refuse(msg, from, 'ERR_INSTANCE_OVER', `round ${round} is after the last round ${k}`);
-    const check = await this.verifier.checkChain({ msg, blockHash: hash, round });
+    const timing = this.core.chainTiming(msg.block.t0, this.now());
+    if ('code' in timing) return this.refuse(msg, from, timing.code, timing.reason);
+    const check = await this.verifier.checkChain({ msg, blockHash: hash, round: timing.round });
     if (!check.ok) return this.refuse(msg, from, check.code, check.reason);
     this.checkOutage();
     const actions = this.core.onVerifiedChain(msg, this.now(), hash);
-    this.apply(actions, from);
-    const forward = actions.some((a) => a.type === 'forward');
+    // The node floods this chain on when we answer forward: true; other forwards are held ones now due.
+    const forward = actions.some((a) => a.type === 'forward' && a.msg === msg);
+    this.apply(actions, from, msg);
     const rejected = actions.find((a) => a.type === 'rejected');
     if (rejected && rejected.type === 'rejected' && !forward) {
       // Valid signatures, but refused by the core at processing time (e.g. the round moved on): not the
@@ -226,14 +225,17 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     return { valid: false, forward: false, code, reason };
   }
 
-  private apply(actions: ConsensusAction[], from: string): void {
+  /** Carries out the core's actions; a forward of `judged` (the chain being answered) is left to the verdict. */
+  private apply(actions: ConsensusAction[], from: string, judged?: ConsensusMessage): void {
     for (const a of actions) {
       switch (a.type) {
         case 'send':
           this.node.publishConsensus(a.msg);
           break;
         case 'forward':
-          break; // the node floods it on when we answer forward: true
+          // A chain that came early was held until its instance started here: it goes out now.
+          if (a.msg !== judged) this.node.forwardConsensus(a.msg);
+          break;
         case 'proposed':
           this.emit('proposed', { instance: a.instance, hash: toHex(a.blockHash) });
           break;

@@ -164,23 +164,6 @@ test('an announced id is asked for by GRAFT once graftTimeoutMs passes, unless i
   assert.ok(r.tree.isEager('a', A), 'the answer over it does');
 });
 
-test('a broadcast that stops at the hop limit (frame null) is not sent, announced or asked for again', () => {
-  const { r, port } = relayWith(['a', 'b', 'lazy'], { treeRedundancy: 1 });
-  r.relay(hexId(100), A, frameOf(100), null, none, 0);
-  r.onPrune('lazy', prune(keyA));
-  r.onPrune('b', prune(keyA));
-  r.tick(0);
-  port.clear();
-  r.onIhave('a', ihave([hexId(1)]), 0, () => false);
-  assert.is(r.relay(hexId(1), A, null, 'b', new Set(['b']), 5), 0);
-  r.tick(plumtreeDefaults.graftTimeoutMs + plumtreeDefaults.graftRetryMs);
-  assert.equal(port.frames, []);
-  assert.equal(port.msgs, [], 'no IHAVE for it and no GRAFT for a message we hold');
-  assert.is(r.tree.sizes.missing, 0);
-  assert.ok(r.tree.isEager('b', A), 'the link it came over joins the tree');
-  assert.is(r.frames.get(hexId(1), 5), undefined, 'nothing kept to serve');
-});
-
 test('a GRAFT is answered from the store; unknown and expired ids are counted, not sent', () => {
   const { r, port } = relayWith(['a', 'b'], { recentFramesTtlMs: 1000 });
   r.relay(hexId(1), A, frameOf(1), null, none, 0);

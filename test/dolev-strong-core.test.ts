@@ -38,6 +38,8 @@ test('options are checked once, each message naming its field', () => {
     [{ selfIndex: 0, sign: undefined }, 'options.sign must be a function'],
     [{ instancesOpenMax: 0 }, 'options.instancesOpenMax must be an integer in 1..'],
     [{ proposeLateMsMax: 1000 }, 'options.proposeLateMsMax must be an integer in 0..999'],
+    [{ clockSkewMsMax: 1000 }, 'options.clockSkewMsMax must be an integer in 0..999'],
+    [{ clockSkewMsMax: -1 }, 'options.clockSkewMsMax'],
     [{ roundsOverride: 0 }, 'options.roundsOverride must be an integer in 1..4'],
     [{ roundsOverride: 5 }, 'options.roundsOverride'],
     [{ chainBlocksKeptMax: 0 }, 'options.chainBlocksKeptMax'],
@@ -55,6 +57,7 @@ test('options are checked once, each message naming its field', () => {
   assert.is(d.k, K);
   assert.is(d.instancesOpenMax, 4 * (K + 1), 'default n·(k+1)');
   assert.is(d.proposeLateMsMax, 250, 'default Δ/4');
+  assert.is(d.clockSkewMsMax, 250, 'default Δ/4');
 });
 
 test('rounds come from the local clock: r = floor((now - T0)/Δ) + 1, t = floor((now - start)/Δ)', () => {
@@ -130,6 +133,46 @@ test('round k: the block enters the pool but is not relayed, only forwarded', ()
   assert.is(of(out, 'send').length, 0);
   assert.equal(of(out, 'forward').map((a) => a.msg), [chain2]);
   assert.equal(d.status(T0 + 1500).instances[0]?.poolSize, 1);
+});
+
+test('chainTiming at the edges of the clock skew bound: counted in round 1 from T0 - clockSkewMsMax, refused before', () => {
+  const d = node(2, { clockSkewMsMax: 40 });
+  assert.equal(d.chainTiming(T, T0 - 41), { code: 'ERR_TOO_EARLY', reason: `instance t0=${T} starts in 41 ms here, more than clockSkewMsMax=40` });
+  assert.equal(d.chainTiming(T, T0 - 40), { round: 1 }, 'exactly the bound ahead');
+  assert.equal(d.chainTiming(T, T0 - 1), { round: 1 });
+  assert.equal(d.chainTiming(T, T0), { round: 1 });
+  assert.equal(d.chainTiming(T, T0 + 2 * 1000 - 1), { round: 2 }, 'last ms of round k');
+  assert.is((d.chainTiming(T, T0 + 2 * 1000) as { code: string }).code, 'ERR_INSTANCE_OVER');
+  assert.is((node(2, { clockSkewMsMax: 0 }).chainTiming(T, T0 - 1) as { code?: string }).code, 'ERR_TOO_EARLY', 'a bound of 0: nothing before T0');
+});
+
+test('a chain early within the skew bound is pooled as round 1; what this node sends for it waits for T0 here', () => {
+  const d = node(2, { clockSkewMsMax: 40 });
+  const out = d.onVerifiedChain(chain1, T0 - 40);
+  assert.equal(out, [], 'nothing leaves before T0');
+  assert.equal(d.status(T0 - 40).instances.map((i) => i.poolSize), [1], 'but the block is in the pool');
+  assert.equal(d.tick(T0 - 1), [], 'still held 1 ms before T0');
+  const released = d.tick(T0);
+  assert.equal(released.map((a) => a.type), ['send', 'relayed'], 'the relay goes out at T0');
+  assert.equal(of(released, 'send')[0]?.msg.signers, [0, 2]);
+  assert.equal(of(released, 'relayed')[0]?.round, 1);
+  assert.equal(d.tick(T0 + 1), [], 'released once');
+  assert.is(of(d.tick(T0 + K * 1000), 'decided')[0]?.block?.height, 1, 'and decided like any round-1 block');
+});
+
+test('an observer holds early forwards until T0 too, and a later call (not only tick) releases them', () => {
+  const d = node(null, { clockSkewMsMax: 40 });
+  assert.equal(d.onVerifiedChain(chain1, T0 - 30), []);
+  assert.equal(d.onVerifiedChain(chain2, T0 - 20), [], 'more signatures: forward, held as well');
+  const later = d.onVerifiedChain(chain3, T0 + 5);
+  assert.equal(later.map((a) => (a.type === 'forward' ? a.msg.signers.length : a.type)), [1, 2, 3], 'held forwards first, in order, then the new one');
+});
+
+test('a chain from further ahead than the bound is refused and leaves nothing behind', () => {
+  const d = node(2, { clockSkewMsMax: 40 });
+  assert.equal(of(d.onVerifiedChain(chain1, T0 - 41), 'rejected').map((a) => a.code), ['ERR_TOO_EARLY']);
+  assert.equal(d.status(T0 - 41).instances, []);
+  assert.equal(d.tick(T0), []);
 });
 
 test('the round that counts is the one at processing: a chain verified in round 1 but processed in round 2 is refused', () => {

@@ -119,10 +119,10 @@ test('a forged signature is refused by the pool; the core is never asked', () =>
   assert.is(verdicts(wrongSigner, 1).verifier, 'ERR_BAD_SIGNATURE', 'validator 3 signed but the chain names 1');
 });
 
-test('messages before round 1 or after round k are refused by the core', () => {
+test('messages from further ahead than the clock skew bound, or after round k, are refused by the core', () => {
   const c = core();
-  const early = c.onVerifiedChain(good, T0 - 1).find((a) => a.type === 'rejected');
-  assert.ok(early && early.type === 'rejected' && early.code === 'ERR_BAD_CHAIN' && early.reason.includes('not started'), 'before round 1');
+  const early = c.onVerifiedChain(good, T0 - c.clockSkewMsMax - 1).find((a) => a.type === 'rejected');
+  assert.ok(early && early.type === 'rejected' && early.code === 'ERR_TOO_EARLY' && early.reason.includes('clockSkewMsMax'), 'before round 1, past the bound');
   const late = c.onVerifiedChain(good, T0 + 2 * genesis.roundMs).find((a) => a.type === 'rejected');
   assert.ok(late && late.type === 'rejected' && late.code === 'ERR_INSTANCE_OVER', 'after round k');
 });

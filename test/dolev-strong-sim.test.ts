@@ -11,6 +11,8 @@ import { blockHash } from '../src/consensus/block.ts';
 import { Sim } from './sim/network.ts';
 import { agreed, atMostTwoBlocksOnWire, maxWireBlocks, sameChains } from './sim/check.ts';
 import { equivocatingMiner, holdBack, randomCoalition, silentNodes, testBlock } from './sim/byzantine.ts';
+import { buildChain } from './sim/chains.ts';
+import type { ByzantineBehaviour } from './sim/network.ts';
 import { Prng } from './sim/prng.ts';
 
 const seeds = (count: number, base = 1): number[] => Array.from({ length: count }, (_, i) => base + i);
@@ -225,6 +227,87 @@ test('skewed clocks within the bound: agreement and validity hold', () => {
     agreed(sim, coalition[0] as number, T, 'skew coalition');
     sameChains(sim);
   }
+});
+
+test('clocks spread across the whole skew bound, delays down to 0: an honest miner ahead or behind is decided everywhere', () => {
+  // Δ = 100, pairwise skew bound σ = 40 (offsets ±20), proposal up to 5 ms late, delivery 0..49 ms plus up to
+  // 5 ms of verification: P + delay + verification + σ = 99 < Δ, the README's timing rule with 1 ms to spare.
+  for (const n of [4, 7]) {
+    for (const seed of seeds(40, 4200 + n * 100)) {
+      const rng = new Prng(seed);
+      const offsetsMs = Array.from({ length: n }, () => rng.int(-20, 20));
+      // Put the miner at one end of the spread and one receiver at the other, both ways round.
+      const miner = rng.int(0, n - 1);
+      const ahead = seed % 2 === 0;
+      offsetsMs[miner] = ahead ? 20 : -20;
+      offsetsMs[(miner + 1) % n] = ahead ? -20 : 20;
+      const f = Math.floor((n - 1) / 3);
+      const sim = new Sim({ seed, n, offsetsMs, clockSkewMsMax: 40, delayMinMs: 0, delayMaxMs: 49, processMaxMs: 5, byzantine: silentNodes(silentOthers(seed, n, f, miner).filter((i) => i !== (miner + 1) % n)) });
+      const lateMs = rng.int(0, 5);
+      sim.propose(miner, T, utf8(`skew ${seed}`), lateMs);
+      sim.runThrough(T);
+      assert.is(agreed(sim, miner, T, `n=${n} miner ${ahead ? 'ahead' : 'behind'}`), toHex(blockHash({ miner, t0: T, ts: sim.T0(T) + lateMs, payload: utf8(`skew ${seed}`) })), `seed=${seed} n=${n} validity`);
+      for (const h of sim.honest) assert.equal(h.rejected.filter((r) => r.code === 'ERR_TOO_EARLY'), [], `seed=${seed} node ${h.index} refused nothing as too early`);
+    }
+  }
+});
+
+test('a Byzantine miner sending early reaches one node inside its skew window and another outside: both decide the same', () => {
+  // Node 1's clock is 20 ms ahead, node 2's 20 ms behind (σ = 40). The miner sends at T0 - 30 (sim time):
+  // node 1 reads T0 - 10 (inside its window), node 2 T0 - 50 (refused). Node 1 holds its relay until its
+  // own T0, so the relay reaches node 2 inside node 2's window; everybody decides the block.
+  for (const seed of seeds(20, 9100)) {
+    const n = 4;
+    const early: ByzantineBehaviour = {
+      start(ctx) {
+        const chain = buildChain(ctx.sim.net, testBlock(0, T, 'early'), [0]);
+        ctx.at(ctx.sim.T0(T) - 30, () => ctx.sendTo([1, 2, 3], chain, 0));
+      },
+    };
+    const sim = new Sim({ seed, n, offsetsMs: [0, 20, -20, 0], clockSkewMsMax: 40, delayMinMs: 0, delayMaxMs: 40, byzantine: { 0: early } });
+    sim.runThrough(T);
+    assert.is(agreed(sim, 0, T, 'early Byzantine miner'), toHex(blockHash(testBlock(0, T, 'early'))), `seed=${seed}`);
+    assert.equal(sim.nodes[2]?.rejected.map((r) => r.code), ['ERR_TOO_EARLY'], `seed=${seed} node 2 refused the miner's own early copy`);
+  }
+});
+
+test('random coalition releasing early (inside and outside skew windows), late and to subsets, with skewed clocks and near-zero delays', () => {
+  for (const n of [4, 7]) {
+    for (const seed of seeds(40, 7700 + n * 100)) {
+      const f = Math.floor((n - 1) / 3);
+      const coalition = new Prng(seed).shuffle([...Array(n).keys()]).slice(0, f);
+      const sim = new Sim({ seed, n, clockSkewMs: 20, delayMinMs: 0, delayMaxMs: 49, processMaxMs: 5, byzantine: randomCoalition(T, coalition, { earlyMs: 80 }) });
+      const honestMiner = sim.honest[0]?.index ?? 0;
+      sim.propose(honestMiner, T, utf8('skew'), new Prng(seed + 3).int(0, 5));
+      sim.watch(T);
+      sim.runThrough(T);
+      assert.is.not(agreed(sim, honestMiner, T, `n=${n} skew honest`), null, `seed=${seed} n=${n} validity`);
+      agreed(sim, coalition[0] as number, T, `n=${n} skew coalition`);
+      atMostTwoBlocksOnWire(sim);
+      sameChains(sim);
+    }
+  }
+});
+
+test('negative control: relaying an early chain at once (no hold until T0) lets a Byzantine miner split honest nodes', () => {
+  // σ = 40; node 1 reads +20, node 2 -20, node 3 0. The miner sends to node 1 only, at T0 - 30: node 1 (T0 - 10
+  // by its clock) accepts. Held until its T0, node 1's relay reaches node 2 at node 2's T0 - 40, inside the
+  // window, and all three decide the block. Sent at once, it reaches node 2 at T0 - 50: refused, as is node
+  // 3's relay, so nodes 1 and 3 decide the block and node 2 "no block".
+  const run = (sendEarlyOverride: boolean) => {
+    const early: ByzantineBehaviour = {
+      start(ctx) {
+        const chain = buildChain(ctx.sim.net, testBlock(0, T, 'early'), [0]);
+        ctx.at(ctx.sim.T0(T) - 30, () => ctx.sendTo([1], chain, 0));
+      },
+    };
+    const sim = new Sim({ seed: 1, n: 4, offsetsMs: [0, 20, -20, 0], clockSkewMsMax: 40, delayMinMs: 0, delayMaxMs: 0, sendEarlyOverride, byzantine: { 0: early } });
+    sim.watch(T);
+    sim.runThrough(T);
+    return sim.outcomes(0, T).map((o) => (o === null ? 'none' : o === undefined ? 'undecided' : 'block'));
+  };
+  assert.equal(run(false), ['block', 'block', 'block'], 'with the hold');
+  assert.equal(run(true), ['block', 'none', 'block'], 'without it: split');
 });
 
 test.run();

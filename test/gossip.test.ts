@@ -54,49 +54,49 @@ test('a consensus id changes with the bitmask, signer order and any signature by
 
 test('a message is admitted once; copies during and after verification are duplicates', () => {
   const g = new GossipCore();
-  assert.equal(g.admit('p1', 'x', 0, 0), { verdict: 'verify' });
-  const dup = g.admit('p2', 'x', 0, 1);
+  assert.equal(g.admit('p1', 'x', 0), { verdict: 'verify' });
+  const dup = g.admit('p2', 'x', 1);
   assert.is(dup.verdict, 'drop');
   const senders = g.settle('x', true, 2);
   assert.equal([...senders].sort(), ['p1', 'p2'], 'both senders are skipped by the relay');
-  assert.is(g.admit('p3', 'x', 0, 3).verdict, 'drop');
+  assert.is(g.admit('p3', 'x', 3).verdict, 'drop');
   assert.is(g.counters.duplicates, 2);
   assert.is(g.counters.verifiedOk, 1);
 });
 
 test('a message that failed verification is forgotten so the genuine one can pass', () => {
   const g = new GossipCore();
-  g.admit('p1', 'x', 0, 0);
+  g.admit('p1', 'x', 0);
   g.settle('x', false, 1);
   assert.is(g.known('x', 1), false);
-  assert.is(g.admit('p2', 'x', 0, 2).verdict, 'verify');
+  assert.is(g.admit('p2', 'x', 2).verdict, 'verify');
 });
 
 test('the seen-cache forgets ids after seenTtlMs', () => {
   const g = new GossipCore({ seenTtlMs: 1000 });
-  g.admit('p', 'x', 0, 0);
+  g.admit('p', 'x', 0);
   g.settle('x', true, 0);
-  assert.is(g.admit('p', 'x', 0, 999).verdict, 'drop');
-  assert.is(g.admit('p', 'x', 0, 1000).verdict, 'verify');
+  assert.is(g.admit('p', 'x', 999).verdict, 'drop');
+  assert.is(g.admit('p', 'x', 1000).verdict, 'verify');
 });
 
-test('hop limit: at the limit admitted but not relayed further, above it dropped', () => {
+test('the hop count decides nothing: any count is admitted, relays carry one more, at most hopLimit', () => {
   const g = new GossipCore({ hopLimit: 3 });
-  assert.is(g.admit('p', 'a', 3, 0).verdict, 'verify');
-  assert.is(g.mayRelay(2), true);
-  assert.is(g.mayRelay(3), false);
-  const d = g.admit('p', 'b', 4, 0);
-  assert.ok(d.verdict === 'drop' && d.code === 'ERR_HOP_LIMIT');
+  assert.is(g.admit('p', 'a', 0).verdict, 'verify');
+  assert.is(g.relayHops(0), 1);
+  assert.is(g.relayHops(2), 3, 'one below the limit: counts up to it');
+  assert.is(g.relayHops(3), 3, 'at the limit: stays there');
+  assert.is(g.relayHops(255), 3, 'a count a peer raised past the limit: back to the limit');
 });
 
 test('inflightMax bounds messages under verification', () => {
   const g = new GossipCore({ inflightMax: 2 });
-  assert.is(g.admit('p', 'a', 0, 0).verdict, 'verify');
-  assert.is(g.admit('p', 'b', 0, 0).verdict, 'verify');
-  const d = g.admit('p', 'c', 0, 0);
+  assert.is(g.admit('p', 'a', 0).verdict, 'verify');
+  assert.is(g.admit('p', 'b', 0).verdict, 'verify');
+  const d = g.admit('p', 'c', 0);
   assert.ok(d.verdict === 'drop' && d.code === 'ERR_RATE_LIMITED');
   g.settle('a', true, 0);
-  assert.is(g.admit('p', 'c', 0, 0).verdict, 'verify');
+  assert.is(g.admit('p', 'c', 0).verdict, 'verify');
 });
 
 test('relay targets skip the peers that sent the message', () => {
@@ -107,7 +107,7 @@ test('relay targets skip the peers that sent the message', () => {
 test('our own message is marked seen so it is not taken back', () => {
   const g = new GossipCore();
   g.markOwn('mine', 0);
-  assert.is(g.admit('p', 'mine', 1, 1).verdict, 'drop');
+  assert.is(g.admit('p', 'mine', 1).verdict, 'drop');
 });
 
 test('options are validated with messages naming the field', () => {

@@ -7,6 +7,10 @@ import { encodeFrame } from '../src/framing.ts';
 import { makeHello } from '../src/handshake.ts';
 import { fastOptions, recordDeliveries, sleep, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
+import { createGenesis } from '../src/consensus/genesis.ts';
+import { buildChain, testNet } from './sim/chains.ts';
+import { testBlock } from './sim/byzantine.ts';
+import { testKeys } from './sim/keys.ts';
 
 async function pair(extra = {}): Promise<[StrongcastNode, StrongcastNode]> {
   const a = createNode({ ...fastOptions, ...extra });
@@ -118,17 +122,44 @@ test('a message with a bad signature is dropped, scored and not relayed', async 
   }
 });
 
-test('a message past the hop limit is dropped', async () => {
+test('the hop count is not signed and decides nothing: copies sent at and far past the limit are delivered and relayed, counting up to the limit', async () => {
   const [a, b] = await pair({ hopLimit: 4 });
   const raw = await RawPeer.handshake(a.listenPort);
   try {
     const seen = recordDeliveries([a, b]);
-    raw.send(raw.gossip(1, 'far', { hops: 5 }));
-    raw.send(raw.gossip(2, 'edge', { hops: 4 }));
-    await waitFor(() => seen.ids[0]!.length === 1, 'the message at the limit delivered');
+    const offences: string[] = [];
+    a.on('offence', (o) => offences.push(o.code));
+    // A Byzantine peer raises the unsigned hop count of broadcasts it passes on: that must not stop them.
+    raw.send(raw.gossip(1, 'at the limit', { hops: 4 }));
+    raw.send(raw.gossip(2, 'far past it', { hops: 200 }));
+    raw.send(raw.gossip(3, 'one below', { hops: 3 }));
+    await waitFor(() => seen.ids[1]!.length === 3, 'all three relayed to b');
+    assert.is(seen.ids[0]!.length, 3, 'all three delivered at a');
+    assert.equal([...seen.hops[0]!.values()], [4, 200, 3], 'a reports the hop count each copy carried');
+    assert.equal([...seen.hops[1]!.values()], [4, 4, 4], 'relays count up to hopLimit and stay there');
+    assert.equal(offences, [], 'a high hop count is not an offence');
+  } finally {
+    raw.close();
+    await stopAll([a, b]);
+  }
+});
+
+test('a consensus chain whose hop count a peer raised to the limit is still forwarded; the honest copy after it is a duplicate', async () => {
+  const [a, b] = await pair({ hopLimit: 4 });
+  const raw = await RawPeer.handshake(a.listenPort);
+  try {
+    const keys = testKeys(4);
+    const net = testNet(createGenesis({ publicKeys: keys.map((k) => k.publicKey), networkId: 'hops', faults: 1, roundMs: 1000, startMs: 0 }), keys);
+    const chain = buildChain(net, testBlock(0, 1, 'hops'), [0, 1]);
+    const judged: Array<{ node: string; hops: number }> = [];
+    for (const [name, node] of [['a', a], ['b', b]] as const) {
+      node.attachConsensus({ onChain: async (msg) => (judged.push({ node: name, hops: msg.hops }), { valid: true, forward: true }) });
+    }
+    raw.send({ ...chain, hops: 4 });
+    await waitFor(() => judged.some((j) => j.node === 'b'), 'b got the chain a forwarded');
+    raw.send({ ...chain, hops: 0 });
     await sleep(100);
-    assert.is(seen.ids[0]!.length, 1, 'the one past the limit was not');
-    assert.is(seen.ids[1]!.length, 0, 'a message at the limit is not relayed further');
+    assert.equal(judged, [{ node: 'a', hops: 4 }, { node: 'b', hops: 4 }], 'judged once per node; the later honest copy was a duplicate');
   } finally {
     raw.close();
     await stopAll([a, b]);

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PeerScores, peerScoreDefaults, penalties } from '../src/peer-score.ts';
+import { penaltyFor } from '../src/offences.ts';
 
 test('penalties add up; an unknown key scores 0 and is not banned', () => {
   const s = new PeerScores();
@@ -119,6 +120,11 @@ test('negative or non-finite points are a caller bug', () => {
   const s = new PeerScores();
   assert.throws(() => s.penalize('a', -1, 0), /invariant/);
   assert.throws(() => s.penalize('a', Number.NaN, 0), /invariant/);
+});
+
+test('what an honest peer can send under delay or clock skew costs 1 point; what it never sends costs 50', () => {
+  for (const code of ['ERR_TOO_EARLY', 'ERR_INSTANCE_OVER', 'ERR_TOO_FEW_SIGNATURES'] as const) assert.is(penaltyFor(code), 1, code);
+  for (const code of ['ERR_BAD_CHAIN', 'ERR_BAD_SIGNATURE', 'ERR_BAD_MESSAGE'] as const) assert.is(penaltyFor(code), 50, code);
 });
 
 test.run();

@@ -27,6 +27,15 @@ export interface DolevStrongOptions {
    * miner accepts its own block. @default Math.floor(roundMs / 4)
    */
   proposeLateMsMax?: number;
+  /**
+   * Largest difference between two honest validators' clocks, in ms. An honest node sends nothing of
+   * instance t0 before T0 by its own clock, so by another honest node's clock it arrives no earlier than
+   * T0 - clockSkewMsMax: a chain that early is kept and counted in round 1 (its relay waits for T0 here,
+   * which keeps that bound true for the next hop); one from further ahead is refused (ERR_TOO_EARLY).
+   * It is one term of the timing rule (README "Timing"): Δ ≥ proposeLateMsMax + clockSkewMsMax + the
+   * delivery bound. @default Math.floor(roundMs / 4)
+   */
+  clockSkewMsMax?: number;
   /** Decided blocks kept in memory by `chain()`. @default 10000 */
   chainBlocksKeptMax?: number;
   /** Where the chain continues from. @default the genesis */
@@ -36,6 +45,12 @@ export interface DolevStrongOptions {
    * so a test can show that the f + 1 rounds are needed. @default f + 1
    */
   roundsOverride?: number;
+  /**
+   * FOR TESTS ONLY: send what an early chain causes at once instead of holding it until T0. It lets a
+   * Byzantine miner's early proposal be relayed into honest receivers' "too early" range, and exists so a
+   * test can show that the hold is needed. @default false
+   */
+  sendEarlyOverride?: boolean;
 }
 
 /** An action for the shell to carry out, in the order returned. */
@@ -49,6 +64,9 @@ export type ConsensusAction =
   /** The instance's outcome after round k: the appended block, or null for "no block". */
   | { type: 'decided'; instance: InstanceId; block: ChainBlock | null }
   | { type: 'rejected'; instance: InstanceId | null; code: ErrorCode; reason: string };
+
+/** Where an arriving chain stands by this node's clock: the round to check it for, or why it is refused. */
+export type ChainTiming = { round: number } | { code: 'ERR_TOO_EARLY' | 'ERR_INSTANCE_OVER'; reason: string };
 
 /** What `status` reports about one open instance. */
 export interface InstanceStatus {
@@ -79,6 +97,8 @@ export interface ResolvedDolevStrongOptions {
   sign: ((bytes: Uint8Array) => Uint8Array) | null;
   instancesOpenMax: number;
   proposeLateMsMax: number;
+  clockSkewMsMax: number;
+  sendEarly: boolean;
   chainBlocksKeptMax: number | undefined;
   tip: ChainTip | undefined;
 }
@@ -114,6 +134,8 @@ export function resolveDolevStrongOptions(opts: DolevStrongOptions): ResolvedDol
     sign: selfIndex === null ? null : (opts.sign ?? null),
     instancesOpenMax: intOption(opts.instancesOpenMax ?? n * (k + 1), 'instancesOpenMax', 1, Number.MAX_SAFE_INTEGER),
     proposeLateMsMax: intOption(opts.proposeLateMsMax ?? Math.floor(g.roundMs / 4), 'proposeLateMsMax', 0, g.roundMs - 1),
+    clockSkewMsMax: intOption(opts.clockSkewMsMax ?? Math.floor(g.roundMs / 4), 'clockSkewMsMax', 0, g.roundMs - 1),
+    sendEarly: opts.sendEarlyOverride === true,
     chainBlocksKeptMax: opts.chainBlocksKeptMax === undefined ? undefined : intOption(opts.chainBlocksKeptMax, 'chainBlocksKeptMax', 1, Number.MAX_SAFE_INTEGER),
     tip: opts.tip,
   };

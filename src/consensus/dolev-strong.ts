@@ -26,6 +26,7 @@ import { checkChainStructure } from './chain-rules.ts';
 import { genesisHash, type Genesis } from './genesis.ts';
 import {
   resolveDolevStrongOptions,
+  type ChainTiming,
   type ConsensusAction,
   type DolevStrongOptions,
   type DolevStrongStatus,
@@ -33,7 +34,7 @@ import {
 import { Instance, instanceKey, type PoolEntry } from './instance.ts';
 import { consensusSignedBytes } from './signing.ts';
 
-export type { ConsensusAction, DolevStrongOptions, DolevStrongStatus, InstanceStatus } from './dolev-strong-options.ts';
+export type { ChainTiming, ConsensusAction, DolevStrongOptions, DolevStrongStatus, InstanceStatus } from './dolev-strong-options.ts';
 
 /** Decisions held while catching up; a node stuck syncing this long is reported, not grown without bound. */
 export const heldDecisionsMax = 10_000;
@@ -49,8 +50,12 @@ export class DolevStrong {
   readonly selfIndex: number | null;
   readonly instancesOpenMax: number;
   readonly proposeLateMsMax: number;
+  readonly clockSkewMsMax: number;
+  readonly #sendEarly: boolean;
   readonly #sign: ((bytes: Uint8Array) => Uint8Array) | null;
   readonly #instances = new Map<string, Instance>();
+  /** Instances holding sends until their T0 (chains that came early within clockSkewMsMax). */
+  readonly #early = new Set<Instance>();
   readonly #chain: Chain;
   /** Latest time seen: the core's time never runs backwards, so a clock step back cannot reopen an instance. */
   #nowMs = Number.NEGATIVE_INFINITY;
@@ -70,6 +75,8 @@ export class DolevStrong {
     this.#sign = o.sign;
     this.instancesOpenMax = o.instancesOpenMax;
     this.proposeLateMsMax = o.proposeLateMsMax;
+    this.clockSkewMsMax = o.clockSkewMsMax;
+    this.#sendEarly = o.sendEarly;
     this.#chain = new Chain({
       genesisHash: this.genesisHash,
       ...(o.tip ? { tip: o.tip } : {}),
@@ -90,6 +97,21 @@ export class DolevStrong {
   /** The global round index t = floor((now - startMs)/Δ): the t0 a proposal made now belongs to. */
   currentRound(nowMs: number): number {
     return Math.floor((nowMs - this.genesis.startMs) / this.genesis.roundMs);
+  }
+
+  /**
+   * Where a chain of instance t0 arriving at `nowMs` stands: refused after round k; counted in round 1 from
+   * clockSkewMsMax before T0 on, because an honest sender (whose clock may be that far ahead) sends nothing of
+   * the instance before its own T0; refused before that (ERR_TOO_EARLY: only a dishonest or badly
+   * misconfigured sender gets there). The shell asks this before verifying, the core again when it acts.
+   */
+  chainTiming(t0: number, nowMs: number): ChainTiming {
+    const r = this.roundOf(t0, nowMs);
+    if (r > this.k) return { code: 'ERR_INSTANCE_OVER', reason: `round ${r} of instance t0=${t0} is after the last round k=${this.k}` };
+    if (r >= 1) return { round: r };
+    const earlyMs = this.roundStartMs(t0) - nowMs;
+    if (earlyMs <= this.clockSkewMsMax) return { round: 1 };
+    return { code: 'ERR_TOO_EARLY', reason: `instance t0=${t0} starts in ${earlyMs} ms here, more than clockSkewMsMax=${this.clockSkewMsMax}` };
   }
 
   /** When this node should next propose: the current round if it is still early enough and unused, else the next. */
@@ -137,15 +159,19 @@ export class DolevStrong {
   onVerifiedChain(msg: ConsensusMessage, nowMs: number, hash: Uint8Array = blockHash(msg.block)): ConsensusAction[] {
     const out = this.#advance(nowMs);
     const id = { miner: msg.block.miner, t0: msg.block.t0 };
-    const r = this.roundOf(id.t0, this.#nowMs);
-    if (r < 1) return [...out, { type: 'rejected', instance: id, code: 'ERR_BAD_CHAIN', reason: `instance ${id.miner}@${id.t0} has not started` }];
-    if (r > this.k) {
-      return [...out, { type: 'rejected', instance: id, code: 'ERR_INSTANCE_OVER', reason: `round ${r} is after the last round k=${this.k}` }];
-    }
+    const timing = this.chainTiming(id.t0, this.#nowMs);
+    if ('code' in timing) return [...out, { type: 'rejected', instance: id, ...timing }];
+    const r = timing.round;
     const violation = checkChainStructure(msg, this.n, r);
     if (violation) return [...out, { type: 'rejected', instance: id, ...violation }];
     const inst = this.#open(id);
     if (inst === null) return [...out, this.#full(id)];
+    // Before T0 here (an early chain within the skew bound) what this node sends waits for T0: so nothing of
+    // an instance leaves an honest node before its own T0, and every honest receiver gets it no earlier than
+    // clockSkewMsMax before its T0, the window it accepts. Sent at once, a Byzantine miner's early proposal
+    // could be relayed into a receiver's "too early" range by a chain of honest hops.
+    const early = this.#nowMs < this.roundStartMs(id.t0) && !this.#sendEarly;
+    const sends = early ? inst.held : out;
     const hex = toHex(hash);
     let entry = inst.entry(hex);
     if (entry === undefined) {
@@ -153,9 +179,10 @@ export class DolevStrong {
       // relayed nor forwarded: this bounds what a Byzantine miner can make honest nodes send.
       if (inst.full) return out;
       entry = inst.add(msg.block, hash, r);
-      this.#relay(msg, entry, r, out);
+      this.#relay(msg, entry, r, sends);
     }
-    this.#forward(msg, entry, out);
+    this.#forward(msg, entry, sends);
+    if (inst.held.length > 0) this.#early.add(inst);
     return out;
   }
 
@@ -344,12 +371,12 @@ export class DolevStrong {
   #advance(nowMs: number): ConsensusAction[] {
     if (!Number.isFinite(nowMs)) throw new StrongcastError('ERR_INVALID_OPTION', 'nowMs must be a finite number');
     if (nowMs > this.#nowMs) this.#nowMs = nowMs;
+    const out = this.#releaseHeld();
     const through = this.#endedThrough();
     // Nothing can end between two calls in the same round, so most calls skip the scan.
-    if (through <= this.#scannedThrough) return [];
+    if (through <= this.#scannedThrough) return out;
     this.#scannedThrough = through;
     const ended = [...this.#instances.values()].filter((i) => i.id.t0 <= through).sort(byInstance);
-    const out: ConsensusAction[] = [];
     for (const inst of ended) {
       this.#instances.delete(instanceKey(inst.id));
       const winner = inst.decision();
@@ -363,6 +390,18 @@ export class DolevStrong {
       }
       const block = winner === null ? null : this.#chain.append(winner.block, winner.hash);
       out.push({ type: 'decided', instance: inst.id, block });
+    }
+    return out;
+  }
+
+  /** The sends of early chains whose instance has started by now, in (t0, miner) order. */
+  #releaseHeld(): ConsensusAction[] {
+    if (this.#early.size === 0) return [];
+    const due = [...this.#early].filter((i) => this.roundStartMs(i.id.t0) <= this.#nowMs).sort(byInstance);
+    const out: ConsensusAction[] = [];
+    for (const inst of due) {
+      out.push(...inst.held.splice(0));
+      this.#early.delete(inst);
     }
     return out;
   }

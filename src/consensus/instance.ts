@@ -6,6 +6,7 @@
 import { toHex } from '../bytes.ts';
 import type { WireBlock } from '../schema.ts';
 import type { InstanceId } from './block.ts';
+import type { ConsensusAction } from './dolev-strong-options.ts';
 
 /**
  * Blocks a node accepts, relays and forwards per instance. Two distinct blocks signed by one miner already
@@ -30,6 +31,12 @@ export interface PoolEntry {
 export class Instance {
   readonly id: InstanceId;
   readonly #pool: PoolEntry[] = [];
+  /**
+   * Sends (relays, forwards) decided before the instance started by this node's clock, for a chain that came
+   * early within the clock skew bound: they go out at T0. At most one relay per pooled block and one forward
+   * per rise in its signature count, so at most POOL_BLOCKS_MAX · (n + 1) actions.
+   */
+  readonly held: ConsensusAction[] = [];
 
   constructor(id: InstanceId) {
     this.id = id;

@@ -215,8 +215,8 @@ export class SimNode implements Host {
     return id;
   }
 
-  #admit(c: ConnSide, id: string, hops: number, origin?: Uint8Array): boolean {
-    const a = this.gossip.admit(c.peerId, id, hops, this.#world.sched.now);
+  #admit(c: ConnSide, id: string, origin?: Uint8Array): boolean {
+    const a = this.gossip.admit(c.peerId, id, this.#world.sched.now);
     if (a.verdict === 'verify') return true;
     if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
     else if (origin && !this.gossip.isVerifying(id)) this.relay.duplicate(c.peerId, origin, this.#world.sched.now);
@@ -226,7 +226,7 @@ export class SimNode implements Host {
   #onGossip(c: ConnSide, msg: GossipMessage): void {
     const signed = gossipSignedBytes(this.#world.networkId, msg);
     const id = gossipId(signed);
-    if (!this.#admit(c, id, msg.hops, msg.origin)) return;
+    if (!this.#admit(c, id, msg.origin)) return;
     this.#later(this.#world.verifyDelay(), () => {
       const ok = this.#world.verifyGossip(id, msg, signed);
       const senders = this.gossip.settle(id, ok, this.#world.sched.now);
@@ -236,7 +236,7 @@ export class SimNode implements Host {
       }
       this.delivered.set(id, (this.delivered.get(id) ?? 0) + 1);
       this.#world.onDeliver(this, id);
-      const frame = this.gossip.mayRelay(msg.hops) ? encodeGossipFrame(msg, msg.hops + 1, framingDefaults.frameBytesMax) : null;
+      const frame = encodeGossipFrame(msg, this.gossip.relayHops(msg.hops), framingDefaults.frameBytesMax);
       this.relay.relay(id, toHex(msg.origin), frame, c.peerId, senders, this.#world.sched.now);
     });
   }
@@ -244,11 +244,11 @@ export class SimNode implements Host {
   #onConsensus(c: ConnSide, msg: ConsensusMessage): void {
     const hash = blockHash(msg.block);
     const id = consensusId(hash, msg);
-    if (!this.#admit(c, id, msg.hops)) return;
+    if (!this.#admit(c, id)) return;
     this.#onChain(msg, hash, c.peerId, (v) => {
       const senders = this.gossip.settle(id, v.valid, this.#world.sched.now);
       if (!v.valid) return this.onOffence(c, v.code ?? 'ERR_BAD_CHAIN', v.reason ?? 'invalid chain');
-      if (v.forward && this.gossip.mayRelay(msg.hops)) this.#relay({ ...msg, hops: msg.hops + 1 }, senders);
+      if (v.forward) this.#relay({ ...msg, hops: this.gossip.relayHops(msg.hops) }, senders);
     });
   }
 
@@ -273,16 +273,15 @@ export class SimNode implements Host {
   #onChain(msg: ConsensusMessage, hash: Uint8Array, from: string, done: (v: Verdict) => void): void {
     this.#checkOutage();
     const core = this.core;
-    const round = core.roundOf(msg.block.t0, this.#world.sched.now);
-    if (round < 1) return done({ valid: false, forward: false, code: 'ERR_BAD_CHAIN', reason: `instance starts in the future (round ${round})` });
-    if (round > core.k) return done({ valid: false, forward: false, code: 'ERR_INSTANCE_OVER', reason: `round ${round} is after the last round ${core.k}` });
+    const timing = core.chainTiming(msg.block.t0, this.#world.sched.now);
+    if ('code' in timing) return done({ valid: false, forward: false, code: timing.code, reason: timing.reason });
     this.#later(this.#world.verifyDelay(), () => {
-      const check = this.#world.verifier.checkChain({ msg, blockHash: hash, round });
+      const check = this.#world.verifier.checkChain({ msg, blockHash: hash, round: timing.round });
       if (!check.ok) return done({ valid: false, forward: false, code: check.code, reason: check.reason });
       this.#checkOutage();
       const actions = core.onVerifiedChain(msg, this.#world.sched.now, hash);
-      this.#apply(actions, from);
-      done({ valid: true, forward: actions.some((a) => a.type === 'forward') });
+      this.#apply(actions, from, msg);
+      done({ valid: true, forward: actions.some((a) => a.type === 'forward' && a.msg === msg) });
     });
   }
 
@@ -326,12 +325,16 @@ export class SimNode implements Host {
     if (this.catchUp && (alone || reason)) this.catchUp.liveFromT0 = Math.max(this.catchUp.liveFromT0, this.core.currentRound(now) + 1);
   }
 
-  #apply(actions: ConsensusAction[], from: string): void {
+  #apply(actions: ConsensusAction[], from: string, judged?: ConsensusMessage): void {
     for (const a of actions) {
       switch (a.type) {
         case 'send':
           this.gossip.markOwn(consensusId(blockHash(a.msg.block), a.msg), this.#world.sched.now);
           this.#sendToAll(encodeFrame(a.msg), new Set());
+          break;
+        case 'forward':
+          // validator.apply / node.forwardConsensus: a held forward now due; the verdict carries `judged`'s.
+          if (a.msg !== judged) this.#relay({ ...a.msg, hops: this.gossip.relayHops(a.msg.hops) }, new Set());
           break;
         case 'decided':
           if (a.block) this.#afterDisk(a.block);
@@ -341,7 +344,7 @@ export class SimNode implements Host {
           this.#world.onRejected(this, a.code, a.reason, from);
           break;
         default:
-          break; // forward: the node floods it on; proposed / relayed: events only
+          break; // proposed / relayed: events only
       }
     }
   }

@@ -49,20 +49,22 @@ export function holdBack(o: { t0: number; signers: readonly number[]; releaseRou
 /**
  * A random adversary for instances (miner, t0) of each t0 in `t0s`: the coalition `members` (miner first)
  * makes 1..4 blocks per instance and releases chains with random Byzantine co-signers, in random rounds
- * 1..k+1, to random honest targets with random delays; members also extend honest chains they receive with
+ * 1..k+1 (or up to `earlyMs` before T0), to random honest targets with random delays; members also extend honest chains they receive with
  * their own signature and send them on to random targets at random times. Every choice comes from the
  * simulation's seeded PRNG.
  */
-export function randomCoalition(t0s: number | readonly number[], members: readonly number[]): Record<number, ByzantineBehaviour> {
+export function randomCoalition(t0s: number | readonly number[], members: readonly number[], o: { earlyMs?: number } = {}): Record<number, ByzantineBehaviour> {
   const rounds = typeof t0s === 'number' ? [t0s] : t0s;
   const miner = members[0] as number;
   const others = members.slice(1);
   const honestOf = (sim: Sim) => sim.honest.map((h) => h.index);
   const pickSome = (ctx: ByzantineContext, xs: readonly number[]) => ctx.sim.rng.shuffle(xs).slice(0, ctx.sim.rng.int(1, xs.length));
+  const earlyMs = o.earlyMs ?? 0;
   const releaseAt = (ctx: ByzantineContext, msg: ConsensusMessage) => {
     const { sim } = ctx;
-    const round = sim.rng.int(1, sim.k + 1);
-    const at = sim.T0(msg.block.t0) + (round - 1) * sim.roundMs + sim.rng.int(0, sim.roundMs - 1);
+    // With earlyMs, "round 0" releases before T0 by up to earlyMs: inside some honest clocks' skew window, outside others'.
+    const round = sim.rng.int(earlyMs > 0 ? 0 : 1, sim.k + 1);
+    const at = round === 0 ? sim.T0(msg.block.t0) - sim.rng.int(1, earlyMs) : sim.T0(msg.block.t0) + (round - 1) * sim.roundMs + sim.rng.int(0, sim.roundMs - 1);
     ctx.at(Math.max(at, sim.now), () => ctx.sendTo(pickSome(ctx, honestOf(sim)), msg, sim.rng.int(0, Math.floor(sim.roundMs / 2))));
   };
   const minerBehaviour: ByzantineBehaviour = {

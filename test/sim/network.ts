@@ -51,12 +51,18 @@ export interface SimOptions {
   delayMaxMs?: number;
   /** Largest time between receiving a chain and the core processing it (verification). @default 3 */
   processMaxMs?: number;
-  /** Largest clock offset of a node from simulation time, either way. @default 0 */
+  /** Largest clock offset of a node from simulation time, either way (two clocks differ by up to twice it). @default 0 */
   clockSkewMs?: number;
+  /** Each node's clock offset, in place of random ones within clockSkewMs (missing entries: 0). */
+  offsetsMs?: readonly number[];
+  /** Passed to every core. @default twice clockSkewMs (the largest difference of two clocks), or the core's default when that is 0 */
+  clockSkewMsMax?: number;
   /** Byzantine nodes by index. */
   byzantine?: Record<number, ByzantineBehaviour>;
   /** Passed to every core: FOR NEGATIVE CONTROLS ONLY. */
   roundsOverride?: number;
+  /** Passed to every core: FOR NEGATIVE CONTROLS ONLY. */
+  sendEarlyOverride?: boolean;
   /** Neighbours of node i (a multi-hop topology); delivery is then hop by hop. @default everybody */
   neighbours?: (i: number) => readonly number[];
   /** Returns true to drop a delivery (partitions, loss). */
@@ -134,6 +140,7 @@ export class Sim {
     this.#processMax = opts.processMaxMs ?? 3;
     const skew = opts.clockSkewMs ?? 0;
     if (this.#delayMax + this.#processMax + 2 * skew >= this.roundMs) throw new Error('sim: delayMaxMs + processMaxMs + 2*clockSkewMs must stay below roundMs');
+    const clockSkewMsMax = opts.clockSkewMsMax ?? (skew > 0 ? 2 * skew : undefined);
     this.total = opts.n + (opts.observers ?? 0);
     this.nodes = Array.from({ length: this.total }, (_, index) => {
       if (this.byzantine[index]) return null;
@@ -143,8 +150,10 @@ export class Sim {
         selfIndex: observer ? null : index,
         ...(observer ? {} : { sign: keys[index]?.sign }),
         ...(opts.roundsOverride === undefined ? {} : { roundsOverride: opts.roundsOverride }),
+        ...(clockSkewMsMax === undefined ? {} : { clockSkewMsMax }),
+        ...(opts.sendEarlyOverride ? { sendEarlyOverride: true } : {}),
       });
-      const offsetMs = skew === 0 ? 0 : this.rng.int(-skew, skew);
+      const offsetMs = opts.offsetsMs ? (opts.offsetsMs[index] ?? 0) : skew === 0 ? 0 : this.rng.int(-skew, skew);
       return { index, core, offsetMs, decisions: new Map(), rejected: [], wireBlocks: new Map(), wireMessages: new Map(), observer };
     });
     this.k = opts.roundsOverride ?? genesis.faults + 1;
@@ -202,7 +211,8 @@ export class Sim {
 
   /** Runs until every instance of t0 has ended and been decided everywhere. */
   runThrough(t0: number): void {
-    this.run(this.T0(t0) + this.k * this.roundMs + (this.#opts.clockSkewMs ?? 0) + 1);
+    const offsets = this.honest.map((h) => Math.abs(h.offsetMs));
+    this.run(this.T0(t0) + this.k * this.roundMs + Math.max(this.#opts.clockSkewMs ?? 0, ...offsets) + 1);
   }
 
   /** Each honest node's outcome for (miner, t0): a hash hex, null ("no block"), or undefined (undecided). */
@@ -244,12 +254,12 @@ export class Sim {
     }
     // The shell's checks before the core: the round by the receiver's clock, then every signature.
     const hash = blockHash(msg.block);
-    const round = node.core.roundOf(msg.block.t0, this.#local(node));
-    if (round < 1 || round > node.core.k) {
-      node.rejected.push({ code: round < 1 ? 'ERR_BAD_CHAIN' : 'ERR_INSTANCE_OVER', reason: `round ${round}`, from });
+    const timing = node.core.chainTiming(msg.block.t0, this.#local(node));
+    if ('code' in timing) {
+      node.rejected.push({ code: timing.code, reason: timing.reason, from });
       return;
     }
-    const check = this.verifier.checkChain({ msg, blockHash: hash, round });
+    const check = this.verifier.checkChain({ msg, blockHash: hash, round: timing.round });
     if (!check.ok) {
       node.rejected.push({ code: check.code, reason: check.reason, from });
       return;
