@@ -56,6 +56,12 @@ export interface ValidatorOptions {
   store?: DataDir;
   /** How often a catching-up node asks its peers for their chain, in ms. @default max(roundMs, 500) */
   syncIntervalMs?: number;
+  /**
+   * Largest difference between two honest validators' clocks, in ms: a chain that arrives up to this long
+   * before its instance starts here is counted in round 1 (DolevStrongOptions.clockSkewMsMax).
+   * @default Math.floor(roundMs / 4)
+   */
+  clockSkewMsMax?: number;
 }
 
 /** Rounds `mine` tries before giving up (each miss means the timer fired past the start of round 1). */
@@ -128,6 +134,7 @@ export class Validator extends EventEmitter<ValidatorEvents> {
         return sig;
       },
       ...(first ? { tip: { height: first.height - 1, hash: first.parent } } : {}),
+      ...(o.clockSkewMsMax === undefined ? {} : { clockSkewMsMax: o.clockSkewMsMax }),
     });
     for (const b of stored) this.core.appendLinked(b);
     this.storedHeight = this.core.tip().height;

@@ -26,6 +26,9 @@ test('init writes a genesis and one private key file per validator', async () =>
     assert.match(again.stderr, 'already exists');
     const bad = await runCli(['init', '--nodes', '3', '--out', dir, '--faults', '3']);
     assert.is(bad.code, 2, 'faults must be below n');
+    const skew = await runCli(['--genesis', join(dir, 'genesis.json'), '--key', join(dir, 'node-0.key'), '--port', '0', '--clock-skew-ms-max', '250']);
+    assert.is(skew.code, 2, skew.stderr);
+    assert.match(skew.stderr, 'strongcast: ERR_INVALID_OPTION: --clock-skew-ms-max must be below the genesis round length (250 ms), got 250');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -24,6 +24,7 @@ export interface RunFlags {
   threads?: number;
   backend?: Ed25519Backend;
   gossipMode?: 'tree' | 'flood';
+  clockSkewMsMax?: number;
   logLevel: 'debug' | 'info' | 'warn' | 'silent';
 }
 
@@ -37,6 +38,10 @@ export interface InitFlags {
   host?: string;
   network?: string;
   startMs?: number;
+  /** The skew bound σ the round length must allow for (the timing rule). */
+  clockSkewMsMax?: number;
+  /** The delivery bound D the round length must allow for (the timing rule). */
+  deliveryMsMax?: number;
 }
 
 /** Flags of `strongcast testnet`. */
@@ -85,6 +90,8 @@ Flags:
   --backend NAME       signature backend: sodium, native or noble (default sodium, or native
                        where the sodium addon cannot load); all accept the same signatures
   --gossip-mode MODE   tree (eager tree links, ids to the others) or flood (default tree)
+  --clock-skew-ms-max MS  validators: largest clock difference to another validator; a chain up to
+                       this early is counted in round 1 (default: a quarter of the genesis round length)
   --log-level L        debug, info, warn or silent (default info; logs go to stderr)
   -h, --help           show this help
 
@@ -95,6 +102,7 @@ export const initHelp = `strongcast init: write a genesis and one key per valida
 
 Usage:
   strongcast init --nodes N --out DIR [--faults F] [--round-ms MS] [--base-port P] [--host H] [--network ID] [--start-ms T]
+                  [--clock-skew-ms-max MS] [--delay-ms-max MS]
 
   --nodes N       number of validators (1..1024)
   --out DIR       directory for genesis.json and node-<i>.key (created if missing)
@@ -104,6 +112,11 @@ Usage:
   --host H        validators' host (default 127.0.0.1)
   --network ID    network id (default strongcast-<random>)
   --start-ms T    genesis start time in ms since the epoch (default: now)
+  --clock-skew-ms-max MS  largest clock difference between two validators (default 50)
+  --delay-ms-max MS       delivery bound: network delay over every hop plus verification (default 100)
+
+  The round length must satisfy the timing rule Δ/4 + skew + delay < Δ (and skew <= Δ/4); init refuses one
+  that does not, naming the smallest that does.
 `;
 
 export const testnetHelp = `strongcast testnet: run a local validator network with a live view
@@ -157,6 +170,7 @@ function parseRun(argv: string[]): RunFlags {
     threads: { type: 'string' },
     backend: { type: 'string' },
     'gossip-mode': { type: 'string' },
+    'clock-skew-ms-max': { type: 'string' },
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -191,6 +205,7 @@ function parseRun(argv: string[]): RunFlags {
     threads: int('threads', s('threads'), 1, 256),
     backend: backend as RunFlags['backend'],
     gossipMode: gossipMode as RunFlags['gossipMode'],
+    clockSkewMsMax: int('clock-skew-ms-max', s('clock-skew-ms-max'), 0, 3_600_000),
     logLevel: logLevel as RunFlags['logLevel'],
   };
 }
@@ -205,6 +220,8 @@ function parseInit(argv: string[]): InitFlags {
     host: { type: 'string' },
     network: { type: 'string' },
     'start-ms': { type: 'string' },
+    'clock-skew-ms-max': { type: 'string' },
+    'delay-ms-max': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   const s = (k: string) => v[k] as string | undefined;
@@ -222,6 +239,8 @@ function parseInit(argv: string[]): InitFlags {
     host: s('host'),
     network: s('network'),
     startMs: int('start-ms', s('start-ms'), 0, Number.MAX_SAFE_INTEGER),
+    clockSkewMsMax: int('clock-skew-ms-max', s('clock-skew-ms-max'), 0, 3_600_000),
+    deliveryMsMax: int('delay-ms-max', s('delay-ms-max'), 0, 3_600_000),
   };
 }
 

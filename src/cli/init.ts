@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StrongcastError } from '../errors.ts';
 import { generateIdentity, writeKeyFile } from '../crypto/keys.ts';
-import { createGenesis, genesisHash, genesisToJson, roundsPerInstance } from '../consensus/genesis.ts';
+import { createGenesis, createGenesisDefaults, genesisHash, genesisToJson, roundsPerInstance } from '../consensus/genesis.ts';
+import { checkRoundLength, timingDefaults } from '../consensus/timing.ts';
 import { toHex } from '../bytes.ts';
 import type { InitFlags } from './args.ts';
 
@@ -21,8 +22,12 @@ export interface InitResult {
   genesisHash: string;
 }
 
-/** Writes DIR/genesis.json and DIR/node-<i>.key. @throws ERR_INVALID_OPTION when the genesis already exists */
+/**
+ * Writes DIR/genesis.json and DIR/node-<i>.key.
+ * @throws ERR_INVALID_OPTION when the genesis already exists, or the round length breaks the timing rule
+ */
 export async function initNetwork(flags: InitFlags): Promise<InitResult> {
+  checkRoundLength(flags.roundMs ?? createGenesisDefaults.roundMs, flags.clockSkewMsMax ?? timingDefaults.clockSkewMsMax, flags.deliveryMsMax ?? timingDefaults.deliveryMsMax);
   const genesisPath = join(flags.out, 'genesis.json');
   if (existsSync(genesisPath)) {
     throw new StrongcastError('ERR_INVALID_OPTION', `${genesisPath} already exists; choose another --out or remove it`);

@@ -50,6 +50,9 @@ export async function prepareValidator(flags: RunFlags, base: NodeOptions): Prom
   const identity = await readKeyFile(flags.key);
   const index = validatorIndex(genesis, identity.publicKey);
   if (index === null) throw new StrongcastError('ERR_NOT_VALIDATOR', `the key in ${flags.key} is not a validator of ${flags.genesis}`);
+  if (flags.clockSkewMsMax !== undefined && flags.clockSkewMsMax >= genesis.roundMs) {
+    throw new StrongcastError('ERR_INVALID_OPTION', `--clock-skew-ms-max must be below the genesis round length (${genesis.roundMs} ms), got ${flags.clockSkewMsMax}`);
+  }
   const self = genesis.validators[index]!;
   const peers = flags.peers.length > 0 ? flags.peers : genesis.validators.filter((v) => v.index !== index).map((v) => `${v.host}:${v.port}`);
   const pool = createVerifyPool({
@@ -68,7 +71,15 @@ export async function prepareValidator(flags: RunFlags, base: NodeOptions): Prom
     }
   }
   const factory: ValidatorFactory = async (node, _flags, out) => {
-    const v = new Validator({ node, genesis, identity, verifier: pool, log: base.log, ...(store ? { store } : {}) });
+    const v = new Validator({
+      node,
+      genesis,
+      identity,
+      verifier: pool,
+      log: base.log,
+      ...(store ? { store } : {}),
+      ...(flags.clockSkewMsMax === undefined ? {} : { clockSkewMsMax: flags.clockSkewMsMax }),
+    });
     wireValidatorEvents(v, out);
     v.start();
     const savePeers = store ? keepPeersSaved(node, store) : null;
