@@ -24,11 +24,11 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { gossipSignedBytes } from '../src/gossip.ts';
+import { gossipSignedBytes } from '../src/gossip/gossip-core.ts';
 import { preferredBackend, verifySignature } from '../src/crypto/ed25519.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
-import { DEFAULT_NETWORK_ID } from '../src/node-options.ts';
-import type { GossipMode } from '../src/plumtree.ts';
+import { DEFAULT_NETWORK_ID } from '../src/core/node-options.ts';
+import type { GossipMode } from '../src/gossip/plumtree.ts';
 import { buildDist, opsPerSecond, runBenchmark, textTable, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
 import { payloadBytes, benchTopic, stallTickMs, type VerifierKind } from './gossip/gossip-node.ts';
 import { isSustained, runConfig, sustainedP99MsMax, warmupNote, warmups, type ConfigSpec, type PhaseRow, type PhaseSpec } from './gossip/run-config.ts';

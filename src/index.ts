@@ -7,10 +7,10 @@
  *   await node.start();
  *   await node.broadcast('chat', 'hello');
  */
-export { createNode, StrongcastNode } from './node.ts';
-export type { GossipDelivery, PeerEvent, PeerInfo, OffenceEvent, NodeEvents, ConsensusPort, ChainVerdict } from './node.ts';
-export { nodeDefaults, DEFAULT_NETWORK_ID, parseHostPort } from './node-options.ts';
-export type { NodeOptions, NodeLimits } from './node-options.ts';
+export { createNode, StrongcastNode } from './core/node.ts';
+export type { GossipDelivery, PeerEvent, PeerInfo, OffenceEvent, NodeEvents, ConsensusPort, ChainVerdict } from './core/node.ts';
+export { nodeDefaults, DEFAULT_NETWORK_ID, parseHostPort } from './core/node-options.ts';
+export type { NodeOptions, NodeLimits } from './core/node-options.ts';
 export { StrongcastError, ErrorCodes, isStrongcastError } from './errors.ts';
 export type { ErrorCode } from './errors.ts';
 export { generateIdentity, identityFromSeed, readKeyFile, writeKeyFile } from './crypto/keys.ts';
@@ -21,4 +21,4 @@ export type { VerifyPool, VerifyPoolOptions, VerifyPoolStats } from './crypto/ve
 export { createMainThreadVerifier } from './crypto/main-thread-verifier.ts';
 export { stderrLogger, silentLogger } from './log.ts';
 export type { Logger } from './log.ts';
-export { PROTOCOL_VERSION } from './schema.ts';
+export { PROTOCOL_VERSION } from './wire/schema.ts';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { backoffDefaults, backoffDelayMs } from '../src/backoff.ts';
+import { backoffDefaults, backoffDelayMs } from '../src/peers/backoff.ts';
 
 const noJitter = (): number => 0;
 const fullJitter = (): number => 1;

@@ -1,12 +1,12 @@
 /** The relay behind a fake port: full frames down the tree, PRUNE, IHAVE, GRAFT answers and their limit. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BroadcastRelay, broadcastRelayDefaults, packIds, unpackIds, type BroadcastRelayOptions, type RelayPort } from '../src/broadcast-relay.ts';
-import { plumtreeDefaults } from '../src/plumtree.ts';
-import { decodeMessage, HASH_BYTES, type GraftMessage, type IhaveMessage, type Message, type PruneMessage } from '../src/schema.ts';
+import { BroadcastRelay, broadcastRelayDefaults, packIds, unpackIds, type BroadcastRelayOptions, type RelayPort } from '../src/gossip/broadcast-relay.ts';
+import { plumtreeDefaults } from '../src/gossip/plumtree.ts';
+import { decodeMessage, HASH_BYTES, type GraftMessage, type IhaveMessage, type Message, type PruneMessage } from '../src/wire/schema.ts';
 import { toHex } from '../src/bytes.ts';
 import { isStrongcastError } from '../src/errors.ts';
-import { encodeBody, encodeFrame } from '../src/framing.ts';
+import { encodeBody, encodeFrame } from '../src/wire/framing.ts';
 import { FakeRelayPort } from './helpers/fake-relay-port.ts';
 import { assertAllRefused } from './helpers/refused.ts';
 

@@ -6,7 +6,7 @@ import { blockHash } from '../src/consensus/block.ts';
 import { DolevStrong } from '../src/consensus/dolev-strong.ts';
 import { createGenesis, genesisHash } from '../src/consensus/genesis.ts';
 import { toHex } from '../src/bytes.ts';
-import type { ChainStatement, WireChainBlock } from '../src/schema.ts';
+import type { ChainStatement, WireChainBlock } from '../src/wire/schema.ts';
 import { testKeys } from './sim/keys.ts';
 import { buildChain, testNet } from './sim/chains.ts';
 

@@ -12,7 +12,7 @@ import { toHex } from '../src/bytes.ts';
 import { isStrongcastError, type ErrorCode } from '../src/errors.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
 import { blockHash, type ChainBlock } from '../src/consensus/block.ts';
-import type { PeerAddress } from '../src/schema.ts';
+import type { PeerAddress } from '../src/wire/schema.ts';
 import { AppendLog } from '../src/store/append-log.ts';
 import { DATA_DIR_FILES, openDataDir, type DataDirOptions } from '../src/store/data-dir.ts';
 

@@ -10,7 +10,7 @@ import { blockHash } from '../src/consensus/block.ts';
 import { DolevStrong, type ConsensusAction, type DolevStrongOptions } from '../src/consensus/dolev-strong.ts';
 import { createGenesis } from '../src/consensus/genesis.ts';
 import { isStrongcastError } from '../src/errors.ts';
-import type { ConsensusMessage } from '../src/schema.ts';
+import type { ConsensusMessage } from '../src/wire/schema.ts';
 import { buildChain, SimVerifier, testNet } from './sim/chains.ts';
 import { testBlock } from './sim/byzantine.ts';
 import { testKeys } from './sim/keys.ts';

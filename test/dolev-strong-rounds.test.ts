@@ -10,7 +10,7 @@ import { toHex } from '../src/bytes.ts';
 import { blockHash } from '../src/consensus/block.ts';
 import { createGenesis } from '../src/consensus/genesis.ts';
 import { DolevStrong } from '../src/consensus/dolev-strong.ts';
-import type { ConsensusMessage } from '../src/schema.ts';
+import type { ConsensusMessage } from '../src/wire/schema.ts';
 import { Sim } from './sim/network.ts';
 import { agreed, disagrees } from './sim/check.ts';
 import { holdBack, silentNodes, testBlock } from './sim/byzantine.ts';

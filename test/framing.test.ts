@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pack } from 'msgpackr';
-import { decodeBody, encodeBody, encodeFrame, FrameDecoder, framingDefaults, nestingDepthMax } from '../src/framing.ts';
+import { decodeBody, encodeBody, encodeFrame, FrameDecoder, framingDefaults, nestingDepthMax } from '../src/wire/framing.ts';
 import { isStrongcastError, type ErrorCode } from '../src/errors.ts';
-import { PROTOCOL_VERSION, type Message } from '../src/schema.ts';
+import { PROTOCOL_VERSION, type Message } from '../src/wire/schema.ts';
 
 const bytes = (n: number, fill = 7): Uint8Array => new Uint8Array(n).fill(fill);
 

@@ -1,5 +1,5 @@
 /**
- * Fuzzes the connection handshake (src/peer-connection.ts over handshake.ts and framing.ts) with random and
+ * Fuzzes the connection handshake (src/net/peer-connection.ts over handshake.ts and framing.ts) with random and
  * mutated frames. Each case is a fresh PeerConnection on an in-memory Duplex socket (no network): the fuzzer
  * reads the node's hello, answers with a genuine, mutated, reordered or garbage handshake in random chunks,
  * then, if the connection opened, keeps throwing mutated and random frames at it.
@@ -16,13 +16,13 @@ import { toHex } from '../src/bytes.ts';
 import { identityFromSeed, type Identity } from '../src/crypto/keys.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import { ErrorCodes, type ErrorCode } from '../src/errors.ts';
-import { encodeFrame, FrameDecoder } from '../src/framing.ts';
-import { gossipSignedBytes } from '../src/gossip.ts';
-import { handshakeSignedBytes, makeAuth, makeHello, type LocalHello } from '../src/handshake.ts';
-import { resolveLimits } from '../src/node-options.ts';
-import { earlyMessagesHardMax, PeerConnection, type ConnectionContext } from '../src/peer-connection.ts';
-import { TurnBudget } from '../src/turn-budget.ts';
-import { PROTOCOL_VERSION, type HelloMessage, type Message } from '../src/schema.ts';
+import { encodeFrame, FrameDecoder } from '../src/wire/framing.ts';
+import { gossipSignedBytes } from '../src/gossip/gossip-core.ts';
+import { handshakeSignedBytes, makeAuth, makeHello, type LocalHello } from '../src/peers/handshake.ts';
+import { resolveLimits } from '../src/core/node-options.ts';
+import { earlyMessagesHardMax, PeerConnection, type ConnectionContext } from '../src/net/peer-connection.ts';
+import { TurnBudget } from '../src/net/turn-budget.ts';
+import { PROTOCOL_VERSION, type HelloMessage, type Message } from '../src/wire/schema.ts';
 import { verifyEd25519 } from './sim/keys.ts';
 import { Prng } from './sim/prng.ts';
 import { FakeSocket } from './helpers/fake-socket.ts';

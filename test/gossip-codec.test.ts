@@ -4,9 +4,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeBodyInFull, decodeBody, encodeBody, FRAME_HEADER_BYTES } from '../src/framing.ts';
-import { decodeGossipBody, encodeGossipFrame } from '../src/gossip-codec.ts';
-import { schemaLimits, type GossipMessage, type Message } from '../src/schema.ts';
+import { decodeBodyInFull, decodeBody, encodeBody, FRAME_HEADER_BYTES } from '../src/wire/framing.ts';
+import { decodeGossipBody, encodeGossipFrame } from '../src/wire/gossip-codec.ts';
+import { schemaLimits, type GossipMessage, type Message } from '../src/wire/schema.ts';
 import { StrongcastError } from '../src/errors.ts';
 import { Prng } from './sim/prng.ts';
 

@@ -1,7 +1,7 @@
 /** The pure gossip rules: ids, duplicate suppression, in-flight tracking, hop limit, relay targets. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GossipCore, consensusId, gossipId, gossipSignedBytes } from '../src/gossip.ts';
+import { GossipCore, consensusId, gossipId, gossipSignedBytes } from '../src/gossip/gossip-core.ts';
 import { concatBytes, lengthPrefixed, u64be, utf8 } from '../src/bytes.ts';
 import { isStrongcastError } from '../src/errors.ts';
 

@@ -1,9 +1,9 @@
 /** Real sockets on loopback: the handshake refuses what it must, with a clear reason, and keepalive works. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createNode, type StrongcastNode } from '../src/node.ts';
+import { createNode, type StrongcastNode } from '../src/core/node.ts';
 import { isStrongcastError, type ErrorCode } from '../src/errors.ts';
-import { makeHello } from '../src/handshake.ts';
+import { makeHello } from '../src/peers/handshake.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
 import { fastOptions, sleep, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';

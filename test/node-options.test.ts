@@ -1,9 +1,9 @@
 /** Node options: defaults, validation messages naming the field, address parsing; address book bounds. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createNode } from '../src/node.ts';
-import { nodeDefaults, parseHostPort, resolveLimits } from '../src/node-options.ts';
-import { AddressBook, addressRetryMs, normalizeHost } from '../src/address-book.ts';
+import { createNode } from '../src/core/node.ts';
+import { nodeDefaults, parseHostPort, resolveLimits } from '../src/core/node-options.ts';
+import { AddressBook, addressRetryMs, normalizeHost } from '../src/peers/address-book.ts';
 import { isStrongcastError } from '../src/errors.ts';
 
 function invalid(fn: () => unknown, fragment: string): void {

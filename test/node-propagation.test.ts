@@ -4,8 +4,8 @@ import * as assert from 'uvu/assert';
 import { fastOptions, recordDeliveries, sleep, startNodes, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
 import { prng } from './sim/prng.ts';
-import { createNode, type StrongcastNode } from '../src/node.ts';
-import { encodeFrame } from '../src/framing.ts';
+import { createNode, type StrongcastNode } from '../src/core/node.ts';
+import { encodeFrame } from '../src/wire/framing.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 
 test('a line of 6 nodes carries a broadcast end to end, each node delivering it once', async () => {

@@ -2,9 +2,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { createNode, type StrongcastNode } from '../src/node.ts';
-import { encodeFrame } from '../src/framing.ts';
-import { makeHello } from '../src/handshake.ts';
+import { createNode, type StrongcastNode } from '../src/core/node.ts';
+import { encodeFrame } from '../src/wire/framing.ts';
+import { makeHello } from '../src/peers/handshake.ts';
 import { fastOptions, recordDeliveries, sleep, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
 import { createGenesis } from '../src/consensus/genesis.ts';

@@ -9,11 +9,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { recordDeliveries, sleep, startNodes, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
-import { packIds, unpackIds } from '../src/broadcast-relay.ts';
+import { packIds, unpackIds } from '../src/gossip/broadcast-relay.ts';
 import { toHex } from '../src/bytes.ts';
-import { encodeFrame } from '../src/framing.ts';
-import { plumtreeDefaults, type GossipMode } from '../src/plumtree.ts';
-import type { StrongcastNode } from '../src/node.ts';
+import { encodeFrame } from '../src/wire/framing.ts';
+import { plumtreeDefaults, type GossipMode } from '../src/gossip/plumtree.ts';
+import type { StrongcastNode } from '../src/core/node.ts';
 
 const n = 8;
 /** Ring plus chords: node i dials i+1 and i+2, so every node has 4 links and the mesh has many cycles. */

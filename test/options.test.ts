@@ -2,11 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fraction, nonNegativeInt, nonNegativeNumber, optionsObject, positiveInt, positiveNumber } from '../src/options.ts';
 import { isStrongcastError } from '../src/errors.ts';
-import { SeenCache } from '../src/seen-cache.ts';
+import { SeenCache } from '../src/gossip/seen-cache.ts';
 import { TokenBucket } from '../src/token-bucket.ts';
-import { PeerScores } from '../src/peer-score.ts';
-import { backoffDelayMs } from '../src/backoff.ts';
-import { FrameDecoder } from '../src/framing.ts';
+import { PeerScores } from '../src/peers/peer-score.ts';
+import { backoffDelayMs } from '../src/peers/backoff.ts';
+import { FrameDecoder } from '../src/wire/framing.ts';
 
 function rejects(fn: () => unknown, message: string): void {
   try {

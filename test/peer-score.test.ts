@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PeerScores, peerScoreDefaults, penalties } from '../src/peer-score.ts';
-import { penaltyFor } from '../src/offences.ts';
+import { PeerScores, peerScoreDefaults, penalties } from '../src/peers/peer-score.ts';
+import { penaltyFor } from '../src/peers/offences.ts';
 
 test('penalties add up; an unknown key scores 0 and is not banned', () => {
   const s = new PeerScores();

@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Plumtree, type PlumtreeOptions } from '../src/plumtree.ts';
+import { Plumtree, type PlumtreeOptions } from '../src/gossip/plumtree.ts';
 
 const O = 'origin-o';
 const none: ReadonlySet<string> = new Set();

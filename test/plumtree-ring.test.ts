@@ -11,7 +11,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Plumtree, plumtreeDefaults, type PlumtreeOptions } from '../src/plumtree.ts';
+import { Plumtree, plumtreeDefaults, type PlumtreeOptions } from '../src/gossip/plumtree.ts';
 import { Prng } from './sim/prng.ts';
 
 type Frame = { t: 'gossip'; id: string; origin: string } | { t: 'prune'; origin: string } | { t: 'ihave'; ids: string[] } | { t: 'graft'; ids: string[] };

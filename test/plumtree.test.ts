@@ -2,8 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { assertAllRefused } from './helpers/refused.ts';
-import { Plumtree, plumtreeDefaults, resolvePlumtree, type PlumtreeOptions } from '../src/plumtree.ts';
-import { schemaLimits } from '../src/schema.ts';
+import { Plumtree, plumtreeDefaults, resolvePlumtree, type PlumtreeOptions } from '../src/gossip/plumtree.ts';
+import { schemaLimits } from '../src/wire/schema.ts';
 
 const none: ReadonlySet<string> = new Set();
 const unknown = (): boolean => false;

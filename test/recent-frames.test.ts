@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { assertAllRefused } from './helpers/refused.ts';
-import { RecentFrames, recentFramesDefaults, type RecentFramesOptions } from '../src/recent-frames.ts';
+import { RecentFrames, recentFramesDefaults, type RecentFramesOptions } from '../src/gossip/recent-frames.ts';
 
 const frame = (bytes: number, fill = 1): Buffer => Buffer.alloc(bytes, fill);
 /** The origin (key hex) of the broadcasts kept, where a test does not care which. */

@@ -1,7 +1,7 @@
 /** Per-peer spacing of answered requests (getpeers, getchain), at its edge. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RequestInterval } from '../src/request-interval.ts';
+import { RequestInterval } from '../src/peers/request-interval.ts';
 
 test('a peer is answered once per interval: 1 ms short of it is refused, exactly at it is allowed', () => {
   const r = new RequestInterval(1000);

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeMessage, PROTOCOL_VERSION, schemaLimits } from '../src/schema.ts';
+import { decodeMessage, PROTOCOL_VERSION, schemaLimits } from '../src/wire/schema.ts';
 import { isStrongcastError } from '../src/errors.ts';
 
 function rejects(x: unknown, fragment: string): void {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SeenCache, seenCacheDefaults } from '../src/seen-cache.ts';
+import { SeenCache, seenCacheDefaults } from '../src/gossip/seen-cache.ts';
 
 test('defaults are 100k entries for 2 minutes', () => {
   assert.equal(seenCacheDefaults, { seenEntriesMax: 100_000, seenTtlMs: 120_000 });

@@ -4,12 +4,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BroadcastRelay, packIds } from '../src/broadcast-relay.ts';
+import { BroadcastRelay, packIds } from '../src/gossip/broadcast-relay.ts';
 import { FakeRelayPort } from './helpers/fake-relay-port.ts';
 import { assertRefused } from './helpers/refused.ts';
-import { Plumtree, plumtreeDefaults } from '../src/plumtree.ts';
-import { HASH_BYTES } from '../src/schema.ts';
-import { resolveLimits } from '../src/node-options.ts';
+import { Plumtree, plumtreeDefaults } from '../src/gossip/plumtree.ts';
+import { HASH_BYTES } from '../src/wire/schema.ts';
+import { resolveLimits } from '../src/core/node-options.ts';
 
 class FakePort extends FakeRelayPort {}
 

@@ -1,15 +1,15 @@
 /**
- * The per-turn work budget (src/turn-budget.ts) on its own, with an injected clock and a hand-run "next turn"
- * queue, and on connections (src/peer-connection.ts) over in-memory sockets: frames past the budget wait in
+ * The per-turn work budget (src/net/turn-budget.ts) on its own, with an injected clock and a hand-run "next turn"
+ * queue, and on connections (src/net/peer-connection.ts) over in-memory sockets: frames past the budget wait in
  * order with the socket paused, connections are served in the order they read, and nothing is lost or reordered.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import { StrongcastError } from '../src/errors.ts';
-import { resolveLimits } from '../src/node-options.ts';
-import { earlyMessagesHardMax } from '../src/peer-connection.ts';
-import { TurnBudget, turnBudgetDefaults, type DeferredWork } from '../src/turn-budget.ts';
+import { resolveLimits } from '../src/core/node-options.ts';
+import { earlyMessagesHardMax } from '../src/net/peer-connection.ts';
+import { TurnBudget, turnBudgetDefaults, type DeferredWork } from '../src/net/turn-budget.ts';
 import { getchainFrames, nextTurn, openMemoryConnection, range, startMemoryConnection, type MemoryConnection } from './helpers/memory-connection.ts';
 
 /** A budget whose turns the test runs by hand. */

@@ -4,11 +4,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createNode, type StrongcastNode } from '../src/node.ts';
+import { createNode, type StrongcastNode } from '../src/core/node.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
 import { createGenesis, genesisHash } from '../src/consensus/genesis.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
-import { Validator } from '../src/validator.ts';
+import { Validator } from '../src/core/validator.ts';
 import { toHex } from '../src/bytes.ts';
 import { fastOptions, stopAll, waitFor } from './helpers/net.ts';
 import { freeBasePort } from './helpers/proc.ts';

@@ -9,7 +9,7 @@ import { concatBytes, toHex, utf8 } from '../src/bytes.ts';
 import { maskOf } from '../src/consensus/bitmask.ts';
 import { consensusSignedBytes } from '../src/consensus/signing.ts';
 import { isStrongcastError } from '../src/errors.ts';
-import type { ConsensusMessage } from '../src/schema.ts';
+import type { ConsensusMessage } from '../src/wire/schema.ts';
 import { identityFromSeed, type Identity } from '../src/crypto/keys.ts';
 import { runBatch, type ConsensusConfig } from '../src/crypto/chain-check.ts';
 import { itemResultSlots, packBatch, unpackBatch, type BatchItemInput } from '../src/crypto/packing.ts';

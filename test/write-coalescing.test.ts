@@ -8,9 +8,9 @@ import * as assert from 'uvu/assert';
 import { toHex } from '../src/bytes.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
-import { resolveLimits } from '../src/node-options.ts';
-import { PeerConnection, type ConnectionContext } from '../src/peer-connection.ts';
-import { TurnBudget } from '../src/turn-budget.ts';
+import { resolveLimits } from '../src/core/node-options.ts';
+import { PeerConnection, type ConnectionContext } from '../src/net/peer-connection.ts';
+import { TurnBudget } from '../src/net/turn-budget.ts';
 import { FakeSocket } from './helpers/fake-socket.ts';
 
 const identity = generateIdentity();

@@ -19,8 +19,8 @@ import { createGenesis, genesisHash } from '../../src/consensus/genesis.ts';
 import { identityFromSeed, type Identity } from '../../src/crypto/keys.ts';
 import { createMainThreadVerifier } from '../../src/crypto/main-thread-verifier.ts';
 import type { VerifyPool } from '../../src/crypto/verify-pool.ts';
-import { consensusId } from '../../src/gossip.ts';
-import type { ConsensusMessage } from '../../src/schema.ts';
+import { consensusId } from '../../src/gossip/gossip-core.ts';
+import type { ConsensusMessage } from '../../src/wire/schema.ts';
 import { Prng } from '../../test/sim/prng.ts';
 import { EventQueue } from '../../test/sim/event-queue.ts';
 

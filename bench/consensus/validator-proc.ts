@@ -11,8 +11,8 @@
 import { genesisHash, parseGenesis, type GenesisJson } from '../../src/consensus/genesis.ts';
 import { identityFromSeed } from '../../src/crypto/keys.ts';
 import { createVerifyPool, type VerifyPool, type VerifyPoolStats } from '../../src/crypto/verify-pool.ts';
-import { createNode, type StrongcastNode } from '../../src/node.ts';
-import { Validator } from '../../src/validator.ts';
+import { createNode, type StrongcastNode } from '../../src/core/node.ts';
+import { Validator } from '../../src/core/validator.ts';
 import { serveRequests } from '../child-serve.ts';
 
 /** The process exits by itself if the parent has not stopped it within this, in ms. */

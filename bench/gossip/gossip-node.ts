@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { createNode, type StrongcastNode } from '../../src/index.ts';
 import { createMainThreadVerifier } from '../../src/crypto/main-thread-verifier.ts';
 import { createVerifyPool, type VerifyPool } from '../../src/crypto/verify-pool.ts';
-import type { GossipMode } from '../../src/plumtree.ts';
+import type { GossipMode } from '../../src/gossip/plumtree.ts';
 import { serveRequests } from '../child-serve.ts';
 import { StallMeter, type StallFigures } from './stall-meter.ts';
 

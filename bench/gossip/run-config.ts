@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { Cluster } from './cluster.ts';
 import { randomRegularMesh } from './mesh.ts';
-import type { GossipMode } from '../../src/plumtree.ts';
+import type { GossipMode } from '../../src/gossip/plumtree.ts';
 import type { PhaseReport, ProgressResult, PublishResult, StartResult, VerifierKind } from './gossip-node.ts';
 
 /**

@@ -16,8 +16,8 @@ import { hasBit, maskOf, withBit } from '../../src/consensus/bitmask.ts';
 import { genesisHash, type Genesis } from '../../src/consensus/genesis.ts';
 import { consensusSignedBytes } from '../../src/consensus/signing.ts';
 import type { Identity } from '../../src/crypto/keys.ts';
-import type { StrongcastNode } from '../../src/node.ts';
-import type { ConsensusMessage, WireBlock } from '../../src/schema.ts';
+import type { StrongcastNode } from '../../src/core/node.ts';
+import type { ConsensusMessage, WireBlock } from '../../src/wire/schema.ts';
 import { Prng } from './prng.ts';
 
 /** Blocks the withholder tracks at once. */

@@ -12,12 +12,12 @@
  * (a Sybil peer costs the node a handshake). What the nodes did about it shows in their `offence` events.
  */
 import { randomBytes } from 'node:crypto';
-import { encodeFrame } from '../../src/framing.ts';
+import { encodeFrame } from '../../src/wire/framing.ts';
 import { generateIdentity, type Identity } from '../../src/crypto/keys.ts';
-import { gossipSignedBytes } from '../../src/gossip.ts';
+import { gossipSignedBytes } from '../../src/gossip/gossip-core.ts';
 import { maskOf } from '../../src/consensus/bitmask.ts';
 import type { Genesis } from '../../src/consensus/genesis.ts';
-import type { ConsensusMessage, GossipMessage, Message } from '../../src/schema.ts';
+import type { ConsensusMessage, GossipMessage, Message } from '../../src/wire/schema.ts';
 import { RawPeer } from './raw-peer.ts';
 import { Prng } from './prng.ts';
 

@@ -4,10 +4,10 @@
  * listener (how the flooder captures valid gossip and consensus chains to replay).
  */
 import { connect, type Socket } from 'node:net';
-import { encodeFrame, FrameDecoder } from '../../src/framing.ts';
-import { makeAuth, makeHello, type LocalHello } from '../../src/handshake.ts';
+import { encodeFrame, FrameDecoder } from '../../src/wire/framing.ts';
+import { makeAuth, makeHello, type LocalHello } from '../../src/peers/handshake.ts';
 import type { Identity } from '../../src/crypto/keys.ts';
-import type { Message } from '../../src/schema.ts';
+import type { Message } from '../../src/wire/schema.ts';
 
 /** Time a connection and handshake may take, in ms. */
 export const rawHandshakeTimeoutMs = 3000;

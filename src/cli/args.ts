@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { StrongcastError } from '../errors.ts';
-import { parseHostPort } from '../node-options.ts';
+import { parseHostPort } from '../core/node-options.ts';
 import { ED25519_BACKENDS, type Ed25519Backend } from '../crypto/ed25519.ts';
 
 /** Flags of `strongcast` (run a node). */

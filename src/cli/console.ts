@@ -3,7 +3,7 @@
  * interface: add, never rename.
  */
 import { isStrongcastError } from '../errors.ts';
-import type { StrongcastNode } from '../node.ts';
+import type { StrongcastNode } from '../core/node.ts';
 import type { Output } from './output.ts';
 
 /** What a validator adds to the console (mine, chain, status); absent on a plain node. */

@@ -3,8 +3,8 @@
  * survive restarts. Peers are saved every peersSaveIntervalMs and on shutdown.
  */
 import { openDataDir, type DataDir } from '../store/data-dir.ts';
-import type { NodeOptions } from '../node-options.ts';
-import type { StrongcastNode } from '../node.ts';
+import type { NodeOptions } from '../core/node-options.ts';
+import type { StrongcastNode } from '../core/node.ts';
 
 /** How often known peer addresses are written to the data directory, in ms. */
 export const peersSaveIntervalMs = 30_000;

@@ -6,7 +6,7 @@
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { StrongcastError } from '../errors.ts';
-import { parseHostPort } from '../node-options.ts';
+import { parseHostPort } from '../core/node-options.ts';
 import type { RunFlags } from './args.ts';
 import type { LineReader } from './lines.ts';
 

@@ -2,10 +2,10 @@
  * Running a node from the command line: builds the node from flags, prints its events, reads console
  * commands from stdin, and shuts down cleanly on quit, SIGINT or SIGTERM.
  */
-import { createNode, type StrongcastNode } from '../node.ts';
+import { createNode, type StrongcastNode } from '../core/node.ts';
 import { readKeyFile } from '../crypto/keys.ts';
 import { stderrLogger } from '../log.ts';
-import type { NodeOptions } from '../node-options.ts';
+import type { NodeOptions } from '../core/node-options.ts';
 import type { RunFlags } from './args.ts';
 import { runConsoleLine, type ConsoleContext, type ConsoleValidator } from './console.ts';
 import { Output } from './output.ts';

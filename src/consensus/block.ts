@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { lengthPrefixed, u32be, u64be, utf8 } from '../bytes.ts';
-import type { WireBlock } from '../schema.ts';
+import type { WireBlock } from '../wire/schema.ts';
 
 /** Domain tag of block hashes, so a block hash can never equal the hash of another strongcast structure. */
 export const BLOCK_DOMAIN = 'strongcast/block/v1';

@@ -18,7 +18,7 @@
  * decisions wait (dolev-strong.ts holds them) so their heights are right when they are appended.
  */
 import { concatBytes, lengthPrefixed, toHex, u32be, u64be, utf8 } from '../bytes.ts';
-import type { ChainStatement, WireChainBlock } from '../schema.ts';
+import type { ChainStatement, WireChainBlock } from '../wire/schema.ts';
 import { blockHash } from './block.ts';
 
 /** Domain tag of chain statements. */

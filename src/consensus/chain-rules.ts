@@ -4,7 +4,7 @@
  * rules in the same order (the order is part of the protocol: README "Validation order").
  */
 import { hasBit, maskBytes, popcount } from './bitmask.ts';
-import type { ConsensusMessage } from '../schema.ts';
+import type { ConsensusMessage } from '../wire/schema.ts';
 
 /** Why a chain is structurally invalid, or null when it is well formed for the given round. */
 export interface ChainRuleViolation {

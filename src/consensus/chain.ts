@@ -5,7 +5,7 @@
  */
 import { bytesEqual } from '../bytes.ts';
 import { StrongcastError } from '../errors.ts';
-import { HASH_BYTES, type WireBlock } from '../schema.ts';
+import { HASH_BYTES, type WireBlock } from '../wire/schema.ts';
 import type { ChainBlock } from './block.ts';
 
 /** The newest block of a chain: what the next block is linked to. */

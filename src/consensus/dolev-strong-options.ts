@@ -3,7 +3,7 @@
  * options, kept apart from the state machine so dolev-strong.ts holds only protocol rules.
  */
 import { StrongcastError, type ErrorCode } from '../errors.ts';
-import type { ConsensusMessage } from '../schema.ts';
+import type { ConsensusMessage } from '../wire/schema.ts';
 import type { ChainBlock, InstanceId } from './block.ts';
 import type { ChainTip } from './chain.ts';
 import { roundsPerInstance, type Genesis } from './genesis.ts';

@@ -18,7 +18,7 @@
  */
 import { concatBytes, toHex } from '../bytes.ts';
 import { StrongcastError, assert, type ErrorCode } from '../errors.ts';
-import { SIGNATURE_BYTES, schemaLimits, type ConsensusMessage, type WireBlock } from '../schema.ts';
+import { SIGNATURE_BYTES, schemaLimits, type ConsensusMessage, type WireBlock } from '../wire/schema.ts';
 import { hasBit, maskOf, withBit } from './bitmask.ts';
 import { blockHash, type ChainBlock, type InstanceId } from './block.ts';
 import { Chain, type ChainTip } from './chain.ts';

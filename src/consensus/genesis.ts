@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { bytesEqual, fromHex, lengthPrefixed, toHex, u32be, u64be, utf8 } from '../bytes.ts';
 import { StrongcastError } from '../errors.ts';
-import { PUBLIC_KEY_BYTES, schemaLimits } from '../schema.ts';
+import { PUBLIC_KEY_BYTES, schemaLimits } from '../wire/schema.ts';
 
 /** Domain tag of the genesis hash. */
 export const GENESIS_DOMAIN = 'strongcast/genesis/v1';

@@ -4,7 +4,7 @@
  * forwarded). Pure bookkeeping; the rules that use it live in dolev-strong.ts.
  */
 import { toHex } from '../bytes.ts';
-import type { WireBlock } from '../schema.ts';
+import type { WireBlock } from '../wire/schema.ts';
 import type { InstanceId } from './block.ts';
 import type { ConsensusAction } from './dolev-strong-options.ts';
 

@@ -5,7 +5,7 @@
  * stop a signature being replayed into another network; miner and t0 stop replay into another instance.
  */
 import { concatBytes, lengthPrefixed, u32be, u64be, utf8 } from '../bytes.ts';
-import { HASH_BYTES } from '../schema.ts';
+import { HASH_BYTES } from '../wire/schema.ts';
 import { assert } from '../errors.ts';
 
 /** Domain tag: no other strongcast signature can be mistaken for a consensus one. */

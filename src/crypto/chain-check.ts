@@ -6,7 +6,7 @@
 import { checkChainStructure } from '../consensus/chain-rules.ts';
 import { consensusSignedBytes } from '../consensus/signing.ts';
 import { StrongcastError } from '../errors.ts';
-import { HASH_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, schemaLimits } from '../schema.ts';
+import { HASH_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, schemaLimits } from '../wire/schema.ts';
 import type { ChainCheck, ChainCheckResult } from './verifier.ts';
 import { ED25519_BACKENDS, sodiumUnavailableReason, verifySignature, type Ed25519Backend } from './ed25519.ts';
 import { unpackBatch, type ChainItemView } from './packing.ts';

@@ -34,7 +34,7 @@ import { createRequire } from 'node:module';
 import * as ed from '@noble/ed25519';
 import { bytesEqual, fromHex } from '../bytes.ts';
 import { StrongcastError } from '../errors.ts';
-import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../schema.ts';
+import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../wire/schema.ts';
 
 /** Which library runs the curve arithmetic. All apply the same network validation rule. */
 export type Ed25519Backend = 'sodium' | 'native' | 'noble';

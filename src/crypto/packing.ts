@@ -35,7 +35,7 @@
  * item, slot 0 is the structure check and then one slot per position, in item order.
  */
 import { assert } from '../errors.ts';
-import { HASH_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../schema.ts';
+import { HASH_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../wire/schema.ts';
 
 /** 'SVB1' read as a little-endian u32: guards against a buffer of another layout or version. */
 export const BATCH_MAGIC = 0x31425653;

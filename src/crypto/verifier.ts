@@ -3,7 +3,7 @@
  * Verifier, which is the Piscina pool in production (verify-pool.ts) and may be a main-thread or fake
  * verifier in tests. Both gossip and consensus go through it.
  */
-import type { ConsensusMessage } from '../schema.ts';
+import type { ConsensusMessage } from '../wire/schema.ts';
 
 /** One Ed25519 check: does `signature` by `publicKey` cover exactly `message`? */
 export interface SignatureCheck {

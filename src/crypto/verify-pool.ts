@@ -17,7 +17,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { StrongcastError } from '../errors.ts';
 import { siblingModuleUrl } from '../module-path.ts';
-import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../schema.ts';
+import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../wire/schema.ts';
 import type { ChainCheck, ChainCheckResult, ChainVerifier, SignatureCheck } from './verifier.ts';
 import { preferredBackend, type Ed25519Backend } from './ed25519.ts';
 import {

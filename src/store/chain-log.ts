@@ -5,7 +5,7 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { bytesEqual } from '../bytes.ts';
-import { HASH_BYTES, schemaLimits } from '../schema.ts';
+import { HASH_BYTES, schemaLimits } from '../wire/schema.ts';
 import { blockHash, type ChainBlock } from '../consensus/block.ts';
 import type { ChainTip } from '../consensus/chain.ts';
 import { AppendLog, type AppendLogOptions, type LogRecovery } from './append-log.ts';

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { bytesEqual, toHex } from '../bytes.ts';
 import { StrongcastError } from '../errors.ts';
 import { optionsObject, positiveInt } from '../options.ts';
-import { HASH_BYTES, type PeerAddress } from '../schema.ts';
+import { HASH_BYTES, type PeerAddress } from '../wire/schema.ts';
 import { generateIdentity, readKeyFile, writeKeyFile, type Identity } from '../crypto/keys.ts';
 import type { ChainBlock } from '../consensus/block.ts';
 import { chainDefaults } from '../consensus/chain.ts';

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { fromHex } from '../../src/bytes.ts';
 import { blockHash, type ChainBlock } from '../../src/consensus/block.ts';
 import type { ChainTip } from '../../src/consensus/chain.ts';
-import type { WireBlock } from '../../src/schema.ts';
+import type { WireBlock } from '../../src/wire/schema.ts';
 import { DATA_DIR_FILES, openDataDir } from '../../src/store/data-dir.ts';
 
 /** Most appends the writer has queued and not yet durable, outside a burst. */

@@ -1,6 +1,6 @@
 /** A RelayPort that records what a BroadcastRelay asked to send; peers in `closed` refuse. */
-import type { RelayPort } from '../../src/broadcast-relay.ts';
-import type { Message } from '../../src/schema.ts';
+import type { RelayPort } from '../../src/gossip/broadcast-relay.ts';
+import type { Message } from '../../src/wire/schema.ts';
 
 export class FakeRelayPort implements RelayPort {
   frames: Array<{ peer: string; frame: Buffer }> = [];

@@ -8,12 +8,12 @@ import { toHex } from '../../src/bytes.ts';
 import { identityFromSeed } from '../../src/crypto/keys.ts';
 import type { Verifier } from '../../src/crypto/verifier.ts';
 import type { ErrorCode } from '../../src/errors.ts';
-import { encodeFrame, FrameDecoder } from '../../src/framing.ts';
-import { makeAuth, makeHello, type LocalHello } from '../../src/handshake.ts';
-import type { NodeLimits } from '../../src/node-options.ts';
-import { PeerConnection, type ConnectionEvents } from '../../src/peer-connection.ts';
-import type { HelloMessage, Message } from '../../src/schema.ts';
-import type { TurnBudget } from '../../src/turn-budget.ts';
+import { encodeFrame, FrameDecoder } from '../../src/wire/framing.ts';
+import { makeAuth, makeHello, type LocalHello } from '../../src/peers/handshake.ts';
+import type { NodeLimits } from '../../src/core/node-options.ts';
+import { PeerConnection, type ConnectionEvents } from '../../src/net/peer-connection.ts';
+import type { HelloMessage, Message } from '../../src/wire/schema.ts';
+import type { TurnBudget } from '../../src/net/turn-budget.ts';
 import { FakeSocket } from './fake-socket.ts';
 
 /** Waits for one turn of the event loop (the check phase). */

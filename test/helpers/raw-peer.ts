@@ -3,11 +3,11 @@
  * its own key, then sends whatever bytes or frames a test wants (duplicates, floods, garbage, forgeries).
  */
 import { connect, type Socket } from 'node:net';
-import { encodeFrame, FrameDecoder } from '../../src/framing.ts';
-import { makeAuth, makeHello, type LocalHello } from '../../src/handshake.ts';
-import { gossipSignedBytes } from '../../src/gossip.ts';
+import { encodeFrame, FrameDecoder } from '../../src/wire/framing.ts';
+import { makeAuth, makeHello, type LocalHello } from '../../src/peers/handshake.ts';
+import { gossipSignedBytes } from '../../src/gossip/gossip-core.ts';
 import { generateIdentity, type Identity } from '../../src/crypto/keys.ts';
-import type { GossipMessage, Message } from '../../src/schema.ts';
+import type { GossipMessage, Message } from '../../src/wire/schema.ts';
 
 export class RawPeer {
   readonly received: Message[] = [];

@@ -4,7 +4,7 @@
  * exactly the code they meet on a socket. Each direction is FIFO with a seeded delay below a bound; frames
  * are cut into random pieces, as TCP may deliver them.
  *
- * A `ConnSide` mirrors what src/peer-connection.ts does on an open connection (onData, onFrame, close): byte
+ * A `ConnSide` mirrors what src/net/peer-connection.ts does on an open connection (onData, onFrame, close): byte
  * and message token buckets (a read over the byte rate is handled, then reading stops until the bucket is
  * out of debt; what arrives meanwhile waits, in order, as it would in the kernel's buffers), ping/pong, a
  * peer's `reject` closes, `hello`/`auth` after the handshake is an offence and closes, a frame the decoder
@@ -13,10 +13,10 @@
  * test/fuzz-handshake.test.ts rather than replayed here.
  */
 import { ErrorCodes, type ErrorCode } from '../../src/errors.ts';
-import { encodeFrame, FrameDecoder } from '../../src/framing.ts';
-import { nodeDefaults, type NodeLimits } from '../../src/node-options.ts';
-import { rateHoldScoreIntervalMs } from '../../src/peer-connection.ts';
-import type { Message } from '../../src/schema.ts';
+import { encodeFrame, FrameDecoder } from '../../src/wire/framing.ts';
+import { nodeDefaults, type NodeLimits } from '../../src/core/node-options.ts';
+import { rateHoldScoreIntervalMs } from '../../src/net/peer-connection.ts';
+import type { Message } from '../../src/wire/schema.ts';
 import { TokenBucket } from '../../src/token-bucket.ts';
 import type { Prng } from '../sim/prng.ts';
 import type { Scheduler } from './scheduler.ts';

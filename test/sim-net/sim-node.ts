@@ -1,10 +1,10 @@
 /**
  * An honest full node in the simulator: the gossip core, the Dolev-Strong core and catch-up, wired the way
  * the socket shell wires them, in the same order of checks:
- *  - src/node.ts onGossip / onConsensus / admit / relay / sendToAll / onGetChain (rate limit) / onOffence
+ *  - src/core/node.ts onGossip / onConsensus / admit / relay / sendToAll / onGetChain (rate limit) / onOffence
  *    (penalties from offences.ts); broadcasts go through the same BroadcastRelay (the Plumtree broadcast
  *    tree: eager links, IHAVE every lazyFlushMs, GRAFT of missing broadcasts, PRUNE of redundant links);
- *  - src/validator.ts onChain (round check, then checkChain, then the core), apply, afterDisk (a block is
+ *  - src/core/validator.ts onChain (round check, then checkChain, then the core), apply, afterDisk (a block is
  *    durable before it counts, written once), beginCatchUp / absorbChainReply / finishCatchUp, onGetChain, the
  *    round tick and its outage check (watchForOutage: resync after a pause or a time without peers).
  * Verification is synchronous here (SimVerifier from test/sim: chain-rules.ts then real Ed25519), but its
@@ -19,16 +19,16 @@ import { blockHash, type ChainBlock } from '../../src/consensus/block.ts';
 import { CatchUp, statementSignedBytes } from '../../src/consensus/catch-up.ts';
 import { DolevStrong, type ConsensusAction } from '../../src/consensus/dolev-strong.ts';
 import type { ErrorCode } from '../../src/errors.ts';
-import { encodeFrame, framingDefaults } from '../../src/framing.ts';
-import { encodeGossipFrame } from '../../src/gossip-codec.ts';
-import { consensusId, GossipCore, gossipId, gossipSignedBytes } from '../../src/gossip.ts';
-import { BroadcastRelay } from '../../src/broadcast-relay.ts';
-import { getChainIntervalMs } from '../../src/node.ts';
-import { RequestInterval } from '../../src/request-interval.ts';
-import { penaltyFor } from '../../src/offences.ts';
-import { PeerScores } from '../../src/peer-score.ts';
-import { schemaLimits, type ChainMessage, type ConsensusMessage, type GossipMessage, type Message, type WireChainBlock } from '../../src/schema.ts';
-import { chainReplyBytesMax } from '../../src/validator.ts';
+import { encodeFrame, framingDefaults } from '../../src/wire/framing.ts';
+import { encodeGossipFrame } from '../../src/wire/gossip-codec.ts';
+import { consensusId, GossipCore, gossipId, gossipSignedBytes } from '../../src/gossip/gossip-core.ts';
+import { BroadcastRelay } from '../../src/gossip/broadcast-relay.ts';
+import { getChainIntervalMs } from '../../src/core/node.ts';
+import { RequestInterval } from '../../src/peers/request-interval.ts';
+import { penaltyFor } from '../../src/peers/offences.ts';
+import { PeerScores } from '../../src/peers/peer-score.ts';
+import { schemaLimits, type ChainMessage, type ConsensusMessage, type GossipMessage, type Message, type WireChainBlock } from '../../src/wire/schema.ts';
+import { chainReplyBytesMax } from '../../src/core/validator.ts';
 import { verifyEd25519 } from '../sim/keys.ts';
 import type { ConnSide, Host } from './links.ts';
 import type { World } from './world.ts';

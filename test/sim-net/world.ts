@@ -4,12 +4,12 @@
  * flood, equivocation, withholding and lies). It
  * also keeps the records the checks read: deliveries, link up/down times, offences and errors.
  */
-import type { BroadcastRelayOptions } from '../../src/broadcast-relay.ts';
+import type { BroadcastRelayOptions } from '../../src/gossip/broadcast-relay.ts';
 import { toHex } from '../../src/bytes.ts';
 import type { ChainBlock } from '../../src/consensus/block.ts';
 import { createGenesis } from '../../src/consensus/genesis.ts';
 import type { ErrorCode } from '../../src/errors.ts';
-import type { GossipMessage } from '../../src/schema.ts';
+import type { GossipMessage } from '../../src/wire/schema.ts';
 import { SimVerifier, testNet, type TestNet } from '../sim/chains.ts';
 import { testKeys, verifyEd25519 } from '../sim/keys.ts';
 import { Prng } from '../sim/prng.ts';

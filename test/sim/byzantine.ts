@@ -3,7 +3,7 @@
  * Byzantine validators can really do) and controls the timing and the targets of whatever it sends.
  */
 import { utf8 } from '../../src/bytes.ts';
-import type { ConsensusMessage, WireBlock } from '../../src/schema.ts';
+import type { ConsensusMessage, WireBlock } from '../../src/wire/schema.ts';
 import { buildChain, extendChain } from './chains.ts';
 import type { ByzantineBehaviour, ByzantineContext, Sim } from './network.ts';
 

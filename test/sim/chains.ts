@@ -11,7 +11,7 @@ import { checkChainStructure } from '../../src/consensus/chain-rules.ts';
 import { genesisHash, type Genesis } from '../../src/consensus/genesis.ts';
 import { consensusSignedBytes } from '../../src/consensus/signing.ts';
 import type { ChainCheck, ChainCheckResult } from '../../src/crypto/verifier.ts';
-import type { ConsensusMessage, WireBlock } from '../../src/schema.ts';
+import type { ConsensusMessage, WireBlock } from '../../src/wire/schema.ts';
 import { verifyEd25519, type TestKey } from './keys.ts';
 
 /** A network as tests see it: the genesis, its hash and every validator's private key. */

@@ -11,7 +11,7 @@ import { blockHash } from '../../src/consensus/block.ts';
 import { DolevStrong, type ConsensusAction } from '../../src/consensus/dolev-strong.ts';
 import { createGenesis } from '../../src/consensus/genesis.ts';
 import type { ErrorCode } from '../../src/errors.ts';
-import type { ConsensusMessage } from '../../src/schema.ts';
+import type { ConsensusMessage } from '../../src/wire/schema.ts';
 import { SimVerifier, testNet, type TestNet } from './chains.ts';
 import { testKeys } from './keys.ts';
 import { Prng } from './prng.ts';

@@ -5,12 +5,12 @@
  * closed peer means to gossip, peer exchange and the application is the node's business, through the host.
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { StrongcastError, type ErrorCode } from './errors.ts';
+import { StrongcastError, type ErrorCode } from '../errors.ts';
 import { keepsConnection } from './handshake.ts';
 import { normalizeHost } from './address-book.ts';
-import { PeerConnection, type ConnectionContext } from './peer-connection.ts';
-import type { NodeLimits } from './node-options.ts';
-import type { Logger } from './log.ts';
+import { PeerConnection, type ConnectionContext } from '../net/peer-connection.ts';
+import type { NodeLimits } from '../core/node-options.ts';
+import type { Logger } from '../log.ts';
 
 /** Called once when a dial ends: the open connection, or why there is none. */
 export type DialDone = (err: StrongcastError | null, c?: PeerConnection) => void;

@@ -10,7 +10,7 @@
  * it returns is what the general path would return for the same bytes (test/gossip-codec.test.ts checks
  * that on generated and mutated bodies); anything else, valid or not, is left to the general path.
  */
-import { StrongcastError } from './errors.ts';
+import { StrongcastError } from '../errors.ts';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, schemaLimits, type GossipMessage } from './schema.ts';
 
 /** msgpack fixmap header of a 7-entry map. */

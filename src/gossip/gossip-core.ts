@@ -9,12 +9,12 @@
  */
 import * as nodeCrypto from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { concatBytes, lengthPrefixed, u32be, utf8 } from './bytes.ts';
-import { assert } from './errors.ts';
-import type { ErrorCode } from './errors.ts';
-import type { ConsensusMessage, GossipMessage } from './schema.ts';
+import { concatBytes, lengthPrefixed, u32be, utf8 } from '../bytes.ts';
+import { assert } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
+import type { ConsensusMessage, GossipMessage } from '../wire/schema.ts';
 import { SeenCache } from './seen-cache.ts';
-import { positiveInt } from './options.ts';
+import { positiveInt } from '../options.ts';
 
 /** Domain tag of gossip signatures. */
 export const GOSSIP_DOMAIN = 'strongcast/gossip/v1';

@@ -4,14 +4,14 @@
  * Bad input from the peer closes this connection only, with a reason, and reports an offence for scoring.
  */
 import type { Socket } from 'node:net';
-import { toHex } from './bytes.ts';
-import { ErrorCodes, type ErrorCode, type StrongcastError } from './errors.ts';
-import { encodeFrame, FrameDecoder } from './framing.ts';
-import { authCheck, checkHello, makeAuth, makeHello, type HelloContext, type LocalHello } from './handshake.ts';
-import type { HelloMessage, Message } from './schema.ts';
-import { TokenBucket } from './token-bucket.ts';
-import type { Verifier } from './crypto/verifier.ts';
-import type { NodeLimits } from './node-options.ts';
+import { toHex } from '../bytes.ts';
+import { ErrorCodes, type ErrorCode, type StrongcastError } from '../errors.ts';
+import { encodeFrame, FrameDecoder } from '../wire/framing.ts';
+import { authCheck, checkHello, makeAuth, makeHello, type HelloContext, type LocalHello } from '../peers/handshake.ts';
+import type { HelloMessage, Message } from '../wire/schema.ts';
+import { TokenBucket } from '../token-bucket.ts';
+import type { Verifier } from '../crypto/verifier.ts';
+import type { NodeLimits } from '../core/node-options.ts';
 import type { DeferredWork, TurnBudget } from './turn-budget.ts';
 
 /** Lifecycle of a connection. */

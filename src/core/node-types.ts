@@ -2,8 +2,8 @@
  * The public shapes of a node: its events, what `peers()` and `stats()` report, and the ports through which
  * a validator shell receives consensus and catch-up traffic.
  */
-import type { ErrorCode } from './errors.ts';
-import type { ChainMessage, ConsensusMessage } from './schema.ts';
+import type { ErrorCode } from '../errors.ts';
+import type { ChainMessage, ConsensusMessage } from '../wire/schema.ts';
 
 /** A broadcast delivered to the application, once per node. */
 export interface GossipDelivery {

@@ -1,33 +1,33 @@
 /**
  * A strongcast node: listens, dials, keeps a peer table, floods signed broadcasts with spam protection and
- * carries consensus chains for a validator shell. Protocol rules live in pure modules (gossip.ts,
+ * carries consensus chains for a validator shell. Protocol rules live in pure modules (gossip/gossip-core.ts,
  * handshake.ts, peer-score.ts); this file wires them to sockets and timers.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:net';
-import { toHex } from './bytes.ts';
-import { StrongcastError, type ErrorCode } from './errors.ts';
-import { encodeFrame } from './framing.ts';
-import { encodeGossipFrame } from './gossip-codec.ts';
-import { GossipCore, consensusId, gossipId, gossipSignedBytes } from './gossip.ts';
-import { BroadcastRelay } from './broadcast-relay.ts';
-import type { LocalHello } from './handshake.ts';
-import type { PeerConnection, ConnectionContext } from './peer-connection.ts';
-import { PeerTable, listenAddressOf, type PeerTableHost } from './peer-table.ts';
-import { RequestInterval } from './request-interval.ts';
-import { TurnBudget } from './turn-budget.ts';
-import { PeerScores } from './peer-score.ts';
-import { isLoopback, penaltyFor } from './offences.ts';
+import { toHex } from '../bytes.ts';
+import { StrongcastError, type ErrorCode } from '../errors.ts';
+import { encodeFrame } from '../wire/framing.ts';
+import { encodeGossipFrame } from '../wire/gossip-codec.ts';
+import { GossipCore, consensusId, gossipId, gossipSignedBytes } from '../gossip/gossip-core.ts';
+import { BroadcastRelay } from '../gossip/broadcast-relay.ts';
+import type { LocalHello } from '../peers/handshake.ts';
+import type { PeerConnection, ConnectionContext } from '../net/peer-connection.ts';
+import { PeerTable, listenAddressOf, type PeerTableHost } from '../peers/peer-table.ts';
+import { RequestInterval } from '../peers/request-interval.ts';
+import { TurnBudget } from '../net/turn-budget.ts';
+import { PeerScores } from '../peers/peer-score.ts';
+import { isLoopback, penaltyFor } from '../peers/offences.ts';
 import type { ConsensusPort, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
-import { PeerMaintainer, type MaintenanceHost } from './peer-maintenance.ts';
-import { AddressBook, normalizeHost } from './address-book.ts';
+import { PeerMaintainer, type MaintenanceHost } from '../peers/peer-maintenance.ts';
+import { AddressBook, normalizeHost } from '../peers/address-book.ts';
 import { DEFAULT_NETWORK_ID, parseHostPort, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
-import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type PeerAddress } from './schema.ts';
-import { generateIdentity, type Identity } from './crypto/keys.ts';
-import { createMainThreadVerifier } from './crypto/main-thread-verifier.ts';
-import type { SignatureCheck, Verifier } from './crypto/verifier.ts';
-import { blockHash } from './consensus/block.ts';
-import { silentLogger, type Logger } from './log.ts';
+import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type PeerAddress } from '../wire/schema.ts';
+import { generateIdentity, type Identity } from '../crypto/keys.ts';
+import { createMainThreadVerifier } from '../crypto/main-thread-verifier.ts';
+import type { SignatureCheck, Verifier } from '../crypto/verifier.ts';
+import { blockHash } from '../consensus/block.ts';
+import { silentLogger, type Logger } from '../log.ts';
 
 
 /** A peer's getpeers is answered at most this often; more are ignored. */

@@ -2,7 +2,7 @@
  * A bounded, expiring set of message ids: gossip and consensus relays use it to deliver and forward each
  * message once. Time is passed in by the caller, so the cache never reads a clock and tests are exact.
  */
-import { nonNegativeInt, optionsObject, positiveInt } from './options.ts';
+import { nonNegativeInt, optionsObject, positiveInt } from '../options.ts';
 
 /** Defaults of {@link SeenCacheOptions}. */
 export const seenCacheDefaults = { seenEntriesMax: 100_000, seenTtlMs: 120_000 } as const;

@@ -6,8 +6,8 @@
  * `decodeMessage` (every field). msgpackr only ever runs on bodies the walk accepted.
  */
 import { Packr, Unpackr } from 'msgpackr';
-import { StrongcastError } from './errors.ts';
-import { optionsObject, positiveInt } from './options.ts';
+import { StrongcastError } from '../errors.ts';
+import { optionsObject, positiveInt } from '../options.ts';
 import { decodeGossipBody } from './gossip-codec.ts';
 import { decodeMessage, type Message } from './schema.ts';
 

@@ -3,12 +3,12 @@
  * whenever they are not connected, and addresses learned through peer exchange are dialed until the node
  * has targetPeers connections. The node supplies the facts and the dialing through a small host interface.
  */
-import { toHex } from './bytes.ts';
-import type { StrongcastError } from './errors.ts';
+import { toHex } from '../bytes.ts';
+import type { StrongcastError } from '../errors.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { normalizeHost, type AddressBook } from './address-book.ts';
-import { parseHostPort } from './node-options.ts';
-import type { Logger } from './log.ts';
+import { parseHostPort } from '../core/node-options.ts';
+import type { Logger } from '../log.ts';
 
 /** What the maintainer needs from its node. */
 export interface MaintenanceHost {

@@ -4,19 +4,19 @@
  * time (a timer at each round boundary). It adds no protocol rules of its own.
  */
 import { EventEmitter } from 'node:events';
-import { toHex } from './bytes.ts';
-import { StrongcastError, type ErrorCode } from './errors.ts';
+import { toHex } from '../bytes.ts';
+import { StrongcastError, type ErrorCode } from '../errors.ts';
 import type { ChainVerdict, StrongcastNode } from './node.ts';
-import type { ConsensusMessage } from './schema.ts';
-import type { ChainVerifier } from './crypto/verifier.ts';
-import type { Identity } from './crypto/keys.ts';
-import { DolevStrong, type ConsensusAction } from './consensus/dolev-strong.ts';
-import { roundsPerInstance, validatorIndex, type Genesis } from './consensus/genesis.ts';
-import { blockHash, type ChainBlock, type InstanceId } from './consensus/block.ts';
-import { CatchUp, statementSignedBytes } from './consensus/catch-up.ts';
-import { schemaLimits, type ChainMessage, type ChainStatement, type WireChainBlock } from './schema.ts';
-import type { DataDir } from './store/data-dir.ts';
-import { silentLogger, type Logger } from './log.ts';
+import type { ConsensusMessage } from '../wire/schema.ts';
+import type { ChainVerifier } from '../crypto/verifier.ts';
+import type { Identity } from '../crypto/keys.ts';
+import { DolevStrong, type ConsensusAction } from '../consensus/dolev-strong.ts';
+import { roundsPerInstance, validatorIndex, type Genesis } from '../consensus/genesis.ts';
+import { blockHash, type ChainBlock, type InstanceId } from '../consensus/block.ts';
+import { CatchUp, statementSignedBytes } from '../consensus/catch-up.ts';
+import { schemaLimits, type ChainMessage, type ChainStatement, type WireChainBlock } from '../wire/schema.ts';
+import type { DataDir } from '../store/data-dir.ts';
+import { silentLogger, type Logger } from '../log.ts';
 
 /** A block as events and the `chain` command show it. */
 export interface BlockView {

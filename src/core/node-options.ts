@@ -2,18 +2,18 @@
  * Options of a node, their defaults and their validation, in one place. Every limit a peer could push
  * against has a named default here, is enforced by the node, and is tested at its edge.
  */
-import { StrongcastError } from './errors.ts';
-import { framingDefaults } from './framing.ts';
-import type { GossipOptions } from './gossip.ts';
-import type { BroadcastRelayOptions } from './broadcast-relay.ts';
-import { peerScoreDefaults } from './peer-score.ts';
-import { backoffDefaults } from './backoff.ts';
-import { turnBudgetDefaults } from './turn-budget.ts';
-import { positiveInt, nonNegativeInt, positiveNumber } from './options.ts';
-import type { Identity } from './crypto/keys.ts';
-import type { PeerAddress } from './schema.ts';
-import type { Verifier } from './crypto/verifier.ts';
-import type { Logger } from './log.ts';
+import { StrongcastError } from '../errors.ts';
+import { framingDefaults } from '../wire/framing.ts';
+import type { GossipOptions } from '../gossip/gossip-core.ts';
+import type { BroadcastRelayOptions } from '../gossip/broadcast-relay.ts';
+import { peerScoreDefaults } from '../peers/peer-score.ts';
+import { backoffDefaults } from '../peers/backoff.ts';
+import { turnBudgetDefaults } from '../net/turn-budget.ts';
+import { positiveInt, nonNegativeInt, positiveNumber } from '../options.ts';
+import type { Identity } from '../crypto/keys.ts';
+import type { PeerAddress } from '../wire/schema.ts';
+import type { Verifier } from '../crypto/verifier.ts';
+import type { Logger } from '../log.ts';
 
 /** Default network id: nodes only talk to nodes with the same id. */
 export const DEFAULT_NETWORK_ID = 'strongcast-dev';

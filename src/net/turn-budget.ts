@@ -8,7 +8,7 @@
  * Pure apart from two injected functions: the clock and how to run something on the next turn (setImmediate
  * in a node), so tests drive it deterministically.
  */
-import { positiveInt } from './options.ts';
+import { positiveInt } from '../options.ts';
 
 /** Something with queued work that the budget resumes on a later turn. */
 export interface DeferredWork {

@@ -2,8 +2,8 @@
  * Misbehaviour scores with temporary bans, keyed by a string (a node id in hex, or an IP address).
  * Penalties add points; points decay linearly; reaching banScore bans the key for banMs. Time is passed in.
  */
-import { assert } from './errors.ts';
-import { nonNegativeNumber, optionsObject, positiveInt, positiveNumber } from './options.ts';
+import { assert } from '../errors.ts';
+import { nonNegativeNumber, optionsObject, positiveInt, positiveNumber } from '../options.ts';
 
 /** Defaults of {@link PeerScoreOptions}. */
 export const peerScoreDefaults = { banScore: 100, banMs: 10 * 60_000, scoreDecayPerSec: 1, scoredPeersMax: 10_000 } as const;

@@ -2,8 +2,8 @@
  * Listening addresses learned through peer exchange, keyed by node id and bounded in size. Pure: time is
  * passed in. A node dials from here to reach its target degree, so a network forms from one seed address.
  */
-import { toHex } from './bytes.ts';
-import type { PeerAddress } from './schema.ts';
+import { toHex } from '../bytes.ts';
+import type { PeerAddress } from '../wire/schema.ts';
 
 /** An address is not redialed sooner than this after an attempt, in ms. */
 export const addressRetryMs = 10_000;

@@ -5,9 +5,9 @@
  * (not our own) is what stops a recorded handshake being replayed: nobody can predict the nonce we chose.
  */
 import { randomBytes } from 'node:crypto';
-import { concatBytes, lengthPrefixed, toHex, utf8 } from './bytes.ts';
-import type { ErrorCode } from './errors.ts';
-import { NONCE_BYTES, PROTOCOL_VERSION, type AuthMessage, type HelloMessage } from './schema.ts';
+import { concatBytes, lengthPrefixed, toHex, utf8 } from '../bytes.ts';
+import type { ErrorCode } from '../errors.ts';
+import { NONCE_BYTES, PROTOCOL_VERSION, type AuthMessage, type HelloMessage } from '../wire/schema.ts';
 
 /** Domain tag of handshake signatures, so they can never be mistaken for gossip or consensus signatures. */
 export const HANDSHAKE_DOMAIN = 'strongcast/handshake/v1';

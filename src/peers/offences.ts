@@ -1,7 +1,7 @@
 /**
  * How much each kind of misbehaviour costs a peer (scores in peer-score.ts; at banScore it is banned).
  */
-import type { ErrorCode } from './errors.ts';
+import type { ErrorCode } from '../errors.ts';
 import { penalties } from './peer-score.ts';
 
 /** Offences that the node scores lightly: they happen to honest peers under load or clock skew. */

@@ -5,14 +5,14 @@
  *
  * It never reads a clock or sets a timer: the caller passes `now` and calls `tick()` every `lazyFlushMs`.
  */
-import { HASH_BYTES, schemaLimits, type GraftMessage, type IhaveMessage, type Message, type PruneMessage } from './schema.ts';
-import { toHex } from './bytes.ts';
+import { HASH_BYTES, schemaLimits, type GraftMessage, type IhaveMessage, type Message, type PruneMessage } from '../wire/schema.ts';
+import { toHex } from '../bytes.ts';
 import { Plumtree, plumtreeDefaults, type PlumtreeOptions } from './plumtree.ts';
 import { RecentFrames, type RecentFramesOptions } from './recent-frames.ts';
-import { TokenBucket } from './token-bucket.ts';
-import { optionsObject, positiveInt, positiveNumber } from './options.ts';
-import { encodeBody, framingDefaults } from './framing.ts';
-import { StrongcastError } from './errors.ts';
+import { TokenBucket } from '../token-bucket.ts';
+import { optionsObject, positiveInt, positiveNumber } from '../options.ts';
+import { encodeBody, framingDefaults } from '../wire/framing.ts';
+import { StrongcastError } from '../errors.ts';
 
 /** Options of BroadcastRelay. */
 export interface BroadcastRelayOptions extends PlumtreeOptions, RecentFramesOptions {

@@ -3,7 +3,7 @@
  * type and byte length of an untyped msgpack value before any other code sees it. This is the only place
  * that knows the message shapes; a new message type is added here first.
  */
-import { StrongcastError } from './errors.ts';
+import { StrongcastError } from '../errors.ts';
 
 /** Protocol version spoken on the wire; peers with another version are refused at the handshake. */
 export const PROTOCOL_VERSION = 1;

@@ -2,7 +2,7 @@
  * The encoded frames of recently relayed broadcasts, kept so a peer that asks for one (a Plumtree GRAFT)
  * gets it without re-encoding. Bounded by count, bytes and age; time is passed in.
  */
-import { optionsObject, positiveInt } from './options.ts';
+import { optionsObject, positiveInt } from '../options.ts';
 
 /** Options of RecentFrames. */
 export interface RecentFramesOptions {

@@ -26,9 +26,9 @@
  * Consensus chains never use the tree (node.ts floods them): Dolev-Strong's round timing must not wait for a
  * repair.
  */
-import { StrongcastError } from './errors.ts';
-import { optionsObject, positiveInt } from './options.ts';
-import { schemaLimits } from './schema.ts';
+import { StrongcastError } from '../errors.ts';
+import { optionsObject, positiveInt } from '../options.ts';
+import { schemaLimits } from '../wire/schema.ts';
 
 /** How a node relays gossip. */
 export type GossipMode = 'tree' | 'flood';

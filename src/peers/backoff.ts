@@ -1,6 +1,6 @@
 /** Reconnect delays: exponential growth from a base, capped, with random jitter so peers do not retry in step. */
-import { fraction, nonNegativeInt, optionsObject, positiveInt } from './options.ts';
-import { assert, StrongcastError } from './errors.ts';
+import { fraction, nonNegativeInt, optionsObject, positiveInt } from '../options.ts';
+import { assert, StrongcastError } from '../errors.ts';
 
 /** Defaults of {@link BackoffOptions}. */
 export const backoffDefaults = { reconnectBaseMs: 250, reconnectMaxMs: 30_000, reconnectJitter: 0.5 } as const;
