@@ -7,8 +7,12 @@
  *   await node.start();
  *   await node.broadcast('chat', 'hello');
  */
-export { createNode, StrongcastNode } from './core/node.ts';
-export type { GossipDelivery, PeerEvent, PeerInfo, OffenceEvent, NodeEvents, ConsensusPort, ChainVerdict } from './core/node.ts';
+export { StrongcastNode } from './core/node.ts';
+export { createNode } from './create-node.ts';
+export type { GossipDelivery, PeerEvent, PeerInfo, OffenceEvent, NodeEvents, ConsensusPort, ChainVerdict, NodeEnvironment } from './core/node.ts';
+export type { Clock, Timer } from './io/clock.ts';
+export type { Random } from './io/random.ts';
+export type { Transport, Link, LinkHandlers, Listener, DialCallback } from './io/transport.ts';
 export { nodeDefaults, DEFAULT_NETWORK_ID, parseHostPort } from './core/node-options.ts';
 export type { NodeOptions, NodeLimits } from './core/node-options.ts';
 export { StrongcastError, ErrorCodes, isStrongcastError } from './errors.ts';

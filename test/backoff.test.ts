@@ -29,14 +29,14 @@ test('jitter only shortens: random 0 gives the full delay, random 1 takes off re
 test('with Math.random every delay is an integer within bounds', () => {
   for (let a = 0; a < 20; a++) {
     const cap = Math.min(backoffDefaults.reconnectMaxMs, backoffDefaults.reconnectBaseMs * 2 ** a);
-    const d = backoffDelayMs(a);
+    const d = backoffDelayMs(a, {}, Math.random);
     assert.ok(Number.isInteger(d) && d >= cap / 2 && d <= cap, `attempt ${a}: ${d}`);
   }
 });
 
 test('a negative or fractional attempt is a caller bug', () => {
-  assert.throws(() => backoffDelayMs(-1), /invariant/);
-  assert.throws(() => backoffDelayMs(0.5), /invariant/);
+  assert.throws(() => backoffDelayMs(-1, {}, Math.random), /invariant/);
+  assert.throws(() => backoffDelayMs(0.5, {}, Math.random), /invariant/);
 });
 
 test.run();

@@ -14,7 +14,7 @@ import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts'
 import type { ErrorCode } from '../src/errors.ts';
 import { encodeFrame } from '../src/wire/framing.ts';
 import { gossipSignedBytes } from '../src/gossip/gossip-core.ts';
-import { createNode } from '../src/core/node.ts';
+import { createNode } from '../src/create-node.ts';
 import { nodeDefaults, resolveLimits, type NodeOptions } from '../src/core/node-options.ts';
 import { PeerConnection, rateHoldScoreIntervalMs } from '../src/net/peer-connection.ts';
 import type { Message } from '../src/wire/schema.ts';
@@ -38,7 +38,7 @@ function openConnection(clock: { ms: number }, peerBytesPerSec: number, peerByte
     verifier,
     limits: resolveLimits({ peerBytesPerSec, peerBytesBurst }),
     clock,
-    turn: new TurnBudget({ turnWorkMsMax: 1000, now: () => clock.ms }),
+    turn: new TurnBudget({ turnWorkMsMax: 1000, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) }),
   });
 }
 

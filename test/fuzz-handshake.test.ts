@@ -10,6 +10,7 @@
  * and the frame buffer stay within their limits. Every run uses a fresh seed, printed on
  * failure; replay one with `FUZZ_SEED=<seed> npm test -- fuzz-handshake`.
  */
+import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../src/bytes.ts';
@@ -20,6 +21,9 @@ import { encodeFrame, FrameDecoder } from '../src/wire/framing.ts';
 import { gossipSignedBytes } from '../src/gossip/gossip-core.ts';
 import { handshakeSignedBytes, makeAuth, makeHello, type LocalHello } from '../src/peers/handshake.ts';
 import { resolveLimits } from '../src/core/node-options.ts';
+import { systemClock } from '../src/io/system-clock.ts';
+import { systemRandom } from '../src/io/system-random.ts';
+import { socketLink } from '../src/io/tcp-transport.ts';
 import { earlyMessagesHardMax, PeerConnection, type ConnectionContext } from '../src/net/peer-connection.ts';
 import { TurnBudget } from '../src/net/turn-budget.ts';
 import { PROTOCOL_VERSION, type HelloMessage, type Message } from '../src/wire/schema.ts';
@@ -259,8 +263,9 @@ async function fuzzOne(): Promise<void> {
     verifier,
     helloContext,
     limits,
-    now: () => clockMs,
-    turn: new TurnBudget({ now: () => clockMs }),
+    clock: systemClock(() => clockMs),
+    random: systemRandom,
+    turn: new TurnBudget({ now: () => clockMs, nextTurn: (run) => void setImmediate(run) }),
     events: {
       onOpen: () => void (opened = true),
       onMessage: (_c, m) => void handedOn.push(m.t),
@@ -268,7 +273,7 @@ async function fuzzOne(): Promise<void> {
       onClose: (_c, code, reason) => void closes.push({ code, reason }),
     },
   };
-  const conn = new PeerConnection(socket as never, rng.next() < 0.5, ctx);
+  const conn = new PeerConnection(socketLink(socket as never), rng.next() < 0.5, ctx);
   conn.start();
   await flush(); // writes are corked until the end of the event-loop turn
   const ours = decodeAll(socket.written);
@@ -385,14 +390,15 @@ withSeed('a handshake that stalls is closed with ERR_HANDSHAKE_TIMEOUT, once', a
     results.push(closes);
     sockets.push(socket);
     const ctx: ConnectionContext = {
-      local: localHello, sign: (m) => self.sign(m), verifier, helloContext, limits: fast, now: () => clockMs,
-      turn: new TurnBudget({ now: () => clockMs }),
+      local: localHello, sign: (m) => self.sign(m), verifier, helloContext, limits: fast, clock: systemClock(() => clockMs),
+      random: systemRandom,
+      turn: new TurnBudget({ now: () => clockMs, nextTurn: (run) => void setImmediate(run) }),
       events: { onOpen: () => assert.unreachable('opened'), onMessage: () => undefined, onOffence: () => undefined, onClose: (_c, code) => void closes.push(code) },
     };
-    const conn = new PeerConnection(socket as never, false, ctx);
+    const conn = new PeerConnection(socketLink(socket as never), false, ctx);
     conn.start();
     // nothing, part of a hello, or a whole hello and no auth
-    const hello = encodeFrame(makeHello({ networkId, publicKey: peer.publicKey, host: '', port: 1 }));
+    const hello = encodeFrame(makeHello({ networkId, publicKey: peer.publicKey, host: '', port: 1 }, randomBytes(32)));
     const sent = rng.pick([new Uint8Array(0), hello.subarray(0, rng.int(1, hello.length - 1)), hello]);
     if (sent.length > 0) socket.push(sent);
   }

@@ -1,7 +1,9 @@
 /** Real sockets on loopback: the handshake refuses what it must, with a clear reason, and keepalive works. */
+import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createNode, type StrongcastNode } from '../src/core/node.ts';
+import { type StrongcastNode } from '../src/core/node.ts';
+import { createNode } from '../src/create-node.ts';
 import { isStrongcastError, type ErrorCode } from '../src/errors.ts';
 import { makeHello } from '../src/peers/handshake.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
@@ -41,7 +43,7 @@ test('another protocol version is refused with ERR_WRONG_VERSION', async () => {
   const raw = await RawPeer.open(a.listenPort);
   try {
     const id = generateIdentity();
-    raw.send({ ...makeHello({ networkId: 'strongcast-test', publicKey: id.publicKey, host: '', port: 0 }), v: 99 });
+    raw.send({ ...makeHello({ networkId: 'strongcast-test', publicKey: id.publicKey, host: '', port: 0 }, randomBytes(32)), v: 99 });
     const r = await raw.waitFor((m) => m.t === 'reject');
     assert.is(r.t === 'reject' && r.code, 'ERR_WRONG_VERSION');
     await raw.waitClosed();
@@ -94,7 +96,7 @@ test('a peer that cannot prove its key is refused with ERR_BAD_PROOF', async () 
   const raw = await RawPeer.open(a.listenPort);
   try {
     const id = generateIdentity();
-    raw.send(makeHello({ networkId: 'strongcast-test', publicKey: id.publicKey, host: '', port: 0 }));
+    raw.send(makeHello({ networkId: 'strongcast-test', publicKey: id.publicKey, host: '', port: 0 }, randomBytes(32)));
     await raw.waitFor((m) => m.t === 'hello');
     raw.send({ t: 'auth', sig: new Uint8Array(64).fill(7) });
     const r = await raw.waitFor((m) => m.t === 'reject');

@@ -1,7 +1,7 @@
 /** Node options: defaults, validation messages naming the field, address parsing; address book bounds. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createNode } from '../src/core/node.ts';
+import { createNode } from '../src/create-node.ts';
 import { nodeDefaults, parseHostPort, resolveLimits } from '../src/core/node-options.ts';
 import { AddressBook, addressRetryMs, normalizeHost } from '../src/peers/address-book.ts';
 import { isStrongcastError } from '../src/errors.ts';

@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { fastOptions, recordDeliveries, sleep, startNodes, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
 import { prng } from './sim/prng.ts';
-import { createNode, type StrongcastNode } from '../src/core/node.ts';
+import { type StrongcastNode } from '../src/core/node.ts';
+import { createNode } from '../src/create-node.ts';
 import { encodeFrame } from '../src/wire/framing.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 

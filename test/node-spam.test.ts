@@ -2,7 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { createNode, type StrongcastNode } from '../src/core/node.ts';
+import { type StrongcastNode } from '../src/core/node.ts';
+import { createNode } from '../src/create-node.ts';
 import { encodeFrame } from '../src/wire/framing.ts';
 import { makeHello } from '../src/peers/handshake.ts';
 import { fastOptions, recordDeliveries, sleep, stopAll, waitFor } from './helpers/net.ts';
@@ -94,7 +95,7 @@ test('a flooding peer is rate-limited and banned while honest traffic still gets
     await waitFor(() => seen.ids[0]!.includes(id), 'honest message delivered during the attack');
     // The banned key cannot come back: its hello is refused.
     const again = await RawPeer.open(a.listenPort, raw.identity);
-    again.send(makeHello({ networkId: 'strongcast-test', publicKey: raw.identity.publicKey, host: '', port: 0 }));
+    again.send(makeHello({ networkId: 'strongcast-test', publicKey: raw.identity.publicKey, host: '', port: 0 }, randomBytes(32)));
     const r = await again.waitFor((m) => m.t === 'reject');
     assert.is(r.t === 'reject' && r.code, 'ERR_BANNED');
     again.close();

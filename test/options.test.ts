@@ -51,10 +51,10 @@ const table: [string, () => unknown, string][] = [
   ['banMs', () => new PeerScores({ banMs: 1.5 }), 'options.banMs must be a positive integer'],
   ['scoreDecayPerSec', () => new PeerScores({ scoreDecayPerSec: -1 }), 'options.scoreDecayPerSec must be a non-negative number'],
   ['scoredPeersMax', () => new PeerScores({ scoredPeersMax: 0 }), 'options.scoredPeersMax must be a positive integer'],
-  ['reconnectBaseMs', () => backoffDelayMs(0, { reconnectBaseMs: 0 }), 'options.reconnectBaseMs must be a positive integer'],
-  ['reconnectMaxMs', () => backoffDelayMs(0, { reconnectMaxMs: -5 }), 'options.reconnectMaxMs must be a non-negative integer'],
-  ['reconnectMaxMs < base', () => backoffDelayMs(0, { reconnectBaseMs: 100, reconnectMaxMs: 99 }), 'options.reconnectMaxMs must be at least options.reconnectBaseMs'],
-  ['reconnectJitter', () => backoffDelayMs(0, { reconnectJitter: 1.5 }), 'options.reconnectJitter must be a number in 0..1'],
+  ['reconnectBaseMs', () => backoffDelayMs(0, { reconnectBaseMs: 0 }, Math.random), 'options.reconnectBaseMs must be a positive integer'],
+  ['reconnectMaxMs', () => backoffDelayMs(0, { reconnectMaxMs: -5 }, Math.random), 'options.reconnectMaxMs must be a non-negative integer'],
+  ['reconnectMaxMs < base', () => backoffDelayMs(0, { reconnectBaseMs: 100, reconnectMaxMs: 99 }, Math.random), 'options.reconnectMaxMs must be at least options.reconnectBaseMs'],
+  ['reconnectJitter', () => backoffDelayMs(0, { reconnectJitter: 1.5 }, Math.random), 'options.reconnectJitter must be a number in 0..1'],
   ['not an object', () => new SeenCache(5 as never), 'options must be an object'],
 ];
 

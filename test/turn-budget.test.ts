@@ -138,10 +138,10 @@ test('clear drops waiting work and the budget keeps working', () => {
 });
 
 test('turnWorkMsMax must be a positive integer; the default is 50 ms', () => {
-  assert.is(new TurnBudget().turnWorkMsMax, turnBudgetDefaults.turnWorkMsMax);
+  assert.is(new TurnBudget({ now: Date.now, nextTurn: (run) => void setImmediate(run) }).turnWorkMsMax, turnBudgetDefaults.turnWorkMsMax);
   assert.is(turnBudgetDefaults.turnWorkMsMax, 50);
   for (const bad of [0, -1, 1.5, Number.NaN, '10']) {
-    assert.throws(() => new TurnBudget({ turnWorkMsMax: bad as number }), (e: unknown) => e instanceof StrongcastError && e.code === 'ERR_INVALID_OPTION' && e.message.includes('turnWorkMsMax'));
+    assert.throws(() => new TurnBudget({ turnWorkMsMax: bad as number, now: Date.now, nextTurn: (run) => void setImmediate(run) }), (e: unknown) => e instanceof StrongcastError && e.code === 'ERR_INVALID_OPTION' && e.message.includes('turnWorkMsMax'));
     assert.throws(() => resolveLimits({ turnWorkMsMax: bad as number }), (e: unknown) => e instanceof StrongcastError && e.message.includes('turnWorkMsMax'));
   }
   assert.is(resolveLimits({}).turnWorkMsMax, 50);
@@ -175,7 +175,7 @@ const frames = getchainFrames;
 
 test('frames past the turn budget wait in order with the socket paused, and are all handled on later turns', async () => {
   const clock = { ms: 1_000_000 };
-  const turn = new TurnBudget({ turnWorkMsMax: 5, now: () => clock.ms });
+  const turn = new TurnBudget({ turnWorkMsMax: 5, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
   const h = await openConnection(turn, clock, 1, 21);
   await nextTurn();
   h.socket.push(frames(0, 20));
@@ -198,7 +198,7 @@ test('frames past the turn budget wait in order with the socket paused, and are 
 
 test('connections with frames waiting are served in the order they read them, one read at a time', async () => {
   const clock = { ms: 2_000_000 };
-  const turn = new TurnBudget({ turnWorkMsMax: 4, now: () => clock.ms });
+  const turn = new TurnBudget({ turnWorkMsMax: 4, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
   const order: string[] = [];
   const a = await openConnection(turn, clock, 1, 22, order);
   const b = await openConnection(turn, clock, 1, 23, order);
@@ -215,7 +215,7 @@ test('connections with frames waiting are served in the order they read them, on
 
 test('a bad frame after good ones: the good ones are handled first, then the connection closes with the frame error', async () => {
   const clock = { ms: 4_000_000 };
-  const turn = new TurnBudget({ turnWorkMsMax: 2, now: () => clock.ms });
+  const turn = new TurnBudget({ turnWorkMsMax: 2, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
   const h = await openConnection(turn, clock, 1, 26);
   await nextTurn();
   const oversized = Buffer.from([0x7f, 0xff, 0xff, 0xff, 0]);
@@ -230,7 +230,7 @@ test('a bad frame after good ones: the good ones are handled first, then the con
 test('frames right behind the auth wait for its verdict: earlyMessagesHardMax of them are all handled, one more is a protocol error', async () => {
   for (const extra of [0, 1]) {
     const clock = { ms: 6_000_000 };
-    const turn = new TurnBudget({ turnWorkMsMax: 1000, now: () => clock.ms });
+    const turn = new TurnBudget({ turnWorkMsMax: 1000, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
     const h = await startMemoryConnection({ networkId, selfSeed: 11, peerSeed: 28, verifier, limits: resolveLimits({}), clock, turn });
     const count = earlyMessagesHardMax + extra;
     // One read: the handshake and everything behind it, decoded while the auth is still being verified.
@@ -250,7 +250,7 @@ test('frames right behind the auth wait for its verdict: earlyMessagesHardMax of
 
 test('closing a connection with frames waiting drops them, and reading resumes so the socket can finish closing', async () => {
   const clock = { ms: 5_000_000 };
-  const turn = new TurnBudget({ turnWorkMsMax: 3, now: () => clock.ms });
+  const turn = new TurnBudget({ turnWorkMsMax: 3, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
   const h = await openConnection(turn, clock, 1, 27);
   await nextTurn();
   h.socket.push(frames(0, 30));

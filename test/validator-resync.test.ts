@@ -4,7 +4,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createNode, type StrongcastNode } from '../src/core/node.ts';
+import { type StrongcastNode } from '../src/core/node.ts';
+import { createNode } from '../src/create-node.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
 import { createGenesis, genesisHash } from '../src/consensus/genesis.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';

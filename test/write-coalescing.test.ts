@@ -9,6 +9,9 @@ import { toHex } from '../src/bytes.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import { resolveLimits } from '../src/core/node-options.ts';
+import { systemClock } from '../src/io/system-clock.ts';
+import { systemRandom } from '../src/io/system-random.ts';
+import { socketLink } from '../src/io/tcp-transport.ts';
 import { PeerConnection, type ConnectionContext } from '../src/net/peer-connection.ts';
 import { TurnBudget } from '../src/net/turn-budget.ts';
 import { FakeSocket } from './helpers/fake-socket.ts';
@@ -27,11 +30,12 @@ function connection(writeCoalesceMs: number): { conn: PeerConnection; socket: Fa
     verifier,
     helloContext: { networkId: 'coalesce', selfKeyHex: toHex(identity.publicKey), isBanned: () => false },
     limits: resolveLimits({ writeCoalesceMs }),
-    now: () => clock.ms,
-    turn: new TurnBudget({ now: () => clock.ms }),
+    clock: systemClock(() => clock.ms),
+    random: systemRandom,
+    turn: new TurnBudget({ now: () => clock.ms, nextTurn: (run) => void setImmediate(run) }),
     events: { onOpen: () => undefined, onMessage: () => undefined, onOffence: () => undefined, onClose: () => undefined },
   };
-  return { conn: new PeerConnection(socket as never, true, ctx), socket, clock };
+  return { conn: new PeerConnection(socketLink(socket as never), true, ctx), socket, clock };
 }
 
 test('frames sent in one turn on an idle link share one write, at the end of the turn', async () => {

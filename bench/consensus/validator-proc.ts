@@ -11,7 +11,8 @@
 import { genesisHash, parseGenesis, type GenesisJson } from '../../src/consensus/genesis.ts';
 import { identityFromSeed } from '../../src/crypto/keys.ts';
 import { createVerifyPool, type VerifyPool, type VerifyPoolStats } from '../../src/crypto/verify-pool.ts';
-import { createNode, type StrongcastNode } from '../../src/core/node.ts';
+import { type StrongcastNode } from '../../src/core/node.ts';
+import { createNode } from '../../src/create-node.ts';
 import { Validator } from '../../src/core/validator.ts';
 import { serveRequests } from '../child-serve.ts';
 

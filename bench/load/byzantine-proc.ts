@@ -7,7 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseGenesis, type Genesis } from '../../src/consensus/genesis.ts';
 import { readKeyFile } from '../../src/crypto/keys.ts';
-import { createNode, type StrongcastNode } from '../../src/core/node.ts';
+import { type StrongcastNode } from '../../src/core/node.ts';
+import { createNode } from '../../src/create-node.ts';
 import { Flooder } from './flooder.ts';
 import { Equivocator, Withholder } from './consensus-attacks.ts';
 import { serveRequests } from '../child-serve.ts';

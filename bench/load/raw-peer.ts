@@ -3,6 +3,7 @@
  * any key, then writes whatever frames or bytes the attack wants and hands every frame the node sends to a
  * listener (how the flooder captures valid gossip and consensus chains to replay).
  */
+import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { encodeFrame, FrameDecoder } from '../../src/wire/framing.ts';
 import { makeAuth, makeHello, type LocalHello } from '../../src/peers/handshake.ts';
@@ -69,7 +70,7 @@ export class RawPeer {
     const p = await RawPeer.open(port);
     try {
       const local: LocalHello = { networkId, publicKey: identity.publicKey, host: '', port: 0 };
-      p.send(makeHello(local));
+      p.send(makeHello(local, randomBytes(32)));
       const hello = await p.waitFor((m) => m.t === 'hello');
       if (hello.t !== 'hello') throw new Error('no hello');
       p.send(makeAuth(local, hello, (m) => identity.sign(m)));

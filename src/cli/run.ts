@@ -2,7 +2,8 @@
  * Running a node from the command line: builds the node from flags, prints its events, reads console
  * commands from stdin, and shuts down cleanly on quit, SIGINT or SIGTERM.
  */
-import { createNode, type StrongcastNode } from '../core/node.ts';
+import { type StrongcastNode } from '../core/node.ts';
+import { createNode } from '../create-node.ts';
 import { readKeyFile } from '../crypto/keys.ts';
 import { stderrLogger } from '../log.ts';
 import type { NodeOptions } from '../core/node-options.ts';

@@ -14,6 +14,9 @@ import type { Identity } from '../crypto/keys.ts';
 import type { PeerAddress } from '../wire/schema.ts';
 import type { Verifier } from '../crypto/verifier.ts';
 import type { Logger } from '../log.ts';
+import type { Clock } from '../io/clock.ts';
+import type { Random } from '../io/random.ts';
+import type { Transport } from '../io/transport.ts';
 
 /** Default network id: nodes only talk to nodes with the same id. */
 export const DEFAULT_NETWORK_ID = 'strongcast-dev';
@@ -93,8 +96,14 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
   verifier?: Verifier;
   /** Where logs go. @default silent */
   log?: Logger;
-  /** Clock in ms. @default Date.now */
+  /** Clock in ms, for a node whose clock should read differently (tests); ignored when `clock` is given. @default Date.now */
   now?: () => number;
+  /** How the node listens and dials. @default TCP */
+  transport?: Transport;
+  /** Time and timers. @default the system clock (reading `now` when given) */
+  clock?: Clock;
+  /** Randomness: handshake nonces, jitter, random choices. @default the system's */
+  random?: Random;
 }
 
 /** The resolved numeric limits. */

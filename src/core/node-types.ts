@@ -3,7 +3,10 @@
  * a validator shell receives consensus and catch-up traffic.
  */
 import type { ErrorCode } from '../errors.ts';
-import type { ChainMessage, ConsensusMessage } from '../wire/schema.ts';
+import type { Clock } from '../io/clock.ts';
+import type { Random } from '../io/random.ts';
+import type { Transport } from '../io/transport.ts';
+import type { ChainMessage, ConsensusMessage, Message } from '../wire/schema.ts';
 
 /** A broadcast delivered to the application, once per node. */
 export interface GossipDelivery {
@@ -120,4 +123,29 @@ export interface NodeEvents {
   peer: [PeerEvent];
   message: [GossipDelivery];
   offence: [OffenceEvent];
+}
+
+/** What a node runs on: its seams to the machine (TCP, the system clock and randomness) or to the simulator. */
+export interface NodeEnvironment {
+  transport: Transport;
+  clock: Clock;
+  random: Random;
+}
+
+/** What a validator needs from the node that carries its traffic (a StrongcastNode implements it). */
+export interface ConsensusNodePort {
+  /** The node's clock: the validator keeps time by it. */
+  readonly clock: Clock;
+  /** Lets the validator judge the consensus chains that arrive. */
+  attachConsensus(port: ConsensusPort): void;
+  /** Lets the validator answer and receive catch-up traffic. */
+  attachSync(port: SyncPort): void;
+  /** Ids of the open peers. */
+  peerIds(): string[];
+  /** Sends a message to one open peer; false when it is not connected. */
+  sendTo(peerId: string, msg: Message): boolean;
+  /** Floods our own consensus message (a proposal or a signed relay). */
+  publishConsensus(msg: ConsensusMessage): number;
+  /** Sends someone else's verified chain on to every open peer (a forward the state machine held back). */
+  forwardConsensus(msg: ConsensusMessage): number;
 }

@@ -1,10 +1,12 @@
 /**
  * A strongcast node: listens, dials, keeps a peer table, floods signed broadcasts with spam protection and
- * carries consensus chains for a validator shell. Protocol rules live in pure modules (gossip/gossip-core.ts,
- * handshake.ts, peer-score.ts); this file wires them to sockets and timers.
+ * carries consensus chains for a validator. Protocol rules live in pure modules (gossip/gossip-core.ts,
+ * peers/handshake.ts, peers/peer-score.ts); this file wires them together. It reaches the machine only through
+ * the environment it is given (a Transport, a Clock, a Random): TCP and the system clock on a machine, an
+ * in-memory network and virtual clocks in the simulator, which so runs this very code.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:net';
+import type { Listener } from '../io/transport.ts';
 import { toHex } from '../bytes.ts';
 import { StrongcastError, type ErrorCode } from '../errors.ts';
 import { encodeFrame } from '../wire/framing.ts';
@@ -16,9 +18,10 @@ import type { PeerConnection, ConnectionContext } from '../net/peer-connection.t
 import { PeerTable, listenAddressOf, type PeerTableHost } from '../peers/peer-table.ts';
 import { RequestInterval } from '../peers/request-interval.ts';
 import { TurnBudget } from '../net/turn-budget.ts';
+import type { Clock, Timer } from '../io/clock.ts';
 import { PeerScores } from '../peers/peer-score.ts';
 import { isLoopback, penaltyFor } from '../peers/offences.ts';
-import type { ConsensusPort, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
+import type { ConsensusNodePort, ConsensusPort, NodeEnvironment, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
 import { PeerMaintainer, type MaintenanceHost } from '../peers/peer-maintenance.ts';
 import { AddressBook, normalizeHost } from '../peers/address-book.ts';
 import { DEFAULT_NETWORK_ID, parseHostPort, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
@@ -36,10 +39,10 @@ export const getPeersIntervalMs = 1000;
 /** A peer's getchain is answered at most this often; more are ignored. */
 export const getChainIntervalMs = 100;
 
-export type { ChainVerdict, ConsensusPort, GossipDelivery, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
+export type { ChainVerdict, ConsensusPort, GossipDelivery, NodeEnvironment, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
 
 /** A peer-to-peer node. Create with `createNode`, then `start()`. */
-export class StrongcastNode extends EventEmitter<NodeEvents> {
+export class StrongcastNode extends EventEmitter<NodeEvents> implements ConsensusNodePort {
   readonly identity: Identity;
   readonly id: string;
   readonly networkId: string;
@@ -48,6 +51,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   /** Where broadcasts go next: the broadcast tree, its announcements and GRAFT answers. */
   readonly broadcastRelay: BroadcastRelay;
   private readonly log: Logger;
+  private readonly env: NodeEnvironment;
   private readonly now: () => number;
   private readonly verifier: Verifier;
   private readonly ownsVerifier: boolean;
@@ -60,7 +64,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   private readonly banIps: boolean;
   private readonly peerExchange: boolean;
   private port: number;
-  private server: Server | null = null;
+  private listener: Listener | null = null;
   private readonly table: PeerTable;
   /** Open connections by peer id (the table's). */
   private readonly open: Map<string, PeerConnection>;
@@ -73,14 +77,16 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   /** Until this time the node is cut off (fault testing): no connections in or out. */
   private isolatedUntilMs = 0;
   private seq: number;
-  private maintainTimer: NodeJS.Timeout | null = null;
-  private lazyTimer: NodeJS.Timeout | null = null;
+  private maintainTimer: Timer | null = null;
+  private lazyTimer: Timer | null = null;
   private running = false;
   /** Counters for status views and tests. */
   readonly counters = { delivered: 0, published: 0, relayedFrames: 0, badSignatures: 0, offences: 0, bans: 0 };
 
-  constructor(options: NodeOptions = {}) {
+  /** Use `createNode` (src/create-node.ts), which fills `env` for a machine. */
+  constructor(options: NodeOptions, env: NodeEnvironment) {
     super();
+    this.env = env;
     this.limits = resolveLimits(options);
     this.port = resolvePort(options.port);
     this.host = options.host ?? '0.0.0.0';
@@ -92,8 +98,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.identity = options.identity ?? generateIdentity();
     this.id = toHex(this.identity.publicKey);
     this.log = options.log ?? silentLogger;
-    this.now = options.now ?? Date.now;
-    this.turn = new TurnBudget({ turnWorkMsMax: this.limits.turnWorkMsMax, now: this.now });
+    this.now = () => env.clock.now();
+    this.turn = new TurnBudget({ turnWorkMsMax: this.limits.turnWorkMsMax, now: this.now, nextTurn: (run) => void env.clock.nextTurn(run) });
     this.table = new PeerTable(this.peerTableHost());
     this.open = this.table.open;
     this.ownsVerifier = options.verifier === undefined;
@@ -115,6 +121,11 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     this.seq = this.now() * 1000;
   }
 
+  /** The node's clock (the system clock on a machine, a virtual one in the simulator). */
+  get clock(): Clock {
+    return this.env.clock;
+  }
+
   /** The port the node listens on (after start). */
   get listenPort(): number {
     return this.port;
@@ -123,25 +134,20 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   /** Starts listening and dialing the configured peers. @throws ERR_PORT_IN_USE, ERR_INVALID_OPTION */
   async start(): Promise<{ host: string; port: number; id: string }> {
     if (this.running) return { host: this.host, port: this.port, id: this.id };
-    const server = createServer((s) => this.table.accept(s));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => {
-        const code = e.code === 'EADDRINUSE' ? 'ERR_PORT_IN_USE' : 'ERR_INVALID_OPTION';
-        reject(new StrongcastError(code, `cannot listen on ${this.host}:${this.port}: ${e.code ?? e.message}`, { cause: e }));
-      });
-      server.listen(this.port, this.host, () => resolve());
-    });
-    server.on('error', (e) => this.log.warn('server error', { error: e.message }));
-    const addr = server.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : this.port;
-    this.server = server;
+    const listener = await this.env.transport.listen(
+      this.host,
+      this.port,
+      (link) => this.table.accept(link),
+      (error) => this.log.warn('server error', { error }),
+    );
+    this.port = listener.port;
+    this.listener = listener;
     this.running = true;
-    this.maintainTimer = setInterval(() => this.maintain(), this.limits.maintainIntervalMs);
-    this.maintainTimer.unref();
+    const clock = this.env.clock;
+    this.maintainTimer = clock.setRepeating(() => this.maintain(), this.limits.maintainIntervalMs);
     const tree = this.broadcastRelay.tree;
     if (tree.lazyPush) {
-      this.lazyTimer = setInterval(() => this.broadcastRelay.tick(this.now(), (id) => this.gossip.known(id, this.now())), tree.settings.lazyFlushMs);
-      this.lazyTimer.unref();
+      this.lazyTimer = clock.setRepeating(() => this.broadcastRelay.tick(this.now(), (id) => this.gossip.known(id, this.now())), tree.settings.lazyFlushMs);
     }
     const info = { host: this.host, port: this.port, id: this.id };
     this.log.info('listening', info);
@@ -154,15 +160,15 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    if (this.maintainTimer) clearInterval(this.maintainTimer);
-    if (this.lazyTimer) clearInterval(this.lazyTimer);
+    this.maintainTimer?.cancel();
+    this.lazyTimer?.cancel();
     this.maintainTimer = null;
     this.lazyTimer = null;
     this.table.closeAll('ERR_CONNECTION_CLOSED', 'node shutting down');
     this.turn.clear();
-    const server = this.server;
-    this.server = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const listener = this.listener;
+    this.listener = null;
+    if (listener) await listener.close();
     if (this.ownsVerifier) await this.verifier.close();
     this.log.info('stopped');
   }
@@ -318,7 +324,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
         isFull: (k) => this.table.isFull(k),
       },
       limits: this.limits,
-      now: this.now,
+      clock: this.env.clock,
+      random: this.env.random,
       turn: this.turn,
       events: {
         onOpen: (c) => this.table.onOpen(c),
@@ -334,6 +341,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       selfId: this.id,
       limits: this.limits,
       log: this.log,
+      transport: this.env.transport,
       now: this.now,
       accepting: () => this.running && !this.isolated,
       isIpBanned: (ip, now) => this.ipScores.isBanned(ip, now),
@@ -475,13 +483,14 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
   /**
    * Tells the application. Its listeners run inside the node's handling of the network, and one that throws
    * must not leave that half done (a broadcast not relayed, a peer not banned, a read never finished): its
-   * error is rethrown on the next tick, so it still surfaces as an uncaught exception, as any listener's does.
+   * error is rethrown in a microtask once this work is done, so it still surfaces as an uncaught exception,
+   * as any listener's does.
    */
   private notify(emit: () => void): void {
     try {
       emit();
     } catch (e) {
-      process.nextTick(() => {
+      queueMicrotask(() => {
         throw e;
       });
     }
@@ -559,7 +568,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
     return {
       selfId: this.id,
       log: this.log,
-      now: this.now,
+      clock: this.env.clock,
+      random: () => this.env.random.next(),
       openCount: () => this.open.size,
       isOpen: (id) => this.open.has(id),
       isBanned: (id, now) => this.scores.isBanned(id, now),
@@ -568,13 +578,9 @@ export class StrongcastNode extends EventEmitter<NodeEvents> {
       dial: (host, port, done) => this.table.dial(host, port, done),
       askForAddresses: () => {
         const peers = [...this.open.values()];
-        peers[Math.floor(Math.random() * peers.length)]?.send({ t: 'getpeers' });
+        peers[Math.floor(this.env.random.next() * peers.length)]?.send({ t: 'getpeers' });
       },
     };
   }
 }
 
-/** Creates a node (not yet started). */
-export function createNode(options: NodeOptions = {}): StrongcastNode {
-  return new StrongcastNode(options);
-}

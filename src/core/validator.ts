@@ -6,7 +6,8 @@
 import { EventEmitter } from 'node:events';
 import { toHex } from '../bytes.ts';
 import { StrongcastError, type ErrorCode } from '../errors.ts';
-import type { ChainVerdict, StrongcastNode } from './node.ts';
+import type { Clock, Timer } from '../io/clock.ts';
+import type { ChainVerdict, ConsensusNodePort } from './node-types.ts';
 import type { ConsensusMessage } from '../wire/schema.ts';
 import type { ChainVerifier } from '../crypto/verifier.ts';
 import type { Identity } from '../crypto/keys.ts';
@@ -45,11 +46,12 @@ export interface ValidatorEvents {
 
 /** What a validator needs. */
 export interface ValidatorOptions {
-  node: StrongcastNode;
+  /** The node that carries its traffic (a StrongcastNode), and whose clock it keeps time by. */
+  node: ConsensusNodePort;
   genesis: Genesis;
   identity: Identity;
   verifier: ChainVerifier;
-  /** Clock in ms. @default Date.now */
+  /** Reads the time in ms, for a validator whose clock should read differently (tests). @default node.clock.now */
   now?: () => number;
   log?: Logger;
   /** Where decided blocks are kept; a block is durable before it is reported decided. @default none (memory only) */
@@ -87,13 +89,14 @@ export function blockView(b: ChainBlock): BlockView {
 export class Validator extends EventEmitter<ValidatorEvents> {
   readonly index: number;
   readonly core: DolevStrong;
-  private readonly node: StrongcastNode;
+  private readonly node: ConsensusNodePort;
+  private readonly clock: Clock;
   private readonly genesis: Genesis;
   private readonly verifier: ChainVerifier;
   private readonly now: () => number;
   private readonly log: Logger;
-  private timer: NodeJS.Timeout | null = null;
-  private syncTimer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
+  private syncTimer: Timer | null = null;
   private running = false;
   private readonly identity: Identity;
   private readonly store: DataDir | null;
@@ -118,7 +121,8 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     this.node = o.node;
     this.genesis = o.genesis;
     this.verifier = o.verifier;
-    this.now = o.now ?? Date.now;
+    this.clock = o.node.clock;
+    this.now = o.now ?? (() => this.clock.now());
     this.log = o.log ?? silentLogger;
     this.identity = o.identity;
     this.store = o.store ?? null;
@@ -164,8 +168,8 @@ export class Validator extends EventEmitter<ValidatorEvents> {
   /** Leaves consensus; safe to call twice. */
   stop(): void {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.timer?.cancel();
+    this.syncTimer?.cancel();
     this.timer = null;
     this.syncTimer = null;
   }
@@ -182,10 +186,11 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     // wait until the round has really begun, and if the moment was missed, try the next round instead.
     for (let attempt = 0; attempt < mineAttemptsMax; attempt++) {
       const { t0, atMs } = this.core.nextProposalRound(this.now());
-      while (this.now() < atMs) await new Promise((r) => setTimeout(r, Math.max(1, atMs - this.now())));
+      while (this.now() < atMs) await new Promise<void>((r) => void this.clock.setTimer(r, Math.max(1, atMs - this.now())));
       if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the validator stopped');
       this.checkOutage();
-      const actions = this.core.propose(payload, t0, this.now(), Date.now());
+      const now = this.now();
+      const actions = this.core.propose(payload, t0, now, now);
       this.apply(actions, 'self');
       const proposed = actions.find((a) => a.type === 'proposed');
       if (proposed && proposed.type === 'proposed') return { instance: proposed.instance, hash: toHex(proposed.blockHash) };
@@ -293,8 +298,7 @@ export class Validator extends EventEmitter<ValidatorEvents> {
       const from = (this.catchUp?.tipNow.height ?? 0) + 1;
       for (const peer of this.node.peerIds()) this.node.sendTo(peer, { t: 'getchain', from });
     };
-    this.syncTimer = setInterval(ask, this.syncIntervalMs);
-    this.syncTimer.unref();
+    this.syncTimer = this.clock.setRepeating(ask, this.syncIntervalMs);
     ask();
   }
 
@@ -347,7 +351,7 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     const cu = this.catchUp;
     if (!cu) return;
     this.catchUp = null;
-    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.syncTimer?.cancel();
     this.syncTimer = null;
     this.apply(this.core.finishSync(cu.liveFromT0), 'self');
     const tip = this.core.tip();
@@ -361,7 +365,7 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     const now = this.now();
     const next = startMs + (Math.floor((now - startMs) / roundMs) + 1) * roundMs;
     this.nextTickDueMs = next;
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.setTimer(() => {
       try {
         this.checkOutage();
         this.nextTickDueMs = Infinity;

@@ -1,14 +1,17 @@
 /**
- * One TCP connection to a peer: framing, the handshake, keepalive, per-peer rate limits and read and write
- * backpressure. It owns its socket and timers and nothing else; what messages mean is the node's business.
+ * One connection to a peer: framing, the handshake, keepalive, per-peer rate limits and read and write
+ * backpressure, over a Link (a TCP socket on a machine, an in-memory link in the simulator) with timers from
+ * the node's Clock. It owns its link and timers and nothing else; what messages mean is the node's business.
  * Bad input from the peer closes this connection only, with a reason, and reports an offence for scoring.
  */
-import type { Socket } from 'node:net';
 import { toHex } from '../bytes.ts';
+import type { Clock, Timer } from '../io/clock.ts';
+import type { Random } from '../io/random.ts';
+import type { Link } from '../io/transport.ts';
 import { ErrorCodes, type ErrorCode, type StrongcastError } from '../errors.ts';
 import { encodeFrame, FrameDecoder } from '../wire/framing.ts';
 import { authCheck, checkHello, makeAuth, makeHello, type HelloContext, type LocalHello } from '../peers/handshake.ts';
-import type { HelloMessage, Message } from '../wire/schema.ts';
+import { NONCE_BYTES, type HelloMessage, type Message } from '../wire/schema.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import type { Verifier } from '../crypto/verifier.ts';
 import type { NodeLimits } from '../core/node-options.ts';
@@ -36,7 +39,8 @@ export interface ConnectionContext {
   verifier: Verifier;
   helloContext: HelloContext;
   limits: NodeLimits;
-  now: () => number;
+  clock: Clock;
+  random: Random;
   /** The node's budget of work per event-loop turn, shared by all its connections. */
   turn: TurnBudget;
   events: ConnectionEvents;
@@ -90,7 +94,7 @@ export class PeerConnection implements DeferredWork {
   /** The peer sent more than peerBytesPerSec allows: reading stops until its byte bucket is out of debt. */
   private rateHeld = false;
   /** Ends the byte-rate hold; cleared by close. */
-  private rateTimer: NodeJS.Timeout | null = null;
+  private rateTimer: Timer | null = null;
   /** When a byte-rate hold was last scored. */
   private rateScoredAtMs = Number.NEGATIVE_INFINITY;
   private lastHeardMs: number;
@@ -100,35 +104,33 @@ export class PeerConnection implements DeferredWork {
   private lastFlushMs = Number.NEGATIVE_INFINITY;
   /** When the writes now held back began to be held. */
   private corkedAtMs = 0;
-  private flushTimer: NodeJS.Timeout | null = null;
-  private flushImmediate: NodeJS.Immediate | null = null;
+  private flushTimer: Timer | null = null;
   private paused = false;
-  private timers: NodeJS.Timeout[] = [];
+  private timers: Timer[] = [];
 
   constructor(
-    readonly socket: Socket,
+    readonly link: Link,
     readonly outbound: boolean,
     private readonly ctx: ConnectionContext,
   ) {
-    const { limits, now } = ctx;
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
+    const { limits, clock } = ctx;
+    this.remoteAddress = link.remoteAddress;
+    this.remotePort = link.remotePort;
     this.decoder = new FrameDecoder({ frameBytesMax: limits.frameBytesMax });
-    this.hello = makeHello(ctx.local);
-    this.lastHeardMs = now();
-    this.msgBucket = new TokenBucket({ ratePerSec: limits.peerMsgsPerSec, burst: limits.peerMsgsBurst }, now());
-    this.byteBucket = new TokenBucket({ ratePerSec: limits.peerBytesPerSec, burst: limits.peerBytesBurst }, now());
+    this.hello = makeHello(ctx.local, ctx.random.bytes(NONCE_BYTES));
+    this.lastHeardMs = clock.now();
+    this.msgBucket = new TokenBucket({ ratePerSec: limits.peerMsgsPerSec, burst: limits.peerMsgsBurst }, clock.now());
+    this.byteBucket = new TokenBucket({ ratePerSec: limits.peerBytesPerSec, burst: limits.peerBytesBurst }, clock.now());
   }
 
   /** Sends our hello and starts reading; the handshake must finish within handshakeTimeoutMs. */
   start(): void {
-    const s = this.socket;
-    s.setNoDelay(true);
-    s.on('data', (chunk: Buffer) => this.onData(chunk));
-    s.on('error', (e: Error) => this.close('ERR_CONNECTION_CLOSED', `socket error: ${e.message}`, false));
-    s.on('close', () => this.close('ERR_CONNECTION_CLOSED', 'closed by peer', false));
+    this.link.attach({
+      data: (chunk) => this.onData(chunk),
+      close: (error) => this.close('ERR_CONNECTION_CLOSED', error === undefined ? 'closed by peer' : `socket error: ${error}`, false),
+    });
     this.timers.push(
-      setTimeout(() => {
+      this.ctx.clock.setTimer(() => {
         if (this.state === 'handshaking') this.close('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${this.ctx.limits.handshakeTimeoutMs} ms`);
       }, this.ctx.limits.handshakeTimeoutMs),
     );
@@ -148,11 +150,11 @@ export class PeerConnection implements DeferredWork {
   private corkUntilFlush(now: number): void {
     this.corked = true;
     this.corkedAtMs = now;
-    this.socket.cork();
+    this.link.cork();
     // Clamped: a wall clock stepped backwards must not hold a link's writes for the size of the step.
     const waitMs = Math.min(this.ctx.limits.writeCoalesceMs, this.lastFlushMs + this.ctx.limits.writeCoalesceMs - now);
-    if (waitMs > 0) this.flushTimer = setTimeout(() => this.flush(), waitMs);
-    else this.flushImmediate = setImmediate(() => this.flush());
+    const flush = () => this.flush();
+    this.flushTimer = waitMs > 0 ? this.ctx.clock.setTimer(flush, waitMs) : this.ctx.clock.nextTurn(flush);
   }
 
   /** Sends what is held back now. */
@@ -160,16 +162,14 @@ export class PeerConnection implements DeferredWork {
     this.cancelFlush();
     if (!this.corked) return;
     this.corked = false;
-    this.lastFlushMs = this.ctx.now();
-    this.socket.uncork();
+    this.lastFlushMs = this.ctx.clock.now();
+    this.link.uncork();
   }
 
   /** Drops the scheduled flush, if any. */
   private cancelFlush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    if (this.flushImmediate) clearImmediate(this.flushImmediate);
+    this.flushTimer?.cancel();
     this.flushTimer = null;
-    this.flushImmediate = null;
   }
 
   /** Encodes and sends a message; false when the connection is closed or was just dropped as too slow. */
@@ -182,16 +182,16 @@ export class PeerConnection implements DeferredWork {
   sendFrame(frame: Buffer): boolean {
     if (this.state === 'closed') return false;
     // A peer that does not read fills our memory: bound what waits in the socket for it.
-    if (this.socket.writableLength + frame.byteLength > this.ctx.limits.writeQueueBytesMax) {
+    if (this.link.writableLength + frame.byteLength > this.ctx.limits.writeQueueBytesMax) {
       this.offence('ERR_SLOW_PEER', `write queue above ${this.ctx.limits.writeQueueBytesMax} bytes`);
       this.close('ERR_SLOW_PEER', `write queue above ${this.ctx.limits.writeQueueBytesMax} bytes`, false);
       return false;
     }
     this.stats.framesOut++;
     this.stats.bytesOut += frame.byteLength;
-    const now = this.ctx.now();
+    const now = this.ctx.clock.now();
     if (!this.corked) this.corkUntilFlush(now);
-    this.socket.write(frame);
+    this.link.write(frame);
     // A long run of work in one event-loop turn (a read batch verified inline) would hold every relay until
     // it ends, and the peers downstream idle meanwhile; once a coalescing window has passed, they go now.
     if (now - this.corkedAtMs >= Math.max(1, this.ctx.limits.writeCoalesceMs)) this.flush();
@@ -225,10 +225,10 @@ export class PeerConnection implements DeferredWork {
     const hold = this.inflightHeld || this.rateHeld || this.inboxHead < this.inbox.length;
     if (hold === this.paused || this.state === 'closed') return;
     this.paused = hold;
-    if (hold) return void this.socket.pause();
+    if (hold) return void this.link.pause();
     // Held, the peer could not be heard: it gets a whole idle window from now.
-    this.lastHeardMs = this.ctx.now();
-    this.socket.resume();
+    this.lastHeardMs = this.ctx.clock.now();
+    this.link.resume();
   }
 
   /** Closes the connection, telling the peer why unless the socket is already gone. Safe to call twice. */
@@ -237,26 +237,16 @@ export class PeerConnection implements DeferredWork {
     this.state = 'closed';
     this.inbox = [];
     this.inboxHead = 0;
-    // A paused socket never reads the peer's FIN, and is not even a live handle: read (and ignore) to the end.
-    if (this.paused) this.socket.resume();
     this.paused = false;
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) t.cancel();
     this.timers = [];
-    if (this.rateTimer) clearTimeout(this.rateTimer);
+    this.rateTimer?.cancel();
     this.rateTimer = null;
     this.rateHeld = false;
     this.cancelFlush();
-    if (tellPeer && !this.socket.destroyed) {
-      try {
-        this.socket.end(encodeFrame({ t: 'reject', code, reason: reason.slice(0, 512) }));
-      } catch {
-        // encoding a short reject cannot fail; if the socket is half-gone, destroy below covers it
-      }
-      const s = this.socket;
-      setTimeout(() => s.destroy(), 1000).unref();
-    } else {
-      this.socket.destroy();
-    }
+    this.corked = false;
+    if (tellPeer) this.link.end(encodeFrame({ t: 'reject', code, reason: reason.slice(0, 512) }));
+    else this.link.destroy();
     this.ctx.events.onClose(this, code, reason);
   }
 
@@ -269,9 +259,9 @@ export class PeerConnection implements DeferredWork {
     this.ctx.events.onOffence(this, code, reason);
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Uint8Array): void {
     if (this.state === 'closed' || this.inboxError) return;
-    this.lastHeardMs = this.ctx.now();
+    this.lastHeardMs = this.ctx.clock.now();
     this.stats.bytesIn += chunk.byteLength;
     // The chunk is part of a byte stream: dropping it would cut a frame and desync the decoder. It is always
     // decoded; a peer over its byte rate is slowed instead, by TCP, while we stop reading.
@@ -298,10 +288,10 @@ export class PeerConnection implements DeferredWork {
     const waitMs = this.byteBucket.spend(bytes, now);
     if (waitMs === 0) return;
     // A read while held (data the stream had already taken in before the pause) only lengthens the hold.
-    if (this.rateTimer) clearTimeout(this.rateTimer);
+    this.rateTimer?.cancel();
     // Resumed unconditionally when the timer fires: a wall clock stepped backwards refills nothing until it
     // catches up, and must not hold a link for the size of the step; the debt left lengthens the next hold.
-    this.rateTimer = setTimeout(() => this.endRateHold(), Math.ceil(waitMs));
+    this.rateTimer = this.ctx.clock.setTimer(() => this.endRateHold(), Math.ceil(waitMs));
     if (this.rateHeld) return;
     this.rateHeld = true;
     this.stats.rateHolds++;
@@ -437,13 +427,12 @@ export class PeerConnection implements DeferredWork {
   private startKeepalive(): void {
     const { pingIntervalMs, idleTimeoutMs } = this.ctx.limits;
     const every = Math.min(pingIntervalMs, Math.max(50, idleTimeoutMs >> 2));
-    const timer = setInterval(() => {
-      const silentMs = this.ctx.now() - this.lastHeardMs;
+    const timer = this.ctx.clock.setRepeating(() => {
+      const silentMs = this.ctx.clock.now() - this.lastHeardMs;
       // Not while we hold its socket unread: the silence would be ours.
       if (silentMs > idleTimeoutMs && !this.paused) return this.close('ERR_IDLE_TIMEOUT', `silent for ${silentMs} ms`);
       if (silentMs >= pingIntervalMs || this.pingSeq === 0) this.send({ t: 'ping', n: ++this.pingSeq });
     }, every);
-    timer.unref();
     this.timers.push(timer);
   }
 }

@@ -5,8 +5,8 @@
  * past `turnWorkMsMax` waits for a later turn, and the connections that have work waiting resume in the order
  * they began to wait.
  *
- * Pure apart from two injected functions: the clock and how to run something on the next turn (setImmediate
- * in a node), so tests drive it deterministically.
+ * Pure apart from two injected functions: the clock and how to run something on the next turn (the node's
+ * Clock: setImmediate on a machine), so tests drive it deterministically.
  */
 import { positiveInt } from '../options.ts';
 
@@ -20,10 +20,10 @@ export interface DeferredWork {
 export interface TurnBudgetOptions {
   /** Work one event-loop turn may do before the rest waits for a later turn, in ms. @default 50 */
   turnWorkMsMax?: number;
-  /** Clock in ms. @default Date.now */
-  now?: () => number;
-  /** Runs a function on the next turn of the event loop. @default setImmediate */
-  nextTurn?: (run: () => void) => void;
+  /** Clock in ms (the node's Clock.now). */
+  now: () => number;
+  /** Runs a function on the next turn of the event loop (the node's Clock.nextTurn). */
+  nextTurn: (run: () => void) => void;
 }
 
 /** Defaults of TurnBudgetOptions. */
@@ -43,10 +43,10 @@ export class TurnBudget {
   private waiting: DeferredWork[] = [];
   private readonly queued = new Set<DeferredWork>();
 
-  constructor(options: TurnBudgetOptions = {}) {
+  constructor(options: TurnBudgetOptions) {
     this.turnWorkMsMax = positiveInt(options.turnWorkMsMax ?? turnBudgetDefaults.turnWorkMsMax, 'turnWorkMsMax');
-    this.now = options.now ?? Date.now;
-    this.nextTurn = options.nextTurn ?? ((run) => void setImmediate(run));
+    this.now = options.now;
+    this.nextTurn = options.nextTurn;
   }
 
   /** Whether one more piece of work fits in this turn; the first piece of a turn always does. */

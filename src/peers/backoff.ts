@@ -29,7 +29,7 @@ export interface BackoffOptions {
  * shortened by up to `reconnectJitter` of itself using `random()` in [0, 1). Always an integer.
  * @throws StrongcastError ERR_INVALID_OPTION naming the bad field, or when reconnectMaxMs < reconnectBaseMs.
  */
-export function backoffDelayMs(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
+export function backoffDelayMs(attempt: number, options: BackoffOptions, random: () => number): number {
   assert(Number.isSafeInteger(attempt) && attempt >= 0, 'backoff attempt must be an integer >= 0');
   optionsObject(options);
   const baseMs = positiveInt(options.reconnectBaseMs ?? backoffDefaults.reconnectBaseMs, 'reconnectBaseMs');

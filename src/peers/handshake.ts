@@ -4,7 +4,6 @@
  * over the other side's nonce; a connection is open when both proofs verified. Signing the peer's nonce
  * (not our own) is what stops a recorded handshake being replayed: nobody can predict the nonce we chose.
  */
-import { randomBytes } from 'node:crypto';
 import { concatBytes, lengthPrefixed, toHex, utf8 } from '../bytes.ts';
 import type { ErrorCode } from '../errors.ts';
 import { NONCE_BYTES, PROTOCOL_VERSION, type AuthMessage, type HelloMessage } from '../wire/schema.ts';
@@ -31,7 +30,7 @@ export function handshakeSignedBytes(networkId: string, verifierNonce: Uint8Arra
 }
 
 /** A fresh hello with a random nonce; keep the nonce to check the peer's auth. */
-export function makeHello(local: LocalHello, nonce: Uint8Array = randomBytes(NONCE_BYTES)): HelloMessage {
+export function makeHello(local: LocalHello, nonce: Uint8Array): HelloMessage {
   return { t: 'hello', v: PROTOCOL_VERSION, net: local.networkId, key: local.publicKey, host: local.host, port: local.port, nonce };
 }
 

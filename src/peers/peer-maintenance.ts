@@ -9,12 +9,16 @@ import { backoffDelayMs } from './backoff.ts';
 import { normalizeHost, type AddressBook } from './address-book.ts';
 import { parseHostPort } from '../core/node-options.ts';
 import type { Logger } from '../log.ts';
+import type { Clock } from '../io/clock.ts';
 
 /** What the maintainer needs from its node. */
 export interface MaintenanceHost {
   readonly selfId: string;
   readonly log: Logger;
-  now(): number;
+  /** The node's clock: the time, and the timer of a bootstrap redial. */
+  readonly clock: Clock;
+  /** A number in [0, 1) for the backoff's jitter. */
+  random(): number;
   openCount(): number;
   isOpen(peerId: string): boolean;
   isBanned(peerId: string, nowMs: number): boolean;
@@ -61,7 +65,7 @@ export class PeerMaintainer {
    * ask a peer for more addresses (only the periodic timer asks, so requests stay bounded).
    */
   run(ask: boolean): void {
-    const now = this.host.now();
+    const now = this.host.clock.now();
     for (const b of this.bootstraps) this.runBootstrap(b, now);
     if (!this.settings.peerExchange) return;
     let want = this.settings.targetPeers - this.host.openCount() - this.host.dialingCount();
@@ -105,11 +109,10 @@ export class PeerMaintainer {
       b.dialing = false;
       if (!err) return;
       const { reconnectBaseMs, reconnectMaxMs } = this.settings;
-      const delay = backoffDelayMs(b.attempt++, { reconnectBaseMs, reconnectMaxMs });
-      b.nextAtMs = this.host.now() + delay;
+      const delay = backoffDelayMs(b.attempt++, { reconnectBaseMs, reconnectMaxMs }, () => this.host.random());
+      b.nextAtMs = this.host.clock.now() + delay;
       this.host.log.debug('bootstrap dial failed', { addr: `${b.host}:${b.port}`, code: err.code, retryInMs: Math.round(delay) });
-      const t = setTimeout(() => this.run(false), delay + 5);
-      t.unref();
+      this.host.clock.setTimer(() => this.run(false), delay + 5, true);
     });
   }
 }

@@ -4,8 +4,8 @@
  * connection caps), one connection per peer (the simultaneous-dial tie-break) and maxPeers. What an open or
  * closed peer means to gossip, peer exchange and the application is the node's business, through the host.
  */
-import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { StrongcastError, type ErrorCode } from '../errors.ts';
+import type { Link, Transport } from '../io/transport.ts';
 import { keepsConnection } from './handshake.ts';
 import { normalizeHost } from './address-book.ts';
 import { PeerConnection, type ConnectionContext } from '../net/peer-connection.ts';
@@ -28,6 +28,7 @@ export interface PeerTableHost {
   readonly selfId: string;
   readonly limits: NodeLimits;
   readonly log: Logger;
+  readonly transport: Transport;
   now(): number;
   /** Whether new connections may be made: the node is running and not isolated. */
   accepting(): boolean;
@@ -78,36 +79,28 @@ export class PeerTable {
     return this.open.size >= this.host.limits.maxPeers && !this.open.has(peerId);
   }
 
-  /** Takes an inbound socket, or destroys it when the node does not accept it now. */
-  accept(socket: Socket): void {
+  /** Takes an inbound link, or destroys it when the node does not accept it now. */
+  accept(link: Link): void {
     const { limits, log } = this.host;
-    const ip = normalizeHost(socket.remoteAddress ?? '');
-    if (!this.host.accepting() || this.host.isIpBanned(ip, this.host.now())) return void socket.destroy();
+    const ip = normalizeHost(link.remoteAddress);
+    if (!this.host.accepting() || this.host.isIpBanned(ip, this.host.now())) return void link.destroy();
     if (this.handshakingCount >= limits.handshakesPendingMax || this.connections.size >= limits.maxPeers + limits.handshakesPendingMax) {
       log.debug('refused inbound: too many connections', { ip });
-      return void socket.destroy();
+      return void link.destroy();
     }
-    this.#track(new PeerConnection(socket, false, this.host.connectionContext()));
+    this.#track(new PeerConnection(link, false, this.host.connectionContext()));
   }
 
   /** Dials HOST:PORT; `done` hears once whether it opened. */
   dial(host: string, port: number, done?: DialDone): void {
     const key = `${host}:${port}`;
     if (!this.host.accepting()) return void done?.(new StrongcastError('ERR_CONNECT_FAILED', `not dialing ${key}: the node is stopped or isolated`));
-    const socket = netConnect({ host, port });
     this.dialing.add(key);
-    const onError = (e: Error): void => {
+    this.host.transport.dial(host, port, this.host.limits.handshakeTimeoutMs, (err, link) => {
       this.dialing.delete(key);
-      done?.(new StrongcastError('ERR_CONNECT_FAILED', `cannot connect to ${key}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
-    };
-    socket.once('error', onError);
-    socket.setTimeout(this.host.limits.handshakeTimeoutMs, () => socket.destroy(new Error('connect timeout')));
-    socket.once('connect', () => {
-      socket.off('error', onError);
-      socket.setTimeout(0);
-      this.dialing.delete(key);
-      if (!this.host.accepting()) return void socket.destroy();
-      const c = new PeerConnection(socket, true, this.host.connectionContext());
+      if (err || !link) return void done?.(err ?? new StrongcastError('ERR_CONNECT_FAILED', `cannot connect to ${key}`));
+      if (!this.host.accepting()) return void link.destroy();
+      const c = new PeerConnection(link, true, this.host.connectionContext());
       if (done) this.#pendingDials.set(c, done);
       this.#track(c);
     });
@@ -166,5 +159,6 @@ export function listenAddressOf(c: PeerConnection): string | null {
   if (!c.peerHello || c.peerHello.port === 0) return null;
   if (c.outbound) return c.addr;
   const ip = normalizeHost(c.remoteAddress);
-  return isIP(ip) === 6 ? `[${ip}]:${c.peerHello.port}` : `${ip}:${c.peerHello.port}`;
+  // An IPv6 address holds colons (a normalized IPv4 one never does): it is bracketed before the port.
+  return ip.includes(':') ? `[${ip}]:${c.peerHello.port}` : `${ip}:${c.peerHello.port}`;
 }

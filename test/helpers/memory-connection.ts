@@ -3,6 +3,7 @@
  * injected clock, limits and turn budget are the test's; getchain frames, numbered by their `from`, make
  * the order in which frames are handled visible.
  */
+import { randomBytes } from 'node:crypto';
 import * as assert from 'uvu/assert';
 import { toHex } from '../../src/bytes.ts';
 import { identityFromSeed } from '../../src/crypto/keys.ts';
@@ -11,6 +12,9 @@ import type { ErrorCode } from '../../src/errors.ts';
 import { encodeFrame, FrameDecoder } from '../../src/wire/framing.ts';
 import { makeAuth, makeHello, type LocalHello } from '../../src/peers/handshake.ts';
 import type { NodeLimits } from '../../src/core/node-options.ts';
+import { systemClock } from '../../src/io/system-clock.ts';
+import { systemRandom } from '../../src/io/system-random.ts';
+import { socketLink } from '../../src/io/tcp-transport.ts';
 import { PeerConnection, type ConnectionEvents } from '../../src/net/peer-connection.ts';
 import type { HelloMessage, Message } from '../../src/wire/schema.ts';
 import type { TurnBudget } from '../../src/net/turn-budget.ts';
@@ -72,13 +76,14 @@ export async function startMemoryConnection(setup: MemoryConnectionSetup): Promi
     onClose: (_c, code) => void out.closes.push(code),
   };
   const local: LocalHello = { networkId: setup.networkId, publicKey: self.publicKey, host: '', port: 7000 };
-  const conn = new PeerConnection(socket as never, false, {
+  const conn = new PeerConnection(socketLink(socket as never), false, {
     local,
     sign: (m) => self.sign(m),
     verifier: setup.verifier,
     helloContext: { networkId: setup.networkId, selfKeyHex: toHex(self.publicKey), isBanned: () => false },
     limits: setup.limits,
-    now: () => setup.clock.ms,
+    clock: systemClock(() => setup.clock.ms),
+    random: systemRandom,
     turn: setup.turn,
     events,
   });
@@ -86,7 +91,7 @@ export async function startMemoryConnection(setup: MemoryConnectionSetup): Promi
   await nextTurn();
   const ours = new FrameDecoder({ frameBytesMax: 1 << 20 }).push(Buffer.concat(socket.written)).messages[0] as HelloMessage;
   const peerLocal: LocalHello = { networkId: setup.networkId, publicKey: peer.publicKey, host: '', port: 0 };
-  const peerHandshake = Buffer.concat([encodeFrame(makeHello(peerLocal)), encodeFrame(makeAuth(peerLocal, ours, (m) => peer.sign(m)))]);
+  const peerHandshake = Buffer.concat([encodeFrame(makeHello(peerLocal, randomBytes(32))), encodeFrame(makeAuth(peerLocal, ours, (m) => peer.sign(m)))]);
   return { conn, ...out, peerHandshake };
 }
 

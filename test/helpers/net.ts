@@ -1,5 +1,6 @@
 /** Helpers for real-socket tests on loopback: start nodes, wait for conditions, always tear down. */
-import { createNode, type StrongcastNode } from '../../src/core/node.ts';
+import { type StrongcastNode } from '../../src/core/node.ts';
+import { createNode } from '../../src/create-node.ts';
 import type { NodeOptions } from '../../src/core/node-options.ts';
 
 /** Options that keep loopback tests fast: short timers, loopback only. */

@@ -2,6 +2,7 @@
  * A scripted peer for attack tests: opens a raw TCP socket to a node, can complete a genuine handshake with
  * its own key, then sends whatever bytes or frames a test wants (duplicates, floods, garbage, forgeries).
  */
+import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { encodeFrame, FrameDecoder } from '../../src/wire/framing.ts';
 import { makeAuth, makeHello, type LocalHello } from '../../src/peers/handshake.ts';
@@ -36,7 +37,7 @@ export class RawPeer {
   static async handshake(port: number, networkId = 'strongcast-test', identity: Identity = generateIdentity()): Promise<RawPeer> {
     const p = await RawPeer.open(port, identity);
     const local: LocalHello = { networkId, publicKey: identity.publicKey, host: '', port: 0 };
-    p.send(makeHello(local));
+    p.send(makeHello(local, randomBytes(32)));
     const hello = await p.waitFor((m) => m.t === 'hello');
     if (hello.t !== 'hello') throw new Error('no hello');
     p.send(makeAuth(local, hello, (m) => identity.sign(m)));

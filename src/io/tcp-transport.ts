@@ -1,0 +1,122 @@
+/**
+ * TCP, the transport of a real network: node:net sockets behind the Link interface. Nagle is off (frames
+ * are coalesced by cork/uncork in the connection instead), and a link ended with a last frame is destroyed
+ * a second later if the peer never closes its side.
+ */
+import { connect as netConnect, createServer, type Socket } from 'node:net';
+import { StrongcastError } from '../errors.ts';
+import type { DialCallback, Link, LinkHandlers, Listener, Transport } from './transport.ts';
+
+/** How long an ended link waits for the peer to close before it is destroyed, in ms. */
+export const endLingerMs = 1000;
+
+/** A TCP socket as a Link. */
+class TcpLink implements Link {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  #paused = false;
+
+  constructor(private readonly socket: Socket) {
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    socket.setNoDelay(true);
+    // Until (and after) the owner attaches: a socket error with no listener would crash the process.
+    socket.on('error', () => undefined);
+  }
+
+  get writableLength(): number {
+    return this.socket.writableLength;
+  }
+
+  attach(h: LinkHandlers): void {
+    let closed = false;
+    const close = (error?: string) => {
+      if (closed) return;
+      closed = true;
+      h.close(error);
+    };
+    this.socket.on('data', (chunk: Buffer) => h.data(chunk));
+    this.socket.on('error', (e: Error) => close(e.message));
+    this.socket.on('close', () => close());
+  }
+
+  write(bytes: Uint8Array): void {
+    this.socket.write(bytes);
+  }
+
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.socket.resume();
+  }
+
+  end(last?: Uint8Array): void {
+    // A paused socket never reads the peer's FIN, and is not even a live handle: read (and drop) to the end.
+    if (this.#paused) this.resume();
+    if (this.socket.destroyed) return;
+    if (last) this.socket.end(last);
+    else this.socket.end();
+    const s = this.socket;
+    setTimeout(() => s.destroy(), endLingerMs).unref();
+  }
+
+  destroy(): void {
+    if (this.#paused) this.resume();
+    this.socket.destroy();
+  }
+}
+
+/** A connected socket (or any net.Socket-like duplex, for tests) as a Link. */
+export function socketLink(socket: Socket): Link {
+  return new TcpLink(socket);
+}
+
+/** The TCP transport. */
+export function tcpTransport(): Transport {
+  return {
+    listen(host, port, onLink, onError): Promise<Listener> {
+      const server = createServer((s) => onLink(new TcpLink(s)));
+      return new Promise((resolve, reject) => {
+        server.once('error', (e: NodeJS.ErrnoException) => {
+          const code = e.code === 'EADDRINUSE' ? 'ERR_PORT_IN_USE' : 'ERR_INVALID_OPTION';
+          reject(new StrongcastError(code, `cannot listen on ${host}:${port}: ${e.code ?? e.message}`, { cause: e }));
+        });
+        server.listen(port, host, () => {
+          // After listening, errors concern single accepts; links report their own.
+          server.on('error', (e) => onError?.(e.message));
+          const addr = server.address();
+          resolve({
+            port: typeof addr === 'object' && addr ? addr.port : port,
+            close: () => new Promise<void>((r) => server.close(() => r())),
+          });
+        });
+      });
+    },
+    dial(host, port, timeoutMs, done: DialCallback): void {
+      const key = `${host}:${port}`;
+      const socket = netConnect({ host, port });
+      const onError = (e: Error): void => {
+        done(new StrongcastError('ERR_CONNECT_FAILED', `cannot connect to ${key}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+      };
+      socket.once('error', onError);
+      socket.setTimeout(timeoutMs, () => socket.destroy(new Error('connect timeout')));
+      socket.once('connect', () => {
+        socket.off('error', onError);
+        socket.setTimeout(0);
+        done(null, new TcpLink(socket));
+      });
+    },
+  };
+}
