@@ -16,7 +16,7 @@ import { agreed, disagrees } from './sim/check.ts';
 import { holdBack, silentNodes, testBlock } from './sim/byzantine.ts';
 import { buildChain, extendChain, signBlock, SimVerifier, testNet, type TestNet } from './sim/chains.ts';
 import { testKeys } from './sim/keys.ts';
-import { Prng } from './sim/prng.ts';
+import { Prng } from '../src/sim/prng.ts';
 
 const T = 3;
 

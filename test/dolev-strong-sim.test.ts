@@ -13,7 +13,7 @@ import { agreed, atMostTwoBlocksOnWire, maxWireBlocks, sameChains } from './sim/
 import { equivocatingMiner, holdBack, randomCoalition, silentNodes, testBlock } from './sim/byzantine.ts';
 import { buildChain } from './sim/chains.ts';
 import type { ByzantineBehaviour } from './sim/network.ts';
-import { Prng } from './sim/prng.ts';
+import { Prng } from '../src/sim/prng.ts';
 
 const seeds = (count: number, base = 1): number[] => Array.from({ length: count }, (_, i) => base + i);
 const T = 3; // t0 of the instance under test

@@ -8,7 +8,7 @@ import { Packr } from 'msgpackr';
 import { decodeBody, encodeFrame, FrameDecoder } from '../src/wire/framing.ts';
 import { StrongcastError, type ErrorCode } from '../src/errors.ts';
 import { decodeMessage, PROTOCOL_VERSION, type Message } from '../src/wire/schema.ts';
-import { prng } from './sim/prng.ts';
+import { prng } from '../src/sim/prng.ts';
 
 const seed = Number(process.env['FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
 

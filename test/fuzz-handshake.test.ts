@@ -28,7 +28,7 @@ import { earlyMessagesHardMax, PeerConnection, type ConnectionContext } from '..
 import { TurnBudget } from '../src/net/turn-budget.ts';
 import { PROTOCOL_VERSION, type HelloMessage, type Message } from '../src/wire/schema.ts';
 import { verifyEd25519 } from './sim/keys.ts';
-import { Prng } from './sim/prng.ts';
+import { Prng } from '../src/sim/prng.ts';
 import { FakeSocket } from './helpers/fake-socket.ts';
 
 const seed = Number(process.env['FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;

@@ -8,7 +8,7 @@ import { decodeBodyInFull, decodeBody, encodeBody, FRAME_HEADER_BYTES } from '..
 import { decodeGossipBody, encodeGossipFrame } from '../src/wire/gossip-codec.ts';
 import { schemaLimits, type GossipMessage, type Message } from '../src/wire/schema.ts';
 import { StrongcastError } from '../src/errors.ts';
-import { Prng } from './sim/prng.ts';
+import { Prng } from '../src/sim/prng.ts';
 
 const frameMax = 1024 * 1024;
 

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fastOptions, recordDeliveries, sleep, startNodes, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
-import { prng } from './sim/prng.ts';
+import { prng } from '../src/sim/prng.ts';
 import { type StrongcastNode } from '../src/core/node.ts';
 import { createNode } from '../src/create-node.ts';
 import { encodeFrame } from '../src/wire/framing.ts';

@@ -12,7 +12,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Plumtree, plumtreeDefaults, type PlumtreeOptions } from '../src/gossip/plumtree.ts';
-import { Prng } from './sim/prng.ts';
+import { Prng } from '../src/sim/prng.ts';
 
 type Frame = { t: 'gossip'; id: string; origin: string } | { t: 'prune'; origin: string } | { t: 'ihave'; ids: string[] } | { t: 'graft'; ids: string[] };
 

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { toHex } from '../src/bytes.ts';
 import { DATA_DIR_FILES, openDataDir } from '../src/store/data-dir.ts';
 import { crashBlockFields, crashWriterBurstBlocks, crashWriterInFlightMax } from './helpers/crash-writer.ts';
-import { prng } from './sim/prng.ts';
+import { prng } from '../src/sim/prng.ts';
 
 const writer = fileURLToPath(new URL('./helpers/crash-writer.ts', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -21,8 +21,8 @@ import { createMainThreadVerifier } from '../../src/crypto/main-thread-verifier.
 import type { VerifyPool } from '../../src/crypto/verify-pool.ts';
 import { consensusId } from '../../src/gossip/gossip-core.ts';
 import type { ConsensusMessage } from '../../src/wire/schema.ts';
-import { Prng } from '../../test/sim/prng.ts';
-import { EventQueue } from '../../test/sim/event-queue.ts';
+import { Prng } from '../../src/sim/prng.ts';
+import { EventQueue } from '../../src/sim/event-queue.ts';
 
 /** One in-memory configuration. */
 export interface MemorySpec {

@@ -16,7 +16,6 @@ import { roundsPerInstance, validatorIndex, type Genesis } from '../consensus/ge
 import { blockHash, type ChainBlock, type InstanceId } from '../consensus/block.ts';
 import { CatchUp, statementSignedBytes } from '../consensus/catch-up.ts';
 import { schemaLimits, type ChainMessage, type ChainStatement, type WireChainBlock } from '../wire/schema.ts';
-import type { DataDir } from '../store/data-dir.ts';
 import { silentLogger, type Logger } from '../log.ts';
 
 /** A block as events and the `chain` command show it. */
@@ -44,6 +43,14 @@ export interface ValidatorEvents {
   rejected: [{ instance: InstanceId | null; code: ErrorCode; reason: string; from: string }];
 }
 
+/** Where a validator keeps its decided chain (store/data-dir.ts on disk; memory in the simulator). */
+export interface ChainStore {
+  /** The blocks kept so far, oldest first (linked, checked). */
+  loadChain(): { blocks: ChainBlock[] };
+  /** Resolves once `block` is durable: the validator reports it only then. */
+  appendBlock(block: ChainBlock): Promise<void>;
+}
+
 /** What a validator needs. */
 export interface ValidatorOptions {
   /** The node that carries its traffic (a StrongcastNode), and whose clock it keeps time by. */
@@ -55,7 +62,7 @@ export interface ValidatorOptions {
   now?: () => number;
   log?: Logger;
   /** Where decided blocks are kept; a block is durable before it is reported decided. @default none (memory only) */
-  store?: DataDir;
+  store?: ChainStore;
   /** How often a catching-up node asks its peers for their chain, in ms. @default max(roundMs, 500) */
   syncIntervalMs?: number;
   /**
@@ -99,7 +106,7 @@ export class Validator extends EventEmitter<ValidatorEvents> {
   private syncTimer: Timer | null = null;
   private running = false;
   private readonly identity: Identity;
-  private readonly store: DataDir | null;
+  private readonly store: ChainStore | null;
   private readonly syncIntervalMs: number;
   private catchUp: CatchUp | null = null;
   /** Disk appends and the events that wait for them, in order. */

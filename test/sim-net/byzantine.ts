@@ -8,53 +8,42 @@
  *    only) that never relays honest traffic and, by role, equivocates when mining, withholds signature
  *    chains and releases them late to one honest node, or answers catch-up requests with forged chains.
  */
-import { utf8 } from '../../src/bytes.ts';
+import { toHex, utf8 } from '../../src/bytes.ts';
 import { blockHash } from '../../src/consensus/block.ts';
 import { statementSignedBytes } from '../../src/consensus/catch-up.ts';
-import type { ErrorCode } from '../../src/errors.ts';
 import { encodeFrame } from '../../src/wire/framing.ts';
 import { gossipSignedBytes } from '../../src/gossip/gossip-core.ts';
 import { PROTOCOL_VERSION, type ConsensusMessage, type GossipMessage, type Message, type WireBlock, type WireChainBlock } from '../../src/wire/schema.ts';
+import { SimHost } from '../../src/sim/sim-host.ts';
 import { buildChain, extendChain } from '../sim/chains.ts';
-import { testKey, type TestKey } from '../sim/keys.ts';
-import type { ConnSide, Host } from './links.ts';
-import type { World } from './world.ts';
+import { RawHost, type RawConn, type RawKey } from './raw-host.ts';
+import { simIdentity, simPort, validatorIp, type World } from './world.ts';
 
-/** What every Byzantine host shares: it is always up, takes any connection, and keeps its open sides. */
-abstract class ByzHost implements Host {
-  readonly alive = true;
-  readonly open = new Map<string, ConnSide>();
+/** What every Byzantine host shares: a raw host on the simulated network, always up. */
+abstract class ByzHost {
+  readonly raw: RawHost;
 
   constructor(
     readonly world: World,
     readonly id: string,
-  ) {}
-
-  run(fn: () => void): void {
-    this.world.guard(this, fn);
+    key: RawKey,
+    ip: string,
+  ) {
+    const host = new SimHost(world.sched, ip);
+    this.raw = new RawHost(world.net, host, key, world.networkId, world.rng, simPort);
+    this.raw.onMessage = (c, m) => this.onMessage(c, m);
   }
 
-  accepts(): boolean {
-    return true;
+  /** Open connections by peer id (key hex). */
+  get open(): Map<string, RawConn> {
+    return this.raw.open;
   }
 
-  onOpen(c: ConnSide): void {
-    this.open.set(c.peerId, c);
-  }
-
-  onClose(c: ConnSide): void {
-    if (this.open.get(c.peerId) === c) this.open.delete(c.peerId);
-  }
-
-  onOffence(_c: ConnSide, _code: ErrorCode, _reason: string): void {}
-
-  abstract onMessage(c: ConnSide, msg: Message): void;
+  abstract onMessage(c: RawConn, msg: Message): void;
 
   /** Random bytes from the world's PRNG (never from the OS: a run must replay from its seed). */
   bytes(n: number): Uint8Array {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = this.world.rng.int(0, 255);
-    return b;
+    return this.raw.bytes(n);
   }
 }
 
@@ -64,7 +53,6 @@ export type FloodKind = (typeof floodKinds)[number];
 
 /** A peer that floods whichever node it is told to. */
 export class Flooder extends ByzHost {
-  readonly key: TestKey;
   readonly sent = new Map<FloodKind, number>();
   readonly #gossip: GossipMessage[] = [];
   readonly #chains: ConsensusMessage[] = [];
@@ -72,35 +60,39 @@ export class Flooder extends ByzHost {
   #seq = 0;
 
   constructor(world: World, generation: number) {
-    super(world, `x${generation}`);
-    this.key = testKey(generation, 77);
+    super(world, `x${generation}`, simIdentity(generation, 77), `10.1.0.${generation + 1}`);
   }
 
-  onMessage(_c: ConnSide, msg: Message): void {
+  get key(): RawKey {
+    return this.raw.key;
+  }
+
+  onMessage(_c: RawConn, msg: Message): void {
     // Keep a bounded sample of what honest nodes relay to us, to copy, replay and mutate.
     if (msg.t === 'gossip') keep(this.#gossip, msg, 64, this.world);
     else if (msg.t === 'ds') keep(this.#chains, msg, 64, this.world);
   }
 
-  /** Floods `target` (a host id) every few ms until `untilMs`; redials after each close while it is let in. */
-  flood(target: string, untilMs: number): void {
+  /** Floods validator `target` every few ms until `untilMs`; redials after each close while it is let in. */
+  flood(target: number, untilMs: number): void {
     const w = this.world;
+    const targetId = toHex(w.identities[target]!.publicKey);
     const step = (): void => {
       if (w.sched.now >= untilMs) return;
-      const c = this.open.get(target);
+      const c = this.open.get(targetId);
       if (c) this.#act(c);
-      else w.net.dial(this.id, target);
+      else this.raw.dial(validatorIp(target), simPort);
       w.sched.after(c ? w.rng.int(1, 6) : w.rng.int(20, 80), step);
     };
-    w.net.dial(this.id, target);
-    w.sched.after(w.net.delay() * 2 + 1, step);
+    this.raw.dial(validatorIp(target), simPort);
+    w.sched.after(2 * w.opts.delayMaxMs + 1, step);
   }
 
   #count(kind: FloodKind): void {
     this.sent.set(kind, (this.sent.get(kind) ?? 0) + 1);
   }
 
-  #act(c: ConnSide): void {
+  #act(c: RawConn): void {
     const rng = this.world.rng;
     const roll = rng.next();
     const g = this.#gossip.length > 0 ? rng.pick(this.#gossip) : undefined;
@@ -208,17 +200,21 @@ export class ByzValidator extends ByzHost {
     readonly coalition: readonly number[],
     readonly roles: ByzRoles,
   ) {
-    super(world, `v${index}`);
+    super(world, `v${index}`, world.identities[index]!, validatorIp(index));
+    void this.raw.listen();
   }
 
-  onMessage(c: ConnSide, msg: Message): void {
+  onMessage(c: RawConn, msg: Message): void {
     if (msg.t === 'ds' && this.roles.withhold) this.#maybeWithhold(msg);
     else if (msg.t === 'getchain' && this.roles.lie) this.#lie(c, msg.from);
   }
 
-  /** Honest neighbours with an open connection. */
-  #targets(): ConnSide[] {
-    return [...this.open.values()].filter((c) => c.peerId.startsWith('v') && !this.coalition.includes(Number(c.peerId.slice(1))));
+  /** Honest validators with an open connection. */
+  #targets(): RawConn[] {
+    return [...this.open.values()].filter((c) => {
+      const i = this.world.indexOf(c.peerId);
+      return i !== undefined && !this.coalition.includes(i);
+    });
   }
 
   /** Mines for t0 (now is T0): equivocates, or withholds its block for a late release to one node. */
@@ -270,9 +266,9 @@ export class ByzValidator extends ByzHost {
   }
 
   /** Sends the honest block at height from+1 relinked onto height from-1; false when there is none yet. */
-  #relink(c: ConnSide, from: number): boolean {
+  #relink(c: RawConn, from: number): boolean {
     const w = this.world;
-    const chain = w.nodes.find((x) => x !== null && x.catchUp === null)?.core.chain() ?? [];
+    const chain = w.nodes.find((x) => x !== null && !x.validator.syncing)?.validator.chain() ?? [];
     const skipped = chain.find((b) => b.height === from);
     const next = chain.find((b) => b.height === from + 1);
     if (!skipped || !next) return false;
@@ -290,13 +286,13 @@ export class ByzValidator extends ByzHost {
    * chain (the coalition can read the honest chain), so its blocks do link up and only the f+1 vouch rule
    * keeps them out. Some replies carry a statement in another validator's name with a made-up signature.
    */
-  #lie(c: ConnSide, from: number): void {
+  #lie(c: RawConn, from: number): void {
     const w = this.world;
     const rng = w.rng;
     this.released.lies++;
     if (this.roles.relink && rng.next() < 0.5 && this.#relink(c, from)) return;
-    const honest = w.nodes.find((x) => x !== null && x.core.tip().height >= from - 1);
-    const below = honest?.core.chain().find((b) => b.height === from - 1);
+    const honest = w.nodes.find((x) => x !== null && x.validator.core.tip().height >= from - 1);
+    const below = honest?.validator.chain().find((b) => b.height === from - 1);
     let parent = from <= 1 ? w.testNet.genesisHash : (below?.hash ?? this.bytes(32));
     const blocks: WireChainBlock[] = [];
     for (let h = Math.max(1, from), end = h + rng.int(1, 4); h < end; h++) {

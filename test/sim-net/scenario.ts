@@ -16,6 +16,7 @@
  * out of such outages (at most one per run then).
  */
 import { utf8 } from '../../src/bytes.ts';
+import { Prng } from '../../src/sim/prng.ts';
 import { ByzValidator, Flooder } from './byzantine.ts';
 import { randomMesh, type Mesh } from './topology.ts';
 import { World } from './world.ts';
@@ -99,12 +100,12 @@ function pickWeighted<T extends string>(r: number, weights: Record<T, number>): 
 }
 
 /** Builds and runs the scenario of `seed`. */
-export function runScenario(seed: number): Outcome {
-  const probe = new World({ seed, n: 1, faults: 0, roundMs, delayMinMs: 1, delayMaxMs: 1, verifyMsMax: 0, diskMsMax: 0, syncIntervalMs: 500, eventsMax: 1 });
-  const n = probe.rng.pick([8, 9, 10]);
-  const f = n === 10 && probe.rng.next() < 0.3 ? 3 : 2;
+export async function runScenario(seed: number): Promise<Outcome> {
+  const probe = new Prng(seed);
+  const n = probe.pick([8, 9, 10]);
+  const f = n === 10 && probe.next() < 0.3 ? 3 : 2;
   // Half the seeds run the paper's single tree, whose repairs (GRAFT) the redundant default rarely needs.
-  const treeRedundancy = probe.rng.pick([1, 2]);
+  const treeRedundancy = probe.pick([1, 2]);
   const world = new World({
     seed,
     n,
@@ -131,21 +132,12 @@ export function runScenario(seed: number): Outcome {
     return new ByzValidator(world, i, byzIdx, { equivocate, withhold: !equivocate || rng.next() < 0.5, lie: rng.next() < 0.6 || relinkAttack, relink: relinkAttack });
   });
   const honest = [...Array(n).keys()].filter((i) => !byzIdx.includes(i));
-  for (const bz of byzantine) world.addHost(bz);
   for (const i of honest) world.startNode(i);
-  for (let a = 0; a < n; a++) for (const c of mesh[a]!) if (a < c) world.net.dial(`v${a}`, `v${c}`);
 
   const T0 = (t: number): number => world.T0(t);
   const lastT0 = rounds - 1;
   const endMs = T0(lastT0 + k) + 1600;
   const deliveryWindowMs = 1000;
-
-  // Round ticks, just after every boundary (validator.ts scheduleTick).
-  for (let t = 0; T0(t) <= endMs; t++) {
-    world.sched.at(T0(t) + 1, () => {
-      for (const node of world.nodes) node?.run(() => node.tick(T0(t)));
-    });
-  }
 
   // Crash faults within the budget.
   const faults: Fault[] = [];
@@ -193,11 +185,14 @@ export function runScenario(seed: number): Outcome {
         world.sched.at(T0(t0), () => bz.mine(t0));
         continue;
       }
-      world.sched.at(T0(t0) + rng.int(0, 5), () => {
-        const node = world.nodes[m];
-        node?.run(() => {
-          const hashHex = node.propose(t0, utf8(`seed ${seed} block ${m}@${t0}`));
-          if (hashHex) proposals.push({ miner: m, t0, hashHex });
+      // `mine` waits for the next round start it can still make: asked late in the round before, that is t0.
+      world.sched.at(T0(t0) - rng.int(10, 30), () => {
+        const sv = world.nodes[m];
+        sv?.host.run(sv.host.incarnation, () => {
+          sv.validator.mine(utf8(`seed ${seed} block ${m}@${t0}`)).then(
+            (p) => void proposals.push({ miner: m, t0: p.instance.t0, hashHex: p.hash }),
+            () => undefined, // refused (no peers, stopped): nothing was proposed
+          );
         });
       });
     }
@@ -209,9 +204,15 @@ export function runScenario(seed: number): Outcome {
     const origin = rng.pick(honest);
     const data = utf8(`seed ${seed} gossip ${broadcasts.length + rng.int(0, 9)}`);
     world.sched.at(at, () => {
-      const node = world.nodes[origin];
-      if (!node || node.cut) return;
-      node.run(() => broadcasts.push({ id: node.broadcast('chat', data), origin, atMs: world.sched.now }));
+      const sv = world.nodes[origin];
+      if (!sv || sv.node.isolated) return;
+      sv.host.run(sv.host.incarnation, () => {
+        const atMs = world.sched.now;
+        sv.node.broadcast('chat', data).then(
+          (r) => void broadcasts.push({ id: r.id, origin, atMs }),
+          () => undefined, // not started (yet): nothing was sent
+        );
+      });
     });
   }
 
@@ -223,17 +224,13 @@ export function runScenario(seed: number): Outcome {
   for (let e = rng.int(2, 4); e > 0; e--) {
     const atMs = rng.int(T0(0), T0(lastT0 - 2));
     const ep = { generation: rng.next() < 0.5 || flooders.length === 0 ? flooders.length : flooders.length - 1, target: rng.pick(honest), atMs, untilMs: atMs + rng.int(200, 800) };
-    if (ep.generation === flooders.length) {
-      const fl = new Flooder(world, ep.generation);
-      flooders.push(fl);
-      world.addHost(fl);
-    }
+    if (ep.generation === flooders.length) flooders.push(new Flooder(world, ep.generation));
     floods.push(ep);
     const fl = flooders[ep.generation]!;
-    world.sched.at(atMs, () => fl.flood(`v${ep.target}`, ep.untilMs));
+    world.sched.at(atMs, () => fl.flood(ep.target, ep.untilMs));
   }
 
-  world.sched.runUntil(endMs);
+  await world.sched.run(endMs);
   return { world, mesh, byzantine, flooders, faults, floods, broadcasts, proposals, deliveryWindowMs, lastT0, endMs, k, f, n };
 }
 

@@ -6,7 +6,7 @@
  *  - every node has at least 2f+1 neighbours, so a restarted node always has f+1 honest, live peers to
  *    answer its catch-up requests (statements are asked of direct peers only).
  */
-import type { Prng } from '../sim/prng.ts';
+import type { Prng } from '../../src/sim/prng.ts';
 
 /** Neighbour lists by node index. */
 export type Mesh = ReadonlyArray<ReadonlySet<number>>;

@@ -1,21 +1,26 @@
 /**
- * The simulated world: virtual clock, seeded PRNG, the network of hosts, durable stores that survive a kill,
- * and the fault hooks a scenario drives: kill / restart, pause, cut (Byzantine hosts, byzantine.ts, bring
- * flood, equivocation, withholding and lies). It
- * also keeps the records the checks read: deliveries, link up/down times, offences and errors.
+ * The simulated world: one virtual timeline, a seeded PRNG, the in-memory network (src/sim), durable stores
+ * that survive a kill, and the fault hooks a scenario drives (kill / restart, pause, cut). Every honest
+ * validator is the shipped code: a StrongcastNode and a Validator (src/core) on a SimHost's transport, clock
+ * and randomness, with the real verifier core answering after a simulated verification time. Nothing of
+ * node or validator behaviour is written here; the world only keeps the records the checks read:
+ * deliveries, link up/down times, offences and refusals, and a digest of what happened when.
  */
 import type { BroadcastRelayOptions } from '../../src/gossip/broadcast-relay.ts';
 import { toHex } from '../../src/bytes.ts';
 import type { ChainBlock } from '../../src/consensus/block.ts';
-import { createGenesis } from '../../src/consensus/genesis.ts';
+import { createGenesis, genesisHash, type Genesis } from '../../src/consensus/genesis.ts';
+import { identityFromSeed, type Identity } from '../../src/crypto/keys.ts';
 import type { ErrorCode } from '../../src/errors.ts';
-import type { GossipMessage } from '../../src/wire/schema.ts';
-import { SimVerifier, testNet, type TestNet } from '../sim/chains.ts';
-import { testKeys, verifyEd25519 } from '../sim/keys.ts';
-import { Prng } from '../sim/prng.ts';
-import { Network, type Host } from './links.ts';
-import { Scheduler } from './scheduler.ts';
-import { SimNode } from './sim-node.ts';
+import { createNode } from '../../src/create-node.ts';
+import type { StrongcastNode } from '../../src/core/node.ts';
+import { Validator, type ChainStore } from '../../src/core/validator.ts';
+import { MemoryNetwork } from '../../src/sim/memory-network.ts';
+import { Prng } from '../../src/sim/prng.ts';
+import { Scheduler } from '../../src/sim/scheduler.ts';
+import { seededRandom, SimHost } from '../../src/sim/sim-host.ts';
+import { simVerifier } from '../../src/sim/sim-verifier.ts';
+import { testNet, type TestNet } from '../sim/chains.ts';
 
 /** Timing and size of a world. */
 export interface WorldOptions {
@@ -26,18 +31,22 @@ export interface WorldOptions {
   faults: number;
   /** Δ in ms. */
   roundMs: number;
-  /** One-way link delay bounds in ms; the largest must stay below Δ/3 (two hops plus a short pause fit in Δ). */
+  /** One-way link delay bounds in ms. */
   delayMinMs: number;
   delayMaxMs: number;
-  /** Largest time a verification takes, in ms. */
+  /** Largest time a verification batch takes, in ms. */
   verifyMsMax: number;
   /** Largest time a block takes to become durable, in ms. */
   diskMsMax: number;
-  /** How often a catching-up node asks its peers, in ms (validator.ts default: max(roundMs, 500)). */
+  /** How often a catching-up node asks its peers, in ms. */
   syncIntervalMs: number;
   eventsMax: number;
   /** Broadcast-tree options of every honest node (gossipMode, timers, limits). @default node defaults */
   gossip?: BroadcastRelayOptions;
+  /** Each validator's clock offset from the timeline, in ms. @default all 0 */
+  offsetsMs?: readonly number[];
+  /** Passed to every validator. @default the validator's default (Δ/4) */
+  clockSkewMsMax?: number;
 }
 
 /** An honest validator's link to a peer going up or down. */
@@ -48,24 +57,70 @@ export interface LinkEvent {
   up: boolean;
 }
 
+/** The port every simulated host listens on. */
+export const simPort = 7000;
+
+/** The address of validator `i` on the simulated network. */
+export function validatorIp(i: number): string {
+  return `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
+/** The identity of test key `i` (the same on every run; `salt` gives another family). */
+export function simIdentity(i: number, salt = 0): Identity {
+  const seed = Buffer.alloc(32);
+  seed.writeUInt32BE(i, 0);
+  seed.writeUInt32BE(salt, 4);
+  seed.write('strongcast-test', 8);
+  return identityFromSeed(seed);
+}
+
+/** One incarnation of an honest validator: the shipped node and validator, and what they reported. */
+export class SimValidator {
+  /** Gossip ids delivered to the application by this incarnation, with how often (must stay 1). */
+  readonly delivered = new Map<string, number>();
+  readonly counters = { offences: 0, rejected: 0, synced: 0, resyncs: 0, decided: 0 };
+  /** Whether this incarnation started with a catch-up, and whether it finished one (or never needed one). */
+  beganCatchUp = false;
+  caughtUp = true;
+
+  constructor(
+    readonly index: number,
+    readonly host: SimHost,
+    readonly node: StrongcastNode,
+    readonly validator: Validator,
+  ) {}
+
+  get id(): string {
+    return `v${this.index}`;
+  }
+
+  /** Hex hashes of the decided chain, oldest first. */
+  chainHashes(): string[] {
+    return this.validator.chain().map((b) => toHex(b.hash));
+  }
+}
+
 /** Hosts, stores and records of one simulated run. */
 export class World {
   readonly seed: number;
   readonly sched: Scheduler;
   readonly rng: Prng;
-  readonly net: Network;
+  readonly net: MemoryNetwork;
   readonly testNet: TestNet;
+  readonly genesis: Genesis;
   readonly networkId: string;
-  readonly verifier: SimVerifier;
   readonly opts: WorldOptions;
+  readonly identities: Identity[];
+  /** The machine of each validator index (honest or Byzantine). */
+  readonly hosts: SimHost[];
   /** Durable chain of each validator index (what its data directory holds). */
   readonly stores: ChainBlock[][];
   /** Current incarnation of each honest validator (null while killed or for a Byzantine index). */
-  readonly nodes: Array<SimNode | null>;
-  /** Who is linked to whom (set by the scenario); restarted and reconnected nodes redial these peers. */
+  readonly nodes: Array<SimValidator | null>;
+  /** Who is linked to whom (set by the scenario); every honest node keeps dialing these peers. */
   mesh: ReadonlyArray<ReadonlySet<number>> = [];
   /** Every incarnation ever started, for the duplicate-delivery check. */
-  readonly incarnations: SimNode[] = [];
+  readonly incarnations: SimValidator[] = [];
   readonly links: LinkEvent[] = [];
   /** Deliveries: gossip id -> validator indices (any incarnation) that delivered it. */
   readonly deliveries = new Map<string, Set<number>>();
@@ -73,121 +128,181 @@ export class World {
   readonly rejections = new Map<string, number>();
   /** A running hash of what happened when (deliveries, links, stores, offences): two runs of a seed must match. */
   digest = 0;
-  readonly #gossipChecks = new Map<string, boolean>();
+  readonly #keyIndex = new Map<string, number>();
 
   constructor(opts: WorldOptions) {
     this.opts = opts;
     this.seed = opts.seed;
     this.rng = new Prng(opts.seed);
-    const keys = testKeys(opts.n);
+    this.identities = Array.from({ length: opts.n }, (_, i) => simIdentity(i));
     const startMs = 1_000_000;
-    const genesis = createGenesis({ publicKeys: keys.map((k) => k.publicKey), networkId: 'sim-net', faults: opts.faults, roundMs: opts.roundMs, startMs });
-    this.testNet = testNet(genesis, keys);
-    this.networkId = genesis.networkId;
-    this.verifier = new SimVerifier(this.testNet);
-    this.sched = new Scheduler(startMs - opts.roundMs, opts.eventsMax, `seed=${opts.seed}`);
-    this.net = new Network(this.sched, this.rng, { delayMinMs: opts.delayMinMs, delayMaxMs: opts.delayMaxMs });
+    this.genesis = createGenesis({ publicKeys: this.identities.map((k) => k.publicKey), networkId: 'sim-net', faults: opts.faults, roundMs: opts.roundMs, startMs });
+    this.testNet = testNet(this.genesis, this.identities);
+    this.networkId = this.genesis.networkId;
+    this.identities.forEach((k, i) => this.#keyIndex.set(toHex(k.publicKey), i));
+    // Nodes start a second before round 0, as a network brought up for a genesis that starts in the future:
+    // the handshakes (hello, auth, its verification, a few link delays each) are done by then.
+    this.sched = new Scheduler(startMs - Math.max(opts.roundMs, 1000), opts.eventsMax, `seed=${opts.seed}`);
+    this.net = new MemoryNetwork(this.sched, {
+      delayMs: () => this.rng.int(opts.delayMinMs, opts.delayMaxMs),
+      cuts: (length) => this.#cuts(length),
+    });
+    this.hosts = Array.from({ length: opts.n }, (_, i) => new SimHost(this.sched, validatorIp(i), opts.offsetsMs?.[i] ?? 0));
     this.stores = Array.from({ length: opts.n }, () => []);
     this.nodes = Array.from({ length: opts.n }, () => null);
   }
 
-  get genesisStartMs(): number {
-    return this.testNet.genesis.startMs;
-  }
-
-  /** T0 of instance start round t0. */
+  /** T0 of instance start round t0, on the timeline. */
   T0(t0: number): number {
-    return this.genesisStartMs + t0 * this.opts.roundMs;
+    return this.genesis.startMs + t0 * this.opts.roundMs;
   }
 
-  verifyDelay(): number {
-    return this.rng.int(0, this.opts.verifyMsMax);
+  /** The validator index of a node id (key hex), or undefined for a non-validator. */
+  indexOf(peerId: string): number | undefined {
+    return this.#keyIndex.get(peerId);
   }
 
-  diskDelay(): number {
-    return this.rng.int(0, this.opts.diskMsMax);
+  /** A peer id as the records show it: `v3` for a validator, the key's first bytes otherwise. */
+  label(peerId: string): string {
+    const i = this.indexOf(peerId);
+    return i === undefined ? peerId.slice(0, 8) : `v${i}`;
   }
 
-  get syncIntervalMs(): number {
-    return this.opts.syncIntervalMs;
+  /** Starts (or restarts) honest validator `i` from its durable chain; it catches up if the network runs. */
+  startNode(i: number): SimValidator {
+    const host = this.hosts[i]!;
+    host.restart();
+    const identity = this.identities[i]!;
+    const consensus = { networkId: this.networkId, genesisHash: genesisHash(this.genesis), validatorKeys: this.identities.map((k) => k.publicKey) };
+    const verifier = simVerifier(host, consensus, () => this.rng.int(0, this.opts.verifyMsMax));
+    const node = createNode({
+      host: host.ip,
+      port: simPort,
+      networkId: this.networkId,
+      identity,
+      verifier,
+      transport: this.net.transport(host),
+      clock: host.clock(),
+      random: seededRandom(this.rng.int(0, 2 ** 31)),
+      peers: [...(this.mesh[i] ?? [])].map((j) => `${validatorIp(j)}:${simPort}`),
+      peerExchange: false,
+      maintainIntervalMs: 100,
+      reconnectBaseMs: 50,
+      reconnectMaxMs: 400,
+      ...(this.opts.gossip ?? {}),
+    });
+    const validator = new Validator({
+      node,
+      genesis: this.genesis,
+      identity,
+      verifier,
+      store: this.#store(i, host),
+      syncIntervalMs: this.opts.syncIntervalMs,
+      ...(this.opts.clockSkewMsMax === undefined ? {} : { clockSkewMsMax: this.opts.clockSkewMsMax }),
+    });
+    const sv = new SimValidator(i, host, node, validator);
+    this.#record(sv);
+    this.nodes[i] = sv;
+    this.incarnations.push(sv);
+    void node.start().then(() => {
+      validator.start();
+      sv.beganCatchUp = validator.syncing;
+      sv.caughtUp = !validator.syncing;
+    });
+    return sv;
   }
 
-  /** Runs a host's handler; an exception anywhere in the shell or the cores fails the run with the seed. */
-  guard(host: Host, fn: () => void): void {
-    try {
-      fn();
-    } catch (e) {
-      const err = new Error(`seed=${this.seed} at ${this.sched.now} ms, ${host.id} threw: ${(e as Error).stack ?? String(e)}`);
-      throw err;
-    }
-  }
-
-  /** Starts (or restarts) honest validator `i` from its durable chain. */
-  startNode(i: number): SimNode {
-    const node = new SimNode(this, i);
-    this.nodes[i] = node;
-    this.incarnations.push(node);
-    this.net.add(node);
-    return node;
-  }
-
-  /** SIGKILL of validator `i`: its memory is gone, its durable chain stays. */
+  /** SIGKILL of validator `i`: its memory, links and timers are gone, its durable chain stays. */
   kill(i: number): void {
-    this.nodes[i]?.kill();
+    const host = this.hosts[i]!;
+    this.net.dropHost(host);
+    host.kill();
     this.nodes[i] = null;
   }
 
-  /**
-   * Starts validator `i` again from its durable chain, redials its peers and, since the network started
-   * long ago, begins catch-up as the validator shell does on a start after the genesis start.
-   */
-  restart(i: number): SimNode {
-    const node = this.startNode(i);
-    this.#redial(i);
-    node.beginCatchUp();
-    return node;
+  /** Starts validator `i` again from its durable chain (it redials its peers and catches up). */
+  restart(i: number): SimValidator {
+    return this.startNode(i);
   }
 
   /** SIGSTOP of validator `i` for `ms`, then SIGCONT. */
   pause(i: number, ms: number): void {
-    this.nodes[i]?.pause(ms);
+    this.hosts[i]!.pause(ms);
   }
 
-  /** node.isolate(ms) on validator `i`: cut off, then it redials its peers. */
+  /** The `isolate MS` console command on validator `i`: cut off, then it redials its peers. */
   cut(i: number, ms: number): void {
-    this.nodes[i]?.isolate(ms, () => this.#redial(i));
+    const sv = this.nodes[i];
+    sv?.host.run(sv.host.incarnation, () => sv.node.isolate(ms));
   }
 
-  #redial(i: number): void {
-    for (const nb of this.mesh[i] ?? []) this.net.dial(`v${i}`, `v${nb}`);
+  /** Records what incarnation `sv` reports through the shipped events. */
+  #record(sv: SimValidator): void {
+    const { node, validator, index } = sv;
+    node.on('message', (m) => {
+      sv.delivered.set(m.id, (sv.delivered.get(m.id) ?? 0) + 1);
+      this.#note('d', index, m.id);
+      let set = this.deliveries.get(m.id);
+      if (!set) this.deliveries.set(m.id, (set = new Set()));
+      set.add(index);
+    });
+    node.on('peer', (p) => {
+      const peer = this.label(p.id);
+      this.links.push({ at: this.sched.now, node: index, peer, up: p.state === 'connected' });
+      this.#note('l', index, peer, p.state);
+    });
+    node.on('offence', (o) => {
+      sv.counters.offences++;
+      this.offences.set(o.code, (this.offences.get(o.code) ?? 0) + 1);
+      this.#note('o', index, this.label(o.peer), o.code);
+    });
+    validator.on('rejected', (r) => {
+      sv.counters.rejected++;
+      this.rejections.set(r.code, (this.rejections.get(r.code) ?? 0) + 1);
+    });
+    validator.on('decided', () => void sv.counters.decided++);
+    validator.on('synced', () => void sv.counters.synced++);
+    validator.on('resync', () => {
+      sv.counters.resyncs++;
+      sv.beganCatchUp = true;
+      sv.caughtUp = false;
+    });
+    validator.on('caught-up', () => void (sv.caughtUp = true));
   }
 
-  /** Registers a Byzantine host. */
-  addHost(h: Host): void {
-    this.net.add(h);
+  /** The durable chain of validator `i`: an append becomes durable a simulated disk time later, in order. */
+  #store(i: number, host: SimHost): ChainStore {
+    let diskAtMs = Number.NEGATIVE_INFINITY;
+    return {
+      loadChain: () => ({ blocks: [...this.stores[i]!] }),
+      appendBlock: (block) =>
+        new Promise<void>((resolve) => {
+          diskAtMs = Math.max(this.sched.now + this.rng.int(0, this.opts.diskMsMax), diskAtMs);
+          host.at(diskAtMs, () => {
+            this.#persist(i, block);
+            resolve();
+          });
+        }),
+    };
   }
 
-  /** Gossip signature check with a cache (a pure function of id and signature, so sharing it is exact). */
-  verifyGossip(id: string, msg: GossipMessage, signed: Uint8Array): boolean {
-    const key = `${id}:${toHex(msg.sig)}:${toHex(msg.origin)}`;
-    let ok = this.#gossipChecks.get(key);
-    if (ok === undefined) {
-      ok = verifyEd25519(msg.origin, signed, msg.sig);
-      this.#gossipChecks.set(key, ok);
-    }
-    return ok;
-  }
-
-  /** The durable append (DataDir.appendBlock): blocks must arrive in order, each on the one before. */
-  persist(node: SimNode, block: ChainBlock): void {
-    const store = this.stores[node.index]!;
+  /** The durable append: blocks must arrive in order, each on the one before. */
+  #persist(i: number, block: ChainBlock): void {
+    const store = this.stores[i]!;
     const prev = store[store.length - 1];
-    const parentOk = prev ? toHex(prev.hash) === toHex(block.parent) : toHex(this.testNet.genesisHash) === toHex(block.parent);
+    const parentOk = toHex(prev ? prev.hash : this.testNet.genesisHash) === toHex(block.parent);
     if (block.height !== store.length + 1 || !parentOk) {
-      throw new Error(`seed=${this.seed} ${node.id} stored block at height ${block.height} that does not sit on its durable tip ${store.length}`);
+      throw new Error(`seed=${this.seed} v${i} stored block at height ${block.height} that does not sit on its durable tip ${store.length}`);
     }
     store.push(block);
-    this.#note('s', node.index, block.height);
+    this.#note('s', i, block.height);
+  }
+
+  /** TCP may deliver a write in pieces: 1..3 of them, cut anywhere. */
+  #cuts(length: number): number[] {
+    const cuts: number[] = [];
+    for (let k = this.rng.int(0, 2); k > 0 && length > 1; k--) cuts.push(this.rng.int(1, length - 1));
+    return cuts.sort((a, b) => a - b);
   }
 
   #note(...xs: Array<string | number>): void {
@@ -197,26 +312,5 @@ export class World {
       for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) >>> 0;
     }
     this.digest = h;
-  }
-
-  onDeliver(node: SimNode, id: string): void {
-    this.#note('d', node.index, id);
-    let set = this.deliveries.get(id);
-    if (!set) this.deliveries.set(id, (set = new Set()));
-    set.add(node.index);
-  }
-
-  onLink(node: SimNode, peer: string, up: boolean): void {
-    this.links.push({ at: this.sched.now, node: node.index, peer, up });
-    this.#note('l', node.index, peer, up ? 1 : 0);
-  }
-
-  onOffence(_node: SimNode, _peer: string, code: ErrorCode, _reason: string): void {
-    this.offences.set(code, (this.offences.get(code) ?? 0) + 1);
-    this.#note('o', _node.index, _peer, code);
-  }
-
-  onRejected(_node: SimNode, code: ErrorCode, _reason: string, _from: string): void {
-    this.rejections.set(code, (this.rejections.get(code) ?? 0) + 1);
   }
 }

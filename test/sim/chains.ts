@@ -14,15 +14,18 @@ import type { ChainCheck, ChainCheckResult } from '../../src/crypto/verifier.ts'
 import type { ConsensusMessage, WireBlock } from '../../src/wire/schema.ts';
 import { verifyEd25519, type TestKey } from './keys.ts';
 
+/** A key that signs: a TestKey, or a node Identity. */
+export type SigningKey = Pick<TestKey, 'publicKey' | 'sign'>;
+
 /** A network as tests see it: the genesis, its hash and every validator's private key. */
 export interface TestNet {
   genesis: Genesis;
   genesisHash: Uint8Array;
-  keys: readonly TestKey[];
+  keys: readonly SigningKey[];
 }
 
 /** A TestNet for a genesis whose validators are `keys` in order. */
-export function testNet(genesis: Genesis, keys: readonly TestKey[]): TestNet {
+export function testNet(genesis: Genesis, keys: readonly SigningKey[]): TestNet {
   return { genesis, genesisHash: genesisHash(genesis), keys };
 }
 

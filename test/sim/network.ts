@@ -14,8 +14,8 @@ import type { ErrorCode } from '../../src/errors.ts';
 import type { ConsensusMessage } from '../../src/wire/schema.ts';
 import { SimVerifier, testNet, type TestNet } from './chains.ts';
 import { testKeys } from './keys.ts';
-import { Prng } from './prng.ts';
-import { EventQueue } from './event-queue.ts';
+import { Prng } from '../../src/sim/prng.ts';
+import { EventQueue } from '../../src/sim/event-queue.ts';
 
 /** What a Byzantine behaviour can do: anything a coalition holding the Byzantine keys can do on the wire. */
 export interface ByzantineContext {

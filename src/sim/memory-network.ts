@@ -1,0 +1,273 @@
+/**
+ * The simulated network: in-memory links between SimHosts behind the same Transport interface as TCP, so the
+ * node core above runs unchanged. Each direction of a link is an ordered, reliable byte stream (as TCP is):
+ * what is written arrives once, in order, after a delay the world's policy decides per send (latency,
+ * jitter, loss as a retransmission delay, a partition as a wait until it heals); a write may arrive cut
+ * into pieces. A paused reader's data waits, in order. Killing a host drops its links (peers see them close
+ * a delay later) and its listeners.
+ */
+import { StrongcastError } from '../errors.ts';
+import type { DialCallback, Link, LinkHandlers, Listener, Transport } from '../io/transport.ts';
+import type { Scheduler } from './scheduler.ts';
+import type { SimHost } from './sim-host.ts';
+
+/** How the simulated network treats bytes in flight. */
+export interface NetworkPolicy {
+  /** One-way delay, in ms, of bytes `from` sends to `to` now. */
+  delayMs(from: SimHost, to: SimHost): number;
+  /** Offsets at which a write of `length` bytes is cut into pieces (sorted, inside 1..length-1); none by default. */
+  cuts?(length: number): number[];
+}
+
+/** Counters of a network, for checks that the runs took the paths they claim. */
+export interface NetworkCounters {
+  dials: number;
+  refused: number;
+  links: number;
+  bytes: number;
+}
+
+interface Listening {
+  host: SimHost;
+  inc: number;
+  onLink: (link: Link) => void;
+}
+
+/** One side of an in-memory connection, owned by `host` (incarnation `inc`). */
+export class MemoryLink implements Link {
+  peer!: MemoryLink;
+  #handlers: LinkHandlers | null = null;
+  #closed = false;
+  #peerEnded = false;
+  #paused = false;
+  #inbox: Uint8Array[] = [];
+  #corked = false;
+  #held: Uint8Array[] = [];
+  #lastArrivalMs = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly net: MemoryNetwork,
+    readonly host: SimHost,
+    readonly inc: number,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+  ) {}
+
+  get writableLength(): number {
+    return this.#held.reduce((t, b) => t + b.byteLength, 0);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  attach(h: LinkHandlers): void {
+    this.#handlers = h;
+    this.#scheduleDrain();
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    // A copy: a frame may live in a pooled buffer that is reused once the write returns.
+    const copy = Uint8Array.from(bytes);
+    if (this.#corked) this.#held.push(copy);
+    else this.#transmit(copy);
+  }
+
+  cork(): void {
+    this.#corked = true;
+  }
+
+  uncork(): void {
+    this.#corked = false;
+    this.#flushHeld();
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#scheduleDrain();
+  }
+
+  end(last?: Uint8Array): void {
+    if (this.#closed) return;
+    this.#corked = false;
+    this.#flushHeld();
+    if (last) this.#transmit(Uint8Array.from(last));
+    this.#close();
+  }
+
+  destroy(): void {
+    if (this.#closed) return;
+    this.#held = [];
+    this.#close();
+  }
+
+  /** The host died: this side is gone at once; the peer sees the link close a delay later. */
+  drop(): void {
+    if (!this.#closed) this.#close();
+  }
+
+  #flushHeld(): void {
+    if (this.#held.length === 0) return;
+    const total = this.#held.reduce((t, b) => t + b.byteLength, 0);
+    const all = new Uint8Array(total);
+    let at = 0;
+    for (const b of this.#held) {
+      all.set(b, at);
+      at += b.byteLength;
+    }
+    this.#held = [];
+    this.#transmit(all);
+  }
+
+  /** When bytes sent now arrive: the policy's delay, never before what was sent earlier (a stream is ordered). */
+  #nextArrival(): number {
+    const sched = this.net.sched;
+    this.#lastArrivalMs = Math.max(sched.now + this.net.policy.delayMs(this.host, this.peer.host), this.#lastArrivalMs);
+    return this.#lastArrivalMs;
+  }
+
+  #transmit(bytes: Uint8Array): void {
+    this.net.counters.bytes += bytes.byteLength;
+    const cuts = this.net.policy.cuts?.(bytes.byteLength) ?? [];
+    const arrival = this.#nextArrival();
+    const to = this.peer;
+    let from = 0;
+    for (const cut of [...cuts, bytes.byteLength]) {
+      if (cut <= from || cut > bytes.byteLength) continue;
+      const piece = bytes.subarray(from, cut);
+      from = cut;
+      this.net.sched.at(arrival, () => to.host.run(to.inc, () => to.#arrive(piece)));
+    }
+  }
+
+  #close(): void {
+    this.#closed = true;
+    this.#inbox = [];
+    this.net.forget(this);
+    const to = this.peer;
+    this.net.sched.at(this.#nextArrival(), () => to.host.run(to.inc, () => to.#onPeerEnded()));
+  }
+
+  #arrive(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    this.#inbox.push(chunk);
+    this.#scheduleDrain();
+  }
+
+  #onPeerEnded(): void {
+    this.#peerEnded = true;
+    this.#scheduleDrain();
+  }
+
+  /** Hands waiting data to the owner, in order, one chunk per event, while it reads; then the peer's close. */
+  #scheduleDrain(): void {
+    this.host.at(this.net.sched.now, () => {
+      if (this.#closed || this.#paused || this.#handlers === null) return;
+      const chunk = this.#inbox.shift();
+      if (chunk) {
+        this.#handlers.data(chunk);
+        if (this.#inbox.length > 0 || this.#peerEnded) this.#scheduleDrain();
+      } else if (this.#peerEnded) {
+        this.#closed = true;
+        this.net.forget(this);
+        this.#handlers.close();
+      }
+    });
+  }
+}
+
+/** The in-memory network every simulated host's transport is attached to. */
+export class MemoryNetwork {
+  readonly counters: NetworkCounters = { dials: 0, refused: 0, links: 0, bytes: 0 };
+  readonly #listening = new Map<string, Listening>();
+  readonly #links = new Map<SimHost, Set<MemoryLink>>();
+  #nextPort = 40_000;
+
+  constructor(
+    readonly sched: Scheduler,
+    readonly policy: NetworkPolicy,
+  ) {}
+
+  /** The transport of `host`'s current incarnation. */
+  transport(host: SimHost): Transport {
+    const inc = host.incarnation;
+    return {
+      listen: (_bindHost, port, onLink) => Promise.resolve(this.#listen(host, inc, port, onLink)),
+      dial: (toHost, port, timeoutMs, done) => this.#dial(host, inc, toHost, port, timeoutMs, done),
+    };
+  }
+
+  /** A kill: every link of `host` is dropped (peers see each close after a link delay), its listeners go. */
+  dropHost(host: SimHost): void {
+    for (const link of this.#links.get(host) ?? []) link.drop();
+    this.#links.delete(host);
+    for (const [k, l] of this.#listening) if (l.host === host) this.#listening.delete(k);
+  }
+
+  /** A link that closed: no longer dropped with its host. */
+  forget(link: MemoryLink): void {
+    this.#links.get(link.host)?.delete(link);
+  }
+
+  #listen(host: SimHost, inc: number, port: number, onLink: (link: Link) => void): Listener {
+    const bound = port === 0 ? this.#nextPort++ : port;
+    const key = `${host.ip}:${bound}`;
+    const live = this.#listening.get(key);
+    if (live && live.host.alive && live.inc === live.host.incarnation) {
+      throw new StrongcastError('ERR_PORT_IN_USE', `cannot listen on ${key}: EADDRINUSE`);
+    }
+    this.#listening.set(key, { host, inc, onLink });
+    return {
+      port: bound,
+      close: () => {
+        if (this.#listening.get(key)?.inc === inc) this.#listening.delete(key);
+        return Promise.resolve();
+      },
+    };
+  }
+
+  #dial(from: SimHost, inc: number, toHost: string, port: number, timeoutMs: number, done: DialCallback): void {
+    this.counters.dials++;
+    const target = this.#listening.get(`${toHost}:${port}`);
+    const up = target !== undefined && target.host.alive && target.inc === target.host.incarnation;
+    const there = up ? this.policy.delayMs(from, target.host) : 1;
+    const fail = (why: string, afterMs: number): void => {
+      this.counters.refused++;
+      from.at(this.sched.now + afterMs, () => done(new StrongcastError('ERR_CONNECT_FAILED', `cannot connect to ${toHost}:${port}: ${why}`)));
+    };
+    if (!up) return fail('ECONNREFUSED', 2 * there);
+    if (2 * there > timeoutMs) return fail('connect timeout', timeoutMs);
+    this.sched.at(this.sched.now + there, () => this.#accept(from, inc, target, port, done));
+  }
+
+  /** The SYN reached a listener: both sides get their link; the dialer hears of it a delay later. */
+  #accept(from: SimHost, inc: number, target: Listening, port: number, done: DialCallback): void {
+    if (!target.host.alive || target.inc !== target.host.incarnation) {
+      this.counters.refused++;
+      return from.at(this.sched.now + this.policy.delayMs(target.host, from), () => done(new StrongcastError('ERR_CONNECT_FAILED', `cannot connect to ${target.host.ip}:${port}: ECONNREFUSED`)));
+    }
+    const ephemeral = this.#nextPort++;
+    const client = new MemoryLink(this, from, inc, target.host.ip, port);
+    const server = new MemoryLink(this, target.host, target.inc, from.ip, ephemeral);
+    client.peer = server;
+    server.peer = client;
+    this.counters.links++;
+    for (const [h, l] of [[from, client], [target.host, server]] as const) {
+      let set = this.#links.get(h);
+      if (!set) this.#links.set(h, (set = new Set()));
+      set.add(l);
+    }
+    target.host.run(target.inc, () => target.onLink(server));
+    const back = this.sched.now + this.policy.delayMs(target.host, from);
+    this.sched.at(back, () => {
+      // A dialer that died or was restarted meanwhile never learns of the link: it is dropped.
+      if (!from.alive || from.incarnation !== inc) return client.drop();
+      from.run(inc, () => done(null, client));
+    });
+  }
+}
