@@ -34,7 +34,8 @@ export const catchUpDefaults = {
 export type StatementBody = Omit<ChainStatement, 'sig'>;
 
 /**
- * domain || network id || genesis hash || signer (u32) || round (u64) || height (u64) || tip (32) || syncing (u8).
+ * len-prefixed domain || len-prefixed network id || genesis hash (32) || signer (u32 BE) || round (u64 BE) ||
+ * height (u64 BE) || tip (32) || syncing (u8, 1 or 0); length prefixes are u32 BE.
  */
 export function statementSignedBytes(networkId: string, genesisHash: Uint8Array, s: StatementBody): Uint8Array {
   return concatBytes(

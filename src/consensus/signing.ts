@@ -21,7 +21,8 @@ export interface ConsensusSigningInput {
 }
 
 /**
- * domain tag || len-prefixed network id || genesis hash (32) || miner (u32 BE) || t0 (u64 BE) || block hash (32).
+ * len-prefixed domain tag || len-prefixed network id || genesis hash (32) || miner (u32 BE) || t0 (u64 BE) ||
+ * block hash (32); length prefixes are u32 BE.
  */
 export function consensusSignedBytes(input: ConsensusSigningInput): Uint8Array {
   assert(input.genesisHash.byteLength === HASH_BYTES, 'genesis hash is 32 bytes');
