@@ -70,6 +70,7 @@ Usage:
   strongcast                                   interactive start: asks for port, peers (or a validator), then a console
   strongcast --port N [flags]                  run a node headless (console commands read from stdin)
   strongcast --genesis FILE --key FILE [flags] run validator i of a genesis (port and peers default from genesis)
+  strongcast --genesis FILE [flags]            run an observer: follows, checks and carries consensus, no key of the genesis
   strongcast init --nodes N --out DIR [...]    write DIR/genesis.json and DIR/node-<i>.key
   strongcast testnet --nodes N [...]           run a local network of N validators (see --help after testnet)
 
@@ -81,7 +82,7 @@ Flags:
   --json               print every event as one JSON object per line on stdout
   --network ID         network id (default strongcast-dev; with --genesis: the genesis network id)
   --key FILE           node key file (default: a fresh key for this run)
-  --genesis FILE       genesis file: run as a validator of that network
+  --genesis FILE       genesis file: run as a validator of that network (with --key) or an observer (without)
   --data DIR           keep the key, known peers and decided chain in DIR
   --max-peers N        most open connections (default 32)
   --target-peers N     connections to keep through peer exchange (default 8)

@@ -43,24 +43,27 @@ export interface PreparedValidator {
   store: DataDir | null;
 }
 
-/** Builds a validator from --genesis and --key; port and peers default to the genesis entries. */
+/**
+ * Builds a validator from --genesis and --key (port and peers default to the genesis entries), or, with
+ * --genesis and no --key, an observer: it follows and carries consensus without a key of the genesis
+ * (port from --port, any free one by default; peers default to every validator).
+ */
 export async function prepareValidator(flags: RunFlags, base: NodeOptions): Promise<PreparedValidator> {
-  if (!flags.key) throw new StrongcastError('ERR_INVALID_OPTION', '--genesis needs --key FILE (the validator key written by init)');
   const genesis = await readGenesisFile(flags.genesis as string);
-  const identity = await readKeyFile(flags.key);
-  const index = validatorIndex(genesis, identity.publicKey);
-  if (index === null) throw new StrongcastError('ERR_NOT_VALIDATOR', `the key in ${flags.key} is not a validator of ${flags.genesis}`);
+  const identity = flags.key ? await readKeyFile(flags.key) : null;
+  const index = identity === null ? null : validatorIndex(genesis, identity.publicKey);
+  if (identity !== null && index === null) throw new StrongcastError('ERR_NOT_VALIDATOR', `the key in ${flags.key} is not a validator of ${flags.genesis}`);
   if (flags.clockSkewMsMax !== undefined && flags.clockSkewMsMax >= genesis.roundMs) {
     throw new StrongcastError('ERR_INVALID_OPTION', `--clock-skew-ms-max must be below the genesis round length (${genesis.roundMs} ms), got ${flags.clockSkewMsMax}`);
   }
-  const self = genesis.validators[index]!;
+  const self = index === null ? null : genesis.validators[index]!;
   const peers = flags.peers.length > 0 ? flags.peers : genesis.validators.filter((v) => v.index !== index).map((v) => `${v.host}:${v.port}`);
   const pool = createVerifyPool({
     threads: flags.threads,
     backend: flags.backend,
     consensus: { networkId: genesis.networkId, genesisHash: genesisHash(genesis), validatorKeys: genesis.validators.map((v) => v.publicKey) },
   });
-  let options: NodeOptions = { ...base, identity, networkId: genesis.networkId, port: flags.port ?? self.port, peers, verifier: pool };
+  let options: NodeOptions = { ...base, ...(identity ? { identity } : {}), networkId: genesis.networkId, port: flags.port ?? self?.port ?? 0, peers, verifier: pool };
   let store: DataDir | null = null;
   if (flags.data) {
     try {

@@ -56,7 +56,13 @@ export interface ValidatorOptions {
   /** The node that carries its traffic (a StrongcastNode), and whose clock it keeps time by. */
   node: ConsensusNodePort;
   genesis: Genesis;
-  identity: Identity;
+  /**
+   * The validator's key, or null for an observer: a node that follows the genesis without a key of it. An
+   * observer verifies consensus chains with the same rules, forwards them (so validators that reach each
+   * other only through observers still agree), decides, keeps the decided chain and catches up, but never
+   * signs, mines or vouches in catch-up.
+   */
+  identity: Identity | null;
   verifier: ChainVerifier;
   /** Reads the time in ms, for a validator whose clock should read differently (tests). @default node.clock.now */
   now?: () => number;
@@ -92,9 +98,10 @@ export function blockView(b: ChainBlock): BlockView {
   };
 }
 
-/** One validator of a genesis, running on a node. */
+/** One validator of a genesis (or an observer of it), running on a node. */
 export class Validator extends EventEmitter<ValidatorEvents> {
-  readonly index: number;
+  /** This validator's index in the genesis; null for an observer. */
+  readonly index: number | null;
   readonly core: DolevStrong;
   private readonly node: ConsensusNodePort;
   private readonly clock: Clock;
@@ -105,7 +112,7 @@ export class Validator extends EventEmitter<ValidatorEvents> {
   private timer: Timer | null = null;
   private syncTimer: Timer | null = null;
   private running = false;
-  private readonly identity: Identity;
+  private readonly identity: Identity | null;
   private readonly store: ChainStore | null;
   private readonly syncIntervalMs: number;
   private catchUp: CatchUp | null = null;
@@ -122,8 +129,10 @@ export class Validator extends EventEmitter<ValidatorEvents> {
 
   constructor(o: ValidatorOptions) {
     super();
-    const index = validatorIndex(o.genesis, o.identity.publicKey);
-    if (index === null) throw new StrongcastError('ERR_NOT_VALIDATOR', `key ${toHex(o.identity.publicKey).slice(0, 16)} is not a validator of network '${o.genesis.networkId}'`);
+    const index = o.identity === null ? null : validatorIndex(o.genesis, o.identity.publicKey);
+    if (o.identity !== null && index === null) {
+      throw new StrongcastError('ERR_NOT_VALIDATOR', `key ${toHex(o.identity.publicKey).slice(0, 16)} is not a validator of network '${o.genesis.networkId}'`);
+    }
     this.index = index;
     this.node = o.node;
     this.genesis = o.genesis;
@@ -136,14 +145,19 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     this.syncIntervalMs = o.syncIntervalMs ?? Math.max(o.genesis.roundMs, 500);
     const stored = this.store?.loadChain().blocks ?? [];
     const first = stored[0];
+    const identity = o.identity;
     this.core = new DolevStrong({
       genesis: o.genesis,
       selfIndex: index,
-      sign: (b) => {
-        const sig = o.identity.sign(b);
-        o.verifier.rememberOwn(index, b, sig);
-        return sig;
-      },
+      ...(identity === null || index === null
+        ? {}
+        : {
+            sign: (b: Uint8Array) => {
+              const sig = identity.sign(b);
+              o.verifier.rememberOwn(index, b, sig);
+              return sig;
+            },
+          }),
       ...(first ? { tip: { height: first.height - 1, hash: first.parent } } : {}),
       ...(o.clockSkewMsMax === undefined ? {} : { clockSkewMsMax: o.clockSkewMsMax }),
     });
@@ -183,6 +197,7 @@ export class Validator extends EventEmitter<ValidatorEvents> {
 
   /** Proposes a block at the next round start; resolves once it is sent. */
   async mine(payload: Uint8Array): Promise<{ instance: InstanceId; hash: string }> {
+    if (this.index === null) throw new StrongcastError('ERR_NOT_VALIDATOR', 'an observer cannot mine');
     if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the validator is not started');
     if (this.genesis.validators.length > 1 && this.node.peerIds().length === 0) {
       // Alone, only this node would see the block: it would decide it and nobody else would.
@@ -309,14 +324,20 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     ask();
   }
 
-  /** Our signed statement about our chain, and the blocks from `from` on (bounded in count and bytes). */
-  private onGetChain(from: number): ChainMessage {
+  /**
+   * Our signed statement about our chain, and the blocks from `from` on (bounded in count and bytes). An
+   * observer has no key of the genesis to sign a statement with, and a block vouches for nothing without
+   * one: it does not answer.
+   */
+  private onGetChain(from: number): ChainMessage | null {
+    const identity = this.identity;
+    if (identity === null || this.index === null) return null;
     this.checkOutage();
     this.apply(this.core.tick(this.now()), 'self');
     const tip = this.core.tip();
     // Rounds count from 0 at the genesis start; before it, say 0 (the wire format has no negative rounds).
     const body = { signer: this.index, round: Math.max(0, this.core.currentRound(this.now())), height: tip.height, tip: tip.hash, syncing: this.core.syncing };
-    const statement: ChainStatement = { ...body, sig: this.identity.sign(statementSignedBytes(this.genesis.networkId, this.core.genesisHash, body)) };
+    const statement: ChainStatement = { ...body, sig: identity.sign(statementSignedBytes(this.genesis.networkId, this.core.genesisHash, body)) };
     const blocks: WireChainBlock[] = [];
     let bytes = 0;
     for (const b of this.core.chain()) {
