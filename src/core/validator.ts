@@ -11,7 +11,7 @@ import type { ChainVerdict, ConsensusNodePort } from './node-types.ts';
 import type { ConsensusMessage } from '../wire/schema.ts';
 import type { ChainVerifier } from '../crypto/verifier.ts';
 import type { Identity } from '../crypto/keys.ts';
-import { DolevStrong, type ConsensusAction } from '../consensus/dolev-strong.ts';
+import { DolevStrong, type ConsensusAction, type DolevStrongOptions } from '../consensus/dolev-strong.ts';
 import { roundsPerInstance, validatorIndex, type Genesis } from '../consensus/genesis.ts';
 import { blockHash, type ChainBlock, type InstanceId } from '../consensus/block.ts';
 import { CatchUp, statementSignedBytes } from '../consensus/catch-up.ts';
@@ -77,6 +77,11 @@ export interface ValidatorOptions {
    * @default Math.floor(roundMs / 4)
    */
   clockSkewMsMax?: number;
+  /**
+   * FOR TESTS ONLY: negative controls of the state machine (DolevStrongOptions roundsOverride, sendEarlyOverride),
+   * to show in the simulator that what they switch off is needed. Never set by the CLI.
+   */
+  consensusOverrides?: Pick<DolevStrongOptions, 'roundsOverride' | 'sendEarlyOverride'>;
 }
 
 /** Rounds `mine` tries before giving up (each miss means the timer fired past the start of round 1). */
@@ -160,6 +165,7 @@ export class Validator extends EventEmitter<ValidatorEvents> {
           }),
       ...(first ? { tip: { height: first.height - 1, hash: first.parent } } : {}),
       ...(o.clockSkewMsMax === undefined ? {} : { clockSkewMsMax: o.clockSkewMsMax }),
+      ...(o.consensusOverrides ?? {}),
     });
     for (const b of stored) this.core.appendLinked(b);
     this.storedHeight = this.core.tip().height;

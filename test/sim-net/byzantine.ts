@@ -20,7 +20,7 @@ import { RawHost, type RawConn, type RawKey } from './raw-host.ts';
 import { simIdentity, simPort, validatorIp, type World } from './world.ts';
 
 /** What every Byzantine host shares: a raw host on the simulated network, always up. */
-abstract class ByzHost {
+export abstract class ByzHost {
   readonly raw: RawHost;
 
   constructor(

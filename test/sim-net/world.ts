@@ -14,7 +14,7 @@ import { identityFromSeed, type Identity } from '../../src/crypto/keys.ts';
 import type { ErrorCode } from '../../src/errors.ts';
 import { createNode } from '../../src/create-node.ts';
 import type { StrongcastNode } from '../../src/core/node.ts';
-import { Validator, type ChainStore } from '../../src/core/validator.ts';
+import { Validator, type ChainStore, type ValidatorOptions } from '../../src/core/validator.ts';
 import { MemoryNetwork } from '../../src/sim/memory-network.ts';
 import { Prng } from '../../src/sim/prng.ts';
 import { Scheduler } from '../../src/sim/scheduler.ts';
@@ -47,6 +47,12 @@ export interface WorldOptions {
   offsetsMs?: readonly number[];
   /** Passed to every validator. @default the validator's default (Δ/4) */
   clockSkewMsMax?: number;
+  /** Observers (nodes with the genesis and no key), numbered n, n+1, ... in mesh, hosts and nodes. @default 0 */
+  observers?: number;
+  /** The one-way delay of one send, in place of a uniform draw in delayMinMs..delayMaxMs. */
+  delayMs?: (from: SimHost, to: SimHost) => number;
+  /** FOR NEGATIVE CONTROLS ONLY: passed to every validator's state machine. */
+  consensusOverrides?: ValidatorOptions['consensusOverrides'];
 }
 
 /** An honest validator's link to a peer going up or down. */
@@ -117,6 +123,8 @@ export class World {
   readonly stores: ChainBlock[][];
   /** Current incarnation of each honest validator (null while killed or for a Byzantine index). */
   readonly nodes: Array<SimValidator | null>;
+  /** Validators plus observers: the size of hosts, nodes, stores and mesh. */
+  readonly total: number;
   /** Who is linked to whom (set by the scenario); every honest node keeps dialing these peers. */
   mesh: ReadonlyArray<ReadonlySet<number>> = [];
   /** Every incarnation ever started, for the duplicate-delivery check. */
@@ -144,12 +152,13 @@ export class World {
     // the handshakes (hello, auth, its verification, a few link delays each) are done by then.
     this.sched = new Scheduler(startMs - Math.max(opts.roundMs, 1000), opts.eventsMax, `seed=${opts.seed}`);
     this.net = new MemoryNetwork(this.sched, {
-      delayMs: () => this.rng.int(opts.delayMinMs, opts.delayMaxMs),
+      delayMs: opts.delayMs ?? (() => this.rng.int(opts.delayMinMs, opts.delayMaxMs)),
       cuts: (length) => this.#cuts(length),
     });
-    this.hosts = Array.from({ length: opts.n }, (_, i) => new SimHost(this.sched, validatorIp(i), opts.offsetsMs?.[i] ?? 0));
-    this.stores = Array.from({ length: opts.n }, () => []);
-    this.nodes = Array.from({ length: opts.n }, () => null);
+    this.total = opts.n + (opts.observers ?? 0);
+    this.hosts = Array.from({ length: this.total }, (_, i) => new SimHost(this.sched, validatorIp(i), opts.offsetsMs?.[i] ?? 0));
+    this.stores = Array.from({ length: this.total }, () => []);
+    this.nodes = Array.from({ length: this.total }, () => null);
   }
 
   /** T0 of instance start round t0, on the timeline. */
@@ -168,11 +177,21 @@ export class World {
     return i === undefined ? peerId.slice(0, 8) : `v${i}`;
   }
 
-  /** Starts (or restarts) honest validator `i` from its durable chain; it catches up if the network runs. */
+  /** Whether index `i` is an observer rather than a validator. */
+  isObserver(i: number): boolean {
+    return i >= this.opts.n;
+  }
+
+  /**
+   * Starts (or restarts) honest validator or observer `i` from its durable chain; it catches up if the
+   * network runs.
+   */
   startNode(i: number): SimValidator {
     const host = this.hosts[i]!;
     host.restart();
-    const identity = this.identities[i]!;
+    const observer = this.isObserver(i);
+    // An observer's node key is its own, not a validator's.
+    const identity = observer ? simIdentity(i, 55) : this.identities[i]!;
     const consensus = { networkId: this.networkId, genesisHash: genesisHash(this.genesis), validatorKeys: this.identities.map((k) => k.publicKey) };
     const verifier = simVerifier(host, consensus, () => this.rng.int(0, this.opts.verifyMsMax));
     const node = createNode({
@@ -194,8 +213,9 @@ export class World {
     const validator = new Validator({
       node,
       genesis: this.genesis,
-      identity,
+      identity: observer ? null : identity,
       verifier,
+      ...(this.opts.consensusOverrides ? { consensusOverrides: this.opts.consensusOverrides } : {}),
       store: this.#store(i, host),
       syncIntervalMs: this.opts.syncIntervalMs,
       ...(this.opts.clockSkewMsMax === undefined ? {} : { clockSkewMsMax: this.opts.clockSkewMsMax }),
