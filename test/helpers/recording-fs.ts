@@ -23,6 +23,7 @@ export class RecordingFs implements StoreFs {
   readonly calls: FsCall[] = [];
   #holding = false;
   #held: Array<() => void> = [];
+  #failWith: string | null = null;
 
   constructor(private readonly inner: StoreFs = nodeStoreFs) {}
 
@@ -37,6 +38,11 @@ export class RecordingFs implements StoreFs {
     for (const go of this.#held.splice(0)) go();
   }
 
+  /** From now on every datasync fails with an fs error of errno `code` (EIO: the disk failed). */
+  failDatasyncs(code = 'EIO'): void {
+    this.#failWith = code;
+  }
+
   /** Datasyncs waiting right now. */
   get heldDatasyncs(): number {
     return this.#held.length;
@@ -47,9 +53,10 @@ export class RecordingFs implements StoreFs {
     this.calls.push({ op, path: '', ...extra });
   }
 
-  /** Waits before a datasync while holding. */
+  /** Waits before a datasync while holding; throws when datasyncs are to fail. */
   async gate(): Promise<void> {
     if (this.#holding) await new Promise<void>((go) => this.#held.push(go));
+    if (this.#failWith !== null) throw Object.assign(new Error(`${this.#failWith}: injected datasync failure`), { code: this.#failWith });
   }
 
   async open(path: string, flags: StoreOpenFlags, mode?: number): Promise<StoreFile> {
