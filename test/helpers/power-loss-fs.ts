@@ -70,6 +70,7 @@ function fsError(code: string, message: string): Error {
   return Object.assign(new Error(`${code}: ${message}`), { code });
 }
 
+/** The in-memory file system of this module; see the model above. */
 export class PowerLossFs implements StoreFs {
   readonly #dirs: ReadonlySet<string>;
   readonly #random: () => number;

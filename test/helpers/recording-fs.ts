@@ -18,6 +18,7 @@ export interface FsCall {
   flags?: StoreOpenFlags;
 }
 
+/** Records completed calls (and the test's marks) in `calls`; can hold or fail datasyncs. */
 export class RecordingFs implements StoreFs {
   /** Every completed call and mark, in the order they happened. */
   readonly calls: FsCall[] = [];
