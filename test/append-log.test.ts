@@ -269,6 +269,8 @@ test('options are validated with messages that name the field', async () => {
     [{ recordBytesMax: 10, batchBytesMax: 17 }, 'options.batchBytesMax must be at least recordBytesMax + 8 (18)'],
     [{ recordBytesMax: 10, queuedBytesMax: 17 }, 'options.queuedBytesMax must be at least recordBytesMax + 8 (18)'],
     [{ queuedBytesMax: 1.5 }, 'options.queuedBytesMax must be a positive integer'],
+    [{ fs: { open: () => undefined } }, 'options.fs must be an object with open and rename functions'],
+    [{ fs: null }, 'options.fs must be an object with open and rename functions'],
   ];
   for (const [options, message] of cases) {
     try {

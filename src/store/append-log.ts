@@ -29,12 +29,15 @@
  * ending exactly where the tear happened; that refusal is safe (nothing is lost) and rare enough to leave to
  * the operator. A bit flip in the very last record is indistinguishable from a torn write and is cut.
  */
-import { open, rename, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { StrongcastError } from '../errors.ts';
 import { optionsObject, positiveInt } from '../options.ts';
 import { errnoOf, storeError } from './store-error.ts';
+import { nodeStoreFs, writeAll, writeFileDurably, type StoreFile, type StoreFs } from './store-fs.ts';
+
+// Kept exported from here, where they were first defined, so existing importers keep working.
+export { syncDirectory, writeFileDurably } from './store-fs.ts';
+export type { StoreFile, StoreFs } from './store-fs.ts';
 
 /** First bytes of every log file. */
 export const LOG_MAGIC = 'SCLOG';
@@ -72,6 +75,12 @@ export interface AppendLogOptions {
    * @default 67108864 (64 MiB)
    */
   queuedBytesMax?: number;
+  /**
+   * The file system the log goes through. Tests pass one that records the order of calls or simulates a
+   * power loss; nothing else should need it.
+   * @default the real one, `node:fs/promises`
+   */
+  fs?: StoreFs;
 }
 
 /** What open found at the end of the file. */
@@ -99,6 +108,7 @@ interface ResolvedOptions {
   recordBytesMax: number;
   batchBytesMax: number;
   queuedBytesMax: number;
+  fs: StoreFs;
 }
 
 interface PendingAppend {
@@ -121,7 +131,17 @@ function resolveOptions(options: AppendLogOptions | undefined): ResolvedOptions 
       throw new StrongcastError('ERR_INVALID_OPTION', `options.${name} must be at least recordBytesMax + ${RECORD_HEADER_BYTES} (${recordFits})`);
     }
   }
-  return { recordBytesMax, batchBytesMax, queuedBytesMax };
+  return { recordBytesMax, batchBytesMax, queuedBytesMax, fs: resolveFs(options?.fs) };
+}
+
+/** The `fs` option: checked for the two calls the log makes on it, so a wrong object fails at open, by name. */
+function resolveFs(fs: unknown): StoreFs {
+  if (fs === undefined) return nodeStoreFs;
+  const f = fs as Partial<StoreFs> | null;
+  if (typeof f !== 'object' || f === null || typeof f.open !== 'function' || typeof f.rename !== 'function') {
+    throw new StrongcastError('ERR_INVALID_OPTION', 'options.fs must be an object with open and rename functions');
+  }
+  return f as StoreFs;
 }
 
 function logHeader(): Buffer {
@@ -131,45 +151,6 @@ function logHeader(): Buffer {
   return h;
 }
 
-/**
- * Fsyncs a directory, so a file created or renamed in it survives a crash (the entry lives in the
- * directory, not the file). Windows cannot open a directory for this and orders renames itself: skipped.
- */
-export async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const h = await open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
-/**
- * Replaces `path` with `data` atomically and durably: writes `path.tmp`, fsyncs it, renames it over `path`,
- * fsyncs the directory. After a crash the file holds either its old or its new content, never a mix.
- */
-export async function writeFileDurably(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const h = await open(tmp, 'w', mode);
-  try {
-    await h.writeFile(data);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-  await rename(tmp, path);
-  await syncDirectory(dirname(path));
-}
-
-async function writeAll(handle: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < buf.byteLength) {
-    const { bytesWritten } = await handle.write(buf, done, buf.byteLength - done, position + done);
-    done += bytesWritten;
-  }
-}
-
 /** Reads a file through a chunk buffer, so a log of many small records costs few reads. */
 class ChunkReader {
   static readonly chunkBytes = 1024 * 1024;
@@ -177,7 +158,7 @@ class ChunkReader {
   #start = 0;
 
   constructor(
-    private readonly handle: FileHandle,
+    private readonly handle: StoreFile,
     readonly size: number,
   ) {}
 
@@ -259,7 +240,7 @@ function laterValidChain(tail: Uint8Array, recordBytesMax: number): number | nul
  */
 export class AppendLog {
   readonly path: string;
-  readonly #handle: FileHandle;
+  readonly #handle: StoreFile;
   readonly #opts: ResolvedOptions;
   #size: number;
   #queue: PendingAppend[] = [];
@@ -268,7 +249,7 @@ export class AppendLog {
   #failed: StrongcastError | null = null;
   #closing: Promise<void> | null = null;
 
-  private constructor(path: string, handle: FileHandle, size: number, opts: ResolvedOptions) {
+  private constructor(path: string, handle: StoreFile, size: number, opts: ResolvedOptions) {
     this.path = path;
     this.#handle = handle;
     this.#size = size;
@@ -286,7 +267,7 @@ export class AppendLog {
    */
   static async open(path: string, options?: AppendLogOptions, onRecord?: RecordVisitor): Promise<OpenedLog> {
     const opts = resolveOptions(options);
-    const handle = await openOrCreate(path);
+    const handle = await openOrCreate(path, opts.fs);
     try {
       const size = (await handle.stat()).size;
       if (size < LOG_HEADER_BYTES && (await isHeaderPrefix(handle, size))) {
@@ -405,23 +386,23 @@ function clean(): LogRecovery {
   return { tornTailBytes: 0, offset: null, reason: null };
 }
 
-async function openOrCreate(path: string): Promise<FileHandle> {
+async function openOrCreate(path: string, fs: StoreFs): Promise<StoreFile> {
   try {
-    return await open(path, 'r+');
+    return await fs.open(path, 'r+');
   } catch (e) {
     if (errnoOf(e) !== 'ENOENT') throw storeError(`${path}: cannot be opened (${errnoOf(e)})`, e);
   }
   try {
     // Header written to a temporary file and renamed into place: a crash never leaves a half-made log.
-    await writeFileDurably(path, logHeader());
-    return await open(path, 'r+');
+    await writeFileDurably(path, logHeader(), 0o644, fs);
+    return await fs.open(path, 'r+');
   } catch (e) {
     throw storeError(`${path}: cannot be created (${errnoOf(e)})`, e);
   }
 }
 
 /** True when the `size` bytes of a file shorter than a header are the start of one (or nothing). */
-async function isHeaderPrefix(handle: FileHandle, size: number): Promise<boolean> {
+async function isHeaderPrefix(handle: StoreFile, size: number): Promise<boolean> {
   const buf = Buffer.alloc(size);
   if (size > 0) await handle.read(buf, 0, size, 0);
   return buf.equals(logHeader().subarray(0, size));
@@ -442,7 +423,7 @@ async function checkHeader(path: string, reader: ChunkReader): Promise<void> {
 }
 
 /** Applies the recovery rule to the bad record at `offset`: cuts the tail, or refuses the log. */
-async function cutTail(path: string, handle: FileHandle, reader: ChunkReader, offset: number, problem: string, opts: ResolvedOptions): Promise<LogRecovery> {
+async function cutTail(path: string, handle: StoreFile, reader: ChunkReader, offset: number, problem: string, opts: ResolvedOptions): Promise<LogRecovery> {
   const tailBytes = reader.size - offset;
   if (tailBytes > opts.batchBytesMax) {
     throw storeError(

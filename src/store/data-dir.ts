@@ -17,11 +17,12 @@ import { HASH_BYTES, type PeerAddress } from '../wire/schema.ts';
 import { generateIdentity, readKeyFile, writeKeyFile, type Identity } from '../crypto/keys.ts';
 import type { ChainBlock } from '../consensus/block.ts';
 import { chainDefaults } from '../consensus/chain.ts';
-import { syncDirectory, type AppendLogOptions } from './append-log.ts';
+import type { AppendLogOptions } from './append-log.ts';
 import { openChain, type ChainLog, type LoadedChain } from './chain-log.ts';
 import { bindGenesis, DATA_DIR_FILES, exists, fsyncFile } from './dir-files.ts';
 import { releaseLock, takeLock } from './dir-lock.ts';
 import { readPeers, writePeers } from './peers-file.ts';
+import { syncDirectory } from './store-fs.ts';
 import { errnoOf, storeError } from './store-error.ts';
 
 export { DATA_DIR_FILES, DATA_DIR_FORMAT, metaFileBytesMax } from './dir-files.ts';
@@ -48,7 +49,11 @@ export interface DataDirOptions {
    * @default 10000
    */
   chainBlocksKeptMax?: number;
-  /** Options of the chain log (recordBytesMax, batchBytesMax, queuedBytesMax). @default the log's defaults */
+  /**
+   * Options of the chain log (recordBytesMax, batchBytesMax, queuedBytesMax, and the file system `fs` it goes
+   * through, which tests replace; the key, peer, meta and lock files always use the real one).
+   * @default the log's defaults
+   */
   log?: AppendLogOptions;
 }
 

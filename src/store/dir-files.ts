@@ -13,7 +13,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toHex } from '../bytes.ts';
 import { StrongcastError } from '../errors.ts';
-import { writeFileDurably } from './append-log.ts';
+import { writeFileDurably } from './store-fs.ts';
 import { errnoOf, storeError } from './store-error.ts';
 
 /** Names of the files in a data directory. */

@@ -3,7 +3,7 @@
  */
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syncDirectory } from './append-log.ts';
+import { syncDirectory } from './store-fs.ts';
 import { DATA_DIR_FILES } from './dir-files.ts';
 import { errnoOf, storeError } from './store-error.ts';
 

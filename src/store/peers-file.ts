@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { fromHex, toHex } from '../bytes.ts';
 import { PUBLIC_KEY_BYTES, schemaLimits, type PeerAddress } from '../wire/schema.ts';
-import { writeFileDurably } from './append-log.ts';
+import { writeFileDurably } from './store-fs.ts';
 import { DATA_DIR_FILES, DATA_DIR_FORMAT, readJson } from './dir-files.ts';
 import { errnoOf, storeError } from './store-error.ts';
 
