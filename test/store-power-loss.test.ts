@@ -15,7 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AppendLog, type AppendLogOptions } from '../src/store/append-log.ts';
 import { PowerLossFs } from './helpers/power-loss-fs.ts';
-import { prng } from './sim/prng.ts';
+import { prng } from '../src/sim/prng.ts';
 
 const fixedSeeds = Array.from({ length: 100 }, (_, i) => i + 1);
 const replay = process.env['POWER_SEED'];
