@@ -162,7 +162,7 @@ test('a chain early within the skew bound is pooled as round 1; what this node s
 
 test('an observer holds early forwards until T0 too, and a later call (not only tick) releases them', () => {
   const d = node(null, { clockSkewMsMax: 40 });
-  assert.equal(d.onVerifiedChain(chain1, T0 - 30), []);
+  assert.equal(d.onVerifiedChain(chain1, T0 - 30).map((a) => a.type), ['seen'], 'the block content goes to the follower at once; the forward waits');
   assert.equal(d.onVerifiedChain(chain2, T0 - 20), [], 'more signatures: forward, held as well');
   const later = d.onVerifiedChain(chain3, T0 + 5);
   assert.equal(later.map((a) => (a.type === 'forward' ? a.msg.signers.length : a.type)), [1, 2, 3], 'held forwards first, in order, then the new one');
@@ -180,12 +180,35 @@ test('the round that counts is the one at processing: a chain verified in round 
   assert.is(of(out, 'rejected')[0]?.code, 'ERR_TOO_FEW_SIGNATURES');
 });
 
-test('an observer never signs: it forwards the first chain of each block and decides like validators', () => {
+test('an observer never signs and decides nothing itself: it forwards, and hands each new block to its follower', () => {
   const d = node(null);
-  assert.equal(d.onVerifiedChain(chain1, T0 + 10).map((a) => a.type), ['forward']);
-  assert.equal(d.onVerifiedChain(chain2, T0 + 20).map((a) => a.type), ['forward']);
-  const decided = of(d.tick(T0 + K * 1000), 'decided');
-  assert.is(decided[0]?.block?.height, 1);
+  assert.equal(d.onVerifiedChain(chain1, T0 + 10).map((a) => a.type), ['seen', 'forward']);
+  assert.equal(d.onVerifiedChain(chain2, T0 + 20).map((a) => a.type), ['forward'], 'a new signer: forwarded');
+  assert.equal(d.onVerifiedChain(chain2, T0 + 30), [], 'nothing new: not forwarded again');
+  assert.equal(d.tick(T0 + K * 1000), [], 'no decision of its own: it follows validators\' outcomes');
+  assert.is(d.appendFollowed(block, blockHash(block)).height, 1, 'what it follows, it appends');
+});
+
+test('an observer forwards a chain with a new signer even at the same length, and any number of blocks while their signers count', () => {
+  const d = node(null);
+  const other = buildChain(net, block, [0, 3]);
+  d.onVerifiedChain(chain2, T0 + 1010);
+  assert.equal(of(d.onVerifiedChain(other, T0 + 1020), 'forward').map((a) => a.msg.signers), [[0, 3]], 'same length, new signer 3: its signature must reach the nodes behind');
+  // Two junk blocks first (validators behind may refuse their forwards a round late), then the honest block:
+  // an observer that capped forwarding at two blocks would strand it.
+  const junk = [1, 2].map((j) => buildChain(net, testBlock(0, T + 1, `junk ${j}`), [0]));
+  for (const c of junk) d.onVerifiedChain(c, T0 + 1000 + 10);
+  const honest = buildChain(net, testBlock(0, T + 1, 'honest'), [0, 2]);
+  assert.equal(of(d.onVerifiedChain(honest, T0 + 1000 + 20), 'forward').length, 1, 'the third block of the instance is forwarded');
+});
+
+test('an observer ignores the signatures of a validator that signed more than two blocks of an instance', () => {
+  const d = node(null);
+  const blocks = [0, 1, 2, 3].map((j) => buildChain(net, testBlock(1, T, `equivocation ${j}`), [1]));
+  const forwarded = blocks.map((c) => of(d.onVerifiedChain(c, T0 + 10), 'forward').length);
+  assert.equal(forwarded, [1, 1, 0, 0], 'the third block proves miner 1 Byzantine: its proposals go no further');
+  const cosigned = buildChain(net, testBlock(1, T, 'equivocation 3'), [1, 2]);
+  assert.equal(of(d.onVerifiedChain(cosigned, T0 + 20), 'forward').length, 1, 'a chain an honest-looking validator signed still passes');
 });
 
 test('at most two distinct blocks per instance are pooled, relayed or forwarded', () => {

@@ -59,6 +59,8 @@ export type ConsensusAction =
   | { type: 'send'; msg: ConsensusMessage }
   /** Someone else's verified chain, to flood on unchanged. */
   | { type: 'forward'; msg: ConsensusMessage }
+  /** Observers: a block seen for the first time in a verified chain (its content is authentic). */
+  | { type: 'seen'; block: ConsensusMessage['block']; blockHash: Uint8Array }
   | { type: 'proposed'; instance: InstanceId; blockHash: Uint8Array }
   | { type: 'relayed'; instance: InstanceId; blockHash: Uint8Array; round: number; signatures: number }
   /** The instance's outcome after round k: the appended block, or null for "no block". */

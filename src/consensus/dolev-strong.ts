@@ -39,6 +39,11 @@ export type { ChainTiming, ConsensusAction, DolevStrongOptions, DolevStrongStatu
 /** Decisions held while catching up; a node stuck syncing this long is reported, not grown without bound. */
 export const heldDecisionsMax = 10_000;
 
+/** Blocks of one instance an observer tracks: two per validator, what n honest ones could ever sign. */
+export function observedBlocksPerInstanceMax(n: number): number {
+  return 2 * n;
+}
+
 /** The Dolev-Strong state machine of one node. */
 export class DolevStrong {
   readonly genesis: Genesis;
@@ -173,6 +178,11 @@ export class DolevStrong {
     const early = this.#nowMs < this.roundStartMs(id.t0) && !this.#sendEarly;
     const sends = early ? inst.held : out;
     const hex = toHex(hash);
+    if (this.selfIndex === null) {
+      this.#observe(msg, inst, hash, hex, sends, out);
+      if (inst.held.length > 0) this.#early.add(inst);
+      return out;
+    }
     let entry = inst.entry(hex);
     if (entry === undefined) {
       // A third distinct block changes no outcome (two already mean "no block"), so it is neither pooled,
@@ -335,6 +345,21 @@ export class DolevStrong {
     out.push({ type: 'forward', msg });
   }
 
+  /**
+   * An observer signs nothing and decides nothing itself (it follows validators' signed outcomes, follower.ts):
+   * it forwards by its own rule (Instance.observe) and hands on the content of each new block.
+   */
+  #observe(msg: ConsensusMessage, inst: Instance, hash: Uint8Array, hex: string, sends: ConsensusAction[], out: ConsensusAction[]): void {
+    const { forward, isNew } = inst.observe(msg, hex, observedBlocksPerInstanceMax(this.n));
+    if (isNew) out.push({ type: 'seen', block: msg.block, blockHash: hash });
+    if (forward) sends.push({ type: 'forward', msg });
+  }
+
+  /** Appends a block an observer followed (f+1 validators signed its outcome). @throws ERR_BAD_CHAIN if it does not link */
+  appendFollowed(block: WireBlock, hash: Uint8Array): ChainBlock {
+    return this.#chain.append(block, hash);
+  }
+
   #signBlock(block: WireBlock, hash: Uint8Array): Uint8Array {
     const sign = this.#sign;
     assert(sign !== null, 'only a validator signs');
@@ -379,6 +404,8 @@ export class DolevStrong {
     const ended = [...this.#instances.values()].filter((i) => i.id.t0 <= through).sort(byInstance);
     for (const inst of ended) {
       this.#instances.delete(instanceKey(inst.id));
+      this.#early.delete(inst);
+      if (this.selfIndex === null) continue; // an observer follows validators' outcomes instead
       const winner = inst.decision();
       if (winner !== null && this.#syncing) {
         if (this.#held.length >= heldDecisionsMax) {

@@ -27,10 +27,27 @@ export interface PoolEntry {
   wireSignatures: number;
 }
 
+/** A block an observer tracks in one instance: what it has put on the wire for it. */
+interface ObservedBlock {
+  /** Signers of chains for it that this node sent on. */
+  sent: Set<number>;
+  /** Most signatures on a chain for it that this node sent on. */
+  sentCount: number;
+}
+
+/**
+ * A validator that signs more distinct blocks of one instance than an honest one ever does (it relays at most
+ * POOL_BLOCKS_MAX) has shown itself Byzantine: its signatures no longer earn a chain a forward at an observer.
+ */
+const SIGNED_BLOCKS_HONEST_MAX = POOL_BLOCKS_MAX;
+
 /** One instance at one node. */
 export class Instance {
   readonly id: InstanceId;
   readonly #pool: PoolEntry[] = [];
+  /** Observers only: blocks seen, and per signer the blocks it signed (more than two: Byzantine). */
+  readonly #observed = new Map<string, ObservedBlock>();
+  readonly #signed = new Map<number, Set<string>>();
   /**
    * Sends (relays, forwards) decided before the instance started by this node's clock, for a chain that came
    * early within the clock skew bound: they go out at T0. At most one relay per pooled block and one forward
@@ -62,6 +79,41 @@ export class Instance {
     const e: PoolEntry = { block, hash, hashHex: toHex(hash), round, wireSignatures: 0 };
     this.#pool.push(e);
     return e;
+  }
+
+  /**
+   * An observer's forwarding rule for a verified chain (it signs nothing, so unlike a validator it cannot
+   * make a chain valid for the next round; what it forwards must carry what others need as it is):
+   *  - a chain with a signer not yet sent on for that block, or more signatures than any sent, is forwarded,
+   *    for any number of blocks, not only the first two: the adversary can fill an observer with two blocks
+   *    that validators behind it refuse (a forward arrives a round later with no more signatures), and the
+   *    honest block after them must still get through;
+   *  - signatures of a validator that signed more than two blocks of the instance count for nothing, and a
+   *    new block is tracked only while fewer than `blocksMax` are: every forward adds a (signer, block) pair
+   *    or a longer chain, so an observer puts at most O(n²) chains per instance on the wire, and honest
+   *    validators' (at most two blocks each) always pass.
+   * Returns whether to forward it, and whether the block is new here (its content can then be kept).
+   */
+  observe(msg: { signers: readonly number[] }, hashHex: string, blocksMax: number): { forward: boolean; isNew: boolean } {
+    for (const s of msg.signers) {
+      let set = this.#signed.get(s);
+      if (!set) this.#signed.set(s, (set = new Set()));
+      if (set.size <= SIGNED_BLOCKS_HONEST_MAX) set.add(hashHex);
+    }
+    const counts = (s: number): boolean => (this.#signed.get(s)?.size ?? 0) <= SIGNED_BLOCKS_HONEST_MAX;
+    if (!msg.signers.some(counts)) return { forward: false, isNew: false };
+    let entry = this.#observed.get(hashHex);
+    const isNew = entry === undefined;
+    if (!entry) {
+      if (this.#observed.size >= blocksMax) return { forward: false, isNew: false };
+      entry = { sent: new Set(), sentCount: 0 };
+      this.#observed.set(hashHex, entry);
+    }
+    const adds = msg.signers.some((s) => counts(s) && !entry.sent.has(s)) || msg.signers.length > entry.sentCount;
+    if (!adds) return { forward: false, isNew };
+    for (const s of msg.signers) entry.sent.add(s);
+    entry.sentCount = Math.max(entry.sentCount, msg.signers.length);
+    return { forward: true, isNew };
   }
 
   /**

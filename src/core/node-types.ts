@@ -6,7 +6,7 @@ import type { ErrorCode } from '../errors.ts';
 import type { Clock } from '../io/clock.ts';
 import type { Random } from '../io/random.ts';
 import type { Transport } from '../io/transport.ts';
-import type { ChainMessage, ConsensusMessage, Message } from '../wire/schema.ts';
+import type { ChainMessage, ConsensusMessage, Message, OutcomeMessage } from '../wire/schema.ts';
 
 /** A broadcast delivered to the application, once per node. */
 export interface GossipDelivery {
@@ -107,6 +107,8 @@ export interface ChainVerdict {
 /** The validator shell's side of consensus traffic. */
 export interface ConsensusPort {
   onChain(msg: ConsensusMessage, blockHash: Uint8Array, from: string): Promise<ChainVerdict>;
+  /** A validator's signed outcome of a round (flooded like chains; observers follow the chain by them). */
+  onOutcome(msg: OutcomeMessage, from: string): Promise<ChainVerdict>;
 }
 
 /** The validator shell's side of catch-up traffic (direct request and reply, never flooded). */
@@ -148,4 +150,6 @@ export interface ConsensusNodePort {
   publishConsensus(msg: ConsensusMessage): number;
   /** Sends someone else's verified chain on to every open peer (a forward the state machine held back). */
   forwardConsensus(msg: ConsensusMessage): number;
+  /** Floods our own signed outcome of a round. */
+  publishOutcome(msg: OutcomeMessage): number;
 }

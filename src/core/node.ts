@@ -25,7 +25,8 @@ import type { ConsensusNodePort, ConsensusPort, NodeEnvironment, NodeEvents, Nod
 import { PeerMaintainer, type MaintenanceHost } from '../peers/peer-maintenance.ts';
 import { AddressBook, normalizeHost } from '../peers/address-book.ts';
 import { DEFAULT_NETWORK_ID, parseHostPort, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
-import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type PeerAddress } from '../wire/schema.ts';
+import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type OutcomeMessage, type PeerAddress } from '../wire/schema.ts';
+import { outcomeId } from '../consensus/outcome.ts';
 import { generateIdentity, type Identity } from '../crypto/keys.ts';
 import { createMainThreadVerifier } from '../crypto/main-thread-verifier.ts';
 import type { SignatureCheck, Verifier } from '../crypto/verifier.ts';
@@ -261,6 +262,13 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return this.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
   }
 
+  /** Floods our own signed outcome of a round. */
+  publishOutcome(msg: OutcomeMessage): number {
+    if (!this.running) return 0;
+    this.gossip.markOwn(outcomeId(msg), this.now());
+    return this.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
+  }
+
   /**
    * Sends someone else's verified chain on to every open peer, for a validator shell whose state machine held
    * the forward back (a chain that arrived before its instance started here waits for the start). Peers that
@@ -406,6 +414,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
         return this.broadcastRelay.onPrune(c.peerId, msg);
       case 'ds':
         return this.onConsensus(c, msg);
+      case 'outcome':
+        return this.onOutcome(c, msg);
       case 'getpeers':
         return this.onGetPeers(c);
       case 'peers':
@@ -510,6 +520,27 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
         const senders = this.gossip.settle(id, v.valid, this.now());
         if (!v.valid) return this.onOffence(c, v.code ?? 'ERR_BAD_CHAIN', v.reason ?? 'invalid chain');
         if (v.forward) this.relay({ ...msg, hops: this.gossip.relayHops(msg.hops) }, senders);
+      },
+      (e: unknown) => {
+        c.endWork();
+        this.afterVerifyFailure(id, e);
+      },
+    );
+  }
+
+  /** A validator's outcome: checked by the validator shell (its signature, once per signer and round), flooded on. */
+  private onOutcome(c: PeerConnection, msg: OutcomeMessage): void {
+    const port = this.consensus;
+    if (!port) return; // not following a genesis: not ours to judge or carry
+    const id = outcomeId(msg);
+    if (!this.admit(c, id)) return;
+    c.beginWork();
+    port.onOutcome(msg, c.peerId).then(
+      (v) => {
+        c.endWork();
+        const senders = this.gossip.settle(id, v.valid, this.now());
+        if (!v.valid) return this.onOffence(c, v.code ?? 'ERR_BAD_SIGNATURE', v.reason ?? 'invalid outcome');
+        if (v.forward) this.relay(msg, senders);
       },
       (e: unknown) => {
         c.endWork();

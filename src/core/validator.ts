@@ -15,7 +15,9 @@ import { DolevStrong, type ConsensusAction, type DolevStrongOptions } from '../c
 import { roundsPerInstance, validatorIndex, type Genesis } from '../consensus/genesis.ts';
 import { blockHash, type ChainBlock, type InstanceId } from '../consensus/block.ts';
 import { CatchUp, statementSignedBytes } from '../consensus/catch-up.ts';
-import { schemaLimits, type ChainMessage, type ChainStatement, type WireChainBlock } from '../wire/schema.ts';
+import { schemaLimits, type ChainMessage, type ChainStatement, type OutcomeMessage, type WireChainBlock } from '../wire/schema.ts';
+import { OutcomeGate, outcomeSignedBytes } from '../consensus/outcome.ts';
+import { Follower } from '../consensus/follower.ts';
 import { silentLogger, type Logger } from '../log.ts';
 
 /** A block as events and the `chain` command show it. */
@@ -84,6 +86,14 @@ export interface ValidatorOptions {
   consensusOverrides?: Pick<DolevStrongOptions, 'roundsOverride' | 'sendEarlyOverride'>;
 }
 
+/**
+ * Start rounds behind the current one whose outcomes are still checked and carried: the k rounds an instance
+ * runs, and a margin for a slow path.
+ */
+export function outcomeWindowRounds(k: number): number {
+  return k + 16;
+}
+
 /** Rounds `mine` tries before giving up (each miss means the timer fired past the start of round 1). */
 export const mineAttemptsMax = 3;
 
@@ -131,6 +141,12 @@ export class Validator extends EventEmitter<ValidatorEvents> {
   private storedHeight = 0;
   /** Catch-up replies are handled one at a time. */
   private syncQueue: Promise<void> = Promise.resolve();
+  /** Which validators' outcomes are checked and carried on (the first of each per round, recent rounds only). */
+  private readonly outcomes: OutcomeGate;
+  /** An observer's view of validators' outcomes (null for a validator, which decides itself). */
+  private readonly follower: Follower | null;
+  /** When an observer last asked for blocks it lacks, in ms. */
+  private askedMissingAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(o: ValidatorOptions) {
     super();
@@ -169,13 +185,15 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     });
     for (const b of stored) this.core.appendLinked(b);
     this.storedHeight = this.core.tip().height;
+    this.outcomes = new OutcomeGate(outcomeWindowRounds(this.core.k));
+    this.follower = index === null ? new Follower({ faults: o.genesis.faults, height: this.storedHeight, lastT0: stored[stored.length - 1]?.t0 ?? -1 }) : null;
   }
 
   /** Joins consensus: receives chains from the node and ticks at every round boundary. */
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.node.attachConsensus({ onChain: (msg, hash, from) => this.onChain(msg, hash, from) });
+    this.node.attachConsensus({ onChain: (msg, hash, from) => this.onChain(msg, hash, from), onOutcome: (msg, from) => this.onOutcome(msg, from) });
     this.node.attachSync({ onGetChain: (from) => this.onGetChain(from), onChainReply: (msg, peer) => this.onChainReply(msg, peer) });
     // A node that starts after the network did may have missed decisions: it catches up first (catch-up.ts).
     if (this.now() >= this.genesis.startMs) this.beginCatchUp();
@@ -267,31 +285,99 @@ export class Validator extends EventEmitter<ValidatorEvents> {
 
   /** Carries out the core's actions; a forward of `judged` (the chain being answered) is left to the verdict. */
   private apply(actions: ConsensusAction[], from: string, judged?: ConsensusMessage): void {
-    for (const a of actions) {
-      switch (a.type) {
-        case 'send':
-          this.node.publishConsensus(a.msg);
-          break;
-        case 'forward':
-          // A chain that came early was held until its instance started here: it goes out now.
-          if (a.msg !== judged) this.node.forwardConsensus(a.msg);
-          break;
-        case 'proposed':
-          this.emit('proposed', { instance: a.instance, hash: toHex(a.blockHash) });
-          break;
-        case 'relayed':
-          this.emit('relayed', { instance: a.instance, hash: toHex(a.blockHash), round: a.round, signatures: a.signatures });
-          break;
-        case 'decided': {
-          // Durable before reported: the event waits for the disk append (in order, after earlier ones).
-          const block = a.block;
-          this.afterDisk(block, () => this.emit('decided', { instance: a.instance, block: block ? blockView(block) : null }));
-          break;
-        }
-        case 'rejected':
-          this.emit('rejected', { instance: a.instance, code: a.code, reason: a.reason, from });
-          break;
+    for (const a of actions) this.applyOne(a, from, judged);
+    this.publishOutcomes(actions);
+    if (this.follower && actions.some((a) => a.type === 'seen')) this.followOutcomes();
+  }
+
+  private applyOne(a: ConsensusAction, from: string, judged?: ConsensusMessage): void {
+    switch (a.type) {
+      case 'seen':
+        this.follower?.onBlock(a.block, a.blockHash);
+        break;
+      case 'send':
+        this.node.publishConsensus(a.msg);
+        break;
+      case 'forward':
+        // A chain that came early was held until its instance started here: it goes out now.
+        if (a.msg !== judged) this.node.forwardConsensus(a.msg);
+        break;
+      case 'proposed':
+        this.emit('proposed', { instance: a.instance, hash: toHex(a.blockHash) });
+        break;
+      case 'relayed':
+        this.emit('relayed', { instance: a.instance, hash: toHex(a.blockHash), round: a.round, signatures: a.signatures });
+        break;
+      case 'decided': {
+        // Durable before reported: the event waits for the disk append (in order, after earlier ones).
+        const block = a.block;
+        this.afterDisk(block, () => this.emit('decided', { instance: a.instance, block: block ? blockView(block) : null }));
+        break;
       }
+      case 'rejected':
+        this.emit('rejected', { instance: a.instance, code: a.code, reason: a.reason, from });
+        break;
+    }
+  }
+
+  /**
+   * After deciding, a validator floods its signed outcome of each start round whose instances added blocks
+   * (outcome.ts): observers follow the chain by them. Rounds that added nothing send nothing.
+   */
+  private publishOutcomes(actions: ConsensusAction[]): void {
+    const identity = this.identity;
+    if (identity === null || this.index === null) return;
+    const byT0 = new Map<number, ChainBlock[]>();
+    for (const a of actions) {
+      if (a.type !== 'decided' || a.block === null) continue;
+      const list = byT0.get(a.instance.t0) ?? [];
+      list.push(a.block);
+      byT0.set(a.instance.t0, list);
+    }
+    for (const [t0, blocks] of byT0) {
+      const body = { signer: this.index, t0, height: blocks[blocks.length - 1]!.height, blocks: blocks.map((b) => ({ miner: b.miner, hash: b.hash })) };
+      const sig = identity.sign(outcomeSignedBytes(this.genesis.networkId, this.core.genesisHash, body));
+      this.outcomes.admit(this.index, t0, this.core.currentRound(this.now()));
+      this.node.publishOutcome({ t: 'outcome', ...body, sig });
+    }
+  }
+
+  /**
+   * A validator's outcome: checked once per signer and round (its signature over outcomeSignedBytes), carried
+   * on, and followed by an observer. Outcomes of rounds long past or not yet begun are neither checked nor
+   * carried (nor scored: a peer may be behind).
+   */
+  private async onOutcome(msg: OutcomeMessage, from: string): Promise<ChainVerdict> {
+    const key = this.genesis.validators[msg.signer]?.publicKey;
+    if (!key) return { valid: false, forward: false, code: 'ERR_BAD_MESSAGE', reason: `outcome signer ${msg.signer} is not a validator` };
+    const round = this.core.currentRound(this.now());
+    if (!this.outcomes.inWindow(msg.t0, round)) return { valid: true, forward: false };
+    const [ok] = await this.verifier.verify([{ publicKey: key, message: outcomeSignedBytes(this.genesis.networkId, this.core.genesisHash, msg), signature: msg.sig }]);
+    if (!ok) return { valid: false, forward: false, code: 'ERR_BAD_SIGNATURE', reason: `outcome of validator ${msg.signer} for t0=${msg.t0} has a bad signature` };
+    if (!this.outcomes.admit(msg.signer, msg.t0, this.core.currentRound(this.now()))) return { valid: true, forward: false };
+    if (this.follower?.onOutcome(msg)) this.followOutcomes();
+    void from;
+    return { valid: true, forward: true };
+  }
+
+  /**
+   * An observer appends the rounds f+1 validators signed the same outcome of, in order, and reports each block
+   * decided once it is durable. While catching up it waits (finishCatchUp resumes it). A final round whose
+   * blocks it never saw is asked for from its peers (getchain), at most once per syncIntervalMs.
+   */
+  private followOutcomes(): void {
+    const follower = this.follower;
+    if (!follower || this.catchUp) return;
+    for (const round of follower.take()) {
+      for (const { block, hash } of round.blocks) {
+        const appended = this.core.appendFollowed(block, hash);
+        this.afterDisk(appended, () => this.emit('decided', { instance: { miner: block.miner, t0: block.t0 }, block: blockView(appended) }));
+      }
+    }
+    const now = this.now();
+    if (follower.missing().length > 0 && now - this.askedMissingAtMs >= this.syncIntervalMs) {
+      this.askedMissingAtMs = now;
+      for (const peer of this.node.peerIds()) this.node.sendTo(peer, { t: 'getchain', from: follower.height + 1 });
     }
   }
 
@@ -363,6 +449,12 @@ export class Validator extends EventEmitter<ValidatorEvents> {
 
   private async absorbChainReply(msg: ChainMessage, peer: string): Promise<void> {
     const cu = this.catchUp;
+    // Outside catch-up, an observer takes blocks it lacks from any reply: the follower appends a block only if
+    // its hash is in an outcome f+1 validators signed.
+    if (!cu && this.follower) {
+      for (const b of msg.blocks) this.follower.onBlock(b, blockHash(b));
+      return this.followOutcomes();
+    }
     const st = msg.statement;
     if (!cu || !st || st.signer >= this.genesis.validators.length || st.signer === this.index) return;
     const key = this.genesis.validators[st.signer]!.publicKey;
@@ -389,7 +481,9 @@ export class Validator extends EventEmitter<ValidatorEvents> {
     this.syncTimer = null;
     this.apply(this.core.finishSync(cu.liveFromT0), 'self');
     const tip = this.core.tip();
+    this.follower?.skipTo(tip.height, this.core.chain().at(-1)?.t0 ?? -1);
     this.afterDisk(null, () => this.emit('caught-up', { height: tip.height, tip: toHex(tip.hash) }));
+    this.followOutcomes();
   }
 
   /** Ticks just after each round boundary, where instances end and decisions fall due. */

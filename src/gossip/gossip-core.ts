@@ -75,7 +75,7 @@ export function gossipSignedBytes(networkId: string, m: Pick<GossipMessage, 'ori
  * hashing a broadcast's few hundred bytes; earlier Node 20 releases fall back to createHash.
  */
 const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'hex') => string }).hash;
-const sha256Hex: (data: Uint8Array) => string = oneShotHash
+export const sha256Hex: (data: Uint8Array) => string = oneShotHash
   ? (data) => oneShotHash('sha256', data, 'hex')
   : (data) => createHash('sha256').update(data).digest('hex');
 

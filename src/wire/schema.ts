@@ -6,7 +6,11 @@
 import { StrongcastError } from '../errors.ts';
 
 /** Protocol version spoken on the wire; peers with another version are refused at the handshake. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version 2 added the `outcome` message (validators' signed outcomes of each round's instances, which
+ * observers follow); a version-1 node would close the connection on it, so the versions do not mix.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Byte lengths fixed by Ed25519 and SHA-256. */
 export const PUBLIC_KEY_BYTES = 32;
@@ -192,6 +196,28 @@ export interface ChainMessage {
   blocks: WireChainBlock[];
 }
 
+/** One non-empty outcome of an instance: its miner and the block decided. */
+export interface OutcomeEntry {
+  miner: number;
+  /** The decided block's hash. */
+  hash: Uint8Array;
+}
+
+/**
+ * A validator's signed outcome of the instances of one start round: "for t0 my chain gained exactly these
+ * blocks, in miner order, and ends at `height` after them". Flooded like consensus chains; an observer
+ * appends a round's blocks once f+1 validators signed the same outcome (see consensus/follower.ts).
+ */
+export interface OutcomeMessage {
+  t: 'outcome';
+  signer: number;
+  t0: number;
+  height: number;
+  /** In increasing miner order; at most one per miner, at least one. */
+  blocks: OutcomeEntry[];
+  sig: Uint8Array;
+}
+
 /** Every message of the protocol. */
 export type Message =
   | HelloMessage
@@ -207,7 +233,8 @@ export type Message =
   | PruneMessage
   | ConsensusMessage
   | GetChainMessage
-  | ChainMessage;
+  | ChainMessage
+  | OutcomeMessage;
 
 /** The `t` tag of a message. */
 export type MessageType = Message['t'];
@@ -386,6 +413,28 @@ function decodeChain(o: Obj): ChainMessage {
   return { t: 'chain', statement: decodeStatement(o['statement'] ?? null), blocks: blocks.map(decodeChainBlock) };
 }
 
+function decodeOutcome(o: Obj): OutcomeMessage {
+  onlyKeys(o, ['t', 'signer', 't0', 'height', 'blocks', 'sig'], 'outcome');
+  const blocks = o['blocks'];
+  if (!Array.isArray(blocks) || blocks.length === 0 || blocks.length > schemaLimits.validatorsMax) {
+    bad(`outcome.blocks must be an array of 1..${schemaLimits.validatorsMax} entries`);
+  }
+  const entries = blocks.map((b, i): OutcomeEntry => {
+    if (!isObject(b)) bad(`outcome.blocks[${i}] must be a map`);
+    onlyKeys(b, ['miner', 'hash'], 'outcome block');
+    return { miner: uint(b, 'miner', 'outcome block', schemaLimits.validatorsMax - 1), hash: bytes(b, 'hash', 'outcome block', HASH_BYTES) };
+  });
+  for (let i = 1; i < entries.length; i++) if (entries[i]!.miner <= entries[i - 1]!.miner) bad('outcome.blocks must be in increasing miner order');
+  return {
+    t: 'outcome',
+    signer: uint(o, 'signer', 'outcome', schemaLimits.validatorsMax - 1),
+    t0: uint(o, 't0', 'outcome'),
+    height: uint(o, 'height', 'outcome'),
+    blocks: entries,
+    sig: bytes(o, 'sig', 'outcome', SIGNATURE_BYTES),
+  };
+}
+
 /**
  * Checks an untyped decoded value and returns it as a typed Message.
  * @throws StrongcastError ERR_BAD_MESSAGE naming the first field that is wrong.
@@ -423,6 +472,8 @@ export function decodeMessage(x: unknown): Message {
       return { t: 'getchain', from: uint(x, 'from', 'getchain') };
     case 'chain':
       return decodeChain(x);
+    case 'outcome':
+      return decodeOutcome(x);
     default:
       // Never call String() on a peer's value: an object with a hostile toString would throw untyped.
       return bad(`unknown message type ${typeof x['t'] === 'string' ? JSON.stringify(x['t'].slice(0, 32)) : typeof x['t']}`);

@@ -85,6 +85,8 @@ export class SimValidator {
   /** Gossip ids delivered to the application by this incarnation, with how often (must stay 1). */
   readonly delivered = new Map<string, number>();
   readonly counters = { offences: 0, rejected: 0, synced: 0, resyncs: 0, decided: 0 };
+  /** Every offence this incarnation scored: which peer (key hex), the code, and whether it banned it. */
+  readonly offencesSeen: Array<{ peer: string; code: string; reason: string; banned: boolean }> = [];
   /** Whether this incarnation started with a catch-up, and whether it finished one (or never needed one). */
   beganCatchUp = false;
   caughtUp = true;
@@ -273,6 +275,7 @@ export class World {
     });
     node.on('offence', (o) => {
       sv.counters.offences++;
+      sv.offencesSeen.push({ peer: o.peer, code: o.code, reason: o.reason, banned: o.banned });
       this.offences.set(o.code, (this.offences.get(o.code) ?? 0) + 1);
       this.#note('o', index, this.label(o.peer), o.code);
     });

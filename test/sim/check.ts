@@ -2,9 +2,9 @@
 import * as assert from 'uvu/assert';
 import { key, type Sim } from './network.ts';
 
-/** Every honest node decided (miner, t0) and all decided the same; returns that outcome. */
-export function agreed(sim: Sim, miner: number, t0: number, what = ''): string | null {
-  const outs = sim.outcomes(miner, t0);
+/** Every honest node (or validator only) decided (miner, t0) and all decided the same; returns that outcome. */
+export function agreed(sim: Sim, miner: number, t0: number, what = '', validatorsOnly = false): string | null {
+  const outs = sim.outcomes(miner, t0).filter((_, i) => !validatorsOnly || !sim.honest[i]!.observer);
   const show = `seed=${sim.seed} ${what} instance ${miner}@${t0} outcomes [${outs.map(String).join(', ')}]`;
   assert.ok(outs.length > 0, `seed=${sim.seed} no honest nodes`);
   assert.ok(outs.every((o) => o !== undefined), `undecided: ${show}`);
