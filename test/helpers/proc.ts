@@ -5,6 +5,7 @@ import { portIsFree } from '../../src/cli/interactive.ts';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 const mainTs = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const clockOffsetModule = new URL('../../bench/clock-offset.mjs', import.meta.url).href;
 
 /** A running CLI process with its parsed JSON events and raw output. */
 export class CliProcess {
@@ -15,8 +16,12 @@ export class CliProcess {
   exited: Promise<number | null>;
   readonly child: ChildProcess;
 
-  constructor(args: string[], opts: { stdin?: 'pipe' | 'ignore' } = {}) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...args], { cwd: root, stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe'] });
+  /** `clockOffsetMs`: the process's Date.now reads that much ahead (bench/clock-offset.mjs), as another machine's clock may. */
+  constructor(args: string[], opts: { stdin?: 'pipe' | 'ignore'; clockOffsetMs?: number } = {}) {
+    const offset = opts.clockOffsetMs ?? 0;
+    const preload = offset === 0 ? [] : ['--import', clockOffsetModule];
+    const env = offset === 0 ? process.env : { ...process.env, STRONGCAST_CLOCK_OFFSET_MS: String(offset) };
+    this.child = spawn(process.execPath, [...preload, '--import', 'tsx', mainTs, ...args], { cwd: root, env, stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe'] });
     let partial = '';
     this.child.stdout!.on('data', (d: Buffer) => {
       this.stdout += d.toString();
