@@ -172,7 +172,6 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
   const send = (i: number, line: string) => views[i]?.child.stdin?.write(line + '\n');
   const poll = setInterval(() => views.forEach((v) => v.exited === null && send(v.index, 'stats')), testnetStatsIntervalMs);
   const draw = tui ? setInterval(() => render(views, selected, recent, flags.dir), 500) : null;
-  let counter = 0;
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -188,28 +187,34 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
   process.on('SIGTERM', () => void stop());
   process.on('exit', () => views.forEach((v) => v.exited === null && v.child.kill('SIGKILL')));
 
-  if (tui) {
-    emitKeypressEvents(process.stdin);
-    process.stdin.setRawMode(true);
-    process.stdin.on('keypress', (str: string | undefined, key: { name?: string; ctrl?: boolean }) => {
-      if (key.ctrl && key.name === 'c') return void stop();
-      if (key.name === 'q') return void stop();
-      if (key.name === 'up') selected = (selected + n - 1) % n;
-      else if (key.name === 'down') selected = (selected + 1) % n;
-      else if (str && /^[0-9]$/.test(str) && Number(str) < n) selected = Number(str);
-      else if (key.name === 'b') send(selected, `broadcast hello #${++counter} from the testnet view`);
-      else if (key.name === 'm') send(selected, `mine block #${++counter} from the testnet view`);
-      render(views, selected, recent, flags.dir);
-    });
-  } else {
-    // Scripted control: "I COMMAND" sends a console command to node I; "quit" stops everything.
-    const lines = new LineReader();
-    for (let l = await lines.next(); l !== null; l = await lines.next()) {
-      const m = /^\s*(\d+)\s+(.+)$/.exec(l);
-      if (l.trim() === 'quit') return stop();
-      if (m && Number(m[1]) < n) send(Number(m[1]), m[2]!);
-      else if (l.trim()) process.stdout.write(JSON.stringify({ event: 'error', code: 'ERR_INVALID_OPTION', message: `expected "NODE COMMAND" or "quit", got '${l.trim()}'` }) + '\n');
-    }
+  if (tui) return controlByKeys(views, n, send, stop, (i) => (selected = i), () => selected, recent, flags.dir);
+  return controlByLines(n, send, stop);
+}
+
+/** The live view's keys: select a node, broadcast or mine from it, quit. */
+function controlByKeys(views: NodeView[], n: number, send: (i: number, line: string) => void, stop: () => Promise<void>, select: (i: number) => void, selected: () => number, recent: string[], dir: string): void {
+  let counter = 0;
+  emitKeypressEvents(process.stdin);
+  process.stdin.setRawMode(true);
+  process.stdin.on('keypress', (str: string | undefined, key: { name?: string; ctrl?: boolean }) => {
+    if ((key.ctrl && key.name === 'c') || key.name === 'q') return void stop();
+    if (key.name === 'up') select((selected() + n - 1) % n);
+    else if (key.name === 'down') select((selected() + 1) % n);
+    else if (str && /^[0-9]$/.test(str) && Number(str) < n) select(Number(str));
+    else if (key.name === 'b') send(selected(), `broadcast hello #${++counter} from the testnet view`);
+    else if (key.name === 'm') send(selected(), `mine block #${++counter} from the testnet view`);
+    render(views, selected(), recent, dir);
+  });
+}
+
+/** Scripted control: "I COMMAND" sends a console command to node I; "quit" stops everything. */
+async function controlByLines(n: number, send: (i: number, line: string) => void, stop: () => Promise<void>): Promise<void> {
+  const lines = new LineReader();
+  for (let l = await lines.next(); l !== null; l = await lines.next()) {
+    const m = /^\s*(\d+)\s+(.+)$/.exec(l);
+    if (l.trim() === 'quit') return stop();
+    if (m && Number(m[1]) < n) send(Number(m[1]), m[2]!);
+    else if (l.trim()) process.stdout.write(JSON.stringify({ event: 'error', code: 'ERR_INVALID_OPTION', message: `expected "NODE COMMAND" or "quit", got '${l.trim()}'` }) + '\n');
   }
 }
 

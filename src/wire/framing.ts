@@ -116,6 +116,60 @@ interface Level {
   keys: Set<string> | undefined;
 }
 
+/** What a msgpack token's header says: a str or bin payload length (or -1), or a container, and where it ends. */
+interface Header {
+  pos: number;
+  payloadBytes: number;
+  isStr: boolean;
+  container: { items: number; isMap: boolean } | undefined;
+}
+
+/**
+ * Reads the header of one msgpack value whose first byte `token` was just read (`pos` is after it); every
+ * length field is checked against the bytes left before it is read.
+ */
+function readHeader(token: number, view: DataView, pos: number): Header {
+  const h: Header = { pos, payloadBytes: -1, isStr: false, container: undefined };
+  const need = (n: number): void => {
+    if (n > view.byteLength - h.pos) badMsgpack(`truncated at byte ${h.pos}: ${n} more bytes declared, ${view.byteLength - h.pos} left`);
+  };
+  const str = (n: number): void => void ((h.payloadBytes = n), (h.isStr = true));
+  if (token <= 0x7f || token >= 0xe0) return h; // positive or negative fixint
+  if (token <= 0x8f) return { ...h, container: { items: token - 0x80, isMap: true } };
+  if (token <= 0x9f) return { ...h, container: { items: token - 0x90, isMap: false } };
+  if (token <= 0xbf) return { ...h, payloadBytes: token - 0xa0, isStr: true };
+  const skip = (n: number): void => void (need(n), (h.pos += n));
+  const len = (bytes: 1 | 2 | 4): number => {
+    need(bytes);
+    const v = bytes === 1 ? view.getUint8(h.pos) : bytes === 2 ? view.getUint16(h.pos) : view.getUint32(h.pos);
+    h.pos += bytes;
+    return v;
+  };
+  switch (token) {
+    case 0xc0: case 0xc2: case 0xc3: return h; // nil, false, true
+    case 0xc1: return badMsgpack(`byte 0xc1 (never used) at ${pos - 1}`);
+    case 0xc4: h.payloadBytes = len(1); return h; // bin 8
+    case 0xc5: h.payloadBytes = len(2); return h; // bin 16
+    case 0xc6: h.payloadBytes = len(4); return h; // bin 32
+    case 0xc7: case 0xc8: case 0xc9: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+      return badSubset(`msgpack extension types are not allowed (byte 0x${token.toString(16)} at ${pos - 1})`);
+    case 0xca: skip(4); return h; // float 32
+    case 0xcb: skip(8); return h; // float 64
+    case 0xcc: case 0xd0: skip(1); return h; // (u)int 8
+    case 0xcd: case 0xd1: skip(2); return h; // (u)int 16
+    case 0xce: case 0xd2: skip(4); return h; // (u)int 32
+    case 0xcf: case 0xd3: skip(8); return h; // (u)int 64
+    case 0xd9: str(len(1)); return h; // str 8
+    case 0xda: str(len(2)); return h; // str 16
+    case 0xdb: str(len(4)); return h; // str 32
+    case 0xdc: h.container = { items: len(2), isMap: false }; return h;
+    case 0xdd: h.container = { items: len(4), isMap: false }; return h;
+    case 0xde: h.container = { items: len(2), isMap: true }; return h;
+    case 0xdf: h.container = { items: len(4), isMap: true }; return h;
+    default: return badMsgpack(`unknown byte 0x${token.toString(16)} at ${pos - 1}`); // unreachable: all covered
+  }
+}
+
 /**
  * Walks `b` iteratively, without building values, and throws unless it is exactly one msgpack value of the
  * subset strongcast speaks: nil, bool, int, float, str, bin, array, and map with string keys.
@@ -140,43 +194,9 @@ function checkMsgpack(b: Uint8Array): void {
     level.left--;
     need(1);
     const token = b[pos++]!;
-    /** Length of the str or bin payload that follows the header, or -1. */
-    let payloadBytes = -1;
-    let isStr = false;
-    let container: { items: number; isMap: boolean } | undefined;
-    if (token <= 0x7f || token >= 0xe0) {
-      // positive or negative fixint
-    } else if (token <= 0x8f) container = { items: token - 0x80, isMap: true };
-    else if (token <= 0x9f) container = { items: token - 0x90, isMap: false };
-    else if (token <= 0xbf) {
-      payloadBytes = token - 0xa0;
-      isStr = true;
-    }
-    else {
-      switch (token) {
-        case 0xc0: case 0xc2: case 0xc3: break; // nil, false, true
-        case 0xc1: badMsgpack(`byte 0xc1 (never used) at ${pos - 1}`);
-        case 0xc4: need(1); payloadBytes = view.getUint8(pos); pos += 1; break; // bin 8
-        case 0xc5: need(2); payloadBytes = view.getUint16(pos); pos += 2; break; // bin 16
-        case 0xc6: need(4); payloadBytes = view.getUint32(pos); pos += 4; break; // bin 32
-        case 0xc7: case 0xc8: case 0xc9: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
-          badSubset(`msgpack extension types are not allowed (byte 0x${token.toString(16)} at ${pos - 1})`);
-        case 0xca: need(4); pos += 4; break; // float 32
-        case 0xcb: need(8); pos += 8; break; // float 64
-        case 0xcc: case 0xd0: need(1); pos += 1; break; // (u)int 8
-        case 0xcd: case 0xd1: need(2); pos += 2; break; // (u)int 16
-        case 0xce: case 0xd2: need(4); pos += 4; break; // (u)int 32
-        case 0xcf: case 0xd3: need(8); pos += 8; break; // (u)int 64
-        case 0xd9: need(1); payloadBytes = view.getUint8(pos); pos += 1; isStr = true; break; // str 8
-        case 0xda: need(2); payloadBytes = view.getUint16(pos); pos += 2; isStr = true; break; // str 16
-        case 0xdb: need(4); payloadBytes = view.getUint32(pos); pos += 4; isStr = true; break; // str 32
-        case 0xdc: need(2); container = { items: view.getUint16(pos), isMap: false }; pos += 2; break;
-        case 0xdd: need(4); container = { items: view.getUint32(pos), isMap: false }; pos += 4; break;
-        case 0xde: need(2); container = { items: view.getUint16(pos), isMap: true }; pos += 2; break;
-        case 0xdf: need(4); container = { items: view.getUint32(pos), isMap: true }; pos += 4; break;
-        default: badMsgpack(`unknown byte 0x${token.toString(16)} at ${pos - 1}`); // unreachable: all covered
-      }
-    }
+    const h = readHeader(token, view, pos);
+    pos = h.pos;
+    const { payloadBytes, isStr, container } = h;
     if (isKey) {
       if (!isStr) badSubset(`map keys must be strings (byte 0x${token.toString(16)} before ${pos})`);
       need(payloadBytes);
