@@ -1,0 +1,148 @@
+/**
+ * Catch-up as a validator (or observer) runs it: asks its peers for their chains every syncIntervalMs while
+ * it is behind, answers their asks with its own signed statement and blocks, checks every statement's
+ * signature and hands what arrives to the pure rules (consensus/catch-up.ts), appending what f+1 validators
+ * vouch for. The state machine holds this node's own decisions meanwhile (DolevStrong.startSync), and
+ * `finish` releases them in order.
+ */
+import { toHex } from '../bytes.ts';
+import type { Clock, Timer } from '../io/clock.ts';
+import type { ChainVerifier } from '../crypto/verifier.ts';
+import type { Identity } from '../crypto/keys.ts';
+import type { ConsensusAction, DolevStrong } from '../consensus/dolev-strong.ts';
+import type { Genesis } from '../consensus/genesis.ts';
+import { blockHash, type ChainBlock } from '../consensus/block.ts';
+import { CatchUp, statementSignedBytes } from '../consensus/catch-up.ts';
+import { schemaLimits, type ChainMessage, type ChainStatement, type WireChainBlock } from '../wire/schema.ts';
+import type { Logger } from '../log.ts';
+import type { ConsensusNodePort } from './node-types.ts';
+import { chainReplyBytesMax } from './validator-types.ts';
+
+/** What catch-up needs from its validator. */
+export interface SyncHost {
+  readonly genesis: Genesis;
+  readonly core: DolevStrong;
+  readonly node: ConsensusNodePort;
+  readonly verifier: ChainVerifier;
+  readonly clock: Clock;
+  readonly index: number | null;
+  readonly identity: Identity | null;
+  readonly log: Logger;
+  readonly syncIntervalMs: number;
+  now(): number;
+  /** Carries out the state machine's actions (decisions released by finishSync among them). */
+  apply(actions: ConsensusAction[], from: string): void;
+  /** A block learned from peers, appended to the chain: make it durable, then report it `synced`. */
+  synced(block: ChainBlock): void;
+  /** Catch-up finished at this tip. */
+  caughtUp(): void;
+  /** A reply outside catch-up (an observer fetching blocks it lacks). */
+  strayReply(msg: ChainMessage): void;
+  /** Called before answering, so a paused node notices before it speaks (Validator.checkOutage). */
+  checkOutage(): void;
+}
+
+/** One validator's catch-up: the run in progress, if any, and the answers it gives. */
+export class ValidatorSync {
+  #run: CatchUp | null = null;
+  #timer: Timer | null = null;
+  /** Replies are handled one at a time: each awaits a signature check. */
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly host: SyncHost) {}
+
+  /** The catch-up in progress, or null. */
+  get run(): CatchUp | null {
+    return this.#run;
+  }
+
+  /** Starts catching up from our tip: decisions are held from now on, and peers are asked every syncIntervalMs. */
+  begin(): void {
+    const h = this.host;
+    const tip = h.core.tip();
+    h.core.startSync();
+    this.#run = new CatchUp({ n: h.genesis.validators.length, faults: h.genesis.faults, k: h.core.k, liveFromT0: h.core.currentRound(h.now()) + 1, tip });
+    const ask = () => {
+      const from = (this.#run?.tipNow.height ?? 0) + 1;
+      for (const peer of h.node.peerIds()) h.node.sendTo(peer, { t: 'getchain', from });
+    };
+    this.#timer = h.clock.setRepeating(ask, h.syncIntervalMs);
+    ask();
+  }
+
+  /** Stops asking (the validator stops); safe twice. */
+  stop(): void {
+    this.#timer?.cancel();
+    this.#timer = null;
+  }
+
+  /**
+   * Our signed statement about our chain, and the blocks from `from` on (bounded in count and bytes). An
+   * observer has no key of the genesis to sign a statement with, and a block vouches for nothing without
+   * one: it does not answer.
+   */
+  answer(from: number): ChainMessage | null {
+    const h = this.host;
+    const identity = h.identity;
+    if (identity === null || h.index === null) return null;
+    h.checkOutage();
+    h.apply(h.core.tick(h.now()), 'self');
+    const tip = h.core.tip();
+    // Rounds count from 0 at the genesis start; before it, say 0 (the wire format has no negative rounds).
+    const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, syncing: h.core.syncing };
+    const statement: ChainStatement = { ...body, sig: identity.sign(statementSignedBytes(h.genesis.networkId, h.core.genesisHash, body)) };
+    return { t: 'chain', statement, blocks: blocksFrom(h.core.chain(), from) };
+  }
+
+  /** A peer's reply, queued behind the ones before it. */
+  onReply(msg: ChainMessage, peer: string): void {
+    this.#queue = this.#queue.then(() => this.#absorb(msg, peer)).catch((e: unknown) => {
+      this.host.log.warn('catch-up reply failed', { error: (e as Error).message });
+    });
+  }
+
+  async #absorb(msg: ChainMessage, peer: string): Promise<void> {
+    const h = this.host;
+    const cu = this.#run;
+    if (!cu) return h.strayReply(msg);
+    const st = msg.statement;
+    if (!st || st.signer >= h.genesis.validators.length || st.signer === h.index) return;
+    const key = h.genesis.validators[st.signer]!.publicKey;
+    // The blocks of a reply count for the statement's signer only when that signer's own connection sent it.
+    if (toHex(key) !== peer) return;
+    const [ok] = await h.verifier.verify([{ publicKey: key, message: statementSignedBytes(h.genesis.networkId, h.core.genesisHash, st), signature: st.sig }]);
+    if (!ok || this.#run !== cu) return;
+    const refused = cu.onReply(st, msg.blocks);
+    if (refused) h.log.warn('catch-up blocks refused', { signer: st.signer, reason: refused.reason });
+    for (const b of cu.appendable()) {
+      const block: ChainBlock = { ...b, hash: blockHash(b) };
+      h.core.appendLinked(block);
+      cu.advance(b, block.hash);
+      h.synced(block);
+    }
+    if (cu.complete()) this.finish();
+  }
+
+  /** Leaves catch-up: the held decisions of live instances are appended and reported, in order. */
+  finish(): void {
+    const cu = this.#run;
+    if (!cu) return;
+    this.#run = null;
+    this.stop();
+    this.host.apply(this.host.core.finishSync(cu.liveFromT0), 'self');
+    this.host.caughtUp();
+  }
+}
+
+/** Our blocks from height `from` on, at most chainBlocksPerReplyMax of them and about chainReplyBytesMax of payload. */
+function blocksFrom(chain: readonly ChainBlock[], from: number): WireChainBlock[] {
+  const blocks: WireChainBlock[] = [];
+  let bytes = 0;
+  for (const b of chain) {
+    if (b.height < from) continue;
+    if (blocks.length >= schemaLimits.chainBlocksPerReplyMax || (blocks.length > 0 && bytes + b.payload.byteLength > chainReplyBytesMax)) break;
+    blocks.push({ miner: b.miner, t0: b.t0, ts: b.ts, payload: b.payload, height: b.height, parent: b.parent });
+    bytes += b.payload.byteLength;
+  }
+  return blocks;
+}
