@@ -15,6 +15,7 @@ import { killAllChildren } from '../child-rpc.ts';
 import type { Outage } from './checks.ts';
 import { ByzantineProcess } from './byzantine.ts';
 import type { EquivocationRecord } from './consensus-attacks.ts';
+import type { FloodStepResult } from './flooder.ts';
 import { HonestNode, type NodeEvent } from './honest-node.ts';
 import { eligibleAt, type Attack, type Fault, type Plan } from './plan.ts';
 import { freeBasePort, pauseProcess } from './processes.ts';
@@ -39,6 +40,8 @@ const answerTimeoutMs = 15_000;
 const mineRetriesMax = 2;
 /** Characters of every broadcast's text. */
 const broadcastChars = 128;
+/** Honest validators are asked for their counters (`stats`) at most this often, in ms. */
+const statsEveryMs = 1000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -52,6 +55,31 @@ export interface RunOutage extends Outage {
   untilMs: number;
   /** For a kill: when the restarted validator had caught up. */
   caughtUpMs: number | null;
+}
+
+/** One block the run asked an honest validator to mine, and what came of the request. */
+export interface MineRecord {
+  /** Index of the mine in the plan. */
+  index: number;
+  node: number;
+  text: string;
+  issuedMs: number;
+  /** The validator's `proposed` event for it; null when it made none. */
+  proposal: { t0: number; hash: string; atMs: number } | null;
+  /** Why the validator gave up on it, when it did. */
+  refused: string | null;
+}
+
+/** One attack of the plan as the run carried it out. */
+export interface AttackRecord {
+  attack: Attack;
+  startedMs: number;
+  endedMs: number | null;
+  /** What the flooder says it did (flood steps). */
+  flood: FloodStepResult | null;
+  /** What the equivocating miner says it did (equivocate, withhold). */
+  equivocation: EquivocationRecord | null;
+  error: string | null;
 }
 
 /** A load run in progress. */
@@ -72,8 +100,13 @@ export class LoadRun {
   readonly attackErrors: string[] = [];
   /** Blocks to mine: planned, issued, skipped, moved to another validator, proposals made again. */
   readonly mines = { planned: 0, issued: 0, skipped: 0, moved: 0, retried: 0 };
+  /** Every mine request issued, in order. */
+  readonly mineLog: MineRecord[] = [];
+  /** Every attack of the plan, in the order started. */
+  readonly attackLog: AttackRecord[] = [];
+  #lastStatsMs = 0;
   readonly broadcasts = { issued: 0, skippedNoOrigin: 0 };
-  readonly #pendingMine = new Map<number, { text: string; retries: number }>();
+  readonly #pendingMine = new Map<number, { text: string; retries: number; record: MineRecord }>();
   readonly #paused = new Set<number>();
   readonly #isolatedUntil = new Map<number, number>();
   readonly #honestKeys = new Map<string, number>();
@@ -167,10 +200,14 @@ export class LoadRun {
     if (node && (ev.e.event === 'peer' || ev.e.event === 'caught-up')) this.#checkRecovered(node);
     const pending = this.#pendingMine.get(ev.node);
     if (!pending || !node) return;
-    if (ev.e.event === 'proposed') this.#pendingMine.delete(ev.node);
-    else if (ev.e.event === 'error' && /has not started|proposeLateMsMax|round 1 of/.test(String(ev.e.message))) {
+    if (ev.e.event === 'proposed') {
+      const inst = ev.e.instance as { t0: number };
+      pending.record.proposal = { t0: inst.t0, hash: String(ev.e.hash), atMs: ev.atMs };
+      this.#pendingMine.delete(ev.node);
+    } else if (ev.e.event === 'error' && /has not started|proposeLateMsMax|round 1 of/.test(String(ev.e.message))) {
       if (pending.retries >= mineRetriesMax) {
         this.#pendingMine.delete(ev.node);
+        pending.record.refused = `refused ${pending.retries + 1} times: ${String(ev.e.message)}`;
         this.note(`validator ${ev.node}: proposal refused ${pending.retries + 1} times (${String(ev.e.message)})`);
         return;
       }
@@ -243,9 +280,13 @@ export class LoadRun {
   }
 
   #sampleAll(): void {
+    // Counters read now and then let the checks compare what a validator counted before and after an attack.
+    const askStats = Date.now() - this.#lastStatsMs >= statsEveryMs;
+    if (askStats) this.#lastStatsMs = Date.now();
     for (const n of this.honest.values()) {
       n.sampleMemory();
       this.#checkRecovered(n);
+      if (askStats) n.command('stats');
     }
     if (this.byzantine) for (const b of Object.values(this.byzantine)) b.sampleMemory();
   }
@@ -263,7 +304,9 @@ export class LoadRun {
     }
     if (node !== planned) this.mines.moved++;
     const text = `load block ${i} by ${node}`;
-    this.#pendingMine.set(node, { text, retries: 0 });
+    const record: MineRecord = { index: i, node, text, issuedMs: Date.now(), proposal: null, refused: null };
+    this.mineLog.push(record);
+    this.#pendingMine.set(node, { text, retries: 0, record });
     this.honest.get(node)!.command(`mine ${text}`);
     this.mines.issued++;
   }
@@ -285,10 +328,13 @@ export class LoadRun {
       case 'pause': {
         const pid = n.pid;
         if (pid === null) return;
-        this.outages.push({ node: f.node, kind: 'pause', startMs: now, endMs: now + f.durMs, life: n.life, untilMs: now + f.durMs, caughtUpMs: null });
+        const o: RunOutage = { node: f.node, kind: 'pause', startMs: now, endMs: now + f.durMs, life: n.life, untilMs: now + f.durMs, caughtUpMs: null };
+        this.outages.push(o);
         this.#paused.add(f.node);
         this.note(`SIGSTOP validator ${f.node} for ${f.durMs} ms`);
         await pauseProcess(pid, f.durMs);
+        // The helper sends SIGCONT itself and exits: this is when the pause really ended, not when it was due.
+        o.endMs = Date.now();
         this.#paused.delete(f.node);
         this.note(`SIGCONT validator ${f.node}`);
         return;
@@ -306,18 +352,27 @@ export class LoadRun {
   async #attack(a: Attack): Promise<void> {
     const b = this.byzantine;
     if (!b) return;
+    const record: AttackRecord = { attack: a, startedMs: Date.now(), endedMs: null, flood: null, equivocation: null, error: null };
+    this.attackLog.push(record);
     try {
       if (a.kind === 'flood') {
         const captureFrom = this.plan.roles.honest.filter((i) => !this.plan.faults.some((f) => f.node === i));
-        const what = await b.flooder.request<string>({ cmd: 'flood', step: a.step, targets: a.targets, durMs: a.durMs, captureFrom });
-        this.note(`flood ${a.step} -> ${a.targets.join('/')}: ${what}`);
+        const what = await b.flooder.request<FloodStepResult>({ cmd: 'flood', step: a.step, targets: a.targets, durMs: a.durMs, captureFrom });
+        record.flood = what;
+        // Read the targets' counters once the step is over, so what they saw of it can be compared.
+        for (const t of a.targets) this.honest.get(t)?.command('stats');
+        this.note(`flood ${a.step} -> ${a.targets.join('/')}: ${what.text}`);
       } else {
         const rec = await b.equivocator.request<EquivocationRecord>({ cmd: a.kind });
+        record.equivocation = rec;
         this.equivocations.push(rec);
         this.note(`${a.kind} at t0 ${rec.t0}: ${rec.hashes.map((h, i) => `${h.slice(0, 8)} to ${rec.sentTo[i]?.length ?? 0}`).join(', ')}`);
       }
     } catch (e) {
+      record.error = (e as Error).message;
       this.attackErrors.push(`${a.kind}${a.kind === 'flood' ? ` ${a.step}` : ''}: ${(e as Error).message}`);
+    } finally {
+      record.endedMs = Date.now();
     }
   }
 
@@ -350,10 +405,13 @@ export class LoadRun {
   /** Asks every honest validator for its chain and counters, and every Byzantine process for its report. */
   async collect(): Promise<void> {
     const nodes = [...this.honest.values()].filter((n) => n.running);
+    const askedMs = Date.now();
     for (const n of nodes) n.command('chain');
     for (const n of nodes) n.command('stats');
     const deadline = Date.now() + answerTimeoutMs;
-    while (nodes.some((n) => !this.recorder.chains.has(n.index) || !this.recorder.stats.has(n.index)) && Date.now() < deadline) await sleep(100);
+    // Counters were read during the run too: only an answer to this request counts as the last one.
+    const answered = (i: number) => this.recorder.chains.has(i) && (this.recorder.statsAtMs.get(i) ?? 0) >= askedMs;
+    while (nodes.some((n) => !answered(n.index)) && Date.now() < deadline) await sleep(100);
     this.#sampleAll();
     if (this.byzantine) {
       for (const [role, b] of Object.entries(this.byzantine)) {
