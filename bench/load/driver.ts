@@ -17,7 +17,7 @@ import { ByzantineProcess } from './byzantine.ts';
 import type { EquivocationRecord } from './consensus-attacks.ts';
 import type { FloodStepResult } from './flooder.ts';
 import { HonestNode, type NodeEvent } from './honest-node.ts';
-import { eligibleAt, type Attack, type Fault, type Plan } from './plan.ts';
+import { eligibleAt, floodSettleMs, type Attack, type Fault, type Plan } from './plan.ts';
 import { freeBasePort, pauseProcess } from './processes.ts';
 import { Prng } from './prng.ts';
 import { Recorder, type PeerClass } from './recorder.ts';
@@ -42,6 +42,8 @@ const mineRetriesMax = 2;
 const broadcastChars = 128;
 /** Honest validators are asked for their counters (`stats`) at most this often, in ms. */
 const statsEveryMs = 1000;
+/** With breakValidity, how long the cut validator stays isolated: past the proposal's first rounds, in ms. */
+const sabotageCutMs = 3000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -104,6 +106,13 @@ export class LoadRun {
   readonly mineLog: MineRecord[] = [];
   /** Every attack of the plan, in the order started. */
   readonly attackLog: AttackRecord[] = [];
+  /**
+   * Cuts made by breakValidity: they excuse the gossip the cut validator missed (so the delivery check stays
+   * quiet) but are left out of `outages`, which the fault accounting reads.
+   */
+  readonly hiddenOutages: RunOutage[] = [];
+  /** What breakValidity did, for the summary. */
+  sabotage: string | null = null;
   #lastStatsMs = 0;
   readonly broadcasts = { issued: 0, skippedNoOrigin: 0 };
   readonly #pendingMine = new Map<number, { text: string; retries: number; record: MineRecord }>();
@@ -220,7 +229,7 @@ export class LoadRun {
   /** Closes an outage once its validator has honest peers again. */
   #checkRecovered(node: HonestNode): void {
     const now = Date.now();
-    for (const o of this.outages) {
+    for (const o of [...this.outages, ...this.hiddenOutages]) {
       if (o.node === node.index && o.kind === 'kill' && o.caughtUpMs === null && node.life > o.life && node.caughtUpAtMs !== null) o.caughtUpMs = node.caughtUpAtMs;
       if (o.node !== node.index || o.endMs !== null || o.kind === 'pause') continue;
       if (o.kind === 'kill' && node.life <= o.life) continue;
@@ -309,6 +318,28 @@ export class LoadRun {
     this.#pendingMine.set(node, { text, retries: 0, record });
     this.honest.get(node)!.command(`mine ${text}`);
     this.mines.issued++;
+    if (this.plan.config.breakValidity && this.sabotage === null && i >= 1) this.#cutSomeoneOff(node, i, planMs);
+  }
+
+  /**
+   * breakValidity: isolates an honest validator other than the miner, which has no fault in the plan, just
+   * before the block's round 1, long enough that it cannot decide the block live (it notices it is alone and
+   * catches up later). The cut is kept out of `outages`, so the checks count that validator as up and the
+   * proposal as made within the fault bound.
+   */
+  #cutSomeoneOff(miner: number, i: number, planMs: number): void {
+    // Not a flood target near the cut either: only the validity check is meant to see the harm.
+    const flooded = (x: number) =>
+      this.plan.attacks.some((a) => a.kind === 'flood' && a.targets.includes(x) && a.atMs < planMs + sabotageCutMs + floodSettleMs && planMs < a.atMs + a.durMs + floodSettleMs);
+    const victim = this.plan.roles.honest.find((x) => x !== miner && !this.plan.faults.some((f) => f.node === x) && !flooded(x) && this.#usable(x, planMs));
+    const n = victim === undefined ? undefined : this.honest.get(victim);
+    if (victim === undefined || !n) return;
+    const now = Date.now();
+    this.hiddenOutages.push({ node: victim, kind: 'isolate', startMs: now, endMs: null, life: n.life, untilMs: now + sabotageCutMs, caughtUpMs: null });
+    this.#isolatedUntil.set(victim, now + sabotageCutMs);
+    n.command(`isolate ${sabotageCutMs}`);
+    this.sabotage = `validator ${victim} isolated for ${sabotageCutMs} ms as validator ${miner} mined block ${i}, left out of the fault accounting`;
+    this.note(`deliberately breaking validity: ${this.sabotage}`);
   }
 
   async #fault(f: Fault): Promise<void> {
@@ -395,7 +426,7 @@ export class LoadRun {
     while (Date.now() < drainDeadline) {
       this.#sampleAll();
       const quiet = Date.now() - this.recorder.lastDeliveryMs > gossipQuietMs;
-      const open = this.outages.some((o) => o.endMs === null && o.kind !== 'pause');
+      const open = [...this.outages, ...this.hiddenOutages].some((o) => o.endMs === null && o.kind !== 'pause');
       if (quiet && !open) break;
       await sleep(250);
     }

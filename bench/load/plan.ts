@@ -38,6 +38,12 @@ export interface LoadConfig {
   memoryBoundMb: number;
   /** Keep mining out of pause and isolate outages (for a node without resync after an outage). */
   quietWindows: boolean;
+  /**
+   * Test of the checks only (never set by a normal run): the run cuts one honest validator off while a block
+   * is proposed and leaves that cut out of its fault accounting, so validity breaks as the checks see it and
+   * the run must fail.
+   */
+  breakValidity: boolean;
 }
 
 /** A fault injected into an honest validator. */
@@ -105,6 +111,7 @@ export function defaultConfig(quick: boolean, seed: number): LoadConfig {
     mineEveryRounds: 3,
     memoryBoundMb: 200,
     quietWindows: false,
+    breakValidity: false,
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * What a finished load run recorded, turned into the inputs of the pure checks (fault-bound.ts, validity.ts,
- * attack-evidence.ts) and their verdicts. The faults the run injected (`run.outages`) are what the bound reads.
+ * attack-evidence.ts) and their verdicts. Only the faults the run accounts for (`run.outages`) go into the
+ * bound; the delivery rule alone also hears of the cuts made to break validity on purpose.
  */
 import { toHex } from '../../src/bytes.ts';
 import { attackEvidence, type AttackEvidence } from './attack-evidence.ts';

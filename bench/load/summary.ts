@@ -72,7 +72,8 @@ function gather(run: LoadRun): Facts {
   const p = run.plan;
   const honest = p.roles.honest;
   const rec = run.recorder;
-  const delivery = rec.ledger.check(honest, run.outages, settleMs, run.drainEndMs);
+  // Cuts made to break validity on purpose still excuse missed gossip: only the validity check is to see them.
+  const delivery = rec.ledger.check(honest, [...run.outages, ...run.hiddenOutages], settleMs, run.drainEndMs);
   const caughtUp = new Map(honest.map((i) => [i, run.honest.get(i)?.caughtUpAtMs !== null]));
   const chains = checkChains(honest, rec.chains, caughtUp);
   const nodes = [...run.honest.values()];
@@ -213,6 +214,7 @@ function infoLines(f: Facts): CheckLine[] {
     info('seed', `${c.seed} (replay: ${replayCommand(c)})`),
   ];
   if (run.attackErrors.length > 0) lines.push(info('attack steps that failed', run.attackErrors.slice(0, 5).join('; ')));
+  if (run.sabotage) lines.push(info('validity broken on purpose (--break-validity, a test of the checks)', run.sabotage));
   return lines;
 }
 
@@ -266,6 +268,7 @@ export function replayCommand(c: LoadConfig): string {
   if (c.msgsPerSec !== d.msgsPerSec) flags.push(`--rate ${c.msgsPerSec}`);
   if (c.memoryBoundMb !== d.memoryBoundMb) flags.push(`--memory-mb ${c.memoryBoundMb}`);
   if (c.quietWindows) flags.push('--quiet-windows');
+  if (c.breakValidity) flags.push('--break-validity');
   return `npm run load -- ${flags.filter(Boolean).join(' ')}`;
 }
 
@@ -375,7 +378,7 @@ export function notes(run: LoadRun): string[] {
   return [
     `${c.validators} validators on 127.0.0.1, one OS process each: ${run.plan.roles.honest.length} honest CLI validators (\`--data\`, \`--threads 1\`) and 3 Byzantine ones (a flooder, an equivocating miner, a withholder); f = ${c.faults}, k = ${run.plan.k} rounds of ${c.roundMs} ms; ${c.msgsPerSec} broadcasts/s of ${128} characters from rotating honest origins, a block every ${c.mineEveryRounds} rounds from a rotating honest miner. The seeded schedule (printed at start, in load.json) kills and restarts, pauses and isolates honest validators while keeping at most f validators faulty in any instance.`,
     `Fault bound: an instance runs for k + 1 rounds from the start of its round 1 (its k rounds and the round in which its decision falls due). A validator is faulty for an instance when it is Byzantine or out at any moment of it; an honest validator is out from the fault the run injects (SIGKILL, SIGSTOP, isolate) until it is back: one round after the later of the fault's end (restarted with ${recoveredPeers} honest peers, resumed, reconnected to ${recoveredPeers} honest peers) and the \`resync\` it made because of the fault (within ${noticeRounds} rounds of its end), because from the round after that it takes part in every instance and reports their decisions once caught up. An instance is within the bound when at most f validators are faulty for it. The plan is checked to keep every instance, whatever its start, within the bound with its own allowances (restart ${restartAllowanceMs / 1000} s, reconnect ${reconnectAllowanceMs / 1000} s, resume ${resumeAllowanceMs / 1000} s; a plan that breaks it is refused, and a unit test runs the generator over many seeds); the run checks it again on the outages it observed and fails when the worst instance had more than f.`,
-    'Validity: every block the run asked an honest validator to mine must become a proposal (its `proposed` event), and every proposal whose instance was within the bound, its miner not out during it, must be decided with the proposed hash by every honest validator not out during it (its `decided` event, in any life) and be in the final chain. Proposals outside the bound are listed and not judged (the bound itself must hold). A `resync` with no injected fault near it excuses nothing.',
+    'Validity: every block the run asked an honest validator to mine must become a proposal (its `proposed` event), and every proposal whose instance was within the bound, its miner not out during it, must be decided with the proposed hash by every honest validator not out during it (its `decided` event, in any life) and be in the final chain. Proposals outside the bound are listed and not judged (the bound itself must hold). A `resync` with no injected fault near it excuses nothing. `--break-validity` tests this check: the run cuts an honest validator off as a block is proposed and leaves the cut out of its fault accounting, and must then fail.',
     `Attacks took place: an outcome counts only for an attack that happened, as honest validators saw it. Equivocation: honest validators relayed both conflicting blocks of the instance. Withholding: the withholder reports a late release and an honest validator relayed, decided or refused a chain of that instance. Flood steps, at every target: dups and replay raised the target's duplicate counter (\`stats\`, read every second and after each step) by at least half the frames written to it beyond its own rate of duplicates in the ${baselineMs / 1000} s before; garbage, badsig and burst made the target charge the flooder (its key or a key no validator holds) an offence of that kind (bad msgpack, oversized frame, bad message, bad handshake; bad signature; rate limited) within ${graceMs / 1000} s of the step's last frame.`,
     `Delivered: a confirmed broadcast must reach every honest validator other than its origin unless the validator (or the origin) was cut off within ${settleMs / 1000} s of the send: killed, or isolated, until it had 3 honest peers again. Gossip is not replayed, so a validator misses what was sent while it was down. A paused validator is not excused: its connections stay open and it must deliver everything once resumed. Duplicates: one process delivering one id twice; a restarted process does not remember what its previous life delivered (counted apart). Chains: after the drain every honest validator that is not catching up holds the same chain, hash for hash; one still catching up must hold a prefix of it. Crashes: an honest process exiting without the test killing it, or not exiting cleanly on SIGTERM. Memory: peak resident set (VmHWM) of every validator process, honest and Byzantine, sampled every second and at every kill and stop; the bound is ${c.memoryBoundMb} MB per process (a validator under tsx with its verification worker starts near 100 MB; what it keeps grows only up to bounded caches: seen ids, verified signatures, in-memory chain).`,
     c.quietWindows
