@@ -182,6 +182,15 @@ test('a flood of duplicates took place where the target counted them beyond its 
   assert.match(none.evidence, '1: 0 frames');
 });
 
+test('a burst of duplicates just before a step (a backlog after a pause) does not hide the step', () => {
+  const a: Attack = { kind: 'flood', step: 'replay', atMs: 9000, durMs: 1000, targets: [1] };
+  // 50 a second, 2000 more worked off between 6 s and 7 s, and the step's 600 between 9 s and 10 s.
+  const log = samples(50, 600).map((x) => (x.atMs >= 7000 ? { ...x, duplicates: x.duplicates + 2000 } : x));
+  const e = attackEvidence([a], [floodFact(a, { 1: 1000 })], observations({ statsLog: new Map([[1, log]]) }))[0]!;
+  assert.ok(e.happened, e.evidence);
+  assert.match(e.evidence, '1: 600 counted for 1000 frames');
+});
+
 test('a garbage step took place only where the target charged the flooder for it', () => {
   const a: Attack = { kind: 'flood', step: 'garbage', atMs: 9000, durMs: 1000, targets: [1] };
   const charge = (peer: string, code: string, atMs = 9600) => ({ node: 1, atMs, peer, code });

@@ -9,8 +9,10 @@
  *    instance (relayed or decided the block, or refused a chain of it);
  *  - flood steps, at every target (each must have been written to): dups, replay: the target's duplicate
  *    counter (`stats`) rose, from the step's first frame to its last, by at least half the frames the flooder
- *    wrote to it, over what the target's own rate of duplicates just before the step explains (ordinary
- *    gossip brings duplicates too); replayed chains the node refused count as well; garbage, badsig, burst:
+ *    wrote to it, over what the target's lowest rate of duplicates in the seconds before the step explains
+ *    (ordinary gossip brings duplicates too; the lowest, because a validator working off a backlog after a
+ *    pause, or hit by an earlier step, counts far more for a while); replayed chains the node refused count
+ *    as well; garbage, badsig, burst:
  *    the target charged the flooder (its validator key, or a key no validator holds) an offence of the step's
  *    kind or refused a chain of it, from the step's first frame to `graceMs` after its last.
  */
@@ -91,20 +93,34 @@ function withholding(rec: EquivocationRecord, o: Observations): Pick<AttackEvide
 
 /** How far back the samples before a step go to measure a target's ordinary rate of duplicates, in ms. */
 export const baselineMs = 5000;
+/** Two samples closer than this do not make a rate (a probe right after a periodic one), in ms. */
+const rateIntervalMinMs = 500;
+
+/** The lowest rate of duplicates (per ms) between consecutive samples of `samples`, 0 without two of them. */
+function lowestRate(samples: readonly StatsSample[]): number {
+  let rate = Infinity;
+  let prev: StatsSample | undefined;
+  for (const s of samples) {
+    if (prev && s.atMs - prev.atMs >= rateIntervalMinMs) {
+      rate = Math.min(rate, (s.duplicates - prev.duplicates) / (s.atMs - prev.atMs));
+      prev = s;
+    } else prev ??= s;
+  }
+  return Number.isFinite(rate) ? Math.max(0, rate) : 0;
+}
 
 /**
  * Duplicates a validator counted from the last sample at or before `fromMs` to the first at or after `toMs`
- * (same life), less what its rate over the `baselineMs` before that first sample explains; null without
- * samples on both sides.
+ * (same life), less what its lowest rate over the `baselineMs` before that first sample explains; null
+ * without samples on both sides.
  */
 export function excessDuplicates(log: readonly StatsSample[] | undefined, fromMs: number, toMs: number): number | null {
   const before = log?.filter((s) => s.atMs <= fromMs).at(-1);
   if (!log || !before) return null;
   const after = log.find((s) => s.atMs >= toMs && s.life === before.life);
   if (!after) return null;
-  const base = log.find((s) => s.life === before.life && s.atMs >= before.atMs - baselineMs && s.atMs < before.atMs);
-  const rate = base ? (before.duplicates - base.duplicates) / (before.atMs - base.atMs) : 0;
-  return after.duplicates - before.duplicates - Math.max(0, rate) * (after.atMs - before.atMs);
+  const base = log.filter((s) => s.life === before.life && s.atMs >= before.atMs - baselineMs && s.atMs <= before.atMs);
+  return after.duplicates - before.duplicates - lowestRate(base) * (after.atMs - before.atMs);
 }
 
 /** The evidence at one target of a flood step: whether it saw the step, and a short figure. */
