@@ -9,6 +9,9 @@
  * Other flags: --round-ms MS, --load-s S (length of the load phase), --rate N (broadcasts per second),
  * --memory-mb MB (bound per process), --quiet-windows (no block instance during pause and isolate outages),
  * --keep (keep the run directory with genesis, keys, data and logs; a failed run always keeps it).
+ * --break-validity tests the checks themselves: the run cuts an honest validator off while a block is
+ * proposed and hides that cut from its fault accounting, so validity breaks as the checks see it and the run
+ * must fail, naming the proposal. It exists in this harness only (the node's CLI has no such switch).
  *
  * Prints the plan, a log of what was done, and one summary; writes bench/results/load.json and, for full
  * runs, the `load` section of bench/RESULTS.md. Exits 1 when a check that must hold did not. Not part of
@@ -42,6 +45,7 @@ function config(argv: string[]): LoadConfig {
       rate: { type: 'string' },
       'memory-mb': { type: 'string' },
       'quiet-windows': { type: 'boolean', default: false },
+      'break-validity': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
     },
     strict: true,
@@ -53,6 +57,7 @@ function config(argv: string[]): LoadConfig {
   c.msgsPerSec = positive('rate', values.rate, c.msgsPerSec);
   c.memoryBoundMb = positive('memory-mb', values['memory-mb'], c.memoryBoundMb);
   c.quietWindows = values['quiet-windows'] === true;
+  c.breakValidity = values['break-validity'] === true;
   return c;
 }
 

@@ -15,8 +15,9 @@ import { killAllChildren } from '../child-rpc.ts';
 import type { Outage } from './checks.ts';
 import { ByzantineProcess } from './byzantine.ts';
 import type { EquivocationRecord } from './consensus-attacks.ts';
+import type { FloodStepResult } from './flooder.ts';
 import { HonestNode, type NodeEvent } from './honest-node.ts';
-import { eligibleAt, type Attack, type Fault, type Plan } from './plan.ts';
+import { eligibleAt, floodSettleMs, type Attack, type Fault, type Plan } from './plan.ts';
 import { freeBasePort, pauseProcess } from './processes.ts';
 import { Prng } from './prng.ts';
 import { Recorder, type PeerClass } from './recorder.ts';
@@ -39,6 +40,10 @@ const answerTimeoutMs = 15_000;
 const mineRetriesMax = 2;
 /** Characters of every broadcast's text. */
 const broadcastChars = 128;
+/** Honest validators are asked for their counters (`stats`) at most this often, in ms. */
+const statsEveryMs = 1000;
+/** With breakValidity, how long the cut validator stays isolated: past the proposal's first rounds, in ms. */
+const sabotageCutMs = 3000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -52,6 +57,31 @@ export interface RunOutage extends Outage {
   untilMs: number;
   /** For a kill: when the restarted validator had caught up. */
   caughtUpMs: number | null;
+}
+
+/** One block the run asked an honest validator to mine, and what came of the request. */
+export interface MineRecord {
+  /** Index of the mine in the plan. */
+  index: number;
+  node: number;
+  text: string;
+  issuedMs: number;
+  /** The validator's `proposed` event for it; null when it made none. */
+  proposal: { t0: number; hash: string; atMs: number } | null;
+  /** Why the validator gave up on it, when it did. */
+  refused: string | null;
+}
+
+/** One attack of the plan as the run carried it out. */
+export interface AttackRecord {
+  attack: Attack;
+  startedMs: number;
+  endedMs: number | null;
+  /** What the flooder says it did (flood steps). */
+  flood: FloodStepResult | null;
+  /** What the equivocating miner says it did (equivocate, withhold). */
+  equivocation: EquivocationRecord | null;
+  error: string | null;
 }
 
 /** A load run in progress. */
@@ -72,8 +102,20 @@ export class LoadRun {
   readonly attackErrors: string[] = [];
   /** Blocks to mine: planned, issued, skipped, moved to another validator, proposals made again. */
   readonly mines = { planned: 0, issued: 0, skipped: 0, moved: 0, retried: 0 };
+  /** Every mine request issued, in order. */
+  readonly mineLog: MineRecord[] = [];
+  /** Every attack of the plan, in the order started. */
+  readonly attackLog: AttackRecord[] = [];
+  /**
+   * Cuts made by breakValidity: they excuse the gossip the cut validator missed (so the delivery check stays
+   * quiet) but are left out of `outages`, which the fault accounting reads.
+   */
+  readonly hiddenOutages: RunOutage[] = [];
+  /** What breakValidity did, for the summary. */
+  sabotage: string | null = null;
+  #lastStatsMs = 0;
   readonly broadcasts = { issued: 0, skippedNoOrigin: 0 };
-  readonly #pendingMine = new Map<number, { text: string; retries: number }>();
+  readonly #pendingMine = new Map<number, { text: string; retries: number; record: MineRecord }>();
   readonly #paused = new Set<number>();
   readonly #isolatedUntil = new Map<number, number>();
   readonly #honestKeys = new Map<string, number>();
@@ -167,10 +209,14 @@ export class LoadRun {
     if (node && (ev.e.event === 'peer' || ev.e.event === 'caught-up')) this.#checkRecovered(node);
     const pending = this.#pendingMine.get(ev.node);
     if (!pending || !node) return;
-    if (ev.e.event === 'proposed') this.#pendingMine.delete(ev.node);
-    else if (ev.e.event === 'error' && /has not started|proposeLateMsMax|round 1 of/.test(String(ev.e.message))) {
+    if (ev.e.event === 'proposed') {
+      const inst = ev.e.instance as { t0: number };
+      pending.record.proposal = { t0: inst.t0, hash: String(ev.e.hash), atMs: ev.atMs };
+      this.#pendingMine.delete(ev.node);
+    } else if (ev.e.event === 'error' && /has not started|proposeLateMsMax|round 1 of/.test(String(ev.e.message))) {
       if (pending.retries >= mineRetriesMax) {
         this.#pendingMine.delete(ev.node);
+        pending.record.refused = `refused ${pending.retries + 1} times: ${String(ev.e.message)}`;
         this.note(`validator ${ev.node}: proposal refused ${pending.retries + 1} times (${String(ev.e.message)})`);
         return;
       }
@@ -183,7 +229,7 @@ export class LoadRun {
   /** Closes an outage once its validator has honest peers again. */
   #checkRecovered(node: HonestNode): void {
     const now = Date.now();
-    for (const o of this.outages) {
+    for (const o of [...this.outages, ...this.hiddenOutages]) {
       if (o.node === node.index && o.kind === 'kill' && o.caughtUpMs === null && node.life > o.life && node.caughtUpAtMs !== null) o.caughtUpMs = node.caughtUpAtMs;
       if (o.node !== node.index || o.endMs !== null || o.kind === 'pause') continue;
       if (o.kind === 'kill' && node.life <= o.life) continue;
@@ -243,9 +289,13 @@ export class LoadRun {
   }
 
   #sampleAll(): void {
+    // Counters read now and then let the checks compare what a validator counted before and after an attack.
+    const askStats = Date.now() - this.#lastStatsMs >= statsEveryMs;
+    if (askStats) this.#lastStatsMs = Date.now();
     for (const n of this.honest.values()) {
       n.sampleMemory();
       this.#checkRecovered(n);
+      if (askStats) n.command('stats');
     }
     if (this.byzantine) for (const b of Object.values(this.byzantine)) b.sampleMemory();
   }
@@ -263,9 +313,33 @@ export class LoadRun {
     }
     if (node !== planned) this.mines.moved++;
     const text = `load block ${i} by ${node}`;
-    this.#pendingMine.set(node, { text, retries: 0 });
+    const record: MineRecord = { index: i, node, text, issuedMs: Date.now(), proposal: null, refused: null };
+    this.mineLog.push(record);
+    this.#pendingMine.set(node, { text, retries: 0, record });
     this.honest.get(node)!.command(`mine ${text}`);
     this.mines.issued++;
+    if (this.plan.config.breakValidity && this.sabotage === null && i >= 1) this.#cutSomeoneOff(node, i, planMs);
+  }
+
+  /**
+   * breakValidity: isolates an honest validator other than the miner, which has no fault in the plan, just
+   * before the block's round 1, long enough that it cannot decide the block live (it notices it is alone and
+   * catches up later). The cut is kept out of `outages`, so the checks count that validator as up and the
+   * proposal as made within the fault bound.
+   */
+  #cutSomeoneOff(miner: number, i: number, planMs: number): void {
+    // Not a flood target near the cut either: only the validity check is meant to see the harm.
+    const flooded = (x: number) =>
+      this.plan.attacks.some((a) => a.kind === 'flood' && a.targets.includes(x) && a.atMs < planMs + sabotageCutMs + floodSettleMs && planMs < a.atMs + a.durMs + floodSettleMs);
+    const victim = this.plan.roles.honest.find((x) => x !== miner && !this.plan.faults.some((f) => f.node === x) && !flooded(x) && this.#usable(x, planMs));
+    const n = victim === undefined ? undefined : this.honest.get(victim);
+    if (victim === undefined || !n) return;
+    const now = Date.now();
+    this.hiddenOutages.push({ node: victim, kind: 'isolate', startMs: now, endMs: null, life: n.life, untilMs: now + sabotageCutMs, caughtUpMs: null });
+    this.#isolatedUntil.set(victim, now + sabotageCutMs);
+    n.command(`isolate ${sabotageCutMs}`);
+    this.sabotage = `validator ${victim} isolated for ${sabotageCutMs} ms as validator ${miner} mined block ${i}, left out of the fault accounting`;
+    this.note(`deliberately breaking validity: ${this.sabotage}`);
   }
 
   async #fault(f: Fault): Promise<void> {
@@ -285,10 +359,13 @@ export class LoadRun {
       case 'pause': {
         const pid = n.pid;
         if (pid === null) return;
-        this.outages.push({ node: f.node, kind: 'pause', startMs: now, endMs: now + f.durMs, life: n.life, untilMs: now + f.durMs, caughtUpMs: null });
+        const o: RunOutage = { node: f.node, kind: 'pause', startMs: now, endMs: now + f.durMs, life: n.life, untilMs: now + f.durMs, caughtUpMs: null };
+        this.outages.push(o);
         this.#paused.add(f.node);
         this.note(`SIGSTOP validator ${f.node} for ${f.durMs} ms`);
         await pauseProcess(pid, f.durMs);
+        // The helper sends SIGCONT itself and exits: this is when the pause really ended, not when it was due.
+        o.endMs = Date.now();
         this.#paused.delete(f.node);
         this.note(`SIGCONT validator ${f.node}`);
         return;
@@ -306,18 +383,27 @@ export class LoadRun {
   async #attack(a: Attack): Promise<void> {
     const b = this.byzantine;
     if (!b) return;
+    const record: AttackRecord = { attack: a, startedMs: Date.now(), endedMs: null, flood: null, equivocation: null, error: null };
+    this.attackLog.push(record);
     try {
       if (a.kind === 'flood') {
         const captureFrom = this.plan.roles.honest.filter((i) => !this.plan.faults.some((f) => f.node === i));
-        const what = await b.flooder.request<string>({ cmd: 'flood', step: a.step, targets: a.targets, durMs: a.durMs, captureFrom });
-        this.note(`flood ${a.step} -> ${a.targets.join('/')}: ${what}`);
+        const what = await b.flooder.request<FloodStepResult>({ cmd: 'flood', step: a.step, targets: a.targets, durMs: a.durMs, captureFrom });
+        record.flood = what;
+        // Read the targets' counters once the step is over, so what they saw of it can be compared.
+        for (const t of a.targets) this.honest.get(t)?.command('stats');
+        this.note(`flood ${a.step} -> ${a.targets.join('/')}: ${what.text}`);
       } else {
         const rec = await b.equivocator.request<EquivocationRecord>({ cmd: a.kind });
+        record.equivocation = rec;
         this.equivocations.push(rec);
         this.note(`${a.kind} at t0 ${rec.t0}: ${rec.hashes.map((h, i) => `${h.slice(0, 8)} to ${rec.sentTo[i]?.length ?? 0}`).join(', ')}`);
       }
     } catch (e) {
+      record.error = (e as Error).message;
       this.attackErrors.push(`${a.kind}${a.kind === 'flood' ? ` ${a.step}` : ''}: ${(e as Error).message}`);
+    } finally {
+      record.endedMs = Date.now();
     }
   }
 
@@ -340,7 +426,7 @@ export class LoadRun {
     while (Date.now() < drainDeadline) {
       this.#sampleAll();
       const quiet = Date.now() - this.recorder.lastDeliveryMs > gossipQuietMs;
-      const open = this.outages.some((o) => o.endMs === null && o.kind !== 'pause');
+      const open = [...this.outages, ...this.hiddenOutages].some((o) => o.endMs === null && o.kind !== 'pause');
       if (quiet && !open) break;
       await sleep(250);
     }
@@ -350,10 +436,13 @@ export class LoadRun {
   /** Asks every honest validator for its chain and counters, and every Byzantine process for its report. */
   async collect(): Promise<void> {
     const nodes = [...this.honest.values()].filter((n) => n.running);
+    const askedMs = Date.now();
     for (const n of nodes) n.command('chain');
     for (const n of nodes) n.command('stats');
     const deadline = Date.now() + answerTimeoutMs;
-    while (nodes.some((n) => !this.recorder.chains.has(n.index) || !this.recorder.stats.has(n.index)) && Date.now() < deadline) await sleep(100);
+    // Counters were read during the run too: only an answer to this request counts as the last one.
+    const answered = (i: number) => this.recorder.chains.has(i) && (this.recorder.statsAtMs.get(i) ?? 0) >= askedMs;
+    while (nodes.some((n) => !answered(n.index)) && Date.now() < deadline) await sleep(100);
     this.#sampleAll();
     if (this.byzantine) {
       for (const [role, b] of Object.entries(this.byzantine)) {

@@ -29,6 +29,8 @@ const dupsPerSecPerTarget = 800;
 const burstFrames = 20_000;
 /** Forged messages per target in a badsig step. */
 const badSigsPerTarget = 3;
+/** Longest wait for captured gossip before a dups or replay step, in ms. */
+const captureWaitMs = 3000;
 
 /** What the flooder did, for the run's report. */
 export interface FloodReport {
@@ -44,6 +46,18 @@ export interface FloodReport {
   captured: { gossip: number; chains: number };
 }
 
+/** What one flood step did, for the run to hold against what the targets saw. */
+export interface FloodStepResult {
+  /** One line for the run's log. */
+  text: string;
+  frames: number;
+  /** Frames written to each target (validator index). */
+  framesTo: Record<number, number>;
+  /** When the step's first and last frames were written (ms since the epoch); null when none was. */
+  firstFrameMs: number | null;
+  lastFrameMs: number | null;
+}
+
 /** The flooder's state and steps. */
 export class Flooder {
   readonly #genesis: Genesis;
@@ -54,6 +68,9 @@ export class Flooder {
   #capture: RawPeer | null = null;
   readonly #bannedAt = new Set<number>();
   readonly #open = new Set<RawPeer>();
+  /** Target of each abusive connection, so frames are counted per target. */
+  readonly #targetOf = new Map<RawPeer, number>();
+  #step: FloodStepResult | null = null;
   readonly report: FloodReport = {
     steps: {},
     framesSent: 0,
@@ -73,15 +90,20 @@ export class Flooder {
 
   /**
    * Runs one step of the plan against the honest validators `targets` (indices) and says what it did: frames
-   * sent, and how the nodes closed the abusive connections.
+   * sent (per target, and when), and how the nodes closed the abusive connections.
    */
-  async step(step: string, targets: number[], durMs: number, captureFrom: number[]): Promise<string> {
+  async step(step: string, targets: number[], durMs: number, captureFrom: number[]): Promise<FloodStepResult> {
     this.report.steps[step] = (this.report.steps[step] ?? 0) + 1;
     const frames0 = this.report.framesSent;
     const closed0 = { ...this.report.closedWith };
     const refused0 = this.report.handshakesRefused;
+    const result: FloodStepResult = { text: '', frames: 0, framesTo: {}, firstFrameMs: null, lastFrameMs: null };
+    this.#step = result;
     await this.#ensureCapture(captureFrom);
+    // Duplicates and replays need captured traffic: a step early in the run waits for some, so it happens.
+    if (step === 'dups' || step === 'replay') await this.#waitForCapture(captureWaitMs);
     await this.#run(step, targets.map((t) => ({ index: t, port: this.#portOf(t) })), durMs);
+    this.#step = null;
     // Let the close events of the last connections arrive.
     await sleep(200);
     const closed = Object.entries(this.report.closedWith)
@@ -89,7 +111,28 @@ export class Flooder {
       .filter(([, n]) => n > 0)
       .map(([code, n]) => `${code} x${n}`);
     const refused = this.report.handshakesRefused - refused0;
-    return `${this.report.framesSent - frames0} frames; connections closed: ${closed.join(', ') || 'none'}${refused ? `; ${refused} handshakes refused` : ''}`;
+    result.frames = this.report.framesSent - frames0;
+    result.text = `${result.frames} frames; connections closed: ${closed.join(', ') || 'none'}${refused ? `; ${refused} handshakes refused` : ''}`;
+    return result;
+  }
+
+  /** Waits until the capture connection has recorded some gossip, at most `ms`. */
+  async #waitForCapture(ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (this.#gossip.length === 0 && Date.now() < end) await sleep(50);
+  }
+
+  /** Counts `frames` frames of `bytes` bytes written to `p` in the current step. */
+  #count(p: RawPeer, frames: number, bytes: number): void {
+    this.report.framesSent += frames;
+    this.report.bytesSent += bytes;
+    const s = this.#step;
+    const target = this.#targetOf.get(p);
+    if (!s || target === undefined) return;
+    s.framesTo[target] = (s.framesTo[target] ?? 0) + frames;
+    const now = Date.now();
+    s.firstFrameMs ??= now;
+    s.lastFrameMs = now;
   }
 
   async #run(step: string, ports: Array<{ index: number; port: number }>, durMs: number): Promise<void> {
@@ -156,8 +199,10 @@ export class Flooder {
       const p = await RawPeer.handshake(t.port, this.#genesis.networkId, useOwnKey ? this.#identity : generateIdentity());
       this.report.connectionsOpened++;
       this.#open.add(p);
+      this.#targetOf.set(p, t.index);
       p.socket.once('close', () => {
         this.#open.delete(p);
+        this.#targetOf.delete(p);
         const code = p.rejectCode ?? 'closed';
         this.report.closedWith[code] = (this.report.closedWith[code] ?? 0) + 1;
       });
@@ -175,8 +220,7 @@ export class Flooder {
 
   #write(p: RawPeer, frame: Uint8Array): boolean {
     if (!p.sendBytes(frame)) return false;
-    this.report.framesSent++;
-    this.report.bytesSent += frame.byteLength;
+    this.#count(p, 1, frame.byteLength);
     return true;
   }
 
@@ -245,9 +289,11 @@ export class Flooder {
       try {
         const p = await RawPeer.open(t.port);
         this.report.connectionsOpened++;
+        this.#targetOf.set(p, t.index);
         this.#write(p, randomBytes(64));
         await p.waitClosed(2000);
         p.close();
+        this.#targetOf.delete(p);
       } catch {
         // refused outright: fine
       }
@@ -290,9 +336,7 @@ export class Flooder {
     for (const t of targets) {
       const p = await this.#attackPeer(t);
       if (!p) continue;
-      p.sendBytes(burst);
-      this.report.framesSent += burstFrames;
-      this.report.bytesSent += burst.byteLength;
+      if (p.sendBytes(burst)) this.#count(p, burstFrames, burst.byteLength);
       await p.waitClosed(2000);
       p.close();
     }

@@ -3,14 +3,19 @@
  * schedule of faults (SIGKILL + restart, SIGSTOP/SIGCONT, isolate), Byzantine attacks and blocks to mine.
  * The same seed and settings give the same plan, which is printed at the start so a run can be replayed.
  *
- * Two rules keep the run inside what Dolev-Strong promises:
- *  - fault budget: the 3 Byzantine validators are faulty all the time, and an honest validator counts as
- *    faulty from the moment its fault starts until k rounds after it is back (restarted and caught up, or
- *    reconnected); at no time may more than f validators be faulty, else agreement is not guaranteed;
+ * Rules that keep the run inside what Dolev-Strong promises (fault-bound.ts says how they are judged):
+ *  - fault bound: the 3 Byzantine validators are faulty all the time, and an honest validator is out from the
+ *    moment its fault starts until the plan expects it back (restart allowance, reconnect allowance, resume
+ *    allowance below: running and connected again, and live from the round after it noticed the outage);
+ *    no instance, whatever its start, may have more than f validators faulty during its k + 1 rounds.
+ *    `planProblems` checks it on every plan and `buildPlan` refuses a plan that breaks it;
+ *  - a block is mined only by a validator that is not out while its instance may run, so validity applies to
+ *    every planned block; a flood hits only validators that are up for the whole step;
  *  - quiet windows (optional, `quietWindows`): for a node that does not catch up again after being paused
  *    or cut off, no instance with a block may run while one is out, so mining stops around those outages.
  *    A killed validator never needs them: a restart always catches up.
  */
+import { instanceSpanMs, worstInstance, type OutageSpan } from './fault-bound.ts';
 import { Prng } from './prng.ts';
 
 /** Settings of a run. */
@@ -33,6 +38,12 @@ export interface LoadConfig {
   memoryBoundMb: number;
   /** Keep mining out of pause and isolate outages (for a node without resync after an outage). */
   quietWindows: boolean;
+  /**
+   * Test of the checks only (never set by a normal run): the run cuts one honest validator off while a block
+   * is proposed and leaves that cut out of its fault accounting, so validity breaks as the checks see it and
+   * the run must fail.
+   */
+  breakValidity: boolean;
 }
 
 /** A fault injected into an honest validator. */
@@ -74,14 +85,16 @@ export interface Plan {
   mines: Mine[];
   /** Spans (ms) in which no instance with a block may run. */
   quiet: Array<[number, number]>;
-  /** Most validators faulty at once under the plan (Byzantine included); must be <= f. */
+  /** Most validators faulty for one instance under the plan (Byzantine included); at most f. */
   faultyPeak: number;
 }
 
-/** Time a restarted validator is allowed to start, connect and catch up before it counts as back, in ms. */
+/** Time a restarted validator is allowed to start, connect and be live again (the round after) before it counts as back, in ms. */
 export const restartAllowanceMs = 12_000;
-/** Time an isolated validator is allowed to reconnect after its isolation ends, in ms. */
+/** Time an isolated validator is allowed to reconnect and be live again (the round after) when its isolation ends, in ms. */
 export const reconnectAllowanceMs = 3_000;
+/** Time a resumed (SIGCONT) validator is allowed to notice the pause at its next tick and be live again, in ms. */
+export const resumeAllowanceMs = 3_000;
 /** No broadcast is originated by a validator this long before a fault of its own, in ms. */
 export const originGuardMs = 3_000;
 
@@ -98,20 +111,29 @@ export function defaultConfig(quick: boolean, seed: number): LoadConfig {
     mineEveryRounds: 3,
     memoryBoundMb: 200,
     quietWindows: false,
+    breakValidity: false,
   };
 }
 
-/** When a planned fault makes its node faulty for the budget: [start, end). */
-function faultyWindow(f: Fault, k: number, roundMs: number): [number, number] {
-  const after = k * roundMs;
+/** When a planned fault keeps its node out: from the fault until the plan expects it back, [start, back). */
+export function plannedOutage(f: Fault): OutageSpan {
   switch (f.kind) {
     case 'kill':
-      return [f.atMs, f.atMs + f.downMs + restartAllowanceMs + after];
+      return { node: f.node, fromMs: f.atMs, toMs: f.atMs + f.downMs + restartAllowanceMs };
     case 'pause':
-      return [f.atMs, f.atMs + f.durMs + after];
+      return { node: f.node, fromMs: f.atMs, toMs: f.atMs + f.durMs + resumeAllowanceMs };
     case 'isolate':
-      return [f.atMs, f.atMs + f.durMs + reconnectAllowanceMs + after];
+      return { node: f.node, fromMs: f.atMs, toMs: f.atMs + f.durMs + reconnectAllowanceMs };
   }
+}
+
+/** Whether validator `node` has no planned outage overlapping [fromMs, toMs). */
+export function upThroughout(faults: readonly Fault[], node: number, fromMs: number, toMs: number): boolean {
+  return faults.every((f) => {
+    if (f.node !== node) return true;
+    const o = plannedOutage(f);
+    return o.toMs <= fromMs || toMs <= o.fromMs;
+  });
 }
 
 /** When a planned fault keeps its node from originating or mining: [start, end). */
@@ -161,7 +183,7 @@ function planFaults(rng: Prng, c: LoadConfig, honest: number[]): Fault[] {
   if (c.quick) {
     // Pause and isolate share one quiet window early; the kill comes once their budget windows have ended.
     quiet(rng.int(1500, 2500));
-    out.push({ kind: 'kill', node: take(), atMs: rng.int(15_500, 16_500), downMs: rng.int(4000, 5000) });
+    out.push({ kind: 'kill', node: take(), atMs: rng.int(17_500, 18_500), downMs: rng.int(4000, 5000) });
     return out;
   }
   const at = (lo: number, hi: number) => Math.round(D * (lo + (hi - lo) * rng.next()));
@@ -188,26 +210,51 @@ function instanceSpan(t: number, k: number, roundMs: number): [number, number] {
   return [t, t + (k + 3) * roundMs];
 }
 
-function peakFaulty(faults: readonly Fault[], k: number, c: LoadConfig, byzantine: number): number {
-  const windows = faults.map((f) => ({ node: f.node, w: faultyWindow(f, k, c.roundMs) }));
-  let peak = byzantine;
-  for (const { w } of windows) {
-    const t = w[0];
-    const nodes = new Set(windows.filter((x) => x.w[0] <= t && t < x.w[1]).map((x) => x.node));
-    peak = Math.max(peak, byzantine + nodes.size);
-  }
-  return peak;
+/**
+ * Everything from a mine request at `t` to the decision of its block: up to a round to the next round start,
+ * two proposals made again a round later each, then the instance's span (k rounds and its decision round).
+ */
+export function mineSpan(t: number, k: number, roundMs: number): [number, number] {
+  return [t, t + 3 * roundMs + instanceSpanMs(k, roundMs)];
 }
 
-/** Builds the plan of a run from its settings and seed. @throws when the plan would break the fault budget */
+/** Byzantine validators in every run: a flooder, an equivocating miner, a withholder. */
+export const byzantineCount = 3;
+
+/** A flood step's targets must stay up this long after the step, so what they saw of it can be read, in ms. */
+export const floodSettleMs = 3000;
+
+/**
+ * What is wrong with a plan, one line per problem (none for a good plan): an instance with more than f
+ * validators faulty, a block mined by a validator that is out while its instance may run, a flood aimed at a
+ * validator that is out during the step.
+ */
+export function planProblems(p: Plan): string[] {
+  const c = p.config;
+  const out: string[] = [];
+  const worst = worstInstance(p.faults.map(plannedOutage), byzantineCount, instanceSpanMs(p.k, c.roundMs));
+  if (worst.faulty > c.faults) {
+    out.push(`the instance starting at +${sec(worst.startMs ?? 0)} has ${worst.faulty} validators faulty (${byzantineCount} Byzantine + ${worst.nodes.join(',')}), more than f = ${c.faults}`);
+  }
+  for (const m of p.mines) {
+    const [a, b] = mineSpan(m.atMs, p.k, c.roundMs);
+    if (!upThroughout(p.faults, m.node, a, b)) out.push(`mine at +${sec(m.atMs)} by validator ${m.node}, which is out while its instance may run`);
+  }
+  for (const a of p.attacks) {
+    if (a.kind !== 'flood') continue;
+    const down = a.targets.filter((n) => !upThroughout(p.faults, n, a.atMs, a.atMs + a.durMs + floodSettleMs));
+    if (down.length > 0) out.push(`flood ${a.step} at +${sec(a.atMs)} aimed at validators ${down.join(',')}, out during the step`);
+  }
+  return out;
+}
+
+/** Builds the plan of a run from its settings and seed. @throws when the plan breaks a rule of planProblems */
 export function buildPlan(c: LoadConfig): Plan {
   const rng = new Prng(c.seed);
   const roles = pickRoles(rng.fork(1), c.validators);
   const k = c.faults + 1;
   const faults = planFaults(rng.fork(2), c, roles.honest);
   const quiet = quietSpans(faults, c);
-  const faultyPeak = peakFaulty(faults, k, c, 3);
-  if (faultyPeak > c.faults) throw new Error(`plan has ${faultyPeak} faulty validators at once, more than f = ${c.faults}`);
   const allowed = (t: number) => quiet.every((q) => !overlaps(instanceSpan(t, k, c.roundMs), q));
 
   const mines: Mine[] = [];
@@ -220,7 +267,8 @@ export function buildPlan(c: LoadConfig): Plan {
     if (!allowed(t)) continue;
     for (let tries = 0; tries < order.length; tries++) {
       const node = order[turn++ % order.length] as number;
-      if (eligibleAt(faults, node, t) && eligibleAt(faults, node, t + (k + 3) * c.roundMs)) {
+      const [a, b] = mineSpan(t, k, c.roundMs);
+      if (eligibleAt(faults, node, t) && upThroughout(faults, node, a, b)) {
         mines.push({ atMs: t, node });
         break;
       }
@@ -235,9 +283,10 @@ export function buildPlan(c: LoadConfig): Plan {
   for (let t = 2000, i = 0; t < c.loadMs - 1000; t += floodEveryMs, i++) {
     if (i > 0 && i % steps.length === 0) cycle = attackRng.shuffle(steps);
     const step = cycle[i % steps.length] as FloodStep;
-    const healthy = roles.honest.filter((n) => eligibleAt(faults, n, t) && eligibleAt(faults, n, t + 3000));
+    const durMs = step === 'dups' ? 3000 : 1000;
+    const healthy = roles.honest.filter((n) => eligibleAt(faults, n, t) && upThroughout(faults, n, t, t + durMs + floodSettleMs));
     const targets = attackRng.shuffle(healthy).slice(0, 3).sort((a, b) => a - b);
-    attacks.push({ kind: 'flood', step, atMs: t, durMs: step === 'dups' ? 3000 : 1000, targets });
+    attacks.push({ kind: 'flood', step, atMs: t, durMs, targets });
   }
   const byzEveryMs = c.quick ? 5000 : 13_000;
   let equivocate = true;
@@ -247,7 +296,11 @@ export function buildPlan(c: LoadConfig): Plan {
     equivocate = !equivocate;
   }
   attacks.sort((a, b) => a.atMs - b.atMs);
-  return { config: c, roles, k, faults, attacks, mines, quiet, faultyPeak };
+  const faultyPeak = worstInstance(faults.map(plannedOutage), byzantineCount, instanceSpanMs(k, c.roundMs)).faulty;
+  const plan: Plan = { config: c, roles, k, faults, attacks, mines, quiet, faultyPeak };
+  const problems = planProblems(plan);
+  if (problems.length > 0) throw new Error(`plan of seed ${c.seed} breaks its rules: ${problems.join('; ')}`);
+  return plan;
 }
 
 function sec(ms: number): string {
@@ -261,7 +314,7 @@ export function describePlan(p: Plan): string[] {
   const lines = [
     `seed ${c.seed}: ${c.validators} validators, f = ${c.faults}, k = ${p.k} rounds of ${c.roundMs} ms, load phase ${sec(c.loadMs)}, ${c.msgsPerSec} msg/s, a block every ${c.mineEveryRounds} rounds`,
     `Byzantine: flooder ${r.flooder}, equivocating miner ${r.equivocator}, withholder ${r.withholder}; honest: ${r.honest.join(',')}`,
-    `faulty at once under this plan: at most ${p.faultyPeak} of f = ${c.faults} (3 Byzantine + honest validators from fault start to k rounds after recovery)`,
+    `faulty in one instance under this plan: at most ${p.faultyPeak} of f = ${c.faults} (3 Byzantine + honest validators out during its k + 1 rounds, from fault to expected recovery)`,
     'faults:',
     ...p.faults.map((f) =>
       f.kind === 'kill'

@@ -1,6 +1,8 @@
 /**
  * Bookkeeping of a load run: every JSON event of every honest validator goes through `onEvent`, which keeps
- * the counts and records the checks need (broadcasts, deliveries, decisions, offences, final chains).
+ * the counts and records the checks need (broadcasts, deliveries, decisions, relays, refusals, offences,
+ * counters sampled with `stats`, catch-up periods, final chains). What the honest side saw is the evidence
+ * that an attack took place and that a proposal was decided.
  */
 import { DeliveryLedger } from './checks.ts';
 import type { NodeEvent } from './honest-node.ts';
@@ -18,8 +20,48 @@ export interface Proposal {
 
 type Counts = Record<string, number>;
 
+/** Something an honest validator charged or refused, stamped when the run read it. */
+export interface Charge {
+  node: number;
+  atMs: number;
+  /** Peer id (hex key) the offence was charged to, or the `from` of a refused chain. */
+  peer: string;
+  code: string;
+}
+
+/** One `stats` answer: the counters the checks read, stamped when the run read it. */
+export interface StatsSample {
+  atMs: number;
+  life: number;
+  /** Gossip and consensus copies the node dropped as already seen. */
+  duplicates: number;
+}
+
+/** A period in which a running validator caught up again (from `resync` to `caught-up`). */
+export interface CatchUpPeriod {
+  node: number;
+  life: number;
+  fromMs: number;
+  /** When it said `caught-up`; null while it still catches up. */
+  toMs: number | null;
+  reason: string;
+}
+
+/** What honest validators did about one instance: hash -> validators, per kind of event. */
+export interface InstanceView {
+  relayed: Map<string, Set<number>>;
+  /** Validators that refused a chain of it, by error code. */
+  refused: Map<string, Set<number>>;
+}
+
 function bump(c: Counts, key: string, by = 1): void {
   c[key] = (c[key] ?? 0) + by;
+}
+
+function addTo(m: Map<string, Set<number>>, key: string, node: number): void {
+  let s = m.get(key);
+  if (!s) m.set(key, (s = new Set()));
+  s.add(node);
 }
 
 /** Instance key as the run prints it. */
@@ -55,6 +97,18 @@ export class Recorder {
   readonly chains = new Map<number, string[]>();
   /** Latest `stats` answer per validator. */
   readonly stats = new Map<number, Record<string, unknown>>();
+  /** When the latest `stats` answer of each validator was read. */
+  readonly statsAtMs = new Map<number, number>();
+  /** Every `stats` answer, per validator, in the order read. */
+  readonly statsLog = new Map<number, StatsSample[]>();
+  /** Offences honest validators charged to peers that are not honest validators (Byzantine or unknown keys). */
+  readonly charges: Charge[] = [];
+  /** Chains honest validators refused, with who sent them. */
+  readonly refusals: Charge[] = [];
+  /** instance -> what honest validators relayed and refused of it */
+  readonly instances = new Map<string, InstanceView>();
+  /** Catch-ups running validators began on their own (`resync`), in order. */
+  readonly catchUps: CatchUpPeriod[] = [];
   lastDeliveryMs = 0;
 
   constructor(
@@ -77,36 +131,27 @@ export class Recorder {
         this.proposals.push({ node: ev.node, miner: inst.miner, t0: inst.t0, hash: String(e.hash) });
         return;
       }
+      case 'relayed':
+        addTo(this.#view(e.instance as { miner: number; t0: number }).relayed, String(e.hash), ev.node);
+        return;
       case 'decided': {
         const inst = e.instance as { miner: number; t0: number };
         const block = e.block as { hash: string } | null;
         const key = instanceLabel(inst.miner, inst.t0);
         let byHash = this.decisions.get(key);
         if (!byHash) this.decisions.set(key, (byHash = new Map()));
-        const h = block?.hash ?? 'none';
-        let nodes = byHash.get(h);
-        if (!nodes) byHash.set(h, (nodes = new Set()));
-        nodes.add(ev.node);
+        addTo(byHash, block?.hash ?? 'none', ev.node);
         return;
       }
-      case 'offence': {
-        const cls = this.classify(String(e.peer));
-        bump(this.offences, String(e.code));
-        bump(this.offencesAgainst, cls);
-        if (cls === 'honest' && (this.#honestOffenceCodes[String(e.code)] ?? 0) < 3) {
-          bump(this.#honestOffenceCodes, String(e.code));
-          this.honestOffences.push(`validator ${ev.node} charged ${this.describe(String(e.peer))} ${String(e.code)} (${String(e.reason)}), score ${String(e.score)}${e.banned === true ? ', banned' : ''}`);
-        }
-        const key = `${ev.node}/${ev.life}/${String(e.peer)}`;
-        if (e.banned === true && !this.#banned.has(key)) {
-          this.#banned.add(key);
-          bump(this.bans, cls);
-        }
-        return;
-      }
-      case 'rejected':
+      case 'offence':
+        return this.#onOffence(ev);
+      case 'rejected': {
         bump(this.rejected, String(e.code));
+        this.refusals.push({ node: ev.node, atMs: ev.atMs, peer: String(e.from), code: String(e.code) });
+        const inst = e.instance as { miner: number; t0: number } | null;
+        if (inst) addTo(this.#view(inst).refused, String(e.code), ev.node);
         return;
+      }
       case 'error':
         bump(this.errors, String(e.code));
         return;
@@ -114,20 +159,60 @@ export class Recorder {
         this.synced++;
         return;
       case 'caught-up':
-        this.caughtUp++;
-        return;
       case 'resync':
-        this.resyncs.push(`validator ${ev.node}: ${String(e.reason)}`);
-        return;
+        return this.#onCatchUp(ev);
       case 'chain':
         this.chains.set(ev.node, (e.blocks as Array<{ hash: string }>).map((b) => b.hash));
         return;
       case 'stats':
-        this.stats.set(ev.node, e);
-        return;
+        return this.#onStats(ev);
       default:
         return;
     }
+  }
+
+  #onOffence(ev: NodeEvent): void {
+    const e = ev.e;
+    const cls = this.classify(String(e.peer));
+    if (cls !== 'honest') this.charges.push({ node: ev.node, atMs: ev.atMs, peer: String(e.peer), code: String(e.code) });
+    bump(this.offences, String(e.code));
+    bump(this.offencesAgainst, cls);
+    if (cls === 'honest' && (this.#honestOffenceCodes[String(e.code)] ?? 0) < 3) {
+      bump(this.#honestOffenceCodes, String(e.code));
+      this.honestOffences.push(`validator ${ev.node} charged ${this.describe(String(e.peer))} ${String(e.code)} (${String(e.reason)}), score ${String(e.score)}${e.banned === true ? ', banned' : ''}`);
+    }
+    const key = `${ev.node}/${ev.life}/${String(e.peer)}`;
+    if (e.banned === true && !this.#banned.has(key)) {
+      this.#banned.add(key);
+      bump(this.bans, cls);
+    }
+  }
+
+  /** `resync` opens a catch-up period of the validator's life, its next `caught-up` closes it. */
+  #onCatchUp(ev: NodeEvent): void {
+    if (ev.e.event === 'resync') {
+      this.resyncs.push(`validator ${ev.node}: ${String(ev.e.reason)}`);
+      this.catchUps.push({ node: ev.node, life: ev.life, fromMs: ev.atMs, toMs: null, reason: String(ev.e.reason) });
+      return;
+    }
+    this.caughtUp++;
+    const open = this.catchUps.find((c) => c.node === ev.node && c.life === ev.life && c.toMs === null);
+    if (open) open.toMs = ev.atMs;
+  }
+
+  #onStats(ev: NodeEvent): void {
+    this.stats.set(ev.node, ev.e);
+    this.statsAtMs.set(ev.node, ev.atMs);
+    let log = this.statsLog.get(ev.node);
+    if (!log) this.statsLog.set(ev.node, (log = []));
+    log.push({ atMs: ev.atMs, life: ev.life, duplicates: Number(ev.e.duplicates ?? 0) });
+  }
+
+  #view(inst: { miner: number; t0: number }): InstanceView {
+    const key = instanceLabel(inst.miner, inst.t0);
+    let v = this.instances.get(key);
+    if (!v) this.instances.set(key, (v = { relayed: new Map(), refused: new Map() }));
+    return v;
   }
 
   /** How honest validators decided one instance: hash (or 'none') -> number of validators. */

@@ -1,14 +1,19 @@
 /**
- * The verdict of a load run: the checks of checks.ts applied to what the driver recorded, one summary table
+ * The verdict of a load run: the checks of checks.ts, and through run-facts.ts those of fault-bound.ts,
+ * validity.ts and attack-evidence.ts, applied to what the driver recorded; one summary table
  * (printed, in bench/results/load.json and, for full runs, in the `load` section of bench/RESULTS.md).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { environment, markdownTable, updateResultsMarkdown, type ResultRow } from '../lib.ts';
+import { baselineMs, graceMs, type AttackEvidence } from './attack-evidence.ts';
 import { checkChains, type ChainResult, type DeliveryResult } from './checks.ts';
-import type { LoadRun, RunOutage } from './driver.ts';
+import { recoveredPeers, type LoadRun, type RunOutage } from './driver.ts';
+import type { WorstInstance } from './fault-bound.ts';
 import type { Crash } from './honest-node.ts';
-import { defaultConfig, describePlan, type LoadConfig } from './plan.ts';
+import { defaultConfig, describePlan, reconnectAllowanceMs, restartAllowanceMs, resumeAllowanceMs, type LoadConfig } from './plan.ts';
+import { attacksOf, noticeRounds, observedSpans, observedWorstInstance, validityOf } from './run-facts.ts';
+import type { ValidityResult } from './validity.ts';
 
 const benchDir = fileURLToPath(new URL('..', import.meta.url));
 
@@ -23,24 +28,6 @@ export interface CheckLine {
   ok: boolean | null;
 }
 
-/**
- * Most validators faulty at once as it happened: the 3 Byzantine ones, plus every honest one from its fault
- * until k rounds after it was back (reconnected, and for a restart also caught up).
- */
-export function observedFaultyPeak(run: LoadRun): number {
-  const kMs = run.plan.k * run.plan.config.roundMs;
-  const windows = run.outages.map((o) => {
-    const back = Math.max(o.endMs ?? run.drainEndMs, o.kind === 'kill' ? (o.caughtUpMs ?? run.drainEndMs) : 0);
-    return { node: o.node, from: o.startMs, to: back + kMs };
-  });
-  let peak = 3;
-  for (const w of windows) {
-    const at = new Set(windows.filter((x) => x.from <= w.from && w.from < x.to).map((x) => x.node));
-    peak = Math.max(peak, 3 + at.size);
-  }
-  return peak;
-}
-
 /** Everything the run concluded. */
 export interface Verdict {
   lines: CheckLine[];
@@ -48,6 +35,10 @@ export interface Verdict {
   delivery: DeliveryResult;
   chains: ChainResult;
   crashes: Crash[];
+  /** Lines naming what failed, printed under the summary. */
+  details: string[];
+  /** What the bound, validity and attack checks were computed from, for load.json. */
+  evidence: Record<string, unknown>;
   row: ResultRow;
 }
 
@@ -70,27 +61,32 @@ interface Facts {
   unclean: number;
   peaks: number[];
   peakMax: number;
-  honestDecided: number;
   equivocations: Array<{ text: string; agree: boolean }>;
   notBack: RunOutage[];
-  faultyPeak: number;
+  worst: WorstInstance;
+  validity: ValidityResult;
+  attacks: AttackEvidence[];
 }
 
 function gather(run: LoadRun): Facts {
   const p = run.plan;
   const honest = p.roles.honest;
   const rec = run.recorder;
-  const delivery = rec.ledger.check(honest, run.outages, settleMs, run.drainEndMs);
+  // Cuts made to break validity on purpose still excuse missed gossip: only the validity check is to see them.
+  const delivery = rec.ledger.check(honest, [...run.outages, ...run.hiddenOutages], settleMs, run.drainEndMs);
   const caughtUp = new Map(honest.map((i) => [i, run.honest.get(i)?.caughtUpAtMs !== null]));
   const chains = checkChains(honest, rec.chains, caughtUp);
   const nodes = [...run.honest.values()];
   const peaks = nodes.map((n) => n.peakMb);
   const inChain = new Set(chains.reference);
+  const attacks = attacksOf(run);
   const equivocations = run.equivocations.map((e) => {
     const o = rec.outcome(p.roles.equivocator, e.t0);
     const seen = Object.keys(o).length === 0 ? 'no honest validator took it in time' : fmtCounts(o);
     const chained = e.hashes.some((h) => inChain.has(h)) ? ' (in chain)' : '';
-    return { text: `${e.kind}@${e.t0}: ${seen}${chained}`, agree: Object.keys(o).length <= 1 };
+    // An outcome counts only for an attack that took place (attack-evidence.ts).
+    const done = attacks.some((a) => a.t0 === e.t0 && a.happened) ? '' : ' (attack not seen by honest validators)';
+    return { text: `${e.kind}@${e.t0}: ${seen}${chained}${done}`, agree: Object.keys(o).length <= 1 };
   });
   return {
     run,
@@ -100,10 +96,11 @@ function gather(run: LoadRun): Facts {
     unclean: nodes.reduce((s, n) => s + n.uncleanStops, 0),
     peaks,
     peakMax: Math.max(0, ...peaks, ...Object.values(run.byzantine ?? {}).map((b) => b.peakMb)),
-    honestDecided: rec.proposals.filter((x) => inChain.has(x.hash)).length,
     equivocations,
     notBack: run.outages.filter((o) => o.kind !== 'pause' && (o.endMs === null || (o.kind === 'kill' && o.caughtUpMs === null))),
-    faultyPeak: observedFaultyPeak(run),
+    worst: observedWorstInstance(run),
+    validity: validityOf(run, chains.reference),
+    attacks,
   };
 }
 
@@ -134,6 +131,7 @@ function mustLines(f: Facts): CheckLine[] {
       must: 'same everywhere',
       ok: f.equivocations.every((e) => e.agree),
     },
+    ...boundLines(f),
     {
       check: 'node crashes (honest, not killed by the test)',
       value: `${f.crashes.length}${f.unclean ? ` (+${f.unclean} unclean stops)` : ''}`,
@@ -155,6 +153,40 @@ function mustLines(f: Facts): CheckLine[] {
   ];
 }
 
+/** The fault bound, validity, and whether the attacks took place. */
+function boundLines(f: Facts): CheckLine[] {
+  const { run, worst, validity: v } = f;
+  const c = run.plan.config;
+  const m = run.mines;
+  const at = worst.startMs === null ? '' : ` (instance from ${signedS(run, worst.startMs)}: 3 Byzantine + ${worst.nodes.join(',')})`;
+  const byKind = new Map<string, [number, number]>();
+  for (const a of f.attacks) {
+    const [seen, all] = byKind.get(a.kind) ?? [0, 0];
+    byKind.set(a.kind, [seen + (a.happened ? 1 : 0), all + 1]);
+  }
+  const seen = f.attacks.filter((a) => a.happened).length;
+  return [
+    {
+      check: 'validators faulty in one instance (Byzantine + honest out during its k + 1 rounds), worst',
+      value: `observed ${worst.faulty}${at}, planned ${run.plan.faultyPeak}`,
+      must: `<= f = ${c.faults}`,
+      ok: worst.faulty <= c.faults && run.plan.faultyPeak <= c.faults,
+    },
+    {
+      check: 'honest proposals within the bound decided by every honest validator up during them',
+      value: `${v.held}/${v.judged} (${v.outside.length} outside the bound; mines planned ${m.planned}, issued ${m.issued}, proposed ${run.mineLog.filter((x) => x.proposal).length}, moved ${m.moved}, skipped ${m.skipped}, retried ${m.retried})`,
+      must: 'all, at least 1',
+      ok: v.failures.length === 0 && v.judged > 0,
+    },
+    {
+      check: 'scheduled attacks that took place, as honest validators saw them',
+      value: `${seen}/${f.attacks.length} (${[...byKind].map(([k, [s, n]]) => `${k} ${s}/${n}`).join(', ')})`,
+      must: 'all',
+      ok: seen === f.attacks.length && f.attacks.length > 0,
+    },
+  ];
+}
+
 /** Figures reported without a bound. */
 function infoLines(f: Facts): CheckLine[] {
   const { run, delivery: d } = f;
@@ -162,18 +194,14 @@ function infoLines(f: Facts): CheckLine[] {
   const c = p.config;
   const rec = run.recorder;
   const count = (kind: string) => run.outages.filter((o) => o.kind === kind).length;
-  const outFor = run.outages.filter((o) => o.kind !== 'pause').map((o) => (o.endMs === null ? 'never back' : `${((o.endMs - o.startMs) / 1000).toFixed(1)}s`));
+  const spans = observedSpans(run);
+  const outFor = run.outages.map((o, i) => `${o.kind} ${o.node} ${((spans[i]!.toMs - o.startMs) / 1000).toFixed(1)}s${o.endMs === null ? ' (never back)' : ''}`);
   const releases = (run.byzantineReports['withholder'] as { releases?: unknown[] } | undefined)?.releases?.length ?? 0;
   const bans = Object.fromEntries(Object.entries(rec.bans).map(([k, v]) => [k === 'other' ? 'sybil/flooder keys' : k, v]));
   const info = (check: string, value: string): CheckLine => ({ check, value, must: '-', ok: null });
   const lines = [
     info('delivery time, send to delivery (as the run read both)', `p50 ${d.latencyP50Ms} ms, p99 ${d.latencyP99Ms} ms, max ${d.latencyMaxMs} ms; ${((d.messages / c.loadMs) * 1000).toFixed(1)} msg/s confirmed`),
-    info('honest proposals in the chain', `${f.honestDecided}/${rec.proposals.length} (mines planned ${run.mines.planned}, issued ${run.mines.issued}, moved to another validator ${run.mines.moved}, skipped ${run.mines.skipped}, retried ${run.mines.retried})`),
-    info(
-      'validators faulty at once (Byzantine + honest from fault to k rounds after back)',
-      `planned ${p.faultyPeak}, observed ${f.faultyPeak} of f = ${c.faults}${f.faultyPeak > c.faults ? ' (over f: agreement was not guaranteed by the protocol in this run)' : ''}`,
-    ),
-    info('faults executed', `${count('kill')} SIGKILL+restart, ${count('pause')} SIGSTOP/SIGCONT, ${count('isolate')} isolate; out for ${outFor.join(', ')}`),
+    info('faults executed', `${count('kill')} SIGKILL+restart, ${count('pause')} SIGSTOP/SIGCONT, ${count('isolate')} isolate; out (from the fault until back, see validity.ts) ${outFor.join(', ')}`),
     info('bans by honest nodes', fmtCounts(bans)),
     info('offences charged', fmtCounts(rec.offences)),
     info('offences charged to honest validators', `${rec.offencesAgainst['honest'] ?? 0}${rec.honestOffences.length ? `: ${rec.honestOffences.join('; ')}` : ''}`),
@@ -186,6 +214,7 @@ function infoLines(f: Facts): CheckLine[] {
     info('seed', `${c.seed} (replay: ${replayCommand(c)})`),
   ];
   if (run.attackErrors.length > 0) lines.push(info('attack steps that failed', run.attackErrors.slice(0, 5).join('; ')));
+  if (run.sabotage) lines.push(info('validity broken on purpose (--break-validity, a test of the checks)', run.sabotage));
   return lines;
 }
 
@@ -210,11 +239,16 @@ function resultRow(f: Facts, passed: boolean, wallMs: number): ResultRow {
     chainsIdentical: f.chains.identical,
     blocksDecided: f.chains.height,
     honestProposals: run.recorder.proposals.length,
-    honestProposalsDecided: f.honestDecided,
+    honestProposalsJudged: f.validity.judged,
+    honestProposalsValid: f.validity.held,
+    honestProposalsOutsideBound: f.validity.outside.length,
     crashes: f.crashes.length + f.unclean,
     peakRssMbMax: Math.round(f.peakMax),
     memoryBoundMb: c.memoryBoundMb,
-    faultyPeakObserved: f.faultyPeak,
+    faultyPerInstanceObserved: f.worst.faulty,
+    faultyPerInstancePlanned: run.plan.faultyPeak,
+    attacksScheduled: f.attacks.length,
+    attacksSeen: f.attacks.filter((a) => a.happened).length,
     kills: run.outages.filter((o) => o.kind === 'kill').length,
     pauses: run.outages.filter((o) => o.kind === 'pause').length,
     isolations: run.outages.filter((o) => o.kind === 'isolate').length,
@@ -234,6 +268,7 @@ export function replayCommand(c: LoadConfig): string {
   if (c.msgsPerSec !== d.msgsPerSec) flags.push(`--rate ${c.msgsPerSec}`);
   if (c.memoryBoundMb !== d.memoryBoundMb) flags.push(`--memory-mb ${c.memoryBoundMb}`);
   if (c.quietWindows) flags.push('--quiet-windows');
+  if (c.breakValidity) flags.push('--break-validity');
   return `npm run load -- ${flags.filter(Boolean).join(' ')}`;
 }
 
@@ -242,7 +277,43 @@ export function judge(run: LoadRun, wallMs: number): Verdict {
   const f = gather(run);
   const musts = mustLines(f);
   const passed = musts.every((l) => l.ok === true);
-  return { lines: [...musts, ...infoLines(f)], passed, delivery: f.delivery, chains: f.chains, crashes: f.crashes, row: resultRow(f, passed, wallMs) };
+  return {
+    lines: [...musts, ...infoLines(f)],
+    passed,
+    delivery: f.delivery,
+    chains: f.chains,
+    crashes: f.crashes,
+    details: detailLines(f),
+    evidence: {
+      outagesObserved: observedSpans(run).map((o) => ({ node: o.node, fromS: relS(run, o.fromMs), backS: relS(run, o.toMs) })),
+      resyncs: run.recorder.catchUps.map((x) => ({ node: x.node, life: x.life, atS: relS(run, x.fromMs), caughtUpS: x.toMs === null ? null : relS(run, x.toMs), reason: x.reason })),
+      worstInstance: f.worst,
+      validity: f.validity,
+      mines: run.mineLog,
+      attacks: f.attacks,
+    },
+    row: resultRow(f, passed, wallMs),
+  };
+}
+
+/** A time of the run as printed, in seconds from the start of the load phase: "+12.3s", "-0.5s". */
+function signedS(run: LoadRun, ms: number): string {
+  const s = relS(run, ms);
+  return `${s < 0 ? '-' : '+'}${Math.abs(s).toFixed(1)}s`;
+}
+
+/** A time of the run in seconds from the start of the load phase. */
+function relS(run: LoadRun, ms: number): number {
+  return Math.round((ms - run.loadStartMs) / 100) / 10;
+}
+
+/** Lines under the summary that name what failed: proposals not decided, attacks not seen, proposals not judged. */
+function detailLines(f: Facts): string[] {
+  return [
+    ...f.validity.failures.map((x) => `  not valid: ${x}`),
+    ...f.attacks.filter((a) => !a.happened).map((a) => `  attack not seen: ${a.label}: ${a.evidence}`),
+    ...f.validity.outside.map((x) => `  outside the fault bound (not judged): ${x}`),
+  ];
 }
 
 /** Prints the summary and writes bench/results/load.json (and RESULTS.md for full runs). */
@@ -253,6 +324,7 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
   console.log(`# load summary (seed ${c.seed}${c.quick ? ', quick' : ''})`);
   for (const l of table) console.log(`${l.ok.padEnd(4)} ${l.check}: ${l.value}${l.must !== '-' ? `  [must: ${l.must}]` : ''}`);
   for (const m of v.delivery.missingExamples) console.log(`  missing: ${m.id.slice(0, 16)} from ${m.origin} at +${((m.sentAtMs - run.loadStartMs) / 1000).toFixed(1)}s not delivered by ${m.node}`);
+  for (const l of v.details) console.log(l);
   for (const x of v.crashes) console.log(`  crash: validator ${x.node} life ${x.life} exited (code ${x.code}, signal ${x.signal}):\n${x.logTail}`);
   console.log(v.passed ? 'load: every must held' : 'load: FAILED (see FAIL lines above)');
   const env = environment();
@@ -271,6 +343,8 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
     cpus: env.cpus,
     node: env.node,
     checks: v.lines,
+    details: v.details,
+    evidence: v.evidence,
     plan: describePlan(run.plan),
     log: run.log,
     outages: run.outages,
@@ -302,7 +376,10 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
 export function notes(run: LoadRun): string[] {
   const c = run.plan.config;
   return [
-    `${c.validators} validators on 127.0.0.1, one OS process each: ${run.plan.roles.honest.length} honest CLI validators (\`--data\`, \`--threads 1\`) and 3 Byzantine ones (a flooder, an equivocating miner, a withholder); f = ${c.faults}, k = ${run.plan.k} rounds of ${c.roundMs} ms; ${c.msgsPerSec} broadcasts/s of ${128} characters from rotating honest origins, a block every ${c.mineEveryRounds} rounds from a rotating honest miner. The seeded schedule (printed at start, in load.json) kills and restarts, pauses and isolates honest validators while keeping at most f validators faulty at once (Byzantine ones included; an honest one counts from its fault until k rounds after it is back).`,
+    `${c.validators} validators on 127.0.0.1, one OS process each: ${run.plan.roles.honest.length} honest CLI validators (\`--data\`, \`--threads 1\`) and 3 Byzantine ones (a flooder, an equivocating miner, a withholder); f = ${c.faults}, k = ${run.plan.k} rounds of ${c.roundMs} ms; ${c.msgsPerSec} broadcasts/s of ${128} characters from rotating honest origins, a block every ${c.mineEveryRounds} rounds from a rotating honest miner. The seeded schedule (printed at start, in load.json) kills and restarts, pauses and isolates honest validators while keeping at most f validators faulty in any instance.`,
+    `Fault bound: an instance runs for k + 1 rounds from the start of its round 1 (its k rounds and the round in which its decision falls due). A validator is faulty for an instance when it is Byzantine or out at any moment of it; an honest validator is out from the fault the run injects (SIGKILL, SIGSTOP, isolate) until it is back: one round after the later of the fault's end (restarted with ${recoveredPeers} honest peers, resumed, reconnected to ${recoveredPeers} honest peers) and the \`resync\` it made because of the fault (within ${noticeRounds} rounds of its end), because from the round after that it takes part in every instance and reports their decisions once caught up. An instance is within the bound when at most f validators are faulty for it. The plan is checked to keep every instance, whatever its start, within the bound with its own allowances (restart ${restartAllowanceMs / 1000} s, reconnect ${reconnectAllowanceMs / 1000} s, resume ${resumeAllowanceMs / 1000} s; a plan that breaks it is refused, and a unit test runs the generator over many seeds); the run checks it again on the outages it observed and fails when the worst instance had more than f.`,
+    'Validity: every block the run asked an honest validator to mine must become a proposal (its `proposed` event), and every proposal whose instance was within the bound, its miner not out during it, must be decided with the proposed hash by every honest validator not out during it (its `decided` event, in any life) and be in the final chain. Proposals outside the bound are listed and not judged (the bound itself must hold). A `resync` with no injected fault near it excuses nothing. `--break-validity` tests this check: the run cuts an honest validator off as a block is proposed and leaves the cut out of its fault accounting, and must then fail.',
+    `Attacks took place: an outcome counts only for an attack that happened, as honest validators saw it. Equivocation: honest validators relayed both conflicting blocks of the instance. Withholding: the withholder reports a late release and an honest validator relayed, decided or refused a chain of that instance. Flood steps, at every target: dups and replay raised the target's duplicate counter (\`stats\`, read every second and after each step) by at least half the frames written to it beyond its own rate of duplicates in the ${baselineMs / 1000} s before; garbage, badsig and burst made the target charge the flooder (its key or a key no validator holds) an offence of that kind (bad msgpack, oversized frame, bad message, bad handshake; bad signature; rate limited) within ${graceMs / 1000} s of the step's last frame.`,
     `Delivered: a confirmed broadcast must reach every honest validator other than its origin unless the validator (or the origin) was cut off within ${settleMs / 1000} s of the send: killed, or isolated, until it had 3 honest peers again. Gossip is not replayed, so a validator misses what was sent while it was down. A paused validator is not excused: its connections stay open and it must deliver everything once resumed. Duplicates: one process delivering one id twice; a restarted process does not remember what its previous life delivered (counted apart). Chains: after the drain every honest validator that is not catching up holds the same chain, hash for hash; one still catching up must hold a prefix of it. Crashes: an honest process exiting without the test killing it, or not exiting cleanly on SIGTERM. Memory: peak resident set (VmHWM) of every validator process, honest and Byzantine, sampled every second and at every kill and stop; the bound is ${c.memoryBoundMb} MB per process (a validator under tsx with its verification worker starts near 100 MB; what it keeps grows only up to bounded caches: seen ids, verified signatures, in-memory chain).`,
     c.quietWindows
       ? 'Quiet windows (--quiet-windows): no block instance runs while a validator is paused or isolated, for nodes that do not catch up again after such an outage.'

@@ -1,0 +1,65 @@
+/**
+ * What a finished load run recorded, turned into the inputs of the pure checks (fault-bound.ts, validity.ts,
+ * attack-evidence.ts) and their verdicts. Only the faults the run accounts for (`run.outages`) go into the
+ * bound; the delivery rule alone also hears of the cuts made to break validity on purpose.
+ */
+import { toHex } from '../../src/bytes.ts';
+import { attackEvidence, type AttackEvidence } from './attack-evidence.ts';
+import type { ReleaseRecord } from './consensus-attacks.ts';
+import type { LoadRun } from './driver.ts';
+import { instanceSpanMs, worstInstance, type OutageSpan, type WorstInstance } from './fault-bound.ts';
+import { byzantineCount } from './plan.ts';
+import { checkValidity, observedOutages, type ValidityResult } from './validity.ts';
+
+/** A `resync` this many rounds after a fault ended still belongs to it (a resumed validator notices at its next tick). */
+export const noticeRounds = 2;
+
+/** The outages of the run as observed, [fault, back), in ms since the epoch. */
+export function observedSpans(run: LoadRun): OutageSpan[] {
+  const roundMs = run.plan.config.roundMs;
+  return observedOutages(run.outages, run.recorder.catchUps, run.drainEndMs, noticeRounds * roundMs, roundMs);
+}
+
+/** The instance with the most validators faulty, over every start time of the run. */
+export function observedWorstInstance(run: LoadRun): WorstInstance {
+  return worstInstance(observedSpans(run), byzantineCount, instanceSpanMs(run.plan.k, run.plan.config.roundMs));
+}
+
+/** The validity rule applied to every mine request of the run, against the final reference chain. */
+export function validityOf(run: LoadRun, reference: readonly string[]): ValidityResult {
+  const c = run.plan.config;
+  const proposals = run.mineLog.flatMap((m) => (m.proposal ? [{ label: `"${m.text}"`, miner: m.node, t0: m.proposal.t0, hash: m.proposal.hash }] : []));
+  const unproposed = run.mineLog.filter((m) => !m.proposal).map((m) => ({ label: `"${m.text}"`, miner: m.node, issuedMs: m.issuedMs, why: m.refused ?? '' }));
+  return checkValidity({
+    honest: run.plan.roles.honest,
+    byzantine: byzantineCount,
+    f: c.faults,
+    k: run.plan.k,
+    roundMs: c.roundMs,
+    genesisStartMs: run.genesis?.startMs ?? 0,
+    outages: observedSpans(run),
+    proposals,
+    unproposed,
+    decisions: run.recorder.decisions,
+    chain: new Set(reference),
+  });
+}
+
+/** Whether each scheduled attack took place, from what honest validators observed. */
+export function attacksOf(run: LoadRun): AttackEvidence[] {
+  const validatorKeys = new Set((run.genesis?.validators ?? []).map((v) => toHex(v.publicKey)));
+  const flooderKey = run.genesis ? toHex(run.genesis.validators[run.plan.roles.flooder]!.publicKey) : '';
+  const releases = (run.byzantineReports['withholder'] as { releases?: ReleaseRecord[] } | undefined)?.releases ?? [];
+  const r = run.recorder;
+  return attackEvidence(run.plan.attacks, run.attackLog, {
+    equivocator: run.plan.roles.equivocator,
+    // The flooder attacks with its validator key, and with fresh keys once a node has banned that one.
+    isFlooder: (peer) => peer === flooderKey || (/^[0-9a-f]{64}$/.test(peer) && !validatorKeys.has(peer)),
+    instances: r.instances,
+    decisions: r.decisions,
+    charges: r.charges,
+    refusals: r.refusals,
+    statsLog: r.statsLog,
+    releases,
+  });
+}

@@ -1,0 +1,204 @@
+/**
+ * The load test's verdicts on made-up records: the fault bound per instance (bench/load/fault-bound.ts),
+ * outages as observed and the validity rule (validity.ts), and whether a scheduled attack took place
+ * (attack-evidence.ts). Each rule is shown to pass what it must pass and to fail, naming the culprit, what
+ * it must fail.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { attackEvidence, baselineMs, type AttackFact, type Observations } from '../bench/load/attack-evidence.ts';
+import { faultyDuring, instanceSpanMs, worstInstance } from '../bench/load/fault-bound.ts';
+import type { Attack } from '../bench/load/plan.ts';
+import type { InstanceView, StatsSample } from '../bench/load/recorder.ts';
+import { checkValidity, observedOutages, type ValidityInput } from '../bench/load/validity.ts';
+
+const roundMs = 1000;
+const k = 6;
+const span = instanceSpanMs(k, roundMs);
+const honest = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+
+test('an instance counts a validator out at any moment of its k + 1 rounds', () => {
+  assert.is(span, 7000);
+  const outages = [{ node: 4, fromMs: 10_000, toMs: 12_000 }];
+  assert.equal(faultyDuring(outages, 3_001, span), [4], 'ends just after the outage starts');
+  assert.equal(faultyDuring(outages, 3_000, span), [], 'ends as it starts');
+  assert.equal(faultyDuring(outages, 11_999, span), [4]);
+  assert.equal(faultyDuring(outages, 12_000, span), [], 'starts as it is back');
+});
+
+test('two validators out one after the other within one span both count', () => {
+  const outages = [
+    { node: 1, fromMs: 0, toMs: 1000 },
+    { node: 2, fromMs: 5000, toMs: 6000 },
+    { node: 3, fromMs: 20_000, toMs: 21_000 },
+  ];
+  const w = worstInstance(outages, 3, span);
+  assert.is(w.faulty, 5);
+  assert.equal(w.nodes, [1, 2]);
+  assert.is(worstInstance([], 3, span).faulty, 3);
+});
+
+test('observed outage: back one round after the fault ends or after the resync that belongs to it', () => {
+  const faults = [
+    { node: 1, kind: 'pause' as const, startMs: 1000, endMs: 4000 },
+    { node: 2, kind: 'isolate' as const, startMs: 1000, endMs: 6000 },
+    { node: 3, kind: 'kill' as const, startMs: 1000, endMs: null },
+  ];
+  // 1 notices the pause after it; 2 lost sync on its own long after its isolation (not the fault's).
+  const resyncs = [
+    { node: 1, fromMs: 4500 },
+    { node: 2, fromMs: 30_000 },
+  ];
+  const spans = observedOutages(faults, resyncs, 99_000, 2000, roundMs);
+  assert.equal(spans, [
+    { node: 1, fromMs: 1000, toMs: 5500 },
+    { node: 2, fromMs: 1000, toMs: 7000 },
+    { node: 3, fromMs: 1000, toMs: 99_000 },
+  ]);
+});
+
+/** A run with one proposal of validator 5 at t0 = 10 (round start 10 s), decided as `deciders` say. */
+function run(deciders: number[], over: Partial<ValidityInput> = {}): ValidityInput {
+  return {
+    honest,
+    byzantine: 3,
+    f: 5,
+    k,
+    roundMs,
+    genesisStartMs: 0,
+    outages: [],
+    proposals: [{ label: '"block"', miner: 5, t0: 10, hash: 'ab'.repeat(32) }],
+    unproposed: [],
+    decisions: new Map([['5@10', new Map([['ab'.repeat(32), new Set(deciders)]])]]),
+    chain: new Set(['ab'.repeat(32)]),
+    ...over,
+  };
+}
+
+test('validity holds when every honest validator decided the proposal', () => {
+  const v = checkValidity(run(honest));
+  assert.equal(v, { judged: 1, held: 1, outside: [], failures: [] });
+});
+
+test('validity fails naming the proposal and the validator that did not decide it', () => {
+  const decisions = new Map([['5@10', new Map([['ab'.repeat(32), new Set(honest.filter((x) => x !== 7))], ['none', new Set([7])]])]]);
+  const v = checkValidity(run([], { decisions }));
+  assert.is(v.held, 0);
+  assert.equal(v.failures, [`"block" (validator 5, t0 10, abababab): not decided by validator 7 (decided no block)`]);
+});
+
+test('a validator out during the instance is excused; a block missing from the chain is not', () => {
+  const outages = [{ node: 7, fromMs: 15_000, toMs: 16_000 }];
+  assert.equal(checkValidity(run(honest.filter((x) => x !== 7), { outages })).failures, []);
+  const v = checkValidity(run(honest, { chain: new Set() }));
+  assert.match(v.failures[0]!, 'not in the final chain');
+});
+
+test('a proposal outside the bound is listed, not judged', () => {
+  const minerOut = checkValidity(run([], { outages: [{ node: 5, fromMs: 12_000, toMs: 13_000 }] }));
+  assert.equal(minerOut.judged, 0);
+  assert.match(minerOut.outside[0]!, 'its miner 5 was out');
+  const three = [1, 2, 3].map((node) => ({ node, fromMs: 12_000, toMs: 13_000 }));
+  assert.match(checkValidity(run([], { outages: three })).outside[0]!, '6 validators faulty');
+});
+
+test('a mine request that never became a proposal fails within the bound', () => {
+  const v = checkValidity(run(honest, { unproposed: [{ label: '"lost"', miner: 9, issuedMs: 40_000, why: 'refused 3 times' }] }));
+  assert.equal(v.failures, ['"lost" (validator 9): never proposed (refused 3 times)']);
+  assert.is(v.judged, 2);
+});
+
+const flooderKey = 'f'.repeat(64);
+const honestKey = '1'.repeat(64);
+
+function observations(over: Partial<Observations> = {}): Observations {
+  return {
+    equivocator: 14,
+    isFlooder: (peer) => peer === flooderKey,
+    instances: new Map(),
+    decisions: new Map(),
+    charges: [],
+    refusals: [],
+    statsLog: new Map(),
+    releases: [],
+    ...over,
+  };
+}
+
+function view(relayed: Record<string, number[]>): InstanceView {
+  return { relayed: new Map(Object.entries(relayed).map(([h, n]) => [h, new Set(n)])), refused: new Map() };
+}
+
+const equivocate: Attack = { kind: 'equivocate', atMs: 1000 };
+const equivocated = (a: Attack): AttackFact => ({
+  attack: a,
+  startedMs: 0,
+  endedMs: 1,
+  flood: null,
+  equivocation: { kind: 'equivocate', t0: 20, hashes: ['aa', 'bb'], sentTo: [[1], [2]] },
+  error: null,
+});
+
+test('an equivocation took place only when honest validators relayed both blocks', () => {
+  const both = attackEvidence([equivocate], [equivocated(equivocate)], observations({ instances: new Map([['14@20', view({ aa: [1, 3], bb: [2] })]]) }));
+  assert.ok(both[0]!.happened, both[0]!.evidence);
+  const one = attackEvidence([equivocate], [equivocated(equivocate)], observations({ instances: new Map([['14@20', view({ aa: [1, 2, 3] })]]) }));
+  assert.not.ok(one[0]!.happened);
+  assert.match(one[0]!.evidence, '1 of 2 blocks');
+  assert.match(attackEvidence([equivocate], [], observations())[0]!.evidence, 'never started');
+});
+
+test('a withholding took place only with a release the honest side noticed', () => {
+  const a: Attack = { kind: 'withhold', atMs: 1000 };
+  const fact: AttackFact = { ...equivocated(a), equivocation: { kind: 'withhold', t0: 30, hashes: ['cc'], sentTo: [[15]] } };
+  const release = { miner: 14, t0: 30, hash: 'cc', round: 2, signatures: 2, to: 4, lateMs: 0 };
+  const seen = observations({ releases: [release], decisions: new Map([['14@30', new Map([['cc', new Set([4, 5])]])]]) });
+  assert.ok(attackEvidence([a], [fact], seen)[0]!.happened);
+  assert.not.ok(attackEvidence([a], [fact], observations({ releases: [release] }))[0]!.happened, 'nobody noticed');
+  assert.not.ok(attackEvidence([a], [fact], observations({ decisions: seen.decisions }))[0]!.happened, 'no release');
+});
+
+/** Counter samples of one validator: `perSec` ordinary duplicates a second, plus `extra` from t = 10 s on. */
+function samples(perSec: number, extra: number): StatsSample[] {
+  return Array.from({ length: 20 }, (_, i) => ({ atMs: i * 1000, life: 1, duplicates: i * perSec + (i >= 10 ? extra : 0) }));
+}
+
+function floodFact(a: Attack, framesTo: Record<number, number>): AttackFact {
+  return { attack: a, startedMs: 9000, endedMs: 11_000, equivocation: null, error: null, flood: { text: '', frames: 0, framesTo, firstFrameMs: 9500, lastFrameMs: 9900 } };
+}
+
+test('a flood of duplicates took place where the target counted them beyond its ordinary rate', () => {
+  assert.ok(baselineMs >= 2000);
+  const a: Attack = { kind: 'flood', step: 'dups', atMs: 9000, durMs: 1000, targets: [1, 2] };
+  const statsLog = new Map([
+    [1, samples(50, 900)],
+    [2, samples(500, 0)],
+  ]);
+  const e = attackEvidence([a], [floodFact(a, { 1: 1000, 2: 1000 })], observations({ statsLog }))[0]!;
+  // Target 2 counted 500 a second all along: nothing beyond its rate, so the step did not reach it.
+  assert.not.ok(e.happened, e.evidence);
+  assert.match(e.evidence, 'seen at 1/2 targets');
+  const none = attackEvidence([a], [floodFact(a, {})], observations({ statsLog }))[0]!;
+  assert.match(none.evidence, '1: 0 frames');
+});
+
+test('a burst of duplicates just before a step (a backlog after a pause) does not hide the step', () => {
+  const a: Attack = { kind: 'flood', step: 'replay', atMs: 9000, durMs: 1000, targets: [1] };
+  // 50 a second, 2000 more worked off between 6 s and 7 s, and the step's 600 between 9 s and 10 s.
+  const log = samples(50, 600).map((x) => (x.atMs >= 7000 ? { ...x, duplicates: x.duplicates + 2000 } : x));
+  const e = attackEvidence([a], [floodFact(a, { 1: 1000 })], observations({ statsLog: new Map([[1, log]]) }))[0]!;
+  assert.ok(e.happened, e.evidence);
+  assert.match(e.evidence, '1: 600 counted for 1000 frames');
+});
+
+test('a garbage step took place only where the target charged the flooder for it', () => {
+  const a: Attack = { kind: 'flood', step: 'garbage', atMs: 9000, durMs: 1000, targets: [1] };
+  const charge = (peer: string, code: string, atMs = 9600) => ({ node: 1, atMs, peer, code });
+  const judge = (charges: Observations['charges']) => attackEvidence([a], [floodFact(a, { 1: 4 })], observations({ charges }))[0]!.happened;
+  assert.ok(judge([charge(flooderKey, 'ERR_BAD_MSGPACK')]));
+  assert.not.ok(judge([charge(honestKey, 'ERR_BAD_MSGPACK')]), 'charged to someone else');
+  assert.not.ok(judge([charge(flooderKey, 'ERR_RATE_LIMITED')]), 'another kind of offence');
+  assert.not.ok(judge([charge(flooderKey, 'ERR_BAD_MSGPACK', 20_000)]), 'long after the step');
+});
+
+test.run();
