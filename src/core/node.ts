@@ -22,20 +22,21 @@ import type { Clock, Timer } from '../io/clock.ts';
 import { PeerScores } from '../peers/peer-score.ts';
 import { isLoopback, penaltyFor } from '../peers/offences.ts';
 import type { ConsensusNodePort, ConsensusPort, NodeEnvironment, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
-import { PeerMaintainer, type MaintenanceHost } from '../peers/peer-maintenance.ts';
+import { PeerMaintainer } from '../peers/peer-maintenance.ts';
+import { Flooding, type FloodHost } from './flooding.ts';
+import { PeerExchange, type ExchangeHost } from './peer-exchange.ts';
 import { AddressBook, normalizeHost } from '../peers/address-book.ts';
 import { DEFAULT_NETWORK_ID, parseHostPort, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
 import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type OutcomeMessage, type PeerAddress } from '../wire/schema.ts';
 import { outcomeId } from '../consensus/outcome.ts';
 import { generateIdentity, type Identity } from '../crypto/keys.ts';
 import { createMainThreadVerifier } from '../crypto/main-thread-verifier.ts';
-import type { SignatureCheck, Verifier } from '../crypto/verifier.ts';
+import type { Verifier } from '../crypto/verifier.ts';
 import { blockHash } from '../consensus/block.ts';
 import { silentLogger, type Logger } from '../log.ts';
 
 
-/** A peer's getpeers is answered at most this often; more are ignored. */
-export const getPeersIntervalMs = 1000;
+export { getPeersIntervalMs } from './peer-exchange.ts';
 
 /** A peer's getchain is answered at most this often; more are ignored. */
 export const getChainIntervalMs = 100;
@@ -74,7 +75,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   /** Work per event-loop turn on received frames, shared by every connection. */
   private readonly turn: TurnBudget;
   private readonly getChainAnswers = new RequestInterval(getChainIntervalMs);
-  private readonly getPeersAnswers = new RequestInterval(getPeersIntervalMs);
+  private readonly flooding: Flooding;
+  private readonly exchange: PeerExchange;
   /** Until this time the node is cut off (fault testing): no connections in or out. */
   private isolatedUntilMs = 0;
   private seq: number;
@@ -117,7 +119,9 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.ipScores = new PeerScores(scoreOpts);
     this.addresses = new AddressBook(this.limits.knownAddressesMax);
     for (const a of options.knownPeers ?? []) if (toHex(a.id) !== toHex(this.identity.publicKey)) this.addresses.add(a, 0);
-    this.maintainer = new PeerMaintainer(options.peers ?? [], this.addresses, { ...this.limits, peerExchange: this.peerExchange }, this.maintenanceHost());
+    this.flooding = new Flooding(this.floodHost());
+    this.exchange = new PeerExchange(this.exchangeHost());
+    this.maintainer = new PeerMaintainer(options.peers ?? [], this.addresses, { ...this.limits, peerExchange: this.peerExchange }, this.exchange.maintenanceHost());
     // Sequence numbers start from the clock so a restarted node never reuses one (ids would collide).
     this.seq = this.now() * 1000;
   }
@@ -259,14 +263,14 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   publishConsensus(msg: ConsensusMessage): number {
     if (!this.running) return 0;
     this.gossip.markOwn(consensusId(blockHash(msg.block), msg), this.now());
-    return this.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
+    return this.flooding.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
   }
 
   /** Floods our own signed outcome of a round. */
   publishOutcome(msg: OutcomeMessage): number {
     if (!this.running) return 0;
     this.gossip.markOwn(outcomeId(msg), this.now());
-    return this.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
+    return this.flooding.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
   }
 
   /**
@@ -276,10 +280,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
    */
   forwardConsensus(msg: ConsensusMessage): number {
     if (!this.running) return 0;
-    const frame = encodeFrame({ ...msg, hops: this.gossip.relayHops(msg.hops) }, this.limits.frameBytesMax);
-    const sent = this.sendToAll(frame, new Set());
-    this.counters.relayedFrames += sent;
-    return sent;
+    return this.flooding.relay({ ...msg, hops: this.gossip.relayHops(msg.hops) }, new Set());
   }
 
   /** Dials HOST:PORT; resolves with the peer once the handshake is done. */
@@ -374,7 +375,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private onPeerClosed(c: PeerConnection, code: ErrorCode, reason: string): void {
     this.broadcastRelay.peerDown(c.peerId);
     this.getChainAnswers.forget(c.peerId);
-    this.getPeersAnswers.forget(c.peerId);
+    this.exchange.forget(c.peerId);
     const ev: PeerEvent = { state: 'disconnected', id: c.peerId, addr: c.addr, outbound: c.outbound, code, reason };
     this.log.info('peer disconnected', { id: c.peerId.slice(0, 16), addr: c.addr, code, reason });
     this.notify(() => this.emit('peer', ev));
@@ -405,7 +406,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private onMessage(c: PeerConnection, msg: Message): void {
     switch (msg.t) {
       case 'gossip':
-        return this.onGossip(c, msg);
+        return this.flooding.onGossip(c, msg);
       case 'ihave':
         return this.broadcastRelay.onIhave(c.peerId, msg, this.now(), (id) => this.gossip.known(id, this.now()));
       case 'graft':
@@ -413,13 +414,13 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       case 'prune':
         return this.broadcastRelay.onPrune(c.peerId, msg);
       case 'ds':
-        return this.onConsensus(c, msg);
+        return this.flooding.onConsensus(c, msg);
       case 'outcome':
-        return this.onOutcome(c, msg);
+        return this.flooding.onOutcome(c, msg);
       case 'getpeers':
-        return this.onGetPeers(c);
+        return this.exchange.onGetPeers(c);
       case 'peers':
-        return this.peerExchange ? this.onPeers(msg.addrs) : undefined;
+        return this.peerExchange ? this.exchange.onPeers(msg.addrs) : undefined;
       case 'getchain':
         return this.onGetChain(c, msg.from);
       case 'chain':
@@ -428,66 +429,6 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
         // ping, pong, reject, hello and auth are handled by the connection itself
         return;
     }
-  }
-
-  private onGossip(c: PeerConnection, msg: GossipMessage): void {
-    const signed = gossipSignedBytes(this.networkId, msg);
-    const id = gossipId(signed);
-    if (!this.admit(c, id, msg.origin)) return;
-    const check = { publicKey: msg.origin, message: signed, signature: msg.sig };
-    // Checked on this thread, the broadcast is delivered and relayed right away, inside the turn budget that
-    // paces reading: through a promise, that work would run after the whole read, outside the budget.
-    if (this.verifier.verifyNow) return this.verifyGossipNow(c, msg, id, check);
-    c.beginWork();
-    this.verifier.verify([check]).then(
-      ([ok]) => {
-        c.endWork();
-        this.afterGossipVerify(c, msg, id, ok === true);
-      },
-      (e: unknown) => {
-        c.endWork();
-        this.afterVerifyFailure(id, e);
-      },
-    );
-  }
-
-  private verifyGossipNow(c: PeerConnection, msg: GossipMessage, id: string, check: SignatureCheck): void {
-    let ok: boolean;
-    try {
-      ok = (this.verifier.verifyNow as (check: SignatureCheck) => boolean)(check);
-    } catch (e) {
-      return this.afterVerifyFailure(id, e);
-    }
-    this.afterGossipVerify(c, msg, id, ok);
-  }
-
-  /** Whether to verify an arriving message; a duplicate broadcast (of `origin`) also prunes its link. */
-  private admit(c: PeerConnection, id: string, origin?: Uint8Array): boolean {
-    const a = this.gossip.admit(c.peerId, id, this.now());
-    if (a.verdict === 'verify') return true;
-    if (a.code !== 'DUPLICATE') this.onOffence(c, a.code, a.reason);
-    // A copy of one still being verified says nothing yet about the link: the first may be a forgery.
-    else if (origin && !this.gossip.isVerifying(id)) this.broadcastRelay.duplicate(c.peerId, origin, this.now());
-    return false;
-  }
-
-  private afterVerifyFailure(id: string, e: unknown): void {
-    this.gossip.settle(id, false, this.now());
-    this.log.warn('verification failed', { error: (e as Error).message });
-  }
-
-  private afterGossipVerify(c: PeerConnection, msg: GossipMessage, id: string, ok: boolean): void {
-    const senders = this.gossip.settle(id, ok, this.now());
-    if (!ok) {
-      this.counters.badSignatures++;
-      this.broadcastRelay.verifyFailed(id, senders, c.peerId, this.now());
-      return this.onOffence(c, 'ERR_BAD_SIGNATURE', `gossip ${id.slice(0, 16)} has a bad signature`);
-    }
-    this.counters.delivered++;
-    const origin = toHex(msg.origin);
-    const frame = encodeGossipFrame(msg, this.gossip.relayHops(msg.hops), this.limits.frameBytesMax);
-    this.counters.relayedFrames += this.broadcastRelay.relay(id, origin, frame, c.peerId, senders, this.now());
-    this.notify(() => this.emit('message', { id, origin, seq: msg.seq, topic: msg.topic, data: msg.data, hops: msg.hops, from: c.peerId }));
   }
 
   /**
@@ -506,112 +447,46 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     }
   }
 
-  private onConsensus(c: PeerConnection, msg: ConsensusMessage): void {
-    const port = this.consensus;
-    if (!port) return; // not a validator shell: consensus traffic is not ours to judge or carry
-    const hash = blockHash(msg.block);
-    const id = consensusId(hash, msg);
-    if (!this.admit(c, id)) return;
-    c.beginWork();
-    port.onChain(msg, hash, c.peerId).then(
-      (v) => {
-        c.endWork();
-        this.log.debug('consensus chain', { id: id.slice(0, 16), from: c.peerId.slice(0, 16), signers: msg.signers.length, valid: v.valid, forward: v.forward, code: v.code });
-        const senders = this.gossip.settle(id, v.valid, this.now());
-        if (!v.valid) return this.onOffence(c, v.code ?? 'ERR_BAD_CHAIN', v.reason ?? 'invalid chain');
-        if (v.forward) this.relay({ ...msg, hops: this.gossip.relayHops(msg.hops) }, senders);
-      },
-      (e: unknown) => {
-        c.endWork();
-        this.afterVerifyFailure(id, e);
-      },
-    );
-  }
-
-  /** A validator's outcome: checked by the validator shell (its signature, once per signer and round), flooded on. */
-  private onOutcome(c: PeerConnection, msg: OutcomeMessage): void {
-    const port = this.consensus;
-    if (!port) return; // not following a genesis: not ours to judge or carry
-    const id = outcomeId(msg);
-    if (!this.admit(c, id)) return;
-    c.beginWork();
-    port.onOutcome(msg, c.peerId).then(
-      (v) => {
-        c.endWork();
-        const senders = this.gossip.settle(id, v.valid, this.now());
-        if (!v.valid) return this.onOffence(c, v.code ?? 'ERR_BAD_SIGNATURE', v.reason ?? 'invalid outcome');
-        if (v.forward) this.relay(msg, senders);
-      },
-      (e: unknown) => {
-        c.endWork();
-        this.afterVerifyFailure(id, e);
-      },
-    );
-  }
-
-  private relay(msg: Message, skip: ReadonlySet<string>): void {
-    this.counters.relayedFrames += this.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), skip);
-  }
-
-  private sendToAll(frame: Buffer, skip: ReadonlySet<string>): number {
-    let sent = 0;
-    for (const id of this.gossip.relayTargets(this.open.keys(), skip)) {
-      if (this.open.get(id)?.sendFrame(frame)) sent++;
-    }
-    return sent;
-  }
-
   private onGetChain(c: PeerConnection, from: number): void {
     if (!this.sync || !this.getChainAnswers.allow(c.peerId, this.now())) return;
     const reply = this.sync.onGetChain(from, c.peerId);
     if (reply) c.send(reply);
   }
 
-  private onGetPeers(c: PeerConnection): void {
-    // The list barely changes, and answering costs a frame.
-    if (!this.getPeersAnswers.allow(c.peerId, this.now())) return;
-    const addrs: PeerAddress[] = [];
-    for (const p of this.open.values()) {
-      const listen = p === c ? null : listenAddressOf(p);
-      if (listen && p.peerHello) addrs.push({ id: p.peerHello.key, ...parseHostPort(listen) });
-    }
-    for (const a of this.addresses.sample(schemaLimits.peersPerReplyMax, this.now())) {
-      if (addrs.length >= schemaLimits.peersPerReplyMax) break;
-      const hex = toHex(a.id);
-      if (hex !== c.peerId && !this.open.has(hex)) addrs.push(a);
-    }
-    c.send({ t: 'peers', addrs: addrs.slice(0, schemaLimits.peersPerReplyMax) });
+  /** What flooding sees of this node. */
+  private floodHost(): FloodHost {
+    return {
+      networkId: this.networkId,
+      gossip: this.gossip,
+      broadcastRelay: this.broadcastRelay,
+      verifier: this.verifier,
+      limits: this.limits,
+      log: this.log,
+      counters: this.counters,
+      openPeers: this.open,
+      now: this.now,
+      consensusPort: () => this.consensus,
+      offence: (c, code, reason) => this.onOffence(c, code, reason),
+      deliver: (d) => this.notify(() => this.emit('message', d)),
+    };
   }
 
-  private onPeers(addrs: PeerAddress[]): void {
-    const now = this.now();
-    for (const a of addrs) if (toHex(a.id) !== this.id) this.addresses.add(a, now);
-    // Dial only: asking for peers again here would make two nodes trade getpeers/peers without end.
-    this.maintain(false);
+  /** What peer exchange sees of this node. */
+  private exchangeHost(): ExchangeHost {
+    return {
+      id: this.id,
+      log: this.log,
+      clock: this.env.clock,
+      random: this.env.random,
+      addresses: this.addresses,
+      scores: this.scores,
+      table: this.table,
+      maintain: (ask) => this.maintain(ask),
+    };
   }
 
   /** One maintenance pass (see peer-maintenance.ts); skipped while stopped or isolated. */
   private maintain(ask = true): void {
     if (this.running && !this.isolated) this.maintainer.run(ask);
   }
-
-  private maintenanceHost(): MaintenanceHost {
-    return {
-      selfId: this.id,
-      log: this.log,
-      clock: this.env.clock,
-      random: () => this.env.random.next(),
-      openCount: () => this.open.size,
-      isOpen: (id) => this.open.has(id),
-      isBanned: (id, now) => this.scores.isBanned(id, now),
-      dialingCount: () => this.table.dialing.size,
-      isDialing: (key) => this.table.dialing.has(key),
-      dial: (host, port, done) => this.table.dial(host, port, done),
-      askForAddresses: () => {
-        const peers = [...this.open.values()];
-        peers[Math.floor(this.env.random.next() * peers.length)]?.send({ t: 'getpeers' });
-      },
-    };
-  }
 }
-

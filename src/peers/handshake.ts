@@ -6,7 +6,7 @@
  */
 import { concatBytes, lengthPrefixed, toHex, utf8 } from '../bytes.ts';
 import type { ErrorCode } from '../errors.ts';
-import { NONCE_BYTES, PROTOCOL_VERSION, type AuthMessage, type HelloMessage } from '../wire/schema.ts';
+import { PROTOCOL_VERSION, type AuthMessage, type HelloMessage } from '../wire/schema.ts';
 
 /** Domain tag of handshake signatures, so they can never be mistaken for gossip or consensus signatures. */
 export const HANDSHAKE_DOMAIN = 'strongcast/handshake/v1';

@@ -1,0 +1,175 @@
+/**
+ * What a node does with the messages that spread over the whole network: broadcasts, consensus chains and
+ * validators' outcomes. Each is admitted once (gossip-core.ts: duplicates, including copies that arrive
+ * while the first is checked, cost no check), checked (a broadcast's signature by the verifier; a chain or
+ * an outcome by the validator), then relayed to the peers that did not send it and, for a broadcast,
+ * delivered to the application. A check that fails scores the sender; nothing a peer sends is thrown back.
+ */
+import { toHex } from '../bytes.ts';
+import type { ErrorCode } from '../errors.ts';
+import { encodeFrame } from '../wire/framing.ts';
+import { encodeGossipFrame } from '../wire/gossip-codec.ts';
+import { consensusId, gossipId, gossipSignedBytes, type GossipCore } from '../gossip/gossip-core.ts';
+import type { BroadcastRelay } from '../gossip/broadcast-relay.ts';
+import type { PeerConnection } from '../net/peer-connection.ts';
+import { outcomeId } from '../consensus/outcome.ts';
+import { blockHash } from '../consensus/block.ts';
+import type { SignatureCheck, Verifier } from '../crypto/verifier.ts';
+import type { ConsensusMessage, GossipMessage, Message, OutcomeMessage } from '../wire/schema.ts';
+import type { Logger } from '../log.ts';
+import type { NodeLimits } from './node-options.ts';
+import type { ChainVerdict, ConsensusPort, GossipDelivery } from './node-types.ts';
+
+/** Counters the flooding keeps on the node. */
+export interface FloodCounters {
+  delivered: number;
+  relayedFrames: number;
+  badSignatures: number;
+}
+
+/** What flooding needs from its node. */
+export interface FloodHost {
+  readonly networkId: string;
+  readonly gossip: GossipCore;
+  readonly broadcastRelay: BroadcastRelay;
+  readonly verifier: Verifier;
+  readonly limits: NodeLimits;
+  readonly log: Logger;
+  readonly counters: FloodCounters;
+  /** Open connections by peer id. */
+  readonly openPeers: ReadonlyMap<string, PeerConnection>;
+  now(): number;
+  /** The validator's side, when the node follows a genesis. */
+  consensusPort(): ConsensusPort | null;
+  /** Scores the sender of bad input. */
+  offence(c: PeerConnection, code: ErrorCode, reason: string): void;
+  /** Hands a broadcast to the application (its listeners). */
+  deliver(d: GossipDelivery): void;
+}
+
+/** A node's flooding of broadcasts, chains and outcomes. */
+export class Flooding {
+  constructor(private readonly host: FloodHost) {}
+
+  /** A broadcast: admitted once, its origin's signature checked, relayed down the tree, delivered. */
+  onGossip(c: PeerConnection, msg: GossipMessage): void {
+    const h = this.host;
+    const signed = gossipSignedBytes(h.networkId, msg);
+    const id = gossipId(signed);
+    if (!this.#admit(c, id, msg.origin)) return;
+    const check = { publicKey: msg.origin, message: signed, signature: msg.sig };
+    // Checked on this thread, the broadcast is delivered and relayed right away, inside the turn budget that
+    // paces reading: through a promise, that work would run after the whole read, outside the budget.
+    if (h.verifier.verifyNow) return this.#verifyGossipNow(c, msg, id, check);
+    c.beginWork();
+    h.verifier.verify([check]).then(
+      ([ok]) => {
+        c.endWork();
+        this.#afterGossipVerify(c, msg, id, ok === true);
+      },
+      (e: unknown) => {
+        c.endWork();
+        this.#afterVerifyFailure(id, e);
+      },
+    );
+  }
+
+  /** A consensus chain: judged by the validator (round, signatures, its state machine), forwarded if it says so. */
+  onConsensus(c: PeerConnection, msg: ConsensusMessage): void {
+    const port = this.host.consensusPort();
+    if (!port) return; // not following a genesis: consensus traffic is not ours to judge or carry
+    const hash = blockHash(msg.block);
+    this.#judgeAndFlood(c, consensusId(hash, msg), 'ERR_BAD_CHAIN', () => port.onChain(msg, hash, c.peerId), () => ({
+      ...msg,
+      hops: this.host.gossip.relayHops(msg.hops),
+    }));
+  }
+
+  /** A validator's outcome: judged by the validator (its signature, once per signer and round), flooded on. */
+  onOutcome(c: PeerConnection, msg: OutcomeMessage): void {
+    const port = this.host.consensusPort();
+    if (!port) return; // not following a genesis: not ours to judge or carry
+    this.#judgeAndFlood(c, outcomeId(msg), 'ERR_BAD_SIGNATURE', () => port.onOutcome(msg, c.peerId), () => msg);
+  }
+
+  /** Sends a frame to every open peer not in `skip`; returns how many took it. */
+  sendToAll(frame: Buffer, skip: ReadonlySet<string>): number {
+    const h = this.host;
+    let sent = 0;
+    for (const id of h.gossip.relayTargets(h.openPeers.keys(), skip)) {
+      if (h.openPeers.get(id)?.sendFrame(frame)) sent++;
+    }
+    return sent;
+  }
+
+  /** Encodes `msg` once and sends it to every open peer not in `skip`, counting the relayed frames. */
+  relay(msg: Message, skip: ReadonlySet<string>): number {
+    const sent = this.sendToAll(encodeFrame(msg, this.host.limits.frameBytesMax), skip);
+    this.host.counters.relayedFrames += sent;
+    return sent;
+  }
+
+  /**
+   * The shared path of chains and outcomes: admitted once, the sender's work counted while the validator
+   * judges it, then settled (seen for good, or forgotten so a genuine copy can still pass), scored when
+   * invalid, and relayed (as `relayed()` makes it) to the peers that did not send a copy when forwarded.
+   */
+  #judgeAndFlood(c: PeerConnection, id: string, badCode: ErrorCode, judge: () => Promise<ChainVerdict>, relayed: () => Message): void {
+    const h = this.host;
+    if (!this.#admit(c, id)) return;
+    c.beginWork();
+    judge().then(
+      (v) => {
+        c.endWork();
+        const senders = h.gossip.settle(id, v.valid, h.now());
+        if (!v.valid) return h.offence(c, v.code ?? badCode, v.reason ?? 'invalid');
+        if (v.forward) this.relay(relayed(), senders);
+      },
+      (e: unknown) => {
+        c.endWork();
+        this.#afterVerifyFailure(id, e);
+      },
+    );
+  }
+
+  #verifyGossipNow(c: PeerConnection, msg: GossipMessage, id: string, check: SignatureCheck): void {
+    let ok: boolean;
+    try {
+      ok = (this.host.verifier.verifyNow as (check: SignatureCheck) => boolean)(check);
+    } catch (e) {
+      return this.#afterVerifyFailure(id, e);
+    }
+    this.#afterGossipVerify(c, msg, id, ok);
+  }
+
+  /** Whether to check an arriving message; a duplicate broadcast (of `origin`) also prunes its link. */
+  #admit(c: PeerConnection, id: string, origin?: Uint8Array): boolean {
+    const h = this.host;
+    const a = h.gossip.admit(c.peerId, id, h.now());
+    if (a.verdict === 'verify') return true;
+    if (a.code !== 'DUPLICATE') h.offence(c, a.code, a.reason);
+    // A copy of one still being verified says nothing yet about the link: the first may be a forgery.
+    else if (origin && !h.gossip.isVerifying(id)) h.broadcastRelay.duplicate(c.peerId, origin, h.now());
+    return false;
+  }
+
+  #afterVerifyFailure(id: string, e: unknown): void {
+    this.host.gossip.settle(id, false, this.host.now());
+    this.host.log.warn('verification failed', { error: (e as Error).message });
+  }
+
+  #afterGossipVerify(c: PeerConnection, msg: GossipMessage, id: string, ok: boolean): void {
+    const h = this.host;
+    const senders = h.gossip.settle(id, ok, h.now());
+    if (!ok) {
+      h.counters.badSignatures++;
+      h.broadcastRelay.verifyFailed(id, senders, c.peerId, h.now());
+      return h.offence(c, 'ERR_BAD_SIGNATURE', `gossip ${id.slice(0, 16)} has a bad signature`);
+    }
+    h.counters.delivered++;
+    const origin = toHex(msg.origin);
+    const frame = encodeGossipFrame(msg, h.gossip.relayHops(msg.hops), h.limits.frameBytesMax);
+    h.counters.relayedFrames += h.broadcastRelay.relay(id, origin, frame, c.peerId, senders, h.now());
+    h.deliver({ id, origin, seq: msg.seq, topic: msg.topic, data: msg.data, hops: msg.hops, from: c.peerId });
+  }
+}

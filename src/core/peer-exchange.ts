@@ -1,0 +1,94 @@
+/**
+ * Peer exchange on a node: answering a peer's `getpeers` (at most once per getPeersIntervalMs per peer) with
+ * the listening addresses of our open peers and a sample of the address book, taking the `peers` it sends,
+ * and the maintenance host through which the maintainer (peers/peer-maintenance.ts) dials and asks.
+ */
+import { toHex } from '../bytes.ts';
+import type { Clock } from '../io/clock.ts';
+import type { Random } from '../io/random.ts';
+import type { PeerConnection } from '../net/peer-connection.ts';
+import type { AddressBook } from '../peers/address-book.ts';
+import type { MaintenanceHost } from '../peers/peer-maintenance.ts';
+import type { PeerScores } from '../peers/peer-score.ts';
+import { listenAddressOf, type PeerTable } from '../peers/peer-table.ts';
+import { RequestInterval } from '../peers/request-interval.ts';
+import { schemaLimits, type PeerAddress } from '../wire/schema.ts';
+import type { Logger } from '../log.ts';
+import { parseHostPort } from './node-options.ts';
+
+/** A peer's getpeers is answered at most this often; more are ignored. */
+export const getPeersIntervalMs = 1000;
+
+/** What peer exchange needs from its node. */
+export interface ExchangeHost {
+  readonly id: string;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly addresses: AddressBook;
+  readonly scores: PeerScores;
+  readonly table: PeerTable;
+  /** One maintenance pass; `ask`: also ask a peer for addresses. */
+  maintain(ask: boolean): void;
+}
+
+/** A node's side of peer exchange. */
+export class PeerExchange {
+  readonly #answers = new RequestInterval(getPeersIntervalMs);
+
+  constructor(private readonly host: ExchangeHost) {}
+
+  /** A peer asked for addresses. The list barely changes, and answering costs a frame: once per interval. */
+  onGetPeers(c: PeerConnection): void {
+    const h = this.host;
+    const now = h.clock.now();
+    if (!this.#answers.allow(c.peerId, now)) return;
+    const addrs: PeerAddress[] = [];
+    for (const p of h.table.open.values()) {
+      const listen = p === c ? null : listenAddressOf(p);
+      if (listen && p.peerHello) addrs.push({ id: p.peerHello.key, ...parseHostPort(listen) });
+    }
+    for (const a of h.addresses.sample(schemaLimits.peersPerReplyMax, now)) {
+      if (addrs.length >= schemaLimits.peersPerReplyMax) break;
+      const hex = toHex(a.id);
+      if (hex !== c.peerId && !h.table.open.has(hex)) addrs.push(a);
+    }
+    c.send({ t: 'peers', addrs: addrs.slice(0, schemaLimits.peersPerReplyMax) });
+  }
+
+  /** Addresses a peer sent: into the book, then dial toward targetPeers. */
+  onPeers(addrs: PeerAddress[]): void {
+    const h = this.host;
+    const now = h.clock.now();
+    for (const a of addrs) if (toHex(a.id) !== h.id) h.addresses.add(a, now);
+    // Dial only: asking for peers again here would make two nodes trade getpeers/peers without end.
+    h.maintain(false);
+  }
+
+  /** A peer left: its next ask is answered at once. */
+  forget(peerId: string): void {
+    this.#answers.forget(peerId);
+  }
+
+  /** What the maintainer sees of the node and does through it. */
+  maintenanceHost(): MaintenanceHost {
+    const h = this.host;
+    const open = h.table.open;
+    return {
+      selfId: h.id,
+      log: h.log,
+      clock: h.clock,
+      random: () => h.random.next(),
+      openCount: () => open.size,
+      isOpen: (id) => open.has(id),
+      isBanned: (id, now) => h.scores.isBanned(id, now),
+      dialingCount: () => h.table.dialing.size,
+      isDialing: (key) => h.table.dialing.has(key),
+      dial: (host, port, done) => h.table.dial(host, port, done),
+      askForAddresses: () => {
+        const peers = [...open.values()];
+        peers[Math.floor(h.random.next() * peers.length)]?.send({ t: 'getpeers' });
+      },
+    };
+  }
+}
