@@ -1,28 +1,28 @@
 /**
- * The in-memory half of the consensus benchmark: n honest Dolev-Strong cores (the real state machine, real
- * Ed25519 keys and signatures) on a simulated full mesh with a virtual clock. Every node has its own
- * main-thread verifier (the same core, cache and counters as the worker pool, run inline) and hands it every
- * chain it admits, exactly as the validator shell does: gossip duplicate suppression by consensus id, the
- * round check by the receiver's clock, then checkChain, then onVerifiedChain. Sends and forwards reach every
- * other node after a seeded random delay of 1..0.6Δ, so chains arrive out of order and some grow longer than
- * the two signatures of the fastest path.
+ * The in-memory half of the consensus benchmark: n honest validators, each the shipped node and validator
+ * (src/core) on its own simulated host (src/sim: virtual clock, in-memory links of a full mesh, delays of
+ * 1..0.6Δ per send, so chains arrive out of order and some grow longer than the two signatures of the
+ * fastest path), with real Ed25519 keys and signatures and each its own verifier (the pool's core, cache
+ * and counters, answering in the same turn). So what is measured is what a node does: framing, duplicate
+ * suppression, the round check, checkChain, the state machine, relays, forwards and outcomes.
  *
- * Each chain is checked to the end before the next event runs, so the verifier's counter before and after a
- * call gives the signatures that call verified, attributed to one (node, block). "Naive" counts every
- * signature of every chain handed to the verifier: what the node would verify without the valid-signature
- * cache (the gossip layer's duplicate suppression still applies).
+ * Each checkChain call runs its batch before it returns, so the verifier's counter across the call gives
+ * the signatures that call verified, attributed to one (node, block). "Naive" counts every signature of
+ * every chain handed to the verifier: what the node would verify without the valid-signature cache (the
+ * gossip layer's duplicate suppression still applies).
  */
 import { toHex } from '../../src/bytes.ts';
-import { blockHash } from '../../src/consensus/block.ts';
-import { DolevStrong, type ConsensusAction } from '../../src/consensus/dolev-strong.ts';
-import { createGenesis, genesisHash } from '../../src/consensus/genesis.ts';
+import { createGenesis, genesisHash, type Genesis } from '../../src/consensus/genesis.ts';
 import { identityFromSeed, type Identity } from '../../src/crypto/keys.ts';
-import { createMainThreadVerifier } from '../../src/crypto/main-thread-verifier.ts';
 import type { VerifyPool } from '../../src/crypto/verify-pool.ts';
-import { consensusId } from '../../src/gossip/gossip-core.ts';
-import type { ConsensusMessage } from '../../src/wire/schema.ts';
+import { createNode } from '../../src/create-node.ts';
+import type { StrongcastNode } from '../../src/core/node.ts';
+import { Validator } from '../../src/core/validator.ts';
+import { MemoryNetwork } from '../../src/sim/memory-network.ts';
 import { Prng } from '../../src/sim/prng.ts';
-import { EventQueue } from '../../src/sim/event-queue.ts';
+import { Scheduler } from '../../src/sim/scheduler.ts';
+import { seededRandom, SimHost } from '../../src/sim/sim-host.ts';
+import { simVerifier } from '../../src/sim/sim-verifier.ts';
 
 /** One in-memory configuration. */
 export interface MemorySpec {
@@ -50,9 +50,12 @@ export interface MemoryResult {
   /** Signatures of every chain handed to the verifier, per node per block: mean and max over (node, block). */
   naiveVerificationsPerNodePerBlock: number;
   naiveVerificationsPerNodePerBlockMax: number;
-  /** Distinct chains verified per node per block, and every copy received (duplicates dropped by gossip). */
+  /** Distinct chains verified per node per block. */
   chainsVerifiedPerNodePerBlock: number;
-  chainCopiesReceivedPerNodePerBlock: number;
+  /** Copies of flooded messages (chains and validators' outcomes) each node received per block, duplicates included. */
+  floodCopiesPerNodePerBlock: number;
+  /** Signatures verified per node per block outside chain checks: the other validators' signed outcomes. */
+  otherVerificationsPerNodePerBlock: number;
   /** Longest chain any node received, in signatures. */
   longestChainSignatures: number;
   /** CPU of the whole process (all n nodes, signing, verifying, the simulator) per decided block, and per node. */
@@ -66,19 +69,25 @@ const roundMs = 100;
 const delayMinMs = 1;
 const delayMaxMs = Math.floor(0.6 * roundMs);
 /** A run never processes more events than this (a forwarding loop would be a bug). */
-const eventsMax = 5_000_000;
+const eventsMax = 10_000_000;
+
+interface BlockCounts {
+  verified: number;
+  requested: number;
+  chains: number;
+}
 
 interface MemNode {
   index: number;
-  core: DolevStrong;
-  verifier: VerifyPool;
-  seen: Set<string>;
+  validator: Validator;
+  node: StrongcastNode;
+  /** Signatures the node's verifier has run so far (counted as each batch runs). */
+  verifiedNow: number;
   /** Decided block hash (or null) per t0. */
   decided: Map<number, string | null>;
-  /** Per block hash hex: signatures verified and signatures handed over. */
-  perBlock: Map<string, { verified: number; requested: number; chains: number; copies: number }>;
+  /** Per block hash hex: signatures verified and signatures handed over, chains checked. */
+  perBlock: Map<string, BlockCounts>;
 }
-
 
 function keyOf(i: number): Identity {
   const seed = new Uint8Array(32);
@@ -87,98 +96,95 @@ function keyOf(i: number): Identity {
   return identityFromSeed(seed);
 }
 
-/** Runs `spec.blocks` honest instances through n cores and counts verifications and CPU. */
+/**
+ * The verifier a node and its validator use, counting per block what each checkChain call made the verifier
+ * run: the inline executor runs a call's batch before the call returns, so the counter's change across the
+ * call is that call's work (a signature already in flight for another call is waited for, not run again).
+ */
+function countingVerifier(inner: VerifyPool, m: MemNode, longest: { value: number }): VerifyPool {
+  return {
+    verify: (checks) => inner.verify(checks),
+    close: () => inner.close(),
+    stats: () => inner.stats(),
+    rememberOwn: (signer, bytes, sig) => inner.rememberOwn(signer, bytes, sig),
+    checkChain: (check) => {
+      const hex = toHex(check.blockHash);
+      const counts = m.perBlock.get(hex) ?? { verified: 0, requested: 0, chains: 0 };
+      m.perBlock.set(hex, counts);
+      const before = m.verifiedNow;
+      const result = inner.checkChain(check);
+      counts.verified += m.verifiedNow - before;
+      counts.requested += check.msg.signers.length;
+      counts.chains++;
+      longest.value = Math.max(longest.value, check.msg.signers.length);
+      return result;
+    },
+  };
+}
+
+/** One validator of the run: the shipped node and validator on a simulated host. */
+function startValidator(i: number, ids: Identity[], genesis: Genesis, net: MemoryNetwork, sched: Scheduler, longest: { value: number }): MemNode {
+  const host = new SimHost(sched, memIp(i));
+  const consensus = { networkId: genesis.networkId, genesisHash: genesisHash(genesis), validatorKeys: ids.map((id) => id.publicKey) };
+  const m = { index: i, verifiedNow: 0, decided: new Map(), perBlock: new Map() } as unknown as MemNode;
+  const verifier = countingVerifier(simVerifier(host, consensus, () => 0, (s) => void (m.verifiedNow += s)), m, longest);
+  const peers = ids.map((_, j) => j).filter((j) => j !== i).map((j) => `${memIp(j)}:7000`);
+  m.node = createNode({ host: host.ip, port: 7000, networkId: genesis.networkId, identity: ids[i], verifier, transport: net.transport(host), clock: host.clock(), random: seededRandom(i + 1), peers, peerExchange: false, maintainIntervalMs: 100, reconnectBaseMs: 50 });
+  m.validator = new Validator({ node: m.node, genesis, identity: ids[i]!, verifier });
+  m.validator.on('decided', (e) => void m.decided.set(e.instance.t0, e.block ? e.block.hash : null));
+  m.validator.on('rejected', (e) => {
+    throw new Error(`node ${i} rejected (${e.code}): ${e.reason}`);
+  });
+  void m.node.start().then(() => m.validator.start());
+  return m;
+}
+
+function memIp(i: number): string {
+  return `10.2.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
+/**
+ * Runs `spec.blocks` honest instances through n validators (the shipped node and validator, each on its own
+ * simulated host with its own verifier, a full mesh of in-memory links) and counts verifications and CPU.
+ */
 export async function runMemory(spec: MemorySpec): Promise<MemoryResult> {
   const n = spec.validators;
   const ids = Array.from({ length: n }, (_, i) => keyOf(i));
   const startMs = 1_000_000;
   const genesis = createGenesis({ publicKeys: ids.map((id) => id.publicKey), networkId: 'bench-consensus', faults: spec.faults, roundMs, startMs });
-  const consensus = { networkId: genesis.networkId, genesisHash: genesisHash(genesis), validatorKeys: ids.map((id) => id.publicKey) };
-  const nodes: MemNode[] = ids.map((id, index) => {
-    const verifier = createMainThreadVerifier({ consensus });
-    // As the validator shell does: a node's own signatures go into its cache when it signs.
-    const sign = (b: Uint8Array) => {
-      const sig = id.sign(b);
-      verifier.rememberOwn(index, b, sig);
-      return sig;
-    };
-    return { index, core: new DolevStrong({ genesis, selfIndex: index, sign }), verifier, seen: new Set(), decided: new Map(), perBlock: new Map() };
-  });
   const k = spec.faults + 1;
   const rng = new Prng(spec.seed);
-  const queue = new EventQueue<() => void | Promise<void>>();
-  let now = startMs - roundMs;
-  let longest = 0;
+  const sched = new Scheduler(startMs - 1000, eventsMax, `seed=${spec.seed}`);
+  const net = new MemoryNetwork(sched, { delayMs: () => rng.int(delayMinMs, delayMaxMs) });
+  const longest = { value: 0 };
+  const nodes = ids.map((_, i) => startValidator(i, ids, genesis, net, sched, longest));
   const proposed = new Map<number, string>();
-
-  const broadcast = (from: number, msg: ConsensusMessage, skip: number): void => {
-    for (const node of nodes) {
-      if (node.index === from || node.index === skip) continue;
-      const copy = { ...msg, hops: msg.hops + 1 };
-      queue.push(now + rng.int(delayMinMs, delayMaxMs), () => receive(node, from, copy));
-    }
-  };
-  const apply = (node: MemNode, actions: ConsensusAction[], from: number): void => {
-    for (const a of actions) {
-      if (a.type === 'send') broadcast(node.index, a.msg, -1);
-      else if (a.type === 'forward') broadcast(node.index, a.msg, from);
-      else if (a.type === 'proposed') proposed.set(a.instance.t0, toHex(a.blockHash));
-      else if (a.type === 'decided') node.decided.set(a.instance.t0, a.block ? toHex(a.block.hash) : null);
-      else if (a.type === 'rejected') throw new Error(`seed=${spec.seed}: node ${node.index} rejected (${a.code}): ${a.reason}`);
-    }
-  };
-  const receive = async (node: MemNode, from: number, msg: ConsensusMessage): Promise<void> => {
-    const hash = blockHash(msg.block);
-    const hex = toHex(hash);
-    const counts = node.perBlock.get(hex) ?? { verified: 0, requested: 0, chains: 0, copies: 0 };
-    node.perBlock.set(hex, counts);
-    counts.copies++;
-    // The node's gossip layer: a copy of a chain already handed to the shell is dropped unverified.
-    const id = consensusId(hash, msg);
-    if (node.seen.has(id)) return;
-    node.seen.add(id);
-    // The validator shell: a chain outside rounds 1..k is refused before any signature is checked.
-    const round = node.core.roundOf(msg.block.t0, now);
-    if (round < 1 || round > k) return;
-    const before = node.verifier.stats().signaturesVerified;
-    const check = await node.verifier.checkChain({ msg, blockHash: hash, round });
-    counts.verified += node.verifier.stats().signaturesVerified - before;
-    counts.requested += msg.signers.length;
-    counts.chains++;
-    longest = Math.max(longest, msg.signers.length);
-    if (!check.ok) throw new Error(`seed=${spec.seed}: node ${node.index} refused an honest chain (${check.code}): ${check.reason}`);
-    apply(node, node.core.onVerifiedChain(msg, now, hash), from);
-  };
-
   for (let t0 = 0; t0 < spec.blocks; t0++) {
     const miner = nodes[t0 % n] as MemNode;
     const payload = new TextEncoder().encode(`block ${t0} by validator ${miner.index}`);
-    queue.push(startMs + t0 * roundMs, () => apply(miner, miner.core.propose(payload, t0, now), miner.index));
+    // Asked late in the round before, `mine` proposes at the start of t0.
+    sched.at(startMs + t0 * roundMs - roundMs / 8, () => void miner.validator.mine(payload).then((p) => proposed.set(p.instance.t0, p.hash)));
   }
-  const endMs = startMs + (spec.blocks - 1 + k) * roundMs + 1;
-  // Every core ticks just after each round boundary, where instances end and decisions fall due.
-  for (let t = startMs + 1; t <= endMs + roundMs; t += roundMs) {
-    queue.push(t, () => {
-      for (const node of nodes) apply(node, node.core.tick(now), node.index);
-    });
-  }
-
+  // Connections and handshakes first, outside the measurement.
+  await sched.run(startMs - 1);
+  const endMs = startMs + (spec.blocks - 1 + k + 1) * roundMs + 1;
+  const verifiedBefore = nodes.map((m) => m.verifiedNow);
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
-  let events = 0;
-  for (let e = queue.pop(); e !== undefined && e.at <= endMs + roundMs; e = queue.pop()) {
-    if (++events > eventsMax) throw new Error(`seed=${spec.seed}: more than ${eventsMax} events`);
-    now = e.at;
-    await e.fn();
-  }
+  await sched.run(endMs);
   const cpu = process.cpuUsage(cpu0);
   const wallMs = performance.now() - wall0;
-  await Promise.all(nodes.map((node) => node.verifier.close()));
-
-  return summarize(spec, nodes, proposed, k, longest, (cpu.user + cpu.system) / 1000, wallMs);
+  const copies = nodes.reduce((t, m) => t + m.node.gossip.counters.admitted + m.node.gossip.counters.duplicates, 0);
+  // Everything the verifiers ran while blocks were decided, chains or not (validators' outcomes, mostly).
+  const verifiedAll = nodes.reduce((t, m, i) => t + m.verifiedNow - verifiedBefore[i]!, 0);
+  for (const m of nodes) {
+    m.validator.stop();
+    await m.node.stop();
+  }
+  return summarize(spec, nodes, proposed, k, longest.value, { copies, verifiedAll }, (cpu.user + cpu.system) / 1000, wallMs);
 }
 
-function summarize(spec: MemorySpec, nodes: MemNode[], proposed: Map<number, string>, k: number, longest: number, cpuMs: number, wallMs: number): MemoryResult {
+function summarize(spec: MemorySpec, nodes: MemNode[], proposed: Map<number, string>, k: number, longest: number, totals: { copies: number; verifiedAll: number }, cpuMs: number, wallMs: number): MemoryResult {
   const n = spec.validators;
   // Correct: every node decided, for every t0, the very block its miner proposed, and all chains are equal.
   let decided = 0;
@@ -188,9 +194,9 @@ function summarize(spec: MemorySpec, nodes: MemNode[], proposed: Map<number, str
     if (want !== undefined && nodes.every((node) => node.decided.get(t0) === want)) decided++;
     if (!nodes.every((node) => node.decided.get(t0) === (nodes[0] as MemNode).decided.get(t0))) disagreements++;
   }
-  const chainOf = (node: MemNode): string => node.core.chain().map((b) => toHex(b.hash)).join(',');
+  const chainOf = (node: MemNode): string => node.validator.chain().map((b) => toHex(b.hash)).join(',');
   const sameChains = nodes.every((node) => chainOf(node) === chainOf(nodes[0] as MemNode));
-  const cells = nodes.flatMap((node) => [...proposed.values()].map((h) => node.perBlock.get(h) ?? { verified: 0, requested: 0, chains: 0, copies: 0 }));
+  const cells = nodes.flatMap((node) => [...proposed.values()].map((h) => node.perBlock.get(h) ?? { verified: 0, requested: 0, chains: 0 }));
   const sum = (f: (c: (typeof cells)[number]) => number): number => cells.reduce((s, c) => s + f(c), 0);
   const max = (f: (c: (typeof cells)[number]) => number): number => cells.reduce((m, c) => Math.max(m, f(c)), 0);
   const perNodeBlock = Math.max(1, n * decided);
@@ -207,7 +213,8 @@ function summarize(spec: MemorySpec, nodes: MemNode[], proposed: Map<number, str
     naiveVerificationsPerNodePerBlock: sum((c) => c.requested) / perNodeBlock,
     naiveVerificationsPerNodePerBlockMax: max((c) => c.requested),
     chainsVerifiedPerNodePerBlock: sum((c) => c.chains) / perNodeBlock,
-    chainCopiesReceivedPerNodePerBlock: sum((c) => c.copies) / perNodeBlock,
+    floodCopiesPerNodePerBlock: totals.copies / perNodeBlock,
+    otherVerificationsPerNodePerBlock: (totals.verifiedAll - sum((c) => c.verified)) / perNodeBlock,
     longestChainSignatures: longest,
     cpuMsPerBlockAllNodes: cpuMs / Math.max(1, decided),
     cpuMsPerNodePerBlock: cpuMs / perNodeBlock,

@@ -6,11 +6,16 @@
  * is paused arrives when it resumes; one due after it died never arrives.
  */
 import { runBatch, type ConsensusConfig } from '../crypto/chain-check.ts';
+import { itemSignatures, unpackBatch } from '../crypto/packing.ts';
 import { createVerifierCore, resolveCoreSettings, type VerifyPool } from '../crypto/verify-pool.ts';
 import type { SimHost } from './sim-host.ts';
 
-/** A verifier for `host` whose every batch takes `delayMs()` of simulated time. */
-export function simVerifier(host: SimHost, consensus: ConsensusConfig | null, delayMs: () => number): VerifyPool {
+/**
+ * A verifier for `host` whose every batch takes `delayMs()` of simulated time. `onVerified` hears, as each
+ * batch runs (synchronously inside the verify or checkChain call that sent it), how many signatures it
+ * verified: what a measurement attributes to that call.
+ */
+export function simVerifier(host: SimHost, consensus: ConsensusConfig | null, delayMs: () => number, onVerified?: (signatures: number) => void): VerifyPool {
   const settings = resolveCoreSettings({ ...(consensus ? { consensus } : {}) });
   const setup = { backend: settings.backend, consensus: settings.consensus };
   return createVerifierCore(
@@ -19,6 +24,7 @@ export function simVerifier(host: SimHost, consensus: ConsensusConfig | null, de
       inline: true,
       run: (buffer) => {
         const results = runBatch(setup, buffer);
+        if (onVerified) onVerified(unpackBatch(buffer).items.reduce((t, item) => t + itemSignatures(item), 0));
         return new Promise((resolve) => host.at(host.sched.now + delayMs(), () => resolve(results)));
       },
       close: () => Promise.resolve(),
