@@ -2,11 +2,8 @@
  * The verification pool: Ed25519 checks run in Piscina worker threads, in batches packed into one
  * transferred ArrayBuffer (packing.ts), so the main thread only packs, posts and resolves.
  *
- * Batching adapts to load. Checks arriving in the same event-loop turn (or within `batchWaitMs`) are cut
- * into tasks; a full batch (`batchMax` signatures) is posted at once while fewer than two tasks per thread
- * are in flight; a partial batch only when a thread is idle, split across the idle threads for latency.
- * Under load, checks therefore wait for a thread and merge into full batches, which is what keeps the
- * per-task overhead small; with light load a check is posted in the turn it arrives.
+ * How checks are batched, kept within the in-flight and pending limits and failed on close is the batch
+ * scheduler's job (batch-scheduler.ts).
  *
  * Chains (`checkChain`) are checked structurally on the main thread, then every signature not already known
  * valid (sig-cache.ts) and not already being verified for another call is sent; the worker re-applies the
@@ -30,8 +27,10 @@ import {
   type ConsensusConfig,
   type WorkerSetup,
 } from './chain-check.ts';
-import { itemBytes, itemResultSlots, itemSignatures, packBatch, type BatchItemInput } from './packing.ts';
+import { BatchScheduler, inFlightPerThread, poolError, type BatchExecutor, type BatchJob } from './batch-scheduler.ts';
 import { SigCache, signatureCacheKey } from './sig-cache.ts';
+
+export type { BatchExecutor } from './batch-scheduler.ts';
 
 /** Options of createVerifyPool. */
 export interface VerifyPoolOptions {
@@ -76,13 +75,6 @@ export const verifyPoolDefaults = {
   sigCacheEntriesMax: 65536,
 } as const;
 
-/** Tasks in flight per thread: two, so a worker has its next batch while the last result travels back. */
-const inFlightPerThread = 2;
-/** Taken jobs are cut from the front of the queue array once this many have piled up. */
-const queueCompactAt = 1024;
-/** A partial batch is not split into tasks smaller than this: below it, posting costs more than it saves. */
-const splitSignaturesMin = 8;
-
 /** Counters since creation; they feed the "verifications per node per block" benchmark. */
 export interface VerifyPoolStats {
   /** verify() and checkChain() calls accepted. */
@@ -111,21 +103,6 @@ export interface VerifyPool extends ChainVerifier {
   stats(): VerifyPoolStats;
 }
 
-/** Runs packed batches somewhere: worker threads, or the main thread. */
-export interface BatchExecutor {
-  run(buffer: ArrayBuffer): Promise<Uint8Array>;
-  close(): Promise<void>;
-  /** Batches it can run at once. */
-  readonly parallelism: number;
-  /** True when run() finishes synchronously, so batching would only add latency. */
-  readonly inline: boolean;
-  /**
-   * An inline executor may check single signatures directly: packing a batch buffer only for the same
-   * thread to unpack it costs a broadcast's verification about a tenth more.
-   */
-  verifyNow?(check: SignatureCheck): boolean;
-}
-
 /** Resolved options of the shared core. */
 export interface CoreSettings {
   batchMax: number;
@@ -134,12 +111,6 @@ export interface CoreSettings {
   pendingChecksMax: number;
   sigCacheEntriesMax: number;
   consensus: ConsensusConfig | null;
-}
-
-interface Job {
-  item: BatchItemInput;
-  onResult(slots: Uint8Array): void;
-  onError(e: unknown): void;
 }
 
 interface Deferred {
@@ -157,110 +128,16 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
-function poolError(e: unknown): StrongcastError {
-  if (e instanceof StrongcastError) return e;
-  return new StrongcastError('ERR_POOL', `verification worker failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-}
-
-/** The verifier core shared by the pool and the main-thread verifier: queue, batching, cache, counters. */
+/** The verifier core shared by the pool and the main-thread verifier: cache, chains, counters, over a scheduler. */
 export function createVerifierCore(executor: BatchExecutor, settings: CoreSettings): VerifyPool {
   const cache = new SigCache(settings.sigCacheEntriesMax);
   const inFlightKeys = new Map<string, Deferred>();
-  const queue: Job[] = [];
-  let queueHead = 0;
-  let queuedSignatures = 0;
-  let pendingSignatures = 0;
-  let inFlight = 0;
-  let timer: NodeJS.Immediate | NodeJS.Timeout | null = null;
-  let closing: Promise<void> | null = null;
-  const counters = { calls: 0, signaturesRequested: 0, signaturesVerified: 0, cacheHits: 0, inFlightHits: 0, batches: 0, refusedFull: 0 };
-  const inFlightMax = executor.parallelism * inFlightPerThread;
+  const scheduler = new BatchScheduler(executor, settings);
+  const counters = { calls: 0, signaturesRequested: 0, cacheHits: 0, inFlightHits: 0 };
 
   function admit(signatures: number): void {
-    if (closing) throw new StrongcastError('ERR_POOL', 'the verification pool is closed');
-    if (pendingSignatures + signatures > settings.pendingChecksMax) {
-      counters.refusedFull++;
-      throw new StrongcastError('ERR_POOL_FULL', `${pendingSignatures} signatures pending, ${signatures} more would pass pendingChecksMax=${settings.pendingChecksMax}`);
-    }
+    scheduler.admit(signatures);
     counters.calls++;
-  }
-
-  function enqueue(jobs: Job[]): void {
-    for (const job of jobs) {
-      const n = itemSignatures(job.item);
-      queue.push(job);
-      queuedSignatures += n;
-      pendingSignatures += n;
-    }
-    pump(false);
-  }
-
-  function pump(waited: boolean): void {
-    while (queueHead < queue.length) {
-      if (executor.inline) dispatch(settings.batchMax);
-      else if (queuedSignatures >= settings.batchMax && inFlight < inFlightMax) dispatch(settings.batchMax);
-      else if (waited && inFlight < executor.parallelism) {
-        const idle = executor.parallelism - inFlight;
-        dispatch(Math.min(settings.batchMax, Math.max(splitSignaturesMin, Math.ceil(queuedSignatures / idle))));
-      } else break;
-    }
-    if (queueHead >= queue.length) {
-      queue.length = 0;
-      queueHead = 0;
-    } else if (queueHead >= queueCompactAt && queueHead * 2 >= queue.length) {
-      // Under sustained load the queue may never empty: drop the taken jobs so it cannot grow without end.
-      queue.splice(0, queueHead);
-      queueHead = 0;
-    }
-    if (queueHead < queue.length && timer === null && !waited) {
-      const flush = (): void => {
-        timer = null;
-        pump(true);
-      };
-      timer = settings.batchWaitMs === 0 ? setImmediate(flush) : setTimeout(flush, settings.batchWaitMs);
-    }
-  }
-
-  function dispatch(signaturesTarget: number): void {
-    const jobs: Job[] = [];
-    let signatures = 0;
-    let bytes = 0;
-    while (queueHead < queue.length) {
-      const job = queue[queueHead] as Job;
-      const n = itemSignatures(job.item);
-      const b = itemBytes(job.item);
-      if (jobs.length > 0 && (signatures + n > signaturesTarget || bytes + b > settings.batchBytesMax)) break;
-      jobs.push(job);
-      queueHead++;
-      signatures += n;
-      bytes += b;
-    }
-    queuedSignatures -= signatures;
-    inFlight++;
-    counters.batches++;
-    const settle = (): void => {
-      inFlight--;
-      pendingSignatures -= signatures;
-    };
-    executor.run(packBatch(jobs.map((j) => j.item))).then(
-      (results) => {
-        settle();
-        counters.signaturesVerified += signatures;
-        let at = 0;
-        for (const job of jobs) {
-          const slots = itemResultSlots(job.item);
-          job.onResult(results.subarray(at, at + slots));
-          at += slots;
-        }
-        if (!closing) pump(true);
-      },
-      (e: unknown) => {
-        settle();
-        const error = closing ? new StrongcastError('ERR_POOL', 'the verification pool was closed while this check ran', { cause: e }) : poolError(e);
-        for (const job of jobs) job.onError(error);
-        if (!closing) pump(true);
-      },
-    );
   }
 
   function verify(checks: readonly SignatureCheck[]): Promise<boolean[]> {
@@ -278,14 +155,13 @@ export function createVerifierCore(executor: BatchExecutor, settings: CoreSettin
     const verifyNow = executor.verifyNow;
     if (verifyNow) {
       for (const i of wellFormed) out[i] = verifyNow(checks[i] as SignatureCheck);
-      counters.signaturesVerified += wellFormed.length;
-      counters.batches++;
+      scheduler.countDirect(wellFormed.length);
       return Promise.resolve(out);
     }
     return new Promise((resolve, reject) => {
       let remaining = wellFormed.length;
-      enqueue(
-        wellFormed.map((i) => {
+      scheduler.enqueueAll(
+        wellFormed.map((i): BatchJob => {
           const c = checks[i] as SignatureCheck;
           return {
             item: { kind: 'sig', publicKey: c.publicKey, message: c.message, signature: c.signature },
@@ -307,15 +183,14 @@ export function createVerifierCore(executor: BatchExecutor, settings: CoreSettin
     counters.signaturesRequested++;
     if (!wellFormed) return false;
     const ok = run(c);
-    counters.signaturesVerified++;
-    counters.batches++;
+    scheduler.countDirect(1);
     return ok;
   }
 
   async function checkChain(check: ChainCheck): Promise<ChainCheckResult> {
     const config = settings.consensus;
     if (config === null) throw new StrongcastError('ERR_INVALID_OPTION', 'checkChain needs options.consensus (the validator set)');
-    if (closing) throw new StrongcastError('ERR_POOL', 'the verification pool is closed');
+    if (scheduler.closed) throw new StrongcastError('ERR_POOL', 'the verification pool is closed');
     const prepared = prepareChain(config, check);
     if (!('signedBytes' in prepared)) return prepared;
     const { msg } = check;
@@ -373,7 +248,7 @@ export function createVerifierCore(executor: BatchExecutor, settings: CoreSettin
             for (const p of positions) settleKey(keys[p] as string, { error: e });
             resolve();
           };
-          enqueue([{ item: { ...item, positions }, onResult, onError }]);
+          scheduler.enqueue({ item: { ...item, positions }, onResult, onError });
         }),
       );
     }
@@ -387,34 +262,24 @@ export function createVerifierCore(executor: BatchExecutor, settings: CoreSettin
     return { ok: true };
   }
 
-  function close(): Promise<void> {
-    if (closing) return closing;
-    if (timer !== null) {
-      clearImmediate(timer as NodeJS.Immediate);
-      clearTimeout(timer as NodeJS.Timeout);
-      timer = null;
-    }
-    const closed = new StrongcastError('ERR_POOL', 'the verification pool was closed before this check ran');
-    const waiting = queue.slice(queueHead);
-    queue.length = 0;
-    queueHead = 0;
-    queuedSignatures = 0;
-    for (const job of waiting) {
-      pendingSignatures -= itemSignatures(job.item);
-      job.onError(closed);
-    }
-    closing = executor.close();
-    return closing;
-  }
-
   const run = executor.verifyNow?.bind(executor);
   return {
     verify,
     ...(run ? { verifyNow: (c: SignatureCheck) => verifyOneNow(run, c) } : {}),
     checkChain,
     rememberOwn: (signer, signedBytes, signature) => cache.add(signatureCacheKey(signer, signedBytes, signature)),
-    close,
-    stats: () => ({ ...counters, pendingSignatures, cacheEntries: cache.size }),
+    close: () => scheduler.close(),
+    stats: () => ({
+      calls: counters.calls,
+      signaturesRequested: counters.signaturesRequested,
+      signaturesVerified: scheduler.signaturesVerified,
+      cacheHits: counters.cacheHits,
+      inFlightHits: counters.inFlightHits,
+      batches: scheduler.batches,
+      refusedFull: scheduler.refusedFull,
+      pendingSignatures: scheduler.pendingSignatures,
+      cacheEntries: cache.size,
+    }),
   };
 }
 
