@@ -1,12 +1,14 @@
 /**
- * The main-thread verifier: the same core as the pool (verify-pool.ts) and the very function a worker runs
+ * The main-thread verifier: the same core as the pool (verifier-core.ts) and the very function a worker runs
  * (chain-check.ts runBatch), executed in-process as each call arrives. For tests, small tools and a node
  * without worker threads; it blocks the event loop for the length of each verification.
  */
 import { StrongcastError } from '../errors.ts';
 import { runBatch } from './chain-check.ts';
 import { verifySignature } from './ed25519.ts';
-import { createVerifierCore, resolveCoreSettings, type BatchExecutor, type VerifyPool, type VerifyPoolOptions } from './verify-pool.ts';
+import type { BatchExecutor } from './batch-scheduler.ts';
+import { createVerifierCore, type VerifyPool } from './verifier-core.ts';
+import { resolveCoreSettings, type VerifyPoolOptions } from './verify-pool.ts';
 
 /** Options of createMainThreadVerifier: the pool's, without threads or batching. */
 export type MainThreadVerifierOptions = Pick<VerifyPoolOptions, 'backend' | 'sigCacheEntriesMax' | 'consensus'>;

@@ -1,0 +1,266 @@
+/**
+ * The batch scheduler: the queue between the verifier and whatever runs packed batches (a BatchExecutor:
+ * worker threads, or the main thread). It cuts queued jobs into batches, keeps the executor busy without
+ * flooding it, accounts for every signature queued or in flight, refuses work beyond the pending limit, and
+ * fails what is left when it closes. It knows nothing of caches or chains: a job is a packed item and two
+ * callbacks.
+ *
+ * Batching adapts to load. Jobs arriving in the same event-loop turn (or within `batchWaitMs`) are cut into
+ * tasks; a full batch (`batchMax` signatures) is posted at once while fewer than two tasks per thread are in
+ * flight; a partial batch only when a thread is idle, split across the idle threads for latency. Under load,
+ * jobs therefore wait for a thread and merge into full batches, which is what keeps the per-task overhead
+ * small; with light load a job is posted in the turn it arrives.
+ *
+ * An inline executor (one that answers on this thread, or in the simulator's virtual time) gets every job at
+ * once and the scheduler never sets a timer for it: real timers on that path would break the simulator.
+ */
+import { StrongcastError } from '../errors.ts';
+import type { SignatureCheck } from './verifier.ts';
+import { itemBytes, itemResultSlots, itemSignatures, packBatch, type BatchItemInput } from './packing.ts';
+
+/** Runs packed batches somewhere: worker threads, or the main thread. */
+export interface BatchExecutor {
+  run(buffer: ArrayBuffer): Promise<Uint8Array>;
+  close(): Promise<void>;
+  /** Batches it can run at once. */
+  readonly parallelism: number;
+  /** True when run() finishes synchronously, so batching would only add latency. */
+  readonly inline: boolean;
+  /**
+   * An inline executor may check single signatures directly: packing a batch buffer only for the same
+   * thread to unpack it costs a broadcast's verification about a tenth more.
+   */
+  verifyNow?(check: SignatureCheck): boolean;
+}
+
+/** One item for the executor, and where its result slots (packing.ts) or its failure go. */
+export interface BatchJob {
+  item: BatchItemInput;
+  onResult(slots: Uint8Array): void;
+  onError(e: unknown): void;
+}
+
+/** The limits a scheduler works within (the batching and pending options of the verify pool). */
+export interface SchedulerSettings {
+  /** Most signatures in one batch. */
+  batchMax: number;
+  /** How long a partial batch may wait for more jobs, in ms; 0 means the end of the current turn. */
+  batchWaitMs: number;
+  /** Most bytes in one batch buffer; a single larger job still goes, alone. */
+  batchBytesMax: number;
+  /** Most signatures queued or in flight; admit() refuses beyond it. */
+  pendingChecksMax: number;
+}
+
+/** Tasks in flight per thread: two, so a worker has its next batch while the last result travels back. */
+export const inFlightPerThread = 2;
+/** Taken jobs are cut from the front of the queue array once this many have piled up. */
+const queueCompactAt = 1024;
+/** A partial batch is not split into tasks smaller than this: below it, posting costs more than it saves. */
+const splitSignaturesMin = 8;
+
+/** The error a job fails with when the executor fails: a StrongcastError ERR_POOL, keeping the cause. */
+export function poolError(e: unknown): StrongcastError {
+  if (e instanceof StrongcastError) return e;
+  return new StrongcastError('ERR_POOL', `verification worker failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+}
+
+/** Queues jobs, batches them for an executor, and accounts for the signatures pending. */
+export class BatchScheduler {
+  readonly #executor: BatchExecutor;
+  readonly #settings: SchedulerSettings;
+  /** Batches out at once before a full one has to wait: inFlightPerThread per thread. */
+  readonly #inFlightMax: number;
+  /** Jobs not yet dispatched start at #queueHead; the ones before it are taken (see queueCompactAt). */
+  readonly #queue: BatchJob[] = [];
+  #queueHead = 0;
+  #queuedSignatures = 0;
+  /** Signatures queued or in flight: what pendingChecksMax bounds. */
+  #pendingSignatures = 0;
+  #inFlight = 0;
+  #timer: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  #closing: Promise<void> | null = null;
+  #batches = 0;
+  #signaturesVerified = 0;
+  #refusedFull = 0;
+  /** The flush of a partial batch, made once so waiting for one allocates nothing. */
+  readonly #flush = (): void => {
+    this.#timer = null;
+    this.#pump(true);
+  };
+
+  constructor(executor: BatchExecutor, settings: SchedulerSettings) {
+    this.#executor = executor;
+    this.#settings = settings;
+    this.#inFlightMax = executor.parallelism * inFlightPerThread;
+  }
+
+  /** True once close() was called: admit() refuses from then on. */
+  get closed(): boolean {
+    return this.#closing !== null;
+  }
+
+  /** Signatures queued or in flight now. */
+  get pendingSignatures(): number {
+    return this.#pendingSignatures;
+  }
+
+  /** Batches the executor was given, plus the direct checks counted by countDirect(). */
+  get batches(): number {
+    return this.#batches;
+  }
+
+  /** Signatures the executor verified (batches that succeeded, and countDirect()). */
+  get signaturesVerified(): number {
+    return this.#signaturesVerified;
+  }
+
+  /** Calls admit() refused with ERR_POOL_FULL. */
+  get refusedFull(): number {
+    return this.#refusedFull;
+  }
+
+  /**
+   * Checks that `signatures` more may be queued; call it before enqueueing them, in the same turn.
+   * @throws StrongcastError ERR_POOL once closed; ERR_POOL_FULL when they would pass pendingChecksMax.
+   */
+  admit(signatures: number): void {
+    if (this.#closing) throw new StrongcastError('ERR_POOL', 'the verification pool is closed');
+    const { pendingChecksMax } = this.#settings;
+    if (this.#pendingSignatures + signatures > pendingChecksMax) {
+      this.#refusedFull++;
+      throw new StrongcastError('ERR_POOL_FULL', `${this.#pendingSignatures} signatures pending, ${signatures} more would pass pendingChecksMax=${pendingChecksMax}`);
+    }
+  }
+
+  /** Queues one job and dispatches what can go now. */
+  enqueue(job: BatchJob): void {
+    this.#push(job);
+    this.#pump(false);
+  }
+
+  /** Queues several jobs, then dispatches once: an inline executor gets them in one batch, not one each. */
+  enqueueAll(jobs: readonly BatchJob[]): void {
+    for (const job of jobs) this.#push(job);
+    this.#pump(false);
+  }
+
+  /** Counts `signatures` the executor checked directly (its verifyNow) as one batch, never queued. */
+  countDirect(signatures: number): void {
+    this.#signaturesVerified += signatures;
+    this.#batches++;
+  }
+
+  /**
+   * Fails every queued job with ERR_POOL and closes the executor; safe to call twice. Batches in flight
+   * still deliver their results, or fail with ERR_POOL when the executor's close ends them.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    if (this.#timer !== null) {
+      clearImmediate(this.#timer as NodeJS.Immediate);
+      clearTimeout(this.#timer as NodeJS.Timeout);
+      this.#timer = null;
+    }
+    const closed = new StrongcastError('ERR_POOL', 'the verification pool was closed before this check ran');
+    const waiting = this.#queue.slice(this.#queueHead);
+    this.#queue.length = 0;
+    this.#queueHead = 0;
+    this.#queuedSignatures = 0;
+    for (const job of waiting) {
+      this.#pendingSignatures -= itemSignatures(job.item);
+      job.onError(closed);
+    }
+    this.#closing = this.#executor.close();
+    return this.#closing;
+  }
+
+  #push(job: BatchJob): void {
+    const n = itemSignatures(job.item);
+    this.#queue.push(job);
+    this.#queuedSignatures += n;
+    this.#pendingSignatures += n;
+  }
+
+  /** Dispatches what the load allows; `waited` is true once the jobs had their turn (or batchWaitMs) to gather. */
+  #pump(waited: boolean): void {
+    const { batchMax } = this.#settings;
+    const executor = this.#executor;
+    while (this.#queueHead < this.#queue.length) {
+      if (executor.inline) this.#dispatch(batchMax);
+      else if (this.#queuedSignatures >= batchMax && this.#inFlight < this.#inFlightMax) this.#dispatch(batchMax);
+      else if (waited && this.#inFlight < executor.parallelism) {
+        const idle = executor.parallelism - this.#inFlight;
+        this.#dispatch(Math.min(batchMax, Math.max(splitSignaturesMin, Math.ceil(this.#queuedSignatures / idle))));
+      } else break;
+    }
+    this.#compactQueue();
+    if (this.#queueHead < this.#queue.length && this.#timer === null && !waited) {
+      const { batchWaitMs } = this.#settings;
+      this.#timer = batchWaitMs === 0 ? setImmediate(this.#flush) : setTimeout(this.#flush, batchWaitMs);
+    }
+  }
+
+  #compactQueue(): void {
+    if (this.#queueHead >= this.#queue.length) {
+      this.#queue.length = 0;
+      this.#queueHead = 0;
+    } else if (this.#queueHead >= queueCompactAt && this.#queueHead * 2 >= this.#queue.length) {
+      // Under sustained load the queue may never empty: drop the taken jobs so it cannot grow without end.
+      this.#queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  /** Takes up to `signaturesTarget` signatures (at least one job) from the queue and runs them as one batch. */
+  #dispatch(signaturesTarget: number): void {
+    const jobs: BatchJob[] = [];
+    const signatures = this.#take(signaturesTarget, jobs);
+    this.#queuedSignatures -= signatures;
+    this.#inFlight++;
+    this.#batches++;
+    this.#executor.run(packBatch(jobs.map((j) => j.item))).then(
+      (results) => this.#delivered(jobs, signatures, results),
+      (e: unknown) => this.#failed(jobs, signatures, e),
+    );
+  }
+
+  /** Moves jobs from the queue into `jobs` within the batch limits, and returns their signatures. */
+  #take(signaturesTarget: number, jobs: BatchJob[]): number {
+    const { batchBytesMax } = this.#settings;
+    let signatures = 0;
+    let bytes = 0;
+    while (this.#queueHead < this.#queue.length) {
+      const job = this.#queue[this.#queueHead] as BatchJob;
+      const n = itemSignatures(job.item);
+      const b = itemBytes(job.item);
+      if (jobs.length > 0 && (signatures + n > signaturesTarget || bytes + b > batchBytesMax)) break;
+      jobs.push(job);
+      this.#queueHead++;
+      signatures += n;
+      bytes += b;
+    }
+    return signatures;
+  }
+
+  #delivered(jobs: readonly BatchJob[], signatures: number, results: Uint8Array): void {
+    this.#inFlight--;
+    this.#pendingSignatures -= signatures;
+    this.#signaturesVerified += signatures;
+    let at = 0;
+    for (const job of jobs) {
+      const slots = itemResultSlots(job.item);
+      job.onResult(results.subarray(at, at + slots));
+      at += slots;
+    }
+    if (!this.#closing) this.#pump(true);
+  }
+
+  #failed(jobs: readonly BatchJob[], signatures: number, e: unknown): void {
+    this.#inFlight--;
+    this.#pendingSignatures -= signatures;
+    const error = this.#closing ? new StrongcastError('ERR_POOL', 'the verification pool was closed while this check ran', { cause: e }) : poolError(e);
+    for (const job of jobs) job.onError(error);
+    if (!this.#closing) this.#pump(true);
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * The batch scheduler alone, over a fake executor whose batches finish when the test says: batching at the
+ * batchMax and batchBytesMax edges, the in-flight limit, partial batches for idle threads, the pending limit
+ * at its edge, close with jobs queued and in flight, and no real timer for an inline executor.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isStrongcastError } from '../src/errors.ts';
+import { BatchScheduler, type BatchExecutor, type BatchJob, type SchedulerSettings } from '../src/crypto/batch-scheduler.ts';
+import { itemResultSlots, unpackBatch, type BatchItemView } from '../src/crypto/packing.ts';
+
+/** A sig item's bytes in a batch besides its message (kind, length, key, signature). */
+const sigItemFixedBytes = 4 + 4 + 32 + 64;
+
+/** The id a test job carries: a sig item's first message byte, a chain item's miner. */
+const idOf = (item: BatchItemView): number => (item.kind === 'sig' ? (item.message[0] as number) : item.miner);
+
+interface FakeRun {
+  ids: number[];
+  /** Finishes the batch; each result slot holds the id of its item. */
+  finish(): void;
+  fail(e: unknown): void;
+}
+
+/** Runs nothing: records each batch, which finishes when the test calls finish() or fail(). */
+class FakeExecutor implements BatchExecutor {
+  readonly runs: FakeRun[] = [];
+  closed = false;
+  readonly #unfinished = new Set<FakeRun>();
+
+  constructor(
+    readonly parallelism: number,
+    readonly inline = false,
+  ) {}
+
+  run(buffer: ArrayBuffer): Promise<Uint8Array> {
+    const { items, resultSlots } = unpackBatch(buffer);
+    const results = new Uint8Array(resultSlots);
+    let at = 0;
+    for (const item of items) {
+      results.fill(idOf(item), at, at + itemResultSlots(item));
+      at += itemResultSlots(item);
+    }
+    return new Promise((resolve, reject) => {
+      const run: FakeRun = {
+        ids: items.map(idOf),
+        finish: () => (this.#unfinished.delete(run), resolve(results)),
+        fail: (e) => (this.#unfinished.delete(run), reject(e)),
+      };
+      this.#unfinished.add(run);
+      this.runs.push(run);
+    });
+  }
+
+  /** Like a worker pool's destroy: what is still running fails. */
+  close(): Promise<void> {
+    this.closed = true;
+    for (const run of [...this.#unfinished]) run.fail(new Error('terminated'));
+    return Promise.resolve();
+  }
+}
+
+/** What a job was answered with. */
+interface Outcome {
+  slots?: number[];
+  error?: unknown;
+}
+
+function job(id: number, messageBytes = 1, outcomes?: Map<number, Outcome>): BatchJob {
+  const message = new Uint8Array(messageBytes);
+  message[0] = id;
+  return {
+    item: { kind: 'sig', publicKey: new Uint8Array(32), message, signature: new Uint8Array(64) },
+    onResult: (slots) => outcomes?.set(id, { slots: [...slots] }),
+    onError: (error) => outcomes?.set(id, { error }),
+  };
+}
+
+/** A chain part of `signatures` signatures, so one job stands for several. */
+function chainJob(id: number, signatures: number, outcomes?: Map<number, Outcome>): BatchJob {
+  const signers = Array.from({ length: signatures }, (_, i) => i);
+  return {
+    item: { kind: 'chain', miner: id, t0: 0, blockHash: new Uint8Array(32), round: 1, mask: new Uint8Array(1), signers, sigs: new Uint8Array(64 * signatures), positions: signers },
+    onResult: (slots) => outcomes?.set(id, { slots: [...slots] }),
+    onError: (error) => outcomes?.set(id, { error }),
+  };
+}
+
+const jobs = (ids: number[], outcomes?: Map<number, Outcome>): BatchJob[] => ids.map((id) => job(id, 1, outcomes));
+const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
+const settings = (s: Partial<SchedulerSettings>): SchedulerSettings => ({ batchMax: 4, batchWaitMs: 0, batchBytesMax: 1 << 20, pendingChecksMax: 1000, ...s });
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const runIds = (e: FakeExecutor): number[][] => e.runs.map((r) => r.ids);
+
+test('a full batch goes at once; one signature more waits for the end of the turn', async () => {
+  const e = new FakeExecutor(2);
+  const s = new BatchScheduler(e, settings({ batchMax: 4 }));
+  s.enqueueAll(jobs(range(0, 4)));
+  assert.equal(runIds(e), [[0, 1, 2, 3]], 'exactly batchMax: posted in the same turn');
+  s.enqueueAll(jobs(range(10, 5)));
+  assert.equal(runIds(e), [[0, 1, 2, 3], [10, 11, 12, 13]], 'batchMax + 1: the full batch goes, one stays');
+  await turn();
+  assert.equal(runIds(e).length, 2, 'both threads busy: the partial batch waits for one');
+  (e.runs[0] as FakeRun).finish();
+  await turn();
+  assert.equal(runIds(e)[2], [14], 'a thread came free: the partial batch goes');
+});
+
+test('batchBytesMax: items that fill it exactly share a batch, one byte more starts the next', () => {
+  const e = new FakeExecutor(1, true);
+  // Four items of 256 bytes fill 1024 exactly.
+  const s = new BatchScheduler(e, settings({ batchMax: 64, batchBytesMax: 1024 }));
+  s.enqueueAll([...range(0, 4).map((id) => job(id, 256 - sigItemFixedBytes)), job(4, 256 - sigItemFixedBytes)]);
+  assert.equal(runIds(e), [[0, 1, 2, 3], [4]]);
+  s.enqueueAll([job(5, 256 - sigItemFixedBytes), job(6, 256 - sigItemFixedBytes), job(7, 512 - sigItemFixedBytes)]);
+  assert.equal(runIds(e).slice(2), [[5, 6, 7]], '256 + 256 + 512: exactly full');
+  s.enqueueAll([job(8, 256 - sigItemFixedBytes), job(9, 256 - sigItemFixedBytes + 1), job(10, 512 - sigItemFixedBytes)]);
+  assert.equal(runIds(e).slice(3), [[8, 9], [10]], '256 + 257 + 512 is one byte over: the last item starts a batch');
+  s.enqueueAll([job(11, 2000), job(12, 1)]);
+  assert.equal(runIds(e).slice(5), [[11], [12]], 'an item larger than batchBytesMax still goes, alone');
+});
+
+test('a job of more signatures than batchMax goes alone; jobs never split', () => {
+  const e = new FakeExecutor(1, true);
+  const s = new BatchScheduler(e, settings({ batchMax: 4 }));
+  s.enqueueAll([job(1), chainJob(2, 3), chainJob(3, 6), job(4)]);
+  assert.equal(runIds(e), [[1, 2], [3], [4]]);
+});
+
+test('full batches go while fewer than two per thread are in flight; results reach their jobs in order', async () => {
+  const e = new FakeExecutor(1);
+  const s = new BatchScheduler(e, settings({ batchMax: 2 }));
+  const outcomes = new Map<number, Outcome>();
+  s.enqueueAll(jobs(range(0, 7), outcomes));
+  assert.equal(runIds(e), [[0, 1], [2, 3]], 'in-flight limit: 2 per thread');
+  (e.runs[0] as FakeRun).finish();
+  await turn();
+  assert.equal(runIds(e)[2], [4, 5]);
+  assert.equal(outcomes.get(0), { slots: [0] });
+  assert.equal(outcomes.get(1), { slots: [1] });
+  assert.is(outcomes.has(2), false);
+  assert.is(s.batches, 3);
+  assert.is(s.signaturesVerified, 2);
+});
+
+test('a partial batch is split across idle threads, never below 8 signatures a task', async () => {
+  const e = new FakeExecutor(2);
+  const s = new BatchScheduler(e, settings({ batchMax: 64 }));
+  s.enqueueAll(jobs(range(0, 20)));
+  assert.equal(e.runs.length, 0, 'partial: waits for the end of the turn');
+  await turn();
+  assert.equal(runIds(e), [range(0, 10), range(10, 10)]);
+  const f = new FakeExecutor(2);
+  const t = new BatchScheduler(f, settings({ batchMax: 64 }));
+  t.enqueueAll(jobs(range(0, 10)));
+  await turn();
+  assert.equal(runIds(f), [range(0, 8), range(8, 2)]);
+});
+
+test('batchWaitMs: a partial batch waits that long for more checks', async () => {
+  const e = new FakeExecutor(1);
+  const s = new BatchScheduler(e, settings({ batchMax: 64, batchWaitMs: 30 }));
+  s.enqueueAll(jobs([1]));
+  await turn();
+  assert.equal(e.runs.length, 0, 'not at the end of the turn');
+  s.enqueueAll(jobs([2]));
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(runIds(e), [[1, 2]], 'one batch once the wait is over');
+});
+
+test('pendingChecksMax: admitted up to the limit exactly, refused one beyond with ERR_POOL_FULL', async () => {
+  const e = new FakeExecutor(1);
+  const s = new BatchScheduler(e, settings({ batchMax: 4, pendingChecksMax: 8 }));
+  s.admit(8);
+  s.enqueueAll([chainJob(1, 3), ...jobs(range(2, 4))]);
+  assert.is(s.pendingSignatures, 7, 'queued and in flight both count');
+  s.admit(1);
+  s.enqueue(job(9));
+  assert.is(s.pendingSignatures, 8);
+  s.admit(0);
+  let refused: unknown;
+  try {
+    s.admit(1);
+  } catch (err) {
+    refused = err;
+  }
+  assert.ok(isStrongcastError(refused, 'ERR_POOL_FULL'), String(refused));
+  assert.is(s.refusedFull, 1);
+  assert.is(s.pendingSignatures, 8, 'a refusal changes nothing');
+  (e.runs[0] as FakeRun).finish();
+  await turn();
+  assert.is(s.pendingSignatures, 4, 'the finished batch no longer counts');
+  s.admit(4);
+});
+
+test('close: queued jobs fail at once, jobs in flight fail with ERR_POOL, nothing is admitted after', async () => {
+  const e = new FakeExecutor(1);
+  const s = new BatchScheduler(e, settings({ batchMax: 2 }));
+  const outcomes = new Map<number, Outcome>();
+  s.enqueueAll(jobs(range(0, 5), outcomes));
+  assert.equal(runIds(e), [[0, 1], [2, 3]]);
+  const closed = s.close();
+  assert.is(s.close(), closed, 'closing twice is the same close');
+  assert.ok(s.closed && e.closed);
+  const queued = outcomes.get(4)?.error;
+  assert.ok(isStrongcastError(queued, 'ERR_POOL') && /closed before this check ran/.test((queued as Error).message), String(queued));
+  await closed;
+  await turn();
+  for (const id of range(0, 4)) {
+    const inFlight = outcomes.get(id)?.error;
+    assert.ok(isStrongcastError(inFlight, 'ERR_POOL') && /closed while this check ran/.test((inFlight as Error).message), String(inFlight));
+  }
+  assert.is(s.pendingSignatures, 0);
+  assert.throws(() => s.admit(0), (err: unknown) => isStrongcastError(err, 'ERR_POOL'));
+});
+
+test('an executor failure fails its batch with ERR_POOL naming the cause, and the queue goes on', async () => {
+  const e = new FakeExecutor(1);
+  const s = new BatchScheduler(e, settings({ batchMax: 2 }));
+  const outcomes = new Map<number, Outcome>();
+  s.enqueueAll(jobs(range(0, 6), outcomes));
+  (e.runs[0] as FakeRun).fail(new Error('worker died'));
+  await turn();
+  const failed = outcomes.get(0)?.error;
+  assert.ok(isStrongcastError(failed, 'ERR_POOL') && /verification worker failed: worker died/.test((failed as Error).message), String(failed));
+  assert.is(outcomes.get(1)?.error, failed);
+  assert.equal(runIds(e)[2], [4, 5], 'the next batch went');
+  assert.is(s.signaturesVerified, 0);
+});
+
+test('an inline executor gets every job in the turn it arrives, and no real timer is ever set', async () => {
+  const timers: string[] = [];
+  const saved = { setImmediate: globalThis.setImmediate, setTimeout: globalThis.setTimeout };
+  globalThis.setImmediate = ((fn: () => void) => (timers.push('setImmediate'), saved.setImmediate(fn))) as typeof setImmediate;
+  globalThis.setTimeout = ((fn: () => void, ms: number) => (timers.push('setTimeout'), saved.setTimeout(fn, ms))) as typeof setTimeout;
+  try {
+    const e = new FakeExecutor(1, true);
+    const s = new BatchScheduler(e, settings({ batchMax: 4, batchWaitMs: 5 }));
+    s.enqueueAll(jobs(range(0, 6)));
+    s.enqueue(job(6));
+    assert.equal(runIds(e), [[0, 1, 2, 3], [4, 5], [6]]);
+    for (const run of e.runs) run.finish();
+    await Promise.resolve();
+    s.enqueueAll(jobs([7]));
+    assert.equal(runIds(e)[3], [7]);
+  } finally {
+    globalThis.setImmediate = saved.setImmediate;
+    globalThis.setTimeout = saved.setTimeout;
+  }
+  assert.equal(timers, []);
+});
+
+test.run();
