@@ -99,6 +99,11 @@ export interface ChildRpcOptions {
   name: string;
   /** Arguments of `node` (process.execPath): flags, the script, the script's arguments. */
   argv: readonly string[];
+  /**
+   * Runs node through another command (e.g. `ip netns exec NS node`): `command` and the arguments before
+   * node's own, which must end with the node binary. @default node itself
+   */
+  launch?: { command: string; prefix: readonly string[]; env?: NodeJS.ProcessEnv };
   /** Working directory of the child. */
   cwd: string;
   /** @default 'inherit' */
@@ -133,8 +138,10 @@ export class ChildRpc<Req extends RpcRequest> {
     if (options.argv.length === 0) throw new Error('options.argv must name the script to run');
     this.name = options.name;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.#child = spawn(process.execPath, options.argv, {
+    const launch = options.launch;
+    this.#child = spawn(launch?.command ?? process.execPath, [...(launch?.prefix ?? []), ...options.argv], {
       cwd: options.cwd,
+      env: launch?.env ?? process.env,
       stdio: ['ignore', options.stdout ?? 'inherit', options.stderr ?? 'inherit', 'ipc'],
       serialization: options.serialization ?? 'advanced',
     });

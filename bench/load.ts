@@ -6,6 +6,9 @@
  *   npm run load -- --quick          short run (under a minute), same checks
  *   npm run load -- --seed 42        replays the plan of seed 42
  *
+ * --hosts runs each validator, observer and Byzantine process in a Linux network namespace of its own (own
+ * address, clock offset within the skew bound, links shaped with latency, jitter and loss; load/hosting.ts),
+ * with 2 observers unless --observers N says otherwise; without root it says so and runs on loopback.
  * Other flags: --round-ms MS, --load-s S (length of the load phase), --rate N (broadcasts per second),
  * --memory-mb MB (bound per process), --quiet-windows (no block instance during pause and isolate outages),
  * --keep (keep the run directory with genesis, keys, data and logs; a failed run always keeps it).
@@ -23,6 +26,7 @@ import { killAllChildren } from './child-rpc.ts';
 import { LoadRun } from './load/driver.ts';
 import { buildPlan, defaultConfig, describePlan, type LoadConfig } from './load/plan.ts';
 import { judge, report } from './load/summary.ts';
+import { canMakeNamespaces } from './load/hosting.ts';
 
 /** The whole run is abandoned after this, whatever happens, in ms. */
 const hardLimitMs = { quick: 120_000, full: 9 * 60_000 } as const;
@@ -46,6 +50,8 @@ function config(argv: string[]): LoadConfig {
       'memory-mb': { type: 'string' },
       'quiet-windows': { type: 'boolean', default: false },
       'break-validity': { type: 'boolean', default: false },
+      hosts: { type: 'boolean', default: false },
+      observers: { type: 'string' },
       keep: { type: 'boolean', default: false },
     },
     strict: true,
@@ -58,6 +64,13 @@ function config(argv: string[]): LoadConfig {
   c.memoryBoundMb = positive('memory-mb', values['memory-mb'], c.memoryBoundMb);
   c.quietWindows = values['quiet-windows'] === true;
   c.breakValidity = values['break-validity'] === true;
+  c.hosts = values.hosts === true;
+  if (c.hosts && !canMakeNamespaces()) {
+    console.log('load: --hosts needs root and `ip netns` to make network namespaces; running on loopback instead');
+    c.hosts = false;
+  }
+  c.observers = Math.floor(values.observers === undefined ? (c.hosts ? 2 : 0) : Number(values.observers));
+  if (!Number.isSafeInteger(c.observers) || c.observers < 0 || c.observers > 8) throw new Error(`--observers must be an integer in 0..8, got '${values.observers}'`);
   return c;
 }
 
@@ -76,6 +89,8 @@ async function main(): Promise<number> {
   }, hardLimitMs[c.quick ? 'quick' : 'full']);
   limit.unref();
   const run = new LoadRun(plan);
+  // Namespaces made for --hosts go whatever way the run ends (an abandoned run exits from the timer above).
+  process.on('exit', () => run.hosting?.tearDown());
   // The run directory (genesis, keys, data, logs) goes away at exit unless asked for or needed to debug a failure.
   let keepDir = keep;
   process.on('exit', () => {

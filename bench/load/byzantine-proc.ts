@@ -21,7 +21,7 @@ export type ByzantineRole = 'flooder' | 'equivocator' | 'withholder';
 
 /** Requests from the parent; `rid` pairs a request with its reply. */
 export type ByzantineRequest =
-  | { rid: number; cmd: 'start'; role: ByzantineRole; genesisPath: string; keyPath: string; seed: number; honest: number[]; withholder: number }
+  | { rid: number; cmd: 'start'; role: ByzantineRole; genesisPath: string; keyPath: string; seed: number; honest: number[]; withholder: number; sources?: string[] }
   | { rid: number; cmd: 'flood'; step: string; targets: number[]; durMs: number; captureFrom: number[] }
   | { rid: number; cmd: 'equivocate' }
   | { rid: number; cmd: 'withhold' }
@@ -41,7 +41,8 @@ let running: Running | null = null;
 async function startNode(genesis: Genesis, index: number, identity: Awaited<ReturnType<typeof readKeyFile>>): Promise<StrongcastNode> {
   const self = genesis.validators[index]!;
   const peers = genesis.validators.filter((v) => v.index !== index).map((v) => `${v.host}:${v.port}`);
-  const node = createNode({ host: '127.0.0.1', port: self.port, networkId: genesis.networkId, identity, peers });
+  // The genesis names every validator's address: 127.0.0.1 on loopback, its own namespace's with --hosts.
+  const node = createNode({ host: self.host, port: self.port, networkId: genesis.networkId, identity, peers });
   await node.start();
   return node;
 }
@@ -53,7 +54,7 @@ async function start(req: Extract<ByzantineRequest, { cmd: 'start' }>): Promise<
   if (index < 0) throw new Error('the key is not a validator of this genesis');
   const r: Running = { role: req.role, node: null, flooder: null, equivocator: null, withholder: null };
   if (req.role === 'flooder') {
-    r.flooder = new Flooder(genesis, identity, req.seed);
+    r.flooder = new Flooder(genesis, identity, req.seed, req.sources ?? []);
   } else {
     const node = await startNode(genesis, index, identity);
     r.node = node;

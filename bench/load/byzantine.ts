@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ChildRpc, type WithoutRid } from '../child-rpc.ts';
 import type { ByzantineRequest, ByzantineRole } from './byzantine-proc.ts';
 import { memoryOf } from './processes.ts';
+import type { Launch } from './hosting.ts';
 
 const script = fileURLToPath(new URL('./byzantine-proc.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -25,12 +26,13 @@ export class ByzantineProcess {
   /** How the process ended if it exited before close(), e.g. "code 1, signal null"; else null. */
   exitedEarly: string | null = null;
 
-  constructor(readonly role: ByzantineRole, readonly index: number, dir: string) {
+  constructor(readonly role: ByzantineRole, readonly index: number, dir: string, launch?: Launch) {
     const logFd = openSync(join(dir, `byzantine-${role}.log`), 'a');
     try {
       this.#rpc = new ChildRpc<ByzantineRequest>({
         name: role,
         argv: ['--import', 'tsx', script],
+        ...(launch ? { launch } : {}),
         cwd: repoRoot,
         stdout: 'ignore',
         stderr: logFd,

@@ -4,7 +4,7 @@
  * honest validator for its chain and counters, and stops everything. What happened is left in `recorder`,
  * `outages` and the fields below for checks.ts and summary.ts.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../src/bytes.ts';
@@ -21,6 +21,7 @@ import { eligibleAt, floodSettleMs, type Attack, type Fault, type Plan } from '.
 import { freeBasePort, pauseProcess } from './processes.ts';
 import { Prng } from './prng.ts';
 import { Recorder, type PeerClass } from './recorder.ts';
+import { loopbackHosting, namespaceHosting, type Hosting } from './hosting.ts';
 
 /** Honest peers a validator needs open to count as connected (there are at most 2 Byzantine listeners). */
 export const recoveredPeers = 3;
@@ -90,6 +91,12 @@ export class LoadRun {
   readonly recorder: Recorder;
   readonly outages: RunOutage[] = [];
   readonly honest = new Map<number, HonestNode>();
+  /** Observers, by index (n, n+1, ...: after the validators). */
+  readonly observers = new Map<number, HonestNode>();
+  /** Each observer's answer to `chain` at the end (block hashes, oldest first). */
+  readonly observerChains = new Map<number, string[]>();
+  /** Where the processes live (loopback, or one network namespace each). */
+  hosting: Hosting | null = null;
   byzantine: { flooder: ByzantineProcess; equivocator: ByzantineProcess; withholder: ByzantineProcess } | null = null;
   genesis: Genesis | null = null;
   /** Start of the load phase (ms since the epoch). */
@@ -119,6 +126,8 @@ export class LoadRun {
   readonly #paused = new Set<number>();
   readonly #isolatedUntil = new Map<number, number>();
   readonly #honestKeys = new Map<string, number>();
+  /** Observers' node keys (their own, not the genesis's), learned from their `listening` events. */
+  readonly #observerKeys = new Map<string, number>();
   readonly #byzantineKeys = new Set<string>();
   /** Validators that began catching up again (`resync`) before round 0. */
   readonly earlyResyncs = new Set<number>();
@@ -127,12 +136,12 @@ export class LoadRun {
     this.dir = mkdtempSync(join(tmpdir(), 'strongcast-load-'));
     this.recorder = new Recorder(
       (id) => this.#classify(id),
-      (id) => (this.#honestKeys.has(id) ? `validator ${this.#honestKeys.get(id)}` : id.slice(0, 16)),
+      (id) => (this.#honestKeys.has(id) ? `validator ${this.#honestKeys.get(id)}` : this.#observerKeys.has(id) ? `observer ${this.#observerKeys.get(id)}` : id.slice(0, 16)),
     );
   }
 
   #classify(peerId: string): PeerClass {
-    if (this.#honestKeys.has(peerId)) return 'honest';
+    if (this.#honestKeys.has(peerId) || this.#observerKeys.has(peerId)) return 'honest';
     if (this.#byzantineKeys.has(peerId)) return 'byzantine';
     return 'other';
   }
@@ -155,27 +164,36 @@ export class LoadRun {
   async setUp(): Promise<void> {
     const c = this.plan.config;
     const t0 = Date.now();
-    const basePort = await freeBasePort(c.validators);
-    await initNetwork({ nodes: c.validators, out: this.dir, faults: c.faults, roundMs: c.roundMs, basePort, host: '127.0.0.1', startMs: Date.now() + startupMarginMs });
+    const total = c.validators + c.observers;
+    const hosting = c.hosts ? namespaceHosting(total, c.seed) : loopbackHosting(await freeBasePort(total));
+    this.hosting = hosting;
+    hosting.setUp();
+    for (const line of hosting.describe()) this.note(line);
+    await initNetwork({ nodes: c.validators, out: this.dir, faults: c.faults, roundMs: c.roundMs, basePort: hosting.port(0), host: '127.0.0.1', startMs: Date.now() + startupMarginMs });
+    this.#placeValidators(hosting);
     const g = await readGenesisFile(join(this.dir, 'genesis.json'));
     this.genesis = g;
     const r = this.plan.roles;
     for (const v of g.validators) (r.honest.includes(v.index) ? this.#honestKeys.set(toHex(v.publicKey), v.index) : this.#byzantineKeys.add(toHex(v.publicKey)));
     const key = (i: number) => join(this.dir, `node-${i}.key`);
     const genesisPath = join(this.dir, 'genesis.json');
-    const start = (p: ByzantineProcess, i: number) => p.request({ cmd: 'start', role: p.role, genesisPath, keyPath: key(i), seed: c.seed + i, honest: r.honest, withholder: r.withholder });
+    // With real addresses the flooder needs many: nodes ban an address that misbehaves before its handshake.
+    const sources = hosting.addAliases(r.flooder, 64);
+    const start = (p: ByzantineProcess, i: number) =>
+      p.request({ cmd: 'start', role: p.role, genesisPath, keyPath: key(i), seed: c.seed + i, honest: r.honest, withholder: r.withholder, ...(p.role === 'flooder' ? { sources } : {}) });
     this.byzantine = {
-      flooder: new ByzantineProcess('flooder', r.flooder, this.dir),
-      equivocator: new ByzantineProcess('equivocator', r.equivocator, this.dir),
-      withholder: new ByzantineProcess('withholder', r.withholder, this.dir),
+      flooder: new ByzantineProcess('flooder', r.flooder, this.dir, hosting.launch(r.flooder)),
+      equivocator: new ByzantineProcess('equivocator', r.equivocator, this.dir, hosting.launch(r.equivocator)),
+      withholder: new ByzantineProcess('withholder', r.withholder, this.dir, hosting.launch(r.withholder)),
     };
     // Byzantine listeners first: an honest validator then finds a peer as soon as it starts.
     await Promise.all([start(this.byzantine.flooder, r.flooder), start(this.byzantine.equivocator, r.equivocator), start(this.byzantine.withholder, r.withholder)]);
     for (const i of r.honest) {
-      const node = new HonestNode(i, this.dir, g.startMs, (ev) => this.#onEvent(ev));
+      const node = new HonestNode(i, this.dir, g.startMs, (ev) => this.#onEvent(ev), { address: hosting.address(i), launch: hosting.launch(i) });
       this.honest.set(i, node);
       node.start();
     }
+    this.#startObservers(hosting, g);
     const want = r.honest.length - 1;
     const deadline = Date.now() + meshTimeoutMs;
     let connected = true;
@@ -200,6 +218,47 @@ export class LoadRun {
     this.loadStartMs = g.startMs + firstRound * g.roundMs + g.roundMs / 2;
     this.loadEndMs = this.loadStartMs + c.loadMs;
     await sleep(this.loadStartMs - Date.now());
+  }
+
+  /**
+   * The genesis names where each validator listens: on loopback one port each, with --hosts the address of
+   * its own namespace. Addresses are outside the genesis hash, so this changes no key or data binding.
+   */
+  #placeValidators(hosting: Hosting): void {
+    const path = join(this.dir, 'genesis.json');
+    const json = JSON.parse(readFileSync(path, 'utf8')) as { validators: Array<{ host: string; port: number }> };
+    json.validators.forEach((v, i) => {
+      v.host = hosting.address(i);
+      v.port = hosting.port(i);
+    });
+    writeFileSync(path, JSON.stringify(json, null, 2) + '\n');
+  }
+
+  /**
+   * Observers, each linked to three honest validators spread over the index range and to the other observers:
+   * they check and carry consensus traffic and follow the chain by validators' signed outcomes.
+   */
+  #startObservers(hosting: Hosting, g: Genesis): void {
+    const c = this.plan.config;
+    const honest = this.plan.roles.honest;
+    for (let j = 0; j < c.observers; j++) {
+      const index = c.validators + j;
+      const linked = [0, 1, 2].map((k) => honest[(j * 5 + k * Math.floor(honest.length / 3)) % honest.length]!);
+      const others = Array.from({ length: c.observers }, (_, o) => c.validators + o).filter((o) => o !== index);
+      const peers = [...linked, ...others].map((x) => `${hosting.address(x)}:${hosting.port(x)}`);
+      const place = { address: hosting.address(index), launch: hosting.launch(index), observer: { port: hosting.port(index), peers } };
+      const node = new HonestNode(index, this.dir, g.startMs, (ev) => this.#onObserverEvent(ev), place);
+      this.observers.set(index, node);
+      node.start();
+    }
+  }
+
+  /** An observer's event: its key (so offences against it count as against an honest node), chain, offences. */
+  #onObserverEvent(ev: NodeEvent): void {
+    const e = ev.e;
+    if (e.event === 'listening') this.#observerKeys.set(String(e.id), ev.node);
+    else if (e.event === 'chain') this.observerChains.set(ev.node, (e.blocks as Array<{ hash: string }>).map((b) => b.hash));
+    else if (e.event === 'offence') this.recorder.onEvent(ev);
   }
 
   #onEvent(ev: NodeEvent): void {
@@ -439,10 +498,12 @@ export class LoadRun {
     const askedMs = Date.now();
     for (const n of nodes) n.command('chain');
     for (const n of nodes) n.command('stats');
+    for (const o of this.observers.values()) o.command('chain');
     const deadline = Date.now() + answerTimeoutMs;
     // Counters were read during the run too: only an answer to this request counts as the last one.
     const answered = (i: number) => this.recorder.chains.has(i) && (this.recorder.statsAtMs.get(i) ?? 0) >= askedMs;
-    while (nodes.some((n) => !answered(n.index)) && Date.now() < deadline) await sleep(100);
+    const observersAnswered = () => [...this.observers.keys()].every((i) => this.observerChains.has(i));
+    while ((nodes.some((n) => !answered(n.index)) || !observersAnswered()) && Date.now() < deadline) await sleep(100);
     this.#sampleAll();
     if (this.byzantine) {
       for (const [role, b] of Object.entries(this.byzantine)) {
@@ -454,9 +515,11 @@ export class LoadRun {
   /** Stops every process: honest validators with SIGTERM, Byzantine ones by closing their channel. */
   async tearDown(): Promise<void> {
     try {
-      await Promise.all([...[...this.honest.values()].map((n) => n.stop()), ...Object.values(this.byzantine ?? {}).map((b) => b.close())]);
+      const nodes = [...this.honest.values(), ...this.observers.values()];
+      await Promise.all([...nodes.map((n) => n.stop()), ...Object.values(this.byzantine ?? {}).map((b) => b.close())]);
     } finally {
       killAllChildren();
+      this.hosting?.tearDown();
     }
   }
 }

@@ -27,6 +27,8 @@ const capturedMax = 512;
 const dupsPerSecPerTarget = 800;
 /** Frames in one burst write: twice the default peer burst allowance of 10000 messages, so even a slow reader drops some. */
 const burstFrames = 20_000;
+/** Bursts sent to one target, a second apart, while it keeps the connection open. */
+const burstRoundsMax = 4;
 /** Forged messages per target in a badsig step. */
 const badSigsPerTarget = 3;
 /** Longest wait for captured gossip before a dups or replay step, in ms. */
@@ -82,10 +84,21 @@ export class Flooder {
     captured: { gossip: 0, chains: 0 },
   };
 
-  constructor(genesis: Genesis, identity: Identity, seed: number) {
+  /** Addresses to send from, in turn (with --hosts; none on loopback, where nodes never ban an address). */
+  readonly #sources: readonly string[];
+  #nextSource = 0;
+
+  constructor(genesis: Genesis, identity: Identity, seed: number, sources: readonly string[] = []) {
     this.#genesis = genesis;
     this.#identity = identity;
     this.#rng = new Prng(seed);
+    this.#sources = sources;
+  }
+
+  /** The address the next connection leaves from: each its own, in turn, as a flooder with many addresses. */
+  #source(): string | undefined {
+    if (this.#sources.length === 0) return undefined;
+    return this.#sources[this.#nextSource++ % this.#sources.length];
   }
 
   /**
@@ -102,7 +115,7 @@ export class Flooder {
     await this.#ensureCapture(captureFrom);
     // Duplicates and replays need captured traffic: a step early in the run waits for some, so it happens.
     if (step === 'dups' || step === 'replay') await this.#waitForCapture(captureWaitMs);
-    await this.#run(step, targets.map((t) => ({ index: t, port: this.#portOf(t) })), durMs);
+    await this.#run(step, targets.map((t) => ({ index: t, ...this.#addressOf(t) })), durMs);
     this.#step = null;
     // Let the close events of the last connections arrive.
     await sleep(200);
@@ -135,7 +148,7 @@ export class Flooder {
     s.lastFrameMs = now;
   }
 
-  async #run(step: string, ports: Array<{ index: number; port: number }>, durMs: number): Promise<void> {
+  async #run(step: string, ports: Array<{ index: number; host: string; port: number }>, durMs: number): Promise<void> {
     switch (step) {
       case 'dups':
         return this.#dups(ports, durMs);
@@ -159,10 +172,11 @@ export class Flooder {
     this.#open.clear();
   }
 
-  #portOf(index: number): number {
+  /** Where validator `index` listens (the genesis says: loopback, or its namespace's address). */
+  #addressOf(index: number): { host: string; port: number } {
     const v = this.#genesis.validators[index];
     if (!v) throw new Error(`no validator ${index}`);
-    return v.port;
+    return { host: v.host, port: v.port };
   }
 
   /** Keeps one well-behaved connection (fresh key) that records what the node floods to it. */
@@ -170,7 +184,8 @@ export class Flooder {
     if (this.#capture && !this.#capture.closed) return;
     for (const index of candidates) {
       try {
-        const p = await RawPeer.handshake(this.#portOf(index), this.#genesis.networkId, generateIdentity());
+        const a = this.#addressOf(index);
+        const p = await RawPeer.handshake(a.host, a.port, this.#genesis.networkId, generateIdentity(), this.#source());
         p.onMessage = (m) => this.#onCaptured(m);
         this.#capture = p;
         return;
@@ -192,11 +207,15 @@ export class Flooder {
     }
   }
 
-  /** An abusive connection to one node: the validator key unless that node banned it, else a fresh key. */
-  async #attackPeer(t: { index: number; port: number }): Promise<RawPeer | null> {
+  /**
+   * An abusive connection to one node: the validator key unless that node banned it, else a fresh key. With
+   * many source addresses, an address the node banned (it drops the connection before any handshake) is
+   * skipped for the next, a few times.
+   */
+  async #attackPeer(t: { index: number; host: string; port: number }, triesLeft = Math.min(4, this.#sources.length)): Promise<RawPeer | null> {
     const useOwnKey = !this.#bannedAt.has(t.index);
     try {
-      const p = await RawPeer.handshake(t.port, this.#genesis.networkId, useOwnKey ? this.#identity : generateIdentity());
+      const p = await RawPeer.handshake(t.host, t.port, this.#genesis.networkId, useOwnKey ? this.#identity : generateIdentity(), this.#source());
       this.report.connectionsOpened++;
       this.#open.add(p);
       this.#targetOf.set(p, t.index);
@@ -212,9 +231,9 @@ export class Flooder {
       if (useOwnKey && /ERR_BANNED/.test((e as Error).message)) {
         this.#bannedAt.add(t.index);
         this.report.bannedValidatorKeyAt = [...this.#bannedAt].sort((a, b) => a - b);
-        return this.#attackPeer(t);
+        return this.#attackPeer(t, triesLeft);
       }
-      return null;
+      return triesLeft > 1 ? this.#attackPeer(t, triesLeft - 1) : null;
     }
   }
 
@@ -224,7 +243,7 @@ export class Flooder {
     return true;
   }
 
-  async #dups(targets: Array<{ index: number; port: number }>, durMs: number): Promise<void> {
+  async #dups(targets: Array<{ index: number; host: string; port: number }>, durMs: number): Promise<void> {
     if (this.#gossip.length === 0) return;
     const peers = (await Promise.all(targets.map((t) => this.#attackPeer(t)))).filter((p): p is RawPeer => p !== null);
     const tickMs = 50;
@@ -245,7 +264,7 @@ export class Flooder {
     for (const p of peers) p.close();
   }
 
-  async #replay(targets: Array<{ index: number; port: number }>): Promise<void> {
+  async #replay(targets: Array<{ index: number; host: string; port: number }>): Promise<void> {
     const oldMs = Date.now() - (this.#genesis.faults + 2) * this.#genesis.roundMs;
     const chains = this.#chains.filter((c) => c.atMs < oldMs).map((c) => c.msg);
     const gossip = this.#gossip.slice(0, Math.floor(this.#gossip.length / 2));
@@ -258,7 +277,7 @@ export class Flooder {
     for (const p of peers) p.close();
   }
 
-  async #garbage(targets: Array<{ index: number; port: number }>): Promise<void> {
+  async #garbage(targets: Array<{ index: number; host: string; port: number }>): Promise<void> {
     const kinds: Array<(p: RawPeer) => void> = [
       // random bytes as a frame body: not msgpack (or not a message)
       (p) => {
@@ -287,7 +306,7 @@ export class Flooder {
       }
       // junk before any handshake
       try {
-        const p = await RawPeer.open(t.port);
+        const p = await RawPeer.open(t.host, t.port, this.#source());
         this.report.connectionsOpened++;
         this.#targetOf.set(p, t.index);
         this.#write(p, randomBytes(64));
@@ -300,7 +319,7 @@ export class Flooder {
     }
   }
 
-  async #badSig(targets: Array<{ index: number; port: number }>): Promise<void> {
+  async #badSig(targets: Array<{ index: number; host: string; port: number }>): Promise<void> {
     const g = this.#genesis;
     for (const t of targets) {
       const p = await this.#attackPeer(t);
@@ -330,14 +349,18 @@ export class Flooder {
     }
   }
 
-  async #burst(targets: Array<{ index: number; port: number }>): Promise<void> {
+  async #burst(targets: Array<{ index: number; host: string; port: number }>): Promise<void> {
     const ping = encodeFrame({ t: 'ping', n: 1 });
     const burst = Buffer.concat(Array.from({ length: burstFrames }, () => ping));
     for (const t of targets) {
       const p = await this.#attackPeer(t);
       if (!p) continue;
-      if (p.sendBytes(burst)) this.#count(p, burstFrames, burst.byteLength);
-      await p.waitClosed(2000);
+      // Again each second until the target cuts the connection (its rate limit, then a ban): a node on a
+      // busy machine may handle one burst no faster than its rate allows, and then nothing is over it.
+      for (let round = 0; round < burstRoundsMax && !p.closed; round++) {
+        if (p.sendBytes(burst)) this.#count(p, burstFrames, burst.byteLength);
+        await p.waitClosed(1000);
+      }
       p.close();
     }
   }

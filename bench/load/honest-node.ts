@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trackChild } from '../child-rpc.ts';
 import { jsonLines, memoryOf } from './processes.ts';
+import type { Launch } from './hosting.ts';
 
 const mainPath = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -34,7 +35,14 @@ export interface Crash {
   logTail: string;
 }
 
-/** One honest validator and its successive processes. */
+/** Where a node runs: its address, how its process starts, and for an observer its port and peers. */
+export interface NodePlace {
+  address: string;
+  launch: Launch;
+  observer?: { port: number; peers: string[] };
+}
+
+/** One honest validator (or observer) and its successive processes. */
 export class HonestNode {
   readonly index: number;
   /** Number of processes started so far; the current one is life `life`. */
@@ -61,9 +69,15 @@ export class HonestNode {
     private readonly dir: string,
     private readonly genesisStartMs: number,
     private readonly onEvent: (ev: NodeEvent) => void,
+    private readonly place: NodePlace = { address: '127.0.0.1', launch: { command: process.execPath, prefix: [], env: process.env } },
   ) {
     this.index = index;
-    this.#logPath = join(dir, `node-${index}.log`);
+    this.#logPath = join(dir, `${place.observer ? 'observer' : 'node'}-${index}.log`);
+  }
+
+  /** Whether this is an observer (the genesis and no key) rather than a validator. */
+  get observer(): boolean {
+    return this.place.observer !== undefined;
   }
 
   /** True while a process of this validator is running (paused counts as running). */
@@ -84,14 +98,16 @@ export class HonestNode {
     this.caughtUpAtMs = null;
     this.#exitExpected = false;
     const logFd = openSync(this.#logPath, 'a');
+    const obs = this.place.observer;
     const args = [
+      ...this.place.launch.prefix,
       '--import', 'tsx', mainPath,
       '--genesis', join(this.dir, 'genesis.json'),
-      '--key', join(this.dir, `node-${this.index}.key`),
-      '--data', join(this.dir, `data-${this.index}`),
-      '--host', '127.0.0.1', '--json', '--threads', '1', '--log-level', 'warn',
+      ...(obs ? ['--port', String(obs.port), '--peers', obs.peers.join(',')] : ['--key', join(this.dir, `node-${this.index}.key`)]),
+      '--data', join(this.dir, `${obs ? 'observer' : 'data'}-${this.index}`),
+      '--host', this.place.address, '--json', '--threads', '1', '--log-level', 'warn',
     ];
-    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', logFd, 'ipc'] });
+    const child = spawn(this.place.launch.command, args, { cwd: repoRoot, env: this.place.launch.env, stdio: ['pipe', 'pipe', logFd, 'ipc'] });
     closeSync(logFd);
     trackChild(child);
     this.child = child;

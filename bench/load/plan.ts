@@ -44,6 +44,13 @@ export interface LoadConfig {
    * the run must fail.
    */
   breakValidity: boolean;
+  /**
+   * Each process in a Linux network namespace of its own, with its own address, clock offset and shaped links
+   * (hosting.ts), instead of all on loopback.
+   */
+  hosts: boolean;
+  /** Observers (nodes with the genesis and no key) besides the validators; each linked to a few validators. */
+  observers: number;
 }
 
 /** A fault injected into an honest validator. */
@@ -112,6 +119,8 @@ export function defaultConfig(quick: boolean, seed: number): LoadConfig {
     memoryBoundMb: 200,
     quietWindows: false,
     breakValidity: false,
+    hosts: false,
+    observers: 0,
   };
 }
 

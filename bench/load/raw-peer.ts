@@ -44,9 +44,9 @@ export class RawPeer {
   }
 
   /** Opens a TCP connection and nothing more. */
-  static open(port: number): Promise<RawPeer> {
+  static open(host: string, port: number, localAddress?: string): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port });
+      const s = connect({ host, port, ...(localAddress ? { localAddress } : {}) });
       const t = setTimeout(() => {
         s.destroy();
         reject(new Error(`connect to ${port} timed out`));
@@ -66,8 +66,8 @@ export class RawPeer {
    * Opens a connection and completes a real handshake with `identity`. Resolves once the node has accepted
    * our proof (it sends its first message on the open connection); rejects when it refuses or times out.
    */
-  static async handshake(port: number, networkId: string, identity: Identity): Promise<RawPeer> {
-    const p = await RawPeer.open(port);
+  static async handshake(host: string, port: number, networkId: string, identity: Identity, localAddress?: string): Promise<RawPeer> {
+    const p = await RawPeer.open(host, port, localAddress);
     try {
       const local: LocalHello = { networkId, publicKey: identity.publicKey, host: '', port: 0 };
       p.send(makeHello(local, randomBytes(32)));

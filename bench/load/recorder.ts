@@ -79,6 +79,8 @@ export class Recorder {
   /** Offences honest validators charged to honest validators: what, by whom, to whom (the first 3 per code). */
   readonly honestOffences: string[] = [];
   readonly #honestOffenceCodes: Counts = {};
+  /** Every offence charged to an honest node (validator or observer), by code. */
+  readonly honestOffenceCounts: Counts = {};
   /** Bans honest validators imposed (one per validator life and peer), by the class of the peer banned. */
   readonly bans: Counts = {};
   readonly #banned = new Set<string>();
@@ -177,6 +179,7 @@ export class Recorder {
     if (cls !== 'honest') this.charges.push({ node: ev.node, atMs: ev.atMs, peer: String(e.peer), code: String(e.code) });
     bump(this.offences, String(e.code));
     bump(this.offencesAgainst, cls);
+    if (cls === 'honest') bump(this.honestOffenceCounts, String(e.code));
     if (cls === 'honest' && (this.#honestOffenceCodes[String(e.code)] ?? 0) < 3) {
       bump(this.#honestOffenceCodes, String(e.code));
       this.honestOffences.push(`validator ${ev.node} charged ${this.describe(String(e.peer))} ${String(e.code)} (${String(e.reason)}), score ${String(e.score)}${e.banned === true ? ', banned' : ''}`);

@@ -144,6 +144,7 @@ function mustLines(f: Facts): CheckLine[] {
       must: `<= ${c.memoryBoundMb} MB`,
       ok: f.peakMax <= c.memoryBoundMb,
     },
+    ...honestTrafficLines(f),
     {
       check: 'faulted validators back (reconnected; restarted ones caught up)',
       value: `${cutoffs - f.notBack.length}/${cutoffs}${f.notBack.length ? ` (not back: ${f.notBack.map((o) => `${o.node} after ${o.kind}`).join(', ')})` : ''}`,
@@ -151,6 +152,37 @@ function mustLines(f: Facts): CheckLine[] {
       ok: f.notBack.length === 0,
     },
   ];
+}
+
+/**
+ * Honest traffic is never held against honest nodes: a chain that reaches a node a round late may cost its
+ * forwarder a point (ERR_TOO_FEW_SIGNATURES, ERR_INSTANCE_OVER), nothing else may be charged and no honest
+ * node banned, whatever the flooder does meanwhile. And observers follow the honest chain exactly.
+ */
+function honestTrafficLines(f: Facts): CheckLine[] {
+  const { run } = f;
+  const rec = run.recorder;
+  const late = new Set(['ERR_TOO_FEW_SIGNATURES', 'ERR_INSTANCE_OVER']);
+  const other = Object.entries(rec.honestOffenceCounts).filter(([code]) => !late.has(code));
+  const bans = rec.bans['honest'] ?? 0;
+  const lines: CheckLine[] = [
+    {
+      check: 'honest nodes charged for anything but a late chain, or banned, by honest nodes',
+      value: other.length === 0 && bans === 0 ? `none (late chains: ${fmtCounts(rec.honestOffenceCounts)})` : `${fmtCounts(Object.fromEntries(other))}; bans ${bans}`,
+      must: '0',
+      ok: other.length === 0 && bans === 0,
+    },
+  ];
+  if (run.observers.size === 0) return lines;
+  const reference = f.chains.reference.join(',');
+  const off = [...run.observers.keys()].filter((i) => (run.observerChains.get(i) ?? ['(no answer)']).join(',') !== reference);
+  lines.push({
+    check: 'observers hold the honest chain (followed by validators\' signed outcomes)',
+    value: `${run.observers.size - off.length}/${run.observers.size}${off.length ? ` (differ: ${off.map((i) => `${i}: ${(run.observerChains.get(i) ?? []).length} blocks`).join(', ')})` : ''}`,
+    must: 'all',
+    ok: off.length === 0 && f.chains.reference.length > 0,
+  });
+  return lines;
 }
 
 /** The fault bound, validity, and whether the attacks took place. */
@@ -269,6 +301,8 @@ export function replayCommand(c: LoadConfig): string {
   if (c.memoryBoundMb !== d.memoryBoundMb) flags.push(`--memory-mb ${c.memoryBoundMb}`);
   if (c.quietWindows) flags.push('--quiet-windows');
   if (c.breakValidity) flags.push('--break-validity');
+  if (c.hosts) flags.push('--hosts');
+  if (c.observers !== (c.hosts ? 2 : 0)) flags.push(`--observers ${c.observers}`);
   return `npm run load -- ${flags.filter(Boolean).join(' ')}`;
 }
 
@@ -351,9 +385,11 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
     validators,
     byzantine: run.byzantineReports,
   };
-  await writeFile(`${benchDir}results/load.json`, JSON.stringify(json, null, 2) + '\n');
+  // A multi-host run is recorded beside the loopback one, never over it.
+  const name = c.hosts ? 'load-hosts' : 'load';
+  await writeFile(`${benchDir}results/${name}.json`, JSON.stringify(json, null, 2) + '\n');
   if (c.quick) {
-    console.log('wrote bench/results/load.json (quick run: RESULTS.md left unchanged)');
+    console.log(`wrote bench/results/${name}.json (quick run: RESULTS.md left unchanged)`);
     return;
   }
   const section = [
@@ -366,10 +402,12 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
     '',
     ...describePlan(run.plan).filter((l) => l.startsWith('  +')).map((l) => `- ${l.trim()}`),
     '',
+    ...(run.hosting ? run.hosting.describe().map((l) => `- ${l}`) : []),
+    '',
     notes(run).join('\n\n'),
   ].join('\n');
-  await updateResultsMarkdown('load', section);
-  console.log('wrote bench/results/load.json and the "load" section of bench/RESULTS.md');
+  await updateResultsMarkdown(name, section);
+  console.log(`wrote bench/results/${name}.json and the "${name}" section of bench/RESULTS.md`);
 }
 
 /** The rules behind the figures, written under the table. */
