@@ -233,7 +233,7 @@ test('skewed clocks within the bound: agreement and validity hold', () => {
 
 test('clocks spread across the whole skew bound, delays down to 0: an honest miner ahead or behind is decided everywhere', () => {
   // Δ = 100, pairwise skew bound σ = 40 (offsets ±20), proposal up to 5 ms late, delivery 0..49 ms plus up to
-  // 5 ms of verification: P + delay + verification + σ = 99 < Δ, the README's timing rule with 1 ms to spare.
+  // 5 ms of verification: P + delay + verification + σ = 99 < Δ, the timing rule (docs/PROTOCOL.md) with 1 ms to spare.
   for (const n of [4, 7]) {
     for (const seed of seeds(40, 4200 + n * 100)) {
       const rng = new Prng(seed);

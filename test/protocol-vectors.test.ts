@@ -4,7 +4,7 @@
  * over them from fixed seeds.
  *
  * Three sources must agree: the pinned values in fixtures/protocol-vectors.json, the reference encoder in
- * fixtures/protocol-vectors.ts (written from the README's format text, sharing no code with src/), and the
+ * fixtures/protocol-vectors.ts (written from the format text of docs/PROTOCOL.md, sharing no code with src/), and the
  * node's own functions. A change to any format fails here even if the encoder and the code change together.
  */
 import { test } from 'uvu';

@@ -1,7 +1,7 @@
 /**
  * The structural rules of a Dolev-Strong signature chain, checked before any signature: pure, cheap and
  * shared by the worker pool, the main-thread verifier and the state machine, so every path applies the same
- * rules in the same order (the order is part of the protocol: README "Validation order").
+ * rules in the same order (the order is part of the protocol: docs/PROTOCOL.md "Validation order").
  */
 import { hasBit, maskBytes, popcount } from './bitmask.ts';
 import type { ConsensusMessage } from '../wire/schema.ts';

@@ -32,7 +32,7 @@ export interface DolevStrongOptions {
    * instance t0 before T0 by its own clock, so by another honest node's clock it arrives no earlier than
    * T0 - clockSkewMsMax: a chain that early is kept and counted in round 1 (its relay waits for T0 here,
    * which keeps that bound true for the next hop); one from further ahead is refused (ERR_TOO_EARLY).
-   * It is one term of the timing rule (README "Timing"): Δ ≥ proposeLateMsMax + clockSkewMsMax + the
+   * It is one term of the timing rule (docs/PROTOCOL.md "Timing"): Δ > proposeLateMsMax + clockSkewMsMax + the
    * delivery bound. @default Math.floor(roundMs / 4)
    */
   clockSkewMsMax?: number;

@@ -140,7 +140,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     return this.core.status(this.now());
   }
 
-  /** The node hands us a chain: check round, then the pool, then the core (README "Validation order"). */
+  /** The node hands us a chain: check round, then the pool, then the core (docs/PROTOCOL.md "Validation order"). */
   private async onChain(msg: ConsensusMessage, hash: Uint8Array, from: string): Promise<ChainVerdict> {
     this.checkOutage();
     const timing = this.core.chainTiming(msg.block.t0, this.now());
