@@ -4,29 +4,16 @@
  * round (its signature) and carries it on; an observer follows the chain by the outcomes f+1 validators
  * signed alike, appending and reporting those rounds' blocks, and asks its peers for a block it never saw.
  */
-import type { Clock } from '../io/clock.ts';
-import type { ChainVerifier } from '../crypto/verifier.ts';
-import type { Identity } from '../crypto/keys.ts';
-import type { ConsensusAction, DolevStrong } from '../consensus/dolev-strong.ts';
-import type { Genesis } from '../consensus/genesis.ts';
+import type { ConsensusAction } from '../consensus/dolev-strong.ts';
 import type { ChainBlock } from '../consensus/block.ts';
 import { OutcomeGate, outcomeSignedBytes } from '../consensus/outcome.ts';
 import { Follower } from '../consensus/follower.ts';
 import type { OutcomeMessage, WireBlock } from '../wire/schema.ts';
-import type { ChainVerdict, ConsensusNodePort } from './node-types.ts';
-import { outcomeWindowRounds } from './validator-types.ts';
+import type { ChainVerdict } from './node-types.ts';
+import { outcomeWindowRounds, type ValidatorContext } from './validator-types.ts';
 
 /** What the exchange needs from its validator. */
-export interface OutcomeHost {
-  readonly genesis: Genesis;
-  readonly core: DolevStrong;
-  readonly node: ConsensusNodePort;
-  readonly verifier: ChainVerifier;
-  readonly clock: Clock;
-  readonly index: number | null;
-  readonly identity: Identity | null;
-  readonly syncIntervalMs: number;
-  now(): number;
+export interface OutcomeHost extends ValidatorContext {
   /** Whether catch-up runs (an observer then appends nothing by outcomes). */
   catchingUp(): boolean;
   /** A block an observer appended by outcomes: make it durable, then report it `decided`. */

@@ -6,30 +6,17 @@
  * `finish` releases them in order.
  */
 import { toHex } from '../bytes.ts';
-import type { Clock, Timer } from '../io/clock.ts';
-import type { ChainVerifier } from '../crypto/verifier.ts';
-import type { Identity } from '../crypto/keys.ts';
-import type { ConsensusAction, DolevStrong } from '../consensus/dolev-strong.ts';
-import type { Genesis } from '../consensus/genesis.ts';
+import type { ConsensusAction } from '../consensus/dolev-strong.ts';
+import type { Timer } from '../io/clock.ts';
 import { blockHash, type ChainBlock } from '../consensus/block.ts';
 import { CatchUp, statementSignedBytes } from '../consensus/catch-up.ts';
 import { schemaLimits, type ChainMessage, type ChainStatement, type WireChainBlock } from '../wire/schema.ts';
 import type { Logger } from '../log.ts';
-import type { ConsensusNodePort } from './node-types.ts';
-import { chainReplyBytesMax } from './validator-types.ts';
+import { chainReplyBytesMax, type ValidatorContext } from './validator-types.ts';
 
 /** What catch-up needs from its validator. */
-export interface SyncHost {
-  readonly genesis: Genesis;
-  readonly core: DolevStrong;
-  readonly node: ConsensusNodePort;
-  readonly verifier: ChainVerifier;
-  readonly clock: Clock;
-  readonly index: number | null;
-  readonly identity: Identity | null;
+export interface SyncHost extends ValidatorContext {
   readonly log: Logger;
-  readonly syncIntervalMs: number;
-  now(): number;
   /** Carries out the state machine's actions (decisions released by finishSync among them). */
   apply(actions: ConsensusAction[], from: string): void;
   /** A block learned from peers, appended to the chain: make it durable, then report it `synced`. */

@@ -7,7 +7,8 @@ import type { ErrorCode } from '../errors.ts';
 import type { ConsensusNodePort } from './node-types.ts';
 import type { ChainVerifier } from '../crypto/verifier.ts';
 import type { Identity } from '../crypto/keys.ts';
-import type { DolevStrongOptions } from '../consensus/dolev-strong.ts';
+import type { DolevStrong, DolevStrongOptions } from '../consensus/dolev-strong.ts';
+import type { Clock } from '../io/clock.ts';
 import type { Genesis } from '../consensus/genesis.ts';
 import type { ChainBlock, InstanceId } from '../consensus/block.ts';
 import type { Logger } from '../log.ts';
@@ -103,4 +104,19 @@ export function blockView(b: ChainBlock): BlockView {
     ts: b.ts,
     payload: new TextDecoder().decode(b.payload),
   };
+}
+
+/** What a validator's parts (catch-up, the outcome exchange) share of it. */
+export interface ValidatorContext {
+  readonly genesis: Genesis;
+  readonly core: DolevStrong;
+  readonly node: ConsensusNodePort;
+  readonly verifier: ChainVerifier;
+  readonly clock: Clock;
+  /** The validator's index; null for an observer. */
+  readonly index: number | null;
+  /** The validator's key; null for an observer. */
+  readonly identity: Identity | null;
+  readonly syncIntervalMs: number;
+  now(): number;
 }

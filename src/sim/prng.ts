@@ -26,6 +26,11 @@ export class Prng {
     return x;
   }
 
+  /** A child generator, so one part of a plan can draw without shifting another part's numbers. */
+  fork(label: number): Prng {
+    return new Prng(Math.floor(this.next() * 4294967296) ^ Math.imul(label + 1, 0x9e3779b1));
+  }
+
   /** A shuffled copy. */
   shuffle<T>(xs: readonly T[]): T[] {
     const out = [...xs];
