@@ -104,6 +104,16 @@ export async function waitListening(p: CliProcess, what: string, timeoutMs = 20_
   }
 }
 
+/** Waits until every process listens; when one does not (its port taken, or any other failure), stops them all and rethrows. */
+export async function allListening(procs: CliProcess[], timeoutMs = 20_000): Promise<number[]> {
+  try {
+    return await Promise.all(procs.map((p, i) => waitListening(p, `process ${i}`, timeoutMs)));
+  } catch (e) {
+    await Promise.all(procs.map((p) => p.stop()));
+    throw e;
+  }
+}
+
 /** Distinct peers a process has now, from its peer events. */
 export function connectedPeers(p: CliProcess): number {
   const open = new Set<string>();
