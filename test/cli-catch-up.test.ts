@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliProcess, freeBasePort, runCli, waitMesh } from './helpers/proc.ts';
+import { allListening, CliProcess, runCli, waitMesh, withPortBlock } from './helpers/proc.ts';
 
 type Block = { hash: string; height: number };
 
@@ -27,13 +27,22 @@ async function chainOf(p: CliProcess): Promise<string[]> {
 }
 
 test('a validator killed with SIGKILL catches up the 5 blocks it missed and keeps what it had decided', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'strongcast-catchup-'));
-  const procs: CliProcess[] = [];
+  const root = mkdtempSync(join(tmpdir(), 'strongcast-catchup-'));
+  let dir = '';
+  let procs: CliProcess[] = [];
   try {
-    const base = await freeBasePort(4);
-    const r = await runCli(['init', '--nodes', '4', '--out', dir, '--round-ms', '400', '--base-port', String(base)]);
-    assert.is(r.code, 0, r.stderr);
-    for (let i = 0; i < 4; i++) procs.push(validator(dir, i));
+    // The genesis names each validator's port (--base-port P: validator i on P+i), so the ports are chosen
+    // before anything listens; a network whose ports were taken after all starts again on others. The
+    // restarted validator binds its port again later, which the system never hands out meanwhile (see ports.ts).
+    procs = await withPortBlock(4, async (block) => {
+      dir = mkdtempSync(join(root, 'net-'));
+      const r = await runCli(['init', '--nodes', '4', '--out', dir, '--round-ms', '400', '--base-port', String(block.base)]);
+      assert.is(r.code, 0, r.stderr);
+      await block.release();
+      const started = [0, 1, 2, 3].map((i) => validator(dir, i));
+      await allListening(started);
+      return started;
+    });
     await waitMesh(procs, 3);
     for (const [i, p] of procs.entries()) await p.waitEvent((e) => e.event === 'caught-up', `caught-up on ${i}`, 20_000);
 
@@ -68,7 +77,7 @@ test('a validator killed with SIGKILL catches up the 5 blocks it missed and keep
     assert.is(chain[0], first.hash, 'the block decided before the crash survived it');
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 });
 

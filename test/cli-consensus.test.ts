@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliProcess, connectedPeers, freeBasePort, runCli } from './helpers/proc.ts';
+import { allListening, CliProcess, connectedPeers, runCli, withPortBlock } from './helpers/proc.ts';
 
 test('init writes a genesis and one private key file per validator', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'strongcast-init-'));
@@ -35,19 +35,24 @@ test('init writes a genesis and one private key file per validator', async () =>
 });
 
 test('4 validator processes on loopback: mine on one, all print the same decided block', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'strongcast-net-'));
-  const procs: CliProcess[] = [];
+  const root = mkdtempSync(join(tmpdir(), 'strongcast-net-'));
+  let procs: CliProcess[] = [];
   try {
-    const base = await freeBasePort(4);
-    // Round 0 a few seconds ahead: all four start and connect before it, as a fresh network. (With the default
-    // start, now, each begins by catching up, and one that connects late on a busy machine syncs the block
-    // instead of deciding it, which is correct but not what this test is about.)
-    const startMs = Date.now() + 6000;
-    const r = await runCli(['init', '--nodes', '4', '--out', dir, '--round-ms', '600', '--base-port', String(base), '--start-ms', String(startMs)]);
-    assert.is(r.code, 0, r.stderr);
-    for (let i = 0; i < 4; i++) {
-      procs.push(new CliProcess(['--genesis', join(dir, 'genesis.json'), '--key', join(dir, `node-${i}.key`), '--host', '127.0.0.1', '--json', '--threads', '1']));
-    }
+    // The genesis names each validator's port (--base-port P: validator i on P+i), so the ports are chosen
+    // before anything listens; a network whose ports were taken after all starts again on others.
+    procs = await withPortBlock(4, async (block) => {
+      const dir = mkdtempSync(join(root, 'net-'));
+      // Round 0 a few seconds ahead: all four start and connect before it, as a fresh network. (With the default
+      // start, now, each begins by catching up, and one that connects late on a busy machine syncs the block
+      // instead of deciding it, which is correct but not what this test is about.)
+      const startMs = Date.now() + 6000;
+      const r = await runCli(['init', '--nodes', '4', '--out', dir, '--round-ms', '600', '--base-port', String(block.base), '--start-ms', String(startMs)]);
+      assert.is(r.code, 0, r.stderr);
+      await block.release();
+      const started = [0, 1, 2, 3].map((i) => new CliProcess(['--genesis', join(dir, 'genesis.json'), '--key', join(dir, `node-${i}.key`), '--host', '127.0.0.1', '--json', '--threads', '1']));
+      await allListening(started);
+      return started;
+    });
     const deadline = Date.now() + 40_000;
     while (!procs.every((p) => connectedPeers(p) === 3)) {
       if (Date.now() > deadline) throw new Error(`network did not form: ${procs.map(connectedPeers)}\n${procs[0]!.stderr.slice(-1500)}`);
@@ -70,7 +75,7 @@ test('4 validator processes on loopback: mine on one, all print the same decided
     assert.equal((chain.blocks as { hash: string }[]).map((b) => b.hash), [blocks[0]!.hash]);
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 });
 

@@ -7,8 +7,11 @@ import { createNode } from '../src/create-node.ts';
 import { isStrongcastError, type ErrorCode } from '../src/errors.ts';
 import { makeHello } from '../src/peers/handshake.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
-import { fastOptions, sleep, stopAll, waitFor } from './helpers/net.ts';
+import { tcpTransport } from '../src/io/tcp-transport.ts';
+import type { Transport } from '../src/io/transport.ts';
+import { fastOptions, holdsFor, hopSettleMs, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
+import { reservePorts } from './helpers/ports.ts';
 
 async function node(extra = {}): Promise<StrongcastNode> {
   const n = createNode({ ...fastOptions, ...extra });
@@ -69,9 +72,9 @@ test('a second connection to the same node id is refused; one link remains', asy
   try {
     await b.connect(`127.0.0.1:${a.listenPort}`);
     await refusedWith(b.connect(`127.0.0.1:${a.listenPort}`), 'ERR_DUPLICATE_PEER');
-    await sleep(50);
-    assert.is(a.peers().length, 1);
-    assert.is(b.peers().length, 1);
+    // b has refused the second connection; a drops its end when the refusal or the close reaches it, one hop
+    // later. Neither may open it or lose the first meanwhile.
+    await holdsFor(() => a.peers().length === 1 && b.peers().length === 1, hopSettleMs, 'one link on each side');
   } finally {
     await stopAll([a, b]);
   }
@@ -82,7 +85,10 @@ test('two nodes dialing each other at once end with exactly one link on both sid
   const b = await node();
   try {
     await Promise.allSettled([a.connect(`127.0.0.1:${b.listenPort}`), b.connect(`127.0.0.1:${a.listenPort}`)]);
-    await sleep(200);
+    const oneLink = (): boolean => a.peers().length === 1 && b.peers().length === 1 && a.peers()[0]!.outbound === !b.peers()[0]!.outbound;
+    // The tie-break closes the losing connection at the end of its handshake; its other end sees that one hop later.
+    await waitFor(oneLink, 'one link, the same at both ends');
+    await holdsFor(oneLink, hopSettleMs, 'one link, the same at both ends');
     assert.is(a.peers().length, 1);
     assert.is(b.peers().length, 1);
     assert.is(a.peers()[0]!.outbound, !b.peers()[0]!.outbound, 'both ends kept the same connection');
@@ -149,15 +155,17 @@ test('a connection that never completes its handshake is closed after handshakeT
 });
 
 test('a peer that goes silent is dropped after idleTimeoutMs; a live one is kept by ping/pong', async () => {
-  const a = await node({ idleTimeoutMs: 400, pingIntervalMs: 100 });
-  const b = await node({ idleTimeoutMs: 400, pingIntervalMs: 100 });
+  const [idleTimeoutMs, pingIntervalMs] = [400, 100];
+  const a = await node({ idleTimeoutMs, pingIntervalMs });
+  const b = await node({ idleTimeoutMs, pingIntervalMs });
   const raw = await RawPeer.handshake(a.listenPort);
   try {
     await b.connect(`127.0.0.1:${a.listenPort}`);
     // The raw peer never answers pings.
     const r = await raw.waitFor((m) => m.t === 'reject', 3000);
     assert.is(r.t === 'reject' && r.code, 'ERR_IDLE_TIMEOUT');
-    await sleep(300);
+    // b is only kept by its pongs from here on: watched for a whole idleTimeoutMs and one ping interval more.
+    await holdsFor(() => a.peers().length === 1 && a.peers()[0]!.id === b.id, idleTimeoutMs + pingIntervalMs, 'the node that answers pings stays');
     assert.is(a.peers().length, 1, 'the node that answers pings stays');
     assert.is(a.peers()[0]!.id, b.id);
   } finally {
@@ -167,15 +175,31 @@ test('a peer that goes silent is dropped after idleTimeoutMs; a live one is kept
 });
 
 test('a configured peer that goes away is reconnected with backoff when it returns', async () => {
-  const a = await node();
-  const port = a.listenPort;
-  const b = await node({ peers: [`127.0.0.1:${port}`] });
+  // a comes back on the port b was configured with, so the port must stay free while a is down: one from
+  // below the ephemeral range, which the system never hands to a port-0 listener or an outgoing connection.
+  const block = await reservePorts(1);
+  const port = block.base;
+  await block.release();
+  const a = await node({ port });
+  // b's dials that failed (a is down), seen through its transport
+  let failedDials = 0;
+  const tcp = tcpTransport();
+  const transport: Transport = {
+    listen: (...args) => tcp.listen(...args),
+    dial: (host, p, timeoutMs, done) =>
+      tcp.dial(host, p, timeoutMs, (err, link) => {
+        if (err && p === port) failedDials++;
+        done(err, link);
+      }),
+  };
+  const b = await node({ peers: [`127.0.0.1:${port}`], transport });
   let a2: StrongcastNode | null = null;
   try {
     await waitFor(() => b.peers().length === 1, 'first connection');
     await a.stop();
     await waitFor(() => b.peers().length === 0, 'disconnect seen');
-    await sleep(300); // a few failed attempts while it is down
+    const failedBefore = failedDials;
+    await waitFor(() => failedDials >= failedBefore + 2, 'a few failed attempts while it is down');
     a2 = createNode({ ...fastOptions, port });
     await a2.start();
     await waitFor(() => b.peers().length === 1 && b.peers()[0]!.id === a2!.id, 'reconnected', 5000);
@@ -192,8 +216,8 @@ test('isolate cuts a node off, refuses connections meanwhile, and it reconnects 
     b.isolate(400);
     assert.is(b.peers().length, 0, 'every connection closed at once');
     await refusedWith(a.connect(`127.0.0.1:${b.listenPort}`), 'ERR_CONNECTION_CLOSED');
-    await sleep(150);
-    assert.is(a.peers().length, 0, 'no reconnection while isolated');
+    // Watched for the whole isolation: at every check while b is still isolated, no link on either side.
+    await holdsFor(() => !b.isolated || (a.peers().length === 0 && b.peers().length === 0), 400, 'no reconnection while isolated');
     await waitFor(() => b.peers().length === 1, 'reconnected after isolation', 4000);
   } finally {
     await stopAll([a, b]);

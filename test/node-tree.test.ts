@@ -7,7 +7,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { recordDeliveries, sleep, startNodes, stopAll, waitFor } from './helpers/net.ts';
+import { holdsFor, hopSettleMs, recordDeliveries, sleep, startNodes, staysTrue, stopAll, treeSettleMs, waitFor, waitQuiet } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
 import { packIds, unpackIds } from '../src/gossip/broadcast-relay.ts';
 import { toHex } from '../src/bytes.ts';
@@ -43,7 +43,7 @@ async function publish(nodes: StrongcastNode[], origins: number[], count: number
   for (let k = 0; k < count; k++) {
     const origin = origins[k % origins.length]!;
     out.push({ id: (await nodes[origin]!.broadcast('chat', `${tag} ${k}`)).id, origin });
-    await sleep(5);
+    await sleep(5); // pacing, not a wait: broadcasts spread over turns, as from a live application
   }
   return out;
 }
@@ -53,6 +53,11 @@ function allDelivered(seen: { ids: string[][] }, sent: Array<{ id: string; origi
   return sent.every(({ id, origin }) => live.every((i) => i === origin || seen.ids[i]!.includes(id)));
 }
 
+/** Whether every node in `live` except a message's origin delivered it exactly once. */
+function exactlyOnce(seen: { ids: string[][] }, sent: Array<{ id: string; origin: number }>, live: number[]): boolean {
+  return sent.every(({ id, origin }) => live.every((i) => seen.ids[i]!.filter((x) => x === id).length === (i === origin ? 0 : 1)));
+}
+
 /** Full copies of broadcasts sent by all nodes: down the tree (or flooded) and in answer to GRAFTs. */
 const fullFrames = (nodes: StrongcastNode[]): number => nodes.reduce((a, x) => a + x.broadcastRelay.counters.fullFrames + x.broadcastRelay.counters.graftServed, 0);
 /** Directed eager links of `origin`'s tree among `nodes`: i -> peer when i sends peer that origin's broadcasts in full. */
@@ -60,6 +65,7 @@ const eagerEnds = (nodes: StrongcastNode[], origin: string): number =>
   nodes.reduce((a, x) => a + x.peerIds().filter((p) => nodes.some((y) => y.id === p) && x.broadcastRelay.tree.isEager(p, origin)).length, 0);
 const graftFrames = (nodes: StrongcastNode[]): number => nodes.reduce((a, x) => a + x.stats().tree.graftFrames, 0);
 const duplicates = (nodes: StrongcastNode[]): number => nodes.reduce((a, x) => a + x.stats().duplicates, 0);
+const deliveries = (seen: { ids: string[][] }): number => seen.ids.reduce((a, l) => a + l.length, 0);
 
 /**
  * Sends single broadcasts from `origin` until one reaches every node with no duplicate and no GRAFT, which
@@ -72,8 +78,8 @@ async function settle(nodes: StrongcastNode[], seen: { ids: string[][] }, origin
     const [dups, grafts] = [duplicates(nodes), graftFrames(nodes)];
     const sent = await publish(nodes, [origin], 1, `probe ${probe}`);
     await waitFor(() => allDelivered(seen, sent, live), `probe ${probe} delivered`, 3000);
-    await sleep(250);
-    if (duplicates(nodes) === dups && graftFrames(nodes) === grafts) return probe;
+    // A late duplicate or GRAFT for the probe shows within treeSettleMs of its last delivery (see there).
+    if (await staysTrue(() => duplicates(nodes) === dups && graftFrames(nodes) === grafts, treeSettleMs)) return probe;
   }
   return Infinity;
 }
@@ -86,7 +92,8 @@ async function measure(mode: GossipMode): Promise<{ framesPerDelivery: number; t
     const sent = await publish(nodes, [0, 4], 40, mode);
     const all = nodes.map((_, i) => i);
     await waitFor(() => allDelivered(seen, sent, all), `${mode}: every node delivers every broadcast`, 5000);
-    await sleep(300); // late duplicates, IHAVE flushes and GRAFT timers
+    // Late duplicates, IHAVE flushes and GRAFT timers: counted until the traffic has been still for treeSettleMs.
+    await waitQuiet(() => `${deliveries(seen)} ${fullFrames(nodes)} ${duplicates(nodes)} ${graftFrames(nodes)}`, treeSettleMs, `${mode}: late copies`);
     for (let i = 0; i < n; i++) {
       const expected = sent.filter((s) => s.origin !== i).map((s) => s.id).sort();
       const got = seen.ids[i]!.filter((id) => sent.some((s) => s.id === id)).sort();
@@ -167,17 +174,14 @@ test('when an interior tree node stops, every remaining node still gets every ne
     const live = all.filter((i) => i !== victim);
     await waitFor(() => live.every((i) => !nodes[i]!.peerIds().includes(victimId)), 'neighbours noticed the stop');
     const graftsBefore = graftFrames(nodes);
-    const started = Date.now();
     const after = await publish(nodes, [0], 10, 'after');
     await waitFor(() => allDelivered(seen, after, live), 'every remaining node delivers every new broadcast', 3000);
-    const tookMs = Date.now() - started;
     assert.ok(graftFrames(nodes) > graftsBefore, 'the cut-off part of the tree asked for the broadcasts (GRAFT)');
-    await sleep(200);
+    await holdsFor(() => exactlyOnce(seen, after, live), treeSettleMs, 'no second delivery of a new broadcast');
     for (const i of live.filter((i) => i !== 0)) {
       const got = seen.ids[i]!.filter((id) => after.some((s) => s.id === id));
       assert.is(got.length, after.length, `node ${i} delivers each new broadcast exactly once`);
     }
-    assert.ok(tookMs < 3000, `repair within ${tookMs} ms`);
     // Grafts from several cut-off nodes at once can add cycles, and pruning those while broadcasts are in
     // flight can cut a piece off again for a moment; a quiet probe shows the tree whole again.
     assert.ok((await settle(nodes, seen, 0, live)) <= 3, 'the tree settled again');
@@ -193,20 +197,20 @@ test('with the default treeRedundancy (2) a delivery costs at most about two ful
   const nodes = await startMesh('tree', plumtreeDefaults.treeRedundancy);
   try {
     const seen = recordDeliveries(nodes);
-    const deliveredAtMs = nodes.map(() => new Map<string, number>());
-    nodes.forEach((x, i) => x.on('message', (m) => deliveredAtMs[i]!.set(m.id, Date.now())));
     const all = nodes.map((_, i) => i);
+    const sentBy = (): number[] => nodes.map((x) => x.broadcastRelay.counters.fullFrames + x.broadcastRelay.counters.graftServed);
+    // Late copies, the PRUNEs they cause and repairs: a round is over once these have been still for treeSettleMs.
+    const traffic = (): string => `${sentBy().join(',')} ${duplicates(nodes)} ${nodes.reduce((a, x) => a + x.stats().tree.pruneFrames, 0)} ${deliveries(seen)}`;
     // The first round floods the mesh; duplicates prune the feeds beyond two over the next.
     for (const round of [1, 2]) {
       const warm = await publish(nodes, [0, 4], 40, `warm-up ${round}`);
       await waitFor(() => allDelivered(seen, warm, all), `warm-up ${round} delivered`);
-      await sleep(300);
+      await waitQuiet(traffic, treeSettleMs, `warm-up ${round} traffic`);
     }
-    const sentBy = (): number[] => nodes.map((x) => x.broadcastRelay.counters.fullFrames + x.broadcastRelay.counters.graftServed);
     const before = sentBy();
     const sent = await publish(nodes, [0, 4], 40, 'settled');
     await waitFor(() => allDelivered(seen, sent, all), 'the settled round delivered');
-    await sleep(300);
+    await waitQuiet(traffic, treeSettleMs, 'the settled round traffic');
     const relayed = sentBy().map((f, i) => f - before[i]!);
     const perDelivery = relayed.reduce((a, b) => a + b, 0) / (sent.length * (n - 1));
     // Flooding this mesh costs (4 + 7 * 3) / 7 = 3.6 full frames per delivery, the single tree 1.
@@ -220,17 +224,17 @@ test('with the default treeRedundancy (2) a delivery costs at most about two ful
     const live = all.filter((i) => i !== victim);
     await waitFor(() => live.every((i) => !nodes[i]!.peerIds().includes(victimId)), 'neighbours noticed the stop');
     const graftsBefore = graftFrames(nodes);
-    const after: Array<{ id: string; origin: number; atMs: number }> = [];
-    for (let k = 0; k < 10; k++) {
-      const atMs = Date.now();
-      after.push({ id: (await nodes[0]!.broadcast('chat', `after ${k}`)).id, origin: 0, atMs });
-      await sleep(5);
-    }
+    const gaveUp = (): number => nodes.reduce((a, x) => a + x.broadcastRelay.tree.counters.gaveUp, 0);
+    const gaveUpBefore = gaveUp();
+    const after = await publish(nodes, [0], 10, 'after');
     await waitFor(() => allDelivered(seen, after, live), 'every remaining node delivers every new broadcast', 3000);
-    const slowestMs = Math.max(...after.flatMap(({ id, atMs }) => live.filter((i) => i !== 0).map((i) => deliveredAtMs[i]!.get(id)! - atMs)));
-    // A repair by GRAFT takes about 300 ms here (IHAVE flush, graftTimeoutMs, the answer); the bound leaves room.
-    assert.ok(slowestMs < 1500, `slowest delivery ${slowestMs} ms (GRAFT frames ${graftFrames(nodes) - graftsBefore})`);
-    await sleep(200);
+    // Speed is the gossip benchmark's to hold; here the bound is on the repair work. A node lacking a broadcast
+    // asks its announcers one by one (GRAFT, graftRetryMs apart) and gives up once it has asked them all. No
+    // node gave up, so each broadcast came by a remaining feed or from an announcer asked: within one IHAVE
+    // flush, graftTimeoutMs and announcersPerIdMax - 1 retries of protocol time (this replaces a bound of
+    // 1500 ms on the slowest delivery, wall-clock).
+    assert.is(gaveUp(), gaveUpBefore, `no node ran out of announcers to ask (GRAFT frames ${graftFrames(nodes) - graftsBefore})`);
+    await holdsFor(() => exactlyOnce(seen, after, live), treeSettleMs, 'no second delivery of a new broadcast');
     for (const i of live.filter((i) => i !== 0)) {
       const got = seen.ids[i]!.filter((id) => after.some((s) => s.id === id));
       assert.is(got.length, after.length, `node ${i} delivers each new broadcast exactly once`);
@@ -265,8 +269,10 @@ test('a pruned peer hears only ids, and its GRAFT for many of them is served at 
     assert.not.ok(announced().includes(first), 'the broadcast sent in full is not announced too');
     // Two GRAFTs in one write: the second finds the bucket empty.
     raw.sendBytes(Buffer.concat([graftFrame(sent), graftFrame(sent)]));
-    await waitFor(() => gossipFrames() >= 1 + servePerSec, 'the first burst served');
-    await sleep(150);
+    const graftIdsHandled = (): number => a.broadcastRelay.counters.graftServed + a.broadcastRelay.counters.graftRefused + a.broadcastRelay.counters.graftUnknown;
+    await waitFor(() => gossipFrames() >= 1 + servePerSec && graftIdsHandled() === 2 * count, 'both GRAFTs handled, the first burst served');
+    // a serves as it handles a GRAFT; a copy served beyond the limit would reach the raw peer one hop later.
+    await holdsFor(() => gossipFrames() === 1 + servePerSec, hopSettleMs, `no more than graftServePerSec (${servePerSec}) served`);
     assert.is(gossipFrames(), 1 + servePerSec, `exactly graftServePerSec (${servePerSec}) broadcasts served for ${2 * count} ids asked`);
     assert.is(a.stats().tree.graftServed, servePerSec);
     assert.is(a.broadcastRelay.counters.graftRefused, 2 * count - servePerSec);

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PeerScores, peerScoreDefaults, penalties } from '../src/peers/peer-score.ts';
 import { penaltyFor } from '../src/peers/offences.ts';
+import { countWork } from './helpers/work.ts';
 
 test('penalties add up; an unknown key scores 0 and is not banned', () => {
   const s = new PeerScores();
@@ -110,10 +111,15 @@ test('an expired ban no longer protects its key from eviction', () => {
 
 test('many distinct keys stay within scoredPeersMax and cost little (batch eviction)', () => {
   const s = new PeerScores();
-  const started = performance.now();
-  for (let i = 0; i < 50_000; i++) s.penalize(`10.0.${i >> 8}.${i & 255}`, 1 + (i % 7), i);
+  const keys = 50_000;
+  const { work } = countWork(() => {
+    for (let i = 0; i < keys; i++) s.penalize(`10.0.${i >> 8}.${i & 255}`, 1 + (i % 7), i);
+  });
   assert.ok(s.size <= peerScoreDefaults.scoredPeersMax);
-  assert.ok(performance.now() - started < 2000, `took ${(performance.now() - started).toFixed(0)} ms`);
+  // Elements touched, not milliseconds (speed is the benchmarks'): an eviction pass ranks every key and sorts
+  // them (2 elements a key) and frees a quarter of scoredPeersMax, so 8 a new key amortised; a pass on every
+  // new key past the limit would touch about 8 * 10^8 here.
+  assert.ok(work <= 8 * keys, `touched ${work} elements for ${keys} keys`);
 });
 
 test('negative or non-finite points are a caller bug', () => {

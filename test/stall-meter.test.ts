@@ -38,12 +38,15 @@ test('a clock or CPU counter that steps back counts as nothing, never negative',
 test('the meter on a real timer sees the loop blocked by work, and that the process ran through it', async () => {
   const meter = new StallMeter(5);
   try {
+    // The meter ticks every 5 ms: a few ticks before the spin, so the stall is measured from a recent one.
     await new Promise((r) => setTimeout(r, 20));
     // Spin on CPU time, not wall time: on a loaded machine a wall-clock spin may get little of a core.
     const until = processCpuMs() + 80;
     while (processCpuMs() < until) {
       // busy: the loop cannot turn
     }
+    // The meter's tick, overdue since the spin, runs before this later timer does (Node runs due timers in the
+    // order they fall due), so the reading below includes the stall however late both fire.
     await new Promise((r) => setTimeout(r, 20));
     const f = meter.read();
     assert.ok(f.busiestTickCpuMs >= 70, `most CPU between two ticks ${f.busiestTickCpuMs} ms`);

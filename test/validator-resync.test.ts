@@ -12,7 +12,6 @@ import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts'
 import { Validator } from '../src/core/validator.ts';
 import { toHex } from '../src/bytes.ts';
 import { fastOptions, stopAll, waitFor } from './helpers/net.ts';
-import { freeBasePort } from './helpers/proc.ts';
 
 test('an isolated validator re-syncs the block it missed and stays on the same chain', async () => {
   const ids = Array.from({ length: 4 }, () => generateIdentity());
@@ -22,11 +21,11 @@ test('an isolated validator re-syncs the block it missed and stays on the same c
   const vs: Validator[] = [];
   const events: string[][] = ids.map(() => []);
   try {
-    const base = await freeBasePort(4);
     for (let i = 0; i < 4; i++) {
       const verifier = createMainThreadVerifier({ consensus });
-      const peers = [0, 1, 2, 3].filter((j) => j < i).map((j) => `127.0.0.1:${base + j}`);
-      const node = createNode({ ...fastOptions, port: base + i, networkId: genesis.networkId, identity: ids[i], verifier, peerExchange: false, peers });
+      // Each node listens where the system puts it (port 0) and dials the ones started before it.
+      const peers = nodes.map((n) => `127.0.0.1:${n.listenPort}`);
+      const node = createNode({ ...fastOptions, port: 0, networkId: genesis.networkId, identity: ids[i], verifier, peerExchange: false, peers });
       await node.start();
       const v = new Validator({ node, genesis, identity: ids[i]!, verifier, syncIntervalMs: 100 });
       for (const ev of ['resync', 'caught-up', 'synced', 'decided'] as const) v.on(ev, () => events[i]!.push(ev));

@@ -20,6 +20,12 @@ const identity = generateIdentity();
 const verifier = createMainThreadVerifier();
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const frame = Buffer.from([0, 0, 0, 1, 0xc0]);
+/**
+ * Past any flush a connection can have scheduled: it flushes at the end of the turn or at most writeCoalesceMs
+ * (2 ms here) later, on a timer; a 10 ms timer set after it fires after it, however late both fire, since
+ * Node runs due timers in the order they fall due.
+ */
+const pastFlushes = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
 
 function connection(writeCoalesceMs: number): { conn: PeerConnection; socket: FakeSocket; clock: { ms: number } } {
   const socket = new FakeSocket('127.0.0.1');
@@ -63,7 +69,7 @@ test('a turn that runs past writeCoalesceMs writes what it holds at once, not at
   clock.ms += 2;
   conn.sendFrame(frame);
   assert.equal(socket.writes, [4, 3]);
-  await new Promise((r) => setTimeout(r, 10));
+  await pastFlushes();
   assert.equal(socket.writes, [4, 3], 'nothing was left behind, and no flush writes an empty batch');
   conn.close('ERR_CONNECTION_CLOSED', 'test', false);
 });
@@ -88,7 +94,7 @@ test('a clock stepped backwards neither flushes early nor holds writes past the 
   clock.ms -= 60_000;
   conn.sendFrame(frame);
   assert.equal(socket.writes, []);
-  await new Promise((r) => setTimeout(r, 10));
+  await pastFlushes();
   assert.equal(socket.writes, [2]);
   conn.close('ERR_CONNECTION_CLOSED', 'test', false);
 });

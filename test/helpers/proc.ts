@@ -1,7 +1,9 @@
 /** Helpers to run the CLI as a real process and read its --json events. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { portIsFree } from '../../src/cli/interactive.ts';
+import { PortTaken, reservePorts } from './ports.ts';
+
+export { PortTaken, withPortBlock } from './ports.ts';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 const mainTs = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -80,12 +82,40 @@ export async function runCli(args: string[], timeoutMs = 20_000): Promise<{ code
   return { code, stdout: p.stdout, stderr: p.stderr };
 }
 
-/** A run of `count` free consecutive loopback ports, from a random start (so parallel files rarely collide). */
+/**
+ * A run of `count` free consecutive loopback ports, for callers that cannot retry (see ports.ts for why a CLI
+ * network needs them up front and where they come from). New tests use `withPortBlock`, which holds the ports
+ * until just before use and starts again on other ports if one was taken after all.
+ */
 export async function freeBasePort(count: number): Promise<number> {
-  for (let base = 20000 + Math.floor(Math.random() * 20000); ; base += count) {
-    let ok = true;
-    for (let p = base; p < base + count && ok; p++) ok = await portIsFree(p);
-    if (ok) return base;
+  const block = await reservePorts(count);
+  await block.release();
+  return block.base;
+}
+
+/**
+ * Waits for a CLI process's `listening` event and returns its port. A process that exits first because its
+ * port was taken (ERR_PORT_IN_USE) throws PortTaken, for `withPortBlock` to start again on other ports.
+ */
+export async function waitListening(p: CliProcess, what: string, timeoutMs = 20_000): Promise<number> {
+  try {
+    return Number((await p.waitEvent((e) => e.event === 'listening', `${what} listening`, timeoutMs)).port);
+  } catch (e) {
+    // 'exit' can come before the last of stderr has been read
+    const stderr = p.child.stderr!;
+    if (p.exitCode !== null && !stderr.readableEnded) await new Promise((r) => (stderr.once('end', r), setTimeout(r, 1000).unref()));
+    if (p.exitCode !== null && p.stderr.includes('ERR_PORT_IN_USE')) throw new PortTaken(`${what}: ${p.stderr.trim().split('\n').pop()}`);
+    throw e;
+  }
+}
+
+/** Waits until every process listens; when one does not (its port taken, or any other failure), stops them all and rethrows. */
+export async function allListening(procs: CliProcess[], timeoutMs = 20_000): Promise<number[]> {
+  try {
+    return await Promise.all(procs.map((p, i) => waitListening(p, `process ${i}`, timeoutMs)));
+  } catch (e) {
+    await Promise.all(procs.map((p) => p.stop()));
+    throw e;
   }
 }
 
