@@ -93,4 +93,30 @@ test('a testnet killed with SIGKILL leaves no validator running (children watch 
   }
 });
 
+test('a command to a validator that died does not bring the testnet down (EPIPE on its stdin is handled)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'strongcast-testnet-'));
+  let t: CliProcess | null = null;
+  try {
+    t = (await startTestnet(root, 2, [])).t;
+    const s1 = await t.waitEvent((e) => e.node === 1 && e.event === 'stats' && typeof e.pid === 'number', 'node 1 stats', 40_000);
+    process.kill(s1.pid as number, 'SIGKILL');
+    await t.waitEvent((e) => e.node === 1 && e.event === 'exited', 'node 1 exited', 10_000);
+    // Writes to the dead child's pipe fail with EPIPE, asynchronously; several give the error time to surface.
+    for (let i = 0; i < 5; i++) {
+      t.command('1 stats');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const before = t.events.length;
+    t.command('0 stats');
+    await t.waitEvent((e) => t!.events.indexOf(e) >= before && e.node === 0 && e.event === 'stats', 'node 0 still answers', 10_000);
+    assert.is(t.exitCode, null, 'the testnet is still running');
+    t.command('quit');
+    await t.waitEvent((e) => e.event === 'stopped', 'stopped');
+    assert.is(await t.exited, 0);
+  } finally {
+    await t?.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test.run();

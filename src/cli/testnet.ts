@@ -40,6 +40,15 @@ interface NodeView {
 
 type Event = Record<string, unknown>;
 
+/**
+ * A child can die between the view's writes and the 'exit' event that tells the view so; a write in that gap
+ * fails with EPIPE, emitted as an 'error' on the pipe, which would otherwise take the whole testnet down.
+ * The death itself is reported by 'exit', so the pipe's error is dropped here.
+ */
+export function guardCommandPipe(child: ChildProcess): void {
+  child.stdin?.on('error', () => {});
+}
+
 function startChild(i: number, dir: string, json: boolean, onEvent: (i: number, e: Event) => void): ChildProcess {
   const logFd = openSync(join(dir, `node-${i}.log`), 'a');
   const args = [
@@ -52,6 +61,7 @@ function startChild(i: number, dir: string, json: boolean, onEvent: (i: number, 
   ];
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', logFd, 'ipc'] });
   closeSync(logFd);
+  guardCommandPipe(child);
   let partial = '';
   child.stdout!.on('data', (d: Buffer) => {
     const lines = (partial + d.toString()).split('\n');
