@@ -9,27 +9,43 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliProcess, connectedPeers, freeBasePort, runCli } from './helpers/proc.ts';
+import { CliProcess, allListening, connectedPeers, runCli, withPortBlock } from './helpers/proc.ts';
 
-test('validators connected only through observers decide the same block; the observers decide it too', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'strongcast-observers-'));
-  const procs: CliProcess[] = [];
-  try {
-    const base = await freeBasePort(5);
+/**
+ * init (ports fixed in the genesis) and five processes on one block of ports: two observers, and three
+ * validators each allowed one peer, its observer. A port taken between reservation and bind starts it all
+ * again on other ports.
+ */
+function startNetwork(root: string): Promise<{ procs: CliProcess[]; observers: [CliProcess, CliProcess]; validators: CliProcess[] }> {
+  return withPortBlock(5, async (block) => {
+    const dir = mkdtempSync(join(root, 'net-'));
+    const base = block.base;
     const addr = (port: number) => `127.0.0.1:${port}`;
     // Round 0 well ahead: five processes start and connect before it, as a fresh network.
     const startMs = Date.now() + 10_000;
     const r = await runCli(['init', '--nodes', '3', '--faults', '1', '--out', dir, '--round-ms', '600', '--base-port', String(base), '--start-ms', String(startMs)]);
     assert.is(r.code, 0, r.stderr);
-    const genesis = join(dir, 'genesis.json');
-    const common = ['--genesis', genesis, '--host', '127.0.0.1', '--json', '--threads', '1'];
+    const common = ['--genesis', join(dir, 'genesis.json'), '--host', '127.0.0.1', '--json', '--threads', '1'];
+    await block.release();
     const observerB = new CliProcess([...common, '--port', String(base + 4), '--peers', addr(base + 2), '--target-peers', '2']);
     const observerA = new CliProcess([...common, '--port', String(base + 3), '--peers', [addr(base), addr(base + 1), addr(base + 4)].join(','), '--target-peers', '3']);
-    procs.push(observerA, observerB);
+    const procs = [observerA, observerB];
     for (const [i, via] of [[0, base + 3], [1, base + 3], [2, base + 4]] as const) {
       procs.push(new CliProcess([...common, '--key', join(dir, `node-${i}.key`), '--peers', addr(via), '--max-peers', '1', '--target-peers', '1']));
     }
-    const validators = procs.slice(2);
+    await allListening(procs, 40_000);
+    return { procs, observers: [observerA, observerB], validators: procs.slice(2) };
+  });
+}
+
+test('validators connected only through observers decide the same block; the observers decide it too', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'strongcast-observers-'));
+  let procs: CliProcess[] = [];
+  try {
+    const net = await startNetwork(root);
+    procs = net.procs;
+    const [observerA, observerB] = net.observers;
+    const validators = net.validators;
     const deadline = Date.now() + 40_000;
     while (!(connectedPeers(observerA) === 3 && connectedPeers(observerB) === 2 && validators.every((p) => connectedPeers(p) === 1))) {
       if (Date.now() > deadline) throw new Error(`network did not form: ${procs.map(connectedPeers)}\n${observerA.stderr.slice(-1500)}`);
@@ -52,7 +68,7 @@ test('validators connected only through observers decide the same block; the obs
     assert.is(refused.code, 'ERR_NOT_VALIDATOR');
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 });
 
