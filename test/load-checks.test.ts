@@ -201,4 +201,22 @@ test('a garbage step took place only where the target charged the flooder for it
   assert.not.ok(judge([charge(flooderKey, 'ERR_BAD_MSGPACK', 20_000)]), 'long after the step');
 });
 
+test('a replay step took place at a target that banned the flooder for it, though it read only part of it', () => {
+  const a: Attack = { kind: 'flood', step: 'replay', atMs: 9000, durMs: 1000, targets: [1] };
+  // A restarted target has no memory of the replayed chains: each is a mild offence, the 100th bans the
+  // flooder, and the rest of the step is never read (148 counted for 403 frames in a real run).
+  const statsLog = new Map([[1, samples(50, 48)]]);
+  const stale = (banned: boolean, peer = flooderKey, code = 'ERR_INSTANCE_OVER', atMs = 9700) => ({ node: 1, atMs, peer, code, banned });
+  const refusals = Array.from({ length: 100 }, () => stale(false));
+  const judge = (ban: ReturnType<typeof stale>) =>
+    attackEvidence([a], [floodFact(a, { 1: 403 })], observations({ statsLog, refusals, charges: [...refusals, ban] }))[0]!;
+  const e = judge(stale(true));
+  assert.ok(e.happened, e.evidence);
+  assert.match(e.evidence, '1: 148 counted for 403 frames, flooder banned');
+  assert.not.ok(judge(stale(false)).happened, 'no ban and too little counted');
+  assert.not.ok(judge(stale(true, honestKey)).happened, 'someone else banned');
+  assert.not.ok(judge(stale(true, flooderKey, 'ERR_BAD_MSGPACK')).happened, 'banned for another kind of offence');
+  assert.not.ok(judge(stale(true, flooderKey, 'ERR_INSTANCE_OVER', 20_000)).happened, 'banned long after the step');
+});
+
 test.run();

@@ -12,7 +12,9 @@
  *    wrote to it, over what the target's lowest rate of duplicates in the seconds before the step explains
  *    (ordinary gossip brings duplicates too; the lowest, because a validator working off a backlog after a
  *    pause, or hit by an earlier step, counts far more for a while); replayed chains the node refused count
- *    as well; garbage, badsig, burst:
+ *    as well; a target that banned the flooder for the step's frames (a replay of stale chains adds a mild
+ *    offence per chain where the node has no memory of them, as after a restart) read no more of them, and
+ *    the ban is its evidence; garbage, badsig, burst:
  *    the target charged the flooder (its validator key, or a key no validator holds) an offence of the step's
  *    kind or refused a chain of it, from the step's first frame to `graceMs` after its last.
  */
@@ -136,7 +138,9 @@ function atTarget(step: FloodStep, t: number, r: FloodStepResult, o: Observation
     // A refused chain is also charged as an offence: counted once, as the refusal.
     const dups = excessDuplicates(o.statsLog.get(t), from, r.lastFrameMs);
     const counted = Math.round((dups ?? 0) + refused);
-    return { seen: counted * 2 >= frames, figure: `${t}: ${dups === null ? 'no counter samples' : `${counted} counted`} for ${frames} frames` };
+    const banned = o.charges.some((c) => mine(c) && c.banned === true);
+    const figure = `${t}: ${dups === null ? 'no counter samples' : `${counted} counted`} for ${frames} frames${banned ? ', flooder banned' : ''}`;
+    return { seen: counted * 2 >= frames || banned, figure };
   }
   const charged = o.charges.filter(mine).length + refused;
   return { seen: charged > 0, figure: `${t}: ${charged} charged for ${frames} frames` };

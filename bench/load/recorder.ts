@@ -27,6 +27,8 @@ export interface Charge {
   /** Peer id (hex key) the offence was charged to, or the `from` of a refused chain. */
   peer: string;
   code: string;
+  /** The charge banned the peer: the node stopped reading it there. */
+  banned?: boolean;
 }
 
 /** One `stats` answer: the counters the checks read, stamped when the run read it. */
@@ -176,7 +178,7 @@ export class Recorder {
   #onOffence(ev: NodeEvent): void {
     const e = ev.e;
     const cls = this.classify(String(e.peer));
-    if (cls !== 'honest') this.charges.push({ node: ev.node, atMs: ev.atMs, peer: String(e.peer), code: String(e.code) });
+    if (cls !== 'honest') this.charges.push({ node: ev.node, atMs: ev.atMs, peer: String(e.peer), code: String(e.code), banned: e.banned === true });
     bump(this.offences, String(e.code));
     bump(this.offencesAgainst, cls);
     if (cls === 'honest') bump(this.honestOffenceCounts, String(e.code));
