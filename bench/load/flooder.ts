@@ -31,6 +31,12 @@ const burstFrames = 20_000;
 const burstRoundsMax = 4;
 /** Forged messages per target in a badsig step. */
 const badSigsPerTarget = 3;
+/**
+ * Frames a replay step writes to each target at least: the old gossip is sent again, pass after pass, until
+ * there are this many. A target counts them among its duplicates, beside those ordinary gossip brings (about
+ * a hundred a second at the run's load), so a step of a few hundred frames could hide in that noise.
+ */
+const replayFramesMinPerTarget = 1200;
 /** Longest wait for captured gossip before a dups or replay step, in ms. */
 const captureWaitMs = 3000;
 
@@ -269,9 +275,12 @@ export class Flooder {
     const chains = this.#chains.filter((c) => c.atMs < oldMs).map((c) => c.msg);
     const gossip = this.#gossip.slice(0, Math.floor(this.#gossip.length / 2));
     const peers = (await Promise.all(targets.map((t) => this.#attackPeer(t)))).filter((p): p is RawPeer => p !== null);
+    const frames = [...chains, ...gossip].map((m) => encodeFrame(m));
     for (const p of peers) {
-      for (const c of chains) this.#write(p, encodeFrame(c));
-      for (const g of gossip) this.#write(p, encodeFrame(g));
+      for (let sent = 0; frames.length > 0 && sent < replayFramesMinPerTarget; ) {
+        for (const f of frames) this.#write(p, f);
+        sent += frames.length;
+      }
     }
     await sleep(1000);
     for (const p of peers) p.close();
