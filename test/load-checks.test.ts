@@ -164,7 +164,7 @@ function samples(perSec: number, extra: number): StatsSample[] {
 }
 
 function floodFact(a: Attack, framesTo: Record<number, number>): AttackFact {
-  return { attack: a, startedMs: 9000, endedMs: 11_000, equivocation: null, error: null, flood: { text: '', frames: 0, framesTo, firstFrameMs: 9500, lastFrameMs: 9900 } };
+  return { attack: a, startedMs: 9000, endedMs: 11_000, equivocation: null, error: null, flood: { text: '', frames: 0, framesTo, firstFrameMs: 9500, lastFrameMs: 9900, doneMs: 9900 } };
 }
 
 test('a flood of duplicates took place where the target counted them beyond its ordinary rate', () => {
@@ -217,6 +217,19 @@ test('a replay step took place at a target that banned the flooder for it, thoug
   assert.not.ok(judge(stale(true, honestKey)).happened, 'someone else banned');
   assert.not.ok(judge(stale(true, flooderKey, 'ERR_BAD_MSGPACK')).happened, 'banned for another kind of offence');
   assert.not.ok(judge(stale(true, flooderKey, 'ERR_INSTANCE_OVER', 20_000)).happened, 'banned long after the step');
+});
+
+test('a replay read by its target after the last frame was written counts up to the end of the step', () => {
+  const a: Attack = { kind: 'flood', step: 'replay', atMs: 9000, durMs: 1000, targets: [1] };
+  // Written by 9.9 s; the target, busy, counted the 1,000 duplicates between 11 s and 12 s; the flooder's
+  // step ended when the target had read them all and closed, at 12.5 s.
+  const log = Array.from({ length: 20 }, (_, i) => ({ atMs: i * 1000, life: 1, duplicates: i * 50 + (i >= 12 ? 1000 : 0) }));
+  const fact = floodFact(a, { 1: 1000 });
+  fact.flood!.doneMs = 12_500;
+  const e = attackEvidence([a], [fact], observations({ statsLog: new Map([[1, log]]) }))[0]!;
+  assert.ok(e.happened, e.evidence);
+  fact.flood!.doneMs = 9900;
+  assert.not.ok(attackEvidence([a], [fact], observations({ statsLog: new Map([[1, log]]) }))[0]!.happened, 'a window that ends at the last write misses them');
 });
 
 test.run();

@@ -136,7 +136,8 @@ function atTarget(step: FloodStep, t: number, r: FloodStepResult, o: Observation
   const refused = o.refusals.filter(mine).length;
   if (step === 'dups' || step === 'replay') {
     // A refused chain is also charged as an offence: counted once, as the refusal.
-    const dups = excessDuplicates(o.statsLog.get(t), from, r.lastFrameMs);
+    // Up to the step's end: a target may still be reading a replay's frames after the last was written.
+    const dups = excessDuplicates(o.statsLog.get(t), from, Math.max(r.lastFrameMs, r.doneMs ?? 0));
     const counted = Math.round((dups ?? 0) + refused);
     const banned = o.charges.some((c) => mine(c) && c.banned === true);
     const figure = `${t}: ${dups === null ? 'no counter samples' : `${counted} counted`} for ${frames} frames${banned ? ', flooder banned' : ''}`;

@@ -37,6 +37,8 @@ const badSigsPerTarget = 3;
  * a hundred a second at the run's load), so a step of a few hundred frames could hide in that noise.
  */
 const replayFramesMinPerTarget = 1200;
+/** Longest wait for a target to read a replay step's frames before the connection is cut, in ms. */
+const replayReadWaitMs = 10_000;
 /** Longest wait for captured gossip before a dups or replay step, in ms. */
 const captureWaitMs = 3000;
 
@@ -64,6 +66,8 @@ export interface FloodStepResult {
   /** When the step's first and last frames were written (ms since the epoch); null when none was. */
   firstFrameMs: number | null;
   lastFrameMs: number | null;
+  /** When the step was over at the flooder: its connections closed, for a replay once the targets read it all. */
+  doneMs: number | null;
 }
 
 /** The flooder's state and steps. */
@@ -116,12 +120,13 @@ export class Flooder {
     const frames0 = this.report.framesSent;
     const closed0 = { ...this.report.closedWith };
     const refused0 = this.report.handshakesRefused;
-    const result: FloodStepResult = { text: '', frames: 0, framesTo: {}, firstFrameMs: null, lastFrameMs: null };
+    const result: FloodStepResult = { text: '', frames: 0, framesTo: {}, firstFrameMs: null, lastFrameMs: null, doneMs: null };
     this.#step = result;
     await this.#ensureCapture(captureFrom);
     // Duplicates and replays need captured traffic: a step early in the run waits for some, so it happens.
     if (step === 'dups' || step === 'replay') await this.#waitForCapture(captureWaitMs);
     await this.#run(step, targets.map((t) => ({ index: t, ...this.#addressOf(t) })), durMs);
+    result.doneMs = Date.now();
     this.#step = null;
     // Let the close events of the last connections arrive.
     await sleep(200);
@@ -282,8 +287,8 @@ export class Flooder {
         sent += frames.length;
       }
     }
-    await sleep(1000);
-    for (const p of peers) p.close();
+    // Until each target has read every frame (a close right after the writes drops what is still queued).
+    await Promise.all(peers.map((p) => p.finish(replayReadWaitMs)));
   }
 
   async #garbage(targets: Array<{ index: number; host: string; port: number }>): Promise<void> {

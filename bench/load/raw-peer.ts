@@ -140,4 +140,15 @@ export class RawPeer {
     this.socket.destroy();
     this.closed = true;
   }
+
+  /**
+   * Ends our side after everything written has left (a destroy drops what is still queued, in this process or
+   * in a link shaper's queue), and waits for the node to close its side: it does once it has read up to our
+   * end, so every frame written was read. Destroys the socket after `timeoutMs` if the node has not closed.
+   */
+  async finish(timeoutMs: number): Promise<void> {
+    if (this.closed) return;
+    this.socket.end();
+    if (!(await this.waitClosed(timeoutMs))) this.close();
+  }
 }
