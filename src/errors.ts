@@ -44,6 +44,8 @@ export const ErrorCodes = {
   ERR_STORE: 'the data directory could not be read or written',
   ERR_POOL: 'the verification pool failed',
   ERR_POOL_FULL: 'the verification pool already holds pendingChecksMax signatures; the check was not run',
+  ERR_INPUT_ENDED: 'standard input ended before the interactive start had its answers',
+  ERR_UNKNOWN_COMMAND: 'a console command that does not exist',
 } as const;
 
 /** A stable error code. */

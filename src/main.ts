@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 /**
- * strongcast: the single entry point.
+ * strongcast: the single entry point (the installed package runs the compiled file through bin/strongcast.js).
  *
  *   npx tsx src/main.ts                      interactive start, then a console
  *   npx tsx src/main.ts --port 7001 --json   headless node
@@ -14,8 +14,9 @@ import { initHelp, parseCommandLine, runHelp, testnetHelp, type RunFlags } from 
 import { runTestnet } from './cli/testnet.ts';
 import { askForFlags } from './cli/interactive.ts';
 import { LineReader } from './cli/lines.ts';
-import { installSignalHandlers, nodeOptionsFromFlags, runConsole, startCliNode } from './cli/run.ts';
-import { consoleHelp } from './cli/console.ts';
+import { cliLogger, installSignalHandlers, nodeOptionsFromFlags, runConsole, startCliNode } from './cli/run.ts';
+import { consoleHelpFor } from './cli/console.ts';
+import { ConsoleScreen } from './cli/screen.ts';
 import { runInit } from './cli/init.ts';
 import { prepareValidator } from './cli/validator.ts';
 import { keepPeersSaved, withDataDir } from './cli/data.ts';
@@ -33,14 +34,16 @@ function plainNodeStore(store: DataDir | null): ValidatorFactory | undefined {
 }
 
 async function runNode(flags: RunFlags, lines: LineReader, interactive: boolean): Promise<void> {
-  const base = await nodeOptionsFromFlags(flags);
+  const screen = new ConsoleScreen((s) => void process.stdout.write(s), (s) => void process.stderr.write(s), lines.promptLine);
+  const log = cliLogger(flags, interactive, screen);
+  const base = await nodeOptionsFromFlags(flags, log);
   // Every signature a node checks goes through the worker pool; a validator's pool also knows the validator set.
   const prepared = flags.genesis ? await prepareValidator(flags, base) : null;
   const pool = prepared?.pool ?? createVerifyPool({ threads: flags.threads, backend: flags.backend });
   let options = prepared?.options ?? { ...base, verifier: pool };
   let store = prepared?.store ?? null;
   if (!prepared && flags.data) ({ store, options } = await withDataDir(flags.data, options));
-  const cli = await startCliNode(flags, options, prepared?.factory ?? plainNodeStore(store)).catch(async (e: unknown) => {
+  const cli = await startCliNode(flags, options, prepared?.factory ?? plainNodeStore(store), { screen, log, pool }).catch(async (e: unknown) => {
     await store?.close();
     await pool.close();
     throw e;
@@ -55,12 +58,12 @@ async function runNode(flags: RunFlags, lines: LineReader, interactive: boolean)
     lines.close();
     process.exit(0);
   };
-  installSignalHandlers(stopAll);
+  installSignalHandlers(stopAll, log);
   // Started by a testnet (or any parent) with an IPC channel: exit when the parent goes away, so a killed
   // parent never leaves validators running.
   if (process.send) process.on('disconnect', () => void stopAll().finally(() => process.exit(0)));
-  if (interactive) process.stdout.write(`\n${consoleHelp}\n`);
-  await runConsole(cli, lines, quit);
+  if (interactive) screen.out(`\n${consoleHelpFor(cli.validator !== null)}\n`);
+  await runConsole(cli, lines, quit, screen);
 }
 
 async function main(argv: string[]): Promise<void> {

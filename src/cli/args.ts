@@ -2,10 +2,17 @@
  * Command-line flags: their names, help text and validation. Flag names are a public interface (scripts use
  * them): never rename one; add new ones.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { StrongcastError } from '../errors.ts';
 import { parseHostPort } from '../core/node-options.ts';
 import { ED25519_BACKENDS, type Ed25519Backend } from '../crypto/ed25519.ts';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log.ts';
+import { readConfigFile, type FlagSpec, type FlagValues } from './config-file.ts';
+
+export { initHelp, runHelp, testnetHelp } from './help.ts';
+
+/** Where `--metrics` serves: a bare port binds to this host, so metrics stay on the machine unless asked. */
+export const METRICS_DEFAULT_HOST = '127.0.0.1';
 
 /** Flags of `strongcast` (run a node). */
 export interface RunFlags {
@@ -25,7 +32,13 @@ export interface RunFlags {
   backend?: Ed25519Backend;
   gossipMode?: 'tree' | 'flood';
   clockSkewMsMax?: number;
-  logLevel: 'debug' | 'info' | 'warn' | 'silent';
+  logLevel: LogLevel;
+  /** Whether --log-level was given (else the CLI picks: see cli/run.ts). */
+  logLevelGiven: boolean;
+  /** Text or JSON lines on stderr; undefined: text at a terminal, JSON otherwise. */
+  logFormat?: LogFormat;
+  /** Where to serve /metrics and /health; undefined: no server. */
+  metrics?: { host: string; port: number };
 }
 
 /** Flags of `strongcast init`. */
@@ -64,78 +77,6 @@ export type Command =
   | { kind: 'init'; flags: InitFlags }
   | { kind: 'testnet'; flags: TestnetFlags };
 
-export const runHelp = `strongcast: a peer-to-peer node with gossip broadcast and Dolev-Strong consensus
-
-Usage:
-  strongcast                                   interactive start: asks for port, peers (or a validator), then a console
-  strongcast --port N [flags]                  run a node headless (console commands read from stdin)
-  strongcast --genesis FILE --key FILE [flags] run validator i of a genesis (port and peers default from genesis)
-  strongcast --genesis FILE [flags]            run an observer: follows, checks and carries consensus, no key of the genesis
-  strongcast init --nodes N --out DIR [...]    write DIR/genesis.json and DIR/node-<i>.key
-  strongcast testnet --nodes N [...]           run a local network of N validators (see --help after testnet)
-
-Flags:
-  --port N             TCP port to listen on (1..65535; 0 = any free port)
-  --host H             address to listen on (default 0.0.0.0)
-  --advertise H        host to announce to peers (default: the address peers see)
-  --peers H:P,H:P      peers to dial at start and keep reconnecting to
-  --json               print every event as one JSON object per line on stdout
-  --network ID         network id (default strongcast-dev; with --genesis: the genesis network id)
-  --key FILE           node key file (default: a fresh key for this run)
-  --genesis FILE       genesis file: run as a validator of that network (with --key) or an observer (without)
-  --data DIR           keep the key, known peers and decided chain in DIR
-  --max-peers N        most open connections (default 32)
-  --target-peers N     connections to keep through peer exchange (default 8)
-  --frame-bytes-max N  largest frame accepted, in bytes (default 1048576)
-  --threads N          signature verification worker threads (default: CPU count)
-  --backend NAME       signature backend: sodium, native or noble (default sodium, or native
-                       where the sodium addon cannot load); all accept the same signatures
-  --gossip-mode MODE   tree (eager tree links, ids to the others) or flood (default tree)
-  --clock-skew-ms-max MS  validators: largest clock difference to another validator; a chain up to
-                       this early is counted in round 1 (default: a quarter of the genesis round length)
-  --log-level L        debug, info, warn or silent (default info; logs go to stderr)
-  -h, --help           show this help
-
-Console commands: help, id, peers, connect HOST:PORT, broadcast TEXT, mine [TEXT], chain, status, quit
-`;
-
-export const initHelp = `strongcast init: write a genesis and one key per validator
-
-Usage:
-  strongcast init --nodes N --out DIR [--faults F] [--round-ms MS] [--base-port P] [--host H] [--network ID] [--start-ms T]
-                  [--clock-skew-ms-max MS] [--delay-ms-max MS]
-
-  --nodes N       number of validators (1..1024)
-  --out DIR       directory for genesis.json and node-<i>.key (created if missing)
-  --faults F      tolerated Byzantine validators, 0 <= F < N (default floor((N-1)/3)); k = F+1 rounds
-  --round-ms MS   round length in ms (default 1000)
-  --base-port P   validator i listens on P+i (default 7001)
-  --host H        validators' host (default 127.0.0.1)
-  --network ID    network id (default strongcast-<random>)
-  --start-ms T    genesis start time in ms since the epoch (default: now)
-  --clock-skew-ms-max MS  largest clock difference between two validators (default 50)
-  --delay-ms-max MS       delivery bound: network delay over every hop plus verification (default 100)
-
-  The round length must satisfy the timing rule Δ/4 + skew + delay < Δ (and skew <= Δ/4); init refuses one
-  that does not, naming the smallest that does.
-`;
-
-export const testnetHelp = `strongcast testnet: run a local validator network with a live view
-
-Usage:
-  strongcast testnet [--nodes N] [--faults F] [--round-ms MS] [--dir DIR] [--base-port P] [--json]
-
-  --nodes N       validators to start (default 4; must match DIR's genesis when DIR already has one)
-  --faults F      tolerated Byzantine validators for a new network (default floor((N-1)/3))
-  --round-ms MS   round length for a new network (default 1000)
-  --dir DIR       keys, genesis, data and logs (default .testnet); reused when it already has a genesis
-  --base-port P   validator i listens on P+i for a new network (default 7001)
-  --json          no live view: every node event as a JSON line with "node": I; stdin takes "I COMMAND" and "quit"
-
-Keys in the live view: 0-9 or up/down select a node, b broadcast, m mine, q or Ctrl-C quit.
-Each node's log is DIR/node-I.log. Stopping the testnet stops every process it started.
-`;
-
 function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -145,51 +86,94 @@ function int(name: string, v: string | undefined, min: number, max: number): num
   return n;
 }
 
-function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
+/**
+ * Joins `--flag -1` into `--flag=-1` for flags that take a value, so a negative number reaches the value's
+ * own check ("must be an integer in 1..10000, got '-1'") instead of parseArgs's guess that the value is missing.
+ */
+function joinNegativeValues(argv: string[], specs: Record<string, FlagSpec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const spec = a.startsWith('--') ? specs[a.slice(2)] : undefined;
+    if (spec?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** A flag given twice is an error (a script that says --port twice means one of them by mistake); list flags may repeat. */
+function rejectRepeats(tokens: { kind: string; name?: string; rawName?: string }[], specs: Record<string, FlagSpec>): void {
+  const seen = new Set<string>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.name === undefined || specs[t.name]?.multiple) continue;
+    if (seen.has(t.name)) throw new StrongcastError('ERR_INVALID_OPTION', `${t.rawName ?? `--${t.name}`} is given more than once`);
+    seen.add(t.name);
+  }
+}
+
+function parse(argv: string[], specs: Record<string, FlagSpec>): FlagValues {
+  let parsed;
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args: joinNegativeValues(argv, specs), options: specs, strict: true, allowPositionals: false, tokens: true });
   } catch (e) {
     // parseArgs's own messages are clear ("Unknown option '--prot'"); keep them, typed.
     throw new StrongcastError('ERR_INVALID_OPTION', (e as Error).message.split('\n')[0] ?? 'invalid arguments');
   }
+  rejectRepeats(parsed.tokens, specs);
+  return parsed.values;
+}
+
+/** Flags of the run command; a config file's keys are these names. */
+export const runFlagSpecs: Record<string, FlagSpec> = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  advertise: { type: 'string' },
+  peers: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  network: { type: 'string' },
+  key: { type: 'string' },
+  genesis: { type: 'string' },
+  data: { type: 'string' },
+  'max-peers': { type: 'string' },
+  'target-peers': { type: 'string' },
+  'frame-bytes-max': { type: 'string' },
+  threads: { type: 'string' },
+  backend: { type: 'string' },
+  'gossip-mode': { type: 'string' },
+  'clock-skew-ms-max': { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  metrics: { type: 'string' },
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+/** One of `allowed`, or undefined when not given. @throws ERR_INVALID_OPTION naming the flag */
+function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T | undefined {
+  if (v === undefined || allowed.includes(v as T)) return v as T | undefined;
+  throw new StrongcastError('ERR_INVALID_OPTION', `--${name} must be one of ${allowed.join(', ')}, got '${v}'`);
+}
+
+/** `--metrics PORT` (on METRICS_DEFAULT_HOST) or `--metrics HOST:PORT`; port 0 takes any free port. */
+export function parseMetricsAddress(v: string): { host: string; port: number } {
+  if (/^\d+$/.test(v)) return { host: METRICS_DEFAULT_HOST, port: int('metrics', v, 0, 65535)! };
+  const m = /^(\[[^\]]+\]|[^:\s]+):0$/.exec(v.trim());
+  if (m) return { host: m[1]!.replace(/^\[|\]$/g, ''), port: 0 };
+  return parseHostPort(v, '--metrics');
 }
 
 function parseRun(argv: string[]): RunFlags {
-  const { values: v } = parse(argv, {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    advertise: { type: 'string' },
-    peers: { type: 'string', multiple: true },
-    json: { type: 'boolean' },
-    network: { type: 'string' },
-    key: { type: 'string' },
-    genesis: { type: 'string' },
-    data: { type: 'string' },
-    'max-peers': { type: 'string' },
-    'target-peers': { type: 'string' },
-    'frame-bytes-max': { type: 'string' },
-    threads: { type: 'string' },
-    backend: { type: 'string' },
-    'gossip-mode': { type: 'string' },
-    'clock-skew-ms-max': { type: 'string' },
-    'log-level': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const fromArgs = parse(argv, runFlagSpecs);
+  const configPath = fromArgs['config'] as string | undefined;
+  // Flags override the file key by key (a list flag such as --peers replaces the file's list).
+  const v: FlagValues = { ...(configPath ? readConfigFile(configPath, runFlagSpecs) : {}), ...fromArgs };
   const s = (k: string) => v[k] as string | undefined;
   const peers = ((v['peers'] as string[] | undefined) ?? []).flatMap((p) => p.split(',')).map((p) => p.trim()).filter(Boolean);
   for (const p of peers) parseHostPort(p, '--peers entry');
-  const logLevel = s('log-level') ?? 'info';
-  if (!['debug', 'info', 'warn', 'silent'].includes(logLevel)) {
-    throw new StrongcastError('ERR_INVALID_OPTION', `--log-level must be debug, info, warn or silent, got '${logLevel}'`);
-  }
-  const backend = s('backend');
-  if (backend !== undefined && !ED25519_BACKENDS.includes(backend as Ed25519Backend)) {
-    throw new StrongcastError('ERR_INVALID_OPTION', `--backend must be one of ${ED25519_BACKENDS.join(', ')}, got '${backend}'`);
-  }
-  const gossipMode = s('gossip-mode');
-  if (gossipMode !== undefined && gossipMode !== 'tree' && gossipMode !== 'flood') {
-    throw new StrongcastError('ERR_INVALID_OPTION', `--gossip-mode must be tree or flood, got '${gossipMode}'`);
-  }
+  const metrics = s('metrics');
   return {
     port: int('port', s('port'), 0, 65535),
     host: s('host'),
@@ -204,15 +188,18 @@ function parseRun(argv: string[]): RunFlags {
     targetPeers: int('target-peers', s('target-peers'), 1, 10_000),
     frameBytesMax: int('frame-bytes-max', s('frame-bytes-max'), 1024, 64 * 1024 * 1024),
     threads: int('threads', s('threads'), 1, 256),
-    backend: backend as RunFlags['backend'],
-    gossipMode: gossipMode as RunFlags['gossipMode'],
+    backend: oneOf('backend', s('backend'), ED25519_BACKENDS),
+    gossipMode: oneOf('gossip-mode', s('gossip-mode'), ['tree', 'flood'] as const),
     clockSkewMsMax: int('clock-skew-ms-max', s('clock-skew-ms-max'), 0, 3_600_000),
-    logLevel: logLevel as RunFlags['logLevel'],
+    logLevel: oneOf('log-level', s('log-level'), LOG_LEVELS) ?? 'info',
+    logLevelGiven: s('log-level') !== undefined,
+    logFormat: oneOf('log-format', s('log-format'), LOG_FORMATS),
+    metrics: metrics === undefined ? undefined : parseMetricsAddress(metrics),
   };
 }
 
 function parseInit(argv: string[]): InitFlags {
-  const { values: v } = parse(argv, {
+  const v = parse(argv, {
     nodes: { type: 'string' },
     out: { type: 'string' },
     faults: { type: 'string' },
@@ -246,7 +233,7 @@ function parseInit(argv: string[]): InitFlags {
 }
 
 function parseTestnet(argv: string[]): TestnetFlags {
-  const { values: v } = parse(argv, {
+  const v = parse(argv, {
     nodes: { type: 'string' },
     faults: { type: 'string' },
     'round-ms': { type: 'string' },

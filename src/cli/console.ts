@@ -23,29 +23,65 @@ export interface ConsoleContext {
   quit: () => Promise<void>;
 }
 
-/** Help text of the console. */
-export const consoleHelp = `commands:
-  help                 this list
-  id                   this node's id and listening address
-  peers                open connections
-  connect HOST:PORT    dial a peer
-  broadcast TEXT       flood TEXT to the whole network (topic "chat")
-  mine [TEXT]          propose a block at the next round start (validators)
-  chain                decided blocks (validators)
-  status               current round, instances and pools (validators)
-  stats                counters: peers, messages in and out, frames, chain height (validators)
-  isolate MS           cut this node off for MS ms, then let it reconnect (fault testing)
-  quit                 stop the node and exit`;
+/** Every console command with its line of help; `validator` ones are for validators and observers only. */
+const commandHelp: { name: string; usage: string; validator?: boolean }[] = [
+  { name: 'help', usage: 'help                 this list' },
+  { name: 'id', usage: "id                   this node's id and listening address" },
+  { name: 'peers', usage: 'peers                open connections' },
+  { name: 'connect', usage: 'connect HOST:PORT    dial a peer' },
+  { name: 'broadcast', usage: 'broadcast TEXT       flood TEXT to the whole network (topic "chat")' },
+  { name: 'mine', usage: 'mine [TEXT]          propose a block at the next round start', validator: true },
+  { name: 'chain', usage: 'chain                decided blocks', validator: true },
+  { name: 'status', usage: 'status               current round, instances and pools', validator: true },
+  { name: 'stats', usage: 'stats                counters: peers, messages in and out, frames, bytes, offences' },
+  { name: 'isolate', usage: 'isolate MS           cut this node off for MS ms, then let it reconnect (fault testing)' },
+  { name: 'quit', usage: 'quit                 stop the node and exit' },
+];
+
+/** The commands a node has: a plain node has no consensus commands to offer. */
+export function consoleCommands(validator: boolean): string[] {
+  return commandHelp.filter((c) => validator || !c.validator).map((c) => c.name);
+}
+
+/** Help text of the console of a validator or observer (`validator`), or of a plain node. */
+export function consoleHelpFor(validator: boolean): string {
+  return ['commands:', ...commandHelp.filter((c) => validator || !c.validator).map((c) => `  ${c.usage}`)].join('\n');
+}
+
+/** Help text of a validator's console (every command). */
+export const consoleHelp = consoleHelpFor(true);
+
+/** `stats` at a terminal: one aligned `name  value` row per figure, nested figures as `group.name`. */
+export function statsTable(stats: Record<string, unknown>): string {
+  const rows: [string, string][] = [];
+  const add = (prefix: string, o: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(o)) {
+      if (v !== null && typeof v === 'object') add(`${prefix}${k}.`, v as Record<string, unknown>);
+      else rows.push([`${prefix}${k}`, v === null ? '-' : String(v)]);
+    }
+  };
+  add('', stats);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+/** Frames by type, the shape `stats` shows: only the types that were seen, in and out side by side. */
+function framesTable(byType: { in: Record<string, number>; out: Record<string, number> }): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of Object.keys(byType.in)) if (byType.in[t] || byType.out[t]) out[t] = `${byType.in[t]} in, ${byType.out[t]} out`;
+  return out;
+}
 
 type Handler = (ctx: ConsoleContext, arg: string) => Promise<void> | void;
 
 const handlers: Record<string, Handler> = {
-  help: ({ out }) => out.event('help', { commands: ['help', 'id', 'peers', 'connect', 'broadcast', 'mine', 'chain', 'status', 'stats', 'isolate', 'quit'] }, consoleHelp),
+  help: ({ out, validator }) => out.event('help', { commands: consoleCommands(validator !== null) }, consoleHelpFor(validator !== null)),
   id: ({ node, out }) =>
     out.event('id', { id: node.id, port: node.listenPort, network: node.networkId }, `id ${node.id}\nlistening on port ${node.listenPort}, network ${node.networkId}`),
   peers: ({ node, out }) => {
     const peers = node.peers();
-    const human = peers.length === 0 ? 'no peers' : peers.map((p) => `${p.id.slice(0, 16)}  ${p.addr}  ${p.outbound ? 'out' : 'in '}  listen=${p.listen ?? '-'}`).join('\n');
+    // A peer is shown where it listens (what another node would dial); an inbound one's socket has an ephemeral port.
+    const human = peers.length === 0 ? 'no peers' : peers.map((p) => `${p.id.slice(0, 16)}  ${p.listen ?? p.addr}  ${p.outbound ? 'out' : `in   from ${p.addr}`}`).join('\n');
     out.event('peers', { peers }, human);
   },
   connect: async ({ node, out }, arg) => {
@@ -59,7 +95,7 @@ const handlers: Record<string, Handler> = {
   },
   stats: ({ node, out, validator }) => {
     const s = { pid: process.pid, ...node.stats(), ...(validator ? validator.stats() : {}) };
-    out.event('stats', s, Object.entries(s).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' '));
+    out.event('stats', s, statsTable({ ...s, framesByType: framesTable(s.framesByType) }));
   },
   isolate: ({ node, out }, arg) => {
     const ms = Number(arg);
@@ -67,6 +103,7 @@ const handlers: Record<string, Handler> = {
     node.isolate(ms);
     out.event('isolated', { ms }, `isolated for ${ms} ms`);
   },
+  // A plain node does not list these (help), but still says what they need when typed.
   mine: async (ctx, arg) => (ctx.validator ? ctx.validator.mine(arg) : notValidator(ctx)),
   chain: (ctx) => (ctx.validator ? ctx.validator.chain() : notValidator(ctx)),
   status: (ctx) => (ctx.validator ? ctx.validator.status() : notValidator(ctx)),
@@ -86,7 +123,7 @@ export async function runConsoleLine(ctx: ConsoleContext, line: string): Promise
   const name = (space < 0 ? trimmed : trimmed.slice(0, space)).toLowerCase();
   const arg = space < 0 ? '' : trimmed.slice(space + 1).trim();
   const handler = handlers[name];
-  if (!handler) return ctx.out.error('ERR_INVALID_OPTION', `unknown command '${name}' (try help)`);
+  if (!handler || !Object.hasOwn(handlers, name)) return ctx.out.error('ERR_UNKNOWN_COMMAND', `unknown command '${name}' (try help)`);
   try {
     await handler(ctx, arg);
   } catch (e) {

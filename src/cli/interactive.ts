@@ -33,26 +33,33 @@ export async function suggestPort(from = 7001): Promise<number> {
   return 0;
 }
 
-/** Asks what the node needs and returns the flags to run it with. */
+/** Where the node will listen, said before it starts: the bound address, and the one other machines dial. */
+export function listenLine(host: string, port: number, lan: string): string {
+  const where = port === 0 ? `${host}, on a free port the system picks` : `${host}:${port}`;
+  const reach = host === '0.0.0.0' || host === '::' ? lan : host;
+  return `strongcast: the node will listen on ${where}` + (port === 0 ? '\n' : ` (other machines reach it at ${reach}:${port})\n`);
+}
+
+/** Asks what the node needs and returns the flags to run it with. @throws ERR_INPUT_ENDED when stdin ends before an answer */
 export async function askForFlags(base: RunFlags, asker: LineReader): Promise<RunFlags> {
-  {
-    process.stdout.write(`strongcast: your IP address is ${lanAddress()}\n`);
-    const suggested = await suggestPort();
-    const portAnswer = await asker.ask(`Port to listen on [${suggested}]: `);
-    const port = portAnswer === '' ? suggested : Number(portAnswer);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new StrongcastError('ERR_INVALID_OPTION', `port must be an integer in 0..65535, got '${portAnswer}'`);
-    }
-    const genesis = await asker.ask('Genesis file to join as a validator (empty for a plain node): ');
-    if (genesis !== '') {
-      const index = await asker.ask('Which validator are you (index from 0)? ');
-      if (!/^\d+$/.test(index)) throw new StrongcastError('ERR_INVALID_OPTION', `validator index must be a number, got '${index}'`);
-      const key = genesis.replace(/genesis\.json$/, '') + `node-${index}.key`;
-      return { ...base, port, genesis, key };
-    }
-    const peersAnswer = await asker.ask('Peers to connect to (HOST:PORT, comma-separated, empty for none): ');
-    const peers = peersAnswer.split(',').map((p) => p.trim()).filter(Boolean);
-    for (const p of peers) parseHostPort(p, 'peer');
-    return { ...base, port, peers };
+  const lan = lanAddress();
+  process.stdout.write(`strongcast: your IP address is ${lan}\n`);
+  const suggested = await suggestPort();
+  const portAnswer = await asker.ask(`Port to listen on [${suggested}]: `);
+  const port = portAnswer === '' ? suggested : Number(portAnswer);
+  if (!/^\d*$/.test(portAnswer) || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new StrongcastError('ERR_INVALID_OPTION', `port must be an integer in 0..65535, got '${portAnswer}'`);
   }
+  process.stdout.write(listenLine(base.host ?? '0.0.0.0', port, lan));
+  const genesis = await asker.ask('Genesis file to join as a validator (empty for a plain node): ');
+  if (genesis !== '') {
+    const index = await asker.ask('Which validator are you (index from 0)? ');
+    if (!/^\d+$/.test(index)) throw new StrongcastError('ERR_INVALID_OPTION', `validator index must be a number, got '${index}'`);
+    const key = genesis.replace(/genesis\.json$/, '') + `node-${index}.key`;
+    return { ...base, port, genesis, key };
+  }
+  const peersAnswer = await asker.ask('Peers to connect to (HOST:PORT, comma-separated, empty for none): ');
+  const peers = peersAnswer.split(',').map((p) => p.trim()).filter(Boolean);
+  for (const p of peers) parseHostPort(p, 'peer');
+  return { ...base, port, peers };
 }

@@ -5,23 +5,54 @@
 import { type StrongcastNode } from '../core/node.ts';
 import { createNode } from '../create-node.ts';
 import { readKeyFile } from '../crypto/keys.ts';
-import { stderrLogger } from '../log.ts';
+import { lineLogger, type LogFormat, type Logger, type LogLevel } from '../log.ts';
 import type { NodeOptions } from '../core/node-options.ts';
+import type { Validator } from '../core/validator.ts';
+import type { VerifyPool } from '../crypto/verifier-core.ts';
+import { startMetricsServer, type MetricsServer } from '../observe/metrics-server.ts';
 import type { RunFlags } from './args.ts';
 import { runConsoleLine, type ConsoleContext, type ConsoleValidator } from './console.ts';
 import { Output } from './output.ts';
 import type { LineReader } from './lines.ts';
+import type { ConsoleScreen } from './screen.ts';
 
 /** A running CLI node and how to stop it. */
 export interface CliNode {
   node: StrongcastNode;
   out: Output;
   validator: ConsoleValidator | null;
+  /** The /metrics and /health server, with --metrics. */
+  metrics: MetricsServer | null;
+  stop: () => Promise<void>;
+}
+
+/** What a validator shell adds to the CLI: its console commands, the validator itself, and how to stop it. */
+export interface ValidatorPart {
+  validator: ConsoleValidator | null;
+  /** The validator or observer, for the metrics and health check. */
+  consensus?: Validator;
   stop: () => Promise<void>;
 }
 
 /** Hook a validator shell can use to join the CLI (set by the consensus integration). */
-export type ValidatorFactory = (node: StrongcastNode, flags: RunFlags, out: Output) => Promise<{ validator: ConsoleValidator | null; stop: () => Promise<void> }>;
+export type ValidatorFactory = (node: StrongcastNode, flags: RunFlags, out: Output) => Promise<ValidatorPart>;
+
+/** How the CLI logs: the level and format flags, or their defaults for where the output goes. */
+export function cliLogging(flags: RunFlags, textConsole: boolean, stderrIsTerminal: boolean): { level: LogLevel; format: LogFormat } {
+  return {
+    // The console already prints each event (a peer, a listening address) as a line of its own; info logs
+    // would say it all a second time, so at a text console only warnings and errors are logged by default.
+    level: flags.logLevelGiven ? flags.logLevel : textConsole ? 'warn' : 'info',
+    // People read a terminal; anything else (a file, a pipe, a service manager) is read by a log collector.
+    format: flags.logFormat ?? (stderrIsTerminal ? 'text' : 'json'),
+  };
+}
+
+/** The CLI's logger: lines on stderr, around the console's prompt at a terminal. */
+export function cliLogger(flags: RunFlags, interactive: boolean, screen: ConsoleScreen): Logger {
+  const textConsole = !flags.json && (interactive || process.stdout.isTTY === true);
+  return lineLogger({ ...cliLogging(flags, textConsole, process.stderr.isTTY === true), write: (s) => screen.err(s) });
+}
 
 /** Prints node events the way the CLI promises (names are a public interface). */
 export function wireNodeEvents(node: StrongcastNode, out: Output): void {
@@ -29,8 +60,8 @@ export function wireNodeEvents(node: StrongcastNode, out: Output): void {
   node.on('peer', (e) =>
     out.event(
       'peer',
-      { state: e.state, id: e.id, addr: e.addr, outbound: e.outbound, ...(e.code ? { code: e.code, reason: e.reason } : {}) },
-      `peer ${e.state} ${e.id.slice(0, 16)} ${e.addr}${e.reason ? ` (${e.reason})` : ''}`,
+      { state: e.state, id: e.id, addr: e.addr, socket: e.socket, outbound: e.outbound, ...(e.code ? { code: e.code, reason: e.reason } : {}) },
+      `peer ${e.state} ${e.id.slice(0, 16)} ${e.addr} ${e.outbound ? 'outbound' : `inbound from ${e.socket}`}${e.reason ? ` (${e.reason})` : ''}`,
     ),
   );
   node.on('message', (m) => {
@@ -43,7 +74,7 @@ export function wireNodeEvents(node: StrongcastNode, out: Output): void {
 }
 
 /** Node options from flags (identity read from --key when given). */
-export async function nodeOptionsFromFlags(flags: RunFlags): Promise<NodeOptions> {
+export async function nodeOptionsFromFlags(flags: RunFlags, log: Logger): Promise<NodeOptions> {
   return {
     host: flags.host ?? '0.0.0.0',
     port: flags.port ?? 0,
@@ -55,36 +86,61 @@ export async function nodeOptionsFromFlags(flags: RunFlags): Promise<NodeOptions
     targetPeers: flags.targetPeers,
     frameBytesMax: flags.frameBytesMax,
     gossipMode: flags.gossipMode,
-    log: stderrLogger(flags.logLevel),
+    log,
   };
 }
 
+/** What the CLI shares with the node it starts. */
+export interface CliParts {
+  screen: ConsoleScreen;
+  log: Logger;
+  /** The node's verification pool, reported by the metrics. */
+  pool?: VerifyPool;
+}
+
+/** Starts the metrics server of --metrics and says where it listens. */
+async function startMetrics(flags: RunFlags, node: StrongcastNode, parts: CliParts, out: Output, consensus?: Validator): Promise<MetricsServer | null> {
+  if (!flags.metrics) return null;
+  const server = await startMetricsServer({ node, ...flags.metrics, log: parts.log, ...(parts.pool ? { pool: parts.pool } : {}), ...(consensus ? { validator: consensus } : {}) });
+  out.event('metrics', { host: server.host, port: server.port, url: server.url }, `metrics on ${server.url}/metrics, health on ${server.url}/health`);
+  return server;
+}
+
 /** Starts a node for the CLI; the validator factory joins consensus when --genesis is given. */
-export async function startCliNode(flags: RunFlags, options: NodeOptions, makeValidator?: ValidatorFactory): Promise<CliNode> {
-  const out = new Output(flags.json);
+export async function startCliNode(flags: RunFlags, options: NodeOptions, makeValidator: ValidatorFactory | undefined, parts: CliParts): Promise<CliNode> {
+  const out = new Output(flags.json, (s) => parts.screen.out(s));
   const node = createNode(options);
   wireNodeEvents(node, out);
   const v = makeValidator ? await makeValidator(node, flags, out) : null;
   await node.start();
+  const metrics = await startMetrics(flags, node, parts, out, v?.consensus).catch(async (e: unknown) => {
+    await v?.stop();
+    await node.stop();
+    throw e;
+  });
   let stopped: Promise<void> | null = null;
   const stop = () =>
     (stopped ??= (async () => {
+      // /health says 503 while the node winds down, and the server goes last.
+      metrics?.markStopping();
       await v?.stop();
       await node.stop();
+      await metrics?.stop();
     })());
-  return { node, out, validator: v?.validator ?? null, stop };
+  return { node, out, validator: v?.validator ?? null, metrics, stop };
 }
 
 /**
  * Reads console commands until quit. When stdin ends, a headless node keeps running (e.g. `< /dev/null`,
  * stopped by a signal); a terminal closing (Ctrl-D) means quit.
  */
-export async function runConsole(cli: CliNode, lines: LineReader, onQuit: () => Promise<void>): Promise<void> {
+export async function runConsole(cli: CliNode, lines: LineReader, onQuit: () => Promise<void>, screen: ConsoleScreen): Promise<void> {
   const interactive = process.stdin.isTTY === true;
   const ctx: ConsoleContext = { node: cli.node, out: cli.out, validator: cli.validator, quit: onQuit };
   for (;;) {
-    if (interactive) process.stdout.write('> ');
+    screen.showPrompt();
     const line = await lines.next();
+    screen.inputTaken();
     if (line === null) break;
     // One command at a time, in the order typed, even when one is slow (connect, mine).
     await runConsoleLine(ctx, line);
@@ -93,12 +149,12 @@ export async function runConsole(cli: CliNode, lines: LineReader, onQuit: () => 
 }
 
 /** Stops on SIGINT/SIGTERM, exits 0 once everything is closed. */
-export function installSignalHandlers(stop: () => Promise<void>): void {
+export function installSignalHandlers(stop: () => Promise<void>, log: Logger): void {
   let stopping = false;
   const onSignal = (sig: string) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`received ${sig}, shutting down\n`);
+    log.info('shutting down', { signal: sig });
     const force = setTimeout(() => process.exit(1), 5000);
     force.unref();
     void stop().then(() => process.exit(0));

@@ -91,7 +91,7 @@ export async function prepareValidator(flags: RunFlags, base: NodeOptions): Prom
       await v.flushed();
       await savePeers?.();
     };
-    return { validator: consoleValidator(v, node, out), stop };
+    return { validator: consoleValidator(v, node, out), consensus: v, stop };
   };
   return { options, pool, factory, store };
 }

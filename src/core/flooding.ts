@@ -16,9 +16,10 @@ import { outcomeId } from '../consensus/outcome.ts';
 import { blockHash } from '../consensus/block.ts';
 import type { SignatureCheck, Verifier } from '../crypto/verifier.ts';
 import type { ConsensusMessage, GossipMessage, Message, OutcomeMessage } from '../wire/schema.ts';
-import type { Logger } from '../log.ts';
+import { logError, type Logger } from '../log.ts';
 import type { NodeLimits } from './node-options.ts';
 import type { ChainVerdict, ConsensusPort, GossipDelivery } from './node-types.ts';
+import type { TrafficCounters } from './traffic.ts';
 
 /** Counters the flooding keeps on the node. */
 export interface FloodCounters {
@@ -36,6 +37,8 @@ export interface FloodHost {
   readonly limits: NodeLimits;
   readonly log: Logger;
   readonly counters: FloodCounters;
+  /** Frames by message type. */
+  readonly traffic: TrafficCounters;
   /** Open connections by peer id. */
   readonly openPeers: ReadonlyMap<string, PeerConnection>;
   now(): number;
@@ -106,6 +109,7 @@ export class Flooding {
   relay(msg: Message, skip: ReadonlySet<string>): number {
     const sent = this.sendToAll(encodeFrame(msg, this.host.limits.frameBytesMax), skip);
     this.host.counters.relayedFrames += sent;
+    this.host.traffic.sent(msg.t, sent);
     return sent;
   }
 
@@ -155,7 +159,7 @@ export class Flooding {
 
   #afterVerifyFailure(id: string, e: unknown): void {
     this.host.gossip.settle(id, false, this.host.now());
-    this.host.log.warn('verification failed', { error: (e as Error).message });
+    logError(this.host.log, 'verification failed', { error: (e as Error).message });
   }
 
   #afterGossipVerify(c: PeerConnection, msg: GossipMessage, id: string, ok: boolean): void {

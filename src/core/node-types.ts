@@ -7,6 +7,7 @@ import type { Clock } from '../io/clock.ts';
 import type { Random } from '../io/random.ts';
 import type { Transport } from '../io/transport.ts';
 import type { ChainMessage, ConsensusMessage, Message, OutcomeMessage } from '../wire/schema.ts';
+import type { FramesByType } from './traffic.ts';
 
 /** A broadcast delivered to the application, once per node. */
 export interface GossipDelivery {
@@ -27,7 +28,13 @@ export interface GossipDelivery {
 export interface PeerEvent {
   state: 'connected' | 'disconnected';
   id: string;
+  /**
+   * Where the peer listens (HOST:PORT): the address it is reached at. For an inbound peer that announced no
+   * listening port, the socket address.
+   */
   addr: string;
+  /** The socket's remote address: for an inbound peer, its ephemeral port. */
+  socket: string;
   outbound: boolean;
   code?: ErrorCode;
   reason?: string;
@@ -93,6 +100,12 @@ export interface NodeStats {
     /** Broadcasts announced to us but not yet received. */
     missing: number;
   };
+  /**
+   * Frames by message type: `in` handled by the node, `out` taken by a connection. framesIn and framesOut less
+   * these sums are the connections' own frames (handshake, keepalive, refusals) and frames dropped by the
+   * message rate.
+   */
+  framesByType: { in: FramesByType; out: FramesByType };
 }
 
 /** What the consensus shell tells the node about a chain it was handed. */

@@ -33,7 +33,8 @@ import { generateIdentity, type Identity } from '../crypto/keys.ts';
 import { createMainThreadVerifier } from '../crypto/main-thread-verifier.ts';
 import type { Verifier } from '../crypto/verifier.ts';
 import { blockHash } from '../consensus/block.ts';
-import { silentLogger, type Logger } from '../log.ts';
+import { logError, silentLogger, type Logger } from '../log.ts';
+import { TrafficCounters } from './traffic.ts';
 
 
 export { getPeersIntervalMs } from './peer-exchange.ts';
@@ -85,6 +86,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private running = false;
   /** Counters for status views and tests. */
   readonly counters = { delivered: 0, published: 0, relayedFrames: 0, badSignatures: 0, offences: 0, bans: 0 };
+  /** Frames in and out by message type (see traffic.ts). */
+  readonly traffic = new TrafficCounters();
 
   /** Use `createNode` (src/create-node.ts), which fills `env` for a machine. */
   constructor(options: NodeOptions, env: NodeEnvironment) {
@@ -109,7 +112,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.verifier = options.verifier ?? createMainThreadVerifier({});
     this.gossip = new GossipCore(options);
     this.broadcastRelay = new BroadcastRelay(options, {
-      sendFrame: (peer, frame) => this.open.get(peer)?.sendFrame(frame) ?? false,
+      sendFrame: (peer, frame) => this.sendGossipFrame(peer, frame),
       send: (peer, msg) => this.sendTo(peer, msg),
     });
     this.banIps = options.banIps ?? true;
@@ -143,7 +146,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       this.host,
       this.port,
       (link) => this.table.accept(link),
-      (error) => this.log.warn('server error', { error }),
+      (error) => logError(this.log, 'server error', { error }),
     );
     this.port = listener.port;
     this.listener = listener;
@@ -206,7 +209,22 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
 
   /** Sends a message to one open peer; false when it is not connected. */
   sendTo(peerId: string, msg: Message): boolean {
-    return this.open.get(peerId)?.send(msg) ?? false;
+    const c = this.open.get(peerId);
+    return c ? this.sendOn(c, msg) : false;
+  }
+
+  /** Sends on one connection, counting the frame by its type when the connection took it. */
+  private sendOn(c: PeerConnection, msg: Message): boolean {
+    const sent = c.send(msg);
+    if (sent) this.traffic.sent(msg.t);
+    return sent;
+  }
+
+  /** A broadcast's frame, encoded once, to one peer (the relay's port). */
+  private sendGossipFrame(peerId: string, frame: Buffer): boolean {
+    const sent = this.open.get(peerId)?.sendFrame(frame) ?? false;
+    if (sent) this.traffic.out.gossip++;
+    return sent;
   }
 
   /** Listening addresses this node knows (peer exchange and open peers), for saving across restarts. */
@@ -236,7 +254,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     const { delivered, published, relayedFrames, offences, bans } = this.counters;
     const r = this.broadcastRelay.counters;
     const tree = { ihaveFrames: r.ihaveFrames, graftFrames: r.graftFrames, pruneFrames: r.pruneFrames, graftServed: r.graftServed, ...this.broadcastRelay.tree.sizes };
-    return { peers: this.open.size, delivered, published, relayedFrames, ...t, duplicates: this.gossip.counters.duplicates, offences, bans, turnsCut: this.turn.counters.turnsCut, tree };
+    const framesByType = { in: { ...this.traffic.in }, out: { ...this.traffic.out } };
+    return { peers: this.open.size, delivered, published, relayedFrames, ...t, duplicates: this.gossip.counters.duplicates, offences, bans, turnsCut: this.turn.counters.turnsCut, tree, framesByType };
   }
 
   /** Signs and floods a broadcast. Resolves with its id once sent to every open peer. */
@@ -263,14 +282,18 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   publishConsensus(msg: ConsensusMessage): number {
     if (!this.running) return 0;
     this.gossip.markOwn(consensusId(blockHash(msg.block), msg), this.now());
-    return this.flooding.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
+    const sent = this.flooding.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
+    this.traffic.sent('ds', sent);
+    return sent;
   }
 
   /** Floods our own signed outcome of a round. */
   publishOutcome(msg: OutcomeMessage): number {
     if (!this.running) return 0;
     this.gossip.markOwn(outcomeId(msg), this.now());
-    return this.flooding.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
+    const sent = this.flooding.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
+    this.traffic.sent('outcome', sent);
+    return sent;
   }
 
   /**
@@ -366,18 +389,19 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     const listen = listenAddressOf(c);
     if (listen) this.addresses.add({ id: c.peerHello!.key, ...parseHostPort(listen) }, this.now());
     if (c.outbound) this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, true);
-    const ev: PeerEvent = { state: 'connected', id: c.peerId, addr: c.addr, outbound: c.outbound };
-    this.log.info('peer connected', { id: c.peerId.slice(0, 16), addr: c.addr, outbound: c.outbound });
+    const ev: PeerEvent = { state: 'connected', id: c.peerId, addr: listen ?? c.addr, socket: c.addr, outbound: c.outbound };
+    this.log.info('peer connected', { id: c.peerId.slice(0, 16), addr: ev.addr, socket: c.addr, outbound: c.outbound });
     this.notify(() => this.emit('peer', ev));
-    if (this.peerExchange) c.send({ t: 'getpeers' });
+    if (this.peerExchange) this.sendOn(c, { t: 'getpeers' });
   }
 
   private onPeerClosed(c: PeerConnection, code: ErrorCode, reason: string): void {
     this.broadcastRelay.peerDown(c.peerId);
     this.getChainAnswers.forget(c.peerId);
     this.exchange.forget(c.peerId);
-    const ev: PeerEvent = { state: 'disconnected', id: c.peerId, addr: c.addr, outbound: c.outbound, code, reason };
-    this.log.info('peer disconnected', { id: c.peerId.slice(0, 16), addr: c.addr, code, reason });
+    const addr = listenAddressOf(c) ?? c.addr;
+    const ev: PeerEvent = { state: 'disconnected', id: c.peerId, addr, socket: c.addr, outbound: c.outbound, code, reason };
+    this.log.info('peer disconnected', { id: c.peerId.slice(0, 16), addr, socket: c.addr, code, reason });
     this.notify(() => this.emit('peer', ev));
   }
 
@@ -404,6 +428,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   }
 
   private onMessage(c: PeerConnection, msg: Message): void {
+    this.traffic.received(msg.t);
     switch (msg.t) {
       case 'gossip':
         return this.flooding.onGossip(c, msg);
@@ -450,7 +475,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private onGetChain(c: PeerConnection, from: number): void {
     if (!this.sync || !this.getChainAnswers.allow(c.peerId, this.now())) return;
     const reply = this.sync.onGetChain(from, c.peerId);
-    if (reply) c.send(reply);
+    if (reply) this.sendOn(c, reply);
   }
 
   /** What flooding sees of this node. */
@@ -463,6 +488,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       limits: this.limits,
       log: this.log,
       counters: this.counters,
+      traffic: this.traffic,
       openPeers: this.open,
       now: this.now,
       consensusPort: () => this.consensus,
@@ -481,6 +507,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       addresses: this.addresses,
       scores: this.scores,
       table: this.table,
+      traffic: this.traffic,
       maintain: (ask) => this.maintain(ask),
     };
   }

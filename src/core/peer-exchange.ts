@@ -15,6 +15,7 @@ import { RequestInterval } from '../peers/request-interval.ts';
 import { schemaLimits, type PeerAddress } from '../wire/schema.ts';
 import type { Logger } from '../log.ts';
 import { parseHostPort } from './node-options.ts';
+import type { TrafficCounters } from './traffic.ts';
 
 /** A peer's getpeers is answered at most this often; more are ignored. */
 export const getPeersIntervalMs = 1000;
@@ -28,6 +29,8 @@ export interface ExchangeHost {
   readonly addresses: AddressBook;
   readonly scores: PeerScores;
   readonly table: PeerTable;
+  /** Frames by message type. */
+  readonly traffic: TrafficCounters;
   /** One maintenance pass; `ask`: also ask a peer for addresses. */
   maintain(ask: boolean): void;
 }
@@ -53,7 +56,7 @@ export class PeerExchange {
       const hex = toHex(a.id);
       if (hex !== c.peerId && !h.table.open.has(hex)) addrs.push(a);
     }
-    c.send({ t: 'peers', addrs: addrs.slice(0, schemaLimits.peersPerReplyMax) });
+    if (c.send({ t: 'peers', addrs: addrs.slice(0, schemaLimits.peersPerReplyMax) })) h.traffic.sent('peers');
   }
 
   /** Addresses a peer sent: into the book, then dial toward targetPeers. */
@@ -87,7 +90,7 @@ export class PeerExchange {
       dial: (host, port, done) => h.table.dial(host, port, done),
       askForAddresses: () => {
         const peers = [...open.values()];
-        peers[Math.floor(h.random.next() * peers.length)]?.send({ t: 'getpeers' });
+        if (peers[Math.floor(h.random.next() * peers.length)]?.send({ t: 'getpeers' })) h.traffic.sent('getpeers');
       },
     };
   }

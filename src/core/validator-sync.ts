@@ -11,7 +11,7 @@ import type { Timer } from '../io/clock.ts';
 import { blockHash, type ChainBlock } from '../consensus/block.ts';
 import { CatchUp, statementSignedBytes } from '../consensus/catch-up.ts';
 import { schemaLimits, type ChainMessage, type ChainStatement, type WireChainBlock } from '../wire/schema.ts';
-import type { Logger } from '../log.ts';
+import { logError, type Logger } from '../log.ts';
 import { chainReplyBytesMax, type ValidatorContext } from './validator-types.ts';
 
 /** What catch-up needs from its validator. */
@@ -84,7 +84,7 @@ export class ValidatorSync {
   /** A peer's reply, queued behind the ones before it. */
   onReply(msg: ChainMessage, peer: string): void {
     this.#queue = this.#queue.then(() => this.#absorb(msg, peer)).catch((e: unknown) => {
-      this.host.log.warn('catch-up reply failed', { error: (e as Error).message });
+      logError(this.host.log, 'catch-up reply failed', { error: (e as Error).message });
     });
   }
 

@@ -15,7 +15,7 @@ import type { Identity } from '../crypto/keys.ts';
 import { DolevStrong, type ConsensusAction } from '../consensus/dolev-strong.ts';
 import { validatorIndex, type Genesis } from '../consensus/genesis.ts';
 import { blockHash, type ChainBlock, type InstanceId } from '../consensus/block.ts';
-import { silentLogger, type Logger } from '../log.ts';
+import { logError, silentLogger, type Logger } from '../log.ts';
 import { ValidatorSync, type SyncHost } from './validator-sync.ts';
 import { OutcomeExchange, type OutcomeHost } from './outcome-exchange.ts';
 import { blockView, mineAttemptsMax, type ChainStore, type ValidatorEvents, type ValidatorOptions } from './validator-types.ts';
@@ -248,7 +248,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
         then();
       })
       .catch((e: unknown) => {
-        this.log.warn('could not store a decided block; not reported', { error: (e as Error).message });
+        logError(this.log, 'could not store a decided block; not reported', { error: (e as Error).message });
         this.emit('rejected', { instance: block ? { miner: block.miner, t0: block.t0 } : null, code: 'ERR_STORE', reason: (e as Error).message, from: 'self' });
       });
   }
@@ -266,7 +266,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
         this.nextTickDueMs = Infinity;
         this.apply(this.core.tick(this.now()), 'self');
       } catch (e) {
-        this.log.warn('consensus tick failed', { error: (e as Error).message });
+        logError(this.log, 'consensus tick failed', { error: (e as Error).message });
       }
       this.scheduleTick();
     }, Math.max(1, next - now + 1));

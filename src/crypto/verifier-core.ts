@@ -43,6 +43,13 @@ export interface VerifyPoolStats {
 export interface VerifyPool extends ChainVerifier {
   /** A snapshot of the counters. */
   stats(): VerifyPoolStats;
+  /** Worker threads (absent for the main-thread verifier). */
+  readonly threads?: number;
+  /**
+   * Milliseconds the worker threads have spent running since the pool started, summed over them (their
+   * event-loop utilisation, read when asked: nothing is timed per batch). Absent for the main-thread verifier.
+   */
+  workerBusyMs?(): number;
 }
 
 /** Resolved options of the shared core. */

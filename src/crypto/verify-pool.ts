@@ -6,6 +6,7 @@
  * core with an in-process executor, so both give the same answers by construction.
  */
 import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { StrongcastError } from '../errors.ts';
 import { siblingModuleUrl } from '../module-path.ts';
@@ -118,5 +119,23 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     run: (buffer) => piscina.run(buffer, { transferList: [buffer] }) as Promise<Uint8Array>,
     close: () => (destroyed ??= piscina.destroy()),
   };
-  return createVerifierCore(executor, settings);
+  const busy = workerBusyMeter(() => piscina.threads);
+  return Object.assign(createVerifierCore(executor, settings), { threads, workerBusyMs: busy });
+}
+
+/**
+ * Busy time of a set of worker threads, summed and never decreasing: each read adds what every thread ran
+ * since the last read (a replaced thread starts again from zero and counts from there).
+ */
+export function workerBusyMeter(threads: () => readonly Pick<Worker, 'performance'>[]): () => number {
+  const seen = new WeakMap<object, number>();
+  let total = 0;
+  return () => {
+    for (const t of threads()) {
+      const active = t.performance.eventLoopUtilization().active;
+      total += active - (seen.get(t) ?? 0);
+      seen.set(t, active);
+    }
+    return total;
+  };
 }
