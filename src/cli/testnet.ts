@@ -15,6 +15,7 @@ import { initNetwork } from './init.ts';
 import { readGenesisFile } from './validator.ts';
 import { LineReader } from './lines.ts';
 import type { TestnetFlags } from './args.ts';
+import { chainsLegend, instanceLegend, tableLines, ViewKeys, type Key } from './testnet-view.ts';
 
 /** The entry point each validator runs: main.ts under tsx, main.js from the build (without the loader). */
 const mainPath = fileURLToPath(siblingModuleUrl('../main', import.meta.url));
@@ -57,7 +58,7 @@ function startChild(i: number, dir: string, json: boolean, onEvent: (i: number, 
     '--key', join(dir, `node-${i}.key`),
     '--data', join(dir, `data-${i}`),
     '--host', '127.0.0.1',
-    '--json', '--threads', '1', '--log-level', json ? 'info' : 'warn',
+    '--json', '--threads', '1', '--log-level', json ? 'info' : 'warn', '--log-format', 'text',
   ];
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', logFd, 'ipc'] });
   closeSync(logFd);
@@ -95,35 +96,20 @@ async function ensureNetwork(flags: TestnetFlags): Promise<number> {
   return g.validators.length;
 }
 
-function row(v: NodeView, selected: boolean): string {
-  const s = v.stats;
-  const inst = s['instance'] as { miner: number; t0: number; round: number } | null | undefined;
-  const cells = [
-    `${selected ? '>' : ' '}${String(v.index).padStart(2)}`,
-    String(v.port ?? '-').padStart(5),
-    v.exited !== null ? `exited(${v.exited})`.padEnd(10) : String(v.peers.size).padStart(5) + '     ',
-    String(s['delivered'] ?? 0).padStart(7),
-    String(s['published'] ?? 0).padStart(5),
-    String(s['height'] ?? 0).padStart(6),
-    (v.lastDecided || '-').padEnd(18),
-    String(s['round'] ?? '-').padStart(7),
-    inst ? `${inst.miner}@${inst.t0} r${inst.round}` : '-',
-  ];
-  return cells.join('  ');
-}
-
-function render(views: NodeView[], selected: number, recent: string[], dir: string): void {
-  const header = '  #   port  peers        in    out  height  last decided        round  instance';
+function render(views: NodeView[], keys: ViewKeys, recent: string[], dir: string): void {
+  const rows = views.map((v) => ({ index: v.index, port: v.port, peers: v.peers.size, stats: v.stats, lastDecided: v.lastDecided, exited: v.exited }));
   const lines = [
     `strongcast testnet: ${views.length} validators, state in ${dir}   (${new Date().toLocaleTimeString()})`,
     '',
-    header,
-    ...views.map((v) => row(v, v.index === selected)),
+    ...tableLines(rows, keys.selected),
+    '',
+    instanceLegend,
+    chainsLegend,
     '',
     'recent events:',
     ...recent.slice(-recentEventsMax).map((l) => '  ' + l),
     '',
-    'keys: 0-9 / up,down select node   b broadcast   m mine   q or Ctrl-C quit',
+    keys.footer(),
   ];
   process.stdout.write('\x1b[H\x1b[2J' + lines.join('\n') + '\n');
 }
@@ -153,7 +139,7 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
   const tui = !flags.json && process.stdout.isTTY === true && process.stdin.isTTY === true;
   const recent: string[] = [];
   const views: NodeView[] = [];
-  let selected = 0;
+  const keys = new ViewKeys(n);
   const onEvent = (i: number, e: Event) => {
     const v = views[i];
     if (!v) return;
@@ -181,7 +167,7 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
   }
   const send = (i: number, line: string) => views[i]?.child.stdin?.write(line + '\n');
   const poll = setInterval(() => views.forEach((v) => v.exited === null && send(v.index, 'stats')), testnetStatsIntervalMs);
-  const draw = tui ? setInterval(() => render(views, selected, recent, flags.dir), 500) : null;
+  const draw = tui ? setInterval(() => render(views, keys, recent, flags.dir), 500) : null;
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -197,23 +183,19 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
   process.on('SIGTERM', () => void stop());
   process.on('exit', () => views.forEach((v) => v.exited === null && v.child.kill('SIGKILL')));
 
-  if (tui) return controlByKeys(views, n, send, stop, (i) => (selected = i), () => selected, recent, flags.dir);
+  if (tui) return controlByKeys(keys, send, stop, () => render(views, keys, recent, flags.dir));
   return controlByLines(n, send, stop);
 }
 
-/** The live view's keys: select a node, broadcast or mine from it, quit. */
-function controlByKeys(views: NodeView[], n: number, send: (i: number, line: string) => void, stop: () => Promise<void>, select: (i: number) => void, selected: () => number, recent: string[], dir: string): void {
-  let counter = 0;
+/** The live view's keys (testnet-view.ts): select a node, broadcast a typed message or mine from it, quit. */
+function controlByKeys(keys: ViewKeys, send: (i: number, line: string) => void, stop: () => Promise<void>, redraw: () => void): void {
   emitKeypressEvents(process.stdin);
   process.stdin.setRawMode(true);
-  process.stdin.on('keypress', (str: string | undefined, key: { name?: string; ctrl?: boolean }) => {
-    if ((key.ctrl && key.name === 'c') || key.name === 'q') return void stop();
-    if (key.name === 'up') select((selected() + n - 1) % n);
-    else if (key.name === 'down') select((selected() + 1) % n);
-    else if (str && /^[0-9]$/.test(str) && Number(str) < n) select(Number(str));
-    else if (key.name === 'b') send(selected(), `broadcast hello #${++counter} from the testnet view`);
-    else if (key.name === 'm') send(selected(), `mine block #${++counter} from the testnet view`);
-    render(views, selected(), recent, dir);
+  process.stdin.on('keypress', (str: string | undefined, key: Key) => {
+    const action = keys.onKey(str, key);
+    if (action.kind === 'quit') return void stop();
+    if (action.kind === 'send') send(action.node, action.line);
+    redraw();
   });
 }
 
