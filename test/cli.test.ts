@@ -71,7 +71,7 @@ test('two headless --json nodes: connect, broadcast through stdin, events on std
     assert.is((peers.peers as unknown[]).length, 1);
     a.command('no-such-command');
     const err = await a.waitEvent((e) => e.event === 'error', 'error event');
-    assert.is(err.code, 'ERR_INVALID_OPTION');
+    assert.is(err.code, 'ERR_UNKNOWN_COMMAND', 'an unknown command has a code of its own');
     assert.is(await a.stop(), 0, 'SIGTERM exits 0');
     assert.is(await b.stop(), 0);
   } finally {
