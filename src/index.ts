@@ -1,7 +1,7 @@
 /**
  * strongcast library API. The CLI (main.ts) is a thin user of exactly these exports.
  *
- *   import { createNode } from './src/index.ts';
+ *   import { createNode } from 'strongcast';          // in a clone: from './src/index.ts'
  *   const node = createNode({ port: 7001, peers: ['127.0.0.1:7002'] });
  *   node.on('message', (m) => console.log(m.topic, new TextDecoder().decode(m.data)));
  *   await node.start();
@@ -23,6 +23,10 @@ export type { Verifier, ChainVerifier, SignatureCheck } from './crypto/verifier.
 export { createVerifyPool } from './crypto/verify-pool.ts';
 export type { VerifyPool, VerifyPoolOptions, VerifyPoolStats } from './crypto/verify-pool.ts';
 export { createMainThreadVerifier } from './crypto/main-thread-verifier.ts';
-export { stderrLogger, silentLogger } from './log.ts';
-export type { Logger } from './log.ts';
+export { stderrLogger, silentLogger, lineLogger } from './log.ts';
+export type { Logger, LogFields, LogFormat, LogLevel, LineLoggerOptions } from './log.ts';
+export { startMetricsServer, metricsServerDefaults } from './observe/metrics-server.ts';
+export type { MetricsServer, MetricsServerOptions } from './observe/metrics-server.ts';
+export { healthDefaults } from './observe/health.ts';
+export type { FramesByType } from './core/traffic.ts';
 export { PROTOCOL_VERSION } from './wire/schema.ts';
