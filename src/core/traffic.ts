@@ -27,9 +27,48 @@ export class TrafficCounters {
   /** Frames the node handed to a connection that took them, by type. */
   readonly out: FramesByType = zeroes();
 
-  /** A frame of this type reached the node. Types the connection handles itself are not counted here. */
+  /**
+   * A frame of this type reached the node. Types the connection handles itself are not counted here. A switch
+   * on the type, not `this.in[t]++`: each case is a fixed property, where a key that varies frame to frame
+   * costs a generic lookup (bench/traffic-cost.ts: 48.6 ns a frame that way, 5.9 ns with the switch, where
+   * decoding the frame takes 1.4 to 2.2 µs).
+   */
   received(t: Message['t']): void {
-    if (t in this.in) this.in[t as NodeMessageType]++;
+    const c = this.in;
+    switch (t) {
+      case 'gossip':
+        c.gossip++;
+        return;
+      case 'ihave':
+        c.ihave++;
+        return;
+      case 'graft':
+        c.graft++;
+        return;
+      case 'prune':
+        c.prune++;
+        return;
+      case 'ds':
+        c.ds++;
+        return;
+      case 'outcome':
+        c.outcome++;
+        return;
+      case 'getpeers':
+        c.getpeers++;
+        return;
+      case 'peers':
+        c.peers++;
+        return;
+      case 'getchain':
+        c.getchain++;
+        return;
+      case 'chain':
+        c.chain++;
+        return;
+      default:
+        return;
+    }
   }
 
   /** `frames` frames of this type were taken by connections. */
