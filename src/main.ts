@@ -43,22 +43,27 @@ async function runNode(flags: RunFlags, lines: LineReader, interactive: boolean)
   let options = prepared?.options ?? { ...base, verifier: pool };
   let store = prepared?.store ?? null;
   if (!prepared && flags.data) ({ store, options } = await withDataDir(flags.data, options));
-  const cli = await startCliNode(flags, options, prepared?.factory ?? plainNodeStore(store), { screen, log, pool }).catch(async (e: unknown) => {
+  const starting = startCliNode(flags, options, prepared?.factory ?? plainNodeStore(store), { screen, log, pool }).catch(async (e: unknown) => {
     await store?.close();
     await pool.close();
     throw e;
   });
+  // Signals are ours from before the node listens: one that comes while it starts (a supervisor's quick
+  // restart, a test that stops it as soon as it says `listening`) waits for the start, then stops cleanly.
   const stopAll = async () => {
+    const cli = await starting.catch(() => null);
+    if (!cli) return; // the start failed and closed what it had opened; its error is reported
     await cli.stop();
     await store?.close();
     await pool.close();
   };
+  installSignalHandlers(stopAll, log);
+  const cli = await starting;
   const quit = async () => {
     await stopAll();
     lines.close();
     process.exit(0);
   };
-  installSignalHandlers(stopAll, log);
   // Started by a testnet (or any parent) with an IPC channel: exit when the parent goes away, so a killed
   // parent never leaves validators running.
   if (process.send) process.on('disconnect', () => void stopAll().finally(() => process.exit(0)));

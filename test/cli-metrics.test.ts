@@ -84,6 +84,22 @@ test('--log-format json: every stderr line is one JSON object with time, level a
   }
 });
 
+test('SIGTERM the moment the node says it listens (its metrics server still starting) shuts down cleanly, status 0', async () => {
+  for (let i = 0; i < 3; i++) {
+    const p = new CliProcess(['--host', '127.0.0.1', '--port', '0', '--json', '--metrics', '0']);
+    try {
+      // Killed from the read itself, not after a poll: the signal lands while the start is still going on.
+      p.child.stdout!.on('data', (d: Buffer) => void (d.toString().includes('"event":"listening"') && p.child.kill('SIGTERM')));
+      const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+      const code = await p.exited;
+      clearTimeout(timer);
+      assert.is(code, 0, `exit status of run ${i}: ${p.stderr}`);
+    } finally {
+      await p.stop();
+    }
+  }
+});
+
 test('--metrics with a port in use is a one-line ERR_PORT_IN_USE, and no node is left running', async () => {
   const holder = new CliProcess(['--host', '127.0.0.1', '--port', '0', '--json', '--metrics', '0']);
   try {
