@@ -59,7 +59,7 @@ export class LineReader {
     const answer = await this.next();
     this.promptLine?.setPrompt(CONSOLE_PROMPT);
     if (answer === null) {
-      if (!this.promptLine) process.stdout.write('\n');
+      process.stdout.write('\n'); // the error goes on a line of its own, not after the question
       throw new StrongcastError('ERR_INPUT_ENDED', `standard input ended before an answer to '${question.trim()}'; nothing was started`);
     }
     return answer.trim();

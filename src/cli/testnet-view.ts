@@ -52,7 +52,7 @@ const columns: Column[] = [
 ];
 
 /** What the instance column means, in one line under the table. */
-export const instanceLegend = 'instance: MINER@T0 rROUND, the newest open consensus instance (its miner, its start time in ms, its round now)';
+export const instanceLegend = 'instance: MINER@T0 rROUND, the newest open consensus instance: its miner, the round it started in (counted from the genesis start), its round now';
 
 /** What the chain columns count. */
 export const chainsLegend = 'chains: consensus frames (signature chains and outcomes) handled and sent';
