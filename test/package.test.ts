@@ -110,9 +110,9 @@ test('npx strongcast --help runs the compiled CLI', () => {
   assert.match(help, /^strongcast: a peer-to-peer node/);
 });
 
-test("two nodes broadcast through import { createNode } from 'strongcast' under plain Node", () => {
+test("two nodes broadcast through import { createNode } from 'strongcast' under plain Node, and its metrics count it", () => {
   const script = `
-    import { createNode } from 'strongcast';
+    import { createNode, startMetricsServer } from 'strongcast';
     const a = createNode({ host: '127.0.0.1', port: 0 });
     await a.start();
     const b = createNode({ host: '127.0.0.1', port: 0, peers: ['127.0.0.1:' + a.listenPort] });
@@ -121,12 +121,16 @@ test("two nodes broadcast through import { createNode } from 'strongcast' under 
     for (let i = 0; i < 250 && b.peers().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     await b.broadcast('chat', 'hello from the package');
     const text = await Promise.race([got, new Promise((r) => setTimeout(() => r('no message within 5 s'), 5000))]);
+    const metrics = await startMetricsServer({ node: a, port: 0 });
+    const scraped = await (await fetch(metrics.url + '/metrics')).text();
+    await metrics.stop();
+    const delivered = /^strongcast_broadcasts_delivered_total (\\d+)$/m.exec(scraped)?.[1];
     await b.stop();
     await a.stop();
-    process.stdout.write(String(text));`;
+    process.stdout.write(String(text) + ' / delivered ' + delivered);`;
   writeFileSync(join(project, 'two-nodes.mjs'), script);
   const out = execFileSync(process.execPath, ['two-nodes.mjs'], { cwd: project, encoding: 'utf8', timeout: commandMsMax });
-  assert.is(out, 'hello from the package');
+  assert.is(out, 'hello from the package / delivered 1', 'the message, and the metrics (prom-client loaded from the package) counted it');
 });
 
 /** tsc on one file of the consumer project, strict, with the project's own node_modules: exit status and output. */
