@@ -169,6 +169,34 @@ test('the server holds at most connectionsMax connections: the last one allowed 
   }
 });
 
+test('a request not finished within requestTimeoutMs is answered 408 and closed; one still within it is not', async () => {
+  const nodes = await startNodes(1, () => []);
+  const requestTimeoutMs = 400;
+  let server: MetricsServer | null = null;
+  let s: Socket | null = null;
+  try {
+    server = await startMetricsServer({ node: nodes[0]!, port: 0, requestTimeoutMs });
+    s = await openSocket(server.port);
+    const started = Date.now();
+    let reply = '';
+    let closedAfterMs = -1;
+    s.on('data', (d: Buffer) => (reply += d.toString()));
+    s.on('close', () => (closedAfterMs = Date.now() - started));
+    s.write('GET /health HTTP/1.1\r\nHost: x\r\n'); // the headers never end
+    await new Promise((r) => setTimeout(r, requestTimeoutMs / 2));
+    assert.is(closedAfterMs, -1, 'open halfway to the limit');
+    // Node's own check runs every 30 s unless told otherwise: 5 s is far inside that, far outside a quarter of 400 ms.
+    await waitFor(() => closedAfterMs >= 0, 'closed soon after the limit', 5000);
+    assert.ok(closedAfterMs >= requestTimeoutMs, `closed at ${closedAfterMs} ms, not before the limit`);
+    assert.match(reply, /^HTTP\/1\.1 408/);
+    assert.is(metricsServerDefaults.requestTimeoutMs, 10_000);
+  } finally {
+    s?.destroy();
+    await server?.stop();
+    await stopAll(nodes);
+  }
+});
+
 test('only GET /metrics and /health: other paths 404, other methods 405; stop() twice is safe and frees the port', async () => {
   const nodes = await startNodes(1, () => []);
   try {
