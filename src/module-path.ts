@@ -21,7 +21,10 @@ export function siblingModuleUrl(relativePath: string, fromUrl: string): URL {
 /**
  * Node flags a child process needs to run a module of the same kind as `fromUrl`: the tsx loader for
  * TypeScript, none for compiled JavaScript (which spares each child the loader thread and its compile time).
+ * The loader is named by the file this module resolves it to, not as `tsx`, which a child would look up from
+ * its working directory: a clone's CLI started from another directory finds it all the same. tsx is a
+ * development dependency, there only in a clone; the installed package is compiled and never asks for it.
  */
 export function loaderFlags(fromUrl: string): string[] {
-  return isCompiled(fromUrl) ? [] : ['--import', 'tsx'];
+  return isCompiled(fromUrl) ? [] : ['--import', import.meta.resolve('tsx')];
 }

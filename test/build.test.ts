@@ -26,7 +26,10 @@ test('siblingModuleUrl gives .ts next to TypeScript and .js next to compiled Jav
 test('loaderFlags: the tsx loader for TypeScript, nothing for compiled JavaScript', () => {
   assert.ok(isCompiled('file:///repo/dist/src/main.js'));
   assert.not.ok(isCompiled('file:///repo/src/main.ts'));
-  assert.equal(loaderFlags('file:///repo/src/cli/testnet.ts'), ['--import', 'tsx']);
+  const [flag, loader] = loaderFlags('file:///repo/src/cli/testnet.ts');
+  assert.is(flag, '--import');
+  assert.is(loader, import.meta.resolve('tsx'), 'the loader by its resolved file, whatever the working directory');
+  assert.match(String(loader), /^file:\/\/.*\/node_modules\/tsx\//);
   assert.equal(loaderFlags('file:///repo/dist/src/cli/testnet.js'), []);
 });
 
