@@ -15,7 +15,10 @@ import type { PhaseReport, ProgressResult, PublishResult, StartResult, VerifierK
  */
 export type PhaseSpec = { kind: 'steady'; ratePerSec: number; durationMs: number; required?: boolean } | { kind: 'burst'; messages: number };
 
-/** One configuration: a mesh, its publishers, the verifier, how nodes relay, and the phases run on it in order. */
+/**
+ * One configuration: a mesh, its publishers, the verifier, how nodes relay, and the phases run on it: the
+ * steady phases in order `repetitions` times over (default 1), then the bursts once.
+ */
 export interface ConfigSpec {
   nodes: number;
   degree: number;
@@ -24,6 +27,12 @@ export interface ConfigSpec {
   /** The nodes' gossipMode: 'tree' (Plumtree eager/lazy push) or 'flood' (every message to every peer). */
   mode: GossipMode;
   phases: PhaseSpec[];
+  /**
+   * How many times the steady phases run, one after the other on the same warmed-up nodes (a goal judged on
+   * one run would be judged on a sample of one). Bursts run once, after the last repetition, so their
+   * backlog cannot leak into a repetition.
+   */
+  repetitions?: number;
   /** The unmeasured steady traffic before the first phase. */
   warmup: WarmupSpec;
   seed: number;
@@ -62,10 +71,30 @@ export type PhaseRow = Record<string, string | number | boolean | null>;
 export const drainMs = 2_000;
 /** The same for a burst, which builds a backlog by design; the phase ends as soon as all is delivered. */
 export const burstDrainMs = 20_000;
-/** A phase counts as sustained only if its p99 latency stays under this (a growing backlog is not). */
-export const sustainedP99MsMax = 1_000;
-/** ... and only if the publishers achieved at least this share of the offered rate. */
-export const sustainedAchievedMin = 0.95;
+/**
+ * A steady phase counts as sustained only if its p99 latency is at most this. A network that falls behind
+ * builds a backlog that grows through the phase, and the latest messages wait longest: a p99 of at most
+ * 100 ms over a 3 s phase bounds that backlog to about 3% of the phase. It is the same bound as the stall
+ * goal (no event loop blocked over 100 ms), and twice the latency goal (p99 < 50 ms at 500 msg/s). The
+ * earlier bound, 1 s, let a third of a 3 s phase queue up and still count.
+ */
+export const sustainedP99MsMax = 100;
+/**
+ * ... and only if the publishers achieved at least this share of the offered rate: the publishers run inside
+ * the nodes, so a publisher falling behind means the nodes could not take the offered load. 98% over a 3 s
+ * phase lets the last publish be at most about 60 ms late (less than one stall the goal allows); the earlier
+ * 95% let it be about 160 ms late.
+ */
+export const sustainedAchievedMin = 0.98;
+
+/** What "sustained" allows, in words, for the report. */
+export function sustainedRule(): string {
+  return (
+    `sustained = a steady phase with every message at every node within ${drainMs / 1000} s of the last publish, no duplicate delivered, ` +
+    `p99 latency <= ${sustainedP99MsMax} ms and the publishers at >= ${Math.round(sustainedAchievedMin * 100)}% of the offered rate; ` +
+    'the rate that counts is the delivered rate (messages / (last delivery anywhere - first publish)), never the offered one'
+  );
+}
 /** Progress is polled this often while a phase drains, in ms. */
 const progressPollMs = 100;
 /** Time for the mesh to form, in ms. */
@@ -210,15 +239,29 @@ export function isSustained(row: PhaseRow): boolean {
     row['missingDeliveries'] === 0 &&
     row['duplicatesDelivered'] === 0 &&
     typeof row['latencyP99Ms'] === 'number' &&
-    row['latencyP99Ms'] < sustainedP99MsMax &&
+    row['latencyP99Ms'] <= sustainedP99MsMax &&
     typeof row['achievedPublishPerSec'] === 'number' &&
     row['achievedPublishPerSec'] >= sustainedAchievedMin * offered
   );
 }
 
 /**
- * Runs a configuration and returns one row per phase. Steady phases run in order; once one is not
- * sustained, the higher steady rates after it are skipped (they would only fail longer), bursts still run.
+ * The order phases run in: the steady phases once per repetition (numbered from 1), then the bursts
+ * (repetition null: once, after all repetitions).
+ */
+export function phaseSchedule(spec: ConfigSpec): { phase: PhaseSpec; repetition: number | null }[] {
+  const steadyPhases = spec.phases.filter((p) => p.kind === 'steady');
+  const bursts = spec.phases.filter((p) => p.kind === 'burst');
+  const out: { phase: PhaseSpec; repetition: number | null }[] = [];
+  for (let rep = 1; rep <= (spec.repetitions ?? 1); rep++) out.push(...steadyPhases.map((phase) => ({ phase, repetition: rep })));
+  out.push(...bursts.map((phase) => ({ phase, repetition: null })));
+  return out;
+}
+
+/**
+ * Runs a configuration and returns one row per phase, with its repetition and whether it was sustained.
+ * Within a repetition steady phases run in order; once one is not sustained, the higher steady rates after
+ * it are skipped (they would only fail longer) unless required; each repetition starts the ladder afresh.
  */
 export async function runConfig(spec: ConfigSpec, log: (line: string) => void): Promise<PhaseRow[]> {
   const cluster = Cluster.spawn(spec.nodes);
@@ -230,13 +273,19 @@ export async function runConfig(spec: ConfigSpec, log: (line: string) => void): 
     log(`  ${spec.nodes} nodes, degree ${spec.degree}, ${spec.mode}, ${spec.verifier} verifier: mesh formed in ${Math.round(performance.now() - t0)} ms`);
     let phaseId = 1;
     await runPhase(cluster, spec, phaseId++, { kind: 'steady', ...spec.warmup });
-    let saturated = false;
-    for (const phase of spec.phases) {
-      if (phase.kind === 'steady' && saturated && !phase.required) continue;
+    let saturatedIn: number | null = null;
+    for (const { phase, repetition } of phaseSchedule(spec)) {
+      if (phase.kind === 'steady' && saturatedIn === repetition && !phase.required) continue;
       const row = phaseRow(spec, phase, await runPhase(cluster, spec, phaseId++, phase), rssAtStartMb);
+      row['repetition'] = repetition;
+      row['sustained'] = phase.kind === 'steady' ? isSustained(row) : null;
       rows.push(row);
-      log(`  ${row['phase']} @ ${row['offeredPerSec'] ?? '-'}/s: ratio ${row['deliveryRatio']}, p99 ${row['latencyP99Ms']} ms, cpu ${row['cpuCoresUsedTotal']} cores`);
-      if (phase.kind === 'steady' && !isSustained(row)) saturated = true;
+      log(
+        `  ${repetition === null ? '' : `rep ${repetition}: `}${row['phase']} @ ${row['offeredPerSec'] ?? '-'}/s: ratio ${row['deliveryRatio']}, ` +
+          `delivered ${row['deliveredMsgsPerSec'] ?? '-'}/s, p99 ${row['latencyP99Ms']} ms, stall ${row['maxLoopDelayMs']} ms, cpu ${row['cpuCoresUsedTotal']} cores` +
+          `${row['sustained'] === false ? ' (not sustained)' : ''}`,
+      );
+      if (row['sustained'] === false) saturatedIn = repetition;
       if (row['missingDeliveries'] !== 0) await sleep(recoverMs);
     }
   } finally {
