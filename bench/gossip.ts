@@ -14,14 +14,15 @@
  * "Highest sustained rate" is the highest delivered rate (not offered) of a steady phase that counts as
  * sustained: every message at every node within the drain window, no duplicate, p99 latency within
  * sustainedP99MsMax and publishers achieving sustainedAchievedMin of the offered rate (run-config.ts says
- * why those bounds). The goal configuration's steady phases run `goalRepetitions` times and every goal is
- * judged on each repetition: met only if met in all of them, with the median and the worst printed.
+ * why those bounds). The goal configuration runs `goalRepetitions` times, each on fresh node processes, and
+ * every goal is judged on each repetition: met only if met in all of them, with the median and the worst
+ * printed.
  *
  *   npm run bench -- gossip [--quick]
  *   node --import tsx bench/gossip.ts --nodes 16 --rates 500,1000 [--burst 2000] [--duration 3000]
  *     [--mode tree|flood] [--verifier main|pool] [--degree 6] [--publishers 4]   (an ad-hoc run: prints, writes nothing)
  *     [--warmup 8000]   (ms of unmeasured traffic first, at 500 msg/s; 250 at 32 nodes or more)
- *     [--repetitions 3]   (the steady phases that many times over, the burst once after them)
+ *     [--repetitions 3]   (the configuration that many times, each on fresh processes; the burst in the first only)
  *     [--columns graftFrames,pruneFrames,...]   (more fields of the results rows to print)
  */
 import { execFileSync } from 'node:child_process';
@@ -38,10 +39,10 @@ import { runConfig, sustainedP99MsMax, sustainedRule, warmupNote, warmups, type 
 /** The issue's goal workload and targets; the goals are judged on the broadcast tree with the main-thread verifier. */
 const goal = { nodes: 16, degree: 6, publishers: 4, mode: 'tree', verifier: 'main', fullPerSec: 1000, p99AtPerSec: 500, p99Ms: 50, rssMb: 100, loopDelayMs: 100 } as const;
 /**
- * Repetitions of the goal configuration's steady phases. The stall and latency figures move with the load of
- * a shared machine from one run to the next; three samples give a median and a worst, where one gave a
- * verdict that another run could reverse. Only the goal configuration repeats: the others are comparisons,
- * and three times everything would more than double the benchmark's time.
+ * Runs of the goal configuration. The stall and latency figures move with the load of a shared machine from
+ * one run to the next; three samples give a median and a worst, where one gave a verdict that another run
+ * could reverse. Only the goal configuration repeats (its burst, beyond the goals, only in the first): the
+ * others are comparisons, and three times everything would more than double the benchmark's time.
  */
 const goalRepetitions = 3;
 const seed = 20240601;
@@ -84,7 +85,7 @@ function plan(quick: boolean): ConfigSpec[] {
   if (quick) {
     return [
       { ...base, warmup: warmups.quick, nodes: 8, mode: 'tree', verifier: 'main', phases: [steady(500, 1500), burst(500)] },
-      { ...base, warmup: warmups.quick, nodes: 16, mode: 'tree', verifier: 'main', repetitions: 2, phases: [steady(500, 1500), burst(500)] },
+      ...repeated({ ...base, warmup: warmups.quick, nodes: 16, mode: 'tree', verifier: 'main', phases: [steady(500, 1500), burst(500)] }, 2),
       { ...base, warmup: warmups.quick, nodes: 16, mode: 'flood', verifier: 'main', phases: [steady(500, 1500)] },
     ];
   }
@@ -93,22 +94,38 @@ function plan(quick: boolean): ConfigSpec[] {
   // at the same rate; elsewhere a ladder stops at its first unsustained rate. The goal configuration offers
   // 1100 msg/s too: the delivered rate of a phase that keeps up reads a little under its offered rate (the
   // last message's latency is in the span), so 1000 delivered can only be shown by offering more.
-  return [
-    // 8 nodes at 1000 msg/s carry the deliveries of 16 at 500 on half the processes: always measured, to compare.
-    { ...base, warmup: warmups.full8, nodes: 8, mode: 'tree', verifier: 'main', phases: [steady(500, d), steady(1000, d, true), steady(1500, d), burst(2000)] },
+  const goalRuns = repeated(
     {
       ...base,
       nodes: 16,
       mode: 'tree',
       verifier: 'main',
-      repetitions: goalRepetitions,
       phases: [steady(250, d), steady(500, d, true), steady(750, d), steady(1000, d, true), steady(1100, d), steady(1250, d), burst(2000)],
     },
+    goalRepetitions,
+  );
+  // The repetitions are spread over the run, so that one spell of other work on the machine does not fall
+  // on all of them.
+  return [
+    // 8 nodes at 1000 msg/s carry the deliveries of 16 at 500 on half the processes: always measured, to compare.
+    { ...base, warmup: warmups.full8, nodes: 8, mode: 'tree', verifier: 'main', phases: [steady(500, d), steady(1000, d, true), steady(1500, d), burst(2000)] },
+    goalRuns[0] as ConfigSpec,
     { ...base, nodes: 16, mode: 'flood', verifier: 'main', phases: [steady(250, d), steady(500, d, true), burst(2000)] },
+    ...goalRuns.slice(1, -1),
     { ...base, nodes: 16, mode: 'tree', verifier: 'pool', phases: [steady(500, d, true)] },
     // 32 nodes: 500 msg/s would already be the verification ceiling of 2 cores (n verifications per message).
     { ...base, warmup: warmups.full32, nodes: 32, mode: 'tree', verifier: 'main', phases: [steady(100, d), steady(250, d), burst(1000)] },
+    ...goalRuns.slice(-1),
   ];
+}
+
+/** `times` runs of a configuration, numbered from 1; bursts (overload beyond any goal) in the first only. */
+function repeated(spec: ConfigSpec, times: number): ConfigSpec[] {
+  return Array.from({ length: times }, (_, i) => ({
+    ...spec,
+    repetition: i + 1,
+    phases: i === 0 ? spec.phases : spec.phases.filter((p) => p.kind === 'steady'),
+  }));
 }
 
 /** Single-thread verifications per second of a benchmark message under the network rule, measured now. */
@@ -338,18 +355,18 @@ function latencyGoalContext(rows: PhaseRow[], verifiesPerSec: number): string[] 
 
 function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number, rss: RssBaselines): { ratios: string[]; notes: string[] } {
   const cores = availableParallelism();
-  const goalSpecRepetitions = specs.find((c) => c.nodes === goalConfig.nodes && c.mode === goalConfig.mode && c.verifier === goalConfig.verifier)?.repetitions ?? 1;
+  const goalRuns = specs.filter((c) => c.nodes === goalConfig.nodes && c.mode === goalConfig.mode && c.verifier === goalConfig.verifier).length;
   const ratios: string[] = [sustainedRule()];
-  for (const s of specs) {
+  // The runs of one configuration together, in the order the configurations first ran.
+  const firstRun = (c: ConfigSpec): number => specs.findIndex((o) => o.nodes === c.nodes && o.mode === c.mode && o.verifier === c.verifier);
+  for (const s of [...specs].sort((a, b) => firstRun(a) - firstRun(b))) {
     const ceiling = (cores * verifiesPerSec) / s.nodes;
-    for (const rep of repetitionsOf(rows, s)) {
-      const best = highestSustained(rows, s, rep);
-      const delivered = best === null ? null : num(best['deliveredMsgsPerSec']);
-      ratios.push(
-        `${configLabel(s)}${(s.repetitions ?? 1) > 1 ? `, repetition ${rep}` : ''}: highest sustained rate ${sustainedText(best)} ` +
-          `(verification ceiling ${Math.round(ceiling)} msg/s = ${cores} cores x ${Math.round(verifiesPerSec)} verifies/s / ${s.nodes} nodes; ${delivered === null ? '-' : (delivered / ceiling).toFixed(2)} of it)`,
-      );
-    }
+    const best = highestSustained(rows, s, s.repetition ?? 1);
+    const delivered = best === null ? null : num(best['deliveredMsgsPerSec']);
+    ratios.push(
+      `${configLabel(s)}${s.repetition ? `, repetition ${s.repetition}` : ''}: highest sustained rate ${sustainedText(best)} ` +
+        `(verification ceiling ${Math.round(ceiling)} msg/s = ${cores} cores x ${Math.round(verifiesPerSec)} verifies/s / ${s.nodes} nodes; ${delivered === null ? '-' : (delivered / ceiling).toFixed(2)} of it)`,
+    );
   }
   const mark = (ok: boolean): string => (ok ? 'met' : 'NOT met');
   ratios.push(...goalLines(rows, mark), ...rateGoalBudget(rows, verifiesPerSec, cores), ...latencyGoalContext(rows, verifiesPerSec));
@@ -382,9 +399,10 @@ function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number
       `${sustainedRule()}: p99 <= ${sustainedP99MsMax} ms bounds what can queue up to about 3% of a 3 s phase and is the stall goal's bound; ` +
       `the publishers run inside the nodes, so falling behind the offered rate is the nodes failing to take it. ` +
       'After the first unsustained steady rate, higher steady rates of that configuration are skipped, except the rates a goal or a comparison is stated at. Latency is publish-to-delivery on the one machine clock. ' +
-      `The ${goal.nodes}-node tree configuration with the main-thread verifier runs its steady phases ${goalSpecRepetitions} time(s) over on the same nodes after one warm-up, then its burst once; ` +
-      'every goal is judged on each repetition and is met only if met in all, with the median and the worst printed. ' +
-      'The comparisons with flooding, the pool and 8 nodes use its repetition 1, which like them runs right after the warm-up. ' +
+      `The ${goal.nodes}-node tree configuration with the main-thread verifier runs ${goalRuns} time(s), spread over the run, each on fresh node processes with its own warm-up ` +
+      '(on the same processes, memory grown in one repetition\'s overload phases stays in the next); its burst runs in repetition 1 only. ' +
+      'Every goal is judged on each repetition and is met only if met in all, with the median and the worst printed. ' +
+      'The comparisons with flooding, the pool and 8 nodes use repetition 1. ' +
       'framesPerDelivered counts every frame written (full copies, IHAVE, GRAFT and PRUNE, keepalive pings) over application deliveries; ' +
       'ihaveFramesPerDelivered is the IHAVE frames (batched id announcements on lazy links) among them, and the results file also has the GRAFT and PRUNE frames sent per phase; verificationsPerDelivered is signatures run by the verifier over deliveries (1.0: no copy verified twice). ' +
       `deliveredMsgsPerSec is messages / (last delivery anywhere - first publish), shown when every delivery happened. Peak RSS is sampled every 50 ms in each node process. ` +
@@ -419,7 +437,7 @@ async function measure(opts: BenchOptions, specs: ConfigSpec[]): Promise<BenchRe
 }
 
 /** Flags of an ad-hoc run (any of them makes the run ad hoc: printed, nothing written). */
-function adHocSpec(argv: readonly string[]): ConfigSpec | null {
+function adHocSpecs(argv: readonly string[]): ConfigSpec[] | null {
   const get = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -435,22 +453,23 @@ function adHocSpec(argv: readonly string[]): ConfigSpec | null {
   if (verifier !== 'main' && verifier !== 'pool') throw new Error('--verifier must be main or pool');
   const mode = get('mode') ?? goal.mode;
   if (mode !== 'tree' && mode !== 'flood') throw new Error('--mode must be tree or flood');
-  return {
+  const spec: ConfigSpec = {
     nodes,
     degree: Number(get('degree') ?? goal.degree),
     publishers: Number(get('publishers') ?? goal.publishers),
     mode,
     verifier,
     phases,
-    repetitions: Number(get('repetitions') ?? 1),
     warmup: { ratePerSec: warmupRate, durationMs: warmupMs },
     seed,
   };
+  const times = Number(get('repetitions') ?? 1);
+  return times > 1 ? repeated(spec, times) : [spec];
 }
 
-const adHoc = adHocSpec(process.argv.slice(2));
+const adHoc = adHocSpecs(process.argv.slice(2));
 if (adHoc) {
-  const report = await measure({ quick: false }, [adHoc]);
+  const report = await measure({ quick: false }, adHoc);
   const extra = process.argv.includes('--columns') ? (process.argv[process.argv.indexOf('--columns') + 1] ?? '').split(',').filter(Boolean) : [];
   console.log(textTable(report.rows, [...columns, ...extra]));
   for (const l of report.ratios ?? []) console.log(l);

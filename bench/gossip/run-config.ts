@@ -15,10 +15,7 @@ import type { PhaseReport, ProgressResult, PublishResult, StartResult, VerifierK
  */
 export type PhaseSpec = { kind: 'steady'; ratePerSec: number; durationMs: number; required?: boolean } | { kind: 'burst'; messages: number };
 
-/**
- * One configuration: a mesh, its publishers, the verifier, how nodes relay, and the phases run on it: the
- * steady phases in order `repetitions` times over (default 1), then the bursts once.
- */
+/** One configuration: a mesh, its publishers, the verifier, how nodes relay, and the phases run on it in order. */
 export interface ConfigSpec {
   nodes: number;
   degree: number;
@@ -28,11 +25,11 @@ export interface ConfigSpec {
   mode: GossipMode;
   phases: PhaseSpec[];
   /**
-   * How many times the steady phases run, one after the other on the same warmed-up nodes (a goal judged on
-   * one run would be judged on a sample of one). Bursts run once, after the last repetition, so their
-   * backlog cannot leak into a repetition.
+   * Which run of this configuration this is, from 1 (default 1), when a configuration is run more than once
+   * (a goal judged on one run is judged on a sample of one). Each run is fresh node processes with their own
+   * warm-up: on the same processes, memory grown in one repetition's overload phases stays in the next.
    */
-  repetitions?: number;
+  repetition?: number;
   /** The unmeasured steady traffic before the first phase. */
   warmup: WarmupSpec;
   seed: number;
@@ -246,22 +243,9 @@ export function isSustained(row: PhaseRow): boolean {
 }
 
 /**
- * The order phases run in: the steady phases once per repetition (numbered from 1), then the bursts
- * (repetition null: once, after all repetitions).
- */
-export function phaseSchedule(spec: ConfigSpec): { phase: PhaseSpec; repetition: number | null }[] {
-  const steadyPhases = spec.phases.filter((p) => p.kind === 'steady');
-  const bursts = spec.phases.filter((p) => p.kind === 'burst');
-  const out: { phase: PhaseSpec; repetition: number | null }[] = [];
-  for (let rep = 1; rep <= (spec.repetitions ?? 1); rep++) out.push(...steadyPhases.map((phase) => ({ phase, repetition: rep })));
-  out.push(...bursts.map((phase) => ({ phase, repetition: null })));
-  return out;
-}
-
-/**
  * Runs a configuration and returns one row per phase, with its repetition and whether it was sustained.
- * Within a repetition steady phases run in order; once one is not sustained, the higher steady rates after
- * it are skipped (they would only fail longer) unless required; each repetition starts the ladder afresh.
+ * Steady phases run in order; once one is not sustained, the higher steady rates after it are skipped (they
+ * would only fail longer) unless required; bursts still run.
  */
 export async function runConfig(spec: ConfigSpec, log: (line: string) => void): Promise<PhaseRow[]> {
   const cluster = Cluster.spawn(spec.nodes);
@@ -270,22 +254,22 @@ export async function runConfig(spec: ConfigSpec, log: (line: string) => void): 
     const t0 = performance.now();
     const started = await formMesh(cluster, spec);
     const rssAtStartMb = Math.max(...started.map((s) => s.rssMb));
-    log(`  ${spec.nodes} nodes, degree ${spec.degree}, ${spec.mode}, ${spec.verifier} verifier: mesh formed in ${Math.round(performance.now() - t0)} ms`);
+    log(`  ${spec.nodes} nodes, degree ${spec.degree}, ${spec.mode}, ${spec.verifier} verifier${spec.repetition ? `, repetition ${spec.repetition}` : ''}: mesh formed in ${Math.round(performance.now() - t0)} ms`);
     let phaseId = 1;
     await runPhase(cluster, spec, phaseId++, { kind: 'steady', ...spec.warmup });
-    let saturatedIn: number | null = null;
-    for (const { phase, repetition } of phaseSchedule(spec)) {
-      if (phase.kind === 'steady' && saturatedIn === repetition && !phase.required) continue;
+    let saturated = false;
+    for (const phase of spec.phases) {
+      if (phase.kind === 'steady' && saturated && !phase.required) continue;
       const row = phaseRow(spec, phase, await runPhase(cluster, spec, phaseId++, phase), rssAtStartMb);
-      row['repetition'] = repetition;
+      row['repetition'] = spec.repetition ?? 1;
       row['sustained'] = phase.kind === 'steady' ? isSustained(row) : null;
       rows.push(row);
       log(
-        `  ${repetition === null ? '' : `rep ${repetition}: `}${row['phase']} @ ${row['offeredPerSec'] ?? '-'}/s: ratio ${row['deliveryRatio']}, ` +
+        `  ${row['phase']} @ ${row['offeredPerSec'] ?? '-'}/s: ratio ${row['deliveryRatio']}, ` +
           `delivered ${row['deliveredMsgsPerSec'] ?? '-'}/s, p99 ${row['latencyP99Ms']} ms, stall ${row['maxLoopDelayMs']} ms, cpu ${row['cpuCoresUsedTotal']} cores` +
           `${row['sustained'] === false ? ' (not sustained)' : ''}`,
       );
-      if (row['sustained'] === false) saturatedIn = repetition;
+      if (row['sustained'] === false) saturated = true;
       if (row['missingDeliveries'] !== 0) await sleep(recoverMs);
     }
   } finally {
