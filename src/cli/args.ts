@@ -25,6 +25,7 @@ export interface RunFlags {
   backend?: Ed25519Backend;
   gossipMode?: 'tree' | 'flood';
   clockSkewMsMax?: number;
+  stallMsMax?: number;
   logLevel: 'debug' | 'info' | 'warn' | 'silent';
 }
 
@@ -93,6 +94,8 @@ Flags:
   --gossip-mode MODE   tree (eager tree links, ids to the others) or flood (default tree)
   --clock-skew-ms-max MS  validators: largest clock difference to another validator; a chain up to
                        this early is counted in round 1 (default: a quarter of the genesis round length)
+  --stall-ms-max MS    validators: a stall of this process longer than MS puts it out of synchrony: it
+                       catches up from f+1 validators (default: a quarter of the genesis round length)
   --log-level L        debug, info, warn or silent (default info; logs go to stderr)
   -h, --help           show this help
 
@@ -172,6 +175,7 @@ function parseRun(argv: string[]): RunFlags {
     backend: { type: 'string' },
     'gossip-mode': { type: 'string' },
     'clock-skew-ms-max': { type: 'string' },
+    'stall-ms-max': { type: 'string' },
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -207,6 +211,7 @@ function parseRun(argv: string[]): RunFlags {
     backend: backend as RunFlags['backend'],
     gossipMode: gossipMode as RunFlags['gossipMode'],
     clockSkewMsMax: int('clock-skew-ms-max', s('clock-skew-ms-max'), 0, 3_600_000),
+    stallMsMax: int('stall-ms-max', s('stall-ms-max'), 1, 3_600_000),
     logLevel: logLevel as RunFlags['logLevel'],
   };
 }

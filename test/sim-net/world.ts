@@ -84,7 +84,7 @@ export function simIdentity(i: number, salt = 0): Identity {
 export class SimValidator {
   /** Gossip ids delivered to the application by this incarnation, with how often (must stay 1). */
   readonly delivered = new Map<string, number>();
-  readonly counters = { offences: 0, rejected: 0, synced: 0, resyncs: 0, decided: 0 };
+  readonly counters = { offences: 0, rejected: 0, synced: 0, resyncs: 0, decided: 0, diverged: 0 };
   /** Every offence this incarnation scored: which peer (key hex), the code, and whether it banned it. */
   readonly offencesSeen: Array<{ peer: string; code: string; reason: string; banned: boolean }> = [];
   /** Whether this incarnation started with a catch-up, and whether it finished one (or never needed one). */
@@ -285,6 +285,7 @@ export class World {
     });
     validator.on('decided', () => void sv.counters.decided++);
     validator.on('synced', () => void sv.counters.synced++);
+    validator.on('diverged', () => void sv.counters.diverged++);
     validator.on('resync', () => {
       sv.counters.resyncs++;
       sv.beganCatchUp = true;
