@@ -95,7 +95,7 @@ Flags:
   --clock-skew-ms-max MS  validators: largest clock difference to another validator; a chain up to
                        this early is counted in round 1 (default: a quarter of the genesis round length)
   --stall-ms-max MS    validators: a stall of this process longer than MS puts it out of synchrony: it
-                       catches up from f+1 validators (default: a quarter of the genesis round length)
+                       catches up from f+1 validators (default: half the genesis round length)
   --log-level L        debug, info, warn or silent (default info; logs go to stderr)
   -h, --help           show this help
 

@@ -84,7 +84,7 @@ export interface ValidatorOptions {
   /**
    * Longest stall of this process (its event loop not running) that it takes as within the timing rule, in
    * ms; a longer one makes it catch up again (`resync`) rather than decide on a view the others may not share.
-   * @default stallDefaults.stallMsMax(roundMs), a quarter of the round
+   * @default stallDefaults.stallMsMax(roundMs), half the round
    */
   stallMsMax?: number;
   /**
@@ -108,10 +108,14 @@ export function outcomeWindowRounds(k: number): number {
  * sends until the end of the round it accepted a chain in; a stall of the process delays every send and
  * every read by its length, so a long one breaks the rule for this node alone, and it would decide on a view
  * the others do not share (its proposal refused everywhere as late, its own block decided by it alone).
- * A quarter of the round by default: the share of Δ the rule leaves to P, as it leaves one to σ.
+ * Half the round by default: with the validators' defaults (P = Δ/4, σ up to Δ/4) the rule leaves delivery
+ * less than Δ/2, so a stall longer than that breaks it whatever the network; a shorter one breaks it only on
+ * a network slow enough to use the rest, and taking every such stall as a loss of synchrony made validators on
+ * a busy machine catch up again and again (a quarter of a 1 s round, 250 ms, was exceeded several times in a
+ * 30 s load run of 16 validators sharing 2 cores).
  */
 export const stallDefaults = {
-  stallMsMax: (roundMs: number): number => Math.max(1, Math.floor(roundMs / 4)),
+  stallMsMax: (roundMs: number): number => Math.max(1, Math.floor(roundMs / 2)),
   /** How often the stall probe's timer is due, in ms: a stall is seen at most this much shorter than it was. */
   probeMs: (stallMsMax: number): number => Math.max(5, Math.floor(stallMsMax / 4)),
 } as const;
