@@ -73,4 +73,21 @@ test('a stall just over stallMsMax (and one probe interval) is noticed', async (
   assert.ok(c.every((x) => x === c[0]), c.join('\n'));
 });
 
+test('a chain that arrived in time but whose check ended after its round is counted late (status synchrony)', async () => {
+  // Every link 5 ms, every check 20 ms: validator 2 reads the proposal at T0 + 5 and has it checked at T0 + 25,
+  // unless its process stops in between, here from T0 + 15 until past the round.
+  const w = new World({ seed: 9, n: 4, faults: 1, roundMs, delayMinMs: 5, delayMaxMs: 5, verifyMsMin: 20, verifyMsMax: 20, diskMsMax: 1, syncIntervalMs: 200, eventsMax: 1_000_000 });
+  w.mesh = [0, 1, 2, 3].map((i) => new Set([0, 1, 2, 3].filter((j) => j !== i)));
+  for (let i = 0; i < 4; i++) w.startNode(i);
+  mineAt(w, 0, 2, 'checked late');
+  w.sched.at(w.T0(2) + 15, () => w.pause(2, roundMs));
+  await w.sched.run(w.T0(8));
+  const s = w.nodes[2]!.validator.status().synchrony;
+  assert.ok(s.chainsCheckedLate >= 1, JSON.stringify(s));
+  assert.ok(s.chainMarginMsRecentMin !== null && s.chainMarginMsRecentMin < 0, JSON.stringify(s));
+  const ok = w.nodes[1]!.validator.status().synchrony;
+  assert.is(ok.chainsCheckedLate, 0, 'a validator that ran on time checked every chain in its round');
+  assert.ok(ok.chainsChecked >= 1 && ok.chainMarginMsRecentMin! > 0, JSON.stringify(ok));
+});
+
 test.run();

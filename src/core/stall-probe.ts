@@ -36,7 +36,7 @@ export class StallProbe {
     this.#timer = null;
   }
 
-  status(): SynchronyStatus {
+  status(): Pick<SynchronyStatus, 'stallMsMax' | 'probeMs' | 'lagMsMax' | 'lagMsRecentMax' | 'stalls'> {
     return { stallMsMax: this.stallMsMax, probeMs: this.probeMs, lagMsMax: this.#lagMsMax, lagMsRecentMax: Math.max(0, ...this.#recent), stalls: this.#stalls };
   }
 

@@ -130,6 +130,11 @@ export interface SynchronyStatus {
   lagMsRecentMax: number;
   /** Stalls longer than stallMsMax since the start (each made the validator catch up again). */
   stalls: number;
+  /** Chains checked since the start, and those whose check ended after the round they arrived in. */
+  chainsChecked: number;
+  chainsCheckedLate: number;
+  /** The least time left in its round when one of the last 64 chains was checked, in ms (null: none yet). */
+  chainMarginMsRecentMin: number | null;
 }
 
 /** A validator's status: the state machine's, how late its process ran, and forks it saw. */

@@ -20,6 +20,7 @@ import { ValidatorSync, type SyncHost } from './validator-sync.ts';
 import { OutcomeExchange, type OutcomeHost } from './outcome-exchange.ts';
 import { blockView, mineAttemptsMax, stallDefaults, type ChainStore, type ValidatorEvents, type ValidatorOptions, type ValidatorStatus } from './validator-types.ts';
 import { StallProbe } from './stall-probe.ts';
+import { ChainMargins } from './chain-margins.ts';
 import type { Divergence } from '../consensus/divergence.ts';
 import { positiveInt } from '../options.ts';
 
@@ -55,6 +56,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   /** Longest stall taken as within the timing rule, in ms (ValidatorOptions.stallMsMax). */
   readonly stallMsMax: number;
   private readonly probe: StallProbe;
+  private readonly margins = new ChainMargins();
   /** Why the probe last found the process out of synchrony, until checkOutage acts on it. */
   private stallReason: string | null = null;
   private divergences = 0;
@@ -151,7 +153,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
 
   /** Current round and open instances, how late this process has run, and forks seen. */
   status(): ValidatorStatus {
-    return { ...this.core.status(this.now()), synchrony: this.probe.status(), divergences: this.divergences, lastDivergence: this.lastDivergence };
+    return { ...this.core.status(this.now()), synchrony: { ...this.probe.status(), ...this.margins.status() }, divergences: this.divergences, lastDivergence: this.lastDivergence };
   }
 
   /** The node hands us a chain: check round, then the pool, then the core (docs/PROTOCOL.md "Validation order"). */
@@ -161,6 +163,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     if ('code' in timing) return this.refuse(msg, from, timing.code, timing.reason);
     const check = await this.verifier.checkChain({ msg, blockHash: hash, round: timing.round });
     if (!check.ok) return this.refuse(msg, from, check.code, check.reason);
+    this.margins.record(this.genesis.startMs + (msg.block.t0 + timing.round) * this.genesis.roundMs - this.now());
     this.checkOutage();
     const actions = this.core.onVerifiedChain(msg, this.now(), hash);
     // The node floods this chain on when we answer forward: true; other forwards are held ones now due.

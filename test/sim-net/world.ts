@@ -36,6 +36,8 @@ export interface WorldOptions {
   delayMaxMs: number;
   /** Largest time a verification batch takes, in ms. */
   verifyMsMax: number;
+  /** Least time a verification batch takes, in ms. @default 0 */
+  verifyMsMin?: number;
   /** Largest time a block takes to become durable, in ms. */
   diskMsMax: number;
   /** How often a catching-up node asks its peers, in ms. */
@@ -195,7 +197,7 @@ export class World {
     // An observer's node key is its own, not a validator's.
     const identity = observer ? simIdentity(i, 55) : this.identities[i]!;
     const consensus = { networkId: this.networkId, genesisHash: genesisHash(this.genesis), validatorKeys: this.identities.map((k) => k.publicKey) };
-    const verifier = simVerifier(host, consensus, () => this.rng.int(0, this.opts.verifyMsMax));
+    const verifier = simVerifier(host, consensus, () => this.rng.int(this.opts.verifyMsMin ?? 0, this.opts.verifyMsMax));
     const node = createNode({
       host: host.ip,
       port: simPort,
