@@ -11,14 +11,18 @@
  * makes first with `npm run build`: under tsx every node would also carry the loader's thread and compile at
  * start.
  *
- * "Highest sustained rate with full delivery" is the highest offered steady rate whose phase delivered every
- * message to every node within the drain window, with no duplicate, p99 latency under 1 s and publishers
- * achieving at least 95% of the offered rate.
+ * "Highest sustained rate" is the highest delivered rate (not offered) of a steady phase that counts as
+ * sustained: every message at every node within the drain window, no duplicate, p99 latency within
+ * sustainedP99MsMax and publishers achieving sustainedAchievedMin of the offered rate (run-config.ts says
+ * why those bounds). The goal configuration runs `goalRepetitions` times, each on fresh node processes, and
+ * every goal is judged on each repetition: met only if met in all of them, with the median and the worst
+ * printed.
  *
  *   npm run bench -- gossip [--quick]
  *   node --import tsx bench/gossip.ts --nodes 16 --rates 500,1000 [--burst 2000] [--duration 3000]
  *     [--mode tree|flood] [--verifier main|pool] [--degree 6] [--publishers 4]   (an ad-hoc run: prints, writes nothing)
  *     [--warmup 8000]   (ms of unmeasured traffic first, at 500 msg/s; 250 at 32 nodes or more)
+ *     [--repetitions 3]   (the configuration that many times, each on fresh processes; the burst in the first only)
  *     [--columns graftFrames,pruneFrames,...]   (more fields of the results rows to print)
  */
 import { execFileSync } from 'node:child_process';
@@ -28,25 +32,31 @@ import { gossipSignedBytes } from '../src/gossip/gossip-core.ts';
 import { preferredBackend, verifySignature } from '../src/crypto/ed25519.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
 import { DEFAULT_NETWORK_ID } from '../src/core/node-options.ts';
-import type { GossipMode } from '../src/gossip/plumtree.ts';
 import { buildDist, opsPerSecond, runBenchmark, textTable, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
-import { payloadBytes, benchTopic, stallTickMs, type VerifierKind } from './gossip/gossip-node.ts';
-import { isSustained, runConfig, sustainedP99MsMax, warmupNote, warmups, type ConfigSpec, type PhaseRow, type PhaseSpec } from './gossip/run-config.ts';
+import { payloadBytes, benchTopic, stallTickMs } from './gossip/gossip-node.ts';
+import { runConfig, sustainedP99MsMax, sustainedRule, warmupNote, warmups, type ConfigSpec, type PhaseRow, type PhaseSpec } from './gossip/run-config.ts';
 
 /** The issue's goal workload and targets; the goals are judged on the broadcast tree with the main-thread verifier. */
 const goal = { nodes: 16, degree: 6, publishers: 4, mode: 'tree', verifier: 'main', fullPerSec: 1000, p99AtPerSec: 500, p99Ms: 50, rssMb: 100, loopDelayMs: 100 } as const;
-/** What js-libp2p gossipsub carries on the goal workload on this class of machine (figure from the issue). */
-const gossipsubPerSec = 110;
+/**
+ * Runs of the goal configuration. The stall and latency figures move with the load of a shared machine from
+ * one run to the next; three samples give a median and a worst, where one gave a verdict that another run
+ * could reverse. Only the goal configuration repeats (its burst, beyond the goals, only in the first): the
+ * others are comparisons, and three times everything would more than double the benchmark's time.
+ */
+const goalRepetitions = 3;
 const seed = 20240601;
 
 const columns = [
   'nodes',
   'mode',
   'verifier',
+  'repetition',
   'phase',
   'offeredPerSec',
   'achievedPublishPerSec',
   'deliveredMsgsPerSec',
+  'sustained',
   'deliveryRatio',
   'missingDeliveries',
   'duplicatesDelivered',
@@ -75,28 +85,47 @@ function plan(quick: boolean): ConfigSpec[] {
   if (quick) {
     return [
       { ...base, warmup: warmups.quick, nodes: 8, mode: 'tree', verifier: 'main', phases: [steady(500, 1500), burst(500)] },
-      { ...base, warmup: warmups.quick, nodes: 16, mode: 'tree', verifier: 'main', phases: [steady(500, 1500), burst(500)] },
+      ...repeated({ ...base, warmup: warmups.quick, nodes: 16, mode: 'tree', verifier: 'main', phases: [steady(500, 1500), burst(500)] }, 2),
       { ...base, warmup: warmups.quick, nodes: 16, mode: 'flood', verifier: 'main', phases: [steady(500, 1500)] },
     ];
   }
   const d = 3000;
   // The goals' rates on 16 nodes (500 and 1000 msg/s) are always measured, and flooding at 500 to compare
-  // at the same rate; elsewhere a ladder stops at its first unsustained rate.
-  return [
-    // 8 nodes at 1000 msg/s carry the deliveries of 16 at 500 on half the processes: always measured, to compare.
-    { ...base, warmup: warmups.full8, nodes: 8, mode: 'tree', verifier: 'main', phases: [steady(500, d), steady(1000, d, true), steady(1500, d), burst(2000)] },
+  // at the same rate; elsewhere a ladder stops at its first unsustained rate. The goal configuration offers
+  // 1100 msg/s too: the delivered rate of a phase that keeps up reads a little under its offered rate (the
+  // last message's latency is in the span), so 1000 delivered can only be shown by offering more.
+  const goalRuns = repeated(
     {
       ...base,
       nodes: 16,
       mode: 'tree',
       verifier: 'main',
-      phases: [steady(250, d), steady(500, d, true), steady(750, d), steady(1000, d, true), steady(1250, d), burst(2000)],
+      phases: [steady(250, d), steady(500, d, true), steady(750, d), steady(1000, d, true), steady(1100, d), steady(1250, d), burst(2000)],
     },
+    goalRepetitions,
+  );
+  // The repetitions are spread over the run, so that one spell of other work on the machine does not fall
+  // on all of them.
+  return [
+    // 8 nodes at 1000 msg/s carry the deliveries of 16 at 500 on half the processes: always measured, to compare.
+    { ...base, warmup: warmups.full8, nodes: 8, mode: 'tree', verifier: 'main', phases: [steady(500, d), steady(1000, d, true), steady(1500, d), burst(2000)] },
+    goalRuns[0] as ConfigSpec,
     { ...base, nodes: 16, mode: 'flood', verifier: 'main', phases: [steady(250, d), steady(500, d, true), burst(2000)] },
+    ...goalRuns.slice(1, -1),
     { ...base, nodes: 16, mode: 'tree', verifier: 'pool', phases: [steady(500, d, true)] },
     // 32 nodes: 500 msg/s would already be the verification ceiling of 2 cores (n verifications per message).
     { ...base, warmup: warmups.full32, nodes: 32, mode: 'tree', verifier: 'main', phases: [steady(100, d), steady(250, d), burst(1000)] },
+    ...goalRuns.slice(-1),
   ];
+}
+
+/** `times` runs of a configuration, numbered from 1; bursts (overload beyond any goal) in the first only. */
+function repeated(spec: ConfigSpec, times: number): ConfigSpec[] {
+  return Array.from({ length: times }, (_, i) => ({
+    ...spec,
+    repetition: i + 1,
+    phases: i === 0 ? spec.phases : spec.phases.filter((p) => p.kind === 'steady'),
+  }));
 }
 
 /** Single-thread verifications per second of a benchmark message under the network rule, measured now. */
@@ -140,22 +169,36 @@ const poolConfig: ConfigKey = { ...goalConfig, verifier: 'pool' };
 
 const ofConfig = (r: PhaseRow, c: ConfigKey): boolean => r['nodes'] === c.nodes && r['mode'] === c.mode && r['verifier'] === c.verifier;
 const configLabel = (c: ConfigKey): string => `${c.nodes} nodes, ${c.mode}, ${c.verifier} verifier`;
+const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
 
-function highestSustained(rows: PhaseRow[], c: ConfigKey): number | null {
-  const ok = rows.filter((r) => ofConfig(r, c) && isSustained(r)).map((r) => r['offeredPerSec'] as number);
-  return ok.length > 0 ? Math.max(...ok) : null;
+/** The steady rows of one repetition of a configuration. */
+const steadyRows = (rows: PhaseRow[], c: ConfigKey, rep: number): PhaseRow[] =>
+  rows.filter((r) => ofConfig(r, c) && r['repetition'] === rep && typeof r['offeredPerSec'] === 'number');
+
+/** The repetitions a configuration ran, in order. */
+const repetitionsOf = (rows: PhaseRow[], c: ConfigKey): number[] =>
+  [...new Set(rows.filter((r) => ofConfig(r, c) && typeof r['repetition'] === 'number').map((r) => r['repetition'] as number))].sort((a, b) => a - b);
+
+/** The sustained phase with the highest delivered rate in one repetition of a configuration, if any. */
+function highestSustained(rows: PhaseRow[], c: ConfigKey, rep: number): PhaseRow | null {
+  const ok = steadyRows(rows, c, rep).filter((r) => r['sustained'] === true);
+  return ok.length === 0 ? null : ok.reduce((a, b) => (num(b['deliveredMsgsPerSec']) > num(a['deliveredMsgsPerSec']) ? b : a));
 }
 
-const find = (rows: PhaseRow[], c: ConfigKey, rate: number): PhaseRow | undefined => rows.find((r) => ofConfig(r, c) && r['offeredPerSec'] === rate);
+/** "1,162 msg/s delivered (offered 1250)", or "none". */
+const sustainedText = (r: PhaseRow | null): string => (r === null ? 'none' : `${r['deliveredMsgsPerSec']} msg/s delivered (offered ${r['offeredPerSec']})`);
+
+/** A steady phase of a configuration at an offered rate; repetition 1 unless told (the comparisons use it). */
+const find = (rows: PhaseRow[], c: ConfigKey, rate: number, rep = 1): PhaseRow | undefined =>
+  rows.find((r) => ofConfig(r, c) && r['repetition'] === rep && r['offeredPerSec'] === rate);
 const findBurst = (rows: PhaseRow[], c: ConfigKey): PhaseRow | undefined => rows.find((r) => ofConfig(r, c) && r['offeredPerSec'] === null);
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
 /** a / b of one field of two rows, as "0.42x (a vs b unit)". */
 function versus(a: PhaseRow, b: PhaseRow, field: string, unit = ''): string {
   return `${(num(a[field]) / num(b[field])).toFixed(2)}x (${a[field] ?? '-'} vs ${b[field] ?? '-'}${unit})`;
 }
 
-/** Tree against flood on 16 nodes: per rate both measured, the burst, and the highest sustained rates. */
+/** Tree (repetition 1) against flood on 16 nodes: per rate both measured, the burst, and the highest sustained rates. */
 function treeVersusFlood(rows: PhaseRow[]): string[] {
   const out: string[] = [];
   const rates = rows.filter((r) => ofConfig(r, floodConfig) && typeof r['offeredPerSec'] === 'number').map((r) => r['offeredPerSec'] as number);
@@ -164,7 +207,7 @@ function treeVersusFlood(rows: PhaseRow[]): string[] {
     const f = find(rows, floodConfig, rate);
     if (!t || !f) continue;
     out.push(
-      `tree / flood at ${goal.nodes} nodes, ${rate} msg/s: CPU per delivery ${versus(t, f, 'cpuUsPerDelivered', ' us')}, ` +
+      `tree (repetition 1) / flood at ${goal.nodes} nodes, ${rate} msg/s: CPU per delivery ${versus(t, f, 'cpuUsPerDelivered', ' us')}, ` +
         `frames per delivery ${versus(t, f, 'framesPerDelivered')}, of which IHAVE on the tree ${t['ihaveFramesPerDelivered'] ?? '-'}, p99 ${versus(t, f, 'latencyP99Ms', ' ms')}`,
     );
   }
@@ -174,9 +217,11 @@ function treeVersusFlood(rows: PhaseRow[]): string[] {
     out.push(`tree / flood at ${goal.nodes} nodes, ${tb['phase']}: delivered rate ${versus(tb, fb, 'deliveredMsgsPerSec', ' msg/s')}, CPU per delivery ${versus(tb, fb, 'cpuUsPerDelivered', ' us')}`);
   }
   if (rows.some((r) => ofConfig(r, floodConfig)) && rows.some((r) => ofConfig(r, goalConfig))) {
-    const t = highestSustained(rows, goalConfig);
-    const f = highestSustained(rows, floodConfig);
-    out.push(`highest sustained rate at ${goal.nodes} nodes, tree vs flood: ${t ?? 'none'} vs ${f ?? 'none'} msg/s (flood measured at fewer rates)`);
+    const floodRates = steadyRows(rows, floodConfig, 1).map((r) => r['offeredPerSec']);
+    out.push(
+      `highest sustained rate at ${goal.nodes} nodes, tree (repetition 1) vs flood: ${sustainedText(highestSustained(rows, goalConfig, 1))} vs ` +
+        `${sustainedText(highestSustained(rows, floodConfig, 1))} (flood offered only ${floodRates.join(' and ')} msg/s: a floor, not its ceiling)`,
+    );
   }
   return out;
 }
@@ -198,30 +243,67 @@ function stallMakeup(rows: PhaseRow[]): string {
   );
 }
 
-/** The issue's goals, judged on the goal configuration's rows (none when the run did not measure it). */
+/** The middle of values sorted from best to worst (for an even count, the worse of the two middle ones). */
+function median<T>(sortedBestFirst: T[]): T | undefined {
+  return sortedBestFirst[Math.floor(sortedBestFirst.length / 2)];
+}
+
+/**
+ * One goal over the repetitions: each repetition's figure, the median and the worst, and the verdict, which
+ * is "met" only if every repetition met it (a goal met in one run of several is not met).
+ */
+function overRepetitions(figures: { value: number | null; ok: boolean }[], higherIsWorse: boolean, show: (v: number | null) => string, mark: (ok: boolean) => string): string {
+  // None (nothing sustained, not measured) is the worst figure of all.
+  const betterFirst = (a: number | null, b: number | null): number =>
+    a === null || b === null ? (a === null ? 1 : 0) - (b === null ? 1 : 0) : higherIsWorse ? a - b : b - a;
+  const bestFirst = figures.map((f) => f.value).sort(betterFirst);
+  const metIn = figures.filter((f) => f.ok).length;
+  const n = figures.length;
+  return (
+    `per repetition ${figures.map((f) => show(f.value)).join(', ')}; median ${show(median(bestFirst) ?? null)}, worst ${show(bestFirst[n - 1] ?? null)}; ` +
+    `${mark(metIn === n)}${metIn === n ? ` in all ${n} repetitions` : ` (met in ${metIn} of ${n} repetitions)`}`
+  );
+}
+
+/**
+ * The issue's goals, judged on each repetition of the goal configuration (none when the run did not measure
+ * it). Memory and stalls are judged on the goal workload, steady rates up to the goal rate; beyond it (higher
+ * rates, a burst published as fast as the publishers sign) the nodes are overloaded on purpose, and those
+ * figures are printed beside the verdict, never hidden.
+ */
 function goalLines(rows: PhaseRow[], mark: (ok: boolean) => string): string[] {
-  const g = rows.filter((r) => ofConfig(r, goalConfig));
-  if (g.length === 0) return [];
-  const best = highestSustained(rows, goalConfig) ?? 0;
-  const at = find(rows, goalConfig, goal.p99AtPerSec);
-  // Memory and stalls are judged on the goal workload: steady rates up to the goal rate. Beyond it (a higher
-  // rate, a burst published as fast as the publishers sign) the nodes are overloaded on purpose; those
-  // figures are printed beside the verdict, never hidden.
-  const workload = g.filter((r) => typeof r['offeredPerSec'] === 'number' && num(r['offeredPerSec']) <= goal.fullPerSec);
-  const beyond = g.filter((r) => !workload.includes(r));
-  const peakRss = Math.max(...workload.map((r) => num(r['peakRssMbPerNode'])));
-  const loop = Math.max(...workload.map((r) => num(r['maxLoopDelayMs'])));
+  const reps = repetitionsOf(rows, goalConfig);
+  if (reps.length === 0) return [];
+  const inWorkload = (r: PhaseRow): boolean => num(r['offeredPerSec']) <= goal.fullPerSec;
+  const workload = reps.map((rep) => steadyRows(rows, goalConfig, rep).filter(inWorkload));
+  const beyond = rows.filter((r) => ofConfig(r, goalConfig) && !inWorkload(r));
+  const rateFigures = reps.map((rep) => {
+    const top = highestSustained(rows, goalConfig, rep);
+    const value = top === null ? null : num(top['deliveredMsgsPerSec']);
+    return { value, ok: value !== null && value >= goal.fullPerSec };
+  });
+  const p99Figures = reps.map((rep) => {
+    const at = find(rows, goalConfig, goal.p99AtPerSec, rep);
+    const value = at ? num(at['latencyP99Ms']) : null;
+    return { value, ok: at !== undefined && value !== null && value < goal.p99Ms && at['missingDeliveries'] === 0 };
+  });
+  const peak = (rs: PhaseRow[], field: string): number => Math.max(...rs.map((r) => num(r[field])));
+  const rssFigures = workload.map((rs) => ({ value: peak(rs, 'peakRssMbPerNode'), ok: peak(rs, 'peakRssMbPerNode') < goal.rssMb }));
+  const stallFigures = workload.map((rs) => ({ value: peak(rs, 'maxLoopDelayMs'), ok: peak(rs, 'maxLoopDelayMs') <= goal.loopDelayMs }));
   const beyondNote = (field: string, unit: string): string =>
-    beyond.length === 0 ? '' : `; beyond the goal workload (${beyond.map((r) => r['offeredPerSec'] ?? r['phase']).join(', ')}): ${Math.max(...beyond.map((r) => num(r[field]))).toFixed(1)} ${unit}`;
-  const label = `goal, ${goal.nodes} nodes (${goal.mode}, ${goal.verifier} verifier)`;
+    beyond.length === 0 ? '' : `; beyond the goal workload (${[...new Set(beyond.map((r) => r['offeredPerSec'] ?? r['phase']))].join(', ')}): up to ${peak(beyond, field).toFixed(1)} ${unit}`;
+  const label = `goal, ${goal.nodes} nodes (${goal.mode}, ${goal.verifier} verifier), ${reps.length} repetition(s)`;
   const rates = `steady rates up to ${goal.fullPerSec} msg/s`;
+  const ms = (v: number | null): string => (v === null ? 'not measured' : `${v.toFixed(1)} ms`);
+  const mb = (v: number | null): string => (v === null ? '-' : `${v.toFixed(1)} MB`);
+  const msgs = (v: number | null): string => (v === null ? 'none' : `${v} msg/s`);
+  const allWorkload = workload.flat();
   return [
-    `${label}: >= ${goal.fullPerSec} msg/s fully delivered: ${best} msg/s = ${(best / goal.fullPerSec).toFixed(2)}x, ${mark(best >= goal.fullPerSec)}`,
-    `${label}: p99 < ${goal.p99Ms} ms at ${goal.p99AtPerSec} msg/s: ${at ? `${at['latencyP99Ms']} ms, ${mark(num(at['latencyP99Ms']) < goal.p99Ms && at['missingDeliveries'] === 0)}` : 'not measured'}`,
-    `${label}: < ${goal.rssMb} MB per node at ${rates}: peak ${peakRss.toFixed(1)} MB (compiled nodes, no loader), ${mark(peakRss < goal.rssMb)}${beyondNote('peakRssMbPerNode', 'MB')}`,
-    `${label}: no event-loop stall over ${goal.loopDelayMs} ms at ${rates}: max ${loop.toFixed(1)} ms, ${mark(loop <= goal.loopDelayMs)}${beyondNote('maxLoopDelayMs', 'ms')}`,
-    ...(workload.length === 0 ? [] : [`${label}: what the stalls were made of at ${rates}: ${stallMakeup(workload)}${beyond.length === 0 ? '' : `; beyond it: ${stallMakeup(beyond)}`}`]),
-    `vs js-libp2p gossipsub on the goal workload (~${gossipsubPerSec} msg/s, figure from the issue, not measured here): ${(best / gossipsubPerSec).toFixed(1)}x`,
+    `${label}: >= ${goal.fullPerSec} msg/s delivered in a sustained phase: highest sustained delivered rate ${overRepetitions(rateFigures, false, msgs, mark)}`,
+    `${label}: p99 < ${goal.p99Ms} ms at ${goal.p99AtPerSec} msg/s with every message delivered: ${overRepetitions(p99Figures, true, ms, mark)}`,
+    `${label}: < ${goal.rssMb} MB per node at ${rates}: peak ${overRepetitions(rssFigures, true, mb, mark)} (compiled nodes, no loader)${beyondNote('peakRssMbPerNode', 'MB')}`,
+    `${label}: no event-loop stall over ${goal.loopDelayMs} ms at ${rates}: largest ${overRepetitions(stallFigures, true, ms, mark)}${beyondNote('maxLoopDelayMs', 'ms')}`,
+    ...(allWorkload.length === 0 ? [] : [`${label}: what the stalls were made of at ${rates}, all repetitions: ${stallMakeup(allWorkload)}${beyond.length === 0 ? '' : `; beyond it: ${stallMakeup(beyond)}`}`]),
   ];
 }
 
@@ -256,7 +338,7 @@ function latencyGoalContext(rows: PhaseRow[], verifiesPerSec: number): string[] 
   const deliveriesPerSec = goal.nodes * goal.p99AtPerSec;
   const verifyCores = deliveriesPerSec / verifiesPerSec;
   const out = [
-    `latency goal context: at ${goal.p99AtPerSec} msg/s on ${goal.nodes} nodes (${deliveriesPerSec} deliveries/s) verification alone takes ${verifyCores.toFixed(2)} ` +
+    `latency goal context (repetition 1): at ${goal.p99AtPerSec} msg/s on ${goal.nodes} nodes (${deliveriesPerSec} deliveries/s) verification alone takes ${verifyCores.toFixed(2)} ` +
       `of the ${g['cpuCoresUsedTotal']} cores the nodes used (${((100 * verifyCores) / num(g['cpuCoresUsedTotal'])).toFixed(0)}%)`,
   ];
   const halfNodes = goal.nodes / 2;
@@ -273,13 +355,17 @@ function latencyGoalContext(rows: PhaseRow[], verifiesPerSec: number): string[] 
 
 function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number, rss: RssBaselines): { ratios: string[]; notes: string[] } {
   const cores = availableParallelism();
-  const ratios: string[] = [];
-  for (const s of specs) {
-    const best = highestSustained(rows, s);
+  const goalRuns = specs.filter((c) => c.nodes === goalConfig.nodes && c.mode === goalConfig.mode && c.verifier === goalConfig.verifier).length;
+  const ratios: string[] = [sustainedRule()];
+  // The runs of one configuration together, in the order the configurations first ran.
+  const firstRun = (c: ConfigSpec): number => specs.findIndex((o) => o.nodes === c.nodes && o.mode === c.mode && o.verifier === c.verifier);
+  for (const s of [...specs].sort((a, b) => firstRun(a) - firstRun(b))) {
     const ceiling = (cores * verifiesPerSec) / s.nodes;
+    const best = highestSustained(rows, s, s.repetition ?? 1);
+    const delivered = best === null ? null : num(best['deliveredMsgsPerSec']);
     ratios.push(
-      `${configLabel(s)}: highest sustained rate with full delivery ${best ?? 'none'} msg/s ` +
-        `(verification ceiling ${Math.round(ceiling)} msg/s = ${cores} cores x ${Math.round(verifiesPerSec)} verifies/s / ${s.nodes} nodes; ${best === null ? '-' : (best / ceiling).toFixed(2)} of it)`,
+      `${configLabel(s)}${s.repetition ? `, repetition ${s.repetition}` : ''}: highest sustained rate ${sustainedText(best)} ` +
+        `(verification ceiling ${Math.round(ceiling)} msg/s = ${cores} cores x ${Math.round(verifiesPerSec)} verifies/s / ${s.nodes} nodes; ${delivered === null ? '-' : (delivered / ceiling).toFixed(2)} of it)`,
     );
   }
   const mark = (ok: boolean): string => (ok ? 'met' : 'NOT met');
@@ -291,7 +377,7 @@ function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number
     const r = find(rows, c, 250);
     if (!r || typeof r['cpuUsPerDelivered'] !== 'number') continue;
     ratios.push(
-      `${configLabel(c)} at 250 msg/s: ${r['cpuUsPerDelivered']} us of CPU per delivered message, of which one verification is ${verifyUs.toFixed(0)} us ` +
+      `${configLabel(c)}${c === goalConfig ? ' (repetition 1)' : ''} at 250 msg/s: ${r['cpuUsPerDelivered']} us of CPU per delivered message, of which one verification is ${verifyUs.toFixed(0)} us ` +
         `(${((100 * verifyUs) / r['cpuUsPerDelivered']).toFixed(0)}%); the rest is receiving ${r['duplicateCopiesPerDelivered']} duplicate copies` +
         `${c.mode === 'tree' ? ` and ${r['ihaveFramesPerDelivered'] ?? '-'} IHAVE frames` : ''}, framing, hashing ids and relaying`,
     );
@@ -301,7 +387,7 @@ function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number
     const p = find(rows, poolConfig, rate);
     if (!m || !p) continue;
     ratios.push(
-      `verifier at ${goal.nodes} nodes (${goal.mode}), ${rate} msg/s, pool(1 thread) / main thread: CPU per delivery ${(num(p['cpuUsPerDelivered']) / num(m['cpuUsPerDelivered'])).toFixed(2)}x, ` +
+      `verifier at ${goal.nodes} nodes (${goal.mode}), ${rate} msg/s, pool(1 thread) / main thread (repetition 1): CPU per delivery ${(num(p['cpuUsPerDelivered']) / num(m['cpuUsPerDelivered'])).toFixed(2)}x, ` +
         `p99 ${(num(p['latencyP99Ms']) / num(m['latencyP99Ms'])).toFixed(2)}x, peak RSS ${(num(p['peakRssMbPerNode']) / num(m['peakRssMbPerNode'])).toFixed(2)}x, ` +
         `frames per delivery ${(num(p['framesPerDelivered']) / num(m['framesPerDelivered'])).toFixed(2)}x`,
     );
@@ -310,14 +396,19 @@ function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number
     `Each node is its own OS process running the compiled build (\`node dist/bench/gossip/gossip-node.js\`, made by \`npm run build\` at the start of the run; no tsx loader), ` +
       `all ${cores} cores shared; random connected ${goal.degree}-regular mesh (seed ${seed}), peer exchange off; ` +
       `${goal.publishers} publishers spread over the nodes, ${payloadBytes}-byte signed messages; steady phases of a few seconds, then a burst published as fast as the publishers sign. ` +
-      `A phase's messages must reach every node within 2 s of the last publish; sustained = full delivery, no duplicate, p99 < ${sustainedP99MsMax} ms, publishers at >= 95% of the offered rate; ` +
-      'after the first unsustained steady rate, higher steady rates of that configuration are skipped, except the rates a goal or a comparison is stated at. Latency is publish-to-delivery on the one machine clock. ' +
+      `${sustainedRule()}: p99 <= ${sustainedP99MsMax} ms bounds what can queue up to about 3% of a 3 s phase and is the stall goal's bound; ` +
+      `the publishers run inside the nodes, so falling behind the offered rate is the nodes failing to take it. ` +
+      'After the first unsustained steady rate, higher steady rates of that configuration are skipped, except the rates a goal or a comparison is stated at. Latency is publish-to-delivery on the one machine clock. ' +
+      `The ${goal.nodes}-node tree configuration with the main-thread verifier runs ${goalRuns} time(s), spread over the run, each on fresh node processes with its own warm-up ` +
+      '(on the same processes, memory grown in one repetition\'s overload phases stays in the next); its burst runs in repetition 1 only. ' +
+      'Every goal is judged on each repetition and is met only if met in all, with the median and the worst printed. ' +
+      'The comparisons with flooding, the pool and 8 nodes use repetition 1. ' +
       'framesPerDelivered counts every frame written (full copies, IHAVE, GRAFT and PRUNE, keepalive pings) over application deliveries; ' +
       'ihaveFramesPerDelivered is the IHAVE frames (batched id announcements on lazy links) among them, and the results file also has the GRAFT and PRUNE frames sent per phase; verificationsPerDelivered is signatures run by the verifier over deliveries (1.0: no copy verified twice). ' +
       `deliveredMsgsPerSec is messages / (last delivery anywhere - first publish), shown when every delivery happened. Peak RSS is sampled every 50 ms in each node process. ` +
       `maxLoopDelayMs is how late a timer due every 10 ms fired, at worst, in any node (the loop was blocked at least that long, at most 10 ms more; before this measure the figure was the longest interval of a 20 ms event-loop monitor, which counted the 20 ms in); maxLoopDelayCpuMs is the CPU time that node's process used between the two ticks around it (all its threads, GC included), so the rest of that interval it was waiting for a core; busiestTickCpuMs is the most CPU any node's process used between two ticks (about 10 ms while the loop keeps turning under load; more only if work ran longer without it turning, or if other threads of the process ran too). ` +
       `Before its first phase each configuration runs an unmeasured warm-up (${[...new Set(specs.map((c) => `${c.nodes} nodes ${warmupNote(c.warmup)}`))].join(', ')}): ` +
-      'every node process compiles its hot code on its own, and 16 processes on 2 cores need about 10 s of traffic for that; a phase measured before it is a cold start.',
+      'every node process compiles its hot code on its own, and a phase measured before that is a cold start (the warm-up lengths were chosen from earlier profiling, not measured in this run).',
     "mode: tree = the node's default gossipMode, a Plumtree broadcast tree per origin (full copies along eager links, up to treeRedundancy = 2 peers feeding each node each origin's messages in full, ids announced in IHAVE frames on lazy links, GRAFT for a missing message); " +
       'flood = every message to every peer, measured at fewer rates for comparison. The goals are judged on the 16-node tree rows with the main-thread verifier.',
     'Nodes verify on the main thread (createMainThreadVerifier), one verification per message per node: with 16 or 32 processes on the same cores a worker thread per node ' +
@@ -342,14 +433,11 @@ async function measure(opts: BenchOptions, specs: ConfigSpec[]): Promise<BenchRe
   for (const spec of specs) rows.push(...(await runConfig(spec, (l) => console.log(l))));
   for (const r of rows) r['verifiesPerSecSingleThread'] = Math.round(verifiesPerSec);
   const { ratios, notes } = summarize(rows, specs, verifiesPerSec, rss);
-  for (const r of rows) {
-    r['highestSustainedPerSecThisConfig'] = highestSustained(rows, { nodes: r['nodes'] as number, mode: r['mode'] as GossipMode, verifier: r['verifier'] as VerifierKind });
-  }
   return { rows: rows as ResultRow[], columns, ratios, notes };
 }
 
 /** Flags of an ad-hoc run (any of them makes the run ad hoc: printed, nothing written). */
-function adHocSpec(argv: readonly string[]): ConfigSpec | null {
+function adHocSpecs(argv: readonly string[]): ConfigSpec[] | null {
   const get = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -365,7 +453,7 @@ function adHocSpec(argv: readonly string[]): ConfigSpec | null {
   if (verifier !== 'main' && verifier !== 'pool') throw new Error('--verifier must be main or pool');
   const mode = get('mode') ?? goal.mode;
   if (mode !== 'tree' && mode !== 'flood') throw new Error('--mode must be tree or flood');
-  return {
+  const spec: ConfigSpec = {
     nodes,
     degree: Number(get('degree') ?? goal.degree),
     publishers: Number(get('publishers') ?? goal.publishers),
@@ -375,11 +463,13 @@ function adHocSpec(argv: readonly string[]): ConfigSpec | null {
     warmup: { ratePerSec: warmupRate, durationMs: warmupMs },
     seed,
   };
+  const times = Number(get('repetitions') ?? 1);
+  return times > 1 ? repeated(spec, times) : [spec];
 }
 
-const adHoc = adHocSpec(process.argv.slice(2));
+const adHoc = adHocSpecs(process.argv.slice(2));
 if (adHoc) {
-  const report = await measure({ quick: false }, [adHoc]);
+  const report = await measure({ quick: false }, adHoc);
   const extra = process.argv.includes('--columns') ? (process.argv[process.argv.indexOf('--columns') + 1] ?? '').split(',').filter(Boolean) : [];
   console.log(textTable(report.rows, [...columns, ...extra]));
   for (const l of report.ratios ?? []) console.log(l);

@@ -178,7 +178,11 @@ export async function runBenchmark(name: string, measure: (opts: BenchOptions) =
   const opts = parseBenchArgs(process.argv.slice(2));
   const env = environment();
   console.log(`# ${name}${opts.quick ? ' (quick)' : ''}: ${env.cpus} CPUs (${env.cpuModel}), Node ${env.node}, load ${env.loadAverage1m}`);
+  const started = performance.now();
   const report = await measure(opts);
+  // Recorded so that what the README says of the benchmarks' running time is a figure from a run too.
+  const tookS = Math.round((performance.now() - started) / 1000);
+  console.log(`${name} measured in ${tookS} s; 1-minute load average now ${(loadavg()[0] ?? 0).toFixed(2)}`);
   const columns = report.columns ?? Object.keys(report.rows[0] ?? {});
   console.log(textTable(report.rows, columns));
   for (const line of [...(report.ratios ?? []), ...(report.notes ?? [])]) console.log(line);
@@ -189,7 +193,7 @@ export async function runBenchmark(name: string, measure: (opts: BenchOptions) =
   await writeResults(name, report.rows.map((r) => ({ benchmark: name, ...r, date: env.date, cpus: env.cpus, node: env.node })));
   const section = [
     `Command: \`npm run bench -- ${name}\`  `,
-    `Date: ${env.date}, ${env.cpus} CPUs (${env.cpuModel}), Node ${env.node}, 1-minute load average at start ${env.loadAverage1m}`,
+    `Date: ${env.date}, ${env.cpus} CPUs (${env.cpuModel}), Node ${env.node}, 1-minute load average at start ${env.loadAverage1m}, measuring took ${tookS} s`,
     '',
     markdownTable(report.rows, columns),
     '',

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliProcess, runCli } from './helpers/proc.ts';
+import { parseCommandLine } from '../src/cli/args.ts';
 
 function oneLineError(r: { code: number | null; stderr: string }, code: string): void {
   assert.is(r.code, 2, `exit status 2, got ${r.code}; stderr: ${r.stderr}`);
@@ -18,7 +19,7 @@ function oneLineError(r: { code: number | null; stderr: string }, code: string):
 test('--help documents every flag', async () => {
   const r = await runCli(['--help']);
   assert.is(r.code, 0);
-  for (const flag of ['--port', '--host', '--peers', '--json', '--network', '--key', '--genesis', '--max-peers', '--threads', '--backend', '--gossip-mode', '--log-level']) {
+  for (const flag of ['--port', '--host', '--peers', '--json', '--network', '--key', '--genesis', '--max-peers', '--threads', '--backend', '--gossip-mode', '--clock-skew-ms-max', '--stall-ms-max', '--log-level']) {
     assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
   }
 });
@@ -31,6 +32,12 @@ test('invalid flags and values give one line and exit status 2', async () => {
   oneLineError(await runCli(['--port', '0', '--gossip-mode', 'gossipsub']), 'ERR_INVALID_OPTION');
   oneLineError(await runCli(['--port', '0', '--backend', 'openssl']), 'ERR_INVALID_OPTION');
   oneLineError(await runCli(['--port', '0', '--key', 'does-not-exist.key']), 'ERR_KEY_FILE');
+});
+
+test('--stall-ms-max takes 1 ms and up; 0 is refused with the range', () => {
+  const c = parseCommandLine(['--port', '0', '--stall-ms-max', '1']);
+  assert.is(c.kind === 'run' ? c.flags.stallMsMax : null, 1);
+  assert.throws(() => parseCommandLine(['--port', '0', '--stall-ms-max', '0']), /--stall-ms-max must be an integer in 1\.\.3600000, got '0'/);
 });
 
 test('an unreadable key file and a port in use are reported in one line', async () => {

@@ -6,6 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { stallOutages } from '../bench/load/validity.ts';
 import { attackEvidence, baselineMs, type AttackFact, type Observations } from '../bench/load/attack-evidence.ts';
 import { faultyDuring, instanceSpanMs, worstInstance } from '../bench/load/fault-bound.ts';
 import type { Attack } from '../bench/load/plan.ts';
@@ -230,6 +231,31 @@ test('a replay read by its target after the last frame was written counts up to 
   assert.ok(e.happened, e.evidence);
   fact.flood!.doneMs = 9900;
   assert.not.ok(attackEvidence([a], [fact], observations({ statsLog: new Map([[1, log]]) }))[0]!.happened, 'a window that ends at the last write misses them');
+});
+
+test('a stall a validator reported makes it out from the stall until its catch-up ended, plus a round', () => {
+  const roundMs = 1000;
+  const catchUps = [
+    { node: 4, life: 1, fromMs: 10_300, toMs: 14_000 },
+    { node: 6, life: 1, fromMs: 20_000, toMs: null },
+  ];
+  const spans = stallOutages(
+    [
+      { node: 4, life: 1, atMs: 10_300, lateMs: 600, catchingUp: true },
+      { node: 5, life: 1, atMs: 12_000, lateMs: 700, catchingUp: false },
+      { node: 6, life: 1, atMs: 20_000, lateMs: 550, catchingUp: true },
+      { node: 4, life: 2, atMs: 30_000, lateMs: 900, catchingUp: true },
+    ],
+    catchUps,
+    50_000,
+    roundMs,
+  );
+  assert.equal(spans, [
+    { node: 4, fromMs: 9700, toMs: 15_000 },
+    { node: 5, fromMs: 11_300, toMs: 13_000 },
+    { node: 6, fromMs: 19_450, toMs: 51_000 },
+    { node: 4, fromMs: 29_100, toMs: 31_000 },
+  ]);
 });
 
 test.run();

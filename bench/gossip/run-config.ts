@@ -24,6 +24,12 @@ export interface ConfigSpec {
   /** The nodes' gossipMode: 'tree' (Plumtree eager/lazy push) or 'flood' (every message to every peer). */
   mode: GossipMode;
   phases: PhaseSpec[];
+  /**
+   * Which run of this configuration this is, from 1 (default 1), when a configuration is run more than once
+   * (a goal judged on one run is judged on a sample of one). Each run is fresh node processes with their own
+   * warm-up: on the same processes, memory grown in one repetition's overload phases stays in the next.
+   */
+  repetition?: number;
   /** The unmeasured steady traffic before the first phase. */
   warmup: WarmupSpec;
   seed: number;
@@ -62,10 +68,30 @@ export type PhaseRow = Record<string, string | number | boolean | null>;
 export const drainMs = 2_000;
 /** The same for a burst, which builds a backlog by design; the phase ends as soon as all is delivered. */
 export const burstDrainMs = 20_000;
-/** A phase counts as sustained only if its p99 latency stays under this (a growing backlog is not). */
-export const sustainedP99MsMax = 1_000;
-/** ... and only if the publishers achieved at least this share of the offered rate. */
-export const sustainedAchievedMin = 0.95;
+/**
+ * A steady phase counts as sustained only if its p99 latency is at most this. A network that falls behind
+ * builds a backlog that grows through the phase, and the latest messages wait longest: a p99 of at most
+ * 100 ms over a 3 s phase bounds that backlog to about 3% of the phase. It is the same bound as the stall
+ * goal (no event loop blocked over 100 ms), and twice the latency goal (p99 < 50 ms at 500 msg/s). The
+ * earlier bound, 1 s, let a third of a 3 s phase queue up and still count.
+ */
+export const sustainedP99MsMax = 100;
+/**
+ * ... and only if the publishers achieved at least this share of the offered rate: the publishers run inside
+ * the nodes, so a publisher falling behind means the nodes could not take the offered load. 98% over a 3 s
+ * phase lets the last publish be at most about 60 ms late (less than one stall the goal allows); the earlier
+ * 95% let it be about 160 ms late.
+ */
+export const sustainedAchievedMin = 0.98;
+
+/** What "sustained" allows, in words, for the report. */
+export function sustainedRule(): string {
+  return (
+    `sustained = a steady phase with every message at every node within ${drainMs / 1000} s of the last publish, no duplicate delivered, ` +
+    `p99 latency <= ${sustainedP99MsMax} ms and the publishers at >= ${Math.round(sustainedAchievedMin * 100)}% of the offered rate; ` +
+    'the rate that counts is the delivered rate (messages / (last delivery anywhere - first publish)), never the offered one'
+  );
+}
 /** Progress is polled this often while a phase drains, in ms. */
 const progressPollMs = 100;
 /** Time for the mesh to form, in ms. */
@@ -210,15 +236,16 @@ export function isSustained(row: PhaseRow): boolean {
     row['missingDeliveries'] === 0 &&
     row['duplicatesDelivered'] === 0 &&
     typeof row['latencyP99Ms'] === 'number' &&
-    row['latencyP99Ms'] < sustainedP99MsMax &&
+    row['latencyP99Ms'] <= sustainedP99MsMax &&
     typeof row['achievedPublishPerSec'] === 'number' &&
     row['achievedPublishPerSec'] >= sustainedAchievedMin * offered
   );
 }
 
 /**
- * Runs a configuration and returns one row per phase. Steady phases run in order; once one is not
- * sustained, the higher steady rates after it are skipped (they would only fail longer), bursts still run.
+ * Runs a configuration and returns one row per phase, with its repetition and whether it was sustained.
+ * Steady phases run in order; once one is not sustained, the higher steady rates after it are skipped (they
+ * would only fail longer) unless required; bursts still run.
  */
 export async function runConfig(spec: ConfigSpec, log: (line: string) => void): Promise<PhaseRow[]> {
   const cluster = Cluster.spawn(spec.nodes);
@@ -227,16 +254,22 @@ export async function runConfig(spec: ConfigSpec, log: (line: string) => void): 
     const t0 = performance.now();
     const started = await formMesh(cluster, spec);
     const rssAtStartMb = Math.max(...started.map((s) => s.rssMb));
-    log(`  ${spec.nodes} nodes, degree ${spec.degree}, ${spec.mode}, ${spec.verifier} verifier: mesh formed in ${Math.round(performance.now() - t0)} ms`);
+    log(`  ${spec.nodes} nodes, degree ${spec.degree}, ${spec.mode}, ${spec.verifier} verifier${spec.repetition ? `, repetition ${spec.repetition}` : ''}: mesh formed in ${Math.round(performance.now() - t0)} ms`);
     let phaseId = 1;
     await runPhase(cluster, spec, phaseId++, { kind: 'steady', ...spec.warmup });
     let saturated = false;
     for (const phase of spec.phases) {
       if (phase.kind === 'steady' && saturated && !phase.required) continue;
       const row = phaseRow(spec, phase, await runPhase(cluster, spec, phaseId++, phase), rssAtStartMb);
+      row['repetition'] = spec.repetition ?? 1;
+      row['sustained'] = phase.kind === 'steady' ? isSustained(row) : null;
       rows.push(row);
-      log(`  ${row['phase']} @ ${row['offeredPerSec'] ?? '-'}/s: ratio ${row['deliveryRatio']}, p99 ${row['latencyP99Ms']} ms, cpu ${row['cpuCoresUsedTotal']} cores`);
-      if (phase.kind === 'steady' && !isSustained(row)) saturated = true;
+      log(
+        `  ${row['phase']} @ ${row['offeredPerSec'] ?? '-'}/s: ratio ${row['deliveryRatio']}, ` +
+          `delivered ${row['deliveredMsgsPerSec'] ?? '-'}/s, p99 ${row['latencyP99Ms']} ms, stall ${row['maxLoopDelayMs']} ms, cpu ${row['cpuCoresUsedTotal']} cores` +
+          `${row['sustained'] === false ? ' (not sustained)' : ''}`,
+      );
+      if (row['sustained'] === false) saturated = true;
       if (row['missingDeliveries'] !== 0) await sleep(recoverMs);
     }
   } finally {

@@ -39,6 +39,16 @@ export interface StatsSample {
   duplicates: number;
 }
 
+/** A validator's own report that its process stalled past its stallMsMax (`stalled`). */
+export interface StallReport {
+  node: number;
+  life: number;
+  atMs: number;
+  lateMs: number;
+  /** Whether it caught up again because of it (a `resync` follows). */
+  catchingUp: boolean;
+}
+
 /** A period in which a running validator caught up again (from `resync` to `caught-up`). */
 export interface CatchUpPeriod {
   node: number;
@@ -97,6 +107,8 @@ export class Recorder {
   caughtUp = 0;
   /** Catch-ups a running validator started on its own (it noticed a pause or an outage), with the reason. */
   readonly resyncs: string[] = [];
+  /** Stalls validators reported of themselves, in order. */
+  readonly stalls: StallReport[] = [];
   /** Latest `chain` answer per validator (block hashes, oldest first). */
   readonly chains = new Map<number, string[]>();
   /** Latest `stats` answer per validator. */
@@ -163,6 +175,9 @@ export class Recorder {
         this.synced++;
         return;
       case 'caught-up':
+      case 'stalled':
+        this.stalls.push({ node: ev.node, life: ev.life, atMs: ev.atMs, lateMs: Number(e.lateMs), catchingUp: e.catchingUp === true });
+        return;
       case 'resync':
         return this.#onCatchUp(ev);
       case 'chain':

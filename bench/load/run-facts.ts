@@ -9,15 +9,16 @@ import type { ReleaseRecord } from './consensus-attacks.ts';
 import type { LoadRun } from './driver.ts';
 import { instanceSpanMs, worstInstance, type OutageSpan, type WorstInstance } from './fault-bound.ts';
 import { byzantineCount } from './plan.ts';
-import { checkValidity, observedOutages, type ValidityResult } from './validity.ts';
+import { checkValidity, observedOutages, stallOutages, type ValidityResult } from './validity.ts';
 
 /** A `resync` this many rounds after a fault ended still belongs to it (a resumed validator notices at its next tick). */
 export const noticeRounds = 2;
 
-/** The outages of the run as observed, [fault, back), in ms since the epoch. */
+/** The outages of the run as observed, [fault, back), in ms since the epoch: injected faults and reported stalls. */
 export function observedSpans(run: LoadRun): OutageSpan[] {
   const roundMs = run.plan.config.roundMs;
-  return observedOutages(run.outages, run.recorder.catchUps, run.drainEndMs, noticeRounds * roundMs, roundMs);
+  const faults = observedOutages(run.outages, run.recorder.catchUps, run.drainEndMs, noticeRounds * roundMs, roundMs);
+  return [...faults, ...stallOutages(run.recorder.stalls, run.recorder.catchUps, run.drainEndMs, roundMs)];
 }
 
 /** The instance with the most validators faulty, over every start time of the run. */

@@ -242,6 +242,7 @@ function infoLines(f: Facts): CheckLine[] {
     info('blocks learned by catch-up (restarts and resyncs)', `${rec.synced} (caught-up events ${rec.caughtUp})`),
     info('validators that began catching up again before round 0', run.earlyResyncs.size ? [...run.earlyResyncs].join(', ') : 'none'),
     info('resyncs (a running validator caught up again)', `${rec.resyncs.length}${rec.resyncs.length ? `: ${rec.resyncs.slice(0, 6).join('; ')}` : ''}`),
+    info('stalls validators reported (out of synchrony by their own account, counted as out)', `${rec.stalls.length}${rec.stalls.length ? `: ${rec.stalls.slice(0, 6).map((x) => `validator ${x.node} ${x.lateMs} ms${x.catchingUp ? '' : ' (could not catch up)'}`).join('; ')}` : ''}`),
     info('messages re-delivered after a restart', String(d.redeliveredAfterRestart)),
     info('seed', `${c.seed} (replay: ${replayCommand(c)})`),
   ];

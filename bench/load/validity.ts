@@ -8,7 +8,11 @@
  * a validator that catches up counts itself live from the round after it last found itself cut off
  * (validator.ts checkOutage, liveFromT0), takes part in every instance from there on and reports their
  * decisions when its catch-up completes, which is k rounds later at the earliest (catch-up.ts complete).
- * A `resync` with no fault near it is not an outage: a validator that loses synchrony on its own is not excused.
+ * A `resync` with no fault near it is not an outage: a validator that loses synchrony on its own is not excused,
+ * unless it said so itself: a validator whose process stalled past its stallMsMax reports `stalled` and takes
+ * the instances of that time from others (validator.ts onStall). By its own account it was out of synchrony,
+ * so it counts as out, and toward the fault bound, from the stall's start until it caught up, plus a round;
+ * one that could not catch up (too few validator peers) is out for the stall and a round.
  *
  * Validity rule. Every honest proposal (a `proposed` event of an honest validator, made because the run asked
  * it to mine) whose instance was within the fault bound and whose miner was not out during the instance must
@@ -45,6 +49,37 @@ export function observedOutages(faults: readonly InjectedFault[], resyncs: reado
     let last = o.endMs;
     for (const r of resyncs) if (r.node === o.node && r.fromMs >= o.startMs && r.fromMs <= o.endMs + noticeMs) last = Math.max(last, r.fromMs);
     return { node: o.node, fromMs: o.startMs, toMs: last + roundMs };
+  });
+}
+
+/** A stall a validator reported, and whether it caught up again because of it. */
+export interface StallAt {
+  node: number;
+  life: number;
+  atMs: number;
+  lateMs: number;
+  catchingUp: boolean;
+}
+
+/** A catch-up period of a validator's life: [fromMs, toMs), toMs null while it still catches up. */
+export interface CatchUpSpan {
+  node: number;
+  life: number;
+  fromMs: number;
+  toMs: number | null;
+}
+
+/**
+ * The outages validators reported of themselves by stalling (module comment): from the stall's start (when
+ * the report came, less how late the process ran) until the catch-up it began ended, or `endMs`, plus a round.
+ */
+export function stallOutages(stalls: readonly StallAt[], catchUps: readonly CatchUpSpan[], endMs: number, roundMs: number): OutageSpan[] {
+  return stalls.map((s) => {
+    const fromMs = s.atMs - s.lateMs;
+    if (!s.catchingUp) return { node: s.node, fromMs, toMs: s.atMs + roundMs };
+    // The catch-up it began, or one already running that it joined (then a resync follows no stall).
+    const c = catchUps.find((x) => x.node === s.node && x.life === s.life && x.fromMs <= s.atMs + roundMs && (x.toMs === null || x.toMs >= s.atMs));
+    return { node: s.node, fromMs, toMs: (c ? (c.toMs ?? endMs) : s.atMs) + roundMs };
   });
 }
 

@@ -32,6 +32,7 @@ export interface RunFlags {
   backend?: Ed25519Backend;
   gossipMode?: 'tree' | 'flood';
   clockSkewMsMax?: number;
+  stallMsMax?: number;
   logLevel: LogLevel;
   /** Whether --log-level was given (else the CLI picks: see cli/run.ts). */
   logLevelGiven: boolean;
@@ -144,6 +145,7 @@ export const runFlagSpecs: Record<string, FlagSpec> = {
   backend: { type: 'string' },
   'gossip-mode': { type: 'string' },
   'clock-skew-ms-max': { type: 'string' },
+  'stall-ms-max': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
   metrics: { type: 'string' },
@@ -191,6 +193,7 @@ function parseRun(argv: string[]): RunFlags {
     backend: oneOf('backend', s('backend'), ED25519_BACKENDS),
     gossipMode: oneOf('gossip-mode', s('gossip-mode'), ['tree', 'flood'] as const),
     clockSkewMsMax: int('clock-skew-ms-max', s('clock-skew-ms-max'), 0, 3_600_000),
+    stallMsMax: int('stall-ms-max', s('stall-ms-max'), 1, 3_600_000),
     logLevel: oneOf('log-level', s('log-level'), LOG_LEVELS) ?? 'info',
     logLevelGiven: s('log-level') !== undefined,
     logFormat: oneOf('log-format', s('log-format'), LOG_FORMATS),

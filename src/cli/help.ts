@@ -29,6 +29,8 @@ Flags:
   --gossip-mode MODE   tree (eager tree links, ids to the others) or flood (default tree)
   --clock-skew-ms-max MS  validators: largest clock difference to another validator; a chain up to
                        this early is counted in round 1 (default: a quarter of the genesis round length)
+  --stall-ms-max MS    validators: a stall of this process longer than MS puts it out of synchrony: it
+                       catches up from f+1 validators (default: half the genesis round length)
   --log-level L        debug, info, warn, error or silent (logs go to stderr; default info, or warn
                        where the console prints events as text at a terminal)
   --log-format F       text or json: one JSON object per log line (default text at a terminal, else json)
@@ -77,6 +79,7 @@ Usage:
   --base-port P   validator i listens on P+i for a new network (default 7001)
   --json          no live view: every node event as a JSON line with "node": I; stdin takes "I COMMAND" and "quit"
 
-Keys in the live view: 0-9 or up/down select a node, b broadcast, m mine, q or Ctrl-C quit.
+Keys in the live view: 0-9 or up/down select a node, b broadcast (type the text, Enter sends), m mine,
+q or Ctrl-C quit.
 Each node's log is DIR/node-I.log. Stopping the testnet stops every process it started.
 `;

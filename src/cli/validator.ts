@@ -82,6 +82,7 @@ export async function prepareValidator(flags: RunFlags, base: NodeOptions): Prom
       log: base.log,
       ...(store ? { store } : {}),
       ...(flags.clockSkewMsMax === undefined ? {} : { clockSkewMsMax: flags.clockSkewMsMax }),
+      ...(flags.stallMsMax === undefined ? {} : { stallMsMax: flags.stallMsMax }),
     });
     wireValidatorEvents(v, out);
     v.start();
@@ -104,6 +105,12 @@ function wireValidatorEvents(v: Validator, out: Output): void {
   );
   v.on('synced', (e) => out.event('synced', { block: e.block, vouchers: e.vouchers }, `synced block ${e.block.hash.slice(0, 16)} at height ${e.block.height} from peers`));
   v.on('resync', (e) => out.event('resync', { reason: e.reason }, `catching up again: ${e.reason}`));
+  v.on('stalled', (e) =>
+    out.event('stalled', { lateMs: e.lateMs, stallMsMax: e.stallMsMax, catchingUp: e.catchingUp }, `process stalled ${e.lateMs} ms (limit ${e.stallMsMax}): ${e.catchingUp ? 'catching up from f+1 validators' : 'fewer than f+1 validator peers to catch up from, deciding on its own view'}`),
+  );
+  v.on('diverged', (e) =>
+    out.event('diverged', { t0: e.t0, height: e.height, signers: e.signers, theirs: e.theirs, ours: e.ours }, `ALARM: this chain diverged from the one validators ${e.signers.join(', ')} signed at height ${e.height} (t0 ${e.t0}); see the README, "Forks"`),
+  );
   v.on('caught-up', (e) => out.event('caught-up', { height: e.height, tip: e.tip }, `caught up at height ${e.height}`));
   v.on('rejected', (e) => out.event('rejected', { instance: e.instance, code: e.code, reason: e.reason, from: e.from }, null));
 }

@@ -8,6 +8,7 @@ import type { ConsensusAction } from '../consensus/dolev-strong.ts';
 import type { ChainBlock } from '../consensus/block.ts';
 import { OutcomeGate, outcomeSignedBytes } from '../consensus/outcome.ts';
 import { Follower } from '../consensus/follower.ts';
+import { DivergenceWatch, type Divergence } from '../consensus/divergence.ts';
 import type { OutcomeMessage, WireBlock } from '../wire/schema.ts';
 import type { ChainVerdict } from './node-types.ts';
 import { outcomeWindowRounds, type ValidatorContext } from './validator-types.ts';
@@ -18,6 +19,8 @@ export interface OutcomeHost extends ValidatorContext {
   catchingUp(): boolean;
   /** A block an observer appended by outcomes: make it durable, then report it `decided`. */
   followed(block: ChainBlock): void;
+  /** f+1 other validators signed an outcome our chain contradicts: raise the alarm. */
+  diverged(d: Divergence): void;
 }
 
 /** One node's side of the outcome exchange. */
@@ -25,6 +28,8 @@ export class OutcomeExchange {
   readonly #gate: OutcomeGate;
   /** An observer's view of the outcomes; null for a validator, which decides itself. */
   readonly #follower: Follower | null;
+  /** A validator's watch for a fork between its chain and f+1 others' outcomes; null for an observer. */
+  readonly #watch: DivergenceWatch | null;
   /** When an observer last asked for blocks it lacks, in ms. */
   #askedMissingAtMs = Number.NEGATIVE_INFINITY;
 
@@ -35,6 +40,7 @@ export class OutcomeExchange {
     this.#gate = new OutcomeGate(outcomeWindowRounds(host.core.k));
     const last = stored[stored.length - 1];
     this.#follower = host.index === null ? new Follower({ faults: host.genesis.faults, height: last?.height ?? host.core.tip().height, lastT0: last?.t0 ?? -1 }) : null;
+    this.#watch = host.index === null ? null : new DivergenceWatch(host.genesis.faults, host.index);
   }
 
   /** A validator's decisions: flood the signed outcome of each start round that added blocks. */
@@ -70,7 +76,21 @@ export class OutcomeExchange {
     if (!ok) return { valid: false, forward: false, code: 'ERR_BAD_SIGNATURE', reason: `outcome of validator ${msg.signer} for t0=${msg.t0} has a bad signature` };
     if (!this.#gate.admit(msg.signer, msg.t0, h.core.currentRound(h.now()))) return { valid: true, forward: false };
     if (this.#follower?.onOutcome(msg)) this.follow();
+    this.#watch?.onOutcome(msg);
+    this.judgeDivergence();
     return { valid: true, forward: true };
+  }
+
+  /**
+   * Holds our chain against the outcomes f+1 other validators signed alike. Our own decisions for start round
+   * t0 fall due at round t0 + k + 1; a round more covers the skew between us and the signers. While catching up
+   * our chain may be short for good reason, so only conflicting blocks count then.
+   */
+  judgeDivergence(): void {
+    const h = this.host;
+    if (!this.#watch) return;
+    const due = h.catchingUp() || h.core.syncing ? Number.NEGATIVE_INFINITY : h.core.currentRound(h.now()) - h.core.k - 2;
+    for (const d of this.#watch.judge(h.core.chain(), due)) h.diverged(d);
   }
 
   /** An observer saw a block's authentic content (in a verified chain, or a catch-up reply it asked for). */

@@ -12,6 +12,8 @@ import type { Clock } from '../io/clock.ts';
 import type { Genesis } from '../consensus/genesis.ts';
 import type { ChainBlock, InstanceId } from '../consensus/block.ts';
 import type { Logger } from '../log.ts';
+import type { Divergence } from '../consensus/divergence.ts';
+import type { DolevStrongStatus } from '../consensus/dolev-strong.ts';
 
 /** A block as events and the `chain` command show it. */
 export interface BlockView {
@@ -31,8 +33,15 @@ export interface ValidatorEvents {
   decided: [{ instance: InstanceId; block: BlockView | null }];
   /** A missed block learned from peers (f+1 validators vouched for it), durable on disk when emitted. */
   synced: [{ block: BlockView; vouchers: number }];
-  /** The node was paused or cut off and catches up again. */
+  /** The node was paused, stalled past stallMsMax or cut off, and catches up again. */
   resync: [{ reason: string }];
+  /**
+   * The process did not run for lateMs (> stallMsMax): out of synchrony. catchingUp: it catches up again
+   * (a `resync` follows); false when it has fewer than f+1 validator peers to catch up from.
+   */
+  stalled: [{ lateMs: number; stallMsMax: number; catchingUp: boolean }];
+  /** f+1 other validators signed an outcome this validator's chain contradicts: honest chains have forked. */
+  diverged: [Divergence];
   /** Catch-up finished: the node decides and appends on its own from here on. */
   'caught-up': [{ height: number; tip: string }];
   rejected: [{ instance: InstanceId | null; code: ErrorCode; reason: string; from: string }];
@@ -73,6 +82,12 @@ export interface ValidatorOptions {
    */
   clockSkewMsMax?: number;
   /**
+   * Longest stall of this process (its event loop not running) that it takes as within the timing rule, in
+   * ms; a longer one makes it catch up again (`resync`) rather than decide on a view the others may not share.
+   * @default stallDefaults.stallMsMax(roundMs), half the round
+   */
+  stallMsMax?: number;
+  /**
    * FOR TESTS ONLY: negative controls of the state machine (DolevStrongOptions roundsOverride, sendEarlyOverride),
    * to show in the simulator that what they switch off is needed. Never set by the CLI.
    */
@@ -85,6 +100,49 @@ export interface ValidatorOptions {
  */
 export function outcomeWindowRounds(k: number): number {
   return k + 16;
+}
+
+/**
+ * How long a validator's process may stall (its event loop not running: CPU starvation, a GC pause, SIGSTOP)
+ * before it counts itself out of synchrony. The timing rule (consensus/timing.ts) gives an honest node's
+ * sends until the end of the round it accepted a chain in; a stall of the process delays every send and
+ * every read by its length, so a long one breaks the rule for this node alone, and it would decide on a view
+ * the others do not share (its proposal refused everywhere as late, its own block decided by it alone).
+ * Half the round by default: with the validators' defaults (P = Δ/4, σ up to Δ/4) the rule leaves delivery
+ * less than Δ/2, so a stall longer than that breaks it whatever the network; a shorter one breaks it only on
+ * a network slow enough to use the rest, and taking every such stall as a loss of synchrony made validators on
+ * a busy machine catch up again and again (a quarter of a 1 s round, 250 ms, was exceeded several times in a
+ * 30 s load run of 16 validators sharing 2 cores).
+ */
+export const stallDefaults = {
+  stallMsMax: (roundMs: number): number => Math.max(1, Math.floor(roundMs / 2)),
+  /** How often the stall probe's timer is due, in ms: a stall is seen at most this much shorter than it was. */
+  probeMs: (stallMsMax: number): number => Math.max(5, Math.floor(stallMsMax / 4)),
+} as const;
+
+/** What the process's stall probe has seen (the `synchrony` part of a validator's status). */
+export interface SynchronyStatus {
+  stallMsMax: number;
+  /** How often the probe's timer is due, in ms. */
+  probeMs: number;
+  /** The latest the probe's timer fired, in ms past due: since the start, and over the last 10 probes. */
+  lagMsMax: number;
+  lagMsRecentMax: number;
+  /** Stalls longer than stallMsMax since the start (each made the validator catch up again). */
+  stalls: number;
+  /** Chains checked since the start, and those whose check ended after the round they arrived in. */
+  chainsChecked: number;
+  chainsCheckedLate: number;
+  /** The least time left in its round when one of the last 64 chains was checked, in ms (null: none yet). */
+  chainMarginMsRecentMin: number | null;
+}
+
+/** A validator's status: the state machine's, how late its process ran, and forks it saw. */
+export interface ValidatorStatus extends DolevStrongStatus {
+  synchrony: SynchronyStatus;
+  /** Divergences reported (`diverged` events) since the start, and the last one. */
+  divergences: number;
+  lastDivergence: Divergence | null;
 }
 
 /** Rounds `mine` tries before giving up (each miss means the timer fired past the start of round 1). */

@@ -18,10 +18,14 @@ import { blockHash, type ChainBlock, type InstanceId } from '../consensus/block.
 import { logError, silentLogger, type Logger } from '../log.ts';
 import { ValidatorSync, type SyncHost } from './validator-sync.ts';
 import { OutcomeExchange, type OutcomeHost } from './outcome-exchange.ts';
-import { blockView, mineAttemptsMax, type ChainStore, type ValidatorEvents, type ValidatorOptions } from './validator-types.ts';
+import { blockView, mineAttemptsMax, stallDefaults, type ChainStore, type ValidatorEvents, type ValidatorOptions, type ValidatorStatus } from './validator-types.ts';
+import { StallProbe } from './stall-probe.ts';
+import { ChainMargins } from './chain-margins.ts';
+import type { Divergence } from '../consensus/divergence.ts';
+import { positiveInt } from '../options.ts';
 
-export { blockView, chainReplyBytesMax, mineAttemptsMax, outcomeWindowRounds } from './validator-types.ts';
-export type { BlockView, ChainStore, ValidatorEvents, ValidatorOptions } from './validator-types.ts';
+export { blockView, chainReplyBytesMax, mineAttemptsMax, outcomeWindowRounds, stallDefaults } from './validator-types.ts';
+export type { BlockView, ChainStore, SynchronyStatus, ValidatorEvents, ValidatorOptions, ValidatorStatus } from './validator-types.ts';
 
 /** One validator of a genesis (or an observer of it), running on a node. */
 export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost, OutcomeHost {
@@ -49,6 +53,14 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   private nextTickDueMs = Infinity;
   /** Height of the newest block on disk (a block reported twice, synced then decided, is written once). */
   private storedHeight = 0;
+  /** Longest stall taken as within the timing rule, in ms (ValidatorOptions.stallMsMax). */
+  readonly stallMsMax: number;
+  private readonly probe: StallProbe;
+  private readonly margins = new ChainMargins();
+  /** Why the probe last found the process out of synchrony, until checkOutage acts on it. */
+  private stallReason: string | null = null;
+  private divergences = 0;
+  private lastDivergence: Divergence | null = null;
 
   constructor(o: ValidatorOptions) {
     super();
@@ -66,6 +78,8 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.identity = o.identity;
     this.store = o.store ?? null;
     this.syncIntervalMs = o.syncIntervalMs ?? Math.max(o.genesis.roundMs, 500);
+    this.stallMsMax = positiveInt(o.stallMsMax ?? stallDefaults.stallMsMax(o.genesis.roundMs), 'stallMsMax');
+    this.probe = new StallProbe(this.clock, this.now, stallDefaults.probeMs(this.stallMsMax), this.stallMsMax, (lateMs) => this.onStall(lateMs));
     const stored = this.store?.loadChain().blocks ?? [];
     this.core = new DolevStrong(coreOptions(o, index, stored[0]));
     for (const b of stored) this.core.appendLinked(b);
@@ -83,6 +97,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     // A node that starts after the network did may have missed decisions: it catches up first (catch-up.ts).
     if (this.now() >= this.genesis.startMs) this.sync.begin();
     this.scheduleTick();
+    this.probe.start();
   }
 
   /** True while the node is still learning missed blocks from its peers. */
@@ -100,6 +115,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.running = false;
     this.timer?.cancel();
     this.timer = null;
+    this.probe.stop();
     this.sync.stop();
   }
 
@@ -135,9 +151,9 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     return this.core.chain();
   }
 
-  /** Current round and open instances. */
-  status(): ReturnType<DolevStrong['status']> {
-    return this.core.status(this.now());
+  /** Current round and open instances, how late this process has run, and forks seen. */
+  status(): ValidatorStatus {
+    return { ...this.core.status(this.now()), synchrony: { ...this.probe.status(), ...this.margins.status() }, divergences: this.divergences, lastDivergence: this.lastDivergence };
   }
 
   /** The node hands us a chain: check round, then the pool, then the core (docs/PROTOCOL.md "Validation order"). */
@@ -147,6 +163,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     if ('code' in timing) return this.refuse(msg, from, timing.code, timing.reason);
     const check = await this.verifier.checkChain({ msg, blockHash: hash, round: timing.round });
     if (!check.ok) return this.refuse(msg, from, check.code, check.reason);
+    this.margins.record(this.genesis.startMs + (msg.block.t0 + timing.round) * this.genesis.roundMs - this.now());
     this.checkOutage();
     const actions = this.core.onVerifiedChain(msg, this.now(), hash);
     // The node floods this chain on when we answer forward: true; other forwards are held ones now due.
@@ -226,6 +243,34 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.outcomes.follow();
   }
 
+  /**
+   * The process did not run for longer than stallMsMax: the timing rule may not have held for this node, so
+   * it takes the instances running now from f+1 validators (catch-up) rather than from its own view. Catch-up
+   * needs f+1 validators among its peers; with fewer (a validator linked through observers only) it could
+   * never finish, so the node says so and decides on its own view, and the divergence watch stands guard.
+   */
+  private onStall(lateMs: number): void {
+    if (this.now() < this.genesis.startMs) return;
+    const keys = new Set(this.genesis.validators.map((v) => toHex(v.publicKey)));
+    const vouchers = this.node.peerIds().filter((p) => keys.has(p)).length;
+    const catchingUp = vouchers >= this.genesis.faults + 1;
+    this.emit('stalled', { lateMs, stallMsMax: this.stallMsMax, catchingUp });
+    if (!catchingUp) {
+      this.log.warn('process stalled; too few validator peers to catch up from', { lateMs, stallMsMax: this.stallMsMax, validatorPeers: vouchers });
+      return;
+    }
+    this.stallReason = `process stalled ${lateMs} ms (stallMsMax ${this.stallMsMax})`;
+    this.checkOutage();
+  }
+
+  /** The outcome exchange found our chain contradicted by f+1 other validators: loud, never silent. */
+  diverged(d: Divergence): void {
+    this.divergences++;
+    this.lastDivergence = d;
+    this.log.warn('this chain diverged from the one f+1 other validators signed', { t0: d.t0, height: d.height, signers: d.signers.join(',') });
+    this.emit('diverged', d);
+  }
+
   /** Whether catch-up runs. */
   catchingUp(): boolean {
     return this.sync.run !== null;
@@ -259,23 +304,26 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     const { roundMs, startMs } = this.genesis;
     const now = this.now();
     const next = startMs + (Math.floor((now - startMs) / roundMs) + 1) * roundMs;
-    this.nextTickDueMs = next;
+    // Just past the boundary, so the round has really begun; lateness is measured from that moment.
+    const delayMs = Math.max(1, next - now + 1);
+    this.nextTickDueMs = now + delayMs;
     this.timer = this.clock.setTimer(() => {
       try {
         this.checkOutage();
         this.nextTickDueMs = Infinity;
         this.apply(this.core.tick(this.now()), 'self');
+        this.outcomes.judgeDivergence();
       } catch (e) {
         logError(this.log, 'consensus tick failed', { error: (e as Error).message });
       }
       this.scheduleTick();
-    }, Math.max(1, next - now + 1));
+    }, delayMs);
   }
 
   /**
-   * A node that was paused (time jumped more than a round past the tick it expected) or cut off (no peer at
-   * all) may miss decisions, and its next blocks would then get wrong heights. It catches up as after a
-   * restart, from the moment it notices: decisions are held at once, and while it stays alone the instances
+   * A node that was paused (time jumped more than a round past the tick it expected), stalled past
+   * stallMsMax (onStall) or cut off (no peer at all) may miss decisions or decide on a view the others do
+   * not share, and its next blocks would then get wrong heights. It catches up as after a restart, from the moment it notices: decisions are held at once, and while it stays alone the instances
    * it sees are only partial views, so liveFromT0 moves past them and their outcomes are dropped.
    * Called before anything reaches the core, so no decision of a paused node slips in before the check.
    */
@@ -289,6 +337,8 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     const alone = this.genesis.validators.length > 1 && this.node.peerIds().length === 0;
     let reason: string | null = null;
     if (now - this.nextTickDueMs > this.genesis.roundMs) reason = `time jumped ${now - this.nextTickDueMs} ms past the expected round tick`;
+    reason ??= this.stallReason;
+    this.stallReason = null;
     if (alone) {
       this.aloneSince ??= now;
       reason ??= 'no peers';

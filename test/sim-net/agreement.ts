@@ -165,7 +165,8 @@ function mineAt(world: World, m: number, t0: number, proposals: AgreementOutcome
  *  - validity: every block an honest validator proposed is in every honest validator's chain (and every
  *    observer's, when it can follow);
  *  - honest traffic is never held against an honest peer: no ban, and no offence beyond the mild ones a
- *    forward that lost a round may earn.
+ *    forward that lost a round may earn;
+ *  - no false alarm: no validator reports a divergence while honest chains agree.
  */
 export function checkAgreement(o: AgreementOutcome): string[] {
   const out: string[] = [];
@@ -186,6 +187,8 @@ export function checkAgreement(o: AgreementOutcome): string[] {
     const missing = expected.filter((x) => !x.chainHashes().includes(p.hash)).map((x) => x.index);
     if (missing.length > 0) out.push(`seed=${o.seed} validity: honest validator ${p.miner}'s block for t0=${p.t0} (${p.hash.slice(0, 12)}) is missing at ${missing.join(', ')}`);
   }
+  const alarmed = validators.filter((x) => x.counters.diverged > 0).map((x) => x.index);
+  if (alarmed.length > 0 && validators.every((x) => x.chainHashes().join(',') === ref)) out.push(`seed=${o.seed} false alarm: validators ${alarmed.join(', ')} reported a divergence, but honest chains agree`);
   const honestIds = new Set(nodes.map((x) => toHex(x.node.identity.publicKey)));
   for (const x of nodes) {
     for (const e of x.offencesSeen) {

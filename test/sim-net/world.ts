@@ -36,6 +36,8 @@ export interface WorldOptions {
   delayMaxMs: number;
   /** Largest time a verification batch takes, in ms. */
   verifyMsMax: number;
+  /** Least time a verification batch takes, in ms. @default 0 */
+  verifyMsMin?: number;
   /** Largest time a block takes to become durable, in ms. */
   diskMsMax: number;
   /** How often a catching-up node asks its peers, in ms. */
@@ -84,7 +86,7 @@ export function simIdentity(i: number, salt = 0): Identity {
 export class SimValidator {
   /** Gossip ids delivered to the application by this incarnation, with how often (must stay 1). */
   readonly delivered = new Map<string, number>();
-  readonly counters = { offences: 0, rejected: 0, synced: 0, resyncs: 0, decided: 0 };
+  readonly counters = { offences: 0, rejected: 0, synced: 0, resyncs: 0, decided: 0, diverged: 0 };
   /** Every offence this incarnation scored: which peer (key hex), the code, and whether it banned it. */
   readonly offencesSeen: Array<{ peer: string; code: string; reason: string; banned: boolean }> = [];
   /** Whether this incarnation started with a catch-up, and whether it finished one (or never needed one). */
@@ -195,7 +197,7 @@ export class World {
     // An observer's node key is its own, not a validator's.
     const identity = observer ? simIdentity(i, 55) : this.identities[i]!;
     const consensus = { networkId: this.networkId, genesisHash: genesisHash(this.genesis), validatorKeys: this.identities.map((k) => k.publicKey) };
-    const verifier = simVerifier(host, consensus, () => this.rng.int(0, this.opts.verifyMsMax));
+    const verifier = simVerifier(host, consensus, () => this.rng.int(this.opts.verifyMsMin ?? 0, this.opts.verifyMsMax));
     const node = createNode({
       host: host.ip,
       port: simPort,
@@ -285,6 +287,7 @@ export class World {
     });
     validator.on('decided', () => void sv.counters.decided++);
     validator.on('synced', () => void sv.counters.synced++);
+    validator.on('diverged', () => void sv.counters.diverged++);
     validator.on('resync', () => {
       sv.counters.resyncs++;
       sv.beganCatchUp = true;
