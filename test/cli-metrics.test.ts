@@ -42,6 +42,7 @@ test('validators with --metrics: blocks and consensus frames move the metrics, /
     assert.is(sample(before.text, 'strongcast_blocks_decided_total'), 0);
     assert.is(sample(before.text, 'strongcast_chain_height'), 0);
     assert.is(sample(before.text, 'strongcast_verify_pool_threads'), 1);
+    assert.is(sample(before.text, 'strongcast_divergences_total'), 0, 'a validator reports divergences (none here)');
     procs[1]!.command('mine metered block');
     await Promise.all(procs.map((p, i) => p.waitEvent((e) => e.event === 'decided' && e.block !== null, `decided on ${i}`, 20_000)));
     const after = await get(`${urls[0]}/metrics`);

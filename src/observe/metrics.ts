@@ -121,16 +121,24 @@ function registerConsensus(registry: Registry, v: Validator): () => void {
   const noBlock = new Counter({ name: 'strongcast_no_block_decisions_total', help: 'Instances decided "no block" (no proposal, or an equivocating miner)', registers: [registry] });
   const synced = new Counter({ name: 'strongcast_blocks_synced_total', help: 'Missed blocks learned from peers during catch-up', registers: [registry] });
   const refused = codeCounter(registry, 'strongcast_chains_refused_total', 'Consensus chains refused, by code (ERR_INSTANCE_OVER: late; ERR_TOO_EARLY: early)');
+  const stalls = new Counter({ name: 'strongcast_stalls_total', help: 'Times this process ran later than stallMsMax (out of synchrony: it catches up)', registers: [registry] });
+  const diverged = new Counter({ name: 'strongcast_divergences_total', help: 'Outcomes of f+1 other validators that this chain contradicts (alert on any)', registers: [registry] });
   const onDecided = (e: { block: unknown }) => (e.block ? decided.inc() : noBlock.inc());
   const onSynced = () => synced.inc();
   const onRejected = (e: { code: string }) => refused.inc({ code: e.code });
+  const onStalled = () => stalls.inc();
+  const onDiverged = () => diverged.inc();
   v.on('decided', onDecided);
   v.on('synced', onSynced);
   v.on('rejected', onRejected);
+  v.on('stalled', onStalled);
+  v.on('diverged', onDiverged);
   return () => {
     v.off('decided', onDecided);
     v.off('synced', onSynced);
     v.off('rejected', onRejected);
+    v.off('stalled', onStalled);
+    v.off('diverged', onDiverged);
   };
 }
 
