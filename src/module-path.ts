@@ -28,3 +28,13 @@ export function siblingModuleUrl(relativePath: string, fromUrl: string): URL {
 export function loaderFlags(fromUrl: string): string[] {
   return isCompiled(fromUrl) ? [] : ['--import', import.meta.resolve('tsx')];
 }
+
+/**
+ * The command a person types to run the CLI, as it runs now (`fromUrl` is the CLI's own module): `npx tsx
+ * src/main.ts` from the sources, `npx strongcast` from an installed package, `node dist/src/main.js` from a
+ * clone's build (where `npx strongcast` would look for the name on the registry, not in the clone).
+ */
+export function cliCommand(fromUrl: string): string {
+  if (!isCompiled(fromUrl)) return 'npx tsx src/main.ts';
+  return new URL(fromUrl).pathname.includes('/node_modules/') ? 'npx strongcast' : 'node dist/src/main.js';
+}

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isCompiled, loaderFlags, siblingModuleUrl } from '../src/module-path.ts';
+import { cliCommand, isCompiled, loaderFlags, siblingModuleUrl } from '../src/module-path.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tscPath = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -31,6 +31,12 @@ test('loaderFlags: the tsx loader for TypeScript, nothing for compiled JavaScrip
   assert.is(loader, import.meta.resolve('tsx'), 'the loader by its resolved file, whatever the working directory');
   assert.match(String(loader), /^file:\/\/.*\/node_modules\/tsx\//);
   assert.equal(loaderFlags('file:///repo/dist/src/cli/testnet.js'), []);
+});
+
+test('cliCommand: the command that runs the CLI the way it runs now, for the hints it prints', () => {
+  assert.is(cliCommand('file:///repo/src/cli/init.ts'), 'npx tsx src/main.ts');
+  assert.is(cliCommand('file:///repo/dist/src/cli/init.js'), 'node dist/src/main.js');
+  assert.is(cliCommand('file:///app/node_modules/strongcast/dist/src/cli/init.js'), 'npx strongcast');
 });
 
 test('the compiled tree runs without tsx: main.js --help, and the pool verifies with workers/verify.js', () => {

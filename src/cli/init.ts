@@ -13,6 +13,7 @@ import { createGenesis, createGenesisDefaults, genesisHash, genesisToJson, round
 import { checkRoundLength, timingDefaults } from '../consensus/timing.ts';
 import { toHex } from '../bytes.ts';
 import type { InitFlags } from './args.ts';
+import { cliCommand } from '../module-path.ts';
 
 /** Paths and facts of a freshly written network. */
 export interface InitResult {
@@ -65,7 +66,7 @@ export async function runInit(flags: InitFlags): Promise<void> {
   process.stdout.write(
     `wrote ${r.genesisPath} (network ${r.networkId}, ${flags.nodes} validators, k=${k} rounds)\n` +
       r.keyPaths.map((p) => `wrote ${p}`).join('\n') +
-      `\nrun validator 0 with: npx tsx src/main.ts --genesis ${r.genesisPath} --key ${r.keyPaths[0]}\n`,
+      `\nrun validator 0 with: ${cliCommand(import.meta.url)} --genesis ${r.genesisPath} --key ${r.keyPaths[0]}\n`,
   );
   void roundsPerInstance;
 }

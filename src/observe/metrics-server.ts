@@ -9,7 +9,8 @@ import { StrongcastError } from '../errors.ts';
 import { logError, silentLogger, type Logger } from '../log.ts';
 import { positiveInt } from '../options.ts';
 import type { MetricsSources } from './metrics.ts';
-import { HealthTracker, healthDefaults, healthVerdict } from './health.ts';
+import { HealthTracker, healthDefaults, healthVerdict, type HealthReport } from './health.ts';
+import type { Registry } from 'prom-client';
 
 /** Defaults of {@link MetricsServerOptions}. */
 export const metricsServerDefaults = {
@@ -68,6 +69,26 @@ function answer(res: ServerResponse, status: number, type: string, body: string)
   res.end(body);
 }
 
+/** GET /health and GET /metrics; anything else is 404 or 405. */
+function requestHandler(registry: Registry, health: () => HealthReport, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, 'text/plain', 'only GET\n');
+    if (path === '/health') {
+      const report = health();
+      return answer(res, report.status, 'application/json', JSON.stringify(report.body) + '\n');
+    }
+    if (path !== '/metrics') return answer(res, 404, 'text/plain', 'not found: try /metrics or /health\n');
+    registry.metrics().then(
+      (text) => answer(res, 200, registry.contentType, text),
+      (e: unknown) => {
+        logError(log, 'metrics collection failed', { error: (e as Error).message });
+        answer(res, 500, 'text/plain', 'metrics collection failed\n');
+      },
+    );
+  };
+}
+
 /**
  * Serves /metrics and /health for a node.
  * @throws StrongcastError ERR_PORT_IN_USE when the port is taken, ERR_INVALID_OPTION for a bad option
@@ -88,22 +109,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const registry = metrics.registry;
   const health = new HealthTracker(options.node, options.validator ?? null);
   if (options.node.listenPort !== 0) health.markListening();
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, 'text/plain', 'only GET\n');
-    if (path === '/health') {
-      const report = healthVerdict(health.facts(), options.node.clock.now(), noPeersMsMax);
-      return answer(res, report.status, 'application/json', JSON.stringify(report.body) + '\n');
-    }
-    if (path !== '/metrics') return answer(res, 404, 'text/plain', 'not found: try /metrics or /health\n');
-    registry.metrics().then(
-      (text) => answer(res, 200, registry.contentType, text),
-      (e: unknown) => {
-        logError(log, 'metrics collection failed', { error: (e as Error).message });
-        answer(res, 500, 'text/plain', 'metrics collection failed\n');
-      },
-    );
-  };
+  const onRequest = requestHandler(registry, () => healthVerdict(health.facts(), options.node.clock.now(), noPeersMsMax), log);
   // Node checks request timeouts every connectionsCheckingInterval (30 s by default): checked four times per
   // timeout, a slow request is cut within a quarter of requestTimeoutMs of its limit.
   const checkEveryMs = Math.max(1, Math.floor(requestTimeoutMs / 4));
