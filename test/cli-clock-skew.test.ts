@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliProcess, freeBasePort, runCli, waitMesh } from './helpers/proc.ts';
+import { CliProcess, freeBasePort, runCli, waitMesh, firstBlockEvent } from './helpers/proc.ts';
 
 test('a miner whose process clock runs 40 ms ahead: all four validators decide its block, nobody is scored', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'strongcast-skew-'));
@@ -25,7 +25,7 @@ test('a miner whose process clock runs 40 ms ahead: all four validators decide i
     }
     await waitMesh(procs, 3);
     procs[0]!.command('mine from the future');
-    const decided = await Promise.all(procs.map((p, i) => p.waitEvent((e) => e.event === 'decided', `decided on validator ${i}`, 20_000)));
+    const decided = await Promise.all(procs.map((p, i) => firstBlockEvent(p, `decided on validator ${i}`, 20_000)));
     for (const [i, e] of decided.entries()) {
       const b = e.block as { miner: number; payload: string } | null;
       assert.ok(b, `validator ${i} decided a block, not "no block"`);

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allListening, CliProcess, connectedPeers, runCli, withPortBlock } from './helpers/proc.ts';
+import { allListening, CliProcess, connectedPeers, runCli, withPortBlock, firstBlockEvent } from './helpers/proc.ts';
 
 test('init writes a genesis and one private key file per validator', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'strongcast-init-'));
@@ -59,7 +59,7 @@ test('4 validator processes on loopback: mine on one, all print the same decided
       await new Promise((res) => setTimeout(res, 100));
     }
     procs[1]!.command('mine hello consensus');
-    const decided = await Promise.all(procs.map((p, i) => p.waitEvent((e) => e.event === 'decided', `decided on node ${i}`, 20_000)));
+    const decided = await Promise.all(procs.map((p, i) => firstBlockEvent(p, `decided on node ${i}`, 20_000)));
     const blocks = decided.map((e) => e.block as { hash: string; height: number; payload: string; miner: number } | null);
     for (const b of blocks) {
       assert.ok(b, 'a block, not "no block"');

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliProcess, allListening, connectedPeers, runCli, withPortBlock } from './helpers/proc.ts';
+import { CliProcess, allListening, connectedPeers, runCli, withPortBlock, firstBlockEvent } from './helpers/proc.ts';
 
 /**
  * init (ports fixed in the genesis) and five processes on one block of ports: two observers, and three
@@ -52,7 +52,7 @@ test('validators connected only through observers decide the same block; the obs
       await new Promise((res) => setTimeout(res, 100));
     }
     validators[0]!.command('mine through observers');
-    const decided = await Promise.all(procs.map((p, i) => p.waitEvent((e) => e.event === 'decided', `decided on process ${i}`, 30_000)));
+    const decided = await Promise.all(procs.map((p, i) => firstBlockEvent(p, `decided on process ${i}`, 30_000)));
     const blocks = decided.map((e) => e.block as { hash: string; height: number; miner: number; payload: string } | null);
     for (const [i, b] of blocks.entries()) {
       assert.ok(b, `process ${i}: a block, not "no block"`);

@@ -119,6 +119,16 @@ export async function allListening(procs: CliProcess[], timeoutMs = 20_000): Pro
   }
 }
 
+/**
+ * The event by which a validator process came to hold its first block: `decided` (its `block` null for "no
+ * block"), or `synced` when it caught up instead. A validator whose process stalls past its stallMsMax on a
+ * busy machine takes the instances of that time from f+1 validators (catch-up), and reports the block it
+ * learned so. Either way it holds the block the others decided, which is what agreement asks.
+ */
+export function firstBlockEvent(p: CliProcess, what: string, timeoutMs: number): Promise<Record<string, unknown>> {
+  return p.waitEvent((e) => e.event === 'decided' || e.event === 'synced', what, timeoutMs);
+}
+
 /** Distinct peers a process has now, from its peer events. */
 export function connectedPeers(p: CliProcess): number {
   const open = new Set<string>();
