@@ -23,8 +23,8 @@ function blocks(count: number, parent: Uint8Array = G, height = 0, salt = 0): Wi
   return out;
 }
 
-function st(signer: number, tip: Uint8Array, height: number, round = 100, syncing = false, liveFrom = syncing ? 20 : 0): ChainStatement {
-  return { signer, round, height, tip, syncing, liveFrom, sig: new Uint8Array(64) };
+function st(signer: number, tip: Uint8Array, height: number, round = 100, syncing = false): ChainStatement {
+  return { signer, round, height, tip, syncing, sig: new Uint8Array(64) };
 }
 
 function cu(liveFromT0 = 20, n = 4, faults = 1): CatchUp {
@@ -32,7 +32,7 @@ function cu(liveFromT0 = 20, n = 4, faults = 1): CatchUp {
 }
 
 test('statement bytes change with every field', () => {
-  const base = { signer: 1, round: 5, height: 2, tip: new Uint8Array(32), syncing: false, liveFrom: 0 };
+  const base = { signer: 1, round: 5, height: 2, tip: new Uint8Array(32), syncing: false };
   const ref = toHex(statementSignedBytes('net', G, base));
   for (const changed of [
     statementSignedBytes('net2', G, base),
@@ -42,7 +42,6 @@ test('statement bytes change with every field', () => {
     statementSignedBytes('net', G, { ...base, height: 3 }),
     statementSignedBytes('net', G, { ...base, tip: new Uint8Array(32).fill(1) }),
     statementSignedBytes('net', G, { ...base, syncing: true }),
-    statementSignedBytes('net', G, { ...base, liveFrom: 7 }),
   ]) {
     assert.is.not(toHex(changed), ref);
   }
@@ -115,40 +114,11 @@ test('completeness: f+1 live statements late enough, naming exactly our tip', ()
   assert.not.ok(ahead.complete(), 'a block of ours that nobody vouches for keeps us from completing');
 
   const syncing = cu(20);
-  syncing.onReply(st(1, G, 0, 30, true, 25), []);
-  assert.not.ok(syncing.complete(), 'one syncing statement does not prove completeness');
-  syncing.onReply(st(2, G, 0, 30, true, 25), []);
-  assert.ok(syncing.complete(), 'two that came up no earlier than us, with us n - f, do (next test)');
-});
-
-test('completeness when nobody is live: syncing signers with liveFrom >= ours count; n - f with us while f < n/2', () => {
-  // Validators that all came up after the network's start (f of them never) could not complete before: f+1
-  // live statements did not exist and all n - 1 others never answered.
-  const quorum = (n: number, faults: number, count: number, liveFrom = 20) => {
-    const c = cu(20, n, faults);
-    for (let s = 1; s <= count; s++) c.onReply(st(s, G, 0, 30, true, liveFrom), []);
-    return c.complete();
-  };
-  assert.ok(quorum(4, 1, 2), 'n = 4, f = 1: two others and us, n - f (one validator never up)');
-  assert.not.ok(quorum(4, 1, 1), 'one other is one short');
-  assert.ok(quorum(7, 2, 4), 'n = 7, f = 2: four others and us');
-  assert.not.ok(quorum(7, 2, 3), 'three is one short');
-  assert.ok(quorum(16, 5, 10), 'n = 16, f = 5: ten others and us');
-  assert.not.ok(quorum(16, 5, 9));
-  assert.not.ok(quorum(4, 2, 2), 'f = n/2: n - f prove nothing (two such quorums need not meet)');
-  assert.ok(quorum(4, 2, 3), 'there only all n - 1 others do');
-  assert.ok(quorum(7, 2, 4, 25), 'signers that came up after us (liveFrom 25 >= 20) count');
-  assert.not.ok(quorum(7, 2, 6, 19), 'signers live from before us may hold a block of t0 19 we would never get');
-  assert.not.ok(quorum(4, 1, 3, 19), 'nor does the n - 1 rule count them');
-  const early = cu(20, 7, 2);
-  for (let s = 1; s <= 5; s++) early.onReply(st(s, G, 0, 20, true), []);
-  assert.not.ok(early.complete(), 'statements from before every pre-live instance ended do not count');
-  const mixed = cu(20, 7, 2);
-  for (let s = 1; s <= 3; s++) mixed.onReply(st(s, G, 0, 30, true, 19), []);
-  mixed.onReply(st(4, G, 0, 30, true), []);
-  assert.not.ok(mixed.complete(), 'one that counts (with us, two) and three that do not');
-  for (let s = 1; s <= 3; s++) mixed.onReply(st(s, G, 0, 30, false), []);
-  assert.ok(mixed.complete(), 'once those three finished and state as live, f+1 live statements complete us');
+  syncing.onReply(st(1, G, 0, 30, true), []);
+  syncing.onReply(st(2, G, 0, 30, true), []);
+  assert.not.ok(syncing.complete(), 'syncing statements do not prove completeness');
+  syncing.onReply(st(3, G, 0, 30, true), []);
+  assert.ok(syncing.complete(), 'unless all other n-1 validators name our tip');
 });
 
 test('the candidate block limit is enforced', () => {

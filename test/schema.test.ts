@@ -65,7 +65,7 @@ test('peer exchange replies are bounded', () => {
   rejects({ t: 'peers', addrs: [{ ...addr, port: 0 }] }, 'port must be in 1..65535');
 });
 
-const statement = { signer: 1, round: 40, height: 3, tip: new Uint8Array(32), syncing: false, liveFrom: 0, sig: new Uint8Array(64) };
+const statement = { signer: 1, round: 40, height: 3, tip: new Uint8Array(32), syncing: false, sig: new Uint8Array(64) };
 const chainBlock = { miner: 0, t0: 5, ts: 1, payload: new Uint8Array(2), height: 1, parent: new Uint8Array(32) };
 
 test('catch-up messages decode and are bounded', () => {
@@ -76,9 +76,6 @@ test('catch-up messages decode and are bounded', () => {
   rejects({ t: 'getchain', from: -1 }, 'getchain.from');
   rejects({ ...reply, statement: { ...statement, tip: new Uint8Array(31) } }, 'statement.tip must be 32 bytes');
   rejects({ ...reply, statement: { ...statement, syncing: 1 } }, 'statement.syncing must be a boolean');
-  rejects({ ...reply, statement: { ...statement, liveFrom: -1 } }, 'statement.liveFrom');
-  const { liveFrom: _, ...older } = statement;
-  rejects({ ...reply, statement: older }, 'statement.liveFrom');
   rejects({ ...reply, blocks: [{ ...chainBlock, parent: new Uint8Array(1) }] }, 'chain block.parent');
   rejects({ ...reply, blocks: Array(schemaLimits.chainBlocksPerReplyMax + 1).fill(chainBlock) }, 'at most');
   assert.is((decodeMessage({ ...reply, blocks: Array(schemaLimits.chainBlocksPerReplyMax).fill(chainBlock) }) as { blocks: unknown[] }).blocks.length, schemaLimits.chainBlocksPerReplyMax);

@@ -13,24 +13,9 @@
  * connected (t0 >= liveFromT0) it decides itself; those before it must come from others, and its own partial
  * view of them is dropped. An honest validator that is not itself syncing, stating in round
  * R >= liveFromT0 - 1 + k, has appended every instance that ended by then, so when f+1 such statements name
- * exactly our tip, one of them is honest and nothing decided before liveFromT0 is missing.
- *
- * When nobody is live (validators that all came up after the network's start, or restarted together), the
- * statements of syncing signers count too, but only those whose own liveFrom is at least ours: a syncing
- * signer holds its decisions of the instances from its liveFrom on, so its tip may lack a block it will still
- * append, and only from instances we take part in ourselves when its liveFrom >= ours. Such statements (and
- * live ones), from round R >= liveFromT0 - 1 + k and naming exactly our tip, complete us when they come from
- *  - all other n - 1 validators; or
- *  - while f < n/2, n - f validators counting ourselves (n - f - 1 others). Were a block B with
- *    t0 < liveFromT0 decided within the rule (at most f validators faulty or not deciding in its instance),
- *    the n - f or more honest validators deciding it would share at least n - 2f >= 1 member with those n - f,
- *    and not us (we did not decide t0 < liveFromT0): an honest signer that decided B. Live, its chain holds B
- *    and names no tip of ours; syncing, it decided B itself, so B's t0 >= its liveFrom >= ours. Either way
- *    a contradiction.
- * The validator with the least liveFrom completes first and states as live; the next counts it; and so on, so
- * a network brought up late, with up to f validators never up, comes alive (before this, it never did).
- * Until complete, the node's own decisions wait (dolev-strong.ts holds them) so their heights are right when
- * they are appended.
+ * exactly our tip, one of them is honest and nothing decided before liveFromT0 is missing. The one way out when nobody is live (every validator restarted at
+ * once): statements from all other n-1 validators naming our tip. Until complete, the node's own
+ * decisions wait (dolev-strong.ts holds them) so their heights are right when they are appended.
  */
 import { concatBytes, lengthPrefixed, toHex, u32be, u64be, utf8 } from '../bytes.ts';
 import type { ChainStatement, WireChainBlock } from '../wire/schema.ts';
@@ -50,7 +35,7 @@ export type StatementBody = Omit<ChainStatement, 'sig'>;
 
 /**
  * len-prefixed domain || len-prefixed network id || genesis hash (32) || signer (u32 BE) || round (u64 BE) ||
- * height (u64 BE) || tip (32) || syncing (u8, 1 or 0) || liveFrom (u64 BE); length prefixes are u32 BE.
+ * height (u64 BE) || tip (32) || syncing (u8, 1 or 0); length prefixes are u32 BE.
  */
 export function statementSignedBytes(networkId: string, genesisHash: Uint8Array, s: StatementBody): Uint8Array {
   return concatBytes(
@@ -62,7 +47,6 @@ export function statementSignedBytes(networkId: string, genesisHash: Uint8Array,
     u64be(s.height),
     s.tip,
     new Uint8Array([s.syncing ? 1 : 0]),
-    u64be(s.liveFrom),
   );
 }
 
@@ -180,8 +164,7 @@ export class CatchUp {
 
   /**
    * True when nothing decided before liveFromT0 can be missing (module comment): f+1 validators that are not
-   * catching up, stating late enough, name exactly our tip; or, counting syncing signers whose liveFrom is at
-   * least ours, all n-1 others do, or (f < n/2) n - f - 1 others do (n - f with us). Exactly, not "an ancestor
+   * catching up, stating late enough, name exactly our tip; or all n-1 others do. Exactly, not "an ancestor
    * of ours": a node that has a block nobody vouches for must not call itself complete.
    */
   complete(): boolean {
@@ -191,11 +174,11 @@ export class CatchUp {
     let any = 0;
     for (const s of this.statements.values()) {
       if (s.round < minRound || s.height !== this.tip.height || toHex(s.tip) !== tipHex) continue;
+      any++;
       if (!s.syncing) live++;
-      if (!s.syncing || s.liveFrom >= this.liveFromT0) any++;
     }
     // `any + 1`: our own chain is one of the n, and it agrees with itself.
-    return live >= this.f + 1 || any + 1 >= this.n || (2 * this.f < this.n && any + 1 >= this.n - this.f);
+    return live >= this.f + 1 || any + 1 >= this.n;
   }
 
   /** Statements held, for status and tests. */

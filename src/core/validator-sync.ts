@@ -76,8 +76,7 @@ export class ValidatorSync {
     h.apply(h.core.tick(h.now()), 'self');
     const tip = h.core.tip();
     // Rounds count from 0 at the genesis start; before it, say 0 (the wire format has no negative rounds).
-    const run = this.#run;
-    const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, syncing: h.core.syncing, liveFrom: h.core.syncing && run ? Math.max(0, run.liveFromT0) : 0 };
+    const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, syncing: h.core.syncing };
     const statement: ChainStatement = { ...body, sig: identity.sign(statementSignedBytes(h.genesis.networkId, h.core.genesisHash, body)) };
     return { t: 'chain', statement, blocks: blocksFrom(h.core.chain(), from) };
   }

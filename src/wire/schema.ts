@@ -10,7 +10,7 @@ import { StrongcastError } from '../errors.ts';
  * Version 2 added the `outcome` message (validators' signed outcomes of each round's instances, which
  * observers follow); a version-1 node would close the connection on it, so the versions do not mix.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 2;
 
 /** Byte lengths fixed by Ed25519 and SHA-256. */
 export const PUBLIC_KEY_BYTES = 32;
@@ -174,11 +174,6 @@ export interface ChainStatement {
   tip: Uint8Array;
   /** True while the signer is itself still catching up (its statement then proves less; see catch-up.ts). */
   syncing: boolean;
-  /**
-   * While syncing: the start round from which the signer decides instances itself (its liveFromT0; it holds
-   * those decisions until its catch-up ends). 0 when not syncing.
-   */
-  liveFrom: number;
   sig: Uint8Array;
 }
 
@@ -386,7 +381,7 @@ function decodeConsensus(o: Obj): ConsensusMessage {
 function decodeStatement(x: unknown): ChainStatement | null {
   if (x === null) return null;
   if (!isObject(x)) bad('chain.statement must be a map or nil');
-  onlyKeys(x, ['signer', 'round', 'height', 'tip', 'syncing', 'liveFrom', 'sig'], 'statement');
+  onlyKeys(x, ['signer', 'round', 'height', 'tip', 'syncing', 'sig'], 'statement');
   if (typeof x['syncing'] !== 'boolean') bad('statement.syncing must be a boolean');
   return {
     signer: uint(x, 'signer', 'statement', schemaLimits.validatorsMax - 1),
@@ -394,7 +389,6 @@ function decodeStatement(x: unknown): ChainStatement | null {
     height: uint(x, 'height', 'statement'),
     tip: bytes(x, 'tip', 'statement', HASH_BYTES),
     syncing: x['syncing'],
-    liveFrom: uint(x, 'liveFrom', 'statement'),
     sig: bytes(x, 'sig', 'statement', SIGNATURE_BYTES),
   };
 }
