@@ -1,0 +1,78 @@
+/**
+ * Catch-up must never complete without a block an honest validator decided. Regression tests from a review of
+ * a catch-up rule this project shipped for one commit ("n - f statements, syncing ones with liveFrom at least
+ * ours, complete a node when nobody is live") and reverted: a syncing validator can decide a block, hold it,
+ * and then lose it (a second outage raises the round it is live from, or a restart empties its memory), so its
+ * statement names a tip without the block while claiming to have come up after it. On these schedules (n = 4,
+ * f = 1, all honest, at most one validator out per instance) that rule let a late validator complete without
+ * block B, and the honest chains forked. Validators still catching up at the end hold no chain to compare
+ * (they may wait for good on these schedules: a liveness hole the issue notes describe).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { World } from './sim-net/world.ts';
+import { toHex, utf8 } from '../src/bytes.ts';
+
+const roundMs = 200;
+
+function mineAt(w: World, m: number, t0: number, text: string): void {
+  w.sched.at(w.T0(t0) - 10, () => {
+    const sv = w.nodes[m]!;
+    sv.host.run(sv.host.incarnation, () => void sv.validator.mine(utf8(text)).catch(() => undefined));
+  });
+}
+
+/** Chains of the validators that are not catching up: they must all be the same. */
+function liveChainsAgree(w: World): void {
+  const chains = [0, 1, 2, 3].filter((i) => !w.nodes[i]!.validator.syncing).map((i) => w.nodes[i]!.validator.chain().map((b) => toHex(b.hash)).join(','));
+  assert.ok(chains.length >= 1);
+  assert.ok(chains.every((c) => c === chains[0]), `live honest chains differ:\n${chains.join('\n')}`);
+}
+
+test('pauses during catch-up raise the round a holder of B is live from: no validator completes without B', async () => {
+  for (const seed of [1, 2, 3]) {
+    const w = new World({ seed, n: 4, faults: 1, roundMs, delayMinMs: 2, delayMaxMs: 12, verifyMsMax: 2, diskMsMax: 2, syncIntervalMs: 3000, eventsMax: 4_000_000 });
+    w.mesh = [0, 1, 2, 3].map((i) => new Set([0, 1, 2, 3].filter((j) => j !== i)));
+    for (let i = 0; i < 4; i++) w.startNode(i);
+    w.sched.at(w.T0(1) + 40, () => w.pause(1, 280));
+    w.sched.at(w.T0(4) + 40, () => w.pause(2, 280));
+    w.sched.at(w.T0(7) + 40, () => w.kill(3));
+    mineAt(w, 0, 8, 'B');
+    w.sched.at(w.T0(9) + 50, () => void w.restart(3));
+    w.sched.at(w.T0(11) + 40, () => w.pause(1, 280));
+    w.sched.at(w.T0(14) + 40, () => w.pause(2, 280));
+    mineAt(w, 3, 40, 'C');
+    await w.sched.run(w.T0(46));
+    liveChainsAgree(w);
+  }
+});
+
+test('restarts lose held decisions: a late validator linked to the restarted ones does not complete without B', async () => {
+  for (const seed of [1, 2, 3]) {
+    const w = new World({ seed, n: 4, faults: 1, roundMs, delayMinMs: 2, delayMaxMs: 12, verifyMsMax: 2, diskMsMax: 2, syncIntervalMs: 200, eventsMax: 4_000_000 });
+    const setMesh = (i: number, peers: number[]) => {
+      const m = [...w.mesh];
+      m[i] = new Set(peers);
+      w.mesh = m;
+    };
+    // v0 is a hub; v1 and v2 have one validator peer each, so they stay catching up and hold what they decide.
+    w.mesh = [new Set([1, 2, 3]), new Set([0]), new Set([0]), new Set([0])];
+    for (let i = 0; i < 4; i++) w.startNode(i);
+    w.sched.at(w.T0(1) + 40, () => w.kill(1));
+    w.sched.at(w.T0(1) + 120, () => void w.restart(1));
+    w.sched.at(w.T0(3) + 40, () => w.kill(2));
+    w.sched.at(w.T0(3) + 120, () => void w.restart(2));
+    w.sched.at(w.T0(5) + 40, () => w.kill(3));
+    mineAt(w, 0, 6, 'B');
+    w.sched.at(w.T0(7) + 50, () => void w.restart(3));
+    w.sched.at(w.T0(9) + 40, () => w.kill(1));
+    w.sched.at(w.T0(9) + 120, () => (setMesh(1, [0, 3]), void w.restart(1)));
+    w.sched.at(w.T0(11) + 40, () => w.kill(2));
+    w.sched.at(w.T0(11) + 120, () => (setMesh(2, [0, 3]), void w.restart(2)));
+    mineAt(w, 3, 20, 'C');
+    await w.sched.run(w.T0(26));
+    liveChainsAgree(w);
+  }
+});
+
+test.run();
