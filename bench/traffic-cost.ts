@@ -23,8 +23,8 @@ const body = frame.subarray(4);
 let sink = 0;
 
 const rows = [
-  ['received(type), mixed types', opsPerSecond((i) => traffic.received(types[i & 7]!), durationMs)],
-  ['out.gossip++', opsPerSecond(() => void traffic.out.gossip++, durationMs)],
+  ['received(type, bytes), mixed types', opsPerSecond((i) => traffic.received(types[i & 7]!, frame.byteLength), durationMs)],
+  ["sent('gossip', 1, bytes)", opsPerSecond(() => traffic.sent('gossip', 1, frame.byteLength), durationMs)],
   ['decode a 128-byte broadcast (fast path)', opsPerSecond(() => void (sink += decodeGossipBody(body)!.seq), durationMs)],
 ] as const;
 const env = environment();

@@ -65,7 +65,7 @@ test('a frame split into 1-byte chunks, header included, decodes once at its las
   const d = new FrameDecoder();
   for (let i = 0; i < frame.byteLength - 1; i++) {
     const r = d.push(frame.subarray(i, i + 1));
-    assert.equal(r, { messages: [] });
+    assert.equal(r, { messages: [], frameBytes: [] });
     assert.is(d.bufferedBytes, i + 1);
   }
   assert.equal(d.push(frame.subarray(frame.byteLength - 1)).messages, [everyType[6]]);
@@ -87,17 +87,22 @@ test('a large frame in many small chunks costs linear time (no quadratic re-conc
   assert.ok(work <= 4 * frame.byteLength, `copied ${work} bytes for a frame of ${frame.byteLength}`);
 });
 
-test('chunk boundaries anywhere in a stream of frames give the same messages', () => {
-  const stream = concat(...everyType.map((m) => encodeFrame(m)));
+test('chunk boundaries anywhere in a stream of frames give the same messages, each with its size on the wire', () => {
+  const frames = everyType.map((m) => encodeFrame(m));
+  const stream = concat(...frames);
   for (const cut of [1, 2, 3, 5, 4 + 1, 97, 4096]) {
     const d = new FrameDecoder();
     const out: Message[] = [];
+    const sizes: number[] = [];
     for (let i = 0; i < stream.byteLength; i += cut) {
       const r = d.push(stream.subarray(i, i + cut));
       assert.is(r.error, undefined);
+      assert.is(r.frameBytes.length, r.messages.length);
       out.push(...r.messages);
+      sizes.push(...r.frameBytes);
     }
     assert.equal(out, everyType, `cut ${cut}`);
+    assert.equal(sizes, frames.map((f) => f.byteLength), `cut ${cut}: header and body counted`);
   }
 });
 
@@ -133,7 +138,7 @@ test('the default limit is 1 MiB: a header of 1 MiB waits for its body, 1 MiB + 
     return h;
   };
   const ok = new FrameDecoder();
-  assert.equal(ok.push(header(1024 * 1024)), { messages: [] });
+  assert.equal(ok.push(header(1024 * 1024)), { messages: [], frameBytes: [] });
   ok.push(new Uint8Array(1024 * 1024 - 1));
   assert.is(ok.bufferedBytes, 4 + 1024 * 1024 - 1);
   assert.ok(isStrongcastError(new FrameDecoder().push(header(1024 * 1024 + 1)).error, 'ERR_FRAME_TOO_LARGE'));

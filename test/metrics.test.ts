@@ -46,13 +46,17 @@ test('metrics move with a broadcast: delivered, frames by type, bytes, peers by 
     assert.ok(sample(before, 'process_resident_memory_bytes')! > 0, 'process memory');
     assert.ok(sample(before, 'nodejs_eventloop_lag_p99_seconds') !== undefined, 'event-loop delay');
     const gossipBefore = sample(before, 'strongcast_received_frames_total{type="gossip"}')!;
-    const bytesBefore = sample(before, 'strongcast_received_bytes_total')!;
+    const gossipBytesBefore = sample(before, 'strongcast_received_bytes_total{type="gossip"}')!;
+    const sentGossipBytesBefore = b.stats().bytesByType.out.gossip;
     await b.broadcast('chat', 'counted');
     await waitFor(() => a.counters.delivered === 1, 'a delivers');
     const after = await scrape(server);
     assert.is(sample(after, 'strongcast_broadcasts_delivered_total'), 1);
     assert.is(sample(after, 'strongcast_received_frames_total{type="gossip"}'), gossipBefore + 1);
-    assert.ok(sample(after, 'strongcast_received_bytes_total')! > bytesBefore, 'bytes in grew');
+    // The one gossip frame, counted at its size on the wire by both ends: what b sent is what a read.
+    const frameBytes = b.stats().bytesByType.out.gossip - sentGossipBytesBefore;
+    assert.ok(frameBytes > 4 + 64 + 32, `a broadcast's frame holds at least its header, signature and origin: ${frameBytes}`);
+    assert.is(sample(after, 'strongcast_received_bytes_total{type="gossip"}'), gossipBytesBefore + frameBytes);
     assert.ok(sample(after, 'strongcast_verify_requested_signatures_total')! >= 1, 'the verifier was asked');
     assert.match(after, /# TYPE strongcast_received_frames_total counter/);
     assert.match(after, new RegExp(`strongcast_info\\{id="${a.id}",network="strongcast-test"\\} 1`));
@@ -63,7 +67,7 @@ test('metrics move with a broadcast: delivered, frames by type, bytes, peers by 
   }
 });
 
-test('frames by type plus "other" add up to the frames the connections counted', async () => {
+test('frames and bytes by type plus "other" add up to what the connections counted', async () => {
   const nodes = await startNodes(3, (i, ports) => (i > 0 ? [ports[0]!] : []));
   try {
     await waitFor(() => nodes[0]!.peers().length === 2, 'star formed');
@@ -78,6 +82,11 @@ test('frames by type plus "other" add up to the frames the connections counted',
       assert.ok(sumIn <= s.framesIn && sumOut <= s.framesOut, `typed counts within the totals: ${sumIn}/${s.framesIn} ${sumOut}/${s.framesOut}`);
       // Each connection's own frames (hello, auth at least) are what is left.
       assert.ok(s.framesOut - sumOut >= 2 * n.peers().length, 'handshake frames are the rest');
+      const bytesIn = NODE_MESSAGE_TYPES.reduce((x, t) => x + s.bytesByType.in[t], 0);
+      const bytesOut = NODE_MESSAGE_TYPES.reduce((x, t) => x + s.bytesByType.out[t], 0);
+      assert.ok(s.bytesByType.in.gossip > 2 * (4 + 64), 'two broadcasts came in, each a frame with a signature');
+      assert.ok(s.bytesByType.out.getpeers >= 4 * s.framesByType.out.getpeers, 'every getpeers frame counted with its length header at least');
+      assert.ok(bytesIn < s.bytesIn && bytesOut < s.bytesOut, `typed bytes within the totals, the handshake's bytes the rest: ${bytesIn}/${s.bytesIn} ${bytesOut}/${s.bytesOut}`);
     }
   } finally {
     await stopAll(nodes);

@@ -107,9 +107,10 @@ export class Flooding {
 
   /** Encodes `msg` once and sends it to every open peer not in `skip`, counting the relayed frames. */
   relay(msg: Message, skip: ReadonlySet<string>): number {
-    const sent = this.sendToAll(encodeFrame(msg, this.host.limits.frameBytesMax), skip);
+    const frame = encodeFrame(msg, this.host.limits.frameBytesMax);
+    const sent = this.sendToAll(frame, skip);
     this.host.counters.relayedFrames += sent;
-    this.host.traffic.sent(msg.t, sent);
+    this.host.traffic.sent(msg.t, sent, frame.byteLength);
     return sent;
   }
 

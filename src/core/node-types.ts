@@ -106,6 +106,11 @@ export interface NodeStats {
    * message rate.
    */
   framesByType: { in: FramesByType; out: FramesByType };
+  /**
+   * Bytes on the wire (length header included) of the frames in framesByType, by message type. bytesIn and
+   * bytesOut less these sums are the bytes of the connections' own frames and of frames dropped unread.
+   */
+  bytesByType: { in: FramesByType; out: FramesByType };
 }
 
 /** What the consensus shell tells the node about a chain it was handed. */

@@ -213,17 +213,19 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return c ? this.sendOn(c, msg) : false;
   }
 
-  /** Sends on one connection, counting the frame by its type when the connection took it. */
+  /** Sends on one connection, counting the frame and its bytes by its type when the connection took it. */
   private sendOn(c: PeerConnection, msg: Message): boolean {
-    const sent = c.send(msg);
-    if (sent) this.traffic.sent(msg.t);
+    if (c.isClosed()) return false;
+    const frame = encodeFrame(msg, this.limits.frameBytesMax);
+    const sent = c.sendFrame(frame);
+    if (sent) this.traffic.sent(msg.t, 1, frame.byteLength);
     return sent;
   }
 
   /** A broadcast's frame, encoded once, to one peer (the relay's port). */
   private sendGossipFrame(peerId: string, frame: Buffer): boolean {
     const sent = this.open.get(peerId)?.sendFrame(frame) ?? false;
-    if (sent) this.traffic.out.gossip++;
+    if (sent) this.traffic.sent('gossip', 1, frame.byteLength);
     return sent;
   }
 
@@ -255,7 +257,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     const r = this.broadcastRelay.counters;
     const tree = { ihaveFrames: r.ihaveFrames, graftFrames: r.graftFrames, pruneFrames: r.pruneFrames, graftServed: r.graftServed, ...this.broadcastRelay.tree.sizes };
     const framesByType = { in: { ...this.traffic.in }, out: { ...this.traffic.out } };
-    return { peers: this.open.size, delivered, published, relayedFrames, ...t, duplicates: this.gossip.counters.duplicates, offences, bans, turnsCut: this.turn.counters.turnsCut, tree, framesByType };
+    const bytesByType = { in: { ...this.traffic.bytesIn }, out: { ...this.traffic.bytesOut } };
+    return { peers: this.open.size, delivered, published, relayedFrames, ...t, duplicates: this.gossip.counters.duplicates, offences, bans, turnsCut: this.turn.counters.turnsCut, tree, framesByType, bytesByType };
   }
 
   /** Signs and floods a broadcast. Resolves with its id once sent to every open peer. */
@@ -282,8 +285,9 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   publishConsensus(msg: ConsensusMessage): number {
     if (!this.running) return 0;
     this.gossip.markOwn(consensusId(blockHash(msg.block), msg), this.now());
-    const sent = this.flooding.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
-    this.traffic.sent('ds', sent);
+    const frame = encodeFrame(msg, this.limits.frameBytesMax);
+    const sent = this.flooding.sendToAll(frame, new Set());
+    this.traffic.sent('ds', sent, frame.byteLength);
     return sent;
   }
 
@@ -291,8 +295,9 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   publishOutcome(msg: OutcomeMessage): number {
     if (!this.running) return 0;
     this.gossip.markOwn(outcomeId(msg), this.now());
-    const sent = this.flooding.sendToAll(encodeFrame(msg, this.limits.frameBytesMax), new Set());
-    this.traffic.sent('outcome', sent);
+    const frame = encodeFrame(msg, this.limits.frameBytesMax);
+    const sent = this.flooding.sendToAll(frame, new Set());
+    this.traffic.sent('outcome', sent, frame.byteLength);
     return sent;
   }
 
@@ -361,7 +366,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       turn: this.turn,
       events: {
         onOpen: (c) => this.table.onOpen(c),
-        onMessage: (c, m) => this.onMessage(c, m),
+        onMessage: (c, m, frameBytes) => this.onMessage(c, m, frameBytes),
         onOffence: (c, code, reason) => this.onOffence(c, code, reason),
         onClose: (c, code, reason) => this.table.onClose(c, code, reason),
       },
@@ -427,8 +432,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     }
   }
 
-  private onMessage(c: PeerConnection, msg: Message): void {
-    this.traffic.received(msg.t);
+  private onMessage(c: PeerConnection, msg: Message, frameBytes: number): void {
+    this.traffic.received(msg.t, frameBytes);
     switch (msg.t) {
       case 'gossip':
         return this.flooding.onGossip(c, msg);
@@ -507,7 +512,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       addresses: this.addresses,
       scores: this.scores,
       table: this.table,
-      traffic: this.traffic,
+      send: (c, msg) => this.sendOn(c, msg),
       maintain: (ask) => this.maintain(ask),
     };
   }

@@ -12,10 +12,9 @@ import type { MaintenanceHost } from '../peers/peer-maintenance.ts';
 import type { PeerScores } from '../peers/peer-score.ts';
 import { listenAddressOf, type PeerTable } from '../peers/peer-table.ts';
 import { RequestInterval } from '../peers/request-interval.ts';
-import { schemaLimits, type PeerAddress } from '../wire/schema.ts';
+import { schemaLimits, type Message, type PeerAddress } from '../wire/schema.ts';
 import type { Logger } from '../log.ts';
 import { parseHostPort } from './node-options.ts';
-import type { TrafficCounters } from './traffic.ts';
 
 /** A peer's getpeers is answered at most this often; more are ignored. */
 export const getPeersIntervalMs = 1000;
@@ -29,8 +28,8 @@ export interface ExchangeHost {
   readonly addresses: AddressBook;
   readonly scores: PeerScores;
   readonly table: PeerTable;
-  /** Frames by message type. */
-  readonly traffic: TrafficCounters;
+  /** Sends on one connection, counting the frame by its type; false when the connection did not take it. */
+  send(c: PeerConnection, msg: Message): boolean;
   /** One maintenance pass; `ask`: also ask a peer for addresses. */
   maintain(ask: boolean): void;
 }
@@ -56,7 +55,7 @@ export class PeerExchange {
       const hex = toHex(a.id);
       if (hex !== c.peerId && !h.table.open.has(hex)) addrs.push(a);
     }
-    if (c.send({ t: 'peers', addrs: addrs.slice(0, schemaLimits.peersPerReplyMax) })) h.traffic.sent('peers');
+    h.send(c, { t: 'peers', addrs: addrs.slice(0, schemaLimits.peersPerReplyMax) });
   }
 
   /** Addresses a peer sent: into the book, then dial toward targetPeers. */
@@ -89,8 +88,8 @@ export class PeerExchange {
       isDialing: (key) => h.table.dialing.has(key),
       dial: (host, port, done) => h.table.dial(host, port, done),
       askForAddresses: () => {
-        const peers = [...open.values()];
-        if (peers[Math.floor(h.random.next() * peers.length)]?.send({ t: 'getpeers' })) h.traffic.sent('getpeers');
+        const peer = [...open.values()][Math.floor(h.random.next() * open.size)];
+        if (peer) h.send(peer, { t: 'getpeers' });
       },
     };
   }

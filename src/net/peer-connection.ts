@@ -86,6 +86,8 @@ export class PeerConnection implements DeferredWork {
    * the peer's auth was being checked. While any wait, the socket is not read, so this holds one read's worth.
    */
   private inbox: (Message | undefined)[] = [];
+  /** Size on the wire of each inbox frame, header included, at the same index. */
+  private inboxFrameBytes: number[] = [];
   private inboxHead = 0;
   /** A framing error found after the frames in the inbox: acted on once they are handled. */
   private inboxError: StrongcastError | null = null;
@@ -236,6 +238,7 @@ export class PeerConnection implements DeferredWork {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.inbox = [];
+    this.inboxFrameBytes = [];
     this.inboxHead = 0;
     this.paused = false;
     for (const t of this.timers) t.cancel();
@@ -267,8 +270,11 @@ export class PeerConnection implements DeferredWork {
     // decoded; a peer over its byte rate is slowed instead, by TCP, while we stop reading.
     if (this.state === 'open') this.chargeBytes(chunk.byteLength, this.lastHeardMs);
     if (this.isClosed()) return;
-    const { messages, error } = this.decoder.push(chunk);
-    for (const m of messages) this.inbox.push(m);
+    const { messages, frameBytes, error } = this.decoder.push(chunk);
+    for (const [i, m] of messages.entries()) {
+      this.inbox.push(m);
+      this.inboxFrameBytes.push(frameBytes[i]!);
+    }
     if (error) this.inboxError = error;
     // Frames read while other connections' frames wait are handled after theirs, in the order read.
     if (this.ctx.turn.waitingCount > 0 && this.inboxHead < this.inbox.length) {
@@ -327,12 +333,14 @@ export class PeerConnection implements DeferredWork {
         break;
       }
       const msg = this.inbox[this.inboxHead] as Message;
+      const frameBytes = this.inboxFrameBytes[this.inboxHead]!;
       this.inbox[this.inboxHead++] = undefined;
-      this.onFrame(msg);
+      this.onFrame(msg, frameBytes);
     }
     if (this.isClosed()) return;
     if (this.inboxHead === this.inbox.length) {
       this.inbox = [];
+      this.inboxFrameBytes = [];
       this.inboxHead = 0;
       const error = this.inboxError;
       if (error) {
@@ -354,7 +362,7 @@ export class PeerConnection implements DeferredWork {
     return this.state === 'handshaking' && this.authReceived;
   }
 
-  private onFrame(msg: Message): void {
+  private onFrame(msg: Message, frameBytes: number): void {
     this.stats.framesIn++;
     if (this.state === 'handshaking') return this.onHandshakeMessage(msg);
     if (!this.msgBucket.take(1, this.lastHeardMs)) {
@@ -374,7 +382,7 @@ export class PeerConnection implements DeferredWork {
         this.offence('ERR_BAD_HANDSHAKE', `${msg.t} after the handshake`);
         return this.close('ERR_BAD_HANDSHAKE', `${msg.t} after the handshake`);
       default:
-        this.ctx.events.onMessage(this, msg, 0);
+        this.ctx.events.onMessage(this, msg, frameBytes);
     }
   }
 

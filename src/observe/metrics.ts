@@ -58,18 +58,18 @@ function codeCounter(registry: Registry, name: string, help: string): Counter<'c
 }
 
 function registerTraffic(registry: Registry, node: StrongcastNode): void {
-  // Frames by type as the node counts them; `other` is the rest of what the connections counted.
-  const byType = (dir: 'in' | 'out'): [Record<string, string>, number][] => {
+  // Frames and bytes by type as the node counts them; `other` is the rest of what the connections counted.
+  const byType = (what: 'framesByType' | 'bytesByType', dir: 'in' | 'out'): [Record<string, string>, number][] => {
     const s = node.stats();
-    const typed = s.framesByType[dir];
+    const typed = s[what][dir];
     const sum = NODE_MESSAGE_TYPES.reduce((a, t) => a + typed[t], 0);
-    const total = dir === 'in' ? s.framesIn : s.framesOut;
+    const total = what === 'framesByType' ? (dir === 'in' ? s.framesIn : s.framesOut) : dir === 'in' ? s.bytesIn : s.bytesOut;
     return [...NODE_MESSAGE_TYPES.map((t): [Record<string, string>, number] => [{ type: t }, typed[t]]), [{ type: 'other' }, Math.max(0, total - sum)]];
   };
-  totalCounter(registry, 'strongcast_received_frames_total', 'Frames received, by message type (other: handshake, keepalive, refusals, frames dropped by the message rate)', ['type'], () => byType('in'));
-  totalCounter(registry, 'strongcast_sent_frames_total', 'Frames sent, by message type (other: handshake, keepalive, refusals)', ['type'], () => byType('out'));
-  totalCounter(registry, 'strongcast_received_bytes_total', 'Bytes received from peers, framing included', [], () => [[{}, node.stats().bytesIn]]);
-  totalCounter(registry, 'strongcast_sent_bytes_total', 'Bytes sent to peers, framing included', [], () => [[{}, node.stats().bytesOut]]);
+  totalCounter(registry, 'strongcast_received_frames_total', 'Frames received, by message type (other: handshake, keepalive, refusals, frames dropped by the message rate)', ['type'], () => byType('framesByType', 'in'));
+  totalCounter(registry, 'strongcast_sent_frames_total', 'Frames sent, by message type (other: handshake, keepalive, refusals)', ['type'], () => byType('framesByType', 'out'));
+  totalCounter(registry, 'strongcast_received_bytes_total', 'Bytes received from peers, framing included, by message type (other: as for frames, and a frame not yet whole)', ['type'], () => byType('bytesByType', 'in'));
+  totalCounter(registry, 'strongcast_sent_bytes_total', 'Bytes sent to peers, framing included, by message type (other: handshake, keepalive, refusals)', ['type'], () => byType('bytesByType', 'out'));
 }
 
 function registerNode(registry: Registry, node: StrongcastNode): () => void {

@@ -274,13 +274,15 @@ export class FrameDecoder {
    * Feeds one chunk. Returns every complete message in order; on the first bad frame returns the messages
    * before it plus `error`, and the decoder is dead from then on (every later push returns the same error and
    * no messages). Never throws for bad input: errors are ERR_FRAME_EMPTY, ERR_FRAME_TOO_LARGE,
-   * ERR_BAD_MSGPACK and ERR_BAD_MESSAGE.
+   * ERR_BAD_MSGPACK and ERR_BAD_MESSAGE. `frameBytes[i]` is the size on the wire of `messages[i]`'s frame,
+   * header included (for traffic counted by message type).
    */
-  push(chunk: Uint8Array): { messages: Message[]; error?: StrongcastError } {
+  push(chunk: Uint8Array): { messages: Message[]; frameBytes: number[]; error?: StrongcastError } {
     const messages: Message[] = [];
-    if (this.#error !== undefined) return { messages, error: this.#error };
+    const frameBytes: number[] = [];
+    if (this.#error !== undefined) return { messages, frameBytes, error: this.#error };
     try {
-      this.#consume(chunk, messages);
+      this.#consume(chunk, messages, frameBytes);
     } catch (e) {
       // only a peer's bad bytes are caught; anything else is our bug and must be loud
       if (!(e instanceof StrongcastError)) throw e;
@@ -289,12 +291,12 @@ export class FrameDecoder {
       this.#headerFill = 0;
       this.#body = undefined;
       this.#bodyFill = 0;
-      return { messages, error: e };
+      return { messages, frameBytes, error: e };
     }
-    return { messages };
+    return { messages, frameBytes };
   }
 
-  #consume(chunk: Uint8Array, out: Message[]): void {
+  #consume(chunk: Uint8Array, out: Message[], sizes: number[]): void {
     let at = 0;
     while (at < chunk.byteLength) {
       if (this.#bodyBytes < 0) {
@@ -310,6 +312,7 @@ export class FrameDecoder {
       if (this.#bodyFill === 0 && chunk.byteLength - at >= wanted) {
         // the whole body is in this chunk: decode it where it lies
         out.push(decodeBody(chunk.subarray(at, at + wanted)));
+        sizes.push(FRAME_HEADER_BYTES + wanted);
         at += wanted;
         this.#finishFrame();
         continue;
@@ -321,6 +324,7 @@ export class FrameDecoder {
         const body = this.#body!.subarray(0, this.#bodyFill);
         this.#finishFrame();
         out.push(decodeBody(body));
+        sizes.push(FRAME_HEADER_BYTES + body.byteLength);
       }
     }
   }
