@@ -19,7 +19,7 @@ import { nodeDefaults, resolveLimits, type NodeOptions } from '../src/core/node-
 import { PeerConnection, rateHoldScoreIntervalMs } from '../src/net/peer-connection.ts';
 import type { Message } from '../src/wire/schema.ts';
 import { TurnBudget } from '../src/net/turn-budget.ts';
-import { getchainFrames, nextTurn, openMemoryConnection, range, type MemoryConnection } from './helpers/memory-connection.ts';
+import { nextTurn, openMemoryConnection, sealedGetchainBytes, range, type MemoryConnection } from './helpers/memory-connection.ts';
 import { fastOptions, recordDeliveries, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
 import { Prng } from '../src/sim/prng.ts';
@@ -47,21 +47,19 @@ function openConnection(clock: { ms: number }, peerBytesPerSec: number, peerByte
   });
 }
 
-const frames = getchainFrames;
 const holdState = (c: PeerConnection): { rateHeld: boolean; rateTimer: unknown } => c as unknown as { rateHeld: boolean; rateTimer: unknown };
 
 test('exactly peerBytesBurst bytes are read without a hold; one byte more is handled, then reading stops once', async () => {
   const clock = { ms: 1_000_000 };
-  const ten = frames(0, 10);
-  const h = await openConnection(clock, 100, ten.byteLength); // one byte owed: a 10 ms hold
-  h.socket.push(ten);
+  const h = await openConnection(clock, 100, sealedGetchainBytes(0, 10)); // one byte owed: a 10 ms hold
+  h.socket.push(h.frames(0, 10));
   assert.equal(h.handled, range(0, 10));
   assert.not.ok(h.socket.isPaused(), 'exactly the burst: still reading');
   assert.equal(h.offences, []);
   assert.is(h.conn.stats.rateHolds, 0);
 
   // One byte over the burst, and it is the first byte of a frame: it must not be lost, or the decoder desyncs.
-  const next = frames(10, 1);
+  const next = h.frames(10, 1);
   h.socket.push(next.subarray(0, 1));
   assert.ok(h.socket.isPaused(), 'in debt by one byte: not read');
   assert.is(h.offences.length, 1);
@@ -85,9 +83,9 @@ test('exactly peerBytesBurst bytes are read without a hold; one byte more is han
 
 test('holds are scored at most once per rateHoldScoreIntervalMs: a merely fast peer is not banned by its holds', async () => {
   const clock = { ms: 3_000_000 };
-  const h = await openConnection(clock, 1000, frames(0, 5).byteLength);
+  const h = await openConnection(clock, 1000, sealedGetchainBytes(0, 5));
   const hold = async (from: number): Promise<void> => {
-    h.socket.push(frames(from, 6)); // one frame past what the bucket holds: a hold
+    h.socket.push(h.frames(from, 6)); // one frame past what the bucket holds: a hold
     assert.ok(h.socket.isPaused(), `held after frame ${from + 5}`);
     clock.ms += 1000; // a full refill by the time the timer fires
     await waitFor(() => !h.socket.isPaused(), 'reading resumed', 3000);
@@ -106,9 +104,9 @@ test('holds are scored at most once per rateHoldScoreIntervalMs: a merely fast p
 
 test('a hold lasts until the debt is repaid at peerBytesPerSec, and frames read meanwhile are all handled first', async () => {
   const clock = { ms: 2_000_000 };
-  const burst = frames(0, 20).byteLength;
+  const burst = sealedGetchainBytes(0, 20);
   const h = await openConnection(clock, 1000, burst);
-  const chunk = frames(0, 30); // in debt by the ten frames past the burst
+  const chunk = h.frames(0, 30); // in debt by the ten frames past the burst
   const debtBytes = chunk.byteLength - burst;
   const t0 = Date.now();
   h.socket.push(chunk);
@@ -124,9 +122,9 @@ test('a hold lasts until the debt is repaid at peerBytesPerSec, and frames read 
 
 test('closing a connection held for its byte rate leaves no timer and resumes the socket so it can finish closing', async () => {
   const clock = { ms: 3_000_000 };
-  const burst = frames(0, 5).byteLength;
+  const burst = sealedGetchainBytes(0, 5);
   const h = await openConnection(clock, 10, burst); // 10 bytes/s: a hold of many seconds
-  h.socket.push(frames(0, 10));
+  h.socket.push(h.frames(0, 10));
   assert.ok(h.socket.isPaused());
   assert.ok(holdState(h.conn).rateTimer, 'a hold timer is set');
   h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);

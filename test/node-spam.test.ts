@@ -5,7 +5,6 @@ import { randomBytes } from 'node:crypto';
 import { type StrongcastNode } from '../src/core/node.ts';
 import { createNode } from '../src/create-node.ts';
 import { encodeFrame } from '../src/wire/framing.ts';
-import { makeHello } from '../src/peers/handshake.ts';
 import { fastOptions, holdsFor, hopSettleMs, recordDeliveries, sleep, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
 import { createGenesis } from '../src/consensus/genesis.ts';
@@ -101,9 +100,9 @@ test('a flooding peer is rate-limited and banned while honest traffic still gets
     assert.ok(fromFlooder <= 110, `at most about one burst delivered from the flooder, got ${fromFlooder}`);
     const { id } = await b.broadcast('chat', 'honest');
     await waitFor(() => seen.ids[0]!.includes(id), 'honest message delivered during the attack');
-    // The banned key cannot come back: its hello is refused.
+    // The banned key cannot come back: its handshake is refused once it shows its id.
     const again = await RawPeer.open(a.listenPort, raw.identity);
-    again.send(makeHello({ networkId: 'strongcast-test', publicKey: raw.identity.publicKey, host: '', port: 0 }, randomBytes(32)));
+    again.beginHandshake();
     const r = await again.waitFor((m) => m.t === 'reject');
     assert.is(r.t === 'reject' && r.code, 'ERR_BANNED');
     again.close();
@@ -193,8 +192,9 @@ test('garbage bytes, oversized and empty frames close only that connection; the 
     empty.sendBytes(Buffer.from([0, 0, 0, 0]));
     const r2 = await empty.waitFor((m) => m.t === 'reject');
     assert.is(r2.t === 'reject' && r2.code, 'ERR_FRAME_EMPTY');
-    const notMsgpack = await RawPeer.open(a.listenPort);
-    notMsgpack.sendBytes(Buffer.from([0, 0, 0, 1, 0xc1])); // 0xc1 is never valid msgpack
+    // Bodies are msgpack only inside the sealed channel: there a body that is not msgpack closes it.
+    const notMsgpack = await RawPeer.handshake(a.listenPort);
+    notMsgpack.sendFrame(Buffer.from([0, 0, 0, 1, 0xc1])); // 0xc1 is never valid msgpack
     const r3 = await notMsgpack.waitFor((m) => m.t === 'reject');
     assert.is(r3.t === 'reject' && r3.code, 'ERR_BAD_MSGPACK');
     for (const p of [big, empty, notMsgpack]) p.close();

@@ -121,7 +121,9 @@ export class Flooder extends ByzHost {
     } else if (roll < 0.9) {
       this.#count('garbage');
       const body = this.bytes(rng.int(0, 48));
-      c.sendFrame(rng.next() < 0.5 ? body : frameOf(body));
+      // unsealed garbage on the stream, or garbage sealed as a frame body
+      if (rng.next() < 0.5) c.sendRaw(body);
+      else c.sendFrame(frameOf(body));
     } else if (roll < 0.94) {
       this.#count('violation');
       const key = this.key.publicKey;
