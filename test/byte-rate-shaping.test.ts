@@ -12,14 +12,14 @@ import { toHex } from '../src/bytes.ts';
 import { generateIdentity, type Identity } from '../src/crypto/keys.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import type { ErrorCode } from '../src/errors.ts';
-import { encodeFrame } from '../src/wire/framing.ts';
+import { encodeFrame, sealedFrameBytes } from '../src/wire/framing.ts';
 import { gossipSignedBytes } from '../src/gossip/gossip-core.ts';
 import { createNode } from '../src/create-node.ts';
 import { nodeDefaults, resolveLimits, type NodeOptions } from '../src/core/node-options.ts';
 import { PeerConnection, rateHoldScoreIntervalMs } from '../src/net/peer-connection.ts';
 import type { Message } from '../src/wire/schema.ts';
 import { TurnBudget } from '../src/net/turn-budget.ts';
-import { nextTurn, openMemoryConnection, sealedGetchainBytes, range, type MemoryConnection } from './helpers/memory-connection.ts';
+import { nextTurn, openMemoryConnection, sealedFrames, sealedGetchainBytes, range, type MemoryConnection } from './helpers/memory-connection.ts';
 import { fastOptions, recordDeliveries, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
 import { Prng } from '../src/sim/prng.ts';
@@ -161,7 +161,7 @@ test('a peer sending past its byte rate over a real socket is slowed, not cut: e
     a.on('offence', (o) => void (o.peer === rawId && offences.push(o.code)));
     const seen = recordDeliveries([a]);
     const count = 176;
-    const flood = signedFrames(raw.identity, count, 1024);
+    const flood = sealedFrames(raw.session!, signedFrames(raw.identity, count, 1024));
     assert.ok(flood.byteLength > burst + readChunkBytesMax + rate, `a flood of ${flood.byteLength} bytes outlasts the burst and one read`);
     const t0 = Date.now();
     raw.sendBytes(flood); // one write: the kernel cuts it into reads wherever it likes
@@ -187,9 +187,9 @@ test('a peer sending past its byte rate over a real socket is slowed, not cut: e
 test('a peer sending exactly peerBytesBurst at once over a real socket is not held', async () => {
   const count = 20;
   const identity = generateIdentity();
-  const flood = signedFrames(identity, count, 512);
+  const plain = signedFrames(identity, count, 512);
   // 1 KiB/s: a single byte over the burst would hold the link for about a millisecond and be scored.
-  const a = createNode({ ...fastOptions, peerBytesPerSec: 1024, peerBytesBurst: flood.byteLength });
+  const a = createNode({ ...fastOptions, peerBytesPerSec: 1024, peerBytesBurst: plain.byteLength + sealedFrameBytes(0) * count });
   await a.start();
   const raw = await RawPeer.handshake(a.listenPort, fastOptions.networkId, identity);
   try {
@@ -197,7 +197,7 @@ test('a peer sending exactly peerBytesBurst at once over a real socket is not he
     const offences: string[] = [];
     a.on('offence', (o) => void (o.peer === rawId && offences.push(o.code)));
     const seen = recordDeliveries([a]);
-    raw.sendBytes(flood);
+    raw.sendBytes(sealedFrames(raw.session!, plain));
     await waitFor(() => seen.ids[0]!.length === count, 'all delivered', 3000);
     assert.equal(offences, [], 'no hold, no offence');
     assert.is(a.peers().find((p) => p.id === rawId)?.rateHolds, 0);
@@ -247,8 +247,8 @@ test('simulator: the shipped node over an in-memory link holds reading over its 
   for (let seq = 1; seq <= count; seq++) {
     const unsigned = { origin: key.publicKey, seq, topic: 't', data: new Uint8Array(100) };
     const frame = encodeFrame({ t: 'gossip', ...unsigned, hops: 0, sig: key.sign(gossipSignedBytes(networkId, unsigned)) });
-    bytes += frame.byteLength;
-    largestWrite = Math.max(largestWrite, frame.byteLength);
+    bytes += sealedFrameBytes(frame.byteLength);
+    largestWrite = Math.max(largestWrite, sealedFrameBytes(frame.byteLength));
     conn.sendFrame(frame);
   }
   assert.ok(bytes > burst + rate, `${bytes} bytes outlast the burst and a second of the rate`);

@@ -214,7 +214,7 @@ test('a read backlog far beyond one turn of turnWorkMsMax is handled over many t
     const offences: string[] = [];
     a.on('offence', (o) => offences.push(o.code));
     const count = 1500;
-    raw.sendBytes(Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame(raw.gossip(i + 1, `backlog ${i}`)))));
+    raw.sendSealed(Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame(raw.gossip(i + 1, `backlog ${i}`)))));
     await waitFor(() => seen.ids[1]!.length === count, 'the whole backlog relayed to b', 15_000);
     assert.ok(a.stats().turnsCut > 0, 'verifying the backlog took more than one 1 ms turn, so turns were cut');
     assert.is(new Set(seen.ids[0]).size, count, 'a delivered every message');

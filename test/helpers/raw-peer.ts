@@ -9,6 +9,7 @@ import { gossipSignedBytes } from '../../src/gossip/gossip-core.ts';
 import { generateIdentity, type Identity } from '../../src/crypto/keys.ts';
 import type { GossipMessage, Message } from '../../src/wire/schema.ts';
 import { HandshakeFrameReader } from '../../src/wire/handshake-frames.ts';
+import { sealedFrames } from './memory-connection.ts';
 import { SecureSession, type SecureSessionOptions } from './secure-session.ts';
 
 export class RawPeer {
@@ -86,6 +87,12 @@ export class RawPeer {
   sendFrame(frame: Uint8Array): void {
     if (!this.session) throw new Error('raw peer: no handshake');
     this.socket.write(this.session.sealFrame(frame));
+  }
+
+  /** Seals every plaintext frame in `frames` (concatenated) and sends them all in one write. */
+  sendSealed(frames: Uint8Array): void {
+    if (!this.session) throw new Error('raw peer: no handshake');
+    this.socket.write(sealedFrames(this.session, frames));
   }
 
   /** Sends bytes as they are (unsealed). */
