@@ -402,10 +402,6 @@ export class PeerConnection implements DeferredWork {
         return;
       case 'reject':
         return this.close(this.rejectCode(msg.code), `peer closed: ${msg.reason}`, false);
-      case 'hello':
-      case 'auth':
-        this.offence('ERR_BAD_HANDSHAKE', `${msg.t} after the handshake`);
-        return this.close('ERR_BAD_HANDSHAKE', `${msg.t} after the handshake`);
       default:
         this.ctx.events.onMessage(this, msg, frameBytes);
     }

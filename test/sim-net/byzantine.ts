@@ -128,8 +128,8 @@ export class Flooder extends ByzHost {
       this.#count('violation');
       const key = this.key.publicKey;
       c.send(rng.pick<Message>([
-        { t: 'hello', v: PROTOCOL_VERSION, net: this.world.networkId, key, host: '', port: 0, nonce: this.bytes(32) },
-        { t: 'auth', sig: this.bytes(64) },
+        { t: 'graft', ids: this.bytes(32) },
+        { t: 'getchain', from: rng.int(0, 1000) },
         { t: 'reject', code: rng.pick(['ERR_BANNED', 'ERR_MADE_UP', 'nonsense']), reason: 'flood' },
         { t: 'ping', n: rng.int(0, 1000) },
         { t: 'getpeers' },
