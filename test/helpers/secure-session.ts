@@ -10,7 +10,7 @@ import { verifyEd25519 } from '../sim/keys.ts';
 import { StrongcastError, isStrongcastError } from '../../src/errors.ts';
 import type { Random } from '../../src/io/random.ts';
 import { systemRandom } from '../../src/io/system-random.ts';
-import { Handshake, makeNoiseIdentity, type LocalHello, type PeerHello } from '../../src/peers/handshake.ts';
+import { Handshake, makeNoiseIdentity, type LocalHello, type PeerHello, type SignatureCheck } from '../../src/peers/handshake.ts';
 import { CipherState, type TransportCiphers } from '../../src/net/transport-cipher.ts';
 import { encodeFrame, FrameDecoder, sealFrame } from '../../src/wire/framing.ts';
 import { encodeNoiseFrame, encodeRejectFrame, HandshakeFrameReader } from '../../src/wire/handshake-frames.ts';
@@ -53,6 +53,8 @@ export class SecureSession {
   readonly handshake: Handshake;
   /** The peer's identity once shown (and verified). */
   peer: PeerHello | null = null;
+  /** The signature the peer showed binding its id to its Noise static key, once verified. */
+  peerProof: SignatureCheck | null = null;
   ciphers: TransportCiphers | null = null;
   /** The peer's reject, if it sent one. */
   rejected: { code: string; reason: string } | null = null;
@@ -142,6 +144,7 @@ export class SecureSession {
       throw new StrongcastError('ERR_BAD_PROOF', 'peer identity signature does not verify');
     }
     this.peer = step.peer;
+    this.peerProof = step.proof;
     const { message, keys } = this.handshake.complete();
     if (message) result.out.push(encodeNoiseFrame(message));
     const interval = this.#options.rekeyIntervalMessages;
