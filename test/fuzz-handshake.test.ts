@@ -210,11 +210,16 @@ async function fuzzOne(): Promise<void> {
     return r.out;
   };
   const damageAt = plan === 'mutate' || plan === 'garbage' ? rng.int(0, 1) : -1;
-  const expectOpen = plan === 'clean' || plan === 'early-junk';
+  let expectOpen = plan === 'clean' || plan === 'early-junk';
   let next = outbound ? await exchange() : firstPeerBytes(plan, session);
   for (let round = 0; round < 4 && !conn.isClosed() && next.length > 0; round++) {
     let frames = next;
-    if (round === damageAt) frames = plan === 'garbage' ? [garbage()] : frames.map((f) => mutate(f, handshakeFrameBytesMax));
+    if (round === damageAt) {
+      const damaged = plan === 'garbage' ? [garbage()] : frames.map((f) => mutate(f, handshakeFrameBytesMax));
+      // An overwrite can write the byte that was there: such a "mutation" leaves a genuine handshake.
+      if (Buffer.concat(damaged).equals(Buffer.concat(frames))) expectOpen = true;
+      frames = damaged;
+    }
     if (round === 0 && plan === 'reject') frames = [encodeRejectFrame(rng.pick(['ERR_BANNED', 'ERR_NOT_A_CODE', 'nonsense']), 'fuzz')];
     // The dialer may send sealed frames right behind its last handshake message: they wait for the verdict.
     if (!outbound && session.sealed && expectOpen) frames = [...frames, ...earlyFrames(plan, session)];
