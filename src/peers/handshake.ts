@@ -17,14 +17,21 @@
  * Nothing here touches a socket, a timer or the verifier: the connection feeds messages in, writes what comes
  * out, and verifies the identity signature through the node's verifier before calling `complete`.
  */
-import NoiseState, { type NoiseKeyPair } from 'noise-handshake';
+import NoiseState from 'noise-handshake';
 import dh from 'noise-handshake/dh.js';
 import { concatBytes, lengthPrefixed, toHex, utf8 } from '../bytes.ts';
 import { assert, type ErrorCode } from '../errors.ts';
 import type { Random } from '../io/random.ts';
 import { PROTOCOL_VERSION, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, schemaLimits } from '../wire/schema.ts';
 
-export type { NoiseKeyPair } from 'noise-handshake';
+/**
+ * An X25519 key pair (32-byte keys), as noise-handshake takes it. Declared here rather than taken from the
+ * library's types, which are ours (src/types) and do not ship: the published declarations stay self-contained.
+ */
+export interface NoiseKeyPair {
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+}
 
 /** The Noise protocol name (section 8): pattern, DH, cipher and hash functions. */
 export const NOISE_PROTOCOL_NAME = 'Noise_XX_25519_ChaChaPoly_BLAKE2b';
