@@ -73,7 +73,7 @@ function stateMachine(durationMs: number): ResultRow {
 
 /** A node accepting dialers from a child process for about `durationMs`. */
 async function overTcp(durationMs: number): Promise<ResultRow> {
-  const node = createNode({ host: '127.0.0.1', port: 0, networkId, maxPeers: 1000, targetPeers: 0, peerExchange: false });
+  const node = createNode({ host: '127.0.0.1', port: 0, networkId, maxPeers: 1000, targetPeers: 1, peerExchange: false });
   await node.start();
   let opened = 0;
   node.on('peer', (ev) => void (ev.state === 'connected' && opened++));
