@@ -240,6 +240,16 @@ export class DolevStrong {
     return this.#syncing;
   }
 
+  /**
+   * The start round of the earliest held decision that `finishSync(liveFromT0)` would append (those before
+   * liveFromT0 it drops), or null when there is none: what this node's chain statement says it holds.
+   */
+  heldFrom(liveFromT0: number): number | null {
+    let first: number | null = null;
+    for (const h of this.#held) if (h.id.t0 >= liveFromT0 && (first === null || h.id.t0 < first)) first = h.id.t0;
+    return first;
+  }
+
   /** Appends a block catch-up proved (f+1 vouches) or the store loaded. @throws ERR_BAD_CHAIN when it does not link */
   appendLinked(block: ChainBlock): ChainBlock {
     return this.#chain.appendLinked(block);
