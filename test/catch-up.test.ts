@@ -131,6 +131,21 @@ test('completeness: f+1 live statements late enough, naming exactly our tip', ()
   assert.not.ok(holding.complete(), 'a signer holding a decision of t0 19 < liveFrom 20 does not count');
   holding.onReply(st(1, G, 0, 31, true, 20), []);
   assert.ok(holding.complete(), 'held decisions from our liveFrom on are ours to decide too: they count');
+
+  // A live validator's chain that is ours with our held decisions on top: we hold exactly what it has.
+  const prospective = { height: 2, hash: tip };
+  const behindLive = cu(20);
+  behindLive.onReply(st(1, tip, 2, 30), chain);
+  behindLive.onReply(st(2, tip, 2, 30), chain.slice(0, 1));
+  assert.not.ok(behindLive.complete(), 'statements naming a chain ahead of ours');
+  assert.ok(behindLive.complete(prospective), 'f+1 live statements naming our prospective tip complete us');
+  assert.not.ok(behindLive.complete({ height: 2, hash: blockHash(chain[0]!) }), 'the same height with another block does not');
+  const mixed = cu(20);
+  mixed.onReply(st(1, tip, 2, 30), []);
+  mixed.onReply(st(2, G, 0, 30, true, 21), []);
+  mixed.onReply(st(3, G, 0, 30, true), []);
+  assert.ok(mixed.complete(prospective), 'all others: one live on our prospective tip, two syncing on our tip holding nothing before liveFrom');
+  assert.not.ok(mixed.complete(), 'without the prospective tip the live one does not name our chain');
 });
 
 test('the candidate block limit is enforced', () => {
@@ -155,6 +170,8 @@ test('the core holds decisions while syncing and appends them after the synced t
   assert.is(core.tip().height, 0);
   assert.is(core.heldFrom(5), 5, 'the statement says it holds a decision of t0 5');
   assert.is(core.heldFrom(6), null, 'one it would drop (t0 5 < liveFrom 6) it does not state');
+  assert.equal(core.prospectiveTip(5), { height: 1, hash: blockHash(block) }, 'the tip once the held block is appended');
+  assert.equal(core.prospectiveTip(6), core.tip(), 'nothing to append from liveFrom 6 on');
   // Catch-up supplies an earlier block (t0 = 2), then completes.
   const synced = { miner: 3, t0: 2, ts: 1, payload: new Uint8Array([9]), height: 1, parent: genesisHash(genesis) };
   core.appendLinked({ ...synced, hash: blockHash(synced) });

@@ -109,7 +109,7 @@ export class ValidatorSync {
       cu.advance(b, block.hash);
       h.synced(block);
     }
-    if (cu.complete()) this.finish();
+    if (cu.complete(h.core.prospectiveTip(cu.liveFromT0))) this.finish();
   }
 
   /** Leaves catch-up: the held decisions of live instances are appended and reported, in order. */
