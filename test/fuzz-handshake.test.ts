@@ -245,7 +245,7 @@ function firstPeerBytes(plan: Plan, session: SecureSession): Uint8Array[] {
     noise.initialise(noisePrologue(networkId, v));
     return [encodeNoiseFrame(noise.send(encodeVersionAndNetwork(v, networkId)))];
   }
-  if (plan === 'legacy-hello') return [encodeFrame({ t: 'hello', v: 2, net: networkId, key: peer.publicKey, host: '', port: 1, nonce: bytes(32) } as unknown as Message)];
+  if (plan === 'legacy-hello') return [encodeFrame({ t: 'hello', v: 3, net: networkId, key: peer.publicKey, host: '', port: 1, nonce: bytes(32) } as unknown as Message)];
   return first;
 }
 

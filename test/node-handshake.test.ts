@@ -60,11 +60,11 @@ test('another protocol version is refused with ERR_WRONG_VERSION', async () => {
   } finally {
     raw.close();
   }
-  // A node of version 2 or older opens with its plaintext msgpack hello: refused as another version too.
+  // A node of version 3 or older opens with its plaintext msgpack hello: refused as another version too.
   const old = await RawPeer.open(a.listenPort);
   try {
     const id = generateIdentity();
-    old.sendBytes(encodeFrame({ t: 'hello', v: 2, net: 'strongcast-test', key: id.publicKey, host: '', port: 0, nonce: randomBytes(32) } as unknown as Message));
+    old.sendBytes(encodeFrame({ t: 'hello', v: 3, net: 'strongcast-test', key: id.publicKey, host: '', port: 0, nonce: randomBytes(32) } as unknown as Message));
     const r = await old.waitFor((m) => m.t === 'reject');
     assert.is(r.t === 'reject' && r.code, 'ERR_WRONG_VERSION');
     assert.match(r.t === 'reject' ? r.reason : '', 'without the encrypted handshake');

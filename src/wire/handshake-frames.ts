@@ -5,8 +5,8 @@
  *   kind 1  noise   a Noise handshake message (peers/handshake.ts)
  *   kind 2  reject  u8 code length, the code (ASCII), then the reason (UTF-8): why the sender refuses
  *
- * A body that starts as the msgpack map { t: 'hello', ... } is the plaintext hello of protocol versions 1 and
- * 2, told apart so that such a peer is refused as another version rather than as a broken one.
+ * A body that starts as the msgpack map { t: 'hello', ... } is the plaintext hello of protocol versions 1 to
+ * 3, told apart so that such a peer is refused as another version rather than as a broken one.
  */
 import { StrongcastError } from '../errors.ts';
 import { schemaLimits } from './schema.ts';
@@ -52,10 +52,10 @@ function refuse(code: 'ERR_BAD_HANDSHAKE' | 'ERR_WRONG_VERSION', what: string): 
   throw new StrongcastError(code, what);
 }
 
-/** A msgpack fixmap whose first entry is t: 'hello', as versions 1 and 2 encoded their hello. */
+/** A msgpack fixmap whose first entry is t: 'hello', as versions 1 to 3 encoded their hello. */
 const legacyHelloStart = Buffer.from([0xa1, 0x74, 0xa5, 0x68, 0x65, 0x6c, 0x6c, 0x6f]);
 
-/** True when `body` is the plaintext msgpack hello that protocol versions 1 and 2 sent unasked, first. */
+/** True when `body` is the plaintext msgpack hello that protocol versions 1 to 3 sent unasked, first. */
 function isLegacyHello(body: Uint8Array): boolean {
   return body[0]! >= 0x80 && body[0]! <= 0x8f && Buffer.from(body.buffer, body.byteOffset + 1, Math.min(body.byteLength - 1, 8)).equals(legacyHelloStart);
 }
@@ -63,7 +63,7 @@ function isLegacyHello(body: Uint8Array): boolean {
 /** Reads one handshake frame body. @throws StrongcastError ERR_BAD_HANDSHAKE, ERR_WRONG_VERSION. */
 export function decodeHandshakeBody(body: Uint8Array): HandshakeFrame {
   const kind = body[0]!;
-  if (isLegacyHello(body)) refuse('ERR_WRONG_VERSION', 'peer speaks a protocol version without the encrypted handshake (1 or 2)');
+  if (isLegacyHello(body)) refuse('ERR_WRONG_VERSION', 'peer speaks a protocol version without the encrypted handshake (1 to 3)');
   if (kind === HandshakeFrameKind.noise) return { t: 'noise', message: body.subarray(1) };
   if (kind !== HandshakeFrameKind.reject) refuse('ERR_BAD_HANDSHAKE', `unknown handshake frame kind ${kind}`);
   const codeBytes = body[1];

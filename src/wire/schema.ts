@@ -9,10 +9,12 @@ import { StrongcastError } from '../errors.ts';
  * Protocol version spoken on the wire; peers with another version are refused at the handshake.
  * Version 2 added the `outcome` message (validators' signed outcomes of each round's instances, which
  * observers follow); a version-1 node would close the connection on it, so the versions do not mix.
- * Version 3 encrypts and authenticates every byte after a Noise XX handshake (peers/handshake.ts); the
- * plaintext `hello` and `auth` messages are gone, and a version-2 hello is refused as another version.
+ * Version 3 added `heldFrom` to chain statements (what a syncing signer holds; catch-up.ts): a version-2
+ * node would refuse the field, and its own statements would not say it.
+ * Version 4 encrypts and authenticates every byte after a Noise XX handshake (peers/handshake.ts); the
+ * plaintext `hello` and `auth` messages are gone, and the hello of versions 1 to 3 is refused as another version.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Byte lengths fixed by Ed25519 and SHA-256. */
 export const PUBLIC_KEY_BYTES = 32;
@@ -153,6 +155,11 @@ export interface ChainStatement {
   tip: Uint8Array;
   /** True while the signer is itself still catching up (its statement then proves less; see catch-up.ts). */
   syncing: boolean;
+  /**
+   * While syncing: the start round (t0) of the earliest decision the signer holds and will append when its
+   * catch-up ends, a block its tip does not show yet; null when it holds none, and always when not syncing.
+   */
+  heldFrom: number | null;
   sig: Uint8Array;
 }
 
@@ -340,14 +347,18 @@ function decodeConsensus(o: Obj): ConsensusMessage {
 function decodeStatement(x: unknown): ChainStatement | null {
   if (x === null) return null;
   if (!isObject(x)) bad('chain.statement must be a map or nil');
-  onlyKeys(x, ['signer', 'round', 'height', 'tip', 'syncing', 'sig'], 'statement');
+  onlyKeys(x, ['signer', 'round', 'height', 'tip', 'syncing', 'heldFrom', 'sig'], 'statement');
   if (typeof x['syncing'] !== 'boolean') bad('statement.syncing must be a boolean');
+  if (!Object.hasOwn(x, 'heldFrom')) bad('statement.heldFrom must be an unsigned integer or nil');
+  const heldFrom = x['heldFrom'];
+  if (heldFrom !== null && !x['syncing']) bad('statement.heldFrom must be nil when not syncing');
   return {
     signer: uint(x, 'signer', 'statement', schemaLimits.validatorsMax - 1),
     round: uint(x, 'round', 'statement'),
     height: uint(x, 'height', 'statement'),
     tip: bytes(x, 'tip', 'statement', HASH_BYTES),
     syncing: x['syncing'],
+    heldFrom: heldFrom === null ? null : uint(x, 'heldFrom', 'statement'),
     sig: bytes(x, 'sig', 'statement', SIGNATURE_BYTES),
   };
 }
