@@ -58,8 +58,9 @@ export interface ConnectionContext {
 
 
 /**
- * Messages a peer may have waiting between its last handshake message and our verdict on it. Reading stops as soon as one
- * waits, so only what one already-read chunk carried can be there; beyond this, a protocol error.
+ * Messages a peer may have waiting between its last handshake message and our verdict on it. Reading stops
+ * as soon as one waits, so only what one already-read chunk carried can be there; beyond this, a protocol
+ * error.
  */
 export const earlyMessagesHardMax = 8192;
 
@@ -97,7 +98,7 @@ export class PeerConnection implements DeferredWork {
   private verdictPending = false;
   /**
    * Frames read and decoded, not yet handled: what the turn budget had no room for, or what arrived while
-   * the peer's auth was being checked. While any wait, the socket is not read, so this holds one read's worth.
+   * the peer's identity was being checked. While any wait, the socket is not read, so this holds one read's worth.
    */
   private inbox: (Message | undefined)[] = [];
   /** Size on the wire of each inbox frame, header included, at the same index. */
@@ -347,7 +348,7 @@ export class PeerConnection implements DeferredWork {
 
   /**
    * Handles inbox frames in order while the turn budget allows; what is left waits for a later turn (or,
-   * during the handshake, for the verdict on the peer's auth). A connection drains one read before it reads
+   * during the handshake, for the verdict on the peer's identity). A connection drains one read before it reads
    * again and queues behind the others, so frames from all peers are handled about in the order they were read:
    * a broadcast's full copy, read before a lazy peer's announcement of it, is handled first.
    */
