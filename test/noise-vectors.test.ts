@@ -18,6 +18,10 @@ import { CipherState, REKEY_INTERVAL_MESSAGES, TAG_BYTES } from '../src/net/tran
 import { encodeFrame, FrameDecoder, sealFrame } from '../src/wire/framing.ts';
 import { seededRandom } from '../src/sim/sim-host.ts';
 import { identityFromSeed } from '../src/crypto/keys.ts';
+import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
+import { resolveLimits } from '../src/core/node-options.ts';
+import { TurnBudget } from '../src/net/turn-budget.ts';
+import { nextTurn, openMemoryConnection, range } from './helpers/memory-connection.ts';
 
 interface Vector {
   protocol_name: string;
@@ -203,6 +207,43 @@ test('sealed framing: a body of frameBytesMax seals to frameBytesMax + 16 and is
   const bad = new FrameDecoder({ frameBytesMax: size, rx: new CipherState(key) }).push(flipped);
   assert.equal(bad.messages, []);
   assert.ok(isStrongcastError(bad.error, 'ERR_BAD_CIPHERTEXT'), String(bad.error));
+});
+
+test('a connection rekeys at the interval both ways: frames past several rekeys are all handled; a peer rekeying one frame later is cut at that frame', async () => {
+  const verifier = createMainThreadVerifier();
+  const setup = (peerSeed: number) => {
+    const clock = { ms: 1_000_000 };
+    const turn = new TurnBudget({ turnWorkMsMax: 1000, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
+    return { networkId: 'rekey-net', selfSeed: 51, peerSeed, verifier, limits: resolveLimits({}), clock, turn, rekeyIntervalMessages: 3 };
+  };
+  try {
+    const h = await openMemoryConnection(setup(52));
+    h.socket.push(h.frames(0, 10)); // 10 frames: the peer's key changes after its 3rd, 6th and 9th sealed frame
+    await nextTurn();
+    assert.equal(h.handled, range(0, 10));
+    assert.is(h.conn.state, 'open');
+    // Our side rekeys too: the peer opens everything the connection sent (its ping, and pongs to pings).
+    for (let i = 0; i < 8; i++) h.socket.push(h.peer.seal({ t: 'ping', n: i + 1 }));
+    const got: string[] = [];
+    let readAt = 1; // after our second handshake message, which the peer has read
+    for (const deadline = Date.now() + 3000; got.filter((t) => t === 'pong').length < 8 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 5));
+      const { messages, error } = h.peer.push(Buffer.concat(h.socket.written.slice(readAt)));
+      readAt = h.socket.written.length;
+      assert.is(error, undefined, 'the peer opens every frame the connection sealed');
+      got.push(...messages.map((m) => m.t));
+    }
+    assert.equal(got, ['ping', ...Array.from({ length: 8 }, () => 'pong')], 'our confirmation and eight pongs, across two of our rekeys');
+    h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+    // The peer's first sealed frame is its 0th; with an interval of 4 against our 3, frame 3 is the first that differs.
+    const off = await openMemoryConnection({ ...setup(53), peerRekeyIntervalMessages: 4 });
+    off.socket.push(off.frames(0, 6));
+    await nextTurn();
+    assert.equal(off.handled, range(0, 3), 'the frames before the first rekey');
+    assert.equal(off.closes, ['ERR_BAD_CIPHERTEXT']);
+  } finally {
+    await verifier.close();
+  }
 });
 
 test.run();

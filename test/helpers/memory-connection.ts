@@ -36,6 +36,9 @@ export interface MemoryConnectionSetup {
   turn: TurnBudget;
   /** Called for each message the connection hands on, after `handled` records getchain's number. */
   onMessage?: (m: Message) => void;
+  /** Frames between rekeys, for the connection and (unless `peerRekeyIntervalMessages`) the peer. */
+  rekeyIntervalMessages?: number;
+  peerRekeyIntervalMessages?: number;
 }
 
 /** An open connection, its socket, and what it handed on, scored and closed with. */
@@ -96,9 +99,11 @@ export async function startMemoryConnection(setup: MemoryConnectionSetup): Promi
     random: systemRandom,
     turn: setup.turn,
     events,
+    ...(setup.rekeyIntervalMessages === undefined ? {} : { rekeyIntervalMessages: setup.rekeyIntervalMessages }),
   });
   conn.start();
-  const peer = new SecureSession({ key: peerKey, networkId: setup.networkId, initiator: true });
+  const peerInterval = setup.peerRekeyIntervalMessages ?? setup.rekeyIntervalMessages;
+  const peer = new SecureSession({ key: peerKey, networkId: setup.networkId, initiator: true, ...(peerInterval === undefined ? {} : { rekeyIntervalMessages: peerInterval }) });
   for (const b of peer.start()) socket.push(b);
   // the answer is corked until the end of a turn
   for (let i = 0; i < 10 && socket.written.length === 0; i++) await nextTurn();
