@@ -156,6 +156,29 @@ test('maxPeers is enforced: the connection beyond it is refused with ERR_TOO_MAN
   }
 });
 
+test('handshakesPendingMax: connections in their handshake up to the limit are kept, the next is cut at once; a slot freed admits a genuine one', async () => {
+  const a = await node({ handshakesPendingMax: 2, handshakeTimeoutMs: 5000 });
+  const idle: RawPeer[] = [];
+  try {
+    for (let i = 0; i < 2; i++) idle.push(await RawPeer.open(a.listenPort));
+    await waitFor(() => a.handshakingCount === 2, 'two connections in their handshake');
+    const third = await RawPeer.open(a.listenPort);
+    idle.push(third);
+    await third.waitClosed(2000);
+    assert.equal(third.received, [], 'cut without a word: no handshake work spent on it');
+    assert.is(a.handshakingCount, 2);
+    assert.not.ok(idle[0]!.closed || idle[1]!.closed, 'the two within the limit are kept');
+    idle[0]!.close();
+    await waitFor(() => a.handshakingCount === 1, 'a slot freed');
+    const genuine = await RawPeer.handshake(a.listenPort);
+    idle.push(genuine);
+    assert.is(a.peers().length, 1, 'a genuine handshake completes in the freed slot');
+  } finally {
+    for (const p of idle) p.close();
+    await stopAll([a]);
+  }
+});
+
 test('a connection that never completes its handshake is closed after handshakeTimeoutMs', async () => {
   const a = await node({ handshakeTimeoutMs: 300 });
   const raw = await RawPeer.open(a.listenPort);
