@@ -138,9 +138,19 @@ function chunks(frames: readonly Uint8Array[]): Uint8Array[] {
 }
 
 /** How the peer spoils its side of the handshake (or does not). */
-type Plan = 'clean' | 'mutate' | 'garbage' | 'other-net' | 'other-version' | 'legacy-hello' | 'self' | 'banned' | 'bad-proof' | 'reject' | 'early-junk';
+type Plan = 'clean' | 'mutate' | 'garbage' | 'other-net' | 'other-version' | 'legacy-hello' | 'self' | 'banned' | 'bad-proof' | 'reject' | 'early-junk' | 'small-order';
 
-const plans: Plan[] = ['clean', 'clean', 'clean', 'mutate', 'mutate', 'mutate', 'garbage', 'other-net', 'other-version', 'legacy-hello', 'self', 'banned', 'bad-proof', 'reject', 'early-junk'];
+const plans: Plan[] = ['clean', 'clean', 'clean', 'mutate', 'mutate', 'mutate', 'garbage', 'other-net', 'other-version', 'legacy-hello', 'self', 'banned', 'bad-proof', 'reject', 'early-junk', 'small-order'];
+
+/** X25519 public keys of small order (RFC 7748 section 7), which libsodium refuses in a Diffie-Hellman. */
+const smallOrderKeys = ['00'.repeat(32), '01' + '00'.repeat(31), 'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800', 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'].map((h) => Buffer.from(h, 'hex'));
+
+/** The peer's first handshake message with its ephemeral key (the message's first 32 bytes) of small order. */
+function withSmallOrderKey(frame: Uint8Array): Uint8Array {
+  const out = new Uint8Array(frame);
+  out.set(rng.pick(smallOrderKeys), 5); // after the 4-byte length and the kind byte
+  return out;
+}
 
 const stats = { connections: 0, frames: 0, framesAfterOpen: 0, opened: 0, cleanOpened: 0, closes: new Map<string, number>() };
 const closeCodes = new Set(Object.keys(ErrorCodes));
@@ -221,6 +231,7 @@ async function fuzzOne(): Promise<void> {
       frames = damaged;
     }
     if (round === 0 && plan === 'reject') frames = [encodeRejectFrame(rng.pick(['ERR_BANNED', 'ERR_NOT_A_CODE', 'nonsense']), 'fuzz')];
+    if (round === 0 && plan === 'small-order') frames = frames.map(withSmallOrderKey);
     // The dialer may send sealed frames right behind its last handshake message: they wait for the verdict.
     if (!outbound && session.sealed && expectOpen) frames = [...frames, ...earlyFrames(plan, session)];
     feed(chunks(frames), frames.length, false);

@@ -13,7 +13,8 @@ import NoiseState from 'noise-handshake';
 import dh from 'noise-handshake/dh.js';
 import { toHex } from '../src/bytes.ts';
 import { isStrongcastError } from '../src/errors.ts';
-import { Handshake, makeNoiseIdentity, NOISE_PROTOCOL_NAME } from '../src/peers/handshake.ts';
+import { encodeVersionAndNetwork, Handshake, makeNoiseIdentity, NOISE_PROTOCOL_NAME } from '../src/peers/handshake.ts';
+import { PROTOCOL_VERSION } from '../src/wire/schema.ts';
 import { CipherState, REKEY_INTERVAL_MESSAGES, TAG_BYTES } from '../src/net/transport-cipher.ts';
 import { encodeFrame, FrameDecoder, sealFrame } from '../src/wire/framing.ts';
 import { seededRandom } from '../src/sim/sim-host.ts';
@@ -142,6 +143,18 @@ test('a handshake message out of turn or of the wrong shape is refused, never th
     assert.is(step.t, 'refuse');
   }
   assert.is(hs.receive(new Uint8Array(32)).t, 'refuse', 'a first message without a payload');
+  // Ephemeral keys of small order (RFC 7748 section 7): libsodium refuses the Diffie-Hellman, the handshake refuses the peer.
+  const smallOrder = ['00'.repeat(32), '01' + '00'.repeat(31), 'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800', 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'];
+  for (const [i, hex] of smallOrder.entries()) {
+    const listener = new Handshake(false, { networkId: 'n', publicKey: a.publicKey, host: '', port: 0, ...makeNoiseIdentity(a.sign, seededRandom(10 + i)) }, seededRandom(20 + i));
+    const first = Buffer.concat([Buffer.from(hex, 'hex'), encodeVersionAndNetwork(PROTOCOL_VERSION, 'n')]);
+    const step = listener.receive(first);
+    assert.ok(step.t === 'refuse' && step.code === 'ERR_BAD_HANDSHAKE', `listener, small-order key ${i}: ${JSON.stringify(step)}`);
+    const dialer = new Handshake(true, { networkId: 'n', publicKey: a.publicKey, host: '', port: 0, ...makeNoiseIdentity(a.sign, seededRandom(30 + i)) }, seededRandom(40 + i));
+    dialer.start();
+    const second = Buffer.concat([Buffer.from(hex, 'hex'), new Uint8Array(48 + 16 + 99)]);
+    assert.is(dialer.receive(second).t, 'refuse', `dialer, small-order key ${i}`);
+  }
   assert.is(hs.receive(new Uint8Array(64)).t, 'refuse', 'anything after a refusal');
 });
 

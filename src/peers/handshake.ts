@@ -235,8 +235,15 @@ export class Handshake {
     if (first.networkId !== this.local.networkId) {
       return this.#fail('ERR_WRONG_NETWORK', `peer is on network '${first.networkId}', this node is on '${this.local.networkId}'`, false);
     }
+    let reply: Uint8Array;
+    try {
+      reply = this.#noise.send(encodeIdentity(this.local));
+    } catch (e) {
+      // ee with the peer's ephemeral key: libsodium refuses a key of small order (an all-zero shared secret).
+      return this.#fail('ERR_BAD_HANDSHAKE', `handshake message rejected: ${String((e as Error).message ?? e).slice(0, 100)}`);
+    }
     this.#stage = 'await-initiator';
-    return { t: 'reply', message: this.#noise.send(encodeIdentity(this.local)) };
+    return { t: 'reply', message: reply };
   }
 
   /** Either side: the peer's identity payload arrived, authenticated under its Noise static key. */
