@@ -22,9 +22,10 @@ import { toHex } from '../src/bytes.ts';
 import { identityFromSeed, type Identity } from '../src/crypto/keys.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import { ErrorCodes, type ErrorCode } from '../src/errors.ts';
-import { encodeFrame, FrameDecoder } from '../src/wire/framing.ts';
+import { encodeFrame } from '../src/wire/framing.ts';
 import { encodeVersionAndNetwork, makeNoiseIdentity, makeNoiseKeyPair, noisePrologue, type LocalHello } from '../src/peers/handshake.ts';
-import { encodeNoiseFrame, encodeRejectFrame, handshakeFrameBytesMax, type HandshakeFrameReader } from '../src/wire/handshake-frames.ts';
+import { encodeNoiseFrame, encodeRejectFrame, handshakeFrameBytesMax } from '../src/wire/handshake-frames.ts';
+import type { SecureChannel } from '../src/net/secure-channel.ts';
 import { resolveLimits } from '../src/core/node-options.ts';
 import { systemClock } from '../src/io/system-clock.ts';
 import { seededRandom } from '../src/sim/sim-host.ts';
@@ -273,7 +274,7 @@ function earlyFrames(plan: Plan, session: SecureSession): Uint8Array[] {
 
 /** Throws sealed, damaged, tampered, replayed and unsealed frames at an open connection. */
 async function afterOpen(conn: PeerConnection, session: SecureSession, feed: (p: readonly Uint8Array[], n: number, open: boolean) => void, exchange: () => Promise<Uint8Array[]>): Promise<void> {
-  const internals = conn as unknown as { inbox: unknown[]; inboxHead: number; decoder: FrameDecoder };
+  const internals = conn as unknown as { inbox: unknown[]; inboxHead: number; channel: SecureChannel };
   let lastSealed: Uint8Array | null = null;
   for (let i = rng.int(1, 12); i > 0 && !conn.isClosed(); i--) {
     const frames = Array.from({ length: rng.int(1, 16) }, () => {
@@ -288,14 +289,14 @@ async function afterOpen(conn: PeerConnection, session: SecureSession, feed: (p:
     await exchange();
     const waiting = internals.inbox.length - internals.inboxHead;
     assert.ok(waiting <= earlyMessagesHardMax, `inbox holds ${waiting}`);
-    assert.ok(internals.decoder.bufferedBytes <= 4 + frameBytesMax + 16, `decoder holds ${internals.decoder.bufferedBytes} bytes`);
+    assert.ok(internals.channel.bufferedBytes <= 4 + frameBytesMax + 16, `decoder holds ${internals.channel.bufferedBytes} bytes`);
   }
 }
 
 /** The peer goes away: one typed close; our stream read cleanly; a reject the peer read repeats our code. */
 async function teardown(conn: PeerConnection, socket: FakeSocket, session: SecureSession, rec: ReturnType<typeof connection>['rec'], ourStreamOk: boolean, exchange: () => Promise<Uint8Array[]>): Promise<void> {
-  const reader = (conn as unknown as { handshakeReader: HandshakeFrameReader | null }).handshakeReader;
-  assert.ok(!reader || reader.bufferedBytes <= 4 + handshakeFrameBytesMax, 'handshake reader within its frame limit');
+  const channel = (conn as unknown as { channel: SecureChannel }).channel;
+  assert.ok(channel.sealed || channel.bufferedBytes <= 4 + handshakeFrameBytesMax, 'handshake reader within its frame limit');
   await exchange();
   socket.destroy();
   await flush();

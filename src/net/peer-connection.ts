@@ -5,8 +5,8 @@
  * node's business. Bad input from the peer closes this connection only, with a reason, and reports an
  * offence for scoring.
  *
- * The handshake (peers/handshake.ts, Noise XX) is driven here: handshake frames are cut from the stream by a
- * tiny reader until the keys exist; from then on every frame both ways is sealed (net/transport-cipher.ts).
+ * The handshake (peers/handshake.ts, Noise XX) is driven here, over the connection's SecureChannel
+ * (net/secure-channel.ts): handshake frames until the keys exist, and every frame both ways sealed after.
  * The dialer (initiator) counts the connection open when the first sealed frame from the listener arrives
  * (the listener sends a ping as soon as it accepted the dialer's identity), so a listener that refuses the
  * dialer after the last handshake message is never counted as an open peer by it.
@@ -16,10 +16,10 @@ import type { Clock, Timer } from '../io/clock.ts';
 import type { Random } from '../io/random.ts';
 import type { Link } from '../io/transport.ts';
 import { ErrorCodes, isStrongcastError, type ErrorCode, type StrongcastError } from '../errors.ts';
-import { encodeFrame, FrameDecoder, sealedFrameBytes, sealFrame } from '../wire/framing.ts';
-import { checkHello, Handshake, type HelloContext, type LocalHello, type PeerHello, type SessionKeys } from '../peers/handshake.ts';
-import { encodeNoiseFrame, encodeRejectFrame, HandshakeFrameReader, type HandshakeFrame } from '../wire/handshake-frames.ts';
-import { CipherState, type TransportCiphers } from './transport-cipher.ts';
+import { encodeFrame, sealedFrameBytes } from '../wire/framing.ts';
+import { checkHello, type HelloContext, type LocalHello, type PeerHello, type SignatureCheck } from '../peers/handshake.ts';
+import { encodeNoiseFrame, type HandshakeFrame } from '../wire/handshake-frames.ts';
+import { SecureChannel } from './secure-channel.ts';
 import type { Message } from '../wire/schema.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import type { Verifier } from '../crypto/verifier.ts';
@@ -85,13 +85,8 @@ export class PeerConnection implements DeferredWork {
    * reading stopped because the peer sent more bytes than the byte rate allows (no bytes are dropped).
    */
   readonly stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, rateHolds: 0 };
-  private readonly handshake: Handshake;
-  /** Cuts handshake frames from the stream until the keys exist; null from then on. */
-  private handshakeReader: HandshakeFrameReader | null = new HandshakeFrameReader();
-  /** The two directions' ciphers once the keys exist. */
-  private ciphers: TransportCiphers | null = null;
-  /** Opens and decodes sealed frames once the keys exist. */
-  private decoder: FrameDecoder | null = null;
+  /** Handshake frames, keys and sealed frames of this connection. */
+  private readonly channel: SecureChannel;
   private readonly msgBucket: TokenBucket;
   private readonly byteBucket: TokenBucket;
   /** The peer's identity is being verified: what it sent behind it waits in the inbox. */
@@ -133,7 +128,8 @@ export class PeerConnection implements DeferredWork {
     const { limits, clock } = ctx;
     this.remoteAddress = link.remoteAddress;
     this.remotePort = link.remotePort;
-    this.handshake = new Handshake(outbound, ctx.local, ctx.random);
+    const rekey = ctx.rekeyIntervalMessages === undefined ? {} : { rekeyIntervalMessages: ctx.rekeyIntervalMessages };
+    this.channel = new SecureChannel(outbound, ctx.local, ctx.random, { frameBytesMax: limits.frameBytesMax, ...rekey });
     this.lastHeardMs = clock.now();
     this.msgBucket = new TokenBucket({ ratePerSec: limits.peerMsgsPerSec, burst: limits.peerMsgsBurst }, clock.now());
     this.byteBucket = new TokenBucket({ ratePerSec: limits.peerBytesPerSec, burst: limits.peerBytesBurst }, clock.now());
@@ -150,7 +146,7 @@ export class PeerConnection implements DeferredWork {
         if (this.state === 'handshaking') this.close('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${this.ctx.limits.handshakeTimeoutMs} ms`);
       }, this.ctx.limits.handshakeTimeoutMs),
     );
-    if (this.outbound) this.write(encodeNoiseFrame(this.handshake.start()));
+    if (this.outbound) this.write(this.channel.firstFrame());
   }
 
   /** Short form of the address for logs and events. */
@@ -190,7 +186,7 @@ export class PeerConnection implements DeferredWork {
 
   /** Encodes and sends a message; false when the connection is closed or not yet sealed, or was just dropped as too slow. */
   send(msg: Message): boolean {
-    if (this.state === 'closed' || !this.ciphers) return false;
+    if (this.state === 'closed' || !this.channel.sealed) return false;
     return this.sendFrame(encodeFrame(msg, this.ctx.limits.frameBytesMax));
   }
 
@@ -199,14 +195,14 @@ export class PeerConnection implements DeferredWork {
    * this connection; false when the connection is closed or not yet sealed, or was just dropped as too slow.
    */
   sendFrame(frame: Uint8Array): boolean {
-    if (this.state === 'closed' || !this.ciphers) return false;
+    if (this.state === 'closed' || !this.channel.sealed) return false;
     // A peer that does not read fills our memory: bound what waits in the socket for it.
     if (this.link.writableLength + sealedFrameBytes(frame.byteLength) > this.ctx.limits.writeQueueBytesMax) {
       this.offence('ERR_SLOW_PEER', `write queue above ${this.ctx.limits.writeQueueBytesMax} bytes`);
       this.close('ERR_SLOW_PEER', `write queue above ${this.ctx.limits.writeQueueBytesMax} bytes`, false);
       return false;
     }
-    this.write(sealFrame(frame, this.ciphers.tx));
+    this.write(this.channel.seal(frame));
     return true;
   }
 
@@ -270,9 +266,7 @@ export class PeerConnection implements DeferredWork {
     this.rateHeld = false;
     this.cancelFlush();
     this.corked = false;
-    // Sealed once the keys exist (the peer reads nothing else from then on); a handshake frame before.
-    if (tellPeer && this.ciphers) this.link.end(sealFrame(encodeFrame({ t: 'reject', code, reason: reason.slice(0, 512) }), this.ciphers.tx));
-    else if (tellPeer) this.link.end(encodeRejectFrame(code, reason));
+    if (tellPeer) this.link.end(this.channel.rejectFrame(code, reason));
     else this.link.destroy();
     this.ctx.events.onClose(this, code, reason);
   }
@@ -294,9 +288,9 @@ export class PeerConnection implements DeferredWork {
     // decoded; a peer over its byte rate is slowed instead, by TCP, while we stop reading.
     if (this.state === 'open') this.chargeBytes(chunk.byteLength, this.lastHeardMs);
     if (this.isClosed()) return;
-    const at = this.handshakeReader ? this.readHandshake(chunk) : 0;
-    if (this.isClosed() || !this.decoder || at === chunk.byteLength) return;
-    const { messages, frameBytes, error } = this.decoder.push(at === 0 ? chunk : chunk.subarray(at));
+    const at = this.channel.readingHandshake ? this.readHandshake(chunk) : 0;
+    if (this.isClosed() || !this.channel.sealed || at === chunk.byteLength) return;
+    const { messages, frameBytes, error } = this.channel.readSealed(at === 0 ? chunk : chunk.subarray(at));
     for (const [i, m] of messages.entries()) {
       this.inbox.push(m);
       this.inboxFrameBytes.push(frameBytes[i]!);
@@ -419,10 +413,10 @@ export class PeerConnection implements DeferredWork {
    */
   private readHandshake(chunk: Uint8Array): number {
     let at = 0;
-    while (at < chunk.byteLength && this.handshakeReader && !this.isClosed()) {
+    while (at < chunk.byteLength && this.channel.readingHandshake && !this.isClosed()) {
       let frame: HandshakeFrame | null;
       try {
-        ({ frame, at } = this.handshakeReader.read(chunk, at));
+        ({ frame, at } = this.channel.readHandshakeFrame(chunk, at));
       } catch (e) {
         if (!isStrongcastError(e)) throw e;
         // Another version is a misconfiguration, not an attack: refused without scoring, like today's hello.
@@ -438,7 +432,7 @@ export class PeerConnection implements DeferredWork {
   private onHandshakeFrame(frame: HandshakeFrame): void {
     this.stats.framesIn++;
     if (frame.t === 'reject') return this.close(this.rejectCode(frame.code), `peer refused: ${frame.reason}`, false);
-    const step = this.handshake.receive(frame.message);
+    const step = this.channel.handshake.receive(frame.message);
     switch (step.t) {
       case 'reply':
         return this.write(encodeNoiseFrame(step.message));
@@ -454,11 +448,11 @@ export class PeerConnection implements DeferredWork {
    * The peer's identity arrived: checked against the node (ourselves, banned, full) before the signature
    * binding its id to its Noise key is verified, and only then does the handshake complete.
    */
-  private async onIdentity(peer: PeerHello, proof: { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }): Promise<void> {
+  private async onIdentity(peer: PeerHello, proof: SignatureCheck): Promise<void> {
     this.peerHello = peer;
     this.peerId = toHex(peer.key);
     // The listener has the keys now (its last message was read): sealed frames behind it wait for the verdict.
-    if (!this.outbound) this.startTransport(this.handshake.complete().keys);
+    if (!this.outbound) this.channel.startTransport(this.channel.handshake.complete().keys);
     const refusal = checkHello(peer, this.ctx.helloContext);
     // A peer we will not talk to is not an attacker: refused without scoring.
     if (refusal) return this.close(refusal.code, refusal.reason);
@@ -477,19 +471,11 @@ export class PeerConnection implements DeferredWork {
     }
     if (this.outbound) {
       // Our last message (-> s, se); we count the connection open on the listener's first sealed frame.
-      const { message, keys } = this.handshake.complete();
+      const { message, keys } = this.channel.handshake.complete();
       this.write(encodeNoiseFrame(message!));
-      return this.startTransport(keys);
+      return this.channel.startTransport(keys);
     }
     this.open();
-  }
-
-  /** The keys exist: sealed frames from here on, both ways (Noise section 5.2 Split). */
-  private startTransport(keys: SessionKeys): void {
-    const interval = this.ctx.rekeyIntervalMessages;
-    this.ciphers = { tx: new CipherState(keys.tx, interval), rx: new CipherState(keys.rx, interval) };
-    this.decoder = new FrameDecoder({ frameBytesMax: this.ctx.limits.frameBytesMax, rx: this.ciphers.rx });
-    this.handshakeReader = null;
   }
 
   /** The dialer's first sealed frame from the listener: its acceptance (or its reject). */

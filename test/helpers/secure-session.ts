@@ -1,19 +1,19 @@
 /**
  * A scripted peer's side of the encrypted handshake and sealed channel, as pure code over bytes: raw test
  * peers (TCP, the simulator's Byzantine hosts, the load flooder) speak the real protocol through it and then
- * send whatever they like, sealed or not. It uses the shipped pieces (peers/handshake.ts, the handshake frame
- * reader, the transport cipher and FrameDecoder), so it cannot drift from what a node speaks; signatures are
- * verified inline.
+ * send whatever they like, sealed or not. It drives the connection's own SecureChannel (net/secure-channel.ts:
+ * the handshake, the handshake frame reader, the transport cipher, the sealed-frame decoder), so it cannot
+ * drift from what a node speaks; only the protocol steps are written here, with signatures verified inline.
  */
 import { toHex } from '../../src/bytes.ts';
 import { verifyEd25519 } from '../sim/keys.ts';
 import { StrongcastError, isStrongcastError } from '../../src/errors.ts';
 import type { Random } from '../../src/io/random.ts';
 import { systemRandom } from '../../src/io/system-random.ts';
-import { Handshake, makeNoiseIdentity, type LocalHello, type PeerHello, type SignatureCheck } from '../../src/peers/handshake.ts';
-import { CipherState, type TransportCiphers } from '../../src/net/transport-cipher.ts';
-import { encodeFrame, FrameDecoder, sealFrame } from '../../src/wire/framing.ts';
-import { encodeNoiseFrame, encodeRejectFrame, HandshakeFrameReader } from '../../src/wire/handshake-frames.ts';
+import { makeNoiseIdentity, type Handshake, type LocalHello, type PeerHello, type SignatureCheck } from '../../src/peers/handshake.ts';
+import { SecureChannel } from '../../src/net/secure-channel.ts';
+import { encodeFrame } from '../../src/wire/framing.ts';
+import { encodeNoiseFrame } from '../../src/wire/handshake-frames.ts';
 import type { Message } from '../../src/wire/schema.ts';
 
 /** A key the session proves: an id and its signer. */
@@ -50,16 +50,13 @@ export interface SessionOutput {
 /** One side of one connection, speaking the node's handshake and framing. */
 export class SecureSession {
   readonly local: LocalHello;
-  readonly handshake: Handshake;
+  readonly channel: SecureChannel;
   /** The peer's identity once shown (and verified). */
   peer: PeerHello | null = null;
   /** The signature the peer showed binding its id to its Noise static key, once verified. */
   peerProof: SignatureCheck | null = null;
-  ciphers: TransportCiphers | null = null;
   /** The peer's reject, if it sent one. */
   rejected: { code: string; reason: string } | null = null;
-  #reader: HandshakeFrameReader | null = new HandshakeFrameReader();
-  #decoder: FrameDecoder | null = null;
   readonly #options: SecureSessionOptions;
 
   constructor(options: SecureSessionOptions) {
@@ -73,7 +70,13 @@ export class SecureSession {
       ...makeNoiseIdentity((m) => options.key.sign(m), random),
       ...options.local,
     };
-    this.handshake = new Handshake(options.initiator, this.local, random);
+    const rekey = options.rekeyIntervalMessages === undefined ? {} : { rekeyIntervalMessages: options.rekeyIntervalMessages };
+    this.channel = new SecureChannel(options.initiator, this.local, random, { frameBytesMax: options.frameBytesMax ?? 1 << 20, ...rekey });
+  }
+
+  /** This side's handshake state machine. */
+  get handshake(): Handshake {
+    return this.channel.handshake;
   }
 
   /** The peer's id in hex, once known. */
@@ -83,12 +86,12 @@ export class SecureSession {
 
   /** True once the keys exist (this side may send sealed frames). */
   get sealed(): boolean {
-    return this.ciphers !== null;
+    return this.channel.sealed;
   }
 
   /** The bytes this side sends first: the initiator's first message, or nothing. */
   start(): Uint8Array[] {
-    return this.#options.initiator ? [encodeNoiseFrame(this.handshake.start())] : [];
+    return this.#options.initiator ? [this.channel.firstFrame()] : [];
   }
 
   /** `msg` sealed for the wire. */
@@ -98,13 +101,13 @@ export class SecureSession {
 
   /** A plaintext frame sealed for the wire. */
   sealFrame(frame: Uint8Array): Uint8Array {
-    if (!this.ciphers) throw new Error('secure session: no keys yet');
-    return sealFrame(frame, this.ciphers.tx);
+    if (!this.channel.sealed) throw new Error('secure session: no keys yet');
+    return this.channel.seal(frame);
   }
 
   /** A reject: sealed once the keys exist, a handshake frame before. */
   reject(code: string, reason: string): Uint8Array {
-    return this.ciphers ? this.seal({ t: 'reject', code, reason }) : encodeRejectFrame(code, reason);
+    return this.channel.rejectFrame(code, reason);
   }
 
   /** Feeds bytes from the peer. */
@@ -112,9 +115,9 @@ export class SecureSession {
     const result: SessionOutput = { out: [], messages: [] };
     try {
       let at = 0;
-      while (this.#reader && at < chunk.byteLength) at = this.#readOne(chunk, at, result);
-      if (this.#decoder && at < chunk.byteLength) {
-        const r = this.#decoder.push(chunk.subarray(at));
+      while (this.channel.readingHandshake && at < chunk.byteLength) at = this.#readOne(chunk, at, result);
+      if (this.channel.sealed && at < chunk.byteLength) {
+        const r = this.channel.readSealed(chunk.subarray(at));
         result.messages.push(...r.messages);
         if (r.error) result.error = r.error;
       }
@@ -128,7 +131,7 @@ export class SecureSession {
   }
 
   #readOne(chunk: Uint8Array, at: number, result: SessionOutput): number {
-    const r = this.#reader!.read(chunk, at);
+    const r = this.channel.readHandshakeFrame(chunk, at);
     if (!r.frame) return r.at;
     if (r.frame.t === 'reject') {
       this.rejected = { code: r.frame.code, reason: r.frame.reason };
@@ -147,10 +150,7 @@ export class SecureSession {
     this.peerProof = step.proof;
     const { message, keys } = this.handshake.complete();
     if (message) result.out.push(encodeNoiseFrame(message));
-    const interval = this.#options.rekeyIntervalMessages;
-    this.ciphers = { tx: new CipherState(keys.tx, interval), rx: new CipherState(keys.rx, interval) };
-    this.#decoder = new FrameDecoder({ frameBytesMax: this.#options.frameBytesMax ?? 1 << 20, rx: this.ciphers.rx });
-    this.#reader = null;
+    this.channel.startTransport(keys);
     // A listener confirms to the dialer with a first sealed frame, as a node does.
     if (!this.#options.initiator) result.out.push(this.seal({ t: 'ping', n: 1 }));
     return r.at;
