@@ -128,6 +128,7 @@ export class Flooding {
         c.endWork();
         const senders = h.gossip.settle(id, v.valid, h.now());
         if (!v.valid) return h.offence(c, v.code ?? badCode, v.reason ?? 'invalid');
+        c.lastUsefulMs = h.now(); // new and valid: eviction protects peers that bring us such
         if (v.forward) this.relay(relayed(), senders);
       },
       (e: unknown) => {
@@ -172,6 +173,7 @@ export class Flooding {
       return h.offence(c, 'ERR_BAD_SIGNATURE', `gossip ${id.slice(0, 16)} has a bad signature`);
     }
     h.counters.delivered++;
+    c.lastUsefulMs = h.now(); // new and valid: eviction protects peers that bring us such
     const origin = toHex(msg.origin);
     const frame = encodeGossipFrame(msg, h.gossip.relayHops(msg.hops), h.limits.frameBytesMax);
     h.counters.relayedFrames += h.broadcastRelay.relay(id, origin, frame, c.peerId, senders, h.now());

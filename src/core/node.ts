@@ -26,6 +26,7 @@ import { PeerMaintainer } from '../peers/peer-maintenance.ts';
 import { Flooding, type FloodHost } from './flooding.ts';
 import { PeerExchange, type ExchangeHost } from './peer-exchange.ts';
 import { AddressBook, normalizeHost } from '../peers/address-book.ts';
+import { createHash } from 'node:crypto';
 import { DEFAULT_NETWORK_ID, parseHostPort, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
 import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type OutcomeMessage, type PeerAddress } from '../wire/schema.ts';
 import { outcomeId } from '../consensus/outcome.ts';
@@ -85,7 +86,9 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private lazyTimer: Timer | null = null;
   private running = false;
   /** Counters for status views and tests. */
-  readonly counters = { delivered: 0, published: 0, relayedFrames: 0, badSignatures: 0, offences: 0, bans: 0 };
+  readonly counters = { delivered: 0, published: 0, relayedFrames: 0, badSignatures: 0, offences: 0, bans: 0, unsolicitedPeers: 0 };
+  /** Key of the hashes that place addresses in buckets and rank network groups for eviction: secret to peers. */
+  private readonly hashKey: Uint8Array;
   /** Frames in and out by message type (see traffic.ts). */
   readonly traffic = new TrafficCounters();
 
@@ -120,8 +123,10 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     const scoreOpts = { banScore: this.limits.banScore, banMs: this.limits.banMs };
     this.scores = new PeerScores(scoreOpts);
     this.ipScores = new PeerScores(scoreOpts);
-    this.addresses = new AddressBook(this.limits.knownAddressesMax);
-    for (const a of options.knownPeers ?? []) if (toHex(a.id) !== toHex(this.identity.publicKey)) this.addresses.add(a, 0);
+    this.hashKey = env.random.bytes(16);
+    this.addresses = new AddressBook(this.limits.knownAddressesMax, { secret: this.hashKey, random: () => env.random.next() });
+    // Addresses saved by an earlier run were vetted then: each is its own source, so they spread over buckets.
+    for (const a of options.knownPeers ?? []) if (toHex(a.id) !== toHex(this.identity.publicKey)) this.addresses.add(a, a.host, 0);
     this.flooding = new Flooding(this.floodHost());
     this.exchange = new PeerExchange(this.exchangeHost());
     this.maintainer = new PeerMaintainer(options.peers ?? [], this.addresses, { ...this.limits, peerExchange: this.peerExchange }, this.exchange.maintenanceHost());
@@ -341,6 +346,11 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return this.table.handshakingCount;
   }
 
+  /** Inbound peers disconnected to make room for another, since start. */
+  get evictions(): number {
+    return this.table.evictions;
+  }
+
   private requireRunning(): void {
     if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the node is not started');
   }
@@ -349,7 +359,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return { networkId: this.networkId, publicKey: this.identity.publicKey, host: this.advertiseHost, port: this.port };
   }
 
-  private connectionContext(): ConnectionContext {
+  private connectionContext(outbound: boolean): ConnectionContext {
     return {
       local: this.localHello(),
       sign: (m) => this.identity.sign(m),
@@ -358,7 +368,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
         networkId: this.networkId,
         selfKeyHex: this.id,
         isBanned: (k) => this.scores.isBanned(k, this.now()),
-        isFull: (k) => this.table.isFull(k),
+        isFull: (k) => this.table.isFull(k, outbound),
       },
       limits: this.limits,
       clock: this.env.clock,
@@ -382,7 +392,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       now: this.now,
       accepting: () => this.running && !this.isolated,
       isIpBanned: (ip, now) => this.ipScores.isBanned(ip, now),
-      connectionContext: () => this.connectionContext(),
+      connectionContext: (outbound) => this.connectionContext(outbound),
+      netGroupRank: (group) => createHash('sha256').update(this.hashKey).update(group).digest().readUInt32BE(0),
       peerOpened: (c) => this.onPeerOpened(c),
       peerClosed: (c, code, reason) => this.onPeerClosed(c, code, reason),
       dialedDuplicate: (c) => this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, false),
@@ -392,12 +403,14 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private onPeerOpened(c: PeerConnection): void {
     this.broadcastRelay.peerUp(c.peerId);
     const listen = listenAddressOf(c);
-    if (listen) this.addresses.add({ id: c.peerHello!.key, ...parseHostPort(listen) }, this.now());
+    // An address we dialed and reached is proven (tried); one a peer announced for itself is hearsay (new).
+    if (c.outbound) this.addresses.markGood({ id: c.peerHello!.key, host: c.remoteAddress, port: c.remotePort }, this.now());
+    else if (listen) this.addresses.add({ id: c.peerHello!.key, ...parseHostPort(listen) }, c.remoteAddress, this.now());
     if (c.outbound) this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, true);
     const ev: PeerEvent = { state: 'connected', id: c.peerId, addr: listen ?? c.addr, socket: c.addr, outbound: c.outbound };
     this.log.info('peer connected', { id: c.peerId.slice(0, 16), addr: ev.addr, socket: c.addr, outbound: c.outbound });
     this.notify(() => this.emit('peer', ev));
-    if (this.peerExchange) this.sendOn(c, { t: 'getpeers' });
+    if (this.peerExchange) this.exchange.ask(c);
   }
 
   private onPeerClosed(c: PeerConnection, code: ErrorCode, reason: string): void {
@@ -450,7 +463,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       case 'getpeers':
         return this.exchange.onGetPeers(c);
       case 'peers':
-        return this.peerExchange ? this.exchange.onPeers(msg.addrs) : undefined;
+        return this.peerExchange ? this.exchange.onPeers(c, msg.addrs) : undefined;
       case 'getchain':
         return this.onGetChain(c, msg.from);
       case 'chain':
@@ -512,6 +525,9 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       addresses: this.addresses,
       scores: this.scores,
       table: this.table,
+      counters: this.counters,
+      replyTimeoutMs: this.limits.peersReplyTimeoutMs,
+      offence: (c, code, reason) => this.onOffence(c, code, reason),
       send: (c, msg) => this.sendOn(c, msg),
       maintain: (ask) => this.maintain(ask),
     };

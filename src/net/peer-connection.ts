@@ -99,8 +99,19 @@ export class PeerConnection implements DeferredWork {
   private rateTimer: Timer | null = null;
   /** When a byte-rate hold was last scored. */
   private rateScoredAtMs = Number.NEGATIVE_INFINITY;
+  /** Lowest ping round trip seen, in ms (Infinity before the first pong): eviction protects fast peers. */
+  minRttMs = Number.POSITIVE_INFINITY;
+  /**
+   * When this peer last sent a broadcast, chain or outcome that was new and valid, in ms (0: never); set by
+   * the node, read by eviction, which protects peers that are useful to us.
+   */
+  lastUsefulMs = 0;
   private lastHeardMs: number;
   private pingSeq = 0;
+  /** Our latest ping's number and when it left. Random, as Bitcoin Core's ping nonce: a peer that could
+   * guess it would answer before the ping arrived and look faster than it is. */
+  private pingNonce = -1;
+  private pingSentMs = 0;
   private inflight = 0;
   private corked = false;
   private lastFlushMs = Number.NEGATIVE_INFINITY;
@@ -374,6 +385,7 @@ export class PeerConnection implements DeferredWork {
         this.send({ t: 'pong', n: msg.n });
         return;
       case 'pong':
+        if (msg.n === this.pingNonce) this.minRttMs = Math.min(this.minRttMs, this.lastHeardMs - this.pingSentMs);
         return;
       case 'reject':
         return this.close(this.rejectCode(msg.code), `peer closed: ${msg.reason}`, false);
@@ -439,7 +451,11 @@ export class PeerConnection implements DeferredWork {
       const silentMs = this.ctx.clock.now() - this.lastHeardMs;
       // Not while we hold its socket unread: the silence would be ours.
       if (silentMs > idleTimeoutMs && !this.paused) return this.close('ERR_IDLE_TIMEOUT', `silent for ${silentMs} ms`);
-      if (silentMs >= pingIntervalMs || this.pingSeq === 0) this.send({ t: 'ping', n: ++this.pingSeq });
+      if (silentMs < pingIntervalMs && this.pingSeq !== 0) return;
+      this.pingSeq++;
+      this.pingSentMs = this.ctx.clock.now();
+      this.pingNonce = Math.floor(this.ctx.random.next() * 2 ** 32);
+      this.send({ t: 'ping', n: this.pingNonce });
     }, every);
     this.timers.push(timer);
   }
