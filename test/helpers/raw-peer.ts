@@ -13,6 +13,8 @@ import type { GossipMessage, Message } from '../../src/wire/schema.ts';
 export class RawPeer {
   readonly received: Message[] = [];
   closed = false;
+  /** Answer every ping with its pong, as a live peer does (set by `answerPings`). */
+  private pongs = false;
   readonly identity: Identity;
   private decoder = new FrameDecoder();
   private constructor(readonly socket: Socket, identity: Identity) {
@@ -20,22 +22,23 @@ export class RawPeer {
     socket.on('data', (chunk: Buffer) => {
       const { messages } = this.decoder.push(chunk);
       this.received.push(...messages);
+      if (this.pongs) for (const m of messages) if (m.t === 'ping' && !this.closed) this.send({ t: 'pong', n: m.n });
     });
     socket.on('close', () => (this.closed = true));
     socket.on('error', () => (this.closed = true));
   }
 
-  /** Opens a TCP connection, nothing more. */
-  static open(port: number, identity: Identity = generateIdentity()): Promise<RawPeer> {
+  /** Opens a TCP connection, nothing more; from `localAddress` (any 127.x, to model network groups) if given. */
+  static open(port: number, identity: Identity = generateIdentity(), localAddress?: string): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port }, () => resolve(new RawPeer(s, identity)));
+      const s = connect({ host: '127.0.0.1', port, localAddress }, () => resolve(new RawPeer(s, identity)));
       s.once('error', reject);
     });
   }
 
   /** Opens a connection and completes a real handshake; resolves once the node accepted our proof. */
-  static async handshake(port: number, networkId = 'strongcast-test', identity: Identity = generateIdentity()): Promise<RawPeer> {
-    const p = await RawPeer.open(port, identity);
+  static async handshake(port: number, networkId = 'strongcast-test', identity: Identity = generateIdentity(), localAddress?: string): Promise<RawPeer> {
+    const p = await RawPeer.open(port, identity, localAddress);
     const local: LocalHello = { networkId, publicKey: identity.publicKey, host: '', port: 0 };
     p.send(makeHello(local, randomBytes(32)));
     const hello = await p.waitFor((m) => m.t === 'hello');
@@ -44,6 +47,13 @@ export class RawPeer {
     await p.waitFor((m) => m.t === 'auth');
     await p.waitFor((m) => m.t === 'getpeers' || m.t === 'ping', 2000).catch(() => undefined);
     return p;
+  }
+
+  /** From now on, answers the node's pings (a sybil that does just enough to look alive). */
+  answerPings(): this {
+    this.pongs = true;
+    for (const m of this.received) if (m.t === 'ping') this.send({ t: 'pong', n: m.n });
+    return this;
   }
 
   send(msg: Message): void {
