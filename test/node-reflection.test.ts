@@ -61,6 +61,32 @@ test('peers replies nobody asked for are dropped, counted, scored and never dial
   }
 });
 
+test('a reply within peersReplyTimeoutMs is used; one after it is unsolicited and not dialed', async () => {
+  const { transport, dials } = countingTransport();
+  const v = createNode({ ...fastOptions, transport, maintainIntervalMs: 60_000, peersReplyTimeoutMs: 400 });
+  await v.start();
+  const late = await RawPeer.handshake(v.listenPort);
+  const prompt = await RawPeer.handshake(v.listenPort);
+  try {
+    await late.waitFor((m) => m.t === 'getpeers');
+    await prompt.waitFor((m) => m.t === 'getpeers');
+    prompt.send({ t: 'peers', addrs: deadAddresses(1000, 1) });
+    await sleep(600);
+    late.send({ t: 'peers', addrs: deadAddresses(2000, 1) });
+    late.send({ t: 'ping', n: 5 });
+    await late.waitFor((m) => m.t === 'pong' && m.n === 5);
+    assert.is(v.counters.unsolicitedPeers, 1, 'the late reply');
+    assert.ok(dials.includes(`${deadAddresses(1000, 1)[0]!.host}:9`), 'the prompt reply was dialed');
+    assert.not.ok(dials.includes(`${deadAddresses(2000, 1)[0]!.host}:9`), 'the late one was not');
+    assert.ok(v.scoreOf(Buffer.from(late.identity.publicKey).toString('hex')) > 0, 'scored, lightly');
+    assert.not.ok(late.closed);
+  } finally {
+    late.close();
+    prompt.close();
+    await stopAll([v]);
+  }
+});
+
 /** Loopback servers that accept TCP connections and never say a word (a handshake to them hangs). */
 async function silentServers(n: number): Promise<{ ports: number[]; close(): Promise<void>; accepted: () => number }> {
   const servers: Server[] = [];
