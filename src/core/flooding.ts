@@ -153,6 +153,9 @@ export class Flooding {
     const h = this.host;
     const a = h.gossip.admit(c.peerId, id, h.now());
     if (a.verdict === 'verify') return true;
+    // Overload is ours (gossip counters.overloaded): the copy is dropped unscored, and the tree's repair
+    // (an announcement, then a graft) can still bring it once the verifications in progress are done.
+    if (a.code === 'OVERLOADED') return false;
     if (a.code !== 'DUPLICATE') h.offence(c, a.code, a.reason);
     // A copy of one still being verified says nothing yet about the link: the first may be a forgery.
     else if (origin && !h.gossip.isVerifying(id)) h.broadcastRelay.duplicate(c.peerId, origin, h.now());

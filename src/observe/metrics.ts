@@ -66,7 +66,7 @@ function registerTraffic(registry: Registry, node: StrongcastNode): void {
     const total = what === 'framesByType' ? (dir === 'in' ? s.framesIn : s.framesOut) : dir === 'in' ? s.bytesIn : s.bytesOut;
     return [...NODE_MESSAGE_TYPES.map((t): [Record<string, string>, number] => [{ type: t }, typed[t]]), [{ type: 'other' }, Math.max(0, total - sum)]];
   };
-  totalCounter(registry, 'strongcast_received_frames_total', 'Frames received, by message type (other: handshake, keepalive, refusals, frames dropped by the message rate)', ['type'], () => byType('framesByType', 'in'));
+  totalCounter(registry, 'strongcast_received_frames_total', 'Frames received, by message type (other: handshake, keepalive, refusals)', ['type'], () => byType('framesByType', 'in'));
   totalCounter(registry, 'strongcast_sent_frames_total', 'Frames sent, by message type (other: handshake, keepalive, refusals)', ['type'], () => byType('framesByType', 'out'));
   totalCounter(registry, 'strongcast_received_bytes_total', 'Bytes received from peers, framing included, by message type (other: as for frames, and a frame not yet whole)', ['type'], () => byType('bytesByType', 'in'));
   totalCounter(registry, 'strongcast_sent_bytes_total', 'Bytes sent to peers, framing included, by message type (other: handshake, keepalive, refusals)', ['type'], () => byType('bytesByType', 'out'));
