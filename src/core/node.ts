@@ -6,6 +6,7 @@
  * in-memory network and virtual clocks in the simulator, which so runs this very code.
  */
 import { EventEmitter } from 'node:events';
+import { createHash } from 'node:crypto';
 import type { Listener } from '../io/transport.ts';
 import { toHex } from '../bytes.ts';
 import { StrongcastError, type ErrorCode } from '../errors.ts';
@@ -26,7 +27,6 @@ import { PeerMaintainer } from '../peers/peer-maintenance.ts';
 import { Flooding, type FloodHost } from './flooding.ts';
 import { PeerExchange, type ExchangeHost } from './peer-exchange.ts';
 import { AddressBook, normalizeHost } from '../peers/address-book.ts';
-import { createHash } from 'node:crypto';
 import { DEFAULT_NETWORK_ID, parseHostPort, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
 import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type OutcomeMessage, type PeerAddress } from '../wire/schema.ts';
 import { outcomeId } from '../consensus/outcome.ts';

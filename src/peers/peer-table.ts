@@ -140,8 +140,9 @@ export class PeerTable {
     const { limits, log } = this.host;
     const ip = normalizeHost(link.remoteAddress);
     if (!this.host.accepting() || this.host.isIpBanned(ip, this.host.now())) return void link.destroy();
-    // Only inbound handshakes count: our own dials have their cap (dialsPendingMax) and never crowd them out.
-    if (this.inboundHandshakingCount >= limits.handshakesPendingMax || this.connections.size >= limits.maxPeers + limits.handshakesPendingMax + limits.dialsPendingMax) {
+    // Only inbound handshakes count: our own dials (capped by dialsPendingMax, or by the configured peers)
+    // never crowd them out. Open peers are bounded by maxPeers, so inbound connections are bounded too.
+    if (this.inboundHandshakingCount >= limits.handshakesPendingMax) {
       log.debug('refused inbound: too many connections', { ip });
       return void link.destroy();
     }
