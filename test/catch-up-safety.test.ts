@@ -6,7 +6,9 @@
  * statement names a tip without the block while claiming to have come up after it. On these schedules (n = 4,
  * f = 1, all honest, at most one validator out per instance) that rule let a late validator complete without
  * block B, and the honest chains forked. Validators still catching up at the end hold no chain to compare
- * (they may wait for good on these schedules: a liveness hole the issue notes describe).
+ * (they may wait for good on these schedules: a liveness hole the issue notes describe). The third schedule
+ * forked the rule that stayed ("all n - 1 others name our tip"), because a syncing signer's tip leaves out
+ * the decisions it holds.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -72,6 +74,29 @@ test('restarts lose held decisions: a late validator linked to the restarted one
     mineAt(w, 3, 20, 'C');
     await w.sched.run(w.T0(26));
     liveChainsAgree(w);
+  }
+});
+
+test('validators all up after the start: one that comes up late does not complete without the block the others hold', async () => {
+  // v0-v2 come up after the genesis start, so they catch up; nobody is live, and a block X that v0 mines in
+  // round 6 is decided by all three and held. v3 comes up in round 17, about when the other three last asked
+  // for chains (every 15 rounds), so it hears their syncing statements naming the genesis tip late enough to
+  // count for it before they hear its own. Counting those statements as "all n - 1 others name our tip", v3
+  // completed without X while v0-v2 then appended it: the honest chains forked (3 seeds x 3 arrival offsets,
+  // every one a fork before statements said what their signers hold).
+  for (const seed of [1, 2, 3]) {
+    for (const offsetMs of [-12, -6, 0]) {
+      const w = new World({ seed, n: 4, faults: 1, roundMs, delayMinMs: 2, delayMaxMs: 12, verifyMsMax: 2, diskMsMax: 2, syncIntervalMs: 3000, eventsMax: 4_000_000 });
+      w.mesh = [0, 1, 2, 3].map((i) => new Set([0, 1, 2, 3].filter((j) => j !== i)));
+      for (let i = 0; i < 3; i++) w.sched.at(w.T0(2) + 50, () => void w.startNode(i));
+      mineAt(w, 0, 6, 'X');
+      w.sched.at(w.T0(17) + 50 + offsetMs, () => void w.startNode(3));
+      mineAt(w, 3, 60, 'C');
+      await w.sched.run(w.T0(66));
+      liveChainsAgree(w);
+      // Not a vacuous agreement: all four caught up and hold both blocks.
+      for (let i = 0; i < 4; i++) assert.is(w.nodes[i]!.validator.chain().length, 2, `seed ${seed}, offset ${offsetMs}: v${i} holds X and C`);
+    }
   }
 });
 

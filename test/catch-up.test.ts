@@ -23,8 +23,8 @@ function blocks(count: number, parent: Uint8Array = G, height = 0, salt = 0): Wi
   return out;
 }
 
-function st(signer: number, tip: Uint8Array, height: number, round = 100, syncing = false): ChainStatement {
-  return { signer, round, height, tip, syncing, sig: new Uint8Array(64) };
+function st(signer: number, tip: Uint8Array, height: number, round = 100, syncing = false, heldFrom: number | null = null): ChainStatement {
+  return { signer, round, height, tip, syncing, heldFrom, sig: new Uint8Array(64) };
 }
 
 function cu(liveFromT0 = 20, n = 4, faults = 1): CatchUp {
@@ -32,7 +32,7 @@ function cu(liveFromT0 = 20, n = 4, faults = 1): CatchUp {
 }
 
 test('statement bytes change with every field', () => {
-  const base = { signer: 1, round: 5, height: 2, tip: new Uint8Array(32), syncing: false };
+  const base = { signer: 1, round: 5, height: 2, tip: new Uint8Array(32), syncing: false, heldFrom: null };
   const ref = toHex(statementSignedBytes('net', G, base));
   for (const changed of [
     statementSignedBytes('net2', G, base),
@@ -42,6 +42,8 @@ test('statement bytes change with every field', () => {
     statementSignedBytes('net', G, { ...base, height: 3 }),
     statementSignedBytes('net', G, { ...base, tip: new Uint8Array(32).fill(1) }),
     statementSignedBytes('net', G, { ...base, syncing: true }),
+    statementSignedBytes('net', G, { ...base, syncing: true, heldFrom: 0 }),
+    statementSignedBytes('net', G, { ...base, syncing: true, heldFrom: 7 }),
   ]) {
     assert.is.not(toHex(changed), ref);
   }
@@ -119,6 +121,31 @@ test('completeness: f+1 live statements late enough, naming exactly our tip', ()
   assert.not.ok(syncing.complete(), 'syncing statements do not prove completeness');
   syncing.onReply(st(3, G, 0, 30, true), []);
   assert.ok(syncing.complete(), 'unless all other n-1 validators name our tip');
+
+  // A syncing signer's tip leaves out the decisions it holds: one it holds from before our liveFrom would
+  // be appended after its catch-up, and we would lack it.
+  const holding = cu(20);
+  holding.onReply(st(1, G, 0, 30, true, 19), []);
+  holding.onReply(st(2, G, 0, 30, true), []);
+  holding.onReply(st(3, G, 0, 30, true, 25), []);
+  assert.not.ok(holding.complete(), 'a signer holding a decision of t0 19 < liveFrom 20 does not count');
+  holding.onReply(st(1, G, 0, 31, true, 20), []);
+  assert.ok(holding.complete(), 'held decisions from our liveFrom on are ours to decide too: they count');
+
+  // A live validator's chain that is ours with our held decisions on top: we hold exactly what it has.
+  const prospective = { height: 2, hash: tip };
+  const behindLive = cu(20);
+  behindLive.onReply(st(1, tip, 2, 30), chain);
+  behindLive.onReply(st(2, tip, 2, 30), chain.slice(0, 1));
+  assert.not.ok(behindLive.complete(), 'statements naming a chain ahead of ours');
+  assert.ok(behindLive.complete(prospective), 'f+1 live statements naming our prospective tip complete us');
+  assert.not.ok(behindLive.complete({ height: 2, hash: blockHash(chain[0]!) }), 'the same height with another block does not');
+  const mixed = cu(20);
+  mixed.onReply(st(1, tip, 2, 30), []);
+  mixed.onReply(st(2, G, 0, 30, true, 21), []);
+  mixed.onReply(st(3, G, 0, 30, true), []);
+  assert.ok(mixed.complete(prospective), 'all others: one live on our prospective tip, two syncing on our tip holding nothing before liveFrom');
+  assert.not.ok(mixed.complete(), 'without the prospective tip the live one does not name our chain');
 });
 
 test('the candidate block limit is enforced', () => {
@@ -141,6 +168,10 @@ test('the core holds decisions while syncing and appends them after the synced t
   const during = core.tick(5 * 100 + 2 * 100 + 1);
   assert.not.ok(during.some((a) => a.type === 'decided'), 'no decision reported while syncing');
   assert.is(core.tip().height, 0);
+  assert.is(core.heldFrom(5), 5, 'the statement says it holds a decision of t0 5');
+  assert.is(core.heldFrom(6), null, 'one it would drop (t0 5 < liveFrom 6) it does not state');
+  assert.equal(core.prospectiveTip(5), { height: 1, hash: blockHash(block) }, 'the tip once the held block is appended');
+  assert.equal(core.prospectiveTip(6), core.tip(), 'nothing to append from liveFrom 6 on');
   // Catch-up supplies an earlier block (t0 = 2), then completes.
   const synced = { miner: 3, t0: 2, ts: 1, payload: new Uint8Array([9]), height: 1, parent: genesisHash(genesis) };
   core.appendLinked({ ...synced, hash: blockHash(synced) });
@@ -150,7 +181,9 @@ test('the core holds decisions while syncing and appends them after the synced t
   core.startSync();
   core.onVerifiedChain(buildChain(net, { miner: 2, t0: 9, ts: 1, payload: new Uint8Array([2]) }, [2, 3]), 910);
   core.tick(9 * 100 + 2 * 100 + 1);
+  assert.is(core.heldFrom(6), 9);
   const after = core.finishSync(6);
+  assert.is(core.heldFrom(0), null, 'nothing held once caught up');
   const decided = after.filter((a) => a.type === 'decided');
   assert.is(decided.length, 1);
   const d = decided[0]!;

@@ -90,8 +90,8 @@ test('consensus relay id: the SHA-256 of the pinned bytes, and the node computes
   assert.is(consensusId(bin(v.input.blockHash), { mask: bin(v.input.mask), signers: v.input.signers, sigs: bin(v.input.sigs) }), v.id);
 });
 
-test('chain statement: the node builds the pinned bytes (syncing false and true) and signs them to the pinned signature', () => {
-  assert.equal(pinned.statements.map((s) => s.input.syncing), [false, true]);
+test('chain statement: the node builds the pinned bytes (live, and syncing with a held decision) and signs them to the pinned signature', () => {
+  assert.equal(pinned.statements.map((s) => [s.input.syncing, s.input.heldFrom]), [[false, null], [true, 4243]]);
   for (const v of pinned.statements) {
     const { networkId, genesisHash: gh, ...rest } = v.input;
     const bytes = statementSignedBytes(networkId, bin(gh), { ...rest, tip: bin(rest.tip) });
@@ -150,8 +150,8 @@ test('beyond the pinned inputs: the node and the reference encoder agree at the 
       const ref = refConsensusSignedBytes({ networkId, genesisHash: Buffer.from(h), miner, t0, blockHash: Buffer.from(h) });
       assert.is(toHex(consensusSignedBytes({ networkId, genesisHash: h, miner, t0, blockHash: h })), ref.toString('hex'));
     }
-    for (const syncing of [false, true]) {
-      const s = { signer: 1023, round: Number.MAX_SAFE_INTEGER, height: 2 ** 32, tip: h, syncing };
+    for (const [syncing, heldFrom] of [[false, null], [true, null], [true, 0], [true, Number.MAX_SAFE_INTEGER]] as const) {
+      const s = { signer: 1023, round: Number.MAX_SAFE_INTEGER, height: 2 ** 32, tip: h, syncing, heldFrom };
       assert.is(toHex(statementSignedBytes(networkId, h, s)), refStatementBytes({ networkId, genesisHash: Buffer.from(h), ...s, tip: Buffer.from(h) }).toString('hex'));
     }
   }

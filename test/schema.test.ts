@@ -65,7 +65,7 @@ test('peer exchange replies are bounded', () => {
   rejects({ t: 'peers', addrs: [{ ...addr, port: 0 }] }, 'port must be in 1..65535');
 });
 
-const statement = { signer: 1, round: 40, height: 3, tip: new Uint8Array(32), syncing: false, sig: new Uint8Array(64) };
+const statement = { signer: 1, round: 40, height: 3, tip: new Uint8Array(32), syncing: false, heldFrom: null, sig: new Uint8Array(64) };
 const chainBlock = { miner: 0, t0: 5, ts: 1, payload: new Uint8Array(2), height: 1, parent: new Uint8Array(32) };
 
 test('catch-up messages decode and are bounded', () => {
@@ -76,6 +76,13 @@ test('catch-up messages decode and are bounded', () => {
   rejects({ t: 'getchain', from: -1 }, 'getchain.from');
   rejects({ ...reply, statement: { ...statement, tip: new Uint8Array(31) } }, 'statement.tip must be 32 bytes');
   rejects({ ...reply, statement: { ...statement, syncing: 1 } }, 'statement.syncing must be a boolean');
+  const holding = { ...reply, statement: { ...statement, syncing: true, heldFrom: 38 } };
+  assert.equal(decodeMessage(holding), holding);
+  const { heldFrom: _, ...withoutHeldFrom } = statement;
+  rejects({ ...reply, statement: withoutHeldFrom }, 'statement.heldFrom must be an unsigned integer or nil');
+  rejects({ ...reply, statement: { ...statement, heldFrom: 38 } }, 'statement.heldFrom must be nil when not syncing');
+  rejects({ ...reply, statement: { ...statement, syncing: true, heldFrom: -1 } }, 'statement.heldFrom');
+  rejects({ ...reply, statement: { ...statement, syncing: true, heldFrom: '38' } }, 'statement.heldFrom');
   rejects({ ...reply, blocks: [{ ...chainBlock, parent: new Uint8Array(1) }] }, 'chain block.parent');
   rejects({ ...reply, blocks: Array(schemaLimits.chainBlocksPerReplyMax + 1).fill(chainBlock) }, 'at most');
   assert.is((decodeMessage({ ...reply, blocks: Array(schemaLimits.chainBlocksPerReplyMax).fill(chainBlock) }) as { blocks: unknown[] }).blocks.length, schemaLimits.chainBlocksPerReplyMax);

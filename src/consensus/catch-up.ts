@@ -13,9 +13,29 @@
  * connected (t0 >= liveFromT0) it decides itself; those before it must come from others, and its own partial
  * view of them is dropped. An honest validator that is not itself syncing, stating in round
  * R >= liveFromT0 - 1 + k, has appended every instance that ended by then, so when f+1 such statements name
- * exactly our tip, one of them is honest and nothing decided before liveFromT0 is missing. The one way out when nobody is live (every validator restarted at
- * once): statements from all other n-1 validators naming our tip. Until complete, the node's own
- * decisions wait (dolev-strong.ts holds them) so their heights are right when they are appended.
+ * exactly our chain, one of them is honest and nothing decided before liveFromT0 is missing. "Our chain" is
+ * our tip, or our prospective tip: the tip we will have once our held decisions (all of instances from
+ * liveFromT0 on) are appended; an honest live chain that ends there has the blocks before liveFromT0 that we
+ * have, and no others. Without it, a validator that completed first went live with exactly the blocks the
+ * rest held, which they could neither match with their tips nor gather f+1 vouches for while they held them
+ * (test/late-start-sim.test.ts: 88 of 200 seeded late starts ended with validators catching up for good).
+ *
+ * The one way out when nobody is live (validators that all came up after the network's start, or restarted
+ * together): statements from all other n-1 validators, from round R >= liveFromT0 - 1 + k, naming exactly
+ * our chain (tip or prospective tip), each from a signer that holds no decision of an instance before our
+ * liveFromT0 (`heldFrom` null or >= liveFromT0). A syncing signer's tip leaves out what it holds: it appends
+ * those decisions when its own catch-up ends. Counting its tip alone forked honest validators
+ * (test/catch-up-safety.test.ts: three came up late and held a block X, the fourth came up later, counted
+ * their tips, completed without X, and they appended it).
+ *
+ * Why the rule holds: were a block B with t0 < liveFromT0 appended by an honest node, the first honest node
+ * to append it decided it itself (catch-up needs an honest vouch, so from an earlier appender) and so had
+ * decided it by the end of round t0 + k - 1 <= R. Its statement (every other validator's counts) shows B in
+ * its tip, so our tip has B (our prospective tip adds only blocks from liveFromT0 on), or it holds B, with
+ * heldFrom <= t0 < liveFromT0, and does not count. A signer that drops a held decision (a second outage)
+ * never appends it.
+ * Until complete, the node's own decisions wait (dolev-strong.ts holds them) so their heights are right when
+ * they are appended.
  */
 import { concatBytes, lengthPrefixed, toHex, u32be, u64be, utf8 } from '../bytes.ts';
 import type { ChainStatement, WireChainBlock } from '../wire/schema.ts';
@@ -35,7 +55,8 @@ export type StatementBody = Omit<ChainStatement, 'sig'>;
 
 /**
  * len-prefixed domain || len-prefixed network id || genesis hash (32) || signer (u32 BE) || round (u64 BE) ||
- * height (u64 BE) || tip (32) || syncing (u8, 1 or 0); length prefixes are u32 BE.
+ * height (u64 BE) || tip (32) || syncing (u8, 1 or 0) || holds (u8, 1 when heldFrom is a number, else 0) ||
+ * heldFrom (u64 BE, 0 when null); length prefixes are u32 BE.
  */
 export function statementSignedBytes(networkId: string, genesisHash: Uint8Array, s: StatementBody): Uint8Array {
   return concatBytes(
@@ -46,7 +67,8 @@ export function statementSignedBytes(networkId: string, genesisHash: Uint8Array,
     u64be(s.round),
     u64be(s.height),
     s.tip,
-    new Uint8Array([s.syncing ? 1 : 0]),
+    new Uint8Array([s.syncing ? 1 : 0, s.heldFrom === null ? 0 : 1]),
+    u64be(s.heldFrom ?? 0),
   );
 }
 
@@ -54,6 +76,11 @@ export function statementSignedBytes(networkId: string, genesisHash: Uint8Array,
 export interface SyncTip {
   height: number;
   hash: Uint8Array;
+}
+
+/** Whether a statement names exactly this tip: the same height and the same block there. */
+function sameTip(s: ChainStatement, tip: SyncTip): boolean {
+  return s.height === tip.height && toHex(s.tip) === toHex(tip.hash);
 }
 
 /** Settings of one catch-up run. */
@@ -164,18 +191,20 @@ export class CatchUp {
 
   /**
    * True when nothing decided before liveFromT0 can be missing (module comment): f+1 validators that are not
-   * catching up, stating late enough, name exactly our tip; or all n-1 others do. Exactly, not "an ancestor
-   * of ours": a node that has a block nobody vouches for must not call itself complete.
+   * catching up, stating late enough, name exactly our chain; or all n-1 others do, none holding a decision
+   * from before liveFromT0. Exactly, not "an ancestor of ours": a node that has a block nobody vouches for
+   * must not call itself complete. Our chain is our tip, or `prospective`, the tip we will have once our
+   * held decisions are appended (DolevStrong.prospectiveTip).
    */
-  complete(): boolean {
+  complete(prospective: SyncTip = this.tip): boolean {
     const minRound = this.liveFromT0 - 1 + this.k;
-    const tipHex = toHex(this.tip.hash);
+    const ours = (s: ChainStatement): boolean => sameTip(s, this.tip) || sameTip(s, prospective);
     let live = 0;
     let any = 0;
     for (const s of this.statements.values()) {
-      if (s.round < minRound || s.height !== this.tip.height || toHex(s.tip) !== tipHex) continue;
-      any++;
+      if (s.round < minRound || !ours(s)) continue;
       if (!s.syncing) live++;
+      if (s.heldFrom === null || s.heldFrom >= this.liveFromT0) any++;
     }
     // `any + 1`: our own chain is one of the n, and it agrees with itself.
     return live >= this.f + 1 || any + 1 >= this.n;

@@ -36,6 +36,16 @@ import { consensusSignedBytes } from './signing.ts';
 
 export type { ChainTiming, ConsensusAction, DolevStrongOptions, DolevStrongStatus, InstanceStatus } from './dolev-strong-options.ts';
 
+/** A decision held for catch-up. */
+interface HeldDecision {
+  id: InstanceId;
+  block: WireBlock;
+  hash: Uint8Array;
+}
+
+/** What leaving catch-up does with a held decision: already synced, appended, or contradicting the chain. */
+type SettledDecision = { fate: 'synced'; held: HeldDecision; block: ChainBlock } | { fate: 'append' | 'contradicts'; held: HeldDecision };
+
 /** Decisions held while catching up; a node stuck syncing this long is reported, not grown without bound. */
 export const heldDecisionsMax = 10_000;
 
@@ -68,7 +78,7 @@ export class DolevStrong {
   #scannedThrough = Number.NEGATIVE_INFINITY;
   /** While catching up (catch-up.ts), decided blocks wait here: their heights are not known yet. */
   #syncing = false;
-  #held: Array<{ id: InstanceId; block: WireBlock; hash: Uint8Array }> = [];
+  #held: HeldDecision[] = [];
 
   constructor(opts: DolevStrongOptions) {
     const o = resolveDolevStrongOptions(opts);
@@ -240,6 +250,16 @@ export class DolevStrong {
     return this.#syncing;
   }
 
+  /**
+   * The start round of the earliest held decision that `finishSync(liveFromT0)` would append (those before
+   * liveFromT0 it drops), or null when there is none: what this node's chain statement says it holds.
+   */
+  heldFrom(liveFromT0: number): number | null {
+    let first: number | null = null;
+    for (const h of this.#held) if (h.id.t0 >= liveFromT0 && (first === null || h.id.t0 < first)) first = h.id.t0;
+    return first;
+  }
+
   /** Appends a block catch-up proved (f+1 vouches) or the store loaded. @throws ERR_BAD_CHAIN when it does not link */
   appendLinked(block: ChainBlock): ChainBlock {
     return this.#chain.appendLinked(block);
@@ -248,31 +268,48 @@ export class DolevStrong {
   /**
    * Leaves catch-up: drops held decisions of instances that began before `liveFromT0` (seen only in part),
    * appends the other held decisions of instances after the synced tip, in (t0, miner) order, and
-   * reports them `decided`. A held block already in the synced chain is reported decided as it is there; one that contradicts it
-   * cannot happen while f+1 vouches include an honest validator, and is reported, never appended.
+   * reports them `decided`. A held block already in the synced chain is reported decided as it is there; one
+   * that contradicts it cannot happen while f+1 vouches include an honest validator, and is reported, never
+   * appended.
    */
   finishSync(liveFromT0 = 0): ConsensusAction[] {
+    const settled = this.#settleHeld(liveFromT0);
     this.#syncing = false;
+    this.#held = [];
     const out: ConsensusAction[] = [];
+    for (const s of settled) {
+      const h = s.held;
+      if (s.fate === 'synced') out.push({ type: 'decided', instance: h.id, block: s.block });
+      else if (s.fate === 'contradicts') out.push({ type: 'rejected', instance: h.id, code: 'ERR_BAD_CHAIN', reason: 'a block decided here is missing from the synced chain' });
+      else out.push({ type: 'decided', instance: h.id, block: this.#chain.append(h.block, h.hash) });
+    }
+    return out;
+  }
+
+  /**
+   * The tip this node's chain would have if catch-up ended now with `liveFromT0`: the synced tip with the
+   * held decisions that finishSync would append on top. Catch-up compares statements with it too: a live
+   * validator whose chain ends there holds exactly the synced chain and this node's own later decisions.
+   */
+  prospectiveTip(liveFromT0: number): ChainTip {
+    let tip = this.#chain.tip;
+    for (const s of this.#settleHeld(liveFromT0)) if (s.fate === 'append') tip = { height: tip.height + 1, hash: s.held.hash };
+    return tip;
+  }
+
+  /** What finishSync(liveFromT0) does with each held decision, in (t0, miner) order, without doing it. */
+  #settleHeld(liveFromT0: number): SettledDecision[] {
     const known = new Map(this.#chain.blocks().map((b) => [toHex(b.hash), b]));
     const tipT0 = this.#chain.last()?.t0 ?? -1;
-    const held = this.#held.sort((a, b) => a.id.t0 - b.id.t0 || a.id.miner - b.id.miner);
-    this.#held = [];
-    for (const h of held) {
+    const out: SettledDecision[] = [];
+    for (const held of [...this.#held].sort((a, b) => a.id.t0 - b.id.t0 || a.id.miner - b.id.miner)) {
       // An instance that began before the node was live (restarted, alone, paused) was seen only in part:
       // its outcome here is not a decision. If the others decided a block, catch-up brought it.
-      if (h.id.t0 < liveFromT0) continue;
-      const synced = known.get(toHex(h.hash));
+      if (held.id.t0 < liveFromT0) continue;
+      const synced = known.get(toHex(held.hash));
       // Learned from peers meanwhile: this node decided it too, so it still reports the decision.
-      if (synced) {
-        out.push({ type: 'decided', instance: h.id, block: synced });
-        continue;
-      }
-      if (h.id.t0 <= tipT0) {
-        out.push({ type: 'rejected', instance: h.id, code: 'ERR_BAD_CHAIN', reason: 'a block decided here is missing from the synced chain' });
-        continue;
-      }
-      out.push({ type: 'decided', instance: h.id, block: this.#chain.append(h.block, h.hash) });
+      if (synced) out.push({ fate: 'synced', held, block: synced });
+      else out.push({ fate: held.id.t0 <= tipT0 ? 'contradicts' : 'append', held });
     }
     return out;
   }

@@ -76,7 +76,9 @@ export class ValidatorSync {
     h.apply(h.core.tick(h.now()), 'self');
     const tip = h.core.tip();
     // Rounds count from 0 at the genesis start; before it, say 0 (the wire format has no negative rounds).
-    const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, syncing: h.core.syncing };
+    const run = this.#run;
+    const heldFrom = run ? h.core.heldFrom(run.liveFromT0) : null;
+    const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, syncing: h.core.syncing, heldFrom };
     const statement: ChainStatement = { ...body, sig: identity.sign(statementSignedBytes(h.genesis.networkId, h.core.genesisHash, body)) };
     return { t: 'chain', statement, blocks: blocksFrom(h.core.chain(), from) };
   }
@@ -107,7 +109,7 @@ export class ValidatorSync {
       cu.advance(b, block.hash);
       h.synced(block);
     }
-    if (cu.complete()) this.finish();
+    if (cu.complete(h.core.prospectiveTip(cu.liveFromT0))) this.finish();
   }
 
   /** Leaves catch-up: the held decisions of live instances are appended and reported, in order. */

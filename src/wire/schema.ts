@@ -9,8 +9,10 @@ import { StrongcastError } from '../errors.ts';
 /**
  * Version 2 added the `outcome` message (validators' signed outcomes of each round's instances, which
  * observers follow); a version-1 node would close the connection on it, so the versions do not mix.
+ * Version 3 added `heldFrom` to chain statements (what a syncing signer holds; catch-up.ts): a version-2
+ * node would refuse the field, and its own statements would not say it.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Byte lengths fixed by Ed25519 and SHA-256. */
 export const PUBLIC_KEY_BYTES = 32;
@@ -174,6 +176,11 @@ export interface ChainStatement {
   tip: Uint8Array;
   /** True while the signer is itself still catching up (its statement then proves less; see catch-up.ts). */
   syncing: boolean;
+  /**
+   * While syncing: the start round (t0) of the earliest decision the signer holds and will append when its
+   * catch-up ends, a block its tip does not show yet; null when it holds none, and always when not syncing.
+   */
+  heldFrom: number | null;
   sig: Uint8Array;
 }
 
@@ -381,14 +388,18 @@ function decodeConsensus(o: Obj): ConsensusMessage {
 function decodeStatement(x: unknown): ChainStatement | null {
   if (x === null) return null;
   if (!isObject(x)) bad('chain.statement must be a map or nil');
-  onlyKeys(x, ['signer', 'round', 'height', 'tip', 'syncing', 'sig'], 'statement');
+  onlyKeys(x, ['signer', 'round', 'height', 'tip', 'syncing', 'heldFrom', 'sig'], 'statement');
   if (typeof x['syncing'] !== 'boolean') bad('statement.syncing must be a boolean');
+  if (!Object.hasOwn(x, 'heldFrom')) bad('statement.heldFrom must be an unsigned integer or nil');
+  const heldFrom = x['heldFrom'];
+  if (heldFrom !== null && !x['syncing']) bad('statement.heldFrom must be nil when not syncing');
   return {
     signer: uint(x, 'signer', 'statement', schemaLimits.validatorsMax - 1),
     round: uint(x, 'round', 'statement'),
     height: uint(x, 'height', 'statement'),
     tip: bytes(x, 'tip', 'statement', HASH_BYTES),
     syncing: x['syncing'],
+    heldFrom: heldFrom === null ? null : uint(x, 'heldFrom', 'statement'),
     sig: bytes(x, 'sig', 'statement', SIGNATURE_BYTES),
   };
 }

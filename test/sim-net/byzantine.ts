@@ -275,7 +275,7 @@ export class ByzValidator extends ByzHost {
     const relinked: WireChainBlock = { miner: next.miner, t0: next.t0, ts: next.ts, payload: next.payload, height: from, parent: skipped.parent };
     const g = w.testNet.genesis;
     const tip = chain[chain.length - 1]!;
-    const body = { signer: this.index, round: Math.floor((w.sched.now - g.startMs) / g.roundMs), height: tip.height, tip: tip.hash, syncing: false };
+    const body = { signer: this.index, round: Math.floor((w.sched.now - g.startMs) / g.roundMs), height: tip.height, tip: tip.hash, syncing: false, heldFrom: null };
     const sig = w.testNet.keys[this.index]!.sign(statementSignedBytes(g.networkId, w.testNet.genesisHash, body));
     c.send({ t: 'chain', statement: { ...body, sig }, blocks: [relinked] });
     return true;
@@ -301,7 +301,10 @@ export class ByzValidator extends ByzHost {
       parent = blockHash(b);
     }
     const g = w.testNet.genesis;
-    const body = { signer: this.index, round: rng.int(0, 1000), height: blocks[blocks.length - 1]!.height, tip: parent, syncing: rng.next() < 0.3 };
+    const syncing = rng.next() < 0.3;
+    // A lying signer may claim to hold nothing, or anything: the rules must not depend on its word.
+    const heldFrom = syncing && rng.next() < 0.5 ? rng.int(0, 50) : null;
+    const body = { signer: this.index, round: rng.int(0, 1000), height: blocks[blocks.length - 1]!.height, tip: parent, syncing, heldFrom };
     const forged = rng.next() < 0.2;
     const signer = forged ? rng.int(0, g.validators.length - 1) : this.index;
     const sig = forged ? this.bytes(64) : w.testNet.keys[this.index]!.sign(statementSignedBytes(g.networkId, w.testNet.genesisHash, body));
