@@ -82,4 +82,22 @@ test('simulator: 300 sybils churning through the inbound slots evict no long-sta
   await Promise.all([v, ...honest, newcomer!].map((n) => n.stop()));
 });
 
+test('simulator: honest nodes sharing a full seed back off after an eviction instead of churning through it every pass', async () => {
+  const sched = new Scheduler(0, 1_000_000, 'churn seed 5');
+  const prng = new Prng(5);
+  const net = new MemoryNetwork(sched, { delayMs: () => prng.int(1, 5) });
+  // Two inbound slots (a table this small reserves none), three honest nodes configured to keep dialing it.
+  const seedNode = simNode(sched, net, victimIp, 1, { maxPeers: 2, targetPeers: 1 });
+  const defaults = { reconnectBaseMs: 250, reconnectMaxMs: 30_000 };
+  const others = [2, 3, 4].map((i) => simNode(sched, net, `10.${i}.0.1`, i, { peers: [`${victimIp}:7000`], ...defaults }));
+  await seedNode.start();
+  for (const o of others) await o.start();
+  await sched.run(120_000);
+  // Without the backoff, an evicted node redials at its next maintenance pass (2 s) and evicts another: 60+.
+  assert.ok(seedNode.evictions <= 30, `${seedNode.evictions} evictions in 120 s`);
+  assert.ok(seedNode.evictions >= 1, 'the third node did get in now and then');
+  assert.is(seedNode.peers().length, 2, 'the seed stays full');
+  await Promise.all([seedNode, ...others].map((n) => n.stop()));
+});
+
 test.run();

@@ -417,6 +417,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.broadcastRelay.peerDown(c.peerId);
     this.getChainAnswers.forget(c.peerId);
     this.exchange.forget(c.peerId);
+    if (code === 'ERR_EVICTED' && c.outbound) this.maintainer.noteEvicted(c.peerId);
     const addr = listenAddressOf(c) ?? c.addr;
     const ev: PeerEvent = { state: 'disconnected', id: c.peerId, addr, socket: c.addr, outbound: c.outbound, code, reason };
     this.log.info('peer disconnected', { id: c.peerId.slice(0, 16), addr, socket: c.addr, code, reason });

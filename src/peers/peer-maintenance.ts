@@ -48,6 +48,8 @@ interface Bootstrap {
   dialing: boolean;
   /** The node id reached at this address, while connected (either direction). */
   peerId: string | null;
+  /** Times this peer evicted us; never reset, so the redial delay after an eviction grows to reconnectMaxMs. */
+  evictions: number;
 }
 
 /** Bootstrap reconnects and peer-exchange dialing for one node. */
@@ -60,7 +62,7 @@ export class PeerMaintainer {
     private readonly settings: MaintenanceSettings,
     private readonly host: MaintenanceHost,
   ) {
-    this.bootstraps = peers.map((p) => ({ ...parseHostPort(p), attempt: 0, nextAtMs: 0, dialing: false, peerId: null }));
+    this.bootstraps = peers.map((p) => ({ ...parseHostPort(p), attempt: 0, nextAtMs: 0, dialing: false, peerId: null, evictions: 0 }));
   }
 
   /**
@@ -102,6 +104,21 @@ export class PeerMaintainer {
       if (normalizeHost(remoteHost) !== normalizeHost(b.host) || remotePort !== b.port) continue;
       b.peerId = peerId;
       if (opened) b.attempt = 0;
+    }
+  }
+
+  /**
+   * A peer evicted us to make room (its inbound slots are full): a configured peer is redialed only after the
+   * backoff, as after a failed dial. Redialing at once would evict another of its peers, which would do the
+   * same, and honest nodes sharing a full seed would churn through it every maintenance pass.
+   */
+  noteEvicted(peerId: string): void {
+    const { reconnectBaseMs, reconnectMaxMs } = this.settings;
+    for (const b of this.bootstraps) {
+      if (b.peerId !== peerId) continue;
+      const delay = backoffDelayMs(b.evictions++, { reconnectBaseMs, reconnectMaxMs }, () => this.host.random());
+      b.nextAtMs = Math.max(b.nextAtMs, this.host.clock.now() + delay);
+      this.host.log.debug('evicted by a configured peer', { addr: `${b.host}:${b.port}`, retryInMs: Math.round(delay) });
     }
   }
 
