@@ -19,6 +19,7 @@ import type { PeerConnection, ConnectionContext } from '../net/peer-connection.t
 import { PeerTable, listenAddressOf, type PeerTableHost } from '../peers/peer-table.ts';
 import { RequestInterval } from '../peers/request-interval.ts';
 import { TurnBudget } from '../net/turn-budget.ts';
+import { OverloadGate } from '../net/overload-gate.ts';
 import type { Clock, Timer } from '../io/clock.ts';
 import { PeerScores } from '../peers/peer-score.ts';
 import { isLoopback, penaltyFor } from '../peers/offences.ts';
@@ -76,6 +77,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private sync: SyncPort | null = null;
   /** Work per event-loop turn on received frames, shared by every connection. */
   private readonly turn: TurnBudget;
+  /** Room among the verifications in progress: senders wait for it rather than have messages dropped. */
+  private readonly gate: OverloadGate;
   private readonly getChainAnswers = new RequestInterval(getChainIntervalMs);
   private readonly flooding: Flooding;
   private readonly exchange: PeerExchange;
@@ -114,6 +117,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.ownsVerifier = options.verifier === undefined;
     this.verifier = options.verifier ?? createMainThreadVerifier({});
     this.gossip = new GossipCore(options);
+    this.gate = new OverloadGate(() => this.gossip.inflightCount, this.gossip.inflightMax);
     this.broadcastRelay = new BroadcastRelay(options, {
       sendFrame: (peer, frame) => this.sendGossipFrame(peer, frame),
       send: (peer, msg) => this.sendTo(peer, msg),
@@ -179,6 +183,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.lazyTimer = null;
     this.table.closeAll('ERR_CONNECTION_CLOSED', 'node shutting down');
     this.turn.clear();
+    this.gate.clear();
     const listener = this.listener;
     this.listener = null;
     if (listener) await listener.close();
@@ -374,6 +379,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       clock: this.env.clock,
       random: this.env.random,
       turn: this.turn,
+      gate: this.gate,
       events: {
         onOpen: (c) => this.table.onOpen(c),
         onMessage: (c, m, frameBytes) => this.onMessage(c, m, frameBytes),
@@ -512,6 +518,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       now: this.now,
       consensusPort: () => this.consensus,
       offence: (c, code, reason) => this.onOffence(c, code, reason),
+      checkEnded: () => this.gate.release(),
       deliver: (d) => this.notify(() => this.emit('message', d)),
     };
   }

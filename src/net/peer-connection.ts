@@ -16,6 +16,7 @@ import { TokenBucket } from '../token-bucket.ts';
 import type { Verifier } from '../crypto/verifier.ts';
 import type { NodeLimits } from '../core/node-options.ts';
 import type { DeferredWork, TurnBudget } from './turn-budget.ts';
+import type { OverloadGate } from './overload-gate.ts';
 
 /** Lifecycle of a connection. */
 export type ConnectionState = 'handshaking' | 'open' | 'closed';
@@ -43,6 +44,8 @@ export interface ConnectionContext {
   random: Random;
   /** The node's budget of work per event-loop turn, shared by all its connections. */
   turn: TurnBudget;
+  /** Room among the node's verifications in progress; without it, messages are never held for it. */
+  gate?: OverloadGate;
   events: ConnectionEvents;
 }
 
@@ -52,6 +55,9 @@ export interface ConnectionContext {
  * waits, so only what one already-read chunk carried can be there; beyond this, a protocol error.
  */
 export const earlyMessagesHardMax = 8192;
+
+/** Message types the node verifies (a signature or a chain) before it relays them: they count against inflightMax. */
+const needsCheck: ReadonlySet<Message['t']> = new Set<Message['t']>(['gossip', 'ds', 'outcome']);
 
 /** A framed, authenticated, rate-limited connection to one peer. */
 export class PeerConnection implements DeferredWork {
@@ -357,11 +363,13 @@ export class PeerConnection implements DeferredWork {
    */
   private handleInbox(): void {
     while (this.inboxHead < this.inbox.length && !this.isClosed() && !this.awaitingAuthVerdict() && !this.msgHeld) {
+      const msg = this.inbox[this.inboxHead] as Message;
+      // A message to verify waits, socket unread, while the node's verifications in progress are at their cap.
+      if (this.state === 'open' && needsCheck.has(msg.t) && this.ctx.gate && !this.ctx.gate.admit(this)) break;
       if (!this.ctx.turn.allows()) {
         this.ctx.turn.defer(this);
         break;
       }
-      const msg = this.inbox[this.inboxHead] as Message;
       const frameBytes = this.inboxFrameBytes[this.inboxHead]!;
       this.inbox[this.inboxHead++] = undefined;
       this.onFrame(msg, frameBytes);
