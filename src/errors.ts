@@ -10,6 +10,7 @@ export const ErrorCodes = {
   ERR_FRAME_EMPTY: 'a frame has length zero',
   ERR_BAD_MSGPACK: 'a frame body is not valid msgpack',
   ERR_BAD_MESSAGE: 'a frame body is not a known, well-formed message',
+  ERR_BAD_CIPHERTEXT: 'a sealed frame did not authenticate: altered, replayed, reordered or cut short on the way',
   // handshake
   ERR_BAD_HANDSHAKE: 'the handshake was not followed',
   ERR_WRONG_NETWORK: 'the peer belongs to another network id',

@@ -12,14 +12,14 @@ import { toHex } from '../src/bytes.ts';
 import { generateIdentity, type Identity } from '../src/crypto/keys.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import type { ErrorCode } from '../src/errors.ts';
-import { encodeFrame } from '../src/wire/framing.ts';
+import { encodeFrame, sealedFrameBytes } from '../src/wire/framing.ts';
 import { gossipSignedBytes } from '../src/gossip/gossip-core.ts';
 import { createNode } from '../src/create-node.ts';
 import { nodeDefaults, resolveLimits, type NodeOptions } from '../src/core/node-options.ts';
 import { PeerConnection } from '../src/net/peer-connection.ts';
 import type { Message } from '../src/wire/schema.ts';
 import { TurnBudget } from '../src/net/turn-budget.ts';
-import { getchainFrames, nextTurn, openMemoryConnection, range, type MemoryConnection } from './helpers/memory-connection.ts';
+import { nextTurn, openMemoryConnection, sealedFrames, sealedGetchainBytes, range, type MemoryConnection } from './helpers/memory-connection.ts';
 import { fastOptions, recordDeliveries, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
 import { Prng } from '../src/sim/prng.ts';
@@ -47,21 +47,19 @@ function openConnection(clock: { ms: number }, peerBytesPerSec: number, peerByte
   });
 }
 
-const frames = getchainFrames;
 const holdState = (c: PeerConnection): { rateHeld: boolean; rateTimer: unknown } => c as unknown as { rateHeld: boolean; rateTimer: unknown };
 
 test('exactly peerBytesBurst bytes are read without a hold; one byte more is handled, then reading stops once', async () => {
   const clock = { ms: 1_000_000 };
-  const ten = frames(0, 10);
-  const h = await openConnection(clock, 100, ten.byteLength); // one byte owed: a 10 ms hold
-  h.socket.push(ten);
+  const h = await openConnection(clock, 100, sealedGetchainBytes(0, 10)); // one byte owed: a 10 ms hold
+  h.socket.push(h.frames(0, 10));
   assert.equal(h.handled, range(0, 10));
   assert.not.ok(h.socket.isPaused(), 'exactly the burst: still reading');
   assert.equal(h.offences, []);
   assert.is(h.conn.stats.rateHolds, 0);
 
   // One byte over the burst, and it is the first byte of a frame: it must not be lost, or the decoder desyncs.
-  const next = frames(10, 1);
+  const next = h.frames(10, 1);
   h.socket.push(next.subarray(0, 1));
   assert.ok(h.socket.isPaused(), 'in debt by one byte: not read');
   assert.equal(h.offences, [], 'held, not scored');
@@ -83,9 +81,9 @@ test('exactly peerBytesBurst bytes are read without a hold; one byte more is han
 
 test('holds are never scored: a peer held again and again, as an honest relay over our rate is, is not banned by its holds', async () => {
   const clock = { ms: 3_000_000 };
-  const h = await openConnection(clock, 1000, frames(0, 5).byteLength);
+  const h = await openConnection(clock, 1000, sealedGetchainBytes(0, 5));
   const hold = async (from: number): Promise<void> => {
-    h.socket.push(frames(from, 6)); // one frame past what the bucket holds: a hold
+    h.socket.push(h.frames(from, 6)); // one frame past what the bucket holds: a hold
     assert.ok(h.socket.isPaused(), `held after frame ${from + 5}`);
     clock.ms += 1000; // a full refill by the time the timer fires
     await waitFor(() => !h.socket.isPaused(), 'reading resumed', 3000);
@@ -99,9 +97,9 @@ test('holds are never scored: a peer held again and again, as an honest relay ov
 
 test('a hold lasts until the debt is repaid at peerBytesPerSec, and frames read meanwhile are all handled first', async () => {
   const clock = { ms: 2_000_000 };
-  const burst = frames(0, 20).byteLength;
+  const burst = sealedGetchainBytes(0, 20);
   const h = await openConnection(clock, 1000, burst);
-  const chunk = frames(0, 30); // in debt by the ten frames past the burst
+  const chunk = h.frames(0, 30); // in debt by the ten frames past the burst
   const debtBytes = chunk.byteLength - burst;
   const t0 = Date.now();
   h.socket.push(chunk);
@@ -117,9 +115,9 @@ test('a hold lasts until the debt is repaid at peerBytesPerSec, and frames read 
 
 test('closing a connection held for its byte rate leaves no timer and resumes the socket so it can finish closing', async () => {
   const clock = { ms: 3_000_000 };
-  const burst = frames(0, 5).byteLength;
+  const burst = sealedGetchainBytes(0, 5);
   const h = await openConnection(clock, 10, burst); // 10 bytes/s: a hold of many seconds
-  h.socket.push(frames(0, 10));
+  h.socket.push(h.frames(0, 10));
   assert.ok(h.socket.isPaused());
   assert.ok(holdState(h.conn).rateTimer, 'a hold timer is set');
   h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
@@ -156,7 +154,7 @@ test('a peer sending past its byte rate over a real socket is slowed, not cut: e
     a.on('offence', (o) => void (o.peer === rawId && offences.push(o.code)));
     const seen = recordDeliveries([a]);
     const count = 176;
-    const flood = signedFrames(raw.identity, count, 1024);
+    const flood = sealedFrames(raw.session!, signedFrames(raw.identity, count, 1024));
     assert.ok(flood.byteLength > burst + readChunkBytesMax + rate, `a flood of ${flood.byteLength} bytes outlasts the burst and one read`);
     const t0 = Date.now();
     raw.sendBytes(flood); // one write: the kernel cuts it into reads wherever it likes
@@ -180,9 +178,9 @@ test('a peer sending past its byte rate over a real socket is slowed, not cut: e
 test('a peer sending exactly peerBytesBurst at once over a real socket is not held', async () => {
   const count = 20;
   const identity = generateIdentity();
-  const flood = signedFrames(identity, count, 512);
+  const plain = signedFrames(identity, count, 512);
   // 1 KiB/s: a single byte over the burst would hold the link for about a millisecond and be scored.
-  const a = createNode({ ...fastOptions, peerBytesPerSec: 1024, peerBytesBurst: flood.byteLength });
+  const a = createNode({ ...fastOptions, peerBytesPerSec: 1024, peerBytesBurst: plain.byteLength + sealedFrameBytes(0) * count });
   await a.start();
   const raw = await RawPeer.handshake(a.listenPort, fastOptions.networkId, identity);
   try {
@@ -190,7 +188,7 @@ test('a peer sending exactly peerBytesBurst at once over a real socket is not he
     const offences: string[] = [];
     a.on('offence', (o) => void (o.peer === rawId && offences.push(o.code)));
     const seen = recordDeliveries([a]);
-    raw.sendBytes(flood);
+    raw.sendBytes(sealedFrames(raw.session!, plain));
     await waitFor(() => seen.ids[0]!.length === count, 'all delivered', 3000);
     assert.equal(offences, [], 'no hold, no offence');
     assert.is(a.peers().find((p) => p.id === rawId)?.rateHolds, 0);
@@ -239,8 +237,8 @@ test('simulator: the shipped node over an in-memory link holds reading over its 
   for (let seq = 1; seq <= count; seq++) {
     const unsigned = { origin: key.publicKey, seq, topic: 't', data: new Uint8Array(100) };
     const frame = encodeFrame({ t: 'gossip', ...unsigned, hops: 0, sig: key.sign(gossipSignedBytes(networkId, unsigned)) });
-    bytes += frame.byteLength;
-    largestWrite = Math.max(largestWrite, frame.byteLength);
+    bytes += sealedFrameBytes(frame.byteLength);
+    largestWrite = Math.max(largestWrite, sealedFrameBytes(frame.byteLength));
     conn.sendFrame(frame);
   }
   assert.ok(bytes > burst + rate, `${bytes} bytes outlast the burst and a second of the rate`);

@@ -10,8 +10,8 @@ const bytes = (n: number, fill = 7): Uint8Array => new Uint8Array(n).fill(fill);
 
 /** One well-formed message of every type, with field values that exercise every msgpack width we emit. */
 const everyType: Message[] = [
-  { t: 'hello', v: PROTOCOL_VERSION, net: 'testnet', key: bytes(32, 1), host: '127.0.0.1', port: 65535, nonce: bytes(32, 2) },
-  { t: 'auth', sig: bytes(64, 3) },
+  { t: 'graft', ids: bytes(64, 1) },
+  { t: 'getchain', from: 65535 },
   { t: 'reject', code: 'ERR_BANNED', reason: 'banned until later, ünïcödé' },
   { t: 'ping', n: 0 },
   { t: 'pong', n: 2 ** 32 + 5 },
@@ -54,10 +54,10 @@ test('every message type round-trips through a frame, bin fields as plain Uint8A
 });
 
 test('decoded bin fields own their memory, so reusing the input buffer cannot change them', () => {
-  const frame = new Uint8Array(encodeFrame({ t: 'auth', sig: bytes(64, 3) }));
+  const frame = new Uint8Array(encodeFrame({ t: 'graft', ids: bytes(64, 3) }));
   const [m] = new FrameDecoder().push(frame).messages;
   frame.fill(0xee);
-  assert.equal((m as { sig: Uint8Array }).sig, bytes(64, 3));
+  assert.equal((m as { ids: Uint8Array }).ids, bytes(64, 3));
 });
 
 test('a frame split into 1-byte chunks, header included, decodes once at its last byte', () => {
@@ -120,7 +120,7 @@ test('a zero-length frame is ERR_FRAME_EMPTY', () => {
 });
 
 test('a body of exactly frameBytesMax is accepted and one byte more is refused from the header alone', () => {
-  const m: Message = { t: 'auth', sig: bytes(64) };
+  const m: Message = { t: 'graft', ids: bytes(64) };
   const size = encodeBody(m).byteLength;
   assert.equal(new FrameDecoder({ frameBytesMax: size }).push(encodeFrame(m, size)).messages, [m]);
   const d = new FrameDecoder({ frameBytesMax: size - 1 });
@@ -169,7 +169,7 @@ test('valid msgpack that is not a known message is ERR_BAD_MESSAGE', () => {
   expectCode(() => decodeBody(pack([1, 2, 3])), 'ERR_BAD_MESSAGE', 'must be a map');
   expectCode(() => decodeBody(pack({ t: 'nope' })), 'ERR_BAD_MESSAGE', 'unknown message type');
   expectCode(() => decodeBody(pack({ t: 'ping', n: -1 })), 'ERR_BAD_MESSAGE', 'ping.n');
-  expectCode(() => decodeBody(pack({ t: 'auth', sig: 'x'.repeat(64) })), 'ERR_BAD_MESSAGE', 'auth.sig must be bytes');
+  expectCode(() => decodeBody(pack({ t: 'graft', ids: 'x'.repeat(64) })), 'ERR_BAD_MESSAGE', 'graft.ids must be bytes');
   // a type tag whose String() conversion throws must still come out as a typed error, not a TypeError
   expectCode(() => decodeBody(pack({ t: { toString: 0 } })), 'ERR_BAD_MESSAGE');
   // a uint64 above 2^53 never passes as a safe integer

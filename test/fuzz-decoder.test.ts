@@ -39,8 +39,8 @@ const frameBytesMax = 4096;
 function validMessage(): Message {
   const b = (n: number): Uint8Array => randomBytes(n);
   switch (int(9)) {
-    case 0: return { t: 'hello', v: PROTOCOL_VERSION, net: 'fuzz', key: b(32), host: 'h', port: int(65536), nonce: b(32) };
-    case 1: return { t: 'auth', sig: b(64) };
+    case 0: return { t: 'graft', ids: b(32 * (1 + int(4))) };
+    case 1: return { t: 'getchain', from: int(2 ** 40) };
     case 2: return { t: 'reject', code: 'ERR_BANNED', reason: 'r'.repeat(int(20)) };
     case 3: return { t: 'ping', n: int(2 ** 40) };
     case 4: return { t: 'pong', n: int(300) };

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import { resolveLimits } from '../src/core/node-options.ts';
 import { TurnBudget } from '../src/net/turn-budget.ts';
-import { getchainFrames, openMemoryConnection, range } from './helpers/memory-connection.ts';
+import { openMemoryConnection, range } from './helpers/memory-connection.ts';
 import { waitFor } from './helpers/net.ts';
 
 const verifier = createMainThreadVerifier();
@@ -24,11 +24,11 @@ test('exactly peerMsgsBurst messages pass at once; the one after is handled, the
     clock,
     turn: new TurnBudget({ turnWorkMsMax: 1000, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) }),
   });
-  h.socket.push(getchainFrames(0, 5));
+  h.socket.push(h.frames(0, 5));
   assert.equal(h.handled, range(0, 5), 'the burst');
   assert.not.ok(h.socket.isPaused(), 'exactly the burst: still reading');
   assert.is(h.conn.stats.rateHolds, 0);
-  h.socket.push(getchainFrames(5, 4));
+  h.socket.push(h.frames(5, 4));
   assert.equal(h.handled, range(0, 6), 'one past the burst is handled, the others wait');
   assert.ok(h.socket.isPaused(), 'not read while in debt');
   assert.is(h.conn.stats.rateHolds, 1);

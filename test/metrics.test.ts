@@ -96,7 +96,7 @@ test('frames and bytes by type plus "other" add up to what the connections count
       assert.ok(s.framesByType.in.gossip >= 2, 'two broadcasts came in');
       assert.ok(s.framesByType.out.getpeers >= 1, 'each node asked for peers');
       assert.ok(sumIn <= s.framesIn && sumOut <= s.framesOut, `typed counts within the totals: ${sumIn}/${s.framesIn} ${sumOut}/${s.framesOut}`);
-      // Each connection's own frames (hello, auth at least) are what is left.
+      // Each connection's own frames are what is left: its handshake messages (two from the dialer, one and the confirming ping from the listener).
       assert.ok(s.framesOut - sumOut >= 2 * n.peers().length, 'handshake frames are the rest');
       const bytesIn = NODE_MESSAGE_TYPES.reduce((x, t) => x + s.bytesByType.in[t], 0);
       const bytesOut = NODE_MESSAGE_TYPES.reduce((x, t) => x + s.bytesByType.out[t], 0);

@@ -17,7 +17,7 @@ import { RawPeer } from './helpers/raw-peer.ts';
 async function sybils(port: number, n: number, groups: number): Promise<RawPeer[]> {
   const out: RawPeer[] = [];
   for (let i = 0; i < n; i++) {
-    const p = await RawPeer.handshake(port, 'strongcast-test', undefined, `127.${10 + (i % groups)}.0.${1 + i}`).catch(() => null);
+    const p = await RawPeer.handshake(port, 'strongcast-test', undefined, {}, `127.${10 + (i % groups)}.0.${1 + i}`).catch(() => null);
     if (p) out.push(p.answerPings());
   }
   return out;

@@ -5,7 +5,12 @@ import * as assert from 'uvu/assert';
 import { type StrongcastNode } from '../src/core/node.ts';
 import { createNode } from '../src/create-node.ts';
 import { isStrongcastError, type ErrorCode } from '../src/errors.ts';
-import { makeHello } from '../src/peers/handshake.ts';
+import NoiseState from 'noise-handshake';
+import { encodeVersionAndNetwork, makeNoiseKeyPair, noisePrologue } from '../src/peers/handshake.ts';
+import { systemRandom } from '../src/io/system-random.ts';
+import { encodeFrame } from '../src/wire/framing.ts';
+import { encodeNoiseFrame } from '../src/wire/handshake-frames.ts';
+import type { Message } from '../src/wire/schema.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
 import { tcpTransport } from '../src/io/tcp-transport.ts';
 import type { Transport } from '../src/io/transport.ts';
@@ -45,13 +50,26 @@ test('another protocol version is refused with ERR_WRONG_VERSION', async () => {
   const a = await node();
   const raw = await RawPeer.open(a.listenPort);
   try {
-    const id = generateIdentity();
-    raw.send({ ...makeHello({ networkId: 'strongcast-test', publicKey: id.publicKey, host: '', port: 0 }, randomBytes(32)), v: 99 });
+    // A first handshake message claiming version 99 (prologue and payload both say so).
+    const noise = new NoiseState('XX', true, makeNoiseKeyPair(systemRandom));
+    noise.initialise(noisePrologue('strongcast-test', 99));
+    raw.sendBytes(encodeNoiseFrame(noise.send(encodeVersionAndNetwork(99, 'strongcast-test'))));
     const r = await raw.waitFor((m) => m.t === 'reject');
     assert.is(r.t === 'reject' && r.code, 'ERR_WRONG_VERSION');
     await raw.waitClosed();
   } finally {
     raw.close();
+  }
+  // A node of version 3 or older opens with its plaintext msgpack hello: refused as another version too.
+  const old = await RawPeer.open(a.listenPort);
+  try {
+    const id = generateIdentity();
+    old.sendBytes(encodeFrame({ t: 'hello', v: 3, net: 'strongcast-test', key: id.publicKey, host: '', port: 0, nonce: randomBytes(32) } as unknown as Message));
+    const r = await old.waitFor((m) => m.t === 'reject');
+    assert.is(r.t === 'reject' && r.code, 'ERR_WRONG_VERSION');
+    assert.match(r.t === 'reject' ? r.reason : '', 'without the encrypted handshake');
+  } finally {
+    old.close();
     await stopAll([a]);
   }
 });
@@ -101,10 +119,8 @@ test('a peer that cannot prove its key is refused with ERR_BAD_PROOF', async () 
   const a = await node();
   const raw = await RawPeer.open(a.listenPort);
   try {
-    const id = generateIdentity();
-    raw.send(makeHello({ networkId: 'strongcast-test', publicKey: id.publicKey, host: '', port: 0 }, randomBytes(32)));
-    await raw.waitFor((m) => m.t === 'hello');
-    raw.send({ t: 'auth', sig: new Uint8Array(64).fill(7) });
+    // The identity payload's signature over our Noise static key is not the id's: the node refuses it.
+    raw.beginHandshake('strongcast-test', { local: { noiseStaticSig: new Uint8Array(64).fill(7) } });
     const r = await raw.waitFor((m) => m.t === 'reject');
     assert.is(r.t === 'reject' && r.code, 'ERR_BAD_PROOF');
     assert.is(a.peers().length, 0);
@@ -118,7 +134,7 @@ test('a message before the handshake is refused with ERR_BAD_HANDSHAKE', async (
   const a = await node();
   const raw = await RawPeer.open(a.listenPort);
   try {
-    raw.send(raw.gossip(1, 'too early'));
+    raw.sendBytes(encodeFrame(raw.gossip(1, 'too early'))); // plaintext, where a handshake frame belongs
     const r = await raw.waitFor((m) => m.t === 'reject');
     assert.is(r.t === 'reject' && r.code, 'ERR_BAD_HANDSHAKE');
   } finally {
@@ -142,6 +158,29 @@ test('maxPeers is enforced: an outbound dial beyond it is refused with ERR_TOO_M
     assert.is(a.evictions, 1, 'one inbound peer made room');
   } finally {
     await stopAll([a, ...others]);
+  }
+});
+
+test('handshakesPendingMax: connections in their handshake up to the limit are kept, the next is cut at once; a slot freed admits a genuine one', async () => {
+  const a = await node({ handshakesPendingMax: 2, handshakeTimeoutMs: 5000 });
+  const idle: RawPeer[] = [];
+  try {
+    for (let i = 0; i < 2; i++) idle.push(await RawPeer.open(a.listenPort));
+    await waitFor(() => a.handshakingCount === 2, 'two connections in their handshake');
+    const third = await RawPeer.open(a.listenPort);
+    idle.push(third);
+    await third.waitClosed(2000);
+    assert.equal(third.received, [], 'cut without a word: no handshake work spent on it');
+    assert.is(a.handshakingCount, 2);
+    assert.not.ok(idle[0]!.closed || idle[1]!.closed, 'the two within the limit are kept');
+    idle[0]!.close();
+    await waitFor(() => a.handshakingCount === 1, 'a slot freed');
+    const genuine = await RawPeer.handshake(a.listenPort);
+    idle.push(genuine);
+    assert.is(a.peers().length, 1, 'a genuine handshake completes in the freed slot');
+  } finally {
+    for (const p of idle) p.close();
+    await stopAll([a]);
   }
 });
 

@@ -87,7 +87,7 @@ test('with a verifier on this thread, each broadcast of a read is delivered befo
     a.on('message', () => verifiedAtDelivery.push(verifier.stats().signaturesVerified));
     const before = verifier.stats().signaturesVerified;
     const count = 20;
-    raw.sendBytes(Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame(raw.gossip(i + 1, `same read ${i}`)))));
+    raw.sendSealed(Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame(raw.gossip(i + 1, `same read ${i}`)))));
     await waitFor(() => verifiedAtDelivery.length === count, 'every broadcast delivered');
     assert.equal(verifiedAtDelivery, Array.from({ length: count }, (_, i) => before + i + 1));
   } finally {
@@ -112,12 +112,12 @@ test('a message listener that throws is the application\'s error: the node still
     a.on('message', (m) => {
       if (m.seq === 1) throw new Error('listener bug');
     });
-    raw.sendBytes(Buffer.concat([1, 2, 3].map((seq) => encodeFrame(raw.gossip(seq, `listener ${seq}`)))));
+    raw.sendSealed(Buffer.concat([1, 2, 3].map((seq) => encodeFrame(raw.gossip(seq, `listener ${seq}`)))));
     await waitFor(() => seen.ids[1]!.length === 3, 'b got all three through a');
     assert.is(seen.ids[0]!.length, 3, 'a delivered all three');
     await waitFor(() => uncaught.length === 1, 'the listener error surfaced');
     assert.match(String(uncaught[0]), /listener bug/);
-    raw.sendBytes(encodeFrame(raw.gossip(4, 'after the error')));
+    raw.send(raw.gossip(4, 'after the error'));
     await waitFor(() => seen.ids[1]!.length === 4, 'a keeps reading and relaying');
   } finally {
     process.off('uncaughtException', onUncaught);

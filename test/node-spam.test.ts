@@ -5,7 +5,6 @@ import { randomBytes } from 'node:crypto';
 import { type StrongcastNode } from '../src/core/node.ts';
 import { createNode } from '../src/create-node.ts';
 import { encodeFrame } from '../src/wire/framing.ts';
-import { makeHello } from '../src/peers/handshake.ts';
 import { fastOptions, holdsFor, hopSettleMs, recordDeliveries, sleep, stopAll, waitFor } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
 import { createGenesis } from '../src/consensus/genesis.ts';
@@ -112,7 +111,7 @@ test('a flooding peer is held to its message rate (not read meanwhile), not bann
   }
 });
 
-test('a key banned for bad signatures cannot come back: its hello is refused with ERR_BANNED', async () => {
+test('a key banned for bad signatures cannot come back: its handshake is refused with ERR_BANNED once it shows its id', async () => {
   const a = createNode({ ...fastOptions });
   await a.start();
   const raw = await RawPeer.handshake(a.listenPort);
@@ -121,7 +120,7 @@ test('a key banned for bad signatures cannot come back: its hello is refused wit
     await raw.waitClosed(3000);
     assert.ok(a.isBanned(Buffer.from(raw.identity.publicKey).toString('hex')), 'banned');
     const again = await RawPeer.open(a.listenPort, raw.identity);
-    again.send(makeHello({ networkId: 'strongcast-test', publicKey: raw.identity.publicKey, host: '', port: 0 }, randomBytes(32)));
+    again.beginHandshake();
     const r = await again.waitFor((m) => m.t === 'reject');
     assert.is(r.t === 'reject' && r.code, 'ERR_BANNED');
     again.close();
@@ -211,8 +210,9 @@ test('garbage bytes, oversized and empty frames close only that connection; the 
     empty.sendBytes(Buffer.from([0, 0, 0, 0]));
     const r2 = await empty.waitFor((m) => m.t === 'reject');
     assert.is(r2.t === 'reject' && r2.code, 'ERR_FRAME_EMPTY');
-    const notMsgpack = await RawPeer.open(a.listenPort);
-    notMsgpack.sendBytes(Buffer.from([0, 0, 0, 1, 0xc1])); // 0xc1 is never valid msgpack
+    // Bodies are msgpack only inside the sealed channel: there a body that is not msgpack closes it.
+    const notMsgpack = await RawPeer.handshake(a.listenPort);
+    notMsgpack.sendFrame(Buffer.from([0, 0, 0, 1, 0xc1])); // 0xc1 is never valid msgpack
     const r3 = await notMsgpack.waitFor((m) => m.t === 'reject');
     assert.is(r3.t === 'reject' && r3.code, 'ERR_BAD_MSGPACK');
     for (const p of [big, empty, notMsgpack]) p.close();
@@ -232,7 +232,7 @@ test('a read backlog far beyond one turn of turnWorkMsMax is handled over many t
     const offences: string[] = [];
     a.on('offence', (o) => offences.push(o.code));
     const count = 1500;
-    raw.sendBytes(Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame(raw.gossip(i + 1, `backlog ${i}`)))));
+    raw.sendSealed(Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame(raw.gossip(i + 1, `backlog ${i}`)))));
     await waitFor(() => seen.ids[1]!.length === count, 'the whole backlog relayed to b', 15_000);
     assert.ok(a.stats().turnsCut > 0, 'verifying the backlog took more than one 1 ms turn, so turns were cut');
     assert.is(new Set(seen.ids[0]).size, count, 'a delivered every message');

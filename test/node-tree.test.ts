@@ -268,7 +268,7 @@ test('a pruned peer hears only ids, and its GRAFT for many of them is served at 
     assert.is(gossipFrames(), 1, 'a pruned peer gets no full copies');
     assert.not.ok(announced().includes(first), 'the broadcast sent in full is not announced too');
     // Two GRAFTs in one write: the second finds the bucket empty.
-    raw.sendBytes(Buffer.concat([graftFrame(sent), graftFrame(sent)]));
+    raw.sendSealed(Buffer.concat([graftFrame(sent), graftFrame(sent)]));
     const graftIdsHandled = (): number => a.broadcastRelay.counters.graftServed + a.broadcastRelay.counters.graftRefused + a.broadcastRelay.counters.graftUnknown;
     await waitFor(() => gossipFrames() >= 1 + servePerSec && graftIdsHandled() === 2 * count, 'both GRAFTs handled, the first burst served');
     // a serves as it handles a GRAFT; a copy served beyond the limit would reach the raw peer one hop later.

@@ -19,7 +19,9 @@ import { consensusSignedBytes } from '../src/consensus/signing.ts';
 import { identityFromSeed, type Identity } from '../src/crypto/keys.ts';
 import { verifySignature } from '../src/crypto/ed25519.ts';
 import { consensusId, gossipId, gossipSignedBytes } from '../src/gossip/gossip-core.ts';
-import { authCheck, handshakeSignedBytes, makeAuth, makeHello } from '../src/peers/handshake.ts';
+import dh from 'noise-handshake/dh.js';
+import { decodeIdentity, encodeIdentity, encodeVersionAndNetwork, makeNoiseIdentity, noisePrologue, noiseStaticSignedBytes } from '../src/peers/handshake.ts';
+import { PROTOCOL_VERSION } from '../src/wire/schema.ts';
 import {
   buildVectors,
   refBlockBytes,
@@ -100,23 +102,24 @@ test('chain statement: the node builds the pinned bytes (live, and syncing with 
   }
 });
 
-test('handshake: the node builds the pinned bytes; auth carries the pinned signature and the other side checks those bytes', () => {
+test('handshake: the node binds its Noise static key with the pinned bytes and signature, and builds the pinned prologue and payloads', () => {
   const v = pinned.handshake;
-  const bytes = handshakeSignedBytes(v.input.networkId, bin(v.input.verifierNonce), bin(v.input.signerKey), bin(v.input.verifierKey));
-  assert.is(toHex(bytes), v.bytes);
   const signer = identity(v.signedBy);
-  const verifier = identity(pinned.keys.findIndex((k) => k.publicKey === v.input.verifierKey));
-  assert.is(toHex(signer.publicKey), v.input.signerKey);
-  assert.is(toHex(identity(v.signedBy).sign(bytes)), v.signature);
-  // Through the handshake itself: the verifier's hello carries the nonce, the signer answers it.
-  const signerSide = { networkId: v.input.networkId, publicKey: signer.publicKey, host: '', port: 0 };
-  const verifierSide = { networkId: v.input.networkId, publicKey: verifier.publicKey, host: '', port: 0 };
-  const verifierHello = makeHello(verifierSide, bin(v.input.verifierNonce));
-  const auth = makeAuth(signerSide, verifierHello, signer.sign);
-  assert.is(toHex(auth.sig), v.signature);
-  const check = authCheck(verifierSide, bin(v.input.verifierNonce), makeHello(signerSide, new Uint8Array(32)), auth);
-  assert.is(toHex(check.message), v.bytes);
-  assert.ok(verifySignature('native', check.publicKey, check.message, check.signature));
+  const secret = bin(v.input.noiseStaticSecret);
+  const noiseStatic = dh.generateKeyPair(Uint8Array.from(secret));
+  assert.is(toHex(noiseStatic.publicKey), v.noiseStaticKey, 'X25519 public key: libsodium agrees with node:crypto');
+  assert.is(toHex(noiseStaticSignedBytes(noiseStatic.publicKey)), v.bytes);
+  const random = { next: () => 0, bytes: () => Uint8Array.from(secret) };
+  const ours = makeNoiseIdentity(signer.sign, random);
+  assert.is(toHex(ours.noiseStaticSig), v.signature);
+  assert.ok(verifySignature('native', signer.publicKey, bin(v.bytes), ours.noiseStaticSig));
+  assert.is(toHex(noisePrologue(v.input.networkId, v.input.version)), v.prologue);
+  assert.is(v.input.version, PROTOCOL_VERSION, 'the vectors are of the version the node speaks');
+  assert.is(toHex(encodeVersionAndNetwork(v.input.version, v.input.networkId)), v.firstPayload);
+  const local = { networkId: v.input.networkId, publicKey: signer.publicKey, host: v.input.host, port: v.input.port, ...ours };
+  assert.is(toHex(encodeIdentity(local)), v.identityPayload);
+  const back = decodeIdentity(bin(v.identityPayload));
+  assert.ok(back && toHex(back.peer.key) === toHex(signer.publicKey) && back.peer.host === v.input.host && back.peer.port === v.input.port);
 });
 
 test('gossip: the node builds the pinned bytes, the id is their SHA-256, and the origin signs them to the pinned signature', () => {

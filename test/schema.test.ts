@@ -14,12 +14,12 @@ function rejects(x: unknown, fragment: string): void {
   assert.unreachable(`accepted ${JSON.stringify(x)}`);
 }
 
-const hello = { t: 'hello', v: PROTOCOL_VERSION, net: 'test', key: new Uint8Array(32), host: '127.0.0.1', port: 7001, nonce: new Uint8Array(32) };
+const peers = { t: 'peers', addrs: [{ id: new Uint8Array(32), host: '127.0.0.1', port: 7001 }] };
 const gossip = { t: 'gossip', origin: new Uint8Array(32), seq: 1, topic: 'chat', data: new Uint8Array(3), hops: 0, sig: new Uint8Array(64) };
 const ds = { t: 'ds', block: { miner: 0, t0: 5, ts: 1, payload: new Uint8Array(0) }, mask: new Uint8Array([1]), signers: [0], sigs: new Uint8Array(64), hops: 0 };
 
 test('well-formed messages of every type decode to themselves', () => {
-  for (const m of [hello, gossip, ds, { t: 'auth', sig: new Uint8Array(64) }, { t: 'ping', n: 3 }, { t: 'pong', n: 3 }, { t: 'getpeers' },
+  for (const m of [peers, gossip, ds, { t: 'graft', ids: new Uint8Array(64) }, { t: 'ping', n: 3 }, { t: 'pong', n: 3 }, { t: 'getpeers' },
     { t: 'peers', addrs: [{ id: new Uint8Array(32), host: 'a', port: 1 }] }, { t: 'reject', code: 'ERR_BANNED', reason: 'x' }]) {
     assert.equal(decodeMessage(m), m);
   }
@@ -34,10 +34,13 @@ test('non-maps and unknown types are rejected', () => {
 });
 
 test('wrong field types and byte lengths name the field', () => {
-  rejects({ ...hello, key: new Uint8Array(31) }, 'hello.key must be 32 bytes');
-  rejects({ ...hello, port: 70000 }, 'hello.port');
-  rejects({ ...hello, v: -1 }, 'hello.v');
-  rejects({ ...hello, extra: 1 }, "unexpected field 'extra'");
+  rejects({ ...gossip, origin: new Uint8Array(31) }, 'gossip.origin must be 32 bytes');
+  rejects({ ...peers, addrs: [{ id: new Uint8Array(32), host: 'a', port: 70000 }] }, 'port');
+  rejects({ ...gossip, seq: -1 }, 'gossip.seq');
+  rejects({ ...gossip, extra: 1 }, "unexpected field 'extra'");
+  // The plaintext handshake messages of versions 1 to 3 are no messages any more (the handshake is Noise).
+  rejects({ t: 'hello', v: 2, net: 'test', key: new Uint8Array(32), host: '', port: 0, nonce: new Uint8Array(32) }, 'unknown message type');
+  rejects({ t: 'auth', sig: new Uint8Array(64) }, 'unknown message type');
   rejects({ ...gossip, seq: 1.5 }, 'gossip.seq');
   rejects({ ...gossip, sig: 'x' }, 'gossip.sig must be bytes');
   rejects({ ...gossip, topic: 'x'.repeat(schemaLimits.topicBytesMax + 1) }, 'gossip.topic');

@@ -10,7 +10,7 @@ import { StrongcastError } from '../src/errors.ts';
 import { resolveLimits } from '../src/core/node-options.ts';
 import { earlyMessagesHardMax } from '../src/net/peer-connection.ts';
 import { TurnBudget, turnBudgetDefaults, type DeferredWork } from '../src/net/turn-budget.ts';
-import { getchainFrames, nextTurn, openMemoryConnection, range, startMemoryConnection, type MemoryConnection } from './helpers/memory-connection.ts';
+import { nextTurn, openMemoryConnection, range, startMemoryConnection, type MemoryConnection } from './helpers/memory-connection.ts';
 
 /** A budget whose turns the test runs by hand. */
 function manualBudget(turnWorkMsMax: number): { budget: TurnBudget; clock: { ms: number }; turns: Array<() => void>; runTurn: () => void } {
@@ -171,14 +171,13 @@ function openConnection(turn: TurnBudget, clock: { ms: number }, msPerMessage: n
   });
 }
 
-const frames = getchainFrames;
 
 test('frames past the turn budget wait in order with the socket paused, and are all handled on later turns', async () => {
   const clock = { ms: 1_000_000 };
   const turn = new TurnBudget({ turnWorkMsMax: 5, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
   const h = await openConnection(turn, clock, 1, 21);
   await nextTurn();
-  h.socket.push(frames(0, 20));
+  h.socket.push(h.frames(0, 20));
   assert.equal(h.handled, range(0, 5), 'five 1 ms messages fit in a 5 ms turn');
   assert.ok(h.socket.isPaused(), 'the socket is not read while frames wait');
   await nextTurn();
@@ -189,7 +188,7 @@ test('frames past the turn budget wait in order with the socket paused, and are 
   assert.equal(h.handled, range(0, 20), 'all twenty, in order, none twice');
   assert.not.ok(h.socket.isPaused(), 'reading resumes once the inbox is empty');
   assert.ok(turn.counters.turnsCut >= 3);
-  h.socket.push(frames(20, 3));
+  h.socket.push(h.frames(20, 3));
   assert.equal(h.handled, range(0, 23).slice(0, h.handled.length));
   for (let i = 0; i < 3 && h.handled.length < 23; i++) await nextTurn();
   assert.equal(h.handled, range(0, 23), 'frames read after the backlog come after it');
@@ -203,9 +202,9 @@ test('connections with frames waiting are served in the order they read them, on
   const a = await openConnection(turn, clock, 1, 22, order);
   const b = await openConnection(turn, clock, 1, 23, order);
   await nextTurn();
-  a.socket.push(frames(0, 10)); // a's first read: more than one turn's work
-  b.socket.push(frames(0, 3)); // b read after it
-  a.socket.push(frames(10, 2)); // a's next read, buffered in its socket while its first waits
+  a.socket.push(a.frames(0, 10)); // a's first read: more than one turn's work
+  b.socket.push(b.frames(0, 3)); // b read after it
+  a.socket.push(a.frames(10, 2)); // a's next read, buffered in its socket while its first waits
   for (let i = 0; i < 20 && (a.handled.length < 12 || b.handled.length < 3); i++) await nextTurn();
   const expected = [...range(0, 10).map((v) => `22:${v}`), '23:0', '23:1', '23:2', '22:10', '22:11'];
   assert.equal(order, expected, 'a first read, then b, then a second read');
@@ -219,7 +218,7 @@ test('a bad frame after good ones: the good ones are handled first, then the con
   const h = await openConnection(turn, clock, 1, 26);
   await nextTurn();
   const oversized = Buffer.from([0x7f, 0xff, 0xff, 0xff, 0]);
-  h.socket.push(Buffer.concat([frames(0, 7), oversized, frames(7, 3)]));
+  h.socket.push(Buffer.concat([h.frames(0, 7), oversized, h.frames(7, 3)]));
   assert.equal(h.handled, [0, 1]);
   assert.equal(h.closes, [], 'still open while good frames wait');
   for (let i = 0; i < 10 && h.closes.length === 0; i++) await nextTurn();
@@ -227,14 +226,14 @@ test('a bad frame after good ones: the good ones are handled first, then the con
   assert.equal(h.closes, ['ERR_FRAME_TOO_LARGE']);
 });
 
-test('frames right behind the auth wait for its verdict: earlyMessagesHardMax of them are all handled, one more is a protocol error', async () => {
+test('frames right behind the last handshake message wait for the verdict on it: earlyMessagesHardMax of them are all handled, one more is a protocol error', async () => {
   for (const extra of [0, 1]) {
     const clock = { ms: 6_000_000 };
     const turn = new TurnBudget({ turnWorkMsMax: 1000, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
     const h = await startMemoryConnection({ networkId, selfSeed: 11, peerSeed: 28, verifier, limits: resolveLimits({}), clock, turn });
     const count = earlyMessagesHardMax + extra;
-    // One read: the handshake and everything behind it, decoded while the auth is still being verified.
-    h.socket.push(Buffer.concat([h.peerHandshake, frames(0, count)]));
+    // One read: the last handshake message and everything behind it, decoded while the identity is being verified.
+    h.socket.push(Buffer.concat([h.peerHandshake, h.frames(0, count)]));
     for (let i = 0; i < 20 && h.handled.length < count && h.closes.length === 0; i++) await nextTurn();
     if (extra === 0) {
       assert.is(h.conn.state, 'open');
@@ -253,7 +252,7 @@ test('closing a connection with frames waiting drops them, and reading resumes s
   const turn = new TurnBudget({ turnWorkMsMax: 3, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
   const h = await openConnection(turn, clock, 1, 27);
   await nextTurn();
-  h.socket.push(frames(0, 30));
+  h.socket.push(h.frames(0, 30));
   assert.ok(h.socket.isPaused());
   h.conn.close('ERR_CONNECTION_CLOSED', 'test');
   assert.not.ok(h.socket.isPaused(), 'a paused socket would never read the FIN');

@@ -5,18 +5,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { toHex } from '../src/bytes.ts';
-import { generateIdentity } from '../src/crypto/keys.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import { resolveLimits } from '../src/core/node-options.ts';
-import { systemClock } from '../src/io/system-clock.ts';
-import { systemRandom } from '../src/io/system-random.ts';
-import { socketLink } from '../src/io/tcp-transport.ts';
-import { PeerConnection, type ConnectionContext } from '../src/net/peer-connection.ts';
+import type { PeerConnection } from '../src/net/peer-connection.ts';
 import { TurnBudget } from '../src/net/turn-budget.ts';
-import { FakeSocket } from './helpers/fake-socket.ts';
+import type { FakeSocket } from './helpers/fake-socket.ts';
+import { openMemoryConnection } from './helpers/memory-connection.ts';
 
-const identity = generateIdentity();
 const verifier = createMainThreadVerifier();
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const frame = Buffer.from([0, 0, 0, 1, 0xc0]);
@@ -27,25 +22,23 @@ const frame = Buffer.from([0, 0, 0, 1, 0xc0]);
  */
 const pastFlushes = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
 
-function connection(writeCoalesceMs: number): { conn: PeerConnection; socket: FakeSocket; clock: { ms: number } } {
-  const socket = new FakeSocket('127.0.0.1');
+/**
+ * An open connection (the peer's handshake played by the test) whose handshake writes are done and forgotten,
+ * with the clock moved well past its last flush.
+ */
+async function connection(writeCoalesceMs: number): Promise<{ conn: PeerConnection; socket: FakeSocket; clock: { ms: number } }> {
   const clock = { ms: 1_000_000 };
-  const ctx: ConnectionContext = {
-    local: { networkId: 'coalesce', publicKey: identity.publicKey, host: '', port: 0 },
-    sign: (m) => identity.sign(m),
-    verifier,
-    helloContext: { networkId: 'coalesce', selfKeyHex: toHex(identity.publicKey), isBanned: () => false },
-    limits: resolveLimits({ writeCoalesceMs }),
-    clock: systemClock(() => clock.ms),
-    random: systemRandom,
-    turn: new TurnBudget({ now: () => clock.ms, nextTurn: (run) => void setImmediate(run) }),
-    events: { onOpen: () => undefined, onMessage: () => undefined, onOffence: () => undefined, onClose: () => undefined },
-  };
-  return { conn: new PeerConnection(socketLink(socket as never), true, ctx), socket, clock };
+  const turn = new TurnBudget({ now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
+  const h = await openMemoryConnection({ networkId: 'coalesce', selfSeed: 41, peerSeed: 42, verifier, limits: resolveLimits({ writeCoalesceMs }), clock, turn });
+  await pastFlushes();
+  h.socket.writes.length = 0;
+  h.socket.written.length = 0;
+  clock.ms += 1000;
+  return { conn: h.conn, socket: h.socket, clock };
 }
 
 test('frames sent in one turn on an idle link share one write, at the end of the turn', async () => {
-  const { conn, socket } = connection(2);
+  const { conn, socket } = await connection(2);
   for (let i = 0; i < 5; i++) assert.ok(conn.sendFrame(frame));
   assert.equal(socket.writes, [], 'nothing written during the turn');
   await nextTurn();
@@ -54,7 +47,7 @@ test('frames sent in one turn on an idle link share one write, at the end of the
 });
 
 test('a turn that runs past writeCoalesceMs writes what it holds at once, not at its end', async () => {
-  const { conn, socket, clock } = connection(2);
+  const { conn, socket, clock } = await connection(2);
   conn.sendFrame(frame);
   conn.sendFrame(frame);
   clock.ms += 1;
@@ -75,7 +68,7 @@ test('a turn that runs past writeCoalesceMs writes what it holds at once, not at
 });
 
 test('writeCoalesceMs 0: one write per turn, and a turn held 1 ms writes at once', async () => {
-  const { conn, socket, clock } = connection(0);
+  const { conn, socket, clock } = await connection(0);
   conn.sendFrame(frame);
   conn.sendFrame(frame);
   assert.equal(socket.writes, [], 'held to the end of the turn');
@@ -89,7 +82,7 @@ test('writeCoalesceMs 0: one write per turn, and a turn held 1 ms writes at once
 });
 
 test('a clock stepped backwards neither flushes early nor holds writes past the end of the turn', async () => {
-  const { conn, socket, clock } = connection(2);
+  const { conn, socket, clock } = await connection(2);
   conn.sendFrame(frame);
   clock.ms -= 60_000;
   conn.sendFrame(frame);

@@ -249,7 +249,7 @@ export class Flooder {
   }
 
   #write(p: RawPeer, frame: Uint8Array): boolean {
-    if (!p.sendBytes(frame)) return false;
+    if (!p.sendFrames(frame)) return false;
     this.#count(p, 1, frame.byteLength);
     return true;
   }
@@ -372,7 +372,7 @@ export class Flooder {
       // Again each second until the target cuts the connection (its rate limit, then a ban): a node on a
       // busy machine may handle one burst no faster than its rate allows, and then nothing is over it.
       for (let round = 0; round < burstRoundsMax && !p.closed; round++) {
-        if (p.sendBytes(burst)) this.#count(p, burstFrames, burst.byteLength);
+        if (p.sendFrames(burst)) this.#count(p, burstFrames, burst.byteLength);
         await p.waitClosed(1000);
       }
       p.close();

@@ -1,14 +1,14 @@
 /**
- * A scripted peer for the flooder: a raw TCP connection to a node that can complete a genuine handshake with
- * any key, then writes whatever frames or bytes the attack wants and hands every frame the node sends to a
- * listener (how the flooder captures valid gossip and consensus chains to replay).
+ * A scripted peer for the flooder: a raw TCP connection to a node that can complete a genuine (encrypted)
+ * handshake with any key, then writes whatever frames (sealed) or bytes (raw) the attack wants and hands
+ * every frame the node sends to a listener (how the flooder captures valid gossip and consensus chains to
+ * replay).
  */
-import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { encodeFrame, FrameDecoder } from '../../src/wire/framing.ts';
-import { makeAuth, makeHello, type LocalHello } from '../../src/peers/handshake.ts';
+import { encodeFrame, FRAME_HEADER_BYTES } from '../../src/wire/framing.ts';
 import type { Identity } from '../../src/crypto/keys.ts';
 import type { Message } from '../../src/wire/schema.ts';
+import { SecureSession } from '../../test/helpers/secure-session.ts';
 
 /** Time a connection and handshake may take, in ms. */
 export const rawHandshakeTimeoutMs = 3000;
@@ -19,13 +19,18 @@ export class RawPeer {
   /** Code of the node's `reject` frame, if it sent one before closing. */
   rejectCode: string | null = null;
   onMessage: ((m: Message) => void) | null = null;
-  readonly #decoder = new FrameDecoder();
+  #session: SecureSession | null = null;
   readonly #waiters = new Set<(m: Message) => void>();
   readonly #closeWaiters = new Set<() => void>();
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
-      const { messages, error } = this.#decoder.push(chunk);
+      if (!this.#session) return;
+      const { out, messages, error } = this.#session.push(chunk);
+      for (const b of out) this.sendBytes(b);
+      const r = this.#session.rejected;
+      if (r) this.rejectCode = r.code;
+      if (r && !messages.some((m) => m.t === 'reject')) messages.push({ t: 'reject', code: r.code, reason: r.reason });
       for (const m of messages) {
         if (m.t === 'reject') this.rejectCode = m.code;
         if (m.t === 'ping') this.send({ t: 'pong', n: m.n });
@@ -69,11 +74,8 @@ export class RawPeer {
   static async handshake(host: string, port: number, networkId: string, identity: Identity, localAddress?: string): Promise<RawPeer> {
     const p = await RawPeer.open(host, port, localAddress);
     try {
-      const local: LocalHello = { networkId, publicKey: identity.publicKey, host: '', port: 0 };
-      p.send(makeHello(local, randomBytes(32)));
-      const hello = await p.waitFor((m) => m.t === 'hello');
-      if (hello.t !== 'hello') throw new Error('no hello');
-      p.send(makeAuth(local, hello, (m) => identity.sign(m)));
+      p.#session = new SecureSession({ key: identity, networkId, initiator: true });
+      for (const b of p.#session.start()) p.sendBytes(b);
       await p.waitFor((m) => m.t === 'getpeers' || m.t === 'ping' || m.t === 'gossip' || m.t === 'ds');
       return p;
     } catch (e) {
@@ -82,8 +84,21 @@ export class RawPeer {
     }
   }
 
+  /** Encodes and sends `msg` sealed; false when the connection is gone or not yet sealed. */
   send(msg: Message): boolean {
-    return this.sendBytes(encodeFrame(msg));
+    return this.sendFrames(encodeFrame(msg));
+  }
+
+  /** Seals every plaintext frame in `frames` (one or several, concatenated) and writes them at once. */
+  sendFrames(frames: Uint8Array): boolean {
+    if (!this.#session?.sealed) return false;
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < frames.byteLength; ) {
+      const bytes = FRAME_HEADER_BYTES + new DataView(frames.buffer, frames.byteOffset + at).getUint32(0);
+      out.push(this.#session.sealFrame(frames.subarray(at, at + bytes)));
+      at += bytes;
+    }
+    return this.sendBytes(Buffer.concat(out));
   }
 
   /** Writes raw bytes; false when the connection is gone. */

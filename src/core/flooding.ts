@@ -7,7 +7,7 @@
  */
 import { toHex } from '../bytes.ts';
 import type { ErrorCode } from '../errors.ts';
-import { encodeFrame } from '../wire/framing.ts';
+import { encodeFrame, sealedFrameBytes } from '../wire/framing.ts';
 import { encodeGossipFrame } from '../wire/gossip-codec.ts';
 import { consensusId, gossipId, gossipSignedBytes, type GossipCore } from '../gossip/gossip-core.ts';
 import type { BroadcastRelay } from '../gossip/broadcast-relay.ts';
@@ -112,7 +112,7 @@ export class Flooding {
     const frame = encodeFrame(msg, this.host.limits.frameBytesMax);
     const sent = this.sendToAll(frame, skip);
     this.host.counters.relayedFrames += sent;
-    this.host.traffic.sent(msg.t, sent, frame.byteLength);
+    this.host.traffic.sent(msg.t, sent, sealedFrameBytes(frame.byteLength));
     return sent;
   }
 

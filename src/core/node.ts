@@ -10,11 +10,11 @@ import { createHash } from 'node:crypto';
 import type { Listener } from '../io/transport.ts';
 import { toHex } from '../bytes.ts';
 import { StrongcastError, type ErrorCode } from '../errors.ts';
-import { encodeFrame } from '../wire/framing.ts';
+import { encodeFrame, sealedFrameBytes } from '../wire/framing.ts';
 import { encodeGossipFrame } from '../wire/gossip-codec.ts';
 import { GossipCore, consensusId, gossipId, gossipSignedBytes } from '../gossip/gossip-core.ts';
 import { BroadcastRelay } from '../gossip/broadcast-relay.ts';
-import type { LocalHello } from '../peers/handshake.ts';
+import { makeNoiseIdentity, type LocalHello } from '../peers/handshake.ts';
 import type { PeerConnection, ConnectionContext } from '../net/peer-connection.ts';
 import { PeerTable, listenAddressOf, type PeerTableHost } from '../peers/peer-table.ts';
 import { RequestInterval } from '../peers/request-interval.ts';
@@ -228,14 +228,14 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     if (c.isClosed()) return false;
     const frame = encodeFrame(msg, this.limits.frameBytesMax);
     const sent = c.sendFrame(frame);
-    if (sent) this.traffic.sent(msg.t, 1, frame.byteLength);
+    if (sent) this.traffic.sent(msg.t, 1, sealedFrameBytes(frame.byteLength));
     return sent;
   }
 
   /** A broadcast's frame, encoded once, to one peer (the relay's port). */
   private sendGossipFrame(peerId: string, frame: Buffer): boolean {
     const sent = this.open.get(peerId)?.sendFrame(frame) ?? false;
-    if (sent) this.traffic.sent('gossip', 1, frame.byteLength);
+    if (sent) this.traffic.sent('gossip', 1, sealedFrameBytes(frame.byteLength));
     return sent;
   }
 
@@ -297,7 +297,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.gossip.markOwn(consensusId(blockHash(msg.block), msg), this.now());
     const frame = encodeFrame(msg, this.limits.frameBytesMax);
     const sent = this.flooding.sendToAll(frame, new Set());
-    this.traffic.sent('ds', sent, frame.byteLength);
+    this.traffic.sent('ds', sent, sealedFrameBytes(frame.byteLength));
     return sent;
   }
 
@@ -307,7 +307,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.gossip.markOwn(outcomeId(msg), this.now());
     const frame = encodeFrame(msg, this.limits.frameBytesMax);
     const sent = this.flooding.sendToAll(frame, new Set());
-    this.traffic.sent('outcome', sent, frame.byteLength);
+    this.traffic.sent('outcome', sent, sealedFrameBytes(frame.byteLength));
     return sent;
   }
 
@@ -360,14 +360,17 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the node is not started');
   }
 
+  /** The Noise static key this run handshakes with, and our id's signature over it; made on first use. */
+  private noiseIdentity: Pick<LocalHello, 'noiseStatic' | 'noiseStaticSig'> | null = null;
+
   private localHello(): LocalHello {
-    return { networkId: this.networkId, publicKey: this.identity.publicKey, host: this.advertiseHost, port: this.port };
+    this.noiseIdentity ??= makeNoiseIdentity((m) => this.identity.sign(m), this.env.random);
+    return { networkId: this.networkId, publicKey: this.identity.publicKey, host: this.advertiseHost, port: this.port, ...this.noiseIdentity };
   }
 
   private connectionContext(outbound: boolean): ConnectionContext {
     return {
       local: this.localHello(),
-      sign: (m) => this.identity.sign(m),
       verifier: this.verifier,
       helloContext: {
         networkId: this.networkId,

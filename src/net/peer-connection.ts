@@ -1,17 +1,26 @@
 /**
- * One connection to a peer: framing, the handshake, keepalive, per-peer rate limits and read and write
- * backpressure, over a Link (a TCP socket on a machine, an in-memory link in the simulator) with timers from
- * the node's Clock. It owns its link and timers and nothing else; what messages mean is the node's business.
- * Bad input from the peer closes this connection only, with a reason, and reports an offence for scoring.
+ * One connection to a peer: the encrypted handshake, sealed framing, keepalive, per-peer rate limits and read
+ * and write backpressure, over a Link (a TCP socket on a machine, an in-memory link in the simulator) with
+ * timers from the node's Clock. It owns its link and timers and nothing else; what messages mean is the
+ * node's business. Bad input from the peer closes this connection only, with a reason, and reports an
+ * offence for scoring.
+ *
+ * The handshake (peers/handshake.ts, Noise XX) is driven here, over the connection's SecureChannel
+ * (net/secure-channel.ts): handshake frames until the keys exist, and every frame both ways sealed after.
+ * The dialer (initiator) counts the connection open when the first sealed frame from the listener arrives
+ * (the listener sends a ping as soon as it accepted the dialer's identity), so a listener that refuses the
+ * dialer after the last handshake message is never counted as an open peer by it.
  */
 import { toHex } from '../bytes.ts';
 import type { Clock, Timer } from '../io/clock.ts';
 import type { Random } from '../io/random.ts';
 import type { Link } from '../io/transport.ts';
-import { ErrorCodes, type ErrorCode, type StrongcastError } from '../errors.ts';
-import { encodeFrame, FrameDecoder } from '../wire/framing.ts';
-import { authCheck, checkHello, makeAuth, makeHello, type HelloContext, type LocalHello } from '../peers/handshake.ts';
-import { NONCE_BYTES, type HelloMessage, type Message } from '../wire/schema.ts';
+import { ErrorCodes, isStrongcastError, type ErrorCode, type StrongcastError } from '../errors.ts';
+import { encodeFrame, sealedFrameBytes } from '../wire/framing.ts';
+import { checkHello, type HelloContext, type LocalHello, type PeerHello, type SignatureCheck } from '../peers/handshake.ts';
+import { encodeNoiseFrame, type HandshakeFrame } from '../wire/handshake-frames.ts';
+import { SecureChannel } from './secure-channel.ts';
+import type { Message } from '../wire/schema.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import type { Verifier } from '../crypto/verifier.ts';
 import type { NodeLimits } from '../core/node-options.ts';
@@ -23,7 +32,7 @@ export type ConnectionState = 'handshaking' | 'open' | 'closed';
 
 /** What a connection tells its owner. */
 export interface ConnectionEvents {
-  /** Handshake done: the peer proved its key. */
+  /** Handshake done: the peer proved its key and the channel is sealed. */
   onOpen(c: PeerConnection): void;
   /** A message after the handshake (not ping/pong, which the connection answers itself). */
   onMessage(c: PeerConnection, msg: Message, frameBytes: number): void;
@@ -36,7 +45,6 @@ export interface ConnectionEvents {
 /** Everything a connection needs from the node. */
 export interface ConnectionContext {
   local: LocalHello;
-  sign: (m: Uint8Array) => Uint8Array;
   verifier: Verifier;
   helloContext: HelloContext;
   limits: NodeLimits;
@@ -47,12 +55,15 @@ export interface ConnectionContext {
   /** Room among the node's verifications in progress; without it, messages are never held for it. */
   gate?: OverloadGate;
   events: ConnectionEvents;
+  /** Frames per direction between rekeys; only tests lower it (both ends must agree). @default REKEY_INTERVAL_MESSAGES */
+  rekeyIntervalMessages?: number;
 }
 
 
 /**
- * Messages a peer may have waiting between its auth and our verdict on it. Reading stops as soon as one
- * waits, so only what one already-read chunk carried can be there; beyond this, a protocol error.
+ * Messages a peer may have waiting between its last handshake message and our verdict on it. Reading stops
+ * as soon as one waits, so only what one already-read chunk carried can be there; beyond this, a protocol
+ * error.
  */
 export const earlyMessagesHardMax = 8192;
 
@@ -62,9 +73,9 @@ const needsCheck: ReadonlySet<Message['t']> = new Set<Message['t']>(['gossip', '
 /** A framed, authenticated, rate-limited connection to one peer. */
 export class PeerConnection implements DeferredWork {
   state: ConnectionState = 'handshaking';
-  /** The peer's hello, once received. */
-  peerHello: HelloMessage | null = null;
-  /** The peer's id (public key hex), once its hello arrived. */
+  /** What the peer said of itself in the handshake (id, listening host and port), once received. */
+  peerHello: PeerHello | null = null;
+  /** The peer's id (public key hex), once its identity arrived. */
   peerId = '';
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -74,16 +85,15 @@ export class PeerConnection implements DeferredWork {
    * messages or bytes than its rates allow (nothing is dropped).
    */
   readonly stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, rateHolds: 0 };
-  private readonly decoder: FrameDecoder;
-  private readonly hello: HelloMessage;
+  /** Handshake frames, keys and sealed frames of this connection. */
+  private readonly channel: SecureChannel;
   private readonly msgBucket: TokenBucket;
   private readonly byteBucket: TokenBucket;
-  private authSent = false;
-  /** The peer's auth arrived (it may be under verification still). */
-  private authReceived = false;
+  /** The peer's identity is being verified: what it sent behind it waits in the inbox. */
+  private verdictPending = false;
   /**
    * Frames read and decoded, not yet handled: what the turn budget had no room for, or what arrived while
-   * the peer's auth was being checked. While any wait, the socket is not read, so this holds one read's worth.
+   * the peer's identity was being checked. While any wait, the socket is not read, so this holds one read's worth.
    */
   private inbox: (Message | undefined)[] = [];
   /** Size on the wire of each inbox frame, header included, at the same index. */
@@ -131,14 +141,14 @@ export class PeerConnection implements DeferredWork {
     const { limits, clock } = ctx;
     this.remoteAddress = link.remoteAddress;
     this.remotePort = link.remotePort;
-    this.decoder = new FrameDecoder({ frameBytesMax: limits.frameBytesMax });
-    this.hello = makeHello(ctx.local, ctx.random.bytes(NONCE_BYTES));
+    const rekey = ctx.rekeyIntervalMessages === undefined ? {} : { rekeyIntervalMessages: ctx.rekeyIntervalMessages };
+    this.channel = new SecureChannel(outbound, ctx.local, ctx.random, { frameBytesMax: limits.frameBytesMax, ...rekey });
     this.lastHeardMs = clock.now();
     this.msgBucket = new TokenBucket({ ratePerSec: limits.peerMsgsPerSec, burst: limits.peerMsgsBurst }, clock.now());
     this.byteBucket = new TokenBucket({ ratePerSec: limits.peerBytesPerSec, burst: limits.peerBytesBurst }, clock.now());
   }
 
-  /** Sends our hello and starts reading; the handshake must finish within handshakeTimeoutMs. */
+  /** Starts reading and, when dialing, sends the first handshake message; it must finish within handshakeTimeoutMs. */
   start(): void {
     this.link.attach({
       data: (chunk) => this.onData(chunk),
@@ -149,7 +159,7 @@ export class PeerConnection implements DeferredWork {
         if (this.state === 'handshaking') this.close('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${this.ctx.limits.handshakeTimeoutMs} ms`);
       }, this.ctx.limits.handshakeTimeoutMs),
     );
-    this.send(this.hello);
+    if (this.outbound) this.write(this.channel.firstFrame());
   }
 
   /** Short form of the address for logs and events. */
@@ -187,21 +197,30 @@ export class PeerConnection implements DeferredWork {
     this.flushTimer = null;
   }
 
-  /** Encodes and sends a message; false when the connection is closed or was just dropped as too slow. */
+  /** Encodes and sends a message; false when the connection is closed or not yet sealed, or was just dropped as too slow. */
   send(msg: Message): boolean {
-    if (this.state === 'closed') return false;
+    if (this.state === 'closed' || !this.channel.sealed) return false;
     return this.sendFrame(encodeFrame(msg, this.ctx.limits.frameBytesMax));
   }
 
-  /** Sends an already encoded frame (a relay is encoded once and sent to many peers). */
-  sendFrame(frame: Buffer): boolean {
-    if (this.state === 'closed') return false;
+  /**
+   * Sends an already encoded plaintext frame (a relay is encoded once and sent to many peers), sealed for
+   * this connection; false when the connection is closed or not yet sealed, or was just dropped as too slow.
+   */
+  sendFrame(frame: Uint8Array): boolean {
+    if (this.state === 'closed' || !this.channel.sealed) return false;
     // A peer that does not read fills our memory: bound what waits in the socket for it.
-    if (this.link.writableLength + frame.byteLength > this.ctx.limits.writeQueueBytesMax) {
+    if (this.link.writableLength + sealedFrameBytes(frame.byteLength) > this.ctx.limits.writeQueueBytesMax) {
       this.offence('ERR_SLOW_PEER', `write queue above ${this.ctx.limits.writeQueueBytesMax} bytes`);
       this.close('ERR_SLOW_PEER', `write queue above ${this.ctx.limits.writeQueueBytesMax} bytes`, false);
       return false;
     }
+    this.write(this.channel.seal(frame));
+    return true;
+  }
+
+  /** Writes bytes ready for the wire (a sealed frame, or a handshake frame), held back until the next flush. */
+  private write(frame: Uint8Array): void {
     this.stats.framesOut++;
     this.stats.bytesOut += frame.byteLength;
     const now = this.ctx.clock.now();
@@ -210,7 +229,6 @@ export class PeerConnection implements DeferredWork {
     // A long run of work in one event-loop turn (a read batch verified inline) would hold every relay until
     // it ends, and the peers downstream idle meanwhile; once a coalescing window has passed, they go now.
     if (now - this.corkedAtMs >= Math.max(1, this.ctx.limits.writeCoalesceMs)) this.flush();
-    return true;
   }
 
   /**
@@ -264,7 +282,7 @@ export class PeerConnection implements DeferredWork {
     this.msgHeld = false;
     this.cancelFlush();
     this.corked = false;
-    if (tellPeer) this.link.end(encodeFrame({ t: 'reject', code, reason: reason.slice(0, 512) }));
+    if (tellPeer) this.link.end(this.channel.rejectFrame(code, reason));
     else this.link.destroy();
     this.ctx.events.onClose(this, code, reason);
   }
@@ -286,7 +304,9 @@ export class PeerConnection implements DeferredWork {
     // decoded; a peer over its byte rate is slowed instead, by TCP, while we stop reading.
     if (this.state === 'open') this.chargeBytes(chunk.byteLength, this.lastHeardMs);
     if (this.isClosed()) return;
-    const { messages, frameBytes, error } = this.decoder.push(chunk);
+    const at = this.channel.readingHandshake ? this.readHandshake(chunk) : 0;
+    if (this.isClosed() || !this.channel.sealed || at === chunk.byteLength) return;
+    const { messages, frameBytes, error } = this.channel.readSealed(at === 0 ? chunk : chunk.subarray(at));
     for (const [i, m] of messages.entries()) {
       this.inbox.push(m);
       this.inboxFrameBytes.push(frameBytes[i]!);
@@ -357,7 +377,7 @@ export class PeerConnection implements DeferredWork {
 
   /**
    * Handles inbox frames in order while the turn budget allows; what is left waits for a later turn (or,
-   * during the handshake, for the verdict on the peer's auth). A connection drains one read before it reads
+   * during the handshake, for the verdict on the peer's identity). A connection drains one read before it reads
    * again and queues behind the others, so frames from all peers are handled about in the order they were read:
    * a broadcast's full copy, read before a lazy peer's announcement of it, is handled first.
    */
@@ -392,16 +412,16 @@ export class PeerConnection implements DeferredWork {
   }
 
   /**
-   * The peer opened its side as soon as it checked our proof, so its first messages can overtake our check
-   * of its proof: they wait in the inbox for the verdict.
+   * The dialer sends sealed frames right behind its last handshake message, so they can overtake our check of
+   * its identity: they wait in the inbox for the verdict.
    */
   private awaitingAuthVerdict(): boolean {
-    return this.state === 'handshaking' && this.authReceived;
+    return this.state === 'handshaking' && this.verdictPending;
   }
 
   private onFrame(msg: Message, frameBytes: number): void {
     this.stats.framesIn++;
-    if (this.state === 'handshaking') return this.onHandshakeMessage(msg);
+    if (this.state === 'handshaking') return this.onConfirmation(msg, frameBytes);
     this.chargeMessage();
     switch (msg.t) {
       case 'ping':
@@ -412,10 +432,6 @@ export class PeerConnection implements DeferredWork {
         return;
       case 'reject':
         return this.close(this.rejectCode(msg.code), `peer closed: ${msg.reason}`, false);
-      case 'hello':
-      case 'auth':
-        this.offence('ERR_BAD_HANDSHAKE', `${msg.t} after the handshake`);
-        return this.close('ERR_BAD_HANDSHAKE', `${msg.t} after the handshake`);
       default:
         this.ctx.events.onMessage(this, msg, frameBytes);
     }
@@ -426,42 +442,94 @@ export class PeerConnection implements DeferredWork {
     return Object.hasOwn(ErrorCodes, code) ? (code as ErrorCode) : 'ERR_CONNECTION_CLOSED';
   }
 
-  private onHandshakeMessage(msg: Message): void {
-    if (msg.t === 'reject') return this.close(this.rejectCode(msg.code), `peer refused: ${msg.reason}`, false);
-    if (msg.t === 'hello' && !this.peerHello) return this.onHello(msg);
-    if (msg.t === 'auth' && this.peerHello && !this.authReceived) return void this.onAuth(msg.sig);
-    this.offence('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
-    this.close('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
-  }
-
-  private onHello(hello: HelloMessage): void {
-    this.peerHello = hello;
-    this.peerId = toHex(hello.key);
-    const refusal = checkHello(hello, this.ctx.helloContext);
-    if (refusal) {
-      // A wrong network or version is a misconfiguration, not an attack: refuse without scoring.
-      return this.close(refusal.code, refusal.reason);
+  /**
+   * Cuts handshake frames from `chunk` and acts on each, until the keys exist or the chunk ends; returns
+   * where it stopped, so what follows the handshake goes to the sealed-frame decoder.
+   */
+  private readHandshake(chunk: Uint8Array): number {
+    let at = 0;
+    while (at < chunk.byteLength && this.channel.readingHandshake && !this.isClosed()) {
+      let frame: HandshakeFrame | null;
+      try {
+        ({ frame, at } = this.channel.readHandshakeFrame(chunk, at));
+      } catch (e) {
+        if (!isStrongcastError(e)) throw e;
+        // Another version is a misconfiguration, not an attack: refused without scoring, like today's hello.
+        if (e.code !== 'ERR_WRONG_VERSION') this.offence(e.code, e.message);
+        this.close(e.code, e.message);
+        return chunk.byteLength;
+      }
+      if (frame) this.onHandshakeFrame(frame);
     }
-    this.send(makeAuth(this.ctx.local, hello, this.ctx.sign));
-    this.authSent = true;
+    return at;
   }
 
-  private async onAuth(sig: Uint8Array): Promise<void> {
-    const hello = this.peerHello as HelloMessage;
-    this.authReceived = true; // a second auth while this one is checked is a protocol error
+  private onHandshakeFrame(frame: HandshakeFrame): void {
+    this.stats.framesIn++;
+    if (frame.t === 'reject') return this.close(this.rejectCode(frame.code), `peer refused: ${frame.reason}`, false);
+    const step = this.channel.handshake.receive(frame.message);
+    switch (step.t) {
+      case 'reply':
+        return this.write(encodeNoiseFrame(step.message));
+      case 'refuse':
+        if (step.misbehaved) this.offence(step.code, step.reason);
+        return this.close(step.code, step.reason);
+      case 'identify':
+        return void this.onIdentity(step.peer, step.proof);
+    }
+  }
+
+  /**
+   * The peer's identity arrived: checked against the node (ourselves, banned, full) before the signature
+   * binding its id to its Noise key is verified, and only then does the handshake complete.
+   */
+  private async onIdentity(peer: PeerHello, proof: SignatureCheck): Promise<void> {
+    this.peerHello = peer;
+    this.peerId = toHex(peer.key);
+    // The listener has the keys now (its last message was read): sealed frames behind it wait for the verdict.
+    if (!this.outbound) this.channel.startTransport(this.channel.handshake.complete().keys);
+    const refusal = checkHello(peer, this.ctx.helloContext);
+    // A peer we will not talk to is not an attacker: refused without scoring.
+    if (refusal) return this.close(refusal.code, refusal.reason);
+    this.verdictPending = !this.outbound;
     let ok = false;
     try {
-      [ok = false] = await this.ctx.verifier.verify([authCheck(this.ctx.local, this.hello.nonce, hello, { t: 'auth', sig })]);
+      [ok = false] = await this.ctx.verifier.verify([proof]);
     } catch (e) {
       return this.close('ERR_POOL', `verifier failed: ${(e as Error).message}`);
     }
     if (this.state === 'closed') return;
+    this.verdictPending = false;
     if (!ok) {
-      this.offence('ERR_BAD_PROOF', 'handshake signature does not verify');
-      return this.close('ERR_BAD_PROOF', 'handshake signature does not verify');
+      this.offence('ERR_BAD_PROOF', 'the signature binding the peer id to its Noise key does not verify');
+      return this.close('ERR_BAD_PROOF', 'the signature binding the peer id to its Noise key does not verify');
     }
-    if (!this.authSent) return this.close('ERR_BAD_HANDSHAKE', 'auth before hello');
+    if (this.outbound) {
+      // Our last message (-> s, se); we count the connection open on the listener's first sealed frame.
+      const { message, keys } = this.channel.handshake.complete();
+      this.write(encodeNoiseFrame(message!));
+      return this.channel.startTransport(keys);
+    }
+    this.open();
+  }
+
+  /** The dialer's first sealed frame from the listener: its acceptance (or its reject). */
+  private onConfirmation(msg: Message, frameBytes: number): void {
+    if (msg.t === 'reject') return this.close(this.rejectCode(msg.code), `peer refused: ${msg.reason}`, false);
+    if (!this.outbound || this.verdictPending) {
+      // unreachable: the listener's inbox waits for the verdict, and the dialer reads no sealed frame before
+      this.offence('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
+      return this.close('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
+    }
+    this.stats.framesIn--; // counted again as an open connection's frame
+    this.open();
+    if (!this.isClosed()) this.onFrame(msg, frameBytes);
+  }
+
+  /** The handshake is over on our side: the listener confirms to the dialer with a first sealed frame. */
+  private open(): void {
     this.state = 'open';
+    if (!this.outbound) this.send({ t: 'ping', n: ++this.pingSeq });
     this.startKeepalive();
     this.ctx.events.onOpen(this);
     if (!this.isClosed()) this.handleInbox();

@@ -1,12 +1,17 @@
 /**
  * Framing: each frame is a 4-byte big-endian body length followed by one msgpack body holding one Message.
+ * After the handshake every body travels sealed (net/transport-cipher.ts): the length then counts the
+ * ciphertext, the body's bytes plus the 16-byte tag. Frames are encoded once in plaintext (a relay shares one
+ * encoding among many peers) and sealed per connection as they are sent, by {@link sealFrame}.
  *
- * Peer bytes pass three gates before any other code sees them: the length header against frameBytesMax
- * (before the body is buffered), a strict msgpack walk (structure, trailing bytes, the subset we speak), and
- * `decodeMessage` (every field). msgpackr only ever runs on bodies the walk accepted.
+ * Peer bytes pass four gates before any other code sees them: the length header against frameBytesMax plus
+ * the tag (before the body is buffered), authentication of the sealed body, a strict msgpack walk (structure,
+ * trailing bytes, the subset we speak), and `decodeMessage` (every field). msgpackr only ever runs on bodies
+ * the walk accepted.
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { StrongcastError } from '../errors.ts';
+import { TAG_BYTES, type CipherState } from '../net/transport-cipher.ts';
 import { optionsObject, positiveInt } from '../options.ts';
 import { decodeGossipBody } from './gossip-codec.ts';
 import { decodeMessage, type Message } from './schema.ts';
@@ -38,6 +43,24 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSiz
  * 2^53 comes out as an unsafe integer or is rounded up to 2^53, and decodeMessage refuses both.
  */
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true, int64AsType: 'number' });
+
+/**
+ * A plaintext frame (header and body, as encodeFrame gives it) sealed for one connection: a new header
+ * counting the ciphertext, then the body encrypted under `tx`'s next nonce with its tag. One allocation, and
+ * the body is read once, by the cipher.
+ */
+export function sealFrame(frame: Uint8Array, tx: CipherState): Buffer {
+  const bodyBytes = frame.byteLength - FRAME_HEADER_BYTES;
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyBytes + TAG_BYTES);
+  out.writeUInt32BE(bodyBytes + TAG_BYTES, 0);
+  tx.sealInto(out.subarray(FRAME_HEADER_BYTES), frame.subarray(FRAME_HEADER_BYTES));
+  return out;
+}
+
+/** Bytes a plaintext frame of `plainFrameBytes` takes on the wire once sealed. */
+export function sealedFrameBytes(plainFrameBytes: number): number {
+  return plainFrameBytes + TAG_BYTES;
+}
 
 /**
  * The msgpack body of `msg` alone, without the length header. The result may be a view into an encoder
@@ -231,6 +254,12 @@ export interface FrameDecoderOptions {
    * @default 1_048_576 (1 MiB)
    */
   frameBytesMax?: number;
+  /**
+   * Opens sealed bodies with this cipher before decoding them (the connection's receiving direction after
+   * the handshake); a header may then announce frameBytesMax plus the 16-byte tag. A body that does not
+   * authenticate is ERR_BAD_CIPHERTEXT. Without it bodies are plaintext (tests of the framing alone).
+   */
+  rx?: CipherState;
 }
 
 /** First capacity of a body buffer that arrives in pieces; it doubles from here up to the frame's length. */
@@ -246,6 +275,9 @@ const bodyBufferBytesInitial = 16 * 1024;
  */
 export class FrameDecoder {
   readonly #frameBytesMax: number;
+  readonly #rx: CipherState | undefined;
+  /** Largest length a header may announce: frameBytesMax, plus the tag when bodies are sealed. */
+  readonly #lengthMax: number;
   readonly #header = new Uint8Array(FRAME_HEADER_BYTES);
   #headerFill = 0;
   /** Announced body length once the header is complete, else -1. */
@@ -258,9 +290,11 @@ export class FrameDecoder {
   constructor(options: FrameDecoderOptions = {}) {
     optionsObject(options);
     this.#frameBytesMax = positiveInt(options.frameBytesMax ?? framingDefaults.frameBytesMax, 'frameBytesMax');
+    this.#rx = options.rx;
+    this.#lengthMax = this.#frameBytesMax + (this.#rx ? TAG_BYTES : 0);
   }
 
-  /** Bytes held for the frame in progress (header and body so far); never more than 4 + frameBytesMax. */
+  /** Bytes held for the frame in progress (header and body so far); never more than 4 + frameBytesMax (+ 16 sealed). */
   get bufferedBytes(): number {
     return this.#headerFill + this.#bodyFill;
   }
@@ -311,7 +345,7 @@ export class FrameDecoder {
       const wanted = this.#bodyBytes - this.#bodyFill;
       if (this.#bodyFill === 0 && chunk.byteLength - at >= wanted) {
         // the whole body is in this chunk: decode it where it lies
-        out.push(decodeBody(chunk.subarray(at, at + wanted)));
+        out.push(this.#decode(chunk.subarray(at, at + wanted)));
         sizes.push(FRAME_HEADER_BYTES + wanted);
         at += wanted;
         this.#finishFrame();
@@ -323,18 +357,33 @@ export class FrameDecoder {
       if (this.#bodyFill === this.#bodyBytes) {
         const body = this.#body!.subarray(0, this.#bodyFill);
         this.#finishFrame();
-        out.push(decodeBody(body));
+        out.push(this.#decode(body));
         sizes.push(FRAME_HEADER_BYTES + body.byteLength);
       }
     }
+  }
+
+  /** The Message of one whole body, opened first when bodies are sealed. */
+  #decode(body: Uint8Array): Message {
+    if (this.#rx === undefined) return decodeBody(body);
+    const plain = new Uint8Array(body.byteLength - TAG_BYTES);
+    if (!this.#rx.openInto(plain, body)) {
+      throw new StrongcastError('ERR_BAD_CIPHERTEXT', `frame ${this.#rx.counter} does not authenticate (altered, replayed, reordered or cut)`);
+    }
+    return decodeBody(plain);
   }
 
   /** Checks the complete header; refuses a bad length before any of its body is buffered. */
   #startBody(): void {
     const length = new DataView(this.#header.buffer).getUint32(0);
     if (length === 0) throw new StrongcastError('ERR_FRAME_EMPTY', 'a frame announced a body of 0 bytes');
-    if (length > this.#frameBytesMax) {
-      throw new StrongcastError('ERR_FRAME_TOO_LARGE', `a frame announced ${length} bytes, above frameBytesMax ${this.#frameBytesMax}`);
+    if (length > this.#lengthMax) {
+      const what = this.#rx ? `frameBytesMax ${this.#frameBytesMax} plus the ${TAG_BYTES}-byte tag` : `frameBytesMax ${this.#frameBytesMax}`;
+      throw new StrongcastError('ERR_FRAME_TOO_LARGE', `a frame announced ${length} bytes, above ${what}`);
+    }
+    // A sealed body holds at least one byte of message and the tag: anything shorter cannot authenticate.
+    if (this.#rx && length <= TAG_BYTES) {
+      throw new StrongcastError('ERR_BAD_CIPHERTEXT', `a sealed frame announced ${length} bytes, at most its ${TAG_BYTES}-byte tag`);
     }
     this.#bodyBytes = length;
   }

@@ -5,26 +5,27 @@
  */
 import { StrongcastError } from '../errors.ts';
 
-/** Protocol version spoken on the wire; peers with another version are refused at the handshake. */
 /**
+ * Protocol version spoken on the wire; peers with another version are refused at the handshake.
  * Version 2 added the `outcome` message (validators' signed outcomes of each round's instances, which
  * observers follow); a version-1 node would close the connection on it, so the versions do not mix.
  * Version 3 added `heldFrom` to chain statements (what a syncing signer holds; catch-up.ts): a version-2
  * node would refuse the field, and its own statements would not say it.
+ * Version 4 encrypts and authenticates every byte after a Noise XX handshake (peers/handshake.ts); the
+ * plaintext `hello` and `auth` messages are gone, and the hello of versions 1 to 3 is refused as another version.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Byte lengths fixed by Ed25519 and SHA-256. */
 export const PUBLIC_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
-export const NONCE_BYTES = 32;
 export const HASH_BYTES = 32;
 
 /** Schema limits: any message beyond these is malformed, whatever the frame limit. */
 export const schemaLimits = {
   /** Longest network id, in UTF-8 bytes. */
   networkIdBytesMax: 64,
-  /** Longest host name or address in a hello or peer list, in characters. */
+  /** Longest host name or address in a handshake identity or peer list, in bytes of UTF-8. */
   hostCharsMax: 255,
   /** Longest gossip topic, in UTF-8 bytes. */
   topicBytesMax: 64,
@@ -45,28 +46,6 @@ export const schemaLimits = {
   /** Most message ids in one GRAFT (broadcast-tree request). */
   graftIdsMax: 256,
 } as const;
-
-/** First message on a connection, from both sides. */
-export interface HelloMessage {
-  t: 'hello';
-  /** Protocol version. */
-  v: number;
-  /** Network id: nodes of different networks never talk. */
-  net: string;
-  /** The sender's Ed25519 public key, which is its node id. */
-  key: Uint8Array;
-  /** Where the sender listens ('' and 0 when it does not). */
-  host: string;
-  port: number;
-  /** A fresh random challenge the other side must sign. */
-  nonce: Uint8Array;
-}
-
-/** Proof of key possession: a signature over the other side's nonce (see handshake.ts for the bytes). */
-export interface AuthMessage {
-  t: 'auth';
-  sig: Uint8Array;
-}
 
 /** Sent just before closing a connection, so the other side can log why. */
 export interface RejectMessage {
@@ -227,8 +206,6 @@ export interface OutcomeMessage {
 
 /** Every message of the protocol. */
 export type Message =
-  | HelloMessage
-  | AuthMessage
   | RejectMessage
   | PingMessage
   | PongMessage
@@ -282,24 +259,6 @@ function str(o: Obj, k: string, what: string, maxBytes: number): string {
   if (typeof v !== 'string') bad(`${what}.${k} must be a string`);
   if (Buffer.byteLength(v, 'utf8') > maxBytes) bad(`${what}.${k} must be at most ${maxBytes} bytes`);
   return v;
-}
-
-function decodeHello(o: Obj): HelloMessage {
-  onlyKeys(o, ['t', 'v', 'net', 'key', 'host', 'port', 'nonce'], 'hello');
-  return {
-    t: 'hello',
-    v: uint(o, 'v', 'hello', 0xffff),
-    net: str(o, 'net', 'hello', schemaLimits.networkIdBytesMax),
-    key: bytes(o, 'key', 'hello', PUBLIC_KEY_BYTES),
-    host: str(o, 'host', 'hello', schemaLimits.hostCharsMax),
-    port: uint(o, 'port', 'hello', 65535),
-    nonce: bytes(o, 'nonce', 'hello', NONCE_BYTES),
-  };
-}
-
-function decodeAuth(o: Obj): AuthMessage {
-  onlyKeys(o, ['t', 'sig'], 'auth');
-  return { t: 'auth', sig: bytes(o, 'sig', 'auth', SIGNATURE_BYTES) };
 }
 
 function decodeReject(o: Obj): RejectMessage {
@@ -453,10 +412,6 @@ function decodeOutcome(o: Obj): OutcomeMessage {
 export function decodeMessage(x: unknown): Message {
   if (!isObject(x)) bad('message must be a map');
   switch (x['t']) {
-    case 'hello':
-      return decodeHello(x);
-    case 'auth':
-      return decodeAuth(x);
     case 'reject':
       return decodeReject(x);
     case 'ping':

@@ -1,24 +1,25 @@
 /**
  * A PeerConnection on an in-memory socket, past its handshake, for tests that drive reads by hand: the
  * injected clock, limits and turn budget are the test's; getchain frames, numbered by their `from`, make
- * the order in which frames are handled visible.
+ * the order in which frames are handled visible. The test plays the dialing peer through a SecureSession, so
+ * every frame it pushes is sealed as a real peer's would be.
  */
-import { randomBytes } from 'node:crypto';
 import * as assert from 'uvu/assert';
 import { toHex } from '../../src/bytes.ts';
 import { identityFromSeed } from '../../src/crypto/keys.ts';
 import type { Verifier } from '../../src/crypto/verifier.ts';
 import type { ErrorCode } from '../../src/errors.ts';
-import { encodeFrame, FrameDecoder } from '../../src/wire/framing.ts';
-import { makeAuth, makeHello, type LocalHello } from '../../src/peers/handshake.ts';
+import { encodeFrame, FRAME_HEADER_BYTES, sealedFrameBytes } from '../../src/wire/framing.ts';
+import { makeNoiseIdentity, type LocalHello } from '../../src/peers/handshake.ts';
 import type { NodeLimits } from '../../src/core/node-options.ts';
 import { systemClock } from '../../src/io/system-clock.ts';
 import { systemRandom } from '../../src/io/system-random.ts';
 import { socketLink } from '../../src/io/tcp-transport.ts';
 import { PeerConnection, type ConnectionEvents } from '../../src/net/peer-connection.ts';
-import type { HelloMessage, Message } from '../../src/wire/schema.ts';
+import type { Message } from '../../src/wire/schema.ts';
 import type { TurnBudget } from '../../src/net/turn-budget.ts';
 import { FakeSocket } from './fake-socket.ts';
+import { SecureSession } from './secure-session.ts';
 
 /** Waits for one turn of the event loop (the check phase). */
 export const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -35,6 +36,9 @@ export interface MemoryConnectionSetup {
   turn: TurnBudget;
   /** Called for each message the connection hands on, after `handled` records getchain's number. */
   onMessage?: (m: Message) => void;
+  /** Frames between rekeys, for the connection and (unless `peerRekeyIntervalMessages`) the peer. */
+  rekeyIntervalMessages?: number;
+  peerRekeyIntervalMessages?: number;
 }
 
 /** An open connection, its socket, and what it handed on, scored and closed with. */
@@ -44,9 +48,13 @@ export interface MemoryConnection {
   handled: number[];
   offences: Array<{ code: ErrorCode; reason: string }>;
   closes: ErrorCode[];
+  /** The peer's side of the channel. */
+  peer: SecureSession;
+  /** `count` getchain frames numbered from `from`, sealed by the peer in one buffer (each call seals anew). */
+  frames(from: number, count: number): Buffer;
 }
 
-/** A started connection and the peer's handshake frames (hello and auth) it is waiting for. */
+/** A started connection and the peer's last handshake message, which it is waiting for. */
 export interface StartedMemoryConnection extends MemoryConnection {
   peerHandshake: Buffer;
 }
@@ -60,25 +68,30 @@ export async function openMemoryConnection(setup: MemoryConnectionSetup): Promis
   return started;
 }
 
-/** Starts a connection on an in-memory socket, up to its hello; the test sends the peer's side. */
+/**
+ * Starts a listening connection on an in-memory socket and runs the handshake as the dialing peer up to the
+ * peer's last message, which is returned for the test to send (with whatever it wants behind it).
+ */
 export async function startMemoryConnection(setup: MemoryConnectionSetup): Promise<StartedMemoryConnection> {
   const self = identityFromSeed(new Uint8Array(32).fill(setup.selfSeed));
-  const peer = identityFromSeed(new Uint8Array(32).fill(setup.peerSeed));
+  const peerKey = identityFromSeed(new Uint8Array(32).fill(setup.peerSeed));
   const socket = new FakeSocket('127.0.0.1');
-  const out: Omit<MemoryConnection, 'conn'> = { socket, handled: [], offences: [], closes: [] };
+  const handled: number[] = [];
+  const offences: Array<{ code: ErrorCode; reason: string }> = [];
+  const closes: ErrorCode[] = [];
   const events: ConnectionEvents = {
     onOpen: () => undefined,
     onMessage: (_c, m) => {
-      if (m.t === 'getchain') out.handled.push(m.from);
+      if (m.t === 'getchain') handled.push(m.from);
       setup.onMessage?.(m);
     },
-    onOffence: (_c, code, reason) => void out.offences.push({ code, reason }),
-    onClose: (_c, code) => void out.closes.push(code),
+    onOffence: (_c, code, reason) => void offences.push({ code, reason }),
+    onClose: (_c, code) => void closes.push(code),
   };
-  const local: LocalHello = { networkId: setup.networkId, publicKey: self.publicKey, host: '', port: 7000 };
+  const base = { networkId: setup.networkId, publicKey: self.publicKey, host: '', port: 7000 };
+  const local: LocalHello = { ...base, ...makeNoiseIdentity((m) => self.sign(m), systemRandom) };
   const conn = new PeerConnection(socketLink(socket as never), false, {
     local,
-    sign: (m) => self.sign(m),
     verifier: setup.verifier,
     helloContext: { networkId: setup.networkId, selfKeyHex: toHex(self.publicKey), isBanned: () => false },
     limits: setup.limits,
@@ -86,16 +99,35 @@ export async function startMemoryConnection(setup: MemoryConnectionSetup): Promi
     random: systemRandom,
     turn: setup.turn,
     events,
+    ...(setup.rekeyIntervalMessages === undefined ? {} : { rekeyIntervalMessages: setup.rekeyIntervalMessages }),
   });
   conn.start();
-  await nextTurn();
-  const ours = new FrameDecoder({ frameBytesMax: 1 << 20 }).push(Buffer.concat(socket.written)).messages[0] as HelloMessage;
-  const peerLocal: LocalHello = { networkId: setup.networkId, publicKey: peer.publicKey, host: '', port: 0 };
-  const peerHandshake = Buffer.concat([encodeFrame(makeHello(peerLocal, randomBytes(32))), encodeFrame(makeAuth(peerLocal, ours, (m) => peer.sign(m)))]);
-  return { conn, ...out, peerHandshake };
+  const peerInterval = setup.peerRekeyIntervalMessages ?? setup.rekeyIntervalMessages;
+  const peer = new SecureSession({ key: peerKey, networkId: setup.networkId, initiator: true, ...(peerInterval === undefined ? {} : { rekeyIntervalMessages: peerInterval }) });
+  for (const b of peer.start()) socket.push(b);
+  // the answer is corked until the end of a turn
+  for (let i = 0; i < 10 && socket.written.length === 0; i++) await nextTurn();
+  const { out, error } = peer.push(Buffer.concat(socket.written));
+  assert.ok(!error && out.length === 1, `handshake as the dialer: ${error?.message ?? out.length}`);
+  const frames = (from: number, count: number): Buffer => sealedFrames(peer, getchainFrames(from, count));
+  return { conn, socket, handled, offences, closes, peer, frames, peerHandshake: Buffer.from(out[0]!) };
 }
 
-/** `count` getchain frames numbered from `from`, in one buffer. */
+/** Each plaintext frame in `plain` sealed by `peer`, in one buffer. */
+export function sealedFrames(peer: SecureSession, plain: Uint8Array): Buffer {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < plain.byteLength; ) {
+    const bytes = FRAME_HEADER_BYTES + new DataView(plain.buffer, plain.byteOffset + at).getUint32(0);
+    out.push(peer.sealFrame(plain.subarray(at, at + bytes)));
+    at += bytes;
+  }
+  return Buffer.concat(out);
+}
+
+/** Bytes on the wire of `count` sealed getchain frames numbered from `from`. */
+export const sealedGetchainBytes = (from: number, count: number): number => getchainFrames(from, count).byteLength + sealedFrameBytes(0) * count;
+
+/** `count` plaintext getchain frames numbered from `from`, in one buffer (seal them to send them). */
 export const getchainFrames = (from: number, count: number): Buffer =>
   Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame({ t: 'getchain', from: from + i } satisfies Message)));
 

@@ -121,13 +121,15 @@ export class Flooder extends ByzHost {
     } else if (roll < 0.9) {
       this.#count('garbage');
       const body = this.bytes(rng.int(0, 48));
-      c.sendFrame(rng.next() < 0.5 ? body : frameOf(body));
+      // unsealed garbage on the stream, or garbage sealed as a frame body
+      if (rng.next() < 0.5) c.sendRaw(body);
+      else c.sendFrame(frameOf(body));
     } else if (roll < 0.94) {
       this.#count('violation');
       const key = this.key.publicKey;
       c.send(rng.pick<Message>([
-        { t: 'hello', v: PROTOCOL_VERSION, net: this.world.networkId, key, host: '', port: 0, nonce: this.bytes(32) },
-        { t: 'auth', sig: this.bytes(64) },
+        { t: 'graft', ids: this.bytes(32) },
+        { t: 'getchain', from: rng.int(0, 1000) },
         { t: 'reject', code: rng.pick(['ERR_BANNED', 'ERR_MADE_UP', 'nonsense']), reason: 'flood' },
         { t: 'ping', n: rng.int(0, 1000) },
         { t: 'getpeers' },

@@ -1,14 +1,15 @@
 /**
- * A raw participant of the simulated network, for Byzantine hosts: it speaks the real handshake (hello, auth
- * with its own key) on in-memory links and then sends whatever frames it likes, valid or not; every frame it
- * receives is decoded and handed to its behaviour. It never runs node code: it is the adversary, which
+ * A raw participant of the simulated network, for Byzantine hosts: it speaks the real encrypted handshake
+ * with its own key on in-memory links and then sends whatever frames it likes, valid or not, sealed as the
+ * channel requires; every frame it receives is opened, decoded and handed to its behaviour. It never runs node code: it is the adversary, which
  * controls everything no signature covers.
  */
 import { toHex } from '../../src/bytes.ts';
 import type { Link, Transport } from '../../src/io/transport.ts';
-import { makeAuth, makeHello, type LocalHello } from '../../src/peers/handshake.ts';
-import { encodeFrame, FrameDecoder } from '../../src/wire/framing.ts';
-import { NONCE_BYTES, type HelloMessage, type Message } from '../../src/wire/schema.ts';
+import type { Random } from '../../src/io/random.ts';
+import { encodeFrame, FRAME_HEADER_BYTES } from '../../src/wire/framing.ts';
+import type { Message } from '../../src/wire/schema.ts';
+import { SecureSession } from '../helpers/secure-session.ts';
 import type { MemoryNetwork } from '../../src/sim/memory-network.ts';
 import type { SimHost } from '../../src/sim/sim-host.ts';
 import type { Prng } from '../../src/sim/prng.ts';
@@ -21,24 +22,38 @@ export interface RawKey {
 
 /** One connection of a raw host. */
 export class RawConn {
-  /** The peer's key, hex, once its hello arrived. */
+  /** The peer's key, hex, once its identity arrived. */
   peerId = '';
   open = false;
   closed = false;
-  readonly #decoder = new FrameDecoder({ frameBytesMax: 1 << 20 });
+  readonly #session: SecureSession;
 
   constructor(
     readonly owner: RawHost,
     readonly link: Link,
-  ) {}
+    initiator: boolean,
+  ) {
+    this.#session = new SecureSession({ key: owner.key, networkId: owner.networkId, initiator, port: owner.port, random: owner.random() });
+  }
 
-  /** Encodes and sends; false once closed. */
+  /** Encodes, seals and sends; false once closed or before the keys exist. */
   send(msg: Message): boolean {
     return this.sendFrame(encodeFrame(msg));
   }
 
-  /** Sends raw bytes (a frame, or garbage). */
-  sendFrame(bytes: Uint8Array): boolean {
+  /**
+   * Seals and sends a frame the host made (well-formed or damaged: the 4-byte header is replaced by the
+   * sealed length, the rest is sealed as it is); false once closed or before the keys exist.
+   */
+  sendFrame(frame: Uint8Array): boolean {
+    if (this.closed || !this.#session.sealed) return false;
+    if (frame.byteLength < FRAME_HEADER_BYTES) return this.sendRaw(frame);
+    this.link.write(this.#session.sealFrame(frame));
+    return true;
+  }
+
+  /** Sends bytes as they are, unsealed (garbage on the stream). */
+  sendRaw(bytes: Uint8Array): boolean {
     if (this.closed) return false;
     this.link.write(bytes);
     return true;
@@ -50,9 +65,9 @@ export class RawConn {
     this.#gone();
   }
 
-  start(local: LocalHello, nonce: Uint8Array): void {
-    this.link.attach({ data: (chunk) => this.#onData(chunk, local), close: () => this.#gone() });
-    this.send(makeHello(local, nonce));
+  start(): void {
+    this.link.attach({ data: (chunk) => this.#onData(chunk), close: () => this.#gone() });
+    for (const b of this.#session.start()) this.link.write(b);
   }
 
   #gone(): void {
@@ -62,26 +77,28 @@ export class RawConn {
     if (this.owner.open.get(this.peerId) === this) this.owner.open.delete(this.peerId);
   }
 
-  #onData(chunk: Uint8Array, local: LocalHello): void {
-    const { messages, error } = this.#decoder.push(chunk);
-    for (const m of messages) this.#onMessage(m, local);
+  #onData(chunk: Uint8Array): void {
+    if (this.closed) return;
+    const { out, messages, error } = this.#session.push(chunk);
+    for (const b of out) this.link.write(b);
+    if (!this.peerId && this.#session.peer) this.#onIdentified();
+    for (const m of messages) this.#onMessage(m);
     if (error) this.close();
   }
 
-  #onMessage(m: Message, local: LocalHello): void {
+  /**
+   * The peer's identity verified and our keys made: the connection counts as open at once (the adversary
+   * does not wait to learn whether the peer accepts it; a refusal closes the link).
+   */
+  #onIdentified(): void {
+    this.peerId = this.#session.peerId;
+    this.open = true;
+    this.owner.open.get(this.peerId)?.close();
+    this.owner.open.set(this.peerId, this);
+  }
+
+  #onMessage(m: Message): void {
     if (this.closed) return;
-    if (m.t === 'hello' && !this.peerId) {
-      this.peerId = toHex(m.key);
-      this.send(makeAuth(local, m as HelloMessage, (b) => this.owner.key.sign(b)));
-      return;
-    }
-    if (m.t === 'auth' && !this.open) {
-      // The adversary does not care whether the peer's proof is good; it only needs the peer to accept its own.
-      this.open = true;
-      this.owner.open.get(this.peerId)?.close();
-      this.owner.open.set(this.peerId, this);
-      return;
-    }
     if (m.t === 'reject') return this.close();
     if (m.t === 'ping') return void this.send({ t: 'pong', n: m.n });
     if (this.open) this.owner.onMessage(this, m);
@@ -112,14 +129,19 @@ export class RawHost {
 
   /** Accepts inbound connections on its port. */
   async listen(): Promise<void> {
-    await this.transport.listen(this.host.ip, this.port, (link) => this.#adopt(link));
+    await this.transport.listen(this.host.ip, this.port, (link) => this.#adopt(link, false));
   }
 
   /** Dials ip:port; the connection joins `open` once the peer accepted our proof. */
   dial(ip: string, port: number): void {
     this.transport.dial(ip, port, 2000, (err, link) => {
-      if (!err && link) this.#adopt(link);
+      if (!err && link) this.#adopt(link, true);
     });
+  }
+
+  /** The run's generator as a Random, for handshake keys (never the system's: a run must replay from its seed). */
+  random(): Random {
+    return { next: () => this.rng.next(), bytes: (n) => this.bytes(n) };
   }
 
   /** Random bytes from the run's generator (never the system's: a run must replay from its seed). */
@@ -129,8 +151,7 @@ export class RawHost {
     return b;
   }
 
-  #adopt(link: Link): void {
-    const local: LocalHello = { networkId: this.networkId, publicKey: this.key.publicKey, host: '', port: this.port };
-    new RawConn(this, link).start(local, this.bytes(NONCE_BYTES));
+  #adopt(link: Link, initiator: boolean): void {
+    new RawConn(this, link, initiator).start();
   }
 }
