@@ -4,11 +4,12 @@
  * on one chain. Seeded (the shipped node and validator on the simulated network, test/sim-net); a failing
  * run names its seed. `LATE_SEED=N` replays one seed, `LATE_SEED=A-B` explores a range.
  *
- * Blocks are mined only in instances at least n - f validators take part in (the fault bound). Before chain
- * statements said what a catching-up signer holds (heldFrom) and catch-up compared statements with the chain
- * a node will have once its held decisions are appended (its prospective tip), 17 of these 40 seeds ended with
- * validators catching up for good (the first to complete went live with a tip the others could neither
- * match nor vouch for), and over seeds 1-200, 88 stuck and 5 forked (the seeds of the second test).
+ * Blocks are mined only in instances at least n - f validators take part in (the fault bound). On the code
+ * before chain statements said what a catching-up signer holds (heldFrom) and before catch-up compared
+ * statements with the chain a node will have once its held decisions are appended (its prospective tip),
+ * 19 of these 40 seeds ended with validators catching up for good (the first to complete went live with a
+ * tip the others could neither match nor vouch for), and over seeds 1-200, 82 stuck and 4 forked (the seeds
+ * of the second test).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -49,7 +50,9 @@ async function runLate(seed: number): Promise<LateRun> {
     if (draw.next() < 0.6) continue;
     const m = draw.int(0, n - 1);
     const askAt = world.T0(t0) - draw.int(10, 30);
-    const upBy = (i: number): boolean => upAtMs[i]! < askAt - roundMs; // up, and its links too, by then
+    // Up, links up, and past its first check with peers (from which it decides the instances after the
+    // next one, validator.ts checkOutage) before the instance starts.
+    const upBy = (i: number): boolean => upAtMs[i]! < askAt - 2 * roundMs;
     if (!upBy(m)) continue;
     // Within the fault bound: at least n - f validators take part in the instance. Below it, those that are
     // up decide by themselves, and the rest can never learn their block (f+1 vouches are needed): the
@@ -88,7 +91,7 @@ test(`${seeds.length} seeded runs, every validator up after the genesis start: a
 });
 
 test('the seeds that forked before: one chain, everyone caught up', async () => {
-  for (const seed of [57, 58, 74, 82, 185]) {
+  for (const seed of [57, 58, 82, 185]) {
     const { world, n } = await runLate(seed);
     const chains = [...Array(n).keys()].map((i) => world.nodes[i]!.chainHashes().join(','));
     for (let i = 0; i < n; i++) {

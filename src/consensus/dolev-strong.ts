@@ -79,6 +79,8 @@ export class DolevStrong {
   /** While catching up (catch-up.ts), decided blocks wait here: their heights are not known yet. */
   #syncing = false;
   #held: HeldDecision[] = [];
+  /** The liveFromT0 of the last catch-up: instances before it were seen only in part and are never appended. */
+  #decideFrom = 0;
 
   constructor(opts: DolevStrongOptions) {
     const o = resolveDolevStrongOptions(opts);
@@ -275,6 +277,7 @@ export class DolevStrong {
   finishSync(liveFromT0 = 0): ConsensusAction[] {
     const settled = this.#settleHeld(liveFromT0);
     this.#syncing = false;
+    this.#decideFrom = Math.max(this.#decideFrom, liveFromT0);
     this.#held = [];
     const out: ConsensusAction[] = [];
     for (const s of settled) {
@@ -300,7 +303,9 @@ export class DolevStrong {
   /** What finishSync(liveFromT0) does with each held decision, in (t0, miner) order, without doing it. */
   #settleHeld(liveFromT0: number): SettledDecision[] {
     const known = new Map(this.#chain.blocks().map((b) => [toHex(b.hash), b]));
-    const tipT0 = this.#chain.last()?.t0 ?? -1;
+    const last = this.#chain.last();
+    // Decisions are appended in (t0, miner) order: one at or before the synced tip's place would go below it.
+    const beforeTip = (id: InstanceId): boolean => last !== undefined && (id.t0 < last.t0 || (id.t0 === last.t0 && id.miner <= last.miner));
     const out: SettledDecision[] = [];
     for (const held of [...this.#held].sort((a, b) => a.id.t0 - b.id.t0 || a.id.miner - b.id.miner)) {
       // An instance that began before the node was live (restarted, alone, paused) was seen only in part:
@@ -309,7 +314,7 @@ export class DolevStrong {
       const synced = known.get(toHex(held.hash));
       // Learned from peers meanwhile: this node decided it too, so it still reports the decision.
       if (synced) out.push({ fate: 'synced', held, block: synced });
-      else out.push({ fate: held.id.t0 <= tipT0 ? 'contradicts' : 'append', held });
+      else out.push({ fate: beforeTip(held.id) ? 'contradicts' : 'append', held });
     }
     return out;
   }
@@ -452,6 +457,9 @@ export class DolevStrong {
         }
         continue;
       }
+      // An instance from before the last catch-up's live start was seen here only in part; catch-up ended
+      // after it ended here (validator-sync.ts), so this is a guard: such an outcome is never appended.
+      if (winner !== null && inst.id.t0 < this.#decideFrom) continue;
       const block = winner === null ? null : this.#chain.append(winner.block, winner.hash);
       out.push({ type: 'decided', instance: inst.id, block });
     }

@@ -109,7 +109,14 @@ export class ValidatorSync {
       cu.advance(b, block.hash);
       h.synced(block);
     }
-    if (cu.complete(h.core.prospectiveTip(cu.liveFromT0))) this.finish();
+    // Every instance up to the synced tip's t0 (and before liveFromT0) must have ended here, so that its
+    // decision is held and settled by finishSync rather than appended again after it (a node whose clock is
+    // behind syncs a block from peers whose clocks are ahead while the instance is still open here).
+    h.checkOutage();
+    h.apply(h.core.tick(h.now()), 'self');
+    const tipT0 = h.core.chain().at(-1)?.t0 ?? -1;
+    const endedHere = h.core.currentRound(h.now()) >= Math.max(cu.liveFromT0 - 1, tipT0) + h.core.k;
+    if (endedHere && cu.complete(h.core.prospectiveTip(cu.liveFromT0))) this.finish();
   }
 
   /** Leaves catch-up: the held decisions of live instances are appended and reported, in order. */

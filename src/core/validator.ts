@@ -49,6 +49,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   private diskQueue: Promise<void> = Promise.resolve();
   /** Since when the node has had no peer at all (null while it has some). */
   private aloneSince: number | null = null;
+  private aloneWatch: Timer | null = null;
   /** When the next round tick is due; time far past it means the process was paused. */
   private nextTickDueMs = Infinity;
   /** Height of the newest block on disk (a block reported twice, synced then decided, is written once). */
@@ -95,9 +96,15 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.node.attachConsensus({ onChain: (msg, hash, from) => this.onChain(msg, hash, from), onOutcome: (msg) => this.outcomes.onOutcome(msg) });
     this.node.attachSync({ onGetChain: (from) => this.sync.answer(from), onChainReply: (msg, peer) => this.sync.onReply(msg, peer) });
     // A node that starts after the network did may have missed decisions: it catches up first (catch-up.ts).
-    if (this.now() >= this.genesis.startMs) this.sync.begin();
+    if (this.now() >= this.genesis.startMs) {
+      if (this.genesis.validators.length > 1 && this.node.peerIds().length === 0) this.aloneSince = this.now();
+      this.sync.begin();
+    }
     this.scheduleTick();
     this.probe.start();
+    this.aloneWatch = this.clock.setRepeating(() => {
+      if (this.now() >= this.genesis.startMs && this.genesis.validators.length > 1 && this.node.peerIds().length === 0) this.aloneSince ??= this.now();
+    }, this.probe.probeMs);
   }
 
   /** True while the node is still learning missed blocks from its peers. */
@@ -116,6 +123,8 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.timer?.cancel();
     this.timer = null;
     this.probe.stop();
+    this.aloneWatch?.cancel();
+    this.aloneWatch = null;
     this.sync.stop();
   }
 
@@ -335,21 +344,24 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
       return;
     }
     const alone = this.genesis.validators.length > 1 && this.node.peerIds().length === 0;
+    // Links came up since the last check: an instance whose round 1 ran before them was seen only in part.
+    const wasAlone = this.aloneSince !== null;
     let reason: string | null = null;
     if (now - this.nextTickDueMs > this.genesis.roundMs) reason = `time jumped ${now - this.nextTickDueMs} ms past the expected round tick`;
     reason ??= this.stallReason;
     this.stallReason = null;
-    if (alone) {
-      this.aloneSince ??= now;
-      reason ??= 'no peers';
-    } else this.aloneSince = null;
+    // Alone now, or at some moment since the last check (the watcher in start saw it): a cut shorter than
+    // a round between two checks still cost this node chains.
+    if (alone || wasAlone) reason ??= 'no peers';
+    if (alone) this.aloneSince ??= now;
+    else this.aloneSince = null;
     if (reason && !this.sync.run) {
       this.log.info('catching up again', { reason });
       this.emit('resync', { reason });
       this.sync.begin();
     }
     const run = this.sync.run;
-    if (run && (alone || reason)) run.liveFromT0 = Math.max(run.liveFromT0, this.core.currentRound(now) + 1);
+    if (run && (alone || reason || wasAlone)) run.liveFromT0 = Math.max(run.liveFromT0, this.core.currentRound(now + this.core.clockSkewMsMax) + 1);
   }
 }
 
