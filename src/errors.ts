@@ -19,6 +19,7 @@ export const ErrorCodes = {
   ERR_SELF_CONNECTION: 'the node connected to itself',
   ERR_DUPLICATE_PEER: 'a connection to this node id is already open',
   ERR_TOO_MANY_PEERS: 'the node is at its maxPeers limit',
+  ERR_EVICTED: 'an inbound peer was disconnected to make room for another: the inbound slots were full',
   ERR_BANNED: 'the peer is temporarily banned for misbehaviour',
   ERR_HANDSHAKE_TIMEOUT: 'the handshake did not finish in time',
   // connection health
@@ -26,6 +27,7 @@ export const ErrorCodes = {
   ERR_SLOW_PEER: 'the peer did not drain its write queue',
   ERR_RATE_LIMITED: 'the peer exceeded its message or byte rate',
   ERR_BAD_SIGNATURE: 'a signature did not verify',
+  ERR_UNSOLICITED: 'a reply that answers no request of ours (or came after its timeout)',
   /** No longer raised: the hop count is not signed, so it decides nothing (kept so the code is never reused). */
   ERR_HOP_LIMIT: 'a message travelled more hops than allowed',
   ERR_CONNECTION_CLOSED: 'the connection closed',

@@ -16,7 +16,7 @@ import { encodeFrame, sealedFrameBytes } from '../src/wire/framing.ts';
 import { gossipSignedBytes } from '../src/gossip/gossip-core.ts';
 import { createNode } from '../src/create-node.ts';
 import { nodeDefaults, resolveLimits, type NodeOptions } from '../src/core/node-options.ts';
-import { PeerConnection, rateHoldScoreIntervalMs } from '../src/net/peer-connection.ts';
+import { PeerConnection } from '../src/net/peer-connection.ts';
 import type { Message } from '../src/wire/schema.ts';
 import { TurnBudget } from '../src/net/turn-budget.ts';
 import { nextTurn, openMemoryConnection, sealedFrames, sealedGetchainBytes, range, type MemoryConnection } from './helpers/memory-connection.ts';
@@ -62,9 +62,7 @@ test('exactly peerBytesBurst bytes are read without a hold; one byte more is han
   const next = h.frames(10, 1);
   h.socket.push(next.subarray(0, 1));
   assert.ok(h.socket.isPaused(), 'in debt by one byte: not read');
-  assert.is(h.offences.length, 1);
-  assert.is(h.offences[0]!.code, 'ERR_RATE_LIMITED');
-  assert.match(h.offences[0]!.reason, 'peerBytesPerSec');
+  assert.equal(h.offences, [], 'held, not scored');
   assert.is(h.conn.stats.rateHolds, 1);
   assert.is(h.conn.stats.dropped, 0, 'nothing is dropped');
 
@@ -76,12 +74,12 @@ test('exactly peerBytesBurst bytes are read without a hold; one byte more is han
   await waitFor(() => h.handled.length === 11, 'the held frame, once reading resumed', 2000);
   assert.equal(h.handled, range(0, 11), 'the frame cut by the hold decodes whole: the decoder stayed in step');
   assert.not.ok(h.socket.isPaused());
-  assert.is(h.offences.length, 1, 'one offence for the one hold');
+  assert.equal(h.offences, [], 'no offence for the hold');
   assert.is(h.conn.state, 'open');
   h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
 });
 
-test('holds are scored at most once per rateHoldScoreIntervalMs: a merely fast peer is not banned by its holds', async () => {
+test('holds are never scored: a peer held again and again, as an honest relay over our rate is, is not banned by its holds', async () => {
   const clock = { ms: 3_000_000 };
   const h = await openConnection(clock, 1000, sealedGetchainBytes(0, 5));
   const hold = async (from: number): Promise<void> => {
@@ -90,14 +88,9 @@ test('holds are scored at most once per rateHoldScoreIntervalMs: a merely fast p
     clock.ms += 1000; // a full refill by the time the timer fires
     await waitFor(() => !h.socket.isPaused(), 'reading resumed', 3000);
   };
-  await hold(0);
-  clock.ms += rateHoldScoreIntervalMs - 1001; // the next hold starts 1 ms short of the interval
-  await hold(6);
-  assert.is(h.conn.stats.rateHolds, 2);
-  assert.is(h.offences.length, 1, 'the second hold, within the interval, is not scored');
-  clock.ms += 1;
-  await hold(12);
-  assert.is(h.offences.length, 2, 'a hold a full interval after the last scored one is scored');
+  for (let i = 0; i < 3; i++) await hold(6 * i);
+  assert.is(h.conn.stats.rateHolds, 3);
+  assert.equal(h.offences, [], 'three holds, no offence');
   assert.equal(h.handled, range(0, 18), 'every frame handled');
   h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
 });
@@ -116,7 +109,7 @@ test('a hold lasts until the debt is repaid at peerBytesPerSec, and frames read 
   await waitFor(() => !h.socket.isPaused(), 'reading resumed', 3000);
   // Timers never fire early, so this lower bound is safe; no upper bound on a shared machine.
   assert.ok(Date.now() - t0 >= debtBytes - 1, `held ${Date.now() - t0} ms for a ${debtBytes} ms debt`);
-  assert.is(h.offences.length, 1);
+  assert.equal(h.offences, []);
   h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
 });
 
@@ -171,12 +164,10 @@ test('a peer sending past its byte rate over a real socket is slowed, not cut: e
     const minMs = ((flood.byteLength - burst - readChunkBytesMax) / rate) * 1000;
     assert.ok(elapsedMs >= minMs * 0.9, `delivered in ${elapsedMs} ms, the rate allows no less than ${Math.round(minMs)} ms`);
     assert.is(new Set(seen.ids[0]).size, count, 'each message once');
-    assert.ok(offences.includes('ERR_RATE_LIMITED'), 'the peer was scored for exceeding its rate');
-    assert.not.ok(offences.some((c) => c !== 'ERR_RATE_LIMITED'), `no framing error: ${offences.join(',')}`);
+    assert.equal(offences, [], 'held to its rate, not scored, and no framing error');
     const info = a.peers().find((p) => p.id === rawId);
     assert.ok(info, 'the connection is still open');
-    assert.ok(info.rateHolds >= offences.length, `${info.rateHolds} holds, ${offences.length} offences`);
-    assert.ok(offences.length <= Math.ceil(elapsedMs / rateHoldScoreIntervalMs) + 1, `at most one offence a second: ${offences.length} in ${elapsedMs} ms`);
+    assert.ok(info.rateHolds >= 1, `reading was held (${info.rateHolds} holds)`);
     assert.not.ok(raw.closed);
   } finally {
     raw.close();
@@ -238,8 +229,7 @@ test('simulator: the shipped node over an in-memory link holds reading over its 
   await sched.run(100);
   const conn = raw.open.get(node.id);
   assert.ok(conn, 'connected');
-  // About 3 s past the burst: a peer held once a second is scored 10 a second (ERR_RATE_LIMITED) and would be
-  // banned after about 11 s of pushing at twice the rate.
+  // About 3 s past the burst: the peer is held back to the rate for all of it, and never scored.
   const count = 300;
   let bytes = 0;
   let largestWrite = 0;
@@ -261,8 +251,7 @@ test('simulator: the shipped node over an in-memory link holds reading over its 
   const info = node.peers().find((p) => p.id === raw.id);
   assert.ok(info, 'the link is still open');
   assert.ok(info.rateHolds >= 1, 'reading was held');
-  assert.ok(offences.length >= 1 && offences.every((c) => c === 'ERR_RATE_LIMITED'), `no framing error: ${offences.join(',')}`);
-  assert.ok(offences.length <= Math.ceil(lastMs / rateHoldScoreIntervalMs) + 1, `at most one offence a second: ${offences.length} in ${lastMs} ms, ${info.rateHolds} holds`);
+  assert.equal(offences, [], `held ${info.rateHolds} times, never scored, no framing error`);
   await node.stop();
 });
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliProcess, runCli } from './helpers/proc.ts';
 import { parseCommandLine } from '../src/cli/args.ts';
+import { createNode } from '../src/create-node.ts';
 
 function oneLineError(r: { code: number | null; stderr: string }, code: string): void {
   assert.is(r.code, 2, `exit status 2, got ${r.code}; stderr: ${r.stderr}`);
@@ -19,7 +20,7 @@ function oneLineError(r: { code: number | null; stderr: string }, code: string):
 test('--help documents every flag', async () => {
   const r = await runCli(['--help']);
   assert.is(r.code, 0);
-  for (const flag of ['--port', '--host', '--peers', '--json', '--network', '--key', '--genesis', '--max-peers', '--threads', '--backend', '--gossip-mode', '--clock-skew-ms-max', '--stall-ms-max', '--log-level']) {
+  for (const flag of ['--port', '--host', '--peers', '--json', '--network', '--key', '--genesis', '--max-peers', '--outbound-slots-min', '--threads', '--backend', '--gossip-mode', '--clock-skew-ms-max', '--stall-ms-max', '--log-level']) {
     assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
   }
 });
@@ -32,6 +33,13 @@ test('invalid flags and values give one line and exit status 2', async () => {
   oneLineError(await runCli(['--port', '0', '--gossip-mode', 'gossipsub']), 'ERR_INVALID_OPTION');
   oneLineError(await runCli(['--port', '0', '--backend', 'openssl']), 'ERR_INVALID_OPTION');
   oneLineError(await runCli(['--port', '0', '--key', 'does-not-exist.key']), 'ERR_KEY_FILE');
+});
+
+test('--outbound-slots-min takes 0 and up, and the node refuses one that leaves inbound peers no slot', () => {
+  const c = parseCommandLine(['--port', '0', '--outbound-slots-min', '0']);
+  assert.is(c.kind === 'run' ? c.flags.outboundSlotsMin : null, 0);
+  assert.throws(() => parseCommandLine(['--port', '0', '--outbound-slots-min', '-1']), /--outbound-slots-min must be an integer in 0\.\.10000, got '-1'/);
+  assert.throws(() => createNode({ maxPeers: 4, targetPeers: 1, outboundSlotsMin: 4 }), /options\.outboundSlotsMin must be below options\.maxPeers/);
 });
 
 test('--stall-ms-max takes 1 ms and up; 0 is refused with the range', () => {

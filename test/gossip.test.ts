@@ -94,7 +94,7 @@ test('inflightMax bounds messages under verification', () => {
   assert.is(g.admit('p', 'a', 0).verdict, 'verify');
   assert.is(g.admit('p', 'b', 0).verdict, 'verify');
   const d = g.admit('p', 'c', 0);
-  assert.ok(d.verdict === 'drop' && d.code === 'ERR_RATE_LIMITED');
+  assert.ok(d.verdict === 'drop' && d.code === 'OVERLOADED', 'dropped as overload, not charged to the sender');
   g.settle('a', true, 0);
   assert.is(g.admit('p', 'c', 0).verdict, 'verify');
 });

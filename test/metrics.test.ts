@@ -67,6 +67,22 @@ test('metrics move with a broadcast: delivered, frames by type, bytes, peers by 
   }
 });
 
+test('an eviction is counted (strongcast_evictions_total); verification overload starts at 0', async () => {
+  const nodes = await startNodes(4, (i, ports) => (i === 0 ? [] : [ports[0]!]), (i) => (i === 0 ? { maxPeers: 2, targetPeers: 1, peerExchange: false } : { peerExchange: false }));
+  let server: MetricsServer | null = null;
+  try {
+    const a = nodes[0]!;
+    server = await startMetricsServer({ node: a, port: 0 });
+    await waitFor(() => a.evictions >= 1 && a.peers().length === 2, 'the third inbound peer evicted one');
+    const text = await scrape(server);
+    assert.is(sample(text, 'strongcast_evictions_total'), a.evictions);
+    assert.is(sample(text, 'strongcast_overloaded_dropped_total'), 0);
+  } finally {
+    await server?.stop();
+    await stopAll(nodes);
+  }
+});
+
 test('frames and bytes by type plus "other" add up to what the connections counted', async () => {
   const nodes = await startNodes(3, (i, ports) => (i > 0 ? [ports[0]!] : []));
   try {

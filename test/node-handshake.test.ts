@@ -143,14 +143,19 @@ test('a message before the handshake is refused with ERR_BAD_HANDSHAKE', async (
   }
 });
 
-test('maxPeers is enforced: the connection beyond it is refused with ERR_TOO_MANY_PEERS', async () => {
+test('maxPeers is enforced: an outbound dial beyond it is refused with ERR_TOO_MANY_PEERS, an inbound newcomer evicts an inbound peer', async () => {
   const a = await node({ maxPeers: 2, targetPeers: 1 });
   const others = [await node(), await node(), await node()];
   try {
     await others[0]!.connect(`127.0.0.1:${a.listenPort}`);
     await others[1]!.connect(`127.0.0.1:${a.listenPort}`);
-    await refusedWith(others[2]!.connect(`127.0.0.1:${a.listenPort}`), 'ERR_TOO_MANY_PEERS');
+    await waitFor(() => a.peers().length === 2, 'both inbound peers open');
+    await refusedWith(a.connect(`127.0.0.1:${others[2]!.listenPort}`), 'ERR_TOO_MANY_PEERS');
     assert.is(a.peers().length, 2);
+    await others[2]!.connect(`127.0.0.1:${a.listenPort}`);
+    await waitFor(() => a.peerIds().includes(others[2]!.id), 'the newcomer is in');
+    assert.is(a.peers().length, 2, 'still at maxPeers');
+    assert.is(a.evictions, 1, 'one inbound peer made room');
   } finally {
     await stopAll([a, ...others]);
   }

@@ -21,13 +21,18 @@ test('every numeric limit has a default and is validated by name', () => {
   assert.equal(resolveLimits({}), nodeDefaults);
   for (const key of Object.keys(nodeDefaults)) {
     // writeCoalesceMs alone may be 0 (flush every event-loop iteration); every limit refuses -1 and NaN
-    if (key !== 'writeCoalesceMs') invalid(() => resolveLimits({ [key]: 0 }), `options.${key} must be`);
+    if (key !== 'writeCoalesceMs' && key !== 'outboundSlotsMin') invalid(() => resolveLimits({ [key]: 0 }), `options.${key} must be`);
     invalid(() => resolveLimits({ [key]: -1 }), `options.${key} must be`);
     invalid(() => resolveLimits({ [key]: Number.NaN }), `options.${key} must be`);
   }
   assert.is(resolveLimits({ writeCoalesceMs: 0 }).writeCoalesceMs, 0);
   invalid(() => resolveLimits({ writeCoalesceMs: 1.5 }), 'options.writeCoalesceMs must be a non-negative integer');
   invalid(() => resolveLimits({ maxPeers: 4, targetPeers: 5 }), 'options.targetPeers must not exceed options.maxPeers');
+  // outboundSlotsMin may be 0 (no reserve) and must leave inbound peers at least one slot
+  assert.is(resolveLimits({ outboundSlotsMin: 0 }).outboundSlotsMin, 0);
+  assert.is(resolveLimits({ maxPeers: 9, targetPeers: 1, outboundSlotsMin: 8 }).outboundSlotsMin, 8);
+  invalid(() => resolveLimits({ maxPeers: 8, targetPeers: 1, outboundSlotsMin: 8 }), 'options.outboundSlotsMin must be below options.maxPeers');
+  assert.is(resolveLimits({ maxPeers: 8, targetPeers: 1 }).outboundSlotsMin, 2, 'the default reserve of a small table is a quarter of it');
 });
 
 test('createNode rejects bad ports and network ids with clear messages', () => {
@@ -45,13 +50,13 @@ test('HOST:PORT parsing accepts IPv4, names and bracketed IPv6, and refuses the 
   for (const bad of ['127.0.0.1', ':7001', '127.0.0.1:0', '127.0.0.1:65536', 'a:b', '::1:7001']) invalid(() => parseHostPort(bad), bad);
 });
 
-test('the address book is bounded, oldest out first, and rests an address after a dial attempt', () => {
+test('the address book is bounded and rests an address after a dial attempt', () => {
   const book = new AddressBook(3);
   const addr = (i: number) => ({ id: new Uint8Array(32).fill(i), host: '127.0.0.1', port: 7000 + i });
-  for (let i = 1; i <= 4; i++) book.add(addr(i), 0);
-  assert.is(book.size, 3);
-  assert.equal(book.candidates(addressRetryMs).map((a) => a.port).sort(), [7002, 7003, 7004]);
-  book.attempted(addr(2).id, addressRetryMs);
+  for (let i = 1; i <= 4; i++) book.add(addr(i), '127.0.0.1', 0);
+  assert.is(book.size, 3, 'a full bucket keeps what it holds');
+  assert.equal(book.candidates(addressRetryMs).map((a) => a.port).sort(), [7001, 7002, 7003]);
+  book.attempted(addr(2), addressRetryMs);
   assert.not.ok(book.candidates(addressRetryMs + 1).some((a) => a.port === 7002), 'resting after an attempt');
   assert.ok(book.candidates(2 * addressRetryMs).some((a) => a.port === 7002), 'available again later');
   assert.is(book.sample(2, 0).length, 2);

@@ -27,6 +27,7 @@ export interface RunFlags {
   data?: string;
   maxPeers?: number;
   targetPeers?: number;
+  outboundSlotsMin?: number;
   frameBytesMax?: number;
   threads?: number;
   backend?: Ed25519Backend;
@@ -140,6 +141,7 @@ export const runFlagSpecs: Record<string, FlagSpec> = {
   data: { type: 'string' },
   'max-peers': { type: 'string' },
   'target-peers': { type: 'string' },
+  'outbound-slots-min': { type: 'string' },
   'frame-bytes-max': { type: 'string' },
   threads: { type: 'string' },
   backend: { type: 'string' },
@@ -188,6 +190,7 @@ function parseRun(argv: string[]): RunFlags {
     data: s('data'),
     maxPeers: int('max-peers', s('max-peers'), 1, 10_000),
     targetPeers: int('target-peers', s('target-peers'), 1, 10_000),
+    outboundSlotsMin: int('outbound-slots-min', s('outbound-slots-min'), 0, 10_000),
     frameBytesMax: int('frame-bytes-max', s('frame-bytes-max'), 1024, 64 * 1024 * 1024),
     threads: int('threads', s('threads'), 1, 256),
     backend: oneOf('backend', s('backend'), ED25519_BACKENDS),

@@ -22,6 +22,8 @@ Flags:
   --data DIR           keep the key, known peers and decided chain in DIR
   --max-peers N        most open connections (default 32)
   --target-peers N     connections to keep through peer exchange (default 8)
+  --outbound-slots-min N  of the --max-peers slots, those only our own dials may use (default 8, or a
+                       quarter of --max-peers when less)
   --frame-bytes-max N  largest frame accepted, in bytes (default 1048576)
   --threads N          signature verification worker threads (default: CPU count)
   --backend NAME       signature backend: sodium, native or noble (default sodium, or native

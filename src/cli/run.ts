@@ -84,6 +84,7 @@ export async function nodeOptionsFromFlags(flags: RunFlags, log: Logger): Promis
     identity: flags.key ? await readKeyFile(flags.key) : undefined,
     maxPeers: flags.maxPeers,
     targetPeers: flags.targetPeers,
+    outboundSlotsMin: flags.outboundSlotsMin,
     frameBytesMax: flags.frameBytesMax,
     gossipMode: flags.gossipMode,
     log,

@@ -46,6 +46,8 @@ export interface FloodHost {
   consensusPort(): ConsensusPort | null;
   /** Scores the sender of bad input. */
   offence(c: PeerConnection, code: ErrorCode, reason: string): void;
+  /** A check ended (its message left the verifications in progress): senders waiting for room may go on. */
+  checkEnded(): void;
   /** Hands a broadcast to the application (its listeners). */
   deliver(d: GossipDelivery): void;
 }
@@ -126,15 +128,24 @@ export class Flooding {
     judge().then(
       (v) => {
         c.endWork();
-        const senders = h.gossip.settle(id, v.valid, h.now());
-        if (!v.valid) return h.offence(c, v.code ?? badCode, v.reason ?? 'invalid');
-        if (v.forward) this.relay(relayed(), senders);
+        this.#settleJudged(c, id, v, badCode, relayed);
+        // Last, so senders that waited for room are handled after this message has gone on.
+        h.checkEnded();
       },
       (e: unknown) => {
         c.endWork();
         this.#afterVerifyFailure(id, e);
       },
     );
+  }
+
+  /** A judged chain or outcome: seen for good or forgotten, scored when invalid, relayed when forwarded. */
+  #settleJudged(c: PeerConnection, id: string, v: ChainVerdict, badCode: ErrorCode, relayed: () => Message): void {
+    const h = this.host;
+    const senders = h.gossip.settle(id, v.valid, h.now());
+    if (!v.valid) return h.offence(c, v.code ?? badCode, v.reason ?? 'invalid');
+    c.lastUsefulMs = h.now(); // new and valid: eviction protects peers that bring us such
+    if (v.forward) this.relay(relayed(), senders);
   }
 
   #verifyGossipNow(c: PeerConnection, msg: GossipMessage, id: string, check: SignatureCheck): void {
@@ -152,6 +163,9 @@ export class Flooding {
     const h = this.host;
     const a = h.gossip.admit(c.peerId, id, h.now());
     if (a.verdict === 'verify') return true;
+    // Overload is ours (gossip counters.overloaded), not the sender's: unscored. Connections wait for room
+    // before handing on a message to check (net/overload-gate.ts), so only our own bugs can land here.
+    if (a.code === 'OVERLOADED') return false;
     if (a.code !== 'DUPLICATE') h.offence(c, a.code, a.reason);
     // A copy of one still being verified says nothing yet about the link: the first may be a forgery.
     else if (origin && !h.gossip.isVerifying(id)) h.broadcastRelay.duplicate(c.peerId, origin, h.now());
@@ -161,9 +175,17 @@ export class Flooding {
   #afterVerifyFailure(id: string, e: unknown): void {
     this.host.gossip.settle(id, false, this.host.now());
     logError(this.host.log, 'verification failed', { error: (e as Error).message });
+    this.host.checkEnded();
   }
 
+  /** A checked broadcast goes on (see #settleGossip); then senders that waited for room may go on too. */
   #afterGossipVerify(c: PeerConnection, msg: GossipMessage, id: string, ok: boolean): void {
+    this.#settleGossip(c, msg, id, ok);
+    this.host.checkEnded();
+  }
+
+  /** A checked broadcast: scored if forged, else relayed down its tree and delivered. */
+  #settleGossip(c: PeerConnection, msg: GossipMessage, id: string, ok: boolean): void {
     const h = this.host;
     const senders = h.gossip.settle(id, ok, h.now());
     if (!ok) {
@@ -172,6 +194,7 @@ export class Flooding {
       return h.offence(c, 'ERR_BAD_SIGNATURE', `gossip ${id.slice(0, 16)} has a bad signature`);
     }
     h.counters.delivered++;
+    c.lastUsefulMs = h.now(); // new and valid: eviction protects peers that bring us such
     const origin = toHex(msg.origin);
     const frame = encodeGossipFrame(msg, h.gossip.relayHops(msg.hops), h.limits.frameBytesMax);
     h.counters.relayedFrames += h.broadcastRelay.relay(id, origin, frame, c.peerId, senders, h.now());

@@ -39,8 +39,24 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
   maxPeers?: number;
   /** Open connections the node tries to keep by dialing addresses learned from peers. @default 8 */
   targetPeers?: number;
+  /**
+   * Of the maxPeers slots, how many only our own dials may use: inbound peers hold at most maxPeers minus
+   * this many, so sybils that connect to us cannot take every slot (Bitcoin Core reserves its outbound
+   * slots the same way). 0 reserves none. @default 8, or a quarter of maxPeers when that is less
+   */
+  outboundSlotsMin?: number;
   /** Connections still in their handshake at once. @default 64 */
   handshakesPendingMax?: number;
+  /**
+   * Outbound dials to learned addresses in progress at once (connecting or in their handshake), so peer
+   * exchange cannot make the node dial without bound; they never take inbound handshake slots. @default 8
+   */
+  dialsPendingMax?: number;
+  /**
+   * How long a `getpeers` we sent waits for its one `peers` reply, in ms; a reply nobody asked for, or a
+   * late one, is dropped and scored lightly (ERR_UNSOLICITED). @default 5000
+   */
+  peersReplyTimeoutMs?: number;
   /** Largest frame body accepted or sent, in bytes. @default 1048576 (1 MiB) */
   frameBytesMax?: number;
   /** Time a handshake may take, in ms. @default 5000 */
@@ -110,7 +126,10 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
 export interface NodeLimits {
   maxPeers: number;
   targetPeers: number;
+  outboundSlotsMin: number;
   handshakesPendingMax: number;
+  dialsPendingMax: number;
+  peersReplyTimeoutMs: number;
   frameBytesMax: number;
   handshakeTimeoutMs: number;
   pingIntervalMs: number;
@@ -135,7 +154,10 @@ export interface NodeLimits {
 export const nodeDefaults: NodeLimits = {
   maxPeers: 32,
   targetPeers: 8,
+  outboundSlotsMin: 8,
   handshakesPendingMax: 64,
+  dialsPendingMax: 8,
+  peersReplyTimeoutMs: 5000,
   frameBytesMax: framingDefaults.frameBytesMax,
   handshakeTimeoutMs: 5000,
   pingIntervalMs: 5000,
@@ -166,12 +188,20 @@ export function parseHostPort(s: string, what = 'peer address'): { host: string;
   return { host: m[1], port };
 }
 
+/** Limits for which 0 means something (flush every iteration; reserve no slot). */
+const zeroAllowed: ReadonlySet<keyof NodeLimits> = new Set(['writeCoalesceMs', 'outboundSlotsMin']);
+
 /** Validates the numeric options once, naming the field of the first bad one. */
 export function resolveLimits(o: NodeOptions): NodeLimits {
   const out = {} as NodeLimits;
   for (const key of Object.keys(nodeDefaults) as (keyof NodeLimits)[]) {
     const v = o[key] ?? nodeDefaults[key];
-    out[key] = key.endsWith('PerSec') ? positiveNumber(v, key) : key === 'writeCoalesceMs' ? nonNegativeInt(v, key) : positiveInt(v, key);
+    out[key] = key.endsWith('PerSec') ? positiveNumber(v, key) : zeroAllowed.has(key) ? nonNegativeInt(v, key) : positiveInt(v, key);
+  }
+  // A small table keeps most of its slots open to inbound peers unless told otherwise.
+  if (o.outboundSlotsMin === undefined) out.outboundSlotsMin = Math.min(nodeDefaults.outboundSlotsMin, Math.floor(out.maxPeers / 4));
+  if (out.outboundSlotsMin >= out.maxPeers) {
+    throw new StrongcastError('ERR_INVALID_OPTION', 'options.outboundSlotsMin must be below options.maxPeers');
   }
   if (out.writeCoalesceMs >= out.pingIntervalMs) {
     throw new StrongcastError('ERR_INVALID_OPTION', 'options.writeCoalesceMs must be below options.pingIntervalMs');

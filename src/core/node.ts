@@ -6,6 +6,7 @@
  * in-memory network and virtual clocks in the simulator, which so runs this very code.
  */
 import { EventEmitter } from 'node:events';
+import { createHash } from 'node:crypto';
 import type { Listener } from '../io/transport.ts';
 import { toHex } from '../bytes.ts';
 import { StrongcastError, type ErrorCode } from '../errors.ts';
@@ -18,6 +19,7 @@ import type { PeerConnection, ConnectionContext } from '../net/peer-connection.t
 import { PeerTable, listenAddressOf, type PeerTableHost } from '../peers/peer-table.ts';
 import { RequestInterval } from '../peers/request-interval.ts';
 import { TurnBudget } from '../net/turn-budget.ts';
+import { OverloadGate } from '../net/overload-gate.ts';
 import type { Clock, Timer } from '../io/clock.ts';
 import { PeerScores } from '../peers/peer-score.ts';
 import { isLoopback, penaltyFor } from '../peers/offences.ts';
@@ -75,6 +77,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private sync: SyncPort | null = null;
   /** Work per event-loop turn on received frames, shared by every connection. */
   private readonly turn: TurnBudget;
+  /** Room among the verifications in progress: senders wait for it rather than have messages dropped. */
+  private readonly gate: OverloadGate;
   private readonly getChainAnswers = new RequestInterval(getChainIntervalMs);
   private readonly flooding: Flooding;
   private readonly exchange: PeerExchange;
@@ -85,7 +89,9 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private lazyTimer: Timer | null = null;
   private running = false;
   /** Counters for status views and tests. */
-  readonly counters = { delivered: 0, published: 0, relayedFrames: 0, badSignatures: 0, offences: 0, bans: 0 };
+  readonly counters = { delivered: 0, published: 0, relayedFrames: 0, badSignatures: 0, offences: 0, bans: 0, unsolicitedPeers: 0 };
+  /** Key of the hashes that place addresses in buckets and rank network groups for eviction: secret to peers. */
+  private readonly hashKey: Uint8Array;
   /** Frames in and out by message type (see traffic.ts). */
   readonly traffic = new TrafficCounters();
 
@@ -111,6 +117,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.ownsVerifier = options.verifier === undefined;
     this.verifier = options.verifier ?? createMainThreadVerifier({});
     this.gossip = new GossipCore(options);
+    this.gate = new OverloadGate(() => this.gossip.inflightCount, this.gossip.inflightMax);
     this.broadcastRelay = new BroadcastRelay(options, {
       sendFrame: (peer, frame) => this.sendGossipFrame(peer, frame),
       send: (peer, msg) => this.sendTo(peer, msg),
@@ -120,8 +127,10 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     const scoreOpts = { banScore: this.limits.banScore, banMs: this.limits.banMs };
     this.scores = new PeerScores(scoreOpts);
     this.ipScores = new PeerScores(scoreOpts);
-    this.addresses = new AddressBook(this.limits.knownAddressesMax);
-    for (const a of options.knownPeers ?? []) if (toHex(a.id) !== toHex(this.identity.publicKey)) this.addresses.add(a, 0);
+    this.hashKey = env.random.bytes(16);
+    this.addresses = new AddressBook(this.limits.knownAddressesMax, { secret: this.hashKey, random: () => env.random.next() });
+    // Addresses saved by an earlier run were vetted then: each is its own source, so they spread over buckets.
+    for (const a of options.knownPeers ?? []) if (toHex(a.id) !== toHex(this.identity.publicKey)) this.addresses.add(a, a.host, 0);
     this.flooding = new Flooding(this.floodHost());
     this.exchange = new PeerExchange(this.exchangeHost());
     this.maintainer = new PeerMaintainer(options.peers ?? [], this.addresses, { ...this.limits, peerExchange: this.peerExchange }, this.exchange.maintenanceHost());
@@ -174,6 +183,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.lazyTimer = null;
     this.table.closeAll('ERR_CONNECTION_CLOSED', 'node shutting down');
     this.turn.clear();
+    this.gate.clear();
     const listener = this.listener;
     this.listener = null;
     if (listener) await listener.close();
@@ -341,6 +351,11 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return this.table.handshakingCount;
   }
 
+  /** Inbound peers disconnected to make room for another, since start. */
+  get evictions(): number {
+    return this.table.evictions;
+  }
+
   private requireRunning(): void {
     if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the node is not started');
   }
@@ -353,7 +368,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return { networkId: this.networkId, publicKey: this.identity.publicKey, host: this.advertiseHost, port: this.port, ...this.noiseIdentity };
   }
 
-  private connectionContext(): ConnectionContext {
+  private connectionContext(outbound: boolean): ConnectionContext {
     return {
       local: this.localHello(),
       verifier: this.verifier,
@@ -361,12 +376,13 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
         networkId: this.networkId,
         selfKeyHex: this.id,
         isBanned: (k) => this.scores.isBanned(k, this.now()),
-        isFull: (k) => this.table.isFull(k),
+        isFull: (k) => this.table.isFull(k, outbound),
       },
       limits: this.limits,
       clock: this.env.clock,
       random: this.env.random,
       turn: this.turn,
+      gate: this.gate,
       events: {
         onOpen: (c) => this.table.onOpen(c),
         onMessage: (c, m, frameBytes) => this.onMessage(c, m, frameBytes),
@@ -385,7 +401,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       now: this.now,
       accepting: () => this.running && !this.isolated,
       isIpBanned: (ip, now) => this.ipScores.isBanned(ip, now),
-      connectionContext: () => this.connectionContext(),
+      connectionContext: (outbound) => this.connectionContext(outbound),
+      netGroupRank: (group) => createHash('sha256').update(this.hashKey).update(group).digest().readUInt32BE(0),
       peerOpened: (c) => this.onPeerOpened(c),
       peerClosed: (c, code, reason) => this.onPeerClosed(c, code, reason),
       dialedDuplicate: (c) => this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, false),
@@ -395,18 +412,21 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private onPeerOpened(c: PeerConnection): void {
     this.broadcastRelay.peerUp(c.peerId);
     const listen = listenAddressOf(c);
-    if (listen) this.addresses.add({ id: c.peerHello!.key, ...parseHostPort(listen) }, this.now());
+    // An address we dialed and reached is proven (tried); one a peer announced for itself is hearsay (new).
+    if (c.outbound) this.addresses.markGood({ id: c.peerHello!.key, host: c.remoteAddress, port: c.remotePort }, this.now());
+    else if (listen) this.addresses.add({ id: c.peerHello!.key, ...parseHostPort(listen) }, c.remoteAddress, this.now());
     if (c.outbound) this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, true);
     const ev: PeerEvent = { state: 'connected', id: c.peerId, addr: listen ?? c.addr, socket: c.addr, outbound: c.outbound };
     this.log.info('peer connected', { id: c.peerId.slice(0, 16), addr: ev.addr, socket: c.addr, outbound: c.outbound });
     this.notify(() => this.emit('peer', ev));
-    if (this.peerExchange) this.sendOn(c, { t: 'getpeers' });
+    if (this.peerExchange) this.exchange.ask(c);
   }
 
   private onPeerClosed(c: PeerConnection, code: ErrorCode, reason: string): void {
     this.broadcastRelay.peerDown(c.peerId);
     this.getChainAnswers.forget(c.peerId);
     this.exchange.forget(c.peerId);
+    if (code === 'ERR_EVICTED' && c.outbound) this.maintainer.noteEvicted(c.peerId);
     const addr = listenAddressOf(c) ?? c.addr;
     const ev: PeerEvent = { state: 'disconnected', id: c.peerId, addr, socket: c.addr, outbound: c.outbound, code, reason };
     this.log.info('peer disconnected', { id: c.peerId.slice(0, 16), addr, socket: c.addr, code, reason });
@@ -453,7 +473,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       case 'getpeers':
         return this.exchange.onGetPeers(c);
       case 'peers':
-        return this.peerExchange ? this.exchange.onPeers(msg.addrs) : undefined;
+        return this.peerExchange ? this.exchange.onPeers(c, msg.addrs) : undefined;
       case 'getchain':
         return this.onGetChain(c, msg.from);
       case 'chain':
@@ -501,6 +521,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       now: this.now,
       consensusPort: () => this.consensus,
       offence: (c, code, reason) => this.onOffence(c, code, reason),
+      checkEnded: () => this.gate.release(),
       deliver: (d) => this.notify(() => this.emit('message', d)),
     };
   }
@@ -515,6 +536,9 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       addresses: this.addresses,
       scores: this.scores,
       table: this.table,
+      counters: this.counters,
+      replyTimeoutMs: this.limits.peersReplyTimeoutMs,
+      offence: (c, code, reason) => this.onOffence(c, code, reason),
       send: (c, msg) => this.sendOn(c, msg),
       maintain: (ask) => this.maintain(ask),
     };

@@ -1,7 +1,9 @@
 /**
  * Peer exchange on a node: answering a peer's `getpeers` (at most once per getPeersIntervalMs per peer) with
- * the listening addresses of our open peers and a sample of the address book, taking the `peers` it sends,
- * and the maintenance host through which the maintainer (peers/peer-maintenance.ts) dials and asks.
+ * the listening addresses of our open peers and a sample of the address book, taking the one `peers` reply
+ * to each `getpeers` of ours, and the maintenance host through which the maintainer
+ * (peers/peer-maintenance.ts) dials and asks. Only replies we asked for are used: otherwise any peer could
+ * fill our book at its own pace and aim our dials at any host and port (a reflection attack).
  */
 import { toHex } from '../bytes.ts';
 import type { Clock } from '../io/clock.ts';
@@ -28,6 +30,12 @@ export interface ExchangeHost {
   readonly addresses: AddressBook;
   readonly scores: PeerScores;
   readonly table: PeerTable;
+  /** Replies nobody asked for, dropped (they are also scored as ERR_UNSOLICITED). */
+  readonly counters: { unsolicitedPeers: number };
+  /** How long an ask waits for its reply, in ms (peersReplyTimeoutMs). */
+  readonly replyTimeoutMs: number;
+  /** Scores a peer. */
+  offence(c: PeerConnection, code: 'ERR_UNSOLICITED', reason: string): void;
   /** Sends on one connection, counting the frame by its type; false when the connection did not take it. */
   send(c: PeerConnection, msg: Message): boolean;
   /** One maintenance pass; `ask`: also ask a peer for addresses. */
@@ -37,6 +45,8 @@ export interface ExchangeHost {
 /** A node's side of peer exchange. */
 export class PeerExchange {
   readonly #answers = new RequestInterval(getPeersIntervalMs);
+  /** Our getpeers awaiting their reply: peer id to when we asked. At most one per open peer. */
+  readonly #asked = new Map<string, number>();
 
   constructor(private readonly host: ExchangeHost) {}
 
@@ -58,18 +68,38 @@ export class PeerExchange {
     h.send(c, { t: 'peers', addrs: addrs.slice(0, schemaLimits.peersPerReplyMax) });
   }
 
-  /** Addresses a peer sent: into the book, then dial toward targetPeers. */
-  onPeers(addrs: PeerAddress[]): void {
+  /** Asks a peer for addresses, unless an ask to it still waits for its reply; true when asked. */
+  ask(c: PeerConnection): boolean {
+    const now = this.host.clock.now();
+    const askedAt = this.#asked.get(c.peerId);
+    if (askedAt !== undefined && now - askedAt < this.host.replyTimeoutMs) return false;
+    if (!this.host.send(c, { t: 'getpeers' })) return false;
+    this.#asked.set(c.peerId, now);
+    return true;
+  }
+
+  /**
+   * Addresses a peer sent: used only as the reply to our pending ask of that peer (one reply per ask, within
+   * replyTimeoutMs), into the book with the peer as their source, then dial toward targetPeers.
+   */
+  onPeers(c: PeerConnection, addrs: PeerAddress[]): void {
     const h = this.host;
     const now = h.clock.now();
-    for (const a of addrs) if (toHex(a.id) !== h.id) h.addresses.add(a, now);
+    const askedAt = this.#asked.get(c.peerId);
+    this.#asked.delete(c.peerId);
+    if (askedAt === undefined || now - askedAt > h.replyTimeoutMs) {
+      h.counters.unsolicitedPeers++;
+      return h.offence(c, 'ERR_UNSOLICITED', askedAt === undefined ? 'peers reply without our getpeers' : `peers reply after ${now - askedAt} ms`);
+    }
+    for (const a of addrs) if (toHex(a.id) !== h.id) h.addresses.add(a, c.remoteAddress, now);
     // Dial only: asking for peers again here would make two nodes trade getpeers/peers without end.
     h.maintain(false);
   }
 
-  /** A peer left: its next ask is answered at once. */
+  /** A peer left: its next ask is answered at once, and a reply to our ask can no longer come. */
   forget(peerId: string): void {
     this.#answers.forget(peerId);
+    this.#asked.delete(peerId);
   }
 
   /** What the maintainer sees of the node and does through it. */
@@ -85,11 +115,12 @@ export class PeerExchange {
       isOpen: (id) => open.has(id),
       isBanned: (id, now) => h.scores.isBanned(id, now),
       dialingCount: () => h.table.dialing.size,
+      dialsPendingCount: () => h.table.dialsPendingCount,
       isDialing: (key) => h.table.dialing.has(key),
       dial: (host, port, done) => h.table.dial(host, port, done),
       askForAddresses: () => {
         const peer = [...open.values()][Math.floor(h.random.next() * open.size)];
-        if (peer) h.send(peer, { t: 'getpeers' });
+        if (peer) this.ask(peer);
       },
     };
   }

@@ -3,7 +3,7 @@
  * handed to a connection (out), a few integer additions each, counted where the node already switches on the
  * type or chooses what to send. The connections count every frame and byte they read and write (PeerTable.totals);
  * the difference between those totals and these counts is `other`: the connection's own frames (handshake,
- * keepalive, refusals) and frames the message rate dropped before the node saw them.
+ * keepalive, refusals).
  */
 import type { Message } from '../wire/schema.ts';
 

@@ -98,7 +98,7 @@ export function consensusId(blockHash: Uint8Array, m: Pick<ConsensusMessage, 'ma
 /** What to do with an arriving message. */
 export type Admission =
   | { verdict: 'verify' }
-  | { verdict: 'drop'; code: ErrorCode | 'DUPLICATE'; reason: string };
+  | { verdict: 'drop'; code: ErrorCode | 'DUPLICATE' | 'OVERLOADED'; reason: string };
 
 interface Inflight {
   /** Peers that sent a copy: no point sending it back to them. */
@@ -154,7 +154,8 @@ export class GossipCore {
     }
     if (this.inflight.size >= this.inflightMax) {
       this.counters.overloaded++;
-      return { verdict: 'drop', code: 'ERR_RATE_LIMITED', reason: `${this.inflight.size} messages already being verified` };
+      // Not the sender's fault: every peer together filled the cap, and an honest relay must not be scored.
+      return { verdict: 'drop', code: 'OVERLOADED', reason: `${this.inflight.size} messages already being verified` };
     }
     this.inflight.set(id, { senders: new Set([from]) });
     this.counters.admitted++;

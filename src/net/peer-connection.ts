@@ -25,6 +25,7 @@ import { TokenBucket } from '../token-bucket.ts';
 import type { Verifier } from '../crypto/verifier.ts';
 import type { NodeLimits } from '../core/node-options.ts';
 import type { DeferredWork, TurnBudget } from './turn-budget.ts';
+import type { OverloadGate } from './overload-gate.ts';
 
 /** Lifecycle of a connection. */
 export type ConnectionState = 'handshaking' | 'open' | 'closed';
@@ -51,6 +52,8 @@ export interface ConnectionContext {
   random: Random;
   /** The node's budget of work per event-loop turn, shared by all its connections. */
   turn: TurnBudget;
+  /** Room among the node's verifications in progress; without it, messages are never held for it. */
+  gate?: OverloadGate;
   events: ConnectionEvents;
   /** Frames per direction between rekeys; only tests lower it (both ends must agree). @default REKEY_INTERVAL_MESSAGES */
   rekeyIntervalMessages?: number;
@@ -64,12 +67,8 @@ export interface ConnectionContext {
  */
 export const earlyMessagesHardMax = 8192;
 
-/**
- * A peer held for its byte rate is scored at most once in this many ms. The hold already keeps it to the
- * rate, so the score only has to single out a peer that keeps pushing; one per hold would ban a merely fast
- * peer within a few 64 KiB reads.
- */
-export const rateHoldScoreIntervalMs = 1000;
+/** Message types the node verifies (a signature or a chain) before it relays them: they count against inflightMax. */
+const needsCheck: ReadonlySet<Message['t']> = new Set<Message['t']>(['gossip', 'ds', 'outcome']);
 
 /** A framed, authenticated, rate-limited connection to one peer. */
 export class PeerConnection implements DeferredWork {
@@ -81,8 +80,9 @@ export class PeerConnection implements DeferredWork {
   readonly remoteAddress: string;
   readonly remotePort: number;
   /**
-   * Frames and bytes in and out, for status views; messages dropped by the message rate, and the times
-   * reading stopped because the peer sent more bytes than the byte rate allows (no bytes are dropped).
+   * Frames and bytes in and out, for status views; `dropped` stays 0 (messages over the message rate are
+   * no longer dropped but wait, see chargeMessage), and the times reading stopped because the peer sent more
+   * messages or bytes than its rates allow (nothing is dropped).
    */
   readonly stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, rateHolds: 0 };
   /** Handshake frames, keys and sealed frames of this connection. */
@@ -105,12 +105,25 @@ export class PeerConnection implements DeferredWork {
   private inflightHeld = false;
   /** The peer sent more than peerBytesPerSec allows: reading stops until its byte bucket is out of debt. */
   private rateHeld = false;
+  /** The peer sent more than peerMsgsPerSec allows: its next frames wait until its message bucket is out of debt. */
+  private msgHeld = false;
+  /** Ends the message-rate hold; cleared by close. */
+  private msgTimer: Timer | null = null;
   /** Ends the byte-rate hold; cleared by close. */
   private rateTimer: Timer | null = null;
-  /** When a byte-rate hold was last scored. */
-  private rateScoredAtMs = Number.NEGATIVE_INFINITY;
+  /** Lowest ping round trip seen, in ms (Infinity before the first pong): eviction protects fast peers. */
+  minRttMs = Number.POSITIVE_INFINITY;
+  /**
+   * When this peer last sent a broadcast, chain or outcome that was new and valid, in ms (0: never); set by
+   * the node, read by eviction, which protects peers that are useful to us.
+   */
+  lastUsefulMs = 0;
   private lastHeardMs: number;
   private pingSeq = 0;
+  /** Our latest ping's number and when it left. Random, as Bitcoin Core's ping nonce: a peer that could
+   * guess it would answer before the ping arrived and look faster than it is. */
+  private pingNonce = -1;
+  private pingSentMs = 0;
   private inflight = 0;
   private corked = false;
   private lastFlushMs = Number.NEGATIVE_INFINITY;
@@ -242,7 +255,7 @@ export class PeerConnection implements DeferredWork {
    * and the peer is within its byte rate.
    */
   private updateReading(): void {
-    const hold = this.inflightHeld || this.rateHeld || this.inboxHead < this.inbox.length;
+    const hold = this.inflightHeld || this.rateHeld || this.msgHeld || this.inboxHead < this.inbox.length;
     if (hold === this.paused || this.state === 'closed') return;
     this.paused = hold;
     if (hold) return void this.link.pause();
@@ -264,6 +277,9 @@ export class PeerConnection implements DeferredWork {
     this.rateTimer?.cancel();
     this.rateTimer = null;
     this.rateHeld = false;
+    this.msgTimer?.cancel();
+    this.msgTimer = null;
+    this.msgHeld = false;
     this.cancelFlush();
     this.corked = false;
     if (tellPeer) this.link.end(this.channel.rejectFrame(code, reason));
@@ -306,9 +322,9 @@ export class PeerConnection implements DeferredWork {
 
   /**
    * Charges a read to the peer's byte bucket. If that put the bucket in debt, reading stops (the pause itself
-   * happens in updateReading, once this read is handled) until the refill has repaid it, and the peer is
-   * scored for the hold, at most once per rateHoldScoreIntervalMs. Since nothing is read while in debt, the
-   * debt is at most one read chunk.
+   * happens in updateReading, once this read is handled) until the refill has repaid it. Since nothing is
+   * read while in debt, the debt is at most one read chunk. The hold is not scored: it already keeps the peer
+   * to the rate, and a peer over it may be an honest relay passing on what others sent it (issue 16, item 3).
    */
   private chargeBytes(bytes: number, now: number): void {
     const waitMs = this.byteBucket.spend(bytes, now);
@@ -321,11 +337,6 @@ export class PeerConnection implements DeferredWork {
     if (this.rateHeld) return;
     this.rateHeld = true;
     this.stats.rateHolds++;
-    // A clock stepped backwards scores again rather than silencing the scoring for the size of the step.
-    if (now >= this.rateScoredAtMs && now - this.rateScoredAtMs < rateHoldScoreIntervalMs) return;
-    this.rateScoredAtMs = now;
-    // Last: scoring may ban the peer and close this connection, which clears the timer set above.
-    this.offence('ERR_RATE_LIMITED', `more than peerBytesPerSec=${this.ctx.limits.peerBytesPerSec} bytes/s: not read for ${Math.ceil(waitMs)} ms`);
   }
 
   /** The peer's byte bucket is out of debt: reading resumes unless something else holds it. */
@@ -333,6 +344,30 @@ export class PeerConnection implements DeferredWork {
     this.rateTimer = null;
     this.rateHeld = false;
     this.updateReading();
+  }
+
+  /**
+   * Charges one message to the peer's message bucket. Over the rate, the message is still handled and the
+   * ones after it wait (the socket is not read) until the refill has repaid the debt: TCP slows the peer
+   * down. Nothing is dropped or scored. A peer over our rate may be an honest relay passing on what many
+   * others sent it, and scoring it would ban exactly the node that connects us to them (issue 16, item 3);
+   * what a flood costs us stays bounded by the rate, and its invalid or duplicate content is scored by
+   * its own offences.
+   */
+  private chargeMessage(): void {
+    // The clock, not the time of the read: frames that waited are handled later than they were read.
+    const waitMs = this.msgBucket.spend(1, this.ctx.clock.now());
+    if (waitMs === 0 || this.msgHeld) return;
+    this.msgHeld = true;
+    this.stats.rateHolds++;
+    this.msgTimer = this.ctx.clock.setTimer(() => this.endMessageHold(), Math.ceil(waitMs));
+  }
+
+  /** The message bucket is out of debt: the frames that waited are handled, then reading resumes. */
+  private endMessageHold(): void {
+    this.msgTimer = null;
+    this.msgHeld = false;
+    if (!this.isClosed()) this.handleInbox();
   }
 
   /** The turn budget's call: handles what waits in the inbox, as far as this turn allows. */
@@ -347,12 +382,14 @@ export class PeerConnection implements DeferredWork {
    * a broadcast's full copy, read before a lazy peer's announcement of it, is handled first.
    */
   private handleInbox(): void {
-    while (this.inboxHead < this.inbox.length && !this.isClosed() && !this.awaitingAuthVerdict()) {
+    while (this.inboxHead < this.inbox.length && !this.isClosed() && !this.awaitingAuthVerdict() && !this.msgHeld) {
+      const msg = this.inbox[this.inboxHead] as Message;
+      // A message to verify waits, socket unread, while the node's verifications in progress are at their cap.
+      if (this.state === 'open' && needsCheck.has(msg.t) && this.ctx.gate && !this.ctx.gate.admit(this)) break;
       if (!this.ctx.turn.allows()) {
         this.ctx.turn.defer(this);
         break;
       }
-      const msg = this.inbox[this.inboxHead] as Message;
       const frameBytes = this.inboxFrameBytes[this.inboxHead]!;
       this.inbox[this.inboxHead++] = undefined;
       this.onFrame(msg, frameBytes);
@@ -385,15 +422,13 @@ export class PeerConnection implements DeferredWork {
   private onFrame(msg: Message, frameBytes: number): void {
     this.stats.framesIn++;
     if (this.state === 'handshaking') return this.onConfirmation(msg, frameBytes);
-    if (!this.msgBucket.take(1, this.lastHeardMs)) {
-      this.stats.dropped++;
-      return this.offence('ERR_RATE_LIMITED', `more than ${this.ctx.limits.peerMsgsPerSec} messages/s`);
-    }
+    this.chargeMessage();
     switch (msg.t) {
       case 'ping':
         this.send({ t: 'pong', n: msg.n });
         return;
       case 'pong':
+        if (msg.n === this.pingNonce) this.minRttMs = Math.min(this.minRttMs, this.lastHeardMs - this.pingSentMs);
         return;
       case 'reject':
         return this.close(this.rejectCode(msg.code), `peer closed: ${msg.reason}`, false);
@@ -507,7 +542,11 @@ export class PeerConnection implements DeferredWork {
       const silentMs = this.ctx.clock.now() - this.lastHeardMs;
       // Not while we hold its socket unread: the silence would be ours.
       if (silentMs > idleTimeoutMs && !this.paused) return this.close('ERR_IDLE_TIMEOUT', `silent for ${silentMs} ms`);
-      if (silentMs >= pingIntervalMs || this.pingSeq === 0) this.send({ t: 'ping', n: ++this.pingSeq });
+      if (silentMs < pingIntervalMs && this.pingSeq !== 0) return;
+      this.pingSeq++;
+      this.pingSentMs = this.ctx.clock.now();
+      this.pingNonce = Math.floor(this.ctx.random.next() * 2 ** 32);
+      this.send({ t: 'ping', n: this.pingNonce });
     }, every);
     this.timers.push(timer);
   }

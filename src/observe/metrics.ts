@@ -66,7 +66,7 @@ function registerTraffic(registry: Registry, node: StrongcastNode): void {
     const total = what === 'framesByType' ? (dir === 'in' ? s.framesIn : s.framesOut) : dir === 'in' ? s.bytesIn : s.bytesOut;
     return [...NODE_MESSAGE_TYPES.map((t): [Record<string, string>, number] => [{ type: t }, typed[t]]), [{ type: 'other' }, Math.max(0, total - sum)]];
   };
-  totalCounter(registry, 'strongcast_received_frames_total', 'Frames received, by message type (other: handshake, keepalive, refusals, frames dropped by the message rate)', ['type'], () => byType('framesByType', 'in'));
+  totalCounter(registry, 'strongcast_received_frames_total', 'Frames received, by message type (other: handshake, keepalive, refusals)', ['type'], () => byType('framesByType', 'in'));
   totalCounter(registry, 'strongcast_sent_frames_total', 'Frames sent, by message type (other: handshake, keepalive, refusals)', ['type'], () => byType('framesByType', 'out'));
   totalCounter(registry, 'strongcast_received_bytes_total', 'Bytes received from peers, framing included, by message type (other: as for frames, and a frame not yet whole)', ['type'], () => byType('bytesByType', 'in'));
   totalCounter(registry, 'strongcast_sent_bytes_total', 'Bytes sent to peers, framing included, by message type (other: handshake, keepalive, refusals)', ['type'], () => byType('bytesByType', 'out'));
@@ -83,6 +83,8 @@ function registerNode(registry: Registry, node: StrongcastNode): () => void {
   total('strongcast_broadcasts_delivered_total', 'Broadcasts delivered to the application', () => node.counters.delivered);
   total('strongcast_broadcasts_published_total', 'Broadcasts this node originated', () => node.counters.published);
   total('strongcast_duplicates_dropped_total', 'Copies of broadcasts, chains and outcomes already seen, dropped before any check', () => node.gossip.counters.duplicates);
+  total('strongcast_evictions_total', 'Inbound peers disconnected to make room for another when the inbound slots were full', () => node.evictions);
+  total('strongcast_overloaded_dropped_total', 'New broadcasts, chains and outcomes dropped unscored because inflightMax were already being verified', () => node.gossip.counters.overloaded);
   total('strongcast_turns_cut_total', 'Event-loop turns that reached the work budget with received frames still waiting', () => node.stats().turnsCut);
   const offences = codeCounter(registry, 'strongcast_offences_total', 'Misbehaviour scored, by error code');
   const bans = codeCounter(registry, 'strongcast_bans_total', 'Offences that banned the peer, by the code of that offence');

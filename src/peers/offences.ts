@@ -4,8 +4,11 @@
 import type { ErrorCode } from '../errors.ts';
 import { penalties } from './peer-score.ts';
 
-/** Offences that the node scores lightly: they happen to honest peers under load or clock skew. */
-const mildOffences: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_TOO_FEW_SIGNATURES', 'ERR_INSTANCE_OVER', 'ERR_TOO_EARLY']);
+/**
+ * Offences that the node scores lightly: they happen to honest peers under load or clock skew (a reply that
+ * arrives just after our timeout is unsolicited too; a flood of them still adds up to a ban).
+ */
+const mildOffences: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_TOO_FEW_SIGNATURES', 'ERR_INSTANCE_OVER', 'ERR_TOO_EARLY', 'ERR_UNSOLICITED']);
 
 /** Penalty points for an offence with this code. */
 export function penaltyFor(code: ErrorCode): number {

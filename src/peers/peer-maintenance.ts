@@ -6,7 +6,7 @@
 import { toHex } from '../bytes.ts';
 import type { StrongcastError } from '../errors.ts';
 import { backoffDelayMs } from './backoff.ts';
-import { normalizeHost, type AddressBook } from './address-book.ts';
+import { addressKey, normalizeHost, type AddressBook } from './address-book.ts';
 import { parseHostPort } from '../core/node-options.ts';
 import type { Logger } from '../log.ts';
 import type { Clock } from '../io/clock.ts';
@@ -23,6 +23,8 @@ export interface MaintenanceHost {
   isOpen(peerId: string): boolean;
   isBanned(peerId: string, nowMs: number): boolean;
   dialingCount(): number;
+  /** Outbound connections not open yet (dialing or in their handshake). */
+  dialsPendingCount(): number;
   isDialing(hostPort: string): boolean;
   dial(host: string, port: number, done: (err: StrongcastError | null) => void): void;
   /** Asks one random open peer for the addresses it knows. */
@@ -32,6 +34,7 @@ export interface MaintenanceHost {
 /** Settings of the maintainer (resolved node options). */
 export interface MaintenanceSettings {
   targetPeers: number;
+  dialsPendingMax: number;
   reconnectBaseMs: number;
   reconnectMaxMs: number;
   peerExchange: boolean;
@@ -45,6 +48,8 @@ interface Bootstrap {
   dialing: boolean;
   /** The node id reached at this address, while connected (either direction). */
   peerId: string | null;
+  /** Times this peer evicted us; never reset, so the redial delay after an eviction grows to reconnectMaxMs. */
+  evictions: number;
 }
 
 /** Bootstrap reconnects and peer-exchange dialing for one node. */
@@ -57,24 +62,26 @@ export class PeerMaintainer {
     private readonly settings: MaintenanceSettings,
     private readonly host: MaintenanceHost,
   ) {
-    this.bootstraps = peers.map((p) => ({ ...parseHostPort(p), attempt: 0, nextAtMs: 0, dialing: false, peerId: null }));
+    this.bootstraps = peers.map((p) => ({ ...parseHostPort(p), attempt: 0, nextAtMs: 0, dialing: false, peerId: null, evictions: 0 }));
   }
 
   /**
-   * One pass: redial bootstrap peers that are due, dial learned addresses up to targetPeers, and with `ask`
-   * ask a peer for more addresses (only the periodic timer asks, so requests stay bounded).
+   * One pass: redial bootstrap peers that are due, dial learned addresses up to targetPeers (with at most
+   * dialsPendingMax dials in progress), and with `ask` ask a peer for more addresses (only the periodic
+   * timer asks, so requests stay bounded).
    */
   run(ask: boolean): void {
     const now = this.host.clock.now();
     for (const b of this.bootstraps) this.runBootstrap(b, now);
     if (!this.settings.peerExchange) return;
-    let want = this.settings.targetPeers - this.host.openCount() - this.host.dialingCount();
+    const pending = this.host.dialsPendingCount();
+    let want = Math.min(this.settings.dialsPendingMax - pending, this.settings.targetPeers - this.host.openCount() - pending);
     for (const a of want > 0 ? this.addresses.candidates(now) : []) {
       if (want <= 0) break;
       const hex = toHex(a.id);
-      const key = `${a.host}:${a.port}`;
+      const key = addressKey(a);
       if (hex === this.host.selfId || this.host.isOpen(hex) || this.host.isDialing(key) || this.host.isBanned(hex, now)) continue;
-      this.addresses.attempted(a.id, now);
+      this.addresses.attempted(a, now);
       this.host.dial(a.host, a.port, (err) => {
         if (err) this.host.log.debug('peer-exchange dial failed', { addr: key, code: err.code });
       });
@@ -97,6 +104,21 @@ export class PeerMaintainer {
       if (normalizeHost(remoteHost) !== normalizeHost(b.host) || remotePort !== b.port) continue;
       b.peerId = peerId;
       if (opened) b.attempt = 0;
+    }
+  }
+
+  /**
+   * A peer evicted us to make room (its inbound slots are full): a configured peer is redialed only after the
+   * backoff, as after a failed dial. Redialing at once would evict another of its peers, which would do the
+   * same, and honest nodes sharing a full seed would churn through it every maintenance pass.
+   */
+  noteEvicted(peerId: string): void {
+    const { reconnectBaseMs, reconnectMaxMs } = this.settings;
+    for (const b of this.bootstraps) {
+      if (b.peerId !== peerId) continue;
+      const delay = backoffDelayMs(b.evictions++, { reconnectBaseMs, reconnectMaxMs }, () => this.host.random());
+      b.nextAtMs = Math.max(b.nextAtMs, this.host.clock.now() + delay);
+      this.host.log.debug('evicted by a configured peer', { addr: `${b.host}:${b.port}`, retryInMs: Math.round(delay) });
     }
   }
 

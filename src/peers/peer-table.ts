@@ -7,7 +7,8 @@
 import { StrongcastError, type ErrorCode } from '../errors.ts';
 import type { Link, Transport } from '../io/transport.ts';
 import { keepsConnection } from './handshake.ts';
-import { normalizeHost } from './address-book.ts';
+import { netGroup, normalizeHost } from './net-group.ts';
+import { selectEvictionVictim, type EvictionCandidate } from './eviction.ts';
 import { PeerConnection, type ConnectionContext } from '../net/peer-connection.ts';
 import type { NodeLimits } from '../core/node-options.ts';
 import type { Logger } from '../log.ts';
@@ -33,8 +34,10 @@ export interface PeerTableHost {
   /** Whether new connections may be made: the node is running and not isolated. */
   accepting(): boolean;
   isIpBanned(ip: string, nowMs: number): boolean;
-  /** A fresh context for a new connection (its events come back to the node). */
-  connectionContext(): ConnectionContext;
+  /** A fresh context for a new connection, inbound or `outbound` (its events come back to the node). */
+  connectionContext(outbound: boolean): ConnectionContext;
+  /** A keyed hash of a network group, secret to peers (eviction protects the highest). */
+  netGroupRank(group: string): number;
   /** A connection became the open connection of its peer. */
   peerOpened(c: PeerConnection): void;
   /** The open connection of a peer closed. */
@@ -52,6 +55,10 @@ export class PeerTable {
   /** HOST:PORT being dialed (TCP connect not yet done). */
   readonly dialing = new Set<string>();
   readonly #pendingDials = new Map<PeerConnection, DialDone>();
+  /** When each open connection opened, in ms (eviction protects the oldest). */
+  readonly #openedAtMs = new Map<PeerConnection, number>();
+  /** Inbound peers disconnected to make room, since start. */
+  evictions = 0;
   /** Frame and byte totals of connections already closed. */
   readonly #closedTotals: TrafficTotals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
 
@@ -74,9 +81,58 @@ export class PeerTable {
     return t;
   }
 
-  /** Whether a peer may still open: the table has room, or the peer is already open (a replacement). */
-  isFull(peerId: string): boolean {
-    return this.open.size >= this.host.limits.maxPeers && !this.open.has(peerId);
+  /** Outbound connections not open yet: being dialed or in their handshake. */
+  get dialsPendingCount(): number {
+    let n = this.dialing.size;
+    for (const c of this.connections) if (c.outbound && c.state === 'handshaking') n++;
+    return n;
+  }
+
+  /** Inbound connections still in their handshake. */
+  get inboundHandshakingCount(): number {
+    let n = 0;
+    for (const c of this.connections) if (!c.outbound && c.state === 'handshaking') n++;
+    return n;
+  }
+
+  /** Open inbound connections. */
+  get inboundOpenCount(): number {
+    let n = 0;
+    for (const c of this.open.values()) if (!c.outbound) n++;
+    return n;
+  }
+
+  /**
+   * Whether a peer may not open now: there is no slot for its direction and, for an inbound peer, no inbound
+   * peer to evict either. A peer already open may always replace its connection.
+   */
+  isFull(peerId: string, outbound: boolean): boolean {
+    if (this.open.has(peerId)) return false;
+    if (this.#hasRoom(outbound)) return false;
+    return outbound || this.#evictionVictim() === null;
+  }
+
+  /**
+   * Whether a slot is free for a connection in this direction. Inbound peers hold at most maxPeers minus
+   * outboundSlotsMin slots (Bitcoin Core's reserved outbound slots), so they can never take all of them.
+   */
+  #hasRoom(outbound: boolean): boolean {
+    const { maxPeers, outboundSlotsMin } = this.host.limits;
+    if (this.open.size >= maxPeers) return false;
+    return outbound || this.inboundOpenCount < maxPeers - outboundSlotsMin;
+  }
+
+  /** The open inbound connection eviction would disconnect (eviction.ts), or null. */
+  #evictionVictim(): PeerConnection | null {
+    const inbound: EvictionCandidate[] = [];
+    for (const c of this.open.values()) {
+      if (c.outbound) continue;
+      const group = netGroup(c.remoteAddress);
+      const { minRttMs, lastUsefulMs } = c;
+      inbound.push({ id: c.peerId, netGroup: group, netGroupRank: this.host.netGroupRank(group), minRttMs, lastUsefulMs, openedAtMs: this.#openedAtMs.get(c) ?? 0 });
+    }
+    const id = selectEvictionVictim(inbound);
+    return id === null ? null : (this.open.get(id) ?? null);
   }
 
   /** Takes an inbound link, or destroys it when the node does not accept it now. */
@@ -84,11 +140,13 @@ export class PeerTable {
     const { limits, log } = this.host;
     const ip = normalizeHost(link.remoteAddress);
     if (!this.host.accepting() || this.host.isIpBanned(ip, this.host.now())) return void link.destroy();
-    if (this.handshakingCount >= limits.handshakesPendingMax || this.connections.size >= limits.maxPeers + limits.handshakesPendingMax) {
+    // Only inbound handshakes count: our own dials (capped by dialsPendingMax, or by the configured peers)
+    // never crowd them out. Open peers are bounded by maxPeers, so inbound connections are bounded too.
+    if (this.inboundHandshakingCount >= limits.handshakesPendingMax) {
       log.debug('refused inbound: too many connections', { ip });
       return void link.destroy();
     }
-    this.#track(new PeerConnection(link, false, this.host.connectionContext()));
+    this.#track(new PeerConnection(link, false, this.host.connectionContext(false)));
   }
 
   /** Dials HOST:PORT; `done` hears once whether it opened. */
@@ -100,13 +158,16 @@ export class PeerTable {
       this.dialing.delete(key);
       if (err || !link) return void done?.(err ?? new StrongcastError('ERR_CONNECT_FAILED', `cannot connect to ${key}`));
       if (!this.host.accepting()) return void link.destroy();
-      const c = new PeerConnection(link, true, this.host.connectionContext());
+      const c = new PeerConnection(link, true, this.host.connectionContext(true));
       if (done) this.#pendingDials.set(c, done);
       this.#track(c);
     });
   }
 
-  /** A connection finished its handshake: keep one connection per peer, within maxPeers. */
+  /**
+   * A connection finished its handshake: keep one connection per peer, within maxPeers and the inbound
+   * share of it; a full table makes room for an inbound peer by evicting another inbound one.
+   */
   onOpen(c: PeerConnection): void {
     const existing = this.open.get(c.peerId);
     if (existing) {
@@ -116,18 +177,30 @@ export class PeerTable {
       loser.close('ERR_DUPLICATE_PEER', `already connected to ${c.peerId.slice(0, 16)}`);
       if (!keepNew) return;
     }
-    if (this.open.size >= this.host.limits.maxPeers) {
+    if (!existing && !this.#hasRoom(c.outbound) && !this.#evictFor(c)) {
       return c.close('ERR_TOO_MANY_PEERS', `node has its maximum of ${this.host.limits.maxPeers} peers`);
     }
     this.open.set(c.peerId, c);
+    this.#openedAtMs.set(c, this.host.now());
     this.host.peerOpened(c);
     this.#pendingDials.get(c)?.(null, c);
     this.#pendingDials.delete(c);
   }
 
+  /** Makes room for the inbound `c` by evicting an inbound peer; false when `c` is outbound or none may go. */
+  #evictFor(c: PeerConnection): boolean {
+    const victim = c.outbound ? null : this.#evictionVictim();
+    if (!victim) return false;
+    this.evictions++;
+    this.host.log.info('evicting an inbound peer to make room', { id: victim.peerId.slice(0, 16), addr: victim.addr, for: c.addr });
+    victim.close('ERR_EVICTED', `evicted to make room for another inbound peer (${this.host.limits.maxPeers} slots full)`);
+    return true;
+  }
+
   /** A connection closed (exactly once per connection). */
   onClose(c: PeerConnection, code: ErrorCode, reason: string): void {
     this.connections.delete(c);
+    this.#openedAtMs.delete(c);
     for (const k of ['framesIn', 'framesOut', 'bytesIn', 'bytesOut'] as const) this.#closedTotals[k] += c.stats[k];
     const pending = this.#pendingDials.get(c);
     if (pending) {

@@ -17,6 +17,8 @@ export class RawPeer {
   closed = false;
   /** Why the session ended on our side, if it did (its own error or the node's reject). */
   error: Error | undefined;
+  /** Answer every ping with its pong, as a live peer does (set by `answerPings`). */
+  private pongs = false;
   readonly identity: Identity;
   session: SecureSession | null = null;
   private readonly reader = new HandshakeFrameReader();
@@ -27,24 +29,32 @@ export class RawPeer {
     socket.on('error', () => (this.closed = true));
   }
 
-  /** Opens a TCP connection, nothing more. */
-  static open(port: number, identity: Identity = generateIdentity()): Promise<RawPeer> {
+  /** Opens a TCP connection, nothing more; from `localAddress` (any 127.x, to model network groups) if given. */
+  static open(port: number, identity: Identity = generateIdentity(), localAddress?: string): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port }, () => resolve(new RawPeer(s, identity)));
+      const s = connect({ host: '127.0.0.1', port, localAddress }, () => resolve(new RawPeer(s, identity)));
       s.once('error', reject);
     });
   }
 
   /**
    * Opens a connection and runs the handshake as the dialer; resolves once the node accepted us (its first
-   * sealed frame arrived). `options` may claim another network, id or payload.
+   * sealed frame arrived). `options` may claim another network, id or payload; `localAddress` (any 127.x)
+   * models another network group.
    */
-  static async handshake(port: number, networkId = 'strongcast-test', identity: Identity = generateIdentity(), options: Partial<SecureSessionOptions> = {}): Promise<RawPeer> {
-    const p = await RawPeer.open(port, identity);
+  static async handshake(port: number, networkId = 'strongcast-test', identity: Identity = generateIdentity(), options: Partial<SecureSessionOptions> = {}, localAddress?: string): Promise<RawPeer> {
+    const p = await RawPeer.open(port, identity, localAddress);
     p.beginHandshake(networkId, options);
     await p.waitFor((m) => m.t === 'ping');
     await p.waitFor((m) => m.t === 'getpeers', 500).catch(() => undefined);
     return p;
+  }
+
+  /** From now on, answers the node's pings (a sybil that does just enough to look alive). */
+  answerPings(): this {
+    this.pongs = true;
+    for (const m of this.received) if (m.t === 'ping') this.send({ t: 'pong', n: m.n });
+    return this;
   }
 
   /** Starts the handshake as the dialer without waiting for it. */
@@ -59,6 +69,7 @@ export class RawPeer {
     const { out, messages, error } = this.session.push(chunk);
     for (const b of out) this.socket.write(b);
     this.received.push(...messages);
+    if (this.pongs) for (const m of messages) if (m.t === 'ping' && !this.closed) this.send({ t: 'pong', n: m.n });
     // A refusal during the handshake comes as a handshake frame: recorded as the reject message it means.
     const r = this.session.rejected;
     if (r && !this.received.some((m) => m.t === 'reject')) this.received.push({ t: 'reject', code: r.code, reason: r.reason });

@@ -1,0 +1,103 @@
+/**
+ * Eclipse by churn on the simulator (issue 16, item 2): a fresh sybil from one of 20 network groups connects
+ * to the victim every 100 ms for 30 s of virtual time. The shipped node code runs on in-memory links with a
+ * seeded network, so a failing run replays from its seed. The honest peers that were there first and keep
+ * bringing broadcasts are never evicted, and an honest node that starts mid-attack gets in at once.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createNode } from '../src/create-node.ts';
+import type { StrongcastNode } from '../src/core/node.ts';
+import { identityFromSeed } from '../src/crypto/keys.ts';
+import { MemoryNetwork } from '../src/sim/memory-network.ts';
+import { Prng } from '../src/sim/prng.ts';
+import { Scheduler } from '../src/sim/scheduler.ts';
+import { seededRandom, SimHost } from '../src/sim/sim-host.ts';
+import { simVerifier } from '../src/sim/sim-verifier.ts';
+import { RawHost } from './sim-net/raw-host.ts';
+import { testKey } from './sim/keys.ts';
+
+const networkId = 'eclipse-sim';
+const victimIp = '10.0.0.1';
+
+/** A node on simulated host `ip`, its key from `seed`. */
+function simNode(sched: Scheduler, net: MemoryNetwork, ip: string, seed: number, extra: object = {}): StrongcastNode {
+  const host = new SimHost(sched, ip);
+  return createNode({
+    host: ip,
+    port: 7000,
+    networkId,
+    identity: identityFromSeed(new Uint8Array(32).fill(seed)),
+    verifier: simVerifier(host, null, () => 1),
+    transport: net.transport(host),
+    clock: host.clock(),
+    random: seededRandom(seed),
+    peerExchange: false,
+    pingIntervalMs: 500,
+    reconnectBaseMs: 100,
+    reconnectMaxMs: 1000,
+    ...extra,
+  });
+}
+
+test('simulator: 300 sybils churning through the inbound slots evict no long-standing useful honest peer, and a new honest node joins within 2 s', async () => {
+  const seed = 16;
+  const sched = new Scheduler(0, 1_000_000, `eclipse seed ${seed}`);
+  const prng = new Prng(seed);
+  const net = new MemoryNetwork(sched, { delayMs: () => prng.int(1, 5) });
+  // 12 slots: 3 reserved for our own dials (a quarter), 9 for inbound peers.
+  const v = simNode(sched, net, victimIp, 1, { maxPeers: 12, targetPeers: 2 });
+  const honest = [2, 3, 4, 5].map((i) => simNode(sched, net, `10.${i}.0.1`, i, { peers: [`${victimIp}:7000`] }));
+  const honestIds = new Set(honest.map((h) => h.id));
+  const evictedHonest: string[] = [];
+  const joinedAt = new Map<string, number>();
+  v.on('peer', (p) => {
+    if (p.state === 'connected' && !joinedAt.has(p.id)) joinedAt.set(p.id, sched.now);
+    if (p.state === 'disconnected' && p.code === 'ERR_EVICTED' && honestIds.has(p.id)) evictedHonest.push(p.id.slice(0, 8));
+  });
+  await v.start();
+  for (const h of honest) await h.start();
+  await sched.run(3000);
+  assert.is(v.peers().length, 4, 'the honest peers are in before the attack');
+  let newcomer: StrongcastNode | null = null;
+  let newcomerStartMs = 0;
+  for (let k = 0; k < 300; k++) {
+    const sybil = new RawHost(net, new SimHost(sched, `10.${100 + (k % 20)}.${k >> 8}.${(k & 255) + 1}`), testKey(k, 66), networkId, prng);
+    sybil.dial(victimIp, 7000);
+    if (k % 10 === 0) for (const h of honest) void h.broadcast('chat', `still here ${k}`);
+    if (k === 150) {
+      newcomer = simNode(sched, net, '10.9.0.1', 9, { peers: [`${victimIp}:7000`] });
+      newcomerStartMs = sched.now;
+      await newcomer.start();
+    }
+    await sched.run(sched.now + 100);
+    assert.ok(v.peers().filter((p) => !p.outbound).length <= 9, `inbound peers within their share at ${sched.now} ms`);
+  }
+  await sched.run(sched.now + 1000);
+  assert.ok(v.evictions > 100, `sybils churned through the inbound slots: ${v.evictions} evictions`);
+  assert.equal(evictedHonest, [], 'no honest peer that was there first and keeps bringing broadcasts was evicted');
+  for (const h of honest) assert.ok(v.peerIds().includes(h.id), `honest ${h.id.slice(0, 8)} still connected`);
+  const joined = joinedAt.get(newcomer!.id);
+  assert.ok(joined !== undefined && joined - newcomerStartMs <= 2000, `the newcomer joined ${joined === undefined ? 'never' : `${joined - newcomerStartMs} ms after its start`}`);
+  await Promise.all([v, ...honest, newcomer!].map((n) => n.stop()));
+});
+
+test('simulator: honest nodes sharing a full seed back off after an eviction instead of churning through it every pass', async () => {
+  const sched = new Scheduler(0, 1_000_000, 'churn seed 5');
+  const prng = new Prng(5);
+  const net = new MemoryNetwork(sched, { delayMs: () => prng.int(1, 5) });
+  // Two inbound slots (a table this small reserves none), three honest nodes configured to keep dialing it.
+  const seedNode = simNode(sched, net, victimIp, 1, { maxPeers: 2, targetPeers: 1 });
+  const defaults = { reconnectBaseMs: 250, reconnectMaxMs: 30_000 };
+  const others = [2, 3, 4].map((i) => simNode(sched, net, `10.${i}.0.1`, i, { peers: [`${victimIp}:7000`], ...defaults }));
+  await seedNode.start();
+  for (const o of others) await o.start();
+  await sched.run(120_000);
+  // Without the backoff, an evicted node redials at its next maintenance pass (2 s) and evicts another: 60+.
+  assert.ok(seedNode.evictions <= 30, `${seedNode.evictions} evictions in 120 s`);
+  assert.ok(seedNode.evictions >= 1, 'the third node did get in now and then');
+  assert.is(seedNode.peers().length, 2, 'the seed stays full');
+  await Promise.all([seedNode, ...others].map((n) => n.stop()));
+});
+
+test.run();
