@@ -5,37 +5,23 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createNode } from '../src/create-node.ts';
 import type { StrongcastNode } from '../src/core/node.ts';
-import { identityFromSeed } from '../src/crypto/keys.ts';
 import { gossipSignedBytes } from '../src/gossip/gossip-core.ts';
 import { MemoryNetwork } from '../src/sim/memory-network.ts';
 import { Prng } from '../src/sim/prng.ts';
 import { Scheduler } from '../src/sim/scheduler.ts';
-import { seededRandom, SimHost } from '../src/sim/sim-host.ts';
-import { simVerifier } from '../src/sim/sim-verifier.ts';
 import { RawHost } from './sim-net/raw-host.ts';
+import { simNode as simNodeOn } from './helpers/sim-node.ts';
+import { SimHost } from '../src/sim/sim-host.ts';
+import type { NodeOptions } from '../src/core/node-options.ts';
 import { testKey } from './sim/keys.ts';
 
 const networkId = 'overload-sim';
 const victimIp = '10.0.0.1';
 
 /** A node on simulated host `ip` whose verifier takes 20 ms of virtual time per batch. */
-function slowNode(sched: Scheduler, net: MemoryNetwork, ip: string, seed: number, extra: object = {}): StrongcastNode {
-  const host = new SimHost(sched, ip);
-  return createNode({
-    host: ip,
-    port: 7000,
-    networkId,
-    identity: identityFromSeed(new Uint8Array(32).fill(seed)),
-    verifier: simVerifier(host, null, () => 20),
-    transport: net.transport(host),
-    clock: host.clock(),
-    random: seededRandom(seed),
-    peerExchange: false,
-    gossipMode: 'flood',
-    ...extra,
-  });
+function slowNode(sched: Scheduler, net: MemoryNetwork, ip: string, seed: number, extra: Partial<NodeOptions> = {}): StrongcastNode {
+  return simNodeOn(sched, net, { networkId, ip, seed, verifyMs: 20, options: { ...{ gossipMode: 'flood' }, ...extra } });
 }
 
 test('simulator: sybils that fill inflightMax make senders wait, not lose broadcasts: every honest broadcast crosses V, nobody is scored', async () => {

@@ -1,0 +1,40 @@
+/**
+ * A plain node (no validator) on a simulated host of the in-memory network: the shipped node code on a
+ * virtual clock and in-memory links, its key from a seed, for simulator tests of the peer layer.
+ */
+import { createNode } from '../../src/create-node.ts';
+import type { NodeOptions } from '../../src/core/node-options.ts';
+import type { StrongcastNode } from '../../src/core/node.ts';
+import { identityFromSeed } from '../../src/crypto/keys.ts';
+import type { MemoryNetwork } from '../../src/sim/memory-network.ts';
+import type { Scheduler } from '../../src/sim/scheduler.ts';
+import { seededRandom, SimHost } from '../../src/sim/sim-host.ts';
+import { simVerifier } from '../../src/sim/sim-verifier.ts';
+
+/** Where and how the node runs; `options` are the node's own, over the simulator's defaults here. */
+export interface SimNodeSpec {
+  networkId: string;
+  ip: string;
+  /** Key seed (also the node's random seed). */
+  seed: number;
+  /** Virtual ms each verification batch takes. */
+  verifyMs: number;
+  options?: Partial<NodeOptions>;
+}
+
+/** Starts nothing: returns the node, to be started by the test. Peer exchange off, port 7000. */
+export function simNode(sched: Scheduler, net: MemoryNetwork, spec: SimNodeSpec): StrongcastNode {
+  const host = new SimHost(sched, spec.ip);
+  return createNode({
+    host: spec.ip,
+    port: 7000,
+    networkId: spec.networkId,
+    identity: identityFromSeed(new Uint8Array(32).fill(spec.seed)),
+    verifier: simVerifier(host, null, () => spec.verifyMs),
+    transport: net.transport(host),
+    clock: host.clock(),
+    random: seededRandom(spec.seed),
+    peerExchange: false,
+    ...spec.options,
+  });
+}
