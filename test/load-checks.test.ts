@@ -10,7 +10,7 @@ import { stallOutages } from '../bench/load/validity.ts';
 import { attackEvidence, baselineMs, type AttackFact, type Observations } from '../bench/load/attack-evidence.ts';
 import { faultyDuring, instanceSpanMs, worstInstance } from '../bench/load/fault-bound.ts';
 import type { Attack } from '../bench/load/plan.ts';
-import type { InstanceView, StatsSample } from '../bench/load/recorder.ts';
+import { Recorder, type InstanceView, type StatsSample } from '../bench/load/recorder.ts';
 import { checkValidity, observedOutages, type ValidityInput } from '../bench/load/validity.ts';
 
 const roundMs = 1000;
@@ -256,6 +256,18 @@ test('a stall a validator reported makes it out from the stall until its catch-u
     { node: 6, fromMs: 19_450, toMs: 51_000 },
     { node: 4, fromMs: 29_100, toMs: 31_000 },
   ]);
+});
+
+test('a caught-up event ends the catch-up it belongs to and is no stall', () => {
+  // A `caught-up` once fell through into the stall case: every catch-up that ended was counted as a stall
+  // the validator "could not catch up" from, out until the end of the run, and no catch-up period closed.
+  const r = new Recorder(() => 'honest', (id) => id);
+  r.onEvent({ node: 3, life: 1, atMs: 5000, e: { event: 'resync', reason: 'no peers' } });
+  r.onEvent({ node: 3, life: 1, atMs: 6200, e: { event: 'caught-up', height: 4, tip: 'ab' } });
+  r.onEvent({ node: 5, life: 1, atMs: 7000, e: { event: 'stalled', lateMs: 640, stallMsMax: 500, catchingUp: true } });
+  assert.equal(r.stalls, [{ node: 5, life: 1, atMs: 7000, lateMs: 640, catchingUp: true }]);
+  assert.equal(r.catchUps, [{ node: 3, life: 1, fromMs: 5000, toMs: 6200, reason: 'no peers' }]);
+  assert.is(r.caughtUp, 1);
 });
 
 test.run();

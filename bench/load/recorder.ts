@@ -174,11 +174,11 @@ export class Recorder {
       case 'synced':
         this.synced++;
         return;
-      case 'caught-up':
       case 'stalled':
         this.stalls.push({ node: ev.node, life: ev.life, atMs: ev.atMs, lateMs: Number(e.lateMs), catchingUp: e.catchingUp === true });
         return;
       case 'resync':
+      case 'caught-up':
         return this.#onCatchUp(ev);
       case 'chain':
         this.chains.set(ev.node, (e.blocks as Array<{ hash: string }>).map((b) => b.hash));
