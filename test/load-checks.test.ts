@@ -160,8 +160,8 @@ test('a withholding took place only with a release the honest side noticed', () 
 });
 
 /** Counter samples of one validator: `perSec` ordinary duplicates a second, plus `extra` from t = 10 s on. */
-function samples(perSec: number, extra: number): StatsSample[] {
-  return Array.from({ length: 20 }, (_, i) => ({ atMs: i * 1000, life: 1, duplicates: i * perSec + (i >= 10 ? extra : 0) }));
+function samples(perSec: number, extra: number, holdsFrom10s = 0): StatsSample[] {
+  return Array.from({ length: 20 }, (_, i) => ({ atMs: i * 1000, life: 1, duplicates: i * perSec + (i >= 10 ? extra : 0), rateHolds: i >= 10 ? holdsFrom10s : 0 }));
 }
 
 function floodFact(a: Attack, framesTo: Record<number, number>): AttackFact {
@@ -190,6 +190,30 @@ test('a burst of duplicates just before a step (a backlog after a pause) does no
   const e = attackEvidence([a], [floodFact(a, { 1: 1000 })], observations({ statsLog: new Map([[1, log]]) }))[0]!;
   assert.ok(e.happened, e.evidence);
   assert.match(e.evidence, '1: 600 counted for 1000 frames');
+});
+
+test('a burst took place where the target held a connection over its rate during it (backpressure, no offence)', () => {
+  const a: Attack = { kind: 'flood', step: 'burst', atMs: 9000, durMs: 1000, targets: [1, 2] };
+  const statsLog = new Map([
+    [1, samples(50, 0, 3)],
+    [2, samples(50, 0, 0)],
+  ]);
+  const e = attackEvidence([a], [floodFact(a, { 1: 80_000, 2: 60_000 })], observations({ statsLog }))[0]!;
+  assert.not.ok(e.happened, 'target 2 neither held nor charged anyone');
+  assert.match(e.evidence, '1: 0 charged for 80000 frames, 3 rate holds');
+  assert.match(e.evidence, 'seen at 1/2 targets');
+  // Holds before the step (the counter already at 3 when it began) are not the step's.
+  const earlier = new Map([[1, samples(50, 0, 0).map((x) => ({ ...x, rateHolds: 3 }))]]);
+  const b: Attack = { ...a, targets: [1] };
+  assert.not.ok(attackEvidence([b], [floodFact(b, { 1: 80_000 })], observations({ statsLog: earlier }))[0]!.happened);
+});
+
+test('a flood of duplicates the target held at its rate, and so read in part, took place', () => {
+  const a: Attack = { kind: 'flood', step: 'dups', atMs: 9000, durMs: 1000, targets: [1] };
+  const e = attackEvidence([a], [floodFact(a, { 1: 22_200 })], observations({ statsLog: new Map([[1, samples(50, 2300, 5)]]) }))[0]!;
+  assert.ok(e.happened, e.evidence);
+  assert.match(e.evidence, '1: 2300 counted for 22200 frames, 5 rate holds');
+  assert.not.ok(attackEvidence([a], [floodFact(a, { 1: 22_200 })], observations({ statsLog: new Map([[1, samples(50, 2300, 0)]]) }))[0]!.happened, 'read in part without a hold');
 });
 
 test('a garbage step took place only where the target charged the flooder for it', () => {
@@ -224,7 +248,7 @@ test('a replay read by its target after the last frame was written counts up to 
   const a: Attack = { kind: 'flood', step: 'replay', atMs: 9000, durMs: 1000, targets: [1] };
   // Written by 9.9 s; the target, busy, counted the 1,000 duplicates between 11 s and 12 s; the flooder's
   // step ended when the target had read them all and closed, at 12.5 s.
-  const log = Array.from({ length: 20 }, (_, i) => ({ atMs: i * 1000, life: 1, duplicates: i * 50 + (i >= 12 ? 1000 : 0) }));
+  const log = Array.from({ length: 20 }, (_, i) => ({ atMs: i * 1000, life: 1, duplicates: i * 50 + (i >= 12 ? 1000 : 0), rateHolds: 0 }));
   const fact = floodFact(a, { 1: 1000 });
   fact.flood!.doneMs = 12_500;
   const e = attackEvidence([a], [fact], observations({ statsLog: new Map([[1, log]]) }))[0]!;

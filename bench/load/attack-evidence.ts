@@ -16,7 +16,12 @@
  *    offence per chain where the node has no memory of them, as after a restart) read no more of them, and
  *    the ban is its evidence; garbage, badsig, burst:
  *    the target charged the flooder (its validator key, or a key no validator holds) an offence of the step's
- *    kind or refused a chain of it, from the step's first frame to `graceMs` after its last.
+ *    kind or refused a chain of it, from the step's first frame to `graceMs` after its last;
+ *  - burst, dups and replay also: the target stopped reading a connection over its rate (its `rateHolds`
+ *    counter rose over the step). Going over the rate is backpressure, not an offence (a node never bans a
+ *    peer for its rate), so a burst leaves no charge, and a held flooder's frames wait unread in TCP: the
+ *    hold is the evidence. The counter is the node's, over all its peers; honest traffic in these runs stays
+ *    far under the rates, so a hold during a step is the step's.
  */
 import type { Attack, FloodStep } from './plan.ts';
 import type { FloodStepResult } from './flooder.ts';
@@ -125,6 +130,15 @@ export function excessDuplicates(log: readonly StatsSample[] | undefined, fromMs
   return after.duplicates - before.duplicates - lowestRate(base) * (after.atMs - before.atMs);
 }
 
+/** How often a validator stopped reading an over-rate peer from the last sample at or before `fromMs` to the
+ * first at or after `toMs` (same life); null without samples on both sides. */
+export function holdsDuring(log: readonly StatsSample[] | undefined, fromMs: number, toMs: number): number | null {
+  const before = log?.filter((s) => s.atMs <= fromMs).at(-1);
+  if (!log || !before) return null;
+  const after = log.find((s) => s.atMs >= toMs && s.life === before.life);
+  return after ? after.rateHolds - before.rateHolds : null;
+}
+
 /** The evidence at one target of a flood step: whether it saw the step, and a short figure. */
 function atTarget(step: FloodStep, t: number, r: FloodStepResult, o: Observations): { seen: boolean; figure: string } {
   const frames = r.framesTo[t] ?? 0;
@@ -134,17 +148,19 @@ function atTarget(step: FloodStep, t: number, r: FloodStepResult, o: Observation
   const codes = floodCodes[step];
   const mine = (c: Charge) => c.node === t && c.atMs >= from && c.atMs <= to && codes.includes(c.code) && o.isFlooder(c.peer);
   const refused = o.refusals.filter(mine).length;
+  const holds = holdsDuring(o.statsLog.get(t), from, Math.max(r.lastFrameMs, r.doneMs ?? 0)) ?? 0;
+  const held = holds > 0 ? `, ${holds} rate holds` : '';
   if (step === 'dups' || step === 'replay') {
     // A refused chain is also charged as an offence: counted once, as the refusal.
     // Up to the step's end: a target may still be reading a replay's frames after the last was written.
     const dups = excessDuplicates(o.statsLog.get(t), from, Math.max(r.lastFrameMs, r.doneMs ?? 0));
     const counted = Math.round((dups ?? 0) + refused);
     const banned = o.charges.some((c) => mine(c) && c.banned === true);
-    const figure = `${t}: ${dups === null ? 'no counter samples' : `${counted} counted`} for ${frames} frames${banned ? ', flooder banned' : ''}`;
-    return { seen: counted * 2 >= frames || banned, figure };
+    const figure = `${t}: ${dups === null ? 'no counter samples' : `${counted} counted`} for ${frames} frames${banned ? ', flooder banned' : ''}${held}`;
+    return { seen: counted * 2 >= frames || banned || holds > 0, figure };
   }
   const charged = o.charges.filter(mine).length + refused;
-  return { seen: charged > 0, figure: `${t}: ${charged} charged for ${frames} frames` };
+  return { seen: charged > 0 || (step === 'burst' && holds > 0), figure: `${t}: ${charged} charged for ${frames} frames${held}` };
 }
 
 function flood(step: FloodStep, targets: readonly number[], r: FloodStepResult, o: Observations): Pick<AttackEvidence, 'happened' | 'evidence'> {

@@ -37,6 +37,8 @@ export interface StatsSample {
   life: number;
   /** Gossip and consensus copies the node dropped as already seen. */
   duplicates: number;
+  /** Times the node stopped reading a peer that went over its rate (all peers, since start). */
+  rateHolds: number;
 }
 
 /** A validator's own report that its process stalled past its stallMsMax (`stalled`). */
@@ -225,7 +227,7 @@ export class Recorder {
     this.statsAtMs.set(ev.node, ev.atMs);
     let log = this.statsLog.get(ev.node);
     if (!log) this.statsLog.set(ev.node, (log = []));
-    log.push({ atMs: ev.atMs, life: ev.life, duplicates: Number(ev.e.duplicates ?? 0) });
+    log.push({ atMs: ev.atMs, life: ev.life, duplicates: Number(ev.e.duplicates ?? 0), rateHolds: Number(ev.e.rateHolds ?? 0) });
   }
 
   #view(inst: { miner: number; t0: number }): InstanceView {

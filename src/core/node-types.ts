@@ -78,6 +78,8 @@ export interface NodeStats {
   framesOut: number;
   bytesIn: number;
   bytesOut: number;
+  /** Times reading from a peer stopped because it went over its message or byte rate, all peers since start. */
+  rateHolds: number;
   duplicates: number;
   offences: number;
   bans: number;

@@ -22,6 +22,8 @@ export interface TrafficTotals {
   framesOut: number;
   bytesIn: number;
   bytesOut: number;
+  /** Times reading from a peer stopped because it went over its message or byte rate (backpressure). */
+  rateHolds: number;
 }
 
 /** What the table needs from its node. */
@@ -60,7 +62,7 @@ export class PeerTable {
   /** Inbound peers disconnected to make room, since start. */
   evictions = 0;
   /** Frame and byte totals of connections already closed. */
-  readonly #closedTotals: TrafficTotals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
+  readonly #closedTotals: TrafficTotals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, rateHolds: 0 };
 
   constructor(private readonly host: PeerTableHost) {}
 
@@ -77,6 +79,7 @@ export class PeerTable {
       t.framesOut += c.stats.framesOut;
       t.bytesIn += c.stats.bytesIn;
       t.bytesOut += c.stats.bytesOut;
+      t.rateHolds += c.stats.rateHolds;
     }
     return t;
   }
@@ -201,7 +204,7 @@ export class PeerTable {
   onClose(c: PeerConnection, code: ErrorCode, reason: string): void {
     this.connections.delete(c);
     this.#openedAtMs.delete(c);
-    for (const k of ['framesIn', 'framesOut', 'bytesIn', 'bytesOut'] as const) this.#closedTotals[k] += c.stats[k];
+    for (const k of ['framesIn', 'framesOut', 'bytesIn', 'bytesOut', 'rateHolds'] as const) this.#closedTotals[k] += c.stats[k];
     const pending = this.#pendingDials.get(c);
     if (pending) {
       this.#pendingDials.delete(c);
