@@ -366,17 +366,22 @@ export class Flooder {
   async #burst(targets: Array<{ index: number; host: string; port: number }>): Promise<void> {
     const ping = encodeFrame({ t: 'ping', n: 1 });
     const burst = Buffer.concat(Array.from({ length: burstFrames }, () => ping));
-    for (const t of targets) {
-      const p = await this.#attackPeer(t);
-      if (!p) continue;
-      // Again each second until the target cuts the connection (its rate limit, then a ban): a node on a
-      // busy machine may handle one burst no faster than its rate allows, and then nothing is over it.
-      for (let round = 0; round < burstRoundsMax && !p.closed; round++) {
-        if (p.sendFrames(burst)) this.#count(p, burstFrames, burst.byteLength);
-        await p.waitClosed(1000);
-      }
-      p.close();
-    }
+    // All targets at once: a node holds a peer over its rate (backpressure) rather than cutting it, so a
+    // burst now runs its rounds to the end at each target, and one after the other the last targets of a
+    // step were never reached.
+    await Promise.all(
+      targets.map(async (t) => {
+        const p = await this.#attackPeer(t);
+        if (!p) return;
+        // Again each second, until the target cuts the connection or the rounds are done: a node on a busy
+        // machine may handle one burst no faster than its rate allows, and then nothing is over it.
+        for (let round = 0; round < burstRoundsMax && !p.closed; round++) {
+          if (p.sendFrames(burst)) this.#count(p, burstFrames, burst.byteLength);
+          await p.waitClosed(1000);
+        }
+        p.close();
+      }),
+    );
   }
 }
 
