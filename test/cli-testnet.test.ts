@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliProcess, PortTaken, withPortBlock } from './helpers/proc.ts';
+import { testnetStartDelayMs } from '../src/cli/testnet.ts';
 
 function alive(pid: number): boolean {
   try {
@@ -52,9 +53,12 @@ test('testnet --json: 3 validators form a network, mine through stdin, all decid
   const root = mkdtempSync(join(tmpdir(), 'strongcast-testnet-'));
   let t: CliProcess | null = null;
   try {
+    const launchedAtMs = Date.now();
     const started = await startTestnet(root, 3, ['--round-ms', '500']);
     t = started.t;
     const dir = started.dir;
+    const startMs = (JSON.parse(readFileSync(join(dir, 'genesis.json'), 'utf8')) as { startMs: number }).startMs;
+    assert.ok(startMs >= launchedAtMs + testnetStartDelayMs, `round 0 starts ${testnetStartDelayMs} ms after the genesis is made, once the validators are up (${startMs - launchedAtMs} ms after launch)`);
     for (let i = 0; i < 3; i++) await t.waitEvent((e) => e.node === i && e.event === 'stats' && e.peers === 2, `node ${i} with 2 peers`, 40_000);
     assert.ok(existsSync(join(dir, 'genesis.json')), 'genesis written');
     const pids = [...new Set(childPids(t))];

@@ -79,11 +79,18 @@ function startChild(i: number, dir: string, json: boolean, onEvent: (i: number, 
   return child;
 }
 
+/**
+ * Round 0 of a new testnet starts this long after its genesis is made, in ms: its validators, started right
+ * after, are all up before it, so none begins by catching up from the others (a network that starts with
+ * nobody live finishes catching up only once all n are up; README, Durable state and catch-up).
+ */
+export const testnetStartDelayMs = 3000;
+
 async function ensureNetwork(flags: TestnetFlags): Promise<number> {
   const genesisPath = join(flags.dir, 'genesis.json');
   if (!existsSync(genesisPath)) {
     mkdirSync(flags.dir, { recursive: true });
-    await initNetwork({ nodes: flags.nodes, out: flags.dir, faults: flags.faults, roundMs: flags.roundMs, basePort: flags.basePort, host: '127.0.0.1' });
+    await initNetwork({ nodes: flags.nodes, out: flags.dir, faults: flags.faults, roundMs: flags.roundMs, basePort: flags.basePort, host: '127.0.0.1', startMs: Date.now() + testnetStartDelayMs });
     return flags.nodes;
   }
   const g = await readGenesisFile(genesisPath);
