@@ -97,14 +97,22 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.node.attachSync({ onGetChain: (from) => this.sync.answer(from), onChainReply: (msg, peer) => this.sync.onReply(msg, peer) });
     // A node that starts after the network did may have missed decisions: it catches up first (catch-up.ts).
     if (this.now() >= this.genesis.startMs) {
-      if (this.genesis.validators.length > 1 && this.node.peerIds().length === 0) this.aloneSince = this.now();
+      this.noteIfAlone();
       this.sync.begin();
     }
     this.scheduleTick();
     this.probe.start();
-    this.aloneWatch = this.clock.setRepeating(() => {
-      if (this.now() >= this.genesis.startMs && this.genesis.validators.length > 1 && this.node.peerIds().length === 0) this.aloneSince ??= this.now();
-    }, this.probe.probeMs);
+    this.aloneWatch = this.clock.setRepeating(() => this.noteIfAlone(), this.probe.probeMs);
+  }
+
+  /** Without a peer in a network of several validators: nothing this node hears or sends reaches anyone. */
+  private isAlone(): boolean {
+    return this.genesis.validators.length > 1 && this.node.peerIds().length === 0;
+  }
+
+  /** After the start, notes a moment without peers; the next checkOutage takes it as an outage. */
+  private noteIfAlone(): void {
+    if (this.now() >= this.genesis.startMs && this.isAlone()) this.aloneSince ??= this.now();
   }
 
   /** True while the node is still learning missed blocks from its peers. */
@@ -132,7 +140,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   async mine(payload: Uint8Array): Promise<{ instance: InstanceId; hash: string }> {
     if (this.index === null) throw new StrongcastError('ERR_NOT_VALIDATOR', 'an observer cannot mine');
     if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the validator is not started');
-    if (this.genesis.validators.length > 1 && this.node.peerIds().length === 0) {
+    if (this.isAlone()) {
       // Alone, only this node would see the block: it would decide it and nobody else would.
       throw new StrongcastError('ERR_NOT_STARTED', 'no peers connected: a block mined now would reach nobody');
     }
@@ -343,7 +351,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
       this.aloneSince = null;
       return;
     }
-    const alone = this.genesis.validators.length > 1 && this.node.peerIds().length === 0;
+    const alone = this.isAlone();
     // Links came up since the last check: an instance whose round 1 ran before them was seen only in part.
     const wasAlone = this.aloneSince !== null;
     let reason: string | null = null;
