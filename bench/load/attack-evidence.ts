@@ -122,10 +122,9 @@ function lowestRate(samples: readonly StatsSample[]): number {
  * without samples on both sides.
  */
 export function excessDuplicates(log: readonly StatsSample[] | undefined, fromMs: number, toMs: number): number | null {
-  const before = log?.filter((s) => s.atMs <= fromMs).at(-1);
-  if (!log || !before) return null;
-  const after = log.find((s) => s.atMs >= toMs && s.life === before.life);
-  if (!after) return null;
+  const around = samplesAround(log, fromMs, toMs);
+  if (!log || !around) return null;
+  const { before, after } = around;
   const base = log.filter((s) => s.life === before.life && s.atMs >= before.atMs - baselineMs && s.atMs <= before.atMs);
   return after.duplicates - before.duplicates - lowestRate(base) * (after.atMs - before.atMs);
 }
@@ -133,10 +132,15 @@ export function excessDuplicates(log: readonly StatsSample[] | undefined, fromMs
 /** How often a validator stopped reading an over-rate peer from the last sample at or before `fromMs` to the
  * first at or after `toMs` (same life); null without samples on both sides. */
 export function holdsDuring(log: readonly StatsSample[] | undefined, fromMs: number, toMs: number): number | null {
+  const around = samplesAround(log, fromMs, toMs);
+  return around ? around.after.rateHolds - around.before.rateHolds : null;
+}
+
+/** The last sample at or before `fromMs` and the first at or after `toMs` of the same life, if both exist. */
+function samplesAround(log: readonly StatsSample[] | undefined, fromMs: number, toMs: number): { before: StatsSample; after: StatsSample } | null {
   const before = log?.filter((s) => s.atMs <= fromMs).at(-1);
-  if (!log || !before) return null;
-  const after = log.find((s) => s.atMs >= toMs && s.life === before.life);
-  return after ? after.rateHolds - before.rateHolds : null;
+  const after = before && log?.find((s) => s.atMs >= toMs && s.life === before.life);
+  return before && after ? { before, after } : null;
 }
 
 /** The evidence at one target of a flood step: whether it saw the step, and a short figure. */
