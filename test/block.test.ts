@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { toHex, utf8 } from '../src/bytes.ts';
-import { blockHash } from '../src/consensus/block.ts';
+import { blockHash, chainDigest } from '../src/consensus/block.ts';
 import { Chain } from '../src/consensus/chain.ts';
 import { isStrongcastError } from '../src/errors.ts';
 
@@ -30,7 +30,7 @@ test('blockHash changes with every field, and large values encode exactly', () =
 test('Chain: heights count from 1 on the genesis, parents link, tip follows', () => {
   const genesis = new Uint8Array(32).fill(7);
   const c = new Chain({ genesisHash: genesis });
-  assert.equal(c.tip, { height: 0, hash: genesis });
+  assert.equal(c.tip, { height: 0, hash: genesis, digest: genesis }, 'the digest through the genesis is its hash');
   const h1 = blockHash(b);
   const first = c.append(b, h1);
   const h2 = blockHash({ ...b, t0: 3 });
@@ -38,7 +38,16 @@ test('Chain: heights count from 1 on the genesis, parents link, tip follows', ()
   assert.equal([first.height, second.height], [1, 2]);
   assert.equal(first.parent, genesis);
   assert.equal(second.parent, h1);
-  assert.equal(c.tip, { height: 2, hash: h2 });
+  assert.equal(c.tip, { height: 2, hash: h2, digest: chainDigest(chainDigest(genesis, 1, h1), 2, h2) });
+  const linked = new Chain({ genesisHash: genesis });
+  linked.appendLinked(first);
+  linked.appendLinked(second);
+  assert.equal(linked.tip, c.tip, 'appending linked blocks keeps the same digest');
+  const other = new Chain({ genesisHash: genesis });
+  other.append({ ...b, ts: 99 }, blockHash({ ...b, ts: 99 }));
+  other.append({ ...b, t0: 3 }, h2);
+  assert.is(other.tip.hash, h2, 'the same last block at the same height');
+  assert.not.equal(other.tip.digest, c.tip.digest, 'on another chain: another digest');
   assert.is(c.blocks().length, 2);
 });
 
@@ -54,7 +63,8 @@ test('Chain options are checked', () => {
     assert.throws(() => new Chain(o), (e: unknown) => isStrongcastError(e, 'ERR_INVALID_OPTION') && (e as Error).message.includes(field));
   bad({ genesisHash: new Uint8Array(32), blocksKeptMax: 0 }, 'options.blocksKeptMax');
   bad({ genesisHash: new Uint8Array(31) }, 'options.genesisHash');
-  bad({ genesisHash: new Uint8Array(32), tip: { height: -1, hash: new Uint8Array(32) } }, 'options.tip');
+  bad({ genesisHash: new Uint8Array(32), tip: { height: -1, hash: new Uint8Array(32), digest: new Uint8Array(32) } }, 'options.tip');
+  bad({ genesisHash: new Uint8Array(32), tip: { height: 1, hash: new Uint8Array(32), digest: new Uint8Array(31) } }, 'options.tip');
 });
 
 test.run();

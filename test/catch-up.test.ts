@@ -1,8 +1,8 @@
 /** Catch-up rules (pure): f+1 vouches per block, forks, completeness; and the core holding decisions meanwhile. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CatchUp, statementSignedBytes } from '../src/consensus/catch-up.ts';
-import { blockHash } from '../src/consensus/block.ts';
+import { CatchUp, statementSignedBytes, type SyncTip } from '../src/consensus/catch-up.ts';
+import { blockHash, chainDigest } from '../src/consensus/block.ts';
 import { DolevStrong } from '../src/consensus/dolev-strong.ts';
 import { createGenesis, genesisHash } from '../src/consensus/genesis.ts';
 import { toHex } from '../src/bytes.ts';
@@ -23,16 +23,29 @@ function blocks(count: number, parent: Uint8Array = G, height = 0, salt = 0): Wi
   return out;
 }
 
-function st(signer: number, tip: Uint8Array, height: number, round = 100, syncing = false, heldFrom: number | null = null): ChainStatement {
-  return { signer, round, height, tip, syncing, heldFrom, sig: new Uint8Array(64) };
+/** The running digest of the chain `G, ...chain` (block.ts chainDigest). */
+function digestOf(chain: readonly WireChainBlock[]): Uint8Array {
+  return chain.reduce<Uint8Array>((d, b) => chainDigest(d, b.height, blockHash(b)), G);
+}
+
+/** The tip of the chain `G, ...chain`. */
+function tipOf(chain: readonly WireChainBlock[]): SyncTip {
+  const last = chain[chain.length - 1];
+  return last ? { height: last.height, hash: blockHash(last), digest: digestOf(chain) } : { height: 0, hash: G, digest: G };
+}
+
+/** A statement naming the chain `G, ...chain`. */
+function st(signer: number, chain: readonly WireChainBlock[], round = 100, syncing = false, heldFrom: number | null = null): ChainStatement {
+  const { height, hash: tip, digest } = tipOf(chain);
+  return { signer, round, height, tip, digest, syncing, heldFrom, sig: new Uint8Array(64) };
 }
 
 function cu(liveFromT0 = 20, n = 4, faults = 1): CatchUp {
-  return new CatchUp({ n, faults, k: faults + 1, liveFromT0, tip: { height: 0, hash: G } });
+  return new CatchUp({ n, faults, k: faults + 1, liveFromT0, tip: tipOf([]) });
 }
 
 test('statement bytes change with every field', () => {
-  const base = { signer: 1, round: 5, height: 2, tip: new Uint8Array(32), syncing: false, heldFrom: null };
+  const base = { signer: 1, round: 5, height: 2, tip: new Uint8Array(32), digest: new Uint8Array(32), syncing: false, heldFrom: null };
   const ref = toHex(statementSignedBytes('net', G, base));
   for (const changed of [
     statementSignedBytes('net2', G, base),
@@ -41,6 +54,7 @@ test('statement bytes change with every field', () => {
     statementSignedBytes('net', G, { ...base, round: 6 }),
     statementSignedBytes('net', G, { ...base, height: 3 }),
     statementSignedBytes('net', G, { ...base, tip: new Uint8Array(32).fill(1) }),
+    statementSignedBytes('net', G, { ...base, digest: new Uint8Array(32).fill(1) }),
     statementSignedBytes('net', G, { ...base, syncing: true }),
     statementSignedBytes('net', G, { ...base, syncing: true, heldFrom: 0 }),
     statementSignedBytes('net', G, { ...base, syncing: true, heldFrom: 7 }),
@@ -52,14 +66,13 @@ test('statement bytes change with every field', () => {
 test('a block is appendable only when f+1 distinct validators each sent it at that height on that parent', () => {
   const c = cu();
   const chain = blocks(3);
-  const tip3 = blockHash(chain[2]!);
-  assert.is(c.onReply(st(1, tip3, 3), chain), null);
+  assert.is(c.onReply(st(1, chain), chain), null);
   assert.equal(c.appendable(), [], 'one validator is not enough with f=1');
-  c.onReply(st(1, tip3, 3, 101), chain);
+  c.onReply(st(1, chain, 101), chain);
   assert.equal(c.appendable(), [], 'the same signer twice still counts once');
-  c.onReply(st(2, blockHash(chain[1]!), 2), chain.slice(0, 2));
+  c.onReply(st(2, chain.slice(0, 2)), chain.slice(0, 2));
   assert.equal(c.appendable().map((b) => b.height), [1, 2], 'the second validator sent blocks 1 and 2 only');
-  c.onReply(st(3, tip3, 3), chain);
+  c.onReply(st(3, chain), chain);
   assert.equal(c.appendable().map((b) => b.height), [1, 2, 3]);
 });
 
@@ -67,9 +80,9 @@ test('of two forks only the one sent by f+1 validators is appended', () => {
   const c = cu();
   const good = blocks(2);
   const fork = blocks(2, G, 0, 9);
-  c.onReply(st(0, blockHash(fork[1]!), 2), fork);
-  c.onReply(st(1, blockHash(good[1]!), 2), good);
-  c.onReply(st(2, blockHash(good[1]!), 2), good);
+  c.onReply(st(0, fork), fork);
+  c.onReply(st(1, good), good);
+  c.onReply(st(2, good), good);
   assert.equal(c.appendable().map((b) => toHex(blockHash(b))), good.map((b) => toHex(blockHash(b))));
 });
 
@@ -77,28 +90,27 @@ test('a block relinked to another height or parent by one validator borrows no v
   const c = cu();
   const honest = blocks(2); // A at height 1, B at height 2
   const b = honest[1]!;
-  c.onReply(st(1, blockHash(b), 2), honest);
-  c.onReply(st(2, blockHash(b), 2), honest);
+  c.onReply(st(1, honest), honest);
+  c.onReply(st(2, honest), honest);
   // A Byzantine validator sends B relinked at height 1 on top of genesis.
-  c.onReply(st(0, blockHash(b), 1), [{ ...b, height: 1, parent: G }]);
+  c.onReply(st(0, [{ ...b, height: 1, parent: G }]), [{ ...b, height: 1, parent: G }]);
   assert.equal(c.appendable().map((x) => `${x.height}:${toHex(blockHash(x)).slice(0, 8)}`), honest.map((x) => `${x.height}:${toHex(blockHash(x)).slice(0, 8)}`));
 });
 
 test('blocks that do not link to each other are refused', () => {
   const c = cu();
   const chain = blocks(3);
-  const r = c.onReply(st(1, blockHash(chain[2]!), 3), [chain[0]!, chain[2]!]);
+  const r = c.onReply(st(1, chain), [chain[0]!, chain[2]!]);
   assert.ok(r && r.index === 1, 'the gap is named');
   assert.equal(c.appendable(), []);
 });
 
 test('completeness: f+1 live statements late enough, naming exactly our tip', () => {
   const chain = blocks(2);
-  const tip = blockHash(chain[1]!);
   const synced = (round: number) => {
     const c = cu(20); // k = 2: statements must be from round >= 21
-    c.onReply(st(1, tip, 2, round), chain);
-    c.onReply(st(2, tip, 2, round), chain);
+    c.onReply(st(1, chain, round), chain);
+    c.onReply(st(2, chain, round), chain);
     for (const b of c.appendable()) c.advance(b, blockHash(b));
     return c;
   };
@@ -106,53 +118,70 @@ test('completeness: f+1 live statements late enough, naming exactly our tip', ()
   assert.not.ok(synced(20).complete(), 'round 20 is before every pre-live instance ended');
 
   const behind = cu(20);
-  behind.onReply(st(1, tip, 2, 30), chain);
-  behind.onReply(st(2, tip, 2, 30), chain);
+  behind.onReply(st(1, chain, 30), chain);
+  behind.onReply(st(2, chain, 30), chain);
   assert.not.ok(behind.complete(), 'statements ahead of our tip do not complete us until we have their blocks');
 
-  const ahead = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 20, tip: { height: 2, hash: tip } });
-  ahead.onReply(st(1, blockHash(chain[0]!), 1, 30), []);
-  ahead.onReply(st(2, blockHash(chain[0]!), 1, 30), []);
+  const ahead = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 20, tip: tipOf(chain) });
+  ahead.onReply(st(1, chain.slice(0, 1), 30), []);
+  ahead.onReply(st(2, chain.slice(0, 1), 30), []);
   assert.not.ok(ahead.complete(), 'a block of ours that nobody vouches for keeps us from completing');
 
   const syncing = cu(20);
-  syncing.onReply(st(1, G, 0, 30, true), []);
-  syncing.onReply(st(2, G, 0, 30, true), []);
+  syncing.onReply(st(1, [], 30, true), []);
+  syncing.onReply(st(2, [], 30, true), []);
   assert.not.ok(syncing.complete(), 'syncing statements do not prove completeness');
-  syncing.onReply(st(3, G, 0, 30, true), []);
+  syncing.onReply(st(3, [], 30, true), []);
   assert.ok(syncing.complete(), 'unless all other n-1 validators name our tip');
 
   // A syncing signer's tip leaves out the decisions it holds: one it holds from before our liveFrom would
   // be appended after its catch-up, and we would lack it.
   const holding = cu(20);
-  holding.onReply(st(1, G, 0, 30, true, 19), []);
-  holding.onReply(st(2, G, 0, 30, true), []);
-  holding.onReply(st(3, G, 0, 30, true, 25), []);
+  holding.onReply(st(1, [], 30, true, 19), []);
+  holding.onReply(st(2, [], 30, true), []);
+  holding.onReply(st(3, [], 30, true, 25), []);
   assert.not.ok(holding.complete(), 'a signer holding a decision of t0 19 < liveFrom 20 does not count');
-  holding.onReply(st(1, G, 0, 31, true, 20), []);
+  holding.onReply(st(1, [], 31, true, 20), []);
   assert.ok(holding.complete(), 'held decisions from our liveFrom on are ours to decide too: they count');
 
   // A live validator's chain that is ours with our held decisions on top: we hold exactly what it has.
-  const prospective = { height: 2, hash: tip };
+  const prospective = tipOf(chain);
   const behindLive = cu(20);
-  behindLive.onReply(st(1, tip, 2, 30), chain);
-  behindLive.onReply(st(2, tip, 2, 30), chain.slice(0, 1));
+  behindLive.onReply(st(1, chain, 30), chain);
+  behindLive.onReply(st(2, chain, 30), chain.slice(0, 1));
   assert.not.ok(behindLive.complete(), 'statements naming a chain ahead of ours');
   assert.ok(behindLive.complete(prospective), 'f+1 live statements naming our prospective tip complete us');
-  assert.not.ok(behindLive.complete({ height: 2, hash: blockHash(chain[0]!) }), 'the same height with another block does not');
+  assert.not.ok(behindLive.complete({ height: 2, hash: blockHash(chain[0]!), digest: digestOf(chain.slice(0, 1)) }), 'the same height with another block does not');
   const mixed = cu(20);
-  mixed.onReply(st(1, tip, 2, 30), []);
-  mixed.onReply(st(2, G, 0, 30, true, 21), []);
-  mixed.onReply(st(3, G, 0, 30, true), []);
+  mixed.onReply(st(1, chain, 30), []);
+  mixed.onReply(st(2, [], 30, true, 21), []);
+  mixed.onReply(st(3, [], 30, true), []);
   assert.ok(mixed.complete(prospective), 'all others: one live on our prospective tip, two syncing on our tip holding nothing before liveFrom');
   assert.not.ok(mixed.complete(), 'without the prospective tip the live one does not name our chain');
 });
 
+test('completeness compares whole chains: the same last block at the same height on another chain does not count', () => {
+  // Block hashes cover neither height nor parent, so X at height 2 is the same block on [A, X] and on [B, X].
+  const ours = blocks(2);
+  const theirs = [blocks(1, G, 0, 9)[0]!, { ...ours[1]!, parent: blockHash(blocks(1, G, 0, 9)[0]!) }];
+  assert.is(toHex(blockHash(ours[1]!)), toHex(blockHash(theirs[1]!)), 'the same last block');
+  const c = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 20, tip: tipOf(ours) });
+  c.onReply(st(1, theirs, 30), []);
+  c.onReply(st(2, theirs, 30), []);
+  c.onReply(st(3, theirs, 30), []);
+  assert.not.ok(c.complete(), 'f+1 live statements for [B, X] do not complete a node whose chain is [A, X]');
+  assert.not.ok(c.complete(tipOf(ours)), 'nor as the prospective tip');
+  const same = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 20, tip: tipOf(ours) });
+  same.onReply(st(1, ours, 30), []);
+  same.onReply(st(2, ours, 30), []);
+  assert.ok(same.complete(), 'statements for [A, X] do');
+});
+
 test('the candidate block limit is enforced', () => {
-  const c = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 0, tip: { height: 0, hash: G }, candidateBlocksMax: 3 });
+  const c = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 0, tip: tipOf([]), candidateBlocksMax: 3 });
   const chain = blocks(3);
-  assert.is(c.onReply(st(1, blockHash(chain[2]!), 3), chain), null, 'exactly the limit is kept');
-  const r = c.onReply(st(2, blockHash(chain[0]!), 1), chain.slice(0, 1));
+  assert.is(c.onReply(st(1, chain), chain), null, 'exactly the limit is kept');
+  const r = c.onReply(st(2, chain.slice(0, 1)), chain.slice(0, 1));
   assert.ok(r && /limit/.test(r.reason), 'one more is refused');
 });
 
@@ -170,7 +199,7 @@ test('the core holds decisions while syncing and appends them after the synced t
   assert.is(core.tip().height, 0);
   assert.is(core.heldFrom(5), 5, 'the statement says it holds a decision of t0 5');
   assert.is(core.heldFrom(6), null, 'one it would drop (t0 5 < liveFrom 6) it does not state');
-  assert.equal(core.prospectiveTip(5), { height: 1, hash: blockHash(block) }, 'the tip once the held block is appended');
+  assert.equal(core.prospectiveTip(5), { height: 1, hash: blockHash(block), digest: chainDigest(genesisHash(genesis), 1, blockHash(block)) }, 'the tip once the held block is appended');
   assert.equal(core.prospectiveTip(6), core.tip(), 'nothing to append from liveFrom 6 on');
   // Catch-up supplies an earlier block (t0 = 2), then completes.
   const synced = { miner: 3, t0: 2, ts: 1, payload: new Uint8Array([9]), height: 1, parent: genesisHash(genesis) };

@@ -11,7 +11,7 @@ import { Packr } from 'msgpackr';
 import { toHex } from '../src/bytes.ts';
 import { isStrongcastError, type ErrorCode } from '../src/errors.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
-import { blockHash, type ChainBlock } from '../src/consensus/block.ts';
+import { blockHash, chainDigest, type ChainBlock } from '../src/consensus/block.ts';
 import type { PeerAddress } from '../src/wire/schema.ts';
 import { AppendLog } from '../src/store/append-log.ts';
 import { DATA_DIR_FILES, openDataDir, type DataDirOptions } from '../src/store/data-dir.ts';
@@ -130,7 +130,8 @@ test('a corrupt peers or meta file is refused at open, naming the file', async (
 test('the chain round-trips across reopen with its tip, and appends may overlap', async () => {
   const dir = freshDir();
   const a = await openDataDir(dir, { genesisHash: genesis });
-  assert.equal(a.loadChain(), { blocks: [], tip: { height: 0, hash: genesis }, recovery: { tornTailBytes: 0, offset: null, reason: null } });
+  const empty = { height: 0, hash: genesis, digest: genesis };
+  assert.equal(a.loadChain(), { blocks: [], tip: empty, base: empty, recovery: { tornTailBytes: 0, offset: null, reason: null } });
   const blocks = makeBlocks(6);
   await Promise.all(blocks.map((b) => a.appendBlock(b)));
   await a.close();
@@ -139,6 +140,7 @@ test('the chain round-trips across reopen with its tip, and appends may overlap'
   assert.equal(summary(loaded.blocks), summary(blocks));
   assert.is(loaded.tip.height, 6);
   assert.is(toHex(loaded.tip.hash), toHex(blocks[5]!.hash));
+  assert.is(toHex(loaded.tip.digest), toHex(blocks.reduce<Uint8Array>((d, x) => chainDigest(d, x.height, x.hash), genesis)), 'the running digest is rebuilt on load');
   const more = makeBlocks(2, 6, blocks[5]!.hash);
   for (const blk of more) await b.appendBlock(blk);
   await b.close();
@@ -171,6 +173,10 @@ test('chainBlocksKeptMax: loadChain returns the newest max blocks, all of them a
   const b = await openDataDir(dir, { genesisHash: genesis, chainBlocksKeptMax: 3 });
   assert.equal(b.loadChain().blocks.map((x) => x.height), [5, 6, 7]);
   assert.is(b.loadChain().tip.height, 7);
+  // base: the chain through block 4, the one before the first kept (both the bulk drop and the last one ran)
+  const through = (h: number) => blocks.slice(0, h).reduce<Uint8Array>((d, x) => chainDigest(d, x.height, x.hash), genesis);
+  assert.equal(b.loadChain().base, { height: 4, hash: blocks[3]!.hash, digest: through(4) });
+  assert.equal(b.loadChain().tip.digest, through(7));
   await b.close();
   const c = await openDataDir(dir, { genesisHash: genesis, chainBlocksKeptMax: 7 });
   assert.is(c.loadChain().blocks.length, 7);

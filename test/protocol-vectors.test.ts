@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { toHex } from '../src/bytes.ts';
-import { blockHash } from '../src/consensus/block.ts';
+import { blockHash, chainDigest } from '../src/consensus/block.ts';
 import { statementSignedBytes } from '../src/consensus/catch-up.ts';
 import { genesisHash, parseGenesis } from '../src/consensus/genesis.ts';
 import { consensusSignedBytes } from '../src/consensus/signing.ts';
@@ -92,11 +92,18 @@ test('consensus relay id: the SHA-256 of the pinned bytes, and the node computes
   assert.is(consensusId(bin(v.input.blockHash), { mask: bin(v.input.mask), signers: v.input.signers, sigs: bin(v.input.sigs) }), v.id);
 });
 
+test('chain digest: the node computes the pinned running digest of a chain', () => {
+  const v = pinned.chainDigest;
+  assert.is(v.input.previous, pinned.genesis.hash, 'through the genesis');
+  assert.is(toHex(chainDigest(bin(v.input.previous), v.input.height, bin(v.input.blockHash))), v.digest);
+  assert.is(pinned.statements[0]!.input.digest, v.digest, 'the statements name that chain');
+});
+
 test('chain statement: the node builds the pinned bytes (live, and syncing with a held decision) and signs them to the pinned signature', () => {
   assert.equal(pinned.statements.map((s) => [s.input.syncing, s.input.heldFrom]), [[false, null], [true, 4243]]);
   for (const v of pinned.statements) {
     const { networkId, genesisHash: gh, ...rest } = v.input;
-    const bytes = statementSignedBytes(networkId, bin(gh), { ...rest, tip: bin(rest.tip) });
+    const bytes = statementSignedBytes(networkId, bin(gh), { ...rest, tip: bin(rest.tip), digest: bin(rest.digest) });
     assert.is(toHex(bytes), v.bytes, `statement of validator ${v.input.signer}`);
     assert.is(toHex(identity(v.input.signer).sign(bytes)), v.signature);
   }
@@ -154,8 +161,8 @@ test('beyond the pinned inputs: the node and the reference encoder agree at the 
       assert.is(toHex(consensusSignedBytes({ networkId, genesisHash: h, miner, t0, blockHash: h })), ref.toString('hex'));
     }
     for (const [syncing, heldFrom] of [[false, null], [true, null], [true, 0], [true, Number.MAX_SAFE_INTEGER]] as const) {
-      const s = { signer: 1023, round: Number.MAX_SAFE_INTEGER, height: 2 ** 32, tip: h, syncing, heldFrom };
-      assert.is(toHex(statementSignedBytes(networkId, h, s)), refStatementBytes({ networkId, genesisHash: Buffer.from(h), ...s, tip: Buffer.from(h) }).toString('hex'));
+      const s = { signer: 1023, round: Number.MAX_SAFE_INTEGER, height: 2 ** 32, tip: h, digest: h.map((x) => x ^ 0xff), syncing, heldFrom };
+      assert.is(toHex(statementSignedBytes(networkId, h, s)), refStatementBytes({ networkId, genesisHash: Buffer.from(h), ...s, tip: Buffer.from(h), digest: Buffer.from(s.digest) }).toString('hex'));
     }
   }
   for (const b of [

@@ -68,7 +68,7 @@ test('peer exchange replies are bounded', () => {
   rejects({ t: 'peers', addrs: [{ ...addr, port: 0 }] }, 'port must be in 1..65535');
 });
 
-const statement = { signer: 1, round: 40, height: 3, tip: new Uint8Array(32), syncing: false, heldFrom: null, sig: new Uint8Array(64) };
+const statement = { signer: 1, round: 40, height: 3, tip: new Uint8Array(32), digest: new Uint8Array(32), syncing: false, heldFrom: null, sig: new Uint8Array(64) };
 const chainBlock = { miner: 0, t0: 5, ts: 1, payload: new Uint8Array(2), height: 1, parent: new Uint8Array(32) };
 
 test('catch-up messages decode and are bounded', () => {
@@ -79,6 +79,9 @@ test('catch-up messages decode and are bounded', () => {
   rejects({ t: 'getchain', from: -1 }, 'getchain.from');
   rejects({ ...reply, statement: { ...statement, tip: new Uint8Array(31) } }, 'statement.tip must be 32 bytes');
   rejects({ ...reply, statement: { ...statement, syncing: 1 } }, 'statement.syncing must be a boolean');
+  rejects({ ...reply, statement: { ...statement, digest: new Uint8Array(31) } }, 'statement.digest must be 32 bytes');
+  const { digest: _d, ...withoutDigest } = statement;
+  rejects({ ...reply, statement: withoutDigest }, 'statement.digest must be bytes');
   const holding = { ...reply, statement: { ...statement, syncing: true, heldFrom: 38 } };
   assert.equal(decodeMessage(holding), holding);
   const { heldFrom: _, ...withoutHeldFrom } = statement;

@@ -10,6 +10,9 @@ import type { WireBlock } from '../wire/schema.ts';
 /** Domain tag of block hashes, so a block hash can never equal the hash of another strongcast structure. */
 export const BLOCK_DOMAIN = 'strongcast/block/v1';
 
+/** Domain tag of chain digests. */
+export const CHAIN_DIGEST_DOMAIN = 'strongcast/chain-digest/v1';
+
 /** A Dolev-Strong instance: one per (miner, start round t0). */
 export interface InstanceId {
   miner: number;
@@ -37,5 +40,21 @@ export function blockHash(b: WireBlock): Uint8Array {
   h.update(u64be(b.t0));
   h.update(u64be(b.ts));
   h.update(lengthPrefixed(b.payload));
+  return new Uint8Array(h.digest());
+}
+
+/**
+ * The running digest of a chain through the block at `height`: SHA-256 of len-prefixed domain tag ||
+ * digest through height - 1 (32) || height (u64 BE) || block hash (32); through height 0 it is the genesis
+ * hash. A block hash covers neither the block's height nor its parent, so two chains of one length can end
+ * in the same block; their digests differ wherever the chains do, which is what a chain statement must name
+ * (catch-up.ts).
+ */
+export function chainDigest(previous: Uint8Array, height: number, hash: Uint8Array): Uint8Array {
+  const h = createHash('sha256');
+  h.update(lengthPrefixed(utf8(CHAIN_DIGEST_DOMAIN)));
+  h.update(previous);
+  h.update(u64be(height));
+  h.update(hash);
   return new Uint8Array(h.digest());
 }

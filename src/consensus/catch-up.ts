@@ -34,15 +34,18 @@
  * its tip, so our tip has B (our prospective tip adds only blocks from liveFromT0 on), or it holds B, with
  * heldFrom <= t0 < liveFromT0, and does not count. A signer that drops a held decision (a second outage)
  * never appends it.
+ * "Names our chain" compares the statement's running chain digest (block.ts chainDigest) with ours, not only
+ * the height and last block: a block hash covers neither height nor parent, so two chains of one length can
+ * end in the same block (test/catch-up.test.ts, "completeness compares whole chains").
  * Until complete, the node's own decisions wait (dolev-strong.ts holds them) so their heights are right when
  * they are appended.
  */
 import { concatBytes, lengthPrefixed, toHex, u32be, u64be, utf8 } from '../bytes.ts';
 import type { ChainStatement, WireChainBlock } from '../wire/schema.ts';
-import { blockHash } from './block.ts';
+import { blockHash, chainDigest } from './block.ts';
 
 /** Domain tag of chain statements. */
-export const STATEMENT_DOMAIN = 'strongcast/chain-statement/v1';
+export const STATEMENT_DOMAIN = 'strongcast/chain-statement/v2';
 
 /** Limits of the catch-up state. */
 export const catchUpDefaults = {
@@ -55,7 +58,7 @@ export type StatementBody = Omit<ChainStatement, 'sig'>;
 
 /**
  * len-prefixed domain || len-prefixed network id || genesis hash (32) || signer (u32 BE) || round (u64 BE) ||
- * height (u64 BE) || tip (32) || syncing (u8, 1 or 0) || holds (u8, 1 when heldFrom is a number, else 0) ||
+ * height (u64 BE) || tip (32) || digest (32) || syncing (u8, 1 or 0) || holds (u8, 1 when heldFrom is a number, else 0) ||
  * heldFrom (u64 BE, 0 when null); length prefixes are u32 BE.
  */
 export function statementSignedBytes(networkId: string, genesisHash: Uint8Array, s: StatementBody): Uint8Array {
@@ -67,6 +70,7 @@ export function statementSignedBytes(networkId: string, genesisHash: Uint8Array,
     u64be(s.round),
     u64be(s.height),
     s.tip,
+    s.digest,
     new Uint8Array([s.syncing ? 1 : 0, s.heldFrom === null ? 0 : 1]),
     u64be(s.heldFrom ?? 0),
   );
@@ -75,12 +79,15 @@ export function statementSignedBytes(networkId: string, genesisHash: Uint8Array,
 /** The chain position catch-up builds on. */
 export interface SyncTip {
   height: number;
+  /** Hash of the block at `height`. */
   hash: Uint8Array;
+  /** Running digest of the chain through `height` (block.ts chainDigest). */
+  digest: Uint8Array;
 }
 
-/** Whether a statement names exactly this tip: the same height and the same block there. */
+/** Whether a statement names exactly this chain: the same height and the same chain digest there. */
 function sameTip(s: ChainStatement, tip: SyncTip): boolean {
-  return s.height === tip.height && toHex(s.tip) === toHex(tip.hash);
+  return s.height === tip.height && toHex(s.digest) === toHex(tip.digest);
 }
 
 /** Settings of one catch-up run. */
@@ -185,7 +192,7 @@ export class CatchUp {
 
   /** Moves our tip after the shell appended `block`. */
   advance(block: WireChainBlock, hash: Uint8Array): void {
-    this.tip = { height: block.height, hash };
+    this.tip = { height: block.height, hash, digest: chainDigest(this.tip.digest, block.height, hash) };
     for (const seg of this.segments.values()) for (const h of [...seg.keys()]) if (h <= block.height) seg.delete(h);
   }
 

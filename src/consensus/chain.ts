@@ -6,7 +6,7 @@
 import { bytesEqual } from '../bytes.ts';
 import { StrongcastError } from '../errors.ts';
 import { HASH_BYTES, type WireBlock } from '../wire/schema.ts';
-import type { ChainBlock } from './block.ts';
+import { chainDigest, type ChainBlock } from './block.ts';
 
 /** The newest block of a chain: what the next block is linked to. */
 export interface ChainTip {
@@ -14,6 +14,8 @@ export interface ChainTip {
   height: number;
   /** The genesis hash at height 0. */
   hash: Uint8Array;
+  /** Running digest of the chain through `height` (block.ts chainDigest); the genesis hash at height 0. */
+  digest: Uint8Array;
 }
 
 /** Options of a Chain. */
@@ -43,12 +45,12 @@ export class Chain {
     if (!(opts.genesisHash instanceof Uint8Array) || opts.genesisHash.byteLength !== HASH_BYTES) {
       throw new StrongcastError('ERR_INVALID_OPTION', `options.genesisHash must be ${HASH_BYTES} bytes`);
     }
-    const tip = opts.tip ?? { height: 0, hash: opts.genesisHash };
-    if (!Number.isSafeInteger(tip.height) || tip.height < 0 || tip.hash.byteLength !== HASH_BYTES) {
-      throw new StrongcastError('ERR_INVALID_OPTION', `options.tip must have a height >= 0 and a ${HASH_BYTES}-byte hash`);
+    const tip = opts.tip ?? { height: 0, hash: opts.genesisHash, digest: opts.genesisHash };
+    if (!Number.isSafeInteger(tip.height) || tip.height < 0 || tip.hash.byteLength !== HASH_BYTES || tip.digest.byteLength !== HASH_BYTES) {
+      throw new StrongcastError('ERR_INVALID_OPTION', `options.tip must have a height >= 0, a ${HASH_BYTES}-byte hash and a ${HASH_BYTES}-byte digest`);
     }
     this.#blocksKeptMax = keep;
-    this.#tip = { height: tip.height, hash: tip.hash };
+    this.#tip = { height: tip.height, hash: tip.hash, digest: tip.digest };
   }
 
   /** The newest block's height and hash. */
@@ -69,7 +71,7 @@ export class Chain {
     };
     this.#blocks.push(appended);
     if (this.#blocks.length > this.#blocksKeptMax) this.#blocks.shift();
-    this.#tip = { height: appended.height, hash };
+    this.#tip = nextTip(this.#tip, hash);
     return appended;
   }
 
@@ -83,7 +85,7 @@ export class Chain {
     }
     this.#blocks.push(b);
     if (this.#blocks.length > this.#blocksKeptMax) this.#blocks.shift();
-    this.#tip = { height: b.height, hash: b.hash };
+    this.#tip = nextTip(this.#tip, b.hash);
     return b;
   }
 
@@ -96,4 +98,10 @@ export class Chain {
   blocks(): readonly ChainBlock[] {
     return this.#blocks;
   }
+}
+
+/** The tip after appending the block with hash `hash` on top of `tip`. */
+export function nextTip(tip: ChainTip, hash: Uint8Array): ChainTip {
+  const height = tip.height + 1;
+  return { height, hash, digest: chainDigest(tip.digest, height, hash) };
 }

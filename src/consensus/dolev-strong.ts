@@ -21,7 +21,7 @@ import { StrongcastError, assert, type ErrorCode } from '../errors.ts';
 import { SIGNATURE_BYTES, schemaLimits, type ConsensusMessage, type WireBlock } from '../wire/schema.ts';
 import { hasBit, maskOf, withBit } from './bitmask.ts';
 import { blockHash, type ChainBlock, type InstanceId } from './block.ts';
-import { Chain, type ChainTip } from './chain.ts';
+import { Chain, nextTip, type ChainTip } from './chain.ts';
 import { checkChainStructure } from './chain-rules.ts';
 import { genesisHash, type Genesis } from './genesis.ts';
 import {
@@ -296,7 +296,7 @@ export class DolevStrong {
    */
   prospectiveTip(liveFromT0: number): ChainTip {
     let tip = this.#chain.tip;
-    for (const s of this.#settleHeld(liveFromT0)) if (s.fate === 'append') tip = { height: tip.height + 1, hash: s.held.hash };
+    for (const s of this.#settleHeld(liveFromT0)) if (s.fate === 'append') tip = nextTip(tip, s.held.hash);
     return tip;
   }
 

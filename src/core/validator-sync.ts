@@ -78,7 +78,7 @@ export class ValidatorSync {
     // Rounds count from 0 at the genesis start; before it, say 0 (the wire format has no negative rounds).
     const run = this.#run;
     const heldFrom = run ? h.core.heldFrom(run.liveFromT0) : null;
-    const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, syncing: h.core.syncing, heldFrom };
+    const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, digest: tip.digest, syncing: h.core.syncing, heldFrom };
     const statement: ChainStatement = { ...body, sig: identity.sign(statementSignedBytes(h.genesis.networkId, h.core.genesisHash, body)) };
     return { t: 'chain', statement, blocks: blocksFrom(h.core.chain(), from) };
   }

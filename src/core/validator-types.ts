@@ -11,6 +11,7 @@ import type { DolevStrong, DolevStrongOptions } from '../consensus/dolev-strong.
 import type { Clock } from '../io/clock.ts';
 import type { Genesis } from '../consensus/genesis.ts';
 import type { ChainBlock, InstanceId } from '../consensus/block.ts';
+import type { ChainTip } from '../consensus/chain.ts';
 import type { Logger } from '../log.ts';
 import type { Divergence } from '../consensus/divergence.ts';
 import type { DolevStrongStatus } from '../consensus/dolev-strong.ts';
@@ -49,8 +50,11 @@ export interface ValidatorEvents {
 
 /** Where a validator keeps its decided chain (store/data-dir.ts on disk; memory in the simulator). */
 export interface ChainStore {
-  /** The blocks kept so far, oldest first (linked, checked). */
-  loadChain(): { blocks: ChainBlock[] };
+  /**
+   * The blocks kept so far, oldest first (linked, checked), and `base`, the chain through the block before
+   * the first of them (height 0, the genesis hash as hash and digest, when they start at block 1).
+   */
+  loadChain(): { blocks: ChainBlock[]; base: ChainTip };
   /** Resolves once `block` is durable: the validator reports it only then. */
   appendBlock(block: ChainBlock): Promise<void>;
 }

@@ -15,6 +15,7 @@ import type { Identity } from '../crypto/keys.ts';
 import { DolevStrong, type ConsensusAction } from '../consensus/dolev-strong.ts';
 import { validatorIndex, type Genesis } from '../consensus/genesis.ts';
 import { blockHash, type ChainBlock, type InstanceId } from '../consensus/block.ts';
+import type { ChainTip } from '../consensus/chain.ts';
 import { logError, silentLogger, type Logger } from '../log.ts';
 import { ValidatorSync, type SyncHost } from './validator-sync.ts';
 import { OutcomeExchange, type OutcomeHost } from './outcome-exchange.ts';
@@ -81,8 +82,9 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.syncIntervalMs = o.syncIntervalMs ?? Math.max(o.genesis.roundMs, 500);
     this.stallMsMax = positiveInt(o.stallMsMax ?? stallDefaults.stallMsMax(o.genesis.roundMs), 'stallMsMax');
     this.probe = new StallProbe(this.clock, this.now, stallDefaults.probeMs(this.stallMsMax), this.stallMsMax, (lateMs) => this.onStall(lateMs));
-    const stored = this.store?.loadChain().blocks ?? [];
-    this.core = new DolevStrong(coreOptions(o, index, stored[0]));
+    const loaded = this.store?.loadChain();
+    const stored = loaded?.blocks ?? [];
+    this.core = new DolevStrong(coreOptions(o, index, loaded?.base));
     for (const b of stored) this.core.appendLinked(b);
     this.storedHeight = this.core.tip().height;
     this.sync = new ValidatorSync(this);
@@ -374,7 +376,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
 }
 
 /** The state machine's options for this validator: its signer (which remembers its own signatures), its tip. */
-function coreOptions(o: ValidatorOptions, index: number | null, first: ChainBlock | undefined): ConstructorParameters<typeof DolevStrong>[0] {
+function coreOptions(o: ValidatorOptions, index: number | null, base: ChainTip | undefined): ConstructorParameters<typeof DolevStrong>[0] {
   const identity = o.identity;
   return {
     genesis: o.genesis,
@@ -388,7 +390,7 @@ function coreOptions(o: ValidatorOptions, index: number | null, first: ChainBloc
             return sig;
           },
         }),
-    ...(first ? { tip: { height: first.height - 1, hash: first.parent } } : {}),
+    ...(base ? { tip: base } : {}),
     ...(o.clockSkewMsMax === undefined ? {} : { clockSkewMsMax: o.clockSkewMsMax }),
     ...(o.consensusOverrides ?? {}),
   };

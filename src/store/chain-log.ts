@@ -7,7 +7,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { bytesEqual } from '../bytes.ts';
 import { HASH_BYTES, schemaLimits } from '../wire/schema.ts';
 import { blockHash, type ChainBlock } from '../consensus/block.ts';
-import type { ChainTip } from '../consensus/chain.ts';
+import { nextTip, type ChainTip } from '../consensus/chain.ts';
 import { AppendLog, type AppendLogOptions, type LogRecovery } from './append-log.ts';
 import { storeError } from './store-error.ts';
 
@@ -17,6 +17,8 @@ export interface LoadedChain {
   blocks: ChainBlock[];
   /** The newest stored block: height 0 and the genesis hash when the chain is empty. */
   tip: ChainTip;
+  /** The chain through the block before `blocks[0]` (the genesis when it is block 1 or there is none). */
+  base: ChainTip;
   /** What the log cut from its end on open (a torn write), if anything. */
   recovery: LogRecovery;
 }
@@ -38,9 +40,9 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffer
 export class ChainLog {
   readonly #log: AppendLog;
   /** Height and hash the next appended block must follow, advanced when an append is queued. */
-  #pendingTip: ChainTip;
+  #pendingTip: BlockPlace;
 
-  constructor(log: AppendLog, tip: ChainTip) {
+  constructor(log: AppendLog, tip: BlockPlace) {
     this.#log = log;
     this.#pendingTip = tip;
   }
@@ -74,8 +76,11 @@ export class ChainLog {
   }
 }
 
+/** Where a block sits: what the next one must follow. */
+type BlockPlace = Pick<ChainTip, 'height' | 'hash'>;
+
 /** Why `b` cannot follow `tip`, or null. */
-function blockProblem(b: ChainBlock, tip: ChainTip): string | null {
+function blockProblem(b: ChainBlock, tip: BlockPlace): string | null {
   if (b.height !== tip.height + 1) return `height ${b.height} does not follow height ${tip.height}`;
   if (!bytesEqual(b.parent, tip.hash)) return `the parent of height ${b.height} is not the hash of height ${tip.height}`;
   if (!bytesEqual(blockHash(b), b.hash)) return `the hash of height ${b.height} is not the hash of its fields`;
@@ -121,7 +126,10 @@ function decodeBlock(body: Uint8Array): ChainBlock {
  */
 export async function openChain(path: string, genesisHash: Uint8Array, opts: ChainLogOptions): Promise<{ log: ChainLog; chain: LoadedChain }> {
   const blocks: ChainBlock[] = [];
-  let tip: ChainTip = { height: 0, hash: genesisHash };
+  // tips[i] is the chain through blocks[i]; base the chain through the block before blocks[0].
+  const tips: ChainTip[] = [];
+  let base: ChainTip = { height: 0, hash: genesisHash, digest: genesisHash };
+  let tip = base;
   const { log, recovery } = await AppendLog.open(path, opts.log, (body, index, offset) => {
     let block: ChainBlock;
     try {
@@ -131,11 +139,22 @@ export async function openChain(path: string, genesisHash: Uint8Array, opts: Cha
     }
     const problem = blockProblem(block, tip);
     if (problem) throw storeError(`${path}: record ${index} at offset ${offset}: ${problem}; the chain is corrupt, refusing to load it`);
-    tip = { height: block.height, hash: block.hash };
+    tip = nextTip(tip, block.hash);
     blocks.push(block);
+    tips.push(tip);
     // drop the oldest in bulk, so keeping a window costs O(1) per block
-    if (blocks.length >= 2 * opts.chainBlocksKeptMax) blocks.splice(0, blocks.length - opts.chainBlocksKeptMax);
+    if (blocks.length >= 2 * opts.chainBlocksKeptMax) base = dropOldest(blocks, tips, opts.chainBlocksKeptMax) ?? base;
   });
-  if (blocks.length > opts.chainBlocksKeptMax) blocks.splice(0, blocks.length - opts.chainBlocksKeptMax);
-  return { log: new ChainLog(log, tip), chain: { blocks, tip, recovery } };
+  base = dropOldest(blocks, tips, opts.chainBlocksKeptMax) ?? base;
+  return { log: new ChainLog(log, tip), chain: { blocks, tip, base, recovery } };
+}
+
+/** Keeps the newest `keep` blocks and their tips; returns the tip through the last block dropped, if any. */
+function dropOldest(blocks: ChainBlock[], tips: ChainTip[], keep: number): ChainTip | undefined {
+  const drop = blocks.length - keep;
+  if (drop <= 0) return undefined;
+  const last = tips[drop - 1];
+  blocks.splice(0, drop);
+  tips.splice(0, drop);
+  return last;
 }

@@ -198,7 +198,7 @@ export class DataDir {
    */
   loadChain(): LoadedChain {
     const chain = this.#requireChain();
-    return { blocks: [...chain.blocks], tip: chain.tip, recovery: chain.recovery };
+    return { blocks: [...chain.blocks], tip: chain.tip, base: chain.base, recovery: chain.recovery };
   }
 
   /**

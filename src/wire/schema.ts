@@ -13,8 +13,10 @@ import { StrongcastError } from '../errors.ts';
  * node would refuse the field, and its own statements would not say it.
  * Version 4 encrypts and authenticates every byte after a Noise XX handshake (peers/handshake.ts); the
  * plaintext `hello` and `auth` messages are gone, and the hello of versions 1 to 3 is refused as another version.
+ * Version 5 added `digest` to chain statements: a statement names the whole chain, not only its last block,
+ * whose hash covers neither height nor parent (catch-up.ts). A version-4 node would refuse the field.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Byte lengths fixed by Ed25519 and SHA-256. */
 export const PUBLIC_KEY_BYTES = 32;
@@ -153,6 +155,8 @@ export interface ChainStatement {
   height: number;
   /** Hash of the block at `height` (the genesis hash when height is 0). */
   tip: Uint8Array;
+  /** Running digest of the signer's chain through `height` (block.ts chainDigest): what catch-up compares. */
+  digest: Uint8Array;
   /** True while the signer is itself still catching up (its statement then proves less; see catch-up.ts). */
   syncing: boolean;
   /**
@@ -347,7 +351,7 @@ function decodeConsensus(o: Obj): ConsensusMessage {
 function decodeStatement(x: unknown): ChainStatement | null {
   if (x === null) return null;
   if (!isObject(x)) bad('chain.statement must be a map or nil');
-  onlyKeys(x, ['signer', 'round', 'height', 'tip', 'syncing', 'heldFrom', 'sig'], 'statement');
+  onlyKeys(x, ['signer', 'round', 'height', 'tip', 'digest', 'syncing', 'heldFrom', 'sig'], 'statement');
   if (typeof x['syncing'] !== 'boolean') bad('statement.syncing must be a boolean');
   if (!Object.hasOwn(x, 'heldFrom')) bad('statement.heldFrom must be an unsigned integer or nil');
   const heldFrom = x['heldFrom'];
@@ -357,6 +361,7 @@ function decodeStatement(x: unknown): ChainStatement | null {
     round: uint(x, 'round', 'statement'),
     height: uint(x, 'height', 'statement'),
     tip: bytes(x, 'tip', 'statement', HASH_BYTES),
+    digest: bytes(x, 'digest', 'statement', HASH_BYTES),
     syncing: x['syncing'],
     heldFrom: heldFrom === null ? null : uint(x, 'heldFrom', 'statement'),
     sig: bytes(x, 'sig', 'statement', SIGNATURE_BYTES),

@@ -38,14 +38,14 @@ export function crashBlockFields(height: number): WireBlock {
   return { miner: height % 4, t0: 3 * height, ts: 1_700_000_000_000 + height, payload };
 }
 
-function nextBlock(tip: ChainTip): ChainBlock {
+function nextBlock(tip: Pick<ChainTip, 'height' | 'hash'>): ChainBlock {
   const wire = crashBlockFields(tip.height + 1);
   return { ...wire, hash: blockHash(wire), height: tip.height + 1, parent: tip.hash };
 }
 
 async function main(dir: string, genesisHex: string, burst: boolean): Promise<void> {
   const data = await openDataDir(dir, { genesisHash: fromHex(genesisHex), chainBlocksKeptMax: 1 });
-  let tip = data.loadChain().tip;
+  let tip: Pick<ChainTip, 'height' | 'hash'> = data.loadChain().tip;
   process.stdout.write(`ready ${tip.height}\n`);
   const inFlight = new Set<Promise<void>>();
   const append = (block: ChainBlock): void => {

@@ -270,14 +270,15 @@ export class ByzValidator extends ByzHost {
   /** Sends the honest block at height from+1 relinked onto height from-1; false when there is none yet. */
   #relink(c: RawConn, from: number): boolean {
     const w = this.world;
-    const chain = w.nodes.find((x) => x !== null && !x.validator.syncing)?.validator.chain() ?? [];
+    const live = w.nodes.find((x) => x !== null && !x.validator.syncing)?.validator;
+    const chain = live?.chain() ?? [];
     const skipped = chain.find((b) => b.height === from);
     const next = chain.find((b) => b.height === from + 1);
     if (!skipped || !next) return false;
     const relinked: WireChainBlock = { miner: next.miner, t0: next.t0, ts: next.ts, payload: next.payload, height: from, parent: skipped.parent };
     const g = w.testNet.genesis;
-    const tip = chain[chain.length - 1]!;
-    const body = { signer: this.index, round: Math.floor((w.sched.now - g.startMs) / g.roundMs), height: tip.height, tip: tip.hash, syncing: false, heldFrom: null };
+    const tip = live!.core.tip();
+    const body = { signer: this.index, round: Math.floor((w.sched.now - g.startMs) / g.roundMs), height: tip.height, tip: tip.hash, digest: tip.digest, syncing: false, heldFrom: null };
     const sig = w.testNet.keys[this.index]!.sign(statementSignedBytes(g.networkId, w.testNet.genesisHash, body));
     c.send({ t: 'chain', statement: { ...body, sig }, blocks: [relinked] });
     return true;
@@ -306,7 +307,9 @@ export class ByzValidator extends ByzHost {
     const syncing = rng.next() < 0.3;
     // A lying signer may claim to hold nothing, or anything: the rules must not depend on its word.
     const heldFrom = syncing && rng.next() < 0.5 ? rng.int(0, 50) : null;
-    const body = { signer: this.index, round: rng.int(0, 1000), height: blocks[blocks.length - 1]!.height, tip: parent, syncing, heldFrom };
+    // The digest a liar names is its own choice too: made up, or the honest chain's (a flatterer).
+    const digest = honest && rng.next() < 0.5 ? honest.validator.core.tip().digest : this.bytes(32);
+    const body = { signer: this.index, round: rng.int(0, 1000), height: blocks[blocks.length - 1]!.height, tip: parent, digest, syncing, heldFrom };
     const forged = rng.next() < 0.2;
     const signer = forged ? rng.int(0, g.validators.length - 1) : this.index;
     const sig = forged ? this.bytes(64) : w.testNet.keys[this.index]!.sign(statementSignedBytes(g.networkId, w.testNet.genesisHash, body));

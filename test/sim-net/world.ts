@@ -300,7 +300,7 @@ export class World {
   #store(i: number, host: SimHost): ChainStore {
     let diskAtMs = Number.NEGATIVE_INFINITY;
     return {
-      loadChain: () => ({ blocks: [...this.stores[i]!] }),
+      loadChain: () => ({ blocks: [...this.stores[i]!], base: { height: 0, hash: this.testNet.genesisHash, digest: this.testNet.genesisHash } }),
       appendBlock: (block) =>
         new Promise<void>((resolve) => {
           diskAtMs = Math.max(this.sched.now + this.rng.int(0, this.opts.diskMsMax), diskAtMs);
