@@ -39,6 +39,8 @@ const badSigsPerTarget = 3;
 const replayFramesMinPerTarget = 1200;
 /** Longest wait for a target to read a replay step's frames before the connection is cut, in ms. */
 const replayReadWaitMs = 10_000;
+/** How long a new abusive connection must stay open before a dups, replay, badsig or burst step writes to it, in ms. */
+const openSettleMs = 150;
 /** Longest wait for captured gossip before a dups or replay step, in ms. */
 const captureWaitMs = 3000;
 
@@ -256,7 +258,7 @@ export class Flooder {
 
   async #dups(targets: Array<{ index: number; host: string; port: number }>, durMs: number): Promise<void> {
     if (this.#gossip.length === 0) return;
-    const peers = (await Promise.all(targets.map((t) => this.#attackPeer(t)))).filter((p): p is RawPeer => p !== null);
+    const peers = (await Promise.all(targets.map((t) => this.#openAttackPeer(t)))).filter((p): p is RawPeer => p !== null);
     const tickMs = 50;
     const perTick = Math.ceil((dupsPerSecPerTarget * tickMs) / 1000);
     const end = Date.now() + durMs;
@@ -279,7 +281,7 @@ export class Flooder {
     const oldMs = Date.now() - (this.#genesis.faults + 2) * this.#genesis.roundMs;
     const chains = this.#chains.filter((c) => c.atMs < oldMs).map((c) => c.msg);
     const gossip = this.#gossip.slice(0, Math.floor(this.#gossip.length / 2));
-    const peers = (await Promise.all(targets.map((t) => this.#attackPeer(t)))).filter((p): p is RawPeer => p !== null);
+    const peers = (await Promise.all(targets.map((t) => this.#openAttackPeer(t)))).filter((p): p is RawPeer => p !== null);
     const frames = [...chains, ...gossip].map((m) => encodeFrame(m));
     for (const p of peers) {
       for (let sent = 0; frames.length > 0 && sent < replayFramesMinPerTarget; ) {
@@ -333,10 +335,25 @@ export class Flooder {
     }
   }
 
+  /**
+   * An abusive connection that is still open a moment after the handshake. A node may take the handshake and
+   * then close the connection at once as banned (a key it banned while we were connecting, or one whose score
+   * the first charge pushes over): the step then tries again with a fresh key, from the next address, a few
+   * times, so a target that still accepts new peers gets the step's frames.
+   */
+  async #openAttackPeer(t: { index: number; host: string; port: number }, triesLeft = 4): Promise<RawPeer | null> {
+    const p = await this.#attackPeer(t);
+    if (!p) return null;
+    await p.waitClosed(openSettleMs);
+    if (!p.closed) return p;
+    if (p.rejectCode === 'ERR_BANNED') this.#bannedAt.add(t.index);
+    return triesLeft > 1 ? this.#openAttackPeer(t, triesLeft - 1) : null;
+  }
+
   async #badSig(targets: Array<{ index: number; host: string; port: number }>): Promise<void> {
     const g = this.#genesis;
     for (const t of targets) {
-      const p = await this.#attackPeer(t);
+      const p = await this.#openAttackPeer(t);
       if (!p) continue;
       for (let i = 0; i < badSigsPerTarget && !p.closed; i++) {
         const origin = this.#identity;
@@ -371,7 +388,7 @@ export class Flooder {
     // step were never reached.
     await Promise.all(
       targets.map(async (t) => {
-        const p = await this.#attackPeer(t);
+        const p = await this.#openAttackPeer(t);
         if (!p) return;
         // Again each second, until the target cuts the connection or the rounds are done: a node on a busy
         // machine may handle one burst no faster than its rate allows, and then nothing is over it.
