@@ -155,18 +155,30 @@ export class PeerConnection implements DeferredWork {
     this.byteBucket = new TokenBucket({ ratePerSec: limits.peerBytesPerSec, burst: limits.peerBytesBurst }, clock.now());
   }
 
-  /** Starts reading and, when dialing, sends the first handshake message; it must finish within handshakeTimeoutMs. */
+  /**
+   * Starts reading and, when dialing, sends the first handshake message. The handshake must finish within
+   * handshakeTimeoutMs, and a dialer's first message must come within handshakeFirstMessageTimeoutMs.
+   */
   start(): void {
     this.link.attach({
       data: (chunk) => this.onData(chunk),
       close: (error) => this.close('ERR_CONNECTION_CLOSED', error === undefined ? 'closed by peer' : `socket error: ${error}`, false),
     });
+    const { handshakeTimeoutMs, handshakeFirstMessageTimeoutMs } = this.ctx.limits;
     this.timers.push(
       this.ctx.clock.setTimer(() => {
-        if (this.state === 'handshaking') this.close('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${this.ctx.limits.handshakeTimeoutMs} ms`);
-      }, this.ctx.limits.handshakeTimeoutMs),
+        if (this.state === 'handshaking') this.close('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${handshakeTimeoutMs} ms`);
+      }, handshakeTimeoutMs),
     );
-    if (this.outbound) this.write(this.channel.firstFrame());
+    if (this.outbound) return this.write(this.channel.firstFrame());
+    // A dialer sends its first message as soon as it is connected: a connection that sends none is cut early.
+    // One whose first message arrived but waits for the turn budget has sent it.
+    const firstMessageTimer = this.ctx.clock.setTimer(() => {
+      if (this.state === 'handshaking' && this.stats.framesIn === 0 && this.unread === null) {
+        this.close('ERR_HANDSHAKE_TIMEOUT', `no first handshake message within ${handshakeFirstMessageTimeoutMs} ms`);
+      }
+    }, handshakeFirstMessageTimeoutMs);
+    this.timers.push(firstMessageTimer);
   }
 
   /** The msgpack work spent on this peer's frames: values walked and bodies unpacked (status and tests). */
