@@ -22,6 +22,7 @@ export const ErrorCodes = {
   ERR_EVICTED: 'an inbound peer was disconnected to make room for another: the inbound slots were full',
   ERR_BANNED: 'the peer is temporarily banned for misbehaviour',
   ERR_HANDSHAKE_TIMEOUT: 'the handshake did not finish in time',
+  ERR_HANDSHAKE_EVICTED: 'a connection in its handshake was closed to make room for a newer one: the pending-handshake slots of its network group, or of the node, were full',
   // connection health
   ERR_IDLE_TIMEOUT: 'the peer sent nothing for longer than idleTimeoutMs',
   ERR_SLOW_PEER: 'the peer did not drain its write queue',

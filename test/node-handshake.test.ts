@@ -161,23 +161,24 @@ test('maxPeers is enforced: an outbound dial beyond it is refused with ERR_TOO_M
   }
 });
 
-test('handshakesPendingMax: connections in their handshake up to the limit are kept, the next is cut at once; a slot freed admits a genuine one', async () => {
-  const a = await node({ handshakesPendingMax: 2, handshakeTimeoutMs: 5000 });
+test('handshakesPendingMax: a newcomer to a full pool takes the place of the oldest handshake (ERR_HANDSHAKE_EVICTED), so a genuine one completes in a full pool', async () => {
+  const a = await node({ handshakesPendingMax: 2, handshakeTimeoutMs: 5000, handshakeFirstMessageTimeoutMs: 5000 });
   const idle: RawPeer[] = [];
   try {
     for (let i = 0; i < 2; i++) idle.push(await RawPeer.open(a.listenPort));
     await waitFor(() => a.handshakingCount === 2, 'two connections in their handshake');
     const third = await RawPeer.open(a.listenPort);
     idle.push(third);
-    await third.waitClosed(2000);
-    assert.equal(third.received, [], 'cut without a word: no handshake work spent on it');
-    assert.is(a.handshakingCount, 2);
-    assert.not.ok(idle[0]!.closed || idle[1]!.closed, 'the two within the limit are kept');
-    idle[0]!.close();
-    await waitFor(() => a.handshakingCount === 1, 'a slot freed');
+    const r = await idle[0]!.waitFor((m) => m.t === 'reject', 2000);
+    assert.is(r.t === 'reject' && r.code, 'ERR_HANDSHAKE_EVICTED', 'the oldest made room');
+    await idle[0]!.waitClosed(2000);
+    await waitFor(() => a.handshakingCount === 2, 'the newcomer holds its place');
+    assert.not.ok(idle[1]!.closed || third.closed, 'the two newer ones are kept');
     const genuine = await RawPeer.handshake(a.listenPort);
     idle.push(genuine);
-    assert.is(a.peers().length, 1, 'a genuine handshake completes in the freed slot');
+    assert.is(a.peers().length, 1, 'a genuine handshake completes though the pool was full');
+    assert.is(a.handshakeCounters.evicted, 2);
+    assert.is(a.handshakeCounters.refused, 0, 'no newcomer refused: loopback is not held to the per-IP caps by default');
   } finally {
     for (const p of idle) p.close();
     await stopAll([a]);

@@ -33,6 +33,10 @@ test('every numeric limit has a default and is validated by name', () => {
   assert.is(resolveLimits({ maxPeers: 9, targetPeers: 1, outboundSlotsMin: 8 }).outboundSlotsMin, 8);
   invalid(() => resolveLimits({ maxPeers: 8, targetPeers: 1, outboundSlotsMin: 8 }), 'options.outboundSlotsMin must be below options.maxPeers');
   assert.is(resolveLimits({ maxPeers: 8, targetPeers: 1 }).outboundSlotsMin, 2, 'the default reserve of a small table is a quarter of it');
+  // the wait for a first handshake message is at most the whole handshake's, shortened with it by default
+  assert.is(resolveLimits({ handshakeTimeoutMs: 300 }).handshakeFirstMessageTimeoutMs, 300);
+  assert.is(resolveLimits({ handshakeTimeoutMs: 300, handshakeFirstMessageTimeoutMs: 300 }).handshakeFirstMessageTimeoutMs, 300);
+  invalid(() => resolveLimits({ handshakeTimeoutMs: 300, handshakeFirstMessageTimeoutMs: 301 }), 'options.handshakeFirstMessageTimeoutMs must not exceed options.handshakeTimeoutMs');
 });
 
 test('createNode rejects bad ports and network ids with clear messages', () => {

@@ -8,9 +8,9 @@ import * as assert from 'uvu/assert';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import { StrongcastError } from '../src/errors.ts';
 import { resolveLimits } from '../src/core/node-options.ts';
-import { earlyMessagesHardMax } from '../src/net/peer-connection.ts';
+import { earlyBytesMax } from '../src/net/peer-connection.ts';
 import { TurnBudget, turnBudgetDefaults, type DeferredWork } from '../src/net/turn-budget.ts';
-import { nextTurn, openMemoryConnection, range, startMemoryConnection, type MemoryConnection } from './helpers/memory-connection.ts';
+import { nextTurn, openMemoryConnection, range, sealedGetchainBytes, startMemoryConnection, type MemoryConnection } from './helpers/memory-connection.ts';
 
 /** A budget whose turns the test runs by hand. */
 function manualBudget(turnWorkMsMax: number): { budget: TurnBudget; clock: { ms: number }; turns: Array<() => void>; runTurn: () => void } {
@@ -226,22 +226,28 @@ test('a bad frame after good ones: the good ones are handled first, then the con
   assert.equal(h.closes, ['ERR_FRAME_TOO_LARGE']);
 });
 
-test('frames right behind the last handshake message wait for the verdict on it: earlyMessagesHardMax of them are all handled, one more is a protocol error', async () => {
+test('sealed bytes right behind the last handshake message wait, undecoded, for the verdict on it: earlyBytesMax of them are all handled after it, one byte more is a protocol error', async () => {
   for (const extra of [0, 1]) {
     const clock = { ms: 6_000_000 };
     const turn = new TurnBudget({ turnWorkMsMax: 1000, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
     const h = await startMemoryConnection({ networkId, selfSeed: 11, peerSeed: 28, verifier, limits: resolveLimits({}), clock, turn });
-    const count = earlyMessagesHardMax + extra;
-    // One read: the last handshake message and everything behind it, decoded while the identity is being verified.
-    h.socket.push(Buffer.concat([h.peerHandshake, h.frames(0, count)]));
-    for (let i = 0; i < 20 && h.handled.length < count && h.closes.length === 0; i++) await nextTurn();
+    // More frames than fit, cut at earlyBytesMax (+ extra) bytes: the last one arrives whole only later.
+    let count = 0;
+    while (sealedGetchainBytes(0, count) <= earlyBytesMax) count++;
+    const early = h.frames(0, count);
+    h.socket.push(Buffer.concat([h.peerHandshake, early.subarray(0, earlyBytesMax + extra)]));
+    for (let i = 0; i < 20 && h.handled.length < count - 1 && h.closes.length === 0; i++) await nextTurn();
     if (extra === 0) {
       assert.is(h.conn.state, 'open');
-      assert.equal(h.handled, range(0, count), `all ${count} early frames, in order`);
+      assert.equal(h.handled, range(0, count - 1), 'every whole early frame, in order');
+      h.socket.push(early.subarray(earlyBytesMax));
+      for (let i = 0; i < 5 && h.handled.length < count; i++) await nextTurn();
+      assert.equal(h.handled, range(0, count), 'and the one cut at the limit once its rest came');
       h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
     } else {
       assert.equal(h.closes, ['ERR_BAD_HANDSHAKE']);
       assert.equal(h.handled, [], 'nothing handled from a peer over the limit');
+      assert.equal(h.conn.decodeWork, { valuesWalked: 0, bodiesUnpacked: 0 }, 'nothing decoded either');
       assert.equal(h.offences.map((o) => o.code), ['ERR_BAD_HANDSHAKE']);
     }
   }

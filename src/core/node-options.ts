@@ -9,6 +9,7 @@ import type { BroadcastRelayOptions } from '../gossip/broadcast-relay.ts';
 import { peerScoreDefaults } from '../peers/peer-score.ts';
 import { backoffDefaults } from '../peers/backoff.ts';
 import { turnBudgetDefaults } from '../net/turn-budget.ts';
+import { handshakeStrikeDefaults } from '../peers/handshake-strikes.ts';
 import { positiveInt, nonNegativeInt, positiveNumber } from '../options.ts';
 import type { Identity } from '../crypto/keys.ts';
 import type { PeerAddress } from '../wire/schema.ts';
@@ -45,8 +46,56 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
    * slots the same way). 0 reserves none. @default 8, or a quarter of maxPeers when that is less
    */
   outboundSlotsMin?: number;
-  /** Connections still in their handshake at once. @default 64 */
+  /**
+   * Inbound connections in their handshake at once, from every source together; the node's own dials are
+   * not counted (dialsPendingMax bounds them). A newcomer to a full pool takes the place of the oldest
+   * handshake of the network group holding the most of it (ERR_HANDSHAKE_EVICTED), so stalled connections
+   * cannot keep an honest node out. @default 64
+   */
   handshakesPendingMax?: number;
+  /**
+   * Of those, how many one IP may hold; one more from it is refused at once (one in all while its latest
+   * handshake timed out within handshakeStrikeMs). Not applied to loopback unless ipLimitsOnLoopback. @default 4
+   */
+  handshakesPendingPerIpMax?: number;
+  /**
+   * Of those, how many one network group (/16 of IPv4, /32 of IPv6) may hold; a newcomer beyond takes the
+   * place of the group's oldest handshake. Not applied to loopback unless ipLimitsOnLoopback. @default 16
+   */
+  handshakesPendingPerNetGroupMax?: number;
+  /**
+   * Inbound connections from one IP, in their handshake or open; one more is refused at once. Not applied to
+   * loopback unless ipLimitsOnLoopback. @default 8
+   */
+  connectionsPerIpMax?: number;
+  /**
+   * Inbound connections from one network group, in their handshake or open; a newcomer beyond takes the place
+   * of the group's oldest handshake, or is refused when all of them are open. Not applied to loopback unless
+   * ipLimitsOnLoopback. @default 16
+   */
+  connectionsPerNetGroupMax?: number;
+  /**
+   * Time an inbound connection has to send its first whole handshake message, in ms; one that sends nothing
+   * is cut then (ERR_HANDSHAKE_TIMEOUT) rather than after handshakeTimeoutMs. An honest dialer sends it as
+   * soon as it is connected. @default 2000, or handshakeTimeoutMs when that is less
+   */
+  handshakeFirstMessageTimeoutMs?: number;
+  /**
+   * How long an IP whose inbound handshake timed out is held to one handshake at a time, in ms: a light mark,
+   * never a ban (an honest slow peer still gets through). Not applied to loopback unless ipLimitsOnLoopback.
+   * @default 60000
+   */
+  handshakeStrikeMs?: number;
+  /** IPs marked for a handshake timeout that the node remembers; beyond it the oldest mark is forgotten. @default 4096 */
+  handshakeStrikeIpsMax?: number;
+  /**
+   * Whether the per-IP and per-group caps (handshakesPendingPerIpMax, handshakesPendingPerNetGroupMax,
+   * connectionsPerIpMax, connectionsPerNetGroupMax) and handshake-timeout marks apply to loopback addresses
+   * too. Off by default, as IP bans are: tests, testnets and benchmarks run many nodes on one machine behind
+   * 127.0.0.1, and a process on this machine is not the adversary these caps are for. Tests of the caps turn
+   * it on and dial from 127.x.y.z addresses (every one is loopback on Linux). @default false
+   */
+  ipLimitsOnLoopback?: boolean;
   /**
    * Outbound dials to learned addresses in progress at once (connecting or in their handshake), so peer
    * exchange cannot make the node dial without bound; they never take inbound handshake slots. @default 8
@@ -128,6 +177,13 @@ export interface NodeLimits {
   targetPeers: number;
   outboundSlotsMin: number;
   handshakesPendingMax: number;
+  handshakesPendingPerIpMax: number;
+  handshakesPendingPerNetGroupMax: number;
+  connectionsPerIpMax: number;
+  connectionsPerNetGroupMax: number;
+  handshakeFirstMessageTimeoutMs: number;
+  handshakeStrikeMs: number;
+  handshakeStrikeIpsMax: number;
   dialsPendingMax: number;
   peersReplyTimeoutMs: number;
   frameBytesMax: number;
@@ -156,6 +212,13 @@ export const nodeDefaults: NodeLimits = {
   targetPeers: 8,
   outboundSlotsMin: 8,
   handshakesPendingMax: 64,
+  handshakesPendingPerIpMax: 4,
+  handshakesPendingPerNetGroupMax: 16,
+  connectionsPerIpMax: 8,
+  connectionsPerNetGroupMax: 16,
+  handshakeFirstMessageTimeoutMs: 2000,
+  handshakeStrikeMs: handshakeStrikeDefaults.handshakeStrikeMs,
+  handshakeStrikeIpsMax: handshakeStrikeDefaults.handshakeStrikeIpsMax,
   dialsPendingMax: 8,
   peersReplyTimeoutMs: 5000,
   frameBytesMax: framingDefaults.frameBytesMax,
@@ -202,6 +265,11 @@ export function resolveLimits(o: NodeOptions): NodeLimits {
   if (o.outboundSlotsMin === undefined) out.outboundSlotsMin = Math.min(nodeDefaults.outboundSlotsMin, Math.floor(out.maxPeers / 4));
   if (out.outboundSlotsMin >= out.maxPeers) {
     throw new StrongcastError('ERR_INVALID_OPTION', 'options.outboundSlotsMin must be below options.maxPeers');
+  }
+  // A short handshake budget shortens the wait for the first message with it unless told otherwise.
+  if (o.handshakeFirstMessageTimeoutMs === undefined) out.handshakeFirstMessageTimeoutMs = Math.min(out.handshakeFirstMessageTimeoutMs, out.handshakeTimeoutMs);
+  if (out.handshakeFirstMessageTimeoutMs > out.handshakeTimeoutMs) {
+    throw new StrongcastError('ERR_INVALID_OPTION', 'options.handshakeFirstMessageTimeoutMs must not exceed options.handshakeTimeoutMs');
   }
   if (out.writeCoalesceMs >= out.pingIntervalMs) {
     throw new StrongcastError('ERR_INVALID_OPTION', 'options.writeCoalesceMs must be below options.pingIntervalMs');

@@ -67,6 +67,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private readonly host: string;
   private readonly advertiseHost: string;
   private readonly banIps: boolean;
+  /** Whether the per-IP and per-group connection caps apply to loopback addresses too. */
+  private readonly ipLimitsOnLoopback: boolean;
   private readonly peerExchange: boolean;
   private port: number;
   private listener: Listener | null = null;
@@ -111,6 +113,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.id = toHex(this.identity.publicKey);
     this.log = options.log ?? silentLogger;
     this.now = () => env.clock.now();
+    this.ipLimitsOnLoopback = options.ipLimitsOnLoopback ?? false;
     this.turn = new TurnBudget({ turnWorkMsMax: this.limits.turnWorkMsMax, now: this.now, nextTurn: (run) => void env.clock.nextTurn(run) });
     this.table = new PeerTable(this.peerTableHost());
     this.open = this.table.open;
@@ -356,6 +359,14 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return this.table.evictions;
   }
 
+  /**
+   * Inbound connections refused at once by a per-IP or per-group cap, handshakes cut to make room for a newer
+   * one, and inbound handshakes that timed out, since start.
+   */
+  get handshakeCounters(): { refused: number; evicted: number; timedOut: number } {
+    return { ...this.table.handshakeCounters };
+  }
+
   private requireRunning(): void {
     if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the node is not started');
   }
@@ -396,6 +407,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return {
       selfId: this.id,
       limits: this.limits,
+      ipLimitsOnLoopback: this.ipLimitsOnLoopback,
       log: this.log,
       transport: this.env.transport,
       now: this.now,

@@ -11,12 +11,12 @@
  * (the listener sends a ping as soon as it accepted the dialer's identity), so a listener that refuses the
  * dialer after the last handshake message is never counted as an open peer by it.
  */
-import { toHex } from '../bytes.ts';
+import { concatBytes, toHex } from '../bytes.ts';
 import type { Clock, Timer } from '../io/clock.ts';
 import type { Random } from '../io/random.ts';
 import type { Link } from '../io/transport.ts';
 import { ErrorCodes, isStrongcastError, type ErrorCode, type StrongcastError } from '../errors.ts';
-import { encodeFrame, sealedFrameBytes } from '../wire/framing.ts';
+import { encodeFrame, sealedFrameBytes, type DecodeMeter } from '../wire/framing.ts';
 import { checkHello, type HelloContext, type LocalHello, type PeerHello, type SignatureCheck } from '../peers/handshake.ts';
 import { encodeNoiseFrame, type HandshakeFrame } from '../wire/handshake-frames.ts';
 import { SecureChannel } from './secure-channel.ts';
@@ -61,11 +61,13 @@ export interface ConnectionContext {
 
 
 /**
- * Messages a peer may have waiting between its last handshake message and our verdict on it. Reading stops
- * as soon as one waits, so only what one already-read chunk carried can be there; beyond this, a protocol
- * error.
+ * Sealed bytes a dialer may send right behind its last handshake message, before our verdict on its identity.
+ * They are held as they came, not opened or decoded: nothing of a peer's is decoded before it is authenticated
+ * but the handshake frames, read by their small parser (issue 16, item 5). An honest dialer sends nothing sealed
+ * before the listener's confirmation but perhaps its reject (about 2 KiB at most); reading stops as soon as any
+ * byte waits, so this is one read's worth. More is a protocol error.
  */
-export const earlyMessagesHardMax = 8192;
+export const earlyBytesMax = 64 * 1024;
 
 /** Message types the node verifies (a signature or a chain) before it relays them: they count against inflightMax. */
 const needsCheck: ReadonlySet<Message['t']> = new Set<Message['t']>(['gossip', 'ds', 'outcome']);
@@ -89,11 +91,16 @@ export class PeerConnection implements DeferredWork {
   private readonly channel: SecureChannel;
   private readonly msgBucket: TokenBucket;
   private readonly byteBucket: TokenBucket;
-  /** The peer's identity is being verified: what it sent behind it waits in the inbox. */
+  /** The peer's identity is being verified: what it sent behind it waits, undecoded, in `unread`. */
   private verdictPending = false;
   /**
-   * Frames read and decoded, not yet handled: what the turn budget had no room for, or what arrived while
-   * the peer's identity was being checked. While any wait, the socket is not read, so this holds one read's worth.
+   * Bytes read and not yet handled: handshake frames waiting for the turn budget, or sealed frames behind the
+   * dialer's last handshake message waiting for our verdict on it. While any wait, the socket is not read.
+   */
+  private unread: Uint8Array | null = null;
+  /**
+   * Frames read and decoded, not yet handled: what the turn budget had no room for. While any wait, the
+   * socket is not read, so this holds one read's worth.
    */
   private inbox: (Message | undefined)[] = [];
   /** Size on the wire of each inbox frame, header included, at the same index. */
@@ -148,18 +155,35 @@ export class PeerConnection implements DeferredWork {
     this.byteBucket = new TokenBucket({ ratePerSec: limits.peerBytesPerSec, burst: limits.peerBytesBurst }, clock.now());
   }
 
-  /** Starts reading and, when dialing, sends the first handshake message; it must finish within handshakeTimeoutMs. */
+  /**
+   * Starts reading and, when dialing, sends the first handshake message. The handshake must finish within
+   * handshakeTimeoutMs, and a dialer's first message must come within handshakeFirstMessageTimeoutMs.
+   */
   start(): void {
     this.link.attach({
       data: (chunk) => this.onData(chunk),
       close: (error) => this.close('ERR_CONNECTION_CLOSED', error === undefined ? 'closed by peer' : `socket error: ${error}`, false),
     });
+    const { handshakeTimeoutMs, handshakeFirstMessageTimeoutMs } = this.ctx.limits;
     this.timers.push(
       this.ctx.clock.setTimer(() => {
-        if (this.state === 'handshaking') this.close('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${this.ctx.limits.handshakeTimeoutMs} ms`);
-      }, this.ctx.limits.handshakeTimeoutMs),
+        if (this.state === 'handshaking') this.close('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${handshakeTimeoutMs} ms`);
+      }, handshakeTimeoutMs),
     );
-    if (this.outbound) this.write(this.channel.firstFrame());
+    if (this.outbound) return this.write(this.channel.firstFrame());
+    // A dialer sends its first message as soon as it is connected: a connection that sends none is cut early.
+    // One whose first message arrived but waits for the turn budget has sent it.
+    const firstMessageTimer = this.ctx.clock.setTimer(() => {
+      if (this.state === 'handshaking' && this.stats.framesIn === 0 && this.unread === null) {
+        this.close('ERR_HANDSHAKE_TIMEOUT', `no first handshake message within ${handshakeFirstMessageTimeoutMs} ms`);
+      }
+    }, handshakeFirstMessageTimeoutMs);
+    this.timers.push(firstMessageTimer);
+  }
+
+  /** The msgpack work spent on this peer's frames: values walked and bodies unpacked (status and tests). */
+  get decodeWork(): DecodeMeter {
+    return this.channel.decodeWork;
   }
 
   /** Short form of the address for logs and events. */
@@ -255,7 +279,7 @@ export class PeerConnection implements DeferredWork {
    * and the peer is within its byte rate.
    */
   private updateReading(): void {
-    const hold = this.inflightHeld || this.rateHeld || this.msgHeld || this.inboxHead < this.inbox.length;
+    const hold = this.inflightHeld || this.rateHeld || this.msgHeld || this.inboxHead < this.inbox.length || this.unread !== null;
     if (hold === this.paused || this.state === 'closed') return;
     this.paused = hold;
     if (hold) return void this.link.pause();
@@ -268,6 +292,7 @@ export class PeerConnection implements DeferredWork {
   close(code: ErrorCode, reason: string, tellPeer = true): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.unread = null;
     this.inbox = [];
     this.inboxFrameBytes = [];
     this.inboxHead = 0;
@@ -304,19 +329,55 @@ export class PeerConnection implements DeferredWork {
     // decoded; a peer over its byte rate is slowed instead, by TCP, while we stop reading.
     if (this.state === 'open') this.chargeBytes(chunk.byteLength, this.lastHeardMs);
     if (this.isClosed()) return;
-    const at = this.channel.readingHandshake ? this.readHandshake(chunk) : 0;
-    if (this.isClosed() || !this.channel.sealed || at === chunk.byteLength) return;
-    const { messages, frameBytes, error } = this.channel.readSealed(at === 0 ? chunk : chunk.subarray(at));
+    // Reading stops while bytes wait, so `unread` is empty here unless the link delivered past a pause.
+    this.unread = this.unread === null ? chunk : concatBytes(this.unread, chunk);
+    // What is read while other connections' work waits is handled after theirs, in the order read.
+    if (this.ctx.turn.waitingCount > 0) {
+      this.ctx.turn.defer(this);
+      return this.updateReading();
+    }
+    this.readUnread();
+  }
+
+  /**
+   * Handles the bytes waiting in `unread`: handshake frames one at a time, each within the turn budget (the
+   * Diffie-Hellman work of a flood of handshakes must not hold up the node's other work), then, once the
+   * keys exist and the peer is authenticated, the sealed frames behind them.
+   */
+  private readUnread(): void {
+    while (this.unread !== null && this.channel.readingHandshake && !this.isClosed()) {
+      if (!this.ctx.turn.allows()) {
+        this.ctx.turn.defer(this);
+        return this.updateReading();
+      }
+      this.readOneHandshakeFrame(this.unread);
+    }
+    if (this.isClosed()) return;
+    if (this.unread === null) return this.updateReading();
+    if (this.awaitingAuthVerdict()) return this.holdForVerdict(this.unread);
+    const chunk = this.unread;
+    this.unread = null;
+    this.readSealed(chunk);
+  }
+
+  /** Sealed bytes from a peer not yet authenticated wait, undecoded, for the verdict; too many is a protocol error. */
+  private holdForVerdict(waiting: Uint8Array): void {
+    if (waiting.byteLength > earlyBytesMax) {
+      const reason = `more than ${earlyBytesMax} bytes sent before the handshake finished`;
+      this.offence('ERR_BAD_HANDSHAKE', reason);
+      return this.close('ERR_BAD_HANDSHAKE', reason);
+    }
+    this.updateReading();
+  }
+
+  /** Opens and decodes the sealed frames in `chunk` into the inbox, and handles them as the budget allows. */
+  private readSealed(chunk: Uint8Array): void {
+    const { messages, frameBytes, error } = this.channel.readSealed(chunk);
     for (const [i, m] of messages.entries()) {
       this.inbox.push(m);
       this.inboxFrameBytes.push(frameBytes[i]!);
     }
     if (error) this.inboxError = error;
-    // Frames read while other connections' frames wait are handled after theirs, in the order read.
-    if (this.ctx.turn.waitingCount > 0 && this.inboxHead < this.inbox.length) {
-      this.ctx.turn.defer(this);
-      return this.updateReading();
-    }
     this.handleInbox();
   }
 
@@ -370,9 +431,11 @@ export class PeerConnection implements DeferredWork {
     if (!this.isClosed()) this.handleInbox();
   }
 
-  /** The turn budget's call: handles what waits in the inbox, as far as this turn allows. */
+  /** The turn budget's call: handles what waits in the inbox or unread, as far as this turn allows. */
   resumeWork(): void {
-    if (!this.isClosed()) this.handleInbox();
+    if (this.isClosed()) return;
+    if (this.inboxHead < this.inbox.length) this.handleInbox();
+    else this.readUnread();
   }
 
   /**
@@ -382,7 +445,7 @@ export class PeerConnection implements DeferredWork {
    * a broadcast's full copy, read before a lazy peer's announcement of it, is handled first.
    */
   private handleInbox(): void {
-    while (this.inboxHead < this.inbox.length && !this.isClosed() && !this.awaitingAuthVerdict() && !this.msgHeld) {
+    while (this.inboxHead < this.inbox.length && !this.isClosed() && !this.msgHeld) {
       const msg = this.inbox[this.inboxHead] as Message;
       // A message to verify waits, socket unread, while the node's verifications in progress are at their cap.
       if (this.state === 'open' && needsCheck.has(msg.t) && this.ctx.gate && !this.ctx.gate.admit(this)) break;
@@ -404,16 +467,15 @@ export class PeerConnection implements DeferredWork {
         this.offence(error.code, error.message);
         return this.close(error.code, error.message);
       }
-    } else if (this.awaitingAuthVerdict() && this.inbox.length - this.inboxHead > earlyMessagesHardMax) {
-      this.offence('ERR_BAD_HANDSHAKE', `more than ${earlyMessagesHardMax} messages before the handshake finished`);
-      return this.close('ERR_BAD_HANDSHAKE', `more than ${earlyMessagesHardMax} messages before the handshake finished`);
+      // bytes the link delivered past a pause come after the frames read before them
+      if (this.unread !== null && !this.msgHeld) return this.readUnread();
     }
     this.updateReading();
   }
 
   /**
-   * The dialer sends sealed frames right behind its last handshake message, so they can overtake our check of
-   * its identity: they wait in the inbox for the verdict.
+   * Sealed frames right behind the dialer's last handshake message can overtake our check of its identity:
+   * they wait, undecoded, for the verdict (holdForVerdict).
    */
   private awaitingAuthVerdict(): boolean {
     return this.state === 'handshaking' && this.verdictPending;
@@ -443,25 +505,24 @@ export class PeerConnection implements DeferredWork {
   }
 
   /**
-   * Cuts handshake frames from `chunk` and acts on each, until the keys exist or the chunk ends; returns
-   * where it stopped, so what follows the handshake goes to the sealed-frame decoder.
+   * Cuts the next handshake frame from `bytes` (what waits in `unread`) and acts on it; what follows it stays
+   * in `unread` (null once all is read), so the bytes after the handshake's last frame go to the sealed-frame
+   * decoder.
    */
-  private readHandshake(chunk: Uint8Array): number {
-    let at = 0;
-    while (at < chunk.byteLength && this.channel.readingHandshake && !this.isClosed()) {
-      let frame: HandshakeFrame | null;
-      try {
-        ({ frame, at } = this.channel.readHandshakeFrame(chunk, at));
-      } catch (e) {
-        if (!isStrongcastError(e)) throw e;
-        // Another version is a misconfiguration, not an attack: refused without scoring, like today's hello.
-        if (e.code !== 'ERR_WRONG_VERSION') this.offence(e.code, e.message);
-        this.close(e.code, e.message);
-        return chunk.byteLength;
-      }
-      if (frame) this.onHandshakeFrame(frame);
+  private readOneHandshakeFrame(bytes: Uint8Array): void {
+    let frame: HandshakeFrame | null;
+    let at: number;
+    try {
+      ({ frame, at } = this.channel.readHandshakeFrame(bytes, 0));
+    } catch (e) {
+      if (!isStrongcastError(e)) throw e;
+      this.unread = null;
+      // Another version is a misconfiguration, not an attack: refused without scoring, like today's hello.
+      if (e.code !== 'ERR_WRONG_VERSION') this.offence(e.code, e.message);
+      return this.close(e.code, e.message);
     }
-    return at;
+    this.unread = at === bytes.byteLength ? null : bytes.subarray(at);
+    if (frame) this.onHandshakeFrame(frame);
   }
 
   private onHandshakeFrame(frame: HandshakeFrame): void {
@@ -517,7 +578,7 @@ export class PeerConnection implements DeferredWork {
   private onConfirmation(msg: Message, frameBytes: number): void {
     if (msg.t === 'reject') return this.close(this.rejectCode(msg.code), `peer refused: ${msg.reason}`, false);
     if (!this.outbound || this.verdictPending) {
-      // unreachable: the listener's inbox waits for the verdict, and the dialer reads no sealed frame before
+      // unreachable: the listener decodes nothing before its verdict, and the dialer reads no sealed frame before
       this.offence('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
       return this.close('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
     }
@@ -526,13 +587,22 @@ export class PeerConnection implements DeferredWork {
     if (!this.isClosed()) this.onFrame(msg, frameBytes);
   }
 
-  /** The handshake is over on our side: the listener confirms to the dialer with a first sealed frame. */
+  /**
+   * The handshake is over on our side: the listener confirms to the dialer with a first sealed frame, and
+   * what the dialer sent behind its last handshake message is opened and decoded now, charged to its rates.
+   */
   private open(): void {
     this.state = 'open';
     if (!this.outbound) this.send({ t: 'ping', n: ++this.pingSeq });
     this.startKeepalive();
     this.ctx.events.onOpen(this);
-    if (!this.isClosed()) this.handleInbox();
+    if (this.isClosed()) return;
+    if (this.unread !== null) this.chargeBytes(this.unread.byteLength, this.ctx.clock.now());
+    if (this.ctx.turn.waitingCount > 0 && this.unread !== null) {
+      this.ctx.turn.defer(this);
+      return this.updateReading();
+    }
+    this.readUnread();
   }
 
   private startKeepalive(): void {

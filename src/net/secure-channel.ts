@@ -8,7 +8,7 @@
 import { assert } from '../errors.ts';
 import type { Random } from '../io/random.ts';
 import { Handshake, type LocalHello, type SessionKeys } from '../peers/handshake.ts';
-import { encodeFrame, FrameDecoder, sealFrame } from '../wire/framing.ts';
+import { encodeFrame, FrameDecoder, sealFrame, type DecodeMeter } from '../wire/framing.ts';
 import { encodeNoiseFrame, encodeRejectFrame, HandshakeFrameReader, type HandshakeFrame } from '../wire/handshake-frames.ts';
 import { schemaLimits, type Message } from '../wire/schema.ts';
 import { CipherState, type TransportCiphers } from './transport-cipher.ts';
@@ -44,6 +44,11 @@ export class SecureChannel {
   /** True while what arrives is handshake frames. */
   get readingHandshake(): boolean {
     return this.#reader !== null;
+  }
+
+  /** Values walked and bodies unpacked by the sealed-frame decoder (none before the keys exist). */
+  get decodeWork(): DecodeMeter {
+    return { ...(this.#decoder?.work ?? { valuesWalked: 0, bodiesUnpacked: 0 }) };
   }
 
   /** Bytes held for the frame in progress, handshake or sealed. */

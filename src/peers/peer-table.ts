@@ -1,14 +1,18 @@
 /**
  * The node's connections: sockets being dialed, connections in their handshake and open peers by id, with
- * the rules that decide which connections live: inbound admission (isolation, banned IPs, handshake and
- * connection caps), one connection per peer (the simultaneous-dial tie-break) and maxPeers. What an open or
- * closed peer means to gossip, peer exchange and the application is the node's business, through the host.
+ * the rules that decide which connections live: inbound admission (isolation, banned IPs, the handshake and
+ * connection caps of handshake-slots.ts, per IP and per network group), one connection per peer (the
+ * simultaneous-dial tie-break) and maxPeers. What an open or closed peer means to gossip, peer exchange and
+ * the application is the node's business, through the host.
  */
 import { StrongcastError, type ErrorCode } from '../errors.ts';
 import type { Link, Transport } from '../io/transport.ts';
 import { keepsConnection } from './handshake.ts';
 import { netGroup, normalizeHost } from './net-group.ts';
 import { selectEvictionVictim, type EvictionCandidate } from './eviction.ts';
+import { admitInbound, type InboundEntry } from './handshake-slots.ts';
+import { HandshakeStrikes } from './handshake-strikes.ts';
+import { isLoopback } from './offences.ts';
 import { PeerConnection, type ConnectionContext } from '../net/peer-connection.ts';
 import type { NodeLimits } from '../core/node-options.ts';
 import type { Logger } from '../log.ts';
@@ -30,6 +34,8 @@ export interface TrafficTotals {
 export interface PeerTableHost {
   readonly selfId: string;
   readonly limits: NodeLimits;
+  /** Whether the per-IP and per-group caps and handshake-timeout marks apply to loopback addresses too. */
+  readonly ipLimitsOnLoopback: boolean;
   readonly log: Logger;
   readonly transport: Transport;
   now(): number;
@@ -61,10 +67,19 @@ export class PeerTable {
   readonly #openedAtMs = new Map<PeerConnection, number>();
   /** Inbound peers disconnected to make room, since start. */
   evictions = 0;
+  /**
+   * Inbound connections refused at accept by a per-IP or per-group cap, handshakes cut to make room for a
+   * newer one, and inbound handshakes that timed out (each marks its IP), since start.
+   */
+  readonly handshakeCounters = { refused: 0, evicted: 0, timedOut: 0 };
+  /** IPs whose inbound handshake timed out lately: one handshake at a time each. */
+  readonly #strikes: HandshakeStrikes;
   /** Frame and byte totals of connections already closed. */
   readonly #closedTotals: TrafficTotals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, rateHolds: 0 };
 
-  constructor(private readonly host: PeerTableHost) {}
+  constructor(private readonly host: PeerTableHost) {
+    this.#strikes = new HandshakeStrikes(host.limits.handshakeStrikeMs, host.limits.handshakeStrikeIpsMax);
+  }
 
   /** Connections still in their handshake. */
   get handshakingCount(): number {
@@ -138,18 +153,44 @@ export class PeerTable {
     return id === null ? null : (this.open.get(id) ?? null);
   }
 
-  /** Takes an inbound link, or destroys it when the node does not accept it now. */
+  /**
+   * Takes an inbound link, or destroys it when the node does not accept it now. Only inbound connections count
+   * against the handshake and connection caps: our own dials (capped by dialsPendingMax, or by the configured
+   * peers) never crowd them out. Open peers are bounded by maxPeers, so inbound connections are bounded too.
+   */
   accept(link: Link): void {
-    const { limits, log } = this.host;
     const ip = normalizeHost(link.remoteAddress);
-    if (!this.host.accepting() || this.host.isIpBanned(ip, this.host.now())) return void link.destroy();
-    // Only inbound handshakes count: our own dials (capped by dialsPendingMax, or by the configured peers)
-    // never crowd them out. Open peers are bounded by maxPeers, so inbound connections are bounded too.
-    if (this.inboundHandshakingCount >= limits.handshakesPendingMax) {
-      log.debug('refused inbound: too many connections', { ip });
+    const now = this.host.now();
+    if (!this.host.accepting() || this.host.isIpBanned(ip, now)) return void link.destroy();
+    const capped = this.#ipLimitsApply(ip);
+    const newcomer = { ip, group: netGroup(ip), capped, struck: capped && this.#strikes.has(ip, now) };
+    const verdict = admitInbound(newcomer, this.#inboundEntries(), this.host.limits);
+    if (!verdict.admit) {
+      this.handshakeCounters.refused++;
+      this.host.log.debug('refused inbound', { ip, limit: verdict.limit });
       return void link.destroy();
     }
+    if (verdict.evict) {
+      this.handshakeCounters.evicted++;
+      verdict.evict.conn.close('ERR_HANDSHAKE_EVICTED', `cut to make room for a newer handshake from ${newcomer.group}`);
+    }
     this.#track(new PeerConnection(link, false, this.host.connectionContext(false)));
+  }
+
+  /** The inbound connections, in their handshake or open, oldest first (the order they were taken). */
+  #inboundEntries(): Array<InboundEntry & { conn: PeerConnection }> {
+    const out: Array<InboundEntry & { conn: PeerConnection }> = [];
+    for (const c of this.connections) {
+      if (c.outbound || c.state === 'closed') continue;
+      const ip = normalizeHost(c.remoteAddress);
+      out.push({ ip, group: netGroup(ip), pending: c.state === 'handshaking', conn: c });
+    }
+    return out;
+  }
+
+  /** Loopback is exempt from the per-IP and per-group caps unless the node says otherwise. */
+  #ipLimitsApply(ip: string): boolean {
+    return this.host.ipLimitsOnLoopback || !isLoopback(ip);
   }
 
   /** Dials HOST:PORT; `done` hears once whether it opened. */
@@ -203,6 +244,7 @@ export class PeerTable {
   /** A connection closed (exactly once per connection). */
   onClose(c: PeerConnection, code: ErrorCode, reason: string): void {
     this.connections.delete(c);
+    if (!c.outbound && code === 'ERR_HANDSHAKE_TIMEOUT') this.#noteTimeout(c);
     this.#openedAtMs.delete(c);
     for (const k of ['framesIn', 'framesOut', 'bytesIn', 'bytesOut', 'rateHolds'] as const) this.#closedTotals[k] += c.stats[k];
     const pending = this.#pendingDials.get(c);
@@ -217,6 +259,13 @@ export class PeerTable {
     }
     this.open.delete(c.peerId);
     this.host.peerClosed(c, code, reason);
+  }
+
+  /** An inbound handshake timed out: its IP is held to one handshake at a time for a while (handshake-strikes.ts). */
+  #noteTimeout(c: PeerConnection): void {
+    this.handshakeCounters.timedOut++;
+    const ip = normalizeHost(c.remoteAddress);
+    if (this.#ipLimitsApply(ip)) this.#strikes.note(ip, this.host.now());
   }
 
   /** Closes every connection with one reason. */

@@ -6,8 +6,10 @@
  *
  * Peer bytes pass four gates before any other code sees them: the length header against frameBytesMax plus
  * the tag (before the body is buffered), authentication of the sealed body, a strict msgpack walk (structure,
- * trailing bytes, the subset we speak), and `decodeMessage` (every field). msgpackr only ever runs on bodies
- * the walk accepted.
+ * trailing bytes, the subset we speak, and the number of values: every container's declared size counts
+ * against bodyValuesMax at its header, before any of its items is read), and `decodeMessage` (every field).
+ * msgpackr only ever runs on bodies the walk accepted, so neither the walk nor the decoder touches more than
+ * bodyValuesMax values of any body, whatever its size (issue 16, item 5).
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { StrongcastError } from '../errors.ts';
@@ -28,6 +30,30 @@ export const FRAME_HEADER_BYTES = 4;
  * costing a deep recursion in the decoder.
  */
 export const nestingDepthMax = 8;
+
+/**
+ * Most entries a map may declare. The largest map of the schema has 7 fields (gossip, a chain statement);
+ * a map header declaring more is refused before any of its entries is read, so a 1 MiB map of 200,000
+ * keys costs one header, not 200,000 key checks and a 200,000-property object.
+ */
+export const mapEntriesMax = 16;
+
+/**
+ * Most msgpack values one body may hold, each key, value, array item and container counted once. The
+ * largest legal message, an outcome of validatorsMax (1,024) entries of 5 values each, holds about 5,130.
+ * Each container's declared size is added at its header and checked before its items are read, so the walk
+ * and msgpackr never touch more than this many values, whatever a body of up to frameBytesMax holds.
+ */
+export const bodyValuesMax = 8192;
+
+/**
+ * Work the decoder did, counted in values rather than time (for tests, and status): `valuesWalked` are the
+ * msgpack values the strict walk read, `bodiesUnpacked` the bodies handed to msgpackr after the walk.
+ */
+export interface DecodeMeter {
+  valuesWalked: number;
+  bodiesUnpacked: number;
+}
 
 /**
  * Encoder for our own messages: plain maps, Uint8Array as msgpack bin, no records, no extensions
@@ -93,9 +119,9 @@ export function encodeFrame(msg: Message, frameBytesMax: number = framingDefault
  *   (extension types, non-string or duplicate map keys, nesting deeper than nestingDepthMax) or not a
  *   well-formed Message.
  */
-export function decodeBody(body: Uint8Array): Message {
+export function decodeBody(body: Uint8Array, meter?: DecodeMeter): Message {
   // Broadcasts are most of the traffic: read the usual shape directly, and leave the rest to the full gates.
-  return decodeGossipBody(body) ?? decodeBodyInFull(body);
+  return decodeGossipBody(body) ?? decodeBodyInFull(body, meter);
 }
 
 /**
@@ -103,8 +129,9 @@ export function decodeBody(body: Uint8Array): Message {
  * hold the gossip fast path to it.
  * @throws StrongcastError as decodeBody.
  */
-export function decodeBodyInFull(body: Uint8Array): Message {
-  checkMsgpack(body);
+export function decodeBodyInFull(body: Uint8Array, meter?: DecodeMeter): Message {
+  checkMsgpack(body, meter);
+  if (meter) meter.bodiesUnpacked++;
   let value: unknown;
   try {
     // a plain Uint8Array view, so decoded bin fields are plain Uint8Arrays rather than Buffers
@@ -195,10 +222,12 @@ function readHeader(token: number, view: DataView, pos: number): Header {
 
 /**
  * Walks `b` iteratively, without building values, and throws unless it is exactly one msgpack value of the
- * subset strongcast speaks: nil, bool, int, float, str, bin, array, and map with string keys.
- * Declared lengths are checked against the bytes left before anything is read, so no length allocates.
+ * subset strongcast speaks: nil, bool, int, float, str, bin, array, and map with string keys, at most
+ * mapEntriesMax entries a map and bodyValuesMax values in all. Declared lengths are checked against the bytes
+ * left, and declared sizes against those caps, before anything is read, so no length allocates and no
+ * container is walked that the caps would refuse.
  */
-function checkMsgpack(b: Uint8Array): void {
+function checkMsgpack(b: Uint8Array, meter: DecodeMeter = { valuesWalked: 0, bodiesUnpacked: 0 }): void {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const end = b.byteLength;
   let pos = 0;
@@ -206,6 +235,8 @@ function checkMsgpack(b: Uint8Array): void {
     if (n > end - pos) badMsgpack(`truncated at byte ${pos}: ${n} more bytes declared, ${end - pos} left`);
   };
   const stack: Level[] = [{ left: 1, keys: undefined }];
+  // values declared so far: the top-level one, then each container's items as its header is read
+  let declared = 1;
   while (stack.length > 0) {
     const level = stack[stack.length - 1]!;
     if (level.left === 0) {
@@ -215,6 +246,7 @@ function checkMsgpack(b: Uint8Array): void {
     // in a map, keys come at even counts from the end: left = 2n, 2n-2, ... are keys
     const isKey = level.keys !== undefined && level.left % 2 === 0;
     level.left--;
+    meter.valuesWalked++;
     need(1);
     const token = b[pos++]!;
     const h = readHeader(token, view, pos);
@@ -236,6 +268,9 @@ function checkMsgpack(b: Uint8Array): void {
       const items = container.isMap ? container.items * 2 : container.items;
       // every item takes at least one byte, so a count above the bytes left is a lie: refuse it now
       need(items);
+      if (container.isMap && container.items > mapEntriesMax) badSubset(`a map declares ${container.items} entries, above ${mapEntriesMax} (byte ${pos})`);
+      declared += items;
+      if (declared > bodyValuesMax) badSubset(`the body declares more than ${bodyValuesMax} msgpack values (byte ${pos})`);
       if (items > 0) {
         // stack[0] is the top-level slot, not a container, so stack.length is the depth after this push
         if (stack.length > nestingDepthMax) badSubset(`maps and arrays nest deeper than ${nestingDepthMax}`);
@@ -285,6 +320,8 @@ export class FrameDecoder {
   #body: Uint8Array | undefined;
   #bodyFill = 0;
   #error: StrongcastError | undefined;
+  /** Values walked and bodies unpacked by the general decoding path, since this decoder was made. */
+  readonly work: DecodeMeter = { valuesWalked: 0, bodiesUnpacked: 0 };
 
   /** @throws StrongcastError ERR_INVALID_OPTION naming the bad field. */
   constructor(options: FrameDecoderOptions = {}) {
@@ -365,12 +402,12 @@ export class FrameDecoder {
 
   /** The Message of one whole body, opened first when bodies are sealed. */
   #decode(body: Uint8Array): Message {
-    if (this.#rx === undefined) return decodeBody(body);
+    if (this.#rx === undefined) return decodeBody(body, this.work);
     const plain = new Uint8Array(body.byteLength - TAG_BYTES);
     if (!this.#rx.openInto(plain, body)) {
       throw new StrongcastError('ERR_BAD_CIPHERTEXT', `frame ${this.#rx.counter} does not authenticate (altered, replayed, reordered or cut)`);
     }
-    return decodeBody(plain);
+    return decodeBody(plain, this.work);
   }
 
   /** Checks the complete header; refuses a bad length before any of its body is buffered. */

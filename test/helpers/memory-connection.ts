@@ -39,6 +39,10 @@ export interface MemoryConnectionSetup {
   /** Frames between rekeys, for the connection and (unless `peerRekeyIntervalMessages`) the peer. */
   rekeyIntervalMessages?: number;
   peerRekeyIntervalMessages?: number;
+  /** What the peer claims beyond its own key (a bad signature over its Noise key, for refusals). */
+  peerLocal?: Partial<LocalHello>;
+  /** The connection's remote address. @default '127.0.0.1' */
+  remoteAddress?: string;
 }
 
 /** An open connection, its socket, and what it handed on, scored and closed with. */
@@ -75,7 +79,7 @@ export async function openMemoryConnection(setup: MemoryConnectionSetup): Promis
 export async function startMemoryConnection(setup: MemoryConnectionSetup): Promise<StartedMemoryConnection> {
   const self = identityFromSeed(new Uint8Array(32).fill(setup.selfSeed));
   const peerKey = identityFromSeed(new Uint8Array(32).fill(setup.peerSeed));
-  const socket = new FakeSocket('127.0.0.1');
+  const socket = new FakeSocket(setup.remoteAddress ?? '127.0.0.1');
   const handled: number[] = [];
   const offences: Array<{ code: ErrorCode; reason: string }> = [];
   const closes: ErrorCode[] = [];
@@ -103,7 +107,7 @@ export async function startMemoryConnection(setup: MemoryConnectionSetup): Promi
   });
   conn.start();
   const peerInterval = setup.peerRekeyIntervalMessages ?? setup.rekeyIntervalMessages;
-  const peer = new SecureSession({ key: peerKey, networkId: setup.networkId, initiator: true, ...(peerInterval === undefined ? {} : { rekeyIntervalMessages: peerInterval }) });
+  const peer = new SecureSession({ key: peerKey, networkId: setup.networkId, initiator: true, ...(peerInterval === undefined ? {} : { rekeyIntervalMessages: peerInterval }), ...(setup.peerLocal ? { local: setup.peerLocal } : {}) });
   for (const b of peer.start()) socket.push(b);
   // the answer is corked until the end of a turn
   for (let i = 0; i < 10 && socket.written.length === 0; i++) await nextTurn();
