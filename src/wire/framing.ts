@@ -32,7 +32,7 @@ export const FRAME_HEADER_BYTES = 4;
 export const nestingDepthMax = 8;
 
 /**
- * Most entries a map may declare. The largest map of the schema has 7 fields (gossip, a chain statement);
+ * Most entries a map may declare. The largest map of the schema has 8 fields (a chain statement; gossip has 7);
  * a map header declaring more is refused before any of its entries is read, so a 1 MiB map of 200,000
  * keys costs one header, not 200,000 key checks and a 200,000-property object.
  */
