@@ -1,7 +1,7 @@
 /**
  * Link shaping in user space, for a multi-host testnet whose kernel has no netem: preloaded into a node
  * process (`node --import ./bench/link-shaping.mjs`), it delays every write on a TCP socket to a peer in
- * STRONGCAST_LINK_SUBNET (an address prefix, e.g. "10.77.") by STRONGCAST_LINK_DELAY_MS plus up to
+ * STRONGCAST_LINK_SUBNET (an address prefix, e.g. "10.") by STRONGCAST_LINK_DELAY_MS plus up to
  * STRONGCAST_LINK_JITTER_MS, and with probability STRONGCAST_LINK_LOSS adds STRONGCAST_LINK_RETRANSMIT_MS
  * (a lost segment that TCP sends again). A socket's writes stay in order (TCP never reorders a stream), and
  * `end` waits for them. Each direction of a link is shaped by its sender, so every link gets latency,

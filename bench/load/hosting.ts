@@ -1,8 +1,9 @@
 /**
  * Where the processes of a load run live. On loopback (the default) every process shares 127.0.0.1 and one
  * clock. With `--hosts` each validator, observer and Byzantine process gets a Linux network namespace of its
- * own with its own address on one bridge (10.77.0.0/16), created here and removed at the end, so peers see
- * each other's real addresses (IP scoring, peer exchange) and nothing leaves the namespaces; each process's
+ * own with its own address on one bridge (10.64.0.0/10, each process in a /16 of its own, as separate
+ * machines would be: nodes limit connections and handshakes per /16), created here and removed at the end, so
+ * peers see each other's real addresses (IP scoring, peer exchange) and nothing leaves the namespaces; each process's
  * clock reads off by its own offset within the skew bound (bench/clock-offset.mjs); and every link has
  * latency, jitter and loss. The kernel has no netem qdisc, so the links are shaped in user space at each
  * process's socket writes (bench/link-shaping.mjs): each direction of a link is delayed by its sender.
@@ -18,8 +19,15 @@ const linkShapingModule = new URL('../link-shaping.mjs', import.meta.url).href;
 export const linkShape = { delayMs: 12, jitterMs: 10, loss: 0.01, retransmitMs: 200 } as const;
 /** Largest clock difference between two processes of a multi-host run, in ms (NTP over a LAN or WAN). */
 export const hostsClockSkewMsMax = 40;
-/** The subnet of a multi-host run; process i has 10.77.x.y with x.y = i + 1. */
-const subnetPrefix = '10.77.';
+/**
+ * The addresses of a multi-host run: one bridge on 10.64.0.0/10; process i has 10.(64 + i).0.1, a /16 of its
+ * own (the network group nodes count connections and handshakes by), and the flooder's extra addresses share
+ * 10.120.0.0/16, as an attacker renting many addresses in one block would.
+ */
+const subnetPrefix = '10.';
+const subnetMaskBits = 10;
+const processesMax = 56;
+const aliasGroup = '10.120.';
 
 /** How to start a process of index i: the command, the arguments before node's own, the environment. */
 export interface Launch {
@@ -86,6 +94,7 @@ function ip(args: string[]): void {
  * process with a seeded clock offset in [-σ/2, σ/2] (the two first at the two ends) and shaped links.
  */
 export function namespaceHosting(count: number, seed: number): Hosting {
+  if (count > processesMax) throw new Error(`--hosts runs at most ${processesMax} processes (one /16 each in 10.64.0.0/10), not ${count}`);
   const tag = `sc${process.pid % 100000}`;
   const hub = `${tag}-hub`;
   const ns = (i: number) => `${tag}-${i}`;
@@ -95,12 +104,12 @@ export function namespaceHosting(count: number, seed: number): Hosting {
   const made: string[] = [];
   const hosting: Hosting = {
     kind: 'hosts',
-    address: (i) => `${subnetPrefix}${(i + 1) >> 8}.${(i + 1) & 255}`,
+    address: (i) => `10.${64 + i}.0.1`,
     port: () => 7000,
     clockOffsetMs: (i) => offsets[i] ?? 0,
     addAliases: (i, n) => {
-      const out = Array.from({ length: n }, (_, k) => `${subnetPrefix}${200 + (k >> 8)}.${(k & 255) + 1}`);
-      for (const a of out) ip(['-n', ns(i), 'addr', 'add', `${a}/16`, 'dev', 'eth0']);
+      const out = Array.from({ length: n }, (_, k) => `${aliasGroup}${k >> 8}.${(k & 255) + 1}`);
+      for (const a of out) ip(['-n', ns(i), 'addr', 'add', `${a}/${subnetMaskBits}`, 'dev', 'eth0']);
       return out;
     },
     launch: (i) => ({
@@ -128,7 +137,7 @@ export function namespaceHosting(count: number, seed: number): Hosting {
         // The veth pair is made in the hub namespace (names are per namespace), one end moved into the node's.
         ip(['-n', hub, 'link', 'add', `v${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns(i)]);
         ip(['-n', hub, 'link', 'set', `v${i}`, 'master', 'br0', 'up']);
-        ip(['-n', ns(i), 'addr', 'add', `${hosting.address(i)}/16`, 'dev', 'eth0']);
+        ip(['-n', ns(i), 'addr', 'add', `${hosting.address(i)}/${subnetMaskBits}`, 'dev', 'eth0']);
         ip(['-n', ns(i), 'link', 'set', 'eth0', 'up']);
         ip(['-n', ns(i), 'link', 'set', 'lo', 'up']);
       }
@@ -144,7 +153,7 @@ export function namespaceHosting(count: number, seed: number): Hosting {
       }
     },
     describe: () => [
-      `hosting: ${count} network namespaces on one bridge (${subnetPrefix}0.0/16), one address each, made and removed by this run`,
+      `hosting: ${count} network namespaces on one bridge (10.64.0.0/${subnetMaskBits}), one address each in a /16 of its own, made and removed by this run`,
       `clocks: offsets within ±${half} ms (${offsets.map((o, i) => `${i}:${o}`).join(' ')})`,
       `links: shaped in user space at each process's socket writes (the kernel has no netem): ${linkShape.delayMs} ms + up to ${linkShape.jitterMs} ms jitter each way, ${linkShape.loss * 100}% of writes retransmitted after ${linkShape.retransmitMs} ms`,
     ],
