@@ -17,6 +17,7 @@ export const ErrorCodes = {
   ERR_WRONG_VERSION: 'the peer speaks another protocol version',
   ERR_BAD_PROOF: 'the peer could not prove it holds its key',
   ERR_SELF_CONNECTION: 'the node connected to itself',
+  ERR_WRONG_PEER: 'the node dialed proved another id than the one its address was given with',
   ERR_DUPLICATE_PEER: 'a connection to this node id is already open',
   ERR_TOO_MANY_PEERS: 'the node is at its maxPeers limit',
   ERR_EVICTED: 'an inbound peer was disconnected to make room for another: the inbound slots were full',

@@ -13,7 +13,7 @@ export type { GossipDelivery, PeerEvent, PeerInfo, OffenceEvent, NodeEvents, Con
 export type { Clock, Timer } from './io/clock.ts';
 export type { Random } from './io/random.ts';
 export type { Transport, Link, LinkHandlers, Listener, DialCallback } from './io/transport.ts';
-export { nodeDefaults, DEFAULT_NETWORK_ID, parseHostPort } from './core/node-options.ts';
+export { nodeDefaults, DEFAULT_NETWORK_ID, parseHostPort, parsePeerAddress, type PinnedAddress } from './core/node-options.ts';
 export type { NodeOptions, NodeLimits } from './core/node-options.ts';
 export { StrongcastError, ErrorCodes, isStrongcastError } from './errors.ts';
 export type { ErrorCode } from './errors.ts';

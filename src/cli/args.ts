@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { StrongcastError } from '../errors.ts';
-import { parseHostPort } from '../core/node-options.ts';
+import { parseHostPort, parsePeerAddress } from '../core/node-options.ts';
 import { ED25519_BACKENDS, type Ed25519Backend } from '../crypto/ed25519.ts';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log.ts';
 import { readConfigFile, type FlagSpec, type FlagValues } from './config-file.ts';
@@ -176,7 +176,7 @@ function parseRun(argv: string[]): RunFlags {
   const v: FlagValues = { ...(configPath ? readConfigFile(configPath, runFlagSpecs) : {}), ...fromArgs };
   const s = (k: string) => v[k] as string | undefined;
   const peers = ((v['peers'] as string[] | undefined) ?? []).flatMap((p) => p.split(',')).map((p) => p.trim()).filter(Boolean);
-  for (const p of peers) parseHostPort(p, '--peers entry');
+  for (const p of peers) parsePeerAddress(p, '--peers entry');
   const metrics = s('metrics');
   return {
     port: int('port', s('port'), 0, 65535),

@@ -6,7 +6,7 @@
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { StrongcastError } from '../errors.ts';
-import { parseHostPort } from '../core/node-options.ts';
+import { parsePeerAddress } from '../core/node-options.ts';
 import type { RunFlags } from './args.ts';
 import type { LineReader } from './lines.ts';
 
@@ -58,8 +58,8 @@ export async function askForFlags(base: RunFlags, asker: LineReader): Promise<Ru
     const key = genesis.replace(/genesis\.json$/, '') + `node-${index}.key`;
     return { ...base, port, genesis, key };
   }
-  const peersAnswer = await asker.ask('Peers to connect to (HOST:PORT, comma-separated, empty for none): ');
+  const peersAnswer = await asker.ask('Peers to connect to (HOST:PORT or ID@HOST:PORT, comma-separated, empty for none): ');
   const peers = peersAnswer.split(',').map((p) => p.trim()).filter(Boolean);
-  for (const p of peers) parseHostPort(p, 'peer');
+  for (const p of peers) parsePeerAddress(p, 'peer');
   return { ...base, port, peers };
 }

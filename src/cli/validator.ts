@@ -57,7 +57,8 @@ export async function prepareValidator(flags: RunFlags, base: NodeOptions): Prom
     throw new StrongcastError('ERR_INVALID_OPTION', `--clock-skew-ms-max must be below the genesis round length (${genesis.roundMs} ms), got ${flags.clockSkewMsMax}`);
   }
   const self = index === null ? null : genesis.validators[index]!;
-  const peers = flags.peers.length > 0 ? flags.peers : genesis.validators.filter((v) => v.index !== index).map((v) => `${v.host}:${v.port}`);
+  // The genesis names each validator's key with its address: dial it pinned, so only that validator is kept there.
+  const peers = flags.peers.length > 0 ? flags.peers : genesis.validators.filter((v) => v.index !== index).map((v) => `${toHex(v.publicKey)}@${v.host}:${v.port}`);
   const pool = createVerifyPool({
     threads: flags.threads,
     backend: flags.backend,

@@ -34,7 +34,10 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
   networkId?: string;
   /** The node's key pair (its id). @default a fresh random identity */
   identity?: Identity;
-  /** Peers to dial at start and to keep reconnecting to, as 'host:port'. @default [] */
+  /**
+   * Peers to dial at start and to keep reconnecting to, as 'host:port', or 'id@host:port' to accept only the
+   * node that proves that id (64 hex characters) in the handshake. @default []
+   */
   peers?: string[];
   /** Most open connections, inbound and outbound together. @default 32 */
   maxPeers?: number;
@@ -249,6 +252,33 @@ export function parseHostPort(s: string, what = 'peer address'): { host: string;
     throw new StrongcastError('ERR_INVALID_OPTION', `${what} '${s}' must be HOST:PORT with a port in 1..65535`);
   }
   return { host: m[1], port };
+}
+
+/** A peer address as the options, the CLI and `connect` take it: HOST:PORT, or ID@HOST:PORT with a pinned id. */
+export interface PinnedAddress {
+  host: string;
+  port: number;
+  /** The id (lower-case hex) the node at the address must prove, or null. */
+  id: string | null;
+}
+
+/**
+ * Reads 'host:port' or 'id@host:port' (the id: 64 hex characters, an Ed25519 public key).
+ * @throws StrongcastError ERR_INVALID_OPTION naming the entry and what is wrong
+ */
+export function parsePeerAddress(s: string, what = 'peer address'): PinnedAddress {
+  const at = s.indexOf('@');
+  if (at < 0) return { ...parseHostPort(s, what), id: null };
+  const id = s.slice(0, at).trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(id)) {
+    throw new StrongcastError('ERR_INVALID_OPTION', `${what} '${s}' must be HOST:PORT or ID@HOST:PORT with an ID of 64 hex characters`);
+  }
+  const hostPort = s.slice(at + 1);
+  try {
+    return { ...parseHostPort(hostPort, what), id: id.toLowerCase() };
+  } catch {
+    throw new StrongcastError('ERR_INVALID_OPTION', `${what} '${s}' must be ID@HOST:PORT with a port in 1..65535`);
+  }
 }
 
 /** Limits for which 0 means something (flush every iteration; reserve no slot). */

@@ -28,7 +28,7 @@ import { PeerMaintainer } from '../peers/peer-maintenance.ts';
 import { Flooding, type FloodHost } from './flooding.ts';
 import { PeerExchange, type ExchangeHost } from './peer-exchange.ts';
 import { AddressBook, normalizeHost } from '../peers/address-book.ts';
-import { DEFAULT_NETWORK_ID, parseHostPort, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
+import { DEFAULT_NETWORK_ID, parseHostPort, parsePeerAddress, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
 import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type OutcomeMessage, type PeerAddress } from '../wire/schema.ts';
 import { outcomeId } from '../consensus/outcome.ts';
 import { generateIdentity, type Identity } from '../crypto/keys.ts';
@@ -324,12 +324,15 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return this.flooding.relay({ ...msg, hops: this.gossip.relayHops(msg.hops) }, new Set());
   }
 
-  /** Dials HOST:PORT; resolves with the peer once the handshake is done. */
+  /**
+   * Dials HOST:PORT, or ID@HOST:PORT to accept only the node that proves that id (ERR_WRONG_PEER otherwise);
+   * resolves with the peer once the handshake is done.
+   */
   connect(address: string): Promise<PeerInfo> {
     this.requireRunning();
-    const { host, port } = parseHostPort(address);
+    const { host, port, id } = parsePeerAddress(address);
     return new Promise((resolve, reject) => {
-      this.table.dial(host, port, (err, conn) => {
+      this.table.dial(host, port, id, (err, conn) => {
         if (err || !conn) return reject(err);
         const info = this.peers().find((p) => p.id === conn.peerId);
         if (info) resolve(info);
@@ -379,7 +382,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return { networkId: this.networkId, publicKey: this.identity.publicKey, host: this.advertiseHost, port: this.port, ...this.noiseIdentity };
   }
 
-  private connectionContext(outbound: boolean): ConnectionContext {
+  private connectionContext(outbound: boolean, expectedKeyHex: string | null = null): ConnectionContext {
     return {
       local: this.localHello(),
       verifier: this.verifier,
@@ -388,6 +391,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
         selfKeyHex: this.id,
         isBanned: (k) => this.scores.isBanned(k, this.now()),
         isFull: (k) => this.table.isFull(k, outbound),
+        expectedKeyHex,
       },
       limits: this.limits,
       clock: this.env.clock,
@@ -413,7 +417,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       now: this.now,
       accepting: () => this.running && !this.isolated,
       isIpBanned: (ip, now) => this.ipScores.isBanned(ip, now),
-      connectionContext: (outbound) => this.connectionContext(outbound),
+      connectionContext: (outbound, expectedKeyHex) => this.connectionContext(outbound, expectedKeyHex),
       netGroupRank: (group) => createHash('sha256').update(this.hashKey).update(group).digest().readUInt32BE(0),
       peerOpened: (c) => this.onPeerOpened(c),
       peerClosed: (c, code, reason) => this.onPeerClosed(c, code, reason),

@@ -117,7 +117,7 @@ export class PeerExchange {
       dialingCount: () => h.table.dialing.size,
       dialsPendingCount: () => h.table.dialsPendingCount,
       isDialing: (key) => h.table.dialing.has(key),
-      dial: (host, port, done) => h.table.dial(host, port, done),
+      dial: (host, port, expectedId, done) => h.table.dial(host, port, expectedId, done),
       askForAddresses: () => {
         const peer = [...open.values()][Math.floor(h.random.next() * open.size)];
         if (peer) this.ask(peer);

@@ -84,6 +84,8 @@ export interface HelloContext {
   isBanned: (keyHex: string) => boolean;
   /** True when a connection from this peer would exceed maxPeers (one already open to it may be replaced). */
   isFull?: (keyHex: string) => boolean;
+  /** On a dial to an address given with an id: that id (hex); the node there must prove it. */
+  expectedKeyHex?: string | null;
 }
 
 /** A fresh X25519 key pair from 32 bytes of the node's randomness (X25519 clamps any 32 bytes). */
@@ -147,13 +149,19 @@ export function decodeIdentity(p: Uint8Array): { peer: PeerHello; sig: Uint8Arra
 }
 
 /**
- * Checks the peer's id against this node: not ourselves, not banned, not beyond maxPeers. Whether a second
+ * Checks the peer's id against this node: not ourselves, the one dialed if the dial named one, not banned,
+ * not beyond maxPeers. Whether a second
  * connection to the same id is allowed is decided once the handshake completes (see node.ts), because both
  * sides must agree on which of two crossing connections survives.
  */
 export function checkHello(peer: PeerHello, ctx: HelloContext): HelloRefusal | null {
   const keyHex = toHex(peer.key);
   if (keyHex === ctx.selfKeyHex) return { code: 'ERR_SELF_CONNECTION', reason: 'connected to itself' };
+  // A pinned dial: whoever answers at the address must be the node we were told of (libp2p dials an address
+  // with its peer id the same way). Not an offence of the peer: an address can change hands honestly.
+  if (ctx.expectedKeyHex && keyHex !== ctx.expectedKeyHex) {
+    return { code: 'ERR_WRONG_PEER', reason: `dialed peer ${ctx.expectedKeyHex.slice(0, 16)}, reached ${keyHex.slice(0, 16)}` };
+  }
   if (ctx.isBanned(keyHex)) return { code: 'ERR_BANNED', reason: `peer ${keyHex.slice(0, 16)} is banned` };
   // Refused before the handshake completes, so the peer never counts the connection as open (node.ts
   // checks again at open, when crossing handshakes may have filled the table meanwhile).

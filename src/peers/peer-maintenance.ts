@@ -7,7 +7,7 @@ import { toHex } from '../bytes.ts';
 import type { StrongcastError } from '../errors.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { addressKey, normalizeHost, type AddressBook } from './address-book.ts';
-import { parseHostPort } from '../core/node-options.ts';
+import { parsePeerAddress, type PinnedAddress } from '../core/node-options.ts';
 import type { Logger } from '../log.ts';
 import type { Clock } from '../io/clock.ts';
 
@@ -26,7 +26,8 @@ export interface MaintenanceHost {
   /** Outbound connections not open yet (dialing or in their handshake). */
   dialsPendingCount(): number;
   isDialing(hostPort: string): boolean;
-  dial(host: string, port: number, done: (err: StrongcastError | null) => void): void;
+  /** Dials host:port; with `expectedId` (hex) only the node that proves that id may open. */
+  dial(host: string, port: number, expectedId: string | null, done: (err: StrongcastError | null) => void): void;
   /** Asks one random open peer for the addresses it knows. */
   askForAddresses(): void;
 }
@@ -43,6 +44,8 @@ export interface MaintenanceSettings {
 interface Bootstrap {
   host: string;
   port: number;
+  /** The id given with the address (ID@HOST:PORT), which the node there must prove; null when none was. */
+  expectedId: string | null;
   attempt: number;
   nextAtMs: number;
   dialing: boolean;
@@ -62,7 +65,7 @@ export class PeerMaintainer {
     private readonly settings: MaintenanceSettings,
     private readonly host: MaintenanceHost,
   ) {
-    this.bootstraps = peers.map((p) => ({ ...parseHostPort(p), attempt: 0, nextAtMs: 0, dialing: false, peerId: null, evictions: 0 }));
+    this.bootstraps = peers.map((p) => ({ ...pinned(parsePeerAddress(p)), attempt: 0, nextAtMs: 0, dialing: false, peerId: null, evictions: 0 }));
   }
 
   /**
@@ -82,7 +85,8 @@ export class PeerMaintainer {
       const key = addressKey(a);
       if (hex === this.host.selfId || this.host.isOpen(hex) || this.host.isDialing(key) || this.host.isBanned(hex, now)) continue;
       this.addresses.attempted(a, now);
-      this.host.dial(a.host, a.port, (err) => {
+      // An address learned with an id is pinned to it: announcing our address for another id gets it nothing.
+      this.host.dial(a.host, a.port, hex, (err) => {
         if (err) this.host.log.debug('peer-exchange dial failed', { addr: key, code: err.code });
       });
       want--;
@@ -127,7 +131,7 @@ export class PeerMaintainer {
     if (b.peerId && this.host.isOpen(b.peerId)) return;
     b.peerId = null;
     b.dialing = true;
-    this.host.dial(b.host, b.port, (err) => {
+    this.host.dial(b.host, b.port, b.expectedId, (err) => {
       b.dialing = false;
       if (!err) return;
       const { reconnectBaseMs, reconnectMaxMs } = this.settings;
@@ -137,4 +141,9 @@ export class PeerMaintainer {
       this.host.clock.setTimer(() => this.run(false), delay + 5, true);
     });
   }
+}
+
+/** A bootstrap's address and the id pinned to it. */
+function pinned(a: PinnedAddress): { host: string; port: number; expectedId: string | null } {
+  return { host: a.host, port: a.port, expectedId: a.id };
 }

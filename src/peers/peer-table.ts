@@ -43,7 +43,8 @@ export interface PeerTableHost {
   accepting(): boolean;
   isIpBanned(ip: string, nowMs: number): boolean;
   /** A fresh context for a new connection, inbound or `outbound` (its events come back to the node). */
-  connectionContext(outbound: boolean): ConnectionContext;
+  /** The context of a new connection; `expectedKeyHex` pins a dial to the id its address was given with. */
+  connectionContext(outbound: boolean, expectedKeyHex?: string | null): ConnectionContext;
   /** A keyed hash of a network group, secret to peers (eviction protects the highest). */
   netGroupRank(group: string): number;
   /** A connection became the open connection of its peer. */
@@ -193,8 +194,8 @@ export class PeerTable {
     return this.host.ipLimitsOnLoopback || !isLoopback(ip);
   }
 
-  /** Dials HOST:PORT; `done` hears once whether it opened. */
-  dial(host: string, port: number, done?: DialDone): void {
+  /** Dials HOST:PORT, pinned to `expectedId` (hex) when given; `done` hears once whether it opened. */
+  dial(host: string, port: number, expectedId: string | null, done?: DialDone): void {
     const key = `${host}:${port}`;
     if (!this.host.accepting()) return void done?.(new StrongcastError('ERR_CONNECT_FAILED', `not dialing ${key}: the node is stopped or isolated`));
     this.dialing.add(key);
@@ -202,7 +203,7 @@ export class PeerTable {
       this.dialing.delete(key);
       if (err || !link) return void done?.(err ?? new StrongcastError('ERR_CONNECT_FAILED', `cannot connect to ${key}`));
       if (!this.host.accepting()) return void link.destroy();
-      const c = new PeerConnection(link, true, this.host.connectionContext(true));
+      const c = new PeerConnection(link, true, this.host.connectionContext(true, expectedId));
       if (done) this.#pendingDials.set(c, done);
       this.#track(c);
     });
