@@ -17,6 +17,7 @@ import { gossipSignedBytes } from '../src/gossip/gossip-core.ts';
 import { createNode } from '../src/create-node.ts';
 import { nodeDefaults, resolveLimits, type NodeOptions } from '../src/core/node-options.ts';
 import { PeerConnection } from '../src/net/peer-connection.ts';
+import type { RateHolds } from '../src/net/rate-holds.ts';
 import type { Message } from '../src/wire/schema.ts';
 import { TurnBudget } from '../src/net/turn-budget.ts';
 import { nextTurn, openMemoryConnection, sealedFrames, sealedGetchainBytes, range, type MemoryConnection } from './helpers/memory-connection.ts';
@@ -47,7 +48,8 @@ function openConnection(clock: { ms: number }, peerBytesPerSec: number, peerByte
   });
 }
 
-const holdState = (c: PeerConnection): { rateHeld: boolean; rateTimer: unknown } => c as unknown as { rateHeld: boolean; rateTimer: unknown };
+/** The connection's rate holds (a private part of it, read here to see that a close leaves no timer). */
+const holdState = (c: PeerConnection): RateHolds => (c as unknown as { rates: RateHolds }).rates;
 
 test('exactly peerBytesBurst bytes are read without a hold; one byte more is handled, then reading stops once', async () => {
   const clock = { ms: 1_000_000 };
@@ -119,11 +121,11 @@ test('closing a connection held for its byte rate leaves no timer and resumes th
   const h = await openConnection(clock, 10, burst); // 10 bytes/s: a hold of many seconds
   h.socket.push(h.frames(0, 10));
   assert.ok(h.socket.isPaused());
-  assert.ok(holdState(h.conn).rateTimer, 'a hold timer is set');
+  assert.is(holdState(h.conn).timersSet, 1, 'a hold timer is set');
   h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
   assert.not.ok(h.socket.isPaused(), 'a paused socket would never read the FIN');
-  assert.is(holdState(h.conn).rateTimer, null, 'the hold timer is cleared');
-  assert.not.ok(holdState(h.conn).rateHeld);
+  assert.is(holdState(h.conn).timersSet, 0, 'the hold timer is cleared');
+  assert.not.ok(holdState(h.conn).bytesHeld);
 });
 
 // ---- real sockets on loopback -------------------------------------------------------------------------------

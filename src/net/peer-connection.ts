@@ -19,9 +19,10 @@ import { ErrorCodes, isStrongcastError, type ErrorCode, type StrongcastError } f
 import { encodeFrame, sealedFrameBytes, type DecodeMeter } from '../wire/framing.ts';
 import { checkHello, type HelloContext, type LocalHello, type PeerHello, type SignatureCheck } from '../peers/handshake.ts';
 import { encodeNoiseFrame, type HandshakeFrame } from '../wire/handshake-frames.ts';
+import { WriteCoalescer } from './write-coalescer.ts';
+import { RateHolds } from './rate-holds.ts';
 import { SecureChannel } from './secure-channel.ts';
 import type { Message } from '../wire/schema.ts';
-import { TokenBucket } from '../token-bucket.ts';
 import type { Verifier } from '../crypto/verifier.ts';
 import type { NodeLimits } from '../core/node-options.ts';
 import type { DeferredWork, TurnBudget } from './turn-budget.ts';
@@ -83,14 +84,14 @@ export class PeerConnection implements DeferredWork {
   readonly remotePort: number;
   /**
    * Frames and bytes in and out, for status views; `dropped` stays 0 (messages over the message rate are
-   * no longer dropped but wait, see chargeMessage), and the times reading stopped because the peer sent more
+   * no longer dropped but wait, see rate-holds.ts), and the times reading stopped because the peer sent more
    * messages or bytes than its rates allow (nothing is dropped).
    */
   readonly stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, rateHolds: 0 };
   /** Handshake frames, keys and sealed frames of this connection. */
   private readonly channel: SecureChannel;
-  private readonly msgBucket: TokenBucket;
-  private readonly byteBucket: TokenBucket;
+  /** The peer's message and byte rates, as holds on reading (rate-holds.ts). */
+  private readonly rates: RateHolds;
   /** The peer's identity is being verified: what it sent behind it waits, undecoded, in `unread`. */
   private verdictPending = false;
   /**
@@ -110,14 +111,6 @@ export class PeerConnection implements DeferredWork {
   private inboxError: StrongcastError | null = null;
   /** Too many messages of this peer are being verified: reading stops until half of them are done. */
   private inflightHeld = false;
-  /** The peer sent more than peerBytesPerSec allows: reading stops until its byte bucket is out of debt. */
-  private rateHeld = false;
-  /** The peer sent more than peerMsgsPerSec allows: its next frames wait until its message bucket is out of debt. */
-  private msgHeld = false;
-  /** Ends the message-rate hold; cleared by close. */
-  private msgTimer: Timer | null = null;
-  /** Ends the byte-rate hold; cleared by close. */
-  private rateTimer: Timer | null = null;
   /** Lowest ping round trip seen, in ms (Infinity before the first pong): eviction protects fast peers. */
   minRttMs = Number.POSITIVE_INFINITY;
   /**
@@ -132,11 +125,8 @@ export class PeerConnection implements DeferredWork {
   private pingNonce = -1;
   private pingSentMs = 0;
   private inflight = 0;
-  private corked = false;
-  private lastFlushMs = Number.NEGATIVE_INFINITY;
-  /** When the writes now held back began to be held. */
-  private corkedAtMs = 0;
-  private flushTimer: Timer | null = null;
+  /** Holds this connection's writes until the next flush. */
+  private readonly writer: WriteCoalescer;
   private paused = false;
   private timers: Timer[] = [];
 
@@ -151,8 +141,8 @@ export class PeerConnection implements DeferredWork {
     const rekey = ctx.rekeyIntervalMessages === undefined ? {} : { rekeyIntervalMessages: ctx.rekeyIntervalMessages };
     this.channel = new SecureChannel(outbound, ctx.local, ctx.random, { frameBytesMax: limits.frameBytesMax, ...rekey });
     this.lastHeardMs = clock.now();
-    this.msgBucket = new TokenBucket({ ratePerSec: limits.peerMsgsPerSec, burst: limits.peerMsgsBurst }, clock.now());
-    this.byteBucket = new TokenBucket({ ratePerSec: limits.peerBytesPerSec, burst: limits.peerBytesBurst }, clock.now());
+    this.writer = new WriteCoalescer(link, clock, limits.writeCoalesceMs, this.stats);
+    this.rates = new RateHolds(limits, clock, { bytesRepaid: () => this.updateReading(), messagesRepaid: () => this.onMessagesRepaid() }, this.stats);
   }
 
   /**
@@ -191,36 +181,6 @@ export class PeerConnection implements DeferredWork {
     return this.remoteAddress.includes(':') ? `[${this.remoteAddress}]:${this.remotePort}` : `${this.remoteAddress}:${this.remotePort}`;
   }
 
-  /**
-   * Holds writes back until the next flush. Everything read from every socket in one event-loop iteration is
-   * handled before setImmediate runs, so relays to one peer share a write; while the link is busy, flushes
-   * are also spaced writeCoalesceMs apart, so several broadcasts share a system call and a wake-up of the peer.
-   */
-  private corkUntilFlush(now: number): void {
-    this.corked = true;
-    this.corkedAtMs = now;
-    this.link.cork();
-    // Clamped: a wall clock stepped backwards must not hold a link's writes for the size of the step.
-    const waitMs = Math.min(this.ctx.limits.writeCoalesceMs, this.lastFlushMs + this.ctx.limits.writeCoalesceMs - now);
-    const flush = () => this.flush();
-    this.flushTimer = waitMs > 0 ? this.ctx.clock.setTimer(flush, waitMs) : this.ctx.clock.nextTurn(flush);
-  }
-
-  /** Sends what is held back now. */
-  private flush(): void {
-    this.cancelFlush();
-    if (!this.corked) return;
-    this.corked = false;
-    this.lastFlushMs = this.ctx.clock.now();
-    this.link.uncork();
-  }
-
-  /** Drops the scheduled flush, if any. */
-  private cancelFlush(): void {
-    this.flushTimer?.cancel();
-    this.flushTimer = null;
-  }
-
   /** Encodes and sends a message; false when the connection is closed or not yet sealed, or was just dropped as too slow. */
   send(msg: Message): boolean {
     if (this.state === 'closed' || !this.channel.sealed) return false;
@@ -243,16 +203,9 @@ export class PeerConnection implements DeferredWork {
     return true;
   }
 
-  /** Writes bytes ready for the wire (a sealed frame, or a handshake frame), held back until the next flush. */
+  /** Writes bytes ready for the wire, coalesced with the others of this turn (write-coalescer.ts). */
   private write(frame: Uint8Array): void {
-    this.stats.framesOut++;
-    this.stats.bytesOut += frame.byteLength;
-    const now = this.ctx.clock.now();
-    if (!this.corked) this.corkUntilFlush(now);
-    this.link.write(frame);
-    // A long run of work in one event-loop turn (a read batch verified inline) would hold every relay until
-    // it ends, and the peers downstream idle meanwhile; once a coalescing window has passed, they go now.
-    if (now - this.corkedAtMs >= Math.max(1, this.ctx.limits.writeCoalesceMs)) this.flush();
+    this.writer.write(frame);
   }
 
   /**
@@ -279,7 +232,7 @@ export class PeerConnection implements DeferredWork {
    * and the peer is within its byte rate.
    */
   private updateReading(): void {
-    const hold = this.inflightHeld || this.rateHeld || this.msgHeld || this.inboxHead < this.inbox.length || this.unread !== null;
+    const hold = this.inflightHeld || this.rates.bytesHeld || this.rates.messagesHeld || this.inboxHead < this.inbox.length || this.unread !== null;
     if (hold === this.paused || this.state === 'closed') return;
     this.paused = hold;
     if (hold) return void this.link.pause();
@@ -299,14 +252,8 @@ export class PeerConnection implements DeferredWork {
     this.paused = false;
     for (const t of this.timers) t.cancel();
     this.timers = [];
-    this.rateTimer?.cancel();
-    this.rateTimer = null;
-    this.rateHeld = false;
-    this.msgTimer?.cancel();
-    this.msgTimer = null;
-    this.msgHeld = false;
-    this.cancelFlush();
-    this.corked = false;
+    this.rates.stop();
+    this.writer.stop();
     if (tellPeer) this.link.end(this.channel.rejectFrame(code, reason));
     else this.link.destroy();
     this.ctx.events.onClose(this, code, reason);
@@ -327,7 +274,7 @@ export class PeerConnection implements DeferredWork {
     this.stats.bytesIn += chunk.byteLength;
     // The chunk is part of a byte stream: dropping it would cut a frame and desync the decoder. It is always
     // decoded; a peer over its byte rate is slowed instead, by TCP, while we stop reading.
-    if (this.state === 'open') this.chargeBytes(chunk.byteLength, this.lastHeardMs);
+    if (this.state === 'open') this.rates.chargeBytes(chunk.byteLength, this.lastHeardMs);
     if (this.isClosed()) return;
     // Reading stops while bytes wait, so `unread` is empty here unless the link delivered past a pause.
     this.unread = this.unread === null ? chunk : concatBytes(this.unread, chunk);
@@ -381,53 +328,8 @@ export class PeerConnection implements DeferredWork {
     this.handleInbox();
   }
 
-  /**
-   * Charges a read to the peer's byte bucket. If that put the bucket in debt, reading stops (the pause itself
-   * happens in updateReading, once this read is handled) until the refill has repaid it. Since nothing is
-   * read while in debt, the debt is at most one read chunk. The hold is not scored: it already keeps the peer
-   * to the rate, and a peer over it may be an honest relay passing on what others sent it (issue 16, item 3).
-   */
-  private chargeBytes(bytes: number, now: number): void {
-    const waitMs = this.byteBucket.spend(bytes, now);
-    if (waitMs === 0) return;
-    // A read while held (data the stream had already taken in before the pause) only lengthens the hold.
-    this.rateTimer?.cancel();
-    // Resumed unconditionally when the timer fires: a wall clock stepped backwards refills nothing until it
-    // catches up, and must not hold a link for the size of the step; the debt left lengthens the next hold.
-    this.rateTimer = this.ctx.clock.setTimer(() => this.endRateHold(), Math.ceil(waitMs));
-    if (this.rateHeld) return;
-    this.rateHeld = true;
-    this.stats.rateHolds++;
-  }
-
-  /** The peer's byte bucket is out of debt: reading resumes unless something else holds it. */
-  private endRateHold(): void {
-    this.rateTimer = null;
-    this.rateHeld = false;
-    this.updateReading();
-  }
-
-  /**
-   * Charges one message to the peer's message bucket. Over the rate, the message is still handled and the
-   * ones after it wait (the socket is not read) until the refill has repaid the debt: TCP slows the peer
-   * down. Nothing is dropped or scored. A peer over our rate may be an honest relay passing on what many
-   * others sent it, and scoring it would ban exactly the node that connects us to them (issue 16, item 3);
-   * what a flood costs us stays bounded by the rate, and its invalid or duplicate content is scored by
-   * its own offences.
-   */
-  private chargeMessage(): void {
-    // The clock, not the time of the read: frames that waited are handled later than they were read.
-    const waitMs = this.msgBucket.spend(1, this.ctx.clock.now());
-    if (waitMs === 0 || this.msgHeld) return;
-    this.msgHeld = true;
-    this.stats.rateHolds++;
-    this.msgTimer = this.ctx.clock.setTimer(() => this.endMessageHold(), Math.ceil(waitMs));
-  }
-
   /** The message bucket is out of debt: the frames that waited are handled, then reading resumes. */
-  private endMessageHold(): void {
-    this.msgTimer = null;
-    this.msgHeld = false;
+  private onMessagesRepaid(): void {
     if (!this.isClosed()) this.handleInbox();
   }
 
@@ -445,7 +347,7 @@ export class PeerConnection implements DeferredWork {
    * a broadcast's full copy, read before a lazy peer's announcement of it, is handled first.
    */
   private handleInbox(): void {
-    while (this.inboxHead < this.inbox.length && !this.isClosed() && !this.msgHeld) {
+    while (this.inboxHead < this.inbox.length && !this.isClosed() && !this.rates.messagesHeld) {
       const msg = this.inbox[this.inboxHead] as Message;
       // A message to verify waits, socket unread, while the node's verifications in progress are at their cap.
       if (this.state === 'open' && needsCheck.has(msg.t) && this.ctx.gate && !this.ctx.gate.admit(this)) break;
@@ -468,7 +370,7 @@ export class PeerConnection implements DeferredWork {
         return this.close(error.code, error.message);
       }
       // bytes the link delivered past a pause come after the frames read before them
-      if (this.unread !== null && !this.msgHeld) return this.readUnread();
+      if (this.unread !== null && !this.rates.messagesHeld) return this.readUnread();
     }
     this.updateReading();
   }
@@ -484,7 +386,7 @@ export class PeerConnection implements DeferredWork {
   private onFrame(msg: Message, frameBytes: number): void {
     this.stats.framesIn++;
     if (this.state === 'handshaking') return this.onConfirmation(msg, frameBytes);
-    this.chargeMessage();
+    this.rates.chargeMessage();
     switch (msg.t) {
       case 'ping':
         this.send({ t: 'pong', n: msg.n });
@@ -597,7 +499,7 @@ export class PeerConnection implements DeferredWork {
     this.startKeepalive();
     this.ctx.events.onOpen(this);
     if (this.isClosed()) return;
-    if (this.unread !== null) this.chargeBytes(this.unread.byteLength, this.ctx.clock.now());
+    if (this.unread !== null) this.rates.chargeBytes(this.unread.byteLength, this.ctx.clock.now());
     if (this.ctx.turn.waitingCount > 0 && this.unread !== null) {
       this.ctx.turn.defer(this);
       return this.updateReading();

@@ -1,0 +1,76 @@
+/**
+ * Write coalescing for one connection: bytes ready for the wire are held back (the link corked) until the
+ * next flush, so every relay to one peer made while handling one event-loop iteration's reads shares a write
+ * and a wake-up of the peer; while the link is busy, flushes are also spaced writeCoalesceMs apart. A long run
+ * of work in one turn flushes once a coalescing window has passed, so the peers downstream do not idle.
+ */
+import type { Clock, Timer } from '../io/clock.ts';
+import type { Link } from '../io/transport.ts';
+
+/** What the coalescer counts of what it writes. */
+export interface WriteCounters {
+  framesOut: number;
+  bytesOut: number;
+}
+
+/** Holds a link's writes until the next flush. Use one per connection. */
+export class WriteCoalescer {
+  #corked = false;
+  #lastFlushMs = Number.NEGATIVE_INFINITY;
+  /** When the writes now held back began to be held. */
+  #corkedAtMs = 0;
+  #flushTimer: Timer | null = null;
+
+  constructor(
+    private readonly link: Link,
+    private readonly clock: Clock,
+    private readonly writeCoalesceMs: number,
+    private readonly counters: WriteCounters,
+  ) {}
+
+  /** Writes bytes ready for the wire (a sealed frame, or a handshake frame), held back until the next flush. */
+  write(frame: Uint8Array): void {
+    this.counters.framesOut++;
+    this.counters.bytesOut += frame.byteLength;
+    const now = this.clock.now();
+    if (!this.#corked) this.#corkUntilFlush(now);
+    this.link.write(frame);
+    // A long run of work in one event-loop turn (a read batch verified inline) would hold every relay until
+    // it ends, and the peers downstream idle meanwhile; once a coalescing window has passed, they go now.
+    if (now - this.#corkedAtMs >= Math.max(1, this.writeCoalesceMs)) this.flush();
+  }
+
+  /** Sends what is held back now. */
+  flush(): void {
+    this.#cancelFlush();
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#lastFlushMs = this.clock.now();
+    this.link.uncork();
+  }
+
+  /** Forgets what was scheduled: the connection is closing (its last bytes go with `end` or not at all). */
+  stop(): void {
+    this.#cancelFlush();
+    this.#corked = false;
+  }
+
+  /**
+   * Everything read from every socket in one event-loop iteration is handled before setImmediate runs, so the
+   * flush waits for the next turn, or for the rest of the coalescing window when the last flush was recent.
+   */
+  #corkUntilFlush(now: number): void {
+    this.#corked = true;
+    this.#corkedAtMs = now;
+    this.link.cork();
+    // Clamped: a wall clock stepped backwards must not hold a link's writes for the size of the step.
+    const waitMs = Math.min(this.writeCoalesceMs, this.#lastFlushMs + this.writeCoalesceMs - now);
+    const flush = () => this.flush();
+    this.#flushTimer = waitMs > 0 ? this.clock.setTimer(flush, waitMs) : this.clock.nextTurn(flush);
+  }
+
+  #cancelFlush(): void {
+    this.#flushTimer?.cancel();
+    this.#flushTimer = null;
+  }
+}
