@@ -162,62 +162,97 @@ function badSubset(what: string): never {
 interface Level {
   /** Items (keys and values count separately in a map) still to read. */
   left: number;
-  /** Keys seen so far, when this level is a map: a duplicate key would give a message two readings. */
-  keys: Set<string> | undefined;
-}
-
-/** What a msgpack token's header says: a str or bin payload length (or -1), or a container, and where it ends. */
-interface Header {
-  pos: number;
-  payloadBytes: number;
-  isStr: boolean;
-  container: { items: number; isMap: boolean } | undefined;
+  /**
+   * When this level is a map: where each key seen so far lies in the body (offset, length, in pairs); a
+   * duplicate key would give a message two readings. At most mapEntriesMax keys, so comparing is cheap.
+   */
+  keys: number[] | undefined;
 }
 
 /**
- * Reads the header of one msgpack value whose first byte `token` was just read (`pos` is after it); every
- * length field is checked against the bytes left before it is read.
+ * What the header of one msgpack value says, written in place by {@link readHeader}: one object for every
+ * walk, so the walk allocates nothing per value (it runs on every frame that is not a plain broadcast).
  */
-function readHeader(token: number, view: DataView, pos: number): Header {
-  const h: Header = { pos, payloadBytes: -1, isStr: false, container: undefined };
-  const need = (n: number): void => {
-    if (n > view.byteLength - h.pos) badMsgpack(`truncated at byte ${h.pos}: ${n} more bytes declared, ${view.byteLength - h.pos} left`);
-  };
-  const str = (n: number): void => void ((h.payloadBytes = n), (h.isStr = true));
-  if (token <= 0x7f || token >= 0xe0) return h; // positive or negative fixint
-  if (token <= 0x8f) return { ...h, container: { items: token - 0x80, isMap: true } };
-  if (token <= 0x9f) return { ...h, container: { items: token - 0x90, isMap: false } };
-  if (token <= 0xbf) return { ...h, payloadBytes: token - 0xa0, isStr: true };
-  const skip = (n: number): void => void (need(n), (h.pos += n));
-  const len = (bytes: 1 | 2 | 4): number => {
-    need(bytes);
-    const v = bytes === 1 ? view.getUint8(h.pos) : bytes === 2 ? view.getUint16(h.pos) : view.getUint32(h.pos);
-    h.pos += bytes;
-    return v;
-  };
+const header = {
+  /** Where the value's payload (or first item) starts. */
+  pos: 0,
+  /** A str or bin payload length, or -1. */
+  payloadBytes: -1,
+  isStr: false,
+  /** A map's entries or an array's items, or -1 when the value is not a container. */
+  items: -1,
+  isMap: false,
+};
+
+/** Refuses a length field or payload of `n` bytes at `pos` that the body does not hold. */
+function needBytes(view: DataView, pos: number, n: number): void {
+  if (n > view.byteLength - pos) badMsgpack(`truncated at byte ${pos}: ${n} more bytes declared, ${view.byteLength - pos} left`);
+}
+
+/** Reads a big-endian length field of `bytes` bytes at header.pos and moves past it. */
+function readLength(view: DataView, bytes: 1 | 2 | 4): number {
+  needBytes(view, header.pos, bytes);
+  const at = header.pos;
+  header.pos += bytes;
+  return bytes === 1 ? view.getUint8(at) : bytes === 2 ? view.getUint16(at) : view.getUint32(at);
+}
+
+/** Moves past a fixed-size number of `bytes` bytes. */
+function skipFixed(view: DataView, bytes: number): void {
+  needBytes(view, header.pos, bytes);
+  header.pos += bytes;
+}
+
+/**
+ * Reads the header of one msgpack value whose first byte `token` was just read (`pos` is after it) into
+ * {@link header}; every length field is checked against the bytes left before it is read.
+ */
+function readHeader(token: number, view: DataView, pos: number): void {
+  const h = header;
+  h.pos = pos;
+  h.payloadBytes = -1;
+  h.isStr = false;
+  h.items = -1;
+  h.isMap = false;
+  if (token <= 0x7f || token >= 0xe0) return; // positive or negative fixint
+  if (token <= 0x8f) return void ((h.items = token - 0x80), (h.isMap = true));
+  if (token <= 0x9f) return void (h.items = token - 0x90);
+  if (token <= 0xbf) return void ((h.payloadBytes = token - 0xa0), (h.isStr = true));
   switch (token) {
-    case 0xc0: case 0xc2: case 0xc3: return h; // nil, false, true
+    case 0xc0: case 0xc2: case 0xc3: return; // nil, false, true
     case 0xc1: return badMsgpack(`byte 0xc1 (never used) at ${pos - 1}`);
-    case 0xc4: h.payloadBytes = len(1); return h; // bin 8
-    case 0xc5: h.payloadBytes = len(2); return h; // bin 16
-    case 0xc6: h.payloadBytes = len(4); return h; // bin 32
+    case 0xc4: h.payloadBytes = readLength(view, 1); return; // bin 8
+    case 0xc5: h.payloadBytes = readLength(view, 2); return; // bin 16
+    case 0xc6: h.payloadBytes = readLength(view, 4); return; // bin 32
     case 0xc7: case 0xc8: case 0xc9: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
       return badSubset(`msgpack extension types are not allowed (byte 0x${token.toString(16)} at ${pos - 1})`);
-    case 0xca: skip(4); return h; // float 32
-    case 0xcb: skip(8); return h; // float 64
-    case 0xcc: case 0xd0: skip(1); return h; // (u)int 8
-    case 0xcd: case 0xd1: skip(2); return h; // (u)int 16
-    case 0xce: case 0xd2: skip(4); return h; // (u)int 32
-    case 0xcf: case 0xd3: skip(8); return h; // (u)int 64
-    case 0xd9: str(len(1)); return h; // str 8
-    case 0xda: str(len(2)); return h; // str 16
-    case 0xdb: str(len(4)); return h; // str 32
-    case 0xdc: h.container = { items: len(2), isMap: false }; return h;
-    case 0xdd: h.container = { items: len(4), isMap: false }; return h;
-    case 0xde: h.container = { items: len(2), isMap: true }; return h;
-    case 0xdf: h.container = { items: len(4), isMap: true }; return h;
+    case 0xca: return skipFixed(view, 4); // float 32
+    case 0xcb: return skipFixed(view, 8); // float 64
+    case 0xcc: case 0xd0: return skipFixed(view, 1); // (u)int 8
+    case 0xcd: case 0xd1: return skipFixed(view, 2); // (u)int 16
+    case 0xce: case 0xd2: return skipFixed(view, 4); // (u)int 32
+    case 0xcf: case 0xd3: return skipFixed(view, 8); // (u)int 64
+    case 0xd9: h.payloadBytes = readLength(view, 1); h.isStr = true; return; // str 8
+    case 0xda: h.payloadBytes = readLength(view, 2); h.isStr = true; return; // str 16
+    case 0xdb: h.payloadBytes = readLength(view, 4); h.isStr = true; return; // str 32
+    case 0xdc: h.items = readLength(view, 2); return; // array 16
+    case 0xdd: h.items = readLength(view, 4); return; // array 32
+    case 0xde: h.items = readLength(view, 2); h.isMap = true; return; // map 16
+    case 0xdf: h.items = readLength(view, 4); h.isMap = true; return; // map 32
     default: return badMsgpack(`unknown byte 0x${token.toString(16)} at ${pos - 1}`); // unreachable: all covered
   }
+}
+
+/** Whether the key at [at, at + bytes) equals one already in `keys` (offset, length pairs) of the map. */
+function seenKey(b: Uint8Array, keys: readonly number[], at: number, bytes: number): boolean {
+  for (let k = 0; k < keys.length; k += 2) {
+    if (keys[k + 1] !== bytes) continue;
+    const other = keys[k]!;
+    let i = 0;
+    while (i < bytes && b[other + i] === b[at + i]) i++;
+    if (i === bytes) return true;
+  }
+  return false;
 }
 
 /**
@@ -227,13 +262,10 @@ function readHeader(token: number, view: DataView, pos: number): Header {
  * left, and declared sizes against those caps, before anything is read, so no length allocates and no
  * container is walked that the caps would refuse.
  */
-function checkMsgpack(b: Uint8Array, meter: DecodeMeter = { valuesWalked: 0, bodiesUnpacked: 0 }): void {
+function checkMsgpack(b: Uint8Array, meter: DecodeMeter | undefined): void {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const end = b.byteLength;
   let pos = 0;
-  const need = (n: number): void => {
-    if (n > end - pos) badMsgpack(`truncated at byte ${pos}: ${n} more bytes declared, ${end - pos} left`);
-  };
   const stack: Level[] = [{ left: 1, keys: undefined }];
   // values declared so far: the top-level one, then each container's items as its header is read
   let declared = 1;
@@ -246,35 +278,34 @@ function checkMsgpack(b: Uint8Array, meter: DecodeMeter = { valuesWalked: 0, bod
     // in a map, keys come at even counts from the end: left = 2n, 2n-2, ... are keys
     const isKey = level.keys !== undefined && level.left % 2 === 0;
     level.left--;
-    meter.valuesWalked++;
-    need(1);
+    if (meter) meter.valuesWalked++;
+    needBytes(view, pos, 1);
     const token = b[pos++]!;
-    const h = readHeader(token, view, pos);
-    pos = h.pos;
-    const { payloadBytes, isStr, container } = h;
+    readHeader(token, view, pos);
+    pos = header.pos;
+    const { payloadBytes, isStr, items: entries, isMap } = header;
     if (isKey) {
       if (!isStr) badSubset(`map keys must be strings (byte 0x${token.toString(16)} before ${pos})`);
-      need(payloadBytes);
-      // latin1 maps bytes 1:1 to chars, so equal keys are exactly equal byte strings
-      const key = Buffer.from(b.buffer, b.byteOffset + pos, payloadBytes).toString('latin1');
-      if (level.keys!.has(key)) badSubset(`duplicate map key at byte ${pos}`);
-      level.keys!.add(key);
+      needBytes(view, pos, payloadBytes);
+      // equal keys are exactly equal byte strings
+      if (seenKey(b, level.keys!, pos, payloadBytes)) badSubset(`duplicate map key at byte ${pos}`);
+      level.keys!.push(pos, payloadBytes);
     }
     if (payloadBytes >= 0) {
-      need(payloadBytes);
+      needBytes(view, pos, payloadBytes);
       pos += payloadBytes;
     }
-    if (container !== undefined) {
-      const items = container.isMap ? container.items * 2 : container.items;
+    if (entries >= 0) {
+      const items = isMap ? entries * 2 : entries;
       // every item takes at least one byte, so a count above the bytes left is a lie: refuse it now
-      need(items);
-      if (container.isMap && container.items > mapEntriesMax) badSubset(`a map declares ${container.items} entries, above ${mapEntriesMax} (byte ${pos})`);
+      needBytes(view, pos, items);
+      if (isMap && entries > mapEntriesMax) badSubset(`a map declares ${entries} entries, above ${mapEntriesMax} (byte ${pos})`);
       declared += items;
       if (declared > bodyValuesMax) badSubset(`the body declares more than ${bodyValuesMax} msgpack values (byte ${pos})`);
       if (items > 0) {
         // stack[0] is the top-level slot, not a container, so stack.length is the depth after this push
         if (stack.length > nestingDepthMax) badSubset(`maps and arrays nest deeper than ${nestingDepthMax}`);
-        stack.push({ left: items, keys: container.isMap ? new Set() : undefined });
+        stack.push({ left: items, keys: isMap ? [] : undefined });
       }
     }
   }
