@@ -150,6 +150,12 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
   banScore?: number;
   /** How long a ban lasts, in ms. @default 600000 */
   banMs?: number;
+  /**
+   * Keys banned from one IP within banMs that ban the IP itself, for banMs (keys are free: without it a banned
+   * sender comes back at once under a new key). 0: an IP is never banned for its keys. Not applied to loopback
+   * unless ipLimitsOnLoopback; off with banIps false. @default 2
+   */
+  keyBansPerIpMax?: number;
   /** First reconnect delay, in ms. @default 250 */
   reconnectBaseMs?: number;
   /** Longest reconnect delay, in ms. @default 30000 */
@@ -205,6 +211,7 @@ export interface NodeLimits {
   maintainIntervalMs: number;
   banScore: number;
   banMs: number;
+  keyBansPerIpMax: number;
   reconnectBaseMs: number;
   reconnectMaxMs: number;
 }
@@ -240,6 +247,7 @@ export const nodeDefaults: NodeLimits = {
   maintainIntervalMs: 2000,
   banScore: peerScoreDefaults.banScore,
   banMs: peerScoreDefaults.banMs,
+  keyBansPerIpMax: 2,
   reconnectBaseMs: backoffDefaults.reconnectBaseMs,
   reconnectMaxMs: backoffDefaults.reconnectMaxMs,
 };
@@ -282,7 +290,7 @@ export function parsePeerAddress(s: string, what = 'peer address'): PinnedAddres
 }
 
 /** Limits for which 0 means something (flush every iteration; reserve no slot). */
-const zeroAllowed: ReadonlySet<keyof NodeLimits> = new Set(['writeCoalesceMs', 'outboundSlotsMin']);
+const zeroAllowed: ReadonlySet<keyof NodeLimits> = new Set(['writeCoalesceMs', 'outboundSlotsMin', 'keyBansPerIpMax']);
 
 /** Validates the numeric options once, naming the field of the first bad one. */
 export function resolveLimits(o: NodeOptions): NodeLimits {

@@ -21,7 +21,8 @@ import { RequestInterval } from '../peers/request-interval.ts';
 import { TurnBudget } from '../net/turn-budget.ts';
 import { OverloadGate } from '../net/overload-gate.ts';
 import type { Clock, Timer } from '../io/clock.ts';
-import { PeerScores } from '../peers/peer-score.ts';
+import { PeerScores, peerScoreDefaults } from '../peers/peer-score.ts';
+import { KeyBanTally } from '../peers/key-ban-tally.ts';
 import { isLoopback, penaltyFor } from '../peers/offences.ts';
 import type { ConsensusNodePort, ConsensusPort, NodeEnvironment, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
 import { PeerMaintainer } from '../peers/peer-maintenance.ts';
@@ -62,6 +63,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private readonly ownsVerifier: boolean;
   private readonly scores: PeerScores;
   private readonly ipScores: PeerScores;
+  /** Keys banned per IP, so bans follow the IP of a sender that comes back under fresh keys. */
+  private readonly keyBans: KeyBanTally;
   private readonly addresses: AddressBook;
   private readonly maintainer: PeerMaintainer;
   private readonly host: string;
@@ -130,6 +133,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     const scoreOpts = { banScore: this.limits.banScore, banMs: this.limits.banMs };
     this.scores = new PeerScores(scoreOpts);
     this.ipScores = new PeerScores(scoreOpts);
+    this.keyBans = new KeyBanTally({ keyBansPerIpMax: this.limits.keyBansPerIpMax, windowMs: this.limits.banMs, ipsMax: peerScoreDefaults.scoredPeersMax });
     this.hashKey = env.random.bytes(16);
     this.addresses = new AddressBook(this.limits.knownAddressesMax, { secret: this.hashKey, random: () => env.random.next() });
     // Addresses saved by an earlier run were vetted then: each is its own source, so they spread over buckets.
@@ -449,6 +453,18 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.notify(() => this.emit('peer', ev));
   }
 
+  /** Whether offences from `ip` score the address itself (banIps; loopback only with ipLimitsOnLoopback). */
+  private ipScored(ip: string): boolean {
+    return this.banIps && (this.ipLimitsOnLoopback || !isLoopback(ip));
+  }
+
+  /** Bans an address whose keys were banned keyBansPerIpMax times within banMs: new connections from it are cut. */
+  private banIp(ip: string, now: number): void {
+    if (this.ipScores.isBanned(ip, now)) return;
+    this.ipScores.penalize(ip, this.limits.banScore, now);
+    this.log.warn('address banned: its keys were banned', { ip, keyBans: this.limits.keyBansPerIpMax });
+  }
+
   private onOffence(c: PeerConnection, code: ErrorCode, reason: string): void {
     const now = this.now();
     const points = penaltyFor(code);
@@ -457,7 +473,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     let result: { score: number; banned: boolean };
     if (c.peerId && c.state === 'open') {
       result = this.scores.penalize(c.peerId, points, now);
-    } else if (this.banIps && !isLoopback(ip)) {
+      if (result.banned && this.ipScored(ip) && this.keyBans.keyBanned(ip, now)) this.banIp(ip, now);
+    } else if (this.ipScored(ip)) {
       result = this.ipScores.penalize(ip, points, now);
     } else {
       result = { score: 0, banned: false };
