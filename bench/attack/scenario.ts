@@ -1,0 +1,327 @@
+/**
+ * One attack, measured on a fresh set of processes: the victim V (the compiled CLI as a user runs it:
+ * `--host 127.0.0.1 --port 0 --json --network ID`, every other setting its default), honest neighbours H1
+ * and H2 that dial only V (`--max-peers 1 --target-peers 1`, so they are linked only through it), probes
+ * from H1 to H2, and a new honest node J that dials V once the attack is in force. Every wait is bounded;
+ * every process is killed at the end, whatever happened.
+ *
+ * The timeline: V up; H1 and H2 linked through V; one probe must cross (else the attack is not measured);
+ * the baseline window (probes only) gives V's CPU per second without an attack; the attack starts; after
+ * its ramp J starts (and, for an attack that restarts a neighbour, H2 is killed and restarted on its port
+ * with its key, and the probes wait for it); the probes run; the attack lasts at least attackMsMin and until
+ * the probes are in or their grace is over; then it stops and the figures are read.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateIdentity, writeKeyFile } from '../../src/crypto/keys.ts';
+import type { ChildRpc } from '../child-rpc.ts';
+import type { AttackerReport, AttackerRequest } from './attacker.ts';
+import type { AttackSpec, RunTiming } from './catalog.ts';
+import { CliNode } from './cli-node.ts';
+import { percentile, workRatio, type AttackRow } from './goals.ts';
+import { Prober } from './prober.ts';
+
+/** What every attack's measurement shares. */
+export interface ScenarioContext {
+  timing: RunTiming;
+  attacker: ChildRpc<AttackerRequest>;
+  networkId: string;
+  seed: number;
+  sources: string[];
+  /** Directory for this run's logs and keys. */
+  workDir: string;
+}
+
+/** One attack's row and the lines that say what happened. */
+export interface ScenarioResult {
+  row: AttackRow;
+  evidence: string[];
+  /** Where the processes' logs were kept (a crash keeps them), else null. */
+  keptDir: string | null;
+}
+
+/** A node process gets this long to say it listens, in ms. */
+const startTimeoutMs = 10_000;
+/** H1 and H2 get this long to link through V, in ms. */
+const linkTimeoutMs = 10_000;
+
+class SetupError extends Error {}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Resolves when `cond` holds (true) or after `timeoutMs` (false), checking every 20 ms. */
+async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > end) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+/** The peer ids a node has open, kept from its events. */
+function openPeers(node: CliNode): Set<string> {
+  const open = new Set<string>();
+  node.on(({ e }) => {
+    if (e.event !== 'peer') return;
+    if (e.state === 'connected') open.add(String(e.id));
+    else open.delete(String(e.id));
+  });
+  return open;
+}
+
+/**
+ * Time from `node` saying it listens to its link with `peerId` opening, in ms; null when either does not
+ * happen in time. Called right after the node is spawned, so no event is missed.
+ */
+async function joinTime(node: CliNode, peerId: string, waitMs: number): Promise<number | null> {
+  const connected = node.waitFor((e) => e.event === 'peer' && e.state === 'connected' && e.id === peerId, startTimeoutMs + waitMs);
+  const listening = await node.waitFor((e) => e.event === 'listening', startTimeoutMs);
+  if (!listening) return null;
+  const ev = await Promise.race([connected, sleep(waitMs + 50).then(() => null)]);
+  if (!ev) return null;
+  const ms = ev.atMs - listening.atMs;
+  return ms <= waitMs ? ms : null;
+}
+
+/** Runs one attack and measures it. */
+export async function runScenario(spec: AttackSpec, ctx: ScenarioContext): Promise<ScenarioResult> {
+  const dir = mkdtempSync(join(ctx.workDir, `${spec.name}-`));
+  const m = new Measurement(spec, ctx, dir);
+  try {
+    await m.run();
+  } catch (e) {
+    if (!(e instanceof SetupError)) throw e;
+    m.setupError = e.message;
+  } finally {
+    await m.teardown();
+  }
+  const keep = m.row().crashed;
+  if (!keep) rmSync(dir, { recursive: true, force: true });
+  return { row: m.row(), evidence: m.evidence(), keptDir: keep ? dir : null };
+}
+
+/** The state of one attack's measurement. */
+class Measurement {
+  setupError: string | undefined;
+  readonly #nodes: CliNode[] = [];
+  #v: CliNode | null = null;
+  #vId = '';
+  readonly #honestIds = new Set<string>();
+  readonly #bans: string[] = [];
+  readonly #honestOffences: Record<string, number> = {};
+  readonly #honestDrops: Record<string, number> = {};
+  #prober: Prober | null = null;
+  #probesSent = 0;
+  #latencies: number[] = [];
+  readonly #joins: Array<{ who: string; ms: number | null }> = [];
+  #victimCpuSec: number | null = null;
+  #windowSec = 0;
+  #baselineCpuPerSec = 0;
+  #report: AttackerReport | null = null;
+  readonly #statsMs: number[] = [];
+  #lastStats: Record<string, unknown> | null = null;
+  #sampling = false;
+
+  constructor(
+    private readonly spec: AttackSpec,
+    private readonly ctx: ScenarioContext,
+    private readonly dir: string,
+  ) {}
+
+  /** Starts a CLI node, watched for bans of honest peers and kept for teardown. */
+  #start(name: string, args: string[]): CliNode {
+    const n = new CliNode(name, ['--host', '127.0.0.1', '--json', '--network', this.ctx.networkId, ...args], join(this.dir, `${name}.log`));
+    this.#nodes.push(n);
+    n.on(({ e }) => this.#onEvent(name, e));
+    return n;
+  }
+
+  /** Bans of honest peers and what else happened to them, from any node's events. */
+  #onEvent(name: string, e: Record<string, unknown>): void {
+    const isV = name === 'V';
+    if (e.event === 'offence') {
+      const againstHonest = isV ? this.#honestIds.has(String(e.peer)) : e.peer === this.#vId;
+      if (!againstHonest) return;
+      const who = isV ? `V charged an honest peer` : `${name} charged V`;
+      this.#honestOffences[`${who} ${String(e.code)}`] = (this.#honestOffences[`${who} ${String(e.code)}`] ?? 0) + 1;
+      if (e.banned === true) this.#bans.push(`${isV ? `V banned ${String(e.peer).slice(0, 8)}` : `${name} banned V`} (${String(e.code)})`);
+    } else if (isV && e.event === 'peer' && e.state === 'disconnected' && this.#honestIds.has(String(e.id))) {
+      const key = `V dropped an honest peer: ${String(e.code)}`;
+      this.#honestDrops[key] = (this.#honestDrops[key] ?? 0) + 1;
+    }
+  }
+
+  async run(): Promise<void> {
+    const { timing, attacker } = this.ctx;
+    await attacker.request({ cmd: 'prepare', attack: this.spec.name, networkId: this.ctx.networkId, expectedMs: timing.attackMsMin + timing.joinWaitMs, seed: this.ctx.seed }, 120_000);
+    const v = this.#start('V', ['--port', '0']);
+    this.#v = v;
+    const listening = await v.waitFor((e) => e.event === 'listening', startTimeoutMs);
+    if (!listening) throw new SetupError(`the victim did not start${v.unexpectedExit ? ` (exit ${v.unexpectedExit.code})` : ''}`);
+    this.#vId = String(listening.e.id);
+    const vPort = Number(listening.e.port);
+    const keyPath = join(this.dir, 'h2.key');
+    await writeKeyFile(keyPath, generateIdentity());
+    const neighbour = ['--peers', `127.0.0.1:${vPort}`, '--max-peers', '1', '--target-peers', '1', '--log-level', 'warn'];
+    const h1 = this.#start('H1', ['--port', '0', ...neighbour]);
+    let h2 = this.#start('H2', ['--port', '0', '--key', keyPath, ...neighbour]);
+    const [l1, l2] = await Promise.all([h1.waitFor((e) => e.event === 'listening', startTimeoutMs), h2.waitFor((e) => e.event === 'listening', startTimeoutMs)]);
+    if (!l1 || !l2) throw new SetupError('an honest neighbour did not start');
+    this.#honestIds.add(String(l1.e.id)).add(String(l2.e.id));
+    const h1Peers = openPeers(h1);
+    const h2Peers = openPeers(h2);
+    if (!(await until(() => h1Peers.has(this.#vId) && h2Peers.has(this.#vId), linkTimeoutMs))) throw new SetupError('H1 and H2 did not both link to the victim');
+    const prober = new Prober(h1, `probe-${this.spec.name}`);
+    this.#prober = prober;
+    prober.watch(h2);
+    await this.#warmUp(prober);
+    await this.#baseline(prober);
+
+    await attacker.request({ cmd: 'start', target: { host: '127.0.0.1', port: vPort, networkId: this.ctx.networkId }, sources: this.ctx.sources, seed: this.ctx.seed, hardMs: timing.attackHardMs, honestIds: [...this.#honestIds] });
+    const t0 = performance.now();
+    const cpu0 = v.cpuSeconds();
+    const sampler = this.#sample(v);
+    await sleep(this.spec.rampMs);
+    if (this.spec.restartsNeighbour) {
+      await h2.kill();
+      h2 = this.#start('H2', ['--port', String(Number(l2.e.port)), '--key', keyPath, ...neighbour]);
+      prober.watch(h2);
+      const ms = await joinTime(h2, this.#vId, timing.joinWaitMs);
+      this.#joins.push({ who: 'restarted H2', ms });
+    }
+    const j = this.#start('J', ['--port', '0', ...neighbour]);
+    j.on(({ e }) => {
+      if (e.event === 'listening') this.#honestIds.add(String(e.id));
+    });
+    const joinJ = joinTime(j, this.#vId, timing.joinWaitMs).then((ms) => void this.#joins.push({ who: 'new node J', ms }));
+    const lastProbeMs = await this.#probe(prober);
+    await until(() => prober.allArrived(), Math.max(0, lastProbeMs + timing.probeGraceMs - performance.now()));
+    await joinJ;
+    await sleep(t0 + timing.attackMsMin - performance.now());
+    const cpu1 = v.cpuSeconds();
+    this.#windowSec = (performance.now() - t0) / 1000;
+    this.#victimCpuSec = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null;
+    this.#report = await attacker.request<AttackerReport>({ cmd: 'stop' }, 20_000);
+    this.#sampling = false;
+    await sampler;
+    const { sent, latenciesMs } = prober.results();
+    this.#probesSent = sent;
+    this.#latencies = latenciesMs;
+  }
+
+  /** One probe must cross before anything is measured (the path through V works). */
+  async #warmUp(prober: Prober): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      const tag = prober.send();
+      if (await until(() => prober.arrived(tag), 2000)) {
+        prober.reset();
+        return;
+      }
+    }
+    throw new SetupError('no probe crossed the victim before the attack');
+  }
+
+  /** The victim's CPU per second with probes and no attack. */
+  async #baseline(prober: Prober): Promise<void> {
+    const v = this.#v!;
+    const { baselineMs, probeIntervalMs } = this.ctx.timing;
+    const c0 = v.cpuSeconds();
+    const t0 = performance.now();
+    while (performance.now() - t0 < baselineMs) {
+      prober.send();
+      await sleep(probeIntervalMs);
+    }
+    const c1 = v.cpuSeconds();
+    if (c0 !== null && c1 !== null) this.#baselineCpuPerSec = (c1 - c0) / ((performance.now() - t0) / 1000);
+    await until(() => prober.allArrived(), 1000);
+    prober.reset();
+  }
+
+  /** Sends the measured probes, one every probeIntervalMs; returns when the last one left. */
+  async #probe(prober: Prober): Promise<number> {
+    const { probeCount, probeIntervalMs } = this.ctx.timing;
+    for (let i = 0; i < probeCount; i++) {
+      prober.send();
+      if (i < probeCount - 1) await sleep(probeIntervalMs);
+    }
+    return performance.now();
+  }
+
+  /** Until the attack stops: the victim's memory every 250 ms, and how long it takes to answer `stats`. */
+  async #sample(v: CliNode): Promise<void> {
+    this.#sampling = true;
+    let nextStats = 0;
+    while (this.#sampling && v.running) {
+      v.sampleMemory();
+      if (performance.now() >= nextStats) {
+        const t = performance.now();
+        v.command('stats');
+        const ev = await v.waitFor((e) => e.event === 'stats', 3000);
+        if (ev) {
+          this.#statsMs.push(ev.atMs - t);
+          this.#lastStats = ev.e;
+        }
+        nextStats = performance.now() + 1000;
+      }
+      await sleep(250);
+    }
+  }
+
+  async teardown(): Promise<void> {
+    this.#sampling = false;
+    this.#v?.sampleMemory();
+    await Promise.all(this.#nodes.map((n) => n.kill()));
+  }
+
+  /** The attack's row. */
+  row(): AttackRow {
+    const v = this.#v;
+    const r = this.#report;
+    const attackerCpuSec = r ? (r.prepCpuMs + r.runCpuMs) / 1000 : 0;
+    const joins = this.#joins.map((j) => j.ms);
+    const row: AttackRow = {
+      attack: this.spec.name,
+      preHandshake: this.spec.preHandshake,
+      probesSent: this.#probesSent,
+      probesDelivered: this.#latencies.length,
+      probeP99Ms: percentile(this.#latencies, 99),
+      joinMs: joins.length === 0 || joins.includes(null) ? null : Math.max(...(joins as number[])),
+      joinWaitMs: this.ctx.timing.joinWaitMs,
+      honestBans: this.#bans.length,
+      crashed: v?.unexpectedExit !== null && v?.unexpectedExit !== undefined,
+      peakRssMb: v?.peakRssMb ?? null,
+      victimCpuPct: this.#victimCpuSec === null || this.#windowSec === 0 ? null : (100 * this.#victimCpuSec) / this.#windowSec,
+      attackerCpuPct: r && r.runMs > 0 ? (100 * r.runCpuMs) / r.runMs : null,
+      workRatio: this.#victimCpuSec === null || !r ? null : workRatio(this.#victimCpuSec, this.#baselineCpuPerSec, this.#windowSec, attackerCpuSec),
+    };
+    if (this.setupError !== undefined) row.setupError = this.setupError;
+    return row;
+  }
+
+  /** What the attacker did and what the victim and the honest nodes did about it. */
+  evidence(): string[] {
+    const name = this.spec.name;
+    const out: string[] = [];
+    const r = this.#report;
+    if (r) {
+      const t = r.tally;
+      const mb = (b: number) => (b / 1048576).toFixed(1);
+      const closed = Object.entries(t.closedWith).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} x${n}`).join(', ') || 'none';
+      const facts = Object.entries(t.facts).map(([k, n]) => `${k} ${n}`).join(', ');
+      out.push(`${name}: attacker: ${t.connections} connections, ${t.handshakes} handshakes, ${t.refused} refused or cut; ${t.framesSent} frames, ${mb(t.bytesSent)} MB sent, ${mb(t.bytesIn)} MB received; CPU ${Math.round(r.prepCpuMs)} ms preparing + ${Math.round(r.runCpuMs)} ms over ${(r.runMs / 1000).toFixed(1)} s; victim closed us with: ${closed}${facts ? `; ${facts}` : ''}`);
+    }
+    const s = this.#lastStats;
+    const statsMax = this.#statsMs.length ? Math.round(Math.max(...this.#statsMs)) : null;
+    const vFacts = s ? `peers ${String(s.peers)}, offences ${String(s.offences)}, bans ${String(s.bans)}, rateHolds ${String(s.rateHolds)}, turnsCut ${String(s.turnsCut)}` : 'no stats answer';
+    out.push(`${name}: victim: baseline CPU ${(this.#baselineCpuPerSec * 100).toFixed(1)}% of a core; ${vFacts}; slowest stats answer ${statsMax ?? '-'} ms`);
+    const joins = this.#joins.map((j) => `${j.who} ${j.ms === null ? 'did not join' : `${Math.round(j.ms)} ms`}`).join(', ');
+    const honest = [...this.#bans, ...Object.entries({ ...this.#honestOffences, ...this.#honestDrops }).map(([k, n]) => `${k} x${n}`)].join('; ') || 'nothing';
+    const direct = this.#prober?.direct ? `; ${this.#prober.direct} probes came straight from H1 (not counted)` : '';
+    out.push(`${name}: honest side: ${joins || 'no join measured'}; charged, banned or dropped: ${honest}${direct}`);
+    const v = this.#v;
+    if (v?.unexpectedExit) out.push(`${name}: VICTIM EXITED (code ${v.unexpectedExit.code}, signal ${v.unexpectedExit.signal}); log tail:\n${v.logTail()}`);
+    if (this.setupError) out.push(`${name}: not measured: ${this.setupError}`);
+    return out;
+  }
+}
