@@ -39,6 +39,8 @@ export interface HandshakeOptions {
 /** A raw connection to the victim. */
 export class AttackPeer {
   closed = false;
+  /** We closed it (before the victim did). */
+  closedByUs = false;
   /** The victim's reject code, when it sent one we could read. */
   rejectCode: string | null = null;
   /** When the connection opened and closed (Date.now()). */
@@ -155,6 +157,16 @@ export class AttackPeer {
     return this.socket.writableLength;
   }
 
+  /** Resolves when the victim has sent something or closed (true), or after `ms` (false). */
+  async waitAnswer(ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    while (this.bytesIn === 0 && !this.closed) {
+      if (Date.now() >= end) return false;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    return true;
+  }
+
   /** Resolves when the connection closes (true), or after `ms` (false). */
   waitClosed(ms: number): Promise<boolean> {
     if (this.closed) return Promise.resolve(true);
@@ -172,6 +184,7 @@ export class AttackPeer {
   }
 
   close(): void {
+    if (!this.closed) this.closedByUs = true;
     this.socket.destroy();
     this.#gone();
   }

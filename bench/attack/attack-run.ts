@@ -26,7 +26,7 @@ export interface AttackTally {
   bytesSent: number;
   /** Bytes the victim sent us. */
   bytesIn: number;
-  /** Reject codes the victim closed our connections with (or 'closed' without one). */
+  /** How our connections ended: the victim's reject code, 'closed by the victim' without one we read, or 'closed by us'. */
   closedWith: Record<string, number>;
   /** Attack-specific counts (e.g. sink dials). */
   facts: Record<string, number>;
@@ -105,12 +105,7 @@ export class AttackRun {
     }
     this.tally.connections++;
     this.peers.add(p);
-    p.socket.once('close', () => {
-      this.peers.delete(p);
-      this.tally.bytesIn += p.bytesIn;
-      const code = p.rejectCode ?? 'closed';
-      this.tally.closedWith[code] = (this.tally.closedWith[code] ?? 0) + 1;
-    });
+    p.socket.once('close', () => this.#ended(p));
     if (!this.live) {
       p.close();
       return null;
@@ -135,9 +130,20 @@ export class AttackRun {
     return p;
   }
 
-  /** Closes every connection still open. */
+  /** Counts a connection's end once: the bytes it received and the victim's reason. */
+  #ended(p: AttackPeer): void {
+    if (!this.peers.delete(p)) return;
+    this.tally.bytesIn += p.bytesIn;
+    const code = p.rejectCode ?? (p.closedByUs ? 'closed by us' : 'closed by the victim');
+    this.tally.closedWith[code] = (this.tally.closedWith[code] ?? 0) + 1;
+  }
+
+  /** Closes every connection still open (counted now: their close events come later). */
   closeAll(): void {
-    for (const p of [...this.peers]) p.close();
+    for (const p of [...this.peers]) {
+      p.close();
+      this.#ended(p);
+    }
   }
 }
 

@@ -58,7 +58,8 @@ export function prepareDecodePre(networkId: string): DecodePrePrepared {
 /**
  * 16 connections at a time, each sending one largest legal handshake frame before any key exists: random
  * junk as a Noise message, a msgpack map of ~200 entries, or a valid first message (the victim answers with
- * its own, which costs it key agreement), then waiting for the victim to close (or closing after 1 s).
+ * its own, which costs it key agreement), then closing once the victim answered or closed (or after 1 s):
+ * the attacker wants the victim's work, not its slots.
  */
 export async function decodePre(run: AttackRun, prep: DecodePrePrepared): Promise<void> {
   const kinds = [
@@ -80,7 +81,7 @@ export async function decodePre(run: AttackRun, prep: DecodePrePrepared): Promis
         run.sent(1, f.byteLength);
         run.note(kind.name);
       }
-      await p.waitClosed(1000);
+      await p.waitAnswer(1000);
       p.close();
     }
   });

@@ -31,6 +31,8 @@ export class CliNode {
   unexpectedExit: { code: number | null; signal: string | null } | null = null;
   #exitExpected = false;
   readonly #listeners = new Set<(ev: StampedEvent) => void>();
+  /** Ids of the peers open now, from its `peer` events (kept from the start, so none is missed). */
+  readonly openPeers = new Set<string>();
   /** Largest VmHWM read, in MB. */
   peakRssMb: number | null = null;
   readonly exited: Promise<void>;
@@ -51,6 +53,10 @@ export class CliNode {
       if (!this.#exitExpected) this.unexpectedExit = { code, signal };
     });
     jsonLines(this.child.stdout!, (e) => {
+      if (e.event === 'peer') {
+        if (e.state === 'connected') this.openPeers.add(String(e.id));
+        else this.openPeers.delete(String(e.id));
+      }
       const ev = { atMs: performance.now(), e };
       for (const l of this.#listeners) l(ev);
     });

@@ -101,7 +101,8 @@ export function goalFailures(row: AttackRow): string[] {
   const say = (goal: GoalName, text: string) => {
     if (v[goal] === 'FAIL') out.push(`${row.attack}: ${goal}: ${text}`);
   };
-  if (row.setupError !== undefined) out.push(`${row.attack}: not measured: ${row.setupError}`);
+  // A row that was not measured has no figures to hold against the bounds: its one line says why.
+  if (row.setupError !== undefined) return [`${row.attack}: not measured: ${row.setupError}`];
   say('join', row.joinMs === null ? `a new honest node did not join within ${row.joinWaitMs} ms (bound ${L.joinMsMax} ms)` : `joined in ${Math.round(row.joinMs)} ms > ${L.joinMsMax} ms`);
   const lost = row.probesSent - row.probesDelivered;
   const p99 = row.probeP99Ms === null ? 'none arrived' : `p99 ${Math.round(row.probeP99Ms)} ms${row.probeP99Ms >= L.probeP99MsBelow ? ` (bound < ${L.probeP99MsBelow} ms)` : ''}`;

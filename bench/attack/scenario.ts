@@ -59,17 +59,6 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
-/** The peer ids a node has open, kept from its events. */
-function openPeers(node: CliNode): Set<string> {
-  const open = new Set<string>();
-  node.on(({ e }) => {
-    if (e.event !== 'peer') return;
-    if (e.state === 'connected') open.add(String(e.id));
-    else open.delete(String(e.id));
-  });
-  return open;
-}
-
 /**
  * Time from `node` saying it listens to its link with `peerId` opening, in ms; null when either does not
  * happen in time. Called right after the node is spawned, so no event is missed.
@@ -111,6 +100,8 @@ class Measurement {
   readonly #bans: string[] = [];
   readonly #honestOffences: Record<string, number> = {};
   readonly #honestDrops: Record<string, number> = {};
+  /** Every offence the victim charged, by code (most are the attacker's). */
+  readonly #victimOffences: Record<string, number> = {};
   #prober: Prober | null = null;
   #probesSent = 0;
   #latencies: number[] = [];
@@ -121,6 +112,8 @@ class Measurement {
   #report: AttackerReport | null = null;
   readonly #statsMs: number[] = [];
   #lastStats: Record<string, unknown> | null = null;
+  /** H2's stats at the end of the attack: what reached it through the victim, and how often it held the victim to its rate. */
+  #h2Stats: Record<string, unknown> | null = null;
   #sampling = false;
 
   constructor(
@@ -140,6 +133,7 @@ class Measurement {
   /** Bans of honest peers and what else happened to them, from any node's events. */
   #onEvent(name: string, e: Record<string, unknown>): void {
     const isV = name === 'V';
+    if (isV && e.event === 'offence') this.#victimOffences[String(e.code)] = (this.#victimOffences[String(e.code)] ?? 0) + 1;
     if (e.event === 'offence') {
       const againstHonest = isV ? this.#honestIds.has(String(e.peer)) : e.peer === this.#vId;
       if (!againstHonest) return;
@@ -154,7 +148,7 @@ class Measurement {
 
   async run(): Promise<void> {
     const { timing, attacker } = this.ctx;
-    await attacker.request({ cmd: 'prepare', attack: this.spec.name, networkId: this.ctx.networkId, expectedMs: timing.attackMsMin + timing.joinWaitMs, seed: this.ctx.seed }, 120_000);
+    await attacker.request({ cmd: 'prepare', attack: this.spec.name, networkId: this.ctx.networkId, expectedMs: timing.attackMsMin + 2000, seed: this.ctx.seed }, 120_000);
     const v = this.#start('V', ['--port', '0']);
     this.#v = v;
     const listening = await v.waitFor((e) => e.event === 'listening', startTimeoutMs);
@@ -169,9 +163,7 @@ class Measurement {
     const [l1, l2] = await Promise.all([h1.waitFor((e) => e.event === 'listening', startTimeoutMs), h2.waitFor((e) => e.event === 'listening', startTimeoutMs)]);
     if (!l1 || !l2) throw new SetupError('an honest neighbour did not start');
     this.#honestIds.add(String(l1.e.id)).add(String(l2.e.id));
-    const h1Peers = openPeers(h1);
-    const h2Peers = openPeers(h2);
-    if (!(await until(() => h1Peers.has(this.#vId) && h2Peers.has(this.#vId), linkTimeoutMs))) throw new SetupError('H1 and H2 did not both link to the victim');
+    if (!(await until(() => h1.openPeers.has(this.#vId) && h2.openPeers.has(this.#vId), linkTimeoutMs))) throw new SetupError('H1 and H2 did not both link to the victim');
     const prober = new Prober(h1, `probe-${this.spec.name}`);
     this.#prober = prober;
     prober.watch(h2);
@@ -200,6 +192,8 @@ class Measurement {
     await joinJ;
     await sleep(t0 + timing.attackMsMin - performance.now());
     const cpu1 = v.cpuSeconds();
+    h2.command('stats');
+    this.#h2Stats = (await h2.waitFor((e) => e.event === 'stats', 2000))?.e ?? null;
     this.#windowSec = (performance.now() - t0) / 1000;
     this.#victimCpuSec = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null;
     this.#report = await attacker.request<AttackerReport>({ cmd: 'stop' }, 20_000);
@@ -309,16 +303,19 @@ class Measurement {
       const mb = (b: number) => (b / 1048576).toFixed(1);
       const closed = Object.entries(t.closedWith).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} x${n}`).join(', ') || 'none';
       const facts = Object.entries(t.facts).map(([k, n]) => `${k} ${n}`).join(', ');
-      out.push(`${name}: attacker: ${t.connections} connections, ${t.handshakes} handshakes, ${t.refused} refused or cut; ${t.framesSent} frames, ${mb(t.bytesSent)} MB sent, ${mb(t.bytesIn)} MB received; CPU ${Math.round(r.prepCpuMs)} ms preparing + ${Math.round(r.runCpuMs)} ms over ${(r.runMs / 1000).toFixed(1)} s; victim closed us with: ${closed}${facts ? `; ${facts}` : ''}`);
+      out.push(`${name}: attacker: ${t.connections} connections, ${t.handshakes} handshakes, ${t.refused} refused or cut; ${t.framesSent} frames, ${mb(t.bytesSent)} MB sent, ${mb(t.bytesIn)} MB received; CPU ${Math.round(r.prepCpuMs)} ms preparing + ${Math.round(r.runCpuMs)} ms over ${(r.runMs / 1000).toFixed(1)} s; connections ended: ${closed}${facts ? `; ${facts}` : ''}`);
     }
     const s = this.#lastStats;
     const statsMax = this.#statsMs.length ? Math.round(Math.max(...this.#statsMs)) : null;
-    const vFacts = s ? `peers ${String(s.peers)}, offences ${String(s.offences)}, bans ${String(s.bans)}, rateHolds ${String(s.rateHolds)}, turnsCut ${String(s.turnsCut)}` : 'no stats answer';
-    out.push(`${name}: victim: baseline CPU ${(this.#baselineCpuPerSec * 100).toFixed(1)}% of a core; ${vFacts}; slowest stats answer ${statsMax ?? '-'} ms`);
+    const codes = Object.entries(this.#victimOffences).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} x${n}`).join(', ');
+    const vFacts = s ? `last stats: peers ${String(s.peers)}, delivered ${String(s.delivered)}, duplicates ${String(s.duplicates)}, offences ${String(s.offences)}, bans ${String(s.bans)}, rateHolds ${String(s.rateHolds)}, turnsCut ${String(s.turnsCut)}` : 'no stats answer';
+    out.push(`${name}: victim: baseline CPU ${(this.#baselineCpuPerSec * 100).toFixed(1)}% of a core; ${vFacts}; offences charged: ${codes || 'none'}; slowest stats answer ${statsMax ?? '-'} ms`);
     const joins = this.#joins.map((j) => `${j.who} ${j.ms === null ? 'did not join' : `${Math.round(j.ms)} ms`}`).join(', ');
     const honest = [...this.#bans, ...Object.entries({ ...this.#honestOffences, ...this.#honestDrops }).map(([k, n]) => `${k} x${n}`)].join('; ') || 'nothing';
     const direct = this.#prober?.direct ? `; ${this.#prober.direct} probes came straight from H1 (not counted)` : '';
-    out.push(`${name}: honest side: ${joins || 'no join measured'}; charged, banned or dropped: ${honest}${direct}`);
+    const h2 = this.#h2Stats;
+    const h2Facts = h2 ? `; H2 at the end: peers ${String(h2.peers)}, delivered ${String(h2.delivered)}, rateHolds ${String(h2.rateHolds)}` : '';
+    out.push(`${name}: honest side: ${joins || 'no join measured'}; charged, banned or dropped: ${honest}${direct}${h2Facts}`);
     const v = this.#v;
     if (v?.unexpectedExit) out.push(`${name}: VICTIM EXITED (code ${v.unexpectedExit.code}, signal ${v.unexpectedExit.signal}); log tail:\n${v.logTail()}`);
     if (this.setupError) out.push(`${name}: not measured: ${this.setupError}`);
