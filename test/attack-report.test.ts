@@ -6,10 +6,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { evaluateGoals, goalFailures, goalLimits, percentile, rowPasses, workRatio, type AttackRow } from '../bench/attack/goals.ts';
 import { formatTable, summarize } from '../bench/attack/report.ts';
+import { cpuLine } from '../bench/attack/evidence.ts';
 import { attackNames, attacksToRun, quickAttacks, runTiming } from '../bench/attack/catalog.ts';
 import { parseAttackArgs, sourceAddresses } from '../bench/attack/args.ts';
 import { netGroup } from '../src/peers/net-group.ts';
-import { bigChainFrame, deepNestingFrame, junkHandshakeFrame, manyKeysFrame, mapHandshakeFrame } from '../bench/attack/crafted-frames.ts';
+import { bigChainFrame, deepNestingFrame, fastSigner, junkHandshakeFrame, manyKeysFrame, mapHandshakeFrame, signedGossipFrame } from '../bench/attack/crafted-frames.ts';
+import { identityFromSeed } from '../src/crypto/keys.ts';
+import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
+import { gossipSignedBytes } from '../src/gossip/gossip-core.ts';
+import type { GossipMessage } from '../src/wire/schema.ts';
 import { decodeBody, framingDefaults } from '../src/wire/framing.ts';
 import { decodeHandshakeBody, handshakeFrameBytesMax } from '../src/wire/handshake-frames.ts';
 import { isStrongcastError } from '../src/errors.ts';
@@ -178,6 +183,27 @@ test('crafted frames are what the attacks say: legal sizes, and refused only whe
   }
   assert.is(outcome(() => ({ t: decodeHandshakeBody(mapHandshakeFrame().frame.subarray(4)).t })), 'ERR_BAD_HANDSHAKE', 'no msgpack before the handshake');
   assert.ok(mapHandshakeFrame().entries > 150);
+});
+
+test('the CPU line: each process in % of a core over the window, and the rest of the machine\'s busy time as other processes', () => {
+  // 4 s window; V 2 s, H1 0.4 s, attacker 1 s, suite 0.2 s: 3.6 s ours of 6 s busy, so 2.4 s others
+  const line = cpuLine('relay-rate', { machine: 6, suite: 0.2, byNode: { V: 2, H1: 0.4 } }, 4, 1, 2);
+  assert.is(line, 'relay-rate: CPU over the 4.0 s window, % of a core: V 50, H1 10, attacker 25, suite 5; other processes on the machine 60; machine busy 150 of 200');
+  assert.not.match(cpuLine('x', { machine: null, suite: 0, byNode: {} }, 1, 0, 2), /machine/);
+});
+
+test('the attacker\'s fast signer signs exactly as a node key does, so its broadcasts verify', async () => {
+  const seed = new Uint8Array(32).fill(9);
+  const fast = fastSigner(seed);
+  const node = identityFromSeed(seed);
+  assert.equal(fast.publicKey, node.publicKey);
+  const msg = new TextEncoder().encode('relay-rate');
+  assert.equal(fast.sign(msg), node.sign(msg));
+  const { frame } = signedGossipFrame('strongcast-attack', fast, 1, new Uint8Array(64));
+  const g = decodeBody(frame.subarray(4)) as GossipMessage;
+  const verifier = createMainThreadVerifier({});
+  assert.equal(await verifier.verify([{ publicKey: g.origin, message: gossipSignedBytes('strongcast-attack', g), signature: g.sig }]), [true]);
+  await verifier.close();
 });
 
 test.run();

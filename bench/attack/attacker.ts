@@ -114,7 +114,12 @@ let current: { run: AttackRun; done: Promise<void>; cpu0: number; startedMs: num
 async function handle(req: AttackerRequest): Promise<unknown> {
   switch (req.cmd) {
     case 'prepare': {
-      if (current) throw new Error('an attack is running');
+      // An attack the suite gave up on (its measurement timed out) ends here, unreported.
+      if (current) {
+        current.run.stop();
+        current.run.closeAll();
+        current = null;
+      }
       prepared?.cleanup?.();
       const c0 = cpuMs();
       prepared = await prepare(req.attack, req.networkId, req.expectedMs, req.seed);

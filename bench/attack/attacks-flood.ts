@@ -5,12 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fromHex } from '../../src/bytes.ts';
-import { identityFromSeed } from '../../src/crypto/keys.ts';
 import { encodeFrame } from '../../src/wire/framing.ts';
 import { Prng } from '../../src/sim/prng.ts';
 import type { AttackPeer } from './attack-peer.ts';
 import { inParallel, pump, type AttackRun } from './attack-run.ts';
-import { bigChainFrame, deepNestingFrame, forgedGossipFrame, graftFrame, signedGossipFrame } from './crafted-frames.ts';
+import { bigChainFrame, deepNestingFrame, fastSigner, forgedGossipFrame, graftFrame, signedGossipFrame } from './crafted-frames.ts';
 import type { ManyKeysPrepared } from './attacks-handshake.ts';
 
 /** Sybils of each flood. */
@@ -79,7 +78,7 @@ export function prepareGraft(networkId: string, seed: number): GraftPrepared {
   const frames: Buffer[] = [];
   const ids: string[] = [];
   for (let i = 0; i < floodSybils * 2; i++) {
-    const origin = identityFromSeed(Uint8Array.from({ length: 32 }, () => rng.int(0, 255)));
+    const origin = fastSigner(Uint8Array.from({ length: 32 }, () => rng.int(0, 255)));
     const g = signedGossipFrame(networkId, origin, Date.now() * 1000 + i, new Uint8Array(256 * 1024).fill(i));
     frames.push(g.frame);
     ids.push(g.id);

@@ -3,11 +3,11 @@
  * relay more than its honest neighbours' per-peer rate, and aiming its dials with peer-exchange replies.
  */
 import { createServer, type Server } from 'node:net';
-import { identityFromSeed, type Identity } from '../../src/crypto/keys.ts';
+import type { Identity } from '../../src/crypto/keys.ts';
 import type { PeerAddress } from '../../src/wire/schema.ts';
 import { encodeFrame } from '../../src/wire/framing.ts';
 import { inParallel, type AttackRun } from './attack-run.ts';
-import { signedGossipFrame } from './crafted-frames.ts';
+import { fastSigner, signedGossipFrame } from './crafted-frames.ts';
 import { Prng } from '../../src/sim/prng.ts';
 
 /** Sybils of the eclipse attack: about the victim's 32 peer slots (24 of them open to inbound peers). */
@@ -51,7 +51,7 @@ export interface RelayRatePrepared {
  */
 export function prepareRelayRate(networkId: string, expectedMs: number, seed: number): RelayRatePrepared {
   const rng = new Prng(seed);
-  const origins: Identity[] = Array.from({ length: relayRate.origins }, () => identityFromSeed(Uint8Array.from({ length: 32 }, () => rng.int(0, 255))));
+  const origins: Array<Pick<Identity, 'publicKey' | 'sign'>> = Array.from({ length: relayRate.origins }, () => fastSigner(Uint8Array.from({ length: 32 }, () => rng.int(0, 255))));
   const perSybil = Math.ceil((relayRate.msgsPerSecEach * expectedMs) / 1000);
   const data = new Uint8Array(64);
   let n = 0;

@@ -10,6 +10,8 @@ import type { CliNode } from './cli-node.ts';
 interface Probe {
   sentMs: number;
   latencyMs: number | null;
+  /** When the victim delivered it (it relays before it delivers), from the send, in ms. */
+  atVictimMs: number | null;
 }
 
 export class Prober {
@@ -37,10 +39,19 @@ export class Prober {
     });
   }
 
+  /** Listens to the victim's deliveries, to split each probe's latency at the victim. */
+  watchVictim(v: CliNode): void {
+    v.on(({ atMs, e }) => {
+      if (e.event !== 'message' || typeof e.data !== 'string') return;
+      const p = this.#probes.get(e.data);
+      if (p && p.atVictimMs === null) p.atVictimMs = atMs - p.sentMs;
+    });
+  }
+
   /** Sends one probe now; returns its tag. */
   send(): string {
     const tag = `${this.tagPrefix}-${this.#next++}`;
-    this.#probes.set(tag, { sentMs: performance.now(), latencyMs: null });
+    this.#probes.set(tag, { sentMs: performance.now(), latencyMs: null, atVictimMs: null });
     this.h1.command(`broadcast ${tag}`);
     return tag;
   }
@@ -55,10 +66,20 @@ export class Prober {
     this.#probes.clear();
   }
 
-  /** Probes sent since the last reset, and the latencies of those that arrived. */
-  results(): { sent: number; latenciesMs: number[] } {
+  /**
+   * Probes sent since the last reset, the latencies of those that arrived, and the two legs of those: H1 to
+   * the victim's delivery, and from there to H2.
+   */
+  results(): { sent: number; latenciesMs: number[]; toVictimMs: number[]; fromVictimMs: number[]; atVictim: number } {
     const all = [...this.#probes.values()];
-    return { sent: all.length, latenciesMs: all.flatMap((p) => (p.latencyMs === null ? [] : [p.latencyMs])) };
+    const both = all.filter((p) => p.latencyMs !== null && p.atVictimMs !== null);
+    return {
+      sent: all.length,
+      latenciesMs: all.flatMap((p) => (p.latencyMs === null ? [] : [p.latencyMs])),
+      toVictimMs: both.map((p) => p.atVictimMs!),
+      fromVictimMs: both.map((p) => p.latencyMs! - p.atVictimMs!),
+      atVictim: all.filter((p) => p.atVictimMs !== null).length,
+    };
   }
 
   /** True when every probe sent since the last reset arrived. */

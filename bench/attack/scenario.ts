@@ -12,14 +12,17 @@
  * the probes are in or their grace is over; then it stops and the figures are read.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { generateIdentity, writeKeyFile } from '../../src/crypto/keys.ts';
+import { machineBusyCpuSeconds } from '../lib.ts';
 import type { ChildRpc } from '../child-rpc.ts';
 import type { AttackerReport, AttackerRequest } from './attacker.ts';
 import type { AttackSpec, RunTiming } from './catalog.ts';
 import { CliNode } from './cli-node.ts';
 import { percentile, workRatio, type AttackRow } from './goals.ts';
 import { Prober } from './prober.ts';
+import { evidenceLines, type WindowCpu } from './evidence.ts';
 
 /** What every attack's measurement shares. */
 export interface ScenarioContext {
@@ -105,9 +108,16 @@ class Measurement {
   #prober: Prober | null = null;
   #probesSent = 0;
   #latencies: number[] = [];
+  /** The probes' two legs: H1 to the victim's delivery, and from there to H2 (ms); how many reached the victim. */
+  #legs: { toVictimMs: number[]; fromVictimMs: number[]; atVictim: number } | null = null;
   readonly #joins: Array<{ who: string; ms: number | null }> = [];
   #victimCpuSec: number | null = null;
   #windowSec = 0;
+  /** Each node's CPU seconds when the window began (0 for one started later), and what killed ones spent in it. */
+  readonly #cpuAtStart = new Map<CliNode, number>();
+  readonly #cpuSpent = new Map<string, number>();
+  /** CPU seconds over the window: the whole machine, the suite's own process, each node by name. */
+  #windowCpu: WindowCpu | null = null;
   #baselineCpuPerSec = 0;
   #report: AttackerReport | null = null;
   readonly #statsMs: number[] = [];
@@ -148,7 +158,11 @@ class Measurement {
 
   async run(): Promise<void> {
     const { timing, attacker } = this.ctx;
-    await attacker.request({ cmd: 'prepare', attack: this.spec.name, networkId: this.ctx.networkId, expectedMs: timing.attackMsMin + 2000, seed: this.ctx.seed }, 120_000);
+    await attacker
+      .request({ cmd: 'prepare', attack: this.spec.name, networkId: this.ctx.networkId, expectedMs: timing.attackMsMin + 2000, seed: this.ctx.seed }, 120_000)
+      .catch((e: unknown) => {
+        throw new SetupError(`the attacker could not prepare: ${(e as Error).message}`);
+      });
     const v = this.#start('V', ['--port', '0']);
     this.#v = v;
     const listening = await v.waitFor((e) => e.event === 'listening', startTimeoutMs);
@@ -167,15 +181,23 @@ class Measurement {
     const prober = new Prober(h1, `probe-${this.spec.name}`);
     this.#prober = prober;
     prober.watch(h2);
+    prober.watchVictim(v);
     await this.#warmUp(prober);
     await this.#baseline(prober);
 
-    await attacker.request({ cmd: 'start', target: { host: '127.0.0.1', port: vPort, networkId: this.ctx.networkId }, sources: this.ctx.sources, seed: this.ctx.seed, hardMs: timing.attackHardMs, honestIds: [...this.#honestIds] });
+    const target = { host: '127.0.0.1', port: vPort, networkId: this.ctx.networkId };
+    await attacker.request({ cmd: 'start', target, sources: this.ctx.sources, seed: this.ctx.seed, hardMs: timing.attackHardMs, honestIds: [...this.#honestIds] }).catch((e: unknown) => {
+      throw new SetupError(`the attack did not start: ${(e as Error).message}`);
+    });
     const t0 = performance.now();
     const cpu0 = v.cpuSeconds();
+    const machine0 = machineBusyCpuSeconds();
+    const suite0 = process.cpuUsage();
+    for (const n of this.#nodes) this.#cpuAtStart.set(n, n.cpuSeconds() ?? 0);
     const sampler = this.#sample(v);
     await sleep(this.spec.rampMs);
     if (this.spec.restartsNeighbour) {
+      this.#spent(h2);
       await h2.kill();
       h2 = this.#start('H2', ['--port', String(Number(l2.e.port)), '--key', keyPath, ...neighbour]);
       prober.watch(h2);
@@ -192,16 +214,28 @@ class Measurement {
     await joinJ;
     await sleep(t0 + timing.attackMsMin - performance.now());
     const cpu1 = v.cpuSeconds();
+    for (const n of this.#nodes) if (n.running) this.#spent(n);
+    const machine1 = machineBusyCpuSeconds();
+    const suite = process.cpuUsage(suite0);
+    this.#windowCpu = { machine: machine0 !== null && machine1 !== null ? machine1 - machine0 : null, suite: (suite.user + suite.system) / 1e6, byNode: Object.fromEntries(this.#cpuSpent) };
     h2.command('stats');
     this.#h2Stats = (await h2.waitFor((e) => e.event === 'stats', 2000))?.e ?? null;
     this.#windowSec = (performance.now() - t0) / 1000;
     this.#victimCpuSec = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null;
-    this.#report = await attacker.request<AttackerReport>({ cmd: 'stop' }, 20_000);
+    this.#report = await attacker.request<AttackerReport>({ cmd: 'stop' }, 20_000).catch(() => null);
     this.#sampling = false;
     await sampler;
-    const { sent, latenciesMs } = prober.results();
-    this.#probesSent = sent;
-    this.#latencies = latenciesMs;
+    const res = prober.results();
+    this.#probesSent = res.sent;
+    this.#latencies = res.latenciesMs;
+    this.#legs = res;
+  }
+
+  /** Adds what `n` spent since the window began to its name's CPU over the window. */
+  #spent(n: CliNode): void {
+    const now = n.cpuSeconds();
+    if (now === null) return;
+    this.#cpuSpent.set(n.name, (this.#cpuSpent.get(n.name) ?? 0) + now - (this.#cpuAtStart.get(n) ?? 0));
   }
 
   /** One probe must cross before anything is measured (the path through V works). */
@@ -287,7 +321,7 @@ class Measurement {
       peakRssMb: v?.peakRssMb ?? null,
       victimCpuPct: this.#victimCpuSec === null || this.#windowSec === 0 ? null : (100 * this.#victimCpuSec) / this.#windowSec,
       attackerCpuPct: r && r.runMs > 0 ? (100 * r.runCpuMs) / r.runMs : null,
-      workRatio: this.#victimCpuSec === null || !r ? null : workRatio(this.#victimCpuSec, this.#baselineCpuPerSec, this.#windowSec, attackerCpuSec),
+      workRatio: this.#victimCpuSec === null || !r || this.spec.name === 'baseline' ? null : workRatio(this.#victimCpuSec, this.#baselineCpuPerSec, this.#windowSec, attackerCpuSec),
     };
     if (this.setupError !== undefined) row.setupError = this.setupError;
     return row;
@@ -295,30 +329,26 @@ class Measurement {
 
   /** What the attacker did and what the victim and the honest nodes did about it. */
   evidence(): string[] {
-    const name = this.spec.name;
-    const out: string[] = [];
-    const r = this.#report;
-    if (r) {
-      const t = r.tally;
-      const mb = (b: number) => (b / 1048576).toFixed(1);
-      const closed = Object.entries(t.closedWith).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} x${n}`).join(', ') || 'none';
-      const facts = Object.entries(t.facts).map(([k, n]) => `${k} ${n}`).join(', ');
-      out.push(`${name}: attacker: ${t.connections} connections, ${t.handshakes} handshakes, ${t.refused} refused or cut; ${t.framesSent} frames, ${mb(t.bytesSent)} MB sent, ${mb(t.bytesIn)} MB received; CPU ${Math.round(r.prepCpuMs)} ms preparing + ${Math.round(r.runCpuMs)} ms over ${(r.runMs / 1000).toFixed(1)} s; connections ended: ${closed}${facts ? `; ${facts}` : ''}`);
-    }
-    const s = this.#lastStats;
-    const statsMax = this.#statsMs.length ? Math.round(Math.max(...this.#statsMs)) : null;
-    const codes = Object.entries(this.#victimOffences).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} x${n}`).join(', ');
-    const vFacts = s ? `last stats: peers ${String(s.peers)}, delivered ${String(s.delivered)}, duplicates ${String(s.duplicates)}, offences ${String(s.offences)}, bans ${String(s.bans)}, rateHolds ${String(s.rateHolds)}, turnsCut ${String(s.turnsCut)}` : 'no stats answer';
-    out.push(`${name}: victim: baseline CPU ${(this.#baselineCpuPerSec * 100).toFixed(1)}% of a core; ${vFacts}; offences charged: ${codes || 'none'}; slowest stats answer ${statsMax ?? '-'} ms`);
-    const joins = this.#joins.map((j) => `${j.who} ${j.ms === null ? 'did not join' : `${Math.round(j.ms)} ms`}`).join(', ');
-    const honest = [...this.#bans, ...Object.entries({ ...this.#honestOffences, ...this.#honestDrops }).map(([k, n]) => `${k} x${n}`)].join('; ') || 'nothing';
-    const direct = this.#prober?.direct ? `; ${this.#prober.direct} probes came straight from H1 (not counted)` : '';
-    const h2 = this.#h2Stats;
-    const h2Facts = h2 ? `; H2 at the end: peers ${String(h2.peers)}, delivered ${String(h2.delivered)}, rateHolds ${String(h2.rateHolds)}` : '';
-    out.push(`${name}: honest side: ${joins || 'no join measured'}; charged, banned or dropped: ${honest}${direct}${h2Facts}`);
     const v = this.#v;
-    if (v?.unexpectedExit) out.push(`${name}: VICTIM EXITED (code ${v.unexpectedExit.code}, signal ${v.unexpectedExit.signal}); log tail:\n${v.logTail()}`);
-    if (this.setupError) out.push(`${name}: not measured: ${this.setupError}`);
-    return out;
+    return evidenceLines({
+      attack: this.spec.name,
+      report: this.#report,
+      baselineCpuPerSec: this.#baselineCpuPerSec,
+      victimStats: this.#lastStats,
+      statsAnswerMs: this.#statsMs,
+      victimOffences: this.#victimOffences,
+      joins: this.#joins,
+      honestBans: this.#bans,
+      honestCharges: { ...this.#honestOffences, ...this.#honestDrops },
+      probesSent: this.#probesSent,
+      probesStraightFromH1: this.#prober?.direct ?? 0,
+      legs: this.#legs,
+      h2Stats: this.#h2Stats,
+      windowSec: this.#windowSec,
+      windowCpu: this.#windowCpu,
+      cpus: availableParallelism(),
+      victimExit: v?.unexpectedExit ? { ...v.unexpectedExit, logTail: v.logTail() } : null,
+      setupError: this.setupError ?? null,
+    });
   }
 }
