@@ -41,6 +41,9 @@ const workNote =
   'the victim\'s verification threads included. The attacker is a Node process speaking the real protocol; a leaner one would pay less, so this ' +
   'ratio is a lower bound of what an attacker gets. CPU % is of one core; the victim can pass 100% with its worker threads.';
 
+/** Between attacks: nothing carries over. */
+const freshNote = 'each attack runs on fresh processes: a new victim, new H1 and H2, a new joiner (no ban, score, address or memory peak carries over)';
+
 function loadAverage(): string {
   return (loadavg()[0] ?? 0).toFixed(2);
 }
@@ -75,6 +78,7 @@ async function main(args: AttackArgs): Promise<number> {
   const sourceList = sourceAddresses(args.sources, () => rng.next());
   console.log(`# attack${args.quick ? ' (quick)' : ''}: ${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, load average ${load0}, seed ${args.seed}`);
   console.log(`attacks: ${specs.map((s) => s.name).join(', ')}; attacker sources: ${sourceList.length} loopback addresses in ${Math.ceil(sourceList.length / 2)} network groups`);
+  console.log(freshNote);
   if (args.build) buildDist();
   const workDir = mkdtempSync(join(tmpdir(), 'strongcast-attack-'));
   const attacker = new ChildRpc<AttackerRequest>({ name: 'attacker', argv: [join(repoRoot, 'dist/bench/attack/attacker.js')], cwd: repoRoot, stdout: 'inherit', stderr: 'inherit' });
@@ -124,7 +128,8 @@ async function writeOutputs(args: AttackArgs, rows: AttackRow[], table: string, 
   const section = [
     `Command: \`npm run attack -- --seed ${args.seed}\`${args.sources === 32 ? '' : ` with \`--sources ${args.sources}\``}  `,
     `Date: ${date}, ${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, took ${run.tookS} s; 1-minute load average ${run.load0} before, ${run.load1} after.`,
-    'The machine\'s 2 cores are shared: other people\'s processes (builds, tests, other benchmarks) ran during the run, and the load average counts them.',
+    'The machine\'s 2 cores are shared: other people\'s processes (builds, tests, other benchmarks) ran during the run, and the load average counts them; each attack\'s CPU line below says how much of the machine they took during its window.',
+    `${freshNote[0]!.toUpperCase()}${freshNote.slice(1)}.`,
     '',
     'The table as printed:',
     '',

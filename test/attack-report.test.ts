@@ -78,7 +78,7 @@ test('failure lines name the attack, the goal, the figure and the bound', () => 
   const lines = goalFailures(good({ attack: 'eclipse', joinMs: 5230.4, probesDelivered: 12, probeP99Ms: 310, honestBans: 2, peakRssMb: 211.26, workRatio: 70.2 }));
   assert.equal(lines, [
     'eclipse: join: joined in 5230 ms > 2000 ms',
-    'eclipse: probes: 12 of 40 probes delivered through the victim (28 lost), p99 310 ms (bound < 250 ms)',
+    'eclipse: probes: 12 of 40 probes delivered through the victim (28 not by the end of the window), p99 310 ms (bound < 250 ms)',
     'eclipse: bans: 2 bans of honest peers (bound 0)',
     'eclipse: rss: peak memory 211.3 MB > 200 MB',
     'eclipse: work: victim CPU caused 70.2x the attacker\'s CPU > 10x',

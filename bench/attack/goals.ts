@@ -38,7 +38,7 @@ export interface AttackRow {
   /** Input before the handshake: the work goal applies. */
   preHandshake: boolean;
   probesSent: number;
-  /** Probes that reached H2 through the victim (a copy one relay away from H1). */
+  /** Probes that reached H2 through the victim (a copy one relay away from H1) by the end of the window. */
   probesDelivered: number;
   /** p99 (nearest rank) of the delivered probes' latency, in ms; null when none arrived. */
   probeP99Ms: number | null;
@@ -106,7 +106,7 @@ export function goalFailures(row: AttackRow): string[] {
   say('join', row.joinMs === null ? `a new honest node did not join within ${row.joinWaitMs} ms (bound ${L.joinMsMax} ms)` : `joined in ${Math.round(row.joinMs)} ms > ${L.joinMsMax} ms`);
   const lost = row.probesSent - row.probesDelivered;
   const p99 = row.probeP99Ms === null ? 'none arrived' : `p99 ${Math.round(row.probeP99Ms)} ms${row.probeP99Ms >= L.probeP99MsBelow ? ` (bound < ${L.probeP99MsBelow} ms)` : ''}`;
-  say('probes', `${row.probesDelivered} of ${row.probesSent} probes delivered through the victim${lost > 0 ? ` (${lost} lost)` : ''}, ${p99}`);
+  say('probes', `${row.probesDelivered} of ${row.probesSent} probes delivered through the victim${lost > 0 ? ` (${lost} not by the end of the window)` : ''}, ${p99}`);
   say('bans', `${row.honestBans} bans of honest peers (bound ${L.honestBansMax})`);
   say('crash', 'the victim crashed');
   say('rss', row.peakRssMb === null ? 'peak memory not read' : `peak memory ${row.peakRssMb.toFixed(1)} MB > ${L.rssMbMax} MB`);
