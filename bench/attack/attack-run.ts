@@ -1,11 +1,14 @@
 /**
  * One attack as the attacker process runs it: the target, where to send from, a tally of what was done and
  * how the victim answered, the connections to close at the end, and the stop signal every loop checks. An
- * attack runs until the suite says stop or its hard deadline passes, whichever comes first, so every loop
- * is bounded in time; each also bounds its own counts.
+ * attack runs until the suite says stop, its hard deadline passes, or it has opened attackBounds
+ * connections or sent attackBounds frames, whichever comes first, so every loop is bounded in time and count.
  */
 import { AttackPeer, type HandshakeOptions } from './attack-peer.ts';
 import { Prng } from '../../src/sim/prng.ts';
+
+/** Most connections one attack opens, and most frames it sends: the bounds in count beside the deadline. */
+export const attackBounds = { connectionsMax: 200_000, framesMax: 10_000_000 } as const;
 
 /** Where the victim listens and on which network. */
 export interface AttackTarget {
@@ -52,9 +55,10 @@ export class AttackRun {
     this.rng = new Prng(seed);
   }
 
-  /** True until stop() or the hard deadline. */
+  /** True until stop(), the hard deadline, or a bound in count. */
   get live(): boolean {
-    return !this.#stopped && Date.now() < this.deadlineMs;
+    const t = this.tally;
+    return !this.#stopped && Date.now() < this.deadlineMs && t.connections < attackBounds.connectionsMax && t.framesSent < attackBounds.framesMax;
   }
 
   /** Ends every loop at its next check and wakes every sleeper. */
