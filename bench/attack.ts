@@ -116,6 +116,12 @@ async function main(args: AttackArgs): Promise<number> {
   return verdict.passed ? 0 : 1;
 }
 
+/** The command as typed: `npm run attack`, with the flags given. */
+function commandLine(): string {
+  const flags = process.argv.slice(2);
+  return flags.length === 0 ? 'npm run attack' : `npm run attack -- ${flags.join(' ')}`;
+}
+
 /** bench/results/attack.json always; the RESULTS.md section only for a full run of every attack. */
 async function writeOutputs(args: AttackArgs, rows: AttackRow[], table: string, verdict: string[], evidence: string[], run: { tookS: number; load0: string; load1: string }): Promise<void> {
   const date = new Date().toISOString();
@@ -126,7 +132,7 @@ async function writeOutputs(args: AttackArgs, rows: AttackRow[], table: string, 
     return;
   }
   const section = [
-    `Command: \`npm run attack -- --seed ${args.seed}\`${args.sources === 32 ? '' : ` with \`--sources ${args.sources}\``}  `,
+    `Command: \`${commandLine()}\` (seed ${args.seed}: \`--seed ${args.seed}\` replays its keys, ids and attacker addresses)  `,
     `Date: ${date}, ${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, took ${run.tookS} s; 1-minute load average ${run.load0} before, ${run.load1} after.`,
     'The machine\'s 2 cores are shared: other people\'s processes (builds, tests, other benchmarks) ran during the run, and the load average counts them; each attack\'s CPU line below says how much of the machine they took during its window.',
     `${freshNote[0]!.toUpperCase()}${freshNote.slice(1)}.`,
