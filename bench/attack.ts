@@ -9,8 +9,8 @@
  *   npm run attack -- --seed N          the same keys, ids and source addresses as run N
  *
  * Prints one table row per attack with a verdict per goal (bench/attack/goals.ts), one line per goal not
- * met, and what each attack did (evidence); writes bench/results/attack.json and, for a full run of every
- * attack, the `attack` section of bench/RESULTS.md. Exits 1 when any goal is not met. Loopback only: every
+ * met, and what each attack did (evidence); a full run of every attack writes bench/results/attack.json and
+ * the `attack` section of bench/RESULTS.md. Exits 1 when any goal is not met. Loopback only: every
  * process listens on 127.0.0.1 and the attacker sends from 127.16.0.0 upwards (one address per host of a
  * /16 network group, two per group).
  */
@@ -122,15 +122,15 @@ function commandLine(): string {
   return flags.length === 0 ? 'npm run attack' : `npm run attack -- ${flags.join(' ')}`;
 }
 
-/** bench/results/attack.json always; the RESULTS.md section only for a full run of every attack. */
+/** bench/results/attack.json and the RESULTS.md section, for a full run of every attack only (a quick run is a smoke check). */
 async function writeOutputs(args: AttackArgs, rows: AttackRow[], table: string, verdict: string[], evidence: string[], run: { tookS: number; load0: string; load1: string }): Promise<void> {
-  const date = new Date().toISOString();
-  await mkdir(join(repoRoot, 'bench/results'), { recursive: true });
-  await writeFile(join(repoRoot, 'bench/results/attack.json'), JSON.stringify(rows.map((r) => ({ ...r, date, seed: args.seed, quick: args.quick })), null, 2) + '\n');
   if (args.quick || args.only !== null) {
-    console.log('(quick or --only run: bench/RESULTS.md left unchanged)');
+    console.log('(quick or --only run: bench/results/attack.json and bench/RESULTS.md left unchanged)');
     return;
   }
+  const date = new Date().toISOString();
+  await mkdir(join(repoRoot, 'bench/results'), { recursive: true });
+  await writeFile(join(repoRoot, 'bench/results/attack.json'), JSON.stringify(rows.map((r) => ({ ...r, date, seed: args.seed })), null, 2) + '\n');
   const section = [
     `Command: \`${commandLine()}\` (seed ${args.seed}: \`--seed ${args.seed}\` replays its keys, ids and attacker addresses)  `,
     `Date: ${date}, ${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, took ${run.tookS} s; 1-minute load average ${run.load0} before, ${run.load1} after.`,
