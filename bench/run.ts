@@ -5,7 +5,8 @@
  *   npm run bench -- sig           only bench/sig.ts (several names may be given)
  *   npm run bench -- --quick       short runs, for a smoke check; RESULTS.md is left unchanged
  *
- * A benchmark is any `bench/NAME.ts` other than lib.ts, run.ts and load.ts. Each runs as its own child
+ * A benchmark is any `bench/NAME.ts` other than lib.ts, run.ts, load.ts and attack.ts (the load test and the
+ * attack suite are runs that pass or fail, with scripts of their own). Each runs as its own child
  * process (`node --import tsx bench/NAME.ts [--quick]`), one after the other, so worker threads, sockets and
  * timers of one can never skew the next, and each is also runnable alone. A benchmark script ends with
  * `await runBenchmark('NAME', measure)` from lib.ts, which prints its table and writes
@@ -15,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const notBenchmarks = new Set(['lib.ts', 'run.ts', 'load.ts']);
+const notBenchmarks = new Set(['lib.ts', 'run.ts', 'load.ts', 'attack.ts']);
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
 
