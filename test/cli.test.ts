@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { CliProcess, runCli } from './helpers/proc.ts';
 import { parseCommandLine } from '../src/cli/args.ts';
 import { createNode } from '../src/create-node.ts';
+import { nodeOptionsFromFlags } from '../src/cli/run.ts';
+import { silentLogger } from '../src/log.ts';
 
 function oneLineError(r: { code: number | null; stderr: string }, code: string): void {
   assert.is(r.code, 2, `exit status 2, got ${r.code}; stderr: ${r.stderr}`);
@@ -20,7 +22,7 @@ function oneLineError(r: { code: number | null; stderr: string }, code: string):
 test('--help documents every flag', async () => {
   const r = await runCli(['--help']);
   assert.is(r.code, 0);
-  for (const flag of ['--port', '--host', '--peers', '--json', '--network', '--key', '--genesis', '--max-peers', '--outbound-slots-min', '--threads', '--backend', '--gossip-mode', '--clock-skew-ms-max', '--stall-ms-max', '--log-level']) {
+  for (const flag of ['--port', '--host', '--peers', '--json', '--network', '--key', '--genesis', '--max-peers', '--outbound-slots-min', '--ip-limits-on-loopback', '--threads', '--backend', '--gossip-mode', '--clock-skew-ms-max', '--stall-ms-max', '--log-level']) {
     assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
   }
 });
@@ -40,6 +42,14 @@ test('--outbound-slots-min takes 0 and up, and the node refuses one that leaves 
   assert.is(c.kind === 'run' ? c.flags.outboundSlotsMin : null, 0);
   assert.throws(() => parseCommandLine(['--port', '0', '--outbound-slots-min', '-1']), /--outbound-slots-min must be an integer in 0\.\.10000, got '-1'/);
   assert.throws(() => createNode({ maxPeers: 4, targetPeers: 1, outboundSlotsMin: 4 }), /options\.outboundSlotsMin must be below options\.maxPeers/);
+});
+
+test('--ip-limits-on-loopback is off unless given, and reaches the node options', async () => {
+  const on = parseCommandLine(['--port', '0', '--ip-limits-on-loopback']);
+  const off = parseCommandLine(['--port', '0']);
+  assert.is(on.kind === 'run' && on.flags.ipLimitsOnLoopback, true);
+  assert.is(off.kind === 'run' && off.flags.ipLimitsOnLoopback, false);
+  if (on.kind === 'run') assert.is((await nodeOptionsFromFlags(on.flags, silentLogger)).ipLimitsOnLoopback, true);
 });
 
 test('--stall-ms-max takes 1 ms and up; 0 is refused with the range', () => {

@@ -1,6 +1,6 @@
 /**
  * One attack, measured on a fresh set of processes: the victim V (the compiled CLI as a user runs it:
- * `--host 127.0.0.1 --port 0 --json --network ID`, every other setting its default), honest neighbours H1
+ * `--host 127.0.0.1 --port 0 --json --network ID --ip-limits-on-loopback`, every other setting its default), honest neighbours H1
  * and H2 that dial only V (`--max-peers 1 --target-peers 1`, so they are linked only through it), probes
  * from H1 to H2, and a new honest node J that dials V once the attack is in force. Every wait is bounded;
  * every process is killed at the end, whatever happened.
@@ -163,7 +163,9 @@ class Measurement {
       .catch((e: unknown) => {
         throw new SetupError(`the attacker could not prepare: ${(e as Error).message}`);
       });
-    const v = this.#start('V', ['--port', '0']);
+    // As a node on the internet sees its peers: every 127.x source counts as a host of its own, and the
+    // per-IP and per-group limits and IP bans apply (off by default on loopback, for tests and testnets).
+    const v = this.#start('V', ['--port', '0', '--ip-limits-on-loopback']);
     this.#v = v;
     const listening = await v.waitFor((e) => e.event === 'listening', startTimeoutMs);
     if (!listening) throw new SetupError(`the victim did not start${v.unexpectedExit ? ` (exit ${v.unexpectedExit.code})` : ''}`);

@@ -28,6 +28,8 @@ export interface RunFlags {
   maxPeers?: number;
   targetPeers?: number;
   outboundSlotsMin?: number;
+  /** Per-IP and per-group limits and IP bans for loopback peers too (attack tests on one machine). */
+  ipLimitsOnLoopback: boolean;
   frameBytesMax?: number;
   threads?: number;
   backend?: Ed25519Backend;
@@ -142,6 +144,7 @@ export const runFlagSpecs: Record<string, FlagSpec> = {
   'max-peers': { type: 'string' },
   'target-peers': { type: 'string' },
   'outbound-slots-min': { type: 'string' },
+  'ip-limits-on-loopback': { type: 'boolean' },
   'frame-bytes-max': { type: 'string' },
   threads: { type: 'string' },
   backend: { type: 'string' },
@@ -191,6 +194,7 @@ function parseRun(argv: string[]): RunFlags {
     maxPeers: int('max-peers', s('max-peers'), 1, 10_000),
     targetPeers: int('target-peers', s('target-peers'), 1, 10_000),
     outboundSlotsMin: int('outbound-slots-min', s('outbound-slots-min'), 0, 10_000),
+    ipLimitsOnLoopback: v['ip-limits-on-loopback'] === true,
     frameBytesMax: int('frame-bytes-max', s('frame-bytes-max'), 1024, 64 * 1024 * 1024),
     threads: int('threads', s('threads'), 1, 256),
     backend: oneOf('backend', s('backend'), ED25519_BACKENDS),

@@ -24,6 +24,8 @@ Flags:
   --target-peers N     connections to keep through peer exchange (default 8)
   --outbound-slots-min N  of the --max-peers slots, those only our own dials may use (default 8, or a
                        quarter of --max-peers when less)
+  --ip-limits-on-loopback  per-IP and per-group limits and IP bans for 127.x and ::1 peers too (off: many
+                       nodes of a test or testnet share one machine; for attack tests on one machine)
   --frame-bytes-max N  largest frame accepted, in bytes (default 1048576)
   --threads N          signature verification worker threads (default: CPU count)
   --backend NAME       signature backend: sodium, native or noble (default sodium, or native

@@ -85,6 +85,7 @@ export async function nodeOptionsFromFlags(flags: RunFlags, log: Logger): Promis
     maxPeers: flags.maxPeers,
     targetPeers: flags.targetPeers,
     outboundSlotsMin: flags.outboundSlotsMin,
+    ipLimitsOnLoopback: flags.ipLimitsOnLoopback,
     frameBytesMax: flags.frameBytesMax,
     gossipMode: flags.gossipMode,
     log,
