@@ -20,12 +20,14 @@ function invalid(fn: () => unknown, fragment: string): void {
 test('every numeric limit has a default and is validated by name', () => {
   assert.equal(resolveLimits({}), nodeDefaults);
   for (const key of Object.keys(nodeDefaults)) {
-    // writeCoalesceMs alone may be 0 (flush every event-loop iteration); every limit refuses -1 and NaN
-    if (key !== 'writeCoalesceMs' && key !== 'outboundSlotsMin') invalid(() => resolveLimits({ [key]: 0 }), `options.${key} must be`);
+    // writeCoalesceMs (flush every event-loop iteration), outboundSlotsMin (no reserve) and keyBansPerIpMax
+    // (never ban an IP for its keys) may be 0; every limit refuses -1 and NaN
+    if (!['writeCoalesceMs', 'outboundSlotsMin', 'keyBansPerIpMax'].includes(key)) invalid(() => resolveLimits({ [key]: 0 }), `options.${key} must be`);
     invalid(() => resolveLimits({ [key]: -1 }), `options.${key} must be`);
     invalid(() => resolveLimits({ [key]: Number.NaN }), `options.${key} must be`);
   }
   assert.is(resolveLimits({ writeCoalesceMs: 0 }).writeCoalesceMs, 0);
+  assert.is(resolveLimits({ keyBansPerIpMax: 0 }).keyBansPerIpMax, 0);
   invalid(() => resolveLimits({ writeCoalesceMs: 1.5 }), 'options.writeCoalesceMs must be a non-negative integer');
   invalid(() => resolveLimits({ maxPeers: 4, targetPeers: 5 }), 'options.targetPeers must not exceed options.maxPeers');
   // outboundSlotsMin may be 0 (no reserve) and must leave inbound peers at least one slot
