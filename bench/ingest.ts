@@ -22,7 +22,7 @@
  *
  *   npm run bench -- ingest [--quick] [--cores=N]
  *   node --import tsx bench/ingest.ts [--quick] [--cores N] [--peers N]
- *   node --import tsx bench/ingest.ts --only main,pool:2:64[:waitMs] [--rates 6000,9000] [--duration 2500] [--warmup 8000]
+ *   node --import tsx bench/ingest.ts --only main,pool:2:64[:waitMs[:inlineMax]] [--rates 6000,9000] [--duration 2500] [--warmup 8000]
  *     (an ad-hoc run: the named configurations, at the given rates or searched; prints, writes nothing.
  *      STRONGCAST_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the node under test)
  */
@@ -86,16 +86,19 @@ function parseArgs(argv: readonly string[]): Args {
 
 const mainConfig: IngestConfig = { label: 'main', verifier: { kind: 'main', threads: 0, batchMax: 0, batchWaitMs: 0 } };
 
-function poolConfig(threads: number, batchMax: number = verifyPoolDefaults.batchMax, batchWaitMs: number = verifyPoolDefaults.batchWaitMs): IngestConfig {
-  return { label: `pool t${threads} b${batchMax}${batchWaitMs ? ` w${batchWaitMs}` : ''}`, verifier: { kind: 'pool', threads, batchMax, batchWaitMs } };
+function poolConfig(threads: number, batchMax: number = verifyPoolDefaults.batchMax, batchWaitMs: number = verifyPoolDefaults.batchWaitMs, inline?: number): IngestConfig {
+  return {
+    label: `pool t${threads} b${batchMax}${batchWaitMs ? ` w${batchWaitMs}` : ''}${inline === undefined ? '' : ` i${inline}`}`,
+    verifier: { kind: 'pool', threads, batchMax, batchWaitMs, ...(inline === undefined ? {} : { inlineSignaturesMax: inline }) },
+  };
 }
 
-/** `main` or `pool:THREADS:BATCHMAX[:WAITMS]`. */
+/** `main` or `pool:THREADS:BATCHMAX[:WAITMS[:INLINEMAX]]`. */
 function parseConfig(s: string): IngestConfig {
   if (s === 'main') return mainConfig;
-  const m = /^pool:(\d+):(\d+)(?::(\d+))?$/.exec(s);
-  if (!m) throw new Error(`--only takes main or pool:THREADS:BATCHMAX[:WAITMS], got ${s}`);
-  return poolConfig(Number(m[1]), Number(m[2]), Number(m[3] ?? 0));
+  const m = /^pool:(\d+):(\d+)(?::(\d+))?(?::(\d+))?$/.exec(s);
+  if (!m) throw new Error(`--only takes main or pool:THREADS:BATCHMAX[:WAITMS[:INLINEMAX]], got ${s}`);
+  return poolConfig(Number(m[1]), Number(m[2]), Number(m[3] ?? 0), m[4] === undefined ? undefined : Number(m[4]));
 }
 
 /**
@@ -165,7 +168,8 @@ function configRow(r: ConfigResult, ceiling: number): ResultRow {
     offeredAtMax: best ? best['offeredPerSec'] ?? null : null,
     cpuUsPerDelivery: best?.['cpuUsPerDelivery'] ?? null,
     mainThreadUsPerDelivery: best?.['mainThreadUsPerDelivery'] ?? null,
-    workerBusyUsPerDelivery: best?.['workerBusyUsPerDelivery'] ?? null,
+    poolThreadsUsPerDelivery: best?.['poolThreadsUsPerDelivery'] ?? null,
+    otherThreadsUsPerDelivery: best?.['otherThreadsUsPerDelivery'] ?? null,
     verificationsPerDelivery: best?.['verificationsPerDelivery'] ?? null,
     sigsPerBatch: v.kind === 'pool' ? best?.['sigsPerBatch'] ?? null : null,
     latencyP99MsAtMax: best?.['latencyP99Ms'] ?? null,
@@ -252,7 +256,8 @@ async function measure(args: Args): Promise<BenchReport> {
   const single = verifyRate(quick ? 300 : 1000, 3);
   const ceiling = cores * single;
   const perPeerMax = Math.floor(peerRateShare * nodeDefaults.peerMsgsPerSec);
-  const peers = args.peers ?? Math.min(inboundPeersMax, Math.max(4, Math.ceil(ceiling / perPeerMax)));
+  // At least 8 (a node's targetPeers), more where C x the single-thread rate needs them, within the inbound slots.
+  const peers = args.peers ?? Math.min(inboundPeersMax, Math.max(nodeDefaults.targetPeers, Math.ceil(ceiling / perPeerMax)));
   const capPerSec = peers * perPeerMax;
   const stepMs = args.durationMs ?? (quick ? 1000 : 2500);
   const warmupMs = args.warmupMs ?? (quick ? 2000 : 8000);
@@ -268,7 +273,9 @@ async function measure(args: Args): Promise<BenchReport> {
   const results: ConfigResult[] = [];
   try {
     const warmRate = q(0.2 * single);
-    const firstNeed = Math.round((warmRate * warmupMs) / 1000) + 6 * Math.round((q(0.5 * ceiling) * stepMs) / 1000);
+    // A first estimate of what one configuration replays (more is signed between steps if a search needs it).
+    const stepsNeed = args.rates ? args.rates.reduce((a, r) => a + r, 0) : 6 * q(0.5 * ceiling);
+    const firstNeed = Math.round((warmRate * warmupMs) / 1000) + Math.round((stepsNeed * stepMs) / 1000);
     const prep = await gen.request<Prepared>({ cmd: 'prepare', networkId, origins: peers * originsPerPeer, count: firstNeed }, 600_000);
     console.log(`generator: ${fmt(prep.messages)} broadcasts signed and framed in ${fmt(prep.signMs / 1000, 1)} s before any measurement (${prep.frameBytesMax}-byte frames)`);
     let mainMax: number | null = null;

@@ -18,7 +18,7 @@ import { lineLogger } from '../../src/log.ts';
 import { createMainThreadVerifier } from '../../src/crypto/main-thread-verifier.ts';
 import { createVerifyPool, type VerifyPool } from '../../src/crypto/verify-pool.ts';
 import { serveRequests } from '../child-serve.ts';
-import { mainThreadCpuSeconds } from '../lib.ts';
+import { ThreadCpuMeter, threadIds, type ThreadCpu } from './thread-cpu.ts';
 
 /** How often resident memory is sampled, in ms. */
 const rssSampleMs = 50;
@@ -40,6 +40,8 @@ export interface VerifierConfig {
   /** The pool's batchMax and batchWaitMs (pool only). */
   batchMax: number;
   batchWaitMs: number;
+  /** The pool's inlineSignaturesMax (pool only); absent: its default. */
+  inlineSignaturesMax?: number;
 }
 
 /** Requests from the parent; `rid` pairs a request with its reply. */
@@ -77,10 +79,13 @@ export interface IngestStepReport {
   /** Process CPU (all threads: main, workers, GC, libuv), ms, and its kernel part. */
   cpuMs: number;
   cpuSystemMs: number;
-  /** Main thread CPU, ms (Linux, 10 ms ticks; null elsewhere). */
-  mainThreadCpuMs: number | null;
-  /** Time the pool's workers were busy, ms (null for the main-thread verifier). */
-  workerBusyMs: number | null;
+  /**
+   * CPU by thread, ms (Linux, 10 ms ticks; zeros elsewhere): the main thread, the pool's worker threads, and
+   * the rest (V8's GC and compiler helpers, libuv).
+   */
+  mainThreadCpuMs: number;
+  poolThreadsCpuMs: number;
+  otherThreadsCpuMs: number;
   wallMs: number;
   /** Event-loop delay over the step: p99 and max, ms. */
   loopP99Ms: number;
@@ -104,8 +109,7 @@ export interface IngestStepReport {
 
 interface Base {
   cpu: NodeJS.CpuUsage;
-  mainCpuS: number | null;
-  workerBusyMs: number;
+  threads: ThreadCpu;
   wallMs: number;
   signaturesVerified: number;
   batches: number;
@@ -131,6 +135,7 @@ export function cliArgs(v: VerifierConfig): string[] {
 class IngestNode {
   private node: StrongcastNode | null = null;
   private verifier: VerifyPool | null = null;
+  private threadCpu = new ThreadCpuMeter([]);
   private from = 0;
   private times = new Float64Array(0);
   private delivered = 0;
@@ -182,10 +187,19 @@ class IngestNode {
     // The CLI logs warnings and errors at a text console: the same here, on this process's stderr.
     const log = lineLogger({ level: 'warn' });
     const options = await nodeOptionsFromFlags(flags, log);
+    const threadsBefore = threadIds();
     this.verifier =
       v.kind === 'pool'
-        ? createVerifyPool({ threads: flags.threads, backend: flags.backend, batchMax: v.batchMax, batchWaitMs: v.batchWaitMs })
+        ? createVerifyPool({
+            threads: flags.threads,
+            backend: flags.backend,
+            batchMax: v.batchMax,
+            batchWaitMs: v.batchWaitMs,
+            ...(v.inlineSignaturesMax === undefined ? {} : { inlineSignaturesMax: v.inlineSignaturesMax }),
+          })
         : createMainThreadVerifier({ backend: flags.backend });
+    // The pool starts its worker threads as it is created: the threads that appeared are its own.
+    this.threadCpu = new ThreadCpuMeter(threadIds().filter((t) => !threadsBefore.includes(t)));
     const node = createNode({ ...options, verifier: this.verifier });
     node.on('message', (m) => this.onMessage(m.data));
     node.on('peer', (e) => {
@@ -217,8 +231,7 @@ class IngestNode {
     const v = this.verifier?.stats();
     return {
       cpu: process.cpuUsage(),
-      mainCpuS: mainThreadCpuSeconds(),
-      workerBusyMs: this.verifier?.workerBusyMs?.() ?? 0,
+      threads: this.threadCpu.read(),
       wallMs: performance.now(),
       signaturesVerified: v?.signaturesVerified ?? 0,
       batches: v?.batches ?? 0,
@@ -263,8 +276,9 @@ class IngestNode {
       deliveredAtMs: this.times,
       cpuMs: (cpu.user + cpu.system) / 1000,
       cpuSystemMs: cpu.system / 1000,
-      mainThreadCpuMs: now.mainCpuS === null || b.mainCpuS === null ? null : (now.mainCpuS - b.mainCpuS) * 1000,
-      workerBusyMs: this.verifier?.workerBusyMs ? now.workerBusyMs - b.workerBusyMs : null,
+      mainThreadCpuMs: now.threads.mainMs - b.threads.mainMs,
+      poolThreadsCpuMs: now.threads.poolMs - b.threads.poolMs,
+      otherThreadsCpuMs: now.threads.otherMs - b.threads.otherMs,
       wallMs: now.wallMs - b.wallMs,
       loopP99Ms: loopMs(this.loop.percentile(99)),
       loopMaxMs: loopMs(this.loop.max),

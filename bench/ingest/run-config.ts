@@ -166,7 +166,8 @@ export function stepRow(offered: number, count: number, sent: SendResult, r: Ing
     latencyP99Ms: p99 === null ? null : round(p99, 1),
     cpuUsPerDelivery: us(r.cpuMs),
     mainThreadUsPerDelivery: us(r.mainThreadCpuMs),
-    workerBusyUsPerDelivery: us(r.workerBusyMs),
+    poolThreadsUsPerDelivery: us(r.poolThreadsCpuMs),
+    otherThreadsUsPerDelivery: us(r.otherThreadsCpuMs),
     nodeCores: round(r.cpuMs / Math.max(1, r.wallMs), 2),
     cpuSystemShare: round(r.cpuSystemMs / Math.max(1, r.cpuMs), 2),
     verificationsPerDelivery: delivered === 0 ? null : round(r.signaturesVerified / delivered, 3),
@@ -194,7 +195,7 @@ export function stepRow(offered: number, count: number, sent: SendResult, r: Ing
 export function stepLine(label: string, row: StepRow): string {
   return (
     `  ${label} @ ${row['offeredPerSec']}/s: delivered ${row['deliveredPerSec'] ?? '-'}/s, p99 ${row['latencyP99Ms'] ?? '-'} ms, ` +
-    `cpu ${row['cpuUsPerDelivery']} us/delivery (main ${row['mainThreadUsPerDelivery'] ?? '-'}), node ${row['nodeCores']} cores, generator ${row['generatorCores']} cores, ` +
+    `cpu ${row['cpuUsPerDelivery']} us/delivery (main ${row['mainThreadUsPerDelivery'] ?? '-'}, pool ${row['poolThreadsUsPerDelivery'] ?? '-'}, other ${row['otherThreadsUsPerDelivery'] ?? '-'}, batch ${row['sigsPerBatch'] ?? '-'}), node ${row['nodeCores']} cores, generator ${row['generatorCores']} cores, ` +
     `loop p99 ${row['loopP99Ms']} ms${row['sustained'] ? '' : ` (not sustained: ${row['why']})`}`
   );
 }
