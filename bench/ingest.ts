@@ -149,6 +149,7 @@ const columns = [
   'ratioToCoresXSingle',
   'nodeCoresAtMax',
   'generatorCoresAtMax',
+  'otherProcessesCpusAtMax',
 ];
 
 /** The table row of a configuration. */
@@ -185,6 +186,8 @@ function configRow(r: ConfigResult, ceiling: number): ResultRow {
     nodeCoresAtMax: best?.['nodeCores'] ?? null,
     generatorCoresAtMax: best?.['generatorCores'] ?? null,
     generatorCpuUsPerMessageAtMax: best?.['generatorCpuUsPerMessage'] ?? null,
+    otherProcessesCpusAtMax: best?.['otherProcessesCpus'] ?? null,
+    otherProcessesCpusMax: Math.max(0, ...r.steps.map((s) => num(s['otherProcessesCpus'])).filter(Number.isFinite)),
     relayedFramesPerDelivery: best?.['relayedFramesPerDelivery'] ?? null,
     searchSteps: r.steps.filter((s) => s['step'] === 'search').length,
   };
@@ -211,7 +214,8 @@ function goalLines(rows: ResultRow[], cores: number, single: number): string[] {
     const ratio = num(two.row['maxDeliveriesPerSec']) / mainMax;
     out.push(
       `goal: pool with ${g2} threads >= ${goal.poolOverMain}x the main-thread verifier's maximum ingest: ${fmt(num(two.row['maxDeliveriesPerSec']))} vs ${fmt(mainMax)} deliveries/s = ${ratio.toFixed(2)}x ` +
-        `(${batchText(two.row)}, the best of the batch settings tried at ${g2} threads: ${two.tried.join(', ')}): ${mark(ratio >= goal.poolOverMain)}`,
+        `(${batchText(two.row)}, the best of the batch settings tried at ${g2} threads: ${two.tried.join(', ')}): ${mark(ratio >= goal.poolOverMain)}` +
+        ` (other processes on the machine kept ${fmt(num(main['otherProcessesCpusAtMax']), 2)} CPUs busy during the main-thread maximum step, ${fmt(num(two.row['otherProcessesCpusAtMax']), 2)} during the pool's)`,
     );
   } else out.push(`goal: pool with ${g2} threads >= ${goal.poolOverMain}x the main-thread verifier's maximum ingest: not measured (nothing sustained)`);
   const full = bestPool(rows, cores);
@@ -315,7 +319,8 @@ async function measure(args: Args): Promise<BenchReport> {
     `Search: warm-up ${warmupMs / 1000} s at ${fmt(q(0.2 * single))}/s, then from ${fmt(q(0.25 * single))}/s (main thread) or 80% of the main-thread maximum (pools), up by 1.3x until a step is not sustained, then bisection to 5%; at most ${quick ? 4 : 8} steps of ${stepMs / 1000} s, each judged after a 1 s drain. ${sustainedRuleText()}.`,
     'maxDeliveriesPerSec = deliveries / (last delivery - first send) of the highest sustained step (reads a little under its offered rate). cpuUsPerDelivery = node process CPU (all threads) over the step / deliveries; mainThreadUsPerDelivery = the main thread alone (Linux thread clock, 10 ms ticks); at the maximum. ' +
       `loopP99MsAt80 = main-thread event-loop delay p99 (monitorEventLoopDelay, ${loopResolutionMs} ms resolution, the period subtracted) in a step at 80% of the maximum. cpuUsPerDeliveryAtCommon = CPU per delivery at the main-thread verifier's 80% rate, the same load for every row. ` +
-      `ratioToCoresXSingle = maximum / (C x single-thread verify rate of this run, ${fmt(ceiling)}/s). peakRssMb = the node process, sampled every 50 ms, over the whole configuration.`,
+      `ratioToCoresXSingle = maximum / (C x single-thread verify rate of this run, ${fmt(ceiling)}/s). peakRssMb = the node process, sampled every 50 ms, over the whole configuration. ` +
+      'otherProcessesCpusAtMax = CPUs that other processes on the machine kept busy during the step at the maximum (its busy time from /proc/stat less the node\'s, the generator\'s and this process\'s): well above 0, the node was competing for the cores and its maximum is partly the machine\'s.',
     ...(gens.length
       ? [
           `Generator CPU at each maximum: ${gens.map((r) => `${r['config']} ${r['generatorCoresAtMax']} cores (${r['generatorCpuUsPerMessageAtMax']} us/message)`).join(', ')}, ` +

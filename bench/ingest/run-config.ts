@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { isCompiled } from '../../src/module-path.ts';
 import { ChildRpc } from '../child-rpc.ts';
+import { machineBusyCpuSeconds } from '../lib.ts';
 import { networkId, type IngestNodeRequest, type IngestNodeStarted, type IngestProgress, type IngestStepReport, type VerifierConfig } from './ingest-node.ts';
 import type { GeneratorRequest, Prepared, SendResult } from './generator.ts';
 export { networkId };
@@ -107,6 +108,9 @@ class Run {
     const from = this.cursor;
     this.cursor += count;
     await this.gen.request<Prepared>({ cmd: 'prepare', networkId, origins: s.origins, count: this.cursor }, 300_000);
+    const machine0 = machineBusyCpuSeconds();
+    const own0 = process.cpuUsage();
+    const wall0 = performance.now();
     await this.node.request({ cmd: 'step', from, count });
     const sent = await this.gen.request<SendResult>({ cmd: 'send', from, count, ratePerSec }, durationMs + 30_000);
     const drainUntil = performance.now() + s.drainMs;
@@ -116,8 +120,15 @@ class Run {
       await sleep(progressPollMs);
     }
     const report = await this.node.request<IngestStepReport>({ cmd: 'report' });
+    const machine1 = machineBusyCpuSeconds();
+    const own = process.cpuUsage(own0);
+    const wallMs = performance.now() - wall0;
     if (report.delivered < sent.sent) await this.recover(sent.sent);
-    return stepRow(ratePerSec, count, sent, report);
+    const row = stepRow(ratePerSec, count, sent, report);
+    // What the rest of the machine used meanwhile: its busy time less the node's, the generator's and ours.
+    const othersMs = machine0 === null || machine1 === null ? null : (machine1 - machine0) * 1000 - report.cpuMs - sent.cpuMs - (own.user + own.system) / 1000;
+    row['otherProcessesCpus'] = othersMs === null ? null : round(Math.max(0, othersMs) / wallMs, 2);
+    return row;
   }
 
   /** Waits (bounded) for the rest of a step that fell behind, so its backlog does not weigh on the next. */
@@ -196,7 +207,7 @@ export function stepLine(label: string, row: StepRow): string {
   return (
     `  ${label} @ ${row['offeredPerSec']}/s: delivered ${row['deliveredPerSec'] ?? '-'}/s, p99 ${row['latencyP99Ms'] ?? '-'} ms, ` +
     `cpu ${row['cpuUsPerDelivery']} us/delivery (main ${row['mainThreadUsPerDelivery'] ?? '-'}, pool ${row['poolThreadsUsPerDelivery'] ?? '-'}, other ${row['otherThreadsUsPerDelivery'] ?? '-'}, batch ${row['sigsPerBatch'] ?? '-'}), node ${row['nodeCores']} cores, generator ${row['generatorCores']} cores, ` +
-    `loop p99 ${row['loopP99Ms']} ms${row['sustained'] ? '' : ` (not sustained: ${row['why']})`}`
+    `loop p99 ${row['loopP99Ms']} ms, other processes ${row['otherProcessesCpus'] ?? '-'} cores${row['sustained'] ? '' : ` (not sustained: ${row['why']})`}`
   );
 }
 
