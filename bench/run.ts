@@ -4,6 +4,7 @@
  *   npm run bench                  every benchmark
  *   npm run bench -- sig           only bench/sig.ts (several names may be given)
  *   npm run bench -- --quick       short runs, for a smoke check; RESULTS.md is left unchanged
+ *   npm run bench -- ingest --cores=8   other flags (written --name=value) go to every benchmark run
  *
  * A benchmark is any `bench/NAME.ts` other than lib.ts, run.ts, load.ts and attack.ts (the load test and the
  * attack suite are runs that pass or fail, with scripts of their own). Each runs as its own child
@@ -20,9 +21,9 @@ const notBenchmarks = new Set(['lib.ts', 'run.ts', 'load.ts', 'attack.ts']);
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-function runOne(name: string, quick: boolean): Promise<number> {
+function runOne(name: string, flags: readonly string[]): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `${benchDir}${name}.ts`, ...(quick ? ['--quick'] : [])], {
+    const child = spawn(process.execPath, ['--import', 'tsx', `${benchDir}${name}.ts`, ...flags], {
       cwd: root,
       stdio: 'inherit',
     });
@@ -32,7 +33,8 @@ function runOne(name: string, quick: boolean): Promise<number> {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const quick = args.includes('--quick');
+  // Flags go to the benchmarks as given (each reads those it knows); the other arguments name benchmarks.
+  const flags = args.filter((a) => a.startsWith('--'));
   const wanted = args.filter((a) => !a.startsWith('--'));
   const all = readdirSync(benchDir)
     .filter((f) => f.endsWith('.ts') && !notBenchmarks.has(f))
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
   const chosen = wanted.length > 0 ? wanted : all;
   let failed = 0;
   for (const name of chosen) {
-    const code = await runOne(name, quick);
+    const code = await runOne(name, flags);
     if (code !== 0) {
       console.error(`benchmark ${name} exited with code ${code}`);
       failed++;

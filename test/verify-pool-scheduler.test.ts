@@ -1,7 +1,8 @@
 /**
  * The batch scheduler alone, over a fake executor whose batches finish when the test says: batching at the
- * batchMax and batchBytesMax edges, the in-flight limit, partial batches for idle threads, the pending limit
- * at its edge, close with jobs queued and in flight, and no real timer for an inline executor.
+ * batchMax and batchBytesMax edges, the in-flight limit, partial batches for idle threads, small batches run on
+ * the calling thread, the pending limit at its edge, close with jobs queued and in flight, and no real timer
+ * for an inline executor.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -28,10 +29,24 @@ class FakeExecutor implements BatchExecutor {
   closed = false;
   readonly #unfinished = new Set<FakeRun>();
 
+  /** Batches run on the calling thread (runHere), by their ids; present when constructed with `here`. */
+  readonly here: number[][] = [];
+  readonly runHere?: (buffer: ArrayBuffer) => Uint8Array;
+
   constructor(
     readonly parallelism: number,
     readonly inline = false,
-  ) {}
+    here?: 'answers' | 'throws',
+  ) {
+    if (here) {
+      this.runHere = (buffer) => {
+        if (here === 'throws') throw new Error('no backend');
+        const { items } = unpackBatch(buffer);
+        this.here.push(items.map(idOf));
+        return Uint8Array.from(items.map(idOf));
+      };
+    }
+  }
 
   run(buffer: ArrayBuffer): Promise<Uint8Array> {
     const { items, resultSlots } = unpackBatch(buffer);
@@ -88,7 +103,7 @@ function chainJob(id: number, signatures: number, outcomes?: Map<number, Outcome
 
 const jobs = (ids: number[], outcomes?: Map<number, Outcome>): BatchJob[] => ids.map((id) => job(id, 1, outcomes));
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
-const settings = (s: Partial<SchedulerSettings>): SchedulerSettings => ({ batchMax: 4, batchWaitMs: 0, batchBytesMax: 1 << 20, pendingChecksMax: 1000, ...s });
+const settings = (s: Partial<SchedulerSettings>): SchedulerSettings => ({ batchMax: 4, batchWaitMs: 0, batchBytesMax: 1 << 20, pendingChecksMax: 1000, inlineSignaturesMax: 0, ...s });
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const runIds = (e: FakeExecutor): number[][] => e.runs.map((r) => r.ids);
 
@@ -225,6 +240,52 @@ test('an executor failure fails its batch with ERR_POOL naming the cause, and th
   assert.ok(isStrongcastError(failed, 'ERR_POOL') && /verification worker failed: worker died/.test((failed as Error).message), String(failed));
   assert.is(outcomes.get(1)?.error, failed);
   assert.equal(runIds(e)[2], [4, 5], 'the next batch went');
+  assert.is(s.signaturesVerified, 0);
+});
+
+test('inlineSignaturesMax: a partial batch that small, with no batch out, is answered here at the end of the turn; one more, or any while a batch is out, goes to a thread', async () => {
+  const e = new FakeExecutor(2, false, 'answers');
+  const s = new BatchScheduler(e, settings({ batchMax: 64, inlineSignaturesMax: 2 }));
+  const outcomes = new Map<number, Outcome>();
+  s.enqueueAll(jobs([1, 2], outcomes));
+  assert.equal(e.here, [], 'not before the end of the turn: more may come');
+  await turn();
+  assert.equal(e.here, [[1, 2]]);
+  assert.equal(outcomes.get(2), { slots: [2] }, 'answered before the flush returned');
+  assert.is(s.signaturesHere, 2);
+  assert.is(s.signaturesVerified, 2);
+  assert.is(s.pendingSignatures, 0);
+  s.enqueueAll(jobs([3, 4, 5], outcomes));
+  await turn();
+  assert.equal(runIds(e), [[3, 4, 5]], 'three: a task');
+  s.enqueue(job(6, 1, outcomes));
+  await turn();
+  assert.equal(runIds(e), [[3, 4, 5], [6]], 'a batch is out: the idle thread takes it');
+  for (const run of e.runs) run.finish();
+  await Promise.resolve();
+  assert.equal(e.here, [[1, 2]]);
+  // A chain part counts its signatures: three is over the limit.
+  s.enqueue(chainJob(7, 3, outcomes));
+  await turn();
+  assert.equal(e.runs.length, 3);
+  // Without runHere every batch goes to a thread whatever the setting.
+  const f = new FakeExecutor(2);
+  const t = new BatchScheduler(f, settings({ batchMax: 64, inlineSignaturesMax: 2 }));
+  t.enqueue(job(1));
+  await turn();
+  assert.equal(runIds(f), [[1]]);
+});
+
+test('inlineSignaturesMax: a failure of the batch run here fails its jobs with ERR_POOL, and frees their place', async () => {
+  const e = new FakeExecutor(1, false, 'throws');
+  const s = new BatchScheduler(e, settings({ batchMax: 64, inlineSignaturesMax: 2 }));
+  const outcomes = new Map<number, Outcome>();
+  s.enqueueAll(jobs([1, 2], outcomes));
+  await turn();
+  const failed = outcomes.get(1)?.error;
+  assert.ok(isStrongcastError(failed, 'ERR_POOL') && /no backend/.test((failed as Error).message), String(failed));
+  assert.is(outcomes.get(2)?.error, failed);
+  assert.is(s.pendingSignatures, 0);
   assert.is(s.signaturesVerified, 0);
 });
 

@@ -242,8 +242,31 @@ test('micro-batching: checks arriving in the same event-loop turn travel as one 
   }
 });
 
+test('inlineSignaturesMax: a batch that small, with no task out, is verified on this thread with the same answers; one more goes to a worker', async () => {
+  const p = createVerifyPool({ threads: 2, inlineSignaturesMax: 2, consensus });
+  const off = createVerifyPool({ threads: 2, inlineSignaturesMax: 0, consensus });
+  try {
+    const two = gossipChecks(2, 2); // the first is forged
+    assert.equal(await p.verify(two), [false, true]);
+    assert.equal(await off.verify(two), [false, true]);
+    assert.is(p.stats().signaturesHere, 2);
+    assert.is(off.stats().signaturesHere, 0, '0: every check goes to a worker');
+    // A chain part of two signatures is the same batch item the workers get: its rules are applied here.
+    assert.equal(await p.checkChain(chain({ signers: [3, 4], payload: 'here' })), { ok: true });
+    assert.is(p.stats().signaturesHere, 4);
+    const three = await p.verify(gossipChecks(3, 1000));
+    assert.equal(three, [false, true, true]);
+    assert.is(p.stats().signaturesHere, 4, 'three signatures: a task');
+    assert.is(p.stats().signaturesVerified, 7);
+  } finally {
+    await p.close();
+    await off.close();
+  }
+});
+
 test('close: pending checks are rejected with ERR_POOL, a second close is harmless, later calls fail', async () => {
-  const p = createVerifyPool({ threads: 1, batchMax: 4 });
+  // Nothing verified on this thread: the checks must be with the worker when it closes.
+  const p = createVerifyPool({ threads: 1, batchMax: 4, inlineSignaturesMax: 0 });
   await p.verify(gossipChecks(1, 1000));
   const running = rejection(p.verify(gossipChecks(2, 1000)));
   await new Promise((r) => setImmediate(r));
@@ -330,6 +353,7 @@ const badOptions: Array<[VerifyPoolOptions, string]> = [
   [{ batchBytesMax: 10 }, 'options.batchBytesMax must be an integer in 1024..67108864'],
   [{ pendingChecksMax: 0 }, 'options.pendingChecksMax must be an integer in 1..10000000'],
   [{ sigCacheEntriesMax: -1 }, 'options.sigCacheEntriesMax must be an integer in 0..10000000'],
+  [{ inlineSignaturesMax: 65 }, 'options.inlineSignaturesMax must be an integer in 0..64'],
   [{ consensus: null as never }, 'options.consensus must be an object'],
   [{ consensus: { ...consensus, networkId: '' } }, 'options.consensus.networkId must be a string of 1..64 bytes'],
   [{ consensus: { ...consensus, genesisHash: new Uint8Array(31) } }, 'options.consensus.genesisHash must be 32 bytes'],

@@ -25,6 +25,8 @@ export interface VerifyPoolStats {
   signaturesRequested: number;
   /** Signatures actually verified by the executor (the workers, or the main thread for that verifier). */
   signaturesVerified: number;
+  /** Of those, a pool's signatures verified on the calling thread, in batches too small to be worth a task. */
+  signaturesHere: number;
   /** Chain signatures answered from the valid-signature cache, never sent. */
   cacheHits: number;
   /** Chain signatures that were already being verified for another call, and were waited for instead. */
@@ -220,6 +222,7 @@ export class VerifierCore implements VerifyPool {
       calls: this.#calls,
       signaturesRequested: this.#signaturesRequested,
       signaturesVerified: s.signaturesVerified,
+      signaturesHere: s.signaturesHere,
       cacheHits: this.#cacheHits,
       inFlightHits: this.#inFlightHits,
       batches: s.batches,

@@ -11,7 +11,7 @@ import { Piscina } from 'piscina';
 import { StrongcastError } from '../errors.ts';
 import { siblingModuleUrl } from '../module-path.ts';
 import { preferredBackend, type Ed25519Backend } from './ed25519.ts';
-import { checkBackendOption, checkConsensusOption, checkIntOption, type ConsensusConfig, type WorkerSetup } from './chain-check.ts';
+import { checkBackendOption, checkConsensusOption, checkIntOption, runBatch, type ConsensusConfig, type WorkerSetup } from './chain-check.ts';
 import { inFlightPerThread, type BatchExecutor } from './batch-scheduler.ts';
 import { createVerifierCore, type CoreSettings, type VerifyPool } from './verifier-core.ts';
 
@@ -40,6 +40,12 @@ export interface VerifyPoolOptions {
   pendingChecksMax?: number;
   /** Most entries of the valid-signature cache for chains (0 disables it). @default 65536 */
   sigCacheEntriesMax?: number;
+  /**
+   * A partial batch of at most this many signatures, found while no task is out, is verified on the calling
+   * thread (with the function the workers run) instead of as a task: a task costs more than verifying one
+   * or two signatures (batch-scheduler.ts). 0 sends everything to the workers. @default 2
+   */
+  inlineSignaturesMax?: number;
   /** Validator set for checkChain, handed to each worker once at creation. @default none: checkChain rejects */
   consensus?: ConsensusConfig;
 }
@@ -52,6 +58,7 @@ export const verifyPoolLimits = {
   batchBytesMaxLimit: 64 * 1024 * 1024,
   pendingChecksMaxLimit: 10_000_000,
   sigCacheEntriesMaxLimit: 10_000_000,
+  inlineSignaturesMaxLimit: 64,
 } as const;
 
 /** Defaults of VerifyPoolOptions. */
@@ -61,6 +68,7 @@ export const verifyPoolDefaults = {
   batchBytesMax: 1024 * 1024,
   pendingChecksMax: 16384,
   sigCacheEntriesMax: 65536,
+  inlineSignaturesMax: 2,
 } as const;
 
 /**
@@ -85,6 +93,7 @@ export function resolveCoreSettings(options: Record<string, unknown>): CoreSetti
     batchBytesMax: checkIntOption('batchBytesMax', options['batchBytesMax'] ?? d.batchBytesMax, 1024, l.batchBytesMaxLimit),
     pendingChecksMax: checkIntOption('pendingChecksMax', options['pendingChecksMax'] ?? d.pendingChecksMax, 1, l.pendingChecksMaxLimit),
     sigCacheEntriesMax: checkIntOption('sigCacheEntriesMax', options['sigCacheEntriesMax'] ?? d.sigCacheEntriesMax, 0, l.sigCacheEntriesMaxLimit),
+    inlineSignaturesMax: checkIntOption('inlineSignaturesMax', options['inlineSignaturesMax'] ?? d.inlineSignaturesMax, 0, l.inlineSignaturesMaxLimit),
     consensus: checkConsensusOption(options['consensus']),
   };
 }
@@ -117,6 +126,8 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     inline: false,
     // The buffer is transferred, not copied; the worker answers with a transferred Uint8Array.
     run: (buffer) => piscina.run(buffer, { transferList: [buffer] }) as Promise<Uint8Array>,
+    // The workers' own function, for a batch too small to be worth a task.
+    runHere: (buffer) => runBatch(setup, buffer),
     close: () => (destroyed ??= piscina.destroy()),
   };
   const busy = workerBusyMeter(() => piscina.threads);
