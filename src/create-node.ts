@@ -12,7 +12,7 @@ import { tcpTransport } from './io/tcp-transport.ts';
 /** Creates a node (not yet started). */
 export function createNode(options: NodeOptions = {}): StrongcastNode {
   return new StrongcastNode(options, {
-    transport: options.transport ?? tcpTransport(),
+    transport: options.transport ?? tcpTransport({ listenHost: options.host }),
     clock: options.clock ?? systemClock(options.now),
     random: options.random ?? systemRandom,
   });

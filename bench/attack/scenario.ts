@@ -24,6 +24,14 @@ import { percentile, workRatio, type AttackRow } from './goals.ts';
 import { Prober } from './prober.ts';
 import { evidenceLines, type WindowCpu } from './evidence.ts';
 
+/**
+ * Where each honest node listens, and so dials from: a /16 of its own each (127.201, 127.202, 127.203), as
+ * honest peers on the internet are spread over network groups, never in the sybils' 127.16 to 127.79 nor in
+ * the victim's 127.0. With all of them on 127.0.0.1 they made one group, the largest among the victim's inbound
+ * peers, and eviction (which takes from the largest group) picked honest peers first.
+ */
+const honestHosts: Record<string, string> = { H1: '127.201.0.1', H2: '127.202.0.1', J: '127.203.0.1' };
+
 /** What every attack's measurement shares. */
 export interface ScenarioContext {
   timing: RunTiming;
@@ -134,7 +142,7 @@ class Measurement {
 
   /** Starts a CLI node, watched for bans of honest peers and kept for teardown. */
   #start(name: string, args: string[]): CliNode {
-    const n = new CliNode(name, ['--host', '127.0.0.1', '--json', '--network', this.ctx.networkId, ...args], join(this.dir, `${name}.log`));
+    const n = new CliNode(name, ['--host', honestHosts[name] ?? '127.0.0.1', '--json', '--network', this.ctx.networkId, ...args], join(this.dir, `${name}.log`));
     this.#nodes.push(n);
     n.on(({ e }) => this.#onEvent(name, e));
     return n;

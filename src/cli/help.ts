@@ -12,7 +12,7 @@ Usage:
 
 Flags:
   --port N             TCP port to listen on (1..65535; 0 = any free port)
-  --host H             address to listen on (default 0.0.0.0)
+  --host H             address to listen on, and to dial from when it is one address (default 0.0.0.0)
   --advertise H        host to announce to peers (default: the address peers see)
   --peers H:P,H:P      peers to dial at start and keep reconnecting to
   --json               print every event as one JSON object per line on stdout

@@ -3,7 +3,7 @@
  * are coalesced by cork/uncork in the connection instead), and a link ended with a last frame is destroyed
  * a second later if the peer never closes its side.
  */
-import { connect as netConnect, createServer, type Socket } from 'node:net';
+import { connect as netConnect, createServer, isIP, type Socket } from 'node:net';
 import { StrongcastError } from '../errors.ts';
 import type { DialCallback, Link, LinkHandlers, Listener, Transport } from './transport.ts';
 
@@ -83,8 +83,32 @@ export function socketLink(socket: Socket): Link {
   return new TcpLink(socket);
 }
 
+/** Options of the TCP transport. */
+export interface TcpTransportOptions {
+  /**
+   * The address the node listens on: where it is one specific address, dials leave from it too (see
+   * dialSourceFor), so the address peers see, count per IP and network group, and tell others of is the one
+   * the node listens on. @default none: the system picks
+   */
+  listenHost?: string;
+}
+
+/**
+ * The local address a dial to `destination` leaves from: `listenHost` when it is one specific IP of the
+ * destination's family that can reach it (a loopback address only reaches loopback), else undefined (the
+ * system picks; also for a host name, whose family is not known before it resolves).
+ */
+export function dialSourceFor(listenHost: string | undefined, destination: string): string | undefined {
+  const family = isIP(listenHost ?? '');
+  if (family === 0 || family !== isIP(destination)) return undefined;
+  if (listenHost === '0.0.0.0' || listenHost === '::') return undefined;
+  const loopback = (a: string): boolean => a === '::1' || a.startsWith('127.');
+  if (loopback(listenHost!) && !loopback(destination)) return undefined;
+  return listenHost;
+}
+
 /** The TCP transport. */
-export function tcpTransport(): Transport {
+export function tcpTransport(options: TcpTransportOptions = {}): Transport {
   return {
     listen(host, port, onLink, onError): Promise<Listener> {
       const server = createServer((s) => onLink(new TcpLink(s)));
@@ -106,7 +130,8 @@ export function tcpTransport(): Transport {
     },
     dial(host, port, timeoutMs, done: DialCallback): void {
       const key = `${host}:${port}`;
-      const socket = netConnect({ host, port });
+      const localAddress = dialSourceFor(options.listenHost, host);
+      const socket = netConnect({ host, port, ...(localAddress ? { localAddress } : {}) });
       const onError = (e: Error): void => {
         done(new StrongcastError('ERR_CONNECT_FAILED', `cannot connect to ${key}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
       };
