@@ -11,6 +11,7 @@
  * Every abusive connection first uses the flooder's validator key; once a node has banned it, fresh keys
  * (a Sybil peer costs the node a handshake). What the nodes did about it shows in their `offence` events.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { encodeFrame } from '../../src/wire/framing.ts';
 import { generateIdentity, type Identity } from '../../src/crypto/keys.ts';
@@ -84,7 +85,13 @@ export class Flooder {
   readonly #open = new Set<RawPeer>();
   /** Target of each abusive connection, so frames are counted per target. */
   readonly #targetOf = new Map<RawPeer, number>();
-  #step: FloodStepResult | null = null;
+  /**
+   * The step a frame belongs to, carried along each step's own calls: steps overlap (one may start while
+   * the last still waits for its targets to close connections), and one shared "current step" gave the
+   * frames of the later one to the earlier, or to none once the earlier ended (a badsig step's frames to two
+   * of its three targets went uncounted that way, though both targets charged them).
+   */
+  readonly #stepOf = new AsyncLocalStorage<FloodStepResult>();
   readonly report: FloodReport = {
     steps: {},
     framesSent: 0,
@@ -119,17 +126,16 @@ export class Flooder {
    */
   async step(step: string, targets: number[], durMs: number, captureFrom: number[]): Promise<FloodStepResult> {
     this.report.steps[step] = (this.report.steps[step] ?? 0) + 1;
-    const frames0 = this.report.framesSent;
     const closed0 = { ...this.report.closedWith };
     const refused0 = this.report.handshakesRefused;
     const result: FloodStepResult = { text: '', frames: 0, framesTo: {}, firstFrameMs: null, lastFrameMs: null, doneMs: null };
-    this.#step = result;
-    await this.#ensureCapture(captureFrom);
-    // Duplicates and replays need captured traffic: a step early in the run waits for some, so it happens.
-    if (step === 'dups' || step === 'replay') await this.#waitForCapture(captureWaitMs);
-    await this.#run(step, targets.map((t) => ({ index: t, ...this.#addressOf(t) })), durMs);
+    await this.#stepOf.run(result, async () => {
+      await this.#ensureCapture(captureFrom);
+      // Duplicates and replays need captured traffic: a step early in the run waits for some, so it happens.
+      if (step === 'dups' || step === 'replay') await this.#waitForCapture(captureWaitMs);
+      await this.#run(step, targets.map((t) => ({ index: t, ...this.#addressOf(t) })), durMs);
+    });
     result.doneMs = Date.now();
-    this.#step = null;
     // Let the close events of the last connections arrive.
     await sleep(200);
     const closed = Object.entries(this.report.closedWith)
@@ -137,7 +143,7 @@ export class Flooder {
       .filter(([, n]) => n > 0)
       .map(([code, n]) => `${code} x${n}`);
     const refused = this.report.handshakesRefused - refused0;
-    result.frames = this.report.framesSent - frames0;
+    result.frames = Object.values(result.framesTo).reduce((a, n) => a + n, 0);
     result.text = `${result.frames} frames; connections closed: ${closed.join(', ') || 'none'}${refused ? `; ${refused} handshakes refused` : ''}`;
     return result;
   }
@@ -152,7 +158,7 @@ export class Flooder {
   #count(p: RawPeer, frames: number, bytes: number): void {
     this.report.framesSent += frames;
     this.report.bytesSent += bytes;
-    const s = this.#step;
+    const s = this.#stepOf.getStore();
     const target = this.#targetOf.get(p);
     if (!s || target === undefined) return;
     s.framesTo[target] = (s.framesTo[target] ?? 0) + frames;
