@@ -54,6 +54,8 @@ export class HonestNode {
   caughtUpAtMs: number | null = null;
   /** Largest VmHWM seen over all lives, MB. */
   peakMb = 0;
+  /** When a sample first showed peakMb (ms since the epoch): the peak was reached in the second before. */
+  peakSeenAtMs = 0;
   readonly crashes: Crash[] = [];
   /** Exits the run asked for but that were not clean (non-zero code after SIGTERM, or SIGKILL after the grace). */
   uncleanStops = 0;
@@ -171,7 +173,9 @@ export class HonestNode {
     const pid = this.child?.pid;
     if (pid === undefined) return;
     const m = memoryOf(pid);
-    if (m) this.peakMb = Math.max(this.peakMb, m.peakMb);
+    if (!m || m.peakMb <= this.peakMb) return;
+    this.peakMb = m.peakMb;
+    this.peakSeenAtMs = Date.now();
   }
 
   /** The last lines of this validator's log (stderr of every life), for crash reports. */

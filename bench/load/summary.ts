@@ -10,7 +10,7 @@ import { baselineMs, graceMs, type AttackEvidence } from './attack-evidence.ts';
 import { checkChains, type ChainResult, type DeliveryResult } from './checks.ts';
 import { recoveredPeers, type LoadRun, type RunOutage } from './driver.ts';
 import type { WorstInstance } from './fault-bound.ts';
-import type { Crash } from './honest-node.ts';
+import type { Crash, HonestNode } from './honest-node.ts';
 import { defaultConfig, describePlan, reconnectAllowanceMs, restartAllowanceMs, resumeAllowanceMs, type LoadConfig } from './plan.ts';
 import { attacksOf, noticeRounds, observedSpans, observedWorstInstance, validityOf } from './run-facts.ts';
 import type { ValidityResult } from './validity.ts';
@@ -61,6 +61,8 @@ interface Facts {
   unclean: number;
   peaks: number[];
   peakMax: number;
+  /** Which honest validator peaked highest, and by when (a phrase, or empty). */
+  peakWhere: string;
   equivocations: Array<{ text: string; agree: boolean }>;
   notBack: RunOutage[];
   worst: WorstInstance;
@@ -96,6 +98,7 @@ function gather(run: LoadRun): Facts {
     unclean: nodes.reduce((s, n) => s + n.uncleanStops, 0),
     peaks,
     peakMax: Math.max(0, ...peaks, ...Object.values(run.byzantine ?? {}).map((b) => b.peakMb)),
+    peakWhere: peakWhere(nodes, run.loadStartMs),
     equivocations,
     notBack: run.outages.filter((o) => o.kind !== 'pause' && (o.endMs === null || (o.kind === 'kill' && o.caughtUpMs === null))),
     worst: observedWorstInstance(run),
@@ -140,7 +143,7 @@ function mustLines(f: Facts): CheckLine[] {
     },
     {
       check: 'peak memory per validator process (VmHWM)',
-      value: `max ${f.peakMax.toFixed(0)} MB, median honest ${median(f.peaks).toFixed(0)} MB`,
+      value: `max ${f.peakMax.toFixed(0)} MB, median honest ${median(f.peaks).toFixed(0)} MB${f.peakWhere}`,
       must: `<= ${c.memoryBoundMb} MB`,
       ok: f.peakMax <= c.memoryBoundMb,
     },
@@ -424,4 +427,11 @@ export function notes(run: LoadRun): string[] {
       ? 'Quiet windows (--quiet-windows): no block instance runs while a validator is paused or isolated, for nodes that do not catch up again after such an outage.'
       : 'Paused and isolated validators miss the rounds of the instances running meanwhile; they must notice it (`resync`), catch up from their peers and end with the same chain.',
   ];
+}
+
+/** Which honest validator peaked highest, and when its sampled peak rose last (the second before that sample). */
+function peakWhere(nodes: readonly HonestNode[], loadStartMs: number): string {
+  const top = [...nodes].sort((a, b) => b.peakMb - a.peakMb)[0];
+  if (!top || top.peakSeenAtMs === 0) return '';
+  return ` (honest highest: validator ${top.index}, ${top.peakMb.toFixed(0)} MB, reached by +${((top.peakSeenAtMs - loadStartMs) / 1000).toFixed(1)}s)`;
 }
