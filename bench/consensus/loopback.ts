@@ -36,8 +36,12 @@ const connectTimeoutMs = 20_000;
 const pollMs = 50;
 /** Wait after the last instance's round k before asking for decisions, in ms (beyond one round). */
 const decideSlackMs = 100;
-/** First gap between creating a genesis and its round 0, in ms (doubled when a validator started too late). */
-const startMarginMs = 600;
+/**
+ * First gap between creating a genesis and its round 0, in ms per validator, at least startMarginMsMin
+ * (doubled when a validator started too late): n processes start their node and pool on shared cores.
+ */
+const startMarginMsPerValidator = 150;
+const startMarginMsMin = 600;
 const startAttemptsMax = 3;
 /** The all-mine rounds begin at least this long after they are asked for (the request reaching n processes), in ms. */
 const allMineLeadMs = 200;
@@ -139,14 +143,14 @@ interface RunOutcome {
 }
 
 /**
- * Starts a fresh network whose round 0 begins `startMarginMs` from now, so every validator starts and is
+ * Starts a fresh network whose round 0 begins max(startMarginMsMin, n startMarginMsPerValidator) from now, so every validator starts and is
  * connected to every other before it, as in a new network (a validator starting later, or alone at its first
  * round tick, begins by catching up from its peers, which is another benchmark). When one was too slow
  * anyway, the network is stopped and started again with twice the margin.
  */
 async function startNetwork(vs: Validators, n: number, faults: number, roundMs: number, run: number): Promise<GenesisJson> {
   const keys = Array.from({ length: n }, (_, i) => identityFromSeed(seedOf(i)).publicKey);
-  for (let attempt = 0, marginMs = startMarginMs; ; attempt++, marginMs *= 2) {
+  for (let attempt = 0, marginMs = Math.max(startMarginMsMin, n * startMarginMsPerValidator); ; attempt++, marginMs *= 2) {
     const ports = await freePorts(n);
     const genesis: GenesisJson = {
       networkId: `bench-ds-${roundMs}-${run}-${attempt}`,
