@@ -42,8 +42,8 @@ function loopbackPlan(quick: boolean): LoopbackSpec[] {
     { validators: 4, faults: 1, roundMsList: [500, 250, 100, 50, 35, 25, 20, 15, 10, 5], runsPerRoundMs: 2, allMineRounds },
     { validators: 8, faults: 2, roundMsList: [250, 100, 50, 35, 25, 20, 15, 10, 5], runsPerRoundMs: 1, allMineRounds },
     // 16 and 32 processes share the machine's cores: the smallest Δ here is the machine's as much as the code's.
-    { validators: 16, faults: 5, roundMsList: [500, 250, 100, 50, 35, 25], runsPerRoundMs: 1, allMineRounds },
-    { validators: 32, faults: 10, roundMsList: [1000, 500, 250], runsPerRoundMs: 1, allMineRounds },
+    { validators: 16, faults: 5, roundMsList: [1000, 500, 250, 150, 100, 50], runsPerRoundMs: 1, allMineRounds },
+    { validators: 32, faults: 10, roundMsList: [2000, 1000, 500], runsPerRoundMs: 1, allMineRounds },
   ];
 }
 
