@@ -92,6 +92,8 @@ export interface LoopbackResult {
   earlyTimerRetries: number;
   /** Proposals repeated in a later round because the timer fired more than proposeLateMsMax into the round. */
   lateTimerRetries: number;
+  /** All-mine proposals that went out in a later round than asked (Validator.mine moved them: the process ran late). */
+  allMineLateProposals: number;
 }
 
 /** n validator processes and a request/reply channel to each. */
@@ -138,6 +140,8 @@ interface RunOutcome {
   throughput: Throughput;
   /** Decision latencies of the all-mine blocks, in ms. */
   latenciesMs: number[];
+  /** All-mine proposals that went out in a later round than asked. */
+  allMineLate: number;
   earlyTimerRetries: number;
   lateTimerRetries: number;
 }
@@ -216,10 +220,12 @@ async function oneRun(vs: Validators, spec: LoopbackSpec, roundMs: number, run: 
     const lastSingle = Math.max(-1, ...mined.map((m) => m.t0));
     const from = allMineStart(genesis.startMs, roundMs, lastSingle, allMineLeadMs);
     const allMine: MineResult[] = [];
+    let allMineLate = 0;
     await Promise.all(Array.from({ length: n }, async (_, i) => {
       try {
         const ms = await vs.request<MineResult[]>(i, { cmd: 'mineRounds', payload: `run ${run} all-mine by validator ${i}`, atMs: from.atMs, rounds: allMineRounds });
         allMine.push(...ms);
+        allMineLate += ms.filter((m, j) => m.t0 > from.t0 + j).length;
       } catch (e) {
         refused ??= `all-mine proposal of validator ${i} refused: ${(e as Error).message}`;
       }
@@ -240,6 +246,7 @@ async function oneRun(vs: Validators, spec: LoopbackSpec, roundMs: number, run: 
       reports,
       throughput: allMineThroughput(allMine, reports, genesis.startMs, roundMs),
       latenciesMs: decisionLatenciesMs(allMine, reports, genesis.startMs, roundMs),
+      allMineLate,
       earlyTimerRetries,
       lateTimerRetries,
     };
@@ -332,6 +339,7 @@ function summarize(spec: LoopbackSpec, roundMs: number, outcomes: RunOutcome[], 
     rejectedCodes: rejectedCodes(reports),
     earlyTimerRetries: outcomes.reduce((s, o) => s + o.earlyTimerRetries, 0),
     lateTimerRetries: outcomes.reduce((s, o) => s + o.lateTimerRetries, 0),
+    allMineLateProposals: outcomes.reduce((s, o) => s + o.allMineLate, 0),
   };
 }
 
