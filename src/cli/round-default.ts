@@ -5,8 +5,9 @@
  *
  * rounded up to a multiple of roundMsStep and at most genesisLimits.roundMsMax. need(n) is the smallest Δ at
  * which the consensus benchmark's loopback runs stayed correct with all-mine rounds (every validator mines in
- * each of 3 consecutive rounds, n blocks per round): n validator processes sharing one 2-core machine
- * (bench/RESULTS.md, "consensus"). It is the CPU a validator needs per round when every validator mines; the
+ * each of 3 consecutive rounds, n blocks per round): n validator processes sharing one 2-core machine, the
+ * largest of three recorded runs (bench/RESULTS.md, "consensus", and the two before it in that file's
+ * history). It is the CPU a validator needs per round when every validator mines; the
  * network's share is the timing rule's D, checked on its own. Between measured n it takes the figure of the
  * next measured n above; above the largest measured n it grows as the work of an all-mine round does: with
  * n^2 for validators on machines of their own (n blocks of n - 1 signatures each per validator), with n^3
@@ -23,7 +24,9 @@ export interface MeasuredRound {
 
 /**
  * The smallest round lengths the consensus benchmark measured correct with all-mine rounds on loopback
- * (n processes on 2 cores, one verification thread each), by n, ascending.
+ * (n processes on 2 cores, one verification thread each), by n, ascending: the largest of the three full
+ * runs recorded on 2026-12-06 (n = 4: 25, 20, 25 ms; n = 8: 250, 100, 250 ms; n = 16: 1000, 500, 750 ms).
+ * The spread between runs (2x at n = 16) is what roundMarginFactor covers.
  */
 export const measuredRoundMs: readonly MeasuredRound[] = [
   { validators: 4, roundMs: 25 },
@@ -32,7 +35,7 @@ export const measuredRoundMs: readonly MeasuredRound[] = [
 ];
 
 /** Where measuredRoundMs comes from, as init prints it. */
-export const measuredRoundBasis = 'loopback, all-mine rounds, n processes on 2 cores';
+export const measuredRoundBasis = 'the largest of 3 loopback runs with all-mine rounds, n processes on 2 cores';
 
 /** The default Δ is never below this, in ms (the round length before the measured rule: it stays for small n). */
 export const roundMsFloor = 1000;
