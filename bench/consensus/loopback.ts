@@ -3,11 +3,14 @@
  * on 127.0.0.1 with real sockets, real timers and a one-thread verification pool each, for a decreasing
  * list of round lengths Δ. Each run has a fresh genesis (round 0 starts a moment after it is made, fresh
  * ports), waits until every validator is connected to every other, then mines: n blocks one after the other, each from the next
- * validator (a new instance every round, overlapping ones still running), then one block from every
- * validator at once (n instances of the same round). A run is correct when every validator decided every
- * mined block (the very hash its miner proposed) and all validators decided the same instances in the same
- * order with the same heights. A proposal the core refused for its timing is made again (validator-proc.ts,
- * counted); one that never goes out fails the run.
+ * validator (a new instance every round, overlapping ones still running), then several all-mine rounds:
+ * every validator mines in each of R consecutive rounds (n instances per round, R n in all). A run is
+ * correct when every validator decided every mined block (the very hash its miner proposed), all validators
+ * decided the same instances in the same order with the same heights, and all chains end at the same tip
+ * (verdict.ts). A proposal the core refused for its timing is made again (validator-proc.ts, counted); one
+ * that never goes out fails the run. Per round length it also reports the all-mine rounds' blocks decided
+ * per round and per second, and decision latency (T0 to each validator's `decided`) against the
+ * Dolev-Strong lower bound (f + 1)Δ.
  *
  * The processes are started once and serve every Δ; every child is killed when the search ends, when the
  * parent exits for any reason, or on SIGINT/SIGTERM.
@@ -19,7 +22,8 @@ import { toHex } from '../../src/bytes.ts';
 import type { GenesisJson } from '../../src/consensus/genesis.ts';
 import { identityFromSeed } from '../../src/crypto/keys.ts';
 import { ChildRpcGroup } from '../child-rpc.ts';
-import type { DecidedRecord, MineResult, StartResult, ValidatorReport, ValidatorRequest } from './validator-proc.ts';
+import type { MineResult, StartResult, ValidatorReport, ValidatorRequest } from './validator-proc.ts';
+import { allMineThroughput, decisionLatenciesMs, judgeRun, latencySummary, throughputRates, type Throughput } from './verdict.ts';
 
 const script = fileURLToPath(new URL('./validator-proc.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,9 +36,15 @@ const connectTimeoutMs = 20_000;
 const pollMs = 50;
 /** Wait after the last instance's round k before asking for decisions, in ms (beyond one round). */
 const decideSlackMs = 100;
-/** First gap between creating a genesis and its round 0, in ms (doubled when a validator started too late). */
-const startMarginMs = 600;
+/**
+ * First gap between creating a genesis and its round 0, in ms per validator, at least startMarginMsMin
+ * (doubled when a validator started too late): n processes start their node and pool on shared cores.
+ */
+const startMarginMsPerValidator = 150;
+const startMarginMsMin = 600;
 const startAttemptsMax = 3;
+/** The all-mine rounds begin at least this long after they are asked for (the request reaching n processes), in ms. */
+const allMineLeadMs = 200;
 /** Time children get to exit after the channel closes before they are killed, in ms. */
 const exitTimeoutMs = 3_000;
 
@@ -48,6 +58,19 @@ export interface LoopbackResult {
   blocksPerRun: number;
   blocksDecided: number;
   allDecidedCorrectly: boolean;
+  /** Consecutive rounds per run in which every validator mined. */
+  allMineRounds: number;
+  /** Every run ended with every validator on the same chain (same tip at the same height). */
+  chainsIdentical: boolean;
+  /** All-mine blocks decided everywhere per round they spanned, and per second from the first T0 to the last decision. */
+  blocksPerRound: number | null;
+  blocksPerSecond: number | null;
+  /** Decision latency of the all-mine blocks (T0 to each validator's `decided`), in ms, and (f + 1)Δ. */
+  latencyP50Ms: number | null;
+  latencyMaxMs: number | null;
+  latencyBoundMs: number;
+  latencyP50OverBound: number | null;
+  latencyMaxOverBound: number | null;
   /** Instances not decided alike by every validator, over all runs (agreement violations). */
   disagreements: number;
   /** Why the first failing run failed, else null. */
@@ -69,6 +92,8 @@ export interface LoopbackResult {
   earlyTimerRetries: number;
   /** Proposals repeated in a later round because the timer fired more than proposeLateMsMax into the round. */
   lateTimerRetries: number;
+  /** All-mine proposals that went out in a later round than asked (Validator.mine moved them: the process ran late). */
+  allMineLateProposals: number;
 }
 
 /** n validator processes and a request/reply channel to each. */
@@ -108,54 +133,28 @@ interface RunOutcome {
   blocks: number;
   decided: number;
   disagreements: number;
+  chainsIdentical: boolean;
   failure: string | null;
   reports: ValidatorReport[];
+  /** The all-mine rounds' blocks, rounds and span. */
+  throughput: Throughput;
+  /** Decision latencies of the all-mine blocks, in ms. */
+  latenciesMs: number[];
+  /** All-mine proposals that went out in a later round than asked. */
+  allMineLate: number;
   earlyTimerRetries: number;
   lateTimerRetries: number;
 }
 
-/** What one run's decisions show. */
-interface Verdict {
-  /** Mined blocks every validator decided with the hash its miner proposed. */
-  decided: number;
-  /** Instances not decided alike by every validator (a different block, "no block", or none at all). */
-  disagreements: number;
-  failure: string | null;
-}
-
-/** Checks agreement (same instances, blocks and heights everywhere) and validity (every mined block decided). */
-function judge(mined: MineResult[], reports: ValidatorReport[]): Verdict {
-  const show = (d: DecidedRecord | undefined): string => (d === undefined ? 'no decision' : d.hash === null ? 'no block' : `${d.hash.slice(0, 8)} at height ${d.height}`);
-  const byInstance = reports.map((r) => new Map(r.decided.map((d) => [`${d.t0}/${d.miner}`, d])));
-  const instances = [...new Set(byInstance.flatMap((m) => [...m.keys()]))].sort((a, b) => Number(a.split('/')[0]) - Number(b.split('/')[0]) || a.localeCompare(b));
-  let disagreements = 0;
-  let failure: string | null = null;
-  for (const key of instances) {
-    const seen = byInstance.map((m) => show(m.get(key)));
-    if (seen.every((v) => v === seen[0])) continue;
-    disagreements++;
-    // Group validators by outcome: "instance t0/miner 30/0: 6a6af045 at height 5 on validators 0,2,3; no decision on validators 1".
-    const groups = new Map<string, number[]>();
-    seen.forEach((v, i) => groups.set(v, [...(groups.get(v) ?? []), i]));
-    failure ??= `instance t0/miner ${key}: ${[...groups].map(([v, is]) => `${v} on validators ${is.join(',')}`).join('; ')}`;
-  }
-  let decided = 0;
-  for (const m of mined) {
-    if (byInstance.every((b) => b.get(`${m.t0}/${m.miner}`)?.hash === m.hash)) decided++;
-    else failure ??= `block of miner ${m.miner} at t0 ${m.t0} not decided by every validator`;
-  }
-  return { decided, disagreements, failure };
-}
-
 /**
- * Starts a fresh network whose round 0 begins `startMarginMs` from now, so every validator starts and is
+ * Starts a fresh network whose round 0 begins max(startMarginMsMin, n startMarginMsPerValidator) from now, so every validator starts and is
  * connected to every other before it, as in a new network (a validator starting later, or alone at its first
  * round tick, begins by catching up from its peers, which is another benchmark). When one was too slow
  * anyway, the network is stopped and started again with twice the margin.
  */
 async function startNetwork(vs: Validators, n: number, faults: number, roundMs: number, run: number): Promise<GenesisJson> {
   const keys = Array.from({ length: n }, (_, i) => identityFromSeed(seedOf(i)).publicKey);
-  for (let attempt = 0, marginMs = startMarginMs; ; attempt++, marginMs *= 2) {
+  for (let attempt = 0, marginMs = Math.max(startMarginMsMin, n * startMarginMsPerValidator); ; attempt++, marginMs *= 2) {
     const ports = await freePorts(n);
     const genesis: GenesisJson = {
       networkId: `bench-ds-${roundMs}-${run}-${attempt}`,
@@ -186,7 +185,14 @@ async function waitConnected(vs: Validators, n: number): Promise<void> {
 
 const sleepUntil = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
 
-async function oneRun(vs: Validators, n: number, faults: number, roundMs: number, run: number): Promise<RunOutcome> {
+/** The first round t0 after `afterT0` whose T0 - Δ/2 is at least `leadMs` from now, and that moment. */
+function allMineStart(startMs: number, roundMs: number, afterT0: number, leadMs: number): { t0: number; atMs: number } {
+  const t0 = Math.max(afterT0 + 1, Math.ceil((Date.now() + leadMs + roundMs / 2 - startMs) / roundMs));
+  return { t0, atMs: startMs + t0 * roundMs - roundMs / 2 };
+}
+
+async function oneRun(vs: Validators, spec: LoopbackSpec, roundMs: number, run: number): Promise<RunOutcome> {
+  const { validators: n, faults, allMineRounds } = spec;
   const genesis = await startNetwork(vs, n, faults, roundMs, run);
   const roundStart = (t0: number): number => genesis.startMs + t0 * roundMs;
   try {
@@ -204,19 +210,46 @@ async function oneRun(vs: Validators, n: number, faults: number, roundMs: number
       }
     };
     // n instances in consecutive rounds: the next mine is asked for past the point where a proposal may still
-    // go out in the current round, so it takes the next one. Then n instances in one round.
+    // go out in the current round, so it takes the next one.
     for (let i = 0; i < n; i++) {
       const m = await mine(i);
       if (m) await sleepUntil(roundStart(m.t0) + roundMs / 2);
     }
-    await Promise.all(Array.from({ length: n }, (_, i) => mine(i)));
+    // Then every validator mines in each of allMineRounds consecutive rounds. Each starts half a round before
+    // the first of them (past the proposal window of the round before), so its first proposal takes that round.
+    const lastSingle = Math.max(-1, ...mined.map((m) => m.t0));
+    const from = allMineStart(genesis.startMs, roundMs, lastSingle, allMineLeadMs);
+    const allMine: MineResult[] = [];
+    let allMineLate = 0;
+    await Promise.all(Array.from({ length: n }, async (_, i) => {
+      try {
+        const ms = await vs.request<MineResult[]>(i, { cmd: 'mineRounds', payload: `run ${run} all-mine by validator ${i}`, atMs: from.atMs, rounds: allMineRounds });
+        allMine.push(...ms);
+        allMineLate += ms.filter((m, j) => m.t0 > from.t0 + j).length;
+      } catch (e) {
+        refused ??= `all-mine proposal of validator ${i} refused: ${(e as Error).message}`;
+      }
+    }));
+    mined.push(...allMine);
     const lastT0 = Math.max(...mined.map((m) => m.t0));
     await sleepUntil(roundStart(lastT0 + faults + 1) + roundMs + decideSlackMs);
     const reports = await vs.all<ValidatorReport>(() => ({ cmd: 'report' }));
-    const verdict = judge(mined, reports);
+    const verdict = judgeRun(mined, reports);
     const earlyTimerRetries = mined.reduce((s, m) => s + m.earlyTimerRetries, 0);
     const lateTimerRetries = mined.reduce((s, m) => s + m.lateTimerRetries, 0);
-    return { blocks: 2 * n, decided: verdict.decided, disagreements: verdict.disagreements, failure: refused ?? verdict.failure, reports, earlyTimerRetries, lateTimerRetries };
+    return {
+      blocks: n + allMineRounds * n,
+      decided: verdict.decided,
+      disagreements: verdict.disagreements,
+      chainsIdentical: verdict.chainsIdentical,
+      failure: refused ?? verdict.failure,
+      reports,
+      throughput: allMineThroughput(allMine, reports, genesis.startMs, roundMs),
+      latenciesMs: decisionLatenciesMs(allMine, reports, genesis.startMs, roundMs),
+      allMineLate,
+      earlyTimerRetries,
+      lateTimerRetries,
+    };
   } finally {
     await vs.all(() => ({ cmd: 'stop' }));
   }
@@ -229,6 +262,8 @@ export interface LoopbackSpec {
   /** Round lengths to try, longest first; the search stops after the first that fails. */
   roundMsList: readonly number[];
   runsPerRoundMs: number;
+  /** Consecutive rounds per run in which every validator mines (after the n one-by-one blocks). */
+  allMineRounds: number;
 }
 
 /** Runs the search for one n and returns one result per round length tried. */
@@ -241,9 +276,16 @@ export async function searchRoundMs(spec: LoopbackSpec, log: (line: string) => v
       const load = Math.round((loadavg()[0] ?? 0) * 100) / 100;
       const outcomes: RunOutcome[] = [];
       for (let run = 0; run < spec.runsPerRoundMs; run++) {
-        const o = await oneRun(vs, n, spec.faults, roundMs, run);
+        const o = await oneRun(vs, spec, roundMs, run);
         outcomes.push(o);
-        log(`  loopback n=${n} roundMs=${roundMs} run ${run + 1}/${spec.runsPerRoundMs}: ${o.decided}/${o.blocks} blocks decided everywhere${o.failure ? `, FAILED: ${o.failure}` : ''}`);
+        const lat = latencySummary(o.latenciesMs, spec.faults, roundMs);
+        const rates = throughputRates([o.throughput]);
+        log(
+          `  loopback n=${n} roundMs=${roundMs} run ${run + 1}/${spec.runsPerRoundMs}: ${o.decided}/${o.blocks} blocks decided everywhere, chains ${o.chainsIdentical ? 'identical' : 'DIFFER'}; ` +
+            `all-mine ${o.throughput.blocks} blocks in ${o.throughput.rounds} rounds (${fmt(rates.blocksPerRound)}/round, ${fmt(rates.blocksPerSecond)}/s), ` +
+            `latency p50 ${fmt(lat.p50Ms)} max ${fmt(lat.maxMs)} ms vs (f+1)Δ ${lat.boundMs} ms (${fmt(lat.p50OverBound)}x, ${fmt(lat.maxOverBound)}x)` +
+            `${o.failure ? `, FAILED: ${o.failure}` : ''}`,
+        );
         if (o.failure) break;
       }
       out.push(summarize(spec, roundMs, outcomes, load));
@@ -255,6 +297,8 @@ export async function searchRoundMs(spec: LoopbackSpec, log: (line: string) => v
   return out;
 }
 
+const fmt = (x: number | null): string => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(2));
+
 function summarize(spec: LoopbackSpec, roundMs: number, outcomes: RunOutcome[], loadAverage1m: number): LoopbackResult {
   const n = spec.validators;
   const decided = outcomes.reduce((s, o) => s + o.decided, 0);
@@ -263,26 +307,39 @@ function summarize(spec: LoopbackSpec, roundMs: number, outcomes: RunOutcome[], 
   const perNodeBlock = n * decided;
   const per = (x: number): number | null => (perNodeBlock === 0 ? null : x / perNodeBlock);
   const failure = outcomes.find((o) => o.failure)?.failure ?? null;
+  const blocksPerRun = n + spec.allMineRounds * n;
+  const lat = latencySummary(outcomes.flatMap((o) => o.latenciesMs), spec.faults, roundMs);
+  const rates = throughputRates(outcomes.map((o) => o.throughput));
   return {
     validators: n,
     faults: spec.faults,
     rounds: spec.faults + 1,
     roundMs,
     runs: outcomes.length,
-    blocksPerRun: 2 * n,
+    blocksPerRun,
     blocksDecided: decided,
     allDecidedCorrectly: failure === null,
+    allMineRounds: spec.allMineRounds,
+    chainsIdentical: outcomes.every((o) => o.chainsIdentical),
+    blocksPerRound: rates.blocksPerRound,
+    blocksPerSecond: rates.blocksPerSecond,
+    latencyP50Ms: lat.p50Ms,
+    latencyMaxMs: lat.maxMs,
+    latencyBoundMs: lat.boundMs,
+    latencyP50OverBound: lat.p50OverBound,
+    latencyMaxOverBound: lat.maxOverBound,
     disagreements: outcomes.reduce((s, o) => s + o.disagreements, 0),
     failure,
     verificationsPerNodePerBlock: per(total((r) => r.signaturesVerified)),
     naiveVerificationsPerNodePerBlock: per(total((r) => r.signaturesRequested)),
     cpuMsPerNodePerBlock: per(total((r) => r.cpuMs)),
-    rejectedPerNodePerBlock: total((r) => Object.values(r.rejected).reduce((s, v) => s + v, 0)) / Math.max(1, n * 2 * n * outcomes.length),
+    rejectedPerNodePerBlock: total((r) => Object.values(r.rejected).reduce((s, v) => s + v, 0)) / Math.max(1, n * blocksPerRun * outcomes.length),
     loadAverage1m,
     syncedBlocks: total((r) => r.synced),
     rejectedCodes: rejectedCodes(reports),
     earlyTimerRetries: outcomes.reduce((s, o) => s + o.earlyTimerRetries, 0),
     lateTimerRetries: outcomes.reduce((s, o) => s + o.lateTimerRetries, 0),
+    allMineLateProposals: outcomes.reduce((s, o) => s + o.allMineLate, 0),
   };
 }
 

@@ -5,7 +5,8 @@
  *
  * The parent drives it over the IPC channel, each request answered once: `start` a validator for a genesis
  * (a fresh node, pool and validator every time, so one process serves every round length of a run), `peers`,
- * `mark` (start counting CPU and verifications), `mine`, `report`, `stop`. The process exits when the
+ * `mark` (start counting CPU and verifications), `mine`, `mineRounds` (one proposal in each of several
+ * consecutive rounds, from a given moment), `report`, `stop`. The process exits when the
  * parent goes away or after lifetimeMaxMs.
  */
 import { genesisHash, parseGenesis, type GenesisJson } from '../../src/consensus/genesis.ts';
@@ -15,6 +16,7 @@ import { type StrongcastNode } from '../../src/core/node.ts';
 import { createNode } from '../../src/create-node.ts';
 import { Validator } from '../../src/core/validator.ts';
 import { serveRequests } from '../child-serve.ts';
+import { toHex } from '../../src/bytes.ts';
 
 /** The process exits by itself if the parent has not stopped it within this, in ms. */
 const lifetimeMaxMs = 10 * 60_000;
@@ -29,6 +31,8 @@ export type ValidatorRequest =
   | { rid: number; cmd: 'peers' }
   | { rid: number; cmd: 'mark' }
   | { rid: number; cmd: 'mine'; payload: string }
+  /** At `atMs` (this machine's Date.now), mine `rounds` blocks, one per round, each in the round after the last. */
+  | { rid: number; cmd: 'mineRounds'; payload: string; atMs: number; rounds: number }
   | { rid: number; cmd: 'report' }
   | { rid: number; cmd: 'stop' };
 
@@ -38,6 +42,8 @@ export interface DecidedRecord {
   t0: number;
   hash: string | null;
   height: number | null;
+  /** Date.now() when the validator emitted `decided` for it. */
+  atMs: number;
 }
 
 /** Result of `mine`: the instance the proposal went out for. */
@@ -54,6 +60,9 @@ export interface MineResult {
 /** Result of `report`, counted since `mark`. */
 export interface ValidatorReport {
   decided: DecidedRecord[];
+  /** Height of the validator's chain and the hash of its last block (hex; "" for an empty chain). */
+  height: number;
+  tipHash: string;
   /** Rejections by error code (chains refused by round, pool or core). */
   rejected: Record<string, number>;
   /** Blocks learned by catch-up rather than decided (none when every validator started before the genesis start). */
@@ -100,7 +109,7 @@ async function start(genesisJson: GenesisJson, seed: Uint8Array): Promise<StartR
   const node = createNode({ host: '127.0.0.1', port: self.port, networkId: genesis.networkId, identity, peers, verifier: pool });
   const validator = new Validator({ node, genesis, identity, verifier: pool });
   const r: Running = { node, pool, validator, decided: [], rejected: {}, synced: 0, cpu0: process.cpuUsage(), stats0: pool.stats() };
-  validator.on('decided', (e) => r.decided.push({ miner: e.instance.miner, t0: e.instance.t0, hash: e.block?.hash ?? null, height: e.block?.height ?? null }));
+  validator.on('decided', (e) => r.decided.push({ miner: e.instance.miner, t0: e.instance.t0, hash: e.block?.hash ?? null, height: e.block?.height ?? null, atMs: Date.now() }));
   validator.on('rejected', (e) => (r.rejected[e.code] = (r.rejected[e.code] ?? 0) + 1));
   validator.on('synced', () => r.synced++);
   running = r;
@@ -154,12 +163,28 @@ async function mine(r: Running, payload: string): Promise<MineResult> {
   }
 }
 
+/**
+ * Waits until `atMs`, then mines `rounds` blocks back to back: each Validator.mine after a proposal in round t
+ * takes round t + 1 (a miner proposes once per round), so the blocks go out in consecutive rounds unless a
+ * proposal had to move to a later round (counted in its lateTimerRetries).
+ */
+async function mineRounds(r: Running, payload: string, atMs: number, rounds: number): Promise<MineResult[]> {
+  await new Promise((res) => setTimeout(res, Math.max(0, atMs - Date.now())));
+  const out: MineResult[] = [];
+  for (let i = 0; i < rounds; i++) out.push(await mine(r, `${payload} round ${i}`));
+  return out;
+}
+
 function report(): ValidatorReport {
   const r = need();
   const cpu = process.cpuUsage(r.cpu0);
   const s = r.pool.stats();
+  const chain = r.validator.chain();
+  const tip = chain[chain.length - 1];
   return {
     decided: r.decided,
+    height: tip?.height ?? 0,
+    tipHash: tip ? toHex(tip.hash) : '',
     rejected: r.rejected,
     synced: r.synced,
     cpuMs: (cpu.user + cpu.system) / 1000,
@@ -187,6 +212,8 @@ async function handle(req: ValidatorRequest): Promise<unknown> {
     }
     case 'mine':
       return mine(need(), req.payload);
+    case 'mineRounds':
+      return mineRounds(need(), req.payload, req.atMs, req.rounds);
     case 'report':
       return report();
     case 'stop':

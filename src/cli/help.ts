@@ -1,4 +1,10 @@
 /** Help texts of the CLI: `strongcast --help`, `strongcast init --help`, `strongcast testnet --help`. */
+import { measuredRoundMs, roundMarginFactor, roundMsFloor } from './round-default.ts';
+
+/** "measured: 25 ms for 4 validators, ..." from the default rule's measured basis. */
+const measuredText = `measured: ${measuredRoundMs.map((m) => `${m.roundMs} ms for ${m.validators}`).join(', ')}`;
+/** The largest n of the measured basis. */
+const measuredTop = measuredRoundMs[measuredRoundMs.length - 1]?.validators;
 
 export const runHelp = `strongcast: a peer-to-peer node with gossip broadcast and Dolev-Strong consensus
 
@@ -59,7 +65,7 @@ Usage:
   --nodes N       number of validators (1..1024)
   --out DIR       directory for genesis.json and node-<i>.key (created if missing)
   --faults F      tolerated Byzantine validators, 0 <= F < N (default floor((N-1)/3)); k = F+1 rounds
-  --round-ms MS   round length in ms (default 1000)
+  --round-ms MS   round length in ms (default: by N, below)
   --base-port P   validator i listens on P+i (default 7001)
   --host H        validators' host (default 127.0.0.1)
   --network ID    network id (default strongcast-<random>)
@@ -68,7 +74,10 @@ Usage:
   --delay-ms-max MS       delivery bound: network delay over every hop plus verification (default 100)
 
   The round length must satisfy the timing rule Δ/4 + skew + delay < Δ (and skew <= Δ/4); init refuses one
-  that does not, naming the smallest that does.
+  that does not, naming the smallest that does. Without --round-ms, init takes the largest of ${roundMsFloor} ms, the
+  timing rule's smallest, and ${roundMarginFactor} x the round length measured to stay correct for N validators when
+  every one mines in every round (${measuredText};
+  with N^2 beyond ${measuredTop}), and prints its choice.
 `;
 
 export const testnetHelp = `strongcast testnet: run a local validator network with a live view
@@ -78,7 +87,8 @@ Usage:
 
   --nodes N       validators to start (default 4; must match DIR's genesis when DIR already has one)
   --faults F      tolerated Byzantine validators for a new network (default floor((N-1)/3))
-  --round-ms MS   round length for a new network (default 1000)
+  --round-ms MS   round length for a new network (default: init's for N, but with N^3 beyond ${measuredTop}
+                  validators, since all of them share this machine's cores)
   --dir DIR       keys, genesis, data and logs (default .testnet); reused when it already has a genesis
   --base-port P   validator i listens on P+i for a new network (default 7001)
   --json          no live view: every node event as a JSON line with "node": I; stdin takes "I COMMAND" and "quit"

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StrongcastError } from '../errors.ts';
 import { generateIdentity, writeKeyFile } from '../crypto/keys.ts';
-import { createGenesis, createGenesisDefaults, genesisHash, genesisToJson, roundsPerInstance } from '../consensus/genesis.ts';
+import { createGenesis, genesisHash, genesisToJson } from '../consensus/genesis.ts';
 import { checkRoundLength, timingDefaults } from '../consensus/timing.ts';
 import { toHex } from '../bytes.ts';
 import type { InitFlags } from './args.ts';
+import { defaultRoundMs } from './round-default.ts';
 import { cliCommand } from '../module-path.ts';
 
 /** Paths and facts of a freshly written network. */
@@ -21,14 +22,30 @@ export interface InitResult {
   keyPaths: string[];
   networkId: string;
   genesisHash: string;
+  /** The genesis round length, in ms. */
+  roundMs: number;
+  /** Where it came from: "--round-ms", or the default rule's terms (round-default.ts). */
+  roundMsBasis: string;
+}
+
+/** How init is called beyond its flags. */
+export interface InitContext {
+  /**
+   * Every validator will run on this machine (testnet), so the default round length allows for their work
+   * adding up on its cores. @default false
+   */
+  sameMachine?: boolean;
 }
 
 /**
  * Writes DIR/genesis.json and DIR/node-<i>.key.
  * @throws ERR_INVALID_OPTION when the genesis already exists, or the round length breaks the timing rule
  */
-export async function initNetwork(flags: InitFlags): Promise<InitResult> {
-  checkRoundLength(flags.roundMs ?? createGenesisDefaults.roundMs, flags.clockSkewMsMax ?? timingDefaults.clockSkewMsMax, flags.deliveryMsMax ?? timingDefaults.deliveryMsMax);
+export async function initNetwork(flags: InitFlags, context: InitContext = {}): Promise<InitResult> {
+  const skew = flags.clockSkewMsMax ?? timingDefaults.clockSkewMsMax;
+  const delivery = flags.deliveryMsMax ?? timingDefaults.deliveryMsMax;
+  const chosen = flags.roundMs === undefined ? defaultRoundMs(flags.nodes, skew, delivery, context.sameMachine ?? false) : { roundMs: flags.roundMs, basis: '--round-ms' };
+  checkRoundLength(chosen.roundMs, skew, delivery);
   const genesisPath = join(flags.out, 'genesis.json');
   if (existsSync(genesisPath)) {
     throw new StrongcastError('ERR_INVALID_OPTION', `${genesisPath} already exists; choose another --out or remove it`);
@@ -38,7 +55,7 @@ export async function initNetwork(flags: InitFlags): Promise<InitResult> {
     publicKeys: identities.map((i) => i.publicKey),
     networkId: flags.network ?? `strongcast-${randomBytes(4).toString('hex')}`,
     faults: flags.faults,
-    roundMs: flags.roundMs,
+    roundMs: chosen.roundMs,
     startMs: flags.startMs ?? Date.now(),
     host: flags.host,
     basePort: flags.basePort,
@@ -52,7 +69,7 @@ export async function initNetwork(flags: InitFlags): Promise<InitResult> {
       keyPaths.push(p);
     }
     await writeFile(genesisPath, JSON.stringify(genesisToJson(genesis), null, 2) + '\n');
-    return { genesisPath, keyPaths, networkId: genesis.networkId, genesisHash: toHex(genesisHash(genesis)) };
+    return { genesisPath, keyPaths, networkId: genesis.networkId, genesisHash: toHex(genesisHash(genesis)), roundMs: genesis.roundMs, roundMsBasis: chosen.basis };
   } catch (e) {
     if (e instanceof StrongcastError) throw e;
     throw new StrongcastError('ERR_STORE', `cannot write to ${flags.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
@@ -65,8 +82,8 @@ export async function runInit(flags: InitFlags): Promise<void> {
   const k = (flags.faults ?? Math.floor((flags.nodes - 1) / 3)) + 1;
   process.stdout.write(
     `wrote ${r.genesisPath} (network ${r.networkId}, ${flags.nodes} validators, k=${k} rounds)\n` +
+      `round length ${r.roundMs} ms (${r.roundMsBasis})\n` +
       r.keyPaths.map((p) => `wrote ${p}`).join('\n') +
       `\nrun validator 0 with: ${cliCommand(import.meta.url)} --genesis ${r.genesisPath} --key ${r.keyPaths[0]}\n`,
   );
-  void roundsPerInstance;
 }

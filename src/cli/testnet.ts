@@ -86,12 +86,24 @@ function startChild(i: number, dir: string, json: boolean, onEvent: (i: number, 
  */
 export const testnetStartDelayMs = 3000;
 
-async function ensureNetwork(flags: TestnetFlags): Promise<number> {
+/** The network a testnet runs: its size, round length, and where the round length came from. */
+interface TestnetNetwork {
+  nodes: number;
+  roundMs: number;
+  /** "--round-ms", the default rule's terms for a new network, or "the genesis in DIR" for a reused one. */
+  roundMsBasis: string;
+}
+
+async function ensureNetwork(flags: TestnetFlags): Promise<TestnetNetwork> {
   const genesisPath = join(flags.dir, 'genesis.json');
   if (!existsSync(genesisPath)) {
     mkdirSync(flags.dir, { recursive: true });
-    await initNetwork({ nodes: flags.nodes, out: flags.dir, faults: flags.faults, roundMs: flags.roundMs, basePort: flags.basePort, host: '127.0.0.1', startMs: Date.now() + testnetStartDelayMs });
-    return flags.nodes;
+    // Every validator runs on this machine: the default round length allows for their work on its cores.
+    const r = await initNetwork(
+      { nodes: flags.nodes, out: flags.dir, faults: flags.faults, roundMs: flags.roundMs, basePort: flags.basePort, host: '127.0.0.1', startMs: Date.now() + testnetStartDelayMs },
+      { sameMachine: true },
+    );
+    return { nodes: flags.nodes, roundMs: r.roundMs, roundMsBasis: r.roundMsBasis };
   }
   const g = await readGenesisFile(genesisPath);
   for (let i = 0; i < g.validators.length; i++) {
@@ -100,13 +112,13 @@ async function ensureNetwork(flags: TestnetFlags): Promise<number> {
   if (flags.nodesGiven && flags.nodes !== g.validators.length) {
     throw new StrongcastError('ERR_INVALID_OPTION', `${flags.dir} holds a ${g.validators.length}-validator network; --nodes ${flags.nodes} does not match (use another --dir)`);
   }
-  return g.validators.length;
+  return { nodes: g.validators.length, roundMs: g.roundMs, roundMsBasis: `the genesis in ${flags.dir}` };
 }
 
-function render(views: NodeView[], keys: ViewKeys, recent: string[], dir: string): void {
+function render(views: NodeView[], keys: ViewKeys, recent: string[], dir: string, roundMs: number): void {
   const rows = views.map((v) => ({ index: v.index, port: v.port, peers: v.peers.size, stats: v.stats, lastDecided: v.lastDecided, exited: v.exited }));
   const lines = [
-    `strongcast testnet: ${views.length} validators, state in ${dir}   (${new Date().toLocaleTimeString()})`,
+    `strongcast testnet: ${views.length} validators, round ${roundMs} ms, state in ${dir}   (${new Date().toLocaleTimeString()})`,
     '',
     ...tableLines(rows, keys.selected),
     '',
@@ -142,7 +154,9 @@ function describe(i: number, e: Event): string | null {
 
 /** Runs the testnet until Ctrl-C, SIGTERM, `q`, or (with --json) stdin's `quit`. */
 export async function runTestnet(flags: TestnetFlags): Promise<void> {
-  const n = await ensureNetwork(flags);
+  const network = await ensureNetwork(flags);
+  const n = network.nodes;
+  if (flags.json) process.stdout.write(JSON.stringify({ event: 'testnet', nodes: n, roundMs: network.roundMs, roundMsBasis: network.roundMsBasis }) + '\n');
   const tui = !flags.json && process.stdout.isTTY === true && process.stdin.isTTY === true;
   const recent: string[] = [];
   const views: NodeView[] = [];
@@ -174,7 +188,7 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
   }
   const send = (i: number, line: string) => views[i]?.child.stdin?.write(line + '\n');
   const poll = setInterval(() => views.forEach((v) => v.exited === null && send(v.index, 'stats')), testnetStatsIntervalMs);
-  const draw = tui ? setInterval(() => render(views, keys, recent, flags.dir), 500) : null;
+  const draw = tui ? setInterval(() => render(views, keys, recent, flags.dir, network.roundMs), 500) : null;
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -190,7 +204,7 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
   process.on('SIGTERM', () => void stop());
   process.on('exit', () => views.forEach((v) => v.exited === null && v.child.kill('SIGKILL')));
 
-  if (tui) return controlByKeys(keys, send, stop, () => render(views, keys, recent, flags.dir));
+  if (tui) return controlByKeys(keys, send, stop, () => render(views, keys, recent, flags.dir, network.roundMs));
   return controlByLines(n, send, stop);
 }
 
