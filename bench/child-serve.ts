@@ -23,3 +23,30 @@ export function serveRequests<Req extends RpcRequest>(handle: (req: Req) => Prom
     );
   });
 }
+
+/** How a benchmark child keeps from outliving its parent. */
+export interface ChildLimits {
+  /** How often the child checks that its parent is still there, in ms. */
+  parentCheckMs: number;
+  /** The longest the child runs at all, in ms (it exits with code 3 then). */
+  lifetimeMaxMs: number;
+}
+
+/**
+ * A benchmark's child process: answers the parent's requests with `handle`, leaves when the parent sends
+ * `stop` (after answering it), disconnects or goes away, and never runs longer than lifetimeMaxMs.
+ */
+export function serveChild<Req extends RpcRequest & { cmd: string }>(handle: (req: Req) => Promise<unknown>, limits: ChildLimits): void {
+  const lifetime = setTimeout(() => process.exit(3), limits.lifetimeMaxMs);
+  lifetime.unref();
+  process.on('disconnect', () => process.exit(0));
+  // Belt and braces: a parent killed outright does not always surface as 'disconnect' in a busy child.
+  const parentPid = process.ppid;
+  const watchdog = setInterval(() => {
+    if (!process.connected || process.ppid !== parentPid) process.exit(0);
+  }, limits.parentCheckMs);
+  watchdog.unref();
+  serveRequests<Req>(handle, (req) => {
+    if (req.cmd === 'stop') process.disconnect();
+  });
+}

@@ -15,7 +15,7 @@ import { createNode, type StrongcastNode } from '../../src/index.ts';
 import { createMainThreadVerifier } from '../../src/crypto/main-thread-verifier.ts';
 import { createVerifyPool, type VerifyPool } from '../../src/crypto/verify-pool.ts';
 import type { GossipMode } from '../../src/gossip/plumtree.ts';
-import { serveRequests } from '../child-serve.ts';
+import { serveChild } from '../child-serve.ts';
 import { StallMeter, type StallFigures } from './stall-meter.ts';
 
 /** Bytes of every benchmark message's data. */
@@ -329,22 +329,7 @@ class BenchNode {
 
 function main(): void {
   const bench = new BenchNode();
-  // Never outlive the parent, and never run forever.
-  const lifetime = setTimeout(() => process.exit(3), lifetimeMaxMs);
-  lifetime.unref();
-  process.on('disconnect', () => process.exit(0));
-  // Belt and braces: a parent killed outright does not always surface as 'disconnect' in a busy child.
-  const parentPid = process.ppid;
-  const watchdog = setInterval(() => {
-    if (!process.connected || process.ppid !== parentPid) process.exit(0);
-  }, parentCheckMs);
-  watchdog.unref();
-  serveRequests<NodeRequest>(
-    (req) => bench.handle(req),
-    (req) => {
-      if (req.cmd === 'stop') process.disconnect();
-    },
-  );
+  serveChild<NodeRequest>((req) => bench.handle(req), { parentCheckMs, lifetimeMaxMs });
 }
 
 if (process.send) main();

@@ -20,7 +20,7 @@ import { gossipSignedBytes } from '../../src/gossip/gossip-core.ts';
 import { encodeGossipFrame } from '../../src/wire/gossip-codec.ts';
 import { framingDefaults } from '../../src/wire/framing.ts';
 import { SecureSession } from '../../test/helpers/secure-session.ts';
-import { serveRequests } from '../child-serve.ts';
+import { serveChild } from '../child-serve.ts';
 
 /** Bytes of every benchmark message's data: its index (u32 BE), then filler. */
 export const payloadBytes = 128;
@@ -347,20 +347,7 @@ class Generator {
 
 function main(): void {
   const generator = new Generator();
-  const lifetime = setTimeout(() => process.exit(3), lifetimeMaxMs);
-  lifetime.unref();
-  process.on('disconnect', () => process.exit(0));
-  const parentPid = process.ppid;
-  const watchdog = setInterval(() => {
-    if (!process.connected || process.ppid !== parentPid) process.exit(0);
-  }, parentCheckMs);
-  watchdog.unref();
-  serveRequests<GeneratorRequest>(
-    (req) => generator.handle(req),
-    (req) => {
-      if (req.cmd === 'stop') process.disconnect();
-    },
-  );
+  serveChild<GeneratorRequest>((req) => generator.handle(req), { parentCheckMs, lifetimeMaxMs });
 }
 
 if (process.send) main();

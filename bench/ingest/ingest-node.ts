@@ -17,7 +17,7 @@ import { nodeOptionsFromFlags } from '../../src/cli/run.ts';
 import { lineLogger } from '../../src/log.ts';
 import { createMainThreadVerifier } from '../../src/crypto/main-thread-verifier.ts';
 import { createVerifyPool, type VerifyPool } from '../../src/crypto/verify-pool.ts';
-import { serveRequests } from '../child-serve.ts';
+import { serveChild } from '../child-serve.ts';
 import { ThreadCpuMeter, threadIds, type ThreadCpu } from './thread-cpu.ts';
 
 /** How often resident memory is sampled, in ms. */
@@ -313,21 +313,7 @@ class IngestNode {
 
 function main(): void {
   const node = new IngestNode();
-  // Never outlive the parent, and never run forever.
-  const lifetime = setTimeout(() => process.exit(3), lifetimeMaxMs);
-  lifetime.unref();
-  process.on('disconnect', () => process.exit(0));
-  const parentPid = process.ppid;
-  const watchdog = setInterval(() => {
-    if (!process.connected || process.ppid !== parentPid) process.exit(0);
-  }, parentCheckMs);
-  watchdog.unref();
-  serveRequests<IngestNodeRequest>(
-    (req) => node.handle(req),
-    (req) => {
-      if (req.cmd === 'stop') process.disconnect();
-    },
-  );
+  serveChild<IngestNodeRequest>((req) => node.handle(req), { parentCheckMs, lifetimeMaxMs });
 }
 
 if (process.send) main();
