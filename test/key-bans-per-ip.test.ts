@@ -10,6 +10,7 @@ import { createNode } from '../src/create-node.ts';
 import { isStrongcastError } from '../src/errors.ts';
 import { resolveLimits } from '../src/core/node-options.ts';
 import { KeyBanTally } from '../src/peers/key-ban-tally.ts';
+import type { Verifier } from '../src/crypto/verifier.ts';
 import { fastOptions, stopAll } from './helpers/net.ts';
 import { RawPeer } from './helpers/raw-peer.ts';
 
@@ -34,6 +35,32 @@ test('two keys banned from one IP ban the IP: a third key from it gets no handsh
     const other = await RawPeer.handshake(v.listenPort, 'strongcast-test', undefined, {}, '127.0.0.10');
     assert.not.ok(other.closed, 'a fresh key from another address is served');
     other.close();
+  } finally {
+    await stopAll([v]);
+  }
+});
+
+test('an offence that comes in after its connection closed (a verification still in flight) is the key\'s, not the IP\'s', async () => {
+  // Every signature is bad, and each answer comes 150 ms later.
+  // The first check is the peer's identity proof in the handshake, which passes.
+  let calls = 0;
+  const slow: Verifier = {
+    verify: (checks) => (calls++ === 0 ? Promise.resolve(checks.map(() => true)) : new Promise((resolve) => setTimeout(() => resolve(checks.map(() => false)), 150))),
+    close: async () => {},
+  };
+  const v = createNode({ ...fastOptions, ipLimitsOnLoopback: true, verifier: slow });
+  await v.start();
+  try {
+    const raw = await RawPeer.handshake(v.listenPort, 'strongcast-test', undefined, {}, '127.0.0.12');
+    // Five in flight together: about three charges ban the key (its score decays between them), the rest
+    // are answered after the connection closed.
+    for (let i = 0; i < 5; i++) raw.send(raw.gossip(i + 1, `forged ${i}`, { badSig: true }));
+    await raw.waitClosed(3000);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.ok(v.isBanned(Buffer.from(raw.identity.publicKey).toString('hex')), 'the key is banned');
+    assert.not.ok(v.isBanned('127.0.0.12'), 'one key\'s offences do not ban its address');
+    assert.is(v.scoreOf('127.0.0.12'), 0, 'its address was charged nothing: it passed a handshake, its offences are its key\'s');
+    raw.close();
   } finally {
     await stopAll([v]);
   }

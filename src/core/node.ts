@@ -471,9 +471,14 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     const ip = normalizeHost(c.remoteAddress);
     this.counters.offences++;
     let result: { score: number; banned: boolean };
-    if (c.peerId && c.state === 'open') {
+    // Charged to the key once the peer has proven it, also after a close: a verification still in flight
+    // when the connection was cut (the key banned) is the key's, and charging its IP instead let one key's
+    // last forgeries ban its address (test/key-bans-per-ip.test.ts).
+    if (c.peerId && c.wasOpen) {
+      const wasBanned = this.scores.isBanned(c.peerId, now);
       result = this.scores.penalize(c.peerId, points, now);
-      if (result.banned && this.ipScored(ip) && this.keyBans.keyBanned(ip, now)) this.banIp(ip, now);
+      // Counted once per ban: offences of a key already banned (frames still in flight) are not new bans.
+      if (result.banned && !wasBanned && this.ipScored(ip) && this.keyBans.keyBanned(ip, now)) this.banIp(ip, now);
     } else if (this.ipScored(ip)) {
       result = this.ipScores.penalize(ip, points, now);
     } else {

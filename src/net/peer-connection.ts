@@ -76,6 +76,8 @@ const needsCheck: ReadonlySet<Message['t']> = new Set<Message['t']>(['gossip', '
 /** A framed, authenticated, rate-limited connection to one peer. */
 export class PeerConnection implements DeferredWork {
   state: ConnectionState = 'handshaking';
+  /** The handshake completed once: the peer proved its id, so what it did is its key's, even after a close. */
+  wasOpen = false;
   /** What the peer said of itself in the handshake (id, listening host and port), once received. */
   peerHello: PeerHello | null = null;
   /** The peer's id (public key hex), once its identity arrived. */
@@ -495,6 +497,7 @@ export class PeerConnection implements DeferredWork {
    */
   private open(): void {
     this.state = 'open';
+    this.wasOpen = true;
     if (!this.outbound) this.send({ t: 'ping', n: ++this.pingSeq });
     this.startKeepalive();
     this.ctx.events.onOpen(this);
