@@ -5,6 +5,7 @@
  */
 import { connect as netConnect, createServer, isIP, type Socket } from 'node:net';
 import { StrongcastError } from '../errors.ts';
+import { isLoopback } from '../peers/offences.ts';
 import type { DialCallback, Link, LinkHandlers, Listener, Transport } from './transport.ts';
 
 /** How long an ended link waits for the peer to close before it is destroyed, in ms. */
@@ -102,8 +103,7 @@ export function dialSourceFor(listenHost: string | undefined, destination: strin
   const family = isIP(listenHost ?? '');
   if (family === 0 || family !== isIP(destination)) return undefined;
   if (listenHost === '0.0.0.0' || listenHost === '::') return undefined;
-  const loopback = (a: string): boolean => a === '::1' || a.startsWith('127.');
-  if (loopback(listenHost!) && !loopback(destination)) return undefined;
+  if (isLoopback(listenHost!) && !isLoopback(destination)) return undefined;
   return listenHost;
 }
 
