@@ -66,6 +66,46 @@ test('simulator: 300 sybils churning through the inbound slots evict no long-sta
   await Promise.all([v, ...honest, newcomer!].map((n) => n.stop()));
 });
 
+test('simulator: sybils churning from many groups, one peer each, do not evict a passive honest newcomer or a restarted honest node after they join', async () => {
+  const seed = 17;
+  const sched = new Scheduler(0, 1_000_000, `eclipse churn seed ${seed}`);
+  const prng = new Prng(seed);
+  const net = new MemoryNetwork(sched, { delayMs: () => prng.int(1, 5) });
+  const v = simNode(sched, net, victimIp, 1, { maxPeers: 12, targetPeers: 2 });
+  const useful = [2, 3, 4].map((i) => simNode(sched, net, `10.${i}.0.1`, i, { peers: [`${victimIp}:7000`] }));
+  // Neither of these ever brings the victim a broadcast: eviction's "useful" rule cannot protect them.
+  const restartedIp = '10.5.0.1';
+  let restarted = simNode(sched, net, restartedIp, 5, { peers: [`${victimIp}:7000`] });
+  const newcomer = simNode(sched, net, '10.9.0.1', 9, { peers: [`${victimIp}:7000`] });
+  const evicted: string[] = [];
+  v.on('peer', (p) => {
+    if (p.state === 'disconnected' && p.code === 'ERR_EVICTED' && (p.id === newcomer.id || p.id === restarted.id)) evicted.push(`${p.id.slice(0, 8)} at ${sched.now} ms`);
+  });
+  await v.start();
+  for (const h of [...useful, restarted]) await h.start();
+  await sched.run(3000);
+  assert.is(v.peers().length, 4, 'the honest peers are in before the attack');
+  for (let k = 0; k < 300; k++) {
+    // 30 groups, one sybil at a time from each: every group in the table holds one peer, as the newcomers' do.
+    const sybil = new RawHost(net, new SimHost(sched, `10.${100 + (k % 30)}.${k >> 8}.${(k & 255) + 1}`), testKey(k, 67), networkId, prng);
+    sybil.dial(victimIp, 7000);
+    if (k % 10 === 0) for (const h of useful) void h.broadcast('chat', `still here ${k}`);
+    if (k === 100) await restarted.stop();
+    if (k === 105) {
+      restarted = simNode(sched, net, restartedIp, 5, { peers: [`${victimIp}:7000`] });
+      await restarted.start();
+    }
+    if (k === 110) await newcomer.start();
+    await sched.run(sched.now + 100);
+  }
+  await sched.run(sched.now + 1000);
+  assert.ok(v.evictions > 100, `sybils churned through the inbound slots: ${v.evictions} evictions`);
+  assert.equal(evicted, [], 'neither the newcomer nor the restarted node was evicted once in');
+  assert.ok(v.peerIds().includes(newcomer.id), 'the newcomer is connected at the end');
+  assert.ok(v.peerIds().includes(restarted.id), 'the restarted node is connected at the end');
+  await Promise.all([v, ...useful, restarted, newcomer].map((n) => n.stop()));
+});
+
 test('simulator: honest nodes sharing a full seed back off after an eviction instead of churning through it every pass', async () => {
   const sched = new Scheduler(0, 1_000_000, 'churn seed 5');
   const prng = new Prng(5);

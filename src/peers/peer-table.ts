@@ -12,6 +12,7 @@ import { netGroup, normalizeHost } from './net-group.ts';
 import { selectEvictionVictim, type EvictionCandidate } from './eviction.ts';
 import { admitInbound, type InboundEntry } from './handshake-slots.ts';
 import { HandshakeStrikes } from './handshake-strikes.ts';
+import { GroupArrivals } from './group-arrivals.ts';
 import { isLoopback } from './offences.ts';
 import { PeerConnection, type ConnectionContext } from '../net/peer-connection.ts';
 import type { NodeLimits } from '../core/node-options.ts';
@@ -75,11 +76,14 @@ export class PeerTable {
   readonly handshakeCounters = { refused: 0, evicted: 0, timedOut: 0 };
   /** IPs whose inbound handshake timed out lately: one handshake at a time each. */
   readonly #strikes: HandshakeStrikes;
+  /** Inbound peers opened lately per network group (eviction takes from a churning group first). */
+  readonly #arrivals: GroupArrivals;
   /** Frame and byte totals of connections already closed. */
   readonly #closedTotals: TrafficTotals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, rateHolds: 0 };
 
   constructor(private readonly host: PeerTableHost) {
     this.#strikes = new HandshakeStrikes(host.limits.handshakeStrikeMs, host.limits.handshakeStrikeIpsMax);
+    this.#arrivals = new GroupArrivals(host.limits.groupArrivalsHalfLifeMs, host.limits.groupArrivalsTrackedMax);
   }
 
   /** Connections still in their handshake. */
@@ -144,11 +148,13 @@ export class PeerTable {
   /** The open inbound connection eviction would disconnect (eviction.ts), or null. */
   #evictionVictim(): PeerConnection | null {
     const inbound: EvictionCandidate[] = [];
+    const now = this.host.now();
     for (const c of this.open.values()) {
       if (c.outbound) continue;
       const group = netGroup(c.remoteAddress);
       const { minRttMs, lastUsefulMs } = c;
-      inbound.push({ id: c.peerId, netGroup: group, netGroupRank: this.host.netGroupRank(group), minRttMs, lastUsefulMs, openedAtMs: this.#openedAtMs.get(c) ?? 0 });
+      const netGroupArrivals = this.#arrivals.count(group, now);
+      inbound.push({ id: c.peerId, netGroup: group, netGroupRank: this.host.netGroupRank(group), minRttMs, lastUsefulMs, openedAtMs: this.#openedAtMs.get(c) ?? 0, netGroupArrivals });
     }
     const id = selectEvictionVictim(inbound);
     return id === null ? null : (this.open.get(id) ?? null);
@@ -227,6 +233,7 @@ export class PeerTable {
     }
     this.open.set(c.peerId, c);
     this.#openedAtMs.set(c, this.host.now());
+    if (!c.outbound) this.#arrivals.note(netGroup(c.remoteAddress), this.host.now());
     this.host.peerOpened(c);
     this.#pendingDials.get(c)?.(null, c);
     this.#pendingDials.delete(c);
