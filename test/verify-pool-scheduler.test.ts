@@ -103,7 +103,7 @@ function chainJob(id: number, signatures: number, outcomes?: Map<number, Outcome
 
 const jobs = (ids: number[], outcomes?: Map<number, Outcome>): BatchJob[] => ids.map((id) => job(id, 1, outcomes));
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
-const settings = (s: Partial<SchedulerSettings>): SchedulerSettings => ({ batchMax: 4, batchWaitMs: 0, batchBytesMax: 1 << 20, pendingChecksMax: 1000, inlineSignaturesMax: 0, ...s });
+const settings = (s: Partial<SchedulerSettings>): SchedulerSettings => ({ batchMax: 4, batchWaitMs: 0, batchBytesMax: 1 << 20, pendingChecksMax: 1000, inlineSignaturesMax: 0, inlineMsPerSecMax: 200, ...s });
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const runIds = (e: FakeExecutor): number[][] => e.runs.map((r) => r.ids);
 
@@ -243,7 +243,7 @@ test('an executor failure fails its batch with ERR_POOL naming the cause, and th
   assert.is(s.signaturesVerified, 0);
 });
 
-test('inlineSignaturesMax: a partial batch that small, with no batch out, is answered here at the end of the turn; one more, or any while a batch is out, goes to a thread', async () => {
+test('inlineSignaturesMax: a partial batch that small is answered here at the end of the turn, also while a batch is out; one more goes to a thread', async () => {
   const e = new FakeExecutor(2, false, 'answers');
   const s = new BatchScheduler(e, settings({ batchMax: 64, inlineSignaturesMax: 2 }));
   const outcomes = new Map<number, Outcome>();
@@ -260,20 +260,54 @@ test('inlineSignaturesMax: a partial batch that small, with no batch out, is ans
   assert.equal(runIds(e), [[3, 4, 5]], 'three: a task');
   s.enqueue(job(6, 1, outcomes));
   await turn();
-  assert.equal(runIds(e), [[3, 4, 5], [6]], 'a batch is out: the idle thread takes it');
+  assert.equal(e.here, [[1, 2], [6]], 'a batch is out: a small one is still answered here, not queued behind it');
+  assert.equal(runIds(e), [[3, 4, 5]]);
   for (const run of e.runs) run.finish();
   await Promise.resolve();
-  assert.equal(e.here, [[1, 2]]);
   // A chain part counts its signatures: three is over the limit.
   s.enqueue(chainJob(7, 3, outcomes));
   await turn();
-  assert.equal(e.runs.length, 3);
+  assert.equal(e.runs.length, 2);
   // Without runHere every batch goes to a thread whatever the setting.
   const f = new FakeExecutor(2);
   const t = new BatchScheduler(f, settings({ batchMax: 64, inlineSignaturesMax: 2 }));
   t.enqueue(job(1));
   await turn();
   assert.equal(runIds(f), [[1]]);
+});
+
+test('inlineMsPerSecMax: once this thread has spent its budget on small batches they go to a thread, until the budget refills; 0 never runs here', async () => {
+  let nowMs = 1000;
+  const e = new FakeExecutor(2, false, 'answers');
+  const costMs = 7;
+  const runHere = e.runHere!;
+  // Each batch run here takes costMs of (fake) time.
+  (e as { runHere?: (b: ArrayBuffer) => Uint8Array }).runHere = (b) => ((nowMs += costMs), runHere(b));
+  // 100 ms per second: a budget of 10 ms (a tenth of a second of it).
+  const s = new BatchScheduler(e, settings({ batchMax: 64, inlineSignaturesMax: 4, inlineMsPerSecMax: 100, now: () => nowMs }));
+  s.enqueue(job(1));
+  await turn();
+  s.enqueue(job(2));
+  await turn();
+  assert.equal(e.here, [[1], [2]], '10 ms of budget: the first costs 7, the second starts with 3 left (and leaves a debt of 3.3: 0.7 refilled while it ran)');
+  s.enqueue(job(3));
+  await turn();
+  assert.equal(runIds(e), [[3]], 'in debt: the next goes to a thread');
+  nowMs += 32; // repays 3.2 ms of the 3.3 (100 ms per second)
+  s.enqueue(job(4));
+  await turn();
+  assert.equal(e.here, [[1], [2]], 'still in debt: a thread');
+  assert.equal(runIds(e), [[3], [4]]);
+  nowMs += 2;
+  s.enqueue(job(5));
+  await turn();
+  assert.equal(e.here, [[1], [2], [5]], 'repaid, with 0.1 ms to spare: here again');
+  const never = new FakeExecutor(1, false, 'answers');
+  const z = new BatchScheduler(never, settings({ batchMax: 64, inlineSignaturesMax: 4, inlineMsPerSecMax: 0 }));
+  z.enqueue(job(1));
+  await turn();
+  assert.equal(never.here, []);
+  assert.equal(runIds(never), [[1]]);
 });
 
 test('inlineSignaturesMax: a failure of the batch run here fails its jobs with ERR_POOL, and frees their place', async () => {

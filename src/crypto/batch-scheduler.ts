@@ -11,17 +11,23 @@
  * jobs therefore wait for a thread and merge into full batches, which is what keeps the per-task overhead
  * small; with light load a job is posted in the turn it arrives.
  *
- * A partial batch of at most `inlineSignaturesMax` signatures, found when no batch is in flight, is verified on
- * this thread instead (the executor's runHere, the same function a worker runs): a task has a fixed cost
- * (posting it, waking a sleeping thread, the result's way back and waking this one), measured on a 2-core VM
- * at 100 to 190 us of CPU across the two threads against about 55 us per signature, plus two thread wake-ups
- * of latency. Light load is where batches are that small and the threads idle; under load the threads are
- * busy or the batches bigger, and everything goes to them.
+ * A partial batch of at most `inlineSignaturesMax` signatures is verified on this thread instead (the
+ * executor's runHere, the same function a worker runs) while this thread has spent less than
+ * `inlineMsPerSecMax` of each second doing so: a task has a fixed cost (posting it, waking a sleeping thread,
+ * the result's way back and waking this one), measured on a 2-core VM at 100 to 190 us of CPU across the two
+ * threads against about 55 us per signature, plus two thread wake-ups of latency, which a broadcast pays at
+ * every hop. At the rates a gossip network carries (hundreds of broadcasts a second) every check is this
+ * small and the budget is never reached, so the pool costs what the main-thread verifier costs; under heavy
+ * ingest the budget caps the work this thread takes on (its event loop stays responsive), full batches go to
+ * the threads, and they carry the rest. (Before the budget, a small batch stayed here only while no task was
+ * out, and at 500 broadcasts a second on 16 nodes a frame burst that made one task sent the next checks after
+ * it: the pool's p99 was 8x the main-thread verifier's.)
  *
  * An inline executor (one that answers on this thread, or in the simulator's virtual time) gets every job at
  * once and the scheduler never sets a timer for it: real timers on that path would break the simulator.
  */
 import { StrongcastError } from '../errors.ts';
+import { TokenBucket } from '../token-bucket.ts';
 import type { SignatureCheck } from './verifier.ts';
 import { itemBytes, itemResultSlots, itemSignatures, packBatch, type BatchItemInput } from './packing.ts';
 
@@ -64,10 +70,19 @@ export interface SchedulerSettings {
   pendingChecksMax: number;
   /**
    * Most signatures of a partial batch verified on this thread (the executor's runHere) instead of as a
-   * task, when no batch is in flight; 0 never.
+   * task, within inlineMsPerSecMax; 0 never.
    */
   inlineSignaturesMax: number;
+  /** Most ms of each second this thread spends verifying small batches itself (its budget refills at this rate); 0 never. */
+  inlineMsPerSecMax: number;
+  /** Where the time of that budget comes from, in ms. @default performance.now */
+  now?: () => number;
 }
+
+/** The inline budget holds this many seconds of its rate: a burst of small batches after a quiet spell all stay here. */
+const inlineBurstSec = 0.1;
+/** A budget refilled to within this of zero is spent (continuous refill in floating point lands a hair off). */
+const inlineBudgetEpsilonMs = 1e-9;
 
 /** Tasks in flight per thread: two, so a worker has its next batch while the last result travels back. */
 export const inFlightPerThread = 2;
@@ -101,6 +116,9 @@ export class BatchScheduler {
   #signaturesVerified = 0;
   #refusedFull = 0;
   #signaturesHere = 0;
+  /** Time this thread may still spend on small batches (ms); null when it never verifies here. */
+  readonly #inlineBudget: TokenBucket | null;
+  readonly #now: () => number;
   /** The flush of a partial batch, made once so waiting for one allocates nothing. */
   readonly #flush = (): void => {
     this.#timer = null;
@@ -111,6 +129,10 @@ export class BatchScheduler {
     this.#executor = executor;
     this.#settings = settings;
     this.#inFlightMax = executor.parallelism * inFlightPerThread;
+    this.#now = settings.now ?? (() => performance.now());
+    const rate = settings.inlineMsPerSecMax;
+    const runsHere = rate > 0 && settings.inlineSignaturesMax > 0 && executor.runHere !== undefined;
+    this.#inlineBudget = runsHere ? new TokenBucket({ ratePerSec: rate, burst: rate * inlineBurstSec }, this.#now()) : null;
   }
 
   /** True once close() was called: admit() refuses from then on. */
@@ -212,7 +234,7 @@ export class BatchScheduler {
     while (this.#queueHead < this.#queue.length) {
       if (executor.inline) this.#dispatch(batchMax);
       else if (this.#queuedSignatures >= batchMax && this.#inFlight < this.#inFlightMax) this.#dispatch(batchMax);
-      else if (waited && this.#inFlight === 0 && this.#queuedSignatures <= this.#settings.inlineSignaturesMax && executor.runHere) this.#runHere(executor.runHere);
+      else if (waited && this.#mayRunHere()) this.#runHere(executor.runHere!);
       else if (waited && this.#inFlight < executor.parallelism) {
         const idle = executor.parallelism - this.#inFlight;
         this.#dispatch(Math.min(batchMax, Math.max(splitSignaturesMin, Math.ceil(this.#queuedSignatures / idle))));
@@ -249,9 +271,16 @@ export class BatchScheduler {
     );
   }
 
+  /** Whether what is queued is small enough to verify here, and this thread's budget for it is not spent. */
+  #mayRunHere(): boolean {
+    const budget = this.#inlineBudget;
+    return budget !== null && this.#queuedSignatures <= this.#settings.inlineSignaturesMax && budget.tokens(this.#now()) > inlineBudgetEpsilonMs;
+  }
+
   /**
    * Verifies everything queued (at most inlineSignaturesMax signatures) on this thread and answers the jobs
-   * before it returns; counted as a batch, and as signatures verified here.
+   * before it returns; counted as a batch, and as signatures verified here. The time it took is charged to
+   * the inline budget (which may go into debt by one batch: nothing runs here again until it is repaid).
    */
   #runHere(runHere: (buffer: ArrayBuffer) => Uint8Array): void {
     const jobs: BatchJob[] = [];
@@ -259,18 +288,26 @@ export class BatchScheduler {
     this.#queuedSignatures -= signatures;
     this.#batches++;
     let results: Uint8Array;
+    const startedMs = this.#now();
     try {
       results = runHere(packBatch(jobs.map((j) => j.item)));
     } catch (e) {
+      this.#chargeInline(startedMs);
       this.#pendingSignatures -= signatures;
       const error = poolError(e);
       for (const job of jobs) job.onError(error);
       return;
     }
+    this.#chargeInline(startedMs);
     this.#pendingSignatures -= signatures;
     this.#signaturesVerified += signatures;
     this.#signaturesHere += signatures;
     this.#answer(jobs, results);
+  }
+
+  #chargeInline(startedMs: number): void {
+    const now = this.#now();
+    this.#inlineBudget!.spend(Math.max(0, now - startedMs), now);
   }
 
   /** Moves jobs from the queue into `jobs` within the batch limits, and returns their signatures. */

@@ -41,11 +41,18 @@ export interface VerifyPoolOptions {
   /** Most entries of the valid-signature cache for chains (0 disables it). @default 65536 */
   sigCacheEntriesMax?: number;
   /**
-   * A partial batch of at most this many signatures, found while no task is out, is verified on the calling
-   * thread (with the function the workers run) instead of as a task: a task costs more than verifying one
-   * or two signatures (batch-scheduler.ts). 0 sends everything to the workers. @default 2
+   * A partial batch of at most this many signatures is verified on the calling thread (with the function the
+   * workers run) instead of as a task, within inlineMsPerSecMax: a task costs more than verifying a few
+   * signatures, and adds two thread wake-ups to every hop (batch-scheduler.ts). 0 sends everything to the
+   * workers. @default 16
    */
   inlineSignaturesMax?: number;
+  /**
+   * Most ms of each second the calling thread spends verifying those small batches itself; beyond it they
+   * go to the workers, so heavy ingest never makes the node's own thread the verifier. 0 sends everything to
+   * the workers. @default 200
+   */
+  inlineMsPerSecMax?: number;
   /** Validator set for checkChain, handed to each worker once at creation. @default none: checkChain rejects */
   consensus?: ConsensusConfig;
 }
@@ -59,6 +66,7 @@ export const verifyPoolLimits = {
   pendingChecksMaxLimit: 10_000_000,
   sigCacheEntriesMaxLimit: 10_000_000,
   inlineSignaturesMaxLimit: 64,
+  inlineMsPerSecMaxLimit: 1000,
 } as const;
 
 /** Defaults of VerifyPoolOptions. */
@@ -68,7 +76,8 @@ export const verifyPoolDefaults = {
   batchBytesMax: 1024 * 1024,
   pendingChecksMax: 16384,
   sigCacheEntriesMax: 65536,
-  inlineSignaturesMax: 2,
+  inlineSignaturesMax: 16,
+  inlineMsPerSecMax: 200,
 } as const;
 
 /**
@@ -94,6 +103,7 @@ export function resolveCoreSettings(options: Record<string, unknown>): CoreSetti
     pendingChecksMax: checkIntOption('pendingChecksMax', options['pendingChecksMax'] ?? d.pendingChecksMax, 1, l.pendingChecksMaxLimit),
     sigCacheEntriesMax: checkIntOption('sigCacheEntriesMax', options['sigCacheEntriesMax'] ?? d.sigCacheEntriesMax, 0, l.sigCacheEntriesMaxLimit),
     inlineSignaturesMax: checkIntOption('inlineSignaturesMax', options['inlineSignaturesMax'] ?? d.inlineSignaturesMax, 0, l.inlineSignaturesMaxLimit),
+    inlineMsPerSecMax: checkIntOption('inlineMsPerSecMax', options['inlineMsPerSecMax'] ?? d.inlineMsPerSecMax, 0, l.inlineMsPerSecMaxLimit),
     consensus: checkConsensusOption(options['consensus']),
   };
 }
