@@ -44,6 +44,9 @@ import { concatBytes, lengthPrefixed, toHex, u32be, u64be, utf8 } from '../bytes
 import type { ChainStatement, WireChainBlock } from '../wire/schema.ts';
 import { blockHash, chainDigest } from './block.ts';
 
+/** Bytes of block payload put in one catch-up reply, so it stays well inside one frame (frame-bound.ts). */
+export const chainReplyBytesMax = 512 * 1024;
+
 /** Domain tag of chain statements. */
 export const STATEMENT_DOMAIN = 'strongcast/chain-statement/v2';
 

@@ -158,6 +158,8 @@ export interface NodeEnvironment {
 export interface ConsensusNodePort {
   /** The node's clock: the validator keeps time by it. */
   readonly clock: Clock;
+  /** The node's frame limit: the validator checks that its largest frames fit (consensus/frame-bound.ts). */
+  readonly limits: { readonly frameBytesMax: number };
   /** Lets the validator judge the consensus chains that arrive. */
   attachConsensus(port: ConsensusPort): void;
   /** Lets the validator answer and receive catch-up traffic. */

@@ -152,8 +152,7 @@ export interface ValidatorStatus extends DolevStrongStatus {
 /** Rounds `mine` tries before giving up (each miss means the timer fired past the start of round 1). */
 export const mineAttemptsMax = 3;
 
-/** Bytes of block payload put in one catch-up reply, so it stays well inside one frame. */
-export const chainReplyBytesMax = 512 * 1024;
+export { chainReplyBytesMax } from '../consensus/catch-up.ts';
 
 /** Shows a chain block with hex hashes and the payload as text. */
 export function blockView(b: ChainBlock): BlockView {

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { toHex } from '../bytes.ts';
 import { StrongcastError, type ErrorCode } from '../errors.ts';
+import { consensusFrameBytesMin } from '../consensus/frame-bound.ts';
 import type { Clock, Timer } from '../io/clock.ts';
 import type { ChainVerdict, ConsensusNodePort } from './node-types.ts';
 import type { ChainMessage, ConsensusMessage } from '../wire/schema.ts';
@@ -70,6 +71,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     if (o.identity !== null && index === null) {
       throw new StrongcastError('ERR_NOT_VALIDATOR', `key ${toHex(o.identity.publicKey).slice(0, 16)} is not a validator of network '${o.genesis.networkId}'`);
     }
+    checkFrameLimit(o.node.limits.frameBytesMax, o.genesis.validators.length);
     this.index = index;
     this.node = o.node;
     this.genesis = o.genesis;
@@ -394,4 +396,16 @@ function coreOptions(o: ValidatorOptions, index: number | null, base: ChainTip |
     ...(o.clockSkewMsMax === undefined ? {} : { clockSkewMsMax: o.clockSkewMsMax }),
     ...(o.consensusOverrides ?? {}),
   };
+}
+
+/**
+ * A validator must be able to send a chain of every validator's signature over a largest payload, and a
+ * full catch-up reply: below that, its own relays and replies would fail to encode mid-round.
+ * @throws StrongcastError ERR_INVALID_OPTION naming frameBytesMax, what it is and what the genesis needs.
+ */
+function checkFrameLimit(frameBytesMax: number, n: number): void {
+  const need = consensusFrameBytesMin(n);
+  if (frameBytesMax < need) {
+    throw new StrongcastError('ERR_INVALID_OPTION', `options.frameBytesMax (${frameBytesMax}) is below the ${need} bytes of the largest consensus frame of this genesis (${n} validators): a chain of all ${n} signatures over a largest block, or a full catch-up reply`);
+  }
 }
