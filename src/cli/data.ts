@@ -29,8 +29,9 @@ export async function withDataDir(dir: string, options: NodeOptions, genesisHash
 }
 
 /**
- * Saves the node's address book now and every peersSaveIntervalMs (the directory keeps its first peersMax
- * entries, tried ones first); the returned function saves once more and stops.
+ * Saves the node's address book every peersSaveIntervalMs (the directory keeps its first peersMax entries,
+ * tried ones first); the returned function saves once more and stops. Nothing is written at start: the
+ * book then holds only what was just loaded.
  */
 export function keepPeersSaved(node: StrongcastNode, store: DataDir): () => Promise<void> {
   const save = () => store.saveAddressBook(node.addressBookSnapshot());

@@ -170,7 +170,8 @@ export class AddressBook {
    * Puts back entries of a snapshot (checked by the caller) into their buckets under this book's key. A
    * tried entry whose bucket is full goes to new, and a new one whose bucket is full is dropped (a smaller
    * knownAddressesMax, or a file holding more than a book can): the tables' bounds hold whatever comes in.
-   * An address already in the book is skipped. Returns how many entries each table took and how many were dropped.
+   * An address already in the book is skipped. Returns how many entries each table took and how many were
+   * dropped.
    */
   restore(entries: readonly AddressBookEntry[]): { tried: number; new: number; dropped: number } {
     const counts = { tried: 0, new: 0, dropped: 0 };
@@ -182,7 +183,8 @@ export class AddressBook {
       }
       // The last try is not kept: it only rests an address for addressRetryMs, and after a restart a node
       // should dial what it knows at once.
-      const e: Entry = { addr: { id: new Uint8Array(x.id), host: normalizeHost(x.host), port: x.port }, key, sourceGroup: x.source, table: 'new', bucket: 0, lastAttemptMs: Number.NEGATIVE_INFINITY, attempts: x.attempts, lastSuccessMs: x.lastSuccessMs };
+      const addr = { id: new Uint8Array(x.id), host: normalizeHost(x.host), port: x.port };
+      const e: Entry = { addr, key, sourceGroup: x.source, table: 'new', bucket: 0, lastAttemptMs: Number.NEGATIVE_INFINITY, attempts: x.attempts, lastSuccessMs: x.lastSuccessMs };
       if (x.table === 'tried' && this.#placeTried(e)) counts.tried++;
       else if (this.#placeNew(e, false)) counts.new++;
       else counts.dropped++;
