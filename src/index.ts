@@ -15,6 +15,7 @@ export type { Random } from './io/random.ts';
 export type { Transport, Link, LinkHandlers, Listener, DialCallback } from './io/transport.ts';
 export { nodeDefaults, DEFAULT_NETWORK_ID, parseHostPort, parsePeerAddress, type PinnedAddress } from './core/node-options.ts';
 export type { NodeOptions, NodeLimits } from './core/node-options.ts';
+export type { AddressBookSnapshot, AddressBookEntry } from './peers/address-book-snapshot.ts';
 export { StrongcastError, ErrorCodes, isStrongcastError } from './errors.ts';
 export type { ErrorCode } from './errors.ts';
 export { generateIdentity, identityFromSeed, readKeyFile, writeKeyFile } from './crypto/keys.ts';

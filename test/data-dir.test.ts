@@ -14,7 +14,8 @@ import { generateIdentity } from '../src/crypto/keys.ts';
 import { blockHash, chainDigest, type ChainBlock } from '../src/consensus/block.ts';
 import type { PeerAddress } from '../src/wire/schema.ts';
 import { AppendLog } from '../src/store/append-log.ts';
-import { DATA_DIR_FILES, openDataDir, type DataDirOptions } from '../src/store/data-dir.ts';
+import { DATA_DIR_FILES, PEERS_FILE_FORMAT, openDataDir, peerEntryBytesMax, type DataDirOptions } from '../src/store/data-dir.ts';
+import type { AddressBookEntry, AddressBookSnapshot } from '../src/peers/address-book-snapshot.ts';
 
 let root = '';
 let n = 0;
@@ -93,38 +94,109 @@ test('adoptIdentity writes a given key once, accepts the same key again, and ref
 });
 
 const peer = (i: number): PeerAddress => ({ id: new Uint8Array(32).fill(i), host: `10.0.0.${i}`, port: 7000 + i });
+const entry = (i: number, table: 'new' | 'tried' = 'new'): AddressBookEntry => ({ ...peer(i), table, source: `45.${i}`, attempts: i % 3, lastSuccessMs: table === 'tried' ? 1_700_000_000_000 + i : 0 });
+const bookKey = new Uint8Array(16).fill(0xab);
+const book = (...entries: AddressBookEntry[]): AddressBookSnapshot => ({ key: bookKey, entries });
 
-test('peers round-trip across reopen, bounded at peersMax (exactly max kept, the rest dropped)', async () => {
+test('the address book round-trips across reopen, bounded at peersMax (exactly max kept, the rest dropped)', async () => {
   const dir = freshDir();
   const a = await openDataDir(dir, { peersMax: 3 });
   assert.equal(a.loadPeers(), []);
-  await a.savePeers([peer(1), peer(2), peer(3)]);
-  assert.equal(a.loadPeers(), [peer(1), peer(2), peer(3)]);
-  await a.savePeers([peer(4), peer(5), peer(6), peer(7)]);
+  assert.is(a.loadAddressBook(), null);
+  await a.saveAddressBook(book(entry(1, 'tried'), entry(2), entry(3)));
+  assert.equal(a.loadAddressBook(), book(entry(1, 'tried'), entry(2), entry(3)));
+  await a.saveAddressBook(book(entry(4, 'tried'), entry(5, 'tried'), entry(6), entry(7)));
+  assert.equal(a.loadAddressBook(), book(entry(4, 'tried'), entry(5, 'tried'), entry(6)));
   assert.equal(a.loadPeers(), [peer(4), peer(5), peer(6)]);
   await a.close();
   const b = await openDataDir(dir, { peersMax: 3 });
+  assert.equal(b.loadAddressBook(), book(entry(4, 'tried'), entry(5, 'tried'), entry(6)), 'key, tables, sources, attempts and successes kept');
   assert.equal(b.loadPeers(), [peer(4), peer(5), peer(6)]);
-  await expectError(b.savePeers([{ ...peer(1), port: 0 }]), 'ERR_STORE', 'port must be an integer in 1..65535');
-  await expectError(b.savePeers([{ ...peer(1), id: new Uint8Array(31) }]), 'ERR_STORE', 'id must be a 32-byte key');
+  await expectError(b.saveAddressBook(book({ ...entry(1), port: 0 })), 'ERR_STORE', 'entry 0: port must be an integer in 1..65535');
+  await expectError(b.saveAddressBook(book({ ...entry(1), id: new Uint8Array(31) })), 'ERR_STORE', 'id must be a 32-byte key');
+  await expectError(b.saveAddressBook(book(entry(1), { ...entry(2), table: 'old' as 'new' })), 'ERR_STORE', 'entry 1: table must be "new" or "tried"');
+  await expectError(b.saveAddressBook({ key: new Uint8Array(8), entries: [] }), 'ERR_STORE', 'key must be 16 bytes');
   await b.close();
   const c = await openDataDir(dir, { peersMax: 2 });
-  assert.equal(c.loadPeers(), [peer(4), peer(5)], 'a smaller peersMax keeps the first');
+  assert.equal(c.loadAddressBook(), book(entry(4, 'tried'), entry(5, 'tried')), 'a smaller peersMax keeps the first');
   await c.close();
 });
 
-test('a corrupt peers or meta file is refused at open, naming the file', async () => {
+test('a peers.json of format 1 (addresses only) still loads, as addresses without a book; the next save writes format 2', async () => {
   const dir = freshDir();
   await (await openDataDir(dir)).close();
-  await writeFile(join(dir, DATA_DIR_FILES.peers), '{"format":1,"peers":[{"id":"zz","host":"a","port":1}');
+  const old = { format: 1, peers: [peer(1), peer(2)].map((p) => ({ id: toHex(p.id), host: p.host, port: p.port })) };
+  await writeFile(join(dir, DATA_DIR_FILES.peers), JSON.stringify(old) + '\n');
+  const a = await openDataDir(dir);
+  assert.equal(a.loadPeers(), [peer(1), peer(2)]);
+  assert.is(a.loadAddressBook(), null);
+  await a.saveAddressBook(book(entry(1, 'tried'), entry(2)));
+  await a.close();
+  const written = JSON.parse(await readFile(join(dir, DATA_DIR_FILES.peers), 'utf8')) as Record<string, unknown>;
+  assert.is(written['format'], PEERS_FILE_FORMAT);
+  assert.is(written['key'], toHex(bookKey));
+  assert.equal((written['peers'] as unknown[])[0], { id: toHex(peer(1).id), host: '10.0.0.1', port: 7001, table: 'tried', source: '45.1', attempts: 1, lastSuccessMs: 1_700_000_000_001 });
+});
+
+test('a corrupt peers or meta file is refused at open, naming the file and the field', async () => {
+  const dir = freshDir();
+  await (await openDataDir(dir)).close();
+  const peersPath = join(dir, DATA_DIR_FILES.peers);
+  await writeFile(peersPath, '{"format":1,"peers":[{"id":"zz","host":"a","port":1}');
   await expectError(openDataDir(dir), 'ERR_STORE', DATA_DIR_FILES.peers, 'not valid JSON');
-  await writeFile(join(dir, DATA_DIR_FILES.peers), '{"format":1,"peers":[{"id":"zz","host":"a","port":1}]}');
+  await writeFile(peersPath, '{"format":1,"peers":[{"id":"zz","host":"a","port":1}]}');
   await expectError(openDataDir(dir), 'ERR_STORE', 'peers[0]: id must be a 32-byte key');
-  await rm(join(dir, DATA_DIR_FILES.peers));
+  await writeFile(peersPath, '{"format":3,"peers":[]}');
+  await expectError(openDataDir(dir), 'ERR_STORE', DATA_DIR_FILES.peers, '"format" must be 1 or 2');
+  const good = { id: toHex(peer(1).id), host: 'a', port: 1, table: 'new', source: '45.1', attempts: 0, lastSuccessMs: 0 };
+  const v2 = (key: unknown, ...peers: unknown[]) => writeFile(peersPath, JSON.stringify({ format: 2, key, peers }));
+  await v2('ab'.repeat(15), good);
+  await expectError(openDataDir(dir), 'ERR_STORE', '"key" must be 32 lower-case hex characters');
+  const cases: [Record<string, unknown>, string][] = [
+    [{ table: 'old' }, 'peers[1]: table must be "new" or "tried"'],
+    [{ source: '' }, 'peers[1]: source must be a network group of 1..255 characters'],
+    [{ attempts: -1 }, 'peers[1]: attempts must be a non-negative integer'],
+    [{ lastSuccessMs: 'yesterday' }, 'peers[1]: lastSuccessMs must be a finite number >= 0'],
+    [{ port: 70000 }, 'peers[1]: port must be an integer in 1..65535'],
+    [{ id: 'AB'.repeat(32) }, 'peers[1]: id must be a 32-byte key'],
+  ];
+  for (const [change, message] of cases) {
+    await v2('ab'.repeat(16), good, { ...good, ...change });
+    await expectError(openDataDir(dir), 'ERR_STORE', DATA_DIR_FILES.peers, message);
+  }
+  await rm(peersPath);
   await writeFile(join(dir, DATA_DIR_FILES.meta), '{"format":2}');
   await expectError(openDataDir(dir), 'ERR_STORE', DATA_DIR_FILES.meta, '"format" must be 1');
   await writeFile(join(dir, DATA_DIR_FILES.meta), 'x'.repeat(4097));
   await expectError(openDataDir(dir), 'ERR_STORE', '4097 bytes, above the 4096');
+});
+
+test('peers.json is read up to 256 + peersMax x peerEntryBytesMax bytes: a file of that size loads, one byte more is refused', async () => {
+  const dir = freshDir();
+  await (await openDataDir(dir)).close();
+  const peersPath = join(dir, DATA_DIR_FILES.peers);
+  const max = 256 + 2 * peerEntryBytesMax;
+  // Pad with spaces (valid JSON) to the exact size.
+  const body = JSON.stringify({ format: 2, key: 'ab'.repeat(16), peers: [{ id: toHex(peer(1).id), host: 'a', port: 1, table: 'tried', source: 'a', attempts: 0, lastSuccessMs: 0 }] });
+  await writeFile(peersPath, body + ' '.repeat(max - body.length));
+  const a = await openDataDir(dir, { peersMax: 2 });
+  assert.is(a.loadAddressBook()?.entries.length, 1);
+  await a.close();
+  await writeFile(peersPath, body + ' '.repeat(max + 1 - body.length));
+  await expectError(openDataDir(dir, { peersMax: 2 }), 'ERR_STORE', `${max + 1} bytes, above the ${max}`);
+  // The bound holds the largest entries a node can write: hosts and sources of hostCharsMax characters that
+  // JSON escapes (6 bytes each), the largest numbers.
+  const wide = '\u0001'.repeat(255);
+  const big = { ...entry(1, 'tried'), host: wide, source: wide, attempts: Number.MAX_SAFE_INTEGER, lastSuccessMs: Number.MAX_VALUE };
+  await rm(peersPath);
+  const b = await openDataDir(dir, { peersMax: 2 });
+  await b.saveAddressBook(book(big, { ...big, port: 65535 }));
+  await b.close();
+  const size = (await stat(peersPath)).size;
+  assert.ok(size > 2 * (2 * 6 * 255) && size <= max, `${size} bytes, within ${max}`);
+  const c = await openDataDir(dir, { peersMax: 2 });
+  assert.equal(c.loadAddressBook(), book(big, { ...big, port: 65535 }));
+  await c.close();
 });
 
 test('the chain round-trips across reopen with its tip, and appends may overlap', async () => {

@@ -1,10 +1,12 @@
-/** Node options: defaults, validation messages naming the field, address parsing; address book bounds. */
+/** Node options: defaults, validation messages naming the field, address parsing; address book bounds and restore. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createNode } from '../src/create-node.ts';
 import { nodeDefaults, parseHostPort, resolveLimits } from '../src/core/node-options.ts';
 import { AddressBook, addressRetryMs, normalizeHost } from '../src/peers/address-book.ts';
 import { isStrongcastError } from '../src/errors.ts';
+import { identityFromSeed } from '../src/crypto/keys.ts';
+import type { AddressBookEntry } from '../src/peers/address-book-snapshot.ts';
 
 function invalid(fn: () => unknown, fragment: string): void {
   try {
@@ -68,6 +70,22 @@ test('the address book is bounded and rests an address after a dial attempt', ()
   assert.is(book.sample(2, 0).length, 2);
   assert.is(normalizeHost('::ffff:10.0.0.1'), '10.0.0.1');
   assert.is(normalizeHost('::1'), '::1');
+});
+
+test('options.addressBook is checked by field, restored under its own key without the node itself, knownPeers added as new beside it', () => {
+  const me = identityFromSeed(new Uint8Array(32).fill(5));
+  const entry = (i: number, table: 'new' | 'tried'): AddressBookEntry => ({ id: new Uint8Array(32).fill(i), host: `10.${i}.0.1`, port: 7000 + i, table, source: '45.1', attempts: 1, lastSuccessMs: 9 });
+  const key = new Uint8Array(16).fill(3);
+  invalid(() => createNode({ addressBook: { key: new Uint8Array(4), entries: [] } }), 'options.addressBook.key must be 16 bytes');
+  invalid(() => createNode({ addressBook: { key, entries: [{ ...entry(1, 'tried'), table: 'x' as 'new' }] } }), 'options.addressBook.entries[0].table must be "new" or "tried"');
+  invalid(() => createNode({ addressBook: null as never }), 'options.addressBook must be an object');
+  const self = { ...entry(2, 'tried'), id: me.publicKey };
+  const node = createNode({ identity: me, addressBook: { key, entries: [entry(1, 'tried'), self, entry(3, 'new')] }, knownPeers: [entry(4, 'new'), entry(1, 'new')] });
+  const snap = node.addressBookSnapshot();
+  assert.equal(snap.key, key);
+  assert.equal(snap.entries.map((e) => `${e.port} ${e.table}`).sort(), ['7001 tried', '7003 new', '7004 new']);
+  assert.equal(node.knownAddresses()[0]!.port, 7001, 'tried first');
+  assert.not.equal(createNode({}).addressBookSnapshot().key, createNode({}).addressBookSnapshot().key, 'without a saved book each node draws its key');
 });
 
 test.run();

@@ -14,6 +14,7 @@ import { groupArrivalsDefaults } from '../peers/group-arrivals.ts';
 import { positiveInt, nonNegativeInt, positiveNumber } from '../options.ts';
 import type { Identity } from '../crypto/keys.ts';
 import type { PeerAddress } from '../wire/schema.ts';
+import { snapshotProblem, type AddressBookSnapshot } from '../peers/address-book-snapshot.ts';
 import type { Verifier } from '../crypto/verifier.ts';
 import type { Logger } from '../log.ts';
 import type { Clock } from '../io/clock.ts';
@@ -172,6 +173,13 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
   reconnectMaxMs?: number;
   /** Peer addresses remembered from an earlier run (e.g. a data directory), dialed like exchanged ones. @default [] */
   knownPeers?: PeerAddress[];
+  /**
+   * The address book of an earlier run (`node.addressBookSnapshot()`): its bucket key and its new and tried
+   * tables, restored as they were, so the addresses this node reached stay tried across a restart (knownPeers
+   * only ever adds new ones). Entries beyond what the tables hold (a smaller knownAddressesMax) are dropped.
+   * @default none: a fresh key and empty tables
+   */
+  addressBook?: AddressBookSnapshot;
   /** Whether the node asks peers for addresses and dials them to reach targetPeers. @default true */
   peerExchange?: boolean;
   /** Whether misbehaviour before a handshake bans the remote IP; loopback addresses are never IP-banned. @default true */
@@ -330,6 +338,17 @@ export function resolveLimits(o: NodeOptions): NodeLimits {
     throw new StrongcastError('ERR_INVALID_OPTION', 'options.targetPeers must not exceed options.maxPeers');
   }
   return out;
+}
+
+/**
+ * Checks options.addressBook, naming the bad field (`options.addressBook.entries[2].table must be ...`).
+ * @throws StrongcastError ERR_INVALID_OPTION
+ */
+export function checkAddressBookOption(book: unknown): AddressBookSnapshot | undefined {
+  if (book === undefined) return undefined;
+  const bad = snapshotProblem(book);
+  if (bad !== null) throw new StrongcastError('ERR_INVALID_OPTION', `options.addressBook${bad.startsWith('must') ? ' ' : '.'}${bad}`);
+  return book as AddressBookSnapshot;
 }
 
 /** Validates the listening port (0 = any free port). */

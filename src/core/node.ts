@@ -29,7 +29,8 @@ import { PeerMaintainer } from '../peers/peer-maintenance.ts';
 import { Flooding, type FloodHost } from './flooding.ts';
 import { PeerExchange, type ExchangeHost } from './peer-exchange.ts';
 import { AddressBook, normalizeHost } from '../peers/address-book.ts';
-import { DEFAULT_NETWORK_ID, parseHostPort, parsePeerAddress, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
+import type { AddressBookSnapshot } from '../peers/address-book-snapshot.ts';
+import { DEFAULT_NETWORK_ID, checkAddressBookOption, parseHostPort, parsePeerAddress, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
 import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type OutcomeMessage, type PeerAddress } from '../wire/schema.ts';
 import { outcomeId } from '../consensus/outcome.ts';
 import { generateIdentity, type Identity } from '../crypto/keys.ts';
@@ -95,8 +96,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private running = false;
   /** Counters for status views and tests. */
   readonly counters = { delivered: 0, published: 0, relayedFrames: 0, badSignatures: 0, offences: 0, bans: 0, unsolicitedPeers: 0 };
-  /** Key of the hashes that place addresses in buckets and rank network groups for eviction: secret to peers. */
-  private readonly hashKey: Uint8Array;
+  /** Key of the hash that ranks network groups for eviction: secret to peers, drawn by each process. */
+  private readonly evictionKey: Uint8Array;
   /** Frames in and out by message type (see traffic.ts). */
   readonly traffic = new TrafficCounters();
 
@@ -134,10 +135,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.scores = new PeerScores(scoreOpts);
     this.ipScores = new PeerScores(scoreOpts);
     this.keyBans = new KeyBanTally({ keyBansPerIpMax: this.limits.keyBansPerIpMax, windowMs: this.limits.banMs, ipsMax: peerScoreDefaults.scoredPeersMax });
-    this.hashKey = env.random.bytes(16);
-    this.addresses = new AddressBook(this.limits.knownAddressesMax, { secret: this.hashKey, random: () => env.random.next() });
-    // Addresses saved by an earlier run were vetted then: each is its own source, so they spread over buckets.
-    for (const a of options.knownPeers ?? []) if (toHex(a.id) !== toHex(this.identity.publicKey)) this.addresses.add(a, a.host, 0);
+    this.evictionKey = env.random.bytes(16);
+    this.addresses = this.addressBookFrom(options);
     this.flooding = new Flooding(this.floodHost());
     this.exchange = new PeerExchange(this.exchangeHost());
     this.maintainer = new PeerMaintainer(options.peers ?? [], this.addresses, { ...this.limits, peerExchange: this.peerExchange }, this.exchange.maintenanceHost());
@@ -246,9 +245,18 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return sent;
   }
 
-  /** Listening addresses this node knows (peer exchange and open peers), for saving across restarts. */
+  /** Listening addresses this node knows (peer exchange and open peers), tried ones first. */
   knownAddresses(): PeerAddress[] {
     return this.addresses.all();
+  }
+
+  /**
+   * The address book as data, for saving across restarts: its bucket key and every known address with its
+   * table (new or tried), the network group that told us of it, its failed dials and its last success. Pass
+   * it back as options.addressBook. It holds the key that keeps the buckets secret from peers: keep it private.
+   */
+  addressBookSnapshot(): AddressBookSnapshot {
+    return this.addresses.snapshot();
   }
 
   /** Ids of the open peers. */
@@ -411,6 +419,27 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     };
   }
 
+  /**
+   * The address book: a saved one restored under its own key (the same key puts every address back in the
+   * bucket it had, and tried ones stay tried), then the knownPeers added as new. The eviction key is not
+   * kept: it ranks the peers connected now, all of them new after a restart, so keeping it would buy
+   * nothing, and a fresh one makes a ranking learned by probing us worthless once we restart. Without a
+   * saved book the address key is the eviction key's draw, so a run draws the same randomness as before
+   * books were saved (seeded simulations stay as recorded); the book's hashes are tagged, so the two uses
+   * of one key never hash the same input.
+   */
+  private addressBookFrom(options: NodeOptions): AddressBook {
+    const saved = checkAddressBookOption(options.addressBook);
+    const book = new AddressBook(this.limits.knownAddressesMax, { secret: saved ? new Uint8Array(saved.key) : this.evictionKey, random: () => this.env.random.next() });
+    if (saved) {
+      const counts = book.restore(saved.entries.filter((e) => toHex(e.id) !== this.id));
+      this.log.info('address book restored', { ...counts, entries: saved.entries.length });
+    }
+    // Addresses saved by an earlier run were vetted then: each is its own source, so they spread over buckets.
+    for (const a of options.knownPeers ?? []) if (toHex(a.id) !== this.id) book.add(a, a.host, 0);
+    return book;
+  }
+
   private peerTableHost(): PeerTableHost {
     return {
       selfId: this.id,
@@ -422,7 +451,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       accepting: () => this.running && !this.isolated,
       isIpBanned: (ip, now) => this.ipScores.isBanned(ip, now),
       connectionContext: (outbound, expectedKeyHex) => this.connectionContext(outbound, expectedKeyHex),
-      netGroupRank: (group) => createHash('sha256').update(this.hashKey).update(group).digest().readUInt32BE(0),
+      netGroupRank: (group) => createHash('sha256').update(this.evictionKey).update(group).digest().readUInt32BE(0),
       peerOpened: (c) => this.onPeerOpened(c),
       peerClosed: (c, code, reason) => this.onPeerClosed(c, code, reason),
       dialedDuplicate: (c) => this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, false),

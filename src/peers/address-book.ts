@@ -6,11 +6,13 @@
  * reaches only a few buckets and cannot push out what others told us; a full bucket keeps what it holds.
  * A dial that completes the handshake moves the address to tried, where only its own group decides the
  * bucket. Dials pick a random bucket of either table, so an attacker who filled the new table still meets
- * the tried one half the time. Pure: time, the hash key and randomness are passed in.
+ * the tried one half the time. The tables outlive a restart through snapshot() and restore()
+ * (address-book-snapshot.ts). Pure: time, the hash key and randomness are passed in.
  */
 import { createHash } from 'node:crypto';
 import { assert } from '../errors.ts';
 import type { PeerAddress } from '../wire/schema.ts';
+import type { AddressBookEntry, AddressBookSnapshot } from './address-book-snapshot.ts';
 import { netGroup, normalizeHost } from './net-group.ts';
 
 export { normalizeHost } from './net-group.ts';
@@ -127,13 +129,10 @@ export class AddressBook {
     e.attempts = 0;
     e.lastSuccessMs = nowMs;
     if (this.#tried.buckets.length === 0) return void this.#placeNew(e);
-    const bucket = this.#triedBucket(e);
-    const b = this.#tried.buckets[bucket]!;
+    const b = this.#tried.buckets[this.#triedBucket(e)]!;
     if (b.size >= this.#tried.slots) this.#demoteOldest(b);
-    e.table = 'tried';
-    e.bucket = bucket;
-    b.add(key);
-    this.#entries.set(key, e);
+    const placed = this.#placeTried(e);
+    assert(placed, 'a tried bucket has room after its oldest left');
   }
 
   /**
@@ -148,6 +147,55 @@ export class AddressBook {
       out.push(this.#takeRandom(pool).addr);
     }
     return out;
+  }
+
+  /**
+   * The book as data: its key and every entry, tried table first, bucket by bucket in the order each
+   * bucket holds them, so restore() into a book of the same size rebuilds the same buckets.
+   */
+  snapshot(): AddressBookSnapshot {
+    const entries: AddressBookEntry[] = [];
+    for (const t of [this.#tried, this.#new]) {
+      for (const b of t.buckets) {
+        for (const k of b) {
+          const e = this.#entries.get(k)!;
+          entries.push({ ...e.addr, id: new Uint8Array(e.addr.id), table: e.table, source: e.sourceGroup, attempts: e.attempts, lastSuccessMs: e.lastSuccessMs });
+        }
+      }
+    }
+    return { key: new Uint8Array(this.#secret), entries };
+  }
+
+  /**
+   * Puts back entries of a snapshot (checked by the caller) into their buckets under this book's key. A
+   * tried entry whose bucket is full goes to new, and a new one whose bucket is full is dropped (a smaller
+   * knownAddressesMax, or a file holding more than a book can): the tables' bounds hold whatever comes in.
+   * An address already in the book is skipped. Returns how many entries each table took and how many were
+   * dropped.
+   */
+  restore(entries: readonly AddressBookEntry[]): { tried: number; new: number; dropped: number } {
+    const counts = { tried: 0, new: 0, dropped: 0 };
+    for (const x of [...entries.filter((e) => e.table === 'tried'), ...entries.filter((e) => e.table === 'new')]) {
+      const key = addressKey(x);
+      if (this.#entries.has(key)) {
+        counts.dropped++;
+        continue;
+      }
+      // The last try is not kept: it only rests an address for addressRetryMs, and after a restart a node
+      // should dial what it knows at once.
+      const addr = { id: new Uint8Array(x.id), host: normalizeHost(x.host), port: x.port };
+      const e: Entry = { addr, key, sourceGroup: x.source, table: 'new', bucket: 0, lastAttemptMs: Number.NEGATIVE_INFINITY, attempts: x.attempts, lastSuccessMs: x.lastSuccessMs };
+      if (x.table === 'tried' && this.#placeTried(e)) counts.tried++;
+      else if (this.#placeNew(e, false)) counts.new++;
+      else counts.dropped++;
+    }
+    return counts;
+  }
+
+  /** Which table and bucket hold an address, or undefined when the book does not. */
+  where(addr: { host: string; port: number }): { table: 'new' | 'tried'; bucket: number } | undefined {
+    const e = this.#entries.get(addressKey(addr));
+    return e && { table: e.table, bucket: e.bucket };
   }
 
   /** Every address, tried ones first (for saving). */
@@ -165,18 +213,35 @@ export class AddressBook {
     return out;
   }
 
-  /** Puts a new-table entry in its bucket, replacing a failed one there if the bucket is full. */
-  #placeNew(e: Entry): boolean {
+  /**
+   * Puts a new-table entry in its bucket, replacing a failed one there if the bucket is full and `replace`
+   * (a restore replaces nothing: it rebuilds, it does not compete).
+   */
+  #placeNew(e: Entry, replace = true): boolean {
     if (this.#new.buckets.length === 0) return false;
     const bucket = this.#newBucket(e);
     const b = this.#new.buckets[bucket]!;
     if (b.size >= this.#new.slots) {
+      if (!replace) return false;
       const terrible = [...b].find((k) => this.#entries.get(k)!.attempts >= addressAttemptsMax);
       if (terrible === undefined) return false;
       b.delete(terrible);
       this.#entries.delete(terrible);
     }
     e.table = 'new';
+    e.bucket = bucket;
+    b.add(e.key);
+    this.#entries.set(e.key, e);
+    return true;
+  }
+
+  /** Puts an entry in its tried bucket if it has room; false when it has none (or there is no tried table). */
+  #placeTried(e: Entry): boolean {
+    if (this.#tried.buckets.length === 0) return false;
+    const bucket = this.#triedBucket(e);
+    const b = this.#tried.buckets[bucket]!;
+    if (b.size >= this.#tried.slots) return false;
+    e.table = 'tried';
     e.bucket = bucket;
     b.add(e.key);
     this.#entries.set(e.key, e);

@@ -5,7 +5,7 @@
  * decodes but breaks the chain is refused as corruption, never returned as data.
  *
  * This file opens the directory and holds the node key; the parts live beside it: the file layout, JSON
- * reading and genesis binding in dir-files.ts, the lock in dir-lock.ts, the peer list in peers-file.ts and
+ * reading and genesis binding in dir-files.ts, the lock in dir-lock.ts, the address book in peers-file.ts and
  * the chain in chain-log.ts. Everything other modules use is exported from here.
  */
 import { mkdir, rename } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { bytesEqual, toHex } from '../bytes.ts';
 import { StrongcastError } from '../errors.ts';
 import { optionsObject, positiveInt } from '../options.ts';
 import { HASH_BYTES, type PeerAddress } from '../wire/schema.ts';
+import type { AddressBookSnapshot } from '../peers/address-book-snapshot.ts';
 import { generateIdentity, readKeyFile, writeKeyFile, type Identity } from '../crypto/keys.ts';
 import type { ChainBlock } from '../consensus/block.ts';
 import { chainDefaults } from '../consensus/chain.ts';
@@ -21,12 +22,12 @@ import type { AppendLogOptions } from './append-log.ts';
 import { openChain, type ChainLog, type LoadedChain } from './chain-log.ts';
 import { bindGenesis, DATA_DIR_FILES, exists, fsyncFile } from './dir-files.ts';
 import { releaseLock, takeLock } from './dir-lock.ts';
-import { readPeers, writePeers } from './peers-file.ts';
+import { readPeers, writePeers, type StoredPeers } from './peers-file.ts';
 import { syncDirectory } from './store-fs.ts';
 import { errnoOf, storeError } from './store-error.ts';
 
 export { DATA_DIR_FILES, DATA_DIR_FORMAT, metaFileBytesMax } from './dir-files.ts';
-export { peerEntryBytesMax } from './peers-file.ts';
+export { PEERS_FILE_FORMAT, peerEntryBytesMax } from './peers-file.ts';
 export type { LoadedChain } from './chain-log.ts';
 
 /** Defaults of {@link DataDirOptions}. */
@@ -41,7 +42,7 @@ export interface DataDirOptions {
    * @default undefined (no chain)
    */
   genesisHash?: Uint8Array;
-  /** Most peer addresses kept; savePeers keeps the first peersMax. @default 1000 */
+  /** Most peer addresses kept, read and written; saveAddressBook keeps the first peersMax. @default 1000 */
   peersMax?: number;
   /**
    * Most blocks loadChain returns (the newest); every block is still checked on load. Matches the in-memory
@@ -123,7 +124,7 @@ export class DataDir {
   /** The directory, as an absolute path. */
   readonly dir: string;
   readonly #opts: ResolvedOptions;
-  #peers: PeerAddress[];
+  #peers: StoredPeers;
   readonly #log: ChainLog | null;
   readonly #chain: LoadedChain | null;
   #identity: Identity | null = null;
@@ -132,7 +133,7 @@ export class DataDir {
   #closing: Promise<void> | null = null;
 
   /** Use {@link openDataDir}. */
-  constructor(dir: string, opts: ResolvedOptions, peers: PeerAddress[], log: ChainLog | null, chain: LoadedChain | null) {
+  constructor(dir: string, opts: ResolvedOptions, peers: StoredPeers, log: ChainLog | null, chain: LoadedChain | null) {
     this.dir = dir;
     this.#opts = opts;
     this.#peers = peers;
@@ -175,19 +176,28 @@ export class DataDir {
     });
   }
 
-  /** The known peer addresses as read at open or last saved (a copy). */
+  /** The known peer addresses as read at open or last saved, tried ones first (a copy). */
   loadPeers(): PeerAddress[] {
-    return this.#peers.map((p) => ({ ...p }));
+    return this.#peers.peers.map((p) => ({ ...p, id: new Uint8Array(p.id) }));
   }
 
   /**
-   * Replaces the stored peer addresses atomically (write, fsync, rename), keeping the first peersMax: list
-   * the best first.
-   * @throws StrongcastError ERR_STORE when an address is malformed or the file cannot be written.
+   * The address book (its key and tables) as read at open or last saved, a copy; null when the directory has
+   * none yet or holds an older peers.json of addresses only (loadPeers has those).
    */
-  savePeers(addrs: readonly PeerAddress[]): Promise<void> {
+  loadAddressBook(): AddressBookSnapshot | null {
+    const book = this.#peers.book;
+    return book && { key: new Uint8Array(book.key), entries: book.entries.map((e) => ({ ...e, id: new Uint8Array(e.id) })) };
+  }
+
+  /**
+   * Replaces the stored address book atomically (write, fsync, rename) with its key and the first peersMax
+   * of its entries (a node's snapshot lists the tried table first).
+   * @throws StrongcastError ERR_STORE when the key or an entry is malformed or the file cannot be written.
+   */
+  saveAddressBook(book: AddressBookSnapshot): Promise<void> {
     return this.#exclusive(async () => {
-      this.#peers = await writePeers(this.dir, addrs, this.#opts.peersMax);
+      this.#peers = await writePeers(this.dir, book, this.#opts.peersMax);
     });
   }
 

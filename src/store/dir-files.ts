@@ -5,7 +5,8 @@
  *
  *   DIR/node.key    the key file (crypto/keys.ts), mode 0600
  *   DIR/meta.json   { format, genesisHash }: which network's chain this directory holds
- *   DIR/peers.json  { format, peers: [{ id, host, port }] }
+ *   DIR/peers.json  the address book (peers-file.ts): { format: 2, key, peers: [{ id, host, port, table,
+ *                   source, attempts, lastSuccessMs }] }, or the older { format: 1, peers: [{ id, host, port }] }
  *   DIR/chain.log   one msgpack ChainBlock per record, height 1 first
  *   DIR/LOCK        the process id of the node using the directory
  */
@@ -25,7 +26,7 @@ export const DATA_DIR_FILES = {
   lock: 'LOCK',
 } as const;
 
-/** Format version of meta.json and peers.json; a file of another version is refused. */
+/** Format version of meta.json (and of the older peers.json: peers-file.ts has its own); another is refused. */
 export const DATA_DIR_FORMAT = 1;
 
 /** Largest meta.json read, in bytes: it holds one hash. */
@@ -58,9 +59,9 @@ export async function fsyncFile(path: string): Promise<void> {
 /**
  * Reads a small JSON file, or null when it does not exist.
  * @throws StrongcastError ERR_STORE when it is above `bytesMax`, unreadable, not a JSON object, or of
- *   another format than DATA_DIR_FORMAT.
+ *   none of `formats` (by default DATA_DIR_FORMAT alone).
  */
-export async function readJson(path: string, bytesMax: number): Promise<Record<string, unknown> | null> {
+export async function readJson(path: string, bytesMax: number, formats: readonly number[] = [DATA_DIR_FORMAT]): Promise<Record<string, unknown> | null> {
   let text: string;
   try {
     const info = await stat(path);
@@ -79,7 +80,7 @@ export async function readJson(path: string, bytesMax: number): Promise<Record<s
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw storeError(`${path}: must hold a JSON object`);
   const o = parsed as Record<string, unknown>;
-  if (o['format'] !== DATA_DIR_FORMAT) throw storeError(`${path}: "format" must be ${DATA_DIR_FORMAT}`);
+  if (!formats.includes(o['format'] as number)) throw storeError(`${path}: "format" must be ${formats.join(' or ')}`);
   return o;
 }
 
