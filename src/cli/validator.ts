@@ -117,7 +117,11 @@ function wireValidatorEvents(v: Validator, out: Output): void {
     ),
   );
   v.on('diverged', (e) =>
-    out.event('diverged', { t0: e.t0, height: e.height, signers: e.signers, theirs: e.theirs, ours: e.ours }, `ALARM: this chain diverged from the one validators ${e.signers.join(', ')} signed at height ${e.height} (t0 ${e.t0}); see the README, "Forks"`),
+    out.event(
+      'diverged',
+      { source: e.source, reason: e.reason, t0: e.t0, height: e.height, signers: e.signers, theirs: e.theirs, ours: e.ours },
+      `ALARM: this chain diverged from the one f+1 validators hold at height ${e.height}: ${e.reason}; see the README, "Stalls and forks"`,
+    ),
   );
   v.on('caught-up', (e) => out.event('caught-up', { height: e.height, tip: e.tip }, `caught up at height ${e.height}`));
   v.on('rejected', (e) => out.event('rejected', { instance: e.instance, code: e.code, reason: e.reason, from: e.from }, null));

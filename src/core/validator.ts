@@ -326,11 +326,11 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.stallReason ??= `a chain of instance (miner ${miner}, t0 ${t0}) ${when} ${late.lateMs} ms after its round ${late.round} ended, its check ${late.checkMs} ms long (stallMsMax ${this.stallMsMax})`;
   }
 
-  /** The outcome exchange found our chain contradicted by f+1 other validators: loud, never silent. */
+  /** The outcome exchange or catch-up found our chain contradicted by f+1 other validators: loud, never silent. */
   diverged(d: Divergence): void {
     this.divergences++;
     this.lastDivergence = d;
-    this.log.warn('this chain diverged from the one f+1 other validators signed', { t0: d.t0, height: d.height, signers: d.signers.join(',') });
+    this.log.warn('this chain diverged from the one f+1 other validators hold', { source: d.source, reason: d.reason, t0: d.t0, height: d.height, signers: d.signers.join(',') });
     this.emit('diverged', d);
   }
 
