@@ -58,6 +58,25 @@ test('Chain keeps at most blocksKeptMax blocks in memory, linkage unaffected', (
   assert.equal(c.blocks()[1]?.parent, c.blocks()[0]?.hash);
 });
 
+test('Chain.digestAt: the running digest through each kept height and the tip; null above the tip and below what is kept', () => {
+  const genesis = new Uint8Array(32).fill(3);
+  const c = new Chain({ genesisHash: genesis, blocksKeptMax: 2 });
+  assert.equal(c.digestAt(0), genesis, 'an empty chain: the genesis');
+  const digests: Uint8Array[] = [genesis];
+  for (let t0 = 0; t0 < 4; t0++) {
+    const h = blockHash({ ...b, t0 });
+    c.append({ ...b, t0 }, h);
+    digests.push(chainDigest(digests.at(-1)!, t0 + 1, h));
+  }
+  assert.equal([c.digestAt(3), c.digestAt(4)], [digests[3], digests[4]]);
+  assert.is(c.digestAt(4), c.tip.digest);
+  assert.is(c.digestAt(2), null, 'below the blocks kept');
+  assert.is(c.digestAt(5), null, 'above the tip');
+  const resumed = new Chain({ genesisHash: genesis, tip: c.tip });
+  assert.equal(resumed.digestAt(4), digests[4], 'a chain resumed from a tip knows the tip');
+  assert.is(resumed.digestAt(3), null);
+});
+
 test('Chain options are checked', () => {
   const bad = (o: ConstructorParameters<typeof Chain>[0], field: string) =>
     assert.throws(() => new Chain(o), (e: unknown) => isStrongcastError(e, 'ERR_INVALID_OPTION') && (e as Error).message.includes(field));

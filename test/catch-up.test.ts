@@ -220,4 +220,49 @@ test('the core holds decisions while syncing and appends them after the synced t
   assert.equal(core.chain().map((b) => b.t0), [2, 9]);
 });
 
+/** A catch-up whose tip is the chain `G, ...ours`, with our digest at every height of it. */
+function forkWatch(ours: readonly WireChainBlock[]): { c: CatchUp; digestAt: (h: number) => Uint8Array | null } {
+  const c = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 20, tip: tipOf(ours) });
+  const digestAt = (h: number) => (h <= ours.length ? digestOf(ours.slice(0, h)) : null);
+  return { c, digestAt };
+}
+
+test('contradictions: f+1 statements naming another digest at a height at or below our tip, reported once', () => {
+  const theirs = blocks(3);
+  const ours = [...theirs.slice(0, 1), ...blocks(3, blockHash(theirs[0]!), 1, 9)];
+  const { c, digestAt } = forkWatch(ours);
+  c.onReply(st(1, theirs), []);
+  assert.is(c.contradictions(digestAt), null, 'f of them: one may be lying');
+  c.onReply(st(2, theirs.slice(0, 2)), []);
+  assert.equal(c.contradictions(digestAt), [
+    { signer: 2, height: 2, hash: toHex(blockHash(theirs[1]!)) },
+    { signer: 1, height: 3, hash: toHex(blockHash(theirs[2]!)) },
+  ]);
+  c.onReply(st(3, theirs), []);
+  assert.is(c.contradictions(digestAt), null, 'reported once per run');
+});
+
+test('contradictions: a statement above our tip contradicts through the block it sent on our tip\'s height + 1', () => {
+  const theirs = blocks(4);
+  const ours = [...theirs.slice(0, 1), ...blocks(1, blockHash(theirs[0]!), 1, 9)];
+  const { c, digestAt } = forkWatch(ours);
+  c.onReply(st(1, theirs), theirs.slice(2));
+  c.onReply(st(2, theirs), []);
+  assert.is(c.contradictions(digestAt), null, 'signer 2 sent no block: its statement above our tip says nothing about our heights');
+  c.onReply(st(2, theirs), theirs.slice(2));
+  assert.equal(c.contradictions(digestAt)?.map((x) => [x.signer, x.height, x.hash]), [
+    [1, 2, toHex(blockHash(theirs[1]!))],
+    [2, 2, toHex(blockHash(theirs[1]!))],
+  ]);
+});
+
+test('contradictions: statements of our own chain, of a prefix of it, or of a chain that extends it say nothing', () => {
+  const chain = blocks(4);
+  const { c, digestAt } = forkWatch(chain.slice(0, 3));
+  c.onReply(st(1, chain.slice(0, 3)), []);
+  c.onReply(st(2, chain.slice(0, 1)), []);
+  c.onReply(st(3, chain), chain.slice(3));
+  assert.is(c.contradictions(digestAt), null);
+});
+
 test.run();

@@ -43,6 +43,8 @@ test('validators with --metrics: blocks and consensus frames move the metrics, /
     assert.is(sample(before.text, 'strongcast_chain_height'), 0);
     assert.is(sample(before.text, 'strongcast_verify_pool_threads'), 1);
     assert.is(sample(before.text, 'strongcast_divergences_total'), 0, 'a validator reports divergences (none here)');
+    assert.is(sample(before.text, 'strongcast_chains_out_of_sync_total'), 0, 'and chains checked out of synchrony (none here)');
+    assert.is(sample(before.text, 'strongcast_chains_checked_late_total'), 0);
     procs[1]!.command('mine metered block');
     await Promise.all(procs.map((p, i) => p.waitEvent((e) => e.event === 'decided' && e.block !== null, `decided on ${i}`, 20_000)));
     const after = await get(`${urls[0]}/metrics`);
@@ -53,8 +55,9 @@ test('validators with --metrics: blocks and consensus frames move the metrics, /
     assert.ok(sample(after.text, 'strongcast_consensus_round')! >= 1, 'the rounds have begun');
     const h = await get(`${urls[0]}/health`);
     assert.is(h.status, 200, h.text);
-    const body = JSON.parse(h.text) as { height: number; peers: number; lastDecidedAt: string | null; syncing: boolean };
+    const body = JSON.parse(h.text) as { height: number; peers: number; lastDecidedAt: string | null; syncing: boolean; divergences: number };
     assert.is(body.height, 1);
+    assert.is(body.divergences, 0);
     assert.is(body.peers, 1);
     assert.is(body.syncing, false);
     assert.ok(body.lastDecidedAt !== null && Date.parse(body.lastDecidedAt) > Date.now() - 60_000, 'the decision time');

@@ -119,7 +119,7 @@ test('/health: 200 with a peer, 503 once alone for longer than noPeersMsMax, 503
     await waitFor(() => a.peers().length === 1, 'a has its peer');
     const ok = await health(server);
     assert.is(ok.status, 200);
-    assert.equal(ok.body, { ok: true, reasons: [], listening: true, peers: 1, height: null, syncing: false, lastDecidedAt: null });
+    assert.equal(ok.body, { ok: true, reasons: [], listening: true, peers: 1, height: null, syncing: false, lastDecidedAt: null, divergences: 0 });
     const aloneAt = Date.now();
     await b.stop();
     await waitFor(() => a.peers().length === 0, 'a alone');
@@ -142,13 +142,23 @@ test('/health: 200 with a peer, 503 once alone for longer than noPeersMsMax, 503
 });
 
 test('healthVerdict at its edges: exactly noPeersMsMax alone still serves, one ms more does not; catching up is 503', () => {
-  const facts: HealthFacts = { listening: true, stopping: false, peers: 0, noPeersSinceMs: 1000, height: 3, syncing: false, lastDecidedAtMs: 0 };
+  const facts: HealthFacts = { listening: true, stopping: false, peers: 0, noPeersSinceMs: 1000, height: 3, syncing: false, lastDecidedAtMs: 0, divergences: 0 };
   const max = healthDefaults.noPeersMsMax;
   assert.is(healthVerdict(facts, 1000 + max).status, 200);
   assert.is(healthVerdict(facts, 1000 + max + 1).status, 503);
   assert.equal(healthVerdict({ ...facts, noPeersSinceMs: null, syncing: true }, 5000).body.reasons, ['catching up on missed blocks']);
   assert.equal(healthVerdict({ ...facts, noPeersSinceMs: null, listening: false }, 5000).body.reasons, ['not listening']);
   assert.is(healthVerdict({ ...facts, noPeersSinceMs: null }, 5000).body.lastDecidedAt, '1970-01-01T00:00:00.000Z');
+});
+
+test('healthVerdict: a chain that diverged is 503 from the first alarm on, live or catching up, and says why', () => {
+  const facts: HealthFacts = { listening: true, stopping: false, peers: 3, noPeersSinceMs: null, height: 7, syncing: false, lastDecidedAtMs: 0, divergences: 0 };
+  assert.is(healthVerdict(facts, 5000).status, 200);
+  const one = healthVerdict({ ...facts, divergences: 1 }, 5000);
+  assert.is(one.status, 503);
+  assert.is(one.body.divergences, 1);
+  assert.equal(one.body.reasons, ['this chain diverged from the one f+1 validators hold (1 alarm; see the README, "Stalls and forks")']);
+  assert.is(healthVerdict({ ...facts, divergences: 2, syncing: true }, 5000).body.reasons.length, 2, 'catching up on a forked chain: both reasons');
 });
 
 function openSocket(port: number): Promise<Socket> {

@@ -39,8 +39,9 @@ Flags:
   --gossip-mode MODE   tree (eager tree links, ids to the others) or flood (default tree)
   --clock-skew-ms-max MS  validators: largest clock difference to another validator; a chain up to
                        this early is counted in round 1 (default: a quarter of the genesis round length)
-  --stall-ms-max MS    validators: a stall of this process longer than MS puts it out of synchrony: it
-                       catches up from f+1 validators (default: half the genesis round length)
+  --stall-ms-max MS    validators: a stall of this process longer than MS, or a chain check that ran past
+                       its round and longer than MS, puts it out of synchrony: it catches up from f+1
+                       validators (default: half the genesis round length)
   --log-level L        debug, info, warn, error or silent (logs go to stderr; default info, or warn
                        where the console prints events as text at a terminal)
   --log-format F       text or json: one JSON object per log line (default text at a terminal, else json)

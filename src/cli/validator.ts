@@ -109,8 +109,19 @@ function wireValidatorEvents(v: Validator, out: Output): void {
   v.on('stalled', (e) =>
     out.event('stalled', { lateMs: e.lateMs, stallMsMax: e.stallMsMax, catchingUp: e.catchingUp }, `process stalled ${e.lateMs} ms (limit ${e.stallMsMax}): ${e.catchingUp ? 'catching up from f+1 validators' : 'fewer than f+1 validator peers to catch up from, deciding on its own view'}`),
   );
+  v.on('late-chain', (e) =>
+    out.event(
+      'late-chain',
+      { instance: e.instance, round: e.round, lateMs: e.lateMs, checkMs: e.checkMs, ended: e.ended, stallMsMax: e.stallMsMax, catchingUp: e.catchingUp },
+      `chain of miner ${e.instance.miner} (t0 ${e.instance.t0}) checked ${e.lateMs} ms after its round ${e.round} ended, its check ${e.checkMs} ms long (limit ${e.stallMsMax}): ${e.catchingUp ? 'out of synchrony, catching up from f+1 validators' : 'out of synchrony; fewer than f+1 validator peers to catch up from, deciding on its own view'}`,
+    ),
+  );
   v.on('diverged', (e) =>
-    out.event('diverged', { t0: e.t0, height: e.height, signers: e.signers, theirs: e.theirs, ours: e.ours }, `ALARM: this chain diverged from the one validators ${e.signers.join(', ')} signed at height ${e.height} (t0 ${e.t0}); see the README, "Forks"`),
+    out.event(
+      'diverged',
+      { source: e.source, reason: e.reason, t0: e.t0, height: e.height, signers: e.signers, theirs: e.theirs, ours: e.ours },
+      `ALARM: this chain diverged from the one f+1 validators hold at height ${e.height}: ${e.reason}; see the README, "Stalls and forks"`,
+    ),
   );
   v.on('caught-up', (e) => out.event('caught-up', { height: e.height, tip: e.tip }, `caught up at height ${e.height}`));
   v.on('rejected', (e) => out.event('rejected', { instance: e.instance, code: e.code, reason: e.reason, from: e.from }, null));

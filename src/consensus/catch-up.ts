@@ -39,6 +39,14 @@
  * end in the same block (test/catch-up.test.ts, "completeness compares whole chains").
  * Until complete, the node's own decisions wait (dolev-strong.ts holds them) so their heights are right when
  * they are appended.
+ *
+ * A fork is never silent here either (issue 18): a node whose chain left the honest one (a fork decided out
+ * of synchrony, then a restart that put it outside the outcome window divergence.ts watches) finds no f+1
+ * vouches for anything on its tip and would catch up for ever, saying nothing. So a reply contradicts our
+ * chain when its statement names, at a height at or below our tip, another chain digest than ours there, or
+ * when the block it sent at our tip's height + 1 sits on another block than our tip. f+1 distinct signers
+ * doing so include an honest one, whose chain differs from ours below our tip: honest chains have split
+ * (`contradictions`).
  */
 import { concatBytes, lengthPrefixed, toHex, u32be, u64be, utf8 } from '../bytes.ts';
 import type { ChainStatement, WireChainBlock } from '../wire/schema.ts';
@@ -111,6 +119,15 @@ export interface CatchUpOptions {
 /** Why a block from a peer was not kept. */
 export type BlockRefusal = { index: number; reason: string } | null;
 
+/** One validator's reply naming another chain than ours at a height we hold. */
+export interface Contradiction {
+  signer: number;
+  /** The height, at or below our tip. */
+  height: number;
+  /** Hex hash of the signer's block at that height (its statement's tip, or the parent of the block it sent). */
+  hash: string;
+}
+
 /** Statements, each validator's chain segment, and the vouch count of one syncing node. */
 export class CatchUp {
   readonly n: number;
@@ -127,6 +144,7 @@ export class CatchUp {
    */
   private readonly segments = new Map<number, Map<number, WireChainBlock & { hashHex: string }>>();
   private readonly candidateBlocksMax: number;
+  private contradictionsReported = false;
 
   constructor(o: CatchUpOptions) {
     this.n = o.n;
@@ -218,6 +236,33 @@ export class CatchUp {
     }
     // `any + 1`: our own chain is one of the n, and it agrees with itself.
     return live >= this.f + 1 || any + 1 >= this.n;
+  }
+
+  /**
+   * The replies that contradict our chain (module comment), once f+1 distinct signers' latest replies do; each
+   * run reports them once (null before, and after). `digestAt` gives our chain's running digest through a
+   * height (null where it is not known here: such a statement is not judged).
+   */
+  contradictions(digestAt: (height: number) => Uint8Array | null): Contradiction[] | null {
+    if (this.contradictionsReported) return null;
+    const out: Contradiction[] = [];
+    for (const s of this.statements.values()) {
+      const c = this.contradiction(s, digestAt);
+      if (c) out.push(c);
+    }
+    if (out.length < this.f + 1) return null;
+    this.contradictionsReported = true;
+    return out.sort((a, b) => a.height - b.height || a.signer - b.signer);
+  }
+
+  private contradiction(s: ChainStatement, digestAt: (height: number) => Uint8Array | null): Contradiction | null {
+    if (s.height <= this.tip.height) {
+      const ours = digestAt(s.height);
+      return ours && toHex(ours) !== toHex(s.digest) ? { signer: s.signer, height: s.height, hash: toHex(s.tip) } : null;
+    }
+    const next = this.segments.get(s.signer)?.get(this.tip.height + 1);
+    const parentHex = next ? toHex(next.parent) : null;
+    return parentHex !== null && parentHex !== toHex(this.tip.hash) ? { signer: s.signer, height: this.tip.height, hash: parentHex } : null;
   }
 
   /** Statements held, for status and tests. */

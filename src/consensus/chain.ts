@@ -34,6 +34,8 @@ export const chainDefaults = { blocksKeptMax: 10_000 } as const;
 /** An append-only chain of decided blocks. */
 export class Chain {
   readonly #blocks: ChainBlock[] = [];
+  /** The running digest through each kept block, by the same index. */
+  readonly #digests: Uint8Array[] = [];
   readonly #blocksKeptMax: number;
   #tip: ChainTip;
 
@@ -69,9 +71,7 @@ export class Chain {
       height: this.#tip.height + 1,
       parent: this.#tip.hash,
     };
-    this.#blocks.push(appended);
-    if (this.#blocks.length > this.#blocksKeptMax) this.#blocks.shift();
-    this.#tip = nextTip(this.#tip, hash);
+    this.#keep(appended);
     return appended;
   }
 
@@ -83,10 +83,28 @@ export class Chain {
     if (b.height !== this.#tip.height + 1 || !bytesEqual(b.parent, this.#tip.hash)) {
       throw new StrongcastError('ERR_BAD_CHAIN', `block at height ${b.height} does not sit on the tip at height ${this.#tip.height}`);
     }
-    this.#blocks.push(b);
-    if (this.#blocks.length > this.#blocksKeptMax) this.#blocks.shift();
-    this.#tip = nextTip(this.#tip, b.hash);
+    this.#keep(b);
     return b;
+  }
+
+  #keep(b: ChainBlock): void {
+    this.#tip = nextTip(this.#tip, b.hash);
+    this.#blocks.push(b);
+    this.#digests.push(this.#tip.digest);
+    if (this.#blocks.length > this.#blocksKeptMax) {
+      this.#blocks.shift();
+      this.#digests.shift();
+    }
+  }
+
+  /**
+   * The running digest of this chain through `height` (block.ts chainDigest): the tip's, or a kept block's;
+   * null for a height above the tip or below the blocks kept in memory.
+   */
+  digestAt(height: number): Uint8Array | null {
+    if (height === this.#tip.height) return this.#tip.digest;
+    const i = height - (this.#blocks[0]?.height ?? this.#tip.height + 1);
+    return i >= 0 && i < this.#digests.length ? this.#digests[i]! : null;
   }
 
   /** The newest block kept, if any. */

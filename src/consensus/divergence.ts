@@ -9,9 +9,14 @@
  * Where it holds other blocks there, or (once our own decisions for that t0 are due and we are not catching
  * up) holds nothing there, an honest validator decided otherwise than we did: a divergence. Our own outcome
  * is not counted among the f+1, so the quorum is always others'.
+ *
+ * Outcomes are carried for a window of recent rounds only, so a node that forked and then restarted (or was
+ * away past the window) never hears the outcomes that contradict it; catch-up's statements do
+ * (catch-up.ts `contradictions`), and `catchUpDivergence` reports them the same way.
  */
 import { toHex } from '../bytes.ts';
 import type { ChainBlock } from './block.ts';
+import type { Contradiction } from './catch-up.ts';
 import type { OutcomeMessage } from '../wire/schema.ts';
 import { outcomeKey } from './outcome.ts';
 
@@ -27,13 +32,24 @@ export const divergenceDefaults = {
 
 /** A fork between this validator and f+1 others, as reported. */
 export interface Divergence {
+  /**
+   * What showed it: `outcomes`, f+1 other validators' signed outcome of one start round; `catch-up`, f+1
+   * validators' catch-up statements (or the blocks they sent) naming another chain at heights ours holds.
+   */
+  source: 'outcomes' | 'catch-up';
+  /** The same in words, for a log line. */
+  reason: string;
+  /** The start round of the outcome (catch-up: of our block at `height`; -1 when it is not held in memory). */
   t0: number;
-  /** Height of the chain after the quorum's blocks. */
+  /** Height of the chain after the quorum's blocks (catch-up: the lowest height named). */
   height: number;
-  /** The validators that signed the quorum outcome. */
+  /** The validators that signed the quorum outcome (catch-up: the statements). */
   signers: number[];
-  /** The quorum's blocks, oldest first, at heights height - blocks.length + 1 .. height. */
-  theirs: Array<{ height: number; miner: number; hash: string }>;
+  /**
+   * The quorum's blocks, oldest first, at heights height - blocks.length + 1 .. height (catch-up: the blocks
+   * the signers name at heights we hold, by height; miner null, a statement does not say it).
+   */
+  theirs: Array<{ height: number; miner: number | null; hash: string }>;
   /** What our chain holds at those heights (null: nothing). */
   ours: Array<{ height: number; hash: string | null }>;
 }
@@ -127,5 +143,23 @@ function compare(msg: OutcomeMessage, signers: number[], chain: readonly ChainBl
     return { height: t.height, hash: b ? toHex(b.hash) : null };
   });
   if (ours.every((o, i) => o.hash === theirs[i]!.hash)) return null;
-  return { t0: msg.t0, height: msg.height, signers, theirs, ours };
+  const reason = `validators ${signers.join(', ')} signed the outcome of round ${msg.t0} with other blocks than this chain holds at heights ${first}..${msg.height}`;
+  return { source: 'outcomes', reason, t0: msg.t0, height: msg.height, signers, theirs, ours };
+}
+
+/**
+ * The divergence that f+1 contradicting catch-up replies show (catch-up.ts `contradictions`, sorted by
+ * height): every block they name, and ours at those heights.
+ */
+export function catchUpDivergence(claims: readonly Contradiction[], chain: readonly ChainBlock[]): Divergence {
+  const signers = [...new Set(claims.map((c) => c.signer))].sort((a, b) => a - b);
+  const theirs = [...new Map(claims.map((c) => [`${c.height}:${c.hash}`, { height: c.height, miner: null, hash: c.hash }])).values()];
+  const heights = [...new Set(theirs.map((t) => t.height))];
+  const ours = heights.map((height) => {
+    const b = blockAt(chain, height);
+    return { height, hash: b ? toHex(b.hash) : null };
+  });
+  const height = heights[0]!;
+  const reason = `catch-up statements of validators ${signers.join(', ')} name another chain than this one at height ${height}${heights.length > 1 ? ` (and ${heights.slice(1).join(', ')})` : ''}`;
+  return { source: 'catch-up', reason, t0: blockAt(chain, height)?.t0 ?? -1, height, signers, theirs, ours };
 }

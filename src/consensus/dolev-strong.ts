@@ -329,6 +329,11 @@ export class DolevStrong {
     return this.#chain.tip;
   }
 
+  /** The decided chain's running digest through `height`; null above the tip or below the blocks kept. */
+  digestAt(height: number): Uint8Array | null {
+    return this.#chain.digestAt(height);
+  }
+
   #proposedIn(t0: number): boolean {
     const self = this.selfIndex;
     return self !== null && (this.#instances.get(instanceKey({ miner: self, t0 }))?.pool.length ?? 0) > 0;

@@ -10,6 +10,7 @@ import type { ConsensusAction } from '../consensus/dolev-strong.ts';
 import type { Timer } from '../io/clock.ts';
 import { blockHash, type ChainBlock } from '../consensus/block.ts';
 import { CatchUp, statementSignedBytes } from '../consensus/catch-up.ts';
+import { catchUpDivergence, type Divergence } from '../consensus/divergence.ts';
 import { schemaLimits, type ChainMessage, type ChainStatement, type WireChainBlock } from '../wire/schema.ts';
 import { logError, type Logger } from '../log.ts';
 import { chainReplyBytesMax, type ValidatorContext } from './validator-types.ts';
@@ -27,6 +28,8 @@ export interface SyncHost extends ValidatorContext {
   strayReply(msg: ChainMessage): void;
   /** Called before answering, so a paused node notices before it speaks (Validator.checkOutage). */
   checkOutage(): void;
+  /** f+1 validators' replies name another chain than ours at heights we hold: raise the alarm. */
+  diverged(d: Divergence): void;
 }
 
 /** One validator's catch-up: the run in progress, if any, and the answers it gives. */
@@ -109,6 +112,9 @@ export class ValidatorSync {
       cu.advance(b, block.hash);
       h.synced(block);
     }
+    // Nothing f+1 vouch for sits on a tip they contradict: without this the node would catch up for ever, silent.
+    const claims = cu.contradictions((height) => h.core.digestAt(height));
+    if (claims) h.diverged(catchUpDivergence(claims, h.core.chain()));
     // Every instance up to the synced tip's t0 (and before liveFromT0) must have ended here, so that its
     // decision is held and settled by finishSync rather than appended again after it (a node whose clock is
     // behind syncs a block from peers whose clocks are ahead while the instance is still open here).

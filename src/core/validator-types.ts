@@ -34,14 +34,25 @@ export interface ValidatorEvents {
   decided: [{ instance: InstanceId; block: BlockView | null }];
   /** A missed block learned from peers (f+1 validators vouched for it), durable on disk when emitted. */
   synced: [{ block: BlockView; vouchers: number }];
-  /** The node was paused, stalled past stallMsMax or cut off, and catches up again. */
+  /** The node was paused, stalled past stallMsMax, checked a chain out of synchrony or was cut off, and catches up again. */
   resync: [{ reason: string }];
   /**
    * The process did not run for lateMs (> stallMsMax): out of synchrony. catchingUp: it catches up again
    * (a `resync` follows); false when it has fewer than f+1 validator peers to catch up from.
    */
   stalled: [{ lateMs: number; stallMsMax: number; catchingUp: boolean }];
-  /** f+1 other validators signed an outcome this validator's chain contradicts: honest chains have forked. */
+  /**
+   * A chain was checked out of synchrony: its check was still running lateMs after the end of the round it
+   * arrived in (`round`), and had run checkMs, more than stallMsMax (CPU overload: the verification backlog).
+   * catchingUp: it catches up again (a `resync` follows unless it already does); false when it has fewer than
+   * f+1 validator peers to catch up from. At most one per start round t0; status counts every such chain.
+   */
+  'late-chain': [{ instance: InstanceId; round: number; lateMs: number; checkMs: number; ended: boolean; stallMsMax: number; catchingUp: boolean }];
+  /**
+   * Honest chains have forked: f+1 other validators signed an outcome this validator's chain contradicts
+   * (source `outcomes`), or f+1 validators' catch-up statements name another chain at a height this one holds
+   * (source `catch-up`); `reason` says which, in words.
+   */
   diverged: [Divergence];
   /** Catch-up finished: the node decides and appends on its own from here on. */
   'caught-up': [{ height: number; tip: string }];
@@ -139,6 +150,11 @@ export interface SynchronyStatus {
   chainsCheckedLate: number;
   /** The least time left in its round when one of the last 64 chains was checked, in ms (null: none yet). */
   chainMarginMsRecentMin: number | null;
+  /**
+   * Chains checked out of synchrony since the start: their check ran past the end of their round and longer
+   * than stallMsMax (each made the validator catch up again, or moved its catch-up on; `late-chain` events).
+   */
+  chainsOutOfSync: number;
 }
 
 /** A validator's status: the state machine's, how late its process ran, and forks it saw. */

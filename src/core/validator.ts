@@ -23,6 +23,7 @@ import { OutcomeExchange, type OutcomeHost } from './outcome-exchange.ts';
 import { blockView, mineAttemptsMax, stallDefaults, type ChainStore, type ValidatorEvents, type ValidatorOptions, type ValidatorStatus } from './validator-types.ts';
 import { StallProbe } from './stall-probe.ts';
 import { ChainMargins } from './chain-margins.ts';
+import { LateChecks, type LateCheck } from './late-checks.ts';
 import type { Divergence } from '../consensus/divergence.ts';
 import { positiveInt } from '../options.ts';
 
@@ -60,7 +61,11 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   readonly stallMsMax: number;
   private readonly probe: StallProbe;
   private readonly margins = new ChainMargins();
-  /** Why the probe last found the process out of synchrony, until checkOutage acts on it. */
+  /** Chain checks running now, and those that ran past their round (out of synchrony). */
+  private readonly checks: LateChecks;
+  /** Start round of the last instance a `late-chain` event named: one event per start round. */
+  private lateReportedT0 = Number.NEGATIVE_INFINITY;
+  /** Why the process last found itself out of synchrony (a stall, a late check), until checkOutage acts on it. */
   private stallReason: string | null = null;
   private divergences = 0;
   private lastDivergence: Divergence | null = null;
@@ -84,6 +89,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.syncIntervalMs = o.syncIntervalMs ?? Math.max(o.genesis.roundMs, 500);
     this.stallMsMax = positiveInt(o.stallMsMax ?? stallDefaults.stallMsMax(o.genesis.roundMs), 'stallMsMax');
     this.probe = new StallProbe(this.clock, this.now, stallDefaults.probeMs(this.stallMsMax), this.stallMsMax, (lateMs) => this.onStall(lateMs));
+    this.checks = new LateChecks(this.stallMsMax);
     const loaded = this.store?.loadChain();
     const stored = loaded?.blocks ?? [];
     this.core = new DolevStrong(coreOptions(o, index, loaded?.base));
@@ -174,7 +180,8 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
 
   /** Current round and open instances, how late this process has run, and forks seen. */
   status(): ValidatorStatus {
-    return { ...this.core.status(this.now()), synchrony: { ...this.probe.status(), ...this.margins.status() }, divergences: this.divergences, lastDivergence: this.lastDivergence };
+    const synchrony = { ...this.probe.status(), ...this.margins.status(), chainsOutOfSync: this.checks.outOfSync };
+    return { ...this.core.status(this.now()), synchrony, divergences: this.divergences, lastDivergence: this.lastDivergence };
   }
 
   /** The node hands us a chain: check round, then the pool, then the core (docs/PROTOCOL.md "Validation order"). */
@@ -182,10 +189,19 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.checkOutage();
     const timing = this.core.chainTiming(msg.block.t0, this.now());
     if ('code' in timing) return this.refuse(msg, from, timing.code, timing.reason);
-    const check = await this.verifier.checkChain({ msg, blockHash: hash, round: timing.round });
-    if (!check.ok) return this.refuse(msg, from, check.code, check.reason);
-    this.margins.record(this.genesis.startMs + (msg.block.t0 + timing.round) * this.genesis.roundMs - this.now());
+    const deadlineMs = this.genesis.startMs + (msg.block.t0 + timing.round) * this.genesis.roundMs;
+    const running = this.checks.begin({ miner: msg.block.miner, t0: msg.block.t0 }, timing.round, deadlineMs, this.now());
+    let check;
+    try {
+      check = await this.verifier.checkChain({ msg, blockHash: hash, round: timing.round });
+    } finally {
+      const late = this.checks.end(running, this.now());
+      if (late) this.onLateCheck(late);
+    }
+    // Before the core sees this chain, or anything else: a check that ran out of synchrony puts this node in catch-up.
     this.checkOutage();
+    if (!check.ok) return this.refuse(msg, from, check.code, check.reason);
+    this.margins.record(deadlineMs - this.now());
     const actions = this.core.onVerifiedChain(msg, this.now(), hash);
     // The node floods this chain on when we answer forward: true; other forwards are held ones now due.
     const forward = actions.some((a) => a.type === 'forward' && a.msg === msg);
@@ -272,8 +288,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
    */
   private onStall(lateMs: number): void {
     if (this.now() < this.genesis.startMs) return;
-    const keys = new Set(this.genesis.validators.map((v) => toHex(v.publicKey)));
-    const vouchers = this.node.peerIds().filter((p) => keys.has(p)).length;
+    const vouchers = this.validatorPeers();
     const catchingUp = vouchers >= this.genesis.faults + 1;
     this.emit('stalled', { lateMs, stallMsMax: this.stallMsMax, catchingUp });
     if (!catchingUp) {
@@ -284,11 +299,40 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.checkOutage();
   }
 
-  /** The outcome exchange found our chain contradicted by f+1 other validators: loud, never silent. */
+  /** Validators among the peers: catch-up needs f+1 of them to vouch (observers do not). */
+  private validatorPeers(): number {
+    const keys = new Set(this.genesis.validators.map((v) => toHex(v.publicKey)));
+    return this.node.peerIds().filter((p) => keys.has(p)).length;
+  }
+
+  /**
+   * A chain was checked out of synchrony (late-checks.ts): its check ran past the end of its round, and longer
+   * than stallMsMax. The state machine would take it a round late or not at all, where the others took it in
+   * time, so, as after a stall, the instances running now are taken from f+1 validators (the caller's
+   * checkOutage starts catch-up, or moves its live start past them). One `late-chain` event per start round;
+   * every such chain is counted in status. An observer decides nothing itself (it follows outcomes f+1
+   * validators signed), so it only counts them.
+   */
+  private onLateCheck(late: LateCheck): void {
+    if (this.index === null || this.now() < this.genesis.startMs) return;
+    const vouchers = this.validatorPeers();
+    const catchingUp = vouchers >= this.genesis.faults + 1;
+    const { miner, t0 } = late.instance;
+    if (t0 > this.lateReportedT0) {
+      this.lateReportedT0 = t0;
+      this.emit('late-chain', { ...late, stallMsMax: this.stallMsMax, catchingUp });
+      if (!catchingUp) this.log.warn('chain checked after its round; too few validator peers to catch up from', { miner, t0, lateMs: late.lateMs, checkMs: late.checkMs, validatorPeers: vouchers });
+    }
+    if (!catchingUp) return;
+    const when = late.ended ? 'was checked' : 'was still being checked';
+    this.stallReason ??= `a chain of instance (miner ${miner}, t0 ${t0}) ${when} ${late.lateMs} ms after its round ${late.round} ended, its check ${late.checkMs} ms long (stallMsMax ${this.stallMsMax})`;
+  }
+
+  /** The outcome exchange or catch-up found our chain contradicted by f+1 other validators: loud, never silent. */
   diverged(d: Divergence): void {
     this.divergences++;
     this.lastDivergence = d;
-    this.log.warn('this chain diverged from the one f+1 other validators signed', { t0: d.t0, height: d.height, signers: d.signers.join(',') });
+    this.log.warn('this chain diverged from the one f+1 other validators hold', { source: d.source, reason: d.reason, t0: d.t0, height: d.height, signers: d.signers.join(',') });
     this.emit('diverged', d);
   }
 
@@ -343,13 +387,18 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
 
   /**
    * A node that was paused (time jumped more than a round past the tick it expected), stalled past
-   * stallMsMax (onStall) or cut off (no peer at all) may miss decisions or decide on a view the others do
-   * not share, and its next blocks would then get wrong heights. It catches up as after a restart, from the moment it notices: decisions are held at once, and while it stays alone the instances
-   * it sees are only partial views, so liveFromT0 moves past them and their outcomes are dropped.
-   * Called before anything reaches the core, so no decision of a paused node slips in before the check.
+   * stallMsMax (onStall), had a chain checked out of synchrony (onLateCheck: a check still running here past
+   * its round and stallMsMax is found now) or cut off (no peer at all) may miss decisions or decide on a view
+   * the others do not share, and its next blocks would then get wrong heights. It catches up as after a
+   * restart, from the moment it notices: decisions are held at once, and while it stays alone (or out of
+   * synchrony) the instances it sees are only partial views, so liveFromT0 moves past them and their outcomes
+   * are dropped. Called before anything reaches the core, so no decision of a paused node slips in before the
+   * check.
    */
   checkOutage(): void {
     const now = this.now();
+    const overdue = this.checks.overdue(now);
+    if (overdue) this.onLateCheck(overdue);
     // Before round 0 nothing can be decided, so nothing can be missed.
     if (now < this.genesis.startMs) {
       this.aloneSince = null;

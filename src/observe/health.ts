@@ -30,6 +30,11 @@ export interface HealthFacts {
   syncing: boolean;
   /** When the node last decided an instance (block or no block); null before the first. */
   lastDecidedAtMs: number | null;
+  /**
+   * `diverged` alarms since the process started (validators; 0 otherwise): f+1 validators hold another chain
+   * at a height this one holds. The chain is not the network's, and stays so until the operator acts.
+   */
+  divergences: number;
 }
 
 /** The answer of `/health`. */
@@ -46,19 +51,27 @@ export interface HealthReport {
     syncing: boolean;
     /** ISO 8601, or null. */
     lastDecidedAt: string | null;
+    /** `diverged` alarms since the process started. */
+    divergences: number;
   };
 }
 
-/** The verdict: serving unless stopping, not listening, without peers for longer than noPeersMsMax, or catching up. */
+/**
+ * The verdict: serving unless stopping, not listening, without peers for longer than noPeersMsMax, catching up,
+ * or on a chain that diverged from the one f+1 validators hold (from the first `diverged` alarm until the
+ * process is restarted: the README's "Stalls and forks" says what the operator does).
+ */
 export function healthVerdict(f: HealthFacts, nowMs: number, noPeersMsMax: number = healthDefaults.noPeersMsMax): HealthReport {
   const reasons: string[] = [];
   if (f.stopping) reasons.push('shutting down');
   else if (!f.listening) reasons.push('not listening');
   if (f.noPeersSinceMs !== null && nowMs - f.noPeersSinceMs > noPeersMsMax) reasons.push(`no peers for ${nowMs - f.noPeersSinceMs} ms (more than ${noPeersMsMax})`);
   if (f.syncing) reasons.push('catching up on missed blocks');
+  if (f.divergences > 0) reasons.push(`this chain diverged from the one f+1 validators hold (${f.divergences} alarm${f.divergences === 1 ? '' : 's'}; see the README, "Stalls and forks")`);
   const ok = reasons.length === 0;
   const lastDecidedAt = f.lastDecidedAtMs === null ? null : new Date(f.lastDecidedAtMs).toISOString();
-  return { status: ok ? 200 : 503, body: { ok, reasons, listening: f.listening && !f.stopping, peers: f.peers, height: f.height, syncing: f.syncing, lastDecidedAt } };
+  const body = { ok, reasons, listening: f.listening && !f.stopping, peers: f.peers, height: f.height, syncing: f.syncing, lastDecidedAt, divergences: f.divergences };
+  return { status: ok ? 200 : 503, body };
 }
 
 /** Follows a node (and its validator) for the facts of the verdict. */
@@ -113,6 +126,7 @@ export class HealthTracker {
       height: v ? v.status().height : null,
       syncing: v ? v.catchingUp() : false,
       lastDecidedAtMs: this.#lastDecidedAtMs,
+      divergences: v ? v.status().divergences : 0,
     };
   }
 }

@@ -124,7 +124,10 @@ function registerConsensus(registry: Registry, v: Validator): () => void {
   const synced = new Counter({ name: 'strongcast_blocks_synced_total', help: 'Missed blocks learned from peers during catch-up', registers: [registry] });
   const refused = codeCounter(registry, 'strongcast_chains_refused_total', 'Consensus chains refused, by code (ERR_INSTANCE_OVER: late; ERR_TOO_EARLY: early)');
   const stalls = new Counter({ name: 'strongcast_stalls_total', help: 'Times this process ran later than stallMsMax (out of synchrony: it catches up)', registers: [registry] });
-  const diverged = new Counter({ name: 'strongcast_divergences_total', help: 'Outcomes of f+1 other validators that this chain contradicts (alert on any)', registers: [registry] });
+  const diverged = new Counter({ name: 'strongcast_divergences_total', help: 'Times f+1 other validators were seen holding another chain at heights this one holds, by their outcomes or catch-up statements (alert on any)', registers: [registry] });
+  const total = (name: string, help: string, read: () => number) => totalCounter(registry, name, help, [], () => [[{}, read()]]);
+  total('strongcast_chains_checked_late_total', 'Consensus chains whose check ended after the round they arrived in (any reason, a chain sent late among them)', () => v.status().synchrony.chainsCheckedLate);
+  total('strongcast_chains_out_of_sync_total', 'Consensus chains whose own check ran past their round and longer than stallMsMax (out of synchrony: it catches up; late-chain events)', () => v.status().synchrony.chainsOutOfSync);
   const onDecided = (e: { block: unknown }) => (e.block ? decided.inc() : noBlock.inc());
   const onSynced = () => synced.inc();
   const onRejected = (e: { code: string }) => refused.inc({ code: e.code });

@@ -38,6 +38,12 @@ export interface WorldOptions {
   verifyMsMax: number;
   /** Least time a verification batch takes, in ms. @default 0 */
   verifyMsMin?: number;
+  /**
+   * The time a verification batch of node `i` takes when it is sent at `nowMs` (timeline), in place of a draw
+   * in verifyMsMin..verifyMsMax; undefined keeps the draw. A node whose checks are slower than the round while
+   * its process runs on time is a CPU-overloaded validator. @default the draw for every node
+   */
+  verifyMsOf?: (i: number, nowMs: number) => number | undefined;
   /** Largest time a block takes to become durable, in ms. */
   diskMsMax: number;
   /** How often a catching-up node asks its peers, in ms. */
@@ -86,7 +92,9 @@ export function simIdentity(i: number, salt = 0): Identity {
 export class SimValidator {
   /** Gossip ids delivered to the application by this incarnation, with how often (must stay 1). */
   readonly delivered = new Map<string, number>();
-  readonly counters = { offences: 0, rejected: 0, synced: 0, resyncs: 0, decided: 0, diverged: 0 };
+  readonly counters = { offences: 0, rejected: 0, synced: 0, resyncs: 0, decided: 0, diverged: 0, lateChains: 0 };
+  /** Every `decided` block of this incarnation (not `synced` ones): its height and hash. */
+  readonly decidedBlocks: Array<{ height: number; hash: string; t0: number }> = [];
   /** Every offence this incarnation scored: which peer (key hex), the code, and whether it banned it. */
   readonly offencesSeen: Array<{ peer: string; code: string; reason: string; banned: boolean }> = [];
   /** Whether this incarnation started with a catch-up, and whether it finished one (or never needed one). */
@@ -197,7 +205,7 @@ export class World {
     // An observer's node key is its own, not a validator's.
     const identity = observer ? simIdentity(i, 55) : this.identities[i]!;
     const consensus = { networkId: this.networkId, genesisHash: genesisHash(this.genesis), validatorKeys: this.identities.map((k) => k.publicKey) };
-    const verifier = simVerifier(host, consensus, () => this.rng.int(this.opts.verifyMsMin ?? 0, this.opts.verifyMsMax));
+    const verifier = simVerifier(host, consensus, () => this.opts.verifyMsOf?.(i, this.sched.now) ?? this.rng.int(this.opts.verifyMsMin ?? 0, this.opts.verifyMsMax));
     const node = createNode({
       host: host.ip,
       port: simPort,
@@ -285,9 +293,13 @@ export class World {
       sv.counters.rejected++;
       this.rejections.set(r.code, (this.rejections.get(r.code) ?? 0) + 1);
     });
-    validator.on('decided', () => void sv.counters.decided++);
+    validator.on('decided', (e) => {
+      sv.counters.decided++;
+      if (e.block) sv.decidedBlocks.push({ height: e.block.height, hash: e.block.hash, t0: e.block.t0 });
+    });
     validator.on('synced', () => void sv.counters.synced++);
     validator.on('diverged', () => void sv.counters.diverged++);
+    validator.on('late-chain', () => void sv.counters.lateChains++);
     validator.on('resync', () => {
       sv.counters.resyncs++;
       sv.beganCatchUp = true;
