@@ -78,6 +78,10 @@ const columns = [
   'outcomeVerificationsPerNodePerBlock',
   'cpuMsPerNodePerBlock',
   'cpuMsPerBlockAllNodes',
+  'lateChains',
+  'resyncs',
+  'divergenceAlarms',
+  'silentFork',
   'loadAverage1m',
   'failure',
 ];
@@ -153,6 +157,15 @@ function loopbackRow(r: LoopbackResult): ResultRow {
     rejectedChainsPerNodePerBlock: r.rejectedPerNodePerBlock,
     rejectedCodes: r.rejectedCodes,
     syncedBlocks: r.syncedBlocks,
+    stalls: r.stalls,
+    lateChains: r.lateChains,
+    resyncs: r.resyncs,
+    divergenceAlarms: r.divergenceAlarms,
+    chainsCheckedLate: r.chainsCheckedLate,
+    chainMarginMsMin: r.chainMarginMsMin,
+    // Chains that differ while no validator knew it was out of synchrony or raised the alarm: the failure
+    // issue 18 forbids (a fork the operator cannot see).
+    silentFork: !r.chainsIdentical && r.stalls + r.lateChains + r.resyncs + r.divergenceAlarms === 0,
     loadAverage1m: r.loadAverage1m,
     earlyTimerRetries: r.earlyTimerRetries,
     lateTimerRetries: r.lateTimerRetries,

@@ -88,6 +88,18 @@ export interface LoopbackResult {
   syncedBlocks: number;
   /** Those rejections by error code, e.g. "ERR_INSTANCE_OVER:3", or "" for none. */
   rejectedCodes: string;
+  /**
+   * What the validators knew of their synchrony, summed over validators and runs: stalls, chains checked out
+   * of synchrony, catch-ups started again and fork alarms (events), chains checked after their round ended
+   * (status); and the smallest recent margin of a check to its deadline among them, in ms. A run whose chains
+   * differ with all of these 0 forked silently.
+   */
+  stalls: number;
+  lateChains: number;
+  resyncs: number;
+  divergenceAlarms: number;
+  chainsCheckedLate: number;
+  chainMarginMsMin: number | null;
   /** Proposals repeated because Validator.mine's round-start timer fired before the round began. */
   earlyTimerRetries: number;
   /** Proposals repeated in a later round because the timer fired more than proposeLateMsMax into the round. */
@@ -337,9 +349,24 @@ function summarize(spec: LoopbackSpec, roundMs: number, outcomes: RunOutcome[], 
     loadAverage1m,
     syncedBlocks: total((r) => r.synced),
     rejectedCodes: rejectedCodes(reports),
+    ...synchronySummary(reports),
     earlyTimerRetries: outcomes.reduce((s, o) => s + o.earlyTimerRetries, 0),
     lateTimerRetries: outcomes.reduce((s, o) => s + o.lateTimerRetries, 0),
     allMineLateProposals: outcomes.reduce((s, o) => s + o.allMineLate, 0),
+  };
+}
+
+/** The validators' own account of their synchrony, summed (margins: the smallest). */
+function synchronySummary(reports: ValidatorReport[]): Pick<LoopbackResult, 'stalls' | 'lateChains' | 'resyncs' | 'divergenceAlarms' | 'chainsCheckedLate' | 'chainMarginMsMin'> {
+  const sum = (f: (s: ValidatorReport['synchrony']) => number): number => reports.reduce((a, r) => a + f(r.synchrony), 0);
+  const margins = reports.map((r) => r.synchrony.chainMarginMsRecentMin).filter((m): m is number => m !== null);
+  return {
+    stalls: sum((s) => s.stalled),
+    lateChains: sum((s) => s.lateChains),
+    resyncs: sum((s) => s.resyncs),
+    divergenceAlarms: sum((s) => s.divergences),
+    chainsCheckedLate: sum((s) => s.chainsCheckedLate),
+    chainMarginMsMin: margins.length === 0 ? null : Math.min(...margins),
   };
 }
 

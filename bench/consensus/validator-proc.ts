@@ -67,6 +67,13 @@ export interface ValidatorReport {
   rejected: Record<string, number>;
   /** Blocks learned by catch-up rather than decided (none when every validator started before the genesis start). */
   synced: number;
+  /**
+   * What the validator knew of its own synchrony (issue 18): its events since `start` (a process stall, a
+   * chain checked out of synchrony, a catch-up started again, an alarm of honest chains forked), and from
+   * status the chains checked after their round ended and the smallest recent margin of a check to its
+   * round deadline (ms; null before any check).
+   */
+  synchrony: { stalled: number; lateChains: number; resyncs: number; divergences: number; chainsCheckedLate: number; chainMarginMsRecentMin: number | null };
   cpuMs: number;
   signaturesVerified: number;
   signaturesRequested: number;
@@ -82,6 +89,8 @@ interface Running {
   rejected: Record<string, number>;
   /** Blocks learned by catch-up instead of decided here. */
   synced: number;
+  /** Synchrony events since start, by name. */
+  events: { stalled: number; lateChains: number; resyncs: number; divergences: number };
   cpu0: NodeJS.CpuUsage;
   stats0: VerifyPoolStats;
 }
@@ -108,7 +117,12 @@ async function start(genesisJson: GenesisJson, seed: Uint8Array): Promise<StartR
   const peers = genesis.validators.filter((v) => v.index !== self.index).map((v) => `${v.host}:${v.port}`);
   const node = createNode({ host: '127.0.0.1', port: self.port, networkId: genesis.networkId, identity, peers, verifier: pool });
   const validator = new Validator({ node, genesis, identity, verifier: pool });
-  const r: Running = { node, pool, validator, decided: [], rejected: {}, synced: 0, cpu0: process.cpuUsage(), stats0: pool.stats() };
+  const events = { stalled: 0, lateChains: 0, resyncs: 0, divergences: 0 };
+  const r: Running = { node, pool, validator, decided: [], rejected: {}, synced: 0, events, cpu0: process.cpuUsage(), stats0: pool.stats() };
+  validator.on('stalled', () => events.stalled++);
+  validator.on('late-chain', () => events.lateChains++);
+  validator.on('resync', () => events.resyncs++);
+  validator.on('diverged', () => events.divergences++);
   validator.on('decided', (e) => r.decided.push({ miner: e.instance.miner, t0: e.instance.t0, hash: e.block?.hash ?? null, height: e.block?.height ?? null, atMs: Date.now() }));
   validator.on('rejected', (e) => (r.rejected[e.code] = (r.rejected[e.code] ?? 0) + 1));
   validator.on('synced', () => r.synced++);
@@ -181,12 +195,14 @@ function report(): ValidatorReport {
   const s = r.pool.stats();
   const chain = r.validator.chain();
   const tip = chain[chain.length - 1];
+  const sync = r.validator.status().synchrony;
   return {
     decided: r.decided,
     height: tip?.height ?? 0,
     tipHash: tip ? toHex(tip.hash) : '',
     rejected: r.rejected,
     synced: r.synced,
+    synchrony: { ...r.events, chainsCheckedLate: sync.chainsCheckedLate, chainMarginMsRecentMin: sync.chainMarginMsRecentMin },
     cpuMs: (cpu.user + cpu.system) / 1000,
     signaturesVerified: s.signaturesVerified - r.stats0.signaturesVerified,
     signaturesRequested: s.signaturesRequested - r.stats0.signaturesRequested,
