@@ -66,7 +66,7 @@ test('simulator: 300 sybils churning through the inbound slots evict no long-sta
   await Promise.all([v, ...honest, newcomer!].map((n) => n.stop()));
 });
 
-test('simulator: sybils churning from many groups, one peer each, do not evict a passive honest newcomer or a restarted honest node after they join', async () => {
+test('simulator: sybils churning from 30 addresses in 30 groups, one peer each, do not evict a passive honest newcomer or a restarted honest node after they join', async () => {
   const seed = 17;
   const sched = new Scheduler(0, 1_000_000, `eclipse churn seed ${seed}`);
   const prng = new Prng(seed);
@@ -86,8 +86,9 @@ test('simulator: sybils churning from many groups, one peer each, do not evict a
   await sched.run(3000);
   assert.is(v.peers().length, 4, 'the honest peers are in before the attack');
   for (let k = 0; k < 300; k++) {
-    // 30 groups, one sybil at a time from each: every group in the table holds one peer, as the newcomers' do.
-    const sybil = new RawHost(net, new SimHost(sched, `10.${100 + (k % 30)}.${k >> 8}.${(k & 255) + 1}`), testKey(k, 67), networkId, prng);
+    // 30 addresses in 30 groups, each back with a fresh key once it was cut (the attack suite's sybils come
+    // from 32 addresses): every group in the table holds one peer, as the newcomers' do.
+    const sybil = new RawHost(net, new SimHost(sched, `10.${100 + (k % 30)}.0.1`), testKey(k, 67), networkId, prng);
     sybil.dial(victimIp, 7000);
     if (k % 10 === 0) for (const h of useful) void h.broadcast('chat', `still here ${k}`);
     if (k === 100) await restarted.stop();
@@ -104,6 +105,46 @@ test('simulator: sybils churning from many groups, one peer each, do not evict a
   assert.ok(v.peerIds().includes(newcomer.id), 'the newcomer is connected at the end');
   assert.ok(v.peerIds().includes(restarted.id), 'the restarted node is connected at the end');
   await Promise.all([v, ...useful, restarted, newcomer].map((n) => n.stop()));
+});
+
+test('simulator: an attacker with an address in an honest peer\'s network group, connecting and leaving over and over, does not get that peer evicted', async () => {
+  for (const seed of [18, 19, 20, 21]) {
+    const sched = new Scheduler(0, 1_000_000, `eclipse pump seed ${seed}`);
+    const prng = new Prng(seed);
+    const net = new MemoryNetwork(sched, { delayMs: () => prng.int(1, 5) });
+    // 16 slots, 4 reserved: 12 inbound. Nine sybils come first and stay, so the honest peer is not among the
+    // oldest that age protects; it never brings a broadcast.
+    const v = simNode(sched, net, victimIp, 1, { maxPeers: 16, targetPeers: 2 });
+    await v.start();
+    const sybil = (k: number, ip: string): void => new RawHost(net, new SimHost(sched, ip), testKey(k, 69), networkId, prng).dial(victimIp, 7000);
+    for (let k = 0; k < 9; k++) {
+      sybil(k, `10.${120 + k}.0.1`);
+      await sched.run(sched.now + 100);
+    }
+    const honest = simNode(sched, net, '10.5.0.1', 5, { peers: [`${victimIp}:7000`] });
+    let evicted = 0;
+    v.on('peer', (p) => {
+      if (p.state === 'disconnected' && p.code === 'ERR_EVICTED' && p.id === honest.id) evicted++;
+    });
+    await honest.start();
+    await sched.run(sched.now + 1000);
+    // The pump: one address in the honest peer's /16 completes the handshake and leaves, 20 times.
+    for (let k = 0; k < 20; k++) {
+      const pump = new RawHost(net, new SimHost(sched, '10.5.0.99'), testKey(k, 68), networkId, prng);
+      pump.dial(victimIp, 7000);
+      await sched.run(sched.now + 100);
+      for (const c of pump.open.values()) c.link.destroy();
+      await sched.run(sched.now + 100);
+    }
+    // Then fresh sybils, one address each in groups of their own, fill the table and keep arriving.
+    for (let k = 9; k < 30; k++) {
+      sybil(k, `10.${120 + k}.0.1`);
+      await sched.run(sched.now + 200);
+    }
+    assert.ok(v.evictions >= 10, `seed ${seed}: the table was full and evicted: ${v.evictions}`);
+    assert.is(evicted, 0, `seed ${seed}: the honest peer was evicted`);
+    await Promise.all([v, honest].map((n) => n.stop()));
+  }
 });
 
 test('simulator: honest nodes sharing a full seed back off after an eviction instead of churning through it every pass', async () => {

@@ -10,7 +10,7 @@ import { peerScoreDefaults } from '../peers/peer-score.ts';
 import { backoffDefaults } from '../peers/backoff.ts';
 import { turnBudgetDefaults } from '../net/turn-budget.ts';
 import { handshakeStrikeDefaults } from '../peers/handshake-strikes.ts';
-import { groupArrivalsDefaults } from '../peers/group-arrivals.ts';
+import { sourceChurnDefaults } from '../peers/source-churn.ts';
 import { positiveInt, nonNegativeInt, positiveNumber } from '../options.ts';
 import type { Identity } from '../crypto/keys.ts';
 import type { PeerAddress } from '../wire/schema.ts';
@@ -94,14 +94,16 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
   /** IPs marked for a handshake timeout that the node remembers; beyond it the oldest mark is forgotten. @default 4096 */
   handshakeStrikeIpsMax?: number;
   /**
-   * Half-life of the count of inbound peers opened per network group, in ms. When a full table must evict
-   * and the largest groups are tied, the group whose peers arrived most often lately gives up its youngest,
-   * so sybils churning through the slots evict each other rather than the honest node that joined last.
-   * @default 600000
+   * Half-life of the count of new inbound peers per source address (IPv4, IPv6 /64), in ms. When a full
+   * table must evict and the largest network groups tie, the peer whose address keeps coming back (more than
+   * arrivalsFree times lately) goes first, so sybils replaced as soon as they are cut evict each other rather
+   * than the honest node that joined last. @default 600000
    */
-  groupArrivalsHalfLifeMs?: number;
-  /** Network groups whose arrivals are counted; beyond it the group that arrived least recently is forgotten. @default 4096 */
-  groupArrivalsTrackedMax?: number;
+  arrivalsHalfLifeMs?: number;
+  /** Source addresses whose arrivals are counted; beyond it the one that arrived least recently is forgotten. @default 4096 */
+  arrivalsSourcesMax?: number;
+  /** Arrivals from one address lately that never count against it (an honest node's reconnects). @default 2 */
+  arrivalsFree?: number;
   /**
    * Whether the per-IP and per-group caps (handshakesPendingPerIpMax, handshakesPendingPerNetGroupMax,
    * connectionsPerIpMax, connectionsPerNetGroupMax) and handshake-timeout marks apply to loopback addresses
@@ -211,8 +213,9 @@ export interface NodeLimits {
   handshakeFirstMessageTimeoutMs: number;
   handshakeStrikeMs: number;
   handshakeStrikeIpsMax: number;
-  groupArrivalsHalfLifeMs: number;
-  groupArrivalsTrackedMax: number;
+  arrivalsHalfLifeMs: number;
+  arrivalsSourcesMax: number;
+  arrivalsFree: number;
   dialsPendingMax: number;
   peersReplyTimeoutMs: number;
   frameBytesMax: number;
@@ -249,8 +252,9 @@ export const nodeDefaults: NodeLimits = {
   handshakeFirstMessageTimeoutMs: 2000,
   handshakeStrikeMs: handshakeStrikeDefaults.handshakeStrikeMs,
   handshakeStrikeIpsMax: handshakeStrikeDefaults.handshakeStrikeIpsMax,
-  groupArrivalsHalfLifeMs: groupArrivalsDefaults.groupArrivalsHalfLifeMs,
-  groupArrivalsTrackedMax: groupArrivalsDefaults.groupArrivalsTrackedMax,
+  arrivalsHalfLifeMs: sourceChurnDefaults.arrivalsHalfLifeMs,
+  arrivalsSourcesMax: sourceChurnDefaults.arrivalsSourcesMax,
+  arrivalsFree: sourceChurnDefaults.arrivalsFree,
   dialsPendingMax: 8,
   peersReplyTimeoutMs: 5000,
   frameBytesMax: framingDefaults.frameBytesMax,

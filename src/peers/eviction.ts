@@ -4,9 +4,10 @@
  * of the network group, the lowest ping time, the latest useful delivery, the longest connection), and
  * among the rest the youngest peer of the network group holding the most is evicted. An attacker who fills
  * our inbound slots from a few groups so evicts itself first; to protect its sybils it would have to beat
- * honest peers on every count at once. Among groups of one size, the group whose peers arrived most often
- * lately loses (group-arrivals.ts), not simply the one whose newest member came last: otherwise sybils
- * spread one to a group evict whichever honest node joined last. Pure: the node describes its peers, this picks.
+ * honest peers on every count at once. Among groups of one size, the group holding a peer whose address keeps
+ * coming back loses first (source-churn.ts), and within a group that peer goes, before the plain rule of the
+ * newest member: otherwise sybils spread one to a group, replaced as soon as they are cut, evict whichever
+ * honest node joined last. Pure: the node describes its peers, this picks.
  */
 
 /** What eviction knows of one open inbound peer. */
@@ -22,8 +23,8 @@ export interface EvictionCandidate {
   lastUsefulMs: number;
   /** When its connection opened, in ms. */
   openedAtMs: number;
-  /** Inbound peers of its network group opened lately (group-arrivals.ts); the same for every peer of a group. */
-  netGroupArrivals: number;
+  /** Whole arrivals from its address lately beyond the free ones (source-churn.ts); 0 for an honest newcomer. */
+  sourceChurn: number;
 }
 
 /**
@@ -47,24 +48,24 @@ export function selectEvictionVictim(peers: readonly EvictionCandidate[]): strin
   for (const p of rest) groups.set(p.netGroup, [...(groups.get(p.netGroup) ?? []), p]);
   let pick: EvictionCandidate[] = [];
   for (const g of groups.values()) if (pick.length === 0 || losesTo(g, pick)) pick = g;
-  return youngest(pick).id;
+  return first(pick).id;
 }
 
-/** The member of `g` that opened last. */
-function youngest(g: EvictionCandidate[]): EvictionCandidate {
-  return g.reduce((a, b) => (b.openedAtMs > a.openedAtMs ? b : a));
+/** The member of `g` that goes first: the one whose address churns most, then the one that opened last. */
+function first(g: EvictionCandidate[]): EvictionCandidate {
+  return g.reduce((a, b) => (b.sourceChurn > a.sourceChurn || (b.sourceChurn === a.sourceChurn && b.openedAtMs > a.openedAtMs) ? b : a));
 }
 
 /**
- * Whether group `g` gives up a peer before group `other`: the larger; on a tie, the one whose peers arrived
- * more often lately; then the one whose newest member came last (Bitcoin Core's tie-break).
+ * Whether group `g` gives up a peer before group `other`: the larger; on a tie, the one holding the peer
+ * whose address churns most; then the one whose newest member came last (Bitcoin Core's tie-break).
  */
 function losesTo(g: EvictionCandidate[], other: EvictionCandidate[]): boolean {
   if (g.length !== other.length) return g.length > other.length;
-  // Whole arrivals: one arrival a little longer ago than another's (a slightly smaller decayed count) is a tie.
-  const arrivals = Math.round(g[0]!.netGroupArrivals) - Math.round(other[0]!.netGroupArrivals);
-  if (arrivals !== 0) return arrivals > 0;
-  return youngest(g).openedAtMs > youngest(other).openedAtMs;
+  const churn = first(g).sourceChurn - first(other).sourceChurn;
+  if (churn !== 0) return churn > 0;
+  const newest = (x: EvictionCandidate[]): number => Math.max(...x.map((p) => p.openedAtMs));
+  return newest(g) > newest(other);
 }
 
 /** `list` without the `count` best by `order` among those `eligible` (ties: the order given). */

@@ -12,7 +12,7 @@ import { netGroup, normalizeHost } from './net-group.ts';
 import { selectEvictionVictim, type EvictionCandidate } from './eviction.ts';
 import { admitInbound, type InboundEntry } from './handshake-slots.ts';
 import { HandshakeStrikes } from './handshake-strikes.ts';
-import { GroupArrivals } from './group-arrivals.ts';
+import { SourceChurn, arrivalSource } from './source-churn.ts';
 import { isLoopback } from './offences.ts';
 import { PeerConnection, type ConnectionContext } from '../net/peer-connection.ts';
 import type { NodeLimits } from '../core/node-options.ts';
@@ -76,14 +76,15 @@ export class PeerTable {
   readonly handshakeCounters = { refused: 0, evicted: 0, timedOut: 0 };
   /** IPs whose inbound handshake timed out lately: one handshake at a time each. */
   readonly #strikes: HandshakeStrikes;
-  /** Inbound peers opened lately per network group (eviction takes from a churning group first). */
-  readonly #arrivals: GroupArrivals;
+  /** New inbound peers lately per source address (eviction takes a churning address first). */
+  readonly #arrivals: SourceChurn;
   /** Frame and byte totals of connections already closed. */
   readonly #closedTotals: TrafficTotals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, rateHolds: 0 };
 
   constructor(private readonly host: PeerTableHost) {
     this.#strikes = new HandshakeStrikes(host.limits.handshakeStrikeMs, host.limits.handshakeStrikeIpsMax);
-    this.#arrivals = new GroupArrivals(host.limits.groupArrivalsHalfLifeMs, host.limits.groupArrivalsTrackedMax);
+    const { arrivalsHalfLifeMs, arrivalsSourcesMax, arrivalsFree } = host.limits;
+    this.#arrivals = new SourceChurn(arrivalsHalfLifeMs, arrivalsSourcesMax, arrivalsFree);
   }
 
   /** Connections still in their handshake. */
@@ -153,8 +154,8 @@ export class PeerTable {
       if (c.outbound) continue;
       const group = netGroup(c.remoteAddress);
       const { minRttMs, lastUsefulMs } = c;
-      const netGroupArrivals = this.#arrivals.count(group, now);
-      inbound.push({ id: c.peerId, netGroup: group, netGroupRank: this.host.netGroupRank(group), minRttMs, lastUsefulMs, openedAtMs: this.#openedAtMs.get(c) ?? 0, netGroupArrivals });
+      const sourceChurn = this.#arrivals.churn(arrivalSource(c.remoteAddress), now);
+      inbound.push({ id: c.peerId, netGroup: group, netGroupRank: this.host.netGroupRank(group), minRttMs, lastUsefulMs, openedAtMs: this.#openedAtMs.get(c) ?? 0, sourceChurn });
     }
     const id = selectEvictionVictim(inbound);
     return id === null ? null : (this.open.get(id) ?? null);
@@ -233,7 +234,8 @@ export class PeerTable {
     }
     this.open.set(c.peerId, c);
     this.#openedAtMs.set(c, this.host.now());
-    if (!c.outbound) this.#arrivals.note(netGroup(c.remoteAddress), this.host.now());
+    // A new peer taking a slot, not a connection replacing one it had (simultaneous dials, a reconnect in place).
+    if (!c.outbound && !existing) this.#arrivals.note(arrivalSource(c.remoteAddress), this.host.now());
     this.host.peerOpened(c);
     this.#pendingDials.get(c)?.(null, c);
     this.#pendingDials.delete(c);
