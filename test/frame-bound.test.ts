@@ -40,6 +40,25 @@ test('the bound is a real frame: a chain of all n signatures over a largest payl
   assert.is((decodeBodyInFull(frame.subarray(FRAME_HEADER_BYTES)) as { t: string }).t, 'ds');
 });
 
+test('a catch-up reply split to give its blocks the widest length headers still fits the bound', () => {
+  const kib = 1024;
+  const splits = [
+    [256 * kib, 256 * kib],
+    [...Array<number>(7).fill(64 * kib), 50 * kib, ...Array<number>(56).fill(256)],
+    [...Array<number>(8).fill(64 * kib), ...Array<number>(56).fill(0)],
+    Array<number>(64).fill(8 * kib),
+  ];
+  for (const n of [4, 128, 1024]) {
+    for (const sizes of splits) {
+      const blocks = sizes.map((b) => ({ miner: n - 1, t0: Number.MAX_SAFE_INTEGER, ts: Number.MAX_SAFE_INTEGER, payload: new Uint8Array(b), height: Number.MAX_SAFE_INTEGER, parent: new Uint8Array(32) }));
+      const statement = { signer: n - 1, round: Number.MAX_SAFE_INTEGER, height: Number.MAX_SAFE_INTEGER, tip: new Uint8Array(32), digest: new Uint8Array(32), syncing: true, heldFrom: Number.MAX_SAFE_INTEGER, sig: new Uint8Array(64) };
+      const body = encodeFrame({ t: 'chain', statement, blocks }, Number.MAX_SAFE_INTEGER).byteLength - FRAME_HEADER_BYTES;
+      assert.ok(sizes.reduce((a, b) => a + b, 0) <= 512 * kib && sizes.length <= schemaLimits.chainBlocksPerReplyMax, 'a reply the rule allows');
+      assert.ok(body <= largestChainReplyBodyBytes(n), `n = ${n}, ${sizes.length} blocks: ${body} <= ${largestChainReplyBodyBytes(n)}`);
+    }
+  }
+});
+
 test('a validator whose node frameBytesMax is below its genesis bound is refused (ERR_INVALID_OPTION naming frameBytesMax); at the bound it is made', async () => {
   const ids = [generateIdentity(), generateIdentity(), generateIdentity(), generateIdentity()];
   const networkId = 'frame-bound';
