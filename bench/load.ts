@@ -12,6 +12,11 @@
  * Other flags: --round-ms MS, --load-s S (length of the load phase), --rate N (broadcasts per second),
  * --memory-mb MB (bound per process), --quiet-windows (no block instance during pause and isolate outages),
  * --keep (keep the run directory with genesis, keys, data and logs; a failed run always keeps it).
+ * --attack-suite also runs the attack suite's attacks (bench/attack/) against one honest validator during the
+ * load phase, every kind once (a quick run: the suite's quick set), a few seconds each, from the suite's
+ * attacker in a process of its own; that validator runs with per-IP limits on loopback and every process
+ * gets a /16 of its own (load/suite-plan.ts, load/suite-runner.ts). The summary says, per attack, whether it
+ * reached the target (load/suite-evidence.ts), and every other check must still hold.
  * --break-validity tests the checks themselves: the run cuts an honest validator off while a block is
  * proposed and hides that cut from its fault accounting, so validity breaks as the checks see it and the run
  * must fail, naming the proposal. It exists in this harness only (the node's CLI has no such switch).
@@ -53,6 +58,7 @@ function config(argv: string[]): LoadConfig {
       hosts: { type: 'boolean', default: false },
       observers: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'attack-suite': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -65,6 +71,7 @@ function config(argv: string[]): LoadConfig {
   c.quietWindows = values['quiet-windows'] === true;
   c.breakValidity = values['break-validity'] === true;
   c.hosts = values.hosts === true;
+  c.attackSuite = values['attack-suite'] === true;
   if (c.hosts && !canMakeNamespaces()) {
     console.log('load: --hosts needs root and `ip netns` to make network namespaces; running on loopback instead');
     c.hosts = false;

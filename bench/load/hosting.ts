@@ -11,6 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Prng } from './prng.ts';
+import { sourceAddresses } from '../attack/args.ts';
 
 const clockOffsetModule = new URL('../clock-offset.mjs', import.meta.url).href;
 const linkShapingModule = new URL('../link-shaping.mjs', import.meta.url).href;
@@ -52,6 +53,11 @@ export interface Hosting {
    * misbehaving IPs, and one address would end the flood); none on loopback, which nodes never ban.
    */
   addAliases(i: number, count: number): string[];
+  /**
+   * Addresses for the attack suite's attacker (process i) to send from: `count` of them, two per network
+   * group (/16), in groups no other process of the run has, so per-IP and per-group limits see them apart.
+   */
+  attackerSources(i: number, count: number): string[];
   setUp(): void;
   /** Removes what setUp made; safe twice. */
   tearDown(): void;
@@ -59,19 +65,41 @@ export interface Hosting {
   describe(): string[];
 }
 
-/** Every process on 127.0.0.1, process i on basePort + i, one clock, no shaping. */
-export function loopbackHosting(basePort: number): Hosting {
+/**
+ * First /16 of loopback addresses of their own (`ownGroups`): process i listens and dials from
+ * 127.(128 + i).0.1, apart from the attack suite's sources (127.16 to 127.79) and from 127.0.
+ */
+const loopbackOwnGroupFirst = 128;
+
+/**
+ * Every process on loopback, process i on basePort + i, one clock, no shaping: all on 127.0.0.1, or with
+ * `ownGroups` each on an address in a /16 of its own, so that a node with per-IP limits on loopback
+ * (`--ip-limits-on-loopback`) counts each process apart, as it would hosts on the internet.
+ */
+export function loopbackHosting(basePort: number, ownGroups = false): Hosting {
+  const address = (i: number) => (ownGroups ? `127.${loopbackOwnGroupFirst + i}.0.1` : '127.0.0.1');
   return {
     kind: 'loopback',
-    address: () => '127.0.0.1',
+    address,
     port: (i) => basePort + i,
     launch: () => ({ command: process.execPath, prefix: [], env: process.env }),
     clockOffsetMs: () => 0,
     addAliases: () => [],
+    attackerSources: (_i, count) => loopbackSources(count),
     setUp: () => undefined,
     tearDown: () => undefined,
-    describe: () => [`hosting: loopback (127.0.0.1, ports ${basePort}..), one clock, links unshaped`],
+    describe: () => [
+      ownGroups
+        ? `hosting: loopback, process i on 127.${loopbackOwnGroupFirst}+i.0.1 (a /16 each; ports ${basePort}..), one clock, links unshaped`
+        : `hosting: loopback (127.0.0.1, ports ${basePort}..), one clock, links unshaped`,
+    ],
   };
+}
+
+/** The attack suite's own loopback sources (two per /16 from 127.16 on; no setup: all of 127/8 is loopback), hosts from a fixed seed. */
+function loopbackSources(count: number): string[] {
+  const rng = new Prng(0x50c5);
+  return sourceAddresses(count, () => rng.next());
 }
 
 /** Whether this process can make network namespaces (root, and `ip netns` works). */
@@ -109,6 +137,15 @@ export function namespaceHosting(count: number, seed: number): Hosting {
     clockOffsetMs: (i) => offsets[i] ?? 0,
     addAliases: (i, n) => {
       const out = Array.from({ length: n }, (_, k) => `${aliasGroup}${k >> 8}.${(k & 255) + 1}`);
+      for (const a of out) ip(['-n', ns(i), 'addr', 'add', `${a}/${subnetMaskBits}`, 'dev', 'eth0']);
+      return out;
+    },
+    attackerSources: (i, n) => {
+      // The groups after every process's own, below the flooder's alias group.
+      const first = 64 + count;
+      const groups = Math.ceil(n / 2);
+      if (first + groups > 120) throw new Error(`--hosts has room for ${120 - first} attacker groups, not ${groups}`);
+      const out = Array.from({ length: n }, (_, k) => `10.${first + (k >> 1)}.${(k & 1) * 128}.1`);
       for (const a of out) ip(['-n', ns(i), 'addr', 'add', `${a}/${subnetMaskBits}`, 'dev', 'eth0']);
       return out;
     },
