@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { attackNames, quickAttacks } from '../bench/attack/catalog.ts';
 import type { AttackTally } from '../bench/attack/attack-run.ts';
 import type { AttackerReport } from '../bench/attack/attacker.ts';
+import { loopbackHosting } from '../bench/load/hosting.ts';
 import { buildPlan, defaultConfig, planProblems } from '../bench/load/plan.ts';
 import { Prng } from '../bench/load/prng.ts';
 import { suiteEvidence, type SuiteRecord, type TargetView } from '../bench/load/suite-evidence.ts';
@@ -79,6 +80,25 @@ test('suiteProblems names overlaps, attacks past the load phase, and a target wi
   assert.equal(suiteProblems(s, 100_000, [], []), ['attack-suite eclipse at +1000 ms overlaps reflection']);
   assert.equal(suiteProblems(s, 7000, [3], [3]).length, 4);
   assert.equal(suiteProblems({ target: 3, attacks: [s.attacks[0]!] }, 100_000, [1], [2]), []);
+});
+
+test('on loopback every process has a /16 of its own, and the attacker fresh addresses per attack, two per /16, in groups no process has', () => {
+  const h = loopbackHosting(20_000, true);
+  const group = (a: string) => a.split('.').slice(0, 2).join('.');
+  const processGroups = new Set(Array.from({ length: 56 }, (_, i) => group(h.address(i))));
+  assert.is(processGroups.size, 56);
+  const sets = h.attackerSources(16, 32, 16);
+  assert.is(sets.length, 16);
+  const all = sets.flat();
+  assert.is(new Set(all).size, 16 * 32, 'no address is used by two attacks');
+  for (const set of sets) {
+    const groups = set.map(group);
+    assert.is(new Set(groups).size, 16, 'two addresses per /16');
+    for (const g of groups) assert.not.ok(processGroups.has(g), `${g} is no process's group`);
+    assert.ok(set.every((a) => /^127\.(1[6-9]|2\d|3[01])\./.test(a)), 'in the suite\'s own source groups');
+  }
+  // Without the suite, loopback stays on 127.0.0.1.
+  assert.is(loopbackHosting(20_000).address(5), '127.0.0.1');
 });
 
 // ----- evidence

@@ -46,7 +46,7 @@ const broadcastChars = 128;
 const statsEveryMs = 1000;
 /** With breakValidity, how long the cut validator stays isolated: past the proposal's first rounds, in ms. */
 const sabotageCutMs = 3000;
-/** Addresses the attack suite's attacker sends from (two per /16), as the suite's own default. */
+/** Addresses the attack suite's attacker sends from in each attack (two per /16), as the suite's own default. */
 const suiteSourceCount = 32;
 
 function sleep(ms: number): Promise<void> {
@@ -238,7 +238,7 @@ export class LoadRun {
     if (!s) return;
     const c = this.plan.config;
     const index = c.validators + c.observers;
-    const sources = hosting.attackerSources(index, suiteSourceCount);
+    const sources = hosting.attackerSources(index, suiteSourceCount, s.attacks.length);
     const target = { host: hosting.address(s.target), port: hosting.port(s.target), networkId: g.networkId };
     this.suite = new SuiteRunner({
       plan: s,
@@ -252,7 +252,7 @@ export class LoadRun {
       note: (l) => this.note(l),
     });
     this.suite.start();
-    this.note(`attack suite: attacker process ${index}${c.hosts ? ` at ${hosting.address(index)}` : ''}, aimed at validator ${s.target} (${target.host}:${target.port}), sending from ${sources.length} addresses in ${Math.ceil(sources.length / 2)} /16s (${sources[0]} .. ${sources.at(-1)})`);
+    this.note(`attack suite: attacker process ${index}${c.hosts ? ` at ${hosting.address(index)}` : ''}, aimed at validator ${s.target} (${target.host}:${target.port}), sending from ${suiteSourceCount} addresses in ${suiteSourceCount / 2} /16s, fresh ones for each attack (first ${sources[0]?.[0]} .. ${sources[0]?.at(-1)}, last ${sources.at(-1)?.[0]} .. ${sources.at(-1)?.at(-1)})`);
   }
 
   /**

@@ -11,7 +11,6 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Prng } from './prng.ts';
-import { sourceAddresses } from '../attack/args.ts';
 
 const clockOffsetModule = new URL('../clock-offset.mjs', import.meta.url).href;
 const linkShapingModule = new URL('../link-shaping.mjs', import.meta.url).href;
@@ -54,10 +53,12 @@ export interface Hosting {
    */
   addAliases(i: number, count: number): string[];
   /**
-   * Addresses for the attack suite's attacker (process i) to send from: `count` of them, two per network
-   * group (/16), in groups no other process of the run has, so per-IP and per-group limits see them apart.
+   * Addresses for the attack suite's attacker (process i) to send from: `sets` sets of `count` each, two per
+   * network group (/16), in groups no other process of the run has, so per-IP and per-group limits see them
+   * apart. Every set has addresses of its own in the same groups: each attack sends from fresh addresses, as
+   * an attacker that rotates them would, so IP bans earned by one attack do not stop the next.
    */
-  attackerSources(i: number, count: number): string[];
+  attackerSources(i: number, count: number, sets: number): string[][];
   setUp(): void;
   /** Removes what setUp made; safe twice. */
   tearDown(): void;
@@ -85,7 +86,7 @@ export function loopbackHosting(basePort: number, ownGroups = false): Hosting {
     launch: () => ({ command: process.execPath, prefix: [], env: process.env }),
     clockOffsetMs: () => 0,
     addAliases: () => [],
-    attackerSources: (_i, count) => loopbackSources(count),
+    attackerSources: (_i, count, sets) => attackerAddresses((g, k, j) => `127.${16 + g}.${k * 128 + j}.1`, count, sets),
     setUp: () => undefined,
     tearDown: () => undefined,
     describe: () => [
@@ -96,10 +97,17 @@ export function loopbackHosting(basePort: number, ownGroups = false): Hosting {
   };
 }
 
-/** The attack suite's own loopback sources (two per /16 from 127.16 on; no setup: all of 127/8 is loopback), hosts from a fixed seed. */
-function loopbackSources(count: number): string[] {
-  const rng = new Prng(0x50c5);
-  return sourceAddresses(count, () => rng.next());
+/** Most sets of attacker addresses (one per attack): the third byte of an address holds the set. */
+const attackerSetsMax = 128;
+
+/**
+ * `sets` sets of `count` addresses, two per /16: address k of set j is `at(group k/2, k % 2, j)`; the two of
+ * a group differ in the third byte's top bit, the sets in its low bits. On loopback the groups are 127.16
+ * onwards, as the attack suite's own sources (bench/attack/args.ts); no setup: all of 127/8 is loopback.
+ */
+function attackerAddresses(at: (group: number, k: number, set: number) => string, count: number, sets: number): string[][] {
+  if (sets > attackerSetsMax) throw new Error(`at most ${attackerSetsMax} sets of attacker addresses, not ${sets}`);
+  return Array.from({ length: sets }, (_, j) => Array.from({ length: count }, (_, k) => at(k >> 1, k & 1, j)));
 }
 
 /** Whether this process can make network namespaces (root, and `ip netns` works). */
@@ -140,13 +148,14 @@ export function namespaceHosting(count: number, seed: number): Hosting {
       for (const a of out) ip(['-n', ns(i), 'addr', 'add', `${a}/${subnetMaskBits}`, 'dev', 'eth0']);
       return out;
     },
-    attackerSources: (i, n) => {
+    attackerSources: (i, n, sets) => {
       // The groups after every process's own, below the flooder's alias group.
       const first = 64 + count;
       const groups = Math.ceil(n / 2);
       if (first + groups > 120) throw new Error(`--hosts has room for ${120 - first} attacker groups, not ${groups}`);
-      const out = Array.from({ length: n }, (_, k) => `10.${first + (k >> 1)}.${(k & 1) * 128}.1`);
-      for (const a of out) ip(['-n', ns(i), 'addr', 'add', `${a}/${subnetMaskBits}`, 'dev', 'eth0']);
+      const out = attackerAddresses((g, k, j) => `10.${first + g}.${k * 128 + j}.1`, n, sets);
+      // One `ip` for all of them (hundreds of addresses).
+      execFileSync('ip', ['-n', ns(i), '-batch', '-'], { input: out.flat().map((a) => `addr add ${a}/${subnetMaskBits} dev eth0`).join('\n') + '\n', stdio: ['pipe', 'ignore', 'pipe'] });
       return out;
     },
     launch: (i) => ({

@@ -28,8 +28,8 @@ const exitTimeoutMs = 3000;
 export interface SuiteRunnerOptions {
   plan: SuitePlan;
   target: AttackTarget;
-  /** Addresses the attacker sends from. */
-  sources: string[];
+  /** Addresses the attacker sends from: a set of its own for each attack of the plan, in order. */
+  sources: string[][];
   /** Ids (hex) of the honest validators, for the attacks that aim at their trees. */
   honestIds: string[];
   seed: number;
@@ -100,7 +100,7 @@ export class SuiteRunner {
     const order: AttackOrder = {
       attack: a.name,
       target: this.o.target,
-      sources: this.o.sources,
+      sources: this.o.sources[i] ?? [],
       seed: (this.o.seed + i * 0x9e3779b1) >>> 0,
       expectedMs: a.durMs + 2000,
       hardMs: a.durMs + hardMarginMs,
