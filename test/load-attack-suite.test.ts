@@ -70,6 +70,14 @@ test('the same seed gives the same schedule; the order differs between seeds', (
   assert.ok(orders.size > 1);
 });
 
+test('--suite-skip leaves those attacks out and the others in the order they had', () => {
+  const all = buildPlan(full(9)).suite!.attacks.map((a) => a.name);
+  const some = buildPlan({ ...full(9), suiteSkip: ['relay-rate', 'eclipse'] }).suite!;
+  assert.equal(some.attacks.map((a) => a.name), all.filter((n) => n !== 'relay-rate' && n !== 'eclipse'));
+  assert.is(some.target, buildPlan(full(9)).suite!.target);
+  assert.throws(() => planSuite(new Prng(1), { quick: true, loadMs: 24_000, suiteSkip: suiteAttackNames(true) }, [0]), /leaves no attack/);
+});
+
 test('planSuite refuses a load phase too short for the attacks, and a run with no validator free of faults', () => {
   assert.throws(() => planSuite(new Prng(1), { quick: false, loadMs: 60_000 }, [0, 1]), /too short for 16 attacks/);
   assert.throws(() => planSuite(new Prng(1), { quick: false, loadMs: 180_000 }, []), /no honest validator is free/);

@@ -18,6 +18,7 @@
 import { instanceSpanMs, worstInstance, type OutageSpan } from './fault-bound.ts';
 import { Prng } from './prng.ts';
 import { planSuite, suiteProblems, type SuitePlan } from './suite-plan.ts';
+import type { AttackName } from '../attack/catalog.ts';
 
 /** Settings of a run. */
 export interface LoadConfig {
@@ -57,6 +58,8 @@ export interface LoadConfig {
    * attacker process of its own (suite-plan.ts); that validator runs with per-IP limits on loopback.
    */
   attackSuite: boolean;
+  /** Attacks of the suite left out of the run (to tell one attack's harm from the others'); empty: none. */
+  suiteSkip: AttackName[];
 }
 
 /** A fault injected into an honest validator. */
@@ -130,6 +133,7 @@ export function defaultConfig(quick: boolean, seed: number): LoadConfig {
     hosts: false,
     observers: 0,
     attackSuite: false,
+    suiteSkip: [],
   };
 }
 

@@ -52,13 +52,15 @@ export function suiteAttackNames(quick: boolean): AttackName[] {
 
 /**
  * The suite's schedule: the target among `candidates` (honest validators with no planned fault) and every
- * attack of `suiteAttackNames(quick)` in a seeded order, evenly spaced.
+ * attack of `suiteAttackNames(quick)` but those in `suiteSkip`, in a seeded order, evenly spaced.
  * @throws Error when no validator can be the target or the load phase is too short for the attacks
  */
-export function planSuite(rng: Prng, c: { quick: boolean; loadMs: number }, candidates: readonly number[]): SuitePlan {
+export function planSuite(rng: Prng, c: { quick: boolean; loadMs: number; suiteSkip?: readonly AttackName[] }, candidates: readonly number[]): SuitePlan {
   if (candidates.length === 0) throw new Error('--attack-suite: no honest validator is free of planned faults to be the target');
   const t = suiteTiming[c.quick ? 'quick' : 'full'];
-  const names = rng.shuffle(suiteAttackNames(c.quick));
+  // Skipped attacks are drawn in the shuffle too, so the others keep their places in the order.
+  const names = rng.shuffle(suiteAttackNames(c.quick)).filter((n) => !(c.suiteSkip ?? []).includes(n));
+  if (names.length === 0) throw new Error('--suite-skip leaves no attack to run');
   const stepMs = Math.floor((c.loadMs - t.firstMs - t.endMarginMs) / names.length);
   if (stepMs < t.durMs + t.gapMinMs) {
     const needS = Math.ceil((t.firstMs + t.endMarginMs + names.length * (t.durMs + t.gapMinMs)) / 1000);

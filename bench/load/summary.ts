@@ -205,7 +205,7 @@ function suiteLines(f: Facts): CheckLine[] {
   return [
     {
       check: `attack-suite attacks that reached their target, validator ${s.target} (attacker's report and the target's own account)`,
-      value: `${reached}/${f.suite.length}${missed.length ? ` (not reached: ${missed.join(', ')})` : ''}${early}`,
+      value: `${reached}/${f.suite.length}${missed.length ? ` (not reached: ${missed.join(', ')})` : ''}${early}${f.run.plan.config.suiteSkip.length ? `; left out by --suite-skip: ${f.run.plan.config.suiteSkip.join(', ')}` : ''}`,
       must: 'all',
       ok: reached === f.suite.length && f.suite.length > 0,
     },
@@ -334,7 +334,8 @@ export function replayCommand(c: LoadConfig): string {
   if (c.breakValidity) flags.push('--break-validity');
   if (c.hosts) flags.push('--hosts');
   if (c.observers !== (c.hosts ? 2 : 0)) flags.push(`--observers ${c.observers}`);
-  if (c.attackSuite) flags.push('--attack-suite');
+  if (c.attackSuite && c.suiteSkip.length === 0) flags.push('--attack-suite');
+  if (c.suiteSkip.length > 0) flags.push(`--suite-skip ${c.suiteSkip.join(',')}`);
   return `npm run load -- ${flags.filter(Boolean).join(' ')}`;
 }
 
