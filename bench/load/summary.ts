@@ -410,6 +410,8 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
     lives: n.life,
     peakRssMb: Math.round(n.peakMb),
     chainHeight: run.recorder.chains.get(n.index)?.length ?? null,
+    // Block hashes of its final chain (12 characters each), so that a divergence can be traced to its blocks.
+    chain: run.recorder.chains.get(n.index)?.map((h) => h.slice(0, 12)) ?? null,
     lastLifeStats: run.recorder.stats.get(n.index) ?? null,
   }));
   const json = {
