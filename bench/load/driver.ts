@@ -5,7 +5,7 @@
  * `outages` and the fields below for checks.ts and summary.ts.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../src/bytes.ts';
 import { initNetwork } from '../../src/cli/init.ts';
@@ -102,6 +102,8 @@ export class LoadRun {
   hosting: Hosting | null = null;
   byzantine: { flooder: ByzantineProcess; equivocator: ByzantineProcess; withholder: ByzantineProcess } | null = null;
   genesis: Genesis | null = null;
+  /** The machine's 1-minute load average when the run began (before any process of the run started). */
+  readonly loadAverageAtStart = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   /** Start of the load phase (ms since the epoch). */
   loadStartMs = 0;
   loadEndMs = 0;

@@ -420,6 +420,8 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
     date: env.date,
     cpus: env.cpus,
     node: env.node,
+    loadAverageAtStart: run.loadAverageAtStart,
+    loadAverageAtEnd: env.loadAverage1m,
     checks: v.lines,
     details: v.details,
     evidence: v.evidence,
@@ -438,7 +440,7 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
   }
   const section = [
     `Command: \`${replayCommand(c)}\`  `,
-    `Date: ${env.date}, ${env.cpus} CPUs (${env.cpuModel}), Node ${env.node}, 1-minute load average at start ${env.loadAverage1m}`,
+    `Date: ${env.date}, ${env.cpus} CPUs (${env.cpuModel}), Node ${env.node}, 1-minute load average at start ${run.loadAverageAtStart}, at the end ${env.loadAverage1m}`,
     '',
     markdownTable(table.map((t) => ({ ...t })), ['check', 'value', 'must', 'ok']),
     '',
