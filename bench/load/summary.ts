@@ -118,7 +118,7 @@ function mustLines(f: Facts): CheckLine[] {
   const { delivery: d, chains, run } = f;
   const c = run.plan.config;
   const cutoffs = run.outages.filter((o) => o.kind !== 'pause').length;
-  const divergent = `NO: ${JSON.stringify(chains.divergent)}${chains.unanswered.length ? ` unanswered ${chains.unanswered.join(',')}` : ''}`;
+  const divergent = chains.reference.length === 0 && chains.divergent.length > 0 ? noReference(f) : `NO: ${JSON.stringify(chains.divergent)}${chains.unanswered.length ? ` unanswered ${chains.unanswered.join(',')}` : ''}`;
   return [
     {
       check: 'honest messages delivered to all honest live nodes',
@@ -162,6 +162,19 @@ function mustLines(f: Facts): CheckLine[] {
       ok: f.notBack.length === 0,
     },
   ];
+}
+
+/**
+ * The chain check's value when no validator that answered is caught up, so there is no reference chain: every
+ * chain then counts against the rule, and whether they at least agree (each a prefix of the longest) tells a
+ * network that stopped from one that forked.
+ */
+function noReference(f: Facts): string {
+  const chains = [...f.run.recorder.chains.entries()].filter(([i]) => f.run.plan.roles.honest.includes(i));
+  const longest = chains.reduce<string[]>((a, [, c]) => (c.length > a.length ? c : a), []);
+  const forked = chains.filter(([, c]) => c.some((h, k) => h !== longest[k])).map(([i]) => i);
+  const heights = chains.map(([i, c]) => `${i}:${c.length}`).join(' ');
+  return `NO: no validator is caught up, so there is no reference chain (validator:height ${heights}); ${forked.length === 0 ? `every chain is a prefix of the longest (${longest.length} blocks): stopped, not forked` : `validators ${forked.join(',')} differ from the longest chain`}${f.chains.unanswered.length ? `; unanswered ${f.chains.unanswered.join(',')}` : ''}`;
 }
 
 /**
