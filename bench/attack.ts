@@ -20,12 +20,12 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDist, updateResultsMarkdown } from './lib.ts';
-import { ChildRpc, killAllChildren } from './child-rpc.ts';
+import { killAllChildren } from './child-rpc.ts';
+import { spawnAttacker } from './attack/attacker-process.ts';
 import { attackUsage, parseAttackArgs, sourceAddresses, type AttackArgs } from './attack/args.ts';
 import { attacksToRun, runTiming, type AttackSpec } from './attack/catalog.ts';
 import { formatTable, goalLegend, summarize } from './attack/report.ts';
 import { runScenario, type ScenarioContext, type ScenarioResult } from './attack/scenario.ts';
-import type { AttackerRequest } from './attack/attacker.ts';
 import type { AttackRow } from './attack/goals.ts';
 import { Prng } from '../src/sim/prng.ts';
 
@@ -81,7 +81,7 @@ async function main(args: AttackArgs): Promise<number> {
   console.log(freshNote);
   if (args.build) buildDist();
   const workDir = mkdtempSync(join(tmpdir(), 'strongcast-attack-'));
-  const attacker = new ChildRpc<AttackerRequest>({ name: 'attacker', argv: [join(repoRoot, 'dist/bench/attack/attacker.js')], cwd: repoRoot, stdout: 'inherit', stderr: 'inherit' });
+  const attacker = spawnAttacker({ from: 'dist' });
   const rows: AttackRow[] = [];
   const evidence: string[] = [];
   let kept = false;

@@ -12,6 +12,12 @@
  * Other flags: --round-ms MS, --load-s S (length of the load phase), --rate N (broadcasts per second),
  * --memory-mb MB (bound per process), --quiet-windows (no block instance during pause and isolate outages),
  * --keep (keep the run directory with genesis, keys, data and logs; a failed run always keeps it).
+ * --attack-suite also runs the attack suite's attacks (bench/attack/) against one honest validator during the
+ * load phase, every kind once (a quick run: the suite's quick set), a few seconds each, from the suite's
+ * attacker in a process of its own; that validator runs with per-IP limits on loopback and every process
+ * gets a /16 of its own (load/suite-plan.ts, load/suite-runner.ts). The summary says, per attack, whether it
+ * reached the target (load/suite-evidence.ts), and every other check must still hold. --suite-skip NAMES
+ * (comma-separated; implies --attack-suite) leaves those attacks out, to tell one attack's harm from the others'.
  * --break-validity tests the checks themselves: the run cuts an honest validator off while a block is
  * proposed and hides that cut from its fault accounting, so validity breaks as the checks see it and the run
  * must fail, naming the proposal. It exists in this harness only (the node's CLI has no such switch).
@@ -27,6 +33,7 @@ import { LoadRun } from './load/driver.ts';
 import { buildPlan, defaultConfig, describePlan, type LoadConfig } from './load/plan.ts';
 import { judge, report } from './load/summary.ts';
 import { canMakeNamespaces } from './load/hosting.ts';
+import { attackNames, isAttackName, type AttackName } from './attack/catalog.ts';
 
 /** The whole run is abandoned after this, whatever happens, in ms. */
 const hardLimitMs = { quick: 120_000, full: 9 * 60_000 } as const;
@@ -53,6 +60,8 @@ function config(argv: string[]): LoadConfig {
       hosts: { type: 'boolean', default: false },
       observers: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'attack-suite': { type: 'boolean', default: false },
+      'suite-skip': { type: 'string' },
     },
     strict: true,
   });
@@ -65,6 +74,13 @@ function config(argv: string[]): LoadConfig {
   c.quietWindows = values['quiet-windows'] === true;
   c.breakValidity = values['break-validity'] === true;
   c.hosts = values.hosts === true;
+  c.attackSuite = values['attack-suite'] === true || values['suite-skip'] !== undefined;
+  if (values['suite-skip'] !== undefined) {
+    const names = values['suite-skip'].split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const bad = names.find((n) => !isAttackName(n) || n === 'baseline');
+    if (names.length === 0 || bad !== undefined) throw new Error(`--suite-skip: unknown attack '${bad ?? values['suite-skip']}' (attacks: ${attackNames.filter((n) => n !== 'baseline').join(', ')})`);
+    c.suiteSkip = names as AttackName[];
+  }
   if (c.hosts && !canMakeNamespaces()) {
     console.log('load: --hosts needs root and `ip netns` to make network namespaces; running on loopback instead');
     c.hosts = false;

@@ -161,7 +161,7 @@ test('a withholding took place only with a release the honest side noticed', () 
 
 /** Counter samples of one validator: `perSec` ordinary duplicates a second, plus `extra` from t = 10 s on. */
 function samples(perSec: number, extra: number, holdsFrom10s = 0): StatsSample[] {
-  return Array.from({ length: 20 }, (_, i) => ({ atMs: i * 1000, life: 1, duplicates: i * perSec + (i >= 10 ? extra : 0), rateHolds: i >= 10 ? holdsFrom10s : 0 }));
+  return Array.from({ length: 20 }, (_, i) => ({ atMs: i * 1000, life: 1, duplicates: i * perSec + (i >= 10 ? extra : 0), rateHolds: i >= 10 ? holdsFrom10s : 0, offences: 0, bans: 0, turnsCut: 0 }));
 }
 
 function floodFact(a: Attack, framesTo: Record<number, number>): AttackFact {
@@ -248,7 +248,7 @@ test('a replay read by its target after the last frame was written counts up to 
   const a: Attack = { kind: 'flood', step: 'replay', atMs: 9000, durMs: 1000, targets: [1] };
   // Written by 9.9 s; the target, busy, counted the 1,000 duplicates between 11 s and 12 s; the flooder's
   // step ended when the target had read them all and closed, at 12.5 s.
-  const log = Array.from({ length: 20 }, (_, i) => ({ atMs: i * 1000, life: 1, duplicates: i * 50 + (i >= 12 ? 1000 : 0), rateHolds: 0 }));
+  const log = Array.from({ length: 20 }, (_, i) => ({ atMs: i * 1000, life: 1, duplicates: i * 50 + (i >= 12 ? 1000 : 0), rateHolds: 0, offences: 0, bans: 0, turnsCut: 0 }));
   const fact = floodFact(a, { 1: 1000 });
   fact.flood!.doneMs = 12_500;
   const e = attackEvidence([a], [fact], observations({ statsLog: new Map([[1, log]]) }))[0]!;

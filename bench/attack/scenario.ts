@@ -18,6 +18,7 @@ import { generateIdentity, writeKeyFile } from '../../src/crypto/keys.ts';
 import { machineBusyCpuSeconds } from '../lib.ts';
 import type { ChildRpc } from '../child-rpc.ts';
 import type { AttackerReport, AttackerRequest } from './attacker.ts';
+import { prepareAttack, startAttack, stopAttack, type AttackOrder } from './attacker-process.ts';
 import type { AttackSpec, RunTiming } from './catalog.ts';
 import { CliNode } from './cli-node.ts';
 import { percentile, workRatio, type AttackRow } from './goals.ts';
@@ -166,11 +167,11 @@ class Measurement {
 
   async run(): Promise<void> {
     const { timing, attacker } = this.ctx;
-    await attacker
-      .request({ cmd: 'prepare', attack: this.spec.name, networkId: this.ctx.networkId, expectedMs: timing.attackMsMin + 2000, seed: this.ctx.seed }, 120_000)
-      .catch((e: unknown) => {
-        throw new SetupError(`the attacker could not prepare: ${(e as Error).message}`);
-      });
+    const target = { host: '127.0.0.1', port: 0, networkId: this.ctx.networkId };
+    const order: AttackOrder = { attack: this.spec.name, target, sources: this.ctx.sources, seed: this.ctx.seed, expectedMs: timing.attackMsMin + 2000, hardMs: timing.attackHardMs, honestIds: [] };
+    await prepareAttack(attacker, order, 120_000).catch((e: unknown) => {
+      throw new SetupError(`the attacker could not prepare: ${(e as Error).message}`);
+    });
     // As a node on the internet sees its peers: every 127.x source counts as a host of its own, and the
     // per-IP and per-group limits and IP bans apply (off by default on loopback, for tests and testnets).
     const v = this.#start('V', ['--port', '0', '--ip-limits-on-loopback']);
@@ -195,8 +196,7 @@ class Measurement {
     await this.#warmUp(prober);
     await this.#baseline(prober);
 
-    const target = { host: '127.0.0.1', port: vPort, networkId: this.ctx.networkId };
-    await attacker.request({ cmd: 'start', target, sources: this.ctx.sources, seed: this.ctx.seed, hardMs: timing.attackHardMs, honestIds: [...this.#honestIds] }).catch((e: unknown) => {
+    await startAttack(attacker, { ...order, target: { ...target, port: vPort }, honestIds: [...this.#honestIds] }).catch((e: unknown) => {
       throw new SetupError(`the attack did not start: ${(e as Error).message}`);
     });
     const t0 = performance.now();
@@ -232,7 +232,7 @@ class Measurement {
     this.#h2Stats = (await h2.waitFor((e) => e.event === 'stats', 2000))?.e ?? null;
     this.#windowSec = (performance.now() - t0) / 1000;
     this.#victimCpuSec = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null;
-    this.#report = await attacker.request<AttackerReport>({ cmd: 'stop' }, 20_000).catch(() => null);
+    this.#report = await stopAttack(attacker, 20_000).catch(() => null);
     this.#sampling = false;
     await sampler;
     const res = prober.results();

@@ -137,7 +137,7 @@ export function holdsDuring(log: readonly StatsSample[] | undefined, fromMs: num
 }
 
 /** The last sample at or before `fromMs` and the first at or after `toMs` of the same life, if both exist. */
-function samplesAround(log: readonly StatsSample[] | undefined, fromMs: number, toMs: number): { before: StatsSample; after: StatsSample } | null {
+export function samplesAround(log: readonly StatsSample[] | undefined, fromMs: number, toMs: number): { before: StatsSample; after: StatsSample } | null {
   const before = log?.filter((s) => s.atMs <= fromMs).at(-1);
   const after = before && log?.find((s) => s.atMs >= toMs && s.life === before.life);
   return before && after ? { before, after } : null;

@@ -5,7 +5,7 @@
  * `outages` and the fields below for checks.ts and summary.ts.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../src/bytes.ts';
 import { initNetwork } from '../../src/cli/init.ts';
@@ -22,6 +22,7 @@ import { freeBasePort, pauseProcess } from './processes.ts';
 import { Prng } from './prng.ts';
 import { Recorder, type PeerClass } from './recorder.ts';
 import { loopbackHosting, namespaceHosting, type Hosting } from './hosting.ts';
+import { SuiteRunner } from './suite-runner.ts';
 
 /** Honest peers a validator needs open to count as connected (there are at most 2 Byzantine listeners). */
 export const recoveredPeers = 3;
@@ -45,6 +46,8 @@ const broadcastChars = 128;
 const statsEveryMs = 1000;
 /** With breakValidity, how long the cut validator stays isolated: past the proposal's first rounds, in ms. */
 const sabotageCutMs = 3000;
+/** Addresses the attack suite's attacker sends from in each attack (two per /16), as the suite's own default. */
+const suiteSourceCount = 32;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -99,6 +102,8 @@ export class LoadRun {
   hosting: Hosting | null = null;
   byzantine: { flooder: ByzantineProcess; equivocator: ByzantineProcess; withholder: ByzantineProcess } | null = null;
   genesis: Genesis | null = null;
+  /** The machine's 1-minute load average when the run began (before any process of the run started). */
+  readonly loadAverageAtStart = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   /** Start of the load phase (ms since the epoch). */
   loadStartMs = 0;
   loadEndMs = 0;
@@ -131,6 +136,9 @@ export class LoadRun {
   readonly #byzantineKeys = new Set<string>();
   /** Validators that began catching up again (`resync`) before round 0. */
   readonly earlyResyncs = new Set<number>();
+  /** The attack suite's attacks on one validator (attackSuite), else null. */
+  suite: SuiteRunner | null = null;
+  #suiteDone: Promise<void> = Promise.resolve();
 
   constructor(readonly plan: Plan) {
     this.dir = mkdtempSync(join(tmpdir(), 'strongcast-load-'));
@@ -165,7 +173,9 @@ export class LoadRun {
     const c = this.plan.config;
     const t0 = Date.now();
     const total = c.validators + c.observers;
-    const hosting = c.hosts ? namespaceHosting(total, c.seed) : loopbackHosting(await freeBasePort(total));
+    // The attack suite's attacker is one more process (its own namespace with --hosts); on loopback every
+    // process then gets a /16 of its own, which the target's per-IP limits count apart.
+    const hosting = c.hosts ? namespaceHosting(total + (c.attackSuite ? 1 : 0), c.seed) : loopbackHosting(await freeBasePort(total), c.attackSuite);
     this.hosting = hosting;
     hosting.setUp();
     for (const line of hosting.describe()) this.note(line);
@@ -188,12 +198,16 @@ export class LoadRun {
     };
     // Byzantine listeners first: an honest validator then finds a peer as soon as it starts.
     await Promise.all([start(this.byzantine.flooder, r.flooder), start(this.byzantine.equivocator, r.equivocator), start(this.byzantine.withholder, r.withholder)]);
+    const suiteTarget = this.plan.suite?.target;
     for (const i of r.honest) {
-      const node = new HonestNode(i, this.dir, g.startMs, (ev) => this.#onEvent(ev), { address: hosting.address(i), launch: hosting.launch(i) });
+      // The suite's target sees its peers as a node on the internet does: per-IP and per-group limits and IP bans apply on loopback too.
+      const flags = i === suiteTarget ? ['--ip-limits-on-loopback'] : [];
+      const node = new HonestNode(i, this.dir, g.startMs, (ev) => this.#onEvent(ev), { address: hosting.address(i), launch: hosting.launch(i), flags });
       this.honest.set(i, node);
       node.start();
     }
     this.#startObservers(hosting, g);
+    this.#startSuite(hosting, g);
     const want = r.honest.length - 1;
     const deadline = Date.now() + meshTimeoutMs;
     let connected = true;
@@ -218,6 +232,29 @@ export class LoadRun {
     this.loadStartMs = g.startMs + firstRound * g.roundMs + g.roundMs / 2;
     this.loadEndMs = this.loadStartMs + c.loadMs;
     await sleep(this.loadStartMs - Date.now());
+  }
+
+  /** The attack suite's attacker process, aimed at the plan's target (attackSuite only). */
+  #startSuite(hosting: Hosting, g: Genesis): void {
+    const s = this.plan.suite;
+    if (!s) return;
+    const c = this.plan.config;
+    const index = c.validators + c.observers;
+    const sources = hosting.attackerSources(index, suiteSourceCount, s.attacks.length);
+    const target = { host: hosting.address(s.target), port: hosting.port(s.target), networkId: g.networkId };
+    this.suite = new SuiteRunner({
+      plan: s,
+      target,
+      sources,
+      honestIds: [...this.#honestKeys.keys()],
+      seed: c.seed,
+      launch: hosting.launch(index),
+      dir: this.dir,
+      askTargetStats: () => void this.honest.get(s.target)?.command('stats'),
+      note: (l) => this.note(l),
+    });
+    this.suite.start();
+    this.note(`attack suite: attacker process ${index}${c.hosts ? ` at ${hosting.address(index)}` : ''}, aimed at validator ${s.target} (${target.host}:${target.port}), sending from ${suiteSourceCount} addresses in ${suiteSourceCount / 2} /16s, fresh ones for each attack (first ${sources[0]?.[0]} .. ${sources[0]?.at(-1)}, last ${sources.at(-1)?.[0]} .. ${sources.at(-1)?.at(-1)})`);
   }
 
   /**
@@ -318,6 +355,7 @@ export class LoadRun {
       ...p.mines.map((m, i) => ({ atMs: m.atMs, run: () => this.#mine(m.node, i, m.atMs) })),
     ].sort((a, b) => a.atMs - b.atMs);
     this.mines.planned = p.mines.length;
+    if (this.suite) this.#suiteDone = this.suite.run(this.loadStartMs, this.loadEndMs);
     const rng = new Prng(p.config.seed ^ 0x5eed);
     const tickMs = 50;
     const perTickMax = Math.max(1, Math.ceil((p.config.msgsPerSec * tickMs * 4) / 1000));
@@ -469,6 +507,8 @@ export class LoadRun {
   /** Waits for restarts, catch-up, the last instances and the last broadcasts. */
   async drain(): Promise<void> {
     const g = this.genesis!;
+    // The last attack of the suite ends within the load phase unless it started late; each step has a timeout.
+    await this.#suiteDone;
     const lastMine = this.plan.mines.at(-1)?.atMs ?? 0;
     const lastByz = this.plan.attacks.filter((a) => a.kind !== 'flood').at(-1)?.atMs ?? 0;
     const instancesEndMs = this.loadStartMs + Math.max(lastMine, lastByz) + (this.plan.k + 4) * g.roundMs;
@@ -516,7 +556,7 @@ export class LoadRun {
   async tearDown(): Promise<void> {
     try {
       const nodes = [...this.honest.values(), ...this.observers.values()];
-      await Promise.all([...nodes.map((n) => n.stop()), ...Object.values(this.byzantine ?? {}).map((b) => b.close())]);
+      await Promise.all([...nodes.map((n) => n.stop()), ...Object.values(this.byzantine ?? {}).map((b) => b.close()), this.suite?.close()]);
     } finally {
       killAllChildren();
       this.hosting?.tearDown();

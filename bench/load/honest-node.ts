@@ -35,11 +35,13 @@ export interface Crash {
   logTail: string;
 }
 
-/** Where a node runs: its address, how its process starts, and for an observer its port and peers. */
+/** Where a node runs: its address, how its process starts, for an observer its port and peers, and flags of its own. */
 export interface NodePlace {
   address: string;
   launch: Launch;
   observer?: { port: number; peers: string[] };
+  /** More CLI flags for this node (the attack suite's target: --ip-limits-on-loopback). */
+  flags?: string[];
 }
 
 /** One honest validator (or observer) and its successive processes. */
@@ -108,6 +110,7 @@ export class HonestNode {
       ...(obs ? ['--port', String(obs.port), '--peers', obs.peers.join(',')] : ['--key', join(this.dir, `node-${this.index}.key`)]),
       '--data', join(this.dir, `${obs ? 'observer' : 'data'}-${this.index}`),
       '--host', this.place.address, '--json', '--threads', '1', '--log-level', 'warn',
+      ...(this.place.flags ?? []),
     ];
     const child = spawn(this.place.launch.command, args, { cwd: repoRoot, env: this.place.launch.env, stdio: ['pipe', 'pipe', logFd, 'ipc'] });
     closeSync(logFd);

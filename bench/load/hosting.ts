@@ -52,6 +52,13 @@ export interface Hosting {
    * misbehaving IPs, and one address would end the flood); none on loopback, which nodes never ban.
    */
   addAliases(i: number, count: number): string[];
+  /**
+   * Addresses for the attack suite's attacker (process i) to send from: `sets` sets of `count` each, two per
+   * network group (/16), in groups no other process of the run has, so per-IP and per-group limits see them
+   * apart. Every set has addresses of its own in the same groups: each attack sends from fresh addresses, as
+   * an attacker that rotates them would, so IP bans earned by one attack do not stop the next.
+   */
+  attackerSources(i: number, count: number, sets: number): string[][];
   setUp(): void;
   /** Removes what setUp made; safe twice. */
   tearDown(): void;
@@ -59,19 +66,48 @@ export interface Hosting {
   describe(): string[];
 }
 
-/** Every process on 127.0.0.1, process i on basePort + i, one clock, no shaping. */
-export function loopbackHosting(basePort: number): Hosting {
+/**
+ * First /16 of loopback addresses of their own (`ownGroups`): process i listens and dials from
+ * 127.(128 + i).0.1, apart from the attack suite's sources (127.16 to 127.79) and from 127.0.
+ */
+const loopbackOwnGroupFirst = 128;
+
+/**
+ * Every process on loopback, process i on basePort + i, one clock, no shaping: all on 127.0.0.1, or with
+ * `ownGroups` each on an address in a /16 of its own, so that a node with per-IP limits on loopback
+ * (`--ip-limits-on-loopback`) counts each process apart, as it would hosts on the internet.
+ */
+export function loopbackHosting(basePort: number, ownGroups = false): Hosting {
+  const address = (i: number) => (ownGroups ? `127.${loopbackOwnGroupFirst + i}.0.1` : '127.0.0.1');
   return {
     kind: 'loopback',
-    address: () => '127.0.0.1',
+    address,
     port: (i) => basePort + i,
     launch: () => ({ command: process.execPath, prefix: [], env: process.env }),
     clockOffsetMs: () => 0,
     addAliases: () => [],
+    attackerSources: (_i, count, sets) => attackerAddresses((g, k, j) => `127.${16 + g}.${k * 128 + j}.1`, count, sets),
     setUp: () => undefined,
     tearDown: () => undefined,
-    describe: () => [`hosting: loopback (127.0.0.1, ports ${basePort}..), one clock, links unshaped`],
+    describe: () => [
+      ownGroups
+        ? `hosting: loopback, process i on 127.${loopbackOwnGroupFirst}+i.0.1 (a /16 each; ports ${basePort}..), one clock, links unshaped`
+        : `hosting: loopback (127.0.0.1, ports ${basePort}..), one clock, links unshaped`,
+    ],
   };
+}
+
+/** Most sets of attacker addresses (one per attack): the third byte of an address holds the set. */
+const attackerSetsMax = 128;
+
+/**
+ * `sets` sets of `count` addresses, two per /16: address k of set j is `at(group k/2, k % 2, j)`; the two of
+ * a group differ in the third byte's top bit, the sets in its low bits. On loopback the groups are 127.16
+ * onwards, as the attack suite's own sources (bench/attack/args.ts); no setup: all of 127/8 is loopback.
+ */
+function attackerAddresses(at: (group: number, k: number, set: number) => string, count: number, sets: number): string[][] {
+  if (sets > attackerSetsMax) throw new Error(`at most ${attackerSetsMax} sets of attacker addresses, not ${sets}`);
+  return Array.from({ length: sets }, (_, j) => Array.from({ length: count }, (_, k) => at(k >> 1, k & 1, j)));
 }
 
 /** Whether this process can make network namespaces (root, and `ip netns` works). */
@@ -110,6 +146,16 @@ export function namespaceHosting(count: number, seed: number): Hosting {
     addAliases: (i, n) => {
       const out = Array.from({ length: n }, (_, k) => `${aliasGroup}${k >> 8}.${(k & 255) + 1}`);
       for (const a of out) ip(['-n', ns(i), 'addr', 'add', `${a}/${subnetMaskBits}`, 'dev', 'eth0']);
+      return out;
+    },
+    attackerSources: (i, n, sets) => {
+      // The groups after every process's own, below the flooder's alias group.
+      const first = 64 + count;
+      const groups = Math.ceil(n / 2);
+      if (first + groups > 120) throw new Error(`--hosts has room for ${120 - first} attacker groups, not ${groups}`);
+      const out = attackerAddresses((g, k, j) => `10.${first + g}.${k * 128 + j}.1`, n, sets);
+      // One `ip` for all of them (hundreds of addresses).
+      execFileSync('ip', ['-n', ns(i), '-batch', '-'], { input: out.flat().map((a) => `addr add ${a}/${subnetMaskBits} dev eth0`).join('\n') + '\n', stdio: ['pipe', 'ignore', 'pipe'] });
       return out;
     },
     launch: (i) => ({

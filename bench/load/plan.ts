@@ -17,6 +17,8 @@
  */
 import { instanceSpanMs, worstInstance, type OutageSpan } from './fault-bound.ts';
 import { Prng } from './prng.ts';
+import { planSuite, suiteProblems, type SuitePlan } from './suite-plan.ts';
+import type { AttackName } from '../attack/catalog.ts';
 
 /** Settings of a run. */
 export interface LoadConfig {
@@ -51,6 +53,13 @@ export interface LoadConfig {
   hosts: boolean;
   /** Observers (nodes with the genesis and no key) besides the validators; each linked to a few validators. */
   observers: number;
+  /**
+   * The attack suite's attacks (bench/attack/) aimed at one honest validator during the load phase, from an
+   * attacker process of its own (suite-plan.ts); that validator runs with per-IP limits on loopback.
+   */
+  attackSuite: boolean;
+  /** Attacks of the suite left out of the run (to tell one attack's harm from the others'); empty: none. */
+  suiteSkip: AttackName[];
 }
 
 /** A fault injected into an honest validator. */
@@ -94,6 +103,8 @@ export interface Plan {
   quiet: Array<[number, number]>;
   /** Most validators faulty for one instance under the plan (Byzantine included); at most f. */
   faultyPeak: number;
+  /** The attack suite's target and schedule (attackSuite), else null. */
+  suite: SuitePlan | null;
 }
 
 /** Time a restarted validator is allowed to start, connect and be live again (the round after) before it counts as back, in ms. */
@@ -121,6 +132,8 @@ export function defaultConfig(quick: boolean, seed: number): LoadConfig {
     breakValidity: false,
     hosts: false,
     observers: 0,
+    attackSuite: false,
+    suiteSkip: [],
   };
 }
 
@@ -254,6 +267,10 @@ export function planProblems(p: Plan): string[] {
     const down = a.targets.filter((n) => !upThroughout(p.faults, n, a.atMs, a.atMs + a.durMs + floodSettleMs));
     if (down.length > 0) out.push(`flood ${a.step} at +${sec(a.atMs)} aimed at validators ${down.join(',')}, out during the step`);
   }
+  if (p.suite) {
+    const floodTargets = p.attacks.flatMap((a) => (a.kind === 'flood' ? a.targets : []));
+    out.push(...suiteProblems(p.suite, c.loadMs, p.faults.map((f) => f.node), floodTargets));
+  }
   return out;
 }
 
@@ -263,11 +280,14 @@ export function buildPlan(c: LoadConfig): Plan {
   const roles = pickRoles(rng.fork(1), c.validators);
   const k = c.faults + 1;
   const faults = planFaults(rng.fork(2), c, roles.honest);
+  // Forks draw from `rng` in turn: the suite's comes last, so a plan without it is the plan it was before.
+  const minerRng = rng.fork(3);
+  const attackRng = rng.fork(4);
+  const suite = c.attackSuite ? planSuite(rng.fork(5), c, roles.honest.filter((i) => !faults.some((f) => f.node === i))) : null;
   const quiet = quietSpans(faults, c);
   const allowed = (t: number) => quiet.every((q) => !overlaps(instanceSpan(t, k, c.roundMs), q));
 
   const mines: Mine[] = [];
-  const minerRng = rng.fork(3);
   const order = minerRng.shuffle(roles.honest);
   let turn = 0;
   const mineEveryMs = c.mineEveryRounds * c.roundMs;
@@ -285,7 +305,6 @@ export function buildPlan(c: LoadConfig): Plan {
   }
 
   const attacks: Attack[] = [];
-  const attackRng = rng.fork(4);
   const steps: FloodStep[] = ['dups', 'replay', 'garbage', 'badsig', 'burst'];
   let cycle = attackRng.shuffle(steps);
   const floodEveryMs = c.quick ? 4000 : 7000;
@@ -293,7 +312,7 @@ export function buildPlan(c: LoadConfig): Plan {
     if (i > 0 && i % steps.length === 0) cycle = attackRng.shuffle(steps);
     const step = cycle[i % steps.length] as FloodStep;
     const durMs = step === 'dups' ? 3000 : 1000;
-    const healthy = roles.honest.filter((n) => eligibleAt(faults, n, t) && upThroughout(faults, n, t, t + durMs + floodSettleMs));
+    const healthy = roles.honest.filter((n) => n !== suite?.target && eligibleAt(faults, n, t) && upThroughout(faults, n, t, t + durMs + floodSettleMs));
     const targets = attackRng.shuffle(healthy).slice(0, 3).sort((a, b) => a - b);
     attacks.push({ kind: 'flood', step, atMs: t, durMs, targets });
   }
@@ -306,7 +325,7 @@ export function buildPlan(c: LoadConfig): Plan {
   }
   attacks.sort((a, b) => a.atMs - b.atMs);
   const faultyPeak = worstInstance(faults.map(plannedOutage), byzantineCount, instanceSpanMs(k, c.roundMs)).faulty;
-  const plan: Plan = { config: c, roles, k, faults, attacks, mines, quiet, faultyPeak };
+  const plan: Plan = { config: c, roles, k, faults, attacks, mines, quiet, faultyPeak, suite };
   const problems = planProblems(plan);
   if (problems.length > 0) throw new Error(`plan of seed ${c.seed} breaks its rules: ${problems.join('; ')}`);
   return plan;
@@ -338,5 +357,8 @@ export function describePlan(p: Plan): string[] {
       .join(', ')}`,
     `mines: ${p.mines.map((m) => `+${sec(m.atMs)}@${m.node}`).join(', ')}`,
   ];
+  if (p.suite) {
+    lines.push(`attack suite against validator ${p.suite.target} (per-IP limits on): ${p.suite.attacks.map((a) => `+${sec(a.atMs)} ${a.name} ${sec(a.durMs)}`).join(', ')}`);
+  }
   return lines;
 }

@@ -39,6 +39,11 @@ export interface StatsSample {
   duplicates: number;
   /** Times the node stopped reading a peer that went over its rate (all peers, since start). */
   rateHolds: number;
+  /** Offences it charged and bans it made, since start. */
+  offences: number;
+  bans: number;
+  /** Event-loop turns cut with received frames still waiting, since start. */
+  turnsCut: number;
 }
 
 /** A validator's own report that its process stalled past its stallMsMax (`stalled`). */
@@ -227,7 +232,8 @@ export class Recorder {
     this.statsAtMs.set(ev.node, ev.atMs);
     let log = this.statsLog.get(ev.node);
     if (!log) this.statsLog.set(ev.node, (log = []));
-    log.push({ atMs: ev.atMs, life: ev.life, duplicates: Number(ev.e.duplicates ?? 0), rateHolds: Number(ev.e.rateHolds ?? 0) });
+    const n = (k: string) => Number(ev.e[k] ?? 0);
+    log.push({ atMs: ev.atMs, life: ev.life, duplicates: n('duplicates'), rateHolds: n('rateHolds'), offences: n('offences'), bans: n('bans'), turnsCut: n('turnsCut') });
   }
 
   #view(inst: { miner: number; t0: number }): InstanceView {

@@ -4,7 +4,8 @@
  * bound; the delivery rule alone also hears of the cuts made to break validity on purpose.
  */
 import { toHex } from '../../src/bytes.ts';
-import { attackEvidence, type AttackEvidence } from './attack-evidence.ts';
+import { attackEvidence, samplesAround, type AttackEvidence } from './attack-evidence.ts';
+import { suiteEvidence, suiteGraceMs, type SuiteEvidence, type TargetView } from './suite-evidence.ts';
 import type { ReleaseRecord } from './consensus-attacks.ts';
 import type { LoadRun } from './driver.ts';
 import { instanceSpanMs, worstInstance, type OutageSpan, type WorstInstance } from './fault-bound.ts';
@@ -62,5 +63,31 @@ export function attacksOf(run: LoadRun): AttackEvidence[] {
     refusals: r.refusals,
     statsLog: r.statsLog,
     releases,
+  });
+}
+
+/** Whether each attack of the suite (--attack-suite) reached its target: the attacker's report and what the target said. */
+export function suiteOf(run: LoadRun): SuiteEvidence[] {
+  const s = run.plan.suite;
+  if (!s || !run.suite) return [];
+  const validatorKeys = new Set((run.genesis?.validators ?? []).map((v) => toHex(v.publicKey)));
+  const log = run.recorder.statsLog.get(s.target);
+  const records = run.suite.records;
+  return records.map((rec, i) => {
+    const from = rec.startedMs ?? 0;
+    const to = rec.endedMs ?? from;
+    // Charges count until the grace is over or the next attack starts, whichever comes first.
+    const until = Math.min(to + suiteGraceMs, records[i + 1]?.startedMs ?? Infinity);
+    const charges: Record<string, number> = {};
+    let bans = 0;
+    for (const c of run.recorder.charges) {
+      if (c.node !== s.target || validatorKeys.has(c.peer) || c.atMs < from || c.atMs > until) continue;
+      charges[c.code] = (charges[c.code] ?? 0) + 1;
+      if (c.banned === true) bans++;
+    }
+    const around = rec.startedMs === null ? null : samplesAround(log, from, to);
+    const d = (k: 'offences' | 'bans' | 'rateHolds' | 'turnsCut') => (around ? around.after[k] - around.before[k] : 0);
+    const view: TargetView = { charges, bans, counters: around ? { offences: d('offences'), bans: d('bans'), rateHolds: d('rateHolds'), turnsCut: d('turnsCut') } : null };
+    return suiteEvidence(rec, view);
   });
 }

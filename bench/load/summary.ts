@@ -12,7 +12,8 @@ import { recoveredPeers, type LoadRun, type RunOutage } from './driver.ts';
 import type { WorstInstance } from './fault-bound.ts';
 import type { Crash, HonestNode } from './honest-node.ts';
 import { defaultConfig, describePlan, reconnectAllowanceMs, restartAllowanceMs, resumeAllowanceMs, type LoadConfig } from './plan.ts';
-import { attacksOf, noticeRounds, observedSpans, observedWorstInstance, validityOf } from './run-facts.ts';
+import { attacksOf, noticeRounds, observedSpans, observedWorstInstance, suiteOf, validityOf } from './run-facts.ts';
+import { suiteGraceMs, type SuiteEvidence } from './suite-evidence.ts';
 import type { ValidityResult } from './validity.ts';
 
 const benchDir = fileURLToPath(new URL('..', import.meta.url));
@@ -37,6 +38,8 @@ export interface Verdict {
   crashes: Crash[];
   /** Lines naming what failed, printed under the summary. */
   details: string[];
+  /** One line per attack of the suite (--attack-suite): reached or not, what the attacker and the target did. */
+  suite: string[];
   /** What the bound, validity and attack checks were computed from, for load.json. */
   evidence: Record<string, unknown>;
   row: ResultRow;
@@ -68,6 +71,8 @@ interface Facts {
   worst: WorstInstance;
   validity: ValidityResult;
   attacks: AttackEvidence[];
+  /** The attack suite's attacks on one validator (--attack-suite), else empty. */
+  suite: SuiteEvidence[];
 }
 
 function gather(run: LoadRun): Facts {
@@ -104,6 +109,7 @@ function gather(run: LoadRun): Facts {
     worst: observedWorstInstance(run),
     validity: validityOf(run, chains.reference),
     attacks,
+    suite: suiteOf(run),
   };
 }
 
@@ -112,7 +118,7 @@ function mustLines(f: Facts): CheckLine[] {
   const { delivery: d, chains, run } = f;
   const c = run.plan.config;
   const cutoffs = run.outages.filter((o) => o.kind !== 'pause').length;
-  const divergent = `NO: ${JSON.stringify(chains.divergent)}${chains.unanswered.length ? ` unanswered ${chains.unanswered.join(',')}` : ''}`;
+  const divergent = chains.reference.length === 0 && chains.divergent.length > 0 ? noReference(f) : `NO: ${JSON.stringify(chains.divergent)}${chains.unanswered.length ? ` unanswered ${chains.unanswered.join(',')}` : ''}`;
   return [
     {
       check: 'honest messages delivered to all honest live nodes',
@@ -148,6 +154,7 @@ function mustLines(f: Facts): CheckLine[] {
       ok: f.peakMax <= c.memoryBoundMb,
     },
     ...honestTrafficLines(f),
+    ...suiteLines(f),
     {
       check: 'faulted validators back (reconnected; restarted ones caught up)',
       value: `${cutoffs - f.notBack.length}/${cutoffs}${f.notBack.length ? ` (not back: ${f.notBack.map((o) => `${o.node} after ${o.kind}`).join(', ')})` : ''}`,
@@ -155,6 +162,19 @@ function mustLines(f: Facts): CheckLine[] {
       ok: f.notBack.length === 0,
     },
   ];
+}
+
+/**
+ * The chain check's value when no validator that answered is caught up, so there is no reference chain: every
+ * chain then counts against the rule, and whether they at least agree (each a prefix of the longest) tells a
+ * network that stopped from one that forked.
+ */
+function noReference(f: Facts): string {
+  const chains = [...f.run.recorder.chains.entries()].filter(([i]) => f.run.plan.roles.honest.includes(i));
+  const longest = chains.reduce<string[]>((a, [, c]) => (c.length > a.length ? c : a), []);
+  const forked = chains.filter(([, c]) => c.some((h, k) => h !== longest[k])).map(([i]) => i);
+  const heights = chains.map(([i, c]) => `${i}:${c.length}`).join(' ');
+  return `NO: no validator is caught up, so there is no reference chain (validator:height ${heights}); ${forked.length === 0 ? `every chain is a prefix of the longest (${longest.length} blocks): stopped, not forked` : `validators ${forked.join(',')} differ from the longest chain`}${f.chains.unanswered.length ? `; unanswered ${f.chains.unanswered.join(',')}` : ''}`;
 }
 
 /**
@@ -186,6 +206,23 @@ function honestTrafficLines(f: Facts): CheckLine[] {
     ok: off.length === 0 && f.chains.reference.length > 0,
   });
   return lines;
+}
+
+/** With --attack-suite: every attack of the suite reached its target validator (suite-evidence.ts). */
+function suiteLines(f: Facts): CheckLine[] {
+  const s = f.run.plan.suite;
+  if (!s) return [];
+  const reached = f.suite.filter((a) => a.happened).length;
+  const missed = f.suite.filter((a) => !a.happened).map((a) => a.name);
+  const early = f.run.suite?.exitedEarly ? `; attacker exited early (${f.run.suite.exitedEarly})` : '';
+  return [
+    {
+      check: `attack-suite attacks that reached their target, validator ${s.target} (attacker's report and the target's own account)`,
+      value: `${reached}/${f.suite.length}${missed.length ? ` (not reached: ${missed.join(', ')})` : ''}${early}${f.run.plan.config.suiteSkip.length ? `; left out by --suite-skip: ${f.run.plan.config.suiteSkip.join(', ')}` : ''}`,
+      must: 'all',
+      ok: reached === f.suite.length && f.suite.length > 0,
+    },
+  ];
 }
 
 /** The fault bound, validity, and whether the attacks took place. */
@@ -285,6 +322,9 @@ function resultRow(f: Facts, passed: boolean, wallMs: number): ResultRow {
     faultyPerInstancePlanned: run.plan.faultyPeak,
     attacksScheduled: f.attacks.length,
     attacksSeen: f.attacks.filter((a) => a.happened).length,
+    suiteTarget: run.plan.suite?.target ?? null,
+    suiteAttacks: f.suite.length,
+    suiteAttacksReached: f.suite.filter((a) => a.happened).length,
     kills: run.outages.filter((o) => o.kind === 'kill').length,
     pauses: run.outages.filter((o) => o.kind === 'pause').length,
     isolations: run.outages.filter((o) => o.kind === 'isolate').length,
@@ -307,6 +347,8 @@ export function replayCommand(c: LoadConfig): string {
   if (c.breakValidity) flags.push('--break-validity');
   if (c.hosts) flags.push('--hosts');
   if (c.observers !== (c.hosts ? 2 : 0)) flags.push(`--observers ${c.observers}`);
+  if (c.attackSuite && c.suiteSkip.length === 0) flags.push('--attack-suite');
+  if (c.suiteSkip.length > 0) flags.push(`--suite-skip ${c.suiteSkip.join(',')}`);
   return `npm run load -- ${flags.filter(Boolean).join(' ')}`;
 }
 
@@ -322,6 +364,7 @@ export function judge(run: LoadRun, wallMs: number): Verdict {
     chains: f.chains,
     crashes: f.crashes,
     details: detailLines(f),
+    suite: f.suite.map(suiteLine),
     evidence: {
       outagesObserved: observedSpans(run).map((o) => ({ node: o.node, fromS: relS(run, o.fromMs), backS: relS(run, o.toMs) })),
       resyncs: run.recorder.catchUps.map((x) => ({ node: x.node, life: x.life, atS: relS(run, x.fromMs), caughtUpS: x.toMs === null ? null : relS(run, x.toMs), reason: x.reason })),
@@ -329,9 +372,16 @@ export function judge(run: LoadRun, wallMs: number): Verdict {
       validity: f.validity,
       mines: run.mineLog,
       attacks: f.attacks,
+      suite: f.suite,
+      suiteReports: run.suite?.records ?? [],
     },
     row: resultRow(f, passed, wallMs),
   };
+}
+
+/** One attack of the suite as printed under the summary. */
+function suiteLine(a: SuiteEvidence): string {
+  return `${a.happened ? 'reached' : 'NOT REACHED'} ${a.label}: attacker: ${a.attacker}; target: ${a.target}`;
 }
 
 /** A time of the run as printed, in seconds from the start of the load phase: "+12.3s", "-0.5s". */
@@ -363,6 +413,7 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
   for (const l of table) console.log(`${l.ok.padEnd(4)} ${l.check}: ${l.value}${l.must !== '-' ? `  [must: ${l.must}]` : ''}`);
   for (const m of v.delivery.missingExamples) console.log(`  missing: ${m.id.slice(0, 16)} from ${m.origin} at +${((m.sentAtMs - run.loadStartMs) / 1000).toFixed(1)}s not delivered by ${m.node}`);
   for (const l of v.details) console.log(l);
+  if (v.suite.length > 0) console.log(`attack suite, per attack:\n${v.suite.map((l) => `  ${l}`).join('\n')}`);
   for (const x of v.crashes) console.log(`  crash: validator ${x.node} life ${x.life} exited (code ${x.code}, signal ${x.signal}):\n${x.logTail}`);
   console.log(v.passed ? 'load: every must held' : 'load: FAILED (see FAIL lines above)');
   const env = environment();
@@ -372,6 +423,8 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
     lives: n.life,
     peakRssMb: Math.round(n.peakMb),
     chainHeight: run.recorder.chains.get(n.index)?.length ?? null,
+    // Block hashes of its final chain (12 characters each), so that a divergence can be traced to its blocks.
+    chain: run.recorder.chains.get(n.index)?.map((h) => h.slice(0, 12)) ?? null,
     lastLifeStats: run.recorder.stats.get(n.index) ?? null,
   }));
   const json = {
@@ -380,6 +433,8 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
     date: env.date,
     cpus: env.cpus,
     node: env.node,
+    loadAverageAtStart: run.loadAverageAtStart,
+    loadAverageAtEnd: env.loadAverage1m,
     checks: v.lines,
     details: v.details,
     evidence: v.evidence,
@@ -389,8 +444,8 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
     validators,
     byzantine: run.byzantineReports,
   };
-  // A multi-host run is recorded beside the loopback one, never over it.
-  const name = c.hosts ? 'load-hosts' : 'load';
+  // A multi-host run is recorded beside the loopback one, never over it; a run with the attack suite beside both.
+  const name = `load${c.hosts ? '-hosts' : ''}${c.attackSuite ? '-attack-suite' : ''}`;
   await writeFile(`${benchDir}results/${name}.json`, JSON.stringify(json, null, 2) + '\n');
   if (c.quick) {
     console.log(`wrote bench/results/${name}.json (quick run: RESULTS.md left unchanged)`);
@@ -398,10 +453,11 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
   }
   const section = [
     `Command: \`${replayCommand(c)}\`  `,
-    `Date: ${env.date}, ${env.cpus} CPUs (${env.cpuModel}), Node ${env.node}, 1-minute load average at start ${env.loadAverage1m}`,
+    `Date: ${env.date}, ${env.cpus} CPUs (${env.cpuModel}), Node ${env.node}, 1-minute load average at start ${run.loadAverageAtStart}, at the end ${env.loadAverage1m}`,
     '',
     markdownTable(table.map((t) => ({ ...t })), ['check', 'value', 'must', 'ok']),
     '',
+    ...(v.suite.length > 0 ? [`Attack suite against validator ${c.attackSuite ? run.plan.suite?.target : ''}, per attack (planned start):`, '', ...v.suite.map((l) => `- ${l}`), ''] : []),
     'Faults of this seed (times from the start of the load phase):',
     '',
     ...describePlan(run.plan).filter((l) => l.startsWith('  +')).map((l) => `- ${l.trim()}`),
@@ -423,10 +479,19 @@ export function notes(run: LoadRun): string[] {
     'Validity: every block the run asked an honest validator to mine must become a proposal (its `proposed` event), and every proposal whose instance was within the bound, its miner not out during it, must be decided with the proposed hash by every honest validator not out during it (its `decided` event, in any life) and be in the final chain. Proposals outside the bound are listed and not judged (the bound itself must hold). A `resync` with no injected fault near it excuses nothing. `--break-validity` tests this check: the run cuts an honest validator off as a block is proposed and leaves the cut out of its fault accounting, and must then fail.',
     `Attacks took place: an outcome counts only for an attack that happened, as honest validators saw it. Equivocation: honest validators relayed both conflicting blocks of the instance. Withholding: the withholder reports a late release and an honest validator relayed, decided or refused a chain of that instance. Flood steps, at every target: dups and replay raised the target's duplicate counter (\`stats\`, read every second and after each step) by at least half the frames written to it beyond its own rate of duplicates in the ${baselineMs / 1000} s before; garbage, badsig and burst made the target charge the flooder (its key or a key no validator holds) an offence of that kind (bad msgpack, oversized frame, bad message, bad handshake; bad signature; rate limited) within ${graceMs / 1000} s of the step's last frame.`,
     `Delivered: a confirmed broadcast must reach every honest validator other than its origin unless the validator (or the origin) was cut off within ${settleMs / 1000} s of the send: killed, or isolated, until it had 3 honest peers again. Gossip is not replayed, so a validator misses what was sent while it was down. A paused validator is not excused: its connections stay open and it must deliver everything once resumed. Duplicates: one process delivering one id twice; a restarted process does not remember what its previous life delivered (counted apart). Chains: after the drain every honest validator that is not catching up holds the same chain, hash for hash; one still catching up must hold a prefix of it. Crashes: an honest process exiting without the test killing it, or not exiting cleanly on SIGTERM. Memory: peak resident set (VmHWM) of every validator process, honest and Byzantine, sampled every second and at every kill and stop; the bound is ${c.memoryBoundMb} MB per process (a validator under tsx with its verification worker starts near 100 MB; what it keeps grows only up to bounded caches: seen ids, verified signatures, in-memory chain).`,
+    ...(c.attackSuite ? [suiteNote(run)] : []),
     c.quietWindows
       ? 'Quiet windows (--quiet-windows): no block instance runs while a validator is paused or isolated, for nodes that do not catch up again after such an outage.'
       : 'Paused and isolated validators miss the rounds of the instances running meanwhile; they must notice it (`resync`), catch up from their peers and end with the same chain.',
   ];
+}
+
+/** How the attack suite ran in the load test (--attack-suite), written under the table. */
+function suiteNote(run: LoadRun): string {
+  const s = run.plan.suite;
+  const n = s?.attacks.length ?? 0;
+  const durS = (s?.attacks[0]?.durMs ?? 0) / 1000;
+  return `Attack suite (--attack-suite): the attack suite's attacker (bench/attack/attacker.ts, the same process \`npm run attack\` drives) runs in a process of its own${run.plan.config.hosts ? ' and network namespace' : ''} and plays ${n} attacks, every kind of the suite${run.plan.config.quick ? '\'s quick set' : ''} once in a seeded order, ${durS} s each and one at a time, evenly spaced over the load phase, against validator ${s?.target}, an honest validator with no planned fault that no flood step aims at. That validator runs with \`--ip-limits-on-loopback\` and every process of the run has a /16 of its own (on loopback 127.128+i.0.1, with --hosts 10.64+i.0.1); the attacker sends from 32 addresses, two per /16, in groups no process of the run has (127.16 to 127.31 on loopback, the groups after the processes' own with --hosts), fresh addresses in the same groups for each attack (as an attacker that rotates them: an IP ban earned in one attack would otherwise stop the next), so the target's per-IP and per-group limits and IP bans apply to the attacker as they would on the internet. An attack reached its target when the attacker's report shows it connected and sent (sybils: at least one handshake the target accepted) and the target acted on it: charged an offence to a peer that is no validator within ${suiteGraceMs / 1000} s of the attack's end, its offence, ban, rate-hold or cut-turn counters rose, it ended attacker connections, or it accepted a sybil. Every other check is the same as without the suite.`;
 }
 
 /** Which honest validator peaked highest, and when its sampled peak rose last (the second before that sample). */
