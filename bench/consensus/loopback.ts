@@ -100,6 +100,12 @@ export interface LoopbackResult {
   divergenceAlarms: number;
   chainsCheckedLate: number;
   chainMarginMsMin: number | null;
+  /**
+   * Some run ended with chains that differ while none of its validators knew it was out of synchrony or
+   * raised the alarm: the failure issue 18 forbids (a fork the operator cannot see). Judged run by run, so
+   * a resync in another run cannot hide it.
+   */
+  silentFork: boolean;
   /** Proposals repeated because Validator.mine's round-start timer fired before the round began. */
   earlyTimerRetries: number;
   /** Proposals repeated in a later round because the timer fired more than proposeLateMsMax into the round. */
@@ -350,10 +356,16 @@ function summarize(spec: LoopbackSpec, roundMs: number, outcomes: RunOutcome[], 
     syncedBlocks: total((r) => r.synced),
     rejectedCodes: rejectedCodes(reports),
     ...synchronySummary(reports),
+    silentFork: outcomes.some((o) => !o.chainsIdentical && !knewOfSynchrony(o.reports)),
     earlyTimerRetries: outcomes.reduce((s, o) => s + o.earlyTimerRetries, 0),
     lateTimerRetries: outcomes.reduce((s, o) => s + o.lateTimerRetries, 0),
     allMineLateProposals: outcomes.reduce((s, o) => s + o.allMineLate, 0),
   };
+}
+
+/** Whether any of these validators said it was out of synchrony (a stall, a late chain, a resync) or raised the fork alarm. */
+function knewOfSynchrony(reports: ValidatorReport[]): boolean {
+  return reports.some((r) => r.synchrony.stalled + r.synchrony.lateChains + r.synchrony.resyncs + r.synchrony.divergences > 0);
 }
 
 /** The validators' own account of their synchrony, summed (margins: the smallest). */
