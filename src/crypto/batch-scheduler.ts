@@ -69,6 +69,27 @@ export interface SchedulerSettings {
   inlineSignaturesMax: number;
 }
 
+/** A pending flush; cancelling twice, or after it ran, is harmless. */
+export interface FlushTimer {
+  cancel(): void;
+}
+
+/**
+ * How the scheduler waits before it flushes a partial batch: `ms` 0 is the end of the current turn. The system
+ * one (setImmediate, setTimeout) unless the caller passes its own, as the simulator does with its virtual clock.
+ */
+export type FlushLater = (flush: () => void, ms: number) => FlushTimer;
+
+/** The system's timers: setImmediate for the end of the turn, setTimeout otherwise. */
+export const systemFlushLater: FlushLater = (flush, ms) => {
+  if (ms === 0) {
+    const t = setImmediate(flush);
+    return { cancel: () => clearImmediate(t) };
+  }
+  const t = setTimeout(flush, ms);
+  return { cancel: () => clearTimeout(t) };
+};
+
 /** Tasks in flight per thread: two, so a worker has its next batch while the last result travels back. */
 export const inFlightPerThread = 2;
 /** Taken jobs are cut from the front of the queue array once this many have piled up. */
@@ -95,7 +116,8 @@ export class BatchScheduler {
   /** Signatures queued or in flight: what pendingChecksMax bounds. */
   #pendingSignatures = 0;
   #inFlight = 0;
-  #timer: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  readonly #later: FlushLater;
+  #timer: FlushTimer | null = null;
   #closing: Promise<void> | null = null;
   #batches = 0;
   #signaturesVerified = 0;
@@ -107,9 +129,11 @@ export class BatchScheduler {
     this.#pump(true);
   };
 
-  constructor(executor: BatchExecutor, settings: SchedulerSettings) {
+  /** @param later how to wait for the flush of a partial batch (see FlushLater) */
+  constructor(executor: BatchExecutor, settings: SchedulerSettings, later: FlushLater = systemFlushLater) {
     this.#executor = executor;
     this.#settings = settings;
+    this.#later = later;
     this.#inFlightMax = executor.parallelism * inFlightPerThread;
   }
 
@@ -180,11 +204,8 @@ export class BatchScheduler {
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
-    if (this.#timer !== null) {
-      clearImmediate(this.#timer as NodeJS.Immediate);
-      clearTimeout(this.#timer as NodeJS.Timeout);
-      this.#timer = null;
-    }
+    this.#timer?.cancel();
+    this.#timer = null;
     const closed = new StrongcastError('ERR_POOL', 'the verification pool was closed before this check ran');
     const waiting = this.#queue.slice(this.#queueHead);
     this.#queue.length = 0;
@@ -219,10 +240,7 @@ export class BatchScheduler {
       } else break;
     }
     this.#compactQueue();
-    if (this.#queueHead < this.#queue.length && this.#timer === null && !waited) {
-      const { batchWaitMs } = this.#settings;
-      this.#timer = batchWaitMs === 0 ? setImmediate(this.#flush) : setTimeout(this.#flush, batchWaitMs);
-    }
+    if (this.#queueHead < this.#queue.length && this.#timer === null && !waited) this.#timer = this.#later(this.#flush, this.#settings.batchWaitMs);
   }
 
   #compactQueue(): void {
