@@ -20,6 +20,13 @@
  *
  * An inline executor (one that answers on this thread, or in the simulator's virtual time) gets every job at
  * once and the scheduler never sets a timer for it: real timers on that path would break the simulator.
+ *
+ * Jobs queue in lanes (a lane is whoever the work is for: the node gives each connection its own), and batches
+ * are cut from the lanes by deficit round robin (Shreedhar and Varghese, 1995): each lane in turn adds up to
+ * `laneQuantumSignatures` signatures, its own jobs in order, and a job larger than that waits for the credit of
+ * later turns. So the capacity is shared max-min fairly: a lane with a few checks has them in the next batch
+ * however many another lane has queued, and a lane that queues more than its share waits for its own backlog
+ * (its connection, holding its socket unread, is slowed by TCP). With one lane this is the plain FIFO.
  */
 import { StrongcastError } from '../errors.ts';
 import type { SignatureCheck } from './verifier.ts';
@@ -48,6 +55,8 @@ export interface BatchExecutor {
 /** One item for the executor, and where its result slots (packing.ts) or its failure go. */
 export interface BatchJob {
   item: BatchItemInput;
+  /** Whom the work is for: lanes share the capacity fairly, each lane's jobs in order. @default the shared lane '' */
+  lane?: string;
   onResult(slots: Uint8Array): void;
   onError(e: unknown): void;
 }
@@ -67,6 +76,8 @@ export interface SchedulerSettings {
    * task, when no batch is in flight; 0 never.
    */
   inlineSignaturesMax: number;
+  /** Signatures a lane adds to a batch each time its turn comes round (deficit round robin's quantum). */
+  laneQuantumSignatures: number;
 }
 
 /** A pending flush; cancelling twice, or after it ran, is harmless. */
@@ -92,8 +103,37 @@ export const systemFlushLater: FlushLater = (flush, ms) => {
 
 /** Tasks in flight per thread: two, so a worker has its next batch while the last result travels back. */
 export const inFlightPerThread = 2;
-/** Taken jobs are cut from the front of the queue array once this many have piled up. */
+/** Taken jobs are cut from the front of a lane's array once this many have piled up. */
 const queueCompactAt = 1024;
+
+/** The jobs of one lane, in order, and its credit in signatures for the current turn. */
+class Lane {
+  readonly jobs: BatchJob[] = [];
+  head = 0;
+  deficit = 0;
+  /** Its turn has begun (the quantum is added once a turn, not again when a full batch interrupted it). */
+  inTurn = false;
+
+  constructor(readonly key: string) {}
+
+  get empty(): boolean {
+    return this.head >= this.jobs.length;
+  }
+
+  shift(): BatchJob {
+    const job = this.jobs[this.head] as BatchJob;
+    this.jobs[this.head++] = undefined as unknown as BatchJob;
+    if (this.head >= this.jobs.length) {
+      this.jobs.length = 0;
+      this.head = 0;
+    } else if (this.head >= queueCompactAt && this.head * 2 >= this.jobs.length) {
+      // Under sustained load a lane may never empty: drop the taken jobs so it cannot grow without end.
+      this.jobs.splice(0, this.head);
+      this.head = 0;
+    }
+    return job;
+  }
+}
 /** A partial batch is not split into tasks smaller than this: below it, posting costs more than it saves. */
 const splitSignaturesMin = 8;
 
@@ -109,9 +149,10 @@ export class BatchScheduler {
   readonly #settings: SchedulerSettings;
   /** Batches out at once before a full one has to wait: inFlightPerThread per thread. */
   readonly #inFlightMax: number;
-  /** Jobs not yet dispatched start at #queueHead; the ones before it are taken (see queueCompactAt). */
-  readonly #queue: BatchJob[] = [];
-  #queueHead = 0;
+  /** Lanes with jobs not yet dispatched, by key. */
+  readonly #lanes = new Map<string, Lane>();
+  /** The same lanes in round-robin order; the first has the turn. */
+  #ring: Lane[] = [];
   #queuedSignatures = 0;
   /** Signatures queued or in flight: what pendingChecksMax bounds. */
   #pendingSignatures = 0;
@@ -207,9 +248,9 @@ export class BatchScheduler {
     this.#timer?.cancel();
     this.#timer = null;
     const closed = new StrongcastError('ERR_POOL', 'the verification pool was closed before this check ran');
-    const waiting = this.#queue.slice(this.#queueHead);
-    this.#queue.length = 0;
-    this.#queueHead = 0;
+    const waiting = this.#ring.flatMap((lane) => lane.jobs.slice(lane.head));
+    this.#lanes.clear();
+    this.#ring = [];
     this.#queuedSignatures = 0;
     for (const job of waiting) {
       this.#pendingSignatures -= itemSignatures(job.item);
@@ -219,9 +260,21 @@ export class BatchScheduler {
     return this.#closing;
   }
 
+  /** Jobs queued now (not yet dispatched). */
+  get #hasQueued(): boolean {
+    return this.#ring.length > 0;
+  }
+
   #push(job: BatchJob): void {
     const n = itemSignatures(job.item);
-    this.#queue.push(job);
+    const key = job.lane ?? '';
+    let lane = this.#lanes.get(key);
+    if (!lane) {
+      lane = new Lane(key);
+      this.#lanes.set(key, lane);
+      this.#ring.push(lane);
+    }
+    lane.jobs.push(job);
     this.#queuedSignatures += n;
     this.#pendingSignatures += n;
   }
@@ -230,7 +283,7 @@ export class BatchScheduler {
   #pump(waited: boolean): void {
     const { batchMax } = this.#settings;
     const executor = this.#executor;
-    while (this.#queueHead < this.#queue.length) {
+    while (this.#hasQueued) {
       if (executor.inline) this.#dispatch(batchMax);
       else if (this.#queuedSignatures >= batchMax && this.#inFlight < this.#inFlightMax) this.#dispatch(batchMax);
       else if (waited && this.#inFlight === 0 && this.#queuedSignatures <= this.#settings.inlineSignaturesMax && executor.runHere) this.#runHere(executor.runHere);
@@ -239,19 +292,7 @@ export class BatchScheduler {
         this.#dispatch(Math.min(batchMax, Math.max(splitSignaturesMin, Math.ceil(this.#queuedSignatures / idle))));
       } else break;
     }
-    this.#compactQueue();
-    if (this.#queueHead < this.#queue.length && this.#timer === null && !waited) this.#timer = this.#later(this.#flush, this.#settings.batchWaitMs);
-  }
-
-  #compactQueue(): void {
-    if (this.#queueHead >= this.#queue.length) {
-      this.#queue.length = 0;
-      this.#queueHead = 0;
-    } else if (this.#queueHead >= queueCompactAt && this.#queueHead * 2 >= this.#queue.length) {
-      // Under sustained load the queue may never empty: drop the taken jobs so it cannot grow without end.
-      this.#queue.splice(0, this.#queueHead);
-      this.#queueHead = 0;
-    }
+    if (this.#hasQueued && this.#timer === null && !waited) this.#timer = this.#later(this.#flush, this.#settings.batchWaitMs);
   }
 
   /** Takes up to `signaturesTarget` signatures (at least one job) from the queue and runs them as one batch. */
@@ -291,20 +332,38 @@ export class BatchScheduler {
     this.#answer(jobs, results);
   }
 
-  /** Moves jobs from the queue into `jobs` within the batch limits, and returns their signatures. */
+  /**
+   * Moves jobs from the lanes into `jobs` within the batch limits, by deficit round robin, and returns their
+   * signatures. A lane whose next job does not fit the batch keeps its turn and credit for the next batch.
+   */
   #take(signaturesTarget: number, jobs: BatchJob[]): number {
-    const { batchBytesMax } = this.#settings;
+    const { batchBytesMax, laneQuantumSignatures } = this.#settings;
     let signatures = 0;
     let bytes = 0;
-    while (this.#queueHead < this.#queue.length) {
-      const job = this.#queue[this.#queueHead] as BatchJob;
-      const n = itemSignatures(job.item);
-      const b = itemBytes(job.item);
-      if (jobs.length > 0 && (signatures + n > signaturesTarget || bytes + b > batchBytesMax)) break;
-      jobs.push(job);
-      this.#queueHead++;
-      signatures += n;
-      bytes += b;
+    while (this.#ring.length > 0) {
+      const lane = this.#ring[0] as Lane;
+      if (!lane.inTurn) {
+        lane.inTurn = true;
+        lane.deficit += laneQuantumSignatures;
+      }
+      while (!lane.empty) {
+        const job = lane.jobs[lane.head] as BatchJob;
+        const n = itemSignatures(job.item);
+        const b = itemBytes(job.item);
+        if (n > lane.deficit) break;
+        if (jobs.length > 0 && (signatures + n > signaturesTarget || bytes + b > batchBytesMax)) return signatures;
+        jobs.push(lane.shift());
+        lane.deficit -= n;
+        signatures += n;
+        bytes += b;
+      }
+      // The lane's turn is over: emptied (its credit does not carry over), or short of credit for its next job.
+      lane.inTurn = false;
+      this.#ring.shift();
+      if (lane.empty) {
+        lane.deficit = 0;
+        this.#lanes.delete(lane.key);
+      } else this.#ring.push(lane);
     }
     return signatures;
   }

@@ -143,8 +143,8 @@ export class VerifierCore implements VerifyPool {
     if (direct) this.verifyNow = (c) => this.#verifyOneNow(direct, c);
   }
 
-  /** Resolves to one boolean per check, in order; a malformed check is false and never sent. */
-  verify(checks: readonly SignatureCheck[]): Promise<boolean[]> {
+  /** Resolves to one boolean per check, in order; a malformed check is false and never sent. Lanes: see Verifier.verify. */
+  verify(checks: readonly SignatureCheck[], lane?: string): Promise<boolean[]> {
     const out = new Array<boolean>(checks.length).fill(false);
     const wellFormed = checks.flatMap((c, i) => (isWellFormed(c) ? [i] : []));
     try {
@@ -167,6 +167,7 @@ export class VerifierCore implements VerifyPool {
           const c = checks[i] as SignatureCheck;
           return {
             item: { kind: 'sig', publicKey: c.publicKey, message: c.message, signature: c.signature },
+            ...(lane === undefined ? {} : { lane }),
             onResult: (slots) => {
               out[i] = slots[0] === 1;
               if (--remaining === 0) resolve(out);

@@ -46,6 +46,12 @@ export interface VerifyPoolOptions {
    * or two signatures (batch-scheduler.ts). 0 sends everything to the workers. @default 2
    */
   inlineSignaturesMax?: number;
+  /**
+   * Signatures each lane (each connection of the node, and one shared lane for the rest) adds to a batch when
+   * its turn comes round, so the checks of a peer that sends little go ahead of the backlog of one that sends
+   * much (batch-scheduler.ts, deficit round robin). 1..laneQuantumSignaturesLimit. @default 16
+   */
+  laneQuantumSignatures?: number;
   /** Validator set for checkChain, handed to each worker once at creation. @default none: checkChain rejects */
   consensus?: ConsensusConfig;
 }
@@ -59,6 +65,7 @@ export const verifyPoolLimits = {
   pendingChecksMaxLimit: 10_000_000,
   sigCacheEntriesMaxLimit: 10_000_000,
   inlineSignaturesMaxLimit: 64,
+  laneQuantumSignaturesLimit: 4096,
 } as const;
 
 /** Defaults of VerifyPoolOptions. */
@@ -69,6 +76,7 @@ export const verifyPoolDefaults = {
   pendingChecksMax: 16384,
   sigCacheEntriesMax: 65536,
   inlineSignaturesMax: 2,
+  laneQuantumSignatures: 16,
 } as const;
 
 /**
@@ -94,6 +102,7 @@ export function resolveCoreSettings(options: Record<string, unknown>): CoreSetti
     pendingChecksMax: checkIntOption('pendingChecksMax', options['pendingChecksMax'] ?? d.pendingChecksMax, 1, l.pendingChecksMaxLimit),
     sigCacheEntriesMax: checkIntOption('sigCacheEntriesMax', options['sigCacheEntriesMax'] ?? d.sigCacheEntriesMax, 0, l.sigCacheEntriesMaxLimit),
     inlineSignaturesMax: checkIntOption('inlineSignaturesMax', options['inlineSignaturesMax'] ?? d.inlineSignaturesMax, 0, l.inlineSignaturesMaxLimit),
+    laneQuantumSignatures: checkIntOption('laneQuantumSignatures', options['laneQuantumSignatures'] ?? d.laneQuantumSignatures, 1, l.laneQuantumSignaturesLimit),
     consensus: checkConsensusOption(options['consensus']),
   };
 }

@@ -459,7 +459,8 @@ export class PeerConnection implements DeferredWork {
     this.verdictPending = !this.outbound;
     let ok = false;
     try {
-      [ok = false] = await this.ctx.verifier.verify([proof]);
+      // In this connection's lane: a joining peer's one check does not wait behind others' broadcasts.
+      [ok = false] = await this.ctx.verifier.verify([proof], this.addr);
     } catch (e) {
       return this.close('ERR_POOL', `verifier failed: ${(e as Error).message}`);
     }
