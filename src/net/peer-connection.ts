@@ -352,12 +352,13 @@ export class PeerConnection implements DeferredWork {
     let handled = 0;
     while (this.inboxHead < this.inbox.length && !this.isClosed() && !this.rates.messagesHeld) {
       const msg = this.inbox[this.inboxHead] as Message;
-      // A message to verify waits, socket unread, while the node's verifications in progress are at their cap.
-      if (this.state === 'open' && needsCheck.has(msg.t) && this.ctx.gate && !this.ctx.gate.admit(this, this.inflight)) break;
       if (!turn.allows() || (handled >= turn.turnQuantumFrames && turn.waitingCount > 0)) {
         turn.defer(this);
         break;
       }
+      // A message to verify waits, socket unread, while the node's verifications in progress are at their cap
+      // (asked last: a message the gate lets through is handled at once, and counts against this one's share).
+      if (this.state === 'open' && needsCheck.has(msg.t) && this.ctx.gate && !this.ctx.gate.admit(this, this.inflight)) break;
       handled++;
       const frameBytes = this.inboxFrameBytes[this.inboxHead]!;
       this.inbox[this.inboxHead++] = undefined;
