@@ -87,7 +87,7 @@ test('deferred work resumes on a later turn, in order, each taking turns while t
   assert.is(turns.length, 0, 'nothing left to do, nothing scheduled');
 });
 
-test('waiting work resumes in the order it began to wait, and work the budget cuts short stays first', () => {
+test('waiting work takes turns round robin: work the budget cuts short goes to the back, behind the work that waited', () => {
   const { budget, clock, runTurn } = manualBudget(2);
   const log: string[] = [];
   const a = work('a', 4, 1, budget, clock, log);
@@ -97,8 +97,8 @@ test('waiting work resumes in the order it began to wait, and work the budget cu
   b.resumeWork();
   c.resumeWork();
   for (let i = 0; i < 6; i++) runTurn();
-  // a filled the first turn; b and c waited without starting; each then finishes before the next begins.
-  assert.equal(log.join(' '), 'a a a a b b b b c c c c');
+  // a filled the first turn and its next; b and c waited without starting, then take turns, a turn's budget each.
+  assert.equal(log.join(' '), 'a a a a b b c c b b c c');
 });
 
 test('work that throws is loud, and neither it nor the work queued behind it is lost', () => {
@@ -135,6 +135,15 @@ test('clear drops waiting work and the budget keeps working', () => {
   runTurn();
   assert.equal(log, ['a'], 'cleared work does not resume');
   assert.ok(budget.allows());
+});
+
+test('turnQuantumFrames must be a positive integer; the default is 64 frames', () => {
+  assert.is(new TurnBudget({ now: Date.now, nextTurn: (run) => void setImmediate(run) }).turnQuantumFrames, 64);
+  for (const bad of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(() => new TurnBudget({ turnQuantumFrames: bad, now: Date.now, nextTurn: (run) => void setImmediate(run) }), (e: unknown) => e instanceof StrongcastError && e.code === 'ERR_INVALID_OPTION' && e.message.includes('turnQuantumFrames'));
+    assert.throws(() => resolveLimits({ turnQuantumFrames: bad }), (e: unknown) => e instanceof StrongcastError && e.message.includes('turnQuantumFrames'));
+  }
+  assert.is(resolveLimits({}).turnQuantumFrames, 64);
 });
 
 test('turnWorkMsMax must be a positive integer; the default is 50 ms', () => {
@@ -195,7 +204,7 @@ test('frames past the turn budget wait in order with the socket paused, and are 
   h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
 });
 
-test('connections with frames waiting are served in the order they read them, one read at a time', async () => {
+test('connections with frames waiting take turns: one cut short by the budget goes to the back, behind those that waited', async () => {
   const clock = { ms: 2_000_000 };
   const turn = new TurnBudget({ turnWorkMsMax: 4, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
   const order: string[] = [];
@@ -206,10 +215,37 @@ test('connections with frames waiting are served in the order they read them, on
   b.socket.push(b.frames(0, 3)); // b read after it
   a.socket.push(a.frames(10, 2)); // a's next read, buffered in its socket while its first waits
   for (let i = 0; i < 20 && (a.handled.length < 12 || b.handled.length < 3); i++) await nextTurn();
-  const expected = [...range(0, 10).map((v) => `22:${v}`), '23:0', '23:1', '23:2', '22:10', '22:11'];
-  assert.equal(order, expected, 'a first read, then b, then a second read');
+  const expected = [...range(0, 8).map((v) => `22:${v}`), '23:0', '23:1', '23:2', ...range(8, 4).map((v) => `22:${v}`)];
+  assert.equal(order, expected, 'a\'s first two turns, then b (which waited since a\'s first), then a\'s rest and its second read');
   a.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
   b.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+});
+
+test('turnQuantumFrames: while others wait, a connection takes that many frames a turn and goes to the back; a light one is served in the first round, and one with nothing waiting that reads a frame handles it at once', async () => {
+  const clock = { ms: 3_000_000 };
+  const turn = new TurnBudget({ turnWorkMsMax: 6, turnQuantumFrames: 2, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
+  const order: string[] = [];
+  const a = await openConnection(turn, clock, 1, 31, order);
+  const b = await openConnection(turn, clock, 1, 32, order);
+  const c = await openConnection(turn, clock, 1, 33, order);
+  await nextTurn();
+  a.socket.push(a.frames(0, 12));
+  b.socket.push(b.frames(0, 12));
+  c.socket.push(c.frames(0, 1));
+  assert.equal(order, range(0, 6).map((v) => `31:${v}`), 'alone, a takes the whole turn: no quantum while nobody waits');
+  for (let i = 0; i < 3 && !order.includes('33:0'); i++) await nextTurn();
+  assert.is(order.indexOf('33:0'), 6 + 2 + 2, 'the light connection\'s frame comes after one quantum of a and one of b, not after their 24 frames');
+  assert.equal(order.slice(6, 10), ['31:6', '31:7', '32:0', '32:1']);
+  assert.ok(turn.waitingCount >= 1, 'the heavy ones still have frames waiting');
+  const handledBefore = order.length;
+  await nextTurn(); // a fresh turn, its budget unspent by reads
+  assert.ok(turn.waitingCount > 0, 'a and b still wait');
+  c.socket.push(c.frames(1, 1));
+  assert.is(order[order.length - 1], '33:1', 'handled as it was read, although others wait');
+  for (let i = 0; i < 20 && order.length < 26; i++) await nextTurn();
+  assert.ok(order.length > handledBefore);
+  for (const tag of ['31', '32']) assert.equal(order.filter((o) => o.startsWith(`${tag}:`)), range(0, 12).map((v) => `${tag}:${v}`), `${tag}'s frames all handled, in order`);
+  for (const h of [a, b, c]) h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
 });
 
 test('a bad frame after good ones: the good ones are handled first, then the connection closes with the frame error', async () => {

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isStrongcastError } from '../src/errors.ts';
-import { BatchScheduler, type BatchExecutor, type BatchJob, type SchedulerSettings } from '../src/crypto/batch-scheduler.ts';
+import { BatchScheduler, inlineBatchBytesMax, type BatchExecutor, type BatchJob, type SchedulerSettings } from '../src/crypto/batch-scheduler.ts';
 import { itemResultSlots, unpackBatch, type BatchItemView } from '../src/crypto/packing.ts';
 
 /** A sig item's bytes in a batch besides its message (kind, length, key, signature). */
@@ -103,7 +103,7 @@ function chainJob(id: number, signatures: number, outcomes?: Map<number, Outcome
 
 const jobs = (ids: number[], outcomes?: Map<number, Outcome>): BatchJob[] => ids.map((id) => job(id, 1, outcomes));
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
-const settings = (s: Partial<SchedulerSettings>): SchedulerSettings => ({ batchMax: 4, batchWaitMs: 0, batchBytesMax: 1 << 20, pendingChecksMax: 1000, inlineSignaturesMax: 0, inlineMsPerSecMax: 200, ...s });
+const settings = (s: Partial<SchedulerSettings>): SchedulerSettings => ({ batchMax: 4, batchWaitMs: 0, batchBytesMax: 1 << 20, pendingChecksMax: 1000, inlineSignaturesMax: 0, inlineMsPerSecMax: 200, laneQuantumSignatures: 4096, ...s });
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const runIds = (e: FakeExecutor): number[][] => e.runs.map((r) => r.ids);
 
@@ -156,6 +156,40 @@ test('full batches go while fewer than two per thread are in flight; results rea
   assert.is(outcomes.has(2), false);
   assert.is(s.batches, 3);
   assert.is(s.signaturesVerified, 2);
+});
+
+/** `job` in lane `lane`. */
+const inLane = (lane: string, ids: number[], outcomes?: Map<number, Outcome>): BatchJob[] => ids.map((id) => ({ ...job(id, 1, outcomes), lane }));
+
+test('lanes: one check of a light lane, queued behind a heavy lane\'s backlog, goes in the next batch', async () => {
+  const e = new FakeExecutor(1);
+  const s = new BatchScheduler(e, settings({ batchMax: 4, laneQuantumSignatures: 1 }));
+  s.enqueueAll(inLane('heavy', range(0, 20)));
+  assert.equal(runIds(e), [[0, 1, 2, 3], [4, 5, 6, 7]], 'the thread\'s two batches are out; 12 checks of the heavy lane wait');
+  s.enqueue(inLane('light', [100])[0]!);
+  (e.runs[0] as FakeRun).finish();
+  await turn();
+  assert.equal(runIds(e)[2], [8, 100, 9, 10], 'the light check is in the next batch, not after the 12 queued before it');
+  (e.runs[1] as FakeRun).finish();
+  await turn();
+  assert.equal(runIds(e)[3], [11, 12, 13, 14], 'the heavy lane alone again: its own checks in order');
+});
+
+test('laneQuantumSignatures: each backlogged lane adds exactly that many signatures a turn, in its own order', async () => {
+  const e = new FakeExecutor(1, true);
+  const s = new BatchScheduler(e, settings({ batchMax: 8, laneQuantumSignatures: 3 }));
+  s.enqueueAll([...inLane('a', range(0, 10)), ...inLane('b', range(20, 10))]);
+  assert.equal(runIds(e)[0], [0, 1, 2, 20, 21, 22, 3, 4], 'three of a, three of b, then a again (batch full after two of its three)');
+  assert.equal(runIds(e)[1], [5, 23, 24, 25, 6, 7, 8, 26], 'a finishes the turn the full batch cut short, then b and a take three each');
+});
+
+test('lanes: a job larger than the quantum waits for the credit of later turns, then goes whole; a lane emptied keeps no credit', () => {
+  const e = new FakeExecutor(1, true);
+  const s = new BatchScheduler(e, settings({ batchMax: 16, laneQuantumSignatures: 2 }));
+  s.enqueueAll([chainJob(1, 5), ...inLane('x', range(10, 6)), { ...chainJob(2, 1), lane: 'y' }]);
+  assert.equal(runIds(e)[0], [10, 11, 2, 12, 13, 1, 14, 15], 'the chain of 5 goes on the third turn of its lane, with 6 credits');
+  s.enqueueAll([chainJob(3, 3), ...inLane('x', [16, 17, 18])]);
+  assert.equal(runIds(e)[1], [16, 17, 3, 18], 'the shared lane starts again from nothing: its chain of 3 waits one turn');
 });
 
 test('a partial batch is split across idle threads, never below 8 signatures a task', async () => {
@@ -308,6 +342,24 @@ test('inlineMsPerSecMax: once this thread has spent its budget on small batches 
   await turn();
   assert.equal(never.here, []);
   assert.equal(runIds(never), [[1]]);
+});
+
+test('inline: a small batch of more than inlineBatchBytesMax goes to a thread; at most one batch runs here per flush, even when an answer queues more', async () => {
+  const e = new FakeExecutor(2, false, 'answers');
+  const s = new BatchScheduler(e, settings({ batchMax: 64, inlineSignaturesMax: 4 }));
+  s.enqueue(job(1, inlineBatchBytesMax - sigItemFixedBytes));
+  await turn();
+  assert.equal(e.here, [[1]], 'exactly inlineBatchBytesMax: here');
+  s.enqueue(job(2, inlineBatchBytesMax - sigItemFixedBytes + 1));
+  await turn();
+  assert.equal(e.here, [[1]]);
+  assert.equal(runIds(e), [[2]], 'one byte more: a thread');
+  const outcomes = new Map<number, Outcome>();
+  const chained: BatchJob = { ...job(3, 1, outcomes), onResult: () => s.enqueue(job(4, 1, outcomes)) };
+  s.enqueue(chained);
+  await turn();
+  assert.equal(e.here, [[1], [3]], 'the answer to 3 queued 4 during the flush');
+  assert.equal(runIds(e), [[2], [4]], '4 did not run here in the same flush: a thread took it');
 });
 
 test('inlineSignaturesMax: a failure of the batch run here fails its jobs with ERR_POOL, and frees their place', async () => {

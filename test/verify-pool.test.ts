@@ -356,6 +356,8 @@ const badOptions: Array<[VerifyPoolOptions, string]> = [
   [{ inlineSignaturesMax: 65 }, 'options.inlineSignaturesMax must be an integer in 0..64'],
   [{ inlineMsPerSecMax: 1001 }, 'options.inlineMsPerSecMax must be an integer in 0..1000'],
   [{ inlineMsPerSecMax: -1 }, 'options.inlineMsPerSecMax must be an integer in 0..1000'],
+  [{ laneQuantumSignatures: 0 }, 'options.laneQuantumSignatures must be an integer in 1..4096'],
+  [{ laneQuantumSignatures: 4097 }, 'options.laneQuantumSignatures must be an integer in 1..4096'],
   [{ consensus: null as never }, 'options.consensus must be an object'],
   [{ consensus: { ...consensus, networkId: '' } }, 'options.consensus.networkId must be a string of 1..64 bytes'],
   [{ consensus: { ...consensus, genesisHash: new Uint8Array(31) } }, 'options.consensus.genesisHash must be 32 bytes'],

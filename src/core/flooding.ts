@@ -67,7 +67,8 @@ export class Flooding {
     // paces reading: through a promise, that work would run after the whole read, outside the budget.
     if (h.verifier.verifyNow) return this.#verifyGossipNow(c, msg, id, check);
     c.beginWork();
-    h.verifier.verify([check]).then(
+    // The connection's own lane: its checks queue behind its own backlog, not behind other peers' (batch-scheduler.ts).
+    h.verifier.verify([check], c.addr).then(
       ([ok]) => {
         c.endWork();
         this.#afterGossipVerify(c, msg, id, ok === true);

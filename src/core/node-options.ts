@@ -145,6 +145,12 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
    * writes wait behind a read backlog under overload. @default 50
    */
   turnWorkMsMax?: number;
+  /**
+   * Frames a connection handles each time its turn comes round while other connections have frames waiting;
+   * then it goes to the back of the queue (round robin), so a peer that sends little is served within a round
+   * however much others send. @default 64
+   */
+  turnQuantumFrames?: number;
   /** Messages a peer may send per second (sustained). @default 5000 */
   peerMsgsPerSec?: number;
   /** Messages a peer may send in a burst. @default 10000 */
@@ -225,6 +231,7 @@ export interface NodeLimits {
   writeQueueBytesMax: number;
   writeCoalesceMs: number;
   turnWorkMsMax: number;
+  turnQuantumFrames: number;
   peerMsgsPerSec: number;
   peerMsgsBurst: number;
   peerBytesPerSec: number;
@@ -264,6 +271,7 @@ export const nodeDefaults: NodeLimits = {
   writeQueueBytesMax: 8 * 1024 * 1024,
   writeCoalesceMs: 2,
   turnWorkMsMax: turnBudgetDefaults.turnWorkMsMax,
+  turnQuantumFrames: turnBudgetDefaults.turnQuantumFrames,
   peerMsgsPerSec: 5000,
   peerMsgsBurst: 10_000,
   peerBytesPerSec: 16 * 1024 * 1024,

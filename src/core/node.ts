@@ -118,7 +118,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.log = options.log ?? silentLogger;
     this.now = () => env.clock.now();
     this.ipLimitsOnLoopback = options.ipLimitsOnLoopback ?? false;
-    this.turn = new TurnBudget({ turnWorkMsMax: this.limits.turnWorkMsMax, now: this.now, nextTurn: (run) => void env.clock.nextTurn(run) });
+    this.turn = new TurnBudget({ turnWorkMsMax: this.limits.turnWorkMsMax, turnQuantumFrames: this.limits.turnQuantumFrames, now: this.now, nextTurn: (run) => void env.clock.nextTurn(run) });
     this.table = new PeerTable(this.peerTableHost());
     this.open = this.table.open;
     this.ownsVerifier = options.verifier === undefined;

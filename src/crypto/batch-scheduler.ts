@@ -25,6 +25,13 @@
  *
  * An inline executor (one that answers on this thread, or in the simulator's virtual time) gets every job at
  * once and the scheduler never sets a timer for it: real timers on that path would break the simulator.
+ *
+ * Jobs queue in lanes (a lane is whoever the work is for: the node gives each connection its own), and batches
+ * are cut from the lanes by deficit round robin (Shreedhar and Varghese, 1995): each lane in turn adds up to
+ * `laneQuantumSignatures` signatures, its own jobs in order, and a job larger than that waits for the credit of
+ * later turns. So the capacity is shared max-min fairly: a lane with a few checks has them in the next batch
+ * however many another lane has queued, and a lane that queues more than its share waits for its own backlog
+ * (its connection, holding its socket unread, is slowed by TCP). With one lane this is the plain FIFO.
  */
 import { StrongcastError } from '../errors.ts';
 import { TokenBucket } from '../token-bucket.ts';
@@ -54,6 +61,8 @@ export interface BatchExecutor {
 /** One item for the executor, and where its result slots (packing.ts) or its failure go. */
 export interface BatchJob {
   item: BatchItemInput;
+  /** Whom the work is for: lanes share the capacity fairly, each lane's jobs in order. @default the shared lane '' */
+  lane?: string;
   onResult(slots: Uint8Array): void;
   onError(e: unknown): void;
 }
@@ -77,17 +86,74 @@ export interface SchedulerSettings {
   inlineMsPerSecMax: number;
   /** Where the time of that budget comes from, in ms. @default performance.now */
   now?: () => number;
+  /** Signatures a lane adds to a batch each time its turn comes round (deficit round robin's quantum). */
+  laneQuantumSignatures: number;
 }
 
 /** The inline budget holds this many seconds of its rate: a burst of small batches after a quiet spell all stay here. */
 const inlineBurstSec = 0.1;
 /** A budget refilled to within this of zero is spent (continuous refill in floating point lands a hair off). */
 const inlineBudgetEpsilonMs = 1e-9;
+/**
+ * Most bytes of a batch verified on this thread: the cost per signature above holds for small messages, and
+ * sixteen 256 KiB broadcasts would have this thread hash 4 MiB in one turn.
+ */
+export const inlineBatchBytesMax = 64 * 1024;
+
+/** A pending flush; cancelling twice, or after it ran, is harmless. */
+export interface FlushTimer {
+  cancel(): void;
+}
+
+/**
+ * How the scheduler waits before it flushes a partial batch: `ms` 0 is the end of the current turn. The system
+ * one (setImmediate, setTimeout) unless the caller passes its own, as the simulator does with its virtual clock.
+ */
+export type FlushLater = (flush: () => void, ms: number) => FlushTimer;
+
+/** The system's timers: setImmediate for the end of the turn, setTimeout otherwise. */
+export const systemFlushLater: FlushLater = (flush, ms) => {
+  if (ms === 0) {
+    const t = setImmediate(flush);
+    return { cancel: () => clearImmediate(t) };
+  }
+  const t = setTimeout(flush, ms);
+  return { cancel: () => clearTimeout(t) };
+};
 
 /** Tasks in flight per thread: two, so a worker has its next batch while the last result travels back. */
 export const inFlightPerThread = 2;
-/** Taken jobs are cut from the front of the queue array once this many have piled up. */
+/** Taken jobs are cut from the front of a lane's array once this many have piled up. */
 const queueCompactAt = 1024;
+
+/** The jobs of one lane, in order, and its credit in signatures for the current turn. */
+class Lane {
+  readonly jobs: BatchJob[] = [];
+  head = 0;
+  deficit = 0;
+  /** Its turn has begun (the quantum is added once a turn, not again when a full batch interrupted it). */
+  inTurn = false;
+
+  constructor(readonly key: string) {}
+
+  get empty(): boolean {
+    return this.head >= this.jobs.length;
+  }
+
+  shift(): BatchJob {
+    const job = this.jobs[this.head] as BatchJob;
+    this.jobs[this.head++] = undefined as unknown as BatchJob;
+    if (this.head >= this.jobs.length) {
+      this.jobs.length = 0;
+      this.head = 0;
+    } else if (this.head >= queueCompactAt && this.head * 2 >= this.jobs.length) {
+      // Under sustained load a lane may never empty: drop the taken jobs so it cannot grow without end.
+      this.jobs.splice(0, this.head);
+      this.head = 0;
+    }
+    return job;
+  }
+}
 /** A partial batch is not split into tasks smaller than this: below it, posting costs more than it saves. */
 const splitSignaturesMin = 8;
 
@@ -103,14 +169,16 @@ export class BatchScheduler {
   readonly #settings: SchedulerSettings;
   /** Batches out at once before a full one has to wait: inFlightPerThread per thread. */
   readonly #inFlightMax: number;
-  /** Jobs not yet dispatched start at #queueHead; the ones before it are taken (see queueCompactAt). */
-  readonly #queue: BatchJob[] = [];
-  #queueHead = 0;
+  /** Lanes with jobs not yet dispatched, by key. */
+  readonly #lanes = new Map<string, Lane>();
+  /** The same lanes in round-robin order; the first has the turn. */
+  #ring: Lane[] = [];
   #queuedSignatures = 0;
   /** Signatures queued or in flight: what pendingChecksMax bounds. */
   #pendingSignatures = 0;
   #inFlight = 0;
-  #timer: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  readonly #later: FlushLater;
+  #timer: FlushTimer | null = null;
   #closing: Promise<void> | null = null;
   #batches = 0;
   #signaturesVerified = 0;
@@ -125,9 +193,11 @@ export class BatchScheduler {
     this.#pump(true);
   };
 
-  constructor(executor: BatchExecutor, settings: SchedulerSettings) {
+  /** @param later how to wait for the flush of a partial batch (see FlushLater) */
+  constructor(executor: BatchExecutor, settings: SchedulerSettings, later: FlushLater = systemFlushLater) {
     this.#executor = executor;
     this.#settings = settings;
+    this.#later = later;
     this.#inFlightMax = executor.parallelism * inFlightPerThread;
     this.#now = settings.now ?? (() => performance.now());
     const rate = settings.inlineMsPerSecMax;
@@ -202,15 +272,12 @@ export class BatchScheduler {
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
-    if (this.#timer !== null) {
-      clearImmediate(this.#timer as NodeJS.Immediate);
-      clearTimeout(this.#timer as NodeJS.Timeout);
-      this.#timer = null;
-    }
+    this.#timer?.cancel();
+    this.#timer = null;
     const closed = new StrongcastError('ERR_POOL', 'the verification pool was closed before this check ran');
-    const waiting = this.#queue.slice(this.#queueHead);
-    this.#queue.length = 0;
-    this.#queueHead = 0;
+    const waiting = this.#ring.flatMap((lane) => lane.jobs.slice(lane.head));
+    this.#lanes.clear();
+    this.#ring = [];
     this.#queuedSignatures = 0;
     for (const job of waiting) {
       this.#pendingSignatures -= itemSignatures(job.item);
@@ -220,9 +287,21 @@ export class BatchScheduler {
     return this.#closing;
   }
 
+  /** Jobs queued now (not yet dispatched). */
+  get #hasQueued(): boolean {
+    return this.#ring.length > 0;
+  }
+
   #push(job: BatchJob): void {
     const n = itemSignatures(job.item);
-    this.#queue.push(job);
+    const key = job.lane ?? '';
+    let lane = this.#lanes.get(key);
+    if (!lane) {
+      lane = new Lane(key);
+      this.#lanes.set(key, lane);
+      this.#ring.push(lane);
+    }
+    lane.jobs.push(job);
     this.#queuedSignatures += n;
     this.#pendingSignatures += n;
   }
@@ -231,31 +310,18 @@ export class BatchScheduler {
   #pump(waited: boolean): void {
     const { batchMax } = this.#settings;
     const executor = this.#executor;
-    while (this.#queueHead < this.#queue.length) {
+    // At most one batch on this thread per pump: one turn never runs several back to back.
+    let ranHere = false;
+    while (this.#hasQueued) {
       if (executor.inline) this.#dispatch(batchMax);
       else if (this.#queuedSignatures >= batchMax && this.#inFlight < this.#inFlightMax) this.#dispatch(batchMax);
-      else if (waited && this.#mayRunHere()) this.#runHere(executor.runHere!);
+      else if (waited && !ranHere && this.#mayRunHere()) ranHere = this.#runHere(executor.runHere!);
       else if (waited && this.#inFlight < executor.parallelism) {
         const idle = executor.parallelism - this.#inFlight;
         this.#dispatch(Math.min(batchMax, Math.max(splitSignaturesMin, Math.ceil(this.#queuedSignatures / idle))));
       } else break;
     }
-    this.#compactQueue();
-    if (this.#queueHead < this.#queue.length && this.#timer === null && !waited) {
-      const { batchWaitMs } = this.#settings;
-      this.#timer = batchWaitMs === 0 ? setImmediate(this.#flush) : setTimeout(this.#flush, batchWaitMs);
-    }
-  }
-
-  #compactQueue(): void {
-    if (this.#queueHead >= this.#queue.length) {
-      this.#queue.length = 0;
-      this.#queueHead = 0;
-    } else if (this.#queueHead >= queueCompactAt && this.#queueHead * 2 >= this.#queue.length) {
-      // Under sustained load the queue may never empty: drop the taken jobs so it cannot grow without end.
-      this.#queue.splice(0, this.#queueHead);
-      this.#queueHead = 0;
-    }
+    if (this.#hasQueued && this.#timer === null && !waited) this.#timer = this.#later(this.#flush, this.#settings.batchWaitMs);
   }
 
   /** Takes up to `signaturesTarget` signatures (at least one job) from the queue and runs them as one batch. */
@@ -274,7 +340,11 @@ export class BatchScheduler {
   /** Whether what is queued is small enough to verify here, and this thread's budget for it is not spent. */
   #mayRunHere(): boolean {
     const budget = this.#inlineBudget;
-    return budget !== null && this.#queuedSignatures <= this.#settings.inlineSignaturesMax && budget.tokens(this.#now()) > inlineBudgetEpsilonMs;
+    if (budget === null || this.#queuedSignatures > this.#settings.inlineSignaturesMax) return false;
+    let bytes = 0;
+    // At most inlineSignaturesMax jobs are queued here (each has a signature at least).
+    for (const lane of this.#ring) for (let i = lane.head; i < lane.jobs.length; i++) bytes += itemBytes((lane.jobs[i] as BatchJob).item);
+    return bytes <= inlineBatchBytesMax && budget.tokens(this.#now()) > inlineBudgetEpsilonMs;
   }
 
   /**
@@ -282,7 +352,7 @@ export class BatchScheduler {
    * before it returns; counted as a batch, and as signatures verified here. The time it took is charged to
    * the inline budget (which may go into debt by one batch: nothing runs here again until it is repaid).
    */
-  #runHere(runHere: (buffer: ArrayBuffer) => Uint8Array): void {
+  #runHere(runHere: (buffer: ArrayBuffer) => Uint8Array): true {
     const jobs: BatchJob[] = [];
     const signatures = this.#take(this.#queuedSignatures, jobs);
     this.#queuedSignatures -= signatures;
@@ -296,13 +366,14 @@ export class BatchScheduler {
       this.#pendingSignatures -= signatures;
       const error = poolError(e);
       for (const job of jobs) job.onError(error);
-      return;
+      return true;
     }
     this.#chargeInline(startedMs);
     this.#pendingSignatures -= signatures;
     this.#signaturesVerified += signatures;
     this.#signaturesHere += signatures;
     this.#answer(jobs, results);
+    return true;
   }
 
   #chargeInline(startedMs: number): void {
@@ -310,20 +381,38 @@ export class BatchScheduler {
     this.#inlineBudget!.spend(Math.max(0, now - startedMs), now);
   }
 
-  /** Moves jobs from the queue into `jobs` within the batch limits, and returns their signatures. */
+  /**
+   * Moves jobs from the lanes into `jobs` within the batch limits, by deficit round robin, and returns their
+   * signatures. A lane whose next job does not fit the batch keeps its turn and credit for the next batch.
+   */
   #take(signaturesTarget: number, jobs: BatchJob[]): number {
-    const { batchBytesMax } = this.#settings;
+    const { batchBytesMax, laneQuantumSignatures } = this.#settings;
     let signatures = 0;
     let bytes = 0;
-    while (this.#queueHead < this.#queue.length) {
-      const job = this.#queue[this.#queueHead] as BatchJob;
-      const n = itemSignatures(job.item);
-      const b = itemBytes(job.item);
-      if (jobs.length > 0 && (signatures + n > signaturesTarget || bytes + b > batchBytesMax)) break;
-      jobs.push(job);
-      this.#queueHead++;
-      signatures += n;
-      bytes += b;
+    while (this.#ring.length > 0) {
+      const lane = this.#ring[0] as Lane;
+      if (!lane.inTurn) {
+        lane.inTurn = true;
+        lane.deficit += laneQuantumSignatures;
+      }
+      while (!lane.empty) {
+        const job = lane.jobs[lane.head] as BatchJob;
+        const n = itemSignatures(job.item);
+        const b = itemBytes(job.item);
+        if (n > lane.deficit) break;
+        if (jobs.length > 0 && (signatures + n > signaturesTarget || bytes + b > batchBytesMax)) return signatures;
+        jobs.push(lane.shift());
+        lane.deficit -= n;
+        signatures += n;
+        bytes += b;
+      }
+      // The lane's turn is over: emptied (its credit does not carry over), or short of credit for its next job.
+      lane.inTurn = false;
+      this.#ring.shift();
+      if (lane.empty) {
+        lane.deficit = 0;
+        this.#lanes.delete(lane.key);
+      } else this.#ring.push(lane);
     }
     return signatures;
   }

@@ -14,7 +14,7 @@ import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../wire/schema.ts';
 import type { ChainCheck, ChainCheckResult, ChainVerifier, SignatureCheck } from './verifier.ts';
 import { WORKER_STRUCTURE_REJECTED, badSignature, prepareChain, type ConsensusConfig } from './chain-check.ts';
 import type { ChainItemInput } from './packing.ts';
-import { BatchScheduler, poolError, type BatchExecutor, type BatchJob, type SchedulerSettings } from './batch-scheduler.ts';
+import { BatchScheduler, poolError, type BatchExecutor, type BatchJob, type FlushLater, type SchedulerSettings } from './batch-scheduler.ts';
 import { SigCache, signatureCacheKey } from './sig-cache.ts';
 
 /** Counters since creation; they feed the "verifications per node per block" benchmark. */
@@ -132,8 +132,9 @@ export class VerifierCore implements VerifyPool {
   #cacheHits = 0;
   #inFlightHits = 0;
 
-  constructor(executor: BatchExecutor, settings: CoreSettings) {
-    this.#scheduler = new BatchScheduler(executor, settings);
+  /** @param later how the scheduler waits to flush a partial batch (the system's timers unless given) */
+  constructor(executor: BatchExecutor, settings: CoreSettings, later?: FlushLater) {
+    this.#scheduler = new BatchScheduler(executor, settings, later);
     this.#directCheck = executor.verifyNow?.bind(executor);
     this.#consensus = settings.consensus;
     this.#chainPartSignaturesMax = settings.batchMax;
@@ -142,8 +143,8 @@ export class VerifierCore implements VerifyPool {
     if (direct) this.verifyNow = (c) => this.#verifyOneNow(direct, c);
   }
 
-  /** Resolves to one boolean per check, in order; a malformed check is false and never sent. */
-  verify(checks: readonly SignatureCheck[]): Promise<boolean[]> {
+  /** Resolves to one boolean per check, in order; a malformed check is false and never sent. Lanes: see Verifier.verify. */
+  verify(checks: readonly SignatureCheck[], lane?: string): Promise<boolean[]> {
     const out = new Array<boolean>(checks.length).fill(false);
     const wellFormed = checks.flatMap((c, i) => (isWellFormed(c) ? [i] : []));
     try {
@@ -166,6 +167,7 @@ export class VerifierCore implements VerifyPool {
           const c = checks[i] as SignatureCheck;
           return {
             item: { kind: 'sig', publicKey: c.publicKey, message: c.message, signature: c.signature },
+            ...(lane === undefined ? {} : { lane }),
             onResult: (slots) => {
               out[i] = slots[0] === 1;
               if (--remaining === 0) resolve(out);
@@ -316,7 +318,7 @@ export class VerifierCore implements VerifyPool {
   }
 }
 
-/** The verifier core over `executor`: queue, batching, cache, counters (see VerifierCore). */
-export function createVerifierCore(executor: BatchExecutor, settings: CoreSettings): VerifyPool {
-  return new VerifierCore(executor, settings);
+/** The verifier core over `executor`: queue, batching, cache, counters (see VerifierCore); `later` as in FlushLater. */
+export function createVerifierCore(executor: BatchExecutor, settings: CoreSettings, later?: FlushLater): VerifyPool {
+  return new VerifierCore(executor, settings, later);
 }

@@ -28,8 +28,12 @@ export interface ChainCheck {
 
 /** Verifies signatures, in batches, off the main thread where it can. */
 export interface Verifier {
-  /** Resolves to one boolean per check, in order. A bad signature is `false`, never a rejection. */
-  verify(checks: readonly SignatureCheck[]): Promise<boolean[]>;
+  /**
+   * Resolves to one boolean per check, in order. A bad signature is `false`, never a rejection. `lane` says
+   * whom the checks are for (the node passes its connection's): lanes share the verification capacity fairly,
+   * so one that asks for little is not queued behind one that asks for much. @default one shared lane
+   */
+  verify(checks: readonly SignatureCheck[], lane?: string): Promise<boolean[]>;
   /**
    * Present only where checks run on the calling thread (the main-thread verifier): one signature, checked
    * before it returns, so the caller acts on the outcome in the same turn instead of a promise later. Counted

@@ -53,6 +53,12 @@ export interface VerifyPoolOptions {
    * the workers. @default 200
    */
   inlineMsPerSecMax?: number;
+  /**
+   * Signatures each lane (each connection of the node, and one shared lane for the rest) adds to a batch when
+   * its turn comes round, so the checks of a peer that sends little go ahead of the backlog of one that sends
+   * much (batch-scheduler.ts, deficit round robin). 1..laneQuantumSignaturesLimit. @default 16
+   */
+  laneQuantumSignatures?: number;
   /** Validator set for checkChain, handed to each worker once at creation. @default none: checkChain rejects */
   consensus?: ConsensusConfig;
 }
@@ -67,6 +73,7 @@ export const verifyPoolLimits = {
   sigCacheEntriesMaxLimit: 10_000_000,
   inlineSignaturesMaxLimit: 64,
   inlineMsPerSecMaxLimit: 1000,
+  laneQuantumSignaturesLimit: 4096,
 } as const;
 
 /** Defaults of VerifyPoolOptions. */
@@ -78,6 +85,7 @@ export const verifyPoolDefaults = {
   sigCacheEntriesMax: 65536,
   inlineSignaturesMax: 16,
   inlineMsPerSecMax: 200,
+  laneQuantumSignatures: 16,
 } as const;
 
 /**
@@ -104,6 +112,7 @@ export function resolveCoreSettings(options: Record<string, unknown>): CoreSetti
     sigCacheEntriesMax: checkIntOption('sigCacheEntriesMax', options['sigCacheEntriesMax'] ?? d.sigCacheEntriesMax, 0, l.sigCacheEntriesMaxLimit),
     inlineSignaturesMax: checkIntOption('inlineSignaturesMax', options['inlineSignaturesMax'] ?? d.inlineSignaturesMax, 0, l.inlineSignaturesMaxLimit),
     inlineMsPerSecMax: checkIntOption('inlineMsPerSecMax', options['inlineMsPerSecMax'] ?? d.inlineMsPerSecMax, 0, l.inlineMsPerSecMaxLimit),
+    laneQuantumSignatures: checkIntOption('laneQuantumSignatures', options['laneQuantumSignatures'] ?? d.laneQuantumSignatures, 1, l.laneQuantumSignaturesLimit),
     consensus: checkConsensusOption(options['consensus']),
   };
 }

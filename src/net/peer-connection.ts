@@ -280,11 +280,10 @@ export class PeerConnection implements DeferredWork {
     if (this.isClosed()) return;
     // Reading stops while bytes wait, so `unread` is empty here unless the link delivered past a pause.
     this.unread = this.unread === null ? chunk : concatBytes(this.unread, chunk);
-    // What is read while other connections' work waits is handled after theirs, in the order read.
-    if (this.ctx.turn.waitingCount > 0) {
-      this.ctx.turn.defer(this);
-      return this.updateReading();
-    }
+    // Read while this connection's own work waits (the link delivered past a pause): it comes after that work.
+    if (this.ctx.turn.isWaiting(this)) return this.updateReading();
+    // Else handled at once, a quantum of it if others wait (turn-budget.ts): a peer that sends little is not
+    // queued behind the backlogs of those that send much.
     this.readUnread();
   }
 
@@ -344,19 +343,23 @@ export class PeerConnection implements DeferredWork {
 
   /**
    * Handles inbox frames in order while the turn budget allows; what is left waits for a later turn (or,
-   * during the handshake, for the verdict on the peer's identity). A connection drains one read before it reads
-   * again and queues behind the others, so frames from all peers are handled about in the order they were read:
-   * a broadcast's full copy, read before a lazy peer's announcement of it, is handled first.
+   * during the handshake, for the verdict on the peer's identity). After turnQuantumFrames frames, while other
+   * connections have frames waiting, it queues behind them (round robin, turn-budget.ts). A connection drains
+   * one read before it reads again, so what a peer sends beyond its share waits in its socket.
    */
   private handleInbox(): void {
+    const turn = this.ctx.turn;
+    let handled = 0;
     while (this.inboxHead < this.inbox.length && !this.isClosed() && !this.rates.messagesHeld) {
       const msg = this.inbox[this.inboxHead] as Message;
-      // A message to verify waits, socket unread, while the node's verifications in progress are at their cap.
-      if (this.state === 'open' && needsCheck.has(msg.t) && this.ctx.gate && !this.ctx.gate.admit(this)) break;
-      if (!this.ctx.turn.allows()) {
-        this.ctx.turn.defer(this);
+      if (!turn.allows() || (handled >= turn.turnQuantumFrames && turn.waitingCount > 0)) {
+        turn.defer(this);
         break;
       }
+      // A message to verify waits, socket unread, while the node's verifications in progress are at their cap
+      // (asked last: a message the gate lets through is handled at once, and counts against this one's share).
+      if (this.state === 'open' && needsCheck.has(msg.t) && this.ctx.gate && !this.ctx.gate.admit(this, this.inflight)) break;
+      handled++;
       const frameBytes = this.inboxFrameBytes[this.inboxHead]!;
       this.inbox[this.inboxHead++] = undefined;
       this.onFrame(msg, frameBytes);
@@ -459,7 +462,8 @@ export class PeerConnection implements DeferredWork {
     this.verdictPending = !this.outbound;
     let ok = false;
     try {
-      [ok = false] = await this.ctx.verifier.verify([proof]);
+      // In this connection's lane: a joining peer's one check does not wait behind others' broadcasts.
+      [ok = false] = await this.ctx.verifier.verify([proof], this.addr);
     } catch (e) {
       return this.close('ERR_POOL', `verifier failed: ${(e as Error).message}`);
     }
@@ -503,10 +507,6 @@ export class PeerConnection implements DeferredWork {
     this.ctx.events.onOpen(this);
     if (this.isClosed()) return;
     if (this.unread !== null) this.rates.chargeBytes(this.unread.byteLength, this.ctx.clock.now());
-    if (this.ctx.turn.waitingCount > 0 && this.unread !== null) {
-      this.ctx.turn.defer(this);
-      return this.updateReading();
-    }
     this.readUnread();
   }
 

@@ -2,8 +2,14 @@
  * A bound on the work one event-loop turn does. Everything a node reads from every socket in one turn would
  * otherwise be handled before the loop moves on: under overload a read backlog of thousands of frames, each
  * verified inline, holds every timer, keepalive and write for hundreds of milliseconds. With a budget, work
- * past `turnWorkMsMax` waits for a later turn, and the connections that have work waiting resume in the order
- * they began to wait.
+ * past `turnWorkMsMax` waits for a later turn.
+ *
+ * The connections with work waiting take turns, round robin: each handles at most `turnQuantumFrames` frames
+ * while others wait and then goes to the back of the queue (deficit round robin with a quantum of frames,
+ * Shreedhar and Varghese, 1995). So a peer that sends a frame now and then is served within a round, however
+ * large the backlogs of the others, and a peer that sends more than its share waits for its own backlog,
+ * its socket unread, slowed by TCP. A connection with nothing waiting that reads something handles it at
+ * once (a quantum of it) instead of queueing behind the backlogs.
  *
  * Pure apart from two injected functions: the clock and how to run something on the next turn (the node's
  * Clock: setImmediate on a machine), so tests drive it deterministically.
@@ -20,6 +26,11 @@ export interface DeferredWork {
 export interface TurnBudgetOptions {
   /** Work one event-loop turn may do before the rest waits for a later turn, in ms. @default 50 */
   turnWorkMsMax?: number;
+  /**
+   * Frames a connection handles each time its turn comes round while other connections have frames waiting;
+   * then it goes to the back of the queue. @default 64
+   */
+  turnQuantumFrames?: number;
   /** Clock in ms (the node's Clock.now). */
   now: () => number;
   /** Runs a function on the next turn of the event loop (the node's Clock.nextTurn). */
@@ -27,11 +38,12 @@ export interface TurnBudgetOptions {
 }
 
 /** Defaults of TurnBudgetOptions. */
-export const turnBudgetDefaults = { turnWorkMsMax: 50 };
+export const turnBudgetDefaults = { turnWorkMsMax: 50, turnQuantumFrames: 64 };
 
 /** One node's budget of work per event-loop turn, shared by all its connections. */
 export class TurnBudget {
   readonly turnWorkMsMax: number;
+  readonly turnQuantumFrames: number;
   /** Turns that reached the budget with work left over. */
   readonly counters = { turnsCut: 0 };
   private readonly now: () => number;
@@ -45,6 +57,7 @@ export class TurnBudget {
 
   constructor(options: TurnBudgetOptions) {
     this.turnWorkMsMax = positiveInt(options.turnWorkMsMax ?? turnBudgetDefaults.turnWorkMsMax, 'turnWorkMsMax');
+    this.turnQuantumFrames = positiveInt(options.turnQuantumFrames ?? turnBudgetDefaults.turnQuantumFrames, 'turnQuantumFrames');
     this.now = options.now;
     this.nextTurn = options.nextTurn;
   }
@@ -65,7 +78,7 @@ export class TurnBudget {
     return false;
   }
 
-  /** Queues work that did not fit; it resumes on a later turn, after the work queued before it. */
+  /** Queues work that did not fit, or had its quantum while others wait; it resumes after the work queued before it. */
   defer(work: DeferredWork): void {
     if (this.queued.has(work)) return;
     this.queued.add(work);
@@ -73,9 +86,14 @@ export class TurnBudget {
     this.schedule();
   }
 
-  /** Work queued and not yet resumed. New work arriving while any waits must queue behind it. */
+  /** Work queued and not yet resumed. */
   get waitingCount(): number {
     return this.queued.size;
+  }
+
+  /** Whether `work` is queued (what it reads meanwhile waits with the rest of its work). */
+  isWaiting(work: DeferredWork): boolean {
+    return this.queued.has(work);
   }
 
   /** Drops all waiting work (its owners are closing); the budget stays usable. */
@@ -91,30 +109,29 @@ export class TurnBudget {
   }
 
   /**
-   * The end of the turn (the check phase, after this iteration's reads): the waiting work resumes in the order
-   * it began to wait, on what the reads left of the budget. Work the budget cuts short stays first, so a
-   * connection finishes what it read before others' later reads. Timers run next, so the next turn starts
-   * afresh. A throw from the work (a bug, or an application listener) leaves that work and the rest of the
-   * round queued, in order, not lost: the work whose resume threw may still hold unread frames.
+   * The end of the turn (the check phase, after this iteration's reads): the waiting work resumes round robin
+   * on what the reads left of the budget, each taking its quantum (or finishing) and queueing again at the back
+   * if it has more, until the budget is spent or nothing waits. Timers run next, so the next turn starts
+   * afresh. A throw from the work (a bug, or an application listener) leaves that work queued first and the
+   * rest behind it, not lost: the work whose resume threw may still hold unread frames.
    */
   private onNextTurn(): void {
     this.scheduled = false;
-    const round = this.waiting;
-    this.waiting = [];
-    let i = 0;
     try {
-      while (i < round.length && this.allows()) {
-        const work = round[i]!;
+      while (this.waiting.length > 0 && this.allows()) {
+        const work = this.waiting.shift()!;
         this.queued.delete(work);
-        work.resumeWork();
-        if (this.queued.has(work)) break; // it deferred itself again, out of budget: it goes first next turn
-        i++;
+        try {
+          work.resumeWork();
+        } catch (e) {
+          if (!this.queued.has(work)) {
+            this.waiting.unshift(work);
+            this.queued.add(work);
+          }
+          throw e;
+        }
       }
     } finally {
-      const rest = round.slice(i);
-      const restSet = new Set(rest);
-      this.waiting = rest.concat(this.waiting.filter((w) => !restSet.has(w)));
-      for (const w of rest) this.queued.add(w);
       this.turnStartMs = null;
       this.cut = false;
       if (this.waiting.length > 0) this.schedule();

@@ -32,3 +32,42 @@ export function simVerifier(host: SimHost, consensus: ConsensusConfig | null, de
     { ...settings, pendingChecksMax: Number.MAX_SAFE_INTEGER },
   );
 }
+
+/** The capacity of a simulated verification pool. */
+export interface SimPoolCapacity {
+  /** Threads, each verifying one batch at a time. */
+  threads: number;
+  /** Virtual ms one signature takes on a thread. */
+  signatureMs: number;
+}
+
+/**
+ * A verifier for `host` with the capacity of a real pool: `threads` threads, each running its batches one after
+ * another at `signatureMs` a signature, behind the same batch scheduler a pool runs (jobs queue there while
+ * the threads are busy, a partial batch waits for the end of the turn on the host's clock). So work offered
+ * faster than the threads verify queues, as it does on a machine, and who waits behind whom is the
+ * scheduler's order.
+ */
+export function simPoolVerifier(host: SimHost, capacity: SimPoolCapacity): VerifyPool {
+  const settings = resolveCoreSettings({});
+  const setup = { backend: settings.backend, consensus: settings.consensus };
+  const freeAtMs = new Array<number>(capacity.threads).fill(0);
+  const clock = host.clock();
+  return createVerifierCore(
+    {
+      parallelism: capacity.threads,
+      inline: false,
+      run: (buffer) => {
+        const results = runBatch(setup, buffer);
+        const signatures = unpackBatch(buffer).items.reduce((t, item) => t + itemSignatures(item), 0);
+        const thread = freeAtMs.indexOf(Math.min(...freeAtMs));
+        const doneMs = Math.max(host.sched.now, freeAtMs[thread]!) + signatures * capacity.signatureMs;
+        freeAtMs[thread] = doneMs;
+        return new Promise((resolve) => host.at(doneMs, () => resolve(results)));
+      },
+      close: () => Promise.resolve(),
+    },
+    { ...settings, pendingChecksMax: Number.MAX_SAFE_INTEGER },
+    (flush, ms) => (ms === 0 ? clock.nextTurn(flush) : clock.setTimer(flush, ms)),
+  );
+}
