@@ -5,6 +5,7 @@
  * suite did not ask for is recorded (for the victim, that is a crash).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { cliNodeFlags } from '../node-flags.ts';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { trackChild } from '../child-rpc.ts';
@@ -37,14 +38,14 @@ export class CliNode {
   peakRssMb: number | null = null;
   readonly exited: Promise<void>;
 
-  /** Starts `node dist/src/main.js ARGS`; stderr (its log) goes to `logPath`. */
+  /** Starts `node dist/src/main.js ARGS` with the installed command's Node flags (bench/node-flags.ts); stderr (its log) goes to `logPath`. */
   constructor(
     readonly name: string,
     args: readonly string[],
     readonly logPath: string,
   ) {
     const fd = openSync(logPath, 'a');
-    this.child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', fd] });
+    this.child = spawn(process.execPath, [...cliNodeFlags, cliPath, ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', fd] });
     closeSync(fd);
     trackChild(this.child);
     this.child.stdin!.on('error', () => undefined);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { isCompiled } from '../../src/module-path.ts';
 import { ChildRpcGroup, type WithoutRid } from '../child-rpc.ts';
 import type { NodeRequest } from './gossip-node.ts';
+import { benchNodeFlags } from '../node-flags.ts';
 
 /**
  * Nodes always run the compiled script of `npm run build` with plain Node (bench/gossip.ts builds first):
@@ -23,11 +24,8 @@ export const requestTimeoutMsDefault = 30_000;
 /** Time children get to stop cleanly before they are killed, in ms. */
 const stopTimeoutMs = 5_000;
 
-/**
- * Extra Node flags for every node process, e.g. `--cpu-prof --cpu-prof-dir=prof` to profile a run; read
- * from STRONGCAST_BENCH_NODE_FLAGS (space-separated), empty by default.
- */
-const extraNodeFlags = (process.env['STRONGCAST_BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+/** Node flags of every node process: the CLI's, then STRONGCAST_BENCH_NODE_FLAGS (bench/node-flags.ts). */
+const extraNodeFlags = benchNodeFlags();
 
 /** A request without its id; the cluster numbers requests itself. */
 export type Request = WithoutRid<NodeRequest>;

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { isCompiled } from '../../src/module-path.ts';
 import { ChildRpc } from '../child-rpc.ts';
+import { benchNodeFlags } from '../node-flags.ts';
 import { machineBusyCpuSeconds } from '../lib.ts';
 import { networkId, type IngestNodeRequest, type IngestNodeStarted, type IngestProgress, type IngestStepReport, type VerifierConfig } from './ingest-node.ts';
 import type { GeneratorRequest, Prepared, SendResult } from './generator.ts';
@@ -21,11 +22,8 @@ export const nodeScript = fileURLToPath(new URL('ingest-node.js', distDir));
 export const generatorScript = fileURLToPath(new URL('generator.js', distDir));
 export const repoRoot = fileURLToPath(new URL(isCompiled(import.meta.url) ? '../../..' : '../..', import.meta.url));
 
-/**
- * Extra Node flags of the node under test, e.g. `--cpu-prof --cpu-prof-dir=prof` to profile it; read from
- * STRONGCAST_BENCH_NODE_FLAGS (space-separated), empty by default.
- */
-const extraNodeFlags = (process.env['STRONGCAST_BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+/** Node flags of the node under test: the CLI's, then STRONGCAST_BENCH_NODE_FLAGS (bench/node-flags.ts). */
+const extraNodeFlags = benchNodeFlags();
 
 /** Progress is polled this often while a step drains, in ms. */
 const progressPollMs = 50;
