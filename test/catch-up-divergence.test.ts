@@ -17,16 +17,8 @@ const roundMs = 200;
 
 function world(seed: number): World {
   const w = new World({ seed, n: 4, faults: 1, roundMs, delayMinMs: 5, delayMaxMs: 10, verifyMsMax: 1, diskMsMax: 1, syncIntervalMs: 200, eventsMax: 2_000_000 });
-  w.mesh = [0, 1, 2, 3].map((i) => new Set([0, 1, 2, 3].filter((j) => j !== i)));
-  for (let i = 0; i < 4; i++) w.startNode(i);
+  w.startFullMesh();
   return w;
-}
-
-function mineAt(w: World, m: number, t0: number, text: string): void {
-  w.sched.at(w.T0(t0) - 10, () => {
-    const sv = w.nodes[m]!;
-    sv.host.run(sv.host.incarnation, () => void sv.validator.mine(utf8(text)).catch(() => undefined));
-  });
 }
 
 /** `chain` kept up to height `keep`, then `extra` blocks of our own making on top of it. */
@@ -45,7 +37,7 @@ function forked(chain: readonly ChainBlock[], keep: number, extra: number): Chai
  */
 async function run(seed: number, fork: (chain: readonly ChainBlock[]) => ChainBlock[]): Promise<{ w: World; alarms: Divergence[] }> {
   const w = world(seed);
-  for (let t0 = 2; t0 <= 5; t0++) mineAt(w, t0 - 2, t0, `block ${t0}`);
+  for (let t0 = 2; t0 <= 5; t0++) w.mineAt(t0 - 2, t0, `block ${t0}`);
   const alarms: Divergence[] = [];
   w.sched.at(w.T0(8), () => {
     w.kill(3);

@@ -13,16 +13,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { World } from './sim-net/world.ts';
-import { toHex, utf8 } from '../src/bytes.ts';
+import { toHex } from '../src/bytes.ts';
 
 const roundMs = 200;
-
-function mineAt(w: World, m: number, t0: number, text: string): void {
-  w.sched.at(w.T0(t0) - 10, () => {
-    const sv = w.nodes[m]!;
-    sv.host.run(sv.host.incarnation, () => void sv.validator.mine(utf8(text)).catch(() => undefined));
-  });
-}
 
 /** Chains of the validators that are not catching up: they must all be the same. */
 function liveChainsAgree(w: World): void {
@@ -34,16 +27,15 @@ function liveChainsAgree(w: World): void {
 test('pauses during catch-up raise the round a holder of B is live from: no validator completes without B', async () => {
   for (const seed of [1, 2, 3]) {
     const w = new World({ seed, n: 4, faults: 1, roundMs, delayMinMs: 2, delayMaxMs: 12, verifyMsMax: 2, diskMsMax: 2, syncIntervalMs: 3000, eventsMax: 4_000_000 });
-    w.mesh = [0, 1, 2, 3].map((i) => new Set([0, 1, 2, 3].filter((j) => j !== i)));
-    for (let i = 0; i < 4; i++) w.startNode(i);
+    w.startFullMesh();
     w.sched.at(w.T0(1) + 40, () => w.pause(1, 280));
     w.sched.at(w.T0(4) + 40, () => w.pause(2, 280));
     w.sched.at(w.T0(7) + 40, () => w.kill(3));
-    mineAt(w, 0, 8, 'B');
+    w.mineAt(0, 8, 'B');
     w.sched.at(w.T0(9) + 50, () => void w.restart(3));
     w.sched.at(w.T0(11) + 40, () => w.pause(1, 280));
     w.sched.at(w.T0(14) + 40, () => w.pause(2, 280));
-    mineAt(w, 3, 40, 'C');
+    w.mineAt(3, 40, 'C');
     await w.sched.run(w.T0(46));
     liveChainsAgree(w);
   }
@@ -65,13 +57,13 @@ test('restarts lose held decisions: a late validator linked to the restarted one
     w.sched.at(w.T0(3) + 40, () => w.kill(2));
     w.sched.at(w.T0(3) + 120, () => void w.restart(2));
     w.sched.at(w.T0(5) + 40, () => w.kill(3));
-    mineAt(w, 0, 6, 'B');
+    w.mineAt(0, 6, 'B');
     w.sched.at(w.T0(7) + 50, () => void w.restart(3));
     w.sched.at(w.T0(9) + 40, () => w.kill(1));
     w.sched.at(w.T0(9) + 120, () => (setMesh(1, [0, 3]), void w.restart(1)));
     w.sched.at(w.T0(11) + 40, () => w.kill(2));
     w.sched.at(w.T0(11) + 120, () => (setMesh(2, [0, 3]), void w.restart(2)));
-    mineAt(w, 3, 20, 'C');
+    w.mineAt(3, 20, 'C');
     await w.sched.run(w.T0(26));
     liveChainsAgree(w);
   }
@@ -89,9 +81,9 @@ test('validators all up after the start: one that comes up late does not complet
       const w = new World({ seed, n: 4, faults: 1, roundMs, delayMinMs: 2, delayMaxMs: 12, verifyMsMax: 2, diskMsMax: 2, syncIntervalMs: 3000, eventsMax: 4_000_000 });
       w.mesh = [0, 1, 2, 3].map((i) => new Set([0, 1, 2, 3].filter((j) => j !== i)));
       for (let i = 0; i < 3; i++) w.sched.at(w.T0(2) + 50, () => void w.startNode(i));
-      mineAt(w, 0, 6, 'X');
+      w.mineAt(0, 6, 'X');
       w.sched.at(w.T0(17) + 50 + offsetMs, () => void w.startNode(3));
-      mineAt(w, 3, 60, 'C');
+      w.mineAt(3, 60, 'C');
       await w.sched.run(w.T0(66));
       liveChainsAgree(w);
       // Not a vacuous agreement: all four caught up and hold both blocks.

@@ -9,7 +9,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { toHex, utf8 } from '../src/bytes.ts';
+import { toHex } from '../src/bytes.ts';
 import { World, type SimValidator } from './sim-net/world.ts';
 import { stallDefaults } from '../src/core/validator-types.ts';
 
@@ -32,24 +32,15 @@ function world(seed: number, slowMs: number): World {
     eventsMax: 2_000_000,
     verifyMsOf: (i, nowMs) => (i === slow && nowMs >= w.T0(1) && nowMs < w.T0(slowUntilT0) ? slowMs : undefined),
   });
-  w.mesh = [0, 1, 2, 3].map((i) => new Set([0, 1, 2, 3].filter((j) => j !== i)));
-  for (let i = 0; i < 4; i++) w.startNode(i);
+  w.startFullMesh();
   return w;
-}
-
-/** Validator `m` asks to mine just before T0(t0), so it proposes at T0(t0). */
-function mineAt(w: World, m: number, t0: number, text: string): void {
-  w.sched.at(w.T0(t0) - 10, () => {
-    const sv = w.nodes[m]!;
-    sv.host.run(sv.host.incarnation, () => void sv.validator.mine(utf8(text)).catch(() => undefined));
-  });
 }
 
 /** Blocks from validators t0 mod 4 (the slow one among them) at t0 = 2..9, then one at t0 = 16 after it recovered. */
 async function run(seed: number, slowMs: number): Promise<World> {
   const w = world(seed, slowMs);
-  for (let t0 = 2; t0 <= 9; t0++) mineAt(w, t0 % 4, t0, `block at t0 ${t0}`);
-  mineAt(w, 0, 16, 'after the overload');
+  for (let t0 = 2; t0 <= 9; t0++) w.mineAt(t0 % 4, t0, `block at t0 ${t0}`);
+  w.mineAt(0, 16, 'after the overload');
   await w.sched.run(w.T0(26));
   return w;
 }

@@ -9,32 +9,22 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { World } from './sim-net/world.ts';
-import { utf8 } from '../src/bytes.ts';
 import { stallDefaults } from '../src/core/validator-types.ts';
 
 const roundMs = 200;
 
 function world(seed: number): World {
   const w = new World({ seed, n: 4, faults: 1, roundMs, delayMinMs: 5, delayMaxMs: 10, verifyMsMax: 1, diskMsMax: 1, syncIntervalMs: 200, eventsMax: 1_000_000 });
-  w.mesh = [0, 1, 2, 3].map((i) => new Set([0, 1, 2, 3].filter((j) => j !== i)));
-  for (let i = 0; i < 4; i++) w.startNode(i);
+  w.startFullMesh();
   return w;
-}
-
-/** Validator `m` asks to mine just before T0(t0), so it proposes at T0(t0). */
-function mineAt(w: World, m: number, t0: number, text: string): void {
-  w.sched.at(w.T0(t0) - 10, () => {
-    const sv = w.nodes[m]!;
-    sv.host.run(sv.host.incarnation, () => void sv.validator.mine(utf8(text)).catch(() => undefined));
-  });
 }
 
 /** Runs miner 0 at t0 = 2 stopped for `stallMs` from 1 ms after T0, then a block from validator 1 at t0 = 6. */
 async function run(seed: number, stallMs: number): Promise<World> {
   const w = world(seed);
-  mineAt(w, 0, 2, 'stalled miner');
+  w.mineAt(0, 2, 'stalled miner');
   w.sched.at(w.T0(2) + 1, () => w.pause(0, stallMs));
-  mineAt(w, 1, 6, 'after the stall');
+  w.mineAt(1, 6, 'after the stall');
   await w.sched.run(w.T0(14));
   return w;
 }
@@ -77,9 +67,8 @@ test('a chain that arrived in time but whose check ended after its round is coun
   // Every link 5 ms, every check 20 ms: validator 2 reads the proposal at T0 + 5 and has it checked at T0 + 25,
   // unless its process stops in between, here from T0 + 15 until past the round.
   const w = new World({ seed: 9, n: 4, faults: 1, roundMs, delayMinMs: 5, delayMaxMs: 5, verifyMsMin: 20, verifyMsMax: 20, diskMsMax: 1, syncIntervalMs: 200, eventsMax: 1_000_000 });
-  w.mesh = [0, 1, 2, 3].map((i) => new Set([0, 1, 2, 3].filter((j) => j !== i)));
-  for (let i = 0; i < 4; i++) w.startNode(i);
-  mineAt(w, 0, 2, 'checked late');
+  w.startFullMesh();
+  w.mineAt(0, 2, 'checked late');
   w.sched.at(w.T0(2) + 15, () => w.pause(2, roundMs));
   await w.sched.run(w.T0(8));
   const s = w.nodes[2]!.validator.status().synchrony;

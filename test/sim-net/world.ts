@@ -7,7 +7,7 @@
  * deliveries, link up/down times, offences and refusals, and a digest of what happened when.
  */
 import type { BroadcastRelayOptions } from '../../src/gossip/broadcast-relay.ts';
-import { toHex } from '../../src/bytes.ts';
+import { toHex, utf8 } from '../../src/bytes.ts';
 import type { ChainBlock } from '../../src/consensus/block.ts';
 import { createGenesis, genesisHash, type Genesis } from '../../src/consensus/genesis.ts';
 import { identityFromSeed, type Identity } from '../../src/crypto/keys.ts';
@@ -192,6 +192,22 @@ export class World {
   /** Whether index `i` is an observer rather than a validator. */
   isObserver(i: number): boolean {
     return i >= this.opts.n;
+  }
+
+  /** Links every validator to every other (the mesh), and starts them all. */
+  startFullMesh(): this {
+    const all = Array.from({ length: this.opts.n }, (_, i) => i);
+    this.mesh = all.map((i) => new Set(all.filter((j) => j !== i)));
+    for (const i of all) this.startNode(i);
+    return this;
+  }
+
+  /** Validator `m` asks to mine `text` 10 ms before T0(t0), so it proposes at T0(t0); a refusal is ignored. */
+  mineAt(m: number, t0: number, text: string): void {
+    this.sched.at(this.T0(t0) - 10, () => {
+      const sv = this.nodes[m]!;
+      sv.host.run(sv.host.incarnation, () => void sv.validator.mine(utf8(text)).catch(() => undefined));
+    });
   }
 
   /**
