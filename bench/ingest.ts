@@ -22,7 +22,7 @@
  *
  *   npm run bench -- ingest [--quick] [--cores=N]
  *   node --import tsx bench/ingest.ts [--quick] [--cores N] [--peers N]
- *   node --import tsx bench/ingest.ts --only main,pool:2:64[:waitMs[:inlineMax]] [--rates 6000,9000] [--duration 2500] [--warmup 8000]
+ *   node --import tsx bench/ingest.ts --only main,pool:2:64[:waitMs[:inlineMax[:inlineMsPerSec]]] [--rates 6000,9000] [--duration 2500] [--warmup 8000]
  *     (an ad-hoc run: the named configurations, at the given rates or searched; prints, writes nothing.
  *      STRONGCAST_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the node under test)
  */
@@ -86,19 +86,27 @@ function parseArgs(argv: readonly string[]): Args {
 
 const mainConfig: IngestConfig = { label: 'main', verifier: { kind: 'main', threads: 0, batchMax: 0, batchWaitMs: 0 } };
 
-function poolConfig(threads: number, batchMax: number = verifyPoolDefaults.batchMax, batchWaitMs: number = verifyPoolDefaults.batchWaitMs, inline?: number): IngestConfig {
+function poolConfig(threads: number, batchMax: number = verifyPoolDefaults.batchMax, batchWaitMs: number = verifyPoolDefaults.batchWaitMs, inline?: number, inlineMs?: number): IngestConfig {
   return {
-    label: `pool t${threads} b${batchMax}${batchWaitMs ? ` w${batchWaitMs}` : ''}${inline === undefined ? '' : ` i${inline}`}`,
-    verifier: { kind: 'pool', threads, batchMax, batchWaitMs, ...(inline === undefined ? {} : { inlineSignaturesMax: inline }) },
+    label: `pool t${threads} b${batchMax}${batchWaitMs ? ` w${batchWaitMs}` : ''}${inline === undefined ? '' : ` i${inline}`}${inlineMs === undefined ? '' : ` ims${inlineMs}`}`,
+    verifier: {
+      kind: 'pool',
+      threads,
+      batchMax,
+      batchWaitMs,
+      ...(inline === undefined ? {} : { inlineSignaturesMax: inline }),
+      ...(inlineMs === undefined ? {} : { inlineMsPerSecMax: inlineMs }),
+    },
   };
 }
 
-/** `main` or `pool:THREADS:BATCHMAX[:WAITMS[:INLINEMAX]]`. */
+/** `main` or `pool:THREADS:BATCHMAX[:WAITMS[:INLINEMAX[:INLINEMS]]]` (INLINEMS: inlineMsPerSecMax). */
 function parseConfig(s: string): IngestConfig {
   if (s === 'main') return mainConfig;
-  const m = /^pool:(\d+):(\d+)(?::(\d+))?(?::(\d+))?$/.exec(s);
-  if (!m) throw new Error(`--only takes main or pool:THREADS:BATCHMAX[:WAITMS[:INLINEMAX]], got ${s}`);
-  return poolConfig(Number(m[1]), Number(m[2]), Number(m[3] ?? 0), m[4] === undefined ? undefined : Number(m[4]));
+  const m = /^pool:(\d+):(\d+)(?::(\d+))?(?::(\d+))?(?::(\d+))?$/.exec(s);
+  if (!m) throw new Error(`--only takes main or pool:THREADS:BATCHMAX[:WAITMS[:INLINEMAX[:INLINEMS]]], got ${s}`);
+  const opt = (x: string | undefined): number | undefined => (x === undefined ? undefined : Number(x));
+  return poolConfig(Number(m[1]), Number(m[2]), Number(m[3] ?? 0), opt(m[4]), opt(m[5]));
 }
 
 /**

@@ -42,6 +42,8 @@ export interface VerifierConfig {
   batchWaitMs: number;
   /** The pool's inlineSignaturesMax (pool only); absent: its default. */
   inlineSignaturesMax?: number;
+  /** The pool's inlineMsPerSecMax (pool only); absent: its default. */
+  inlineMsPerSecMax?: number;
 }
 
 /** Requests from the parent; `rid` pairs a request with its reply. */
@@ -196,6 +198,7 @@ class IngestNode {
             batchMax: v.batchMax,
             batchWaitMs: v.batchWaitMs,
             ...(v.inlineSignaturesMax === undefined ? {} : { inlineSignaturesMax: v.inlineSignaturesMax }),
+            ...(v.inlineMsPerSecMax === undefined ? {} : { inlineMsPerSecMax: v.inlineMsPerSecMax }),
           })
         : createMainThreadVerifier({ backend: flags.backend });
     // The pool starts its worker threads as it is created: the threads that appeared are its own.

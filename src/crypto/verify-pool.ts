@@ -50,7 +50,7 @@ export interface VerifyPoolOptions {
   /**
    * Most ms of each second the calling thread spends verifying those small batches itself; beyond it they
    * go to the workers, so heavy ingest never makes the node's own thread the verifier. 0 sends everything to
-   * the workers. @default 200
+   * the workers. @default 500
    */
   inlineMsPerSecMax?: number;
   /**
@@ -84,7 +84,7 @@ export const verifyPoolDefaults = {
   pendingChecksMax: 16384,
   sigCacheEntriesMax: 65536,
   inlineSignaturesMax: 16,
-  inlineMsPerSecMax: 200,
+  inlineMsPerSecMax: 500,
   laneQuantumSignatures: 16,
 } as const;
 
