@@ -19,8 +19,8 @@ export function netGroup(host: string): string {
   return h;
 }
 
-/** The eight 16-bit groups of an IPv6 address, '::' expanded. */
-function expandV6(h: string): string[] {
+/** The eight 16-bit groups of an IPv6 address, '::' expanded, each in lower-case hex without leading zeros. */
+export function expandV6(h: string): string[] {
   const [head = '', tail] = h.split('::');
   const a = head ? head.split(':') : [];
   const b = tail ? tail.split(':') : [];

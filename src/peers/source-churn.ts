@@ -13,7 +13,7 @@
  * is bounded: beyond sourcesMax the source that arrived least recently is forgotten first. Time is passed in.
  */
 import { positiveInt } from '../options.ts';
-import { normalizeHost } from './net-group.ts';
+import { expandV6, normalizeHost } from './net-group.ts';
 
 /** Defaults of {@link SourceChurn}. */
 export const sourceChurnDefaults = { arrivalsHalfLifeMs: 600_000, arrivalsSourcesMax: 4096, arrivalsFree: 2 } as const;
@@ -21,12 +21,7 @@ export const sourceChurnDefaults = { arrivalsHalfLifeMs: 600_000, arrivalsSource
 /** The source of a host: the address itself for IPv4 (and names), its first 64 bits for IPv6. */
 export function arrivalSource(host: string): string {
   const h = normalizeHost(host).toLowerCase();
-  if (!h.includes(':')) return h;
-  const [head = '', tail] = h.split('::');
-  const a = head ? head.split(':') : [];
-  const b = tail ? tail.split(':') : [];
-  const mid = tail === undefined ? [] : Array.from({ length: Math.max(0, 8 - a.length - b.length) }, () => '0');
-  return `${[...a, ...mid, ...b].slice(0, 4).map((x) => (Number.parseInt(x, 16) || 0).toString(16)).join(':')}::/64`;
+  return h.includes(':') ? `${expandV6(h).slice(0, 4).join(':')}::/64` : h;
 }
 
 /** Decaying counts of inbound peers opened, per source, in a bounded table. */
