@@ -127,18 +127,37 @@ test('completeness: f+1 live statements late enough, naming exactly our tip', ()
   ahead.onReply(st(2, chain.slice(0, 1), 30), []);
   assert.not.ok(ahead.complete(), 'a block of ours that nobody vouches for keeps us from completing');
 
+  // n = 4, f = 1: the quorum is max(f + 1, n - f) = 3 validators, ours included.
   const syncing = cu(20);
   syncing.onReply(st(1, [], 30, true), []);
+  assert.not.ok(syncing.complete(), 'one syncing statement and ours are not a quorum');
   syncing.onReply(st(2, [], 30, true), []);
-  assert.not.ok(syncing.complete(), 'syncing statements do not prove completeness');
+  assert.ok(syncing.complete(), 'two syncing statements naming our tip and ours are (the quorum rule)');
+  assert.not.ok(syncing.complete(undefined, 19), 'not when we held, and dropped or lost, a decision from before our liveFrom');
+  assert.ok(syncing.complete(undefined, 20), 'a decision of ours from our liveFrom on is ours to decide: we count');
   syncing.onReply(st(3, [], 30, true), []);
-  assert.ok(syncing.complete(), 'unless all other n-1 validators name our tip');
+  assert.ok(syncing.complete(undefined, 19), 'then all three others make the quorum without us');
+  const observer = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 20, tip: tipOf([]), selfIsValidator: false });
+  observer.onReply(st(1, [], 30, true), []);
+  observer.onReply(st(2, [], 30, true), []);
+  assert.not.ok(observer.complete(), "an observer's own chain proves nothing about validators: it needs three");
+  observer.onReply(st(3, [], 30, true), []);
+  assert.ok(observer.complete());
+  const wide = new CatchUp({ n: 7, faults: 2, k: 3, liveFromT0: 20, tip: tipOf([]) });
+  for (const signer of [1, 2, 3]) wide.onReply(st(signer, [], 30, true), []);
+  assert.not.ok(wide.complete(), 'n = 7, f = 2: four of the quorum of five');
+  wide.onReply(st(4, [], 30, true), []);
+  assert.ok(wide.complete(), 'five');
+  const manyFaults = new CatchUp({ n: 4, faults: 3, k: 4, liveFromT0: 20, tip: tipOf([]) });
+  for (const signer of [1, 2]) manyFaults.onReply(st(signer, [], 30, true), []);
+  assert.not.ok(manyFaults.complete(), 'n = 4, f = 3: the quorum is f + 1 = 4');
+  manyFaults.onReply(st(3, [], 30, true), []);
+  assert.ok(manyFaults.complete());
 
   // A syncing signer's tip leaves out the decisions it holds: one it holds from before our liveFrom would
   // be appended after its catch-up, and we would lack it.
   const holding = cu(20);
   holding.onReply(st(1, [], 30, true, 19), []);
-  holding.onReply(st(2, [], 30, true), []);
   holding.onReply(st(3, [], 30, true, 25), []);
   assert.not.ok(holding.complete(), 'a signer holding a decision of t0 19 < liveFrom 20 does not count');
   holding.onReply(st(1, [], 31, true, 20), []);
@@ -155,8 +174,7 @@ test('completeness: f+1 live statements late enough, naming exactly our tip', ()
   const mixed = cu(20);
   mixed.onReply(st(1, chain, 30), []);
   mixed.onReply(st(2, [], 30, true, 21), []);
-  mixed.onReply(st(3, [], 30, true), []);
-  assert.ok(mixed.complete(prospective), 'all others: one live on our prospective tip, two syncing on our tip holding nothing before liveFrom');
+  assert.ok(mixed.complete(prospective), 'a quorum: one live on our prospective tip, one syncing on our tip holding nothing before liveFrom, and ours');
   assert.not.ok(mixed.complete(), 'without the prospective tip the live one does not name our chain');
 });
 
@@ -197,8 +215,7 @@ test('the core holds decisions while syncing and appends them after the synced t
   const during = core.tick(5 * 100 + 2 * 100 + 1);
   assert.not.ok(during.some((a) => a.type === 'decided'), 'no decision reported while syncing');
   assert.is(core.tip().height, 0);
-  assert.is(core.heldFrom(5), 5, 'the statement says it holds a decision of t0 5');
-  assert.is(core.heldFrom(6), null, 'one it would drop (t0 5 < liveFrom 6) it does not state');
+  assert.is(core.heldFrom(), 5, 'the statement says it holds a decision of t0 5, whether finishSync appends it (liveFrom 5) or drops it (liveFrom 6)');
   assert.equal(core.prospectiveTip(5), { height: 1, hash: blockHash(block), digest: chainDigest(genesisHash(genesis), 1, blockHash(block)) }, 'the tip once the held block is appended');
   assert.equal(core.prospectiveTip(6), core.tip(), 'nothing to append from liveFrom 6 on');
   // Catch-up supplies an earlier block (t0 = 2), then completes.
@@ -210,9 +227,9 @@ test('the core holds decisions while syncing and appends them after the synced t
   core.startSync();
   core.onVerifiedChain(buildChain(net, { miner: 2, t0: 9, ts: 1, payload: new Uint8Array([2]) }, [2, 3]), 910);
   core.tick(9 * 100 + 2 * 100 + 1);
-  assert.is(core.heldFrom(6), 9);
+  assert.is(core.heldFrom(), 9);
   const after = core.finishSync(6);
-  assert.is(core.heldFrom(0), null, 'nothing held once caught up');
+  assert.is(core.heldFrom(), null, 'nothing held once caught up');
   const decided = after.filter((a) => a.type === 'decided');
   assert.is(decided.length, 1);
   const d = decided[0]!;

@@ -14,6 +14,7 @@ import { generateIdentity } from '../src/crypto/keys.ts';
 import { blockHash, chainDigest, type ChainBlock } from '../src/consensus/block.ts';
 import type { PeerAddress } from '../src/wire/schema.ts';
 import { AppendLog } from '../src/store/append-log.ts';
+import { heldMarkFileBytesMax } from '../src/store/held-mark.ts';
 import { DATA_DIR_FILES, PEERS_FILE_FORMAT, openDataDir, peerEntryBytesMax, type DataDirOptions } from '../src/store/data-dir.ts';
 import type { AddressBookEntry, AddressBookSnapshot } from '../src/peers/address-book-snapshot.ts';
 
@@ -305,6 +306,39 @@ test('a torn chain tail is reported in loadChain, not loaded, and appends contin
   const c = await openDataDir(dir, { genesisHash: genesis });
   assert.equal(summary(c.loadChain().blocks), summary(blocks));
   await c.close();
+});
+
+test('held.json: the held-decision mark survives a reopen, null clears it, a corrupt or oversized one is refused', async () => {
+  const dir = freshDir();
+  const a = await openDataDir(dir, { genesisHash: genesis });
+  assert.is(a.loadHeldFrom(), null, 'a new directory holds no mark');
+  await a.saveHeldFrom(42);
+  assert.is(a.loadHeldFrom(), 42);
+  await a.close();
+  const b = await openDataDir(dir, { genesisHash: genesis });
+  assert.is(b.loadHeldFrom(), 42, 'the mark is read back after a restart');
+  await b.saveHeldFrom(null);
+  await b.close();
+  const c = await openDataDir(dir, { genesisHash: genesis });
+  assert.is(c.loadHeldFrom(), null, 'null clears it');
+  await c.close();
+  const path = join(dir, DATA_DIR_FILES.held);
+  for (const bad of ['{"format":1,"heldFrom":-1}', '{"format":1,"heldFrom":1.5}', '{"format":1,"heldFrom":"7"}']) {
+    await writeFile(path, bad);
+    await expectError(openDataDir(dir, { genesisHash: genesis }), 'ERR_STORE', DATA_DIR_FILES.held, '"heldFrom" must be a non-negative integer or null');
+  }
+  await writeFile(path, '{"format":2,"heldFrom":1}');
+  await expectError(openDataDir(dir, { genesisHash: genesis }), 'ERR_STORE', DATA_DIR_FILES.held, '"format" must be 1');
+  const edge = JSON.stringify({ format: 1, heldFrom: 7 });
+  await writeFile(path, edge + ' '.repeat(heldMarkFileBytesMax - edge.length));
+  const d = await openDataDir(dir, { genesisHash: genesis });
+  assert.is(d.loadHeldFrom(), 7, `a file of exactly ${heldMarkFileBytesMax} bytes loads`);
+  await d.close();
+  await writeFile(path, edge + ' '.repeat(heldMarkFileBytesMax - edge.length + 1));
+  await expectError(openDataDir(dir, { genesisHash: genesis }), 'ERR_STORE', `above the ${heldMarkFileBytesMax}`);
+  const plain = await openDataDir(dir);
+  assert.throws(() => plain.loadHeldFrom(), /opened without options.genesisHash/);
+  await plain.close();
 });
 
 test('a directory bound to one genesis refuses another; without a genesis there is no chain', async () => {

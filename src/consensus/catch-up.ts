@@ -20,20 +20,30 @@
  * rest held, which they could neither match with their tips nor gather f+1 vouches for while they held them
  * (test/late-start-sim.test.ts: 88 of 200 seeded late starts ended with validators catching up for good).
  *
- * The one way out when nobody is live (validators that all came up after the network's start, or restarted
- * together): statements from all other n-1 validators, from round R >= liveFromT0 - 1 + k, naming exactly
- * our chain (tip or prospective tip), each from a signer that holds no decision of an instance before our
- * liveFromT0 (`heldFrom` null or >= liveFromT0). A syncing signer's tip leaves out what it holds: it appends
- * those decisions when its own catch-up ends. Counting its tip alone forked honest validators
+ * A syncing signer's tip leaves out the decisions it holds: it appends them when its own catch-up ends, so
+ * its statement also says `heldFrom`, the earliest of them. Counting its tip alone forked honest validators
  * (test/catch-up-safety.test.ts: three came up late and held a block X, the fourth came up later, counted
  * their tips, completed without X, and they appended it).
  *
- * Why the rule holds: were a block B with t0 < liveFromT0 appended by an honest node, the first honest node
- * to append it decided it itself (catch-up needs an honest vouch, so from an earlier appender) and so had
- * decided it by the end of round t0 + k - 1 <= R. Its statement (every other validator's counts) shows B in
- * its tip, so our tip has B (our prospective tip adds only blocks from liveFromT0 on), or it holds B, with
- * heldFrom <= t0 < liveFromT0, and does not count. A signer that drops a held decision (a second outage)
- * never appends it.
+ * The quorum rule, for when nobody is live and a validator stays silent (a network-wide stall, or a network
+ * restarted with one validator down; before it, catch-up then never ended and the chain stopped for good):
+ * `quorum` = max(f + 1, n - f) validators, ours included when we are a validator, each stating in round
+ * R >= liveFromT0 - 1 + k exactly our chain (tip or prospective tip), each with no held decision from before
+ * our liveFromT0. Within the fault bound Dolev-Strong assumes (at most f validators faulty during any one
+ * instance; a validator out of synchrony or down during it counts as faulty): were a block B with
+ * t0 < liveFromT0 decided by an honest validator, every honest validator in synchrony during instance t0
+ * decided it too (Dolev-Strong's agreement). A signer of the quorum names a chain without B and holds no
+ * decision from before liveFromT0, so it never decided B: `heldFrom` also covers decisions a signer held and
+ * dropped (a second outage) or lost (a restart: held.json keeps the mark, store/held-mark.ts); the earlier
+ * rule's statements left those out, and a review of an n - f rule without this found exactly those two
+ * forks (test/catch-up-safety.test.ts). So each honest signer was out during instance t0, and so were we
+ * (we decide only from liveFromT0 on, and our own mark must pass the same test to count us), and every
+ * Byzantine signer is faulty: quorum >= f + 1 faulty validators in one instance, outside the bound. f + 1
+ * would do; n - f where that is more, so that outside the bound a minority cannot end anyone's catch-up.
+ * Outside the bound (more than f out in one instance) agreement was never promised, and a fork this rule
+ * then lets happen is not silent: the divergence checks below and divergence.ts raise `diverged`.
+ * The rule before it, "all n - 1 others", was the quorum rule with quorum n.
+ *
  * "Names our chain" compares the statement's running chain digest (block.ts chainDigest) with ours, not only
  * the height and last block: a block hash covers neither height nor parent, so two chains of one length can
  * end in the same block (test/catch-up.test.ts, "completeness compares whole chains").
@@ -114,6 +124,11 @@ export interface CatchUpOptions {
   /** Our chain's tip when catch-up starts. */
   tip: SyncTip;
   candidateBlocksMax?: number;
+  /**
+   * Whether this node is a validator, whose own chain counts as one statement of the quorum; an observer's
+   * chain proves nothing about validators. @default true
+   */
+  selfIsValidator?: boolean;
 }
 
 /** Why a block from a peer was not kept. */
@@ -145,6 +160,7 @@ export class CatchUp {
   private readonly segments = new Map<number, Map<number, WireChainBlock & { hashHex: string }>>();
   private readonly candidateBlocksMax: number;
   private contradictionsReported = false;
+  private readonly selfIsValidator: boolean;
 
   constructor(o: CatchUpOptions) {
     this.n = o.n;
@@ -153,6 +169,7 @@ export class CatchUp {
     this.liveFromT0 = o.liveFromT0;
     this.tip = o.tip;
     this.candidateBlocksMax = o.candidateBlocksMax ?? catchUpDefaults.candidateBlocksMax;
+    this.selfIsValidator = o.selfIsValidator ?? true;
   }
 
   /** Our tip now. */
@@ -219,23 +236,34 @@ export class CatchUp {
 
   /**
    * True when nothing decided before liveFromT0 can be missing (module comment): f+1 validators that are not
-   * catching up, stating late enough, name exactly our chain; or all n-1 others do, none holding a decision
-   * from before liveFromT0. Exactly, not "an ancestor of ours": a node that has a block nobody vouches for
-   * must not call itself complete. Our chain is our tip, or `prospective`, the tip we will have once our
-   * held decisions are appended (DolevStrong.prospectiveTip).
+   * catching up, stating late enough, name exactly our chain; or a quorum of validators, ours included, do,
+   * none holding a decision from before liveFromT0 (the quorum rule). Exactly, not "an ancestor of ours": a
+   * node that has a block nobody vouches for must not call itself complete. Our chain is our tip, or
+   * `prospective`, the tip we will have once our held decisions are appended (DolevStrong.prospectiveTip);
+   * `ownHeldFrom` is our own held-decision mark (DolevStrong.heldFrom), which must pass the test the others'
+   * pass for our chain to count.
    */
-  complete(prospective: SyncTip = this.tip): boolean {
+  complete(prospective: SyncTip = this.tip, ownHeldFrom: number | null = null): boolean {
     const minRound = this.liveFromT0 - 1 + this.k;
     const ours = (s: ChainStatement): boolean => sameTip(s, this.tip) || sameTip(s, prospective);
+    const heldNothingEarlier = (heldFrom: number | null): boolean => heldFrom === null || heldFrom >= this.liveFromT0;
     let live = 0;
-    let any = 0;
+    let any = this.selfIsValidator && heldNothingEarlier(ownHeldFrom) ? 1 : 0;
     for (const s of this.statements.values()) {
       if (s.round < minRound || !ours(s)) continue;
       if (!s.syncing) live++;
-      if (s.heldFrom === null || s.heldFrom >= this.liveFromT0) any++;
+      if (heldNothingEarlier(s.heldFrom)) any++;
     }
-    // `any + 1`: our own chain is one of the n, and it agrees with itself.
-    return live >= this.f + 1 || any + 1 >= this.n;
+    return live >= this.f + 1 || any >= this.quorum;
+  }
+
+  /**
+   * Statements (ours included) that complete a catch-up whoever made them, catching up or not: f + 1 suffice
+   * within the fault bound (the quorum rule, module comment), and n - f where that is more, so a minority
+   * cannot end a catch-up outside the bound either. At most n: with f = 0 every validator must state it.
+   */
+  get quorum(): number {
+    return Math.min(this.n, Math.max(this.f + 1, this.n - this.f));
   }
 
   /**

@@ -79,6 +79,8 @@ export class DolevStrong {
   /** While catching up (catch-up.ts), decided blocks wait here: their heights are not known yet. */
   #syncing = false;
   #held: HeldDecision[] = [];
+  /** The held-decision mark of the process before a restart (heldFrom). */
+  #heldFromLost: number | null = null;
   /** The liveFromT0 of the last catch-up: instances before it were seen only in part and are never appended. */
   #decideFrom = 0;
 
@@ -253,13 +255,21 @@ export class DolevStrong {
   }
 
   /**
-   * The start round of the earliest held decision that `finishSync(liveFromT0)` would append (those before
-   * liveFromT0 it drops), or null when there is none: what this node's chain statement says it holds.
+   * The start round of the earliest decision this node held for catch-up and has not appended, or null: what
+   * its chain statement says it holds. Decisions finishSync will drop count too (a second outage raised the
+   * round the node is live from), and so does `heldFromLost`, a mark a restart carried over: a validator that
+   * decided a block and lost it must not state a chain without it as if it had never decided it (catch-up.ts,
+   * the quorum rule). Cleared by finishSync.
    */
-  heldFrom(liveFromT0: number): number | null {
-    let first: number | null = null;
-    for (const h of this.#held) if (h.id.t0 >= liveFromT0 && (first === null || h.id.t0 < first)) first = h.id.t0;
+  heldFrom(): number | null {
+    let first = this.#heldFromLost;
+    for (const h of this.#held) if (first === null || h.id.t0 < first) first = h.id.t0;
     return first;
+  }
+
+  /** Carries over the held-decision mark of the process before a restart (ChainStore.loadHeldFrom). */
+  restoreHeldFrom(t0: number | null): void {
+    this.#heldFromLost = t0;
   }
 
   /** Appends a block catch-up proved (f+1 vouches) or the store loaded. @throws ERR_BAD_CHAIN when it does not link */
@@ -279,6 +289,7 @@ export class DolevStrong {
     this.#syncing = false;
     this.#decideFrom = Math.max(this.#decideFrom, liveFromT0);
     this.#held = [];
+    this.#heldFromLost = null;
     const out: ConsensusAction[] = [];
     for (const s of settled) {
       const h = s.held;

@@ -51,7 +51,8 @@ export class ValidatorSync {
     const h = this.host;
     const tip = h.core.tip();
     h.core.startSync();
-    this.#run = new CatchUp({ n: h.genesis.validators.length, faults: h.genesis.faults, k: h.core.k, liveFromT0: h.core.currentRound(h.now()) + 1, tip });
+    const liveFromT0 = h.core.currentRound(h.now()) + 1;
+    this.#run = new CatchUp({ n: h.genesis.validators.length, faults: h.genesis.faults, k: h.core.k, liveFromT0, tip, selfIsValidator: h.index !== null });
     const ask = () => {
       const from = (this.#run?.tipNow.height ?? 0) + 1;
       for (const peer of h.node.peerIds()) h.node.sendTo(peer, { t: 'getchain', from });
@@ -79,8 +80,7 @@ export class ValidatorSync {
     h.apply(h.core.tick(h.now()), 'self');
     const tip = h.core.tip();
     // Rounds count from 0 at the genesis start; before it, say 0 (the wire format has no negative rounds).
-    const run = this.#run;
-    const heldFrom = run ? h.core.heldFrom(run.liveFromT0) : null;
+    const heldFrom = h.core.syncing ? h.core.heldFrom() : null;
     const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, digest: tip.digest, syncing: h.core.syncing, heldFrom };
     const statement: ChainStatement = { ...body, sig: identity.sign(statementSignedBytes(h.genesis.networkId, h.core.genesisHash, body)) };
     return { t: 'chain', statement, blocks: blocksFrom(h.core.chain(), from) };
@@ -122,7 +122,7 @@ export class ValidatorSync {
     h.apply(h.core.tick(h.now()), 'self');
     const tipT0 = h.core.chain().at(-1)?.t0 ?? -1;
     const endedHere = h.core.currentRound(h.now()) >= Math.max(cu.liveFromT0 - 1, tipT0) + h.core.k;
-    if (endedHere && cu.complete(h.core.prospectiveTip(cu.liveFromT0))) this.finish();
+    if (endedHere && cu.complete(h.core.prospectiveTip(cu.liveFromT0), h.core.heldFrom())) this.finish();
   }
 
   /** Leaves catch-up: the held decisions of live instances are appended and reported, in order. */

@@ -68,6 +68,13 @@ export interface ChainStore {
   loadChain(): { blocks: ChainBlock[]; base: ChainTip };
   /** Resolves once `block` is durable: the validator reports it only then. */
   appendBlock(block: ChainBlock): Promise<void>;
+  /**
+   * The earliest start round of a decision held for catch-up and not appended when the process last ran
+   * (null: none). A restarted validator states it until its catch-up ends (consensus/catch-up.ts).
+   */
+  loadHeldFrom(): number | null;
+  /** Makes `heldFrom` the stored mark; resolves once it is durable. */
+  saveHeldFrom(heldFrom: number | null): Promise<void>;
 }
 
 /** What a validator needs. */

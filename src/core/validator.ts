@@ -57,6 +57,8 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   private nextTickDueMs = Infinity;
   /** Height of the newest block on disk (a block reported twice, synced then decided, is written once). */
   private storedHeight = 0;
+  /** The held-decision mark last given to the store (DolevStrong.heldFrom, store/held-mark.ts). */
+  private heldMarkStored: number | null = null;
   /** Longest stall taken as within the timing rule, in ms (ValidatorOptions.stallMsMax). */
   readonly stallMsMax: number;
   private readonly probe: StallProbe;
@@ -95,6 +97,8 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.core = new DolevStrong(coreOptions(o, index, loaded?.base));
     for (const b of stored) this.core.appendLinked(b);
     this.storedHeight = this.core.tip().height;
+    this.heldMarkStored = this.store?.loadHeldFrom() ?? null;
+    this.core.restoreHeldFrom(this.heldMarkStored);
     this.sync = new ValidatorSync(this);
     this.outcomes = new OutcomeExchange(this, stored);
   }
@@ -224,6 +228,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   /** Carries out the core's actions; a forward of `judged` (the chain being answered) is left to the verdict. */
   apply(actions: ConsensusAction[], from: string, judged?: ConsensusMessage): void {
     for (const a of actions) this.applyOne(a, from, judged);
+    this.keepHeldMark();
     this.outcomes.publish(actions);
     if (this.outcomes.following && actions.some((a) => a.type === 'seen')) this.outcomes.follow();
   }
@@ -361,6 +366,23 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
         logError(this.log, 'could not store a decided block; not reported', { error: (e as Error).message });
         this.emit('rejected', { instance: block ? { miner: block.miner, t0: block.t0 } : null, code: 'ERR_STORE', reason: (e as Error).message, from: 'self' });
       });
+  }
+
+  /**
+   * Gives the store the held-decision mark when it changed: a decision held for catch-up must survive a
+   * restart as a mark, so the restarted node does not state a chain without it as if it had never decided it
+   * (catch-up.ts, the quorum rule). Queued behind the disk appends, so the mark is cleared only once the
+   * blocks catch-up appended are durable. A decision counts as made once its mark is durable: a crash before
+   * that is a crash during its instance.
+   */
+  private keepHeldMark(): void {
+    const mark = this.core.heldFrom();
+    const store = this.store;
+    if (mark === this.heldMarkStored || !store) return;
+    this.heldMarkStored = mark;
+    this.diskQueue = this.diskQueue
+      .then(() => store.saveHeldFrom(mark))
+      .catch((e: unknown) => logError(this.log, 'could not store the held-decision mark', { error: (e as Error).message }));
   }
 
   /** Ticks just after each round boundary, where instances end and decisions fall due. */

@@ -22,6 +22,7 @@ import type { AppendLogOptions } from './append-log.ts';
 import { openChain, type ChainLog, type LoadedChain } from './chain-log.ts';
 import { bindGenesis, DATA_DIR_FILES, exists, fsyncFile } from './dir-files.ts';
 import { releaseLock, takeLock } from './dir-lock.ts';
+import { readHeldMark, writeHeldMark } from './held-mark.ts';
 import { readPeers, writePeers, type StoredPeers } from './peers-file.ts';
 import { syncDirectory } from './store-fs.ts';
 import { errnoOf, storeError } from './store-error.ts';
@@ -106,12 +107,14 @@ export async function openDataDir(dir: string, options?: DataDirOptions): Promis
     await bindGenesis(root, opts.genesisHash);
     const peers = await readPeers(join(root, DATA_DIR_FILES.peers), opts.peersMax);
     let chain: LoadedChain | null = null;
+    let held: number | null = null;
     if (opts.genesisHash) {
       const opened = await openChain(join(root, DATA_DIR_FILES.chain), opts.genesisHash, opts);
       log = opened.log;
       chain = opened.chain;
+      held = await readHeldMark(root);
     }
-    return new DataDir(root, opts, peers, log, chain);
+    return new DataDir(root, opts, peers, log, chain, held);
   } catch (e) {
     await log?.close().catch(() => undefined);
     await releaseLock(root);
@@ -127,18 +130,20 @@ export class DataDir {
   #peers: StoredPeers;
   readonly #log: ChainLog | null;
   readonly #chain: LoadedChain | null;
+  #heldFrom: number | null;
   #identity: Identity | null = null;
   /** Serialises key and peer file operations, which share temporary file names. */
   #serial: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | null = null;
 
   /** Use {@link openDataDir}. */
-  constructor(dir: string, opts: ResolvedOptions, peers: StoredPeers, log: ChainLog | null, chain: LoadedChain | null) {
+  constructor(dir: string, opts: ResolvedOptions, peers: StoredPeers, log: ChainLog | null, chain: LoadedChain | null, heldFrom: number | null) {
     this.dir = dir;
     this.#opts = opts;
     this.#peers = peers;
     this.#log = log;
     this.#chain = chain;
+    this.#heldFrom = heldFrom;
   }
 
   /**
@@ -225,6 +230,28 @@ export class DataDir {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * The held-decision mark as read at open or last saved (held-mark.ts): the earliest start round of a
+   * decision held for catch-up and not appended, or null.
+   * @throws StrongcastError ERR_STORE when the directory was opened without options.genesisHash.
+   */
+  loadHeldFrom(): number | null {
+    this.#requireChain();
+    return this.#heldFrom;
+  }
+
+  /**
+   * Replaces the held-decision mark atomically; resolves once it is durable.
+   * @throws StrongcastError ERR_STORE (as a rejection) when the chain is not open or the file cannot be written.
+   */
+  saveHeldFrom(heldFrom: number | null): Promise<void> {
+    return this.#exclusive(async () => {
+      this.#requireChain();
+      await writeHeldMark(this.dir, heldFrom);
+      this.#heldFrom = heldFrom;
+    });
   }
 
   /** Waits for pending writes, closes the chain log and releases the lock. Safe to call more than once. */

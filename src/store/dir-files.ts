@@ -8,6 +8,7 @@
  *   DIR/peers.json  the address book (peers-file.ts): { format: 2, key, peers: [{ id, host, port, table,
  *                   source, attempts, lastSuccessMs }] }, or the older { format: 1, peers: [{ id, host, port }] }
  *   DIR/chain.log   one msgpack ChainBlock per record, height 1 first
+ *   DIR/held.json   { format, heldFrom }: the earliest decision held for catch-up and not appended (held-mark.ts)
  *   DIR/LOCK        the process id of the node using the directory
  */
 import { open, readFile, stat } from 'node:fs/promises';
@@ -23,6 +24,7 @@ export const DATA_DIR_FILES = {
   meta: 'meta.json',
   peers: 'peers.json',
   chain: 'chain.log',
+  held: 'held.json',
   lock: 'LOCK',
 } as const;
 

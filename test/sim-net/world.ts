@@ -133,6 +133,8 @@ export class World {
   readonly hosts: SimHost[];
   /** Durable chain of each validator index (what its data directory holds). */
   readonly stores: ChainBlock[][];
+  /** Durable held-decision mark of each validator index (its held.json). */
+  readonly heldMarks: Array<number | null> = [];
   /** Current incarnation of each honest validator (null while killed or for a Byzantine index). */
   readonly nodes: Array<SimValidator | null>;
   /** Validators plus observers: the size of hosts, nodes, stores and mesh. */
@@ -329,6 +331,15 @@ export class World {
     let diskAtMs = Number.NEGATIVE_INFINITY;
     return {
       loadChain: () => ({ blocks: [...this.stores[i]!], base: { height: 0, hash: this.testNet.genesisHash, digest: this.testNet.genesisHash } }),
+      loadHeldFrom: () => this.heldMarks[i] ?? null,
+      saveHeldFrom: (heldFrom) =>
+        new Promise<void>((resolve) => {
+          diskAtMs = Math.max(this.sched.now + this.rng.int(0, this.opts.diskMsMax), diskAtMs);
+          host.at(diskAtMs, () => {
+            this.heldMarks[i] = heldFrom;
+            resolve();
+          });
+        }),
       appendBlock: (block) =>
         new Promise<void>((resolve) => {
           diskAtMs = Math.max(this.sched.now + this.rng.int(0, this.opts.diskMsMax), diskAtMs);
