@@ -11,7 +11,8 @@ import { attackNames, quickAttacks } from '../bench/attack/catalog.ts';
 import type { AttackTally } from '../bench/attack/attack-run.ts';
 import type { AttackerReport } from '../bench/attack/attacker.ts';
 import { loopbackHosting } from '../bench/load/hosting.ts';
-import { buildPlan, defaultConfig, planProblems } from '../bench/load/plan.ts';
+import { buildPlan, byzantineCount, defaultConfig, plannedOutage, planProblems } from '../bench/load/plan.ts';
+import { instanceSpanMs } from '../bench/load/fault-bound.ts';
 import { Prng } from '../bench/load/prng.ts';
 import { suiteEvidence, type SuiteRecord, type TargetView } from '../bench/load/suite-evidence.ts';
 import { planSuite, suiteAttackNames, suiteProblems, suiteTiming } from '../bench/load/suite-plan.ts';
@@ -57,11 +58,32 @@ test('the target is honest, has no planned fault and is never a flood step\'s ta
 test('without --attack-suite a plan has no suite and is the plan it was before', () => {
   const p = buildPlan(defaultConfig(false, 42));
   assert.is(p.suite, null);
-  // The same seed with the suite keeps its roles, faults and mines (the suite draws from a PRNG of its own).
+  // The same seed with the suite keeps its roles (the suite draws from a PRNG of its own); its faults come
+  // one at a time (next test).
   const q = buildPlan(full(42));
   assert.equal(q.roles, p.roles);
-  assert.equal(q.faults, p.faults);
-  assert.equal(q.mines, p.mines);
+  assert.equal(buildPlan(defaultConfig(false, 42)), p, 'the plan without the suite is unchanged by it');
+});
+
+test('with the suite the target counts as out throughout, so faults come one at a time and the plan stays within f', () => {
+  for (let seed = 1; seed <= 200; seed++) {
+    for (const c of [full(seed), quick(seed)]) {
+      const p = buildPlan(c);
+      const spans = p.faults.map(plannedOutage).sort((a, b) => a.fromMs - b.fromMs);
+      const spanMs = instanceSpanMs(p.k, c.roundMs);
+      for (let i = 1; i < spans.length; i++) {
+        assert.ok(spans[i]!.fromMs >= spans[i - 1]!.toMs + spanMs, `seed ${seed}: fault ${i} starts an instance span after the one before it is back`);
+      }
+      assert.ok(p.faults.length >= (c.quick ? 1 : 5), `seed ${seed}: ${p.faults.length} faults still planned`);
+      assert.equal(new Set(p.faults.map((f) => f.kind)), new Set(c.quick ? p.faults.map((f) => f.kind) : ['kill', 'pause', 'isolate']), `seed ${seed}: every kind of fault`);
+      assert.ok(p.faultyPeak <= c.faults, `seed ${seed}: faulty peak ${p.faultyPeak} with the target counted`);
+      assert.is(p.faultyPeak, p.faults.length > 0 ? byzantineCount + 2 : byzantineCount + 1, `seed ${seed}: the peak counts the target and one fault`);
+    }
+  }
+  // The check has teeth: two overlapping faults with the target out are one too many for f = 5.
+  const p = buildPlan(full(7));
+  const twice = { ...p, faults: [...p.faults, { ...p.faults[0]!, node: p.roles.honest.find((h) => h !== p.suite!.target && !p.faults.some((f) => f.node === h))! }] };
+  assert.match(planProblems(twice).join(';'), /more than f = 5/);
 });
 
 test('the same seed gives the same schedule; the order differs between seeds', () => {

@@ -190,8 +190,13 @@ function pickRoles(rng: Prng, n: number): Roles {
   return { flooder, equivocator, withholder, honest };
 }
 
-/** The fault sequence: full runs kill 1, then pause+isolate, kill 2 at once, pause+isolate, kill 1. */
+/**
+ * The fault sequence: full runs kill 1, then pause+isolate, kill 2 at once, pause+isolate, kill 1. With the
+ * attack suite the same kinds come one at a time (suiteFaults): the suite's target counts as out for the
+ * whole load phase (suiteOutage), so at most one other honest validator may be out at once.
+ */
 function planFaults(rng: Prng, c: LoadConfig, honest: number[]): Fault[] {
+  if (c.attackSuite) return suiteFaults(rng, c, honest);
   const nodes = rng.shuffle(honest);
   let next = 0;
   const take = () => nodes[next++ % nodes.length] as number;
@@ -217,6 +222,47 @@ function planFaults(rng: Prng, c: LoadConfig, honest: number[]): Fault[] {
   quiet(at(0.64, 0.68));
   killOne(at(0.8, 0.84));
   return out;
+}
+
+/** Kinds of the faults of a run with the attack suite, in order, as many as fit (a quick run's 24 s fit one). */
+const suiteFaultKinds: Readonly<Record<'full' | 'quick', readonly Fault['kind'][]>> = {
+  full: ['kill', 'pause', 'isolate', 'kill', 'pause', 'isolate', 'kill'],
+  quick: ['pause', 'isolate', 'kill'],
+};
+
+/**
+ * One fault at a time, for a run with the attack suite: each starts a whole instance span (plus a second)
+ * after the previous one's planned outage ended, so no instance overlaps two of them; as many of
+ * suiteFaultKinds as fit in the load phase (its last 10% left for recovery).
+ */
+function suiteFaults(rng: Prng, c: LoadConfig, honest: number[]): Fault[] {
+  const nodes = rng.shuffle(honest);
+  const spanMs = instanceSpanMs(c.faults + 1, c.roundMs);
+  const out: Fault[] = [];
+  let atMs = Math.round(c.loadMs * 0.08);
+  for (const [i, kind] of suiteFaultKinds[c.quick ? 'quick' : 'full'].entries()) {
+    const node = nodes[i % nodes.length] as number;
+    const fault: Fault = kind === 'kill' ? { kind, node, atMs, downMs: rng.int(4000, 8000) } : { kind, node, atMs, durMs: rng.int(2500, 4500) };
+    if (plannedOutage(fault).toMs > c.loadMs * 0.9) break;
+    out.push(fault);
+    atMs = plannedOutage(fault).toMs + spanMs + 1000 + rng.int(0, 2000);
+  }
+  return out;
+}
+
+/**
+ * The suite's target as out for the whole load phase and its drain: attacks aimed at one validator may drive
+ * it out of synchrony (on one machine shared by every validator, its stalls are also the others' load), and
+ * Dolev-Strong counts a validator out of synchrony as faulty, so the plan leaves it a place among the f.
+ */
+export function suiteOutage(p: Pick<Plan, 'suite' | 'config' | 'k'>): OutageSpan[] {
+  if (!p.suite) return [];
+  return [{ node: p.suite.target, fromMs: 0, toMs: p.config.loadMs + (p.k + 3) * p.config.roundMs }];
+}
+
+/** Planned outages of a plan: its faults', and the suite target's. */
+export function plannedOutages(p: Pick<Plan, 'faults' | 'suite' | 'config' | 'k'>): OutageSpan[] {
+  return [...p.faults.map(plannedOutage), ...suiteOutage(p)];
 }
 
 /** Spans in which no instance with a block may run (around pause and isolate outages). */
@@ -254,7 +300,7 @@ export const floodSettleMs = 3000;
 export function planProblems(p: Plan): string[] {
   const c = p.config;
   const out: string[] = [];
-  const worst = worstInstance(p.faults.map(plannedOutage), byzantineCount, instanceSpanMs(p.k, c.roundMs));
+  const worst = worstInstance(plannedOutages(p), byzantineCount, instanceSpanMs(p.k, c.roundMs));
   if (worst.faulty > c.faults) {
     out.push(`the instance starting at +${sec(worst.startMs ?? 0)} has ${worst.faulty} validators faulty (${byzantineCount} Byzantine + ${worst.nodes.join(',')}), more than f = ${c.faults}`);
   }
@@ -324,7 +370,7 @@ export function buildPlan(c: LoadConfig): Plan {
     equivocate = !equivocate;
   }
   attacks.sort((a, b) => a.atMs - b.atMs);
-  const faultyPeak = worstInstance(faults.map(plannedOutage), byzantineCount, instanceSpanMs(k, c.roundMs)).faulty;
+  const faultyPeak = worstInstance(plannedOutages({ faults, suite, config: c, k }), byzantineCount, instanceSpanMs(k, c.roundMs)).faulty;
   const plan: Plan = { config: c, roles, k, faults, attacks, mines, quiet, faultyPeak, suite };
   const problems = planProblems(plan);
   if (problems.length > 0) throw new Error(`plan of seed ${c.seed} breaks its rules: ${problems.join('; ')}`);
@@ -342,7 +388,7 @@ export function describePlan(p: Plan): string[] {
   const lines = [
     `seed ${c.seed}: ${c.validators} validators, f = ${c.faults}, k = ${p.k} rounds of ${c.roundMs} ms, load phase ${sec(c.loadMs)}, ${c.msgsPerSec} msg/s, a block every ${c.mineEveryRounds} rounds`,
     `Byzantine: flooder ${r.flooder}, equivocating miner ${r.equivocator}, withholder ${r.withholder}; honest: ${r.honest.join(',')}`,
-    `faulty in one instance under this plan: at most ${p.faultyPeak} of f = ${c.faults} (3 Byzantine + honest validators out during its k + 1 rounds, from fault to expected recovery)`,
+    `faulty in one instance under this plan: at most ${p.faultyPeak} of f = ${c.faults} (3 Byzantine + honest validators out during its k + 1 rounds, from fault to expected recovery${p.suite ? `, and the suite's target ${p.suite.target} throughout` : ''})`,
     'faults:',
     ...p.faults.map((f) =>
       f.kind === 'kill'
