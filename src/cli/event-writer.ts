@@ -61,9 +61,10 @@ export interface EventWriterOptions {
 }
 
 /**
- * Defaults of EventWriterOptions. 4 MiB holds about three seconds of a node delivering 4,000 broadcasts a
- * second (each `message` line ~300 bytes), and at least two of the largest lines a node prints (a 256 KiB
- * broadcast written out as JSON text); 2 s of flushing is well inside what a service manager gives a stop.
+ * Defaults of EventWriterOptions. 4 MiB holds three to five seconds of a node delivering 4,000 broadcasts a
+ * second (a `message` line with a short text is 200-300 bytes), and two of the largest `message` lines (256
+ * KiB of data, at most 1.5 MiB as JSON text when every byte is escaped); 2 s of flushing is well inside what
+ * a service manager gives a stop.
  */
 export const eventWriterDefaults = { outputBytesMax: 4 * 1024 * 1024, flushMsMax: 2000 };
 
