@@ -163,6 +163,8 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
   // Event lines never wait for the reader (event-writer.ts); the live view is drawn for a person at a terminal.
   const out = flags.json ? new EventWriter({ sink: stdoutSink(), dropReport: dropReportLine(true) }) : null;
   const print = (line: string) => (out ? out.write(line) : process.stdout.write(line));
+  // The testnet's `stopped` ends its output: it reaches even a reader that made lines drop.
+  const printLast = (line: string) => (out ? out.writeLast(line) : process.stdout.write(line));
   if (flags.json) print(JSON.stringify({ event: 'testnet', nodes: n, roundMs: network.roundMs, roundMsBasis: network.roundMsBasis }) + '\n');
   const tui = !flags.json && process.stdout.isTTY === true && process.stdin.isTTY === true;
   const recent: string[] = [];
@@ -205,7 +207,7 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
       if (draw) clearInterval(draw);
       await stopChildren(views.map((v) => v.child));
       if (tui) process.stdin.setRawMode?.(false);
-      print(flags.json ? JSON.stringify({ event: 'stopped', nodes: n }) + '\n' : `stopped ${n} validators\n`);
+      printLast(flags.json ? JSON.stringify({ event: 'stopped', nodes: n }) + '\n' : `stopped ${n} validators\n`);
       await exitAfterOutput(out, 0);
     })());
   process.on('SIGINT', () => void stop());
