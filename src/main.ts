@@ -14,7 +14,7 @@ import { initHelp, parseCommandLine, runHelp, testnetHelp, type RunFlags } from 
 import { runTestnet } from './cli/testnet.ts';
 import { askForFlags } from './cli/interactive.ts';
 import { LineReader } from './cli/lines.ts';
-import { cliLogger, installSignalHandlers, nodeOptionsFromFlags, runConsole, startCliNode } from './cli/run.ts';
+import { cliLogger, exitAfterOutput, installSignalHandlers, nodeOptionsFromFlags, runConsole, startCliNode, type StopReason } from './cli/run.ts';
 import { consoleHelpFor } from './cli/console.ts';
 import { ConsoleScreen } from './cli/screen.ts';
 import { runInit } from './cli/init.ts';
@@ -23,6 +23,15 @@ import { keepPeersSaved, withDataDir } from './cli/data.ts';
 import type { DataDir } from './store/data-dir.ts';
 import type { ValidatorFactory } from './cli/run.ts';
 import { createVerifyPool } from './crypto/verify-pool.ts';
+import { EventWriter } from './cli/event-writer.ts';
+import { stdoutSink } from './cli/stdout-sink.ts';
+import { dropReportLine } from './cli/output.ts';
+import type { Logger } from './log.ts';
+
+/** A running node's standard output, which every exit flushes; null until a node starts. */
+let stdout: EventWriter | null = null;
+/** Its logger, for a flush that ran out of time. */
+let stdoutLog: Logger | undefined;
 
 /** A plain node with --data saves its known peers; it has no validator part. */
 function plainNodeStore(store: DataDir | null): ValidatorFactory | undefined {
@@ -34,8 +43,12 @@ function plainNodeStore(store: DataDir | null): ValidatorFactory | undefined {
 }
 
 async function runNode(flags: RunFlags, lines: LineReader, interactive: boolean): Promise<void> {
-  const screen = new ConsoleScreen((s) => void process.stdout.write(s), (s) => void process.stderr.write(s), lines.promptLine);
+  // Events never wait for the reader of standard output: a slow one loses events (reported), not the node its turns.
+  const out = new EventWriter({ sink: stdoutSink(), dropReport: dropReportLine(flags.json), ...(flags.outputBytesMax === undefined ? {} : { outputBytesMax: flags.outputBytesMax }) });
+  stdout = out;
+  const screen = new ConsoleScreen((s) => void out.write(s), (s) => void process.stderr.write(s), lines.promptLine);
   const log = cliLogger(flags, interactive, screen);
+  stdoutLog = log;
   const base = await nodeOptionsFromFlags(flags, log);
   // Every signature a node checks goes through the worker pool; a validator's pool also knows the validator set.
   const prepared = flags.genesis ? await prepareValidator(flags, base) : null;
@@ -43,30 +56,36 @@ async function runNode(flags: RunFlags, lines: LineReader, interactive: boolean)
   let options = prepared?.options ?? { ...base, verifier: pool };
   let store = prepared?.store ?? null;
   if (!prepared && flags.data) ({ store, options } = await withDataDir(flags.data, options));
-  const starting = startCliNode(flags, options, prepared?.factory ?? plainNodeStore(store), { screen, log, pool }).catch(async (e: unknown) => {
+  const starting = startCliNode(flags, options, prepared?.factory ?? plainNodeStore(store), { screen, log, pool, writeLast: (s) => out.writeLast(s) }).catch(async (e: unknown) => {
     await store?.close();
     await pool.close();
     throw e;
   });
   // Signals are ours from before the node listens: one that comes while it starts (a supervisor's quick
   // restart, a test that stops it as soon as it says `listening`) waits for the start, then stops cleanly.
-  const stopAll = async () => {
-    const cli = await starting.catch(() => null);
-    if (!cli) return; // the start failed and closed what it had opened; its error is reported
-    await cli.stop();
-    await store?.close();
-    await pool.close();
-  };
-  installSignalHandlers(stopAll, log);
+  // The first reason to stop wins; a second (a signal during quit) waits for the same stop.
+  let stopping: Promise<void> | null = null;
+  const stopAll = (reason: StopReason) =>
+    (stopping ??= (async () => {
+      const cli = await starting.catch(() => null);
+      if (!cli) return; // the start failed and closed what it had opened; its error is reported
+      await cli.stop();
+      await store?.close();
+      await pool.close();
+      // The last line a reader gets from a node that stopped cleanly, however slowly it read.
+      cli.out.last('stopped', { reason }, null);
+    })());
+  const exit = (code: number) => exitAfterOutput(out, code, log);
+  installSignalHandlers(stopAll, log, exit);
   const cli = await starting;
   const quit = async () => {
-    await stopAll();
+    await stopAll('quit');
     lines.close();
-    process.exit(0);
+    await exit(0);
   };
   // Started by a testnet (or any parent) with an IPC channel: exit when the parent goes away, so a killed
   // parent never leaves validators running.
-  if (process.send) process.on('disconnect', () => void stopAll().finally(() => process.exit(0)));
+  if (process.send) process.on('disconnect', () => void stopAll('disconnect').finally(() => exit(0)));
   if (interactive) screen.out(`\n${consoleHelpFor(cli.validator !== null)}\n`);
   await runConsole(cli, lines, quit, screen);
 }
@@ -92,11 +111,11 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((e: unknown) => {
+main(process.argv.slice(2)).catch(async (e: unknown) => {
   if (isStrongcastError(e)) {
     process.stderr.write(`strongcast: ${e.code}: ${e.message}\n`);
-    process.exit(2);
+    await exitAfterOutput(stdout, 2, stdoutLog);
   }
   process.stderr.write(`strongcast: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
-  process.exit(1);
+  await exitAfterOutput(stdout, 1, stdoutLog);
 });

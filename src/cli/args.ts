@@ -8,6 +8,7 @@ import { parseHostPort, parsePeerAddress } from '../core/node-options.ts';
 import { ED25519_BACKENDS, type Ed25519Backend } from '../crypto/ed25519.ts';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log.ts';
 import { readConfigFile, type FlagSpec, type FlagValues } from './config-file.ts';
+import { outputBytesMaxFloor } from './event-writer.ts';
 
 export { initHelp, runHelp, testnetHelp } from './help.ts';
 
@@ -43,6 +44,8 @@ export interface RunFlags {
   logFormat?: LogFormat;
   /** Where to serve /metrics and /health; undefined: no server. */
   metrics?: { host: string; port: number };
+  /** Most bytes of events held for a slow reader of stdout (event-writer.ts); undefined: its default. */
+  outputBytesMax?: number;
 }
 
 /** Flags of `strongcast init`. */
@@ -154,6 +157,7 @@ export const runFlagSpecs: Record<string, FlagSpec> = {
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
   metrics: { type: 'string' },
+  'output-bytes-max': { type: 'string' },
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -205,6 +209,7 @@ function parseRun(argv: string[]): RunFlags {
     logLevelGiven: s('log-level') !== undefined,
     logFormat: oneOf('log-format', s('log-format'), LOG_FORMATS),
     metrics: metrics === undefined ? undefined : parseMetricsAddress(metrics),
+    outputBytesMax: int('output-bytes-max', s('output-bytes-max'), outputBytesMaxFloor, 1024 * 1024 * 1024),
   };
 }
 

@@ -1,5 +1,6 @@
 /** Help texts of the CLI: `strongcast --help`, `strongcast init --help`, `strongcast testnet --help`. */
 import { measuredRoundMs, roundMarginFactor, roundMsFloor } from './round-default.ts';
+import { eventWriterDefaults } from './event-writer.ts';
 
 /** "measured: 25 ms for 4 validators, ..." from the default rule's measured basis. */
 const measuredText = `measured: ${measuredRoundMs.map((m) => `${m.roundMs} ms for ${m.validators}`).join(', ')}`;
@@ -47,6 +48,8 @@ Flags:
   --log-format F       text or json: one JSON object per log line (default text at a terminal, else json)
   --metrics [HOST:]PORT  serve Prometheus metrics on /metrics and a health check on /health
                        (a bare port listens on 127.0.0.1; default off)
+  --output-bytes-max N  most bytes of events held for a slow reader of stdout; past it events are
+                       dropped and one output-dropped event says how many (default ${eventWriterDefaults.outputBytesMax})
   --config FILE        JSON object of flag values, keys are the long flag names ("max-peers": 16);
                        flags on the command line override it
   -h, --help           show this help

@@ -13,6 +13,7 @@ import { startMetricsServer, type MetricsServer } from '../observe/metrics-serve
 import type { RunFlags } from './args.ts';
 import { runConsoleLine, type ConsoleContext, type ConsoleValidator } from './console.ts';
 import { Output } from './output.ts';
+import type { EventWriter } from './event-writer.ts';
 import type { LineReader } from './lines.ts';
 import type { ConsoleScreen } from './screen.ts';
 
@@ -98,6 +99,8 @@ export interface CliParts {
   log: Logger;
   /** The node's verification pool, reported by the metrics. */
   pool?: VerifyPool;
+  /** Writes the line that ends the output past the bound of standard output's writer; default: as any line. */
+  writeLast?: (s: string) => void;
 }
 
 /** Starts the metrics server of --metrics and says where it listens. */
@@ -110,7 +113,7 @@ async function startMetrics(flags: RunFlags, node: StrongcastNode, parts: CliPar
 
 /** Starts a node for the CLI; the validator factory joins consensus when --genesis is given. */
 export async function startCliNode(flags: RunFlags, options: NodeOptions, makeValidator: ValidatorFactory | undefined, parts: CliParts): Promise<CliNode> {
-  const out = new Output(flags.json, (s) => parts.screen.out(s));
+  const out = new Output(flags.json, (s) => parts.screen.out(s), parts.writeLast);
   const node = createNode(options);
   wireNodeEvents(node, out);
   const v = makeValidator ? await makeValidator(node, flags, out) : null;
@@ -150,17 +153,38 @@ export async function runConsole(cli: CliNode, lines: LineReader, onQuit: () => 
   if (interactive) await onQuit();
 }
 
-/** Stops on SIGINT/SIGTERM, exits 0 once everything is closed. */
-export function installSignalHandlers(stop: () => Promise<void>, log: Logger): void {
+/** How long a signalled stop may take before the process exits anyway (status 1), in ms. */
+export const signalStopMsMax = 5000;
+
+/** Why a running node stopped (the `stopped` event's `reason`). */
+export type StopReason = 'quit' | 'SIGINT' | 'SIGTERM' | 'disconnect';
+
+/**
+ * Stops on SIGINT/SIGTERM, then exits 0 through `exit`; a stop that takes longer than signalStopMsMax exits 1
+ * through it all the same, so what standard output holds is still written.
+ */
+export function installSignalHandlers(stop: (signal: StopReason) => Promise<void>, log: Logger, exit: (code: number) => Promise<void>): void {
   let stopping = false;
-  const onSignal = (sig: string) => {
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal: sig });
-    const force = setTimeout(() => process.exit(1), 5000);
+    const force = setTimeout(() => void exit(1), signalStopMsMax);
     force.unref();
-    void stop().then(() => process.exit(0));
+    void stop(sig).then(() => exit(0));
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+}
+
+/**
+ * The CLI's way out of a running node: the events the writer holds reach the reader first (for at most its
+ * flushMsMax, so a reader that never reads cannot hold the exit), then the process exits with `code`.
+ * `process.exit` alone would throw away whatever a pipe or a terminal had not taken yet.
+ */
+export async function exitAfterOutput(writer: EventWriter | null, code: number, log?: Logger): Promise<never> {
+  if (writer && !(await writer.flush())) {
+    log?.warn('standard output not all written before exit', { heldBytes: writer.heldBytes, flushMsMax: writer.flushMsMax });
+  }
+  process.exit(code);
 }

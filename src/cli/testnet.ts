@@ -16,6 +16,10 @@ import { readGenesisFile } from './validator.ts';
 import { LineReader } from './lines.ts';
 import type { TestnetFlags } from './args.ts';
 import { chainsLegend, instanceLegend, tableLines, ViewKeys, type Key } from './testnet-view.ts';
+import { EventWriter } from './event-writer.ts';
+import { stdoutSink } from './stdout-sink.ts';
+import { dropReportLine } from './output.ts';
+import { exitAfterOutput } from './run.ts';
 
 /** The entry point each validator runs: main.ts under tsx, main.js from the build (without the loader). */
 const mainPath = fileURLToPath(siblingModuleUrl('../main', import.meta.url));
@@ -156,7 +160,12 @@ function describe(i: number, e: Event): string | null {
 export async function runTestnet(flags: TestnetFlags): Promise<void> {
   const network = await ensureNetwork(flags);
   const n = network.nodes;
-  if (flags.json) process.stdout.write(JSON.stringify({ event: 'testnet', nodes: n, roundMs: network.roundMs, roundMsBasis: network.roundMsBasis }) + '\n');
+  // Event lines never wait for the reader (event-writer.ts); the live view is drawn for a person at a terminal.
+  const out = flags.json ? new EventWriter({ sink: stdoutSink(), dropReport: dropReportLine(true) }) : null;
+  const print = (line: string) => (out ? out.write(line) : process.stdout.write(line));
+  // The testnet's `stopped` ends its output: it reaches even a reader that made lines drop.
+  const printLast = (line: string) => (out ? out.writeLast(line) : process.stdout.write(line));
+  if (flags.json) print(JSON.stringify({ event: 'testnet', nodes: n, roundMs: network.roundMs, roundMsBasis: network.roundMsBasis }) + '\n');
   const tui = !flags.json && process.stdout.isTTY === true && process.stdin.isTTY === true;
   const recent: string[] = [];
   const views: NodeView[] = [];
@@ -171,7 +180,8 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
       const b = e.block as { hash: string; height: number } | null;
       v.lastDecided = b ? `${b.hash.slice(0, 10)} #${b.height}` : 'no block';
     }
-    if (flags.json) process.stdout.write(JSON.stringify({ node: i, ...e }) + '\n');
+    // A node's own `stopped` is not passed on: `exited` says it, and `stopped` here is the testnet's.
+    if (flags.json && e.event !== 'stopped') print(JSON.stringify({ node: i, ...e }) + '\n');
     const line = describe(i, e);
     if (line) recent.push(line);
     if (recent.length > recentEventsMax * 4) recent.splice(0, recent.length - recentEventsMax);
@@ -182,7 +192,7 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
     child.on('exit', (code, signal) => {
       v.exited = code ?? (signal ? 128 : -1);
       recent.push(`node ${i}: exited (${signal ?? code})`);
-      if (flags.json) process.stdout.write(JSON.stringify({ node: i, event: 'exited', code, signal }) + '\n');
+      if (flags.json) print(JSON.stringify({ node: i, event: 'exited', code, signal }) + '\n');
     });
     views.push(v);
   }
@@ -197,15 +207,15 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
       if (draw) clearInterval(draw);
       await stopChildren(views.map((v) => v.child));
       if (tui) process.stdin.setRawMode?.(false);
-      process.stdout.write(flags.json ? JSON.stringify({ event: 'stopped', nodes: n }) + '\n' : `stopped ${n} validators\n`);
-      process.exit(0);
+      printLast(flags.json ? JSON.stringify({ event: 'stopped', nodes: n }) + '\n' : `stopped ${n} validators\n`);
+      await exitAfterOutput(out, 0);
     })());
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
   process.on('exit', () => views.forEach((v) => v.exited === null && v.child.kill('SIGKILL')));
 
   if (tui) return controlByKeys(keys, send, stop, () => render(views, keys, recent, flags.dir, network.roundMs));
-  return controlByLines(n, send, stop);
+  return controlByLines(n, send, stop, print);
 }
 
 /** The live view's keys (testnet-view.ts): select a node, broadcast a typed message or mine from it, quit. */
@@ -221,13 +231,13 @@ function controlByKeys(keys: ViewKeys, send: (i: number, line: string) => void, 
 }
 
 /** Scripted control: "I COMMAND" sends a console command to node I; "quit" stops everything. */
-async function controlByLines(n: number, send: (i: number, line: string) => void, stop: () => Promise<void>): Promise<void> {
+async function controlByLines(n: number, send: (i: number, line: string) => void, stop: () => Promise<void>, print: (line: string) => void): Promise<void> {
   const lines = new LineReader();
   for (let l = await lines.next(); l !== null; l = await lines.next()) {
     const m = /^\s*(\d+)\s+(.+)$/.exec(l);
     if (l.trim() === 'quit') return stop();
     if (m && Number(m[1]) < n) send(Number(m[1]), m[2]!);
-    else if (l.trim()) process.stdout.write(JSON.stringify({ event: 'error', code: 'ERR_INVALID_OPTION', message: `expected "NODE COMMAND" or "quit", got '${l.trim()}'` }) + '\n');
+    else if (l.trim()) print(JSON.stringify({ event: 'error', code: 'ERR_INVALID_OPTION', message: `expected "NODE COMMAND" or "quit", got '${l.trim()}'` }) + '\n');
   }
 }
 
