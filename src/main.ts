@@ -24,7 +24,7 @@ import type { DataDir } from './store/data-dir.ts';
 import type { ValidatorFactory } from './cli/run.ts';
 import { createVerifyPool } from './crypto/verify-pool.ts';
 import { EventWriter } from './cli/event-writer.ts';
-import { stdoutSink } from './cli/stdout-sink.ts';
+import { onOutputClosed, stdoutSink } from './cli/stdout-sink.ts';
 import { dropReportLine } from './cli/output.ts';
 import type { Logger } from './log.ts';
 
@@ -86,6 +86,9 @@ async function runNode(flags: RunFlags, lines: LineReader, interactive: boolean)
   // Started by a testnet (or any parent) with an IPC channel: exit when the parent goes away, so a killed
   // parent never leaves validators running.
   if (process.send) process.on('disconnect', () => void stopAll('disconnect').finally(() => exit(0)));
+  // The reader of standard output went away (`strongcast --json | head -1`): stop cleanly, as a tool killed by
+  // SIGPIPE would stop, rather than die on an unhandled EPIPE with a stack trace.
+  onOutputClosed(() => void stopAll('output-closed').finally(() => exit(0)));
   if (interactive) screen.out(`\n${consoleHelpFor(cli.validator !== null)}\n`);
   await runConsole(cli, lines, quit, screen);
 }

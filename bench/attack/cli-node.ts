@@ -9,7 +9,7 @@ import { cliNodeFlags } from '../node-flags.ts';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { trackChild } from '../child-rpc.ts';
-import { jsonLines, memoryOf } from '../load/processes.ts';
+import { harnessOutputBytesMax, jsonLines, memoryOf } from '../load/processes.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -36,6 +36,8 @@ export class CliNode {
   readonly openPeers = new Set<string>();
   /** Largest VmHWM read, in MB. */
   peakRssMb: number | null = null;
+  /** Events the node dropped because the suite read its output too slowly (`output-dropped`): must stay 0. */
+  eventsLost = 0;
   readonly exited: Promise<void>;
 
   /** Starts `node dist/src/main.js ARGS` with the installed command's Node flags (bench/node-flags.ts); stderr (its log) goes to `logPath`. */
@@ -45,7 +47,8 @@ export class CliNode {
     readonly logPath: string,
   ) {
     const fd = openSync(logPath, 'a');
-    this.child = spawn(process.execPath, [...cliNodeFlags, cliPath, ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', fd] });
+    // The suite reads every event it judges by: the largest output bound, and a dropped event is an exit of its own.
+    this.child = spawn(process.execPath, [...cliNodeFlags, cliPath, ...args, '--output-bytes-max', String(harnessOutputBytesMax)], { cwd: repoRoot, stdio: ['pipe', 'pipe', fd] });
     closeSync(fd);
     trackChild(this.child);
     this.child.stdin!.on('error', () => undefined);
@@ -54,6 +57,7 @@ export class CliNode {
       if (!this.#exitExpected) this.unexpectedExit = { code, signal };
     });
     jsonLines(this.child.stdout!, (e) => {
+      if (e.event === 'output-dropped') this.eventsLost += Number(e.count);
       if (e.event === 'peer') {
         if (e.state === 'connected') this.openPeers.add(String(e.id));
         else this.openPeers.delete(String(e.id));

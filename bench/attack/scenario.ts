@@ -334,6 +334,9 @@ class Measurement {
       workRatio: this.#victimCpuSec === null || !r || this.spec.name === 'baseline' ? null : workRatio(this.#victimCpuSec, this.#baselineCpuPerSec, this.#windowSec, attackerCpuSec),
     };
     if (this.setupError !== undefined) row.setupError = this.setupError;
+    const lost = this.#nodes.reduce((sum, n) => sum + n.eventsLost, 0);
+    // Probes and charges are read from the nodes' events: a run that lost some cannot be judged.
+    if (lost > 0) row.setupError = `${row.setupError ? `${row.setupError}; ` : ''}the suite read the nodes' output too slowly: ${lost} events lost (output-dropped)`;
     return row;
   }
 

@@ -9,7 +9,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trackChild } from '../child-rpc.ts';
-import { jsonLines, memoryOf } from './processes.ts';
+import { harnessOutputBytesMax, jsonLines, memoryOf } from './processes.ts';
 import type { Launch } from './hosting.ts';
 
 const mainPath = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -61,6 +61,8 @@ export class HonestNode {
   readonly crashes: Crash[] = [];
   /** Exits the run asked for but that were not clean (non-zero code after SIGTERM, or SIGKILL after the grace). */
   uncleanStops = 0;
+  /** Events the node dropped because this harness read its output too slowly (`output-dropped`): must stay 0. */
+  eventsLost = 0;
   #exitExpected = false;
   readonly #logPath: string;
 
@@ -110,6 +112,8 @@ export class HonestNode {
       ...(obs ? ['--port', String(obs.port), '--peers', obs.peers.join(',')] : ['--key', join(this.dir, `node-${this.index}.key`)]),
       '--data', join(this.dir, `${obs ? 'observer' : 'data'}-${this.index}`),
       '--host', this.place.address, '--json', '--threads', '1', '--log-level', 'warn',
+      // The checks read every event: the largest bound, so a harness that falls behind under load loses none.
+      '--output-bytes-max', String(harnessOutputBytesMax),
       ...(this.place.flags ?? []),
     ];
     const child = spawn(this.place.launch.command, args, { cwd: repoRoot, env: this.place.launch.env, stdio: ['pipe', 'pipe', logFd, 'ipc'] });
@@ -119,6 +123,7 @@ export class HonestNode {
     // A write to a process that just died must not take the run down.
     child.stdin!.on('error', () => undefined);
     jsonLines(child.stdout!, (e) => {
+      if (e.event === 'output-dropped') this.eventsLost += Number(e.count);
       if (e.event === 'peer') {
         if (e.state === 'connected') this.peers.add(String(e.id));
         else this.peers.delete(String(e.id));

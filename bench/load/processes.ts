@@ -35,6 +35,13 @@ export function memoryOf(pid: number): { rssMb: number; peakMb: number } | null 
   }
 }
 
+/**
+ * `--output-bytes-max` of every node a harness starts: the largest the CLI takes (1 GiB). The checks read
+ * every event, so a harness that falls behind under load must not lose any; a node that still drops some says
+ * so with `output-dropped`, which the harnesses count as a failure of the run.
+ */
+export const harnessOutputBytesMax = 1024 * 1024 * 1024;
+
 /** Splits a stream into lines and hands every JSON object line to `onEvent`. */
 export function jsonLines(stream: NodeJS.ReadableStream, onEvent: (e: Record<string, unknown>) => void): void {
   let partial = '';

@@ -62,6 +62,8 @@ interface Facts {
   chains: ChainResult;
   crashes: Crash[];
   unclean: number;
+  /** Events nodes dropped because the harness read their output too slowly. */
+  eventsLost: number;
   peaks: number[];
   peakMax: number;
   /** Which honest validator peaked highest, and by when (a phrase, or empty). */
@@ -101,6 +103,7 @@ function gather(run: LoadRun): Facts {
     chains,
     crashes: nodes.flatMap((n) => n.crashes),
     unclean: nodes.reduce((s, n) => s + n.uncleanStops, 0),
+    eventsLost: nodes.reduce((s, n) => s + n.eventsLost, 0),
     peaks,
     peakMax: Math.max(0, ...peaks, ...Object.values(run.byzantine ?? {}).map((b) => b.peakMb)),
     peakWhere: peakWhere(nodes, run.loadStartMs),
@@ -143,9 +146,9 @@ function mustLines(f: Facts): CheckLine[] {
     ...boundLines(f),
     {
       check: 'node crashes (honest, not killed by the test)',
-      value: `${f.crashes.length}${f.unclean ? ` (+${f.unclean} unclean stops)` : ''}`,
+      value: `${f.crashes.length}${f.unclean ? ` (+${f.unclean} unclean stops)` : ''}${f.eventsLost ? ` (+${f.eventsLost} events lost: the harness read too slowly)` : ''}`,
       must: '0',
-      ok: f.crashes.length === 0 && f.unclean === 0,
+      ok: f.crashes.length === 0 && f.unclean === 0 && f.eventsLost === 0,
     },
     {
       check: 'peak memory per validator process (VmHWM)',

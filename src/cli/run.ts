@@ -157,7 +157,7 @@ export async function runConsole(cli: CliNode, lines: LineReader, onQuit: () => 
 export const signalStopMsMax = 5000;
 
 /** Why a running node stopped (the `stopped` event's `reason`). */
-export type StopReason = 'quit' | 'SIGINT' | 'SIGTERM' | 'disconnect';
+export type StopReason = 'quit' | 'SIGINT' | 'SIGTERM' | 'disconnect' | 'output-closed';
 
 /**
  * Stops on SIGINT/SIGTERM, then exits 0 through `exit`; a stop that takes longer than signalStopMsMax exits 1
@@ -183,7 +183,7 @@ export function installSignalHandlers(stop: (signal: StopReason) => Promise<void
  * `process.exit` alone would throw away whatever a pipe or a terminal had not taken yet.
  */
 export async function exitAfterOutput(writer: EventWriter | null, code: number, log?: Logger): Promise<never> {
-  if (writer && !(await writer.flush())) {
+  if (writer && !(await writer.flush()) && writer.heldBytes > 0) {
     log?.warn('standard output not all written before exit', { heldBytes: writer.heldBytes, flushMsMax: writer.flushMsMax });
   }
   process.exit(code);

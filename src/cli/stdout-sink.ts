@@ -27,6 +27,20 @@ import { Socket } from 'node:net';
 import { Buffer } from 'node:buffer';
 import type { OutputSink } from './event-writer.ts';
 
+/**
+ * Calls `closed` once when standard output's reader has gone away (EPIPE: `strongcast --json | head -1`), and
+ * keeps every error of standard output from being thrown as an unhandled 'error' event; the writer already
+ * stops writing after a failed write (event-writer.ts).
+ */
+export function onOutputClosed(closed: () => void, stream: NodeJS.WritableStream = process.stdout): void {
+  let told = false;
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' || told) return;
+    told = true;
+    closed();
+  });
+}
+
 /** A stream as a sink: `write` queues in the stream (which writes its queue in one writev) and never blocks. */
 export function streamSink(stream: NodeJS.WritableStream): OutputSink {
   return { write: (text, done) => void stream.write(text, (error?: Error | null) => done(error ?? null)) };
