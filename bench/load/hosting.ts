@@ -10,6 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { benchNodeFlags } from '../node-flags.ts';
 import { Prng } from './prng.ts';
 
 const clockOffsetModule = new URL('../clock-offset.mjs', import.meta.url).href;
@@ -83,7 +84,7 @@ export function loopbackHosting(basePort: number, ownGroups = false): Hosting {
     kind: 'loopback',
     address,
     port: (i) => basePort + i,
-    launch: () => ({ command: process.execPath, prefix: [], env: process.env }),
+    launch: () => ({ command: process.execPath, prefix: benchNodeFlags(), env: process.env }),
     clockOffsetMs: () => 0,
     addAliases: () => [],
     attackerSources: (_i, count, sets) => attackerAddresses((g, k, j) => `127.${16 + g}.${k * 128 + j}.1`, count, sets),
@@ -160,7 +161,7 @@ export function namespaceHosting(count: number, seed: number): Hosting {
     },
     launch: (i) => ({
       command: 'ip',
-      prefix: ['netns', 'exec', ns(i), process.execPath, '--import', clockOffsetModule, '--import', linkShapingModule],
+      prefix: ['netns', 'exec', ns(i), process.execPath, ...benchNodeFlags(), '--import', clockOffsetModule, '--import', linkShapingModule],
       env: {
         ...process.env,
         STRONGCAST_CLOCK_OFFSET_MS: String(offsets[i] ?? 0),
