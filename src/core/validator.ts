@@ -7,15 +7,15 @@
 import { EventEmitter } from 'node:events';
 import { toHex } from '../bytes.ts';
 import { StrongcastError, type ErrorCode } from '../errors.ts';
-import { consensusFrameBytesMin } from '../consensus/frame-bound.ts';
-import { payloadCapViolation } from '../consensus/payload-cap.ts';
+import { consensusFrameBytesMin, consensusWriteQueueBytesMin } from '../consensus/frame-bound.ts';
+import { blockPayloadBytesCap, payloadCapViolation } from '../consensus/payload-cap.ts';
 import type { Clock, Timer } from '../io/clock.ts';
 import type { ChainVerdict, ConsensusNodePort } from './node-types.ts';
 import type { ChainMessage, ConsensusMessage } from '../wire/schema.ts';
 import type { ChainVerifier } from '../crypto/verifier.ts';
 import type { Identity } from '../crypto/keys.ts';
 import { DolevStrong, type ConsensusAction } from '../consensus/dolev-strong.ts';
-import { validatorIndex, type Genesis } from '../consensus/genesis.ts';
+import { roundsPerInstance, validatorIndex, type Genesis } from '../consensus/genesis.ts';
 import { blockHash, type ChainBlock, type InstanceId } from '../consensus/block.ts';
 import type { ChainTip } from '../consensus/chain.ts';
 import { logError, silentLogger, type Logger } from '../log.ts';
@@ -78,6 +78,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
       throw new StrongcastError('ERR_NOT_VALIDATOR', `key ${toHex(o.identity.publicKey).slice(0, 16)} is not a validator of network '${o.genesis.networkId}'`);
     }
     checkFrameLimit(o.node.limits.frameBytesMax, o.genesis.validators.length);
+    checkWriteQueueLimit(o.node.limits.writeQueueBytesMax, o.genesis);
     this.index = index;
     this.node = o.node;
     this.genesis = o.genesis;
@@ -465,6 +466,21 @@ function checkFrameLimit(frameBytesMax: number, n: number): void {
   const need = consensusFrameBytesMin(n);
   if (frameBytesMax < need) {
     throw new StrongcastError('ERR_INVALID_OPTION', `options.frameBytesMax (${frameBytesMax}) is below the ${need} bytes of the largest consensus frame of this genesis (${n} validators): a chain of all ${n} signatures over a largest block, or a full catch-up reply`);
+  }
+}
+
+/**
+ * A validator must keep its links through a round in which all n validators mine: each link then carries n
+ * chains of up to the network's largest payload and k signatures (payload-cap.ts). Below that, the node would
+ * close honest peers' links as ERR_SLOW_PEER in such a round.
+ * @throws StrongcastError ERR_INVALID_OPTION naming writeQueueBytesMax, what it is and what the genesis needs.
+ */
+function checkWriteQueueLimit(writeQueueBytesMax: number, genesis: Genesis): void {
+  const n = genesis.validators.length;
+  const k = roundsPerInstance(genesis);
+  const need = consensusWriteQueueBytesMin(n, k);
+  if (writeQueueBytesMax < need) {
+    throw new StrongcastError('ERR_INVALID_OPTION', `options.writeQueueBytesMax (${writeQueueBytesMax}) is below the ${need} bytes one link must queue in a round in which all ${n} validators of this genesis mine: ${n} chains of a largest block (${blockPayloadBytesCap(n)} bytes) with ${k} signatures`);
   }
 }
 
