@@ -8,7 +8,10 @@
  * is 64 × 259 KiB = 16.6 MB per link, sent within a few ms; the link takes 4 MiB into its send buffer and
  * about 125 KB per ms out, and the rest waits in the write queue, above writeQueueBytesMax (8 MiB): the
  * sender closes the link as ERR_SLOW_PEER and scores an honest peer. The block payload cap of the network
- * (payload-cap.ts, 64 KiB at n = 64) bounds a round's chains on a link to about 4 MiB.
+ * (payload-cap.ts, 64 KiB at n = 64) bounds a round's chains on a link to about 4 MiB. Run before the cap
+ * existed (256 KiB, the largest payload the rules then allowed), this round scored ERR_SLOW_PEER 13 times, cut
+ * every link between the honest validators, and left one of them with none of the 64 blocks and the others
+ * with 63: their chains differed.
  *
  * Four honest validators (the shipped node and validator) run in a full mesh; the other 60 validators' round-1
  * proposals reach each honest validator as an honest miner's would, from a host of the test (its "crowd"):

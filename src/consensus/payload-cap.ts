@@ -10,8 +10,8 @@
  * per payload that is n × 259 KiB: 8.3 MB at n = 32, 16.6 MB at n = 64, while a connection holds at most
  * writeQueueBytesMax (8 MiB by default) beyond what the kernel's send buffer (about 4 MB) takes, and then the
  * sender closes it as ERR_SLOW_PEER and scores the peer. So at n ≳ 48 honest validators would cut honest
- * peers in an all-mine round (test/payload-cap-sim.test.ts, 56 and 64 on the simulator), and chains would be
- * lost.
+ * peers in an all-mine round, and chains would be lost: on the simulator, before this rule, at n = 56 and 64
+ * (test/payload-cap-sim.test.ts runs that round at the cap).
  *
  * The cap, min(blockPayloadBytesMax, floor(roundPayloadBytesMax / n)), bounds the payload of a whole
  * all-mine round on one link at roundPayloadBytesMax whatever n is. The chains add their signatures, at most
