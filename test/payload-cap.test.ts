@@ -111,7 +111,8 @@ test('a validator whose stored chain holds a block over the cap (decided before 
     const firstHash = blockHash(first);
     const second = { miner: 1, t0: 2, ts: 0, payload: new Uint8Array(bytes), height: 2, parent: firstHash };
     const blocks = [{ ...first, hash: firstHash }, { ...second, hash: blockHash(second) }];
-    return { loadChain: () => ({ blocks, base: { height: 0, hash: gh, digest: gh } }), appendBlock: () => Promise.resolve() };
+    // Nothing held for catch-up (the held-decision mark, where the ChainStore has one).
+    return { loadChain: () => ({ blocks, base: { height: 0, hash: gh, digest: gh } }), appendBlock: () => Promise.resolve(), loadHeldFrom: () => null, saveHeldFrom: () => Promise.resolve() };
   };
   const make = (bytes: number) => new Validator({ node: createNode({ networkId, identity: ids[0], verifier }), genesis, identity: ids[0]!, verifier, store: storeWith(bytes) });
   const cap = blockPayloadBytesCap(n);
