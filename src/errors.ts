@@ -41,6 +41,7 @@ export const ErrorCodes = {
   ERR_TOO_EARLY: 'a message arrived longer before its instance starts than the clock skew bound allows',
   ERR_GENESIS: 'the genesis file is missing or invalid',
   ERR_NOT_VALIDATOR: 'the key is not one of the genesis validators',
+  ERR_PAYLOAD_TOO_LARGE: "a block payload to mine is above its network's block payload cap (min(256 KiB, floor(4 MiB / n)) for n validators)",
   // local use
   ERR_INVALID_OPTION: 'an option or flag has an invalid value',
   ERR_PORT_IN_USE: 'the listening port is already in use',

@@ -95,7 +95,7 @@ test('propose: signed block with only the miner bit, once per round, only early 
   assert.is(of(node(2).propose(utf8('x'), T, T0 + 251), 'rejected')[0]?.code, 'ERR_INSTANCE_OVER', 'too late in round 1');
   assert.is(of(node(2).propose(utf8('x'), T, T0 + 1000), 'rejected')[0]?.code, 'ERR_INSTANCE_OVER', 'round 2');
   assert.is(of(node(2).propose(utf8('x'), T, T0 - 1), 'rejected')[0]?.code, 'ERR_INVALID_OPTION', 'not started');
-  assert.is(of(node(2).propose(new Uint8Array(256 * 1024 + 1), T, T0), 'rejected')[0]?.code, 'ERR_INVALID_OPTION', 'payload limit');
+  assert.is(of(node(2).propose(new Uint8Array(256 * 1024 + 1), T, T0), 'rejected')[0]?.code, 'ERR_PAYLOAD_TOO_LARGE', 'payload limit (the cap of n = 4 is the schema limit)');
   assert.is(of(node(2).propose(new Uint8Array(256 * 1024), T, T0), 'proposed').length, 1, 'payload at its limit');
   try {
     node(null).propose(utf8('x'), T, T0);

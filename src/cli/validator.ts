@@ -4,11 +4,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { StrongcastError } from '../errors.ts';
-import { parseGenesis, genesisHash, validatorIndex, type Genesis } from '../consensus/genesis.ts';
+import { parseGenesis, genesisHash, roundsPerInstance, validatorIndex, type Genesis } from '../consensus/genesis.ts';
+import { consensusWriteQueueBytesMin } from '../consensus/frame-bound.ts';
 import { readKeyFile } from '../crypto/keys.ts';
 import { createVerifyPool, type VerifyPool } from '../crypto/verify-pool.ts';
 import { Validator } from '../core/validator.ts';
-import type { NodeOptions } from '../core/node-options.ts';
+import { nodeDefaults, type NodeOptions } from '../core/node-options.ts';
 import type { StrongcastNode } from '../core/node.ts';
 import { toHex } from '../bytes.ts';
 import type { RunFlags } from './args.ts';
@@ -33,6 +34,16 @@ export async function readGenesisFile(path: string): Promise<Genesis> {
     throw new StrongcastError('ERR_GENESIS', `genesis file ${path} is not valid JSON`);
   }
   return parseGenesis(json);
+}
+
+/**
+ * The write queue per peer the CLI gives a node of `genesis`: the node's default (8 MiB), or more when a link
+ * must queue more in a round in which every validator mines (consensus/frame-bound.ts; with the default f,
+ * from 430 validators on, where the signatures of k = f + 1 per chain outweigh the capped payloads).
+ * The validator refuses a smaller one; the CLI has no flag for it, so it never gives one.
+ */
+export function cliWriteQueueBytesMax(genesis: Genesis): number {
+  return Math.max(nodeDefaults.writeQueueBytesMax, consensusWriteQueueBytesMin(genesis.validators.length, roundsPerInstance(genesis)));
 }
 
 /** A validator's node options plus the factory that joins it to consensus. */
@@ -64,7 +75,15 @@ export async function prepareValidator(flags: RunFlags, base: NodeOptions): Prom
     backend: flags.backend,
     consensus: { networkId: genesis.networkId, genesisHash: genesisHash(genesis), validatorKeys: genesis.validators.map((v) => v.publicKey) },
   });
-  let options: NodeOptions = { ...base, ...(identity ? { identity } : {}), networkId: genesis.networkId, port: flags.port ?? self?.port ?? 0, peers, verifier: pool };
+  let options: NodeOptions = {
+    ...base,
+    ...(identity ? { identity } : {}),
+    networkId: genesis.networkId,
+    port: flags.port ?? self?.port ?? 0,
+    peers,
+    verifier: pool,
+    writeQueueBytesMax: cliWriteQueueBytesMax(genesis),
+  };
   let store: DataDir | null = null;
   if (flags.data) {
     try {

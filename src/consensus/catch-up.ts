@@ -61,6 +61,7 @@
 import { concatBytes, lengthPrefixed, toHex, u32be, u64be, utf8 } from '../bytes.ts';
 import type { ChainStatement, WireChainBlock } from '../wire/schema.ts';
 import { blockHash, chainDigest } from './block.ts';
+import { payloadCapViolation } from './payload-cap.ts';
 
 /** Bytes of block payload put in one catch-up reply, so it stays well inside one frame (frame-bound.ts). */
 export const chainReplyBytesMax = 512 * 1024;
@@ -180,8 +181,9 @@ export class CatchUp {
   /**
    * Takes one validator's reply: its statement (signature verified by the shell, which also checked that the
    * reply came over that validator's own connection) and the blocks it sent. The latest round per signer
-   * wins. Blocks below our tip are ignored; the rest must follow each other by height and parent.
-   * @returns the first refusal, if the blocks do not link (the segment is then dropped)
+   * wins. Blocks below our tip are ignored; the rest must follow each other by height and parent, each within
+   * the network's block payload cap (payload-cap.ts).
+   * @returns the first refusal, if the blocks do not link or one is above the cap (the segment is then dropped)
    */
   onReply(s: ChainStatement, blocks: readonly WireChainBlock[]): BlockRefusal {
     const old = this.statements.get(s.signer);
@@ -190,6 +192,13 @@ export class CatchUp {
     const segment = new Map<number, WireChainBlock & { hashHex: string }>();
     let prev: WireChainBlock | undefined;
     for (const [i, b] of blocks.entries()) {
+      // No honest chain holds a block above the network's cap (every validator refuses its chains), and a
+      // candidate kept costs memory: candidateBlocksMax blocks of at most the cap.
+      const tooLarge = payloadCapViolation(b.payload.byteLength, this.n);
+      if (tooLarge) {
+        this.segments.delete(s.signer);
+        return { index: i, reason: `block at height ${b.height}: ${tooLarge}` };
+      }
       if (prev && (b.height !== prev.height + 1 || toHex(b.parent) !== toHex(blockHash(prev)))) {
         this.segments.delete(s.signer);
         return { index: i, reason: `block at height ${b.height} does not follow the one before it` };

@@ -4,6 +4,7 @@
  * rules in the same order (the order is part of the protocol: docs/PROTOCOL.md "Validation order").
  */
 import { hasBit, maskBytes, popcount } from './bitmask.ts';
+import { payloadCapViolation } from './payload-cap.ts';
 import type { ConsensusMessage } from '../wire/schema.ts';
 
 /** Why a chain is structurally invalid, or null when it is well formed for the given round. */
@@ -13,7 +14,8 @@ export interface ChainRuleViolation {
 }
 
 /**
- * Checks, in order: miner index below n, mask length ceil(n/8), every signer index below n, no duplicate
+ * Checks, in order: miner index below n, block payload within the network's cap (payload-cap.ts; a worker,
+ * which is sent no payload, passes it, the main thread having checked it), mask length ceil(n/8), every signer index below n, no duplicate
  * signer, signers[0] is the miner, the mask has exactly the signers' bits (so popcount = number of
  * signatures and no stray high bits), and at least `round` signatures (the miner plus round-1 others).
  */
@@ -24,6 +26,8 @@ export function checkChainStructure(
 ): ChainRuleViolation | null {
   const { block, mask, signers } = msg;
   if (block.miner >= n) return { code: 'ERR_BAD_CHAIN', reason: `miner index ${block.miner} is not below n=${n}` };
+  const tooLarge = payloadCapViolation(block.payload.byteLength, n);
+  if (tooLarge) return { code: 'ERR_BAD_CHAIN', reason: tooLarge };
   if (mask.byteLength !== maskBytes(n)) {
     return { code: 'ERR_BAD_CHAIN', reason: `bitmask is ${mask.byteLength} bytes, expected ${maskBytes(n)}` };
   }

@@ -18,7 +18,7 @@
  */
 import { concatBytes, toHex } from '../bytes.ts';
 import { StrongcastError, assert, type ErrorCode } from '../errors.ts';
-import { SIGNATURE_BYTES, schemaLimits, type ConsensusMessage, type WireBlock } from '../wire/schema.ts';
+import { SIGNATURE_BYTES, type ConsensusMessage, type WireBlock } from '../wire/schema.ts';
 import { hasBit, maskOf, withBit } from './bitmask.ts';
 import { blockHash, type ChainBlock, type InstanceId } from './block.ts';
 import { Chain, nextTip, type ChainTip } from './chain.ts';
@@ -32,6 +32,7 @@ import {
   type DolevStrongStatus,
 } from './dolev-strong-options.ts';
 import { Instance, instanceKey, type PoolEntry } from './instance.ts';
+import { payloadCapViolation } from './payload-cap.ts';
 import { consensusSignedBytes } from './signing.ts';
 
 export type { ChainTiming, ConsensusAction, DolevStrongOptions, DolevStrongStatus, InstanceStatus } from './dolev-strong-options.ts';
@@ -145,7 +146,8 @@ export class DolevStrong {
   /**
    * Round 1 of instance (self, t0): signs `payload` as a block and sends it with only this node's bit set.
    * Refused (a `rejected` action) unless now is in round 1 of t0, at most proposeLateMsMax after T0, and this
-   * node has not proposed for t0 already: a miner starts at most one instance per round.
+   * node has not proposed for t0 already: a miner starts at most one instance per round; and refused with
+   * ERR_PAYLOAD_TOO_LARGE when the payload is above the network's cap (payload-cap.ts).
    * @throws StrongcastError ERR_NOT_VALIDATOR on an observer.
    */
   propose(payload: Uint8Array, t0: number, nowMs: number, ts: number = nowMs): ConsensusAction[] {
@@ -353,9 +355,9 @@ export class DolevStrong {
   #proposalRefusal(payload: Uint8Array, t0: number, ts: number): { code: ErrorCode; reason: string } | null {
     if (!Number.isSafeInteger(t0) || t0 < 0) return { code: 'ERR_INVALID_OPTION', reason: 't0 must be a non-negative integer' };
     if (!Number.isSafeInteger(Math.floor(ts)) || ts < 0) return { code: 'ERR_INVALID_OPTION', reason: 'ts must be a non-negative integer' };
-    if (payload.byteLength > schemaLimits.blockPayloadBytesMax) {
-      return { code: 'ERR_INVALID_OPTION', reason: `payload is above ${schemaLimits.blockPayloadBytesMax} bytes` };
-    }
+    // Every validator refuses a chain whose block is above the cap (chain-rules.ts): never sign one.
+    const tooLarge = payloadCapViolation(payload.byteLength, this.n);
+    if (tooLarge) return { code: 'ERR_PAYLOAD_TOO_LARGE', reason: tooLarge };
     const r = this.roundOf(t0, this.#nowMs);
     if (r < 1) return { code: 'ERR_INVALID_OPTION', reason: `round t0=${t0} has not started` };
     if (r > 1) return { code: 'ERR_INSTANCE_OVER', reason: `round 1 of t0=${t0} is over` };

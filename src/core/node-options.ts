@@ -130,7 +130,11 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
   pingIntervalMs?: number;
   /** A peer silent for this long is disconnected, in ms. @default 20000 */
   idleTimeoutMs?: number;
-  /** Bytes queued for one slow peer before it is dropped. @default 8388608 (8 MiB) */
+  /**
+   * Bytes queued for one slow peer before it is dropped. A validator or observer refuses a node whose limit
+   * cannot hold one round in which every validator of its genesis mines (consensus/frame-bound.ts): the
+   * default does up to 429 validators with the default f. @default 8388608 (8 MiB)
+   */
   writeQueueBytesMax?: number;
   /**
    * Frames for one peer leave at most once per this many ms while traffic is steady (an idle link writes at

@@ -158,8 +158,11 @@ export interface NodeEnvironment {
 export interface ConsensusNodePort {
   /** The node's clock: the validator keeps time by it. */
   readonly clock: Clock;
-  /** The node's frame limit: the validator checks that its largest frames fit (consensus/frame-bound.ts). */
-  readonly limits: { readonly frameBytesMax: number };
+  /**
+   * The node's frame and write-queue limits: the validator checks that its largest frames fit and that a link
+   * can queue a round in which every validator mines (consensus/frame-bound.ts).
+   */
+  readonly limits: { readonly frameBytesMax: number; readonly writeQueueBytesMax: number };
   /** Lets the validator judge the consensus chains that arrive. */
   attachConsensus(port: ConsensusPort): void;
   /** Lets the validator answer and receive catch-up traffic. */

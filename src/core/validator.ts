@@ -7,14 +7,15 @@
 import { EventEmitter } from 'node:events';
 import { toHex } from '../bytes.ts';
 import { StrongcastError, type ErrorCode } from '../errors.ts';
-import { consensusFrameBytesMin } from '../consensus/frame-bound.ts';
+import { consensusFrameBytesMin, consensusWriteQueueBytesMin } from '../consensus/frame-bound.ts';
+import { blockPayloadBytesCap, payloadCapViolation } from '../consensus/payload-cap.ts';
 import type { Clock, Timer } from '../io/clock.ts';
 import type { ChainVerdict, ConsensusNodePort } from './node-types.ts';
 import type { ChainMessage, ConsensusMessage } from '../wire/schema.ts';
 import type { ChainVerifier } from '../crypto/verifier.ts';
 import type { Identity } from '../crypto/keys.ts';
 import { DolevStrong, type ConsensusAction } from '../consensus/dolev-strong.ts';
-import { validatorIndex, type Genesis } from '../consensus/genesis.ts';
+import { roundsPerInstance, validatorIndex, type Genesis } from '../consensus/genesis.ts';
 import { blockHash, type ChainBlock, type InstanceId } from '../consensus/block.ts';
 import type { ChainTip } from '../consensus/chain.ts';
 import { logError, silentLogger, type Logger } from '../log.ts';
@@ -79,6 +80,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
       throw new StrongcastError('ERR_NOT_VALIDATOR', `key ${toHex(o.identity.publicKey).slice(0, 16)} is not a validator of network '${o.genesis.networkId}'`);
     }
     checkFrameLimit(o.node.limits.frameBytesMax, o.genesis.validators.length);
+    checkWriteQueueLimit(o.node.limits.writeQueueBytesMax, o.genesis);
     this.index = index;
     this.node = o.node;
     this.genesis = o.genesis;
@@ -94,6 +96,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.checks = new LateChecks(this.stallMsMax);
     const loaded = this.store?.loadChain();
     const stored = loaded?.blocks ?? [];
+    checkStoredPayloads(stored, o.genesis.validators.length);
     this.core = new DolevStrong(coreOptions(o, index, loaded?.base));
     for (const b of stored) this.core.appendLinked(b);
     this.storedHeight = this.core.tip().height;
@@ -150,9 +153,16 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.sync.stop();
   }
 
-  /** Proposes a block at the next round start; resolves once it is sent. */
+  /**
+   * Proposes a block at the next round start; resolves once it is sent.
+   * @throws StrongcastError ERR_PAYLOAD_TOO_LARGE at once when the payload is above the network's block
+   *   payload cap (payload-cap.ts: min(256 KiB, floor(4 MiB / n))), which every validator would refuse.
+   */
   async mine(payload: Uint8Array): Promise<{ instance: InstanceId; hash: string }> {
     if (this.index === null) throw new StrongcastError('ERR_NOT_VALIDATOR', 'an observer cannot mine');
+    // Before waiting for a round: no round would take it (the core refuses it too).
+    const tooLarge = payloadCapViolation(payload.byteLength, this.genesis.validators.length);
+    if (tooLarge) throw new StrongcastError('ERR_PAYLOAD_TOO_LARGE', tooLarge);
     if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the validator is not started');
     if (this.isAlone()) {
       // Alone, only this node would see the block: it would decide it and nobody else would.
@@ -478,5 +488,34 @@ function checkFrameLimit(frameBytesMax: number, n: number): void {
   const need = consensusFrameBytesMin(n);
   if (frameBytesMax < need) {
     throw new StrongcastError('ERR_INVALID_OPTION', `options.frameBytesMax (${frameBytesMax}) is below the ${need} bytes of the largest consensus frame of this genesis (${n} validators): a chain of all ${n} signatures over a largest block, or a full catch-up reply`);
+  }
+}
+
+/**
+ * A validator must keep its links through a round in which all n validators mine: each link then carries n
+ * chains of up to the network's largest payload and k signatures (payload-cap.ts). Below that, the node would
+ * close honest peers' links as ERR_SLOW_PEER in such a round.
+ * @throws StrongcastError ERR_INVALID_OPTION naming writeQueueBytesMax, what it is and what the genesis needs.
+ */
+function checkWriteQueueLimit(writeQueueBytesMax: number, genesis: Genesis): void {
+  const n = genesis.validators.length;
+  const k = roundsPerInstance(genesis);
+  const need = consensusWriteQueueBytesMin(n, k);
+  if (writeQueueBytesMax < need) {
+    throw new StrongcastError('ERR_INVALID_OPTION', `options.writeQueueBytesMax (${writeQueueBytesMax}) is below the ${need} bytes one link must queue in a round in which all ${n} validators of this genesis mine: ${n} chains of a largest block (${blockPayloadBytesCap(n)} bytes) with ${k} signatures`);
+  }
+}
+
+/**
+ * A stored chain holds only blocks within the network's payload cap: this node decides no other and catch-up
+ * takes no other. A block above it was decided before the cap existed (protocol version 5 or earlier); served
+ * in catch-up replies, every peer would refuse it, so the node says so at start rather than leave peers
+ * catching up for ever.
+ * @throws StrongcastError ERR_STORE naming the block's height, its size and the cap.
+ */
+function checkStoredPayloads(blocks: readonly ChainBlock[], n: number): void {
+  for (const b of blocks) {
+    const tooLarge = payloadCapViolation(b.payload.byteLength, n);
+    if (tooLarge) throw new StrongcastError('ERR_STORE', `the stored chain's block at height ${b.height}: ${tooLarge}; it was decided under an earlier protocol version, and peers of this one refuse it: start from a new genesis and data directory`);
   }
 }

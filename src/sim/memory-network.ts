@@ -5,6 +5,11 @@
  * jitter, loss as a retransmission delay, a partition as a wait until it heals); a write may arrive cut
  * into pieces. A paused reader's data waits, in order. Killing a host drops its links (peers see them close
  * a delay later) and its listeners.
+ *
+ * By default a link carries any number of bytes at once, so the only bytes a writer holds (`writableLength`)
+ * are the ones it corked. A policy may give a direction a capacity instead (`capacity`): bytes then leave at
+ * its rate, the socket's send buffer holds the first `sendBufferBytes` of those waiting, and only the rest
+ * counts in `writableLength`, as a TCP socket's userland queue does when the kernel's buffer is full.
  */
 import { StrongcastError } from '../errors.ts';
 import type { DialCallback, Link, LinkHandlers, Listener, Transport } from '../io/transport.ts';
@@ -17,6 +22,19 @@ export interface NetworkPolicy {
   delayMs(from: SimHost, to: SimHost): number;
   /** Offsets at which a write of `length` bytes is cut into pieces (sorted, inside 1..length-1); none by default. */
   cuts?(length: number): number[];
+  /**
+   * The capacity of the direction from `from` to `to`, asked once per link; undefined (the default): bytes
+   * leave at once, whatever their number.
+   */
+  capacity?(from: SimHost, to: SimHost): LinkCapacity | undefined;
+}
+
+/** A direction of a link as a bottleneck: a rate, and a send buffer in front of it. */
+export interface LinkCapacity {
+  /** Bytes the link carries per ms (125,000 is 1 Gbit/s). */
+  bytesPerMs: number;
+  /** Bytes waiting to leave that the socket's send buffer holds (the kernel's); only the rest is `writableLength`. */
+  sendBufferBytes: number;
 }
 
 /** Counters of a network, for checks that the runs took the paths they claim. */
@@ -44,6 +62,11 @@ export class MemoryLink implements Link {
   #corked = false;
   #held: Uint8Array[] = [];
   #lastArrivalMs = Number.NEGATIVE_INFINITY;
+  /** This direction's capacity (undefined: none), asked of the policy at the first write. */
+  #capacity: LinkCapacity | undefined | null = null;
+  /** Bytes transmitted that have not left yet at #backlogAtMs (with a capacity only). */
+  #backlogBytes = 0;
+  #backlogAtMs = 0;
 
   constructor(
     readonly net: MemoryNetwork,
@@ -54,7 +77,9 @@ export class MemoryLink implements Link {
   ) {}
 
   get writableLength(): number {
-    return this.#held.reduce((t, b) => t + b.byteLength, 0);
+    const corked = this.#held.reduce((t, b) => t + b.byteLength, 0);
+    const cap = this.#linkCapacity();
+    return cap === undefined ? corked : corked + Math.max(0, this.#backlogNow(cap) - cap.sendBufferBytes);
   }
 
   get closed(): boolean {
@@ -124,17 +149,40 @@ export class MemoryLink implements Link {
     this.#transmit(all);
   }
 
-  /** When bytes sent now arrive: the policy's delay, never before what was sent earlier (a stream is ordered). */
-  #nextArrival(): number {
+  /**
+   * When `length` bytes sent now arrive: once the bytes before them and they have left (with a capacity),
+   * plus the policy's delay, never before what was sent earlier (a stream is ordered).
+   */
+  #nextArrival(length = 0): number {
     const sched = this.net.sched;
-    this.#lastArrivalMs = Math.max(sched.now + this.net.policy.delayMs(this.host, this.peer.host), this.#lastArrivalMs);
+    const cap = this.#linkCapacity();
+    let leftAtMs = sched.now;
+    if (cap !== undefined) {
+      this.#backlogBytes = this.#backlogNow(cap) + length;
+      // Whole ms, as every other time of the timeline.
+      leftAtMs += Math.ceil(this.#backlogBytes / cap.bytesPerMs);
+    }
+    this.#lastArrivalMs = Math.max(leftAtMs + this.net.policy.delayMs(this.host, this.peer.host), this.#lastArrivalMs);
     return this.#lastArrivalMs;
+  }
+
+  #linkCapacity(): LinkCapacity | undefined {
+    if (this.#capacity === null) this.#capacity = this.net.policy.capacity?.(this.host, this.peer.host);
+    return this.#capacity;
+  }
+
+  /** Bytes transmitted that have still not left now: the backlog, drained at the link's rate since it was counted. */
+  #backlogNow(cap: LinkCapacity): number {
+    const now = this.net.sched.now;
+    this.#backlogBytes = Math.max(0, this.#backlogBytes - (now - this.#backlogAtMs) * cap.bytesPerMs);
+    this.#backlogAtMs = now;
+    return this.#backlogBytes;
   }
 
   #transmit(bytes: Uint8Array): void {
     this.net.counters.bytes += bytes.byteLength;
     const cuts = this.net.policy.cuts?.(bytes.byteLength) ?? [];
-    const arrival = this.#nextArrival();
+    const arrival = this.#nextArrival(bytes.byteLength);
     const to = this.peer;
     let from = 0;
     for (const cut of [...cuts, bytes.byteLength]) {

@@ -15,8 +15,12 @@ import { StrongcastError } from '../errors.ts';
  * plaintext `hello` and `auth` messages are gone, and the hello of versions 1 to 3 is refused as another version.
  * Version 5 added `digest` to chain statements: a statement names the whole chain, not only its last block,
  * whose hash covers neither height nor parent (catch-up.ts). A version-4 node would refuse the field.
+ * Version 6 caps a block's payload per network at min(blockPayloadBytesMax, floor(4 MiB / n)) for n
+ * validators (consensus/payload-cap.ts), so an all-mine round fits every link's write queue. The wire format
+ * is unchanged, but a version-5 node would sign and relay blocks a version-6 one refuses as invalid: the two
+ * would disagree on what a valid block is, so they do not mix.
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** Byte lengths fixed by Ed25519 and SHA-256. */
 export const PUBLIC_KEY_BYTES = 32;
@@ -33,7 +37,10 @@ export const schemaLimits = {
   topicBytesMax: 64,
   /** Largest gossip payload, in bytes. */
   gossipDataBytesMax: 256 * 1024,
-  /** Largest block payload, in bytes. */
+  /**
+   * Largest block payload, in bytes, in any network; a network of n validators caps it lower from n = 17 on
+   * (consensus/payload-cap.ts), a consensus rule the schema, which knows no genesis, leaves to the validator.
+   */
   blockPayloadBytesMax: 256 * 1024,
   /** Most addresses in one peer-exchange reply. */
   peersPerReplyMax: 64,

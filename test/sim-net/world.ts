@@ -15,7 +15,7 @@ import type { ErrorCode } from '../../src/errors.ts';
 import { createNode } from '../../src/create-node.ts';
 import type { StrongcastNode } from '../../src/core/node.ts';
 import { Validator, type ChainStore, type ValidatorOptions } from '../../src/core/validator.ts';
-import { MemoryNetwork } from '../../src/sim/memory-network.ts';
+import { MemoryNetwork, type NetworkPolicy } from '../../src/sim/memory-network.ts';
 import { Prng } from '../../src/sim/prng.ts';
 import { Scheduler } from '../../src/sim/scheduler.ts';
 import { seededRandom, SimHost } from '../../src/sim/sim-host.ts';
@@ -59,6 +59,8 @@ export interface WorldOptions {
   observers?: number;
   /** The one-way delay of one send, in place of a uniform draw in delayMinMs..delayMaxMs. */
   delayMs?: (from: SimHost, to: SimHost) => number;
+  /** The rate and send buffer of each direction of a link (memory-network.ts). @default none: bytes leave at once */
+  capacity?: NetworkPolicy['capacity'];
   /** FOR NEGATIVE CONTROLS ONLY: passed to every validator's state machine. */
   consensusOverrides?: ValidatorOptions['consensusOverrides'];
 }
@@ -168,6 +170,7 @@ export class World {
     this.net = new MemoryNetwork(this.sched, {
       delayMs: opts.delayMs ?? (() => this.rng.int(opts.delayMinMs, opts.delayMaxMs)),
       cuts: (length) => this.#cuts(length),
+      ...(opts.capacity ? { capacity: opts.capacity } : {}),
     });
     this.total = opts.n + (opts.observers ?? 0);
     this.hosts = Array.from({ length: this.total }, (_, i) => new SimHost(this.sched, validatorIp(i), opts.offsetsMs?.[i] ?? 0));
