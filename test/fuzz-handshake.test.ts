@@ -26,6 +26,7 @@ import { encodeFrame } from '../src/wire/framing.ts';
 import { encodeVersionAndNetwork, makeNoiseIdentity, makeNoiseKeyPair, noisePrologue, type LocalHello } from '../src/peers/handshake.ts';
 import { encodeNoiseFrame, encodeRejectFrame, handshakeFrameBytesMax } from '../src/wire/handshake-frames.ts';
 import type { SecureChannel } from '../src/net/secure-channel.ts';
+import { consensusTypes, type Inbox } from '../src/net/inbox.ts';
 import { resolveLimits } from '../src/core/node-options.ts';
 import { systemClock } from '../src/io/system-clock.ts';
 import { seededRandom } from '../src/sim/sim-host.ts';
@@ -238,7 +239,7 @@ async function fuzzOne(): Promise<void> {
     feed(chunks(frames), frames.length, false);
     next = await exchange();
   }
-  if (rec.opened && plan === 'clean' && !outbound) assert.equal(rec.handedOn, earlyExpected, 'frames behind the last handshake message');
+  if (rec.opened && plan === 'clean' && !outbound) assertEachKindInOrder(rec.handedOn, earlyExpected, 'frames behind the last handshake message');
   assert.ok(!rec.opened || expectOpen, `opened on plan '${plan}'`);
   if (plan === 'clean') assert.ok(rec.opened, `a clean handshake did not open (${outbound ? 'dialing' : 'listening'}): ${JSON.stringify(rec.closes)} offences ${rec.offences.join(',')}`);
   if (rec.opened) stats.opened++;
@@ -264,6 +265,18 @@ function firstPeerBytes(plan: Plan, session: SecureSession): Uint8Array[] {
 /** Types the connection must hand on from the frames behind the dialer's last handshake message. */
 let earlyExpected: string[] = [];
 
+/**
+ * Every frame sent was handed on, consensus frames and the rest each in the order sent: within a read the
+ * consensus ones go first (net/inbox.ts), and where the reads were cut depends on the chunks.
+ */
+function assertEachKindInOrder(handedOn: readonly string[], sent: readonly string[], what: string): void {
+  for (const consensus of [true, false]) {
+    const kind = (ts: readonly string[]) => ts.filter((t) => consensusTypes.has(t as Message['t']) === consensus);
+    assert.equal(kind(handedOn), kind(sent), `${what}: ${consensus ? 'consensus frames' : 'the rest'}`);
+  }
+  assert.is(handedOn.length, sent.length, what);
+}
+
 /** Sealed frames right behind the dialer's last message: well-formed, or (early-junk) anything at all. */
 function earlyFrames(plan: Plan, session: SecureSession): Uint8Array[] {
   const more = Array.from({ length: rng.next() < 0.1 ? rng.int(33, 80) : rng.int(0, 4) }, validMessage);
@@ -274,7 +287,7 @@ function earlyFrames(plan: Plan, session: SecureSession): Uint8Array[] {
 
 /** Throws sealed, damaged, tampered, replayed and unsealed frames at an open connection. */
 async function afterOpen(conn: PeerConnection, session: SecureSession, feed: (p: readonly Uint8Array[], n: number, open: boolean) => void, exchange: () => Promise<Uint8Array[]>): Promise<void> {
-  const internals = conn as unknown as { inbox: unknown[]; inboxHead: number; channel: SecureChannel; unread: Uint8Array | null };
+  const internals = conn as unknown as { inbox: Inbox; channel: SecureChannel; unread: Uint8Array | null };
   let lastSealed: Uint8Array | null = null;
   for (let i = rng.int(1, 12); i > 0 && !conn.isClosed(); i--) {
     const frames = Array.from({ length: rng.int(1, 16) }, () => {
@@ -288,7 +301,7 @@ async function afterOpen(conn: PeerConnection, session: SecureSession, feed: (p:
     feed(chunks(frames), frames.length, true);
     await exchange();
     // at most one read waits: the frames of this step, or those sent behind the last handshake message
-    const waiting = internals.inbox.length - internals.inboxHead;
+    const waiting = internals.inbox.consensus.length + internals.inbox.other.length;
     assert.ok(waiting <= 80 + 16, `inbox holds ${waiting}`);
     assert.ok((internals.unread?.byteLength ?? 0) <= earlyBytesMax, `${internals.unread?.byteLength} bytes unread`);
     assert.ok(internals.channel.bufferedBytes <= 4 + frameBytesMax + 16, `decoder holds ${internals.channel.bufferedBytes} bytes`);

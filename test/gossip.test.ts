@@ -99,6 +99,20 @@ test('inflightMax bounds messages under verification', () => {
   assert.is(g.admit('p', 'c', 0).verdict, 'verify');
 });
 
+test('consensusInflightMax bounds chains and outcomes apart from broadcasts: a full broadcast cap never holds a chain, nor the reverse', () => {
+  const g = new GossipCore({ inflightMax: 2, consensusInflightMax: 1 });
+  assert.is(g.admit('p', 'a', 0).verdict, 'verify');
+  assert.is(g.admit('p', 'b', 0).verdict, 'verify');
+  assert.is(g.admit('p', 'chain 1', 0, true).verdict, 'verify', 'broadcasts at their cap: a chain still goes');
+  const d = g.admit('p', 'chain 2', 0, true);
+  assert.ok(d.verdict === 'drop' && d.code === 'OVERLOADED', 'exactly consensusInflightMax chains in flight: one more waits');
+  assert.equal([g.inflightCount, g.consensusInflightCount], [2, 1]);
+  g.settle('chain 1', true, 0);
+  assert.equal([g.inflightCount, g.consensusInflightCount], [2, 0]);
+  assert.is(g.admit('p', 'c', 0).verdict, 'drop', 'a chain settled frees no broadcast room');
+  assert.is(g.admit('p', 'chain 2', 0, true).verdict, 'verify');
+});
+
 test('relay targets skip the peers that sent the message', () => {
   const g = new GossipCore();
   assert.equal(g.relayTargets(['a', 'b', 'c'], new Set(['b'])), ['a', 'c']);
@@ -111,7 +125,7 @@ test('our own message is marked seen so it is not taken back', () => {
 });
 
 test('options are validated with messages naming the field', () => {
-  for (const [opts, field] of [[{ hopLimit: 0 }, 'hopLimit'], [{ inflightMax: -1 }, 'inflightMax'], [{ seenEntriesMax: 1.5 }, 'seenEntriesMax']] as const) {
+  for (const [opts, field] of [[{ hopLimit: 0 }, 'hopLimit'], [{ inflightMax: -1 }, 'inflightMax'], [{ consensusInflightMax: 0 }, 'consensusInflightMax'], [{ seenEntriesMax: 1.5 }, 'seenEntriesMax']] as const) {
     try {
       new GossipCore(opts);
       assert.unreachable(field);

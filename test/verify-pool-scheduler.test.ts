@@ -103,7 +103,7 @@ function chainJob(id: number, signatures: number, outcomes?: Map<number, Outcome
 
 const jobs = (ids: number[], outcomes?: Map<number, Outcome>): BatchJob[] => ids.map((id) => job(id, 1, outcomes));
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
-const settings = (s: Partial<SchedulerSettings>): SchedulerSettings => ({ batchMax: 4, batchWaitMs: 0, batchBytesMax: 1 << 20, pendingChecksMax: 1000, inlineSignaturesMax: 0, inlineMsPerSecMax: 200, laneQuantumSignatures: 4096, ...s });
+const settings = (s: Partial<SchedulerSettings>): SchedulerSettings => ({ batchMax: 4, batchWaitMs: 0, batchBytesMax: 1 << 20, pendingChecksMax: 1000, inlineSignaturesMax: 0, inlineMsPerSecMax: 200, laneQuantumSignatures: 4096, consensusSharePercentMax: 75, consensusBurstSignatures: 1024, ...s });
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const runIds = (e: FakeExecutor): number[][] => e.runs.map((r) => r.ids);
 
@@ -190,6 +190,73 @@ test('lanes: a job larger than the quantum waits for the credit of later turns, 
   assert.equal(runIds(e)[0], [10, 11, 2, 12, 13, 1, 14, 15], 'the chain of 5 goes on the third turn of its lane, with 6 credits');
   s.enqueueAll([chainJob(3, 3), ...inLane('x', [16, 17, 18])]);
   assert.equal(runIds(e)[1], [16, 17, 3, 18], 'the shared lane starts again from nothing: its chain of 3 waits one turn');
+});
+
+/** `job` of the consensus class in `lane`. */
+const consensusIn = (lane: string, ids: number[], outcomes?: Map<number, Outcome>): BatchJob[] => ids.map((id) => ({ ...job(id, 1, outcomes), lane, consensus: true }));
+
+test('consensus: a chain check queued behind a broadcast backlog goes, alone, in the next batch a thread takes; broadcasts go on after it', async () => {
+  const e = new FakeExecutor(1);
+  const s = new BatchScheduler(e, settings({ batchMax: 4 }));
+  s.enqueueAll(inLane('peer', range(0, 40)));
+  assert.equal(runIds(e), [[0, 1, 2, 3], [4, 5, 6, 7]], 'both in-flight places taken; 32 broadcast checks wait');
+  s.enqueue(consensusIn('validator', [200])[0]!);
+  await turn();
+  assert.equal(runIds(e).length, 2, 'no place free: it waits, first in line');
+  (e.runs[0] as FakeRun).finish();
+  await turn();
+  assert.equal(runIds(e)[2], [200], 'the first place that frees takes it, in a batch of its own, not behind 32 queued before it nor in a full batch of them');
+  (e.runs[1] as FakeRun).finish();
+  await turn();
+  assert.equal(runIds(e)[3], [8, 9, 10, 11], 'then the broadcasts, in order');
+  assert.is(s.consensusSignatures, 0, 'counted once verified');
+  (e.runs[2] as FakeRun).finish();
+  await Promise.resolve();
+  assert.is(s.consensusSignatures, 1);
+});
+
+test('consensus: at the end of the turn a few are verified here, within the inline budget, while the broadcast backlog stays with the threads', async () => {
+  const e = new FakeExecutor(1, false, 'answers');
+  const s = new BatchScheduler(e, settings({ batchMax: 4, inlineSignaturesMax: 2 }));
+  const outcomes = new Map<number, Outcome>();
+  s.enqueueAll(inLane('peer', range(0, 20)));
+  s.enqueueAll(consensusIn('validator', [200, 201], outcomes));
+  assert.equal(e.here, [], 'not before the end of the turn');
+  await turn();
+  assert.equal(e.here, [[200, 201]], 'two consensus checks (inlineSignaturesMax) here, the 12 broadcasts left queued are not');
+  assert.equal(outcomes.get(201), { slots: [201] });
+  s.enqueueAll(consensusIn('validator', [202, 203, 204]));
+  await turn();
+  assert.equal(e.here.length, 1, 'three are more than inlineSignaturesMax: they wait for a thread');
+  (e.runs[0] as FakeRun).finish();
+  await turn();
+  assert.equal(runIds(e)[2], [202, 203, 204]);
+});
+
+test('consensusSharePercentMax and consensusBurstSignatures: consensus takes the burst ahead of waiting broadcasts, then exactly its share; with nothing else waiting it takes all', () => {
+  const e = new FakeExecutor(1, true);
+  const s = new BatchScheduler(e, settings({ batchMax: 4, consensusSharePercentMax: 50, consensusBurstSignatures: 3 }));
+  s.enqueueAll([...inLane('peer', range(0, 8)), ...consensusIn('validator', range(100, 8))]);
+  const all = runIds(e).flat();
+  assert.equal(all.slice(0, 3), [100, 101, 102], 'the burst of 3 first');
+  assert.equal(all.slice(3, 13), [0, 103, 1, 104, 2, 105, 3, 106, 4, 107], 'then one for one (50%): a broadcast earns the credit the next consensus check spends');
+  assert.equal(all.slice(13), [5, 6, 7], 'consensus done, the broadcasts go on');
+  assert.is(s.consensusHeldSignatures, 5, 'five broadcasts went while consensus checks waited for their share');
+  const f = new FakeExecutor(1, true);
+  const t = new BatchScheduler(f, settings({ batchMax: 4, consensusSharePercentMax: 75, consensusBurstSignatures: 1 }));
+  t.enqueueAll([...inLane('peer', range(0, 4)), ...consensusIn('validator', range(100, 7))]);
+  assert.equal(runIds(f).flat(), [100, 0, 101, 102, 103, 1, 104, 105, 106, 2, 3], '75%: three consensus checks per broadcast once the burst of 1 is spent');
+  const g = new FakeExecutor(1, true);
+  const u = new BatchScheduler(g, settings({ batchMax: 4, consensusSharePercentMax: 1, consensusBurstSignatures: 1 }));
+  u.enqueueAll(consensusIn('validator', range(100, 6)));
+  assert.equal(runIds(g), [[100, 101, 102, 103], [104, 105]], 'no broadcast waits: the share does not apply');
+});
+
+test('consensus lanes: one peer\'s flood of chains does not queue another\'s chain behind it', async () => {
+  const e = new FakeExecutor(1, true);
+  const s = new BatchScheduler(e, settings({ batchMax: 8, laneQuantumSignatures: 2 }));
+  s.enqueueAll([...consensusIn('byzantine', range(0, 12)), ...consensusIn('honest', [100])]);
+  assert.equal(runIds(e)[0], [0, 1, 100, 2, 3, 4, 5, 6], 'the honest chain in the first round of the consensus lanes');
 });
 
 test('a partial batch is split across idle threads, never below 8 signatures a task', async () => {

@@ -303,6 +303,24 @@ test('verifyNow: only a verifier on this thread has it; it answers at once, coun
   assert.ok(isStrongcastError(thrown, 'ERR_POOL'), String(thrown));
 });
 
+test('the consensus class: pool and main-thread verifier give the same answers and count the same consensus signatures', async () => {
+  const counted: number[][] = [];
+  for (const v of [createMainThreadVerifier({ consensus }), createVerifyPool({ threads: 1, consensus })]) {
+    try {
+      const checks = gossipChecks(5, 2);
+      const asBroadcast = await v.verify(checks, 'peer');
+      assert.equal(await v.verify(checks, 'validator', 'consensus'), asBroadcast, 'the class changes the order, never the answer');
+      assert.ok((await v.checkChain({ ...chain({ signers: [0, 3], payload: 'class' }), lane: 'validator' })).ok);
+      const s = v.stats();
+      counted.push([s.consensusSignatures, s.signaturesVerified, s.consensusHeldSignatures]);
+    } finally {
+      await v.close();
+    }
+  }
+  assert.equal(counted[0], [5 + 2, 5 + 5 + 2, 0], 'main thread: the consensus verify and the chain\'s two signatures');
+  assert.equal(counted[1], counted[0], 'the pool counts alike');
+});
+
 test('checkChain without a validator set fails with ERR_INVALID_OPTION', async () => {
   const v = createMainThreadVerifier({});
   assert.ok(isStrongcastError(await rejection(v.checkChain(chain({ signers: [0] }))), 'ERR_INVALID_OPTION'));
@@ -358,6 +376,11 @@ const badOptions: Array<[VerifyPoolOptions, string]> = [
   [{ inlineMsPerSecMax: -1 }, 'options.inlineMsPerSecMax must be an integer in 0..1000'],
   [{ laneQuantumSignatures: 0 }, 'options.laneQuantumSignatures must be an integer in 1..4096'],
   [{ laneQuantumSignatures: 4097 }, 'options.laneQuantumSignatures must be an integer in 1..4096'],
+  [{ consensusSharePercentMax: 0 }, 'options.consensusSharePercentMax must be an integer in 1..99'],
+  [{ consensusSharePercentMax: 100 }, 'options.consensusSharePercentMax must be an integer in 1..99'],
+  [{ consensusSharePercentMax: 50.5 }, 'options.consensusSharePercentMax must be an integer in 1..99'],
+  [{ consensusBurstSignatures: 0 }, 'options.consensusBurstSignatures must be an integer in 1..1000000'],
+  [{ consensusBurstSignatures: 1_000_001 }, 'options.consensusBurstSignatures must be an integer in 1..1000000'],
   [{ consensus: null as never }, 'options.consensus must be an object'],
   [{ consensus: { ...consensus, networkId: '' } }, 'options.consensus.networkId must be a string of 1..64 bytes'],
   [{ consensus: { ...consensus, genesisHash: new Uint8Array(31) } }, 'options.consensus.genesisHash must be 32 bytes'],

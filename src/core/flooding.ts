@@ -46,8 +46,11 @@ export interface FloodHost {
   consensusPort(): ConsensusPort | null;
   /** Scores the sender of bad input. */
   offence(c: PeerConnection, code: ErrorCode, reason: string): void;
-  /** A check ended (its message left the verifications in progress): senders waiting for room may go on. */
-  checkEnded(): void;
+  /**
+   * A check ended (its message left the verifications in progress): senders waiting for room in its class
+   * (`consensus`: chains and outcomes; else broadcasts) may go on.
+   */
+  checkEnded(consensus: boolean): void;
   /** Hands a broadcast to the application (its listeners). */
   deliver(d: GossipDelivery): void;
 }
@@ -66,16 +69,16 @@ export class Flooding {
     // Checked on this thread, the broadcast is delivered and relayed right away, inside the turn budget that
     // paces reading: through a promise, that work would run after the whole read, outside the budget.
     if (h.verifier.verifyNow) return this.#verifyGossipNow(c, msg, id, check);
-    c.beginWork();
+    c.beginWork(false);
     // The connection's own lane: its checks queue behind its own backlog, not behind other peers' (batch-scheduler.ts).
     h.verifier.verify([check], c.addr).then(
       ([ok]) => {
-        c.endWork();
+        c.endWork(false);
         this.#afterGossipVerify(c, msg, id, ok === true);
       },
       (e: unknown) => {
-        c.endWork();
-        this.#afterVerifyFailure(id, e);
+        c.endWork(false);
+        this.#afterVerifyFailure(id, e, false);
       },
     );
   }
@@ -124,18 +127,19 @@ export class Flooding {
    */
   #judgeAndFlood(c: PeerConnection, id: string, badCode: ErrorCode, judge: () => Promise<ChainVerdict>, relayed: () => Message): void {
     const h = this.host;
-    if (!this.#admit(c, id)) return;
-    c.beginWork();
+    // Counted apart from broadcasts (consensusInflightMax): a broadcast backlog never holds a chain back.
+    if (!this.#admit(c, id, undefined, true)) return;
+    c.beginWork(true);
     judge().then(
       (v) => {
-        c.endWork();
+        c.endWork(true);
         this.#settleJudged(c, id, v, badCode, relayed);
         // Last, so senders that waited for room are handled after this message has gone on.
-        h.checkEnded();
+        h.checkEnded(true);
       },
       (e: unknown) => {
-        c.endWork();
-        this.#afterVerifyFailure(id, e);
+        c.endWork(true);
+        this.#afterVerifyFailure(id, e, true);
       },
     );
   }
@@ -154,15 +158,15 @@ export class Flooding {
     try {
       ok = (this.host.verifier.verifyNow as (check: SignatureCheck) => boolean)(check);
     } catch (e) {
-      return this.#afterVerifyFailure(id, e);
+      return this.#afterVerifyFailure(id, e, false);
     }
     this.#afterGossipVerify(c, msg, id, ok);
   }
 
-  /** Whether to check an arriving message; a duplicate broadcast (of `origin`) also prunes its link. */
-  #admit(c: PeerConnection, id: string, origin?: Uint8Array): boolean {
+  /** Whether to check an arriving message (`consensus`: a chain or an outcome); a duplicate broadcast (of `origin`) also prunes its link. */
+  #admit(c: PeerConnection, id: string, origin?: Uint8Array, consensus = false): boolean {
     const h = this.host;
-    const a = h.gossip.admit(c.peerId, id, h.now());
+    const a = h.gossip.admit(c.peerId, id, h.now(), consensus);
     if (a.verdict === 'verify') return true;
     // Overload is ours (gossip counters.overloaded), not the sender's: unscored. Connections wait for room
     // before handing on a message to check (net/overload-gate.ts), so only our own bugs can land here.
@@ -173,16 +177,16 @@ export class Flooding {
     return false;
   }
 
-  #afterVerifyFailure(id: string, e: unknown): void {
+  #afterVerifyFailure(id: string, e: unknown, consensus: boolean): void {
     this.host.gossip.settle(id, false, this.host.now());
     logError(this.host.log, 'verification failed', { error: (e as Error).message });
-    this.host.checkEnded();
+    this.host.checkEnded(consensus);
   }
 
   /** A checked broadcast goes on (see #settleGossip); then senders that waited for room may go on too. */
   #afterGossipVerify(c: PeerConnection, msg: GossipMessage, id: string, ok: boolean): void {
     this.#settleGossip(c, msg, id, ok);
-    this.host.checkEnded();
+    this.host.checkEnded(false);
   }
 
   /** A checked broadcast: scored if forged, else relayed down its tree and delivered. */

@@ -163,7 +163,7 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
   peerBytesPerSec?: number;
   /** Bytes a peer may send in a burst. @default 33554432 (32 MiB) */
   peerBytesBurst?: number;
-  /** Messages from one peer awaiting verification before its socket is paused. @default 512 */
+  /** Messages from one peer awaiting verification, each class apart (broadcasts; chains and outcomes), before its socket is paused. @default 512 */
   peerInflightMax?: number;
   /** Addresses remembered from peer exchange. @default 1000 */
   knownAddressesMax?: number;

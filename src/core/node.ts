@@ -83,8 +83,10 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private sync: SyncPort | null = null;
   /** Work per event-loop turn on received frames, shared by every connection. */
   private readonly turn: TurnBudget;
-  /** Room among the verifications in progress: senders wait for it rather than have messages dropped. */
+  /** Room among the broadcasts being verified: senders wait for it rather than have messages dropped. */
   private readonly gate: OverloadGate;
+  /** Room among the consensus messages being checked, apart from broadcasts': a broadcast backlog never holds a chain. */
+  private readonly consensusGate: OverloadGate;
   private readonly getChainAnswers = new RequestInterval(getChainIntervalMs);
   private readonly flooding: Flooding;
   private readonly exchange: PeerExchange;
@@ -125,6 +127,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.verifier = options.verifier ?? createMainThreadVerifier({});
     this.gossip = new GossipCore(options);
     this.gate = new OverloadGate(() => this.gossip.inflightCount, this.gossip.inflightMax);
+    this.consensusGate = new OverloadGate(() => this.gossip.consensusInflightCount, this.gossip.consensusInflightMax);
     this.broadcastRelay = new BroadcastRelay(options, {
       sendFrame: (peer, frame) => this.sendGossipFrame(peer, frame),
       send: (peer, msg) => this.sendTo(peer, msg),
@@ -190,6 +193,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.table.closeAll('ERR_CONNECTION_CLOSED', 'node shutting down');
     this.turn.clear();
     this.gate.clear();
+    this.consensusGate.clear();
     const listener = this.listener;
     this.listener = null;
     if (listener) await listener.close();
@@ -410,6 +414,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       random: this.env.random,
       turn: this.turn,
       gate: this.gate,
+      consensusGate: this.consensusGate,
       events: {
         onOpen: (c) => this.table.onOpen(c),
         onMessage: (c, m, frameBytes) => this.onMessage(c, m, frameBytes),
@@ -588,7 +593,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       now: this.now,
       consensusPort: () => this.consensus,
       offence: (c, code, reason) => this.onOffence(c, code, reason),
-      checkEnded: () => this.gate.release(),
+      checkEnded: (consensus) => (consensus ? this.consensusGate : this.gate).release(),
       deliver: (d) => this.notify(() => this.emit('message', d)),
     };
   }

@@ -66,13 +66,14 @@ export class OutcomeExchange {
    * on, and followed by an observer. Outcomes of rounds long past or not yet begun are neither checked nor
    * carried (nor scored: a peer may be behind).
    */
-  async onOutcome(msg: OutcomeMessage): Promise<ChainVerdict> {
+  async onOutcome(msg: OutcomeMessage, from?: string): Promise<ChainVerdict> {
     const h = this.host;
     const key = h.genesis.validators[msg.signer]?.publicKey;
     if (!key) return { valid: false, forward: false, code: 'ERR_BAD_MESSAGE', reason: `outcome signer ${msg.signer} is not a validator` };
     if (!this.#gate.inWindow(msg.t0, h.core.currentRound(h.now()))) return { valid: true, forward: false };
     const message = outcomeSignedBytes(h.genesis.networkId, h.core.genesisHash, msg);
-    const [ok] = await h.verifier.verify([{ publicKey: key, message, signature: msg.sig }]);
+    // A consensus check, in the sender's lane: a broadcast flood must not hold an outcome back.
+    const [ok] = await h.verifier.verify([{ publicKey: key, message, signature: msg.sig }], from, 'consensus');
     if (!ok) return { valid: false, forward: false, code: 'ERR_BAD_SIGNATURE', reason: `outcome of validator ${msg.signer} for t0=${msg.t0} has a bad signature` };
     if (!this.#gate.admit(msg.signer, msg.t0, h.core.currentRound(h.now()))) return { valid: true, forward: false };
     if (this.#follower?.onOutcome(msg)) this.follow();

@@ -102,7 +102,8 @@ export class ValidatorSync {
     const key = h.genesis.validators[st.signer]!.publicKey;
     // The blocks of a reply count for the statement's signer only when that signer's own connection sent it.
     if (toHex(key) !== peer) return;
-    const [ok] = await h.verifier.verify([{ publicKey: key, message: statementSignedBytes(h.genesis.networkId, h.core.genesisHash, st), signature: st.sig }]);
+    // A consensus check: catch-up must not wait behind a broadcast flood either.
+    const [ok] = await h.verifier.verify([{ publicKey: key, message: statementSignedBytes(h.genesis.networkId, h.core.genesisHash, st), signature: st.sig }], peer, 'consensus');
     if (!ok || this.#run !== cu) return;
     const refused = cu.onReply(st, msg.blocks);
     if (refused) h.log.warn('catch-up blocks refused', { signer: st.signer, reason: refused.reason });

@@ -110,7 +110,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.node.attachConsensus({ onChain: (msg, hash, from) => this.onChain(msg, hash, from), onOutcome: (msg) => this.outcomes.onOutcome(msg) });
+    this.node.attachConsensus({ onChain: (msg, hash, from) => this.onChain(msg, hash, from), onOutcome: (msg, from) => this.outcomes.onOutcome(msg, from) });
     this.node.attachSync({ onGetChain: (from) => this.sync.answer(from), onChainReply: (msg, peer) => this.sync.onReply(msg, peer) });
     // A node that starts after the network did may have missed decisions: it catches up first (catch-up.ts).
     if (this.now() >= this.genesis.startMs) {
@@ -207,7 +207,9 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     const running = this.checks.begin({ miner: msg.block.miner, t0: msg.block.t0 }, timing.round, deadlineMs, this.now());
     let check;
     try {
-      check = await this.verifier.checkChain({ msg, blockHash: hash, round: timing.round });
+      // In the sender's lane of the consensus class: ahead of broadcasts, and one peer's flood of chains
+      // does not queue the others' behind it.
+      check = await this.verifier.checkChain({ msg, blockHash: hash, round: timing.round, lane: from });
     } finally {
       const late = this.checks.end(running, this.now());
       if (late) this.onLateCheck(late);

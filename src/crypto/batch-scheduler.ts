@@ -27,15 +27,27 @@
  * once and the scheduler never sets a timer for it: real timers on that path would break the simulator.
  *
  * Jobs queue in lanes (a lane is whoever the work is for: the node gives each connection its own), and batches
- * are cut from the lanes by deficit round robin (Shreedhar and Varghese, 1995): each lane in turn adds up to
+ * are cut from the lanes by deficit round robin (lanes.ts): each lane in turn adds up to
  * `laneQuantumSignatures` signatures, its own jobs in order, and a job larger than that waits for the credit of
  * later turns. So the capacity is shared max-min fairly: a lane with a few checks has them in the next batch
  * however many another lane has queued, and a lane that queues more than its share waits for its own backlog
  * (its connection, holding its socket unread, is slowed by TCP). With one lane this is the plain FIFO.
+ *
+ * Consensus checks (Dolev-Strong chains, validators' outcomes, catch-up statements) are a class of their own,
+ * with lanes of their own, served before every broadcast lane: Dolev-Strong needs every honest chain checked
+ * within its round, and a flood of valid broadcasts (each sender within its rate) must not delay that. At the
+ * end of the turn they go first: on this thread when they are few and the inline budget allows (a chain
+ * usually brings one signature not yet cached), else in a batch of their own to the next free thread, so they
+ * never wait behind the broadcast lanes' backlog nor ride in a full batch of broadcasts. Bounded: while
+ * broadcasts wait, consensus checks may take at most `consensusSharePercentMax` percent of the signatures
+ * taken (beyond a burst of `consensusBurstSignatures`), so a Byzantine validator that floods chains cannot
+ * starve the rest; past that they wait their turn. Honest consensus work, about n - 1 signatures per block,
+ * stays far below it.
  */
 import { StrongcastError } from '../errors.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import type { SignatureCheck } from './verifier.ts';
+import { ClassShare, LaneRing } from './lanes.ts';
 import { itemBytes, itemResultSlots, itemSignatures, packBatch, type BatchItemInput } from './packing.ts';
 
 /** Runs packed batches somewhere: worker threads, or the main thread. */
@@ -63,6 +75,8 @@ export interface BatchJob {
   item: BatchItemInput;
   /** Whom the work is for: lanes share the capacity fairly, each lane's jobs in order. @default the shared lane '' */
   lane?: string;
+  /** A consensus check (a chain, an outcome, a catch-up statement): served before broadcasts, within its share. @default false */
+  consensus?: boolean;
   onResult(slots: Uint8Array): void;
   onError(e: unknown): void;
 }
@@ -88,6 +102,10 @@ export interface SchedulerSettings {
   now?: () => number;
   /** Signatures a lane adds to a batch each time its turn comes round (deficit round robin's quantum). */
   laneQuantumSignatures: number;
+  /** Most percent of the signatures taken while broadcasts wait that consensus checks take ahead of them (1..99). */
+  consensusSharePercentMax: number;
+  /** Signatures consensus checks may take ahead of waiting broadcasts before their share applies. */
+  consensusBurstSignatures: number;
 }
 
 /** The inline budget holds this many seconds of its rate: a burst of small batches after a quiet spell all stay here. */
@@ -123,37 +141,6 @@ export const systemFlushLater: FlushLater = (flush, ms) => {
 
 /** Tasks in flight per thread: two, so a worker has its next batch while the last result travels back. */
 export const inFlightPerThread = 2;
-/** Taken jobs are cut from the front of a lane's array once this many have piled up. */
-const queueCompactAt = 1024;
-
-/** The jobs of one lane, in order, and its credit in signatures for the current turn. */
-class Lane {
-  readonly jobs: BatchJob[] = [];
-  head = 0;
-  deficit = 0;
-  /** Its turn has begun (the quantum is added once a turn, not again when a full batch interrupted it). */
-  inTurn = false;
-
-  constructor(readonly key: string) {}
-
-  get empty(): boolean {
-    return this.head >= this.jobs.length;
-  }
-
-  shift(): BatchJob {
-    const job = this.jobs[this.head] as BatchJob;
-    this.jobs[this.head++] = undefined as unknown as BatchJob;
-    if (this.head >= this.jobs.length) {
-      this.jobs.length = 0;
-      this.head = 0;
-    } else if (this.head >= queueCompactAt && this.head * 2 >= this.jobs.length) {
-      // Under sustained load a lane may never empty: drop the taken jobs so it cannot grow without end.
-      this.jobs.splice(0, this.head);
-      this.head = 0;
-    }
-    return job;
-  }
-}
 /** A partial batch is not split into tasks smaller than this: below it, posting costs more than it saves. */
 const splitSignaturesMin = 8;
 
@@ -163,17 +150,21 @@ export function poolError(e: unknown): StrongcastError {
   return new StrongcastError('ERR_POOL', `verification worker failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
 }
 
+/** Which queued jobs a batch is cut from: consensus only, broadcasts only, or either (consensus first, within its share). */
+type Source = 'consensus' | 'broadcast' | 'any';
+
 /** Queues jobs, batches them for an executor, and accounts for the signatures pending. */
 export class BatchScheduler {
   readonly #executor: BatchExecutor;
   readonly #settings: SchedulerSettings;
   /** Batches out at once before a full one has to wait: inFlightPerThread per thread. */
   readonly #inFlightMax: number;
-  /** Lanes with jobs not yet dispatched, by key. */
-  readonly #lanes = new Map<string, Lane>();
-  /** The same lanes in round-robin order; the first has the turn. */
-  #ring: Lane[] = [];
-  #queuedSignatures = 0;
+  /** Consensus checks not yet dispatched, by lane: served before broadcasts. */
+  readonly #consensus: LaneRing<BatchJob>;
+  /** Every other job not yet dispatched, by lane. */
+  readonly #broadcast: LaneRing<BatchJob>;
+  /** How far consensus checks may go ahead of waiting broadcasts. */
+  readonly #share: ClassShare;
   /** Signatures queued or in flight: what pendingChecksMax bounds. */
   #pendingSignatures = 0;
   #inFlight = 0;
@@ -182,6 +173,8 @@ export class BatchScheduler {
   #closing: Promise<void> | null = null;
   #batches = 0;
   #signaturesVerified = 0;
+  #consensusSignatures = 0;
+  #consensusHeldSignatures = 0;
   #refusedFull = 0;
   #signaturesHere = 0;
   /** Time this thread may still spend on small batches (ms); null when it never verifies here. */
@@ -199,6 +192,9 @@ export class BatchScheduler {
     this.#settings = settings;
     this.#later = later;
     this.#inFlightMax = executor.parallelism * inFlightPerThread;
+    this.#consensus = new LaneRing(settings.laneQuantumSignatures);
+    this.#broadcast = new LaneRing(settings.laneQuantumSignatures);
+    this.#share = new ClassShare(settings.consensusSharePercentMax, settings.consensusBurstSignatures);
     this.#now = settings.now ?? (() => performance.now());
     const rate = settings.inlineMsPerSecMax;
     const runsHere = rate > 0 && settings.inlineSignaturesMax > 0 && executor.runHere !== undefined;
@@ -223,6 +219,16 @@ export class BatchScheduler {
   /** Signatures the executor verified (batches that succeeded, and countDirect()). */
   get signaturesVerified(): number {
     return this.#signaturesVerified;
+  }
+
+  /** Of signaturesVerified, those of consensus checks (jobs marked consensus, and countDirect(n, true)). */
+  get consensusSignatures(): number {
+    return this.#consensusSignatures;
+  }
+
+  /** Broadcast signatures taken while consensus checks waited, having used their share (consensusSharePercentMax). */
+  get consensusHeldSignatures(): number {
+    return this.#consensusHeldSignatures;
   }
 
   /** Signatures of small batches verified on this thread instead of as a task (see inlineSignaturesMax). */
@@ -261,8 +267,9 @@ export class BatchScheduler {
   }
 
   /** Counts `signatures` the executor checked directly (its verifyNow) as one batch, never queued. */
-  countDirect(signatures: number): void {
+  countDirect(signatures: number, consensus = false): void {
     this.#signaturesVerified += signatures;
+    if (consensus) this.#consensusSignatures += signatures;
     this.#batches++;
   }
 
@@ -275,10 +282,7 @@ export class BatchScheduler {
     this.#timer?.cancel();
     this.#timer = null;
     const closed = new StrongcastError('ERR_POOL', 'the verification pool was closed before this check ran');
-    const waiting = this.#ring.flatMap((lane) => lane.jobs.slice(lane.head));
-    this.#lanes.clear();
-    this.#ring = [];
-    this.#queuedSignatures = 0;
+    const waiting = [...this.#consensus.drain(), ...this.#broadcast.drain()];
     for (const job of waiting) {
       this.#pendingSignatures -= itemSignatures(job.item);
       job.onError(closed);
@@ -287,23 +291,24 @@ export class BatchScheduler {
     return this.#closing;
   }
 
+  /** Signatures queued now (not yet dispatched). */
+  get #queuedSignatures(): number {
+    return this.#consensus.signatures + this.#broadcast.signatures;
+  }
+
   /** Jobs queued now (not yet dispatched). */
   get #hasQueued(): boolean {
-    return this.#ring.length > 0;
+    return !this.#consensus.empty || !this.#broadcast.empty;
   }
 
   #push(job: BatchJob): void {
-    const n = itemSignatures(job.item);
-    const key = job.lane ?? '';
-    let lane = this.#lanes.get(key);
-    if (!lane) {
-      lane = new Lane(key);
-      this.#lanes.set(key, lane);
-      this.#ring.push(lane);
-    }
-    lane.jobs.push(job);
-    this.#queuedSignatures += n;
-    this.#pendingSignatures += n;
+    (job.consensus === true ? this.#consensus : this.#broadcast).push(job.lane ?? '', job);
+    this.#pendingSignatures += itemSignatures(job.item);
+  }
+
+  /** Whether the next job taken is a consensus check: one is queued, and no broadcast waits or it has share left. */
+  get #consensusFirst(): boolean {
+    return !this.#consensus.empty && (this.#broadcast.empty || this.#share.allows);
   }
 
   /** Dispatches what the load allows; `waited` is true once the jobs had their turn (or batchWaitMs) to gather. */
@@ -313,22 +318,26 @@ export class BatchScheduler {
     // At most one batch on this thread per pump: one turn never runs several back to back.
     let ranHere = false;
     while (this.#hasQueued) {
-      if (executor.inline) this.#dispatch(batchMax);
-      else if (this.#queuedSignatures >= batchMax && this.#inFlight < this.#inFlightMax) this.#dispatch(batchMax);
-      else if (waited && !ranHere && this.#mayRunHere()) ranHere = this.#runHere(executor.runHere!);
+      if (executor.inline) this.#dispatch(batchMax, 'any');
+      else if (waited && this.#consensusFirst) {
+        // Consensus first, at the end of the turn: here if small and the budget allows, else the next free thread.
+        if (!ranHere && this.#mayRunHere('consensus')) ranHere = this.#runHere('consensus');
+        else if (this.#inFlight < this.#inFlightMax) this.#dispatch(batchMax, 'consensus');
+        else break;
+      } else if (this.#broadcast.signatures >= batchMax && this.#inFlight < this.#inFlightMax) this.#dispatch(batchMax, 'broadcast');
+      else if (waited && !ranHere && this.#mayRunHere('any')) ranHere = this.#runHere('any');
       else if (waited && this.#inFlight < executor.parallelism) {
         const idle = executor.parallelism - this.#inFlight;
-        this.#dispatch(Math.min(batchMax, Math.max(splitSignaturesMin, Math.ceil(this.#queuedSignatures / idle))));
+        this.#dispatch(Math.min(batchMax, Math.max(splitSignaturesMin, Math.ceil(this.#queuedSignatures / idle))), 'any');
       } else break;
     }
     if (this.#hasQueued && this.#timer === null && !waited) this.#timer = this.#later(this.#flush, this.#settings.batchWaitMs);
   }
 
-  /** Takes up to `signaturesTarget` signatures (at least one job) from the queue and runs them as one batch. */
-  #dispatch(signaturesTarget: number): void {
+  /** Takes up to `signaturesTarget` signatures (at least one job) from `from` and runs them as one batch. */
+  #dispatch(signaturesTarget: number, from: Source): void {
     const jobs: BatchJob[] = [];
-    const signatures = this.#take(signaturesTarget, jobs);
-    this.#queuedSignatures -= signatures;
+    const signatures = this.#take(signaturesTarget, jobs, from);
     this.#inFlight++;
     this.#batches++;
     this.#executor.run(packBatch(jobs.map((j) => j.item))).then(
@@ -337,30 +346,32 @@ export class BatchScheduler {
     );
   }
 
-  /** Whether what is queued is small enough to verify here, and this thread's budget for it is not spent. */
-  #mayRunHere(): boolean {
+  /**
+   * Whether what `from` holds (everything queued, for 'any') is small enough to verify here, and this
+   * thread's budget for it is not spent.
+   */
+  #mayRunHere(from: Source): boolean {
     const budget = this.#inlineBudget;
-    if (budget === null || this.#queuedSignatures > this.#settings.inlineSignaturesMax) return false;
-    let bytes = 0;
-    // At most inlineSignaturesMax jobs are queued here (each has a signature at least).
-    for (const lane of this.#ring) for (let i = lane.head; i < lane.jobs.length; i++) bytes += itemBytes((lane.jobs[i] as BatchJob).item);
+    const signatures = from === 'consensus' ? this.#consensus.signatures : this.#queuedSignatures;
+    if (budget === null || signatures > this.#settings.inlineSignaturesMax) return false;
+    // At most inlineSignaturesMax jobs are walked here (each has a signature at least).
+    const bytes = this.#consensus.bytes() + (from === 'consensus' ? 0 : this.#broadcast.bytes());
     return bytes <= inlineBatchBytesMax && budget.tokens(this.#now()) > inlineBudgetEpsilonMs;
   }
 
   /**
-   * Verifies everything queued (at most inlineSignaturesMax signatures) on this thread and answers the jobs
+   * Verifies what `from` holds (at most inlineSignaturesMax signatures) on this thread and answers the jobs
    * before it returns; counted as a batch, and as signatures verified here. The time it took is charged to
    * the inline budget (which may go into debt by one batch: nothing runs here again until it is repaid).
    */
-  #runHere(runHere: (buffer: ArrayBuffer) => Uint8Array): true {
+  #runHere(from: Source): true {
     const jobs: BatchJob[] = [];
-    const signatures = this.#take(this.#queuedSignatures, jobs);
-    this.#queuedSignatures -= signatures;
+    const signatures = this.#take(Number.MAX_SAFE_INTEGER, jobs, from);
     this.#batches++;
     let results: Uint8Array;
     const startedMs = this.#now();
     try {
-      results = runHere(packBatch(jobs.map((j) => j.item)));
+      results = this.#executor.runHere!(packBatch(jobs.map((j) => j.item)));
     } catch (e) {
       this.#chargeInline(startedMs);
       this.#pendingSignatures -= signatures;
@@ -369,9 +380,8 @@ export class BatchScheduler {
       return true;
     }
     this.#chargeInline(startedMs);
-    this.#pendingSignatures -= signatures;
-    this.#signaturesVerified += signatures;
     this.#signaturesHere += signatures;
+    this.#verified(jobs, signatures);
     this.#answer(jobs, results);
     return true;
   }
@@ -382,47 +392,54 @@ export class BatchScheduler {
   }
 
   /**
-   * Moves jobs from the lanes into `jobs` within the batch limits, by deficit round robin, and returns their
-   * signatures. A lane whose next job does not fit the batch keeps its turn and credit for the next batch.
+   * Moves jobs from `from` into `jobs` within the batch limits and returns their signatures: each lane ring by
+   * deficit round robin; for 'any', a consensus job whenever one may go first. A lane whose next job does
+   * not fit the batch keeps its turn and credit for the next batch.
    */
-  #take(signaturesTarget: number, jobs: BatchJob[]): number {
-    const { batchBytesMax, laneQuantumSignatures } = this.#settings;
+  #take(signaturesTarget: number, jobs: BatchJob[], from: Source): number {
+    const { batchBytesMax } = this.#settings;
     let signatures = 0;
     let bytes = 0;
-    while (this.#ring.length > 0) {
-      const lane = this.#ring[0] as Lane;
-      if (!lane.inTurn) {
-        lane.inTurn = true;
-        lane.deficit += laneQuantumSignatures;
+    for (;;) {
+      const ring = this.#ringFor(from);
+      if (ring === null) return signatures;
+      const job = ring.peek();
+      const n = itemSignatures(job.item);
+      const b = itemBytes(job.item);
+      if (jobs.length > 0 && (signatures + n > signaturesTarget || bytes + b > batchBytesMax)) return signatures;
+      // Consensus going ahead of waiting broadcasts spends its share; broadcasts taken earn it back.
+      if (ring === this.#consensus) {
+        if (!this.#broadcast.empty) this.#share.spend(n);
+      } else {
+        if (!this.#consensus.empty && !this.#share.allows) this.#consensusHeldSignatures += n;
+        this.#share.earn(n);
       }
-      while (!lane.empty) {
-        const job = lane.jobs[lane.head] as BatchJob;
-        const n = itemSignatures(job.item);
-        const b = itemBytes(job.item);
-        if (n > lane.deficit) break;
-        if (jobs.length > 0 && (signatures + n > signaturesTarget || bytes + b > batchBytesMax)) return signatures;
-        jobs.push(lane.shift());
-        lane.deficit -= n;
-        signatures += n;
-        bytes += b;
-      }
-      // The lane's turn is over: emptied (its credit does not carry over), or short of credit for its next job.
-      lane.inTurn = false;
-      this.#ring.shift();
-      if (lane.empty) {
-        lane.deficit = 0;
-        this.#lanes.delete(lane.key);
-      } else this.#ring.push(lane);
+      jobs.push(ring.take());
+      signatures += n;
+      bytes += b;
     }
-    return signatures;
+  }
+
+  /** The ring the next job of `from` comes from; null when it has none (or, for consensus, no share left). */
+  #ringFor(from: Source): LaneRing<BatchJob> | null {
+    if (this.#consensusFirst && from !== 'broadcast') return this.#consensus;
+    // Not first, consensus checks have nothing queued or wait behind broadcasts for their share.
+    if (from === 'consensus' || this.#broadcast.empty) return null;
+    return this.#broadcast;
   }
 
   #delivered(jobs: readonly BatchJob[], signatures: number, results: Uint8Array): void {
     this.#inFlight--;
-    this.#pendingSignatures -= signatures;
-    this.#signaturesVerified += signatures;
+    this.#verified(jobs, signatures);
     this.#answer(jobs, results);
     if (!this.#closing) this.#pump(true);
+  }
+
+  /** Accounts for `jobs` (`signatures` in all) verified: no longer pending, counted by class. */
+  #verified(jobs: readonly BatchJob[], signatures: number): void {
+    this.#pendingSignatures -= signatures;
+    this.#signaturesVerified += signatures;
+    for (const job of jobs) if (job.consensus === true) this.#consensusSignatures += itemSignatures(job.item);
   }
 
   /** Hands each job its result slots, in order. */

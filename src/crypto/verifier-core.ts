@@ -11,7 +11,7 @@
  */
 import { StrongcastError } from '../errors.ts';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../wire/schema.ts';
-import type { ChainCheck, ChainCheckResult, ChainVerifier, SignatureCheck } from './verifier.ts';
+import type { ChainCheck, ChainCheckResult, ChainVerifier, CheckClass, SignatureCheck } from './verifier.ts';
 import { WORKER_STRUCTURE_REJECTED, badSignature, prepareChain, type ConsensusConfig } from './chain-check.ts';
 import type { ChainItemInput } from './packing.ts';
 import { BatchScheduler, poolError, type BatchExecutor, type BatchJob, type FlushLater, type SchedulerSettings } from './batch-scheduler.ts';
@@ -27,6 +27,10 @@ export interface VerifyPoolStats {
   signaturesVerified: number;
   /** Of those, a pool's signatures verified on the calling thread, in batches too small to be worth a task. */
   signaturesHere: number;
+  /** Of signaturesVerified, those of consensus checks (chains, outcomes, catch-up statements), served first. */
+  consensusSignatures: number;
+  /** Broadcast signatures verified while consensus checks waited, having used their share (consensusSharePercentMax). */
+  consensusHeldSignatures: number;
   /** Chain signatures answered from the valid-signature cache, never sent. */
   cacheHits: number;
   /** Chain signatures that were already being verified for another call, and were waited for instead. */
@@ -143,8 +147,9 @@ export class VerifierCore implements VerifyPool {
     if (direct) this.verifyNow = (c) => this.#verifyOneNow(direct, c);
   }
 
-  /** Resolves to one boolean per check, in order; a malformed check is false and never sent. Lanes: see Verifier.verify. */
-  verify(checks: readonly SignatureCheck[], lane?: string): Promise<boolean[]> {
+  /** Resolves to one boolean per check, in order; a malformed check is false and never sent. Lanes and classes: see Verifier.verify. */
+  verify(checks: readonly SignatureCheck[], lane?: string, checkClass: CheckClass = 'broadcast'): Promise<boolean[]> {
+    const consensus = checkClass === 'consensus';
     const out = new Array<boolean>(checks.length).fill(false);
     const wellFormed = checks.flatMap((c, i) => (isWellFormed(c) ? [i] : []));
     try {
@@ -157,7 +162,7 @@ export class VerifierCore implements VerifyPool {
     const direct = this.#directCheck;
     if (direct) {
       for (const i of wellFormed) out[i] = direct(checks[i] as SignatureCheck);
-      this.#scheduler.countDirect(wellFormed.length);
+      this.#scheduler.countDirect(wellFormed.length, consensus);
       return Promise.resolve(out);
     }
     return new Promise((resolve, reject) => {
@@ -168,6 +173,7 @@ export class VerifierCore implements VerifyPool {
           return {
             item: { kind: 'sig', publicKey: c.publicKey, message: c.message, signature: c.signature },
             ...(lane === undefined ? {} : { lane }),
+            consensus,
             onResult: (slots) => {
               out[i] = slots[0] === 1;
               if (--remaining === 0) resolve(out);
@@ -225,6 +231,8 @@ export class VerifierCore implements VerifyPool {
       signaturesRequested: this.#signaturesRequested,
       signaturesVerified: s.signaturesVerified,
       signaturesHere: s.signaturesHere,
+      consensusSignatures: s.consensusSignatures,
+      consensusHeldSignatures: s.consensusHeldSignatures,
       cacheHits: this.#cacheHits,
       inFlightHits: this.#inFlightHits,
       batches: s.batches,
@@ -276,16 +284,18 @@ export class VerifierCore implements VerifyPool {
     const sent: Promise<void>[] = [];
     for (let from = 0; from < send.length; from += this.#chainPartSignaturesMax) {
       const positions = send.slice(from, from + this.#chainPartSignaturesMax);
-      sent.push(this.#sendPart(chain, { ...item, positions }));
+      sent.push(this.#sendPart(chain, { ...item, positions }, check.lane));
     }
     return sent;
   }
 
-  /** Queues one part; resolves (never rejects) once its verdicts or its failure are recorded in `chain`. */
-  #sendPart(chain: ChainInFlight, item: ChainItemInput): Promise<void> {
+  /** Queues one part, a consensus check in `lane`; resolves (never rejects) once its verdicts or its failure are recorded in `chain`. */
+  #sendPart(chain: ChainInFlight, item: ChainItemInput, lane: string | undefined): Promise<void> {
     return new Promise<void>((resolve) => {
       this.#scheduler.enqueue({
         item,
+        ...(lane === undefined ? {} : { lane }),
+        consensus: true,
         onResult: (slots) => {
           this.#partVerified(chain, item.positions, slots);
           resolve();

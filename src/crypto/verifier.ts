@@ -24,7 +24,16 @@ export interface ChainCheck {
   blockHash: Uint8Array;
   /** The receiver's current round for the instance (1..k); the chain must carry at least this many signatures. */
   round: number;
+  /** Whom the check is for (the node passes the sending peer's id): consensus lanes share the consensus class fairly. @default one shared lane */
+  lane?: string;
 }
+
+/**
+ * How urgent a check is. 'consensus' (Dolev-Strong chains, validators' outcomes, catch-up statements) is
+ * served before every 'broadcast' check, within a bounded share (verify-pool.ts consensusSharePercentMax):
+ * Dolev-Strong needs every honest chain checked within its round, and plain gossip load must not delay it.
+ */
+export type CheckClass = 'consensus' | 'broadcast';
 
 /** Verifies signatures, in batches, off the main thread where it can. */
 export interface Verifier {
@@ -32,8 +41,11 @@ export interface Verifier {
    * Resolves to one boolean per check, in order. A bad signature is `false`, never a rejection. `lane` says
    * whom the checks are for (the node passes its connection's): lanes share the verification capacity fairly,
    * so one that asks for little is not queued behind one that asks for much. @default one shared lane
+   * `checkClass` 'consensus' puts them before every broadcast check, within that class's share. A verifier
+   * that checks each call as it comes (the main-thread verifier) has no queue to order: it answers every
+   * class at once, and counts consensus signatures all the same. @default 'broadcast'
    */
-  verify(checks: readonly SignatureCheck[], lane?: string): Promise<boolean[]>;
+  verify(checks: readonly SignatureCheck[], lane?: string, checkClass?: CheckClass): Promise<boolean[]>;
   /**
    * Present only where checks run on the calling thread (the main-thread verifier): one signature, checked
    * before it returns, so the caller acts on the outcome in the same turn instead of a promise later. Counted
@@ -51,7 +63,8 @@ export interface ChainVerifier extends Verifier {
    * Structural checks (signer indices below n, no duplicate signer, signers[0] is the miner, bitmask equal to
    * the set of signers, popcount equal to the number of signatures, at least `round` signatures) and every
    * signature valid over the consensus signed bytes of signing.ts. Signatures verified before are not
-   * verified again (bounded cache keyed by signer, signed bytes and signature).
+   * verified again (bounded cache keyed by signer, signed bytes and signature). Always of the 'consensus'
+   * class, in the lane `check.lane`.
    */
   checkChain(check: ChainCheck): Promise<ChainCheckResult>;
   /**

@@ -59,6 +59,17 @@ export interface VerifyPoolOptions {
    * much (batch-scheduler.ts, deficit round robin). 1..laneQuantumSignaturesLimit. @default 16
    */
   laneQuantumSignatures?: number;
+  /**
+   * Consensus checks (chains, outcomes, catch-up statements) go before every broadcast lane; while broadcasts
+   * wait, they may take at most this percent of the signatures taken, beyond consensusBurstSignatures, so a
+   * validator that floods chains cannot starve the rest (batch-scheduler.ts). 1..99. @default 75
+   */
+  consensusSharePercentMax?: number;
+  /**
+   * Signatures consensus checks may take ahead of waiting broadcasts before consensusSharePercentMax applies
+   * (the burst of a round's chains). 1..consensusBurstSignaturesLimit. @default 1024
+   */
+  consensusBurstSignatures?: number;
   /** Validator set for checkChain, handed to each worker once at creation. @default none: checkChain rejects */
   consensus?: ConsensusConfig;
 }
@@ -74,6 +85,8 @@ export const verifyPoolLimits = {
   inlineSignaturesMaxLimit: 64,
   inlineMsPerSecMaxLimit: 1000,
   laneQuantumSignaturesLimit: 4096,
+  consensusSharePercentLimit: 99,
+  consensusBurstSignaturesLimit: 1_000_000,
 } as const;
 
 /** Defaults of VerifyPoolOptions. */
@@ -86,6 +99,8 @@ export const verifyPoolDefaults = {
   inlineSignaturesMax: 16,
   inlineMsPerSecMax: 500,
   laneQuantumSignatures: 16,
+  consensusSharePercentMax: 75,
+  consensusBurstSignatures: 1024,
 } as const;
 
 /**
@@ -113,6 +128,8 @@ export function resolveCoreSettings(options: Record<string, unknown>): CoreSetti
     inlineSignaturesMax: checkIntOption('inlineSignaturesMax', options['inlineSignaturesMax'] ?? d.inlineSignaturesMax, 0, l.inlineSignaturesMaxLimit),
     inlineMsPerSecMax: checkIntOption('inlineMsPerSecMax', options['inlineMsPerSecMax'] ?? d.inlineMsPerSecMax, 0, l.inlineMsPerSecMaxLimit),
     laneQuantumSignatures: checkIntOption('laneQuantumSignatures', options['laneQuantumSignatures'] ?? d.laneQuantumSignatures, 1, l.laneQuantumSignaturesLimit),
+    consensusSharePercentMax: checkIntOption('consensusSharePercentMax', options['consensusSharePercentMax'] ?? d.consensusSharePercentMax, 1, l.consensusSharePercentLimit),
+    consensusBurstSignatures: checkIntOption('consensusBurstSignatures', options['consensusBurstSignatures'] ?? d.consensusBurstSignatures, 1, l.consensusBurstSignaturesLimit),
     consensus: checkConsensusOption(options['consensus']),
   };
 }

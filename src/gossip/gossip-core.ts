@@ -30,12 +30,18 @@ export interface GossipOptions {
    * is not signed, so it is information only and nothing is dropped or held back for it. @default 32
    */
   hopLimit?: number;
-  /** Messages being verified at once, all peers together; beyond it new ones wait upstream. @default 4096 */
+  /** Broadcasts being verified at once, all peers together; beyond it new ones wait upstream. @default 4096 */
   inflightMax?: number;
+  /**
+   * Consensus messages (chains, outcomes) being checked at once, all peers together, counted apart from
+   * broadcasts: a broadcast backlog never holds a chain back, and a flood of chains never holds broadcasts;
+   * beyond it new ones wait upstream. @default 4096
+   */
+  consensusInflightMax?: number;
 }
 
 /** Defaults of GossipOptions. */
-export const gossipDefaults = { seenEntriesMax: 100_000, seenTtlMs: 120_000, hopLimit: 32, inflightMax: 4096 } as const;
+export const gossipDefaults = { seenEntriesMax: 100_000, seenTtlMs: 120_000, hopLimit: 32, inflightMax: 4096, consensusInflightMax: 4096 } as const;
 
 let prefixFor: { networkId: string; bytes: Buffer } = { networkId: '', bytes: Buffer.alloc(0) };
 
@@ -103,29 +109,40 @@ export type Admission =
 interface Inflight {
   /** Peers that sent a copy: no point sending it back to them. */
   senders: Set<string>;
+  /** A consensus message (counted against consensusInflightMax), not a broadcast. */
+  consensus: boolean;
 }
 
 /** Duplicate suppression and relay bookkeeping for every floodable message (gossip and consensus). */
 export class GossipCore {
   readonly hopLimit: number;
   readonly inflightMax: number;
+  readonly consensusInflightMax: number;
   private readonly seen: SeenCache;
   private readonly inflight = new Map<string, Inflight>();
+  /** Of the messages in flight, the consensus ones. */
+  private consensusInflight = 0;
   /** Counters for status and tests. */
   readonly counters = { admitted: 0, duplicates: 0, verifiedOk: 0, verifiedBad: 0, overloaded: 0 };
 
   constructor(options: GossipOptions = {}) {
     this.hopLimit = positiveInt(options.hopLimit ?? gossipDefaults.hopLimit, 'hopLimit');
     this.inflightMax = positiveInt(options.inflightMax ?? gossipDefaults.inflightMax, 'inflightMax');
+    this.consensusInflightMax = positiveInt(options.consensusInflightMax ?? gossipDefaults.consensusInflightMax, 'consensusInflightMax');
     this.seen = new SeenCache({
       seenEntriesMax: options.seenEntriesMax ?? gossipDefaults.seenEntriesMax,
       seenTtlMs: options.seenTtlMs ?? gossipDefaults.seenTtlMs,
     });
   }
 
-  /** Messages now being verified. */
+  /** Broadcasts now being verified. */
   get inflightCount(): number {
-    return this.inflight.size;
+    return this.inflight.size - this.consensusInflight;
+  }
+
+  /** Consensus messages now being checked. */
+  get consensusInflightCount(): number {
+    return this.consensusInflight;
   }
 
   /** True when a copy of the id is being verified now. */
@@ -144,20 +161,23 @@ export class GossipCore {
    * signed, and a peer that raised it on an honest copy must not stop the node from relaying what it accepts
    * (a copy delivered but not relayed makes the honest copy behind it a duplicate, and the broadcast or
    * consensus chain stops at this node). Loops end at the seen-cache, as in Plumtree and gossipsub.
+   * `consensus` (a chain or an outcome) counts against consensusInflightMax instead of inflightMax.
    */
-  admit(from: string, id: string, nowMs: number): Admission {
+  admit(from: string, id: string, nowMs: number, consensus = false): Admission {
     const pending = this.inflight.get(id);
     if (pending || this.seen.has(id, nowMs)) {
       pending?.senders.add(from);
       this.counters.duplicates++;
       return { verdict: 'drop', code: 'DUPLICATE', reason: 'already seen' };
     }
-    if (this.inflight.size >= this.inflightMax) {
+    const [count, max] = consensus ? [this.consensusInflight, this.consensusInflightMax] : [this.inflightCount, this.inflightMax];
+    if (count >= max) {
       this.counters.overloaded++;
       // Not the sender's fault: every peer together filled the cap, and an honest relay must not be scored.
-      return { verdict: 'drop', code: 'OVERLOADED', reason: `${this.inflight.size} messages already being verified` };
+      return { verdict: 'drop', code: 'OVERLOADED', reason: `${count} ${consensus ? 'consensus messages' : 'broadcasts'} already being verified` };
     }
-    this.inflight.set(id, { senders: new Set([from]) });
+    this.inflight.set(id, { senders: new Set([from]), consensus });
+    if (consensus) this.consensusInflight++;
     this.counters.admitted++;
     return { verdict: 'verify' };
   }
@@ -176,6 +196,7 @@ export class GossipCore {
     const pending = this.inflight.get(id);
     assert(pending, `settle of an id that is not in flight: ${id}`);
     this.inflight.delete(id);
+    if (pending.consensus) this.consensusInflight--;
     if (ok) {
       this.seen.add(id, nowMs);
       this.counters.verifiedOk++;

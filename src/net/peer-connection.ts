@@ -27,6 +27,7 @@ import type { Verifier } from '../crypto/verifier.ts';
 import type { NodeLimits } from '../core/node-options.ts';
 import type { DeferredWork, TurnBudget } from './turn-budget.ts';
 import type { OverloadGate } from './overload-gate.ts';
+import { Inbox } from './inbox.ts';
 
 /** Lifecycle of a connection. */
 export type ConnectionState = 'handshaking' | 'open' | 'closed';
@@ -53,8 +54,10 @@ export interface ConnectionContext {
   random: Random;
   /** The node's budget of work per event-loop turn, shared by all its connections. */
   turn: TurnBudget;
-  /** Room among the node's verifications in progress; without it, messages are never held for it. */
+  /** Room among the node's broadcasts being verified; without it, broadcasts are never held for it. */
   gate?: OverloadGate;
+  /** Room among the node's consensus messages being checked; without it, they are never held for it. */
+  consensusGate?: OverloadGate;
   events: ConnectionEvents;
   /** Frames per direction between rekeys; only tests lower it (both ends must agree). @default REKEY_INTERVAL_MESSAGES */
   rekeyIntervalMessages?: number;
@@ -70,8 +73,16 @@ export interface ConnectionContext {
  */
 export const earlyBytesMax = 64 * 1024;
 
-/** Message types the node verifies (a signature or a chain) before it relays them: they count against inflightMax. */
-const needsCheck: ReadonlySet<Message['t']> = new Set<Message['t']>(['gossip', 'ds', 'outcome']);
+/** Message types the node verifies before it relays them, by class: broadcasts (inflightMax) and consensus (consensusInflightMax). */
+const broadcastChecked: ReadonlySet<Message['t']> = new Set<Message['t']>(['gossip']);
+const consensusChecked: ReadonlySet<Message['t']> = new Set<Message['t']>(['ds', 'outcome']);
+
+/** One class of a peer's messages being verified: how many, and whether that stopped reading. */
+interface ClassWork {
+  inflight: number;
+  /** peerInflightMax reached: reading stops until half of them are done. */
+  held: boolean;
+}
 
 /** A framed, authenticated, rate-limited connection to one peer. */
 export class PeerConnection implements DeferredWork {
@@ -102,17 +113,15 @@ export class PeerConnection implements DeferredWork {
    */
   private unread: Uint8Array | null = null;
   /**
-   * Frames read and decoded, not yet handled: what the turn budget had no room for. While any wait, the
-   * socket is not read, so this holds one read's worth.
+   * Frames read and decoded, not yet handled (inbox.ts: consensus frames first): what the turn budget or the
+   * room among the checks in progress had no place for. While any wait, the socket is not read, so this
+   * holds one read's worth.
    */
-  private inbox: (Message | undefined)[] = [];
-  /** Size on the wire of each inbox frame, header included, at the same index. */
-  private inboxFrameBytes: number[] = [];
-  private inboxHead = 0;
+  private readonly inbox = new Inbox();
   /** A framing error found after the frames in the inbox: acted on once they are handled. */
   private inboxError: StrongcastError | null = null;
-  /** Too many messages of this peer are being verified: reading stops until half of them are done. */
-  private inflightHeld = false;
+  /** This peer's broadcasts and consensus messages being verified (each class up to peerInflightMax). */
+  private readonly work: Record<'broadcast' | 'consensus', ClassWork> = { broadcast: { inflight: 0, held: false }, consensus: { inflight: 0, held: false } };
   /** Lowest ping round trip seen, in ms (Infinity before the first pong): eviction protects fast peers. */
   minRttMs = Number.POSITIVE_INFINITY;
   /**
@@ -126,7 +135,6 @@ export class PeerConnection implements DeferredWork {
    * guess it would answer before the ping arrived and look faster than it is. */
   private pingNonce = -1;
   private pingSentMs = 0;
-  private inflight = 0;
   /** Holds this connection's writes until the next flush. */
   private readonly writer: WriteCoalescer;
   private paused = false;
@@ -211,21 +219,25 @@ export class PeerConnection implements DeferredWork {
   }
 
   /**
-   * Counts a message of this peer that is still being verified. While too many are, the socket stops
-   * reading, so a fast peer is slowed by TCP flow control instead of growing our queues.
+   * Counts a message of this peer that is still being verified (`consensus`: a chain or an outcome, counted
+   * apart, so the node's consensus gate sees what this peer has of its own in flight). While peerInflightMax
+   * of either class are, the socket stops reading, so a fast peer is slowed by TCP flow control instead of
+   * growing our queues.
    */
-  beginWork(): void {
-    this.inflight++;
-    if (this.inflightHeld || this.inflight < this.ctx.limits.peerInflightMax) return;
-    this.inflightHeld = true;
+  beginWork(consensus: boolean): void {
+    const w = this.work[consensus ? 'consensus' : 'broadcast'];
+    w.inflight++;
+    if (w.held || w.inflight < this.ctx.limits.peerInflightMax) return;
+    w.held = true;
     this.updateReading();
   }
 
   /** A message of this peer finished verification; reading resumes once half of those held are done. */
-  endWork(): void {
-    this.inflight--;
-    if (!this.inflightHeld || this.inflight > this.ctx.limits.peerInflightMax >> 1) return;
-    this.inflightHeld = false;
+  endWork(consensus: boolean): void {
+    const w = this.work[consensus ? 'consensus' : 'broadcast'];
+    w.inflight--;
+    if (!w.held || w.inflight > this.ctx.limits.peerInflightMax >> 1) return;
+    w.held = false;
     this.updateReading();
   }
 
@@ -234,7 +246,8 @@ export class PeerConnection implements DeferredWork {
    * and the peer is within its byte rate.
    */
   private updateReading(): void {
-    const hold = this.inflightHeld || this.rates.bytesHeld || this.rates.messagesHeld || this.inboxHead < this.inbox.length || this.unread !== null;
+    const { broadcast, consensus } = this.work;
+    const hold = broadcast.held || consensus.held || this.rates.bytesHeld || this.rates.messagesHeld || !this.inbox.empty || this.unread !== null;
     if (hold === this.paused || this.state === 'closed') return;
     this.paused = hold;
     if (hold) return void this.link.pause();
@@ -248,9 +261,7 @@ export class PeerConnection implements DeferredWork {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.unread = null;
-    this.inbox = [];
-    this.inboxFrameBytes = [];
-    this.inboxHead = 0;
+    this.inbox.clear();
     this.paused = false;
     for (const t of this.timers) t.cancel();
     this.timers = [];
@@ -321,10 +332,9 @@ export class PeerConnection implements DeferredWork {
   /** Opens and decodes the sealed frames in `chunk` into the inbox, and handles them as the budget allows. */
   private readSealed(chunk: Uint8Array): void {
     const { messages, frameBytes, error } = this.channel.readSealed(chunk);
-    for (const [i, m] of messages.entries()) {
-      this.inbox.push(m);
-      this.inboxFrameBytes.push(frameBytes[i]!);
-    }
+    // Consensus frames go ahead of the rest once open; a dialer's first frame confirms the handshake, in order.
+    const sorted = this.state === 'open';
+    for (const [i, m] of messages.entries()) this.inbox.push(m, frameBytes[i]!, sorted);
     if (error) this.inboxError = error;
     this.handleInbox();
   }
@@ -337,38 +347,43 @@ export class PeerConnection implements DeferredWork {
   /** The turn budget's call: handles what waits in the inbox or unread, as far as this turn allows. */
   resumeWork(): void {
     if (this.isClosed()) return;
-    if (this.inboxHead < this.inbox.length) this.handleInbox();
+    if (!this.inbox.empty) this.handleInbox();
     else this.readUnread();
   }
 
   /**
-   * Handles inbox frames in order while the turn budget allows; what is left waits for a later turn (or,
-   * during the handshake, for the verdict on the peer's identity). After turnQuantumFrames frames, while other
-   * connections have frames waiting, it queues behind them (round robin, turn-budget.ts). A connection drains
-   * one read before it reads again, so what a peer sends beyond its share waits in its socket.
+   * Handles inbox frames, consensus first and each queue in order, while the turn budget allows; what is left
+   * waits for a later turn (or, during the handshake, for the verdict on the peer's identity). After
+   * turnQuantumFrames frames, while other connections have frames waiting, it queues behind them (round
+   * robin, turn-budget.ts). A frame to verify waits while there is no room for its class (hasRoom); the
+   * other queue goes on meanwhile. What a peer sends beyond its share waits in its socket.
    */
   private handleInbox(): void {
     const turn = this.ctx.turn;
     let handled = 0;
-    while (this.inboxHead < this.inbox.length && !this.isClosed() && !this.rates.messagesHeld) {
-      const msg = this.inbox[this.inboxHead] as Message;
+    // A queue whose first frame waits for room among the checks in progress.
+    let consensusWaits = false;
+    let otherWaits = false;
+    while (!this.isClosed() && !this.rates.messagesHeld) {
+      const queue = !consensusWaits && this.inbox.consensus.length > 0 ? this.inbox.consensus : this.inbox.other;
+      const consensus = queue === this.inbox.consensus;
+      if (queue.length === 0 || (!consensus && otherWaits)) break;
       if (!turn.allows() || (handled >= turn.turnQuantumFrames && turn.waitingCount > 0)) {
         turn.defer(this);
         break;
       }
-      // A message to verify waits, socket unread, while the node's verifications in progress are at their cap
-      // (asked last: a message the gate lets through is handled at once, and counts against this one's share).
-      if (this.state === 'open' && needsCheck.has(msg.t) && this.ctx.gate && !this.ctx.gate.admit(this, this.inflight)) break;
+      const msg = queue.peek();
+      // Asked last: a message the gate lets through is handled at once, and counts against this one's share.
+      if (!this.hasRoom(msg)) {
+        if (consensus) consensusWaits = true;
+        else otherWaits = true;
+        continue;
+      }
       handled++;
-      const frameBytes = this.inboxFrameBytes[this.inboxHead]!;
-      this.inbox[this.inboxHead++] = undefined;
-      this.onFrame(msg, frameBytes);
+      this.onFrame(msg, queue.shift());
     }
     if (this.isClosed()) return;
-    if (this.inboxHead === this.inbox.length) {
-      this.inbox = [];
-      this.inboxFrameBytes = [];
-      this.inboxHead = 0;
+    if (this.inbox.empty) {
       const error = this.inboxError;
       if (error) {
         this.offence(error.code, error.message);
@@ -378,6 +393,18 @@ export class PeerConnection implements DeferredWork {
       if (this.unread !== null && !this.rates.messagesHeld) return this.readUnread();
     }
     this.updateReading();
+  }
+
+  /**
+   * Whether `msg` may be handed on now: one to verify waits, socket unread, while the node's checks in
+   * progress of its class are at their cap (it queues at that class's gate and is resumed once there is room).
+   */
+  private hasRoom(msg: Message): boolean {
+    if (this.state !== 'open') return true;
+    const consensus = consensusChecked.has(msg.t);
+    if (!consensus && !broadcastChecked.has(msg.t)) return true;
+    const gate = consensus ? this.ctx.consensusGate : this.ctx.gate;
+    return gate === undefined || gate.admit(this, this.work[consensus ? 'consensus' : 'broadcast'].inflight);
   }
 
   /**

@@ -107,6 +107,8 @@ function registerPool(registry: Registry, pool: VerifyPool): void {
     return s.signaturesRequested === 0 ? 0 : s.cacheHits / s.signaturesRequested;
   });
   total('strongcast_verify_refused_total', 'Verification calls refused because the queue was full (ERR_POOL_FULL)', () => pool.stats().refusedFull);
+  total('strongcast_verify_consensus_signatures_total', 'Signatures of consensus checks (chains, outcomes, catch-up statements), verified ahead of broadcasts', () => pool.stats().consensusSignatures);
+  total('strongcast_verify_consensus_held_signatures_total', 'Broadcast signatures verified while consensus checks waited, having used their share (consensusSharePercentMax)', () => pool.stats().consensusHeldSignatures);
   if (pool.threads !== undefined && pool.workerBusyMs) {
     const busyMs = pool.workerBusyMs.bind(pool);
     readGauge(registry, 'strongcast_verify_pool_threads', 'Verification worker threads', () => pool.threads ?? 0);

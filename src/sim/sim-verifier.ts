@@ -46,10 +46,10 @@ export interface SimPoolCapacity {
  * another at `signatureMs` a signature, behind the same batch scheduler a pool runs (jobs queue there while
  * the threads are busy, a partial batch waits for the end of the turn on the host's clock). So work offered
  * faster than the threads verify queues, as it does on a machine, and who waits behind whom is the
- * scheduler's order.
+ * scheduler's order. With `consensus` it checks chains too (a validator's verifier).
  */
-export function simPoolVerifier(host: SimHost, capacity: SimPoolCapacity): VerifyPool {
-  const settings = resolveCoreSettings({});
+export function simPoolVerifier(host: SimHost, capacity: SimPoolCapacity, consensus: ConsensusConfig | null = null): VerifyPool {
+  const settings = resolveCoreSettings({ ...(consensus ? { consensus } : {}) });
   const setup = { backend: settings.backend, consensus: settings.consensus };
   const freeAtMs = new Array<number>(capacity.threads).fill(0);
   const clock = host.clock();

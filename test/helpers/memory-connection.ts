@@ -18,6 +18,7 @@ import { socketLink } from '../../src/io/tcp-transport.ts';
 import { PeerConnection, type ConnectionEvents } from '../../src/net/peer-connection.ts';
 import type { Message } from '../../src/wire/schema.ts';
 import type { TurnBudget } from '../../src/net/turn-budget.ts';
+import type { OverloadGate } from '../../src/net/overload-gate.ts';
 import { FakeSocket } from './fake-socket.ts';
 import { SecureSession } from './secure-session.ts';
 
@@ -43,6 +44,9 @@ export interface MemoryConnectionSetup {
   peerLocal?: Partial<LocalHello>;
   /** The connection's remote address. @default '127.0.0.1' */
   remoteAddress?: string;
+  /** The node's gates for room among broadcasts and consensus messages being checked. @default none */
+  gate?: OverloadGate;
+  consensusGate?: OverloadGate;
 }
 
 /** An open connection, its socket, and what it handed on, scored and closed with. */
@@ -102,6 +106,8 @@ export async function startMemoryConnection(setup: MemoryConnectionSetup): Promi
     clock: systemClock(() => setup.clock.ms),
     random: systemRandom,
     turn: setup.turn,
+    ...(setup.gate ? { gate: setup.gate } : {}),
+    ...(setup.consensusGate ? { consensusGate: setup.consensusGate } : {}),
     events,
     ...(setup.rekeyIntervalMessages === undefined ? {} : { rekeyIntervalMessages: setup.rekeyIntervalMessages }),
   });

@@ -7,6 +7,7 @@
  * deliveries, link up/down times, offences and refusals, and a digest of what happened when.
  */
 import type { BroadcastRelayOptions } from '../../src/gossip/broadcast-relay.ts';
+import type { GossipOptions } from '../../src/gossip/gossip-core.ts';
 import { toHex, utf8 } from '../../src/bytes.ts';
 import type { ChainBlock } from '../../src/consensus/block.ts';
 import { createGenesis, genesisHash, type Genesis } from '../../src/consensus/genesis.ts';
@@ -19,7 +20,7 @@ import { MemoryNetwork, type NetworkPolicy } from '../../src/sim/memory-network.
 import { Prng } from '../../src/sim/prng.ts';
 import { Scheduler } from '../../src/sim/scheduler.ts';
 import { seededRandom, SimHost } from '../../src/sim/sim-host.ts';
-import { simVerifier } from '../../src/sim/sim-verifier.ts';
+import { simPoolVerifier, simVerifier, type SimPoolCapacity } from '../../src/sim/sim-verifier.ts';
 import { testNet, type TestNet } from '../sim/chains.ts';
 
 /** Timing and size of a world. */
@@ -44,13 +45,19 @@ export interface WorldOptions {
    * its process runs on time is a CPU-overloaded validator. @default the draw for every node
    */
   verifyMsOf?: (i: number, nowMs: number) => number | undefined;
+  /**
+   * The verifier of node `i` as a pool of that capacity (threads at a fixed time a signature, work queueing
+   * behind the batch scheduler) in place of the per-batch draw; undefined keeps the draw. A pool that the
+   * work offered to it outruns is an overloaded validator whose queue decides who waits. @default the draw
+   */
+  poolOf?: (i: number) => SimPoolCapacity | undefined;
   /** Largest time a block takes to become durable, in ms. */
   diskMsMax: number;
   /** How often a catching-up node asks its peers, in ms. */
   syncIntervalMs: number;
   eventsMax: number;
-  /** Broadcast-tree options of every honest node (gossipMode, timers, limits). @default node defaults */
-  gossip?: BroadcastRelayOptions;
+  /** Broadcast-tree and gossip-core options of every honest node (gossipMode, timers, limits, inflightMax). @default node defaults */
+  gossip?: BroadcastRelayOptions & GossipOptions;
   /** Each validator's clock offset from the timeline, in ms. @default all 0 */
   offsetsMs?: readonly number[];
   /** Passed to every validator. @default the validator's default (Δ/4) */
@@ -226,7 +233,10 @@ export class World {
     // An observer's node key is its own, not a validator's.
     const identity = observer ? simIdentity(i, 55) : this.identities[i]!;
     const consensus = { networkId: this.networkId, genesisHash: genesisHash(this.genesis), validatorKeys: this.identities.map((k) => k.publicKey) };
-    const verifier = simVerifier(host, consensus, () => this.opts.verifyMsOf?.(i, this.sched.now) ?? this.rng.int(this.opts.verifyMsMin ?? 0, this.opts.verifyMsMax));
+    const pool = this.opts.poolOf?.(i);
+    const verifier = pool
+      ? simPoolVerifier(host, pool, consensus)
+      : simVerifier(host, consensus, () => this.opts.verifyMsOf?.(i, this.sched.now) ?? this.rng.int(this.opts.verifyMsMin ?? 0, this.opts.verifyMsMax));
     const node = createNode({
       host: host.ip,
       port: simPort,
