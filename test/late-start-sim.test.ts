@@ -51,7 +51,7 @@ async function runLate(seed: number): Promise<LateRun> {
     const m = draw.int(0, n - 1);
     const askAt = world.T0(t0) - draw.int(10, 30);
     // Up, links up, and past its first check with peers (from which it decides the instances after the
-    // next one, validator.ts checkOutage) before the instance starts.
+    // next one, outage-watch.ts check) before the instance starts.
     const upBy = (i: number): boolean => upAtMs[i]! < askAt - 2 * roundMs;
     if (!upBy(m)) continue;
     // Within the fault bound: at least n - f validators take part in the instance. Below it, those that are

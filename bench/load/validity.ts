@@ -6,11 +6,11 @@
  * again, resumed, or reconnected to honest peers) and the last `resync` that belongs to the fault (during it or
  * within `noticeMs` of its end: a resumed validator notices the pause at its next round tick). Why one round:
  * a validator that catches up counts itself live from the round after it last found itself cut off
- * (validator.ts checkOutage, liveFromT0), takes part in every instance from there on and reports their
+ * (outage-watch.ts check, liveFromT0), takes part in every instance from there on and reports their
  * decisions when its catch-up completes, which is k rounds later at the earliest (catch-up.ts complete).
  * A `resync` with no fault near it is not an outage: a validator that loses synchrony on its own is not excused,
  * unless it said so itself: a validator whose process stalled past its stallMsMax reports `stalled` and takes
- * the instances of that time from others (validator.ts onStall). By its own account it was out of synchrony,
+ * the instances of that time from others (outage-watch.ts, on a stall). By its own account it was out of synchrony,
  * so it counts as out, and toward the fault bound, from the stall's start until it caught up, plus a round;
  * one that could not catch up (too few validator peers) is out for the stall and a round.
  *

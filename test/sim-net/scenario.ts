@@ -12,7 +12,7 @@
  *    (well inside the synchrony slack) while it lasts and one round more; never more than f at once;
  *  - a validator is not asked to mine while it counts as faulty.
  * Mining goes on through long pauses and cuts: the validator shell notices them and catches up again
- * (validator.ts watchForOutage). FAULT_QUIET=1 brings back the load test's quiet windows, which keep mining
+ * (outage-watch.ts). FAULT_QUIET=1 brings back the load test's quiet windows, which keep mining
  * out of such outages (at most one per run then).
  */
 import { utf8 } from '../../src/bytes.ts';
@@ -175,7 +175,7 @@ export async function runScenario(seed: number): Promise<Outcome> {
     const miners = rng.shuffle([...Array(n).keys()]).slice(0, rng.next() < 0.2 ? 2 : 1);
     for (const m of miners) {
       // A validator is not asked to mine while it counts as faulty. A restarted one decides from the instance
-      // after its restart on (validator.ts beginCatchUp: liveFromT0 = current round + 1) even if its links
+      // after its restart on (validator-sync.ts begin: liveFromT0 = current round + 1) even if its links
       // come up only after that instance's round 1; a block it proposed then would reach nobody, and it alone
       // would decide it.
       // FAULT_EAGER_MINING=1 asks them anyway, to show that.
