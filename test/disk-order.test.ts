@@ -1,0 +1,142 @@
+/**
+ * The validator's disk order (core/disk-order.ts) against a store whose appends and mark saves resolve only
+ * when the test releases them: a block is reported only once its append resolved, reports keep the blocks'
+ * order, a block already stored is not written again, the held-decision mark is saved only behind the appends
+ * queued before it (and only when it changed), and a failed append is told, never reported.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ChainBlock } from '../src/consensus/block.ts';
+import type { ChainTip } from '../src/consensus/chain.ts';
+import { silentLogger } from '../src/log.ts';
+import { DiskOrder } from '../src/core/disk-order.ts';
+import type { ChainStore } from '../src/core/validator-types.ts';
+
+/** A store that records each call and holds every append and save until `release` (or `fail`) is called. */
+class GatedStore implements ChainStore {
+  readonly calls: string[] = [];
+  readonly #held: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+
+  loadChain(): { blocks: ChainBlock[]; base: ChainTip } {
+    throw new Error('not used');
+  }
+
+  loadHeldFrom(): number | null {
+    return null;
+  }
+
+  appendBlock(block: ChainBlock): Promise<void> {
+    this.calls.push(`append ${block.height}`);
+    return this.#hold();
+  }
+
+  saveHeldFrom(heldFrom: number | null): Promise<void> {
+    this.calls.push(`mark ${heldFrom}`);
+    return this.#hold();
+  }
+
+  /** Calls waiting to be released. */
+  get waiting(): number {
+    return this.#held.length;
+  }
+
+  /** Resolves the oldest waiting call, then lets the queue move on. */
+  async release(): Promise<void> {
+    this.#held.shift()!.resolve();
+    await turns();
+  }
+
+  /** Rejects the oldest waiting call, then lets the queue move on. */
+  async fail(message: string): Promise<void> {
+    this.#held.shift()!.reject(new Error(message));
+    await turns();
+  }
+
+  #hold(): Promise<void> {
+    return new Promise((resolve, reject) => this.#held.push({ resolve, reject }));
+  }
+}
+
+/** Lets queued promise callbacks run. */
+async function turns(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+function block(height: number): ChainBlock {
+  return { miner: 0, t0: height, ts: 0, payload: new Uint8Array(), height, hash: new Uint8Array(32), parent: new Uint8Array(32) };
+}
+
+function order(store: ChainStore | null, storedHeight = 0): { disk: DiskOrder; log: string[]; failed: string[] } {
+  const log: string[] = [];
+  const failed: string[] = [];
+  const onAppendFailed = (b: ChainBlock | null, e: Error) => failed.push(`${b?.height ?? null}: ${e.message}`);
+  const disk = new DiskOrder({ store, storedHeight, heldMark: null, log: silentLogger, onAppendFailed });
+  return { disk, log, failed };
+}
+
+test('a block is reported only after its append resolved; the next append waits for it, and reports keep the order', async () => {
+  const store = new GatedStore();
+  const { disk, log } = order(store);
+  disk.after(block(1), () => log.push('reported 1'));
+  disk.after(block(2), () => log.push('reported 2'));
+  await turns();
+  assert.equal(store.calls, ['append 1'], 'the second append waits for the first');
+  assert.equal(log, [], 'nothing reported while the append is held');
+  await store.release();
+  assert.equal(log, ['reported 1']);
+  assert.equal(store.calls, ['append 1', 'append 2']);
+  await store.release();
+  assert.equal(log, ['reported 1', 'reported 2']);
+});
+
+test('a block at or below the stored height is not written again, and is still reported in its turn', async () => {
+  const store = new GatedStore();
+  const { disk, log } = order(store, 3);
+  disk.after(block(3), () => log.push('synced 3'));
+  disk.after(block(4), () => log.push('synced 4'));
+  disk.after(block(4), () => log.push('decided 4'));
+  disk.after(null, () => log.push('caught-up'));
+  await turns();
+  assert.equal(log, ['synced 3'], 'the stored block is reported at once, the next waits for its append');
+  await store.release();
+  await disk.flushed();
+  assert.equal(store.calls, ['append 4'], 'height 4 written once');
+  assert.equal(log, ['synced 3', 'synced 4', 'decided 4', 'caught-up']);
+});
+
+test('the held-decision mark is saved only behind the appends queued before it, and only when it changed', async () => {
+  const store = new GatedStore();
+  const { disk, log } = order(store);
+  disk.after(block(1), () => log.push('reported 1'));
+  disk.keepHeldMark(5);
+  disk.keepHeldMark(5);
+  disk.after(block(2), () => log.push('reported 2'));
+  disk.keepHeldMark(null);
+  await turns();
+  assert.equal(store.calls, ['append 1'], 'the mark waits for the append before it');
+  while (store.waiting > 0) await store.release();
+  assert.equal(store.calls, ['append 1', 'mark 5', 'append 2', 'mark null']);
+  assert.equal(log, ['reported 1', 'reported 2']);
+});
+
+test('without a store nothing is written and reports still keep their order', async () => {
+  const { disk, log } = order(null);
+  disk.after(block(1), () => log.push('reported 1'));
+  disk.keepHeldMark(7);
+  disk.after(null, () => log.push('caught-up'));
+  await disk.flushed();
+  assert.equal(log, ['reported 1', 'caught-up']);
+});
+
+test('a failed append is told once and its block is never reported; flushed still resolves', async () => {
+  const store = new GatedStore();
+  const { disk, log, failed } = order(store);
+  disk.after(block(1), () => log.push('reported 1'));
+  await turns();
+  await store.fail('disk full');
+  await disk.flushed();
+  assert.equal(log, []);
+  assert.equal(failed, ['1: disk full']);
+});
+
+test.run();
