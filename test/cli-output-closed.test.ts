@@ -12,6 +12,7 @@ const mainTs = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 test('the reader of --json output closes its end: the node stops cleanly and exits 0', async () => {
+  const startedMs = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', mainTs, '--port', '0', '--host', '127.0.0.1', '--json'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -29,7 +30,9 @@ test('the reader of --json output closes its end: the node stops cleanly and exi
         }
       });
     });
-    assert.is(JSON.parse(first).event, 'listening');
+    const listening = JSON.parse(first) as { event: string; ts: number };
+    assert.is(listening.event, 'listening');
+    assert.ok(Number.isSafeInteger(listening.ts) && listening.ts >= startedMs && listening.ts <= Date.now(), `every --json line has ts, the node's time in ms: ${first}`);
     // As `head -1` does: our end of the pipe closes, and the node's next write finds no reader.
     child.stdout.destroy();
     for (let i = 0; i < 3; i++) child.stdin.write('stats\n');

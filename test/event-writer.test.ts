@@ -222,7 +222,12 @@ test('options are checked once, with messages that name the field', () => {
 
 test('the report line: an output-dropped event with --json, a sentence otherwise', () => {
   const loss = { count: 3, bytes: 1200, sinceMs: 40 };
-  assert.is(dropReportLine(true)(loss), '{"event":"output-dropped","count":3,"bytes":1200,"sinceMs":40}\n');
+  const before = Date.now();
+  const line = dropReportLine(true)(loss);
+  assert.ok(line.endsWith('\n'));
+  const { ts, ...rest } = JSON.parse(line) as { ts: number };
+  assert.equal(rest, { event: 'output-dropped', count: 3, bytes: 1200, sinceMs: 40 });
+  assert.ok(ts >= before && ts <= Date.now(), 'stamped with the time it was written');
   assert.is(dropReportLine(false)(loss), 'output dropped: 3 events (1200 bytes) in 40 ms, standard output was not read fast enough\n');
 });
 

@@ -33,7 +33,8 @@ export interface MeasuredFacts {
   honestCharges: Record<string, number>;
   probesSent: number;
   probesStraightFromH1: number;
-  legs: { toVictimMs: number[]; fromVictimMs: number[]; atVictim: number } | null;
+  /** The probes' two legs by the nodes' stamps, and the whole latency as the suite read the events. */
+  legs: { toVictimMs: number[]; fromVictimMs: number[]; atVictim: number; readLatenciesMs?: number[] } | null;
   h2Stats: Record<string, unknown> | null;
   windowSec: number;
   windowCpu: WindowCpu | null;
@@ -74,7 +75,8 @@ function honestLine(f: MeasuredFacts): string {
   const direct = f.probesStraightFromH1 ? `; ${f.probesStraightFromH1} probes came straight from H1 (not counted)` : '';
   const h2 = f.h2Stats ? `; H2 at the end: peers ${String(f.h2Stats.peers)}, delivered ${String(f.h2Stats.delivered)}, rateHolds ${String(f.h2Stats.rateHolds)}` : '';
   const p99 = (xs: number[]) => { const v = percentile(xs, 99); return v === null ? '-' : `${Math.round(v)} ms`; };
-  const legs = f.legs ? `; probes: ${f.legs.atVictim} of ${f.probesSent} delivered by V, p99 H1 to V ${p99(f.legs.toVictimMs)}, V to H2 ${p99(f.legs.fromVictimMs)}` : '';
+  const read = f.legs?.readLatenciesMs ? `, p99 as the suite read the events ${p99(f.legs.readLatenciesMs)}` : '';
+  const legs = f.legs ? `; probes: ${f.legs.atVictim} of ${f.probesSent} delivered by V, p99 H1 to V ${p99(f.legs.toVictimMs)}, V to H2 ${p99(f.legs.fromVictimMs)} (node stamps)${read}` : '';
   return `${f.attack}: honest side: ${joins}; charged, banned or dropped: ${charges}${direct}${h2}${legs}`;
 }
 

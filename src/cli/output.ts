@@ -31,7 +31,9 @@ export class Output {
   }
 
   #line(name: string, fields: EventFields, human: string | null): string | null {
-    if (this.json) return JSON.stringify({ event: name, ...fields }) + '\n';
+    // `ts`: when the node wrote the event, by its own clock (ms since the epoch), so a reader that reads late
+    // (a script on a loaded machine) can still tell when things happened.
+    if (this.json) return JSON.stringify({ event: name, ts: Date.now(), ...fields }) + '\n';
     return human === null ? null : human + '\n';
   }
 
@@ -46,6 +48,6 @@ export class Output {
  * `bytes`, over `sinceMs` ms), else a line for people.
  */
 export function dropReportLine(json: boolean): (loss: OutputLoss) => string {
-  if (json) return (l) => JSON.stringify({ event: 'output-dropped', count: l.count, bytes: l.bytes, sinceMs: l.sinceMs }) + '\n';
+  if (json) return (l) => JSON.stringify({ event: 'output-dropped', ts: Date.now(), count: l.count, bytes: l.bytes, sinceMs: l.sinceMs }) + '\n';
   return (l) => `output dropped: ${l.count} events (${l.bytes} bytes) in ${l.sinceMs} ms, standard output was not read fast enough\n`;
 }

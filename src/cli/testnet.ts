@@ -165,7 +165,7 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
   const print = (line: string) => (out ? out.write(line) : process.stdout.write(line));
   // The testnet's `stopped` ends its output: it reaches even a reader that made lines drop.
   const printLast = (line: string) => (out ? out.writeLast(line) : process.stdout.write(line));
-  if (flags.json) print(JSON.stringify({ event: 'testnet', nodes: n, roundMs: network.roundMs, roundMsBasis: network.roundMsBasis }) + '\n');
+  if (flags.json) print(JSON.stringify({ event: 'testnet', ts: Date.now(), nodes: n, roundMs: network.roundMs, roundMsBasis: network.roundMsBasis }) + '\n');
   const tui = !flags.json && process.stdout.isTTY === true && process.stdin.isTTY === true;
   const recent: string[] = [];
   const views: NodeView[] = [];
@@ -192,7 +192,7 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
     child.on('exit', (code, signal) => {
       v.exited = code ?? (signal ? 128 : -1);
       recent.push(`node ${i}: exited (${signal ?? code})`);
-      if (flags.json) print(JSON.stringify({ node: i, event: 'exited', code, signal }) + '\n');
+      if (flags.json) print(JSON.stringify({ node: i, event: 'exited', ts: Date.now(), code, signal }) + '\n');
     });
     views.push(v);
   }
@@ -207,7 +207,7 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
       if (draw) clearInterval(draw);
       await stopChildren(views.map((v) => v.child));
       if (tui) process.stdin.setRawMode?.(false);
-      printLast(flags.json ? JSON.stringify({ event: 'stopped', nodes: n }) + '\n' : `stopped ${n} validators\n`);
+      printLast(flags.json ? JSON.stringify({ event: 'stopped', ts: Date.now(), nodes: n }) + '\n' : `stopped ${n} validators\n`);
       await exitAfterOutput(out, 0);
     })());
   process.on('SIGINT', () => void stop());
@@ -237,7 +237,7 @@ async function controlByLines(n: number, send: (i: number, line: string) => void
     const m = /^\s*(\d+)\s+(.+)$/.exec(l);
     if (l.trim() === 'quit') return stop();
     if (m && Number(m[1]) < n) send(Number(m[1]), m[2]!);
-    else if (l.trim()) print(JSON.stringify({ event: 'error', code: 'ERR_INVALID_OPTION', message: `expected "NODE COMMAND" or "quit", got '${l.trim()}'` }) + '\n');
+    else if (l.trim()) print(JSON.stringify({ event: 'error', ts: Date.now(), code: 'ERR_INVALID_OPTION', message: `expected "NODE COMMAND" or "quit", got '${l.trim()}'` }) + '\n');
   }
 }
 
