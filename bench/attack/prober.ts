@@ -4,9 +4,10 @@
  *
  * Latency is from H1's `broadcast` event to H2's `message` event, each by the `ts` its node wrote on it: what
  * the network and the nodes took. The suite's own view (from writing the command to reading H2's event) is kept
- * beside it: on a machine the nodes keep busy the suite reads every node's events late (it reads thousands of
- * deliveries a second from each), and that lag was most of the figure (relay-rate on 2 cores: about 1 s of p99
- * in the suite's reading, bench/RESULTS.md attack-probe-stamps).
+ * beside it: on a machine the nodes keep busy, the suite reads every node's events late (it reads thousands
+ * of deliveries a second from each), and that lag would otherwise be inside the figure. (Measured on relay-rate,
+ * 2 cores: the lag was small, 1,369 ms read against 1,318 ms stamped; the probes' time is in the nodes,
+ * bench/RESULTS.md attack-probe-stamps.)
  */
 import type { CliNode } from './cli-node.ts';
 
