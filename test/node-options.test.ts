@@ -41,6 +41,13 @@ test('every numeric limit has a default and is validated by name', () => {
   assert.is(resolveLimits({ handshakeTimeoutMs: 300 }).handshakeFirstMessageTimeoutMs, 300);
   assert.is(resolveLimits({ handshakeTimeoutMs: 300, handshakeFirstMessageTimeoutMs: 300 }).handshakeFirstMessageTimeoutMs, 300);
   invalid(() => resolveLimits({ handshakeTimeoutMs: 300, handshakeFirstMessageTimeoutMs: 301 }), 'options.handshakeFirstMessageTimeoutMs must not exceed options.handshakeTimeoutMs');
+  // the bytes a link may hold before frames wait for room are counted in the write queue, so at most all of it;
+  // a write queue smaller than the default target lowers the target with it by default
+  assert.is(nodeDefaults.socketQueuedBytesTarget, 64 * 1024);
+  assert.is(resolveLimits({ writeQueueBytesMax: 4096, socketQueuedBytesTarget: 4096 }).socketQueuedBytesTarget, 4096);
+  invalid(() => resolveLimits({ writeQueueBytesMax: 4096, socketQueuedBytesTarget: 4097 }), 'options.socketQueuedBytesTarget must not exceed options.writeQueueBytesMax');
+  invalid(() => resolveLimits({ socketQueuedBytesTarget: 1.5 }), 'options.socketQueuedBytesTarget must be a positive integer');
+  assert.is(resolveLimits({ writeQueueBytesMax: 4096 }).socketQueuedBytesTarget, 4096);
 });
 
 test('createNode rejects bad ports and network ids with clear messages', () => {

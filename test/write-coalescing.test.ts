@@ -39,7 +39,7 @@ async function connection(writeCoalesceMs: number): Promise<{ conn: PeerConnecti
 
 test('frames sent in one turn on an idle link share one write, at the end of the turn', async () => {
   const { conn, socket } = await connection(2);
-  for (let i = 0; i < 5; i++) assert.ok(conn.sendFrame(frame));
+  for (let i = 0; i < 5; i++) assert.ok(conn.sendFrame(frame, 'gossip'));
   assert.equal(socket.writes, [], 'nothing written during the turn');
   await nextTurn();
   assert.equal(socket.writes, [5], 'one write of five frames');
@@ -48,19 +48,19 @@ test('frames sent in one turn on an idle link share one write, at the end of the
 
 test('a turn that runs past writeCoalesceMs writes what it holds at once, not at its end', async () => {
   const { conn, socket, clock } = await connection(2);
-  conn.sendFrame(frame);
-  conn.sendFrame(frame);
+  conn.sendFrame(frame, 'gossip');
+  conn.sendFrame(frame, 'gossip');
   clock.ms += 1;
-  conn.sendFrame(frame);
+  conn.sendFrame(frame, 'gossip');
   assert.equal(socket.writes, [], '1 ms into a 2 ms window: still held');
   clock.ms += 1;
-  conn.sendFrame(frame);
+  conn.sendFrame(frame, 'gossip');
   assert.equal(socket.writes, [4], 'at 2 ms the four held frames go in one write, within the turn');
-  conn.sendFrame(frame);
-  conn.sendFrame(frame);
+  conn.sendFrame(frame, 'gossip');
+  conn.sendFrame(frame, 'gossip');
   assert.equal(socket.writes, [4], 'the next frames are held again');
   clock.ms += 2;
-  conn.sendFrame(frame);
+  conn.sendFrame(frame, 'gossip');
   assert.equal(socket.writes, [4, 3]);
   await pastFlushes();
   assert.equal(socket.writes, [4, 3], 'nothing was left behind, and no flush writes an empty batch');
@@ -69,23 +69,23 @@ test('a turn that runs past writeCoalesceMs writes what it holds at once, not at
 
 test('writeCoalesceMs 0: one write per turn, and a turn held 1 ms writes at once', async () => {
   const { conn, socket, clock } = await connection(0);
-  conn.sendFrame(frame);
-  conn.sendFrame(frame);
+  conn.sendFrame(frame, 'gossip');
+  conn.sendFrame(frame, 'gossip');
   assert.equal(socket.writes, [], 'held to the end of the turn');
   await nextTurn();
   assert.equal(socket.writes, [2]);
-  conn.sendFrame(frame);
+  conn.sendFrame(frame, 'gossip');
   clock.ms += 1;
-  conn.sendFrame(frame);
+  conn.sendFrame(frame, 'gossip');
   assert.equal(socket.writes, [2, 2], 'a turn 1 ms long writes at once');
   conn.close('ERR_CONNECTION_CLOSED', 'test', false);
 });
 
 test('a clock stepped backwards neither flushes early nor holds writes past the end of the turn', async () => {
   const { conn, socket, clock } = await connection(2);
-  conn.sendFrame(frame);
+  conn.sendFrame(frame, 'gossip');
   clock.ms -= 60_000;
-  conn.sendFrame(frame);
+  conn.sendFrame(frame, 'gossip');
   assert.equal(socket.writes, []);
   await pastFlushes();
   assert.equal(socket.writes, [2]);

@@ -15,7 +15,7 @@ import type { PeerConnection } from '../net/peer-connection.ts';
 import { outcomeId } from '../consensus/outcome.ts';
 import { blockHash } from '../consensus/block.ts';
 import type { SignatureCheck, Verifier } from '../crypto/verifier.ts';
-import type { ConsensusMessage, GossipMessage, Message, OutcomeMessage } from '../wire/schema.ts';
+import type { ConsensusMessage, GossipMessage, Message, MessageType, OutcomeMessage } from '../wire/schema.ts';
 import { logError, type Logger } from '../log.ts';
 import type { NodeLimits } from './node-options.ts';
 import type { ChainVerdict, ConsensusPort, GossipDelivery } from './node-types.ts';
@@ -101,12 +101,12 @@ export class Flooding {
     this.#judgeAndFlood(c, outcomeId(msg), 'ERR_BAD_SIGNATURE', () => port.onOutcome(msg, c.peerId), () => msg);
   }
 
-  /** Sends a frame to every open peer not in `skip`; returns how many took it. */
-  sendToAll(frame: Buffer, skip: ReadonlySet<string>): number {
+  /** Sends a frame of a message of type `type` to every open peer not in `skip`; returns how many took it. */
+  sendToAll(frame: Buffer, type: MessageType, skip: ReadonlySet<string>): number {
     const h = this.host;
     let sent = 0;
     for (const id of h.gossip.relayTargets(h.openPeers.keys(), skip)) {
-      if (h.openPeers.get(id)?.sendFrame(frame)) sent++;
+      if (h.openPeers.get(id)?.sendFrame(frame, type)) sent++;
     }
     return sent;
   }
@@ -114,7 +114,7 @@ export class Flooding {
   /** Encodes `msg` once and sends it to every open peer not in `skip`, counting the relayed frames. */
   relay(msg: Message, skip: ReadonlySet<string>): number {
     const frame = encodeFrame(msg, this.host.limits.frameBytesMax);
-    const sent = this.sendToAll(frame, skip);
+    const sent = this.sendToAll(frame, msg.t, skip);
     this.host.counters.relayedFrames += sent;
     this.host.traffic.sent(msg.t, sent, sealedFrameBytes(frame.byteLength));
     return sent;

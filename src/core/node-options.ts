@@ -137,6 +137,14 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
    */
   writeQueueBytesMax?: number;
   /**
+   * Bytes the link to one peer may hold (what its socket has not yet passed to the kernel) before this node
+   * stops handing it frames; the rest wait unsealed, consensus frames (chains, outcomes, catch-up) ahead of
+   * broadcasts, and go as the link drains. So a chain sent to a peer that takes frames slower than they come
+   * waits behind at most this many bytes of broadcasts (and the kernel's buffers), not behind the whole write
+   * queue. Counted with them against writeQueueBytesMax, which it must not exceed. @default 65536 (64 KiB)
+   */
+  socketQueuedBytesTarget?: number;
+  /**
    * Frames for one peer leave at most once per this many ms while traffic is steady (an idle link writes at
    * once), so a busy link carries several broadcasts per system call and per wake-up of the peer; 0 writes
    * once per event-loop iteration. Within one long iteration (a large read batch verified inline) frames
@@ -233,6 +241,7 @@ export interface NodeLimits {
   pingIntervalMs: number;
   idleTimeoutMs: number;
   writeQueueBytesMax: number;
+  socketQueuedBytesTarget: number;
   writeCoalesceMs: number;
   turnWorkMsMax: number;
   turnQuantumFrames: number;
@@ -273,6 +282,7 @@ export const nodeDefaults: NodeLimits = {
   pingIntervalMs: 5000,
   idleTimeoutMs: 20_000,
   writeQueueBytesMax: 8 * 1024 * 1024,
+  socketQueuedBytesTarget: 64 * 1024,
   writeCoalesceMs: 2,
   turnWorkMsMax: turnBudgetDefaults.turnWorkMsMax,
   turnQuantumFrames: turnBudgetDefaults.turnQuantumFrames,
@@ -346,6 +356,11 @@ export function resolveLimits(o: NodeOptions): NodeLimits {
   if (o.handshakeFirstMessageTimeoutMs === undefined) out.handshakeFirstMessageTimeoutMs = Math.min(out.handshakeFirstMessageTimeoutMs, out.handshakeTimeoutMs);
   if (out.handshakeFirstMessageTimeoutMs > out.handshakeTimeoutMs) {
     throw new StrongcastError('ERR_INVALID_OPTION', 'options.handshakeFirstMessageTimeoutMs must not exceed options.handshakeTimeoutMs');
+  }
+  // A small write queue lowers the target with it unless told otherwise.
+  if (o.socketQueuedBytesTarget === undefined) out.socketQueuedBytesTarget = Math.min(out.socketQueuedBytesTarget, out.writeQueueBytesMax);
+  if (out.socketQueuedBytesTarget > out.writeQueueBytesMax) {
+    throw new StrongcastError('ERR_INVALID_OPTION', 'options.socketQueuedBytesTarget must not exceed options.writeQueueBytesMax');
   }
   if (out.writeCoalesceMs >= out.pingIntervalMs) {
     throw new StrongcastError('ERR_INVALID_OPTION', 'options.writeCoalesceMs must be below options.pingIntervalMs');

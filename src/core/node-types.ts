@@ -63,6 +63,11 @@ export interface PeerInfo {
   bytesOut: number;
   /** Times reading from this peer stopped because it sent more than peerBytesPerSec allows. */
   rateHolds: number;
+  /**
+   * Bytes waiting to be sent to this peer now: frames held back for room on its link (consensus first) and
+   * what its socket holds beyond the kernel's buffer; above writeQueueBytesMax the peer is dropped as too slow.
+   */
+  writeQueuedBytes: number;
 }
 
 /** Totals since start, for status views (`stats` console command, testnet view). */

@@ -237,14 +237,14 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private sendOn(c: PeerConnection, msg: Message): boolean {
     if (c.isClosed()) return false;
     const frame = encodeFrame(msg, this.limits.frameBytesMax);
-    const sent = c.sendFrame(frame);
+    const sent = c.sendFrame(frame, msg.t);
     if (sent) this.traffic.sent(msg.t, 1, sealedFrameBytes(frame.byteLength));
     return sent;
   }
 
   /** A broadcast's frame, encoded once, to one peer (the relay's port). */
   private sendGossipFrame(peerId: string, frame: Buffer): boolean {
-    const sent = this.open.get(peerId)?.sendFrame(frame) ?? false;
+    const sent = this.open.get(peerId)?.sendFrame(frame, 'gossip') ?? false;
     if (sent) this.traffic.sent('gossip', 1, sealedFrameBytes(frame.byteLength));
     return sent;
   }
@@ -276,6 +276,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       listen: listenAddressOf(c),
       outbound: c.outbound,
       ...c.stats,
+      writeQueuedBytes: c.writeQueuedBytes,
     }));
   }
 
@@ -315,7 +316,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     if (!this.running) return 0;
     this.gossip.markOwn(consensusId(blockHash(msg.block), msg), this.now());
     const frame = encodeFrame(msg, this.limits.frameBytesMax);
-    const sent = this.flooding.sendToAll(frame, new Set());
+    const sent = this.flooding.sendToAll(frame, 'ds', new Set());
     this.traffic.sent('ds', sent, sealedFrameBytes(frame.byteLength));
     return sent;
   }
@@ -325,7 +326,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     if (!this.running) return 0;
     this.gossip.markOwn(outcomeId(msg), this.now());
     const frame = encodeFrame(msg, this.limits.frameBytesMax);
-    const sent = this.flooding.sendToAll(frame, new Set());
+    const sent = this.flooding.sendToAll(frame, 'outcome', new Set());
     this.traffic.sent('outcome', sent, sealedFrameBytes(frame.byteLength));
     return sent;
   }

@@ -1,7 +1,8 @@
 /**
  * TCP, the transport of a real network: node:net sockets behind the Link interface. Nagle is off (frames
  * are coalesced by cork/uncork in the connection instead), and a link ended with a last frame is destroyed
- * a second later if the peer never closes its side.
+ * a second later if the peer never closes its side. Bytes the kernel's send buffer had no room for wait in
+ * the socket (its writableLength); the owner hears when they have all gone (`drain`).
  */
 import { connect as netConnect, createServer, isIP, type Socket } from 'node:net';
 import { StrongcastError } from '../errors.ts';
@@ -16,6 +17,18 @@ class TcpLink implements Link {
   readonly remoteAddress: string;
   readonly remotePort: number;
   #paused = false;
+  #handlers: LinkHandlers | null = null;
+  /** Bytes waited in the socket outside a cork since the last drain: the owner hears when they are gone. */
+  #waiting = false;
+  /**
+   * Every write's callback: Node's own 'drain' comes only after a write that reached the socket's high-water
+   * mark, and the owner may wait for less.
+   */
+  readonly #written = (): void => {
+    if (!this.#waiting || this.socket.writableLength > 0 || this.socket.destroyed) return;
+    this.#waiting = false;
+    this.#handlers?.drain?.();
+  };
 
   constructor(private readonly socket: Socket) {
     this.remoteAddress = socket.remoteAddress ?? '';
@@ -30,6 +43,7 @@ class TcpLink implements Link {
   }
 
   attach(h: LinkHandlers): void {
+    this.#handlers = h;
     let closed = false;
     const close = (error?: string) => {
       if (closed) return;
@@ -42,7 +56,8 @@ class TcpLink implements Link {
   }
 
   write(bytes: Uint8Array): void {
-    this.socket.write(bytes);
+    this.socket.write(bytes, this.#written);
+    this.#noteWaiting();
   }
 
   cork(): void {
@@ -51,6 +66,12 @@ class TcpLink implements Link {
 
   uncork(): void {
     this.socket.uncork();
+    this.#noteWaiting();
+  }
+
+  /** Bytes left in the socket once it is uncorked wait for the kernel's buffer: a drain follows when they are gone. */
+  #noteWaiting(): void {
+    if (this.socket.writableCorked === 0 && this.socket.writableLength > 0) this.#waiting = true;
   }
 
   pause(): void {

@@ -12,6 +12,11 @@ export interface LinkHandlers {
   data(chunk: Uint8Array): void;
   /** The link is gone, exactly once: `error` says why when it failed rather than closed. */
   close(error?: string): void;
+  /**
+   * What was written has all been taken by the network (`writableLength` is 0 again) after some of it had to
+   * wait outside a cork: the owner may hand the link more. Called at least then, perhaps more often.
+   */
+  drain?(): void;
 }
 
 /** One connection's byte stream. */
@@ -19,7 +24,10 @@ export interface Link {
   /** The remote IP as this side sees it (not spoofable by the peer), and its port. */
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** Bytes written and not yet taken by the network: what a peer that does not read makes us hold. */
+  /**
+   * Bytes written and not yet taken by the network (corked ones included): what a peer that does not read
+   * makes us hold. The kernel's send buffer is the network's: a socket counts only what waits beyond it.
+   */
   readonly writableLength: number;
   /** Starts delivering to `handlers`; called once, before anything else. */
   attach(handlers: LinkHandlers): void;

@@ -22,12 +22,13 @@ import { encodeNoiseFrame, type HandshakeFrame } from '../wire/handshake-frames.
 import { WriteCoalescer } from './write-coalescer.ts';
 import { RateHolds } from './rate-holds.ts';
 import { SecureChannel } from './secure-channel.ts';
-import type { Message } from '../wire/schema.ts';
+import type { Message, MessageType } from '../wire/schema.ts';
 import type { Verifier } from '../crypto/verifier.ts';
 import type { NodeLimits } from '../core/node-options.ts';
 import type { DeferredWork, TurnBudget } from './turn-budget.ts';
 import type { OverloadGate } from './overload-gate.ts';
 import { Inbox } from './inbox.ts';
+import { Outbox } from './outbox.ts';
 
 /** Lifecycle of a connection. */
 export type ConnectionState = 'handshaking' | 'open' | 'closed';
@@ -137,6 +138,11 @@ export class PeerConnection implements DeferredWork {
   private pingSentMs = 0;
   /** Holds this connection's writes until the next flush. */
   private readonly writer: WriteCoalescer;
+  /**
+   * Frames to send that wait for room on the link (outbox.ts: consensus first), unsealed: the link is handed
+   * frames only while it holds fewer than socketQueuedBytesTarget bytes.
+   */
+  private readonly outbox = new Outbox();
   private paused = false;
   private timers: Timer[] = [];
 
@@ -151,7 +157,7 @@ export class PeerConnection implements DeferredWork {
     const rekey = ctx.rekeyIntervalMessages === undefined ? {} : { rekeyIntervalMessages: ctx.rekeyIntervalMessages };
     this.channel = new SecureChannel(outbound, ctx.local, ctx.random, { frameBytesMax: limits.frameBytesMax, ...rekey });
     this.lastHeardMs = clock.now();
-    this.writer = new WriteCoalescer(link, clock, limits.writeCoalesceMs, this.stats);
+    this.writer = new WriteCoalescer(link, clock, limits.writeCoalesceMs, this.stats, () => this.handOff());
     this.rates = new RateHolds(limits, clock, { bytesRepaid: () => this.updateReading(), messagesRepaid: () => this.onMessagesRepaid() }, this.stats);
   }
 
@@ -163,6 +169,7 @@ export class PeerConnection implements DeferredWork {
     this.link.attach({
       data: (chunk) => this.onData(chunk),
       close: (error) => this.close('ERR_CONNECTION_CLOSED', error === undefined ? 'closed by peer' : `socket error: ${error}`, false),
+      drain: () => this.writer.drained(),
     });
     const { handshakeTimeoutMs, handshakeFirstMessageTimeoutMs } = this.ctx.limits;
     this.timers.push(
@@ -194,23 +201,53 @@ export class PeerConnection implements DeferredWork {
   /** Encodes and sends a message; false when the connection is closed or not yet sealed, or was just dropped as too slow. */
   send(msg: Message): boolean {
     if (this.state === 'closed' || !this.channel.sealed) return false;
-    return this.sendFrame(encodeFrame(msg, this.ctx.limits.frameBytesMax));
+    return this.sendFrame(encodeFrame(msg, this.ctx.limits.frameBytesMax), msg.t);
   }
 
   /**
-   * Sends an already encoded plaintext frame (a relay is encoded once and sent to many peers), sealed for
-   * this connection; false when the connection is closed or not yet sealed, or was just dropped as too slow.
+   * Sends an already encoded plaintext frame of a message of type `type` (a relay is encoded once and sent to
+   * many peers), sealed for this connection when the link has room for it: consensus frames go ahead of the
+   * other frames still waiting for room (outbox.ts). False when the connection is closed or not yet sealed,
+   * or was just dropped as too slow.
    */
-  sendFrame(frame: Uint8Array): boolean {
+  sendFrame(frame: Uint8Array, type: MessageType): boolean {
     if (this.state === 'closed' || !this.channel.sealed) return false;
-    // A peer that does not read fills our memory: bound what waits in the socket for it.
-    if (this.link.writableLength + sealedFrameBytes(frame.byteLength) > this.ctx.limits.writeQueueBytesMax) {
-      this.offence('ERR_SLOW_PEER', `write queue above ${this.ctx.limits.writeQueueBytesMax} bytes`);
-      this.close('ERR_SLOW_PEER', `write queue above ${this.ctx.limits.writeQueueBytesMax} bytes`, false);
+    const sealedBytes = sealedFrameBytes(frame.byteLength);
+    // A peer that does not read fills our memory: bound what waits for it, in the socket and held back here.
+    const { writeQueueBytesMax } = this.ctx.limits;
+    if (this.link.writableLength + this.outbox.bytes + sealedBytes > writeQueueBytesMax) {
+      this.offence('ERR_SLOW_PEER', `write queue above ${writeQueueBytesMax} bytes`);
+      this.close('ERR_SLOW_PEER', `write queue above ${writeQueueBytesMax} bytes`, false);
       return false;
     }
-    this.write(this.channel.seal(frame));
+    // Nothing waits and the link has room: straight on, as handOff would take it.
+    if (this.outbox.empty && this.link.writableLength < this.ctx.limits.socketQueuedBytesTarget) this.write(this.channel.seal(frame));
+    else {
+      this.outbox.push(frame, sealedBytes, type);
+      this.handOff();
+    }
     return true;
+  }
+
+  /** Bytes waiting to be sent to this peer: held back for room on the link, and in the link (the write queue). */
+  get writeQueuedBytes(): number {
+    return this.outbox.bytes + this.link.writableLength;
+  }
+
+  /**
+   * Hands the frames waiting in the outbox to the link, consensus first, while it holds fewer than
+   * socketQueuedBytesTarget bytes, sealing each as it goes: the counter nonce of each frame is the order in
+   * which it leaves. True when any went. The rest waits for the next flush or the link's drain.
+   */
+  private handOff(): boolean {
+    if (this.state === 'closed') return false;
+    const target = this.ctx.limits.socketQueuedBytesTarget;
+    let handed = false;
+    while (!this.outbox.empty && this.link.writableLength < target) {
+      this.write(this.channel.seal(this.outbox.shift()));
+      handed = true;
+    }
+    return handed;
   }
 
   /** Writes bytes ready for the wire, coalesced with the others of this turn (write-coalescer.ts). */
@@ -267,8 +304,17 @@ export class PeerConnection implements DeferredWork {
     this.timers = [];
     this.rates.stop();
     this.writer.stop();
-    if (tellPeer) this.link.end(this.channel.rejectFrame(code, reason));
-    else this.link.destroy();
+    if (tellPeer) {
+      // What waited for room goes first, as it would have over a socket with room: the reject comes last.
+      while (!this.outbox.empty) {
+        const sealed = this.channel.seal(this.outbox.shift());
+        this.stats.framesOut++;
+        this.stats.bytesOut += sealed.byteLength;
+        this.link.write(sealed);
+      }
+      this.link.end(this.channel.rejectFrame(code, reason));
+    } else this.link.destroy();
+    this.outbox.clear();
     this.ctx.events.onClose(this, code, reason);
   }
 

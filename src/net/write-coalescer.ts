@@ -3,6 +3,9 @@
  * next flush, so every relay to one peer made while handling one event-loop iteration's reads shares a write
  * and a wake-up of the peer; while the link is busy, flushes are also spaced writeCoalesceMs apart. A long run
  * of work in one turn flushes once a coalescing window has passed, so the peers downstream do not idle.
+ *
+ * The connection may hold frames back for room on the link (outbox.ts): after each flush, and when the link
+ * drains, the coalescer asks it for more (`refill`), corked together, for as long as the network takes them.
  */
 import type { Clock, Timer } from '../io/clock.ts';
 import type { Link } from '../io/transport.ts';
@@ -13,6 +16,12 @@ export interface WriteCounters {
   bytesOut: number;
 }
 
+/**
+ * Writes more of what the connection holds back through `write`, while the link has room; true when it wrote
+ * anything.
+ */
+export type Refill = () => boolean;
+
 /** Holds a link's writes until the next flush. Use one per connection. */
 export class WriteCoalescer {
   #corked = false;
@@ -20,18 +29,28 @@ export class WriteCoalescer {
   /** When the writes now held back began to be held. */
   #corkedAtMs = 0;
   #flushTimer: Timer | null = null;
+  /** A refill is writing: its first write corks the link (#refillCorked), uncorked as soon as it returns. */
+  #refilling = false;
+  #refillCorked = false;
+  #stopped = false;
 
   constructor(
     private readonly link: Link,
     private readonly clock: Clock,
     private readonly writeCoalesceMs: number,
     private readonly counters: WriteCounters,
+    private readonly refill: Refill = () => false,
   ) {}
 
   /** Writes bytes ready for the wire (a sealed frame, or a handshake frame), held back until the next flush. */
   write(frame: Uint8Array): void {
     this.counters.framesOut++;
     this.counters.bytesOut += frame.byteLength;
+    if (this.#refilling) {
+      if (!this.#refillCorked) this.link.cork();
+      this.#refillCorked = true;
+      return this.link.write(frame);
+    }
     const now = this.clock.now();
     if (!this.#corked) this.#corkUntilFlush(now);
     this.link.write(frame);
@@ -40,19 +59,45 @@ export class WriteCoalescer {
     if (now - this.#corkedAtMs >= Math.max(1, this.writeCoalesceMs)) this.flush();
   }
 
-  /** Sends what is held back now. */
+  /** Sends what is held back now, then what the connection held back for room on the link, while it fits. */
   flush(): void {
     this.#cancelFlush();
     if (!this.#corked) return;
     this.#corked = false;
     this.#lastFlushMs = this.clock.now();
     this.link.uncork();
+    this.#refill();
+  }
+
+  /** The link took everything written: what the connection held back for room goes now (nothing waits for a flush). */
+  drained(): void {
+    if (!this.#corked) this.#refill();
   }
 
   /** Forgets what was scheduled: the connection is closing (its last bytes go with `end` or not at all). */
   stop(): void {
     this.#cancelFlush();
     this.#corked = false;
+    this.#stopped = true;
+  }
+
+  /**
+   * Asks the connection for what it held back, one corked batch at a time, while the link takes each batch at
+   * once: a flush with a backlog behind it writes as much as the network has room for, not one batch per
+   * coalescing window.
+   */
+  #refill(): void {
+    if (this.#refilling || this.#stopped) return;
+    for (let wrote = true; wrote; ) {
+      this.#refilling = true;
+      try {
+        wrote = this.refill();
+      } finally {
+        this.#refilling = false;
+        if (this.#refillCorked) this.link.uncork();
+        this.#refillCorked = false;
+      }
+    }
   }
 
   /**

@@ -9,7 +9,8 @@
  * By default a link carries any number of bytes at once, so the only bytes a writer holds (`writableLength`)
  * are the ones it corked. A policy may give a direction a capacity instead (`capacity`): bytes then leave at
  * its rate, the socket's send buffer holds the first `sendBufferBytes` of those waiting, and only the rest
- * counts in `writableLength`, as a TCP socket's userland queue does when the kernel's buffer is full.
+ * counts in `writableLength`, as a TCP socket's userland queue does when the kernel's buffer is full; once
+ * that is gone again the owner hears of it (`drain`), as from a socket.
  */
 import { StrongcastError } from '../errors.ts';
 import type { DialCallback, Link, LinkHandlers, Listener, Transport } from '../io/transport.ts';
@@ -61,12 +62,15 @@ export class MemoryLink implements Link {
   #inbox: Uint8Array[] = [];
   #corked = false;
   #held: Uint8Array[] = [];
+  #heldBytes = 0;
   #lastArrivalMs = Number.NEGATIVE_INFINITY;
   /** This direction's capacity (undefined: none), asked of the policy at the first write. */
   #capacity: LinkCapacity | undefined | null = null;
   /** Bytes transmitted that have not left yet at #backlogAtMs (with a capacity only). */
   #backlogBytes = 0;
   #backlogAtMs = 0;
+  /** A check for the owner's drain is due (with a capacity only: without one nothing waits past a cork). */
+  #drainDue = false;
 
   constructor(
     readonly net: MemoryNetwork,
@@ -77,7 +81,7 @@ export class MemoryLink implements Link {
   ) {}
 
   get writableLength(): number {
-    const corked = this.#held.reduce((t, b) => t + b.byteLength, 0);
+    const corked = this.#heldBytes;
     const cap = this.#linkCapacity();
     return cap === undefined ? corked : corked + Math.max(0, this.#backlogNow(cap) - cap.sendBufferBytes);
   }
@@ -95,8 +99,13 @@ export class MemoryLink implements Link {
     if (this.#closed) return;
     // A copy: a frame may live in a pooled buffer that is reused once the write returns.
     const copy = Uint8Array.from(bytes);
-    if (this.#corked) this.#held.push(copy);
-    else this.#transmit(copy);
+    if (this.#corked) {
+      this.#held.push(copy);
+      this.#heldBytes += copy.byteLength;
+      return;
+    }
+    this.#transmit(copy);
+    this.#awaitDrain();
   }
 
   cork(): void {
@@ -106,6 +115,7 @@ export class MemoryLink implements Link {
   uncork(): void {
     this.#corked = false;
     this.#flushHeld();
+    this.#awaitDrain();
   }
 
   pause(): void {
@@ -128,6 +138,7 @@ export class MemoryLink implements Link {
   destroy(): void {
     if (this.#closed) return;
     this.#held = [];
+    this.#heldBytes = 0;
     this.#close();
   }
 
@@ -138,14 +149,14 @@ export class MemoryLink implements Link {
 
   #flushHeld(): void {
     if (this.#held.length === 0) return;
-    const total = this.#held.reduce((t, b) => t + b.byteLength, 0);
-    const all = new Uint8Array(total);
+    const all = new Uint8Array(this.#heldBytes);
     let at = 0;
     for (const b of this.#held) {
       all.set(b, at);
       at += b.byteLength;
     }
     this.#held = [];
+    this.#heldBytes = 0;
     this.#transmit(all);
   }
 
@@ -177,6 +188,24 @@ export class MemoryLink implements Link {
     this.#backlogBytes = Math.max(0, this.#backlogBytes - (now - this.#backlogAtMs) * cap.bytesPerMs);
     this.#backlogAtMs = now;
     return this.#backlogBytes;
+  }
+
+  /**
+   * Bytes that wait beyond the send buffer (with a capacity) are gone once the link has carried them: the
+   * owner hears then (a socket's drain), unless it corked new writes meanwhile (their uncork looks again).
+   */
+  #awaitDrain(): void {
+    const cap = this.#linkCapacity();
+    if (cap === undefined || this.#drainDue || this.#closed) return;
+    const waiting = this.#backlogNow(cap) - cap.sendBufferBytes;
+    if (waiting <= 0) return;
+    this.#drainDue = true;
+    this.host.at(this.net.sched.now + Math.ceil(waiting / cap.bytesPerMs), () => {
+      this.#drainDue = false;
+      if (this.#closed || this.#corked) return;
+      if (this.#backlogNow(cap) > cap.sendBufferBytes) return this.#awaitDrain();
+      this.#handlers?.drain?.();
+    });
   }
 
   #transmit(bytes: Uint8Array): void {
