@@ -168,10 +168,10 @@ export interface ConsensusNodePort {
    * can queue a round in which every validator mines (consensus/frame-bound.ts).
    */
   readonly limits: { readonly frameBytesMax: number; readonly writeQueueBytesMax: number };
-  /** Lets the validator judge the consensus chains that arrive. */
-  attachConsensus(port: ConsensusPort): void;
-  /** Lets the validator answer and receive catch-up traffic. */
-  attachSync(port: SyncPort): void;
+  /** Lets the validator judge the consensus chains that arrive; null detaches it (a stopped validator). */
+  attachConsensus(port: ConsensusPort | null): void;
+  /** Lets the validator answer and receive catch-up traffic; null detaches it. */
+  attachSync(port: SyncPort | null): void;
   /** Ids of the open peers. */
   peerIds(): string[];
   /** Sends a message to one open peer; false when it is not connected. */

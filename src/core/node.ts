@@ -202,7 +202,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   }
 
   /** Lets a validator shell receive consensus chains. */
-  attachConsensus(port: ConsensusPort): void {
+  attachConsensus(port: ConsensusPort | null): void {
     this.consensus = port;
   }
 
@@ -223,7 +223,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   }
 
   /** Lets a validator shell answer and receive catch-up traffic. */
-  attachSync(port: SyncPort): void {
+  attachSync(port: SyncPort | null): void {
     this.sync = port;
   }
 

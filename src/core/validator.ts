@@ -116,6 +116,11 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
 
   /** Leaves consensus; safe to call twice. */
   stop(): void {
+    // Detached first: a stopped validator neither judges, signs nor relays chains, nor answers catch-up.
+    if (this.running) {
+      this.node.attachConsensus(null);
+      this.node.attachSync(null);
+    }
     this.running = false;
     this.timer?.cancel();
     this.timer = null;
