@@ -34,15 +34,23 @@
  * t0 < liveFromT0 decided by an honest validator, every honest validator in synchrony during instance t0
  * decided it too (Dolev-Strong's agreement). A signer of the quorum names a chain without B and holds no
  * decision from before liveFromT0, so it never decided B: `heldFrom` also covers decisions a signer held and
- * dropped (a second outage) or lost (a restart: held.json keeps the mark, store/held-mark.ts); the earlier
- * rule's statements left those out, and a review of an n - f rule without this found exactly those two
- * forks (test/catch-up-safety.test.ts). So each honest signer was out during instance t0, and so were we
- * (we decide only from liveFromT0 on, and our own mark must pass the same test to count us), and every
- * Byzantine signer is faulty: quorum >= f + 1 faulty validators in one instance, outside the bound. f + 1
- * would do; n - f where that is more, so that outside the bound a minority cannot end anyone's catch-up.
- * Outside the bound (more than f out in one instance) agreement was never promised, and a fork this rule
- * then lets happen is not silent: the divergence checks below and divergence.ts raise `diverged`.
- * The rule before it, "all n - 1 others", was the quorum rule with quorum n.
+ * dropped (a second outage) or lost to a crash, held or appended and not yet on disk; the earlier rule's
+ * statements left the first two out, and a review of an n - f rule without this found exactly those two
+ * forks (test/catch-up-safety.test.ts). A crash loses nothing without a trace because the crash mark
+ * (held.json, store/held-mark.ts) is written ahead of the decisions it covers (core/disk-order.ts): the
+ * earliest held decision or the first instance still undecided, so a decision is never made without a
+ * durable mark at or below it, however long its own write takes, and a restarted validator states that mark
+ * until its catch-up ends. A mark that followed the decisions instead let a crash on a slow disk forget one,
+ * and two such validators forked honest chains within the bound (test/catch-up-durability.test.ts). A store
+ * that holds no mark when it is opened (a first start, or one after a clean stop, which leaves null when
+ * nothing is held) is given a mark of 0 before the validator starts, so its first decisions are covered
+ * while its own first mark is on its way. So each honest
+ * signer was out during instance t0, and so were we (we decide only from liveFromT0 on, and our own mark must
+ * pass the same test to count us), and every Byzantine signer is faulty: quorum >= f + 1 faulty validators in
+ * one instance, outside the bound. f + 1 would do; n - f where that is more, so that outside the bound a
+ * minority cannot end anyone's catch-up. Outside the bound (more than f out in one instance) agreement was
+ * never promised, and a fork this rule then lets happen is not silent: the divergence checks below and
+ * divergence.ts raise `diverged`. The rule before it, "all n - 1 others", was the quorum rule with quorum n.
  *
  * "Names our chain" compares the statement's running chain digest (block.ts chainDigest) with ours, not only
  * the height and last block: a block hash covers neither height nor parent, so two chains of one length can

@@ -269,6 +269,14 @@ export class DolevStrong {
     return first;
   }
 
+  /**
+   * The highest start round whose instances this state machine has decided (null before its first tick): an
+   * instance it decides from now on has a later t0, since a chain of an ended instance is refused.
+   */
+  get decidedThrough(): number | null {
+    return Number.isFinite(this.#scannedThrough) ? this.#scannedThrough : null;
+  }
+
   /** Carries over the held-decision mark of the process before a restart (ChainStore.loadHeldFrom). */
   restoreHeldFrom(t0: number | null): void {
     this.#heldFromLost = t0;

@@ -348,9 +348,13 @@ export class World {
   /** The durable chain of validator `i`: an append becomes durable a simulated disk time later, in order. */
   #store(i: number, host: SimHost): ChainStore {
     let diskAtMs = Number.NEGATIVE_INFINITY;
+    // Opening the store claims it, as openDataDir does (store/held-mark.ts): a mark of 0 in place of none,
+    // durable before the process is up; the validator is told what the process before it left.
+    const found = this.heldMarks[i] ?? null;
+    if (found === null) this.heldMarks[i] = 0;
     return {
       loadChain: () => ({ blocks: [...this.stores[i]!], base: { height: 0, hash: this.testNet.genesisHash, digest: this.testNet.genesisHash } }),
-      loadHeldFrom: () => this.heldMarks[i] ?? null,
+      loadHeldFrom: () => found,
       saveHeldFrom: (heldFrom) =>
         new Promise<void>((resolve) => {
           diskAtMs = Math.max(this.sched.now + this.#diskMs(i), diskAtMs);
