@@ -36,7 +36,7 @@ export interface OutageHost {
 }
 
 /** The catch-up the watch starts, and whose live start it moves on. */
-export type OutageSync = Pick<ValidatorSync, 'run' | 'begin'>;
+export type OutageSync = Pick<ValidatorSync, 'run' | 'begin' | 'raiseLiveFrom'>;
 
 /** One validator's watch for outages: its own lateness, its late chain checks, its peers and its round ticks. */
 export class OutageWatch {
@@ -122,7 +122,8 @@ export class OutageWatch {
    * Catches up if the node was paused, stalled, had a chain checked out of synchrony (one still being checked
    * past its round and stallMsMax is found now) or was cut off since the last check: decisions are held at
    * once, and while it stays alone (or out of synchrony) the instances it sees are only partial views, so
-   * liveFromT0 moves past them and their outcomes are dropped.
+   * liveFromT0 moves past them, their outcomes are dropped, and its statements leave them out of `heldFrom`
+   * (DolevStrong.notePartial).
    */
   check(): void {
     const h = this.host;
@@ -151,8 +152,8 @@ export class OutageWatch {
       h.emit('resync', { reason });
       this.sync.begin();
     }
-    const run = this.sync.run;
-    if (run && (alone || reason || wasAlone)) run.liveFromT0 = Math.max(run.liveFromT0, h.core.currentRound(now + h.core.clockSkewMsMax) + 1);
+    // What this node decides in the instances not decided yet is partial: it was out during them.
+    if (alone || reason || wasAlone) this.sync.raiseLiveFrom(h.core.currentRound(now + h.core.clockSkewMsMax) + 1);
   }
 
   /**

@@ -54,6 +54,8 @@ export class ValidatorSync {
     const tip = h.core.tip();
     h.core.startSync();
     const liveFromT0 = h.core.currentRound(h.now()) + 1;
+    // The instances not yet decided here ran while this node was out (restarted, alone or paused).
+    h.core.notePartial(liveFromT0);
     this.#run = new CatchUp({ n: h.genesis.validators.length, faults: h.genesis.faults, k: h.core.k, liveFromT0, tip, selfIsValidator: h.index !== null });
     const ask = () => {
       const from = (this.#run?.tipNow.height ?? 0) + 1;
@@ -61,6 +63,18 @@ export class ValidatorSync {
     };
     this.#timer = h.clock.setRepeating(ask, h.syncIntervalMs);
     ask();
+  }
+
+  /**
+   * The node found itself out again while catching up: it decides itself only from `t0` on (when that is
+   * later than now), and what it decides in the instances before, not decided yet, is partial
+   * (DolevStrong.notePartial).
+   */
+  raiseLiveFrom(t0: number): void {
+    const run = this.#run;
+    if (!run) return;
+    run.liveFromT0 = Math.max(run.liveFromT0, t0);
+    this.host.core.notePartial(run.liveFromT0);
   }
 
   /** Stops asking; safe twice. */
