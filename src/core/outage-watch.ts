@@ -5,7 +5,9 @@
  * seen instances only in part; deciding on that view would give its next blocks wrong heights, or a chain the
  * others do not share. So it takes the instances running now from f+1 validators instead (validator-sync.ts,
  * consensus/catch-up.ts), as after a restart. The validator asks `check` before anything reaches the state
- * machine, so no decision of a paused node slips in before the check.
+ * machine, so no decision of a paused node slips in before the check; and `check` asks the stall probe first,
+ * since after a pause the timers fire late in the order they fell due, and the round tick may run before the
+ * probe (test/stall-order.test.ts).
  */
 import { toHex } from '../bytes.ts';
 import type { Clock, Timer } from '../io/clock.ts';
@@ -126,6 +128,10 @@ export class OutageWatch {
    * (DolevStrong.notePartial).
    */
   check(): void {
+    // A stall the probe has not reported yet because another late timer ran first (after a pause they fire in
+    // the order they fell due): reported now, before the state machine sees anything. Its report comes back
+    // here, and this check then finds nothing new.
+    this.#probe.fireIfLate();
     const h = this.host;
     const now = h.now();
     const overdue = this.#checks.overdue(now);
