@@ -237,6 +237,32 @@ test('the core holds decisions while syncing and appends them after the synced t
   assert.equal(core.chain().map((b) => b.t0), [2, 9]);
 });
 
+test('heldFrom leaves out partial decisions, of instances still undecided when the node found itself out; earlier ones still count', () => {
+  const keys = testKeys(4);
+  const genesis = createGenesis({ publicKeys: keys.map((k) => k.publicKey), faults: 1, roundMs: 100, startMs: 0 });
+  const net = testNet(genesis, keys);
+  const core = new DolevStrong({ genesis, selfIndex: 0, sign: (b) => keys[0]!.sign(b) });
+  const decide = (t0: number, payload: number): void => {
+    core.onVerifiedChain(buildChain(net, { miner: 1, t0, ts: 1, payload: new Uint8Array([payload]) }, [1, 2]), t0 * 100 + 10);
+    core.tick(t0 * 100 + 2 * 100 + 1);
+  };
+  // Catch-up begins in round 5, live from t0 6: instance 5, still running, ran while the node was out.
+  core.tick(500);
+  core.startSync();
+  core.notePartial(6);
+  decide(5, 1);
+  assert.is(core.heldFrom(), null, 'the decision of t0 5 is partial');
+  decide(7, 2);
+  assert.is(core.heldFrom(), 7, 'the decision of t0 7 is not');
+  // A second outage in round 9, live from t0 11: t0 7 was decided before it and still counts; t0 9 does not.
+  core.notePartial(11);
+  decide(9, 3);
+  assert.is(core.heldFrom(), 7, 'a decision made before the outage still counts, though finishSync will drop it');
+  core.finishSync(11);
+  assert.is(core.heldFrom(), null);
+  assert.is(core.tip().height, 0, 'all three dropped: they are before liveFromT0');
+});
+
 /** A catch-up whose tip is the chain `G, ...ours`, with our digest at every height of it. */
 function forkWatch(ours: readonly WireChainBlock[]): { c: CatchUp; digestAt: (h: number) => Uint8Array | null } {
   const c = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 20, tip: tipOf(ours) });

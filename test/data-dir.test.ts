@@ -352,6 +352,27 @@ test('a directory bound to one genesis refuses another; without a genesis there 
   assert.ok((await readFile(join(dir, DATA_DIR_FILES.meta), 'utf8')).includes(toHex(genesis)));
 });
 
+test('held.json: opening the chain writes 0 in place of no mark and still loads null; a crash before the next save leaves 0; a mark found is kept', async () => {
+  const dir = freshDir();
+  const path = join(dir, DATA_DIR_FILES.held);
+  const a = await openDataDir(dir, { genesisHash: genesis });
+  assert.is(a.loadHeldFrom(), null, 'the validator is told what the process before it left: nothing');
+  assert.equal(JSON.parse(await readFile(path, 'utf8')), { format: 1, heldFrom: 0 }, 'on disk before the validator starts');
+  await a.close();
+  const b = await openDataDir(dir, { genesisHash: genesis });
+  assert.is(b.loadHeldFrom(), 0, 'a process that ended without saving a mark of its own may have lost anything');
+  await b.saveHeldFrom(12);
+  await b.close();
+  const c = await openDataDir(dir, { genesisHash: genesis });
+  assert.is(c.loadHeldFrom(), 12);
+  assert.equal(JSON.parse(await readFile(path, 'utf8')), { format: 1, heldFrom: 12 }, 'a mark found is left as it is');
+  await c.close();
+  const noChain = freshDir();
+  const d = await openDataDir(noChain);
+  await d.close();
+  assert.not.ok(existsSync(join(noChain, DATA_DIR_FILES.held)), 'a directory opened without a chain gets no mark');
+});
+
 test('the lock refuses a second open while held and takes over a lock whose process is gone', async () => {
   const dir = freshDir();
   const a = await openDataDir(dir);

@@ -1,15 +1,18 @@
 /**
  * The validator's disk order (core/disk-order.ts) against a store whose appends and mark saves resolve only
  * when the test releases them: a block is reported only once its append resolved, reports keep the blocks'
- * order, a block already stored is not written again, the held-decision mark is saved only behind the appends
- * queued before it (and only when it changed), and a failed append is told, never reported.
+ * order, a block already stored is not written again, and a failed append is told, never reported. The crash
+ * mark is written ahead of the decisions it covers: the earliest of the held decisions, the first start round
+ * still undecided and any block not stored, saved behind the appends queued before it, at once when it falls
+ * and every heldMarkStepRounds when it rises; a clean stop writes the held decisions alone and ends the marks,
+ * and a failed mark write is written again.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChainBlock } from '../src/consensus/block.ts';
 import type { ChainTip } from '../src/consensus/chain.ts';
 import { silentLogger } from '../src/log.ts';
-import { DiskOrder } from '../src/core/disk-order.ts';
+import { DiskOrder, heldMarkStepRounds } from '../src/core/disk-order.ts';
 import type { ChainStore } from '../src/core/validator-types.ts';
 
 /** A store that records each call and holds every append and save until `release` (or `fail`) is called. */
@@ -57,6 +60,12 @@ class GatedStore implements ChainStore {
   }
 }
 
+/** Releases every call as it comes, until none waits. */
+async function drain(store: GatedStore): Promise<void> {
+  await turns();
+  while (store.waiting > 0) await store.release();
+}
+
 /** Lets queued promise callbacks run. */
 async function turns(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
@@ -66,11 +75,11 @@ function block(height: number): ChainBlock {
   return { miner: 0, t0: height, ts: 0, payload: new Uint8Array(), height, hash: new Uint8Array(32), parent: new Uint8Array(32) };
 }
 
-function order(store: ChainStore | null, storedHeight = 0): { disk: DiskOrder; log: string[]; failed: string[] } {
+function order(store: ChainStore | null, storedHeight = 0, heldMark: number | null = null): { disk: DiskOrder; log: string[]; failed: string[] } {
   const log: string[] = [];
   const failed: string[] = [];
   const onAppendFailed = (b: ChainBlock | null, e: Error) => failed.push(`${b?.height ?? null}: ${e.message}`);
-  const disk = new DiskOrder({ store, storedHeight, heldMark: null, log: silentLogger, onAppendFailed });
+  const disk = new DiskOrder({ store, storedHeight, heldMark, log: silentLogger, onAppendFailed });
   return { disk, log, failed };
 }
 
@@ -104,25 +113,86 @@ test('a block at or below the stored height is not written again, and is still r
   assert.equal(log, ['synced 3', 'synced 4', 'decided 4', 'caught-up']);
 });
 
-test('the held-decision mark is saved only behind the appends queued before it, and only when it changed', async () => {
+test('the crash mark is saved only behind the appends queued before it, and only when it changed', async () => {
   const store = new GatedStore();
   const { disk, log } = order(store);
   disk.after(block(1), () => log.push('reported 1'));
-  disk.keepHeldMark(5);
-  disk.keepHeldMark(5);
+  disk.keepHeldMark(null, 2);
+  disk.keepHeldMark(null, 2);
   disk.after(block(2), () => log.push('reported 2'));
-  disk.keepHeldMark(null);
+  disk.keepHeldMark(null, 2 + heldMarkStepRounds);
   await turns();
   assert.equal(store.calls, ['append 1'], 'the mark waits for the append before it');
-  while (store.waiting > 0) await store.release();
-  assert.equal(store.calls, ['append 1', 'mark 5', 'append 2', 'mark null']);
+  await drain(store);
+  assert.equal(store.calls, ['append 1', 'mark 2', 'append 2', `mark ${2 + heldMarkStepRounds}`]);
   assert.equal(log, ['reported 1', 'reported 2']);
+});
+
+test('the mark is the earliest held decision or the first undecided round; it falls at once and rises every heldMarkStepRounds', async () => {
+  const store = new GatedStore();
+  const { disk } = order(store);
+  disk.keepHeldMark(4, 20);
+  disk.keepHeldMark(6, 20);
+  disk.keepHeldMark(3, 20);
+  disk.keepHeldMark(null, 3 + heldMarkStepRounds - 1);
+  disk.keepHeldMark(null, 3 + heldMarkStepRounds);
+  disk.keepHeldMark(5, 40);
+  await drain(store);
+  assert.equal(store.calls, ['mark 4', 'mark 3', `mark ${3 + heldMarkStepRounds}`, 'mark 5'], 'a later held decision is already covered; a lag below the step is not written');
+});
+
+test('a clean stop writes the held decisions alone, null when none, behind every append; no mark follows it', async () => {
+  const store = new GatedStore();
+  const { disk, log } = order(store);
+  disk.keepHeldMark(null, 30);
+  disk.after(block(1), () => log.push('reported 1'));
+  disk.close(null);
+  disk.close(null);
+  disk.keepHeldMark(null, 60);
+  await drain(store);
+  await disk.flushed();
+  assert.equal(store.calls, ['mark 30', 'append 1', 'mark null']);
+
+  const held = new GatedStore();
+  const second = order(held);
+  second.disk.keepHeldMark(12, 30);
+  second.disk.close(12);
+  await drain(held);
+  assert.equal(held.calls, ['mark 12'], 'a mark already naming the held decisions is not written again');
+});
+
+test('a mark write that failed is written again on the next call, though the mark did not change', async () => {
+  const store = new GatedStore();
+  const { disk } = order(store);
+  disk.keepHeldMark(null, 5);
+  await turns();
+  await store.fail('disk full');
+  disk.keepHeldMark(null, 5);
+  disk.keepHeldMark(null, 5);
+  await drain(store);
+  assert.equal(store.calls, ['mark 5', 'mark 5'], 'written again once, then it is on disk');
+});
+
+test('a block whose append failed keeps the mark at or below its start round, through a clean stop', async () => {
+  const store = new GatedStore();
+  const { disk, failed } = order(store);
+  disk.keepHeldMark(null, 1);
+  disk.after({ ...block(1), t0: 7 }, () => undefined);
+  await turns();
+  await store.release();
+  await store.fail('disk full');
+  disk.keepHeldMark(null, 40);
+  disk.close(null);
+  await drain(store);
+  assert.equal(failed, ['1: disk full']);
+  assert.equal(store.calls, ['mark 1', 'append 1', 'mark 7']);
 });
 
 test('without a store nothing is written and reports still keep their order', async () => {
   const { disk, log } = order(null);
   disk.after(block(1), () => log.push('reported 1'));
-  disk.keepHeldMark(7);
+  disk.keepHeldMark(7, 9);
+  disk.close(null);
   disk.after(null, () => log.push('caught-up'));
   await disk.flushed();
   assert.equal(log, ['reported 1', 'caught-up']);

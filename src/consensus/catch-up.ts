@@ -28,21 +28,38 @@
  * The quorum rule, for when nobody is live and a validator stays silent (a network-wide stall, or a network
  * restarted with one validator down; before it, catch-up then never ended and the chain stopped for good):
  * `quorum` = max(f + 1, n - f) validators, ours included when we are a validator, each stating in round
- * R >= liveFromT0 - 1 + k exactly our chain (tip or prospective tip), each with no held decision from before
+ * R >= liveFromT0 - 1 + k exactly our chain (tip or prospective tip), each with `heldFrom` null or not before
  * our liveFromT0. Within the fault bound Dolev-Strong assumes (at most f validators faulty during any one
  * instance; a validator out of synchrony or down during it counts as faulty): were a block B with
  * t0 < liveFromT0 decided by an honest validator, every honest validator in synchrony during instance t0
- * decided it too (Dolev-Strong's agreement). A signer of the quorum names a chain without B and holds no
- * decision from before liveFromT0, so it never decided B: `heldFrom` also covers decisions a signer held and
- * dropped (a second outage) or lost (a restart: held.json keeps the mark, store/held-mark.ts); the earlier
- * rule's statements left those out, and a review of an n - f rule without this found exactly those two
- * forks (test/catch-up-safety.test.ts). So each honest signer was out during instance t0, and so were we
- * (we decide only from liveFromT0 on, and our own mark must pass the same test to count us), and every
- * Byzantine signer is faulty: quorum >= f + 1 faulty validators in one instance, outside the bound. f + 1
- * would do; n - f where that is more, so that outside the bound a minority cannot end anyone's catch-up.
- * Outside the bound (more than f out in one instance) agreement was never promised, and a fork this rule
- * then lets happen is not silent: the divergence checks below and divergence.ts raise `diverged`.
- * The rule before it, "all n - 1 others", was the quorum rule with quorum n.
+ * decided it too (Dolev-Strong's agreement). A signer of the quorum names a chain without B, and its
+ * `heldFrom` names no decision from before liveFromT0, so it never decided B, or only partially:
+ *  - `heldFrom` covers the decisions a signer holds, those it held and dropped (a second outage) and those a
+ *    crash may have cost it, held or appended and not yet on disk. The earlier rule's statements left the
+ *    dropped and lost ones out, and a review of an n - f rule without them found exactly those two forks
+ *    (test/catch-up-safety.test.ts).
+ *  - A crash loses nothing without a trace because the crash mark (held.json, store/held-mark.ts) is written
+ *    ahead of the decisions it covers (core/disk-order.ts): the earliest held decision or the first instance
+ *    still undecided, so no decision is made without a durable mark at or below it, however long its own
+ *    write takes, and a restarted validator states that mark until its catch-up ends. A mark that followed
+ *    the decisions let a crash on a slow disk forget one, and two such validators forked honest chains within
+ *    the bound (test/catch-up-durability.test.ts). A store that holds no mark when it is opened (a first
+ *    start, or one after a clean stop, which leaves null when nothing is held) is given a mark of 0 before
+ *    the validator starts, so its first decisions are covered while its own first mark is on its way.
+ *  - `heldFrom` leaves out partial decisions, those of instances still undecided when the signer found itself
+ *    out (restarted, alone, paused, stalled, a chain checked late: each a fault the bound counts, the
+ *    validator down, cut off or out of synchrony; DolevStrong.notePartial). It was out during such an
+ *    instance, so it counts as faulty there whatever it decided, and the argument needs nothing of that
+ *    decision. Counting them, a validator whose catch-up
+ *    began while a block was being decided never counted itself, nor was it counted, and within the bound
+ *    every validator could stay catching up for good (test/catch-up-liveness.test.ts).
+ * So each honest signer was out during instance t0, and so were we (we decide only from liveFromT0 on, and
+ * our own `heldFrom` must pass the same test to count us), and every Byzantine signer is faulty:
+ * quorum >= f + 1 faulty validators in one instance, outside the bound. f + 1 would do; n - f where that is
+ * more, so that outside the bound a minority cannot end anyone's catch-up. Outside the bound (more than f out
+ * in one instance) agreement was never promised, and a fork this rule then lets happen is not silent: the
+ * divergence checks below and divergence.ts raise `diverged`. The rule before it, "all n - 1 others", was the
+ * quorum rule with quorum n.
  *
  * "Names our chain" compares the statement's running chain digest (block.ts chainDigest) with ours, not only
  * the height and last block: a block hash covers neither height nor parent, so two chains of one length can

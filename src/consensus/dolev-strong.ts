@@ -42,6 +42,8 @@ interface HeldDecision {
   id: InstanceId;
   block: WireBlock;
   hash: Uint8Array;
+  /** Of an instance that ran while the node was out (notePartial): heldFrom leaves it out. */
+  partial: boolean;
 }
 
 /** What leaving catch-up does with a held decision: already synced, appended, or contradicting the chain. */
@@ -84,6 +86,8 @@ export class DolevStrong {
   #heldFromLost: number | null = null;
   /** The liveFromT0 of the last catch-up: instances before it were seen only in part and are never appended. */
   #decideFrom = 0;
+  /** Instances before this start round, undecided when the node last found itself out, are partial (notePartial). */
+  #partialBelow = 0;
 
   constructor(opts: DolevStrongOptions) {
     const o = resolveDolevStrongOptions(opts);
@@ -251,6 +255,17 @@ export class DolevStrong {
     this.#syncing = true;
   }
 
+  /**
+   * The node found itself out (restarted, alone, paused, stalled, a chain checked late: core/outage-watch.ts)
+   * and decides itself only from `liveFromT0` on. The instances before it that it has not decided yet ran
+   * while it was out, so it counts as faulty in them whatever it decides there: those decisions are partial.
+   * heldFrom leaves them out, and finishSync drops them (they are before liveFromT0). Decisions it made before
+   * it found itself out are not partial, whatever comes after (a second outage).
+   */
+  notePartial(liveFromT0: number): void {
+    if (liveFromT0 > this.#partialBelow) this.#partialBelow = liveFromT0;
+  }
+
   /** Whether decisions are being held for catch-up. */
   get syncing(): boolean {
     return this.#syncing;
@@ -261,12 +276,23 @@ export class DolevStrong {
    * its chain statement says it holds. Decisions finishSync will drop count too (a second outage raised the
    * round the node is live from), and so does `heldFromLost`, a mark a restart carried over: a validator that
    * decided a block and lost it must not state a chain without it as if it had never decided it (catch-up.ts,
-   * the quorum rule). Cleared by finishSync.
+   * the quorum rule). Partial decisions (notePartial) do not count: the node was out during their instances,
+   * so it counts as faulty there whatever it decided, and the quorum rule needs nothing of them; counting
+   * them, a validator whose catch-up began while a block was being decided could never count itself, nor the
+   * others it (test/catch-up-liveness.test.ts). Cleared by finishSync.
    */
   heldFrom(): number | null {
     let first = this.#heldFromLost;
-    for (const h of this.#held) if (first === null || h.id.t0 < first) first = h.id.t0;
+    for (const h of this.#held) if (!h.partial && (first === null || h.id.t0 < first)) first = h.id.t0;
     return first;
+  }
+
+  /**
+   * The highest start round whose instances this state machine has decided (null before its first tick): an
+   * instance it decides from now on has a later t0, since a chain of an ended instance is refused.
+   */
+  get decidedThrough(): number | null {
+    return Number.isFinite(this.#scannedThrough) ? this.#scannedThrough : null;
   }
 
   /** Carries over the held-decision mark of the process before a restart (ChainStore.loadHeldFrom). */
@@ -471,7 +497,7 @@ export class DolevStrong {
         if (this.#held.length >= heldDecisionsMax) {
           out.push({ type: 'rejected', instance: inst.id, code: 'ERR_RATE_LIMITED', reason: `${heldDecisionsMax} decisions already wait for catch-up` });
         } else {
-          this.#held.push({ id: inst.id, block: winner.block, hash: winner.hash });
+          this.#held.push({ id: inst.id, block: winner.block, hash: winner.hash, partial: inst.id.t0 < this.#partialBelow });
         }
         continue;
       }

@@ -5,7 +5,9 @@
  * seen instances only in part; deciding on that view would give its next blocks wrong heights, or a chain the
  * others do not share. So it takes the instances running now from f+1 validators instead (validator-sync.ts,
  * consensus/catch-up.ts), as after a restart. The validator asks `check` before anything reaches the state
- * machine, so no decision of a paused node slips in before the check.
+ * machine, so no decision of a paused node slips in before the check; and `check` asks the stall probe first,
+ * since after a pause the timers fire late in the order they fell due, and the round tick may run before the
+ * probe (test/stall-order.test.ts).
  */
 import { toHex } from '../bytes.ts';
 import type { Clock, Timer } from '../io/clock.ts';
@@ -36,7 +38,7 @@ export interface OutageHost {
 }
 
 /** The catch-up the watch starts, and whose live start it moves on. */
-export type OutageSync = Pick<ValidatorSync, 'run' | 'begin'>;
+export type OutageSync = Pick<ValidatorSync, 'run' | 'begin' | 'raiseLiveFrom'>;
 
 /** One validator's watch for outages: its own lateness, its late chain checks, its peers and its round ticks. */
 export class OutageWatch {
@@ -122,9 +124,14 @@ export class OutageWatch {
    * Catches up if the node was paused, stalled, had a chain checked out of synchrony (one still being checked
    * past its round and stallMsMax is found now) or was cut off since the last check: decisions are held at
    * once, and while it stays alone (or out of synchrony) the instances it sees are only partial views, so
-   * liveFromT0 moves past them and their outcomes are dropped.
+   * liveFromT0 moves past them, their outcomes are dropped, and its statements leave them out of `heldFrom`
+   * (DolevStrong.notePartial).
    */
   check(): void {
+    // A stall the probe has not reported yet because another late timer ran first (after a pause they fire in
+    // the order they fell due): reported now, before the state machine sees anything. Its report comes back
+    // here, and this check then finds nothing new.
+    this.#probe.fireIfLate();
     const h = this.host;
     const now = h.now();
     const overdue = this.#checks.overdue(now);
@@ -151,8 +158,8 @@ export class OutageWatch {
       h.emit('resync', { reason });
       this.sync.begin();
     }
-    const run = this.sync.run;
-    if (run && (alone || reason || wasAlone)) run.liveFromT0 = Math.max(run.liveFromT0, h.core.currentRound(now + h.core.clockSkewMsMax) + 1);
+    // What this node decides in the instances not decided yet is partial: it was out during them.
+    if (alone || reason || wasAlone) this.sync.raiseLiveFrom(h.core.currentRound(now + h.core.clockSkewMsMax) + 1);
   }
 
   /**

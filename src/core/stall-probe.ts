@@ -40,6 +40,17 @@ export class StallProbe {
     return { stallMsMax: this.stallMsMax, probeMs: this.probeMs, lagMsMax: this.#lagMsMax, lagMsRecentMax: Math.max(0, ...this.#recent), stalls: this.#stalls };
   }
 
+  /**
+   * Fires now when the probe's timer is already more than stallMsMax past due. After a pause every timer
+   * fires late, in the order they fell due, so another one (the round tick) may run before this one and must
+   * not act on the node's own view before the stall is known (OutageWatch.check asks this first).
+   */
+  fireIfLate(): void {
+    if (this.#timer === null || this.now() - this.#dueMs <= this.stallMsMax) return;
+    this.#timer.cancel();
+    this.#fire();
+  }
+
   // Re-armed from each firing (not an interval): a process that was stopped fires once when it runs again,
   // and the lateness is measured from the moment this firing was due.
   #arm(): void {

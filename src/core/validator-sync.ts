@@ -38,6 +38,8 @@ export class ValidatorSync {
   #timer: Timer | null = null;
   /** Replies are handled one at a time: each awaits a signature check. */
   #queue: Promise<void> = Promise.resolve();
+  /** The validator stopped: replies still queued reach neither catch-up nor the state machine. */
+  #halted = false;
 
   constructor(private readonly host: SyncHost) {}
 
@@ -52,6 +54,8 @@ export class ValidatorSync {
     const tip = h.core.tip();
     h.core.startSync();
     const liveFromT0 = h.core.currentRound(h.now()) + 1;
+    // The instances not yet decided here ran while this node was out (restarted, alone or paused).
+    h.core.notePartial(liveFromT0);
     this.#run = new CatchUp({ n: h.genesis.validators.length, faults: h.genesis.faults, k: h.core.k, liveFromT0, tip, selfIsValidator: h.index !== null });
     const ask = () => {
       const from = (this.#run?.tipNow.height ?? 0) + 1;
@@ -61,10 +65,28 @@ export class ValidatorSync {
     ask();
   }
 
-  /** Stops asking (the validator stops); safe twice. */
+  /**
+   * The node found itself out again while catching up: it decides itself only from `t0` on (when that is
+   * later than now), and what it decides in the instances before, not decided yet, is partial
+   * (DolevStrong.notePartial).
+   */
+  raiseLiveFrom(t0: number): void {
+    const run = this.#run;
+    if (!run) return;
+    run.liveFromT0 = Math.max(run.liveFromT0, t0);
+    this.host.core.notePartial(run.liveFromT0);
+  }
+
+  /** Stops asking; safe twice. */
   stop(): void {
     this.#timer?.cancel();
     this.#timer = null;
+  }
+
+  /** The validator stops for good: stops asking, and drops the replies still queued. */
+  halt(): void {
+    this.#halted = true;
+    this.stop();
   }
 
   /**
@@ -96,6 +118,7 @@ export class ValidatorSync {
   async #absorb(msg: ChainMessage, peer: string): Promise<void> {
     const h = this.host;
     const cu = this.#run;
+    if (this.#halted) return;
     if (!cu) return h.strayReply(msg);
     const st = msg.statement;
     if (!st || st.signer >= h.genesis.validators.length || st.signer === h.index) return;
@@ -104,7 +127,7 @@ export class ValidatorSync {
     if (toHex(key) !== peer) return;
     // A consensus check: catch-up must not wait behind a broadcast flood either.
     const [ok] = await h.verifier.verify([{ publicKey: key, message: statementSignedBytes(h.genesis.networkId, h.core.genesisHash, st), signature: st.sig }], peer, 'consensus');
-    if (!ok || this.#run !== cu) return;
+    if (!ok || this.#run !== cu || this.#halted) return;
     const refused = cu.onReply(st, msg.blocks);
     if (refused) h.log.warn('catch-up blocks refused', { signer: st.signer, reason: refused.reason });
     for (const b of cu.appendable()) {

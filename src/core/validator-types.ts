@@ -69,8 +69,13 @@ export interface ChainStore {
   /** Resolves once `block` is durable: the validator reports it only then. */
   appendBlock(block: ChainBlock): Promise<void>;
   /**
-   * The earliest start round of a decision held for catch-up and not appended when the process last ran
-   * (null: none). A restarted validator states it until its catch-up ends (consensus/catch-up.ts).
+   * The crash mark the process that last ran left (store/held-mark.ts): a start round at or below every
+   * decision of it that a crash could have lost, held for catch-up or appended and not yet durable (null:
+   * none, a clean stop with nothing held). A restarted validator states it until its catch-up ends
+   * (consensus/catch-up.ts; core/disk-order.ts writes it ahead of the decisions it covers). A store opened for
+   * a running validator that finds no mark makes one of 0 durable before the validator starts, and still
+   * returns null here: the mark the validator writes first is not durable at once, and until it is, a crash
+   * must leave a mark at or below anything the validator decided (store/held-mark.ts).
    */
   loadHeldFrom(): number | null;
   /** Makes `heldFrom` the stored mark; resolves once it is durable. */

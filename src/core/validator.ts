@@ -48,6 +48,8 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   readonly now: () => number;
   private timer: Timer | null = null;
   private running = false;
+  /** Set by stop, for good: nothing reaches the state machine after it, so the last mark written stays true. */
+  private stopped = false;
   private readonly sync: ValidatorSync;
   private readonly outcomes: OutcomeExchange;
   /** Disk appends and the events that wait for them, in order. */
@@ -89,17 +91,30 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.outage = new OutageWatch(this, this.sync, this.stallMsMax);
   }
 
-  /** Joins consensus: receives chains from the node and ticks at every round boundary. */
+  /**
+   * Joins consensus: receives chains from the node and ticks at every round boundary.
+   * @throws StrongcastError ERR_NOT_STARTED after stop: a stopped validator's store holds its last mark, so a
+   *   new Validator takes over from the store instead.
+   */
   start(): void {
+    if (this.stopped) throw new StrongcastError('ERR_NOT_STARTED', 'a stopped validator does not start again');
     if (this.running) return;
     this.running = true;
-    this.node.attachConsensus({ onChain: (msg, hash, from) => this.onChain(msg, hash, from), onOutcome: (msg, from) => this.outcomes.onOutcome(msg, from) });
-    this.node.attachSync({ onGetChain: (from) => this.sync.answer(from), onChainReply: (msg, peer) => this.sync.onReply(msg, peer) });
+    this.node.attachConsensus({
+      onChain: (msg, hash, from) => (this.stopped ? Promise.resolve(stoppedVerdict) : this.onChain(msg, hash, from)),
+      onOutcome: (msg, from) => (this.stopped ? Promise.resolve(stoppedVerdict) : this.outcomes.onOutcome(msg, from)),
+    });
+    this.node.attachSync({
+      onGetChain: (from) => (this.stopped ? null : this.sync.answer(from)),
+      onChainReply: (msg, peer) => void (this.stopped || this.sync.onReply(msg, peer)),
+    });
     // A node that starts after the network did may have missed decisions: it catches up first (catch-up.ts).
     if (this.now() >= this.genesis.startMs) {
       this.outage.noteIfAlone();
       this.sync.begin();
     }
+    // The first crash mark, ahead of any decision of this process (disk-order.ts).
+    this.keepHeldMark();
     this.scheduleTick();
     this.outage.start();
   }
@@ -114,7 +129,11 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     return this.disk.flushed();
   }
 
-  /** Leaves consensus; safe to call twice. */
+  /**
+   * Leaves consensus for good; safe to call twice. The last crash mark names only the decisions still held:
+   * every decided block is queued for the disk before it, and nothing reaches the state machine after it
+   * (`flushed` resolves once all of it is durable).
+   */
   stop(): void {
     // Detached first: a stopped validator neither judges, signs nor relays chains, nor answers catch-up.
     if (this.running) {
@@ -122,6 +141,9 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
       this.node.attachSync(null);
     }
     this.running = false;
+    if (!this.stopped) this.disk.close(this.core.heldFrom());
+    this.stopped = true;
+    this.sync.halt();
     this.timer?.cancel();
     this.timer = null;
     this.outage.stop();
@@ -188,6 +210,8 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     } finally {
       this.outage.checkEnded(running);
     }
+    // Stopped while the chain was checked: its last mark is written, so the state machine takes nothing more.
+    if (this.stopped) return stoppedVerdict;
     // Before the core sees this chain, or anything else: a check that ran out of synchrony puts this node in catch-up.
     this.checkOutage();
     if (!check.ok) return this.refuse(msg, from, check.code, check.reason);
@@ -214,7 +238,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   /** Carries out the core's actions; a forward of `judged` (the chain being answered) is left to the verdict. */
   apply(actions: ConsensusAction[], from: string, judged?: ConsensusMessage): void {
     for (const a of actions) this.applyOne(a, from, judged);
-    this.disk.keepHeldMark(this.core.heldFrom());
+    this.keepHeldMark();
     this.outcomes.publish(actions);
     if (this.outcomes.following && actions.some((a) => a.type === 'seen')) this.outcomes.follow();
   }
@@ -294,6 +318,18 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.emit('rejected', { instance: block ? { miner: block.miner, t0: block.t0 } : null, code: 'ERR_STORE', reason: e.message, from: 'self' });
   }
 
+  /**
+   * Keeps the crash mark (disk-order.ts) at or below every decision a crash now would lose: the earliest held
+   * one (DolevStrong.heldFrom, with a mark a restart carried over) and every one still to come, which has a
+   * start round after decidedThrough (before the first tick, after the last instance already ended). An
+   * observer decides nothing itself and states nothing, so it keeps no mark.
+   */
+  private keepHeldMark(): void {
+    if (this.index === null) return;
+    const through = this.core.decidedThrough ?? this.core.currentRound(this.now()) - this.core.k;
+    this.disk.keepHeldMark(this.core.heldFrom(), Math.max(0, through + 1));
+  }
+
   /** Ticks just after each round boundary, where instances end and decisions fall due. */
   private scheduleTick(): void {
     if (!this.running) return;
@@ -325,6 +361,9 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.outage.check();
   }
 }
+
+/** The answer to a chain or outcome that comes after stop: taken as valid (it may well be), and not forwarded. */
+const stoppedVerdict: ChainVerdict = { valid: true, forward: false };
 
 /** The state machine's options for this validator: its signer (which remembers its own signatures), its tip. */
 function coreOptions(o: ValidatorOptions, index: number | null, base: ChainTip | undefined): ConstructorParameters<typeof DolevStrong>[0] {

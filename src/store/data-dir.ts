@@ -83,7 +83,9 @@ function resolveOptions(options: DataDirOptions | undefined): ResolvedOptions {
 
 /**
  * Opens (creating when needed) the data directory `dir`: takes its lock, checks the genesis binding, reads
- * the peer list and, when `options.genesisHash` is given, reads and checks the whole chain.
+ * the peer list and, when `options.genesisHash` is given, reads and checks the whole chain and reads the
+ * crash mark, writing 0 in its place when it is null (held-mark.ts: a validator's first decisions are covered
+ * before its own first mark is durable).
  * @throws StrongcastError ERR_STORE when the directory is in use by another live process, bound to another
  *   genesis, or holds a corrupt file or chain; ERR_INVALID_OPTION for a bad option.
  */
@@ -113,6 +115,9 @@ export async function openDataDir(dir: string, options?: DataDirOptions): Promis
       log = opened.log;
       chain = opened.chain;
       held = await readHeldMark(root);
+      // Claimed before the validator starts: until its own first mark is durable, a crash leaves 0, at or
+      // below whatever it decided (held-mark.ts). The validator is told what the process before it left.
+      if (held === null) await writeHeldMark(root, 0);
     }
     return new DataDir(root, opts, peers, log, chain, held);
   } catch (e) {
@@ -233,8 +238,8 @@ export class DataDir {
   }
 
   /**
-   * The held-decision mark as read at open or last saved (held-mark.ts): the earliest start round of a
-   * decision held for catch-up and not appended, or null.
+   * The crash mark as read at open (before the 0 written in place of null) or last saved (held-mark.ts): a
+   * start round at or below every decision a crash could have lost, or null.
    * @throws StrongcastError ERR_STORE when the directory was opened without options.genesisHash.
    */
   loadHeldFrom(): number | null {
@@ -243,7 +248,7 @@ export class DataDir {
   }
 
   /**
-   * Replaces the held-decision mark atomically; resolves once it is durable.
+   * Replaces the crash mark atomically; resolves once it is durable.
    * @throws StrongcastError ERR_STORE (as a rejection) when the chain is not open or the file cannot be written.
    */
   saveHeldFrom(heldFrom: number | null): Promise<void> {

@@ -8,7 +8,7 @@
  *   DIR/peers.json  the address book (peers-file.ts): { format: 2, key, peers: [{ id, host, port, table,
  *                   source, attempts, lastSuccessMs }] }, or the older { format: 1, peers: [{ id, host, port }] }
  *   DIR/chain.log   one msgpack ChainBlock per record, height 1 first
- *   DIR/held.json   { format, heldFrom }: the earliest decision held for catch-up and not appended (held-mark.ts)
+ *   DIR/held.json   { format, heldFrom }: the crash mark, at or below every decision a crash could lose (held-mark.ts)
  *   DIR/LOCK        the process id of the node using the directory
  */
 import { open, readFile, stat } from 'node:fs/promises';

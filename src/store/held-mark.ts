@@ -1,10 +1,16 @@
 /**
- * DIR/held.json: the earliest start round (t0) of a decision this validator held for catch-up and has not
- * appended, kept across restarts. A validator that decided a block while catching up, and then died before
- * appending it, must not come back and state a chain without that block as if it had never decided it: its
- * statements would then count towards another validator's catch-up quorum (consensus/catch-up.ts, the
- * quorum rule), which assumes that a validator without a block was out when it was decided. With the mark
- * its statements say what it held (`heldFrom`), and they do not count where that matters.
+ * DIR/held.json, the crash mark: a start round (t0) at or below every decision of this validator that a crash
+ * could lose, held for catch-up and not appended, or appended and not yet durable. core/disk-order.ts writes
+ * it ahead of the decisions it covers (the earliest held decision, or the first instance still undecided,
+ * rising every few rounds), and at a clean stop the decisions still held alone (null when none). A validator
+ * that decided a block, and then died before the block reached its disk, must not come back and state a chain
+ * without that block as if it had never decided it: its statements would then count towards another
+ * validator's catch-up quorum (consensus/catch-up.ts, the quorum rule), which assumes that a validator
+ * without a block was out when it was decided. With the mark its statements say from where it may have lost
+ * decisions (`heldFrom`), and they do not count where that matters. Opening the chain store (data-dir.ts)
+ * writes 0 over a file that holds null or is absent, before the validator starts, and still tells the
+ * validator null: until the first mark the validator writes is durable, a crash must leave a mark at or below
+ * whatever it decided.
  *
  *   { "format": 1, "heldFrom": 42 }   or   { "format": 1, "heldFrom": null }
  */

@@ -19,9 +19,11 @@ import { StrongcastError } from '../errors.ts';
  * validators (consensus/payload-cap.ts), so an all-mine round fits every link's write queue. The wire format
  * is unchanged, but a version-5 node would sign and relay blocks a version-6 one refuses as invalid: the two
  * would disagree on what a valid block is, so they do not mix. Version 6 also widens `heldFrom` in chain
- * statements to every decision the signer held and has not appended (dropped on a second outage, or lost to a
- * restart) and adds catch-up's quorum rule, which counts on it (catch-up.ts): a version-5 signer's statement
- * could leave such a decision out, and a version-6 node would count it.
+ * statements to every decision the signer held and has not appended (dropped on a second outage) and every
+ * one a crash may have cost it (held, or appended and not yet durable: the crash mark a restarted validator
+ * states), partial decisions aside (of instances that ran while the signer was out), and adds catch-up's
+ * quorum rule, which counts on it (catch-up.ts): a version-5 signer's statement could leave such a decision
+ * out, and a version-6 node would count it.
  */
 export const PROTOCOL_VERSION = 6;
 

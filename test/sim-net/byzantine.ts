@@ -190,6 +190,14 @@ export interface ByzRoles {
    * block hash, so such a copy replaces the honest one and honest vouches then carry it (a known bug).
    */
   relink?: boolean;
+  /**
+   * Answers getchain with a statement naming exactly the asker's chain (its prospective tip while it catches
+   * up, else its tip), `heldFrom` null, and no blocks: a vouch for whatever the asker has, in the quorum rule
+   * and, with `flatterLive`, in the live rule too (catch-up.ts).
+   */
+  flatter?: boolean;
+  /** A flatterer's statements say `syncing: false` (else true). */
+  flatterLive?: boolean;
 }
 
 /** A Byzantine validator, member of a coalition that shares its keys. */
@@ -208,7 +216,24 @@ export class ByzValidator extends ByzHost {
 
   onMessage(c: RawConn, msg: Message): void {
     if (msg.t === 'ds' && this.roles.withhold) this.#maybeWithhold(msg);
+    else if (msg.t === 'getchain' && this.roles.flatter) this.#flatter(c);
     else if (msg.t === 'getchain' && this.roles.lie) this.#lie(c, msg.from);
+  }
+
+  /** States the asker's own chain (the coalition can read it), at a round ahead of every clock, holding nothing. */
+  #flatter(c: RawConn): void {
+    const w = this.world;
+    const i = w.indexOf(c.peerId);
+    const v = i === undefined ? undefined : w.nodes[i]?.validator;
+    if (!v) return;
+    this.released.lies++;
+    const run = (v as unknown as { sync: { run: { liveFromT0: number } | null } }).sync.run;
+    const tip = run ? v.core.prospectiveTip(run.liveFromT0) : v.core.tip();
+    const g = w.testNet.genesis;
+    // A round well ahead of any clock, so the statement is late enough wherever the asker stands.
+    const body = { signer: this.index, round: Math.max(0, Math.floor((w.sched.now - g.startMs) / g.roundMs)) + 50, height: tip.height, tip: tip.hash, digest: tip.digest, syncing: !this.roles.flatterLive, heldFrom: null };
+    const sig = w.testNet.keys[this.index]!.sign(statementSignedBytes(g.networkId, w.testNet.genesisHash, body));
+    c.send({ t: 'chain', statement: { ...body, sig }, blocks: [] });
   }
 
   /** Honest validators with an open connection. */

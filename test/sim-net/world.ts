@@ -53,6 +53,12 @@ export interface WorldOptions {
   poolOf?: (i: number) => SimPoolCapacity | undefined;
   /** Largest time a block takes to become durable, in ms. */
   diskMsMax: number;
+  /**
+   * The time a disk write of node `i` issued at `nowMs` (timeline) takes, in place of a draw in 0..diskMsMax;
+   * undefined keeps the draw. Writes still complete in order. A disk that stalls (an fsync held up for
+   * seconds on a busy host) while the process runs on time. @default the draw for every node
+   */
+  diskMsOf?: (i: number, nowMs: number) => number | undefined;
   /** How often a catching-up node asks its peers, in ms. */
   syncIntervalMs: number;
   eventsMax: number;
@@ -342,12 +348,16 @@ export class World {
   /** The durable chain of validator `i`: an append becomes durable a simulated disk time later, in order. */
   #store(i: number, host: SimHost): ChainStore {
     let diskAtMs = Number.NEGATIVE_INFINITY;
+    // Opening the store claims it, as openDataDir does (store/held-mark.ts): a mark of 0 in place of none,
+    // durable before the process is up; the validator is told what the process before it left.
+    const found = this.heldMarks[i] ?? null;
+    if (found === null) this.heldMarks[i] = 0;
     return {
       loadChain: () => ({ blocks: [...this.stores[i]!], base: { height: 0, hash: this.testNet.genesisHash, digest: this.testNet.genesisHash } }),
-      loadHeldFrom: () => this.heldMarks[i] ?? null,
+      loadHeldFrom: () => found,
       saveHeldFrom: (heldFrom) =>
         new Promise<void>((resolve) => {
-          diskAtMs = Math.max(this.sched.now + this.rng.int(0, this.opts.diskMsMax), diskAtMs);
+          diskAtMs = Math.max(this.sched.now + this.#diskMs(i), diskAtMs);
           host.at(diskAtMs, () => {
             this.heldMarks[i] = heldFrom;
             resolve();
@@ -355,13 +365,18 @@ export class World {
         }),
       appendBlock: (block) =>
         new Promise<void>((resolve) => {
-          diskAtMs = Math.max(this.sched.now + this.rng.int(0, this.opts.diskMsMax), diskAtMs);
+          diskAtMs = Math.max(this.sched.now + this.#diskMs(i), diskAtMs);
           host.at(diskAtMs, () => {
             this.#persist(i, block);
             resolve();
           });
         }),
     };
+  }
+
+  /** How long a disk write of node `i` issued now takes (WorldOptions.diskMsOf). */
+  #diskMs(i: number): number {
+    return this.opts.diskMsOf?.(i, this.sched.now) ?? this.rng.int(0, this.opts.diskMsMax);
   }
 
   /** The durable append: blocks must arrive in order, each on the one before. */
