@@ -13,9 +13,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { gossipSignedBytes } from '../src/gossip/gossip-core.ts';
 import { SimHost } from '../src/sim/sim-host.ts';
 import { RawHost } from './sim-net/raw-host.ts';
+import { runSybilFlood } from './sim-net/sybil-flood.ts';
 import { validatorIp, World, simPort } from './sim-net/world.ts';
 import { testKey } from './sim/keys.ts';
 
@@ -51,23 +51,7 @@ async function flood(w: World): Promise<{ sent: number; firstT0: number; lastT0:
   const raws = Array.from({ length: sybils }, (_, i) => new RawHost(w.net, new SimHost(w.sched, `10.66.0.${i + 1}`), testKey(i, 91), w.networkId, w.rng));
   for (const h of raws) h.dial(validatorIp(0), simPort);
   await w.sched.run(w.T0(2));
-  const firstT0 = 3;
-  const lastT0 = firstT0 + Math.floor((floodTicks * 10) / roundMs) - 1;
-  for (let t0 = firstT0; t0 <= lastT0; t0++) w.mineAt(t0 % 4, t0, `block at t0 ${t0}`);
-  const origins = Array.from({ length: 256 }, (_, i) => testKey(i, 92));
-  let sent = 0;
-  for (let tick = 0; tick < floodTicks; tick++) {
-    for (const h of raws) {
-      for (const c of h.open.values()) {
-        for (let j = 0; j < perTick; j++) {
-          const origin = origins[sent % origins.length]!;
-          const unsigned = { origin: origin.publicKey, seq: ++sent, topic: 'flood', data: new Uint8Array(32).fill(j) };
-          c.send({ t: 'gossip', ...unsigned, hops: 0, sig: origin.sign(gossipSignedBytes(w.networkId, unsigned)) });
-        }
-      }
-    }
-    await w.sched.run(w.sched.now + 10);
-  }
+  const { sent, firstT0, lastT0 } = await runSybilFlood(w, raws, { floodTicks, perTick, roundMs });
   await w.sched.run(w.T0(lastT0 + 6));
   for (const h of raws) for (const c of h.open.values()) c.close();
   return { sent, firstT0, lastT0 };
