@@ -17,8 +17,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Prng } from '../src/sim/prng.ts';
-import { World } from './sim-net/world.ts';
+import { stallWorld } from './sim-net/stall-world.ts';
 
 const roundMs = 200;
 
@@ -29,14 +28,8 @@ function seeds(): number[] {
 
 test('after a stall of every honest validator at once while blocks are decided, with f silent: the validators that complete catch-up hold one chain', async () => {
   for (const seed of seeds()) {
-    const draw = new Prng(seed * 4099 + 3);
-    const n = draw.pick([4, 5, 7]);
-    const f = Math.floor((n - 1) / 2);
-    const offsetsMs = [...Array(n).keys()].map(() => draw.int(-20, 20));
-    const world = new World({ seed, n, faults: f, roundMs, delayMinMs: 1, delayMaxMs: 10, verifyMsMax: 2, diskMsMax: 2, syncIntervalMs: draw.pick([200, 500]), eventsMax: 6_000_000, offsetsMs });
-    world.startFullMesh();
-    const live = [...Array(n).keys()].slice(0, n - f);
-    for (const i of [...Array(n).keys()].slice(n - f)) world.sched.at(world.T0(8), () => world.kill(i));
+    const { world, draw, live, silent } = stallWorld(seed, roundMs);
+    for (const i of silent) world.sched.at(world.T0(8), () => world.kill(i));
     for (let t0 = 2; t0 <= 30; t0 += t0 < 10 ? 2 : 1) world.mineAt(live[t0 % live.length]!, t0, `block ${t0}`);
     for (const i of live) world.sched.at(world.T0(20) + draw.int(0, roundMs - 1), () => world.pause(i, draw.int(2, 4) * roundMs));
     for (let t0 = 40; t0 <= 60; t0 += 4) world.mineAt(live[t0 % live.length]!, t0, `after ${t0}`);

@@ -15,8 +15,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Prng } from '../src/sim/prng.ts';
-import { World } from './sim-net/world.ts';
+import { stallWorld } from './sim-net/stall-world.ts';
+import type { World } from './sim-net/world.ts';
 
 const roundMs = 200;
 
@@ -38,17 +38,10 @@ function seeds(): number[] {
  * from round 40 by validators that are up.
  */
 async function runStall(seed: number): Promise<StallRun> {
-  const draw = new Prng(seed * 4099 + 3);
-  const n = draw.pick([4, 5, 7]);
-  const f = Math.floor((n - 1) / 2);
-  const offsetsMs = [...Array(n).keys()].map(() => draw.int(-20, 20));
-  const world = new World({ seed, n, faults: f, roundMs, delayMinMs: 1, delayMaxMs: 10, verifyMsMax: 2, diskMsMax: 2, syncIntervalMs: draw.pick([200, 500]), eventsMax: 6_000_000, offsetsMs });
-  world.startFullMesh();
-  const silent = [...Array(n).keys()].slice(n - f);
-  const live = [...Array(n).keys()].slice(0, n - f);
+  const { world, draw, live, silent } = stallWorld(seed, roundMs);
   for (let t0 = 2; t0 <= 6; t0 += 2) world.mineAt(live[t0 % live.length]!, t0, `before ${t0}`);
   for (const i of silent) world.sched.at(world.T0(8), () => world.kill(i));
-  for (let t0 = 10; t0 <= 13; t0 += 3) world.mineAt(live[t0 % live.length]!, t0, `with ${f} silent ${t0}`);
+  for (let t0 = 10; t0 <= 13; t0 += 3) world.mineAt(live[t0 % live.length]!, t0, `with ${silent.length} silent ${t0}`);
   let heightBefore = 0;
   world.sched.at(world.T0(20) - 1, () => (heightBefore = world.nodes[live[0]!]!.validator.chain().length));
   for (const i of live) world.sched.at(world.T0(20) + draw.int(0, roundMs - 1), () => world.pause(i, draw.int(2, 4) * roundMs));
