@@ -35,9 +35,9 @@ function tipOf(chain: readonly WireChainBlock[]): SyncTip {
 }
 
 /** A statement naming the chain `G, ...chain`. */
-function st(signer: number, chain: readonly WireChainBlock[], round = 100, syncing = false, heldFrom: number | null = null): ChainStatement {
+function st(signer: number, chain: readonly WireChainBlock[], round = 100, syncing = false, heldFrom: number | null = null, appendsFrom: number | null = heldFrom): ChainStatement {
   const { height, hash: tip, digest } = tipOf(chain);
-  return { signer, round, height, tip, digest, syncing, heldFrom, sig: new Uint8Array(64) };
+  return { signer, round, height, tip, digest, syncing, heldFrom, appendsFrom, sig: new Uint8Array(64) };
 }
 
 function cu(liveFromT0 = 20, n = 4, faults = 1): CatchUp {
@@ -45,7 +45,7 @@ function cu(liveFromT0 = 20, n = 4, faults = 1): CatchUp {
 }
 
 test('statement bytes change with every field', () => {
-  const base = { signer: 1, round: 5, height: 2, tip: new Uint8Array(32), digest: new Uint8Array(32), syncing: false, heldFrom: null };
+  const base = { signer: 1, round: 5, height: 2, tip: new Uint8Array(32), digest: new Uint8Array(32), syncing: false, heldFrom: null, appendsFrom: null };
   const ref = toHex(statementSignedBytes('net', G, base));
   for (const changed of [
     statementSignedBytes('net2', G, base),
@@ -58,6 +58,8 @@ test('statement bytes change with every field', () => {
     statementSignedBytes('net', G, { ...base, syncing: true }),
     statementSignedBytes('net', G, { ...base, syncing: true, heldFrom: 0 }),
     statementSignedBytes('net', G, { ...base, syncing: true, heldFrom: 7 }),
+    statementSignedBytes('net', G, { ...base, syncing: true, heldFrom: 0, appendsFrom: 0 }),
+    statementSignedBytes('net', G, { ...base, syncing: true, heldFrom: 7, appendsFrom: 8 }),
   ]) {
     assert.is.not(toHex(changed), ref);
   }
@@ -237,6 +239,33 @@ test('the core holds decisions while syncing and appends them after the synced t
   assert.equal(core.chain().map((b) => b.t0), [2, 9]);
 });
 
+test('unanimity: all n validators, ours included, naming our chain and appending nothing from before our liveFrom, complete us whatever they lost', () => {
+  // Every validator crashed at once: each states its crash mark (heldFrom 12 < liveFrom 20), so none counts
+  // for the quorum rule; what each will append is another matter (appendsFrom).
+  const chain = blocks(2);
+  const crashed = (appendsFrom: number | null) => st(3, chain, 30, true, 12, appendsFrom);
+  const c = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 20, tip: tipOf(chain) });
+  c.onReply(st(1, chain, 30, true, 12, null), []);
+  c.onReply(st(2, chain, 30, true, 12, null), []);
+  assert.not.ok(c.complete(tipOf(chain), 12), 'three of four: the quorum rule counts none of them');
+  c.onReply(crashed(19), []);
+  assert.not.ok(c.complete(tipOf(chain), 12), 'one will append a decision of t0 19, before our liveFrom: we would lack it');
+  c.onReply(crashed(20), []);
+  assert.ok(c.complete(tipOf(chain), 12), 'all four, each appending nothing before our liveFrom');
+  const early = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 20, tip: tipOf(chain) });
+  for (const signer of [1, 2, 3]) early.onReply(st(signer, chain, 20, true, 12, null), []);
+  assert.not.ok(early.complete(tipOf(chain), 12), 'not from round 20: instance 19 had not ended');
+  const other = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 20, tip: tipOf(chain) });
+  for (const signer of [1, 2]) other.onReply(st(signer, chain, 30, true, 12, null), []);
+  other.onReply(st(3, chain.slice(0, 1), 30, true, 12, null), []);
+  assert.not.ok(other.complete(tipOf(chain), 12), 'one validator naming a shorter chain: unanimity needs every one on ours');
+  const observer = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 20, tip: tipOf(chain), selfIsValidator: false });
+  for (const signer of [1, 2, 3]) observer.onReply(st(signer, chain, 30, true, 12, null), []);
+  assert.not.ok(observer.complete(), 'an observer is not one of the n');
+  observer.onReply(st(0, chain, 30, true, 12, null), []);
+  assert.ok(observer.complete(), 'all four validators');
+});
+
 test('heldFrom leaves out partial decisions, of instances still undecided when the node found itself out; earlier ones still count', () => {
   const keys = testKeys(4);
   const genesis = createGenesis({ publicKeys: keys.map((k) => k.publicKey), faults: 1, roundMs: 100, startMs: 0 });
@@ -254,13 +283,17 @@ test('heldFrom leaves out partial decisions, of instances still undecided when t
   assert.is(core.heldFrom(), null, 'the decision of t0 5 is partial');
   decide(7, 2);
   assert.is(core.heldFrom(), 7, 'the decision of t0 7 is not');
+  assert.is(core.appendsFrom(6), 7, 'and it is one finishSync(6) would append');
   // A second outage in round 9, live from t0 11: t0 7 was decided before it and still counts; t0 9 does not.
   core.notePartial(11);
   decide(9, 3);
   assert.is(core.heldFrom(), 7, 'a decision made before the outage still counts, though finishSync will drop it');
+  assert.is(core.appendsFrom(11), null, 'but it is not one this node will append: t0 7 and 9 are before liveFrom 11');
+  decide(12, 4);
+  assert.is(core.appendsFrom(11), 12, 'the decision of t0 12 it will append');
   core.finishSync(11);
   assert.is(core.heldFrom(), null);
-  assert.is(core.tip().height, 0, 'all three dropped: they are before liveFromT0');
+  assert.is(core.tip().height, 1, 'the three before liveFromT0 dropped, t0 12 appended');
 });
 
 /** A catch-up whose tip is the chain `G, ...ours`, with our digest at every height of it. */

@@ -117,7 +117,7 @@ test('the largest legal message of every kind with lists still decodes under the
     { t: 'ds', block: { miner: 0, t0: 1, ts: 2, payload: b(10) }, mask: b(v / 8, 0xff), signers: Array.from({ length: v }, (_, i) => i), sigs: b(64 * v), hops: 255 },
     {
       t: 'chain',
-      statement: { signer: 1, round: 2, height: 3, tip: b(32), digest: b(32, 2), syncing: true, heldFrom: 4, sig: b(64) },
+      statement: { signer: 1, round: 2, height: 3, tip: b(32), digest: b(32, 2), syncing: true, heldFrom: 4, appendsFrom: 5, sig: b(64) },
       blocks: Array.from({ length: schemaLimits.chainBlocksPerReplyMax }, (_, i) => ({ miner: i, t0: i, ts: i, payload: b(8), height: i, parent: b(32) })),
     },
     { t: 'peers', addrs: Array.from({ length: schemaLimits.peersPerReplyMax }, (_, i) => ({ id: b(32, i), host: 'h'.repeat(255), port: 1 + i })) },

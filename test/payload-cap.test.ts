@@ -87,7 +87,7 @@ test('catch-up refuses a peer segment holding a block one byte over the cap; at 
     const first: WireChainBlock = { miner: 0, t0: 1, ts: 0, payload: new Uint8Array(10), height: 1, parent: g };
     return [first, { miner: 1, t0: 1, ts: 0, payload: new Uint8Array(bytes), height: 2, parent: blockHash(first) }];
   };
-  const statement = (signer: number) => ({ signer, round: 9, height: 2, tip: g, digest: g, syncing: false, heldFrom: null, sig: new Uint8Array(64) });
+  const statement = (signer: number) => ({ signer, round: 9, height: 2, tip: g, digest: g, syncing: false, heldFrom: null, appendsFrom: null, sig: new Uint8Array(64) });
   const cu = new CatchUp({ n, faults: 1, k: 2, liveFromT0: 5, tip: { height: 0, hash: g, digest: g } });
   const refused = cu.onReply(statement(1), segment(cap + 1));
   assert.is(refused?.index, 1);

@@ -100,7 +100,7 @@ test('chain digest: the node computes the pinned running digest of a chain', () 
 });
 
 test('chain statement: the node builds the pinned bytes (live, and syncing with a held decision) and signs them to the pinned signature', () => {
-  assert.equal(pinned.statements.map((s) => [s.input.syncing, s.input.heldFrom]), [[false, null], [true, 4243]]);
+  assert.equal(pinned.statements.map((s) => [s.input.syncing, s.input.heldFrom, s.input.appendsFrom]), [[false, null, null], [true, 4243, 4244]]);
   for (const v of pinned.statements) {
     const { networkId, genesisHash: gh, ...rest } = v.input;
     const bytes = statementSignedBytes(networkId, bin(gh), { ...rest, tip: bin(rest.tip), digest: bin(rest.digest) });
@@ -160,8 +160,8 @@ test('beyond the pinned inputs: the node and the reference encoder agree at the 
       const ref = refConsensusSignedBytes({ networkId, genesisHash: Buffer.from(h), miner, t0, blockHash: Buffer.from(h) });
       assert.is(toHex(consensusSignedBytes({ networkId, genesisHash: h, miner, t0, blockHash: h })), ref.toString('hex'));
     }
-    for (const [syncing, heldFrom] of [[false, null], [true, null], [true, 0], [true, Number.MAX_SAFE_INTEGER]] as const) {
-      const s = { signer: 1023, round: Number.MAX_SAFE_INTEGER, height: 2 ** 32, tip: h, digest: h.map((x) => x ^ 0xff), syncing, heldFrom };
+    for (const [syncing, heldFrom, appendsFrom] of [[false, null, null], [true, null, null], [true, 0, null], [true, 0, 0], [true, 5, Number.MAX_SAFE_INTEGER], [true, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]] as const) {
+      const s = { signer: 1023, round: Number.MAX_SAFE_INTEGER, height: 2 ** 32, tip: h, digest: h.map((x) => x ^ 0xff), syncing, heldFrom, appendsFrom };
       assert.is(toHex(statementSignedBytes(networkId, h, s)), refStatementBytes({ networkId, genesisHash: Buffer.from(h), ...s, tip: Buffer.from(h), digest: Buffer.from(s.digest) }).toString('hex'));
     }
   }

@@ -68,7 +68,7 @@ test('peer exchange replies are bounded', () => {
   rejects({ t: 'peers', addrs: [{ ...addr, port: 0 }] }, 'port must be in 1..65535');
 });
 
-const statement = { signer: 1, round: 40, height: 3, tip: new Uint8Array(32), digest: new Uint8Array(32), syncing: false, heldFrom: null, sig: new Uint8Array(64) };
+const statement = { signer: 1, round: 40, height: 3, tip: new Uint8Array(32), digest: new Uint8Array(32), syncing: false, heldFrom: null, appendsFrom: null, sig: new Uint8Array(64) };
 const chainBlock = { miner: 0, t0: 5, ts: 1, payload: new Uint8Array(2), height: 1, parent: new Uint8Array(32) };
 
 test('catch-up messages decode and are bounded', () => {
@@ -89,6 +89,14 @@ test('catch-up messages decode and are bounded', () => {
   rejects({ ...reply, statement: { ...statement, heldFrom: 38 } }, 'statement.heldFrom must be nil when not syncing');
   rejects({ ...reply, statement: { ...statement, syncing: true, heldFrom: -1 } }, 'statement.heldFrom');
   rejects({ ...reply, statement: { ...statement, syncing: true, heldFrom: '38' } }, 'statement.heldFrom');
+  const appending = { ...reply, statement: { ...statement, syncing: true, heldFrom: 38, appendsFrom: 38 } };
+  assert.equal(decodeMessage(appending), appending, 'appendsFrom at heldFrom, its edge');
+  const { appendsFrom: _a, ...withoutAppendsFrom } = statement;
+  rejects({ ...reply, statement: withoutAppendsFrom }, 'statement.appendsFrom must be an unsigned integer or nil');
+  rejects({ ...reply, statement: { ...statement, appendsFrom: 38 } }, 'statement.appendsFrom must be nil when not syncing');
+  rejects({ ...reply, statement: { ...statement, syncing: true, heldFrom: 38, appendsFrom: 37 } }, 'statement.appendsFrom must be nil or at least heldFrom');
+  rejects({ ...reply, statement: { ...statement, syncing: true, heldFrom: null, appendsFrom: 38 } }, 'statement.appendsFrom must be nil or at least heldFrom');
+  rejects({ ...reply, statement: { ...statement, syncing: true, heldFrom: 38, appendsFrom: -1 } }, 'statement.appendsFrom');
   rejects({ ...reply, blocks: [{ ...chainBlock, parent: new Uint8Array(1) }] }, 'chain block.parent');
   rejects({ ...reply, blocks: Array(schemaLimits.chainBlocksPerReplyMax + 1).fill(chainBlock) }, 'at most');
   assert.is((decodeMessage({ ...reply, blocks: Array(schemaLimits.chainBlocksPerReplyMax).fill(chainBlock) }) as { blocks: unknown[] }).blocks.length, schemaLimits.chainBlocksPerReplyMax);

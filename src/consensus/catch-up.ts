@@ -84,7 +84,7 @@ import { payloadCapViolation } from './payload-cap.ts';
 export const chainReplyBytesMax = 512 * 1024;
 
 /** Domain tag of chain statements. */
-export const STATEMENT_DOMAIN = 'strongcast/chain-statement/v2';
+export const STATEMENT_DOMAIN = 'strongcast/chain-statement/v3';
 
 /** Limits of the catch-up state. */
 export const catchUpDefaults = {
@@ -98,7 +98,8 @@ export type StatementBody = Omit<ChainStatement, 'sig'>;
 /**
  * len-prefixed domain || len-prefixed network id || genesis hash (32) || signer (u32 BE) || round (u64 BE) ||
  * height (u64 BE) || tip (32) || digest (32) || syncing (u8, 1 or 0) || holds (u8, 1 when heldFrom is a number, else 0) ||
- * heldFrom (u64 BE, 0 when null); length prefixes are u32 BE.
+ * heldFrom (u64 BE, 0 when null) || appends (u8, 1 when appendsFrom is a number, else 0) || appendsFrom (u64 BE,
+ * 0 when null); length prefixes are u32 BE.
  */
 export function statementSignedBytes(networkId: string, genesisHash: Uint8Array, s: StatementBody): Uint8Array {
   return concatBytes(
@@ -112,6 +113,8 @@ export function statementSignedBytes(networkId: string, genesisHash: Uint8Array,
     s.digest,
     new Uint8Array([s.syncing ? 1 : 0, s.heldFrom === null ? 0 : 1]),
     u64be(s.heldFrom ?? 0),
+    new Uint8Array([s.appendsFrom === null ? 0 : 1]),
+    u64be(s.appendsFrom ?? 0),
   );
 }
 
@@ -272,15 +275,18 @@ export class CatchUp {
   complete(prospective: SyncTip = this.tip, ownHeldFrom: number | null = null): boolean {
     const minRound = this.liveFromT0 - 1 + this.k;
     const ours = (s: ChainStatement): boolean => sameTip(s, this.tip) || sameTip(s, prospective);
-    const heldNothingEarlier = (heldFrom: number | null): boolean => heldFrom === null || heldFrom >= this.liveFromT0;
+    const nothingEarlier = (from: number | null): boolean => from === null || from >= this.liveFromT0;
     let live = 0;
-    let any = this.selfIsValidator && heldNothingEarlier(ownHeldFrom) ? 1 : 0;
+    let any = this.selfIsValidator && nothingEarlier(ownHeldFrom) ? 1 : 0;
+    // Our own held decisions are all of instances from liveFromT0 on (finishSync drops the rest).
+    let all = this.selfIsValidator ? 1 : 0;
     for (const s of this.statements.values()) {
       if (s.round < minRound || !ours(s)) continue;
       if (!s.syncing) live++;
-      if (heldNothingEarlier(s.heldFrom)) any++;
+      if (nothingEarlier(s.heldFrom)) any++;
+      if (nothingEarlier(s.appendsFrom)) all++;
     }
-    return live >= this.f + 1 || any >= this.quorum;
+    return live >= this.f + 1 || any >= this.quorum || all >= this.n;
   }
 
   /**

@@ -288,6 +288,18 @@ export class DolevStrong {
   }
 
   /**
+   * The start round of the earliest decision this node holds and will append when its catch-up ends, or
+   * null: those of instances from `liveFromT0` on (finishSync drops the rest), partial ones aside. Unlike
+   * heldFrom it leaves out what was dropped or lost, which this node will never append: catch-up's unanimity
+   * rule asks only what each validator's chain will hold (catch-up.ts).
+   */
+  appendsFrom(liveFromT0: number): number | null {
+    let first: number | null = null;
+    for (const h of this.#held) if (!h.partial && h.id.t0 >= liveFromT0 && (first === null || h.id.t0 < first)) first = h.id.t0;
+    return first;
+  }
+
+  /**
    * The highest start round whose instances this state machine has decided (null before its first tick): an
    * instance it decides from now on has a later t0, since a chain of an ended instance is refused.
    */

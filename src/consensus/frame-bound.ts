@@ -54,7 +54,7 @@ export function largestChainReplyBodyBytes(n: number): number {
     height: Number.MAX_SAFE_INTEGER,
     parent: hash(),
   }));
-  const statement = { signer: n - 1, round: Number.MAX_SAFE_INTEGER, height: Number.MAX_SAFE_INTEGER, tip: hash(), digest: hash(), syncing: true, heldFrom: Number.MAX_SAFE_INTEGER, sig: new Uint8Array(64) };
+  const statement = { signer: n - 1, round: Number.MAX_SAFE_INTEGER, height: Number.MAX_SAFE_INTEGER, tip: hash(), digest: hash(), syncing: true, heldFrom: Number.MAX_SAFE_INTEGER, appendsFrom: Number.MAX_SAFE_INTEGER, sig: new Uint8Array(64) };
   // The same payload bytes split otherwise give the blocks wider length headers (msgpack bin8, 2 bytes; bin16,
   // 3; bin32, 5): at most 3 bytes more per block than the largest, the rest and the empty ones above.
   return bodyBytes({ t: 'chain', statement, blocks }) + payloadHeaderSlackBytes * schemaLimits.chainBlocksPerReplyMax;

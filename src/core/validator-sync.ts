@@ -102,8 +102,10 @@ export class ValidatorSync {
     h.apply(h.core.tick(h.now()), 'self');
     const tip = h.core.tip();
     // Rounds count from 0 at the genesis start; before it, say 0 (the wire format has no negative rounds).
-    const heldFrom = h.core.syncing ? h.core.heldFrom() : null;
-    const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, digest: tip.digest, syncing: h.core.syncing, heldFrom };
+    const syncing = h.core.syncing;
+    const heldFrom = syncing ? h.core.heldFrom() : null;
+    const appendsFrom = syncing ? h.core.appendsFrom(this.#run?.liveFromT0 ?? 0) : null;
+    const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, digest: tip.digest, syncing, heldFrom, appendsFrom };
     const statement: ChainStatement = { ...body, sig: identity.sign(statementSignedBytes(h.genesis.networkId, h.core.genesisHash, body)) };
     return { t: 'chain', statement, blocks: blocksFrom(h.core.chain(), from) };
   }

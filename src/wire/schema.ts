@@ -24,8 +24,12 @@ import { StrongcastError } from '../errors.ts';
  * states), partial decisions aside (of instances that ran while the signer was out), and adds catch-up's
  * quorum rule, which counts on it (catch-up.ts): a version-5 signer's statement could leave such a decision
  * out, and a version-6 node would count it.
+ * Version 7 adds `appendsFrom` to chain statements (the earliest decision the signer will append, what it
+ * dropped or lost left out) and catch-up's unanimity rule, which counts on it (catch-up.ts): after every
+ * validator crashed at once, each states its crash mark and none counted for another's quorum. A version-6
+ * node would refuse the field, and the statement's signed bytes cover it.
  */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /** Byte lengths fixed by Ed25519 and SHA-256. */
 export const PUBLIC_KEY_BYTES = 32;
@@ -176,6 +180,12 @@ export interface ChainStatement {
    * catch-up ends, a block its tip does not show yet; null when it holds none, and always when not syncing.
    */
   heldFrom: number | null;
+  /**
+   * While syncing: the start round of the earliest decision the signer holds and will append when its
+   * catch-up ends (what it dropped or may have lost left out, unlike `heldFrom`); null when it will append
+   * none, and always when not syncing. Never below `heldFrom`.
+   */
+  appendsFrom: number | null;
   sig: Uint8Array;
 }
 
@@ -363,11 +373,14 @@ function decodeConsensus(o: Obj): ConsensusMessage {
 function decodeStatement(x: unknown): ChainStatement | null {
   if (x === null) return null;
   if (!isObject(x)) bad('chain.statement must be a map or nil');
-  onlyKeys(x, ['signer', 'round', 'height', 'tip', 'digest', 'syncing', 'heldFrom', 'sig'], 'statement');
+  onlyKeys(x, ['signer', 'round', 'height', 'tip', 'digest', 'syncing', 'heldFrom', 'appendsFrom', 'sig'], 'statement');
   if (typeof x['syncing'] !== 'boolean') bad('statement.syncing must be a boolean');
-  if (!Object.hasOwn(x, 'heldFrom')) bad('statement.heldFrom must be an unsigned integer or nil');
-  const heldFrom = x['heldFrom'];
+  const heldFrom = nilOrUint(x, 'heldFrom');
+  const appendsFrom = nilOrUint(x, 'appendsFrom');
   if (heldFrom !== null && !x['syncing']) bad('statement.heldFrom must be nil when not syncing');
+  if (appendsFrom !== null && !x['syncing']) bad('statement.appendsFrom must be nil when not syncing');
+  // What a signer will append it holds, so heldFrom (held, dropped or lost) is at or below it.
+  if (appendsFrom !== null && (heldFrom === null || appendsFrom < heldFrom)) bad('statement.appendsFrom must be nil or at least heldFrom');
   return {
     signer: uint(x, 'signer', 'statement', schemaLimits.validatorsMax - 1),
     round: uint(x, 'round', 'statement'),
@@ -375,9 +388,16 @@ function decodeStatement(x: unknown): ChainStatement | null {
     tip: bytes(x, 'tip', 'statement', HASH_BYTES),
     digest: bytes(x, 'digest', 'statement', HASH_BYTES),
     syncing: x['syncing'],
-    heldFrom: heldFrom === null ? null : uint(x, 'heldFrom', 'statement'),
+    heldFrom,
+    appendsFrom,
     sig: bytes(x, 'sig', 'statement', SIGNATURE_BYTES),
   };
+}
+
+/** A statement field that must be present: an unsigned integer, or nil. */
+function nilOrUint(x: Obj, field: 'heldFrom' | 'appendsFrom'): number | null {
+  if (!Object.hasOwn(x, field)) bad(`statement.${field} must be an unsigned integer or nil`);
+  return x[field] === null ? null : uint(x, field, 'statement');
 }
 
 function decodeChainBlock(x: unknown, i: number): WireChainBlock {

@@ -231,7 +231,7 @@ export class ByzValidator extends ByzHost {
     const tip = run ? v.core.prospectiveTip(run.liveFromT0) : v.core.tip();
     const g = w.testNet.genesis;
     // A round well ahead of any clock, so the statement is late enough wherever the asker stands.
-    const body = { signer: this.index, round: Math.max(0, Math.floor((w.sched.now - g.startMs) / g.roundMs)) + 50, height: tip.height, tip: tip.hash, digest: tip.digest, syncing: !this.roles.flatterLive, heldFrom: null };
+    const body = { signer: this.index, round: Math.max(0, Math.floor((w.sched.now - g.startMs) / g.roundMs)) + 50, height: tip.height, tip: tip.hash, digest: tip.digest, syncing: !this.roles.flatterLive, heldFrom: null, appendsFrom: null };
     const sig = w.testNet.keys[this.index]!.sign(statementSignedBytes(g.networkId, w.testNet.genesisHash, body));
     c.send({ t: 'chain', statement: { ...body, sig }, blocks: [] });
   }
@@ -303,7 +303,7 @@ export class ByzValidator extends ByzHost {
     const relinked: WireChainBlock = { miner: next.miner, t0: next.t0, ts: next.ts, payload: next.payload, height: from, parent: skipped.parent };
     const g = w.testNet.genesis;
     const tip = live!.core.tip();
-    const body = { signer: this.index, round: Math.floor((w.sched.now - g.startMs) / g.roundMs), height: tip.height, tip: tip.hash, digest: tip.digest, syncing: false, heldFrom: null };
+    const body = { signer: this.index, round: Math.floor((w.sched.now - g.startMs) / g.roundMs), height: tip.height, tip: tip.hash, digest: tip.digest, syncing: false, heldFrom: null, appendsFrom: null };
     const sig = w.testNet.keys[this.index]!.sign(statementSignedBytes(g.networkId, w.testNet.genesisHash, body));
     c.send({ t: 'chain', statement: { ...body, sig }, blocks: [relinked] });
     return true;
@@ -332,9 +332,11 @@ export class ByzValidator extends ByzHost {
     const syncing = rng.next() < 0.3;
     // A lying signer may claim to hold nothing, or anything: the rules must not depend on its word.
     const heldFrom = syncing && rng.next() < 0.5 ? rng.int(0, 50) : null;
+    // And what it will append: nothing (a crash mark alone), or from its mark on.
+    const appendsFrom = heldFrom !== null && rng.next() < 0.5 ? heldFrom + rng.int(0, 20) : null;
     // The digest a liar names is its own choice too: made up, or the honest chain's (a flatterer).
     const digest = honest && rng.next() < 0.5 ? honest.validator.core.tip().digest : this.bytes(32);
-    const body = { signer: this.index, round: rng.int(0, 1000), height: blocks[blocks.length - 1]!.height, tip: parent, digest, syncing, heldFrom };
+    const body = { signer: this.index, round: rng.int(0, 1000), height: blocks[blocks.length - 1]!.height, tip: parent, digest, syncing, heldFrom, appendsFrom };
     const forged = rng.next() < 0.2;
     const signer = forged ? rng.int(0, g.validators.length - 1) : this.index;
     const sig = forged ? this.bytes(64) : w.testNet.keys[this.index]!.sign(statementSignedBytes(g.networkId, w.testNet.genesisHash, body));
