@@ -61,6 +61,20 @@
  * divergence checks below and divergence.ts raise `diverged`. The rule before it, "all n - 1 others", was the
  * quorum rule with quorum n.
  *
+ * The unanimity rule, for when every validator crashed at once (a power loss, `kill -9` of a testnet on one
+ * machine; outside the bound): each comes back stating its crash mark, so none counts for another's quorum,
+ * and before this rule all stayed catching up for good (test/all-crash-sim.test.ts). All n validators, ours
+ * included when we are one, each stating in round R >= liveFromT0 - 1 + k exactly our chain (tip or
+ * prospective tip), each with `appendsFrom` null or not before our liveFromT0, complete us. It needs no
+ * fault bound: each honest signer says its chain is ours and that it will append no decision of an instance
+ * before liveFromT0; every such instance had ended when it said so, so it decided there all it ever will (a
+ * later outage only drops held decisions), and a block it could still learn in catch-up needs f+1 vouches,
+ * one honest, from a chain that has it, and none has. So every honest chain up to liveFromT0 is ours,
+ * whatever anyone decided and lost. `appendsFrom`, unlike `heldFrom`, leaves out decisions dropped or lost:
+ * the rule asks only what each chain will hold. A crash that left a decision on some disks and not others
+ * leaves chains that differ by it: fewer than f+1 vouch for it, the chains are not unanimous, and catch-up
+ * waits rather than fork.
+ *
  * "Names our chain" compares the statement's running chain digest (block.ts chainDigest) with ours, not only
  * the height and last block: a block hash covers neither height nor parent, so two chains of one length can
  * end in the same block (test/catch-up.test.ts, "completeness compares whole chains").
@@ -266,7 +280,8 @@ export class CatchUp {
   /**
    * True when nothing decided before liveFromT0 can be missing (module comment): f+1 validators that are not
    * catching up, stating late enough, name exactly our chain; or a quorum of validators, ours included, do,
-   * none holding a decision from before liveFromT0 (the quorum rule). Exactly, not "an ancestor of ours": a
+   * none holding a decision from before liveFromT0 (the quorum rule); or all n do, none appending one (the
+   * unanimity rule). Exactly, not "an ancestor of ours": a
    * node that has a block nobody vouches for must not call itself complete. Our chain is our tip, or
    * `prospective`, the tip we will have once our held decisions are appended (DolevStrong.prospectiveTip);
    * `ownHeldFrom` is our own held-decision mark (DolevStrong.heldFrom), which must pass the test the others'
