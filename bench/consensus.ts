@@ -24,6 +24,7 @@ import { searchRoundMs, type LoopbackResult, type LoopbackSpec } from './consens
 import { cpus } from 'node:os';
 import { mineAttemptsMax } from '../src/core/validator.ts';
 import { opsPerSecond, runBenchmark, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
+import { verificationFloorMs } from './consensus/verification-floor.ts';
 
 const seed = 20240611;
 const faultsOf = (n: number): number => Math.floor((n - 1) / 3);
@@ -203,12 +204,15 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
   const rows: ResultRow[] = [];
   const ratios: string[] = [];
   const verifyUs = verifyMicros(opts.quick ? 200 : 500);
+  /** Chain signatures checked per node per block in memory, by "n:f": the verification floor's input. */
+  const memoryChecks = new Map<string, number>();
   // Warm-up (discarded): the first configuration measured should not pay for compiling the code paths.
   await runMemory({ validators: 4, faults: 1, blocks: 4, seed });
   for (const spec of memoryPlan(opts.quick)) {
     const r = await runMemory(spec);
     console.log(`  memory n=${r.validators} f=${r.faults}: ${r.verificationsPerNodePerBlock.toFixed(2)} verifications/node/block (max ${r.verificationsPerNodePerBlockMax}), naive ${r.naiveVerificationsPerNodePerBlock.toFixed(2)}, ${r.cpuMsPerNodePerBlock.toFixed(2)} CPU ms/node/block, correct ${r.allDecidedCorrectly}`);
     rows.push(memoryRow(r));
+    memoryChecks.set(`${r.validators}:${r.faults}`, r.verificationsPerNodePerBlock);
     const verifyShare = (r.verificationsPerNodePerBlock * verifyUs) / 1000 / r.cpuMsPerNodePerBlock;
     ratios.push(
       `in memory, n=${r.validators}, f=${r.faults}: ${r.verificationsPerNodePerBlock.toFixed(2)} verifications per node per block with the cache (largest for one node and block: ${r.verificationsPerNodePerBlockMax}, bound n = ${r.validators}: ${r.verificationsPerNodePerBlockMax <= r.validators ? 'met' : 'NOT met'}), ${r.naiveVerificationsPerNodePerBlock.toFixed(2)} without: ${(r.naiveVerificationsPerNodePerBlock / r.verificationsPerNodePerBlock).toFixed(2)}x; plus ${r.otherVerificationsPerNodePerBlock.toFixed(2)} for the other validators' signed outcomes (which observers follow); signature checks are ~${Math.round(verifyShare * 100)}% of the ${r.cpuMsPerNodePerBlock.toFixed(2)} CPU ms per node per block`,
@@ -220,6 +224,11 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
     const results = await searchRoundMs(spec, (line) => console.log(line));
     rows.push(...results.map(loopbackRow));
     ratios.push(smallestRoundLine(spec, results));
+    const mem = memoryChecks.get(`${spec.validators}:${spec.faults}`);
+    if (mem !== undefined) {
+      const floor = verificationFloorMs(spec.validators, mem, verifyUs, cpus().length);
+      ratios.push(`loopback n=${spec.validators}: verification floor of an all-mine round: ${spec.validators} blocks x ${spec.validators} validators x ${mem.toFixed(1)} chain signatures (the in-memory row; outcomes left out, so it is a floor) x ${verifyUs.toFixed(1)} us over ${cpus().length} cores = ${floor.toFixed(1)} ms; no round length below it holds synchrony with every validator mining every round on this machine`);
+    }
     const proposals = results.reduce((s, r) => s + r.runs * r.blocksPerRun, 0);
     const early = results.reduce((s, r) => s + r.earlyTimerRetries, 0);
     const late = results.reduce((s, r) => s + r.lateTimerRetries, 0);
