@@ -2,7 +2,8 @@
  * Durable before reported, at the validator: a validator with a store emits `decided` only after the
  * block's append to the chain log resolved, which is after its fdatasync. The store is a real data directory
  * whose chain log goes through a recording file system that holds the datasync back (or fails it): the core
- * decides, the event waits; released, the event follows the sync; failed, the event never comes.
+ * decides, the event waits; released, the event follows the sync; failed, the event never comes. A
+ * `decided` listener that throws is no disk failure: no ERR_STORE, and the blocks stay stored and decided.
  * One validator (n = 1, f = 0) on a loopback node, so it decides alone.
  */
 import { test } from 'uvu';
@@ -99,6 +100,31 @@ test('a block whose append fails is never reported decided; the failure is repor
     assert.is(s.v.chain().length, 1, 'the core did decide the block');
     assert.equal(s.decided, [], 'a block that is not durable was reported decided');
     assert.ok(s.rejected.find((r) => r.code === 'ERR_STORE')?.reason.includes('EIO'), JSON.stringify(s.rejected));
+  } finally {
+    await s.stop();
+  }
+});
+
+test('a decided listener that throws is not a disk failure: no ERR_STORE, and the decisions stand, stored', async () => {
+  const s = await startSolo('decided-listener-throws');
+  try {
+    let thrown = 0;
+    s.v.on('decided', () => {
+      thrown++;
+      throw new Error('a bug in the application');
+    });
+    const first = await s.v.mine(new TextEncoder().encode('first'));
+    await waitFor(() => s.decided.length === 1, 'the first block decided', 20 * roundMs);
+    const second = await s.v.mine(new TextEncoder().encode('second'));
+    await waitFor(() => s.decided.length === 2, 'the second block decided after the listener threw', 20 * roundMs);
+    await s.v.flushed();
+    assert.is(thrown, 2, 'the throwing listener ran for both');
+    assert.equal(s.rejected.filter((r) => r.code === 'ERR_STORE'), [], 'a listener\'s exception was reported as a store failure');
+    assert.equal(s.v.chain().map((b) => toHex(b.hash)), [first.hash, second.hash]);
+    await s.store.close();
+    const again = await openDataDir(s.dir, { genesisHash: s.hash });
+    assert.equal(again.loadChain().blocks.map((b) => toHex(b.hash)), [first.hash, second.hash], 'both blocks are in the log');
+    await again.close();
   } finally {
     await s.stop();
   }

@@ -37,7 +37,7 @@ export interface DiskOrderOptions {
   /** The crash mark the store holds now (ChainStore.loadHeldFrom). */
   heldMark: number | null;
   log: Logger;
-  /** An append (or the report after it) failed: the block is not reported. */
+  /** An append failed: the block is not reported. (A report's own exception is logged, never told here.) */
   onAppendFailed(block: ChainBlock | null, error: Error): void;
   /** Rounds a rising mark may lag before it is written again. @default heldMarkStepRounds */
   heldMarkStepRounds?: number;
@@ -70,25 +70,44 @@ export class DiskOrder {
     assert(Number.isSafeInteger(this.#stepRounds) && this.#stepRounds >= 1, 'heldMarkStepRounds must be a positive integer');
   }
 
-  /** Appends `block` to the store (when there is one and a block), then runs `then`, keeping order. */
+  /**
+   * Appends `block` to the store (when there is one and a block), then runs `then`, keeping order. `then`
+   * runs outside the store's failure handling: an exception there (an event listener's) is no disk failure.
+   */
   after(block: ChainBlock | null, then: () => void): void {
+    this.#queue = this.#queue.then(async () => {
+      if (await this.#append(block)) this.#report(block, then);
+    });
+  }
+
+  /** Stores `block` unless it is on disk already; false, told to onAppendFailed, when the store failed. */
+  async #append(block: ChainBlock | null): Promise<boolean> {
     const store = this.#store;
-    this.#queue = this.#queue
-      .then(async () => {
-        if (block && store && block.height > this.#storedHeight) {
-          await store.appendBlock(block).catch((e: unknown) => {
-            // Not on disk: a crash would lose it, so no later mark may rise above it.
-            if (this.#failedFrom === null || block.t0 < this.#failedFrom) this.#failedFrom = block.t0;
-            throw e;
-          });
-          this.#storedHeight = block.height;
-        }
-        then();
-      })
-      .catch((e: unknown) => {
-        logError(this.#log, 'could not store a decided block; not reported', { error: (e as Error).message });
-        this.#onAppendFailed(block, e as Error);
-      });
+    if (!block || !store || block.height <= this.#storedHeight) return true;
+    try {
+      await store.appendBlock(block);
+    } catch (e) {
+      // Not on disk: a crash would lose it, so no later mark may rise above it.
+      if (this.#failedFrom === null || block.t0 < this.#failedFrom) this.#failedFrom = block.t0;
+      logError(this.#log, 'could not store a decided block; not reported', { height: block.height, error: (e as Error).message });
+      this.#report(block, () => this.#onAppendFailed(block, e as Error));
+      return false;
+    }
+    this.#storedHeight = block.height;
+    return true;
+  }
+
+  /**
+   * Runs a report, which calls event listeners. A listener that throws has a bug of its own: it is logged as
+   * that, and neither told as a failed append (the block is as durable as before) nor let out, where it would
+   * reject the queue and stop every append and report after it.
+   */
+  #report(block: ChainBlock | null, run: () => void): void {
+    try {
+      run();
+    } catch (e) {
+      logError(this.#log, 'an event listener threw on a report of the disk order (a bug in the listener, not a disk failure)', { height: block?.height ?? null, error: (e as Error).message });
+    }
   }
 
   /**
