@@ -6,7 +6,8 @@
  * still undecided and any block not stored, saved behind the appends queued before it, at once when it falls
  * and every heldMarkStepRounds when it rises; a clean stop writes the held decisions alone and ends the marks,
  * and a failed mark write is written again. A report whose listener throws is the listener's bug, not the
- * store's: it is logged as such and never told as a failed append.
+ * store's: it is logged as such and never told as a failed append. A failed append breaks the store for the
+ * rest of the process: told once, and no block above it is written or reported.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -253,6 +254,46 @@ test('a listener that throws on a failed append does not stop the queue', async 
   await store.fail('disk full');
   await disk.flushed();
   assert.equal(log, ['caught-up'], 'the report queued after it still ran');
+});
+
+test('a failed append breaks the store for good: told once, no later block written or reported, and the store says so', async () => {
+  // A store that would take the next append (this one does) must not get it: block 2 on disk over a missing
+  // block 1 is a hole, and reporting it would call durable a chain that is not.
+  const store = new GatedStore();
+  const { disk, log, failed } = order(store);
+  assert.is(disk.failure(), null);
+  disk.after(block(1), () => log.push('reported 1'));
+  disk.after(block(2), () => log.push('reported 2'));
+  await turns();
+  await store.fail('disk full');
+  disk.after(block(3), () => log.push('reported 3'));
+  disk.after(null, () => log.push('caught-up'));
+  await drain(store);
+  await disk.flushed();
+  assert.equal(store.calls, ['append 1'], 'no append after the failed one');
+  assert.equal(failed, ['1: disk full'], 'told once, for the block that failed');
+  assert.equal(log, ['caught-up'], 'no block above the failed one reported; a report without a block still runs');
+  const f = disk.failure();
+  assert.ok(f);
+  assert.is(f.error.code, 'ERR_STORE');
+  assert.match(f.error.message, 'disk full');
+  assert.is(f.height, 1);
+  assert.is(f.t0, 1);
+  assert.is(f.blocksNotStored, 3, 'the failed block and the two after it');
+});
+
+test('after a failed append a block already on disk is still reported, and the crash mark is still kept', async () => {
+  const store = new GatedStore();
+  const { disk, log } = order(store, 2);
+  disk.after({ ...block(3), t0: 9 }, () => log.push('decided 3'));
+  await turns();
+  await store.fail('EIO');
+  disk.after(block(2), () => log.push('decided 2'));
+  disk.keepHeldMark(null, 30);
+  await drain(store);
+  await disk.flushed();
+  assert.equal(log, ['decided 2']);
+  assert.equal(store.calls, ['append 3', 'mark 9'], 'the mark stays at or below the block not stored');
 });
 
 test.run();
