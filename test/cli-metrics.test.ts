@@ -43,6 +43,7 @@ test('validators with --metrics: blocks and consensus frames move the metrics, /
     assert.is(sample(before.text, 'strongcast_chain_height'), 0);
     assert.is(sample(before.text, 'strongcast_verify_pool_threads'), 1);
     assert.is(sample(before.text, 'strongcast_divergences_total'), 0, 'a validator reports divergences (none here)');
+    assert.is(sample(before.text, 'strongcast_store_failed'), 0, 'a validator whose store works');
     assert.is(sample(before.text, 'strongcast_chains_out_of_sync_total'), 0, 'and chains checked out of synchrony (none here)');
     assert.is(sample(before.text, 'strongcast_chains_checked_late_total'), 0);
     procs[1]!.command('mine metered block');

@@ -5,13 +5,15 @@
  * mark is written ahead of the decisions it covers: the earliest of the held decisions, the first start round
  * still undecided and any block not stored, saved behind the appends queued before it, at once when it falls
  * and every heldMarkStepRounds when it rises; a clean stop writes the held decisions alone and ends the marks,
- * and a failed mark write is written again.
+ * and a failed mark write is written again. A report whose listener throws is the listener's bug, not the
+ * store's: it is logged as such and never told as a failed append. A failed append breaks the store for the
+ * rest of the process: told once, and no block above it is written or reported.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChainBlock } from '../src/consensus/block.ts';
 import type { ChainTip } from '../src/consensus/chain.ts';
-import { silentLogger } from '../src/log.ts';
+import { silentLogger, type Logger } from '../src/log.ts';
 import { DiskOrder, heldMarkStepRounds } from '../src/core/disk-order.ts';
 import type { ChainStore } from '../src/core/validator-types.ts';
 
@@ -75,12 +77,18 @@ function block(height: number): ChainBlock {
   return { miner: 0, t0: height, ts: 0, payload: new Uint8Array(), height, hash: new Uint8Array(32), parent: new Uint8Array(32) };
 }
 
-function order(store: ChainStore | null, storedHeight = 0, heldMark: number | null = null): { disk: DiskOrder; log: string[]; failed: string[] } {
+function order(store: ChainStore | null, storedHeight = 0, heldMark: number | null = null, logger: Logger = silentLogger): { disk: DiskOrder; log: string[]; failed: string[] } {
   const log: string[] = [];
   const failed: string[] = [];
   const onAppendFailed = (b: ChainBlock | null, e: Error) => failed.push(`${b?.height ?? null}: ${e.message}`);
-  const disk = new DiskOrder({ store, storedHeight, heldMark, log: silentLogger, onAppendFailed });
+  const disk = new DiskOrder({ store, storedHeight, heldMark, log: logger, onAppendFailed });
   return { disk, log, failed };
+}
+
+/** A logger that keeps its error lines, message and error field. */
+function errorLines(): { logger: Logger; errors: string[] } {
+  const errors: string[] = [];
+  return { logger: { ...silentLogger, error: (msg, fields) => void errors.push(`${msg}: ${String(fields?.['error'])}`) }, errors };
 }
 
 test('a block is reported only after its append resolved; the next append waits for it, and reports keep the order', async () => {
@@ -207,6 +215,85 @@ test('a failed append is told once and its block is never reported; flushed stil
   await disk.flushed();
   assert.equal(log, []);
   assert.equal(failed, ['1: disk full']);
+});
+
+test('a report whose listener throws is logged as the listener\'s error, not told as a failed append; later blocks are stored and reported', async () => {
+  const store = new GatedStore();
+  const { logger, errors } = errorLines();
+  const { disk, log, failed } = order(store, 0, null, logger);
+  disk.after(block(1), () => {
+    throw new Error('listener bug');
+  });
+  disk.after(block(2), () => log.push('reported 2'));
+  await drain(store);
+  await disk.flushed();
+  assert.equal(failed, [], 'a listener\'s exception was told as a failed append');
+  assert.equal(store.calls, ['append 1', 'append 2'], 'both blocks stored');
+  assert.equal(log, ['reported 2'], 'the next block is reported in its turn');
+  assert.is(errors.length, 1, errors.join('; '));
+  assert.match(errors[0]!, /listener/);
+  assert.match(errors[0]!, /listener bug/);
+  assert.not.match(errors[0]!, /could not store/);
+});
+
+test('a listener that throws on a failed append does not stop the queue', async () => {
+  const store = new GatedStore();
+  const log: string[] = [];
+  const disk = new DiskOrder({
+    store,
+    storedHeight: 0,
+    heldMark: null,
+    log: silentLogger,
+    onAppendFailed: () => {
+      throw new Error('rejected listener bug');
+    },
+  });
+  disk.after(block(1), () => log.push('reported 1'));
+  disk.after(null, () => log.push('caught-up'));
+  await turns();
+  await store.fail('disk full');
+  await disk.flushed();
+  assert.equal(log, ['caught-up'], 'the report queued after it still ran');
+});
+
+test('a failed append breaks the store for good: told once, no later block written or reported, and the store says so', async () => {
+  // A store that would take the next append (this one does) must not get it: block 2 on disk over a missing
+  // block 1 is a hole, and reporting it would call durable a chain that is not.
+  const store = new GatedStore();
+  const { disk, log, failed } = order(store);
+  assert.is(disk.failure(), null);
+  disk.after(block(1), () => log.push('reported 1'));
+  disk.after(block(2), () => log.push('reported 2'));
+  await turns();
+  await store.fail('disk full');
+  disk.after(block(3), () => log.push('reported 3'));
+  disk.after(null, () => log.push('caught-up'));
+  await drain(store);
+  await disk.flushed();
+  assert.equal(store.calls, ['append 1'], 'no append after the failed one');
+  assert.equal(failed, ['1: disk full'], 'told once, for the block that failed');
+  assert.equal(log, ['caught-up'], 'no block above the failed one reported; a report without a block still runs');
+  const f = disk.failure();
+  assert.ok(f);
+  assert.is(f.error.code, 'ERR_STORE');
+  assert.match(f.error.message, 'disk full');
+  assert.is(f.height, 1);
+  assert.is(f.t0, 1);
+  assert.is(f.blocksNotStored, 3, 'the failed block and the two after it');
+});
+
+test('after a failed append a block already on disk is still reported, and the crash mark is still kept', async () => {
+  const store = new GatedStore();
+  const { disk, log } = order(store, 2);
+  disk.after({ ...block(3), t0: 9 }, () => log.push('decided 3'));
+  await turns();
+  await store.fail('EIO');
+  disk.after(block(2), () => log.push('decided 2'));
+  disk.keepHeldMark(null, 30);
+  await drain(store);
+  await disk.flushed();
+  assert.equal(log, ['decided 2']);
+  assert.equal(store.calls, ['append 3', 'mark 9'], 'the mark stays at or below the block not stored');
 });
 
 test.run();

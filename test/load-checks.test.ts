@@ -1,14 +1,15 @@
 /**
  * The load test's verdicts on made-up records: the fault bound per instance (bench/load/fault-bound.ts),
  * outages as observed and the validity rule (validity.ts), and whether a scheduled attack took place
- * (attack-evidence.ts). Each rule is shown to pass what it must pass and to fail, naming the culprit, what
- * it must fail.
+ * (attack-evidence.ts), and whether a chain split was alarmed by `diverged` or silent (forks.ts). Each rule
+ * is shown to pass what it must pass and to fail, naming the culprit, what it must fail.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stallOutages } from '../bench/load/validity.ts';
 import { attackEvidence, baselineMs, type AttackFact, type Observations } from '../bench/load/attack-evidence.ts';
 import { faultyDuring, instanceSpanMs, worstInstance } from '../bench/load/fault-bound.ts';
+import { forkLine, judgeForks } from '../bench/load/forks.ts';
 import type { Attack } from '../bench/load/plan.ts';
 import { Recorder, type InstanceView, type StatsSample } from '../bench/load/recorder.ts';
 import { checkValidity, observedOutages, type ValidityInput } from '../bench/load/validity.ts';
@@ -292,6 +293,62 @@ test('a caught-up event ends the catch-up it belongs to and is no stall', () => 
   assert.equal(r.stalls, [{ node: 5, life: 1, atMs: 7000, lateMs: 640, catchingUp: true }]);
   assert.equal(r.catchUps, [{ node: 3, life: 1, fromMs: 5000, toMs: 6200, reason: 'no peers' }]);
   assert.is(r.caughtUp, 1);
+});
+
+/** Feeds `chain` answers (one letter a block) and `diverged` alarms to a Recorder, as validators' events. */
+function recordForks(chains: Record<number, string>, alarms: Array<[node: number, life: number]>): Recorder {
+  const r = new Recorder(() => 'honest', (id) => id);
+  let atMs = 1000;
+  for (const [node, life] of alarms) r.onEvent({ node, life, atMs: atMs++, e: { event: 'diverged', source: 'outcomes', reason: 'f+1 signed other blocks', t0: 15, height: 4, signers: [2, 3, 4, 5, 6, 7], theirs: [], ours: [] } });
+  for (const [node, c] of Object.entries(chains)) r.onEvent({ node: Number(node), life: 1, atMs: atMs++, e: { event: 'chain', blocks: [...c].map((hash) => ({ hash })) } });
+  return r;
+}
+
+const fiveHonest = [0, 1, 2, 3, 4];
+
+test('diverged alarms are counted per validator over its lives, and in total', () => {
+  const r = recordForks({}, [[0, 1], [0, 1], [0, 2], [3, 1]]);
+  assert.is(r.divergences.length, 4);
+  assert.equal(r.divergences[2], { node: 0, life: 2, atMs: 1002, source: 'outcomes', height: 4 });
+  assert.equal([...r.divergedBy()], [[0, 3], [3, 1]]);
+  const f = judgeForks(fiveHonest, r.chains, r.divergedBy());
+  assert.equal(f.alarms, [{ node: 0, alarms: 3 }, { node: 3, alarms: 1 }]);
+  assert.is(f.alarmsTotal, 4);
+});
+
+test('a split with no diverged alarm on the split validators is a silent fork, and fails', () => {
+  // Validator 4 raised an alarm but is not split (a prefix of both sides): it does not make the split alarmed.
+  const r = recordForks({ 0: 'abxy', 1: 'abxy', 2: 'abcd', 3: 'abcd', 4: 'ab' }, [[4, 1]]);
+  const f = judgeForks(fiveHonest, r.chains, r.divergedBy());
+  assert.is(f.kind, 'silent');
+  assert.equal(f.split, [0, 1, 2, 3]);
+  assert.equal(f.quiet, [0, 1, 2, 3]);
+  const line = forkLine(f);
+  assert.is(line.ok, false);
+  assert.match(line.value, 'SILENT FORK: validators 0,1,2,3');
+});
+
+test('a split alarmed on a split validator is an alarmed fork, told apart from a silent one', () => {
+  // The minority (0, 1) raised the alarm, the side f+1 validators hold did not: still alarmed, whichever
+  // side the chain check took for its reference.
+  const r = recordForks({ 0: 'abxy', 1: 'abx', 2: 'abcd', 3: 'abcd', 4: 'abcd' }, [[0, 1], [0, 1], [1, 2]]);
+  const f = judgeForks(fiveHonest, r.chains, r.divergedBy());
+  assert.is(f.kind, 'alarmed');
+  assert.equal(f.alarmed, [{ node: 0, alarms: 2 }, { node: 1, alarms: 1 }]);
+  assert.equal(f.quiet, [2, 3, 4]);
+  const line = forkLine(f);
+  assert.is(line.ok, true);
+  assert.match(line.value, 'alarmed fork: validators 0,1,2,3,4 hold conflicting chains; diverged alarms on 0 (2), 1 (1), none on 2,3,4');
+});
+
+test('chains that are prefixes of one another are no split, alarms or not; an unanswered validator is not judged', () => {
+  const r = recordForks({ 0: 'abcd', 1: 'abc', 2: 'abcd', 3: '' }, [[1, 1]]);
+  const f = judgeForks(fiveHonest, r.chains, r.divergedBy());
+  assert.is(f.kind, 'none');
+  assert.equal(f.split, []);
+  const line = forkLine(f);
+  assert.is(line.ok, true);
+  assert.is(line.value, 'no split (yet 1 diverged alarm: 1 (1))');
 });
 
 test.run();

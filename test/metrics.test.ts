@@ -119,7 +119,7 @@ test('/health: 200 with a peer, 503 once alone for longer than noPeersMsMax, 503
     await waitFor(() => a.peers().length === 1, 'a has its peer');
     const ok = await health(server);
     assert.is(ok.status, 200);
-    assert.equal(ok.body, { ok: true, reasons: [], listening: true, peers: 1, height: null, syncing: false, lastDecidedAt: null, divergences: 0 });
+    assert.equal(ok.body, { ok: true, reasons: [], listening: true, peers: 1, height: null, syncing: false, lastDecidedAt: null, divergences: 0, storeFailed: false });
     const aloneAt = Date.now();
     await b.stop();
     await waitFor(() => a.peers().length === 0, 'a alone');
@@ -142,7 +142,7 @@ test('/health: 200 with a peer, 503 once alone for longer than noPeersMsMax, 503
 });
 
 test('healthVerdict at its edges: exactly noPeersMsMax alone still serves, one ms more does not; catching up is 503', () => {
-  const facts: HealthFacts = { listening: true, stopping: false, peers: 0, noPeersSinceMs: 1000, height: 3, syncing: false, lastDecidedAtMs: 0, divergences: 0 };
+  const facts: HealthFacts = { listening: true, stopping: false, peers: 0, noPeersSinceMs: 1000, height: 3, syncing: false, lastDecidedAtMs: 0, divergences: 0, storeFailed: false };
   const max = healthDefaults.noPeersMsMax;
   assert.is(healthVerdict(facts, 1000 + max).status, 200);
   assert.is(healthVerdict(facts, 1000 + max + 1).status, 503);
@@ -152,13 +152,22 @@ test('healthVerdict at its edges: exactly noPeersMsMax alone still serves, one m
 });
 
 test('healthVerdict: a chain that diverged is 503 from the first alarm on, live or catching up, and says why', () => {
-  const facts: HealthFacts = { listening: true, stopping: false, peers: 3, noPeersSinceMs: null, height: 7, syncing: false, lastDecidedAtMs: 0, divergences: 0 };
+  const facts: HealthFacts = { listening: true, stopping: false, peers: 3, noPeersSinceMs: null, height: 7, syncing: false, lastDecidedAtMs: 0, divergences: 0, storeFailed: false };
   assert.is(healthVerdict(facts, 5000).status, 200);
   const one = healthVerdict({ ...facts, divergences: 1 }, 5000);
   assert.is(one.status, 503);
   assert.is(one.body.divergences, 1);
   assert.equal(one.body.reasons, ['this chain diverged from the one f+1 validators hold (1 alarm; see the README, "Stalls and forks")']);
   assert.is(healthVerdict({ ...facts, divergences: 2, syncing: true }, 5000).body.reasons.length, 2, 'catching up on a forked chain: both reasons');
+});
+
+test('healthVerdict: a chain store that failed is 503 from then on, and says what to do', () => {
+  const facts: HealthFacts = { listening: true, stopping: false, peers: 3, noPeersSinceMs: null, height: 7, syncing: false, lastDecidedAtMs: 0, divergences: 0, storeFailed: false };
+  assert.is(healthVerdict(facts, 5000).status, 200);
+  const failed = healthVerdict({ ...facts, storeFailed: true }, 5000);
+  assert.is(failed.status, 503);
+  assert.is(failed.body.storeFailed, true);
+  assert.equal(failed.body.reasons, ['the chain store failed: decisions are kept in memory only and not reported (restart the node; see the README, "Durable state and catch-up")']);
 });
 
 function openSocket(port: number): Promise<Socket> {

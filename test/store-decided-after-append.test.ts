@@ -2,7 +2,8 @@
  * Durable before reported, at the validator: a validator with a store emits `decided` only after the
  * block's append to the chain log resolved, which is after its fdatasync. The store is a real data directory
  * whose chain log goes through a recording file system that holds the datasync back (or fails it): the core
- * decides, the event waits; released, the event follows the sync; failed, the event never comes.
+ * decides, the event waits; released, the event follows the sync; failed, the event never comes. A
+ * `decided` listener that throws is no disk failure: no ERR_STORE, and the blocks stay stored and decided.
  * One validator (n = 1, f = 0) on a loopback node, so it decides alone.
  */
 import { test } from 'uvu';
@@ -30,6 +31,7 @@ interface Solo {
   hash: Uint8Array;
   decided: ValidatorEvents['decided'][0][];
   rejected: ValidatorEvents['rejected'][0][];
+  storeFailed: ValidatorEvents['store-failed'][0][];
   stop(): Promise<void>;
 }
 
@@ -45,12 +47,13 @@ async function startSolo(name: string): Promise<Solo> {
   const node = createNode({ ...fastOptions, networkId: name, identity: id, verifier, peerExchange: false });
   await node.start();
   const v = new Validator({ node, genesis, identity: id, verifier, store });
-  const solo: Solo = { v, store, fs, dir, hash, decided: [], rejected: [], stop: async () => undefined };
+  const solo: Solo = { v, store, fs, dir, hash, decided: [], rejected: [], storeFailed: [], stop: async () => undefined };
   v.on('decided', (d) => {
     solo.decided.push(d);
     fs.mark('decided');
   });
   v.on('rejected', (r) => solo.rejected.push(r));
+  v.on('store-failed', (e) => solo.storeFailed.push(e));
   solo.stop = async () => {
     v.stop();
     fs.release();
@@ -99,6 +102,54 @@ test('a block whose append fails is never reported decided; the failure is repor
     assert.is(s.v.chain().length, 1, 'the core did decide the block');
     assert.equal(s.decided, [], 'a block that is not durable was reported decided');
     assert.ok(s.rejected.find((r) => r.code === 'ERR_STORE')?.reason.includes('EIO'), JSON.stringify(s.rejected));
+  } finally {
+    await s.stop();
+  }
+});
+
+test('after a failed append the validator says so once, decides on in memory only, and reports no later block', async () => {
+  const s = await startSolo('decided-store-broken');
+  try {
+    s.fs.failDatasyncs('EIO');
+    await s.v.mine(new TextEncoder().encode('first, not stored'));
+    await waitFor(() => s.storeFailed.length === 1, 'the store failure told', 20 * roundMs);
+    await s.v.mine(new TextEncoder().encode('second'));
+    await waitFor(() => s.v.chain().length === 2, 'the core decided the second block', 20 * roundMs);
+    await s.v.flushed();
+    assert.equal(s.decided, [], 'a block that is not durable was reported decided');
+    assert.is(s.storeFailed.length, 1, 'store-failed once');
+    assert.is(s.storeFailed[0]!.code, 'ERR_STORE');
+    assert.is(s.storeFailed[0]!.height, 1);
+    assert.ok(s.storeFailed[0]!.reason.includes('EIO'), s.storeFailed[0]!.reason);
+    assert.is(s.rejected.filter((r) => r.code === 'ERR_STORE').length, 1, 'ERR_STORE told for the failed block only, not for every block after it');
+    const st = s.v.status().storeFailure;
+    assert.ok(st, 'status shows the failure');
+    assert.equal({ code: st.code, height: st.height, blocksNotStored: st.blocksNotStored }, { code: 'ERR_STORE', height: 1, blocksNotStored: 2 });
+  } finally {
+    await s.stop();
+  }
+});
+
+test('a decided listener that throws is not a disk failure: no ERR_STORE, and the decisions stand, stored', async () => {
+  const s = await startSolo('decided-listener-throws');
+  try {
+    let thrown = 0;
+    s.v.on('decided', () => {
+      thrown++;
+      throw new Error('a bug in the application');
+    });
+    const first = await s.v.mine(new TextEncoder().encode('first'));
+    await waitFor(() => s.decided.length === 1, 'the first block decided', 20 * roundMs);
+    const second = await s.v.mine(new TextEncoder().encode('second'));
+    await waitFor(() => s.decided.length === 2, 'the second block decided after the listener threw', 20 * roundMs);
+    await s.v.flushed();
+    assert.is(thrown, 2, 'the throwing listener ran for both');
+    assert.equal(s.rejected.filter((r) => r.code === 'ERR_STORE'), [], 'a listener\'s exception was reported as a store failure');
+    assert.equal(s.v.chain().map((b) => toHex(b.hash)), [first.hash, second.hash]);
+    await s.store.close();
+    const again = await openDataDir(s.dir, { genesisHash: s.hash });
+    assert.equal(again.loadChain().blocks.map((b) => toHex(b.hash)), [first.hash, second.hash], 'both blocks are in the log');
+    await again.close();
   } finally {
     await s.stop();
   }

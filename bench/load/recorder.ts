@@ -1,8 +1,8 @@
 /**
  * Bookkeeping of a load run: every JSON event of every honest validator goes through `onEvent`, which keeps
  * the counts and records the checks need (broadcasts, deliveries, decisions, relays, refusals, offences,
- * counters sampled with `stats`, catch-up periods, final chains). What the honest side saw is the evidence
- * that an attack took place and that a proposal was decided.
+ * counters sampled with `stats`, catch-up periods, `diverged` alarms, final chains). What the honest side saw
+ * is the evidence that an attack took place and that a proposal was decided.
  */
 import { DeliveryLedger } from './checks.ts';
 import type { NodeEvent } from './honest-node.ts';
@@ -54,6 +54,17 @@ export interface StallReport {
   lateMs: number;
   /** Whether it caught up again because of it (a `resync` follows). */
   catchingUp: boolean;
+}
+
+/** A validator's alarm that f+1 validators hold a chain its own contradicts (`diverged`). */
+export interface DivergedAlarm {
+  node: number;
+  life: number;
+  atMs: number;
+  /** `outcomes` or `catch-up`: what showed it. */
+  source: string;
+  /** The height the alarm names. */
+  height: number;
 }
 
 /** A period in which a running validator caught up again (from `resync` to `caught-up`). */
@@ -116,6 +127,8 @@ export class Recorder {
   readonly resyncs: string[] = [];
   /** Stalls validators reported of themselves, in order. */
   readonly stalls: StallReport[] = [];
+  /** `diverged` alarms validators raised, in order (every life). */
+  readonly divergences: DivergedAlarm[] = [];
   /** Latest `chain` answer per validator (block hashes, oldest first). */
   readonly chains = new Map<number, string[]>();
   /** Latest `stats` answer per validator. */
@@ -184,6 +197,9 @@ export class Recorder {
       case 'stalled':
         this.stalls.push({ node: ev.node, life: ev.life, atMs: ev.atMs, lateMs: Number(e.lateMs), catchingUp: e.catchingUp === true });
         return;
+      case 'diverged':
+        this.divergences.push({ node: ev.node, life: ev.life, atMs: ev.atMs, source: String(e.source), height: Number(e.height) });
+        return;
       case 'resync':
       case 'caught-up':
         return this.#onCatchUp(ev);
@@ -241,6 +257,13 @@ export class Recorder {
     let v = this.instances.get(key);
     if (!v) this.instances.set(key, (v = { relayed: new Map(), refused: new Map() }));
     return v;
+  }
+
+  /** `diverged` alarms per validator (every life), for validators that raised any. */
+  divergedBy(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const a of this.divergences) out.set(a.node, (out.get(a.node) ?? 0) + 1);
+    return out;
   }
 
   /** How honest validators decided one instance: hash (or 'none') -> number of validators. */

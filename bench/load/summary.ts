@@ -10,6 +10,7 @@ import { baselineMs, graceMs, type AttackEvidence } from './attack-evidence.ts';
 import { checkChains, type ChainResult, type DeliveryResult } from './checks.ts';
 import { recoveredPeers, type LoadRun, type RunOutage } from './driver.ts';
 import type { WorstInstance } from './fault-bound.ts';
+import { forkLine, judgeForks, type ForkResult } from './forks.ts';
 import type { Crash, HonestNode } from './honest-node.ts';
 import { defaultConfig, describePlan, reconnectAllowanceMs, restartAllowanceMs, resumeAllowanceMs, type LoadConfig } from './plan.ts';
 import { attacksOf, noticeRounds, observedSpans, observedWorstInstance, suiteOf, validityOf } from './run-facts.ts';
@@ -35,6 +36,8 @@ export interface Verdict {
   passed: boolean;
   delivery: DeliveryResult;
   chains: ChainResult;
+  /** Whether honest chains split, and whether the split validators raised `diverged` (forks.ts). */
+  forks: ForkResult;
   crashes: Crash[];
   /** Lines naming what failed, printed under the summary. */
   details: string[];
@@ -60,6 +63,7 @@ interface Facts {
   run: LoadRun;
   delivery: DeliveryResult;
   chains: ChainResult;
+  forks: ForkResult;
   crashes: Crash[];
   unclean: number;
   /** Events nodes dropped because the harness read their output too slowly. */
@@ -101,6 +105,7 @@ function gather(run: LoadRun): Facts {
     run,
     delivery,
     chains,
+    forks: judgeForks(honest, rec.chains, rec.divergedBy()),
     crashes: nodes.flatMap((n) => n.crashes),
     unclean: nodes.reduce((s, n) => s + n.uncleanStops, 0),
     eventsLost: nodes.reduce((s, n) => s + n.eventsLost, 0),
@@ -136,6 +141,7 @@ function mustLines(f: Facts): CheckLine[] {
       must: 'yes',
       ok: chains.identical,
     },
+    forkLine(f.forks),
     { check: 'blocks decided (height of the honest chain)', value: String(chains.height), must: '>0', ok: chains.height > 0 },
     {
       check: 'equivocating miner, outcome at honest nodes',
@@ -286,12 +292,18 @@ function infoLines(f: Facts): CheckLine[] {
     info('validators that began catching up again before round 0', run.earlyResyncs.size ? [...run.earlyResyncs].join(', ') : 'none'),
     info('resyncs (a running validator caught up again)', `${rec.resyncs.length}${rec.resyncs.length ? `: ${rec.resyncs.slice(0, 6).join('; ')}` : ''}`),
     info('stalls validators reported (out of synchrony by their own account, counted as out)', `${rec.stalls.length}${rec.stalls.length ? `: ${rec.stalls.slice(0, 6).map((x) => `validator ${x.node} ${x.lateMs} ms${x.catchingUp ? '' : ' (could not catch up)'}`).join('; ')}` : ''}`),
+    info('diverged alarms (f+1 validators contradicted the chain), per validator', divergedValue(f.forks)),
     info('messages re-delivered after a restart', String(d.redeliveredAfterRestart)),
     info('seed', `${c.seed} (replay: ${replayCommand(c)})`),
   ];
   if (run.attackErrors.length > 0) lines.push(info('attack steps that failed', run.attackErrors.slice(0, 5).join('; ')));
   if (run.sabotage) lines.push(info('validity broken on purpose (--break-validity, a test of the checks)', run.sabotage));
   return lines;
+}
+
+/** Every validator's count of `diverged` alarms, and the total. */
+function divergedValue(f: ForkResult): string {
+  return f.alarmsTotal === 0 ? 'none' : `${f.alarmsTotal}: ${f.alarms.map((a) => `validator ${a.node} ${a.alarms}`).join(', ')}`;
 }
 
 function resultRow(f: Facts, passed: boolean, wallMs: number): ResultRow {
@@ -313,6 +325,8 @@ function resultRow(f: Facts, passed: boolean, wallMs: number): ResultRow {
     latencyP99Ms: d.latencyP99Ms,
     duplicatesDelivered: d.duplicates,
     chainsIdentical: f.chains.identical,
+    fork: f.forks.kind,
+    divergedAlarms: f.forks.alarmsTotal,
     blocksDecided: f.chains.height,
     honestProposals: run.recorder.proposals.length,
     honestProposalsJudged: f.validity.judged,
@@ -365,6 +379,7 @@ export function judge(run: LoadRun, wallMs: number): Verdict {
     passed,
     delivery: f.delivery,
     chains: f.chains,
+    forks: f.forks,
     crashes: f.crashes,
     details: detailLines(f),
     suite: f.suite.map(suiteLine),
@@ -375,11 +390,20 @@ export function judge(run: LoadRun, wallMs: number): Verdict {
       validity: f.validity,
       mines: run.mineLog,
       attacks: f.attacks,
+      forks: f.forks,
+      divergences: run.recorder.divergences,
       suite: f.suite,
       suiteReports: run.suite?.records ?? [],
     },
     row: resultRow(f, passed, wallMs),
   };
+}
+
+/** What the last line of the summary says of a fork: a silent one is named apart from one that was alarmed. */
+function forkVerdict(f: ForkResult): string {
+  if (f.kind === 'silent') return `; SILENT FORK: validators ${f.split.join(',')} split and raised no diverged alarm`;
+  if (f.kind === 'alarmed') return `; chains split, alarmed by diverged on validators ${f.alarmed.map((a) => a.node).join(',')}`;
+  return '';
 }
 
 /** One attack of the suite as printed under the summary. */
@@ -418,7 +442,7 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
   for (const l of v.details) console.log(l);
   if (v.suite.length > 0) console.log(`attack suite, per attack:\n${v.suite.map((l) => `  ${l}`).join('\n')}`);
   for (const x of v.crashes) console.log(`  crash: validator ${x.node} life ${x.life} exited (code ${x.code}, signal ${x.signal}):\n${x.logTail}`);
-  console.log(v.passed ? 'load: every must held' : 'load: FAILED (see FAIL lines above)');
+  console.log(v.passed ? 'load: every must held' : `load: FAILED (see FAIL lines above)${forkVerdict(v.forks)}`);
   const env = environment();
   await mkdir(`${benchDir}results`, { recursive: true });
   const validators = [...run.honest.values()].map((n) => ({
@@ -429,6 +453,7 @@ export async function report(run: LoadRun, v: Verdict): Promise<void> {
     // Block hashes of its final chain (12 characters each), so that a divergence can be traced to its blocks.
     chain: run.recorder.chains.get(n.index)?.map((h) => h.slice(0, 12)) ?? null,
     lastLifeStats: run.recorder.stats.get(n.index) ?? null,
+    diverged: run.recorder.divergedBy().get(n.index) ?? 0,
   }));
   const json = {
     benchmark: 'load',
@@ -481,7 +506,7 @@ export function notes(run: LoadRun): string[] {
     `Fault bound: an instance runs for k + 1 rounds from the start of its round 1 (its k rounds and the round in which its decision falls due). A validator is faulty for an instance when it is Byzantine or out at any moment of it; an honest validator is out from the fault the run injects (SIGKILL, SIGSTOP, isolate) until it is back: one round after the later of the fault's end (restarted with ${recoveredPeers} honest peers, resumed, reconnected to ${recoveredPeers} honest peers) and the \`resync\` it made because of the fault (within ${noticeRounds} rounds of its end), because from the round after that it takes part in every instance and reports their decisions once caught up. An instance is within the bound when at most f validators are faulty for it. The plan is checked to keep every instance, whatever its start, within the bound with its own allowances (restart ${restartAllowanceMs / 1000} s, reconnect ${reconnectAllowanceMs / 1000} s, resume ${resumeAllowanceMs / 1000} s; a plan that breaks it is refused, and a unit test runs the generator over many seeds); the run checks it again on the outages it observed and fails when the worst instance had more than f.`,
     'Validity: every block the run asked an honest validator to mine must become a proposal (its `proposed` event), and every proposal whose instance was within the bound, its miner not out during it, must be decided with the proposed hash by every honest validator not out during it (its `decided` event, in any life) and be in the final chain. Proposals outside the bound are listed and not judged (the bound itself must hold). A `resync` with no injected fault near it excuses nothing. `--break-validity` tests this check: the run cuts an honest validator off as a block is proposed and leaves the cut out of its fault accounting, and must then fail.',
     `Attacks took place: an outcome counts only for an attack that happened, as honest validators saw it. Equivocation: honest validators relayed both conflicting blocks of the instance. Withholding: the withholder reports a late release and an honest validator relayed, decided or refused a chain of that instance. Flood steps, at every target: dups and replay raised the target's duplicate counter (\`stats\`, read every second and after each step) by at least half the frames written to it beyond its own rate of duplicates in the ${baselineMs / 1000} s before; garbage, badsig and burst made the target charge the flooder (its key or a key no validator holds) an offence of that kind (bad msgpack, oversized frame, bad message, bad handshake; bad signature; rate limited) within ${graceMs / 1000} s of the step's last frame.`,
-    `Delivered: a confirmed broadcast must reach every honest validator other than its origin unless the validator (or the origin) was cut off within ${settleMs / 1000} s of the send: killed, or isolated, until it had 3 honest peers again. Gossip is not replayed, so a validator misses what was sent while it was down. A paused validator is not excused: its connections stay open and it must deliver everything once resumed. Duplicates: one process delivering one id twice; a restarted process does not remember what its previous life delivered (counted apart). Chains: after the drain every honest validator that is not catching up holds the same chain, hash for hash; one still catching up must hold a prefix of it. Crashes: an honest process exiting without the test killing it, or not exiting cleanly on SIGTERM. Memory: peak resident set (VmHWM) of every validator process, honest and Byzantine, sampled every second and at every kill and stop; the bound is ${c.memoryBoundMb} MB per process (a validator under tsx with its verification worker starts near 100 MB; what it keeps grows only up to bounded caches: seen ids, verified signatures, in-memory chain).`,
+    `Delivered: a confirmed broadcast must reach every honest validator other than its origin unless the validator (or the origin) was cut off within ${settleMs / 1000} s of the send: killed, or isolated, until it had 3 honest peers again. Gossip is not replayed, so a validator misses what was sent while it was down. A paused validator is not excused: its connections stay open and it must deliver everything once resumed. Duplicates: one process delivering one id twice; a restarted process does not remember what its previous life delivered (counted apart). Chains: after the drain every honest validator that is not catching up holds the same chain, hash for hash; one still catching up must hold a prefix of it. Forks: validators whose final chain conflicts with another honest validator's (neither a prefix of the other) are split; a split is alarmed when at least one of them raised \`diverged\` (in any life), and silent otherwise, which fails the run apart from the chain check; every validator's count of \`diverged\` alarms is printed. Crashes: an honest process exiting without the test killing it, or not exiting cleanly on SIGTERM. Memory: peak resident set (VmHWM) of every validator process, honest and Byzantine, sampled every second and at every kill and stop; the bound is ${c.memoryBoundMb} MB per process (a validator under tsx with its verification worker starts near 100 MB; what it keeps grows only up to bounded caches: seen ids, verified signatures, in-memory chain).`,
     ...(c.attackSuite ? [suiteNote(run)] : []),
     c.quietWindows
       ? 'Quiet windows (--quiet-windows): no block instance runs while a validator is paused or isolated, for nodes that do not catch up again after such an outage.'

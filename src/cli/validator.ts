@@ -142,6 +142,13 @@ function wireValidatorEvents(v: Validator, out: Output): void {
       `ALARM: this chain diverged from the one f+1 validators hold at height ${e.height}: ${e.reason}; see the README, "Stalls and forks"`,
     ),
   );
+  v.on('store-failed', (e) =>
+    out.event(
+      'store-failed',
+      { code: e.code, reason: e.reason, height: e.height, t0: e.t0 },
+      `ALARM: the chain store failed at height ${e.height} (${e.code}: ${e.reason}); from here on blocks are decided in memory only and not reported: restart the node; see the README, "Durable state and catch-up"`,
+    ),
+  );
   v.on('caught-up', (e) => out.event('caught-up', { height: e.height, tip: e.tip }, `caught up at height ${e.height}`));
   v.on('rejected', (e) => out.event('rejected', { instance: e.instance, code: e.code, reason: e.reason, from: e.from }, null));
 }

@@ -15,9 +15,23 @@
  * mark of this process is durable, the store holds the one it was opened with, never null: a store opened
  * for a running validator that finds none (a first start, or one after a clean stop) makes a mark of 0
  * durable first (ChainStore.loadHeldFrom).
+ *
+ * A failed append breaks the store for the rest of the process: no later block is written or reported, the
+ * failure is told once, and the validator decides on in memory only until it is restarted. Why not try again
+ * with the next block: (1) the chain on disk must have no hole, and the failed block is below every later
+ * one, so a later block stored over it would be reported durable on a chain that is not, and the restarted
+ * store would hold a gap; (2) the failed block cannot simply be written again either, since a write or
+ * fdatasync that failed leaves the file's end unknown (the kernel may have dropped the dirty pages and will
+ * not fail the next fdatasync for them: PostgreSQL's "fsyncgate"), which is why the chain log refuses every
+ * append after one fails until it is reopened, and a reopen (a restart) applies its recovery rule
+ * (store/append-log.ts). Retrying would thus only repeat one ERR_STORE per block, an alarm drowned in its
+ * own noise. What an operator needs is one clear alarm and a node that stays safe meanwhile: the crash mark
+ * stays at or below the failed block (a restart states it until its catch-up ends), and a restart reopens
+ * the store, cuts a torn tail, and catches up the blocks it lacks from f+1 validators (README, "Durable state
+ * and catch-up").
  */
 import type { ChainBlock } from '../consensus/block.ts';
-import { assert } from '../errors.ts';
+import { assert, isStrongcastError, StrongcastError } from '../errors.ts';
 import { logError, type Logger } from '../log.ts';
 import type { ChainStore } from './validator-types.ts';
 
@@ -37,17 +51,31 @@ export interface DiskOrderOptions {
   /** The crash mark the store holds now (ChainStore.loadHeldFrom). */
   heldMark: number | null;
   log: Logger;
-  /** An append (or the report after it) failed: the block is not reported. */
-  onAppendFailed(block: ChainBlock | null, error: Error): void;
+  /**
+   * The store failed an append, for the first time: neither this block nor any after it is reported, and
+   * this is not called again (module comment). A report's own exception is logged, never told here.
+   */
+  onAppendFailed(block: ChainBlock, error: StrongcastError): void;
   /** Rounds a rising mark may lag before it is written again. @default heldMarkStepRounds */
   heldMarkStepRounds?: number;
+}
+
+/** The store's failure as the disk order saw it (module comment: it lasts until the process restarts). */
+export interface StoreFailure {
+  /** ERR_STORE, with the store's own message. */
+  error: StrongcastError;
+  /** Height and start round of the block whose append failed. */
+  height: number;
+  t0: number;
+  /** Blocks not stored since the failure, that one included: decided in memory, never reported. */
+  blocksNotStored: number;
 }
 
 /** Appends, the reports that wait for them and the crash mark, in order. */
 export class DiskOrder {
   readonly #store: ChainStore | null;
   readonly #log: Logger;
-  readonly #onAppendFailed: (block: ChainBlock | null, error: Error) => void;
+  readonly #onAppendFailed: (block: ChainBlock, error: StrongcastError) => void;
   readonly #stepRounds: number;
   /** Disk appends and the events that wait for them, in order. */
   #queue: Promise<void> = Promise.resolve();
@@ -59,6 +87,8 @@ export class DiskOrder {
   #failedFrom: number | null = null;
   /** Set by close: the last mark is written, no other follows. */
   #closed = false;
+  /** The first failed append, and the highest block not stored since; null while the store works. */
+  #failure: { error: StrongcastError; height: number; t0: number; lastHeight: number } | null = null;
 
   constructor(o: DiskOrderOptions) {
     this.#store = o.store;
@@ -70,25 +100,64 @@ export class DiskOrder {
     assert(Number.isSafeInteger(this.#stepRounds) && this.#stepRounds >= 1, 'heldMarkStepRounds must be a positive integer');
   }
 
-  /** Appends `block` to the store (when there is one and a block), then runs `then`, keeping order. */
+  /**
+   * Appends `block` to the store (when there is one and a block), then runs `then`, keeping order. `then`
+   * runs outside the store's failure handling: an exception there (an event listener's) is no disk failure.
+   */
   after(block: ChainBlock | null, then: () => void): void {
+    this.#queue = this.#queue.then(async () => {
+      if (await this.#append(block)) this.#report(block, then);
+    });
+  }
+
+  /**
+   * Stores `block` unless it is on disk already; false when it is not stored: the store failed now (told
+   * once, to onAppendFailed) or before (module comment: nothing is written above a failed block).
+   */
+  async #append(block: ChainBlock | null): Promise<boolean> {
     const store = this.#store;
-    this.#queue = this.#queue
-      .then(async () => {
-        if (block && store && block.height > this.#storedHeight) {
-          await store.appendBlock(block).catch((e: unknown) => {
-            // Not on disk: a crash would lose it, so no later mark may rise above it.
-            if (this.#failedFrom === null || block.t0 < this.#failedFrom) this.#failedFrom = block.t0;
-            throw e;
-          });
-          this.#storedHeight = block.height;
-        }
-        then();
-      })
-      .catch((e: unknown) => {
-        logError(this.#log, 'could not store a decided block; not reported', { error: (e as Error).message });
-        this.#onAppendFailed(block, e as Error);
-      });
+    if (!block || !store || block.height <= this.#storedHeight) return true;
+    if (this.#failure) {
+      this.#failure.lastHeight = Math.max(this.#failure.lastHeight, block.height);
+      return false;
+    }
+    try {
+      await store.appendBlock(block);
+    } catch (e) {
+      this.#fail(block, e);
+      return false;
+    }
+    this.#storedHeight = block.height;
+    return true;
+  }
+
+  /** The store failed `block`'s append: from now on it is broken (module comment); said once. */
+  #fail(block: ChainBlock, e: unknown): void {
+    // Not on disk: a crash would lose it, so no later mark may rise above it.
+    if (this.#failedFrom === null || block.t0 < this.#failedFrom) this.#failedFrom = block.t0;
+    const error = isStrongcastError(e, 'ERR_STORE') ? e : new StrongcastError('ERR_STORE', e instanceof Error ? e.message : String(e), { cause: e });
+    this.#failure = { error, height: block.height, t0: block.t0, lastHeight: block.height };
+    logError(this.#log, 'the chain store failed: this block and every later one are decided in memory only and not reported until the node is restarted', { height: block.height, t0: block.t0, error: error.message });
+    this.#report(block, () => this.#onAppendFailed(block, error));
+  }
+
+  /** The store's failure, or null while it works. */
+  failure(): StoreFailure | null {
+    const f = this.#failure;
+    return f && { error: f.error, height: f.height, t0: f.t0, blocksNotStored: f.lastHeight - f.height + 1 };
+  }
+
+  /**
+   * Runs a report, which calls event listeners. A listener that throws has a bug of its own: it is logged as
+   * that, and neither told as a failed append (the block is as durable as before) nor let out, where it would
+   * reject the queue and stop every append and report after it.
+   */
+  #report(block: ChainBlock | null, run: () => void): void {
+    try {
+      run();
+    } catch (e) {
+      logError(this.#log, 'an event listener threw on a report of the disk order (a bug in the listener, not a disk failure)', { height: block?.height ?? null, error: (e as Error).message });
+    }
   }
 
   /**

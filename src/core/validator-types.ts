@@ -54,6 +54,12 @@ export interface ValidatorEvents {
    * (source `catch-up`); `reason` says which, in words.
    */
   diverged: [Divergence];
+  /**
+   * The chain store failed an append (ERR_STORE; `reason` is the store's message): that block, at `height`
+   * with start round `t0`, and every later one are decided in memory only and never reported, until the
+   * process is restarted (core/disk-order.ts says why). Emitted once, before the block's `rejected`.
+   */
+  'store-failed': [{ code: 'ERR_STORE'; reason: string; height: number; t0: number }];
   /** Catch-up finished: the node decides and appends on its own from here on. */
   'caught-up': [{ height: number; tip: string }];
   rejected: [{ instance: InstanceId | null; code: ErrorCode; reason: string; from: string }];
@@ -175,6 +181,11 @@ export interface ValidatorStatus extends DolevStrongStatus {
   /** Divergences reported (`diverged` events) since the start, and the last one. */
   divergences: number;
   lastDivergence: Divergence | null;
+  /**
+   * The chain store's failure (`store-failed`), null while it works: the block whose append failed, and
+   * the blocks not stored since, that one included (decided in memory, not reported).
+   */
+  storeFailure: { code: 'ERR_STORE'; reason: string; height: number; t0: number; blocksNotStored: number } | null;
 }
 
 /** Rounds `mine` tries before giving up (each miss means the timer fired past the start of round 1). */

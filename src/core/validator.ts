@@ -192,7 +192,9 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   /** Current round and open instances, how late this process has run, and forks seen. */
   status(): ValidatorStatus {
     const synchrony = { ...this.outage.probeStatus(), ...this.margins.status(), chainsOutOfSync: this.outage.chainsOutOfSync };
-    return { ...this.core.status(this.now()), synchrony, divergences: this.divergences, lastDivergence: this.lastDivergence };
+    const f = this.disk.failure();
+    const storeFailure = f && { code: 'ERR_STORE' as const, reason: f.error.message, height: f.height, t0: f.t0, blocksNotStored: f.blocksNotStored };
+    return { ...this.core.status(this.now()), synchrony, divergences: this.divergences, lastDivergence: this.lastDivergence, storeFailure };
   }
 
   /** The node hands us a chain: check round, then the pool, then the core (docs/PROTOCOL.md "Validation order"). */
@@ -313,9 +315,13 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.disk.after(block, () => this.emit('decided', { instance: { miner: block.miner, t0: block.t0 }, block: blockView(block) }));
   }
 
-  /** A block could not be stored (disk-order.ts): it is not reported, and the validator says so instead. */
-  private storeFailed(block: ChainBlock | null, e: Error): void {
-    this.emit('rejected', { instance: block ? { miner: block.miner, t0: block.t0 } : null, code: 'ERR_STORE', reason: e.message, from: 'self' });
+  /**
+   * The store failed an append, once for good (disk-order.ts): neither that block nor a later one is
+   * reported. The alarm first; then `rejected` for the block, as a failed append was always told.
+   */
+  private storeFailed(block: ChainBlock, e: StrongcastError): void {
+    this.emit('store-failed', { code: 'ERR_STORE', reason: e.message, height: block.height, t0: block.t0 });
+    this.emit('rejected', { instance: { miner: block.miner, t0: block.t0 }, code: 'ERR_STORE', reason: e.message, from: 'self' });
   }
 
   /**

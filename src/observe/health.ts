@@ -35,6 +35,11 @@ export interface HealthFacts {
    * at a height this one holds. The chain is not the network's, and stays so until the operator acts.
    */
   divergences: number;
+  /**
+   * The chain store failed an append (`store-failed`): decisions since are in memory only and not reported,
+   * until the process is restarted (core/disk-order.ts).
+   */
+  storeFailed: boolean;
 }
 
 /** The answer of `/health`. */
@@ -53,13 +58,16 @@ export interface HealthReport {
     lastDecidedAt: string | null;
     /** `diverged` alarms since the process started. */
     divergences: number;
+    /** The chain store failed (`store-failed`); true until the process is restarted. */
+    storeFailed: boolean;
   };
 }
 
 /**
  * The verdict: serving unless stopping, not listening, without peers for longer than noPeersMsMax, catching up,
  * or on a chain that diverged from the one f+1 validators hold (from the first `diverged` alarm until the
- * process is restarted: the README's "Stalls and forks" says what the operator does).
+ * process is restarted: the README's "Stalls and forks" says what the operator does), or with a chain store
+ * that failed (until the process is restarted: no decision is reported meanwhile).
  */
 export function healthVerdict(f: HealthFacts, nowMs: number, noPeersMsMax: number = healthDefaults.noPeersMsMax): HealthReport {
   const reasons: string[] = [];
@@ -68,9 +76,10 @@ export function healthVerdict(f: HealthFacts, nowMs: number, noPeersMsMax: numbe
   if (f.noPeersSinceMs !== null && nowMs - f.noPeersSinceMs > noPeersMsMax) reasons.push(`no peers for ${nowMs - f.noPeersSinceMs} ms (more than ${noPeersMsMax})`);
   if (f.syncing) reasons.push('catching up on missed blocks');
   if (f.divergences > 0) reasons.push(`this chain diverged from the one f+1 validators hold (${f.divergences} alarm${f.divergences === 1 ? '' : 's'}; see the README, "Stalls and forks")`);
+  if (f.storeFailed) reasons.push('the chain store failed: decisions are kept in memory only and not reported (restart the node; see the README, "Durable state and catch-up")');
   const ok = reasons.length === 0;
   const lastDecidedAt = f.lastDecidedAtMs === null ? null : new Date(f.lastDecidedAtMs).toISOString();
-  const body = { ok, reasons, listening: f.listening && !f.stopping, peers: f.peers, height: f.height, syncing: f.syncing, lastDecidedAt, divergences: f.divergences };
+  const body = { ok, reasons, listening: f.listening && !f.stopping, peers: f.peers, height: f.height, syncing: f.syncing, lastDecidedAt, divergences: f.divergences, storeFailed: f.storeFailed };
   return { status: ok ? 200 : 503, body };
 }
 
@@ -127,6 +136,7 @@ export class HealthTracker {
       syncing: v ? v.catchingUp() : false,
       lastDecidedAtMs: this.#lastDecidedAtMs,
       divergences: v ? v.status().divergences : 0,
+      storeFailed: v ? v.status().storeFailure !== null : false,
     };
   }
 }

@@ -121,6 +121,7 @@ function registerConsensus(registry: Registry, v: Validator): () => void {
   readGauge(registry, 'strongcast_consensus_open_instances', 'Consensus instances open now', () => v.status().instances.length);
   readGauge(registry, 'strongcast_chain_height', 'Height of the decided chain', () => v.status().height);
   readGauge(registry, 'strongcast_catching_up', '1 while the node learns missed blocks from its peers, else 0', () => (v.catchingUp() ? 1 : 0));
+  readGauge(registry, 'strongcast_store_failed', '1 once the chain store failed an append (decisions are then in memory only, not reported, until a restart; alert on it), else 0', () => (v.status().storeFailure ? 1 : 0));
   const decided = new Counter({ name: 'strongcast_blocks_decided_total', help: 'Instances decided with a block', registers: [registry] });
   const noBlock = new Counter({ name: 'strongcast_no_block_decisions_total', help: 'Instances decided "no block" (no proposal, or an equivocating miner)', registers: [registry] });
   const synced = new Counter({ name: 'strongcast_blocks_synced_total', help: 'Missed blocks learned from peers during catch-up', registers: [registry] });
