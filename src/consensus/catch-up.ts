@@ -70,7 +70,14 @@
  * before liveFromT0; every such instance had ended when it said so, so it decided there all it ever will (a
  * later outage only drops held decisions), and a block it could still learn in catch-up needs f+1 vouches,
  * one honest, from a chain that has it, and none has. So every honest chain up to liveFromT0 is ours,
- * whatever anyone decided and lost. `appendsFrom`, unlike `heldFrom`, leaves out decisions dropped or lost:
+ * whatever anyone decided and lost. That holds for observers too only because a block leaves a validator (a
+ * signed outcome, a block in a reply) once its disk has it (validator.ts publishDurable, validator-sync.ts
+ * answer): a validator that signs an outcome or sends a block comes back from any crash still holding it, so
+ * the validators are unanimous without it only if no observer took it (test/all-crash-observer-sim.test.ts:
+ * with outcomes and replies sent before the disk kept the block, observers kept a block every validator lost
+ * and the validators decided another at its height). The bound it does without is the one on validators down
+ * or out of synchrony: vouches still need at most f Byzantine, and decisions from liveFromT0 on are
+ * Dolev-Strong's, agreed within the bound. `appendsFrom`, unlike `heldFrom`, leaves out decisions dropped or lost:
  * the rule asks only what each chain will hold. A crash that left a decision on some disks and not others
  * leaves chains that differ by it: fewer than f+1 vouch for it, the chains are not unanimous, and catch-up
  * waits rather than fork.

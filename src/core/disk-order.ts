@@ -189,6 +189,16 @@ export class DiskOrder {
     this.#closed = true;
   }
 
+  /**
+   * Height of the newest block on disk (Infinity without a store: nothing is kept, so nothing waits). What
+   * leaves the node as proof of a block (a signed outcome, a block in a catch-up reply) must be at or below
+   * it: a crash of every validator loses what is not, and the unanimity rule (catch-up.ts) then lets them
+   * all go on without it, while a node that took it from them would keep it (a fork).
+   */
+  get durableHeight(): number {
+    return this.#store ? this.#storedHeight : Infinity;
+  }
+
   /** Resolves once every append, report and mark queued so far is done. */
   flushed(): Promise<void> {
     return this.#queue;

@@ -30,6 +30,8 @@ export interface SyncHost extends ValidatorContext {
   checkOutage(): void;
   /** f+1 validators' replies name another chain than ours at heights we hold: raise the alarm. */
   diverged(d: Divergence): void;
+  /** Height of the newest block on disk (disk-order.ts); a reply carries no block above it. */
+  durableHeight(): number;
 }
 
 /** One validator's catch-up: the run in progress, if any, and the answers it gives. */
@@ -107,7 +109,11 @@ export class ValidatorSync {
     const appendsFrom = syncing ? h.core.appendsFrom(this.#run?.liveFromT0 ?? 0) : null;
     const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, digest: tip.digest, syncing, heldFrom, appendsFrom };
     const statement: ChainStatement = { ...body, sig: identity.sign(statementSignedBytes(h.genesis.networkId, h.core.genesisHash, body)) };
-    return { t: 'chain', statement, blocks: blocksFrom(h.core.chain(), from) };
+    // Only blocks already on disk vouch: a block taken from a reply stays with the asker for good, and one
+    // not yet on any validator's disk is lost by a crash of them all, after which the unanimity rule lets
+    // them go on without it (test/all-crash-observer-sim.test.ts). The statement still names the whole
+    // chain, so an asker waits for the rest rather than call a shorter chain complete.
+    return { t: 'chain', statement, blocks: blocksFrom(h.core.chain(), from, h.durableHeight()) };
   }
 
   /** A peer's reply, queued behind the ones before it. */
@@ -162,12 +168,16 @@ export class ValidatorSync {
   }
 }
 
-/** Our blocks from height `from` on, at most chainBlocksPerReplyMax of them and about chainReplyBytesMax of payload. */
-function blocksFrom(chain: readonly ChainBlock[], from: number): WireChainBlock[] {
+/**
+ * Our blocks from height `from` up to `durable`, at most chainBlocksPerReplyMax of them and about
+ * chainReplyBytesMax of payload.
+ */
+function blocksFrom(chain: readonly ChainBlock[], from: number, durable: number): WireChainBlock[] {
   const blocks: WireChainBlock[] = [];
   let bytes = 0;
   for (const b of chain) {
     if (b.height < from) continue;
+    if (b.height > durable) break;
     if (blocks.length >= schemaLimits.chainBlocksPerReplyMax || (blocks.length > 0 && bytes + b.payload.byteLength > chainReplyBytesMax)) break;
     blocks.push({ miner: b.miner, t0: b.t0, ts: b.ts, payload: b.payload, height: b.height, parent: b.parent });
     bytes += b.payload.byteLength;

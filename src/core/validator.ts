@@ -241,7 +241,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   apply(actions: ConsensusAction[], from: string, judged?: ConsensusMessage): void {
     for (const a of actions) this.applyOne(a, from, judged);
     this.keepHeldMark();
-    this.outcomes.publish(actions);
+    this.publishDurable(actions);
     if (this.outcomes.following && actions.some((a) => a.type === 'seen')) this.outcomes.follow();
   }
 
@@ -273,6 +273,28 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
         this.emit('rejected', { instance: a.instance, code: a.code, reason: a.reason, from });
         break;
     }
+  }
+
+  /**
+   * Signs and floods the outcomes of these decisions once their blocks are on disk, as `decided` waits for
+   * it: an observer appends a block that f+1 outcomes name, so one of them must come from an honest
+   * validator that will still hold the block after a crash. Signed at once, a crash of every validator
+   * before their disks kept it let them all come back without it, complete by the unanimity rule
+   * (catch-up.ts) and decide another block at its height, while the observers kept it
+   * (test/all-crash-observer-sim.test.ts). Not signed at all when an append failed.
+   */
+  private publishDurable(actions: readonly ConsensusAction[]): void {
+    const decided = actions.filter((a) => a.type === 'decided' && a.block !== null);
+    if (decided.length === 0) return;
+    const height = Math.max(...decided.map((a) => (a.type === 'decided' && a.block ? a.block.height : 0)));
+    this.disk.after(null, () => {
+      if (this.running && this.disk.durableHeight >= height) this.outcomes.publish(decided);
+    });
+  }
+
+  /** Height of the newest block on disk: catch-up replies carry blocks up to it (validator-sync.ts). */
+  durableHeight(): number {
+    return this.disk.durableHeight;
   }
 
   // ---- SyncHost and OutcomeHost: what catch-up and the outcome exchange report back ----

@@ -12,7 +12,13 @@
  * prefixes of one another (safety); at the end, which are still catching up (liveness; the run ends four ask
  * intervals and 10 rounds after the last fault can start).
  *
- *   npx tsx test/sim-net/catch-up-fuzz.ts FROM TO [--flatter] [--observer] [--busy]
+ * With `allCrash`, beyond those: one to three times every honest validator is killed in the same
+ * millisecond and each comes back at its own moment 50 ms to 3 s later (outside the fault bound; the
+ * unanimity rule of catch-up.ts is what lets them go on). Blocks are still mined by whoever is up, disks
+ * may lag (DISK_MS), and the safety check is the same; validators still catching up at the end are counted,
+ * not a failure (a crash can leave a decision on fewer than f+1 disks).
+ *
+ *   npx tsx test/sim-net/catch-up-fuzz.ts FROM TO [--flatter] [--observer] [--busy] [--all-crash]
  *   env: SYNC_MS (fix the ask interval), DISK_MS (disk time drawn in 0..DISK_MS), N and F (fix them)
  */
 import { toHex, utf8 } from '../../src/bytes.ts';
@@ -55,6 +61,8 @@ export interface FuzzOptions {
   observers?: number;
   /** Chance that a round gets a block. @default 0.5 */
   mineP?: number;
+  /** Every honest validator killed at once, one to three times, each back at its own moment. @default false */
+  allCrash?: boolean;
 }
 
 /** Runs seed `seed`. */
@@ -82,11 +90,24 @@ export async function runCatchUpFuzz(seed: number, opt: FuzzOptions = {}): Promi
   for (const x of faults) {
     w.sched.at(x.atMs, () => {
       if (x.kind === 'kill') {
+        // Already down (an all-crash): the all-crash restarts it.
+        if (!w.nodes[x.node]) return;
         w.kill(x.node);
-        w.sched.after(x.ms, () => void w.restart(x.node));
+        w.sched.after(x.ms, () => void (w.nodes[x.node] ?? w.restart(x.node)));
       } else if (x.kind === 'pause') w.pause(x.node, x.ms);
       else w.cut(x.node, x.ms);
     });
+  }
+  if (opt.allCrash) {
+    const crashes = d.int(1, 3);
+    for (let c = 0; c < crashes; c++) {
+      const atMs = w.T0(d.int(8, lastFaultT0)) + d.int(0, roundMs - 1);
+      const backMs = honest.map(() => d.int(50, 3000));
+      w.sched.at(atMs, () => {
+        for (const i of honest) if (w.nodes[i]) w.kill(i);
+        honest.forEach((i, j) => w.sched.after(backMs[j]!, () => void (w.nodes[i] ?? w.restart(i))));
+      });
+    }
   }
   const endT0 = lastFaultT0 + 10 + Math.ceil((4 * syncIntervalMs) / roundMs) + 2 * k;
   for (let t0 = 1; t0 < endT0 - 3 * k; t0++) {
@@ -160,7 +181,12 @@ function forks(w: World, ids: number[], round: number): string[] {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const from = Number(process.argv[2] ?? 1);
   const to = Number(process.argv[3] ?? 20);
-  const opt: FuzzOptions = { flatter: process.argv.includes('--flatter'), observers: process.argv.includes('--observer') ? 1 : 0, ...(process.argv.includes('--busy') ? { mineP: 0.95 } : {}) };
+  const opt: FuzzOptions = {
+    flatter: process.argv.includes('--flatter'),
+    observers: process.argv.includes('--observer') ? 1 : 0,
+    allCrash: process.argv.includes('--all-crash'),
+    ...(process.argv.includes('--busy') ? { mineP: 0.95 } : {}),
+  };
   let unsafe = 0;
   let stuckRuns = 0;
   for (let seed = from; seed <= to; seed++) {
