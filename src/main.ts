@@ -131,11 +131,26 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch(async (e: unknown) => {
-  if (isStrongcastError(e)) {
-    writeFinalLine(`strongcast: ${e.code}: ${e.message}\n`);
-    await exitAfterOutput({ stdout, logs }, 2, stdoutLog);
-  }
-  writeFinalLine(`strongcast: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
-  await exitAfterOutput({ stdout, logs }, 1, stdoutLog);
-});
+/** Set once the process is on its way out through exitOnError. */
+let failing = false;
+
+/**
+ * The one way out after an error: a user mistake (a StrongcastError out of main: a bad flag, a port in use)
+ * prints one line `strongcast: ERR_CODE: message` and exits 2; anything else is a bug, an uncaught exception
+ * or an unhandled rejection among them, and prints `strongcast: internal error:` with its stack and exits 1.
+ * Either way the line goes past the logs' bound, and what the writers of stdout and stderr hold reaches
+ * their readers first (each for at most its flushMsMax). An error while the writers flush adds its line and
+ * waits for the same exit.
+ */
+async function exitOnError(e: unknown, userMistakePossible: boolean): Promise<void> {
+  const mistake = userMistakePossible && isStrongcastError(e);
+  writeFinalLine(mistake ? `strongcast: ${e.code}: ${e.message}\n` : `strongcast: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  if (failing) return;
+  failing = true;
+  await exitAfterOutput({ stdout, logs }, mistake ? 2 : 1, stdoutLog);
+}
+
+// Node's own handling of these prints a stack and exits at once, throwing away what the writers hold.
+process.on('uncaughtException', (e) => void exitOnError(e, false));
+process.on('unhandledRejection', (e) => void exitOnError(e, false));
+main(process.argv.slice(2)).catch((e: unknown) => exitOnError(e, true));
