@@ -47,6 +47,7 @@ export const ErrorCodes = {
   ERR_PORT_IN_USE: 'the listening port is already in use',
   ERR_KEY_FILE: 'the key file is missing, unreadable or malformed',
   ERR_NOT_STARTED: 'the node is not running',
+  ERR_NO_PEERS: 'no peer is connected, so a block mined now would reach nobody',
   ERR_STORE: 'the data directory could not be read or written',
   ERR_POOL: 'the verification pool failed',
   ERR_POOL_FULL: 'the verification pool already holds pendingChecksMax signatures; the check was not run',

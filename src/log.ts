@@ -4,8 +4,10 @@
  * The CLI writes one line per entry, as text for a person or as one JSON object for a log collector. This is
  * our own forty lines rather than pino: a node logs a few lines a second at most (peers coming and going,
  * offences, failures), never per message, so pino's asynchronous writer and worker-thread transports would buy
- * no speed that matters here, while its dependencies would ship to every user of the library. A synchronous
- * write to stderr also keeps a line written just before `process.exit` (a fatal error, a forced shutdown).
+ * no speed that matters here, while its dependencies would ship to every user of the library. The CLI passes
+ * its own `write`: a bounded writer of standard error (cli/log-writer.ts), so that a reader of the logs that
+ * stalls neither holds the node nor grows its memory, and every exit flushes it; a fatal error's line goes
+ * past its bound and is flushed before `process.exit`. `stderrLogger` (the library's) writes to stderr as is.
  */
 
 /** Structured fields attached to a log line. */

@@ -14,7 +14,7 @@ import { initHelp, parseCommandLine, runHelp, testnetHelp, type RunFlags } from 
 import { runTestnet } from './cli/testnet.ts';
 import { askForFlags } from './cli/interactive.ts';
 import { LineReader } from './cli/lines.ts';
-import { cliLogger, exitAfterOutput, installSignalHandlers, nodeOptionsFromFlags, runConsole, startCliNode, type StopReason } from './cli/run.ts';
+import { cliLogger, exitAfterOutput, installSignalHandlers, nodeOptionsFromFlags, processLogging, runConsole, startCliNode, type StopReason } from './cli/run.ts';
 import { consoleHelpFor } from './cli/console.ts';
 import { ConsoleScreen } from './cli/screen.ts';
 import { runInit } from './cli/init.ts';
@@ -24,14 +24,26 @@ import type { DataDir } from './store/data-dir.ts';
 import type { ValidatorFactory } from './cli/run.ts';
 import { createVerifyPool } from './crypto/verify-pool.ts';
 import { EventWriter } from './cli/event-writer.ts';
-import { onOutputClosed, stdoutSink } from './cli/stdout-sink.ts';
+import { ignoreStreamErrors, onOutputClosed, stderrSink, stdoutSink } from './cli/stdout-sink.ts';
+import { logWriter } from './cli/log-writer.ts';
 import { dropReportLine } from './cli/output.ts';
 import type { Logger } from './log.ts';
 
 /** A running node's standard output, which every exit flushes; null until a node starts. */
 let stdout: EventWriter | null = null;
+/** Its standard error (the logs), which every exit flushes after standard output; null until a node starts. */
+let logs: EventWriter | null = null;
 /** Its logger, for a flush that ran out of time. */
 let stdoutLog: Logger | undefined;
+
+/**
+ * Writes the line that ends the process on stderr: through the logs' writer past its bound once a node has
+ * one (an exit flushes it, so the line is written before the process ends), else straight to stderr.
+ */
+function writeFinalLine(line: string): void {
+  if (logs) logs.writeLast(line);
+  else process.stderr.write(line);
+}
 
 /** A plain node with --data saves its known peers; it has no validator part. */
 function plainNodeStore(store: DataDir | null): ValidatorFactory | undefined {
@@ -46,7 +58,12 @@ async function runNode(flags: RunFlags, lines: LineReader, interactive: boolean)
   // Events never wait for the reader of standard output: a slow one loses events (reported), not the node its turns.
   const out = new EventWriter({ sink: stdoutSink(), dropReport: dropReportLine(flags.json), ...(flags.outputBytesMax === undefined ? {} : { outputBytesMax: flags.outputBytesMax }) });
   stdout = out;
-  const screen = new ConsoleScreen((s) => void out.write(s), (s) => void process.stderr.write(s), lines.promptLine);
+  // Logs never wait for the reader of standard error either: a slow one loses log lines (reported in the log's format).
+  const err = logWriter({ sink: stderrSink(), format: processLogging(flags, interactive).format, ...(flags.logBytesMax === undefined ? {} : { logBytesMax: flags.logBytesMax }) });
+  logs = err;
+  // A reader of the logs that went away (EPIPE) stops the writer (it drops from then on), not the node.
+  ignoreStreamErrors(process.stderr);
+  const screen = new ConsoleScreen((s) => void out.write(s), (s) => void err.write(s), lines.promptLine);
   const log = cliLogger(flags, interactive, screen);
   stdoutLog = log;
   const base = await nodeOptionsFromFlags(flags, log);
@@ -75,7 +92,7 @@ async function runNode(flags: RunFlags, lines: LineReader, interactive: boolean)
       // The last line a reader gets from a node that stopped cleanly, however slowly it read.
       cli.out.last('stopped', { reason }, null);
     })());
-  const exit = (code: number) => exitAfterOutput(out, code, log);
+  const exit = (code: number) => exitAfterOutput({ stdout: out, logs: err }, code, log);
   installSignalHandlers(stopAll, log, exit);
   const cli = await starting;
   const quit = async () => {
@@ -114,11 +131,26 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch(async (e: unknown) => {
-  if (isStrongcastError(e)) {
-    process.stderr.write(`strongcast: ${e.code}: ${e.message}\n`);
-    await exitAfterOutput(stdout, 2, stdoutLog);
-  }
-  process.stderr.write(`strongcast: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
-  await exitAfterOutput(stdout, 1, stdoutLog);
-});
+/** Set once the process is on its way out through exitOnError. */
+let failing = false;
+
+/**
+ * The one way out after an error: a user mistake (a StrongcastError out of main: a bad flag, a port in use)
+ * prints one line `strongcast: ERR_CODE: message` and exits 2; anything else is a bug, an uncaught exception
+ * or an unhandled rejection among them, and prints `strongcast: internal error:` with its stack and exits 1.
+ * Either way the line goes past the logs' bound, and what the writers of stdout and stderr hold reaches
+ * their readers first (each for at most its flushMsMax). An error while the writers flush adds its line and
+ * waits for the same exit.
+ */
+async function exitOnError(e: unknown, userMistakePossible: boolean): Promise<void> {
+  const mistake = userMistakePossible && isStrongcastError(e);
+  writeFinalLine(mistake ? `strongcast: ${e.code}: ${e.message}\n` : `strongcast: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  if (failing) return;
+  failing = true;
+  await exitAfterOutput({ stdout, logs }, mistake ? 2 : 1, stdoutLog);
+}
+
+// Node's own handling of these prints a stack and exits at once, throwing away what the writers hold.
+process.on('uncaughtException', (e) => void exitOnError(e, false));
+process.on('unhandledRejection', (e) => void exitOnError(e, false));
+main(process.argv.slice(2)).catch((e: unknown) => exitOnError(e, true));

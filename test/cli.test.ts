@@ -22,7 +22,7 @@ function oneLineError(r: { code: number | null; stderr: string }, code: string):
 test('--help documents every flag', async () => {
   const r = await runCli(['--help']);
   assert.is(r.code, 0);
-  for (const flag of ['--port', '--host', '--peers', '--json', '--network', '--key', '--genesis', '--max-peers', '--outbound-slots-min', '--ip-limits-on-loopback', '--threads', '--backend', '--gossip-mode', '--clock-skew-ms-max', '--stall-ms-max', '--log-level', '--output-bytes-max']) {
+  for (const flag of ['--port', '--host', '--peers', '--json', '--network', '--key', '--genesis', '--max-peers', '--outbound-slots-min', '--ip-limits-on-loopback', '--threads', '--backend', '--gossip-mode', '--clock-skew-ms-max', '--stall-ms-max', '--log-level', '--output-bytes-max', '--log-bytes-max']) {
     assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
   }
 });
@@ -64,6 +64,14 @@ test('--output-bytes-max takes 1024 bytes and up (a gap report must fit in half 
   const d = parseCommandLine(['--port', '0']);
   assert.is(d.kind === 'run' ? d.flags.outputBytesMax : null, undefined, 'not given: the writer takes its default');
   assert.throws(() => parseCommandLine(['--port', '0', '--output-bytes-max', '1023']), /--output-bytes-max must be an integer in 1024\.\.1073741824, got '1023'/);
+});
+
+test('--log-bytes-max takes 1024 bytes and up (a gap report must fit in half of it); 1023 is refused with the range', () => {
+  const c = parseCommandLine(['--port', '0', '--log-bytes-max', '1024']);
+  assert.is(c.kind === 'run' ? c.flags.logBytesMax : null, 1024);
+  const d = parseCommandLine(['--port', '0']);
+  assert.is(d.kind === 'run' ? d.flags.logBytesMax : null, undefined, 'not given: the log writer takes its default');
+  assert.throws(() => parseCommandLine(['--port', '0', '--log-bytes-max', '1023']), /--log-bytes-max must be an integer in 1024\.\.1073741824, got '1023'/);
 });
 
 test('an unreadable key file and a port in use are reported in one line', async () => {

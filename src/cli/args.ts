@@ -46,6 +46,8 @@ export interface RunFlags {
   metrics?: { host: string; port: number };
   /** Most bytes of events held for a slow reader of stdout (event-writer.ts); undefined: its default. */
   outputBytesMax?: number;
+  /** Most bytes of log lines held for a slow reader of stderr (log-writer.ts); undefined: its default. */
+  logBytesMax?: number;
 }
 
 /** Flags of `strongcast init`. */
@@ -158,6 +160,7 @@ export const runFlagSpecs: Record<string, FlagSpec> = {
   'log-format': { type: 'string' },
   metrics: { type: 'string' },
   'output-bytes-max': { type: 'string' },
+  'log-bytes-max': { type: 'string' },
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -210,6 +213,7 @@ function parseRun(argv: string[]): RunFlags {
     logFormat: oneOf('log-format', s('log-format'), LOG_FORMATS),
     metrics: metrics === undefined ? undefined : parseMetricsAddress(metrics),
     outputBytesMax: int('output-bytes-max', s('output-bytes-max'), outputBytesMaxFloor, 1024 * 1024 * 1024),
+    logBytesMax: int('log-bytes-max', s('log-bytes-max'), outputBytesMaxFloor, 1024 * 1024 * 1024),
   };
 }
 

@@ -1,6 +1,7 @@
 /** Help texts of the CLI: `strongcast --help`, `strongcast init --help`, `strongcast testnet --help`. */
 import { measuredRoundMs, roundMarginFactor, roundMsFloor } from './round-default.ts';
 import { eventWriterDefaults } from './event-writer.ts';
+import { logWriterDefaults } from './log-writer.ts';
 
 /** "measured: 25 ms for 4 validators, ..." from the default rule's measured basis. */
 const measuredText = `measured: ${measuredRoundMs.map((m) => `${m.roundMs} ms for ${m.validators}`).join(', ')}`;
@@ -50,6 +51,8 @@ Flags:
                        (a bare port listens on 127.0.0.1; default off)
   --output-bytes-max N  most bytes of events held for a slow reader of stdout; past it events are
                        dropped and one output-dropped event says how many (default ${eventWriterDefaults.outputBytesMax})
+  --log-bytes-max N    most bytes of log lines held for a slow reader of stderr; past it lines are
+                       dropped and one 'log lines dropped' line says how many (default ${logWriterDefaults.logBytesMax})
   --config FILE        JSON object of flag values, keys are the long flag names ("max-peers": 16);
                        flags on the command line override it
   -h, --help           show this help

@@ -49,10 +49,15 @@ export function cliLogging(flags: RunFlags, textConsole: boolean, stderrIsTermin
   };
 }
 
-/** The CLI's logger: lines on stderr, around the console's prompt at a terminal. */
-export function cliLogger(flags: RunFlags, interactive: boolean, screen: ConsoleScreen): Logger {
+/** How this process logs: cliLogging for its flags, its console and whether its stderr is a terminal. */
+export function processLogging(flags: RunFlags, interactive: boolean): { level: LogLevel; format: LogFormat } {
   const textConsole = !flags.json && (interactive || process.stdout.isTTY === true);
-  return lineLogger({ ...cliLogging(flags, textConsole, process.stderr.isTTY === true), write: (s) => screen.err(s) });
+  return cliLogging(flags, textConsole, process.stderr.isTTY === true);
+}
+
+/** The CLI's logger: lines on stderr (through the screen's writer of it), around the console's prompt at a terminal. */
+export function cliLogger(flags: RunFlags, interactive: boolean, screen: ConsoleScreen): Logger {
+  return lineLogger({ ...processLogging(flags, interactive), write: (s) => screen.err(s) });
 }
 
 /** Prints node events the way the CLI promises (names are a public interface). */
@@ -177,14 +182,24 @@ export function installSignalHandlers(stop: (signal: StopReason) => Promise<void
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 }
 
+/** The bounded writers an exit flushes: standard output's events and standard error's logs (either may be absent). */
+export interface ExitWriters {
+  stdout?: EventWriter | null;
+  logs?: EventWriter | null;
+}
+
 /**
- * The CLI's way out of a running node: the events the writer holds reach the reader first (for at most its
- * flushMsMax, so a reader that never reads cannot hold the exit), then the process exits with `code`.
- * `process.exit` alone would throw away whatever a pipe or a terminal had not taken yet.
+ * The CLI's way out of a running node: the events the writer of standard output holds reach the reader
+ * first (for at most its flushMsMax, so a reader that never reads cannot hold the exit), then the logs the
+ * writer of standard error holds, a warning about lost events among them (for at most its own flushMsMax),
+ * then the process exits with `code`. `process.exit` alone would throw away whatever a pipe or a terminal
+ * had not taken yet.
  */
-export async function exitAfterOutput(writer: EventWriter | null, code: number, log?: Logger): Promise<never> {
-  if (writer && !(await writer.flush()) && writer.heldBytes > 0) {
-    log?.warn('standard output not all written before exit', { heldBytes: writer.heldBytes, flushMsMax: writer.flushMsMax });
+export async function exitAfterOutput(writers: ExitWriters, code: number, log?: Logger): Promise<never> {
+  const { stdout, logs } = writers;
+  if (stdout && !(await stdout.flush()) && stdout.heldBytes > 0) {
+    log?.warn('standard output not all written before exit', { heldBytes: stdout.heldBytes, flushMsMax: stdout.flushMsMax });
   }
+  await logs?.flush();
   process.exit(code);
 }

@@ -1,5 +1,6 @@
 /**
- * Standard output as a sink that never blocks the event loop (event-writer.ts bounds what it holds).
+ * Standard output and standard error as sinks that never block the event loop (event-writer.ts bounds what
+ * they hold; log-writer.ts for standard error). Everything below holds for both.
  *
  * What `process.stdout` is on Node 20 decides how a write behaves (Node's "A note on process I/O"; libuv):
  *
@@ -39,6 +40,15 @@ export function onOutputClosed(closed: () => void, stream: NodeJS.WritableStream
     told = true;
     closed();
   });
+}
+
+/**
+ * Keeps every error of `stream` (standard error's reader gone: EPIPE) from being thrown as an unhandled
+ * 'error' event. The writer already drops what comes after a failed write (event-writer.ts); a node whose
+ * logs nobody reads any more runs on.
+ */
+export function ignoreStreamErrors(stream: NodeJS.WritableStream = process.stderr): void {
+  stream.on('error', () => undefined);
 }
 
 /** A stream as a sink: `write` queues in the stream (which writes its queue in one writev) and never blocks. */
@@ -100,12 +110,52 @@ interface BlockingHandle {
   setBlocking?(blocking: boolean): number;
 }
 
-/** The sink for the process's standard output, chosen by what it is (see the top of this file). */
-export function stdoutSink(stdout: NodeJS.WriteStream = process.stdout): OutputSink {
+/**
+ * A pipe, socket or terminal as a sink that turns its descriptor back to non-blocking before each write.
+ *
+ * For standard error this is needed: a child process started with standard error inherited shares its open
+ * file description, and libuv makes a child's standard descriptors blocking before it runs it, for the
+ * parent too (uv__process_child_init). tsx, the way this repository runs the CLI, starts esbuild so in every
+ * worker thread, which turned standard error blocking about half a second after a node listened: from then
+ * on a reader of the logs that stopped held the whole node. Turning it back costs two fcntl calls a line,
+ * which logs (a few lines a second) can pay. What stays open: text that libuv queued before such a child
+ * started is written from its queue blocking, once the reader reads again, and may hold the node until the
+ * reader has taken it (at most the writer's bound); the next line turns the descriptor back.
+ */
+export function reassertingStreamSink(stream: Socket): OutputSink {
+  const handle = (stream as unknown as { _handle?: BlockingHandle })._handle;
+  return {
+    write: (text, done) => {
+      handle?.setBlocking?.(false);
+      void stream.write(text, (error?: Error | null) => done(error ?? null));
+    },
+  };
+}
+
+/**
+ * The sink for one of the process's standard streams, chosen by what it is (see the top of this file); `fd` is
+ * its descriptor (1 for standard output, 2 for standard error), written with fs.write when it is a file.
+ * `reassert`: turn a pipe or terminal back to non-blocking before every write (reassertingStreamSink).
+ */
+export function standardStreamSink(stream: NodeJS.WriteStream, fd: number, reassert = false): OutputSink {
   // Pipes, sockets and terminals (tty.WriteStream is a net.Socket).
-  if (stdout instanceof Socket) {
-    if (stdout.isTTY) (stdout as unknown as { _handle?: BlockingHandle })._handle?.setBlocking?.(false);
-    return streamSink(stdout);
+  if (stream instanceof Socket) {
+    if (reassert) return reassertingStreamSink(stream);
+    if (stream.isTTY) (stream as unknown as { _handle?: BlockingHandle })._handle?.setBlocking?.(false);
+    return streamSink(stream);
   }
-  return new FdSink(1);
+  return new FdSink(fd);
+}
+
+/** The sink for the process's standard output. */
+export function stdoutSink(stdout: NodeJS.WriteStream = process.stdout): OutputSink {
+  return standardStreamSink(stdout, 1);
+}
+
+/**
+ * The sink for the process's standard error (the logs): the same choice as standard output's, its descriptor
+ * turned back to non-blocking before every line (child processes inheriting it make it blocking).
+ */
+export function stderrSink(stderr: NodeJS.WriteStream = process.stderr): OutputSink {
+  return standardStreamSink(stderr, 2, true);
 }

@@ -208,7 +208,7 @@ export async function runTestnet(flags: TestnetFlags): Promise<void> {
       await stopChildren(views.map((v) => v.child));
       if (tui) process.stdin.setRawMode?.(false);
       printLast(flags.json ? JSON.stringify({ event: 'stopped', ts: Date.now(), nodes: n }) + '\n' : `stopped ${n} validators\n`);
-      await exitAfterOutput(out, 0);
+      await exitAfterOutput({ stdout: out }, 0);
     })());
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());

@@ -154,6 +154,8 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
    * Proposes a block at the next round start; resolves once it is sent.
    * @throws StrongcastError ERR_PAYLOAD_TOO_LARGE at once when the payload is above the network's block
    *   payload cap (payload-cap.ts: min(256 KiB, floor(4 MiB / n))), which every validator would refuse.
+   * @throws StrongcastError ERR_NO_PEERS at once when no peer is connected (in a network of more than one
+   *   validator): only this validator would see the block. ERR_NOT_STARTED when the validator is not running.
    */
   async mine(payload: Uint8Array): Promise<{ instance: InstanceId; hash: string }> {
     if (this.index === null) throw new StrongcastError('ERR_NOT_VALIDATOR', 'an observer cannot mine');
@@ -163,7 +165,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the validator is not started');
     if (this.outage.isAlone()) {
       // Alone, only this node would see the block: it would decide it and nobody else would.
-      throw new StrongcastError('ERR_NOT_STARTED', 'no peers connected: a block mined now would reach nobody');
+      throw new StrongcastError('ERR_NO_PEERS', 'no peer is connected: a block mined now would reach nobody');
     }
     let lastReason = 'proposal refused';
     // A timer can fire a little early (Node rounds to whole ms) or, on a busy machine, too late for round 1:

@@ -18,11 +18,14 @@ export class CliProcess {
   exited: Promise<number | null>;
   readonly child: ChildProcess;
 
-  /** `clockOffsetMs`: the process's Date.now reads that much ahead (bench/clock-offset.mjs), as another machine's clock may. */
-  constructor(args: string[], opts: { stdin?: 'pipe' | 'ignore'; clockOffsetMs?: number } = {}) {
+  /**
+   * `clockOffsetMs`: the process's Date.now reads that much ahead (bench/clock-offset.mjs), as another machine's clock may.
+   * `preload`: more modules for `node --import` (test faults); `env`: variables added to the process's environment.
+   */
+  constructor(args: string[], opts: { stdin?: 'pipe' | 'ignore'; clockOffsetMs?: number; preload?: string[]; env?: Record<string, string> } = {}) {
     const offset = opts.clockOffsetMs ?? 0;
-    const preload = offset === 0 ? [] : ['--import', clockOffsetModule];
-    const env = offset === 0 ? process.env : { ...process.env, STRONGCAST_CLOCK_OFFSET_MS: String(offset) };
+    const preload = [...(offset === 0 ? [] : ['--import', clockOffsetModule]), ...(opts.preload ?? []).flatMap((m) => ['--import', m])];
+    const env = { ...process.env, ...(offset === 0 ? {} : { STRONGCAST_CLOCK_OFFSET_MS: String(offset) }), ...opts.env };
     this.child = spawn(process.execPath, [...preload, '--import', 'tsx', mainTs, ...args], { cwd: root, env, stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe'] });
     let partial = '';
     this.child.stdout!.on('data', (d: Buffer) => {
