@@ -63,7 +63,13 @@ export class ValidatorSync {
       const from = (this.#run?.tipNow.height ?? 0) + 1;
       for (const peer of h.node.peerIds()) h.node.sendTo(peer, { t: 'getchain', from });
     };
-    this.#timer = h.clock.setRepeating(ask, h.syncIntervalMs);
+    // Each ask also checks for completion: a reply is not the only way to it. With f = 0 our own chain is
+    // the quorum, and a lone validator (n = 1) gets no replies at all: it stayed catching up for good after
+    // a pause (test/solo-stall-sim.test.ts).
+    this.#timer = h.clock.setRepeating(() => {
+      ask();
+      this.#finishIfComplete();
+    }, h.syncIntervalMs);
     ask();
   }
 
@@ -147,11 +153,19 @@ export class ValidatorSync {
     // Nothing f+1 vouch for sits on a tip they contradict: without this the node would catch up for ever, silent.
     const claims = cu.contradictions((height) => h.core.digestAt(height));
     if (claims) h.diverged(catchUpDivergence(claims, h.core.chain()));
+    this.#finishIfComplete();
+  }
+
+  /** Leaves catch-up if it is complete (CatchUp.complete) and every instance it covers has ended here. */
+  #finishIfComplete(): void {
+    const h = this.host;
     // Every instance up to the synced tip's t0 (and before liveFromT0) must have ended here, so that its
     // decision is held and settled by finishSync rather than appended again after it (a node whose clock is
     // behind syncs a block from peers whose clocks are ahead while the instance is still open here).
     h.checkOutage();
     h.apply(h.core.tick(h.now()), 'self');
+    const cu = this.#run;
+    if (!cu || this.#halted) return;
     const tipT0 = h.core.chain().at(-1)?.t0 ?? -1;
     const endedHere = h.core.currentRound(h.now()) >= Math.max(cu.liveFromT0 - 1, tipT0) + h.core.k;
     if (endedHere && cu.complete(h.core.prospectiveTip(cu.liveFromT0), h.core.heldFrom())) this.finish();
