@@ -8,8 +8,8 @@
  * records, without running any JavaScript, the interval between its firings. The process CPU time is read
  * far less often, every few tens of ms (`sample()`, driven by the owner's one timer). The meter used to be a
  * JavaScript timer every 10 ms that read the CPU time at each tick: on 2 shared cores each of those wake-ups
- * cost about 80 us, and 16 idle nodes spent 0.19 of the 2 cores on them, ten times the nodes' own idle
- * work, and the figures measured the meter as well as the node.
+ * cost about 80 us, and 16 idle nodes spent about 0.17 of the 2 cores on them, seven times the nodes' own
+ * idle work (bench/RESULTS.md `gossip-fixed-costs-2026-12-06`): the figures measured the meter with the node.
  *
  * So the CPU of a stall is known over the span between the last reading before the stall began and the
  * first after it ended, a little longer than the stall: the process ran at most that much during it. The
