@@ -33,7 +33,7 @@ import { preferredBackend, verifySignature } from '../src/crypto/ed25519.ts';
 import { generateIdentity } from '../src/crypto/keys.ts';
 import { DEFAULT_NETWORK_ID } from '../src/core/node-options.ts';
 import { buildDist, opsPerSecond, runBenchmark, textTable, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
-import { payloadBytes, benchTopic, stallTickMs } from './gossip/gossip-node.ts';
+import { payloadBytes, benchTopic, readingMs, stallTickMs } from './gossip/gossip-node.ts';
 import { runConfig, sustainedP99MsMax, sustainedRule, warmupNote, warmups, type ConfigSpec, type PhaseRow, type PhaseSpec } from './gossip/run-config.ts';
 
 /** The issue's goal workload and targets; the goals are judged on the broadcast tree with the main-thread verifier. */
@@ -227,19 +227,21 @@ function treeVersusFlood(rows: PhaseRow[]): string[] {
 }
 
 /**
- * The largest stall of some (non-empty) phases split into the node's own CPU time and the wait for a core, and
- * the most CPU any node used between two ticks of the stall timer.
+ * The largest stall of some (non-empty) phases split into the node's own CPU time (at most) and the wait for a
+ * core (at least), and the most CPU any node used between two readings of its CPU time.
  */
 function stallMakeup(rows: PhaseRow[]): string {
   const worst = rows.reduce((a, b) => (num(b['maxLoopDelayMs']) > num(a['maxLoopDelayMs']) ? b : a));
   const stallMs = num(worst['maxLoopDelayMs']);
-  // The CPU figure covers the whole interval between the two ticks: the lateness plus the tick itself.
+  // The interval between the two firings of the stall timer: the lateness plus the interval itself. The CPU
+  // figure covers the readings around it (stall-meter.ts): an upper bound of the process's work within it.
   const intervalMs = stallMs + stallTickMs;
-  const cpuMs = Math.min(intervalMs, num(worst['maxLoopDelayCpuMs']));
-  const busiest = Math.max(...rows.map((r) => num(r['busiestTickCpuMs'])));
+  const spanMs = num(worst['maxLoopDelaySpanMs']);
+  const cpuMs = Math.min(spanMs, num(worst['maxLoopDelayCpuMs']));
+  const busiest = Math.max(...rows.map((r) => num(r['busiestSpanCpuMs'])));
   return (
-    `largest ${stallMs.toFixed(1)} ms late; of the ${intervalMs.toFixed(1)} ms between those ticks the node's process ran ${cpuMs.toFixed(1)} ms ` +
-    `and waited for a core ${(intervalMs - cpuMs).toFixed(1)} ms; most CPU between two ticks ${busiest.toFixed(1)} ms (GC and other threads included)`
+    `largest ${stallMs.toFixed(1)} ms late; over the ${spanMs.toFixed(1)} ms of CPU readings around those ${intervalMs.toFixed(1)} ms the node's process ran ${cpuMs.toFixed(1)} ms, ` +
+    `so it waited for a core at least ${Math.max(0, intervalMs - cpuMs).toFixed(1)} ms of them; most CPU between two readings (${readingMs} ms apart) ${busiest.toFixed(1)} ms (GC and other threads included)`
   );
 }
 
@@ -405,8 +407,11 @@ function summarize(rows: PhaseRow[], specs: ConfigSpec[], verifiesPerSec: number
       'The comparisons with flooding, the pool and 8 nodes use repetition 1. ' +
       'framesPerDelivered counts every frame written (full copies, IHAVE, GRAFT and PRUNE, keepalive pings) over application deliveries; ' +
       'ihaveFramesPerDelivered is the IHAVE frames (batched id announcements on lazy links) among them, and the results file also has the GRAFT and PRUNE frames sent per phase; verificationsPerDelivered is signatures run by the verifier over deliveries (1.0: no copy verified twice). ' +
-      `deliveredMsgsPerSec is messages / (last delivery anywhere - first publish), shown when every delivery happened. Peak RSS is sampled every 50 ms in each node process. ` +
-      `maxLoopDelayMs is how late a timer due every 10 ms fired, at worst, in any node (the loop was blocked at least that long, at most 10 ms more; before this measure the figure was the longest interval of a 20 ms event-loop monitor, which counted the 20 ms in); maxLoopDelayCpuMs is the CPU time that node's process used between the two ticks around it (all its threads, GC included), so the rest of that interval it was waiting for a core; busiestTickCpuMs is the most CPU any node's process used between two ticks (about 10 ms while the loop keeps turning under load; more only if work ran longer without it turning, or if other threads of the process ran too). ` +
+      `deliveredMsgsPerSec is messages / (last delivery anywhere - first publish), shown when every delivery happened. Peak RSS is sampled every ${readingMs} ms in each node process, and the kernel's peak (getrusage) counts when it rose during the phase. ` +
+      `maxLoopDelayMs is how late a timer due every ${stallTickMs} ms fired, at worst, in any node (the loop was blocked at least that long, at most ${stallTickMs} ms more): Node's native event-loop delay monitor, less its interval ` +
+      `(a JavaScript timer every 10 ms with a CPU reading at each tick measured this until 2026-12-06; its wake-ups cost idle nodes seven times their own work); ` +
+      `maxLoopDelayCpuMs is the CPU time that node's process used (all its threads, GC included) over maxLoopDelaySpanMs, the span between its CPU readings (every ${readingMs} ms) around that stall, so at most that much of the stall was its own work and the rest it was waiting for a core; ` +
+      `busiestSpanCpuMs is the most CPU any node's process used between two readings (up to ${readingMs} ms while the loop is busy; more only if other threads of the process ran too). ` +
       `Before its first phase each configuration runs an unmeasured warm-up (${[...new Set(specs.map((c) => `${c.nodes} nodes ${warmupNote(c.warmup)}`))].join(', ')}): ` +
       'every node process compiles its hot code on its own, and a phase measured before that is a cold start (the warm-up lengths were chosen from earlier profiling, not measured in this run).',
     "mode: tree = the node's default gossipMode, a Plumtree broadcast tree per origin (full copies along eager links, up to treeRedundancy = 2 peers feeding each node each origin's messages in full, ids announced in IHAVE frames on lazy links, GRAFT for a missing message); " +

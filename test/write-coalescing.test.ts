@@ -9,6 +9,7 @@ import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts'
 import { resolveLimits } from '../src/core/node-options.ts';
 import type { PeerConnection } from '../src/net/peer-connection.ts';
 import { TurnBudget } from '../src/net/turn-budget.ts';
+import { TurnFlush } from '../src/net/turn-flush.ts';
 import type { FakeSocket } from './helpers/fake-socket.ts';
 import { openMemoryConnection } from './helpers/memory-connection.ts';
 
@@ -26,10 +27,14 @@ const pastFlushes = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
  * An open connection (the peer's handshake played by the test) whose handshake writes are done and forgotten,
  * with the clock moved well past its last flush.
  */
-async function connection(writeCoalesceMs: number): Promise<{ conn: PeerConnection; socket: FakeSocket; clock: { ms: number } }> {
-  const clock = { ms: 1_000_000 };
+async function connection(
+  writeCoalesceMs: number,
+  shared: { clock: { ms: number }; turnFlush?: TurnFlush; seed?: number } = { clock: { ms: 1_000_000 } },
+): Promise<{ conn: PeerConnection; socket: FakeSocket; clock: { ms: number } }> {
+  const { clock, turnFlush, seed = 41 } = shared;
   const turn = new TurnBudget({ now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
-  const h = await openMemoryConnection({ networkId: 'coalesce', selfSeed: 41, peerSeed: 42, verifier, limits: resolveLimits({ writeCoalesceMs }), clock, turn });
+  const limits = resolveLimits({ writeCoalesceMs });
+  const h = await openMemoryConnection({ networkId: 'coalesce', selfSeed: seed, peerSeed: seed + 1, verifier, limits, clock, turn, ...(turnFlush ? { turnFlush } : {}) });
   await pastFlushes();
   h.socket.writes.length = 0;
   h.socket.written.length = 0;
@@ -89,6 +94,41 @@ test('a clock stepped backwards neither flushes early nor holds writes past the 
   assert.equal(socket.writes, []);
   await pastFlushes();
   assert.equal(socket.writes, [2]);
+  conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+});
+
+test('connections sharing one end-of-turn flush: one callback for both, each writes once at the end of the turn', async () => {
+  let turnsScheduled = 0;
+  const turnFlush = new TurnFlush((run) => {
+    turnsScheduled++;
+    setImmediate(run);
+  });
+  const clock = { ms: 1_000_000 };
+  const a = await connection(2, { clock, turnFlush, seed: 51 });
+  const b = await connection(2, { clock, turnFlush, seed: 61 });
+  clock.ms += 1000;
+  turnsScheduled = 0;
+  for (let i = 0; i < 3; i++) a.conn.sendFrame(frame, 'gossip');
+  for (let i = 0; i < 2; i++) b.conn.sendFrame(frame, 'gossip');
+  assert.is(turnsScheduled, 1, 'one callback for both connections');
+  assert.equal([a.socket.writes, b.socket.writes], [[], []], 'nothing written during the turn');
+  await nextTurn();
+  assert.equal([a.socket.writes, b.socket.writes], [[3], [2]]);
+  a.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+  b.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+});
+
+test('a connection that flushed early in the turn and holds again waits for its window, not for the end of the turn', async () => {
+  const { conn, socket, clock } = await connection(2);
+  conn.sendFrame(frame, 'gossip');
+  clock.ms += 2;
+  conn.sendFrame(frame, 'gossip');
+  assert.equal(socket.writes, [2], 'the window passed: written within the turn');
+  conn.sendFrame(frame, 'gossip');
+  await nextTurn();
+  assert.equal(socket.writes, [2], 'the end of the turn does not cut the new window short');
+  await pastFlushes();
+  assert.equal(socket.writes, [2, 1]);
   conn.close('ERR_CONNECTION_CLOSED', 'test', false);
 });
 

@@ -22,13 +22,19 @@ import { StallMeter, type StallFigures } from './stall-meter.ts';
 export const payloadBytes = 128;
 /** Topic of benchmark messages. */
 export const benchTopic = 'bench';
-/** How often resident memory is sampled, in ms. */
-const rssSampleMs = 50;
+/**
+ * How often the node reads its process CPU time (for the stall figures) and resident memory, in ms: one
+ * JavaScript timer for both. Each wake-up of an idle node costs CPU that the figures would charge to the node
+ * (stall-meter.ts); peaks of resident memory between readings are caught by the kernel's own maximum.
+ */
+export const readingMs = 100;
+/** Readings kept to cover a stall: a minute's worth, longer than any stall a phase survives. */
+const readingsKept = 600;
 /** Messages a burst publisher signs before it yields to the event loop (so it keeps relaying). */
 const burstChunk = 32;
 /** A publish request never runs longer than its nominal duration plus this, in ms. */
 const publishSlackMs = 10_000;
-/** Interval of the timer whose lateness measures event-loop stalls, in ms. */
+/** Interval of the (native) timer whose lateness measures event-loop stalls, in ms. */
 export const stallTickMs = 10;
 /** How often the process checks that its parent is still there, in ms. */
 const parentCheckMs = 500;
@@ -128,12 +134,17 @@ class BenchNode {
   private base = { framesSent: 0, duplicates: 0, ihaveFrames: 0, graftFrames: 0, pruneFrames: 0, signaturesVerified: 0, verifiedOk: 0, wallMs: 0, cpu: process.cpuUsage() };
   private peakRss = 0;
   private peakRssPhase = 0;
-  private readonly rssTimer: NodeJS.Timeout;
-  private readonly stalls = new StallMeter(stallTickMs);
+  /** The kernel's peak resident memory of the process when the phase began, bytes. */
+  private maxRssAtPhase = 0;
+  private readonly readingTimer: NodeJS.Timeout;
+  private readonly stalls = new StallMeter(stallTickMs, readingsKept);
 
   constructor() {
     this.sampleRss();
-    this.rssTimer = setInterval(() => this.sampleRss(), rssSampleMs);
+    this.readingTimer = setInterval(() => {
+      this.stalls.sample();
+      this.sampleRss();
+    }, readingMs);
   }
 
   async handle(req: NodeRequest): Promise<unknown> {
@@ -164,6 +175,20 @@ class BenchNode {
     const rss = process.memoryUsage.rss();
     if (rss > this.peakRss) this.peakRss = rss;
     if (rss > this.peakRssPhase) this.peakRssPhase = rss;
+  }
+
+  /** The kernel's peak resident memory of the process so far (getrusage ru_maxrss, in KiB on Linux), bytes. */
+  private maxRss(): number {
+    return process.resourceUsage().maxRSS * 1024;
+  }
+
+  /**
+   * Peak resident memory of the phase and since start: the readings', and the kernel's maximum, which is the
+   * phase's own whenever it rose during the phase (a peak between two readings).
+   */
+  private peaks(): { phase: number; sinceStart: number } {
+    const maxRss = this.maxRss();
+    return { phase: Math.max(this.peakRssPhase, maxRss > this.maxRssAtPhase ? maxRss : 0), sinceStart: Math.max(this.peakRss, maxRss) };
   }
 
   private async start(index: number, kind: VerifierKind, mode: GossipMode, networkId: string): Promise<StartResult> {
@@ -244,6 +269,7 @@ class BenchNode {
     };
     this.stalls.reset();
     this.peakRssPhase = 0;
+    this.maxRssAtPhase = this.maxRss();
     this.sampleRss();
     return { ok: true };
   }
@@ -289,6 +315,7 @@ class BenchNode {
     const { tree } = node.stats();
     const cpu = process.cpuUsage(this.base.cpu);
     this.sampleRss();
+    const peaks = this.peaks();
     const mb = (b: number): number => b / (1024 * 1024);
     return {
       delivered: this.phaseIds.size,
@@ -307,8 +334,8 @@ class BenchNode {
       cpuSystemMs: cpu.system / 1000,
       wallMs: performance.now() - this.base.wallMs,
       stalls: this.stalls.read(),
-      peakRssMb: mb(this.peakRssPhase),
-      peakRssMbSinceStart: mb(this.peakRss),
+      peakRssMb: mb(peaks.phase),
+      peakRssMbSinceStart: mb(peaks.sinceStart),
       peers: node.peers().length,
       disconnects: this.disconnects,
       offences: this.offences,
@@ -316,7 +343,7 @@ class BenchNode {
   }
 
   async stop(): Promise<{ ok: true }> {
-    clearInterval(this.rssTimer);
+    clearInterval(this.readingTimer);
     this.stalls.stop();
     const node = this.node;
     this.node = null;

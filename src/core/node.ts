@@ -19,6 +19,7 @@ import type { PeerConnection, ConnectionContext } from '../net/peer-connection.t
 import { PeerTable, listenAddressOf, type PeerTableHost } from '../peers/peer-table.ts';
 import { RequestInterval } from '../peers/request-interval.ts';
 import { TurnBudget } from '../net/turn-budget.ts';
+import { TurnFlush } from '../net/turn-flush.ts';
 import { OverloadGate } from '../net/overload-gate.ts';
 import type { Clock, Timer } from '../io/clock.ts';
 import { PeerScores, peerScoreDefaults } from '../peers/peer-score.ts';
@@ -83,6 +84,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private sync: SyncPort | null = null;
   /** Work per event-loop turn on received frames, shared by every connection. */
   private readonly turn: TurnBudget;
+  /** The end-of-turn flush of every connection's held writes: one callback a turn for all of them. */
+  private readonly turnFlush: TurnFlush;
   /** Room among the broadcasts being verified: senders wait for it rather than have messages dropped. */
   private readonly gate: OverloadGate;
   /** Room among the consensus messages being checked, apart from broadcasts': a broadcast backlog never holds a chain. */
@@ -121,6 +124,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.now = () => env.clock.now();
     this.ipLimitsOnLoopback = options.ipLimitsOnLoopback ?? false;
     this.turn = new TurnBudget({ turnWorkMsMax: this.limits.turnWorkMsMax, turnQuantumFrames: this.limits.turnQuantumFrames, now: this.now, nextTurn: (run) => void env.clock.nextTurn(run) });
+    this.turnFlush = new TurnFlush((run) => void env.clock.nextTurn(run));
     this.table = new PeerTable(this.peerTableHost());
     this.open = this.table.open;
     this.ownsVerifier = options.verifier === undefined;
@@ -414,6 +418,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       clock: this.env.clock,
       random: this.env.random,
       turn: this.turn,
+      turnFlush: this.turnFlush,
       gate: this.gate,
       consensusGate: this.consensusGate,
       events: {

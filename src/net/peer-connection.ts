@@ -20,6 +20,7 @@ import { encodeFrame, sealedFrameBytes, type DecodeMeter } from '../wire/framing
 import { checkHello, type HelloContext, type LocalHello, type PeerHello, type SignatureCheck } from '../peers/handshake.ts';
 import { encodeNoiseFrame, type HandshakeFrame } from '../wire/handshake-frames.ts';
 import { WriteCoalescer } from './write-coalescer.ts';
+import type { TurnFlush } from './turn-flush.ts';
 import { RateHolds } from './rate-holds.ts';
 import { SecureChannel } from './secure-channel.ts';
 import type { Message, MessageType } from '../wire/schema.ts';
@@ -55,6 +56,8 @@ export interface ConnectionContext {
   random: Random;
   /** The node's budget of work per event-loop turn, shared by all its connections. */
   turn: TurnBudget;
+  /** The node's end-of-turn flush of held writes, shared by all its connections. @default one of the connection's own */
+  turnFlush?: TurnFlush;
   /** Room among the node's broadcasts being verified; without it, broadcasts are never held for it. */
   gate?: OverloadGate;
   /** Room among the node's consensus messages being checked; without it, they are never held for it. */
@@ -157,7 +160,7 @@ export class PeerConnection implements DeferredWork {
     const rekey = ctx.rekeyIntervalMessages === undefined ? {} : { rekeyIntervalMessages: ctx.rekeyIntervalMessages };
     this.channel = new SecureChannel(outbound, ctx.local, ctx.random, { frameBytesMax: limits.frameBytesMax, ...rekey });
     this.lastHeardMs = clock.now();
-    this.writer = new WriteCoalescer(link, clock, limits.writeCoalesceMs, this.stats, () => this.handOff());
+    this.writer = new WriteCoalescer(link, clock, limits.writeCoalesceMs, this.stats, () => this.handOff(), ctx.turnFlush);
     this.rates = new RateHolds(limits, clock, { bytesRepaid: () => this.updateReading(), messagesRepaid: () => this.onMessagesRepaid() }, this.stats);
   }
 

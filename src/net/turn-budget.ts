@@ -54,6 +54,8 @@ export class TurnBudget {
   private cut = false;
   private waiting: DeferredWork[] = [];
   private readonly queued = new Set<DeferredWork>();
+  /** The end-of-turn callback, made once: a turn allocates nothing to schedule it. */
+  private readonly runNextTurn = (): void => this.onNextTurn();
 
   constructor(options: TurnBudgetOptions) {
     this.turnWorkMsMax = positiveInt(options.turnWorkMsMax ?? turnBudgetDefaults.turnWorkMsMax, 'turnWorkMsMax');
@@ -105,7 +107,7 @@ export class TurnBudget {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    this.nextTurn(() => this.onNextTurn());
+    this.nextTurn(this.runNextTurn);
   }
 
   /**

@@ -9,6 +9,7 @@
  */
 import type { Clock, Timer } from '../io/clock.ts';
 import type { Link } from '../io/transport.ts';
+import { TurnFlush, type TurnFlushable } from './turn-flush.ts';
 
 /** What the coalescer counts of what it writes. */
 export interface WriteCounters {
@@ -23,23 +24,31 @@ export interface WriteCounters {
 export type Refill = () => boolean;
 
 /** Holds a link's writes until the next flush. Use one per connection. */
-export class WriteCoalescer {
+export class WriteCoalescer implements TurnFlushable {
   #corked = false;
   #lastFlushMs = Number.NEGATIVE_INFINITY;
   /** When the writes now held back began to be held. */
   #corkedAtMs = 0;
+  /** The rest of a coalescing window: the flush waits for this timer. */
   #flushTimer: Timer | null = null;
+  /** The flush waits for the end of the turn (this writer is in the TurnFlush's list). */
+  #dueAtTurnEnd = false;
+  /** This writer is in the TurnFlush's list (added at most once a turn, even if it flushed and corked again). */
+  #inTurnList = false;
+  readonly #onTimer = (): void => this.flush();
   /** A refill is writing: its first write corks the link (#refillCorked), uncorked as soon as it returns. */
   #refilling = false;
   #refillCorked = false;
   #stopped = false;
 
+  /** @param turnFlush the node's end-of-turn flush, shared by its connections (default: this writer's own) */
   constructor(
     private readonly link: Link,
     private readonly clock: Clock,
     private readonly writeCoalesceMs: number,
     private readonly counters: WriteCounters,
     private readonly refill: Refill = () => false,
+    private readonly turnFlush: TurnFlush = new TurnFlush((run) => void clock.nextTurn(run)),
   ) {}
 
   /** Writes bytes ready for the wire (a sealed frame, or a handshake frame), held back until the next flush. */
@@ -67,6 +76,12 @@ export class WriteCoalescer {
     this.#lastFlushMs = this.clock.now();
     this.link.uncork();
     this.#refill();
+  }
+
+  /** The end of the turn (TurnFlush): the held writes go, unless they were flushed or now wait for a timer. */
+  onTurnEnd(): void {
+    this.#inTurnList = false;
+    if (this.#dueAtTurnEnd) this.flush();
   }
 
   /** The link took everything written: what the connection held back for room goes now (nothing waits for a flush). */
@@ -110,12 +125,19 @@ export class WriteCoalescer {
     this.link.cork();
     // Clamped: a wall clock stepped backwards must not hold a link's writes for the size of the step.
     const waitMs = Math.min(this.writeCoalesceMs, this.#lastFlushMs + this.writeCoalesceMs - now);
-    const flush = () => this.flush();
-    this.#flushTimer = waitMs > 0 ? this.clock.setTimer(flush, waitMs) : this.clock.nextTurn(flush);
+    if (waitMs > 0) {
+      this.#flushTimer = this.clock.setTimer(this.#onTimer, waitMs);
+      return;
+    }
+    this.#dueAtTurnEnd = true;
+    if (this.#inTurnList) return;
+    this.#inTurnList = true;
+    this.turnFlush.add(this);
   }
 
   #cancelFlush(): void {
     this.#flushTimer?.cancel();
     this.#flushTimer = null;
+    this.#dueAtTurnEnd = false;
   }
 }

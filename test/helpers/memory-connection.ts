@@ -18,6 +18,7 @@ import { socketLink } from '../../src/io/tcp-transport.ts';
 import { PeerConnection, type ConnectionEvents } from '../../src/net/peer-connection.ts';
 import type { Message } from '../../src/wire/schema.ts';
 import type { TurnBudget } from '../../src/net/turn-budget.ts';
+import type { TurnFlush } from '../../src/net/turn-flush.ts';
 import type { OverloadGate } from '../../src/net/overload-gate.ts';
 import { FakeSocket } from './fake-socket.ts';
 import { SecureSession } from './secure-session.ts';
@@ -35,6 +36,8 @@ export interface MemoryConnectionSetup {
   limits: NodeLimits;
   clock: { ms: number };
   turn: TurnBudget;
+  /** The end-of-turn flush shared with other connections. @default the connection's own */
+  turnFlush?: TurnFlush;
   /** Called for each message the connection hands on, after `handled` records getchain's number. */
   onMessage?: (m: Message) => void;
   /** Frames between rekeys, for the connection and (unless `peerRekeyIntervalMessages`) the peer. */
@@ -106,6 +109,7 @@ export async function startMemoryConnection(setup: MemoryConnectionSetup): Promi
     clock: systemClock(() => setup.clock.ms),
     random: systemRandom,
     turn: setup.turn,
+    ...(setup.turnFlush ? { turnFlush: setup.turnFlush } : {}),
     ...(setup.gate ? { gate: setup.gate } : {}),
     ...(setup.consensusGate ? { consensusGate: setup.consensusGate } : {}),
     events,
