@@ -125,6 +125,61 @@ test('work that throws is loud, and neither it nor the work queued behind it is 
   assert.is(budget.waitingCount, 0);
 });
 
+/** Work like `work`, asking mayContinue as a connection does, light or not, with its pieces since it (re)started. */
+function flowWork(name: string, pieces: number, light: boolean, budget: TurnBudget, clock: { ms: number }, log: string[]): DeferredWork {
+  let left = pieces;
+  const w: DeferredWork = {
+    resumeWork: () => {
+      for (let done = 0; left > 0; done++) {
+        if (!budget.mayContinue(done, light)) return budget.defer(w, light);
+        left--;
+        log.push(name);
+        clock.ms += 1;
+      }
+    },
+  };
+  return w;
+}
+
+test('light work: deferred, it resumes before the work that is not light queued before it; while it waits, work that is not light does not start, nor open the turn', () => {
+  const { budget, clock, runTurn } = manualBudget(4);
+  const log: string[] = [];
+  const heavy = flowWork('h', 6, false, budget, clock, log);
+  const light = flowWork('l', 2, true, budget, clock, log);
+  const late = flowWork('x', 1, false, budget, clock, log);
+  heavy.resumeWork();
+  light.resumeWork();
+  assert.equal(log, ['h', 'h', 'h', 'h'], 'the heavy work spent the turn; the light work had to wait');
+  assert.is(budget.lightWaitingCount, 1);
+  runTurn();
+  late.resumeWork();
+  assert.equal(log.length, 4, 'a new turn, but light work waits: work that is not light queues behind it');
+  assert.ok(budget.mayContinue(0, true), 'light work may still start: the turn was left to it');
+  runTurn();
+  assert.equal(log.join(' '), 'h h h h l l h h', 'the light work first, then the rest in the order it queued');
+  runTurn();
+  assert.equal(log.slice(8), ['x']);
+  assert.is(budget.waitingCount, 0);
+});
+
+test('finish: the waiting work is done to its end past the budget, light first, and the budget is as new', () => {
+  const { budget, clock, turns } = manualBudget(2);
+  const log: string[] = [];
+  const heavy = flowWork('h', 5, false, budget, clock, log);
+  const light = flowWork('l', 3, true, budget, clock, log);
+  heavy.resumeWork();
+  light.resumeWork();
+  assert.equal(log, ['h', 'h']);
+  budget.finish();
+  assert.equal(log.join(' '), 'h h l l l h h h', 'everything, though a turn allows two');
+  assert.is(budget.waitingCount, 0);
+  assert.is(budget.lightWaitingCount, 0);
+  turns.length = 0;
+  assert.ok(budget.allows(), 'a new turn');
+  clock.ms += 2;
+  assert.not.ok(budget.allows(), 'with the usual budget');
+});
+
 test('clear drops waiting work and the budget keeps working', () => {
   const { budget, clock, runTurn } = manualBudget(1);
   const log: string[] = [];

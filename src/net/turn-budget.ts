@@ -11,6 +11,13 @@
  * its socket unread, slowed by TCP. A connection with nothing waiting that reads something handles it at
  * once (a quantum of it) instead of queueing behind the backlogs.
  *
+ * Light work goes first: a connection with little of its own in progress (peer-connection.ts: fewer than a
+ * quantum of its messages being verified) that has to wait is queued ahead of all work that is not light,
+ * and while any light work waits, work that is not light does not start (it queues, and leaves the turn's
+ * budget to the light work). It is the new-flows list of FQ-CoDel (RFC 8290, section 4.2): a peer that
+ * sends a broadcast now and then waits for no peer's backlog, whatever the order its frames and verdicts
+ * come in, while the peers that send much share what is left round robin.
+ *
  * Pure apart from two injected functions: the clock and how to run something on the next turn (the node's
  * Clock: setImmediate on a machine), so tests drive it deterministically.
  */
@@ -27,8 +34,8 @@ export interface TurnBudgetOptions {
   /** Work one event-loop turn may do before the rest waits for a later turn, in ms. @default 50 */
   turnWorkMsMax?: number;
   /**
-   * Frames a connection handles each time its turn comes round while other connections have frames waiting;
-   * then it goes to the back of the queue. @default 64
+   * Frames a connection handles (and verdicts on its messages it acts on) each time its turn comes round while
+   * other connections have work waiting; then it goes to the back of the queue. @default 64
    */
   turnQuantumFrames?: number;
   /** Clock in ms (the node's Clock.now). */
@@ -52,7 +59,11 @@ export class TurnBudget {
   private turnStartMs: number | null = null;
   private scheduled = false;
   private cut = false;
+  /** finish() is running: every piece of work fits. */
+  private unbounded = false;
   private waiting: DeferredWork[] = [];
+  /** Work of light connections (deferred with `light`), resumed before the rest. */
+  private lightWaiting: DeferredWork[] = [];
   private readonly queued = new Set<DeferredWork>();
 
   constructor(options: TurnBudgetOptions) {
@@ -64,6 +75,7 @@ export class TurnBudget {
 
   /** Whether one more piece of work fits in this turn; the first piece of a turn always does. */
   allows(): boolean {
+    if (this.unbounded) return true;
     const now = this.now();
     if (this.turnStartMs === null) {
       this.turnStartMs = now;
@@ -78,12 +90,31 @@ export class TurnBudget {
     return false;
   }
 
-  /** Queues work that did not fit, or had its quantum while others wait; it resumes after the work queued before it. */
-  defer(work: DeferredWork): void {
+  /**
+   * Whether work that has done `done` pieces since it began or resumed may do one more now: the turn has
+   * room, it has not had its quantum while others wait, and, unless it is `light`, no light work waits.
+   */
+  mayContinue(done: number, light: boolean): boolean {
+    // Asked first: work that yields to light work does not open the turn (its budget is theirs).
+    if (!light && this.lightWaiting.length > 0) return false;
+    if (done >= this.turnQuantumFrames && this.queued.size > 0) return false;
+    return this.allows();
+  }
+
+  /**
+   * Queues work that did not fit, or had its quantum while others wait; it resumes after the work queued
+   * before it, or, `light` (its owner has little in progress), before all work that is not.
+   */
+  defer(work: DeferredWork, light = false): void {
     if (this.queued.has(work)) return;
     this.queued.add(work);
-    this.waiting.push(work);
+    (light ? this.lightWaiting : this.waiting).push(work);
     this.schedule();
+  }
+
+  /** Light work queued and not yet resumed. */
+  get lightWaitingCount(): number {
+    return this.lightWaiting.length;
   }
 
   /** Work queued and not yet resumed. */
@@ -96,9 +127,31 @@ export class TurnBudget {
     return this.queued.has(work);
   }
 
+  /**
+   * Resumes the waiting work until none is left, budget or not: the node is stopping, its connections are
+   * closed, and what they have left is the work that follows verdicts (the node's bookkeeping of the
+   * messages in flight), which must not be lost. Then the budget is as new.
+   */
+  finish(): void {
+    this.unbounded = true;
+    try {
+      while (this.queued.size > 0) {
+        const work = (this.lightWaiting.length > 0 ? this.lightWaiting : this.waiting).shift()!;
+        this.queued.delete(work);
+        work.resumeWork();
+      }
+    } finally {
+      this.unbounded = false;
+      this.clear();
+      this.turnStartMs = null;
+      this.cut = false;
+    }
+  }
+
   /** Drops all waiting work (its owners are closing); the budget stays usable. */
   clear(): void {
     this.waiting = [];
+    this.lightWaiting = [];
     this.queued.clear();
   }
 
@@ -118,14 +171,15 @@ export class TurnBudget {
   private onNextTurn(): void {
     this.scheduled = false;
     try {
-      while (this.waiting.length > 0 && this.allows()) {
-        const work = this.waiting.shift()!;
+      while (this.queued.size > 0 && this.allows()) {
+        const from = this.lightWaiting.length > 0 ? this.lightWaiting : this.waiting;
+        const work = from.shift()!;
         this.queued.delete(work);
         try {
           work.resumeWork();
         } catch (e) {
           if (!this.queued.has(work)) {
-            this.waiting.unshift(work);
+            from.unshift(work);
             this.queued.add(work);
           }
           throw e;
@@ -134,7 +188,7 @@ export class TurnBudget {
     } finally {
       this.turnStartMs = null;
       this.cut = false;
-      if (this.waiting.length > 0) this.schedule();
+      if (this.queued.size > 0) this.schedule();
     }
   }
 }
