@@ -303,6 +303,43 @@ test('turnQuantumFrames: while others wait, a connection takes that many frames 
   for (const h of [a, b, c]) h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
 });
 
+test('verdict work: past the turn budget it waits for the connection\'s turn, in order, and counts as work in progress until done; the verdict on a peer\'s only message in progress is acted on at once', async () => {
+  const clock = { ms: 4_000_000 };
+  const turn = new TurnBudget({ turnWorkMsMax: 5, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
+  const heavy = await openConnection(turn, clock, 1, 41);
+  const single = await openConnection(turn, clock, 1, 42);
+  await nextTurn();
+  const acted: string[] = [];
+  const verdict = (c: MemoryConnection, name: string): void =>
+    c.conn.afterVerdict(() => {
+      c.conn.endWork(false);
+      acted.push(name);
+      clock.ms += 1;
+    });
+  for (let i = 0; i < 8; i++) heavy.conn.beginWork(false);
+  single.conn.beginWork(false);
+  assert.ok(turn.allows());
+  clock.ms += 5; // this turn's budget is spent
+  for (let i = 0; i < 3; i++) verdict(heavy, `h${i}`);
+  assert.equal(acted, [], 'a peer with more in progress: its verdicts wait for a turn');
+  assert.ok(turn.isWaiting(heavy.conn));
+  verdict(single, 's');
+  assert.equal(acted, ['s'], 'the only message a peer has in progress: acted on at once, spent turn or not');
+  for (let i = 0; i < 3 && acted.length < 4; i++) await nextTurn();
+  assert.equal(acted, ['s', 'h0', 'h1', 'h2'], 'on a later turn, in the order the verdicts came');
+  // Counted until done: at peerInflightMax in progress reading stops, and verdicts waiting keep it stopped.
+  const { peerInflightMax } = resolveLimits({});
+  for (let i = 0; i < peerInflightMax - 5; i++) heavy.conn.beginWork(false);
+  assert.ok(heavy.socket.isPaused(), `${peerInflightMax} in progress: not read`);
+  clock.ms += 5;
+  for (let i = 0; i < peerInflightMax / 2 + 1; i++) verdict(heavy, 'h');
+  assert.ok(heavy.socket.isPaused(), 'verdicts back but not acted on: still in progress, still not read');
+  for (let i = 0; i < 200 && heavy.socket.isPaused(); i++) await nextTurn();
+  assert.not.ok(heavy.socket.isPaused(), 'read again once half are done');
+  heavy.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+  single.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+});
+
 test('a bad frame after good ones: the good ones are handled first, then the connection closes with the frame error', async () => {
   const clock = { ms: 4_000_000 };
   const turn = new TurnBudget({ turnWorkMsMax: 2, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });

@@ -403,11 +403,14 @@ export class PeerConnection implements DeferredWork {
    * handled as they come back: acting on every verdict at once held the event loop for hundreds of ms under
    * a flood of valid broadcasts, and the reads of every other peer with it (issue 16, item 3: the relay-rate
    * attack). The caller counts the message as this peer's work in progress until `act` runs (beginWork,
-   * endWork), so a peer whose verdicts wait stops being read once peerInflightMax of its messages do.
+   * endWork), so a peer whose verdicts wait stops being read once peerInflightMax of its messages do. The
+   * verdict on the only message a peer has in progress is acted on at once, spent turn or not: it is one
+   * message's work, however busy the node is with other work, and a peer cannot have two such at a time.
    */
   afterVerdict(act: () => void): void {
     const turn = this.ctx.turn;
-    if (this.verdicts.length === 0 && !turn.isWaiting(this) && turn.mayContinue(0, this.light)) return act();
+    const only = this.work.broadcast.inflight + this.work.consensus.inflight === 1;
+    if (this.verdicts.length === 0 && !turn.isWaiting(this) && (only || turn.mayContinue(0, this.light))) return act();
     this.verdicts.push(act, 0);
     turn.defer(this, this.light);
   }
