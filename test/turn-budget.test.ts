@@ -9,7 +9,7 @@ import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts'
 import { StrongcastError } from '../src/errors.ts';
 import { resolveLimits } from '../src/core/node-options.ts';
 import { earlyBytesMax } from '../src/net/peer-connection.ts';
-import { TurnBudget, turnBudgetDefaults, type DeferredWork } from '../src/net/turn-budget.ts';
+import { TurnBudget, turnBudgetDefaults, type DeferredWork, type WorkPriority } from '../src/net/turn-budget.ts';
 import { nextTurn, openMemoryConnection, range, sealedGetchainBytes, startMemoryConnection, type MemoryConnection } from './helpers/memory-connection.ts';
 
 /** A budget whose turns the test runs by hand. */
@@ -125,13 +125,13 @@ test('work that throws is loud, and neither it nor the work queued behind it is 
   assert.is(budget.waitingCount, 0);
 });
 
-/** Work like `work`, asking mayContinue as a connection does, light or not, with its pieces since it (re)started. */
-function flowWork(name: string, pieces: number, light: boolean, budget: TurnBudget, clock: { ms: number }, log: string[]): DeferredWork {
+/** Work like `work`, asking mayContinue as a connection does, at `priority`, with its pieces since it (re)started. */
+function flowWork(name: string, pieces: number, priority: WorkPriority, budget: TurnBudget, clock: { ms: number }, log: string[]): DeferredWork {
   let left = pieces;
   const w: DeferredWork = {
     resumeWork: () => {
       for (let done = 0; left > 0; done++) {
-        if (!budget.mayContinue(done, light)) return budget.defer(w, light);
+        if (!budget.mayContinue(done, priority)) return budget.defer(w, priority);
         left--;
         log.push(name);
         clock.ms += 1;
@@ -141,39 +141,43 @@ function flowWork(name: string, pieces: number, light: boolean, budget: TurnBudg
   return w;
 }
 
-test('light work: deferred, it resumes before the work that is not light queued before it; while it waits, work that is not light does not start, nor open the turn', () => {
+test('priorities: deferred work resumes after all work of higher priority, whenever it queued; while such work waits, lower work does not start, nor open the turn', () => {
   const { budget, clock, runTurn } = manualBudget(4);
   const log: string[] = [];
-  const heavy = flowWork('h', 6, false, budget, clock, log);
-  const light = flowWork('l', 2, true, budget, clock, log);
-  const late = flowWork('x', 1, false, budget, clock, log);
-  heavy.resumeWork();
+  const rest = flowWork('r', 6, 'rest', budget, clock, log);
+  const light = flowWork('l', 2, 'light', budget, clock, log);
+  const verdict = flowWork('v', 1, 'verdict', budget, clock, log);
+  const late = flowWork('x', 1, 'rest', budget, clock, log);
+  rest.resumeWork();
   light.resumeWork();
-  assert.equal(log, ['h', 'h', 'h', 'h'], 'the heavy work spent the turn; the light work had to wait');
-  assert.is(budget.lightWaitingCount, 1);
+  verdict.resumeWork();
+  assert.equal(log, ['r', 'r', 'r', 'r'], 'the first work spent the turn; the others had to wait');
+  assert.is(budget.waitingCountOf('light'), 1);
+  assert.is(budget.waitingCountOf('verdict'), 1);
   runTurn();
   late.resumeWork();
-  assert.equal(log.length, 4, 'a new turn, but light work waits: work that is not light queues behind it');
-  assert.ok(budget.mayContinue(0, true), 'light work may still start: the turn was left to it');
+  assert.equal(log.length, 4, 'a new turn, but higher work waits: lower work queues behind it');
+  assert.not.ok(budget.mayContinue(0, 'light'), 'light work yields to verdict work');
+  assert.ok(budget.mayContinue(0, 'verdict'), 'verdict work may start: the turn was left to it');
   runTurn();
-  assert.equal(log.join(' '), 'h h h h l l h h', 'the light work first, then the rest in the order it queued');
+  assert.equal(log.join(' '), 'r r r r v l l r', 'verdict, then light, then the rest in the order it queued');
   runTurn();
-  assert.equal(log.slice(8), ['x']);
+  assert.equal(log.slice(8), ['x', 'r'], 'x queued before the rest of r went back in line');
   assert.is(budget.waitingCount, 0);
 });
 
-test('finish: the waiting work is done to its end past the budget, light first, and the budget is as new', () => {
+test('finish: the waiting work is done to its end past the budget, by priority, and the budget is as new', () => {
   const { budget, clock, turns } = manualBudget(2);
   const log: string[] = [];
-  const heavy = flowWork('h', 5, false, budget, clock, log);
-  const light = flowWork('l', 3, true, budget, clock, log);
-  heavy.resumeWork();
+  const rest = flowWork('r', 5, 'rest', budget, clock, log);
+  const light = flowWork('l', 3, 'light', budget, clock, log);
+  rest.resumeWork();
   light.resumeWork();
-  assert.equal(log, ['h', 'h']);
+  assert.equal(log, ['r', 'r']);
   budget.finish();
-  assert.equal(log.join(' '), 'h h l l l h h h', 'everything, though a turn allows two');
+  assert.equal(log.join(' '), 'r r l l l r r r', 'everything, though a turn allows two');
   assert.is(budget.waitingCount, 0);
-  assert.is(budget.lightWaitingCount, 0);
+  assert.is(budget.waitingCountOf('light'), 0);
   turns.length = 0;
   assert.ok(budget.allows(), 'a new turn');
   clock.ms += 2;

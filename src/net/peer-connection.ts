@@ -25,7 +25,7 @@ import { SecureChannel } from './secure-channel.ts';
 import type { Message, MessageType } from '../wire/schema.ts';
 import type { Verifier } from '../crypto/verifier.ts';
 import type { NodeLimits } from '../core/node-options.ts';
-import type { DeferredWork, TurnBudget } from './turn-budget.ts';
+import type { DeferredWork, TurnBudget, WorkPriority } from './turn-budget.ts';
 import type { OverloadGate } from './overload-gate.ts';
 import { FrameQueue } from './frame-queue.ts';
 import { Inbox } from './inbox.ts';
@@ -358,7 +358,7 @@ export class PeerConnection implements DeferredWork {
   private readUnread(): void {
     while (this.unread !== null && this.channel.readingHandshake && !this.isClosed()) {
       if (!this.ctx.turn.allows()) {
-        this.ctx.turn.defer(this, this.light);
+        this.ctx.turn.defer(this, this.priority);
         return this.updateReading();
       }
       this.readOneHandshakeFrame(this.unread);
@@ -410,19 +410,25 @@ export class PeerConnection implements DeferredWork {
   afterVerdict(act: () => void): void {
     const turn = this.ctx.turn;
     const only = this.work.broadcast.inflight + this.work.consensus.inflight === 1;
-    if (this.verdicts.length === 0 && !turn.isWaiting(this) && (only || turn.mayContinue(0, this.light))) return act();
+    if (this.verdicts.length === 0 && !turn.isWaiting(this) && (only || turn.mayContinue(0, this.light ? 'verdict' : 'rest'))) return act();
     this.verdicts.push(act, 0);
-    turn.defer(this, this.light);
+    turn.defer(this, this.priority);
   }
 
   /**
-   * Fewer than turnQuantumFrames of this peer's messages are being verified (verdicts waiting for their work
-   * do not count): a peer that sends now and then. Its work goes ahead of the backlogs of the peers that send
-   * much (turn-budget.ts), as its checks do in the verifier's lanes.
+   * Fewer than turnQuantumFrames of this peer's messages are in progress (being verified, or waiting for the
+   * work that follows their verdicts): a peer that sends now and then. Its work goes ahead of the backlogs of
+   * the peers that send much (turn-budget.ts), as its checks do in the verifier's lanes.
    */
   private get light(): boolean {
     const { broadcast, consensus } = this.work;
-    return broadcast.inflight + consensus.inflight - this.verdicts.length < this.ctx.turn.turnQuantumFrames;
+    return broadcast.inflight + consensus.inflight < this.ctx.turn.turnQuantumFrames;
+  }
+
+  /** How soon this connection's next piece of work resumes if it waits: a light peer's verdicts first, then its other work, then the rest's. */
+  private get priority(): WorkPriority {
+    if (!this.light) return 'rest';
+    return this.verdicts.length > 0 ? 'verdict' : 'light';
   }
 
   /**
@@ -444,8 +450,8 @@ export class PeerConnection implements DeferredWork {
     const turn = this.ctx.turn;
     let acted = 0;
     while (this.verdicts.length > 0) {
-      if (!turn.mayContinue(acted, this.light)) {
-        turn.defer(this, this.light);
+      if (!turn.mayContinue(acted, this.priority)) {
+        turn.defer(this, this.priority);
         return -1;
       }
       const act = this.verdicts.peek();
@@ -473,8 +479,8 @@ export class PeerConnection implements DeferredWork {
       const queue = !consensusWaits && this.inbox.consensus.length > 0 ? this.inbox.consensus : this.inbox.other;
       const consensus = queue === this.inbox.consensus;
       if (queue.length === 0 || (!consensus && otherWaits)) break;
-      if (!turn.mayContinue(handled, this.light)) {
-        turn.defer(this, this.light);
+      if (!turn.mayContinue(handled, this.priority)) {
+        turn.defer(this, this.priority);
         break;
       }
       const msg = queue.peek();

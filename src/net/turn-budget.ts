@@ -11,17 +11,30 @@
  * its socket unread, slowed by TCP. A connection with nothing waiting that reads something handles it at
  * once (a quantum of it) instead of queueing behind the backlogs.
  *
- * Light work goes first: a connection with little of its own in progress (peer-connection.ts: fewer than a
- * quantum of its messages being verified) that has to wait is queued ahead of all work that is not light,
- * and while any light work waits, work that is not light does not start (it queues, and leaves the turn's
- * budget to the light work). It is the new-flows list of FQ-CoDel (RFC 8290, section 4.2): a peer that
- * sends a broadcast now and then waits for no peer's backlog, whatever the order its frames and verdicts
- * come in, while the peers that send much share what is left round robin.
+ * Light work goes first: work that has to wait is queued by priority (WorkPriority), and while work of a
+ * higher priority waits, work of a lower one does not start (it queues, and leaves the turn's budget to the
+ * other). A connection with little of its own in progress (peer-connection.ts: fewer than a quantum of its
+ * messages being verified) is light: what follows the verdicts on its messages comes first (a message
+ * already read and checked, one message's relay and delivery each), then its other work, then everything
+ * else. It is the new-flows list of FQ-CoDel (RFC 8290, section 4.2): a peer that sends a broadcast now and
+ * then waits for no peer's backlog, whatever the order its frames and verdicts come in, while the peers that
+ * send much share what is left round robin. Light peers' reads come after light peers' verdicts because a
+ * peer with nothing being verified may still send frames that cost much to handle (IHAVE frames of a
+ * thousand ids, which are never verified).
  *
  * Pure apart from two injected functions: the clock and how to run something on the next turn (the node's
  * Clock: setImmediate on a machine), so tests drive it deterministically.
  */
 import { positiveInt } from '../options.ts';
+
+/**
+ * How soon deferred work resumes, first to last: the work that follows the verdicts on a light peer's
+ * messages, a light peer's other work, the rest. Within one priority, round robin.
+ */
+export type WorkPriority = 'verdict' | 'light' | 'rest';
+
+/** The priorities, first to last. */
+const priorities: readonly WorkPriority[] = ['verdict', 'light', 'rest'];
 
 /** Something with queued work that the budget resumes on a later turn. */
 export interface DeferredWork {
@@ -61,9 +74,8 @@ export class TurnBudget {
   private cut = false;
   /** finish() is running: every piece of work fits. */
   private unbounded = false;
-  private waiting: DeferredWork[] = [];
-  /** Work of light connections (deferred with `light`), resumed before the rest. */
-  private lightWaiting: DeferredWork[] = [];
+  /** Work waiting, by priority. */
+  private waiting: Record<WorkPriority, DeferredWork[]> = { verdict: [], light: [], rest: [] };
   private readonly queued = new Set<DeferredWork>();
 
   constructor(options: TurnBudgetOptions) {
@@ -91,30 +103,38 @@ export class TurnBudget {
   }
 
   /**
-   * Whether work that has done `done` pieces since it began or resumed may do one more now: the turn has
-   * room, it has not had its quantum while others wait, and, unless it is `light`, no light work waits.
+   * Whether work of `priority` that has done `done` pieces since it began or resumed may do one more now:
+   * no work of a higher priority waits, it has not had its quantum while others wait, and the turn has room.
    */
-  mayContinue(done: number, light: boolean): boolean {
-    // Asked first: work that yields to light work does not open the turn (its budget is theirs).
-    if (!light && this.lightWaiting.length > 0) return false;
+  mayContinue(done: number, priority: WorkPriority): boolean {
+    // Asked first: work that yields to higher-priority work does not open the turn (its budget is theirs).
+    for (const p of priorities) {
+      if (p === priority) break;
+      if (this.waiting[p].length > 0) return false;
+    }
     if (done >= this.turnQuantumFrames && this.queued.size > 0) return false;
     return this.allows();
   }
 
   /**
-   * Queues work that did not fit, or had its quantum while others wait; it resumes after the work queued
-   * before it, or, `light` (its owner has little in progress), before all work that is not.
+   * Queues work that did not fit, or had its quantum while others wait: it resumes after the work of its
+   * `priority` queued before it, and after all work of higher priorities.
    */
-  defer(work: DeferredWork, light = false): void {
+  defer(work: DeferredWork, priority: WorkPriority = 'rest'): void {
     if (this.queued.has(work)) return;
     this.queued.add(work);
-    (light ? this.lightWaiting : this.waiting).push(work);
+    this.waiting[priority].push(work);
     this.schedule();
   }
 
-  /** Light work queued and not yet resumed. */
-  get lightWaitingCount(): number {
-    return this.lightWaiting.length;
+  /** Work of `priority` queued and not yet resumed. */
+  waitingCountOf(priority: WorkPriority): number {
+    return this.waiting[priority].length;
+  }
+
+  /** The queue the next work to resume comes from (one must be waiting). */
+  private firstQueue(): DeferredWork[] {
+    return this.waiting[priorities.find((p) => this.waiting[p].length > 0)!];
   }
 
   /** Work queued and not yet resumed. */
@@ -136,7 +156,7 @@ export class TurnBudget {
     this.unbounded = true;
     try {
       while (this.queued.size > 0) {
-        const work = (this.lightWaiting.length > 0 ? this.lightWaiting : this.waiting).shift()!;
+        const work = this.firstQueue().shift()!;
         this.queued.delete(work);
         work.resumeWork();
       }
@@ -150,8 +170,7 @@ export class TurnBudget {
 
   /** Drops all waiting work (its owners are closing); the budget stays usable. */
   clear(): void {
-    this.waiting = [];
-    this.lightWaiting = [];
+    this.waiting = { verdict: [], light: [], rest: [] };
     this.queued.clear();
   }
 
@@ -172,7 +191,7 @@ export class TurnBudget {
     this.scheduled = false;
     try {
       while (this.queued.size > 0 && this.allows()) {
-        const from = this.lightWaiting.length > 0 ? this.lightWaiting : this.waiting;
+        const from = this.firstQueue();
         const work = from.shift()!;
         this.queued.delete(work);
         try {
