@@ -14,7 +14,7 @@
  * Light work goes first: work that has to wait is queued by priority (WorkPriority), and while work of a
  * higher priority waits, work of a lower one does not start (it queues, and leaves the turn's budget to the
  * other). A connection with little of its own in progress (peer-connection.ts: fewer than a quantum of its
- * messages being verified) is light: what follows the verdicts on its messages comes first (a message
+ * messages being verified or waiting for their verdicts' work) is light: what follows the verdicts on its messages comes first (a message
  * already read and checked, one message's relay and delivery each), then its other work, then everything
  * else. It is the new-flows list of FQ-CoDel (RFC 8290, section 4.2): a peer that sends a broadcast now and
  * then waits for no peer's backlog, whatever the order its frames and verdicts come in, while the peers that
