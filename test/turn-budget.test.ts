@@ -9,7 +9,7 @@ import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts'
 import { StrongcastError } from '../src/errors.ts';
 import { resolveLimits } from '../src/core/node-options.ts';
 import { earlyBytesMax } from '../src/net/peer-connection.ts';
-import { TurnBudget, turnBudgetDefaults, type DeferredWork } from '../src/net/turn-budget.ts';
+import { TurnBudget, turnBudgetDefaults, type DeferredWork, type WorkPriority } from '../src/net/turn-budget.ts';
 import { nextTurn, openMemoryConnection, range, sealedGetchainBytes, startMemoryConnection, type MemoryConnection } from './helpers/memory-connection.ts';
 
 /** A budget whose turns the test runs by hand. */
@@ -123,6 +123,65 @@ test('work that throws is loud, and neither it nor the work queued behind it is 
   runTurn();
   assert.equal(log, ['a', 'a', 'boom', 'b']);
   assert.is(budget.waitingCount, 0);
+});
+
+/** Work like `work`, asking mayContinue as a connection does, at `priority`, with its pieces since it (re)started. */
+function flowWork(name: string, pieces: number, priority: WorkPriority, budget: TurnBudget, clock: { ms: number }, log: string[]): DeferredWork {
+  let left = pieces;
+  const w: DeferredWork = {
+    resumeWork: () => {
+      for (let done = 0; left > 0; done++) {
+        if (!budget.mayContinue(done, priority)) return budget.defer(w, priority);
+        left--;
+        log.push(name);
+        clock.ms += 1;
+      }
+    },
+  };
+  return w;
+}
+
+test('priorities: deferred work resumes after all work of higher priority, whenever it queued; while such work waits, lower work does not start, nor open the turn', () => {
+  const { budget, clock, runTurn } = manualBudget(4);
+  const log: string[] = [];
+  const rest = flowWork('r', 6, 'rest', budget, clock, log);
+  const light = flowWork('l', 2, 'light', budget, clock, log);
+  const verdict = flowWork('v', 1, 'verdict', budget, clock, log);
+  const late = flowWork('x', 1, 'rest', budget, clock, log);
+  rest.resumeWork();
+  light.resumeWork();
+  verdict.resumeWork();
+  assert.equal(log, ['r', 'r', 'r', 'r'], 'the first work spent the turn; the others had to wait');
+  assert.is(budget.waitingCountOf('light'), 1);
+  assert.is(budget.waitingCountOf('verdict'), 1);
+  runTurn();
+  late.resumeWork();
+  assert.equal(log.length, 4, 'a new turn, but higher work waits: lower work queues behind it');
+  assert.not.ok(budget.mayContinue(0, 'light'), 'light work yields to verdict work');
+  assert.ok(budget.mayContinue(0, 'verdict'), 'verdict work may start: the turn was left to it');
+  runTurn();
+  assert.equal(log.join(' '), 'r r r r v l l r', 'verdict, then light, then the rest in the order it queued');
+  runTurn();
+  assert.equal(log.slice(8), ['x', 'r'], 'x queued before the rest of r went back in line');
+  assert.is(budget.waitingCount, 0);
+});
+
+test('finish: the waiting work is done to its end past the budget, by priority, and the budget is as new', () => {
+  const { budget, clock, turns } = manualBudget(2);
+  const log: string[] = [];
+  const rest = flowWork('r', 5, 'rest', budget, clock, log);
+  const light = flowWork('l', 3, 'light', budget, clock, log);
+  rest.resumeWork();
+  light.resumeWork();
+  assert.equal(log, ['r', 'r']);
+  budget.finish();
+  assert.equal(log.join(' '), 'r r l l l r r r', 'everything, though a turn allows two');
+  assert.is(budget.waitingCount, 0);
+  assert.is(budget.waitingCountOf('light'), 0);
+  turns.length = 0;
+  assert.ok(budget.allows(), 'a new turn');
+  clock.ms += 2;
+  assert.not.ok(budget.allows(), 'with the usual budget');
 });
 
 test('clear drops waiting work and the budget keeps working', () => {
@@ -246,6 +305,43 @@ test('turnQuantumFrames: while others wait, a connection takes that many frames 
   assert.ok(order.length > handledBefore);
   for (const tag of ['31', '32']) assert.equal(order.filter((o) => o.startsWith(`${tag}:`)), range(0, 12).map((v) => `${tag}:${v}`), `${tag}'s frames all handled, in order`);
   for (const h of [a, b, c]) h.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+});
+
+test('verdict work: past the turn budget it waits for the connection\'s turn, in order, and counts as work in progress until done; the verdict on a peer\'s only message in progress is acted on at once', async () => {
+  const clock = { ms: 4_000_000 };
+  const turn = new TurnBudget({ turnWorkMsMax: 5, now: () => clock.ms, nextTurn: (run) => void setImmediate(run) });
+  const heavy = await openConnection(turn, clock, 1, 41);
+  const single = await openConnection(turn, clock, 1, 42);
+  await nextTurn();
+  const acted: string[] = [];
+  const verdict = (c: MemoryConnection, name: string): void =>
+    c.conn.afterVerdict(() => {
+      c.conn.endWork(false);
+      acted.push(name);
+      clock.ms += 1;
+    });
+  for (let i = 0; i < 8; i++) heavy.conn.beginWork(false);
+  single.conn.beginWork(false);
+  assert.ok(turn.allows());
+  clock.ms += 5; // this turn's budget is spent
+  for (let i = 0; i < 3; i++) verdict(heavy, `h${i}`);
+  assert.equal(acted, [], 'a peer with more in progress: its verdicts wait for a turn');
+  assert.ok(turn.isWaiting(heavy.conn));
+  verdict(single, 's');
+  assert.equal(acted, ['s'], 'the only message a peer has in progress: acted on at once, spent turn or not');
+  for (let i = 0; i < 3 && acted.length < 4; i++) await nextTurn();
+  assert.equal(acted, ['s', 'h0', 'h1', 'h2'], 'on a later turn, in the order the verdicts came');
+  // Counted until done: at peerInflightMax in progress reading stops, and verdicts waiting keep it stopped.
+  const { peerInflightMax } = resolveLimits({});
+  for (let i = 0; i < peerInflightMax - 5; i++) heavy.conn.beginWork(false);
+  assert.ok(heavy.socket.isPaused(), `${peerInflightMax} in progress: not read`);
+  clock.ms += 5;
+  for (let i = 0; i < peerInflightMax / 2 + 1; i++) verdict(heavy, 'h');
+  assert.ok(heavy.socket.isPaused(), 'verdicts back but not acted on: still in progress, still not read');
+  for (let i = 0; i < 200 && heavy.socket.isPaused(); i++) await nextTurn();
+  assert.not.ok(heavy.socket.isPaused(), 'read again once half are done');
+  heavy.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
+  single.conn.close('ERR_CONNECTION_CLOSED', 'test', false);
 });
 
 test('a bad frame after good ones: the good ones are handled first, then the connection closes with the frame error', async () => {

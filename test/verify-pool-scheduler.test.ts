@@ -161,7 +161,7 @@ test('full batches go while fewer than two per thread are in flight; results rea
 /** `job` in lane `lane`. */
 const inLane = (lane: string, ids: number[], outcomes?: Map<number, Outcome>): BatchJob[] => ids.map((id) => ({ ...job(id, 1, outcomes), lane }));
 
-test('lanes: one check of a light lane, queued behind a heavy lane\'s backlog, goes in the next batch', async () => {
+test('lanes: one check of a light lane, queued behind a heavy lane\'s backlog, leads the next batch', async () => {
   const e = new FakeExecutor(1);
   const s = new BatchScheduler(e, settings({ batchMax: 4, laneQuantumSignatures: 1 }));
   s.enqueueAll(inLane('heavy', range(0, 20)));
@@ -169,10 +169,35 @@ test('lanes: one check of a light lane, queued behind a heavy lane\'s backlog, g
   s.enqueue(inLane('light', [100])[0]!);
   (e.runs[0] as FakeRun).finish();
   await turn();
-  assert.equal(runIds(e)[2], [8, 100, 9, 10], 'the light check is in the next batch, not after the 12 queued before it');
+  assert.equal(runIds(e)[2], [100, 8, 9, 10], 'the light check is first in the next batch, not after the 12 queued before it');
   (e.runs[1] as FakeRun).finish();
   await turn();
   assert.equal(runIds(e)[3], [11, 12, 13, 14], 'the heavy lane alone again: its own checks in order');
+});
+
+test('light lanes: a check of a lane with nothing else queued or in flight, while other lanes\' checks are queued, is verified here at once; the lane\'s next check, sent before the answer, waits its turn', async () => {
+  const e = new FakeExecutor(1, false, 'answers');
+  const s = new BatchScheduler(e, settings({ batchMax: 4, laneQuantumSignatures: 1, inlineSignaturesMax: 2 }));
+  const outcomes = new Map<number, Outcome>();
+  s.enqueueAll(inLane('heavy', range(0, 20)));
+  assert.equal(runIds(e).length, 2, 'both in-flight places taken; 12 checks of the heavy lane wait');
+  s.enqueue(inLane('light', [100], outcomes)[0]!);
+  assert.equal(e.here, [[100]], 'verified here as it came: no place to wait for, no thread\'s round trip');
+  assert.equal(outcomes.get(100), { slots: [100] }, 'answered before enqueue returned');
+  s.enqueueAll(inLane('light', [101, 102], outcomes));
+  assert.equal(e.here, [[100], [101]], 'answered, the lane is light again; its check after that, queued before the answer, is not');
+  await turn();
+  assert.equal(e.here.length, 2, 'the heavy backlog is not run here');
+  (e.runs[0] as FakeRun).finish();
+  await turn();
+  assert.equal(runIds(e)[2], [8, 102, 9, 10], 'the lane\'s second check takes its round-robin turn');
+  // Without a backlog of other lanes a lane's check is the plain queue: it waits for the end of the turn.
+  const f = new FakeExecutor(1, false, 'answers');
+  const t = new BatchScheduler(f, settings({ batchMax: 4, inlineSignaturesMax: 2 }));
+  t.enqueue(inLane('only', [1])[0]!);
+  assert.equal(f.here, [], 'not before the end of the turn');
+  await turn();
+  assert.equal(f.here, [[1]]);
 });
 
 test('laneQuantumSignatures: each backlogged lane adds exactly that many signatures a turn, in its own order', async () => {

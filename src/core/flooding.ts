@@ -71,11 +71,13 @@ export class Flooding {
     if (h.verifier.verifyNow) return this.#verifyGossipNow(c, msg, id, check);
     c.beginWork(false);
     // The connection's own lane: its checks queue behind its own backlog, not behind other peers' (batch-scheduler.ts).
+    // The relay and delivery that follow are this peer's work too, within the turn budget (afterVerdict).
     h.verifier.verify([check], c.addr).then(
-      ([ok]) => {
-        c.endWork(false);
-        this.#afterGossipVerify(c, msg, id, ok === true);
-      },
+      ([ok]) =>
+        c.afterVerdict(() => {
+          c.endWork(false);
+          this.#afterGossipVerify(c, msg, id, ok === true);
+        }),
       (e: unknown) => {
         c.endWork(false);
         this.#afterVerifyFailure(id, e, false);

@@ -195,7 +195,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.maintainTimer = null;
     this.lazyTimer = null;
     this.table.closeAll('ERR_CONNECTION_CLOSED', 'node shutting down');
-    this.turn.clear();
+    // What follows the verdicts that came back and waited for a turn is done now (closed, it only settles).
+    this.turn.finish();
     this.gate.clear();
     this.consensusGate.clear();
     const listener = this.listener;

@@ -33,6 +33,15 @@
  * however many another lane has queued, and a lane that queues more than its share waits for its own backlog
  * (its connection, holding its socket unread, is slowed by TCP). With one lane this is the plain FIFO.
  *
+ * A broadcast check of a lane with nothing else queued or in flight (a peer that sends now and then) is
+ * light: it goes ahead of the lanes with backlogs, as a new flow does in FQ-CoDel (RFC 8290, section 4.2),
+ * verified at once on this thread while such checks are few (at most `inlineSignaturesMax`) and the inline
+ * budget allows, else leading the next batch. Under a flood that keeps the threads busy a light peer's check
+ * so waits neither for a batch slot behind the backlogs nor for a thread's round trip, both of which
+ * stretch with how long this thread takes to come back to the threads' results (issue 16, item 3: hundreds
+ * of ms for the relay-rate attack's probes). The lane's next check, sent before the first is answered, is
+ * not light: one peer gets one light check per answer, so light checks stay few.
+ *
  * Consensus checks (Dolev-Strong chains, validators' outcomes, catch-up statements) are a class of their own,
  * with lanes of their own, served before every broadcast lane: Dolev-Strong needs every honest chain checked
  * within its round, and a flood of valid broadcasts (each sender within its rate) must not delay that. At the
@@ -150,8 +159,11 @@ export function poolError(e: unknown): StrongcastError {
   return new StrongcastError('ERR_POOL', `verification worker failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
 }
 
-/** Which queued jobs a batch is cut from: consensus only, broadcasts only, or either (consensus first, within its share). */
-type Source = 'consensus' | 'broadcast' | 'any';
+/**
+ * Which queued jobs a batch is cut from: consensus only, light lanes only, broadcasts only (light lanes
+ * first), or any (consensus first within its share, then light lanes, then the rest).
+ */
+type Source = 'consensus' | 'light' | 'broadcast' | 'any';
 
 /** Queues jobs, batches them for an executor, and accounts for the signatures pending. */
 export class BatchScheduler {
@@ -161,8 +173,15 @@ export class BatchScheduler {
   readonly #inFlightMax: number;
   /** Consensus checks not yet dispatched, by lane: served before broadcasts. */
   readonly #consensus: LaneRing<BatchJob>;
+  /**
+   * Broadcast checks of light lanes (nothing else of theirs queued or in flight when they came), by lane:
+   * served before the other broadcast lanes, on this thread when the inline budget allows.
+   */
+  readonly #light: LaneRing<BatchJob>;
   /** Every other job not yet dispatched, by lane. */
   readonly #broadcast: LaneRing<BatchJob>;
+  /** Broadcast signatures queued or in flight, by lane (lanes with none are not kept). */
+  readonly #outstanding = new Map<string, number>();
   /** How far consensus checks may go ahead of waiting broadcasts. */
   readonly #share: ClassShare;
   /** Signatures queued or in flight: what pendingChecksMax bounds. */
@@ -193,6 +212,7 @@ export class BatchScheduler {
     this.#later = later;
     this.#inFlightMax = executor.parallelism * inFlightPerThread;
     this.#consensus = new LaneRing(settings.laneQuantumSignatures);
+    this.#light = new LaneRing(settings.laneQuantumSignatures);
     this.#broadcast = new LaneRing(settings.laneQuantumSignatures);
     this.#share = new ClassShare(settings.consensusSharePercentMax, settings.consensusBurstSignatures);
     this.#now = settings.now ?? (() => performance.now());
@@ -282,7 +302,8 @@ export class BatchScheduler {
     this.#timer?.cancel();
     this.#timer = null;
     const closed = new StrongcastError('ERR_POOL', 'the verification pool was closed before this check ran');
-    const waiting = [...this.#consensus.drain(), ...this.#broadcast.drain()];
+    const waiting = [...this.#consensus.drain(), ...this.#light.drain(), ...this.#broadcast.drain()];
+    this.#settled(waiting);
     for (const job of waiting) {
       this.#pendingSignatures -= itemSignatures(job.item);
       job.onError(closed);
@@ -293,22 +314,51 @@ export class BatchScheduler {
 
   /** Signatures queued now (not yet dispatched). */
   get #queuedSignatures(): number {
-    return this.#consensus.signatures + this.#broadcast.signatures;
+    return this.#consensus.signatures + this.#light.signatures + this.#broadcast.signatures;
   }
 
   /** Jobs queued now (not yet dispatched). */
   get #hasQueued(): boolean {
-    return !this.#consensus.empty || !this.#broadcast.empty;
+    return !this.#consensus.empty || !this.#light.empty || !this.#broadcast.empty;
   }
 
+  /** Broadcast checks queued, light lanes' and the others'. */
+  get #broadcastEmpty(): boolean {
+    return this.#light.empty && this.#broadcast.empty;
+  }
+
+  /**
+   * Queues a job in its lane: a consensus check with the consensus lanes; a broadcast check of a lane with
+   * nothing else queued or in flight (a peer that sends now and then), while other lanes' checks are queued,
+   * with the light lanes, served first; any other with the rest. So one check of a light peer does not wait
+   * for a batch slot behind the lanes with backlogs, nor for a thread's round trip when this thread may
+   * verify it (issue 16, item 3). An inline executor has no threads to wait for: its jobs are never light.
+   */
   #push(job: BatchJob): void {
-    (job.consensus === true ? this.#consensus : this.#broadcast).push(job.lane ?? '', job);
-    this.#pendingSignatures += itemSignatures(job.item);
+    const lane = job.lane ?? '';
+    const n = itemSignatures(job.item);
+    this.#pendingSignatures += n;
+    if (job.consensus === true) return this.#consensus.push(lane, job);
+    const outstanding = this.#outstanding.get(lane) ?? 0;
+    const light = outstanding === 0 && !this.#executor.inline && !this.#broadcastEmpty;
+    this.#outstanding.set(lane, outstanding + n);
+    (light ? this.#light : this.#broadcast).push(lane, job);
+  }
+
+  /** `jobs` left the scheduler (answered, failed or dropped): their lanes' broadcast signatures are no longer outstanding. */
+  #settled(jobs: readonly BatchJob[]): void {
+    for (const job of jobs) {
+      if (job.consensus === true) continue;
+      const lane = job.lane ?? '';
+      const left = (this.#outstanding.get(lane) ?? 0) - itemSignatures(job.item);
+      if (left > 0) this.#outstanding.set(lane, left);
+      else this.#outstanding.delete(lane);
+    }
   }
 
   /** Whether the next job taken is a consensus check: one is queued, and no broadcast waits or it has share left. */
   get #consensusFirst(): boolean {
-    return !this.#consensus.empty && (this.#broadcast.empty || this.#share.allows);
+    return !this.#consensus.empty && (this.#broadcastEmpty || this.#share.allows);
   }
 
   /** Dispatches what the load allows; `waited` is true once the jobs had their turn (or batchWaitMs) to gather. */
@@ -324,7 +374,15 @@ export class BatchScheduler {
         if (!ranHere && this.#mayRunHere('consensus')) ranHere = this.#runHere('consensus');
         else if (this.#inFlight < this.#inFlightMax) this.#dispatch(batchMax, 'consensus');
         else break;
-      } else if (this.#broadcast.signatures >= batchMax && this.#inFlight < this.#inFlightMax) this.#dispatch(batchMax, 'broadcast');
+      } else if (!this.#light.empty && !this.#broadcast.empty && !ranHere && this.#mayRunHere('light')) {
+        // Light lanes' checks with a backlog of other lanes queued: at once, on this thread while they are few and
+        // the budget allows, so they wait for no batch slot behind the backlog and no thread's round trip.
+        ranHere = this.#runHere('light');
+      } else if (waited && !this.#light.empty && !this.#broadcast.empty) {
+        // Else they lead the next batch a thread takes.
+        if (this.#inFlight < this.#inFlightMax) this.#dispatch(batchMax, 'any');
+        else break;
+      } else if (this.#light.signatures + this.#broadcast.signatures >= batchMax && this.#inFlight < this.#inFlightMax) this.#dispatch(batchMax, 'broadcast');
       else if (waited && !ranHere && this.#mayRunHere('any')) ranHere = this.#runHere('any');
       else if (waited && this.#inFlight < executor.parallelism) {
         const idle = executor.parallelism - this.#inFlight;
@@ -352,10 +410,11 @@ export class BatchScheduler {
    */
   #mayRunHere(from: Source): boolean {
     const budget = this.#inlineBudget;
-    const signatures = from === 'consensus' ? this.#consensus.signatures : this.#queuedSignatures;
+    const only = from === 'consensus' ? this.#consensus : from === 'light' ? this.#light : null;
+    const signatures = only ? only.signatures : this.#queuedSignatures;
     if (budget === null || signatures > this.#settings.inlineSignaturesMax) return false;
     // At most inlineSignaturesMax jobs are walked here (each has a signature at least).
-    const bytes = this.#consensus.bytes() + (from === 'consensus' ? 0 : this.#broadcast.bytes());
+    const bytes = only ? only.bytes() : this.#consensus.bytes() + this.#light.bytes() + this.#broadcast.bytes();
     return bytes <= inlineBatchBytesMax && budget.tokens(this.#now()) > inlineBudgetEpsilonMs;
   }
 
@@ -374,6 +433,7 @@ export class BatchScheduler {
       results = this.#executor.runHere!(packBatch(jobs.map((j) => j.item)));
     } catch (e) {
       this.#chargeInline(startedMs);
+      this.#settled(jobs);
       this.#pendingSignatures -= signatures;
       const error = poolError(e);
       for (const job of jobs) job.onError(error);
@@ -409,7 +469,7 @@ export class BatchScheduler {
       if (jobs.length > 0 && (signatures + n > signaturesTarget || bytes + b > batchBytesMax)) return signatures;
       // Consensus going ahead of waiting broadcasts spends its share; broadcasts taken earn it back.
       if (ring === this.#consensus) {
-        if (!this.#broadcast.empty) this.#share.spend(n);
+        if (!this.#broadcastEmpty) this.#share.spend(n);
       } else {
         if (!this.#consensus.empty && !this.#share.allows) this.#consensusHeldSignatures += n;
         this.#share.earn(n);
@@ -422,9 +482,14 @@ export class BatchScheduler {
 
   /** The ring the next job of `from` comes from; null when it has none (or, for consensus, no share left). */
   #ringFor(from: Source): LaneRing<BatchJob> | null {
-    if (this.#consensusFirst && from !== 'broadcast') return this.#consensus;
-    // Not first, consensus checks have nothing queued or wait behind broadcasts for their share.
-    if (from === 'consensus' || this.#broadcast.empty) return null;
+    if (from === 'consensus' || from === 'any') {
+      if (this.#consensusFirst) return this.#consensus;
+      // Not first, consensus checks have nothing queued or wait behind broadcasts for their share.
+      if (from === 'consensus') return null;
+    }
+    // A lane's light check is older than any other check of it: taken first, the lane's order is kept.
+    if (!this.#light.empty) return this.#light;
+    if (from === 'light' || this.#broadcast.empty) return null;
     return this.#broadcast;
   }
 
@@ -437,6 +502,7 @@ export class BatchScheduler {
 
   /** Accounts for `jobs` (`signatures` in all) verified: no longer pending, counted by class. */
   #verified(jobs: readonly BatchJob[], signatures: number): void {
+    this.#settled(jobs);
     this.#pendingSignatures -= signatures;
     this.#signaturesVerified += signatures;
     for (const job of jobs) if (job.consensus === true) this.#consensusSignatures += itemSignatures(job.item);
@@ -454,6 +520,7 @@ export class BatchScheduler {
 
   #failed(jobs: readonly BatchJob[], signatures: number, e: unknown): void {
     this.#inFlight--;
+    this.#settled(jobs);
     this.#pendingSignatures -= signatures;
     const error = this.#closing ? new StrongcastError('ERR_POOL', 'the verification pool was closed while this check ran', { cause: e }) : poolError(e);
     for (const job of jobs) job.onError(error);

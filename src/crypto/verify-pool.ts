@@ -43,8 +43,9 @@ export interface VerifyPoolOptions {
   /**
    * A partial batch of at most this many signatures is verified on the calling thread (with the function the
    * workers run) instead of as a task, within inlineMsPerSecMax: a task costs more than verifying a few
-   * signatures, and adds two thread wake-ups to every hop (batch-scheduler.ts). 0 sends everything to the
-   * workers. @default 16
+   * signatures, and adds two thread wake-ups to every hop (batch-scheduler.ts). So are light lanes' checks
+   * (of peers with nothing else queued or in flight) while other lanes have a backlog, up to this many at
+   * once. 0 sends everything to the workers. @default 16
    */
   inlineSignaturesMax?: number;
   /**

@@ -1,6 +1,7 @@
 /**
  * A FIFO of frames with their sizes on the wire, for a connection's queues (inbox.ts: frames read and not yet
- * handled; outbox.ts: frames to send not yet handed to the link). Taken entries are cut from the front in
+ * handled; outbox.ts: frames to send not yet handed to the link; and, with no size, the work that follows
+ * verdicts on the peer's messages, peer-connection.ts). Taken entries are cut from the front in
  * batches, so a queue read on while it is written to keeps its memory bounded by what it holds.
  */
 

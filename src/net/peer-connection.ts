@@ -26,8 +26,9 @@ import { SecureChannel } from './secure-channel.ts';
 import type { Message, MessageType } from '../wire/schema.ts';
 import type { Verifier } from '../crypto/verifier.ts';
 import type { NodeLimits } from '../core/node-options.ts';
-import type { DeferredWork, TurnBudget } from './turn-budget.ts';
+import type { DeferredWork, TurnBudget, WorkPriority } from './turn-budget.ts';
 import type { OverloadGate } from './overload-gate.ts';
+import { FrameQueue } from './frame-queue.ts';
 import { Inbox } from './inbox.ts';
 import { Outbox } from './outbox.ts';
 
@@ -122,6 +123,11 @@ export class PeerConnection implements DeferredWork {
    * holds one read's worth.
    */
   private readonly inbox = new Inbox();
+  /**
+   * What follows the verdicts on this peer's broadcasts (relay and delivery) that the turn budget had no room
+   * for, in the order the verdicts came (afterVerdict). Kept after a close: it is the node's bookkeeping too.
+   */
+  private readonly verdicts = new FrameQueue<() => void>();
   /** A framing error found after the frames in the inbox: acted on once they are handled. */
   private inboxError: StrongcastError | null = null;
   /** This peer's broadcasts and consensus messages being verified (each class up to peerInflightMax). */
@@ -355,7 +361,7 @@ export class PeerConnection implements DeferredWork {
   private readUnread(): void {
     while (this.unread !== null && this.channel.readingHandshake && !this.isClosed()) {
       if (!this.ctx.turn.allows()) {
-        this.ctx.turn.defer(this);
+        this.ctx.turn.defer(this, this.priority);
         return this.updateReading();
       }
       this.readOneHandshakeFrame(this.unread);
@@ -393,11 +399,70 @@ export class PeerConnection implements DeferredWork {
     if (!this.isClosed()) this.handleInbox();
   }
 
-  /** The turn budget's call: handles what waits in the inbox or unread, as far as this turn allows. */
+  /**
+   * Acts on the verdict on one of this peer's messages (`act`: its relay and delivery) as a piece of this
+   * peer's work within the turn budget: now if the turn has room and nothing of this peer's waits, else after
+   * what waits, on this peer's turns (turn-budget.ts). A verifier off this thread answers in batches, all
+   * handled as they come back: acting on every verdict at once held the event loop for hundreds of ms under
+   * a flood of valid broadcasts, and the reads of every other peer with it (issue 16, item 3: the relay-rate
+   * attack). The caller counts the message as this peer's work in progress until `act` runs (beginWork,
+   * endWork), so a peer whose verdicts wait stops being read once peerInflightMax of its messages do. The
+   * verdict on the only message a peer has in progress is acted on at once, spent turn or not: it is one
+   * message's work, however busy the node is with other work, and a peer cannot have two such at a time.
+   */
+  afterVerdict(act: () => void): void {
+    const turn = this.ctx.turn;
+    const only = this.work.broadcast.inflight + this.work.consensus.inflight === 1;
+    if (this.verdicts.length === 0 && !turn.isWaiting(this) && (only || turn.mayContinue(0, this.light ? 'verdict' : 'rest'))) return act();
+    this.verdicts.push(act, 0);
+    turn.defer(this, this.priority);
+  }
+
+  /**
+   * Fewer than turnQuantumFrames of this peer's messages are in progress (being verified, or waiting for the
+   * work that follows their verdicts): a peer that sends now and then. Its work goes ahead of the backlogs of
+   * the peers that send much (turn-budget.ts), as its checks do in the verifier's lanes.
+   */
+  private get light(): boolean {
+    const { broadcast, consensus } = this.work;
+    return broadcast.inflight + consensus.inflight < this.ctx.turn.turnQuantumFrames;
+  }
+
+  /** How soon this connection's next piece of work resumes if it waits: a light peer's verdicts first, then its other work, then the rest's. */
+  private get priority(): WorkPriority {
+    if (!this.light) return 'rest';
+    return this.verdicts.length > 0 ? 'verdict' : 'light';
+  }
+
+  /**
+   * The turn budget's call: acts on the verdicts waiting (also once closed), then handles what waits in the
+   * inbox or unread, as far as this turn allows.
+   */
   resumeWork(): void {
-    if (this.isClosed()) return;
-    if (!this.inbox.empty) this.handleInbox();
+    const acted = this.actOnVerdicts();
+    if (acted < 0 || this.isClosed()) return;
+    if (!this.inbox.empty) this.handleInbox(acted);
     else this.readUnread();
+  }
+
+  /**
+   * Acts on the waiting verdicts in order while the turn budget allows, each counted against this peer's
+   * quantum. Returns how many, or -1 when some are left (this connection is deferred again).
+   */
+  private actOnVerdicts(): number {
+    const turn = this.ctx.turn;
+    let acted = 0;
+    while (this.verdicts.length > 0) {
+      if (!turn.mayContinue(acted, this.priority)) {
+        turn.defer(this, this.priority);
+        return -1;
+      }
+      const act = this.verdicts.peek();
+      this.verdicts.shift();
+      acted++;
+      act();
+    }
+    return acted;
   }
 
   /**
@@ -405,11 +470,11 @@ export class PeerConnection implements DeferredWork {
    * waits for a later turn (or, during the handshake, for the verdict on the peer's identity). After
    * turnQuantumFrames frames, while other connections have frames waiting, it queues behind them (round
    * robin, turn-budget.ts). A frame to verify waits while there is no room for its class (hasRoom); the
-   * other queue goes on meanwhile. What a peer sends beyond its share waits in its socket.
+   * other queue goes on meanwhile. What a peer sends beyond its share waits in its socket. `handled`: work
+   * of this turn's quantum already done (verdicts acted on).
    */
-  private handleInbox(): void {
+  private handleInbox(handled = 0): void {
     const turn = this.ctx.turn;
-    let handled = 0;
     // A queue whose first frame waits for room among the checks in progress.
     let consensusWaits = false;
     let otherWaits = false;
@@ -417,8 +482,8 @@ export class PeerConnection implements DeferredWork {
       const queue = !consensusWaits && this.inbox.consensus.length > 0 ? this.inbox.consensus : this.inbox.other;
       const consensus = queue === this.inbox.consensus;
       if (queue.length === 0 || (!consensus && otherWaits)) break;
-      if (!turn.allows() || (handled >= turn.turnQuantumFrames && turn.waitingCount > 0)) {
-        turn.defer(this);
+      if (!turn.mayContinue(handled, this.priority)) {
+        turn.defer(this, this.priority);
         break;
       }
       const msg = queue.peek();

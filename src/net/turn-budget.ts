@@ -11,10 +11,30 @@
  * its socket unread, slowed by TCP. A connection with nothing waiting that reads something handles it at
  * once (a quantum of it) instead of queueing behind the backlogs.
  *
+ * Light work goes first: work that has to wait is queued by priority (WorkPriority), and while work of a
+ * higher priority waits, work of a lower one does not start (it queues, and leaves the turn's budget to the
+ * other). A connection with little of its own in progress (peer-connection.ts: fewer than a quantum of its
+ * messages being verified or waiting for their verdicts' work) is light: what follows the verdicts on its messages comes first (a message
+ * already read and checked, one message's relay and delivery each), then its other work, then everything
+ * else. It is the new-flows list of FQ-CoDel (RFC 8290, section 4.2): a peer that sends a broadcast now and
+ * then waits for no peer's backlog, whatever the order its frames and verdicts come in, while the peers that
+ * send much share what is left round robin. Light peers' reads come after light peers' verdicts because a
+ * peer with nothing being verified may still send frames that cost much to handle (IHAVE frames of a
+ * thousand ids, which are never verified).
+ *
  * Pure apart from two injected functions: the clock and how to run something on the next turn (the node's
  * Clock: setImmediate on a machine), so tests drive it deterministically.
  */
 import { positiveInt } from '../options.ts';
+
+/**
+ * How soon deferred work resumes, first to last: the work that follows the verdicts on a light peer's
+ * messages, a light peer's other work, the rest. Within one priority, round robin.
+ */
+export type WorkPriority = 'verdict' | 'light' | 'rest';
+
+/** The priorities, first to last. */
+const priorities: readonly WorkPriority[] = ['verdict', 'light', 'rest'];
 
 /** Something with queued work that the budget resumes on a later turn. */
 export interface DeferredWork {
@@ -27,8 +47,8 @@ export interface TurnBudgetOptions {
   /** Work one event-loop turn may do before the rest waits for a later turn, in ms. @default 50 */
   turnWorkMsMax?: number;
   /**
-   * Frames a connection handles each time its turn comes round while other connections have frames waiting;
-   * then it goes to the back of the queue. @default 64
+   * Frames a connection handles (and verdicts on its messages it acts on) each time its turn comes round while
+   * other connections have work waiting; then it goes to the back of the queue. @default 64
    */
   turnQuantumFrames?: number;
   /** Clock in ms (the node's Clock.now). */
@@ -52,7 +72,10 @@ export class TurnBudget {
   private turnStartMs: number | null = null;
   private scheduled = false;
   private cut = false;
-  private waiting: DeferredWork[] = [];
+  /** finish() is running: every piece of work fits. */
+  private unbounded = false;
+  /** Work waiting, by priority. */
+  private waiting: Record<WorkPriority, DeferredWork[]> = { verdict: [], light: [], rest: [] };
   private readonly queued = new Set<DeferredWork>();
   /** The end-of-turn callback, made once: a turn allocates nothing to schedule it. */
   private readonly runNextTurn = (): void => this.onNextTurn();
@@ -66,6 +89,7 @@ export class TurnBudget {
 
   /** Whether one more piece of work fits in this turn; the first piece of a turn always does. */
   allows(): boolean {
+    if (this.unbounded) return true;
     const now = this.now();
     if (this.turnStartMs === null) {
       this.turnStartMs = now;
@@ -80,12 +104,39 @@ export class TurnBudget {
     return false;
   }
 
-  /** Queues work that did not fit, or had its quantum while others wait; it resumes after the work queued before it. */
-  defer(work: DeferredWork): void {
+  /**
+   * Whether work of `priority` that has done `done` pieces since it began or resumed may do one more now:
+   * no work of a higher priority waits, it has not had its quantum while others wait, and the turn has room.
+   */
+  mayContinue(done: number, priority: WorkPriority): boolean {
+    // Asked first: work that yields to higher-priority work does not open the turn (its budget is theirs).
+    for (const p of priorities) {
+      if (p === priority) break;
+      if (this.waiting[p].length > 0) return false;
+    }
+    if (done >= this.turnQuantumFrames && this.queued.size > 0) return false;
+    return this.allows();
+  }
+
+  /**
+   * Queues work that did not fit, or had its quantum while others wait: it resumes after the work of its
+   * `priority` queued before it, and after all work of higher priorities.
+   */
+  defer(work: DeferredWork, priority: WorkPriority = 'rest'): void {
     if (this.queued.has(work)) return;
     this.queued.add(work);
-    this.waiting.push(work);
+    this.waiting[priority].push(work);
     this.schedule();
+  }
+
+  /** Work of `priority` queued and not yet resumed. */
+  waitingCountOf(priority: WorkPriority): number {
+    return this.waiting[priority].length;
+  }
+
+  /** The queue the next work to resume comes from (one must be waiting). */
+  private firstQueue(): DeferredWork[] {
+    return this.waiting[priorities.find((p) => this.waiting[p].length > 0)!];
   }
 
   /** Work queued and not yet resumed. */
@@ -98,9 +149,30 @@ export class TurnBudget {
     return this.queued.has(work);
   }
 
+  /**
+   * Resumes the waiting work until none is left, budget or not: the node is stopping, its connections are
+   * closed, and what they have left is the work that follows verdicts (the node's bookkeeping of the
+   * messages in flight), which must not be lost. Then the budget is as new.
+   */
+  finish(): void {
+    this.unbounded = true;
+    try {
+      while (this.queued.size > 0) {
+        const work = this.firstQueue().shift()!;
+        this.queued.delete(work);
+        work.resumeWork();
+      }
+    } finally {
+      this.unbounded = false;
+      this.clear();
+      this.turnStartMs = null;
+      this.cut = false;
+    }
+  }
+
   /** Drops all waiting work (its owners are closing); the budget stays usable. */
   clear(): void {
-    this.waiting = [];
+    this.waiting = { verdict: [], light: [], rest: [] };
     this.queued.clear();
   }
 
@@ -120,14 +192,15 @@ export class TurnBudget {
   private onNextTurn(): void {
     this.scheduled = false;
     try {
-      while (this.waiting.length > 0 && this.allows()) {
-        const work = this.waiting.shift()!;
+      while (this.queued.size > 0 && this.allows()) {
+        const from = this.firstQueue();
+        const work = from.shift()!;
         this.queued.delete(work);
         try {
           work.resumeWork();
         } catch (e) {
           if (!this.queued.has(work)) {
-            this.waiting.unshift(work);
+            from.unshift(work);
             this.queued.add(work);
           }
           throw e;
@@ -136,7 +209,7 @@ export class TurnBudget {
     } finally {
       this.turnStartMs = null;
       this.cut = false;
-      if (this.waiting.length > 0) this.schedule();
+      if (this.queued.size > 0) this.schedule();
     }
   }
 }

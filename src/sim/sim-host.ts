@@ -5,6 +5,11 @@
  * timers and pending events are gone; a new incarnation starts from what the test kept, e.g. its store).
  * Everything that reaches a host's code (timers, link data, dial answers) goes through `run`, so a dead or
  * paused process never acts.
+ *
+ * Code runs in no virtual time unless a test says what it costs: `spend(ms)` is work on the process's one
+ * thread (the event loop), so its clock moves on by that much and what reaches it meanwhile waits, in order,
+ * until the thread is free, as on a machine whose event loop is busy. `continueWith` is work the process
+ * goes on with before any of that (a MessagePort read again while results keep coming).
  */
 import type { Clock, Timer } from '../io/clock.ts';
 import type { Random } from '../io/random.ts';
@@ -31,6 +36,13 @@ export class SimHost {
   #alive = true;
   #pausedUntilMs = Number.NEGATIVE_INFINITY;
   #backlog: Array<() => void> = [];
+  /** The process's thread is busy with work (spend) until this timeline time. */
+  #busyUntilMs = Number.NEGATIVE_INFINITY;
+  /** What reached the process while its thread was busy, in order; and what it goes on with first (continueWith). */
+  #waiting: Array<() => void> = [];
+  #next: Array<() => void> = [];
+  /** A wake-up to run the next of those is scheduled. */
+  #wakeScheduled = false;
 
   constructor(
     readonly sched: Scheduler,
@@ -53,11 +65,50 @@ export class SimHost {
     return this.#incarnation;
   }
 
-  /** Runs `fn` as the process of incarnation `inc` would: now, after a pause, or never if it died. */
+  /** Runs `fn` as the process of incarnation `inc` would: now, once its thread is free, after a pause, or never if it died. */
   run(inc: number, fn: () => void): void {
     if (!this.#alive || inc !== this.#incarnation) return;
     if (this.paused) this.#backlog.push(fn);
-    else fn();
+    else if (this.sched.now < this.#busyUntilMs || this.#waiting.length > 0 || this.#next.length > 0) {
+      this.#waiting.push(fn);
+      this.#wakeLater();
+    } else fn();
+  }
+
+  /**
+   * Runs `fn` once the work the process is doing now is done, before anything that reached it meanwhile (and
+   * after what it was already to go on with).
+   */
+  continueWith(fn: () => void): void {
+    this.#next.push(fn);
+    this.#wakeLater();
+  }
+
+  /** One wake-up when the thread is free: it runs one waiting function (a new event each, so each one's promise work runs before the next). */
+  #wakeLater(): void {
+    if (this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    const inc = this.#incarnation;
+    this.sched.at(Math.max(this.#busyUntilMs, this.#pausedUntilMs, this.sched.now), () => {
+      this.#wakeScheduled = false;
+      if (!this.#alive || inc !== this.#incarnation) return;
+      const fn = this.sched.now < Math.max(this.#busyUntilMs, this.#pausedUntilMs) ? undefined : (this.#next.shift() ?? this.#waiting.shift());
+      if (this.#next.length > 0 || this.#waiting.length > 0) this.#wakeLater();
+      fn?.();
+    });
+  }
+
+  /**
+   * The process works `ms` on its thread (virtual time, from now or from the end of the work it is already
+   * doing): its clock reads that much later, and events that reach it meanwhile wait until it is done.
+   */
+  spend(ms: number): void {
+    this.#busyUntilMs = this.#timelineNow + ms;
+  }
+
+  /** The timeline time as the process sees it: now, or the end of the work it is doing. */
+  get #timelineNow(): number {
+    return Math.max(this.sched.now, this.#busyUntilMs);
   }
 
   /** Runs `fn` at timeline time `ms` in the current incarnation. */
@@ -86,6 +137,10 @@ export class SimHost {
     this.#incarnation++;
     this.#backlog = [];
     this.#pausedUntilMs = Number.NEGATIVE_INFINITY;
+    this.#busyUntilMs = Number.NEGATIVE_INFINITY;
+    this.#waiting = [];
+    this.#next = [];
+    this.#wakeScheduled = false;
   }
 
   /** Starts a new process on this machine (after a kill). */
@@ -103,13 +158,13 @@ export class SimHost {
       return { cancel: () => void (live = false) };
     };
     return {
-      now: () => sched.now + this.offsetMs,
-      setTimer: (fn, ms) => once(fn, sched.now + Math.max(0, ms)),
-      nextTurn: (fn) => once(fn, sched.now),
+      now: () => this.#timelineNow + this.offsetMs,
+      setTimer: (fn, ms) => once(fn, this.#timelineNow + Math.max(0, ms)),
+      nextTurn: (fn) => once(fn, this.#timelineNow),
       setRepeating: (fn, ms) => {
         let live = true;
         // Re-armed when it runs, so a paused process fires once on resume, as a Node interval does.
-        const arm = (): void => sched.at(sched.now + ms, () => this.run(inc, () => {
+        const arm = (): void => sched.at(this.#timelineNow + ms, () => this.run(inc, () => {
           if (!live) return;
           arm();
           fn();
