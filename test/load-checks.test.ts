@@ -6,6 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { DeliveryLedger } from '../bench/load/checks.ts';
 import { stallOutages } from '../bench/load/validity.ts';
 import { attackEvidence, baselineMs, type AttackFact, type Observations } from '../bench/load/attack-evidence.ts';
 import { faultyDuring, instanceSpanMs, worstInstance } from '../bench/load/fault-bound.ts';
@@ -349,6 +350,32 @@ test('chains that are prefixes of one another are no split, alarms or not; an un
   const line = forkLine(f);
   assert.is(line.ok, true);
   assert.is(line.value, 'no split (yet 1 diverged alarm: 1 (1))');
+});
+
+/** A broadcast of validator 0 at 10 s that validators 1 and 2 delivered `lateMs` after it; validator 3 is killed at 14 s and never has it. */
+function lateBroadcast(lateMs: number): DeliveryLedger {
+  const ledger = new DeliveryLedger();
+  ledger.onSent('aa', 0, 10_000);
+  ledger.onDelivered(1, 1, 'aa', 10_000 + lateMs);
+  ledger.onDelivered(2, 1, 'aa', 10_000 + lateMs / 2);
+  return ledger;
+}
+const killed3 = [{ node: 3, kind: 'kill' as const, startMs: 14_000, endMs: 18_000 }];
+
+test('a validator cut off while a broadcast was still reaching the others is excused from it', () => {
+  const d = lateBroadcast(4_500).check([0, 1, 2, 3], killed3, 3000, 60_000);
+  assert.is(d.missing, 0);
+  assert.is(d.excused, 1);
+  assert.is(d.excusedInFlight, 1);
+  assert.is(d.required, 2);
+});
+
+test('a validator cut off after every other had a broadcast must still have had it, and the miss says who had it when', () => {
+  const d = lateBroadcast(3_900).check([0, 1, 2, 3], killed3, 3000, 60_000);
+  assert.is(d.missing, 1);
+  assert.equal(d.missingExamples, [{ id: 'aa', origin: 0, node: 3, sentAtMs: 10_000, deliveredBy: 2, lastDeliveredAtMs: 13_900 }]);
+  const edge = lateBroadcast(4_000).check([0, 1, 2, 3], killed3, 3000, 60_000);
+  assert.is(edge.missing, 0, 'cut off at the very moment the last other validator delivered it');
 });
 
 test.run();
