@@ -6,8 +6,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { DeliveryLedger } from '../bench/load/checks.ts';
 import { stallOutages } from '../bench/load/validity.ts';
-import { attackEvidence, baselineMs, type AttackFact, type Observations } from '../bench/load/attack-evidence.ts';
+import { attackEvidence, baselineMs, graceMs, type AttackFact, type Observations } from '../bench/load/attack-evidence.ts';
 import { faultyDuring, instanceSpanMs, worstInstance } from '../bench/load/fault-bound.ts';
 import { forkLine, judgeForks } from '../bench/load/forks.ts';
 import type { Attack } from '../bench/load/plan.ts';
@@ -247,15 +248,32 @@ test('a replay step took place at a target that banned the flooder for it, thoug
 
 test('a replay read by its target after the last frame was written counts up to the end of the step', () => {
   const a: Attack = { kind: 'flood', step: 'replay', atMs: 9000, durMs: 1000, targets: [1] };
-  // Written by 9.9 s; the target, busy, counted the 1,000 duplicates between 11 s and 12 s; the flooder's
-  // step ended when the target had read them all and closed, at 12.5 s.
-  const log = Array.from({ length: 20 }, (_, i) => ({ atMs: i * 1000, life: 1, duplicates: i * 50 + (i >= 12 ? 1000 : 0), rateHolds: 0, offences: 0, bans: 0, turnsCut: 0 }));
+  // Written by 9.9 s; the target, busy, counted the 1,000 duplicates between 12 s and 13 s; the flooder's
+  // step ended when the target had read them all and closed, at 13.5 s.
+  const log = Array.from({ length: 20 }, (_, i) => ({ atMs: i * 1000, life: 1, duplicates: i * 50 + (i >= 13 ? 1000 : 0), rateHolds: 0, offences: 0, bans: 0, turnsCut: 0 }));
   const fact = floodFact(a, { 1: 1000 });
-  fact.flood!.doneMs = 12_500;
+  fact.flood!.doneMs = 13_500;
   const e = attackEvidence([a], [fact], observations({ statsLog: new Map([[1, log]]) }))[0]!;
   assert.ok(e.happened, e.evidence);
   fact.flood!.doneMs = 9900;
   assert.not.ok(attackEvidence([a], [fact], observations({ statsLog: new Map([[1, log]]) }))[0]!.happened, 'a window that ends at the last write misses them');
+});
+
+test('a flood of duplicates a stalled target read just after the step ended counts within graceMs of the end', () => {
+  const a: Attack = { kind: 'flood', step: 'dups', atMs: 9000, durMs: 1000, targets: [1] };
+  // As at +51 s of seed 1207: the target counted 50 a second before the step, answered no stats while it
+  // was stalled, and counted the step's 2,000 duplicates in the 100 ms after the flooder's last write.
+  const at = [5000, 6000, 7000, 8000, 9000, 15_000, 15_100, 16_000, 17_000, 18_000];
+  const log = at.map((atMs) => ({ atMs, life: 1, duplicates: atMs / 20 + (atMs > 15_000 ? 2000 : 0), rateHolds: 0, offences: 0, bans: 0, turnsCut: 0 }));
+  const fact = floodFact(a, { 1: 2160 });
+  fact.flood!.lastFrameMs = 14_900;
+  fact.flood!.doneMs = 15_000;
+  const e = attackEvidence([a], [fact], observations({ statsLog: new Map([[1, log]]) }))[0]!;
+  assert.ok(e.happened, e.evidence);
+  assert.match(e.evidence, '1: 2000 counted for 2160 frames');
+  fact.flood!.doneMs = 15_000 + 2 * graceMs;
+  const later = attackEvidence([a], [fact], observations({ statsLog: new Map([[1, log.map((x) => ({ ...x, duplicates: x.atMs / 20 }))]]) }))[0]!;
+  assert.not.ok(later.happened, 'nothing beyond its rate, however long the window');
 });
 
 test('a stall a validator reported makes it out from the stall until its catch-up ended, plus a round', () => {
@@ -349,6 +367,32 @@ test('chains that are prefixes of one another are no split, alarms or not; an un
   const line = forkLine(f);
   assert.is(line.ok, true);
   assert.is(line.value, 'no split (yet 1 diverged alarm: 1 (1))');
+});
+
+/** A broadcast of validator 0 at 10 s that validators 1 and 2 delivered `lateMs` after it; validator 3 is killed at 14 s and never has it. */
+function lateBroadcast(lateMs: number): DeliveryLedger {
+  const ledger = new DeliveryLedger();
+  ledger.onSent('aa', 0, 10_000);
+  ledger.onDelivered(1, 1, 'aa', 10_000 + lateMs);
+  ledger.onDelivered(2, 1, 'aa', 10_000 + lateMs / 2);
+  return ledger;
+}
+const killed3 = [{ node: 3, kind: 'kill' as const, startMs: 14_000, endMs: 18_000 }];
+
+test('a validator cut off while a broadcast was still reaching the others is excused from it', () => {
+  const d = lateBroadcast(4_500).check([0, 1, 2, 3], killed3, 3000, 60_000);
+  assert.is(d.missing, 0);
+  assert.is(d.excused, 1);
+  assert.is(d.excusedInFlight, 1);
+  assert.is(d.required, 2);
+});
+
+test('a validator cut off after every other had a broadcast must still have had it, and the miss says who had it when', () => {
+  const d = lateBroadcast(3_900).check([0, 1, 2, 3], killed3, 3000, 60_000);
+  assert.is(d.missing, 1);
+  assert.equal(d.missingExamples, [{ id: 'aa', origin: 0, node: 3, sentAtMs: 10_000, deliveredBy: 2, lastDeliveredAtMs: 13_900 }]);
+  const edge = lateBroadcast(4_000).check([0, 1, 2, 3], killed3, 3000, 60_000);
+  assert.is(edge.missing, 0, 'cut off at the very moment the last other validator delivered it');
 });
 
 test.run();

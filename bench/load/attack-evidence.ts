@@ -8,8 +8,9 @@
  *  - withhold: the withholder reports a late release of the block, and an honest validator took notice of the
  *    instance (relayed or decided the block, or refused a chain of it);
  *  - flood steps, at every target (each must have been written to): dups, replay: the target's duplicate
- *    counter (`stats`) rose, from the step's first frame to its last, by at least half the frames the flooder
- *    wrote to it, over what the target's lowest rate of duplicates in the seconds before the step explains
+ *    counter (`stats`) rose, from the step's first frame to graceMs after its end (a stalled target reads the
+ *    frames only once it runs again), by at least half the frames the flooder wrote to it, over what the
+ *    target's lowest rate of duplicates in the seconds before the step explains
  *    (ordinary gossip brings duplicates too; the lowest, because a validator working off a backlog after a
  *    pause, or hit by an earlier step, counts far more for a while); replayed chains the node refused count
  *    as well; a target that banned the flooder for the step's frames (a replay of stale chains adds a mild
@@ -156,8 +157,10 @@ function atTarget(step: FloodStep, t: number, r: FloodStepResult, o: Observation
   const held = holds > 0 ? `, ${holds} rate holds` : '';
   if (step === 'dups' || step === 'replay') {
     // A refused chain is also charged as an offence: counted once, as the refusal.
-    // Up to the step's end: a target may still be reading a replay's frames after the last was written.
-    const dups = excessDuplicates(o.statsLog.get(t), from, Math.max(r.lastFrameMs, r.doneMs ?? 0));
+    // Up to graceMs after the step's end: a target may still be reading a replay's frames after the last was
+    // written, and one that was stalled (every validator was, under a burst and the suite's graft-flood at
+    // once) reads them from its socket only once it runs again, after the flooder's last write returned.
+    const dups = excessDuplicates(o.statsLog.get(t), from, Math.max(r.lastFrameMs, r.doneMs ?? 0) + graceMs);
     const counted = Math.round((dups ?? 0) + refused);
     const banned = o.charges.some((c) => mine(c) && c.banned === true);
     const figure = `${t}: ${dups === null ? 'no counter samples' : `${counted} counted`} for ${frames} frames${banned ? ', flooder banned' : ''}${held}`;

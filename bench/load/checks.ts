@@ -5,9 +5,11 @@
  * Delivery rule. A broadcast counts once its origin answered the `broadcast` command (time t, when the run
  * read the answer). It must reach honest validator X (X not the origin) unless one of X's outages overlaps
  * [t - settleMs, t + settleMs], or the origin's own outage starts within settleMs after t (a killed origin's
- * last writes can die with it). An outage runs from the fault (SIGKILL or isolate) until X again has
- * `recoveredPeers` honest peers open; gossip is not replayed, so a validator misses what was sent while it
- * was out. A paused (SIGSTOP) validator is not out: its connections stay open and it must catch up on every
+ * last writes can die with it), or X never delivered it and was cut off while it was still reaching the
+ * others: at or before the last delivery of it by another honest validator (still in flight, e.g. behind an
+ * attack's backlog, when X went out; X would have had it no sooner than they did). An outage runs from the
+ * fault (SIGKILL or isolate) until X again has `recoveredPeers` honest peers open; gossip is not replayed,
+ * so a validator misses what was sent while it was out. A paused (SIGSTOP) validator is not out: its connections stay open and it must catch up on every
  * message from its socket buffers once resumed. A delivery in any life of X counts.
  *
  * Duplicate rule. The same id delivered twice by one process (one life) is a duplicate and must not happen.
@@ -41,6 +43,10 @@ export interface Missing {
   origin: number;
   node: number;
   sentAtMs: number;
+  /** Other honest validators that delivered it (the origin not counted). */
+  deliveredBy: number;
+  /** The last of their deliveries, null when none delivered it. */
+  lastDeliveredAtMs: number | null;
 }
 
 /** The delivery verdict. */
@@ -53,6 +59,8 @@ export interface DeliveryResult {
   missingExamples: Missing[];
   /** Pairs excused by an outage of the validator or its origin. */
   excused: number;
+  /** Of those, pairs excused only because the validator was cut off while the broadcast was still in flight. */
+  excusedInFlight: number;
   /** Send-to-delivery times of the required deliveries, as the run read them, in ms. */
   latencyP50Ms: number;
   latencyP99Ms: number;
@@ -103,6 +111,7 @@ export class DeliveryLedger {
       missing: 0,
       missingExamples: [],
       excused: 0,
+      excusedInFlight: 0,
       latencyP50Ms: 0,
       latencyP99Ms: 0,
       latencyMaxMs: 0,
@@ -116,21 +125,29 @@ export class DeliveryLedger {
     const outOf = (node: number) => cutoffs.filter((o) => o.node === node);
     for (const m of this.sent.values()) {
       const originLost = outOf(m.origin).some((o) => o.startMs >= m.atMs - settleMs && o.startMs <= m.atMs + settleMs);
+      const reached = this.#deliveriesOf(m, honest);
+      const inFlightUntilMs = Math.max(m.atMs + settleMs, reached.lastAtMs ?? -Infinity);
       for (const x of honest) {
         if (x === m.origin) continue;
-        const excused = originLost || outOf(x).some((o) => o.startMs <= m.atMs + settleMs && (o.endMs ?? endMs) >= m.atMs - settleMs);
-        if (excused) {
+        const cutOff = (untilMs: number) => outOf(x).some((o) => o.startMs <= untilMs && (o.endMs ?? endMs) >= m.atMs - settleMs);
+        const d = this.#first.get(x)?.get(m.id);
+        if (originLost || cutOff(m.atMs + settleMs)) {
           out.excused++;
           continue;
         }
+        if (!d && cutOff(inFlightUntilMs)) {
+          out.excused++;
+          out.excusedInFlight++;
+          continue;
+        }
         out.required++;
-        const d = this.#first.get(x)?.get(m.id);
         if (d) {
           out.delivered++;
           latencies.push(d.atMs - m.atMs);
         } else {
           out.missing++;
-          if (out.missingExamples.length < 5) out.missingExamples.push({ id: m.id, origin: m.origin, node: x, sentAtMs: m.atMs });
+          const example = { id: m.id, origin: m.origin, node: x, sentAtMs: m.atMs, deliveredBy: reached.count, lastDeliveredAtMs: reached.lastAtMs };
+          if (out.missingExamples.length < 5) out.missingExamples.push(example);
         }
       }
     }
@@ -141,6 +158,19 @@ export class DeliveryLedger {
     out.latencyP99Ms = at(0.99);
     out.latencyMaxMs = Math.max(0, latencies.at(-1) ?? 0);
     return out;
+  }
+
+  /** How many honest validators other than its origin delivered `m`, and when the last of them did. */
+  #deliveriesOf(m: SentMessage, honest: readonly number[]): { count: number; lastAtMs: number | null } {
+    let count = 0;
+    let lastAtMs: number | null = null;
+    for (const x of honest) {
+      const d = x === m.origin ? undefined : this.#first.get(x)?.get(m.id);
+      if (!d) continue;
+      count++;
+      lastAtMs = Math.max(lastAtMs ?? d.atMs, d.atMs);
+    }
+    return { count, lastAtMs };
   }
 }
 
