@@ -30,6 +30,9 @@ import { checkNodeLimits, checkStoredPayloads, selfIndex } from './validator-che
 import type { Divergence } from '../consensus/divergence.ts';
 import { positiveInt } from '../options.ts';
 
+/** A decision of a block (not of "no block"). */
+type DecidedBlock = Extract<ConsensusAction, { type: 'decided' }> & { block: ChainBlock };
+
 export { blockView, chainReplyBytesMax, mineAttemptsMax, outcomeWindowRounds, stallDefaults } from './validator-types.ts';
 export type { BlockView, ChainStore, SynchronyStatus, ValidatorEvents, ValidatorOptions, ValidatorStatus } from './validator-types.ts';
 
@@ -286,9 +289,9 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
    * (test/all-crash-observer-sim.test.ts). Not signed at all when an append failed.
    */
   private publishDurable(actions: readonly ConsensusAction[]): void {
-    const decided = actions.filter((a) => a.type === 'decided' && a.block !== null);
+    const decided = actions.filter((a): a is DecidedBlock => a.type === 'decided' && a.block !== null);
     if (decided.length === 0) return;
-    const height = Math.max(...decided.map((a) => (a.type === 'decided' && a.block ? a.block.height : 0)));
+    const height = Math.max(...decided.map((a) => a.block.height));
     this.disk.after(null, () => {
       if (this.running && this.disk.durableHeight >= height) this.outcomes.publish(decided);
     });
