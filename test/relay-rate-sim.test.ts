@@ -14,14 +14,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createNode } from '../src/create-node.ts';
 import type { StrongcastNode } from '../src/core/node.ts';
-import { identityFromSeed } from '../src/crypto/keys.ts';
 import { MemoryNetwork } from '../src/sim/memory-network.ts';
 import { Scheduler } from '../src/sim/scheduler.ts';
-import { seededRandom, SimHost } from '../src/sim/sim-host.ts';
-import { simPoolVerifier } from '../src/sim/sim-verifier.ts';
-import { runLightPeerFlood } from './sim-net/light-peer-flood.ts';
+import { floodVictim, runLightPeerFlood } from './sim-net/light-peer-flood.ts';
 
 const networkId = 'relay-rate-sim';
 const victimIp = '10.0.0.1';
@@ -37,21 +33,7 @@ const joinMsMax = 500;
 
 /** The victim: a plain node with a two-thread pool, whose thread pays deliverMs for every delivery. */
 function victim(sched: Scheduler, net: MemoryNetwork): StrongcastNode {
-  const host = new SimHost(sched, victimIp);
-  const v = createNode({
-    host: victimIp,
-    port: 7000,
-    networkId,
-    identity: identityFromSeed(new Uint8Array(32).fill(1)),
-    verifier: simPoolVerifier(host, { threads: 2, signatureMs: 0.06 }),
-    transport: net.transport(host),
-    clock: host.clock(),
-    random: seededRandom(1),
-    peerExchange: false,
-    maxPeers: 16,
-  });
-  v.on('message', () => host.spend(deliverMs));
-  return v;
+  return floodVictim(sched, net, { networkId, victimIp, signatureMs: 0.06, deliverMs: deliverMs });
 }
 
 test('simulator: sybils whose valid broadcasts cost the victim\'s thread more than it has do not delay a light peer\'s broadcasts past 250 ms, and a node joining mid-flood gets in within 500 ms', async () => {

@@ -5,15 +5,40 @@
  * builds the victim (its verifier and what its thread pays) and judges what this returns.
  */
 import * as assert from 'uvu/assert';
+import { createNode } from '../../src/create-node.ts';
 import type { StrongcastNode } from '../../src/core/node.ts';
+import { identityFromSeed } from '../../src/crypto/keys.ts';
 import { gossipSignedBytes } from '../../src/gossip/gossip-core.ts';
 import { MemoryNetwork } from '../../src/sim/memory-network.ts';
 import { Prng } from '../../src/sim/prng.ts';
 import { Scheduler } from '../../src/sim/scheduler.ts';
-import { SimHost } from '../../src/sim/sim-host.ts';
+import { seededRandom, SimHost } from '../../src/sim/sim-host.ts';
+import { simPoolVerifier } from '../../src/sim/sim-verifier.ts';
 import { simNode } from '../helpers/sim-node.ts';
 import { testKey } from '../sim/keys.ts';
 import { RawHost } from './raw-host.ts';
+
+/**
+ * The victim both tests flood: a plain node on victimIp:7000 with a two-thread pool of `signatureMs` a
+ * signature, whose thread pays `deliverMs` of virtual time for every broadcast it delivers (0: nothing).
+ */
+export function floodVictim(sched: Scheduler, net: MemoryNetwork, o: { networkId: string; victimIp: string; signatureMs: number; deliverMs: number }): StrongcastNode {
+  const host = new SimHost(sched, o.victimIp);
+  const v = createNode({
+    host: o.victimIp,
+    port: 7000,
+    networkId: o.networkId,
+    identity: identityFromSeed(new Uint8Array(32).fill(1)),
+    verifier: simPoolVerifier(host, { threads: 2, signatureMs: o.signatureMs }),
+    transport: net.transport(host),
+    clock: host.clock(),
+    random: seededRandom(1),
+    peerExchange: false,
+    maxPeers: 16,
+  });
+  if (o.deliverMs > 0) v.on('message', () => host.spend(o.deliverMs));
+  return v;
+}
 
 /** The flood's shape. */
 export interface LightPeerFlood {
