@@ -5,23 +5,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { OutputSink } from '../src/cli/event-writer.ts';
 import { logDroppedMessage, logDropReport, logWriter, logWriterDefaults } from '../src/cli/log-writer.ts';
-
-/** A sink that takes nothing until told (a reader of stderr that stopped). */
-class HeldSink implements OutputSink {
-  readonly written: string[] = [];
-  readonly #pending: ((error?: Error | null) => void)[] = [];
-
-  write(text: string, done: (error?: Error | null) => void): void {
-    this.written.push(text);
-    this.#pending.push(done);
-  }
-
-  take(n = 1): void {
-    for (let i = 0; i < n; i++) this.#pending.shift()?.(null);
-  }
-}
+import { HandClock, HeldSink } from './helpers/writer-fakes.ts';
 
 const at = new Date('2026-01-02T03:04:05.678Z');
 /** A log line of exactly `bytes` bytes, newline included. */
@@ -47,7 +32,8 @@ test('the bound counts UTF-8 bytes of the lines, not characters', () => {
 
 test('a gap in JSON logs is reported by one JSON warn line, where the lines are missing, once the reader took half', () => {
   const sink = new HeldSink();
-  const w = logWriter({ sink, logBytesMax: 1024, format: 'json', now: () => at });
+  // A clock that stands still: the gap's sinceMs is 0 however slowly the test runs.
+  const w = logWriter({ sink, logBytesMax: 1024, format: 'json', now: () => at, clock: new HandClock() });
   w.write(line(1000));
   for (let i = 0; i < 3; i++) assert.not.ok(w.write(line(100)));
   sink.take(); // the reader took it all: the writer resumes with the report
