@@ -179,7 +179,7 @@ test('a consensus chain whose hop count a peer raised to the limit is still forw
     const chain = buildChain(net, testBlock(0, 1, 'hops'), [0, 1]);
     const judged: Array<{ node: string; hops: number }> = [];
     for (const [name, node] of [['a', a], ['b', b]] as const) {
-      node.attachConsensus({ onChain: async (msg) => (judged.push({ node: name, hops: msg.hops }), { valid: true, forward: true }), onOutcome: async () => ({ valid: true, forward: false }) });
+      node.attachConsensus({ onChain: async (msg) => (judged.push({ node: name, hops: msg.hops }), { valid: true, forward: true }), onOutcome: async () => ({ valid: true, forward: false }), validatorKey: () => undefined });
     }
     raw.send({ ...chain, hops: 4 });
     await waitFor(() => judged.some((j) => j.node === 'b'), 'b got the chain a forwarded');

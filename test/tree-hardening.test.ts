@@ -54,6 +54,18 @@ test('a GRAFT naming one id many times is served once', () => {
   assert.is(port.frames.length, 1);
 });
 
+test('an outcome rides the tree as its type: sent in full as an outcome, and a GRAFT for it is answered as an outcome', () => {
+  const port = new FakePort();
+  const r = new BroadcastRelay({}, port);
+  for (const p of ['a', 'b']) r.peerUp(p);
+  r.relay(hexId(1), O, Buffer.from('outcome frame'), null, new Set(), 0, 'outcome');
+  r.relay(hexId(2), O, Buffer.from('gossip frame'), null, new Set(), 0);
+  assert.equal(port.frames.map((f) => f.type), ['outcome', 'outcome', 'gossip', 'gossip'], 'the outbox puts an outcome with the consensus frames');
+  port.frames = [];
+  r.onGraft('a', { t: 'graft', ids: packIds([hexId(1), hexId(2)]) }, 1);
+  assert.equal(port.frames.map((f) => [f.peer, f.type, f.frame.toString()]), [['a', 'outcome', 'outcome frame'], ['a', 'gossip', 'gossip frame']]);
+});
+
 test('graftServeBytesPerSec: frames are served to one peer up to exactly that many bytes a second', () => {
   const port = new FakePort();
   const frameBytesMax = 1024;

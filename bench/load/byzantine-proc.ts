@@ -61,11 +61,11 @@ async function start(req: Extract<ByzantineRequest, { cmd: 'start' }>): Promise<
     if (req.role === 'equivocator') {
       r.equivocator = new Equivocator(node, genesis, identity, req.honest, req.seed, req.withholder);
       // It judges nothing and relays nothing: chains it receives are dropped.
-      node.attachConsensus({ onChain: async () => ({ valid: true, forward: false }), onOutcome: async () => ({ valid: true, forward: false }) });
+      node.attachConsensus({ onChain: async () => ({ valid: true, forward: false }), onOutcome: async () => ({ valid: true, forward: false }), validatorKey: () => undefined });
     } else {
       const w = new Withholder(node, genesis, identity, req.honest, req.seed);
       r.withholder = w;
-      node.attachConsensus({ onChain: async (msg, hash) => w.onChain(msg, hash), onOutcome: async () => ({ valid: true, forward: false }) });
+      node.attachConsensus({ onChain: async (msg, hash) => w.onChain(msg, hash), onOutcome: async () => ({ valid: true, forward: false }), validatorKey: () => undefined });
     }
   }
   running = r;

@@ -3,9 +3,9 @@
  * decided chain. Dolev-Strong gives agreement among validators only: an observer that applied the
  * validators' acceptance rule itself could be shown a chain, at the end of a round, that no validator would
  * accept in time, and decide a block no validator decided (the agreement simulator finds such runs). So
- * after each round whose instances added blocks, every validator floods the outcome it appended, signed, and
- * an observer appends a round's blocks only once f+1 validators signed the same outcome: one of them is
- * honest, and honest validators' chains are identical (follower.ts).
+ * after each round whose instances added blocks, every validator sends the outcome it appended, signed,
+ * down its broadcast tree, and an observer appends a round's blocks only once f+1 validators signed the
+ * same outcome: one of them is honest, and honest validators' chains are identical (follower.ts).
  */
 import { concatBytes, lengthPrefixed, u32be, u64be, utf8 } from '../bytes.ts';
 import { sha256Hex } from '../gossip/gossip-core.ts';
@@ -46,7 +46,7 @@ export function outcomeId(o: OutcomeMessage): string {
 }
 
 /**
- * Which outcomes a node checks and floods on: those of instances that may still matter (t0 within
+ * Which outcomes a node checks and carries on: those of instances that may still matter (t0 within
  * `windowRounds` of the current round, and not ahead of it), and of each signer only the first valid one per
  * t0, since an honest validator signs one. Bounded: it remembers signers only for t0s inside the window.
  */

@@ -132,8 +132,10 @@ export interface ChainVerdict {
 /** The validator shell's side of consensus traffic. */
 export interface ConsensusPort {
   onChain(msg: ConsensusMessage, blockHash: Uint8Array, from: string): Promise<ChainVerdict>;
-  /** A validator's signed outcome of a round (flooded like chains; observers follow the chain by them). */
+  /** A validator's signed outcome of a round (carried down its signer's broadcast tree; observers follow the chain by them). */
   onOutcome(msg: OutcomeMessage, from: string): Promise<ChainVerdict>;
+  /** The key of validator `index` of the genesis (an outcome's tree is its signer's); undefined when there is none. */
+  validatorKey(index: number): Uint8Array | undefined;
 }
 
 /** The validator shell's side of catch-up traffic (direct request and reply, never flooded). */

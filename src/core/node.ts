@@ -14,6 +14,7 @@ import { encodeFrame, sealedFrameBytes } from '../wire/framing.ts';
 import { encodeGossipFrame } from '../wire/gossip-codec.ts';
 import { GossipCore, consensusId, gossipId, gossipSignedBytes } from '../gossip/gossip-core.ts';
 import { BroadcastRelay } from '../gossip/broadcast-relay.ts';
+import type { TreeMessageType } from '../gossip/recent-frames.ts';
 import { makeNoiseIdentity, type LocalHello } from '../peers/handshake.ts';
 import type { PeerConnection, ConnectionContext } from '../net/peer-connection.ts';
 import { PeerTable, listenAddressOf, type PeerTableHost } from '../peers/peer-table.ts';
@@ -133,7 +134,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.gate = new OverloadGate(() => this.gossip.inflightCount, this.gossip.inflightMax);
     this.consensusGate = new OverloadGate(() => this.gossip.consensusInflightCount, this.gossip.consensusInflightMax);
     this.broadcastRelay = new BroadcastRelay(options, {
-      sendFrame: (peer, frame) => this.sendGossipFrame(peer, frame),
+      sendFrame: (peer, frame, type) => this.sendTreeFrame(peer, frame, type),
       send: (peer, msg) => this.sendTo(peer, msg),
     });
     this.banIps = options.banIps ?? true;
@@ -247,10 +248,10 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return sent;
   }
 
-  /** A broadcast's frame, encoded once, to one peer (the relay's port). */
-  private sendGossipFrame(peerId: string, frame: Buffer): boolean {
-    const sent = this.open.get(peerId)?.sendFrame(frame, 'gossip') ?? false;
-    if (sent) this.traffic.sent('gossip', 1, sealedFrameBytes(frame.byteLength));
+  /** A broadcast's (or an outcome's) frame, encoded once, to one peer (the relay's port). */
+  private sendTreeFrame(peerId: string, frame: Buffer, type: TreeMessageType): boolean {
+    const sent = this.open.get(peerId)?.sendFrame(frame, type) ?? false;
+    if (sent) this.traffic.sent(type, 1, sealedFrameBytes(frame.byteLength));
     return sent;
   }
 
@@ -326,14 +327,17 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return sent;
   }
 
-  /** Floods our own signed outcome of a round. */
+  /**
+   * Sends our own signed outcome of a round down its signer's broadcast tree (flooding.ts onOutcome says why
+   * a tree and not a flood). Nothing goes out without a validator attached: it names the signer's key.
+   */
   publishOutcome(msg: OutcomeMessage): number {
-    if (!this.running) return 0;
-    this.gossip.markOwn(outcomeId(msg), this.now());
+    const key = this.consensus?.validatorKey(msg.signer);
+    if (!this.running || !key) return 0;
+    const id = outcomeId(msg);
+    this.gossip.markOwn(id, this.now());
     const frame = encodeFrame(msg, this.limits.frameBytesMax);
-    const sent = this.flooding.sendToAll(frame, 'outcome', new Set());
-    this.traffic.sent('outcome', sent, sealedFrameBytes(frame.byteLength));
-    return sent;
+    return this.broadcastRelay.relay(id, toHex(key), frame, null, new Set(), this.now(), 'outcome');
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * Validators' signed outcomes on a node (consensus/outcome.ts, follower.ts): a validator floods the outcome
+ * Validators' signed outcomes on a node (consensus/outcome.ts, follower.ts): a validator sends the outcome
  * of each start round whose instances added blocks; every node checks each validator's first outcome per
  * round (its signature) and carries it on; an observer follows the chain by the outcomes f+1 validators
  * signed alike, appending and reporting those rounds' blocks, and asks its peers for a block it never saw.
@@ -43,7 +43,7 @@ export class OutcomeExchange {
     this.#watch = host.index === null ? null : new DivergenceWatch(host.genesis.faults, host.index);
   }
 
-  /** A validator's decisions: flood the signed outcome of each start round that added blocks. */
+  /** A validator's decisions: send the signed outcome of each start round that added blocks down its broadcast tree. */
   publish(actions: readonly ConsensusAction[]): void {
     const h = this.host;
     const identity = h.identity;

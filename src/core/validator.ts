@@ -106,6 +106,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.node.attachConsensus({
       onChain: (msg, hash, from) => (this.stopped ? Promise.resolve(stoppedVerdict) : this.onChain(msg, hash, from)),
       onOutcome: (msg, from) => (this.stopped ? Promise.resolve(stoppedVerdict) : this.outcomes.onOutcome(msg, from)),
+      validatorKey: (index) => this.genesis.validators[index]?.publicKey,
     });
     this.node.attachSync({
       onGetChain: (from) => (this.stopped ? null : this.sync.answer(from)),

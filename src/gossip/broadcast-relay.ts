@@ -8,7 +8,7 @@
 import { HASH_BYTES, schemaLimits, type GraftMessage, type IhaveMessage, type Message, type PruneMessage } from '../wire/schema.ts';
 import { toHex } from '../bytes.ts';
 import { Plumtree, plumtreeDefaults, type PlumtreeOptions } from './plumtree.ts';
-import { RecentFrames, type RecentFramesOptions } from './recent-frames.ts';
+import { RecentFrames, type RecentFramesOptions, type TreeMessageType } from './recent-frames.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import { optionsObject, positiveInt, positiveNumber } from '../options.ts';
 import { encodeBody, framingDefaults } from '../wire/framing.ts';
@@ -33,8 +33,8 @@ export const broadcastRelayDefaults = { graftServePerSec: 2000, graftServeBytesP
 
 /** Where the relay's frames go. */
 export interface RelayPort {
-  /** Sends an encoded frame to an open peer; false when it is not open (or its queue is full). */
-  sendFrame(peer: string, frame: Buffer): boolean;
+  /** Sends an encoded frame of a message of `type` to an open peer; false when it is not open (or its queue is full). */
+  sendFrame(peer: string, frame: Buffer, type: TreeMessageType): boolean;
   /** Encodes and sends a message to an open peer. */
   send(peer: string, msg: Message): boolean;
 }
@@ -114,12 +114,13 @@ export class BroadcastRelay {
 
   /**
    * A broadcast from `origin` (key hex) is new and valid (ours when `from` is null). `frame` is its encoding
-   * with the hop count it travels on. Returns the full frames sent.
+   * with the hop count it travels on; `type` 'outcome' for a validator's signed outcome, which travels down
+   * its signer's tree the same way (origin: the signer's key). Returns the full frames sent.
    */
-  relay(id: string, origin: string, frame: Buffer, from: string | null, skip: ReadonlySet<string>, nowMs: number): number {
-    this.frames.add(id, frame, origin, nowMs);
+  relay(id: string, origin: string, frame: Buffer, from: string | null, skip: ReadonlySet<string>, nowMs: number, type: TreeMessageType = 'gossip'): number {
+    this.frames.add(id, frame, origin, nowMs, type);
     let sent = 0;
-    for (const p of this.tree.broadcast(id, origin, from, skip, nowMs)) if (this.port.sendFrame(p, frame)) sent++;
+    for (const p of this.tree.broadcast(id, origin, from, skip, nowMs)) if (this.port.sendFrame(p, frame, type)) sent++;
     this.counters.fullFrames += sent;
     return sent;
   }
@@ -156,7 +157,7 @@ export class BroadcastRelay {
         continue;
       }
       this.tree.onGraft(peer, kept.origin);
-      if (this.port.sendFrame(peer, kept.frame)) this.counters.graftServed++;
+      if (this.port.sendFrame(peer, kept.frame, kept.type)) this.counters.graftServed++;
     }
   }
 

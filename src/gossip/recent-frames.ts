@@ -1,6 +1,6 @@
 /**
- * The encoded frames of recently relayed broadcasts, kept so a peer that asks for one (a Plumtree GRAFT)
- * gets it without re-encoding. Bounded by count, bytes and age; time is passed in.
+ * The encoded frames of recently relayed broadcasts (and validators' outcomes, which ride the same trees),
+ * kept so a peer that asks for one (a Plumtree GRAFT) gets it without re-encoding. Bounded by count, bytes and age; time is passed in.
  */
 import { optionsObject, positiveInt } from '../options.ts';
 
@@ -17,10 +17,14 @@ export interface RecentFramesOptions {
 /** Defaults of RecentFramesOptions. */
 export const recentFramesDefaults = { recentFramesMax: 8192, recentFrameBytesMax: 4 * 1024 * 1024, recentFramesTtlMs: 30_000 } as const;
 
-/** A kept frame and the origin (key hex) of the broadcast it carries. */
+/** The messages that travel down an origin's broadcast tree: broadcasts, and validators' signed outcomes. */
+export type TreeMessageType = 'gossip' | 'outcome';
+
+/** A kept frame, the origin (key hex) of the broadcast it carries, and its message type. */
 export interface RecentFrame {
   frame: Buffer;
   origin: string;
+  type: TreeMessageType;
 }
 
 interface Entry extends RecentFrame {
@@ -61,13 +65,13 @@ export class RecentFrames {
     return this.#bytes;
   }
 
-  /** Keeps `frame` under `id` (a frame already held keeps its first copy). */
-  add(id: string, frame: Buffer, origin: string, nowMs: number): void {
+  /** Keeps `frame` (a message of `type`) under `id` (a frame already held keeps its first copy). */
+  add(id: string, frame: Buffer, origin: string, nowMs: number, type: TreeMessageType = 'gossip'): void {
     // Expire first: an expired copy of this id must not block the new one.
     this.#expire(nowMs);
     if (this.#entries.has(id) || frame.byteLength > this.#bytesMax) return;
     while (this.#entries.size >= this.#max || this.#bytes + frame.byteLength > this.#bytesMax) this.#dropOldest();
-    this.#entries.set(id, { frame, origin, atMs: nowMs });
+    this.#entries.set(id, { frame, origin, type, atMs: nowMs });
     this.#order.push(id);
     this.#bytes += frame.byteLength;
   }

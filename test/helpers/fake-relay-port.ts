@@ -1,14 +1,15 @@
 /** A RelayPort that records what a BroadcastRelay asked to send; peers in `closed` refuse. */
 import type { RelayPort } from '../../src/gossip/broadcast-relay.ts';
+import type { TreeMessageType } from '../../src/gossip/recent-frames.ts';
 import type { Message } from '../../src/wire/schema.ts';
 
 export class FakeRelayPort implements RelayPort {
-  frames: Array<{ peer: string; frame: Buffer }> = [];
+  frames: Array<{ peer: string; frame: Buffer; type: TreeMessageType }> = [];
   msgs: Array<{ peer: string; msg: Message }> = [];
   closed = new Set<string>();
-  sendFrame(peer: string, frame: Buffer): boolean {
+  sendFrame(peer: string, frame: Buffer, type: TreeMessageType): boolean {
     if (this.closed.has(peer)) return false;
-    this.frames.push({ peer, frame });
+    this.frames.push({ peer, frame, type });
     return true;
   }
   send(peer: string, msg: Message): boolean {
