@@ -3,7 +3,7 @@
  * observers stay up. An observer appends, and reports, a block f+1 validators' signed outcomes name, or f+1
  * validators' catch-up replies carry; the unanimity rule (catch-up.ts) completes validators that all come
  * back without a block. So a validator must neither sign an outcome for a block nor put it in a reply before
- * its own disk keeps it (validator.ts publishDurable, validator-sync.ts answer): signed at once, the
+ * its own disk keeps it (consensus-effects.ts publishDurable, validator-sync.ts answer): signed at once, the
  * observers kept the lost block at its height while the validators, all back without it, decided another
  * one there (a fork), in every seed of both tests here.
  *

@@ -71,7 +71,7 @@
  * later outage only drops held decisions), and a block it could still learn in catch-up needs f+1 vouches,
  * one honest, from a chain that has it, and none has. So every honest chain up to liveFromT0 is ours,
  * whatever anyone decided and lost. That holds for observers too only because a block leaves a validator (a
- * signed outcome, a block in a reply) once its disk has it (validator.ts publishDurable, validator-sync.ts
+ * signed outcome, a block in a reply) once its disk has it (consensus-effects.ts publishDurable, validator-sync.ts
  * answer): a validator that signs an outcome or sends a block comes back from any crash still holding it, so
  * the validators are unanimous without it only if no observer took it (test/all-crash-observer-sim.test.ts:
  * with outcomes and replies sent before the disk kept the block, observers kept a block every validator lost

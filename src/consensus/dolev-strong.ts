@@ -32,25 +32,12 @@ import {
   type DolevStrongStatus,
 } from './dolev-strong-options.ts';
 import { Instance, instanceKey, type PoolEntry } from './instance.ts';
+import { HeldDecisions } from './held-decisions.ts';
 import { payloadCapViolation } from './payload-cap.ts';
 import { consensusSignedBytes } from './signing.ts';
 
 export type { ChainTiming, ConsensusAction, DolevStrongOptions, DolevStrongStatus, InstanceStatus } from './dolev-strong-options.ts';
-
-/** A decision held for catch-up. */
-interface HeldDecision {
-  id: InstanceId;
-  block: WireBlock;
-  hash: Uint8Array;
-  /** Of an instance that ran while the node was out (notePartial): heldFrom leaves it out. */
-  partial: boolean;
-}
-
-/** What leaving catch-up does with a held decision: already synced, appended, or contradicting the chain. */
-type SettledDecision = { fate: 'synced'; held: HeldDecision; block: ChainBlock } | { fate: 'append' | 'contradicts'; held: HeldDecision };
-
-/** Decisions held while catching up; a node stuck syncing this long is reported, not grown without bound. */
-export const heldDecisionsMax = 10_000;
+export { heldDecisionsMax } from './held-decisions.ts';
 
 /** Blocks of one instance an observer tracks: two per validator, what n honest ones could ever sign. */
 export function observedBlocksPerInstanceMax(n: number): number {
@@ -80,14 +67,7 @@ export class DolevStrong {
   /** The #endedThrough value at the last scan for ended instances. */
   #scannedThrough = Number.NEGATIVE_INFINITY;
   /** While catching up (catch-up.ts), decided blocks wait here: their heights are not known yet. */
-  #syncing = false;
-  #held: HeldDecision[] = [];
-  /** The held-decision mark of the process before a restart (heldFrom). */
-  #heldFromLost: number | null = null;
-  /** The liveFromT0 of the last catch-up: instances before it were seen only in part and are never appended. */
-  #decideFrom = 0;
-  /** Instances before this start round, undecided when the node last found itself out, are partial (notePartial). */
-  #partialBelow = 0;
+  readonly #holds = new HeldDecisions();
 
   constructor(opts: DolevStrongOptions) {
     const o = resolveDolevStrongOptions(opts);
@@ -252,7 +232,7 @@ export class DolevStrong {
    * chain below them is still missing blocks and their heights would be wrong.
    */
   startSync(): void {
-    this.#syncing = true;
+    this.#holds.start();
   }
 
   /**
@@ -263,12 +243,12 @@ export class DolevStrong {
    * it found itself out are not partial, whatever comes after (a second outage).
    */
   notePartial(liveFromT0: number): void {
-    if (liveFromT0 > this.#partialBelow) this.#partialBelow = liveFromT0;
+    this.#holds.notePartial(liveFromT0);
   }
 
   /** Whether decisions are being held for catch-up. */
   get syncing(): boolean {
-    return this.#syncing;
+    return this.#holds.syncing;
   }
 
   /**
@@ -282,9 +262,7 @@ export class DolevStrong {
    * others it (test/catch-up-liveness.test.ts). Cleared by finishSync.
    */
   heldFrom(): number | null {
-    let first = this.#heldFromLost;
-    for (const h of this.#held) if (!h.partial && (first === null || h.id.t0 < first)) first = h.id.t0;
-    return first;
+    return this.#holds.heldFrom();
   }
 
   /**
@@ -294,9 +272,7 @@ export class DolevStrong {
    * rule asks only what each validator's chain will hold (catch-up.ts).
    */
   appendsFrom(liveFromT0: number): number | null {
-    let first: number | null = null;
-    for (const h of this.#held) if (!h.partial && h.id.t0 >= liveFromT0 && (first === null || h.id.t0 < first)) first = h.id.t0;
-    return first;
+    return this.#holds.appendsFrom(liveFromT0);
   }
 
   /**
@@ -309,7 +285,7 @@ export class DolevStrong {
 
   /** Carries over the held-decision mark of the process before a restart (ChainStore.loadHeldFrom). */
   restoreHeldFrom(t0: number | null): void {
-    this.#heldFromLost = t0;
+    this.#holds.restore(t0);
   }
 
   /** Appends a block catch-up proved (f+1 vouches) or the store loaded. @throws ERR_BAD_CHAIN when it does not link */
@@ -325,11 +301,8 @@ export class DolevStrong {
    * appended.
    */
   finishSync(liveFromT0 = 0): ConsensusAction[] {
-    const settled = this.#settleHeld(liveFromT0);
-    this.#syncing = false;
-    this.#decideFrom = Math.max(this.#decideFrom, liveFromT0);
-    this.#held = [];
-    this.#heldFromLost = null;
+    const settled = this.#holds.settle(this.#chain, liveFromT0);
+    this.#holds.finish(liveFromT0);
     const out: ConsensusAction[] = [];
     for (const s of settled) {
       const h = s.held;
@@ -347,27 +320,8 @@ export class DolevStrong {
    */
   prospectiveTip(liveFromT0: number): ChainTip {
     let tip = this.#chain.tip;
-    for (const s of this.#settleHeld(liveFromT0)) if (s.fate === 'append') tip = nextTip(tip, s.held.hash);
+    for (const s of this.#holds.settle(this.#chain, liveFromT0)) if (s.fate === 'append') tip = nextTip(tip, s.held.hash);
     return tip;
-  }
-
-  /** What finishSync(liveFromT0) does with each held decision, in (t0, miner) order, without doing it. */
-  #settleHeld(liveFromT0: number): SettledDecision[] {
-    const known = new Map(this.#chain.blocks().map((b) => [toHex(b.hash), b]));
-    const last = this.#chain.last();
-    // Decisions are appended in (t0, miner) order: one at or before the synced tip's place would go below it.
-    const beforeTip = (id: InstanceId): boolean => last !== undefined && (id.t0 < last.t0 || (id.t0 === last.t0 && id.miner <= last.miner));
-    const out: SettledDecision[] = [];
-    for (const held of [...this.#held].sort((a, b) => a.id.t0 - b.id.t0 || a.id.miner - b.id.miner)) {
-      // An instance that began before the node was live (restarted, alone, paused) was seen only in part:
-      // its outcome here is not a decision. If the others decided a block, catch-up brought it.
-      if (held.id.t0 < liveFromT0) continue;
-      const synced = known.get(toHex(held.hash));
-      // Learned from peers meanwhile: this node decided it too, so it still reports the decision.
-      if (synced) out.push({ fate: 'synced', held, block: synced });
-      else out.push({ fate: beforeTip(held.id) ? 'contradicts' : 'append', held });
-    }
-    return out;
   }
 
   /** The decided blocks kept in memory, oldest first. */
@@ -505,17 +459,14 @@ export class DolevStrong {
       this.#early.delete(inst);
       if (this.selfIndex === null) continue; // an observer follows validators' outcomes instead
       const winner = inst.decision();
-      if (winner !== null && this.#syncing) {
-        if (this.#held.length >= heldDecisionsMax) {
-          out.push({ type: 'rejected', instance: inst.id, code: 'ERR_RATE_LIMITED', reason: `${heldDecisionsMax} decisions already wait for catch-up` });
-        } else {
-          this.#held.push({ id: inst.id, block: winner.block, hash: winner.hash, partial: inst.id.t0 < this.#partialBelow });
-        }
+      if (winner !== null && this.#holds.syncing) {
+        const refused = this.#holds.hold(inst.id, winner);
+        if (refused) out.push(refused);
         continue;
       }
       // An instance from before the last catch-up's live start was seen here only in part; catch-up ended
       // after it ended here (validator-sync.ts), so this is a guard: such an outcome is never appended.
-      if (winner !== null && inst.id.t0 < this.#decideFrom) continue;
+      if (winner !== null && inst.id.t0 < this.#holds.decideFrom) continue;
       const block = winner === null ? null : this.#chain.append(winner.block, winner.hash);
       out.push({ type: 'decided', instance: inst.id, block });
     }

@@ -23,9 +23,7 @@ import { TurnBudget } from '../net/turn-budget.ts';
 import { TurnFlush } from '../net/turn-flush.ts';
 import { OverloadGate } from '../net/overload-gate.ts';
 import type { Clock, Timer } from '../io/clock.ts';
-import { PeerScores, peerScoreDefaults } from '../peers/peer-score.ts';
-import { KeyBanTally } from '../peers/key-ban-tally.ts';
-import { isLoopback, penaltyFor } from '../peers/offences.ts';
+import { OffenceLedger } from '../peers/offence-ledger.ts';
 import type { ConsensusNodePort, ConsensusPort, NodeEnvironment, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
 import { PeerMaintainer } from '../peers/peer-maintenance.ts';
 import { Flooding, type FloodHost } from './flooding.ts';
@@ -64,15 +62,12 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private readonly now: () => number;
   private readonly verifier: Verifier;
   private readonly ownsVerifier: boolean;
-  private readonly scores: PeerScores;
-  private readonly ipScores: PeerScores;
-  /** Keys banned per IP, so bans follow the IP of a sender that comes back under fresh keys. */
-  private readonly keyBans: KeyBanTally;
+  /** Scores of keys and addresses, and who pays for an offence (offence-ledger.ts). */
+  private readonly ledger: OffenceLedger;
   private readonly addresses: AddressBook;
   private readonly maintainer: PeerMaintainer;
   private readonly host: string;
   private readonly advertiseHost: string;
-  private readonly banIps: boolean;
   /** Whether the per-IP and per-group connection caps apply to loopback addresses too. */
   private readonly ipLimitsOnLoopback: boolean;
   private readonly peerExchange: boolean;
@@ -137,12 +132,9 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       sendFrame: (peer, frame, type) => this.sendTreeFrame(peer, frame, type),
       send: (peer, msg) => this.sendTo(peer, msg),
     });
-    this.banIps = options.banIps ?? true;
     this.peerExchange = options.peerExchange ?? true;
-    const scoreOpts = { banScore: this.limits.banScore, banMs: this.limits.banMs };
-    this.scores = new PeerScores(scoreOpts);
-    this.ipScores = new PeerScores(scoreOpts);
-    this.keyBans = new KeyBanTally({ keyBansPerIpMax: this.limits.keyBansPerIpMax, windowMs: this.limits.banMs, ipsMax: peerScoreDefaults.scoredPeersMax });
+    const { banScore, banMs, keyBansPerIpMax } = this.limits;
+    this.ledger = new OffenceLedger({ banScore, banMs, keyBansPerIpMax, banIps: options.banIps ?? true, ipLimitsOnLoopback: this.ipLimitsOnLoopback });
     this.evictionKey = env.random.bytes(16);
     this.addresses = this.addressBookFrom(options);
     this.flooding = new Flooding(this.floodHost());
@@ -369,13 +361,12 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
 
   /** Misbehaviour score of a peer id or IP (for tests and status). */
   scoreOf(key: string): number {
-    return Math.max(this.scores.score(key, this.now()), this.ipScores.score(key, this.now()));
+    return this.ledger.score(key, this.now());
   }
 
   /** Whether a peer id or IP is banned now. */
   isBanned(key: string): boolean {
-    const now = this.now();
-    return this.scores.isBanned(key, now) || this.ipScores.isBanned(key, now);
+    return this.ledger.isBanned(key, this.now());
   }
 
   /** Connections still in their handshake. */
@@ -415,7 +406,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       helloContext: {
         networkId: this.networkId,
         selfKeyHex: this.id,
-        isBanned: (k) => this.scores.isBanned(k, this.now()),
+        isBanned: (k) => this.ledger.keys.isBanned(k, this.now()),
         isFull: (k) => this.table.isFull(k, outbound),
         expectedKeyHex,
       },
@@ -465,7 +456,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       transport: this.env.transport,
       now: this.now,
       accepting: () => this.running && !this.isolated,
-      isIpBanned: (ip, now) => this.ipScores.isBanned(ip, now),
+      isIpBanned: (ip, now) => this.ledger.ips.isBanned(ip, now),
       connectionContext: (outbound, expectedKeyHex) => this.connectionContext(outbound, expectedKeyHex),
       netGroupRank: (group) => createHash('sha256').update(this.evictionKey).update(group).digest().readUInt32BE(0),
       peerOpened: (c) => this.onPeerOpened(c),
@@ -498,41 +489,16 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.notify(() => this.emit('peer', ev));
   }
 
-  /** Whether offences from `ip` score the address itself (banIps; loopback only with ipLimitsOnLoopback). */
-  private ipScored(ip: string): boolean {
-    return this.banIps && (this.ipLimitsOnLoopback || !isLoopback(ip));
-  }
-
-  /** Bans an address whose keys were banned keyBansPerIpMax times within banMs: new connections from it are cut. */
-  private banIp(ip: string, now: number): void {
-    if (this.ipScores.isBanned(ip, now)) return;
-    this.ipScores.penalize(ip, this.limits.banScore, now);
-    this.log.warn('address banned: its keys were banned', { ip, keyBans: this.limits.keyBansPerIpMax });
-  }
-
   private onOffence(c: PeerConnection, code: ErrorCode, reason: string): void {
     const now = this.now();
-    const points = penaltyFor(code);
     const ip = normalizeHost(c.remoteAddress);
     this.counters.offences++;
-    let result: { score: number; banned: boolean };
-    // Charged to the key once the peer has proven it, also after a close: a verification still in flight
-    // when the connection was cut (the key banned) is the key's, and charging its IP instead let one key's
-    // last forgeries ban its address (test/key-bans-per-ip.test.ts).
-    if (c.peerId && c.wasOpen) {
-      const wasBanned = this.scores.isBanned(c.peerId, now);
-      result = this.scores.penalize(c.peerId, points, now);
-      // Counted once per ban: offences of a key already banned (frames still in flight) are not new bans.
-      if (result.banned && !wasBanned && this.ipScored(ip) && this.keyBans.keyBanned(ip, now)) this.banIp(ip, now);
-    } else if (this.ipScored(ip)) {
-      result = this.ipScores.penalize(ip, points, now);
-    } else {
-      result = { score: 0, banned: false };
-    }
-    const ev: OffenceEvent = { peer: c.peerId, addr: c.addr, code, reason, ...result };
-    this.log.warn('peer offence', { id: c.peerId.slice(0, 16), addr: c.addr, code, reason, score: Math.round(result.score), banned: result.banned });
+    const { score, banned, ipBanned } = this.ledger.charge({ peerId: c.peerId, proven: c.wasOpen, ip }, code, now);
+    if (ipBanned) this.log.warn('address banned: its keys were banned', { ip, keyBans: this.limits.keyBansPerIpMax });
+    const ev: OffenceEvent = { peer: c.peerId, addr: c.addr, code, reason, score, banned };
+    this.log.warn('peer offence', { id: c.peerId.slice(0, 16), addr: c.addr, code, reason, score: Math.round(score), banned });
     this.notify(() => this.emit('offence', ev));
-    if (result.banned && c.state !== 'closed') {
+    if (banned && c.state !== 'closed') {
       this.counters.bans++;
       c.close('ERR_BANNED', `banned for misbehaviour (last: ${code})`);
     }
@@ -617,7 +583,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       clock: this.env.clock,
       random: this.env.random,
       addresses: this.addresses,
-      scores: this.scores,
+      scores: this.ledger.keys,
       table: this.table,
       counters: this.counters,
       replyTimeoutMs: this.limits.peersReplyTimeoutMs,

@@ -1,17 +1,17 @@
 /**
  * The validator: wires the pure Dolev-Strong state machine to a node (consensus chains travel over gossip),
  * to the verifier (every chain is checked before the state machine sees it) and to the node's clock (a timer
- * at each round boundary). Catch-up (validator-sync.ts), validators' signed outcomes (outcome-exchange.ts), the
- * watch for outages that send it back to catch-up (outage-watch.ts) and the order of its disk writes and
- * reports (disk-order.ts) are parts of its own. Run without a key it is an observer. It adds no protocol rules
- * of its own.
+ * at each round boundary). Its parts, each in a file of its own: the round timer (round-ticker.ts), proposals
+ * (miner.ts), the judging of chains (chain-judge.ts), the state machine's actions carried out in the order of
+ * its disk writes (consensus-effects.ts, disk-order.ts), catch-up (validator-sync.ts), validators' signed
+ * outcomes (outcome-exchange.ts) and the watch for outages that send it back to catch-up (outage-watch.ts).
+ * Run without a key it is an observer. It adds no protocol rules of its own.
  */
 import { EventEmitter } from 'node:events';
 import { toHex } from '../bytes.ts';
-import { StrongcastError, type ErrorCode } from '../errors.ts';
-import { payloadCapViolation } from '../consensus/payload-cap.ts';
-import type { Clock, Timer } from '../io/clock.ts';
-import type { ChainVerdict, ConsensusNodePort } from './node-types.ts';
+import { StrongcastError } from '../errors.ts';
+import type { Clock } from '../io/clock.ts';
+import type { ConsensusNodePort } from './node-types.ts';
 import type { ChainMessage, ConsensusMessage } from '../wire/schema.ts';
 import type { ChainVerifier } from '../crypto/verifier.ts';
 import type { Identity } from '../crypto/keys.ts';
@@ -19,25 +19,25 @@ import { DolevStrong, type ConsensusAction } from '../consensus/dolev-strong.ts'
 import type { Genesis } from '../consensus/genesis.ts';
 import { blockHash, type ChainBlock, type InstanceId } from '../consensus/block.ts';
 import type { ChainTip } from '../consensus/chain.ts';
-import { logError, silentLogger, type Logger } from '../log.ts';
+import { silentLogger, type Logger } from '../log.ts';
 import { ValidatorSync, type SyncHost } from './validator-sync.ts';
 import { OutcomeExchange, type OutcomeHost } from './outcome-exchange.ts';
-import { blockView, mineAttemptsMax, stallDefaults, type ValidatorEvents, type ValidatorOptions, type ValidatorStatus } from './validator-types.ts';
-import { ChainMargins } from './chain-margins.ts';
+import { blockView, stallDefaults, type ValidatorEvents, type ValidatorOptions, type ValidatorStatus } from './validator-types.ts';
 import { OutageWatch } from './outage-watch.ts';
 import { DiskOrder } from './disk-order.ts';
 import { checkNodeLimits, checkStoredPayloads, selfIndex } from './validator-checks.ts';
+import { ChainJudge, stoppedVerdict, type ChainJudgeHost } from './chain-judge.ts';
+import { ConsensusEffects, type EffectsHost } from './consensus-effects.ts';
+import { RoundTicker, type TickerHost } from './round-ticker.ts';
+import { Miner, type MinerHost } from './miner.ts';
 import type { Divergence } from '../consensus/divergence.ts';
 import { positiveInt } from '../options.ts';
-
-/** A decision of a block (not of "no block"). */
-type DecidedBlock = Extract<ConsensusAction, { type: 'decided' }> & { block: ChainBlock };
 
 export { blockView, chainReplyBytesMax, mineAttemptsMax, outcomeWindowRounds, stallDefaults } from './validator-types.ts';
 export type { BlockView, ChainStore, SynchronyStatus, ValidatorEvents, ValidatorOptions, ValidatorStatus } from './validator-types.ts';
 
 /** One validator of a genesis (or an observer of it), running on a node. */
-export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost, OutcomeHost {
+export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost, OutcomeHost, ChainJudgeHost, EffectsHost, TickerHost, MinerHost {
   /** This validator's index in the genesis; null for an observer. */
   readonly index: number | null;
   readonly core: DolevStrong;
@@ -49,7 +49,6 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   readonly log: Logger;
   readonly syncIntervalMs: number;
   readonly now: () => number;
-  private timer: Timer | null = null;
   private running = false;
   /** Set by stop, for good: nothing reaches the state machine after it, so the last mark written stays true. */
   private stopped = false;
@@ -61,7 +60,14 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   readonly stallMsMax: number;
   /** Stalls, late chain checks, pauses and cuts: when to catch up again. */
   private readonly outage: OutageWatch;
-  private readonly margins = new ChainMargins();
+  /** The state machine's actions carried out: sends, events, and what waits for the disk. */
+  private readonly effects: ConsensusEffects;
+  /** Each chain's verdict, and how much of its round its check left. */
+  private readonly chainJudge: ChainJudge;
+  /** The state machine's tick at every round boundary. */
+  private readonly ticker: RoundTicker;
+  /** Proposals at round starts. */
+  private readonly miner: Miner;
   private divergences = 0;
   private lastDivergence: Divergence | null = null;
 
@@ -88,10 +94,14 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     const storedHeight = this.core.tip().height;
     const heldMark = store?.loadHeldFrom() ?? null;
     this.core.restoreHeldFrom(heldMark);
-    this.disk = new DiskOrder({ store, storedHeight, heldMark, log: this.log, onAppendFailed: (block, e) => this.storeFailed(block, e) });
+    this.disk = new DiskOrder({ store, storedHeight, heldMark, log: this.log, onAppendFailed: (block, e) => this.effects.storeFailed(block, e) });
     this.sync = new ValidatorSync(this);
     this.outcomes = new OutcomeExchange(this, stored);
     this.outage = new OutageWatch(this, this.sync, this.stallMsMax);
+    this.effects = new ConsensusEffects(this, this.disk, this.outcomes, () => this.running);
+    this.chainJudge = new ChainJudge(this, this.outage, () => this.stopped);
+    this.ticker = new RoundTicker(this, this.outage, this.outcomes);
+    this.miner = new Miner(this, this.outage, () => this.running);
   }
 
   /**
@@ -104,7 +114,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     if (this.running) return;
     this.running = true;
     this.node.attachConsensus({
-      onChain: (msg, hash, from) => (this.stopped ? Promise.resolve(stoppedVerdict) : this.onChain(msg, hash, from)),
+      onChain: (msg, hash, from) => (this.stopped ? Promise.resolve(stoppedVerdict) : this.chainJudge.judge(msg, hash, from)),
       onOutcome: (msg, from) => (this.stopped ? Promise.resolve(stoppedVerdict) : this.outcomes.onOutcome(msg, from)),
       validatorKey: (index) => this.genesis.validators[index]?.publicKey,
     });
@@ -118,8 +128,8 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
       this.sync.begin();
     }
     // The first crash mark, ahead of any decision of this process (disk-order.ts).
-    this.keepHeldMark();
-    this.scheduleTick();
+    this.effects.keepHeldMark();
+    this.ticker.start();
     this.outage.start();
   }
 
@@ -148,8 +158,7 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     if (!this.stopped) this.disk.close(this.core.heldFrom());
     this.stopped = true;
     this.sync.halt();
-    this.timer?.cancel();
-    this.timer = null;
+    this.ticker.stop();
     this.outage.stop();
     this.sync.stop();
   }
@@ -161,33 +170,8 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
    * @throws StrongcastError ERR_NO_PEERS at once when no peer is connected (in a network of more than one
    *   validator): only this validator would see the block. ERR_NOT_STARTED when the validator is not running.
    */
-  async mine(payload: Uint8Array): Promise<{ instance: InstanceId; hash: string }> {
-    if (this.index === null) throw new StrongcastError('ERR_NOT_VALIDATOR', 'an observer cannot mine');
-    // Before waiting for a round: no round would take it (the core refuses it too).
-    const tooLarge = payloadCapViolation(payload.byteLength, this.genesis.validators.length);
-    if (tooLarge) throw new StrongcastError('ERR_PAYLOAD_TOO_LARGE', tooLarge);
-    if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the validator is not started');
-    if (this.outage.isAlone()) {
-      // Alone, only this node would see the block: it would decide it and nobody else would.
-      throw new StrongcastError('ERR_NO_PEERS', 'no peer is connected: a block mined now would reach nobody');
-    }
-    let lastReason = 'proposal refused';
-    // A timer can fire a little early (Node rounds to whole ms) or, on a busy machine, too late for round 1:
-    // wait until the round has really begun, and if the moment was missed, try the next round instead.
-    for (let attempt = 0; attempt < mineAttemptsMax; attempt++) {
-      const { t0, atMs } = this.core.nextProposalRound(this.now());
-      while (this.now() < atMs) await new Promise<void>((r) => void this.clock.setTimer(r, Math.max(1, atMs - this.now())));
-      if (!this.running) throw new StrongcastError('ERR_NOT_STARTED', 'the validator stopped');
-      this.checkOutage();
-      const now = this.now();
-      const actions = this.core.propose(payload, t0, now, now);
-      this.apply(actions, 'self');
-      const proposed = actions.find((a) => a.type === 'proposed');
-      if (proposed && proposed.type === 'proposed') return { instance: proposed.instance, hash: toHex(proposed.blockHash) };
-      const rejected = actions.find((a) => a.type === 'rejected');
-      if (rejected && rejected.type === 'rejected') lastReason = rejected.reason;
-    }
-    throw new StrongcastError('ERR_INSTANCE_OVER', `no round could be caught for the proposal: ${lastReason}`);
+  mine(payload: Uint8Array): Promise<{ instance: InstanceId; hash: string }> {
+    return this.miner.mine(payload);
   }
 
   /** Decided blocks, oldest first. */
@@ -197,105 +181,15 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
 
   /** Current round and open instances, how late this process has run, and forks seen. */
   status(): ValidatorStatus {
-    const synchrony = { ...this.outage.probeStatus(), ...this.margins.status(), chainsOutOfSync: this.outage.chainsOutOfSync };
+    const synchrony = { ...this.outage.probeStatus(), ...this.chainJudge.marginStatus(), chainsOutOfSync: this.outage.chainsOutOfSync };
     const f = this.disk.failure();
     const storeFailure = f && { code: 'ERR_STORE' as const, reason: f.error.message, height: f.height, t0: f.t0, blocksNotStored: f.blocksNotStored };
     return { ...this.core.status(this.now()), synchrony, divergences: this.divergences, lastDivergence: this.lastDivergence, storeFailure };
   }
 
-  /** The node hands us a chain: check round, then the pool, then the core (docs/PROTOCOL.md "Validation order"). */
-  private async onChain(msg: ConsensusMessage, hash: Uint8Array, from: string): Promise<ChainVerdict> {
-    this.checkOutage();
-    const timing = this.core.chainTiming(msg.block.t0, this.now());
-    if ('code' in timing) return this.refuse(msg, from, timing.code, timing.reason);
-    const deadlineMs = this.genesis.startMs + (msg.block.t0 + timing.round) * this.genesis.roundMs;
-    const running = this.outage.checkBegan({ miner: msg.block.miner, t0: msg.block.t0 }, timing.round, deadlineMs);
-    let check;
-    try {
-      // In the sender's lane of the consensus class: ahead of broadcasts, and one peer's flood of chains
-      // does not queue the others' behind it.
-      check = await this.verifier.checkChain({ msg, blockHash: hash, round: timing.round, lane: from });
-    } finally {
-      this.outage.checkEnded(running);
-    }
-    // Stopped while the chain was checked: its last mark is written, so the state machine takes nothing more.
-    if (this.stopped) return stoppedVerdict;
-    // Before the core sees this chain, or anything else: a check that ran out of synchrony puts this node in catch-up.
-    this.checkOutage();
-    if (!check.ok) return this.refuse(msg, from, check.code, check.reason);
-    this.margins.record(deadlineMs - this.now());
-    const actions = this.core.onVerifiedChain(msg, this.now(), hash);
-    // The node floods this chain on when we answer forward: true; other forwards are held ones now due.
-    const forward = actions.some((a) => a.type === 'forward' && a.msg === msg);
-    this.apply(actions, from, msg);
-    const rejected = actions.find((a) => a.type === 'rejected');
-    if (rejected && rejected.type === 'rejected' && !forward) {
-      // Valid signatures, but refused by the core at processing time (e.g. the round moved on): not the
-      // sender's fault, so report it as valid-but-not-forwarded rather than scoring the peer.
-      return { valid: true, forward: false };
-    }
-    return { valid: true, forward };
-  }
-
-  private refuse(msg: ConsensusMessage, from: string, code: ErrorCode, reason: string): ChainVerdict {
-    const instance = { miner: msg.block.miner, t0: msg.block.t0 };
-    this.emit('rejected', { instance, code, reason, from });
-    return { valid: false, forward: false, code, reason };
-  }
-
-  /** Carries out the core's actions; a forward of `judged` (the chain being answered) is left to the verdict. */
+  /** Carries out the core's actions (consensus-effects.ts); a forward of `judged`, the chain being answered, is the verdict's. */
   apply(actions: ConsensusAction[], from: string, judged?: ConsensusMessage): void {
-    for (const a of actions) this.applyOne(a, from, judged);
-    this.keepHeldMark();
-    this.publishDurable(actions);
-    if (this.outcomes.following && actions.some((a) => a.type === 'seen')) this.outcomes.follow();
-  }
-
-  private applyOne(a: ConsensusAction, from: string, judged?: ConsensusMessage): void {
-    switch (a.type) {
-      case 'seen':
-        this.outcomes.onBlock(a.block, a.blockHash);
-        break;
-      case 'send':
-        this.node.publishConsensus(a.msg);
-        break;
-      case 'forward':
-        // A chain that came early was held until its instance started here: it goes out now.
-        if (a.msg !== judged) this.node.forwardConsensus(a.msg);
-        break;
-      case 'proposed':
-        this.emit('proposed', { instance: a.instance, hash: toHex(a.blockHash) });
-        break;
-      case 'relayed':
-        this.emit('relayed', { instance: a.instance, hash: toHex(a.blockHash), round: a.round, signatures: a.signatures });
-        break;
-      case 'decided': {
-        // Durable before reported: the event waits for the disk append (in order, after earlier ones).
-        const block = a.block;
-        this.disk.after(block, () => this.emit('decided', { instance: a.instance, block: block ? blockView(block) : null }));
-        break;
-      }
-      case 'rejected':
-        this.emit('rejected', { instance: a.instance, code: a.code, reason: a.reason, from });
-        break;
-    }
-  }
-
-  /**
-   * Signs and floods the outcomes of these decisions once their blocks are on disk, as `decided` waits for
-   * it: an observer appends a block that f+1 outcomes name, so one of them must come from an honest
-   * validator that will still hold the block after a crash. Signed at once, a crash of every validator
-   * before their disks kept it let them all come back without it, complete by the unanimity rule
-   * (catch-up.ts) and decide another block at its height, while the observers kept it
-   * (test/all-crash-observer-sim.test.ts). Not signed at all when an append failed.
-   */
-  private publishDurable(actions: readonly ConsensusAction[]): void {
-    const decided = actions.filter((a): a is DecidedBlock => a.type === 'decided' && a.block !== null);
-    if (decided.length === 0) return;
-    const height = Math.max(...decided.map((a) => a.block.height));
-    this.disk.after(null, () => {
-      if (this.running && this.disk.durableHeight >= height) this.outcomes.publish(decided);
-    });
+    this.effects.apply(actions, from, judged);
   }
 
   /** Height of the newest block on disk: catch-up replies carry blocks up to it (validator-sync.ts). */
@@ -344,49 +238,6 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
   }
 
   /**
-   * The store failed an append, once for good (disk-order.ts): neither that block nor a later one is
-   * reported. The alarm first; then `rejected` for the block, as a failed append was always told.
-   */
-  private storeFailed(block: ChainBlock, e: StrongcastError): void {
-    this.emit('store-failed', { code: 'ERR_STORE', reason: e.message, height: block.height, t0: block.t0 });
-    this.emit('rejected', { instance: { miner: block.miner, t0: block.t0 }, code: 'ERR_STORE', reason: e.message, from: 'self' });
-  }
-
-  /**
-   * Keeps the crash mark (disk-order.ts) at or below every decision a crash now would lose: the earliest held
-   * one (DolevStrong.heldFrom, with a mark a restart carried over) and every one still to come, which has a
-   * start round after decidedThrough (before the first tick, after the last instance already ended). An
-   * observer decides nothing itself and states nothing, so it keeps no mark.
-   */
-  private keepHeldMark(): void {
-    if (this.index === null) return;
-    const through = this.core.decidedThrough ?? this.core.currentRound(this.now()) - this.core.k;
-    this.disk.keepHeldMark(this.core.heldFrom(), Math.max(0, through + 1));
-  }
-
-  /** Ticks just after each round boundary, where instances end and decisions fall due. */
-  private scheduleTick(): void {
-    if (!this.running) return;
-    const { roundMs, startMs } = this.genesis;
-    const now = this.now();
-    const next = startMs + (Math.floor((now - startMs) / roundMs) + 1) * roundMs;
-    // Just past the boundary, so the round has really begun; lateness is measured from that moment.
-    const delayMs = Math.max(1, next - now + 1);
-    this.outage.tickDue(now + delayMs);
-    this.timer = this.clock.setTimer(() => {
-      try {
-        this.checkOutage();
-        this.outage.tickRan();
-        this.apply(this.core.tick(this.now()), 'self');
-        this.outcomes.judgeDivergence();
-      } catch (e) {
-        logError(this.log, 'consensus tick failed', { error: (e as Error).message });
-      }
-      this.scheduleTick();
-    }, delayMs);
-  }
-
-  /**
    * Catches up again if the node was paused, stalled past stallMsMax, had a chain checked out of synchrony or
    * was cut off since the last call (outage-watch.ts). Called before anything reaches the core, so no decision
    * of a paused node slips in before the check.
@@ -395,9 +246,6 @@ export class Validator extends EventEmitter<ValidatorEvents> implements SyncHost
     this.outage.check();
   }
 }
-
-/** The answer to a chain or outcome that comes after stop: taken as valid (it may well be), and not forwarded. */
-const stoppedVerdict: ChainVerdict = { valid: true, forward: false };
 
 /** The state machine's options for this validator: its signer (which remembers its own signatures), its tip. */
 function coreOptions(o: ValidatorOptions, index: number | null, base: ChainTip | undefined): ConstructorParameters<typeof DolevStrong>[0] {

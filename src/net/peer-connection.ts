@@ -26,9 +26,9 @@ import { SecureChannel } from './secure-channel.ts';
 import type { Message, MessageType } from '../wire/schema.ts';
 import type { Verifier } from '../crypto/verifier.ts';
 import type { NodeLimits } from '../core/node-options.ts';
-import type { DeferredWork, TurnBudget, WorkPriority } from './turn-budget.ts';
+import type { DeferredWork, TurnBudget } from './turn-budget.ts';
 import type { OverloadGate } from './overload-gate.ts';
-import { FrameQueue } from './frame-queue.ts';
+import { PeerWork } from './peer-work.ts';
 import { Inbox } from './inbox.ts';
 import { Outbox } from './outbox.ts';
 
@@ -82,13 +82,6 @@ export const earlyBytesMax = 64 * 1024;
 const broadcastChecked: ReadonlySet<Message['t']> = new Set<Message['t']>(['gossip']);
 const consensusChecked: ReadonlySet<Message['t']> = new Set<Message['t']>(['ds', 'outcome']);
 
-/** One class of a peer's messages being verified: how many, and whether that stopped reading. */
-interface ClassWork {
-  inflight: number;
-  /** peerInflightMax reached: reading stops until half of them are done. */
-  held: boolean;
-}
-
 /** A framed, authenticated, rate-limited connection to one peer. */
 export class PeerConnection implements DeferredWork {
   state: ConnectionState = 'handshaking';
@@ -123,15 +116,13 @@ export class PeerConnection implements DeferredWork {
    * holds one read's worth.
    */
   private readonly inbox = new Inbox();
-  /**
-   * What follows the verdicts on this peer's broadcasts (relay and delivery) that the turn budget had no room
-   * for, in the order the verdicts came (afterVerdict). Kept after a close: it is the node's bookkeeping too.
-   */
-  private readonly verdicts = new FrameQueue<() => void>();
   /** A framing error found after the frames in the inbox: acted on once they are handled. */
   private inboxError: StrongcastError | null = null;
-  /** This peer's broadcasts and consensus messages being verified (each class up to peerInflightMax). */
-  private readonly work: Record<'broadcast' | 'consensus', ClassWork> = { broadcast: { inflight: 0, held: false }, consensus: { inflight: 0, held: false } };
+  /**
+   * This peer's broadcasts and consensus messages being verified (each class up to peerInflightMax), and the
+   * verdicts on them waiting for the turn budget (peer-work.ts).
+   */
+  private readonly work: PeerWork;
   /** Lowest ping round trip seen, in ms (Infinity before the first pong): eviction protects fast peers. */
   minRttMs = Number.POSITIVE_INFINITY;
   /**
@@ -166,6 +157,7 @@ export class PeerConnection implements DeferredWork {
     const rekey = ctx.rekeyIntervalMessages === undefined ? {} : { rekeyIntervalMessages: ctx.rekeyIntervalMessages };
     this.channel = new SecureChannel(outbound, ctx.local, ctx.random, { frameBytesMax: limits.frameBytesMax, ...rekey });
     this.lastHeardMs = clock.now();
+    this.work = new PeerWork(this, ctx);
     this.writer = new WriteCoalescer(link, clock, limits.writeCoalesceMs, this.stats, () => this.handOff(), ctx.turnFlush);
     this.rates = new RateHolds(limits, clock, { bytesRepaid: () => this.updateReading(), messagesRepaid: () => this.onMessagesRepaid() }, this.stats);
   }
@@ -271,20 +263,12 @@ export class PeerConnection implements DeferredWork {
    * growing our queues.
    */
   beginWork(consensus: boolean): void {
-    const w = this.work[consensus ? 'consensus' : 'broadcast'];
-    w.inflight++;
-    if (w.held || w.inflight < this.ctx.limits.peerInflightMax) return;
-    w.held = true;
-    this.updateReading();
+    if (this.work.begin(consensus)) this.updateReading();
   }
 
   /** A message of this peer finished verification; reading resumes once half of those held are done. */
   endWork(consensus: boolean): void {
-    const w = this.work[consensus ? 'consensus' : 'broadcast'];
-    w.inflight--;
-    if (!w.held || w.inflight > this.ctx.limits.peerInflightMax >> 1) return;
-    w.held = false;
-    this.updateReading();
+    if (this.work.end(consensus)) this.updateReading();
   }
 
   /**
@@ -292,8 +276,7 @@ export class PeerConnection implements DeferredWork {
    * and the peer is within its byte rate.
    */
   private updateReading(): void {
-    const { broadcast, consensus } = this.work;
-    const hold = broadcast.held || consensus.held || this.rates.bytesHeld || this.rates.messagesHeld || !this.inbox.empty || this.unread !== null;
+    const hold = this.work.held || this.rates.bytesHeld || this.rates.messagesHeld || !this.inbox.empty || this.unread !== null;
     if (hold === this.paused || this.state === 'closed') return;
     this.paused = hold;
     if (hold) return void this.link.pause();
@@ -361,7 +344,7 @@ export class PeerConnection implements DeferredWork {
   private readUnread(): void {
     while (this.unread !== null && this.channel.readingHandshake && !this.isClosed()) {
       if (!this.ctx.turn.allows()) {
-        this.ctx.turn.defer(this, this.priority);
+        this.ctx.turn.defer(this, this.work.priority);
         return this.updateReading();
       }
       this.readOneHandshakeFrame(this.unread);
@@ -401,37 +384,11 @@ export class PeerConnection implements DeferredWork {
 
   /**
    * Acts on the verdict on one of this peer's messages (`act`: its relay and delivery) as a piece of this
-   * peer's work within the turn budget: now if the turn has room and nothing of this peer's waits, else after
-   * what waits, on this peer's turns (turn-budget.ts). A verifier off this thread answers in batches, all
-   * handled as they come back: acting on every verdict at once held the event loop for hundreds of ms under
-   * a flood of valid broadcasts, and the reads of every other peer with it (issue 16, item 3: the relay-rate
-   * attack). The caller counts the message as this peer's work in progress until `act` runs (beginWork,
-   * endWork), so a peer whose verdicts wait stops being read once peerInflightMax of its messages do. The
-   * verdict on the only message a peer has in progress is acted on at once, spent turn or not: it is one
-   * message's work, however busy the node is with other work, and a peer cannot have two such at a time.
+   * peer's work within the turn budget: now, or after what of this peer's waits (PeerWork.afterVerdict says
+   * when). The caller counts the message as work in progress (beginWork) until `act` runs, and ends it there.
    */
   afterVerdict(act: () => void): void {
-    const turn = this.ctx.turn;
-    const only = this.work.broadcast.inflight + this.work.consensus.inflight === 1;
-    if (this.verdicts.length === 0 && !turn.isWaiting(this) && (only || turn.mayContinue(0, this.light ? 'verdict' : 'rest'))) return act();
-    this.verdicts.push(act, 0);
-    turn.defer(this, this.priority);
-  }
-
-  /**
-   * Fewer than turnQuantumFrames of this peer's messages are in progress (being verified, or waiting for the
-   * work that follows their verdicts): a peer that sends now and then. Its work goes ahead of the backlogs of
-   * the peers that send much (turn-budget.ts), as its checks do in the verifier's lanes.
-   */
-  private get light(): boolean {
-    const { broadcast, consensus } = this.work;
-    return broadcast.inflight + consensus.inflight < this.ctx.turn.turnQuantumFrames;
-  }
-
-  /** How soon this connection's next piece of work resumes if it waits: a light peer's verdicts first, then its other work, then the rest's. */
-  private get priority(): WorkPriority {
-    if (!this.light) return 'rest';
-    return this.verdicts.length > 0 ? 'verdict' : 'light';
+    this.work.afterVerdict(act);
   }
 
   /**
@@ -439,30 +396,10 @@ export class PeerConnection implements DeferredWork {
    * inbox or unread, as far as this turn allows.
    */
   resumeWork(): void {
-    const acted = this.actOnVerdicts();
+    const acted = this.work.actOnVerdicts();
     if (acted < 0 || this.isClosed()) return;
     if (!this.inbox.empty) this.handleInbox(acted);
     else this.readUnread();
-  }
-
-  /**
-   * Acts on the waiting verdicts in order while the turn budget allows, each counted against this peer's
-   * quantum. Returns how many, or -1 when some are left (this connection is deferred again).
-   */
-  private actOnVerdicts(): number {
-    const turn = this.ctx.turn;
-    let acted = 0;
-    while (this.verdicts.length > 0) {
-      if (!turn.mayContinue(acted, this.priority)) {
-        turn.defer(this, this.priority);
-        return -1;
-      }
-      const act = this.verdicts.peek();
-      this.verdicts.shift();
-      acted++;
-      act();
-    }
-    return acted;
   }
 
   /**
@@ -482,8 +419,8 @@ export class PeerConnection implements DeferredWork {
       const queue = !consensusWaits && this.inbox.consensus.length > 0 ? this.inbox.consensus : this.inbox.other;
       const consensus = queue === this.inbox.consensus;
       if (queue.length === 0 || (!consensus && otherWaits)) break;
-      if (!turn.mayContinue(handled, this.priority)) {
-        turn.defer(this, this.priority);
+      if (!turn.mayContinue(handled, this.work.priority)) {
+        turn.defer(this, this.work.priority);
         break;
       }
       const msg = queue.peek();
@@ -518,7 +455,7 @@ export class PeerConnection implements DeferredWork {
     const consensus = consensusChecked.has(msg.t);
     if (!consensus && !broadcastChecked.has(msg.t)) return true;
     const gate = consensus ? this.ctx.consensusGate : this.ctx.gate;
-    return gate === undefined || gate.admit(this, this.work[consensus ? 'consensus' : 'broadcast'].inflight);
+    return gate === undefined || gate.admit(this, this.work.inflight(consensus));
   }
 
   /**
