@@ -54,6 +54,13 @@ export interface MemoryResult {
   chainsVerifiedPerNodePerBlock: number;
   /** Copies of flooded messages (chains and validators' outcomes) each node received per block, duplicates included. */
   floodCopiesPerNodePerBlock: number;
+  /**
+   * Frames each node handled per block, by kind: Dolev-Strong chains (flooded), validators' outcomes (down
+   * each signer's broadcast tree), and the trees' own IHAVE, GRAFT and PRUNE frames.
+   */
+  chainFramesPerNodePerBlock: number;
+  outcomeFramesPerNodePerBlock: number;
+  treeFramesPerNodePerBlock: number;
   /** Signatures verified per node per block outside chain checks: the other validators' signed outcomes. */
   otherVerificationsPerNodePerBlock: number;
   /** Longest chain any node received, in signatures. */
@@ -175,16 +182,18 @@ export async function runMemory(spec: MemorySpec): Promise<MemoryResult> {
   const cpu = process.cpuUsage(cpu0);
   const wallMs = performance.now() - wall0;
   const copies = nodes.reduce((t, m) => t + m.node.gossip.counters.admitted + m.node.gossip.counters.duplicates, 0);
+  const framesIn = (f: (t: StrongcastNode['traffic']['in']) => number): number => nodes.reduce((t, m) => t + f(m.node.traffic.in), 0);
+  const frames = { chain: framesIn((t) => t.ds), outcome: framesIn((t) => t.outcome), tree: framesIn((t) => t.ihave + t.graft + t.prune) };
   // Everything the verifiers ran while blocks were decided, chains or not (validators' outcomes, mostly).
   const verifiedAll = nodes.reduce((t, m, i) => t + m.verifiedNow - verifiedBefore[i]!, 0);
   for (const m of nodes) {
     m.validator.stop();
     await m.node.stop();
   }
-  return summarize(spec, nodes, proposed, k, longest.value, { copies, verifiedAll }, (cpu.user + cpu.system) / 1000, wallMs);
+  return summarize(spec, nodes, proposed, k, longest.value, { copies, verifiedAll, frames }, (cpu.user + cpu.system) / 1000, wallMs);
 }
 
-function summarize(spec: MemorySpec, nodes: MemNode[], proposed: Map<number, string>, k: number, longest: number, totals: { copies: number; verifiedAll: number }, cpuMs: number, wallMs: number): MemoryResult {
+function summarize(spec: MemorySpec, nodes: MemNode[], proposed: Map<number, string>, k: number, longest: number, totals: { copies: number; verifiedAll: number; frames: { chain: number; outcome: number; tree: number } }, cpuMs: number, wallMs: number): MemoryResult {
   const n = spec.validators;
   // Correct: every node decided, for every t0, the very block its miner proposed, and all chains are equal.
   let decided = 0;
@@ -214,6 +223,9 @@ function summarize(spec: MemorySpec, nodes: MemNode[], proposed: Map<number, str
     naiveVerificationsPerNodePerBlockMax: max((c) => c.requested),
     chainsVerifiedPerNodePerBlock: sum((c) => c.chains) / perNodeBlock,
     floodCopiesPerNodePerBlock: totals.copies / perNodeBlock,
+    chainFramesPerNodePerBlock: totals.frames.chain / perNodeBlock,
+    outcomeFramesPerNodePerBlock: totals.frames.outcome / perNodeBlock,
+    treeFramesPerNodePerBlock: totals.frames.tree / perNodeBlock,
     otherVerificationsPerNodePerBlock: (totals.verifiedAll - sum((c) => c.verified)) / perNodeBlock,
     longestChainSignatures: longest,
     cpuMsPerBlockAllNodes: cpuMs / Math.max(1, decided),
