@@ -302,7 +302,7 @@ export async function searchRoundMs(spec: LoopbackSpec, log: (line: string) => v
           `  loopback n=${n} roundMs=${roundMs} run ${run + 1}/${spec.runsPerRoundMs}: ${o.decided}/${o.blocks} blocks decided everywhere, chains ${o.chainsIdentical ? 'identical' : 'DIFFER'}; ` +
             `all-mine ${o.throughput.blocks} blocks in ${o.throughput.rounds} rounds (${fmt(rates.blocksPerRound)}/round, ${fmt(rates.blocksPerSecond)}/s), ` +
             `latency p50 ${fmt(lat.p50Ms)} max ${fmt(lat.maxMs)} ms vs (f+1)Δ ${lat.boundMs} ms (${fmt(lat.p50OverBound)}x, ${fmt(lat.maxOverBound)}x)` +
-            `${o.failure ? `, FAILED: ${o.failure}` : ''}`,
+            `${o.failure ? `, FAILED: ${o.failure}; ${synchronyLine(o.reports)}` : ''}`,
         );
         if (o.failure) break;
       }
@@ -380,6 +380,12 @@ function synchronySummary(reports: ValidatorReport[]): Pick<LoopbackResult, 'sta
     chainsCheckedLate: sum((s) => s.chainsCheckedLate),
     chainMarginMsMin: margins.length === 0 ? null : Math.min(...margins),
   };
+}
+
+/** What the validators of a failed run said of their synchrony, and what they refused, in one line. */
+function synchronyLine(reports: ValidatorReport[]): string {
+  const s = synchronySummary(reports);
+  return `the validators' own account: stalls ${s.stalls}, late chains ${s.lateChains}, chains checked late ${s.chainsCheckedLate}, resyncs ${s.resyncs}, divergence alarms ${s.divergenceAlarms}, smallest chain margin ${s.chainMarginMsMin ?? '-'} ms; refused: ${rejectedCodes(reports) || 'none'}`;
 }
 
 function rejectedCodes(reports: ValidatorReport[]): string {
