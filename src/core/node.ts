@@ -14,6 +14,7 @@ import { encodeFrame, sealedFrameBytes } from '../wire/framing.ts';
 import { encodeGossipFrame } from '../wire/gossip-codec.ts';
 import { GossipCore, consensusId, gossipId, gossipSignedBytes } from '../gossip/gossip-core.ts';
 import { BroadcastRelay } from '../gossip/broadcast-relay.ts';
+import { plumtreeDefaults } from '../gossip/plumtree.ts';
 import type { TreeMessageType } from '../gossip/recent-frames.ts';
 import { makeNoiseIdentity, type LocalHello } from '../peers/handshake.ts';
 import type { PeerConnection, ConnectionContext } from '../net/peer-connection.ts';
@@ -128,7 +129,10 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.gossip = new GossipCore(options);
     this.gate = new OverloadGate(() => this.gossip.inflightCount, this.gossip.inflightMax);
     this.consensusGate = new OverloadGate(() => this.gossip.consensusInflightCount, this.gossip.consensusInflightMax);
-    this.broadcastRelay = new BroadcastRelay(options, {
+    // Every open peer's announcement of a missing message is kept (plumtree.ts announcersPerIdMax): with fewer,
+    // peers that announce first and never serve crowd out an honest announcer, and an outcome never comes.
+    const announcersPerIdMax = options.announcersPerIdMax ?? Math.max(plumtreeDefaults.announcersPerIdMax, this.limits.maxPeers);
+    this.broadcastRelay = new BroadcastRelay({ ...options, announcersPerIdMax }, {
       sendFrame: (peer, frame, type) => this.sendTreeFrame(peer, frame, type),
       send: (peer, msg) => this.sendTo(peer, msg),
     });

@@ -1,0 +1,119 @@
+/**
+ * Attacks on outcomes riding their signer's broadcast tree (flooding.ts onOutcome). An observer follows the
+ * chain only by f+1 matching outcomes, so an outcome it never gets in time stops it for good: the follower
+ * appends a round only when every earlier round with blocks is in, and an outcome past the window
+ * (outcomeWindowRounds) is neither checked nor carried. Flooded, an observer with one honest peer got every
+ * outcome from that peer in full; on the tree that peer may hold it as lazy (an IHAVE, then our GRAFT), so the
+ * adversary has the repair path to play with.
+ *
+ * The world: n = 4 validators in a full mesh, f = 1, one observer (index 4) linked to validator 0 only, and
+ * Byzantine non-validator peers (raw hosts) linked to every node. Link delays are fixed, 5 ms between honest
+ * nodes and 1 ms on the adversary's links, and checks take 1-2 ms, so the attackers are always first at the
+ * observer. The
+ * attackers first feed the observer every outcome ahead of validator 0, so the observer prunes validator 0
+ * from the other signers' trees (two feeds kept, treeRedundancy 2); then, from round `attackFromT0` on, they
+ * withhold outcomes, and with `announce` tell the observer of each one at once (IHAVE) and never serve its
+ * GRAFT. `OTA_SEED=N` replays one seed.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { outcomeId } from '../src/consensus/outcome.ts';
+import { packIds } from '../src/gossip/broadcast-relay.ts';
+import type { Message } from '../src/wire/schema.ts';
+import { ByzHost } from './sim-net/byzantine.ts';
+import type { RawConn } from './sim-net/raw-host.ts';
+import { World, simIdentity, simPort, validatorIp } from './sim-net/world.ts';
+
+const n = 4;
+const observer = n;
+
+function seeds(count: number): number[] {
+  const one = process.env.OTA_SEED;
+  return one !== undefined ? [Number(one) >>> 0] : Array.from({ length: count }, (_, i) => i + 1);
+}
+
+/** A non-validator peer that races outcomes to the observer, then withholds them (and announces them first). */
+class OutcomeWithholder extends ByzHost {
+  readonly sent = { fed: 0, announced: 0, graftsIgnored: 0 };
+
+  constructor(
+    world: World,
+    g: number,
+    readonly attackFromMs: number,
+    readonly announce: boolean,
+  ) {
+    super(world, `x${g}`, simIdentity(100 + g, 77), `10.1.0.${g + 1}`);
+  }
+
+  connect(): void {
+    for (let i = 0; i < this.world.total; i++) this.raw.dial(validatorIp(i), simPort);
+  }
+
+  onMessage(_c: RawConn, msg: Message): void {
+    if (msg.t === 'graft') this.sent.graftsIgnored++;
+    if (msg.t !== 'outcome') return;
+    const to = this.open.get(this.world.nodes[observer]?.node.id ?? '');
+    if (!to) return;
+    if (this.world.sched.now < this.attackFromMs) {
+      this.sent.fed++;
+      to.send(msg);
+    } else if (this.announce) {
+      this.sent.announced++;
+      to.send({ t: 'ihave', ids: packIds([outcomeId(msg)]) });
+    }
+  }
+}
+
+interface AttackRun {
+  world: World;
+  attackers: OutcomeWithholder[];
+}
+
+async function runAttack(seed: number, o: { roundMs: number; attackers: number; announce: boolean; blocks: number }): Promise<AttackRun> {
+  const { roundMs } = o;
+  const world = new World({
+    seed, n, faults: 1, roundMs, delayMinMs: 5, delayMaxMs: 5, verifyMsMin: 1, verifyMsMax: 2, diskMsMax: 1,
+    syncIntervalMs: 500, eventsMax: 8_000_000, observers: 1,
+    // The adversary's links are fast (1 ms): its copies reach the observer well before validator 0's.
+    delayMs: (from, to) => (from.ip.startsWith('10.1.') || to.ip.startsWith('10.1.') ? 1 : 5),
+  });
+  const validators = [...Array(n).keys()];
+  world.mesh = [...validators.map((i) => new Set([...validators.filter((j) => j !== i), ...(i === 0 ? [observer] : [])])), new Set([0])];
+  for (let i = 0; i < world.total; i++) world.startNode(i);
+  const firstT0 = 4;
+  const attackT0 = firstT0 + 4;
+  const attackers = Array.from({ length: o.attackers }, (_, g) => new OutcomeWithholder(world, g, world.T0(attackT0), o.announce));
+  world.sched.at(world.T0(0) - 600, () => attackers.forEach((a) => a.connect()));
+  for (let b = 0; b < o.blocks; b++) world.mineAt((firstT0 + b) % n, firstT0 + 2 * b, `block ${b}`);
+  await world.sched.run(world.T0(firstT0 + 2 * o.blocks + 40));
+  return { world, attackers };
+}
+
+function assertFollowed(run: AttackRun, seed: number, blocks: number): void {
+  const { world, attackers } = run;
+  const tag = `seed ${seed} (replay with OTA_SEED=${seed})`;
+  const chain = world.nodes[0]!.chainHashes();
+  assert.is(chain.length, blocks, `${tag}: the validators decided every block`);
+  const fed = attackers.reduce((s, a) => s + a.sent.fed, 0);
+  assert.ok(fed > 0, `${tag}: the attackers fed the observer before the attack (${fed} outcomes)`);
+  const followed = world.nodes[observer]!.chainHashes();
+  assert.is(followed.length, chain.length, `${tag}: the observer, linked to one honest validator, followed every block (it holds ${followed.length} of ${chain.length}; attackers: ${JSON.stringify(attackers.map((a) => a.sent))})`);
+  assert.equal(followed, chain, `${tag}: the observer holds the validators' chain`);
+}
+
+test('Byzantine feeds that withhold outcomes and announce them first (IHAVE, GRAFT never served): the observer still follows every block', async () => {
+  const blocks = 10;
+  for (const seed of seeds(2)) assertFollowed(await runAttack(seed, { roundMs: 200, attackers: 4, announce: true, blocks }), seed, blocks);
+});
+
+test('Byzantine feeds that withhold outcomes at a 25 ms round, four announcing first: the repair lands inside the outcome window', async () => {
+  const blocks = 10;
+  for (const seed of seeds(2)) assertFollowed(await runAttack(seed, { roundMs: 25, attackers: 4, announce: true, blocks }), seed, blocks);
+});
+
+test('Byzantine feeds that withhold outcomes silently at a 10 ms round: the honest lazy link repairs inside the outcome window', async () => {
+  const blocks = 10;
+  for (const seed of seeds(2)) assertFollowed(await runAttack(seed, { roundMs: 10, attackers: 2, announce: false, blocks }), seed, blocks);
+});
+
+test.run();
