@@ -19,6 +19,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { outcomeId } from '../src/consensus/outcome.ts';
 import { packIds } from '../src/gossip/broadcast-relay.ts';
+import { plumtreeDefaults } from '../src/gossip/plumtree.ts';
 import type { Message } from '../src/wire/schema.ts';
 import { ByzHost } from './sim-net/byzantine.ts';
 import type { RawConn } from './sim-net/raw-host.ts';
@@ -64,12 +65,41 @@ class OutcomeWithholder extends ByzHost {
   }
 }
 
+/**
+ * A non-validator peer that keeps the observer's table of announced-but-missing messages full: every IHAVE
+ * flush it announces as many made-up ids as one peer may open (missingPerPeerMax), and never serves them.
+ */
+class MissingFiller extends ByzHost {
+  announced = 0;
+
+  constructor(world: World, g: number) {
+    super(world, `f${g}`, simIdentity(200 + g, 77), `10.${20 + g}.0.1`);
+  }
+
+  start(perPeer: number): void {
+    const w = this.world;
+    w.sched.at(w.T0(0) - 500, () => this.raw.dial(validatorIp(observer), simPort));
+    const step = (): void => {
+      const c = this.open.get(w.nodes[observer]?.node.id ?? '');
+      if (c) {
+        const ids = Array.from({ length: perPeer }, () => Buffer.from(this.bytes(32)).toString('hex'));
+        for (let i = 0; i < ids.length; i += 1024) c.send({ t: 'ihave', ids: packIds(ids.slice(i, i + 1024)) });
+        this.announced += ids.length;
+      }
+      w.sched.after(50, step);
+    };
+    w.sched.at(w.T0(0), step);
+  }
+
+  onMessage(): void {}
+}
+
 interface AttackRun {
   world: World;
   attackers: OutcomeWithholder[];
 }
 
-async function runAttack(seed: number, o: { roundMs: number; attackers: number; announce: boolean; blocks: number }): Promise<AttackRun> {
+async function runAttack(seed: number, o: { roundMs: number; attackers: number; announce: boolean; blocks: number; fillers?: number }): Promise<AttackRun> {
   const { roundMs } = o;
   const world = new World({
     seed, n, faults: 1, roundMs, delayMinMs: 5, delayMaxMs: 5, verifyMsMin: 1, verifyMsMax: 2, diskMsMax: 1,
@@ -84,6 +114,7 @@ async function runAttack(seed: number, o: { roundMs: number; attackers: number; 
   const attackT0 = firstT0 + 4;
   const attackers = Array.from({ length: o.attackers }, (_, g) => new OutcomeWithholder(world, g, world.T0(attackT0), o.announce));
   world.sched.at(world.T0(0) - 600, () => attackers.forEach((a) => a.connect()));
+  for (let g = 0; g < (o.fillers ?? 0); g++) new MissingFiller(world, g).start(plumtreeDefaults.missingPerPeerMax);
   for (let b = 0; b < o.blocks; b++) world.mineAt((firstT0 + b) % n, firstT0 + 2 * b, `block ${b}`);
   await world.sched.run(world.T0(firstT0 + 2 * o.blocks + 40));
   return { world, attackers };
@@ -114,6 +145,13 @@ test('Byzantine feeds that withhold outcomes at a 25 ms round, four announcing f
 test('Byzantine feeds that withhold outcomes silently at a 10 ms round: the honest lazy link repairs inside the outcome window', async () => {
   const blocks = 10;
   for (const seed of seeds(2)) assertFollowed(await runAttack(seed, { roundMs: 10, attackers: 2, announce: false, blocks }), seed, blocks);
+});
+
+test('peers that fill the table of announced-but-missing messages with ids they never serve, while feeds withhold: the honest announcement still counts', async () => {
+  // 17 peers x missingPerPeerMax (1,024) is more than missingEntriesMax (16,384) was: the honest IHAVE found
+  // the table full and was ignored.
+  const blocks = 6;
+  for (const seed of seeds(1)) assertFollowed(await runAttack(seed, { roundMs: 200, attackers: 2, announce: false, blocks, fillers: 17 }), seed, blocks);
 });
 
 test.run();
