@@ -99,13 +99,20 @@ interface AttackRun {
   attackers: OutcomeWithholder[];
 }
 
-async function runAttack(seed: number, o: { roundMs: number; attackers: number; announce: boolean; blocks: number; fillers?: number }): Promise<AttackRun> {
-  const { roundMs } = o;
+/** A backlog of broadcasts on the link from validator 0 to the observer: its rate, and the burst that fills it. */
+interface Backlog {
+  bytesPerMs: number;
+  burstBytes: number;
+}
+
+async function runAttack(seed: number, o: { roundMs: number; attackers: number; announce: boolean; blocks: number; fillers?: number; backlog?: Backlog; tailMs?: number }): Promise<AttackRun> {
+  const { roundMs, backlog } = o;
   const world = new World({
     seed, n, faults: 1, roundMs, delayMinMs: 5, delayMaxMs: 5, verifyMsMin: 1, verifyMsMax: 2, diskMsMax: 1,
     syncIntervalMs: 500, eventsMax: 8_000_000, observers: 1,
     // The adversary's links are fast (1 ms): its copies reach the observer well before validator 0's.
     delayMs: (from, to) => (from.ip.startsWith('10.1.') || to.ip.startsWith('10.1.') ? 1 : 5),
+    ...(backlog ? { capacity: (from, to) => (from.ip === validatorIp(0) && to.ip === validatorIp(observer) ? { bytesPerMs: backlog.bytesPerMs, sendBufferBytes: 16 * 1024 } : undefined) } : {}),
   });
   const validators = [...Array(n).keys()];
   world.mesh = [...validators.map((i) => new Set([...validators.filter((j) => j !== i), ...(i === 0 ? [observer] : [])])), new Set([0])];
@@ -116,8 +123,32 @@ async function runAttack(seed: number, o: { roundMs: number; attackers: number; 
   world.sched.at(world.T0(0) - 600, () => attackers.forEach((a) => a.connect()));
   for (let g = 0; g < (o.fillers ?? 0); g++) new MissingFiller(world, g).start(plumtreeDefaults.missingPerPeerMax);
   for (let b = 0; b < o.blocks; b++) world.mineAt((firstT0 + b) % n, firstT0 + 2 * b, `block ${b}`);
-  await world.sched.run(world.T0(firstT0 + 2 * o.blocks + 40));
+  const lastMs = world.T0(firstT0 + 2 * o.blocks + 40) + (o.tailMs ?? 0);
+  if (backlog) loadLink(world, backlog, world.T0(attackT0), world.T0(firstT0 + 2 * o.blocks + 4));
+  await world.sched.run(lastMs);
   return { world, attackers };
+}
+
+/**
+ * Validator 0 broadcasts 16 KiB messages: a burst of `burstBytes` at `fromMs`, then at its link's rate to the
+ * observer, so that link holds about `burstBytes` of broadcasts waiting until `untilMs`.
+ */
+function loadLink(world: World, backlog: Backlog, fromMs: number, untilMs: number): void {
+  const data = new Uint8Array(16 * 1024).fill(1);
+  const send = (): void => {
+    const sv = world.nodes[0]!;
+    sv.host.run(sv.host.incarnation, () => void sv.node.broadcast('load', data).catch(() => undefined));
+  };
+  world.sched.at(fromMs, () => {
+    for (let i = 0; i < Math.floor(backlog.burstBytes / data.byteLength); i++) send();
+  });
+  const everyMs = Math.ceil((data.byteLength + 200) / backlog.bytesPerMs);
+  const step = (): void => {
+    if (world.sched.now >= untilMs) return;
+    send();
+    world.sched.after(everyMs, step);
+  };
+  world.sched.at(fromMs + everyMs, step);
 }
 
 function assertFollowed(run: AttackRun, seed: number, blocks: number): void {
@@ -152,6 +183,17 @@ test('peers that fill the table of announced-but-missing messages with ids they 
   // the table full and was ignored.
   const blocks = 6;
   for (const seed of seeds(1)) assertFollowed(await runAttack(seed, { roundMs: 200, attackers: 2, announce: false, blocks, fillers: 17 }), seed, blocks);
+});
+
+test('Byzantine feeds that withhold outcomes while the honest link holds a backlog of broadcasts: the repair does not wait behind them', async () => {
+  // Flooded, an outcome went ahead of the broadcasts waiting for room on a link (consensus first, net/outbox.ts),
+  // as chains still do. On the tree a withheld one comes by an IHAVE and a GRAFT, which waited behind them:
+  // 6.5 MiB at 0.4 MB/s is 17 s, past the outcome window at Δ = 500 ms (18 rounds and 5 s, 14 s); a chain waits
+  // behind at most the link's buffers (80 KiB, 200 ms), inside the round.
+  const blocks = 6;
+  for (const seed of seeds(1)) {
+    assertFollowed(await runAttack(seed, { roundMs: 500, attackers: 2, announce: false, blocks, backlog: { bytesPerMs: 400, burstBytes: 6.5 * 1024 * 1024 }, tailMs: 20_000 }), seed, blocks);
+  }
 });
 
 test.run();
