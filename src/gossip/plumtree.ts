@@ -354,6 +354,14 @@ export class Plumtree {
     if (this.peers.has(peer)) this.trees.get(origin)?.lazy.delete(peer);
   }
 
+  /**
+   * A message arrived that we neither check nor carry (a validator's outcome on a node that follows no
+   * genesis): it is no longer asked for. Nothing is remembered of it, so junk cannot crowd anything out.
+   */
+  dropMissing(id: string): void {
+    this.forget(id);
+  }
+
   /** Ids of messages we are waiting for. */
   isMissing(id: string): boolean {
     return this.missing.has(id);
