@@ -9,18 +9,19 @@
  * The world: n = 4 validators in a full mesh, f = 1, one observer (index 4) linked to validator 0 only, and
  * Byzantine non-validator peers (raw hosts) linked to every node. Link delays are fixed, 5 ms between honest
  * nodes and 1 ms on the adversary's links, and checks take 1-2 ms, so the attackers are always first at the
- * observer. The
- * attackers first feed the observer every outcome ahead of validator 0, so the observer prunes validator 0
- * from the other signers' trees (two feeds kept, treeRedundancy 2); then, from round `attackFromT0` on, they
+ * observer. The attackers first feed the observer every outcome ahead of validator 0, so the observer prunes
+ * validator 0 from the other signers' trees (two feeds kept, treeRedundancy 2); then, from round 8 on, they
  * withhold outcomes, and with `announce` tell the observer of each one at once (IHAVE) and never serve its
- * GRAFT. `OTA_SEED=N` replays one seed.
+ * GRAFT. Variants add peers that fill the table of announced-but-missing ids, or a backlog of broadcasts on
+ * validator 0's link to the observer. The last test is a Byzantine validator that equivocates its outcomes.
+ * `OTA_SEED=N` replays one seed.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { outcomeId } from '../src/consensus/outcome.ts';
+import { outcomeId, outcomeSignedBytes } from '../src/consensus/outcome.ts';
 import { packIds } from '../src/gossip/broadcast-relay.ts';
 import { plumtreeDefaults } from '../src/gossip/plumtree.ts';
-import type { Message } from '../src/wire/schema.ts';
+import type { Message, OutcomeMessage } from '../src/wire/schema.ts';
 import { ByzHost } from './sim-net/byzantine.ts';
 import type { RawConn } from './sim-net/raw-host.ts';
 import { World, simIdentity, simPort, validatorIp } from './sim-net/world.ts';
@@ -193,6 +194,62 @@ test('Byzantine feeds that withhold outcomes while the honest link holds a backl
   const blocks = 6;
   for (const seed of seeds(1)) {
     assertFollowed(await runAttack(seed, { roundMs: 500, attackers: 2, announce: false, blocks, backlog: { bytesPerMs: 400, burstBytes: 6.5 * 1024 * 1024 }, tailMs: 20_000 }), seed, blocks);
+  }
+});
+
+/**
+ * Validator 3, Byzantine: for each start round an honest outcome names, it signs two outcomes of its own, one
+ * naming the honest blocks and one naming a block nobody decided, and sends one to validators 0 and 1, the
+ * other to validator 2 and the observer. Each honest node carries only the first it checks of a signer's
+ * outcomes per t0 (OutcomeGate), so each tree carries one version from each node.
+ */
+class OutcomeEquivocator extends ByzHost {
+  /** Per t0, the ids of the two versions. */
+  readonly versions = new Map<number, [string, string]>();
+
+  constructor(world: World) {
+    super(world, 'v3', world.identities[3]!, validatorIp(3));
+    void this.raw.listen();
+  }
+
+  onMessage(_c: RawConn, msg: Message): void {
+    if (msg.t !== 'outcome' || msg.signer === 3 || this.versions.has(msg.t0)) return;
+    const w = this.world;
+    const sign = (blocks: OutcomeMessage['blocks']): OutcomeMessage => {
+      const body = { signer: 3, t0: msg.t0, height: msg.height, blocks };
+      return { t: 'outcome', ...body, sig: w.testNet.keys[3]!.sign(outcomeSignedBytes(w.networkId, w.testNet.genesisHash, body)) };
+    };
+    const a = sign(msg.blocks);
+    const b = sign(msg.blocks.map((x) => ({ miner: x.miner, hash: this.bytes(32) })));
+    this.versions.set(msg.t0, [outcomeId(a), outcomeId(b)]);
+    for (const [i, version] of [[0, a], [1, a], [2, b], [observer, b]] as const) this.open.get(w.nodes[i]?.node.id ?? '')?.send(version);
+  }
+}
+
+test('a Byzantine validator that signs two outcomes per round: each honest node carries one of them, nobody is scored, no alarm, and the observer follows', async () => {
+  const blocks = 6;
+  for (const seed of seeds(2)) {
+    const tag = `seed ${seed} (replay with OTA_SEED=${seed})`;
+    const world = new World({ seed, n, faults: 1, roundMs: 200, delayMinMs: 1, delayMaxMs: 10, verifyMsMax: 2, diskMsMax: 1, syncIntervalMs: 500, eventsMax: 8_000_000, observers: 1 });
+    const honest = [0, 1, 2];
+    world.mesh = [...honest.map((i) => new Set([...honest.filter((j) => j !== i), 3, ...(i === 0 ? [observer] : [])])), new Set<number>(), new Set([0, 3])];
+    const byz = new OutcomeEquivocator(world);
+    for (const i of [...honest, observer]) world.startNode(i);
+    for (let b = 0; b < blocks; b++) world.mineAt(honest[b % 3]!, 4 + 2 * b, `block ${b}`);
+    await world.sched.run(world.T0(4 + 2 * blocks + 10));
+    const chain = world.nodes[0]!.chainHashes();
+    assert.is(chain.length, blocks, `${tag}: the validators decided every block`);
+    assert.ok(byz.versions.size >= blocks - 1, `${tag}: validator 3 equivocated in ${byz.versions.size} rounds`);
+    assert.equal(world.nodes[observer]!.chainHashes(), chain, `${tag}: the observer follows the validators' chain`);
+    for (const i of [...honest, observer]) {
+      const sv = world.nodes[i]!;
+      assert.is(sv.counters.diverged, 0, `${tag}: node ${i} raised no alarm (one signer is not f+1)`);
+      assert.equal(sv.offencesSeen.map((o) => o.code), [], `${tag}: node ${i} scored nobody for a validly signed second outcome`);
+      for (const [t0, ids] of byz.versions) {
+        const held = ids.filter((id) => sv.node.broadcastRelay.held(id, sv.host.clock().now()) !== undefined);
+        assert.is(held.length, 1, `${tag}: node ${i} carried exactly one of validator 3's outcomes for t0=${t0}`);
+      }
+    }
   }
 });
 
