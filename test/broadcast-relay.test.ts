@@ -227,6 +227,28 @@ test('the serve limit is per connection: an exhausted bucket stays empty, a reco
   assert.is(port.framesTo('a').length, 2 * rate, 'a new connection starts with a full bucket');
 });
 
+test('a broadcast flood does not push a validator\'s outcome out before it is announced or asked for: outcomes are kept apart', () => {
+  // The default store holds 4 MiB; four broadcasts of the largest frame (1 MiB) fill it. Shared, anyone with a
+  // key could push every outcome out of every node's store within one IHAVE flush, and a node that lost its
+  // eager feed of an outcome could then neither hear of it nor get it (tick announces only frames held).
+  const { r, port } = relayWith(['a', 'b', 'c']);
+  r.relay(hexId(1), A, frameOf(1), 'a', new Set(['a']), 0, 'outcome');
+  r.onPrune('b', prune(keyA));
+  r.tick(0);
+  port.clear();
+  const outcome = hexId(2);
+  r.relay(outcome, A, frameOf(2), 'a', new Set(['a']), 10, 'outcome');
+  const big = Buffer.alloc(1024 * 1024 - 64, 7);
+  for (let i = 0; i < 5; i++) r.relay(hexId(100 + i), B, big, 'a', new Set(['a']), 20 + i);
+  port.clear();
+  r.tick(100);
+  const announced = port.msgs.filter((m) => m.peer === 'b' && m.msg.t === 'ihave').flatMap((m) => unpackIds((m.msg as IhaveMessage).ids));
+  assert.ok(announced.includes(outcome), 'the lazy peer hears of the outcome');
+  port.clear();
+  r.onGraft('c', graft([outcome]), 300);
+  assert.equal(port.frames.map((f) => [f.peer, f.type, f.frame.toString()]), [['c', 'outcome', 'frame 2']], 'and a GRAFT for it is served, as an outcome');
+});
+
 test('peerDown removes the peer from every tree', () => {
   const { r } = relayWith(['a', 'b']);
   r.relay(hexId(100), A, frameOf(100), null, none, 0);

@@ -88,6 +88,31 @@ test('a duplicate injected by a peer is delivered once and relayed once', async 
   }
 });
 
+test('a node that follows no genesis, sent outcomes it cannot check, keeps them out of its seen ids: a broadcast is not delivered twice', async () => {
+  // It neither checks nor carries outcomes. Had it marked each one's id seen, unchecked junk from one peer
+  // would push the ids of the broadcasts it delivered out of the seen cache (seenEntriesMax, oldest first),
+  // and a replay of one would be delivered again.
+  const seenEntriesMax = 200;
+  const [a, b] = await pair({ seenEntriesMax });
+  const raw = await RawPeer.handshake(a.listenPort);
+  try {
+    const seen = recordDeliveries([a]);
+    const g = raw.gossip(1, 'once');
+    raw.send(g);
+    await waitFor(() => seen.ids[0]!.length === 1, 'a delivered the broadcast');
+    for (let i = 0; i < 2 * seenEntriesMax; i++) {
+      raw.send({ t: 'outcome', signer: 0, t0: i, height: i + 1, blocks: [{ miner: 0, hash: randomBytes(32) }], sig: randomBytes(64) });
+    }
+    raw.send(g);
+    await waitFor(() => a.gossip.counters.duplicates >= 1 || seen.ids[0]!.length > 1, 'a handled the replay');
+    await holdsFor(() => seen.ids[0]!.length === 1, hopSettleMs, 'delivered once');
+    assert.is(seen.ids[0]!.length, 1, 'the replay is a duplicate, not a second delivery');
+  } finally {
+    raw.close();
+    await stopAll([a, b]);
+  }
+});
+
 test('a flooding peer is held to its message rate (not read meanwhile), not banned for it, while honest traffic still gets through', async () => {
   const [a, b] = await pair({ peerMsgsPerSec: 50, peerMsgsBurst: 100 });
   const raw = await RawPeer.handshake(a.listenPort);

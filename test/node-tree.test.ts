@@ -229,9 +229,9 @@ test('with the default treeRedundancy (2) a delivery costs at most about two ful
     const after = await publish(nodes, [0], 10, 'after');
     await waitFor(() => allDelivered(seen, after, live), 'every remaining node delivers every new broadcast', 3000);
     // Speed is the gossip benchmark's to hold; here the bound is on the repair work. A node lacking a broadcast
-    // asks its announcers one by one (GRAFT, graftRetryMs apart) and gives up once it has asked them all. No
-    // node gave up, so each broadcast came by a remaining feed or from an announcer asked: within one IHAVE
-    // flush, graftTimeoutMs and announcersPerIdMax - 1 retries of protocol time (this replaces a bound of
+    // asks its announcers (GRAFT: one, then two, four ..., graftRetryMs apart) and gives up once it has asked
+    // them all. No node gave up, so each broadcast came by a remaining feed or from an announcer asked: within
+    // one IHAVE flush, graftTimeoutMs and log2(announcers) retries of protocol time (this replaces a bound of
     // 1500 ms on the slowest delivery, wall-clock).
     assert.is(gaveUp(), gaveUpBefore, `no node ran out of announcers to ask (GRAFT frames ${graftFrames(nodes) - graftsBefore})`);
     await holdsFor(() => exactlyOnce(seen, after, live), treeSettleMs, 'no second delivery of a new broadcast');

@@ -333,6 +333,25 @@ test('announcersPerIdMax: exactly the limit is remembered, later announcers are 
   assert.not.ok(t.isMissing('x'));
 });
 
+test('announcers that never serve ahead of an honest one: each ask doubles, so the honest one is asked within log2 of their number of retries', () => {
+  const byz = Array.from({ length: 12 }, (_, i) => `byz${i}`);
+  const t = treeWith([...byz, 'honest']);
+  for (const p of [...byz, 'honest']) t.onIhave(p, ['x'], 0, unknown);
+  const asks: string[][] = [];
+  for (let now = T; t.isMissing('x'); now += R) asks.push(t.tick(now).graft.map((g) => g.peer));
+  assert.equal(asks, [['byz0'], ['byz1', 'byz2'], ['byz3', 'byz4', 'byz5', 'byz6'], ['byz7', 'byz8', 'byz9', 'byz10', 'byz11', 'honest'], []]);
+  assert.is(t.counters.grafts, 13, 'every announcer asked once');
+});
+
+test('the default remembers as many announcers as a node has peers: a fifth announcer after four that never serve is asked', () => {
+  assert.is(plumtreeDefaults.announcersPerIdMax, 32);
+  const t = treeWith(['b0', 'b1', 'b2', 'b3', 'honest'], { announcersPerIdMax: undefined });
+  for (const p of ['b0', 'b1', 'b2', 'b3', 'honest']) t.onIhave(p, ['x'], 0, unknown);
+  const asked: string[] = [];
+  for (let now = T; t.isMissing('x'); now += R) for (const g of t.tick(now).graft) asked.push(g.peer);
+  assert.ok(asked.includes('honest'), `the honest announcer is asked (asked: ${asked.join(', ')})`);
+});
+
 test('flood mode: broadcast goes to every peer, no tree is kept, duplicates and PRUNE keep links eager, IHAVE is ignored', () => {
   const t = treeWith(['a', 'b', 'c'], { gossipMode: 'flood' });
   assert.not.ok(t.lazyPush);

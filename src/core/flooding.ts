@@ -109,8 +109,10 @@ export class Flooding {
     const h = this.host;
     const id = outcomeId(msg);
     const port = h.consensusPort();
-    // Not following a genesis: not ours to judge or carry. Seen, so that announcements of it ask for nothing.
-    if (!port) return h.gossip.markOwn(id, h.now());
+    // Not following a genesis: not ours to judge or carry, and no longer asked for if it was announced. Not
+    // marked seen: unchecked, a peer's junk outcomes would push the ids of delivered broadcasts out of the seen
+    // cache, and a replay of one would be delivered again (test/node-spam.test.ts).
+    if (!port) return h.broadcastRelay.tree.dropMissing(id);
     const key = port.validatorKey(msg.signer);
     this.#judgeAndRelay(c, id, key, 'ERR_BAD_SIGNATURE', () => port.onOutcome(msg, c.peerId), (senders) => {
       const frame = encodeFrame(msg, h.limits.frameBytesMax);

@@ -14,6 +14,7 @@ import { encodeFrame, sealedFrameBytes } from '../wire/framing.ts';
 import { encodeGossipFrame } from '../wire/gossip-codec.ts';
 import { GossipCore, consensusId, gossipId, gossipSignedBytes } from '../gossip/gossip-core.ts';
 import { BroadcastRelay } from '../gossip/broadcast-relay.ts';
+import { plumtreeDefaults } from '../gossip/plumtree.ts';
 import type { TreeMessageType } from '../gossip/recent-frames.ts';
 import { makeNoiseIdentity, type LocalHello } from '../peers/handshake.ts';
 import type { PeerConnection, ConnectionContext } from '../net/peer-connection.ts';
@@ -128,7 +129,16 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.gossip = new GossipCore(options);
     this.gate = new OverloadGate(() => this.gossip.inflightCount, this.gossip.inflightMax);
     this.consensusGate = new OverloadGate(() => this.gossip.consensusInflightCount, this.gossip.consensusInflightMax);
-    this.broadcastRelay = new BroadcastRelay(options, {
+    // Every open peer's announcement of a missing message is kept (plumtree.ts announcersPerIdMax), and every
+    // open peer can always open its own missingPerPeerMax entries: with fewer, peers that announce first and
+    // never serve, or that fill the table with ids they never serve, crowd out an honest announcer, and an
+    // outcome a withholding feed kept back never comes (test/outcome-tree-attack-sim.test.ts).
+    const { maxPeers } = this.limits;
+    const announcersPerIdMax = options.announcersPerIdMax ?? Math.max(plumtreeDefaults.announcersPerIdMax, maxPeers);
+    const perPeer = options.missingPerPeerMax ?? plumtreeDefaults.missingPerPeerMax;
+    // A bad missingPerPeerMax is left for the tree's own check, which names it.
+    const missingEntriesMax = options.missingEntriesMax ?? (Number.isSafeInteger(perPeer) ? Math.max(plumtreeDefaults.missingEntriesMax, maxPeers * perPeer) : undefined);
+    this.broadcastRelay = new BroadcastRelay({ ...options, announcersPerIdMax, ...(missingEntriesMax === undefined ? {} : { missingEntriesMax }) }, {
       sendFrame: (peer, frame, type) => this.sendTreeFrame(peer, frame, type),
       send: (peer, msg) => this.sendTo(peer, msg),
     });

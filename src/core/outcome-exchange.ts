@@ -37,7 +37,7 @@ export class OutcomeExchange {
     private readonly host: OutcomeHost,
     stored: readonly ChainBlock[],
   ) {
-    this.#gate = new OutcomeGate(outcomeWindowRounds(host.core.k));
+    this.#gate = new OutcomeGate(outcomeWindowRounds(host.core.k, host.genesis.roundMs));
     const last = stored[stored.length - 1];
     this.#follower = host.index === null ? new Follower({ faults: host.genesis.faults, height: last?.height ?? host.core.tip().height, lastT0: last?.t0 ?? -1 }) : null;
     this.#watch = host.index === null ? null : new DivergenceWatch(host.genesis.faults, host.index);

@@ -128,11 +128,21 @@ export interface ValidatorOptions {
 }
 
 /**
- * Start rounds behind the current one whose outcomes are still checked and carried: the k rounds an instance
- * runs, and a margin for a slow path.
+ * How long an outcome may take to reach a node over its signer's broadcast tree and still be taken, in ms:
+ * a lost or withheld one comes by the tree's repair (an IHAVE flush, graftTimeoutMs, then retries to more
+ * announcers, plumtree.ts), about 0.3 s with an honest announcer first and some retries more when peers
+ * announce first and never serve. Rounds alone gave that too little time at short rounds: at Δ = 25 ms the
+ * window closed about 0.4 s after an outcome was signed, and an observer whose honest peer held it as lazy
+ * took it too late, and stopped for good (test/outcome-tree-attack-sim.test.ts).
  */
-export function outcomeWindowRounds(k: number): number {
-  return k + 16;
+export const outcomeRepairMs = 5000;
+
+/**
+ * Start rounds behind the current one whose outcomes are still checked and carried: the k rounds an instance
+ * runs, a margin for a slow path, and the rounds the tree's repair may take (outcomeRepairMs) at `roundMs`.
+ */
+export function outcomeWindowRounds(k: number, roundMs: number): number {
+  return k + 16 + Math.ceil(outcomeRepairMs / roundMs);
 }
 
 /**

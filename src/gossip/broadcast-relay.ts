@@ -8,7 +8,7 @@
 import { HASH_BYTES, schemaLimits, type GraftMessage, type IhaveMessage, type Message, type PruneMessage } from '../wire/schema.ts';
 import { toHex } from '../bytes.ts';
 import { Plumtree, plumtreeDefaults, type PlumtreeOptions } from './plumtree.ts';
-import { RecentFrames, type RecentFramesOptions, type TreeMessageType } from './recent-frames.ts';
+import { RecentFrames, type RecentFrame, type RecentFramesOptions, type TreeMessageType } from './recent-frames.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import { optionsObject, positiveInt, positiveNumber } from '../options.ts';
 import { encodeBody, framingDefaults } from '../wire/framing.ts';
@@ -78,7 +78,15 @@ function fitIdBatches(o: BroadcastRelayOptions, frameBytesMax: number): Plumtree
 /** The relay half of a node's gossip: sending on, announcing, asking and answering. */
 export class BroadcastRelay {
   readonly tree: Plumtree;
+  /** Broadcasts' frames kept for GRAFTs. */
   readonly frames: RecentFrames;
+  /**
+   * Validators' outcomes' frames kept for GRAFTs, apart from broadcasts' (same limits): in one store a flood
+   * of broadcasts (four of the largest frame fill its 4 MiB) pushed every outcome out before its IHAVE flush,
+   * so a node whose eager feed withheld one never heard of it. Outcomes a node carries are few: one per
+   * validator per start round, within the outcome window (consensus/outcome.ts OutcomeGate).
+   */
+  readonly outcomeFrames: RecentFrames;
   private readonly servePerSec: number;
   private readonly serveBytesPerSec: number;
   private readonly serveBuckets = new Map<string, { frames: TokenBucket; bytes: TokenBucket }>();
@@ -93,6 +101,7 @@ export class BroadcastRelay {
     const frameBytesMax = positiveInt(options.frameBytesMax ?? framingDefaults.frameBytesMax, 'frameBytesMax');
     this.tree = new Plumtree(fitIdBatches(options, frameBytesMax));
     this.frames = new RecentFrames(options);
+    this.outcomeFrames = new RecentFrames(options);
     this.servePerSec = positiveNumber(options.graftServePerSec ?? broadcastRelayDefaults.graftServePerSec, 'graftServePerSec');
     this.serveBytesPerSec = positiveNumber(options.graftServeBytesPerSec ?? broadcastRelayDefaults.graftServeBytesPerSec, 'graftServeBytesPerSec');
     // A frame the store or the serve limit can never hold would be announced and then never served.
@@ -118,7 +127,7 @@ export class BroadcastRelay {
    * its signer's tree the same way (origin: the signer's key). Returns the full frames sent.
    */
   relay(id: string, origin: string, frame: Buffer, from: string | null, skip: ReadonlySet<string>, nowMs: number, type: TreeMessageType = 'gossip'): number {
-    this.frames.add(id, frame, origin, nowMs, type);
+    (type === 'outcome' ? this.outcomeFrames : this.frames).add(id, frame, origin, nowMs, type);
     let sent = 0;
     for (const p of this.tree.broadcast(id, origin, from, skip, nowMs)) if (this.port.sendFrame(p, frame, type)) sent++;
     this.counters.fullFrames += sent;
@@ -147,7 +156,7 @@ export class BroadcastRelay {
     }
     // An id asked twice in one GRAFT is served once: repeating it would turn one small frame into many large ones.
     for (const id of new Set(unpackIds(msg.ids))) {
-      const kept = this.frames.get(id, nowMs);
+      const kept = this.held(id, nowMs);
       if (!kept) {
         this.counters.graftUnknown++;
         continue;
@@ -175,6 +184,11 @@ export class BroadcastRelay {
     for (const s of senders) if (s !== forger) this.tree.onIhave(s, [id], nowMs, () => false);
   }
 
+  /** The kept frame of `id`, a broadcast's or an outcome's. */
+  held(id: string, nowMs: number): RecentFrame | undefined {
+    return this.frames.get(id, nowMs) ?? this.outcomeFrames.get(id, nowMs);
+  }
+
   /**
    * Sends queued announcements and overdue requests. Call every `tree.settings.lazyFlushMs`; `known` says
    * which ids arrived and are being verified (not asked for). Ids whose frame the store no longer holds are
@@ -183,7 +197,7 @@ export class BroadcastRelay {
   tick(nowMs: number, known?: (id: string) => boolean): void {
     const out = this.tree.tick(nowMs, known);
     for (const { peer, ids: queued } of out.ihave) {
-      const ids = queued.filter((id) => this.frames.get(id, nowMs) !== undefined);
+      const ids = queued.filter((id) => this.held(id, nowMs) !== undefined);
       if (ids.length > 0 && this.port.send(peer, { t: 'ihave', ids: packIds(ids) })) this.counters.ihaveFrames++;
     }
     for (const { peer, ids } of out.graft) if (this.port.send(peer, { t: 'graft', ids: packIds(ids) })) this.counters.graftFrames++;

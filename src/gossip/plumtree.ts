@@ -45,7 +45,11 @@ export interface PlumtreeOptions {
   lazyFlushMs?: number;
   /** How long an announced message may be missing before it is asked for, in ms. @default 150 */
   graftTimeoutMs?: number;
-  /** After a GRAFT, how long before the next announcer is asked, in ms. @default 100 */
+  /**
+   * After a GRAFT, how long before the next announcers are asked, in ms: one, then two, four and so on at
+   * once, so announcers that never serve (a Byzantine peer's IHAVE) delay a message by a few retries however
+   * many of them came first, not by one retry each. @default 100
+   */
   graftRetryMs?: number;
   /** Ids in one IHAVE frame (more are sent in the next). @default 512 */
   ihaveIdsMax?: number;
@@ -60,7 +64,11 @@ export interface PlumtreeOptions {
    * the table and crowd out honest announcements. @default 1024
    */
   missingPerPeerMax?: number;
-  /** Peers remembered as announcers of one missing message. @default 4 */
+  /**
+   * Peers remembered as announcers of one missing message. An announcement beyond it is lost (the announcer
+   * does not repeat it), so peers that announce first and never serve could crowd out the one honest peer
+   * that holds the message: the node sets it to its maxPeers, so every open peer's word is kept. @default 32
+   */
   announcersPerIdMax?: number;
   /** Origins whose tree is kept; beyond it the least recently used tree is dropped. @default 1024 */
   treeOriginsMax?: number;
@@ -93,7 +101,7 @@ export const plumtreeDefaults = {
   lazyQueueIdsMax: 8192,
   missingEntriesMax: 16_384,
   missingPerPeerMax: 1024,
-  announcersPerIdMax: 4,
+  announcersPerIdMax: 32,
   treeOriginsMax: 1024,
   treeRedundancy: 2,
   pruneRepeatMs: 1000,
@@ -139,8 +147,10 @@ interface Missing {
   opener: string;
   /** Peers that announced it, in order of announcement; the next to ask is `announcers[0]`. */
   announcers: string[];
-  /** When to ask the next announcer, in ms. */
+  /** When to ask the next announcers, in ms. */
   dueMs: number;
+  /** How many announcers the next ask goes to (1 at first, doubling after each ask that brought nothing). */
+  fanout: number;
 }
 
 /** What `tick` wants sent: ids to announce and ids to ask for, per peer. */
@@ -335,13 +345,21 @@ export class Plumtree {
         continue;
       }
       this.opened.set(peer, opened + 1);
-      this.missing.set(id, { opener: peer, announcers: [peer], dueMs: nowMs + this.settings.graftTimeoutMs });
+      this.missing.set(id, { opener: peer, announcers: [peer], dueMs: nowMs + this.settings.graftTimeoutMs, fanout: 1 });
     }
   }
 
   /** The peer asked for a message of `origin`, which we send it: the link joins that origin's tree. */
   onGraft(peer: string, origin: string): void {
     if (this.peers.has(peer)) this.trees.get(origin)?.lazy.delete(peer);
+  }
+
+  /**
+   * A message arrived that we neither check nor carry (a validator's outcome on a node that follows no
+   * genesis): it is no longer asked for. Nothing is remembered of it, so junk cannot crowd anything out.
+   */
+  dropMissing(id: string): void {
+    this.forget(id);
   }
 
   /** Ids of messages we are waiting for. */
@@ -351,7 +369,8 @@ export class Plumtree {
 
   /**
    * Flushes announcements and asks for overdue messages: each overdue id goes to its first announcer, and the
-   * next announcer is tried `graftRetryMs` later if the message is still missing. The announcer, serving it,
+   * next two announcers are tried `graftRetryMs` later if the message is still missing, then the next four,
+   * and so on. The announcer, serving it,
    * puts us back on its side of the origin's tree (`onGraft`). Ids for which `known` is true arrived and are
    * being verified: they are not asked for (a failed check announces them again, see BroadcastRelay).
    */
@@ -368,17 +387,23 @@ export class Plumtree {
         this.forget(id);
         continue;
       }
-      const peer = m.announcers.shift();
-      if (peer === undefined) {
+      const asked = m.announcers.splice(0, m.fanout);
+      if (asked.length === 0) {
         // Every announcer was asked (or left) and the message never came: a later IHAVE starts over.
         this.forget(id);
         this.counters.gaveUp++;
         continue;
       }
-      this.counters.grafts++;
-      const list = grafts.get(peer) ?? [];
-      list.push(id);
-      grafts.set(peer, list);
+      // The first ask goes to one announcer; each that brings nothing doubles the next, so k announcers that
+      // never serve ahead of an honest one cost about log2(k) retries, not k (a Byzantine peer announces
+      // first at no cost). An honest announcer serves at once, so the extra copies are few.
+      for (const peer of asked) {
+        this.counters.grafts++;
+        const list = grafts.get(peer) ?? [];
+        list.push(id);
+        grafts.set(peer, list);
+      }
+      m.fanout *= 2;
       m.dueMs = nowMs + this.settings.graftRetryMs;
     }
     for (const [peer, ids] of grafts) {

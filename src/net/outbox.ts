@@ -15,14 +15,22 @@ import type { Message } from '../wire/schema.ts';
 import { FrameQueue } from './frame-queue.ts';
 import { consensusTypes } from './inbox.ts';
 
-/** A connection's frames waiting for room on its link: consensus first. */
+/**
+ * Frames that go ahead of broadcasts: consensus frames, and the broadcast tree's IHAVE and GRAFT, which carry
+ * ids only. Validators' outcomes ride the tree (core/flooding.ts onOutcome): one an eager feed withheld comes by
+ * an IHAVE and a GRAFT, and behind a link's backlog of broadcasts those waited as long as the backlog lasted,
+ * past the outcome window (test/outcome-tree-attack-sim.test.ts). A few small frames per lazy flush.
+ */
+export const aheadTypes: ReadonlySet<Message['t']> = new Set<Message['t']>([...consensusTypes, 'ihave', 'graft']);
+
+/** A connection's frames waiting for room on its link: consensus (and tree repair) first. */
 export class Outbox {
   readonly consensus = new FrameQueue<Uint8Array>();
   readonly other = new FrameQueue<Uint8Array>();
 
   /** Queues a plaintext frame of a message of type `type`; `sealedBytes` is its size on the wire. */
   push(frame: Uint8Array, sealedBytes: number, type: Message['t']): void {
-    (consensusTypes.has(type) ? this.consensus : this.other).push(frame, sealedBytes);
+    (aheadTypes.has(type) ? this.consensus : this.other).push(frame, sealedBytes);
   }
 
   /** The next frame to hand on, consensus first, removed from its queue (the outbox must not be empty). */

@@ -13,6 +13,7 @@
 import { toHex, utf8 } from '../../src/bytes.ts';
 import { Prng } from '../../src/sim/prng.ts';
 import { nodeDefaults } from '../../src/core/node-options.ts';
+import { plumtreeDefaults } from '../../src/gossip/plumtree.ts';
 import { minerModes, rewriterCounters, Rewriter, type MinerMode, type RewriterCounters } from './rewriter.ts';
 import { buildShape, diameterOver, pickByzantine, shapes, type Shape } from './sparse-topology.ts';
 import { World, type SimValidator } from './world.ts';
@@ -116,7 +117,12 @@ export async function runAgreement(seed: number, opts: AgreementOptions = {}): P
   for (const inst of instances) if (inst.honest) mineAt(world, inst.miner, inst.t0, proposals);
   const lastT0 = Math.max(...instances.map((x) => x.t0));
   // Past the last instance's end, two rounds more: the outcomes observers follow need a delivery bound too.
-  await world.sched.run(world.T0(lastT0 + k + 3) + timing.skewMsMax + timing.deliveryMsMax);
+  // They ride their signers' broadcast trees, and the coalition withholds them once it has fed them first
+  // (rewriter.ts), so an outcome may come only by the tree's repair on each honest hop: an IHAVE flush, the
+  // graft timeout and a few retries (plumtree.ts), not within a round.
+  const { lazyFlushMs, graftTimeoutMs, graftRetryMs } = plumtreeDefaults;
+  const repairMs = Math.max(1, timing.hops) * (2 * lazyFlushMs + graftTimeoutMs + 3 * (graftRetryMs + lazyFlushMs) + timing.deliveryMsMax);
+  await world.sched.run(world.T0(lastT0 + k + 3) + timing.skewMsMax + timing.deliveryMsMax + repairMs);
   const outcome: AgreementOutcome = { seed, world, shape: d.shape, n: d.n, f: d.f, observers: d.observers, byzantine: d.byzantine, honest: d.honest, timing, instances, proposals, counters, violations: [] };
   outcome.violations = checkAgreement(outcome);
   return outcome;

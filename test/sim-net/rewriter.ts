@@ -8,13 +8,19 @@
  *    after newer ones, honest chains extended with the coalition's signatures and released just before the
  *    end of a round to one chosen node;
  *  - as miner: equivocation to chosen subsets, a proposal released early (inside some honest clocks' skew
- *    window and outside others'), a proposal released late with co-signers, or silence.
+ *    window and outside others'), a proposal released late with co-signers, or silence;
+ *  - validators' outcomes, which ride their signer's broadcast tree: passed on at once to every honest
+ *    neighbour until a time of its choosing (so that, first with them, those prune their honest links to
+ *    lazy), then withheld, and in some runs announced at once (IHAVE) with every GRAFT left unanswered.
  * It signs only with the coalition's keys: what f Byzantine validators can really do.
  */
 import { utf8 } from '../../src/bytes.ts';
 import { encodeFrame } from '../../src/wire/framing.ts';
 import { gossipDefaults } from '../../src/gossip/gossip-core.ts';
-import type { ConsensusMessage, Message, WireBlock } from '../../src/wire/schema.ts';
+import type { ConsensusMessage, Message, OutcomeMessage, WireBlock } from '../../src/wire/schema.ts';
+import { outcomeId } from '../../src/consensus/outcome.ts';
+import { packIds } from '../../src/gossip/broadcast-relay.ts';
+import { Prng } from '../../src/sim/prng.ts';
 import { buildChain, extendChain } from '../sim/chains.ts';
 import { ByzHost } from './byzantine.ts';
 import type { RawConn } from './raw-host.ts';
@@ -34,16 +40,26 @@ export interface RewriterCounters {
   lateReleases: number;
   earlyReleases: number;
   equivocations: number;
+  outcomesFed: number;
+  outcomesWithheld: number;
+  outcomesAnnounced: number;
 }
 
 /** A fresh, zeroed set of counters. */
 export function rewriterCounters(): RewriterCounters {
-  return { hopsEdited: 0, fieldOrder: 0, maskEdited: 0, duplicates: 0, replays: 0, lateReleases: 0, earlyReleases: 0, equivocations: 0 };
+  return { hopsEdited: 0, fieldOrder: 0, maskEdited: 0, duplicates: 0, replays: 0, lateReleases: 0, earlyReleases: 0, equivocations: 0, outcomesFed: 0, outcomesWithheld: 0, outcomesAnnounced: 0 };
 }
 
 /** One Byzantine validator of the coalition. */
 export class Rewriter extends ByzHost {
   readonly #history: ConsensusMessage[] = [];
+  /**
+   * Its own generator for the outcome attack, so the draws of everything else in a run stay those of the
+   * seed without it: from when it withholds outcomes, and whether it announces them.
+   */
+  readonly #outcomeRng: Prng;
+  readonly #withholdFromMs: number;
+  readonly #announce: boolean;
 
   constructor(
     world: World,
@@ -55,6 +71,9 @@ export class Rewriter extends ByzHost {
   ) {
     super(world, `v${index}`, world.identities[index]!, validatorIp(index));
     void this.raw.listen();
+    this.#outcomeRng = new Prng((world.seed * 7919 + index * 104729 + 1) >>> 0);
+    this.#withholdFromMs = world.T0(this.#outcomeRng.int(0, 5)) + this.#outcomeRng.int(0, world.opts.roundMs);
+    this.#announce = this.#outcomeRng.next() < 0.5;
   }
 
   /** Dials its topology neighbours and the extra honest nodes it chose. */
@@ -63,6 +82,7 @@ export class Rewriter extends ByzHost {
   }
 
   onMessage(_c: RawConn, msg: Message): void {
+    if (msg.t === 'outcome') return this.#onOutcome(msg);
     if (msg.t !== 'ds' || msg.signers.includes(this.index)) return;
     const rng = this.world.rng;
     this.#history.push(msg);
@@ -70,6 +90,20 @@ export class Rewriter extends ByzHost {
     if (rng.next() < 0.6) this.#passOnRewritten(msg);
     if (rng.next() < 0.35) this.#extendAndHold(msg);
     if (rng.next() < 0.2) this.#replayOld();
+  }
+
+  /** An honest validator's outcome: first passed on at once, to be the feed; later withheld (and announced). */
+  #onOutcome(msg: OutcomeMessage): void {
+    const w = this.world;
+    if (w.sched.now < this.#withholdFromMs) {
+      this.counters.outcomesFed++;
+      for (const c of this.#targets()) c.send(msg);
+      return;
+    }
+    this.counters.outcomesWithheld++;
+    if (!this.#announce) return;
+    this.counters.outcomesAnnounced++;
+    for (const c of this.#targets()) c.send({ t: 'ihave', ids: packIds([outcomeId(msg)]) });
   }
 
   /** Our turn as miner of t0 (now is a little before T0 on the timeline). */
