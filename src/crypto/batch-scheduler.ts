@@ -77,6 +77,12 @@ export interface BatchExecutor {
    * when that costs less than a task (see inlineSignaturesMax). @throws whatever that function throws
    */
   runHere?(buffer: ArrayBuffer): Uint8Array;
+  /**
+   * A thread executor with runHere may also check one signature on the calling thread, with the rule its
+   * threads apply to a signature item (ed25519.ts verifySignature, the same backend), for a check that would
+   * be verified here anyway (BatchScheduler.runDirect).
+   */
+  verifyHere?(check: SignatureCheck): boolean;
 }
 
 /** One item for the executor, and where its result slots (packing.ts) or its failure go. */
@@ -284,6 +290,36 @@ export class BatchScheduler {
   enqueueAll(jobs: readonly BatchJob[]): void {
     for (const job of jobs) this.#push(job);
     this.#pump(false);
+  }
+
+  /**
+   * Runs `verify(check)` (one broadcast signature of `lane`, `bytes` bytes as packed) on this thread now, before
+   * the call returns, when the scheduler would verify it on this thread anyway and nothing it owes anyone
+   * is passed over: no job of any lane or class is queued, `lane` has no check of its own outstanding (its
+   * checks are answered in order), the check is within inlineBatchBytesMax and the inline budget is not
+   * spent. Then it is counted as a batch of one verified here and its time charged to the inline budget,
+   * and its verdict returned; otherwise nothing runs and it returns undefined (the caller queues the check).
+   * This is the main-thread verifier's path for the checks the pool would verify here: a broadcast is
+   * relayed in the turn that read it, with no batch buffer, promise or end-of-turn flush of its own (at
+   * 500 broadcasts a second on 16 nodes those were the pool's extra CPU per delivery, bench/RESULTS.md).
+   * @throws StrongcastError ERR_POOL once closed; whatever `verify` throws
+   */
+  runDirect(lane: string, bytes: number, verify: (check: SignatureCheck) => boolean, check: SignatureCheck): boolean | undefined {
+    if (this.#closing) throw new StrongcastError('ERR_POOL', 'the verification pool is closed');
+    const budget = this.#inlineBudget;
+    if (budget === null || this.#hasQueued || this.#outstanding.has(lane) || bytes > inlineBatchBytesMax) return undefined;
+    const startedMs = this.#now();
+    if (budget.tokens(startedMs) <= inlineBudgetEpsilonMs) return undefined;
+    this.#batches++;
+    let ok: boolean;
+    try {
+      ok = verify(check);
+    } finally {
+      this.#chargeInline(startedMs);
+    }
+    this.#signaturesHere++;
+    this.#signaturesVerified++;
+    return ok;
   }
 
   /** Counts `signatures` the executor checked directly (its verifyNow) as one batch, never queued. */
