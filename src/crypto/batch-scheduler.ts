@@ -23,6 +23,11 @@
  * out, and at 500 broadcasts a second on 16 nodes a frame burst that made one task sent the next checks after
  * it: the pool's p99 was 8x the main-thread verifier's.)
  *
+ * A lone broadcast check that would be verified here anyway (nothing queued, its lane with nothing
+ * outstanding, the inline budget not spent) need not wait for the end of the turn at all: runDirect verifies
+ * it before the caller's call returns, so the node relays and delivers it in the turn that read it, as with
+ * the main-thread verifier, with no batch buffer, promise or verdict queue (verifier-core.ts tryVerifyNow).
+ *
  * An inline executor (one that answers on this thread, or in the simulator's virtual time) gets every job at
  * once and the scheduler never sets a timer for it: real timers on that path would break the simulator.
  *
