@@ -305,8 +305,9 @@ export class BatchScheduler {
    * spent. Then it is counted as a batch of one verified here and its time charged to the inline budget,
    * and its verdict returned; otherwise nothing runs and it returns undefined (the caller queues the check).
    * This is the main-thread verifier's path for the checks the pool would verify here: a broadcast is
-   * relayed in the turn that read it, with no batch buffer, promise or end-of-turn flush of its own (at
-   * 500 broadcasts a second on 16 nodes those were the pool's extra CPU per delivery, bench/RESULTS.md).
+   * relayed in the turn that read it, with no batch buffer, promise or end-of-turn flush of its own: on 16
+   * nodes at 500 broadcasts a second that path was the pool's 12% more CPU per delivery than the main-thread
+   * verifier's, all of it on the node's thread (bench/RESULTS.md `gossip-pool-direct-2026-12-06`).
    * @throws StrongcastError ERR_POOL once closed; whatever `verify` throws
    */
   runDirect(lane: string, bytes: number, verify: (check: SignatureCheck) => boolean, check: SignatureCheck): boolean | undefined {
