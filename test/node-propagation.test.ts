@@ -8,6 +8,8 @@ import { type StrongcastNode } from '../src/core/node.ts';
 import { createNode } from '../src/create-node.ts';
 import { encodeFrame } from '../src/wire/framing.ts';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
+import { createVerifyPool } from '../src/crypto/verify-pool.ts';
+import type { Verifier } from '../src/crypto/verifier.ts';
 
 test('a line of 6 nodes carries a broadcast end to end, each node delivering it once', async () => {
   // Node i dials only node i-1; peer exchange off so the line stays a line.
@@ -97,6 +99,38 @@ test('with a verifier on this thread, each broadcast of a read is delivered befo
     raw.close();
     await stopAll([a]);
     await verifier.close();
+  }
+});
+
+test('with a pool that has room, each broadcast of a read is verified on the node\'s thread and delivered before the next one is verified, never queued', async () => {
+  const pool = createVerifyPool({ threads: 1 });
+  let queued = 0;
+  // The pool, counting the checks handed to its queue (verify) rather than answered at once (tryVerifyNow).
+  const verifier: Verifier = {
+    verify: (checks, lane, checkClass) => ((queued += checks.length), pool.verify(checks, lane, checkClass)),
+    tryVerifyNow: (check, lane) => pool.tryVerifyNow?.(check, lane),
+    close: () => pool.close(),
+  };
+  const a = createNode({ ...fastOptions, verifier });
+  await a.start();
+  const raw = await RawPeer.handshake(a.listenPort);
+  try {
+    const verifiedAtDelivery: number[] = [];
+    a.on('message', () => verifiedAtDelivery.push(pool.stats().signaturesVerified));
+    const before = pool.stats().signaturesVerified;
+    const here = pool.stats().signaturesHere;
+    queued = 0; // the handshake's proof went through verify()
+    const count = 20;
+    raw.sendSealed(Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame(raw.gossip(i + 1, `same read ${i}`)))));
+    await waitFor(() => verifiedAtDelivery.length === count, 'every broadcast delivered');
+    // Through the queue, the read's checks were verified in batches at the end of the turn, then delivered.
+    assert.equal(verifiedAtDelivery, Array.from({ length: count }, (_, i) => before + i + 1));
+    assert.is(queued, 0, 'no check went through verify()');
+    assert.is(pool.stats().signaturesHere - here, count, 'all verified on this thread');
+  } finally {
+    raw.close();
+    await stopAll([a]);
+    await pool.close();
   }
 });
 

@@ -436,6 +436,58 @@ test('inlineMsPerSecMax: once this thread has spent its budget on small batches 
   assert.equal(runIds(never), [[1]]);
 });
 
+test('runDirect: a lone check is verified here before the call returns while nothing is queued, its lane has nothing outstanding and the inline budget allows; else it is left to the queue', async () => {
+  let nowMs = 1000;
+  const e = new FakeExecutor(1, false, 'answers');
+  // 100 ms per second: a budget of 10 ms; each direct check takes 4 ms of (fake) time.
+  const s = new BatchScheduler(e, settings({ batchMax: 4, inlineSignaturesMax: 2, inlineMsPerSecMax: 100, now: () => nowMs }));
+  const verified: number[] = [];
+  const verify = (c: { message: Uint8Array }): boolean => {
+    nowMs += 4;
+    verified.push(c.message[0] as number);
+    return (c.message[0] as number) % 2 === 1;
+  };
+  const check = (id: number, messageBytes = 1): { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array } => {
+    const message = new Uint8Array(messageBytes);
+    message[0] = id;
+    return { publicKey: new Uint8Array(32), message, signature: new Uint8Array(64) };
+  };
+  assert.is(s.runDirect('a', 100, verify, check(1)), true, 'idle: verified at once, its verdict returned');
+  assert.is(s.runDirect('a', 100, verify, check(2)), false);
+  assert.equal(verified, [1, 2]);
+  assert.equal([s.batches, s.signaturesVerified, s.signaturesHere, s.pendingSignatures], [2, 2, 2, 0], 'each a batch of one, verified here, never pending');
+  s.enqueueAll(inLane('b', range(10, 4)));
+  assert.equal(runIds(e), [[10, 11, 12, 13]], 'a full batch of lane b is with the thread, nothing queued');
+  assert.is(s.runDirect('b', 100, verify, check(3)), undefined, 'lane b has checks outstanding: its next one waits behind them');
+  assert.is(s.runDirect('c', 100, verify, check(5)), true, 'another lane is not held back by a batch in flight');
+  s.enqueueAll(inLane('b', [14]));
+  assert.is(s.runDirect('d', 100, verify, check(7)), undefined, 'a queued check of any lane would be passed over');
+  assert.equal(verified, [1, 2, 5]);
+  (e.runs[0] as FakeRun).finish();
+  await turn();
+  assert.equal([e.here, runIds(e)[1]], [[], [14]], 'the direct checks spent the budget (12 of 10 ms): the queued check went to the thread');
+  nowMs += 1000; // the budget refills
+  assert.is(s.runDirect('e', inlineBatchBytesMax + 1, verify, check(9)), undefined, 'more than inlineBatchBytesMax: left to the queue');
+  assert.is(s.runDirect('e', inlineBatchBytesMax, verify, check(11)), true, 'exactly inlineBatchBytesMax: here');
+  s.runDirect('e', 100, verify, check(12));
+  s.runDirect('e', 100, verify, check(13));
+  assert.is(s.runDirect('e', 100, verify, check(14)), undefined, '10 ms of budget: three checks of 4 ms spend it (the third into debt), the fourth is queued');
+  assert.equal(verified, [1, 2, 5, 11, 12, 13]);
+  const never = new BatchScheduler(new FakeExecutor(1, false, 'answers'), settings({ inlineSignaturesMax: 0 }));
+  assert.is(never.runDirect('a', 100, verify, check(1)), undefined, 'inlineSignaturesMax 0: never here');
+  const threadsOnly = new BatchScheduler(new FakeExecutor(1), settings({ inlineSignaturesMax: 2 }));
+  assert.is(threadsOnly.runDirect('a', 100, verify, check(1)), undefined, 'an executor that cannot run here: never');
+  await s.close();
+  let thrown: unknown;
+  try {
+    s.runDirect('a', 100, verify, check(1));
+  } catch (e) {
+    thrown = e;
+  }
+  assert.ok(isStrongcastError(thrown, 'ERR_POOL'), String(thrown));
+  assert.equal(verified, [1, 2, 5, 11, 12, 13]);
+});
+
 test('inline: a small batch of more than inlineBatchBytesMax goes to a thread; at most one batch runs here per flush, even when an answer queues more', async () => {
   const e = new FakeExecutor(2, false, 'answers');
   const s = new BatchScheduler(e, settings({ batchMax: 64, inlineSignaturesMax: 4 }));

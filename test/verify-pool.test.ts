@@ -303,6 +303,38 @@ test('verifyNow: only a verifier on this thread has it; it answers at once, coun
   assert.ok(isStrongcastError(thrown, 'ERR_POOL'), String(thrown));
 });
 
+test('tryVerifyNow: the pool answers a lone check on this thread while nothing waits, with the answers and counters of verify; else leaves it to verify', async () => {
+  const p = createVerifyPool({ threads: 1, batchMax: 4 });
+  const tryNow = p.tryVerifyNow as (c: SignatureCheck, lane?: string) => boolean | undefined;
+  assert.type(tryNow, 'function');
+  assert.is(createMainThreadVerifier({}).tryVerifyNow, undefined, 'the main-thread verifier checks everything at once (verifyNow)');
+  try {
+    const checks = gossipChecks(6, 3);
+    const malformed = { publicKey: new Uint8Array(31), message: utf8('short key'), signature: new Uint8Array(64) };
+    assert.equal([...checks, malformed].map((c) => tryNow(c, 'a')), [false, true, true, false, true, true, false], 'verified before it returned');
+    assert.equal(await p.verify(checks), [false, true, true, false, true, true], 'the same answers as verify');
+    const s = p.stats();
+    // verify() of six with batchMax 4: a full batch to the worker, the other two here at the end of the turn.
+    assert.equal([s.calls, s.signaturesRequested, s.signaturesVerified, s.signaturesHere], [7 + 1, 7 + 6, 6 + 6, 6 + 2]);
+    // Four checks of lane b go to the worker as a full batch: b's next check waits behind them, another lane's does not.
+    const inFlight = p.verify(gossipChecks(4, 1000), 'b');
+    assert.is(p.stats().pendingSignatures, 4);
+    assert.is(tryNow(checks[1] as SignatureCheck, 'b'), undefined, 'the lane has checks outstanding');
+    assert.is(tryNow(checks[1] as SignatureCheck, 'c'), true);
+    assert.is(p.stats().calls, 8 + 1 + 1, 'a check left to verify() is not counted');
+    await inFlight;
+  } finally {
+    await p.close();
+  }
+  let thrown: unknown;
+  try {
+    tryNow(gossipChecks(1, 1000)[0] as SignatureCheck);
+  } catch (e) {
+    thrown = e;
+  }
+  assert.ok(isStrongcastError(thrown, 'ERR_POOL'), String(thrown));
+});
+
 test('the consensus class: pool and main-thread verifier give the same answers and count the same consensus signatures', async () => {
   const counted: number[][] = [];
   for (const v of [createMainThreadVerifier({ consensus }), createVerifyPool({ threads: 1, consensus })]) {

@@ -69,6 +69,9 @@ export class Flooding {
     // Checked on this thread, the broadcast is delivered and relayed right away, inside the turn budget that
     // paces reading: through a promise, that work would run after the whole read, outside the budget.
     if (h.verifier.verifyNow) return this.#verifyGossipNow(c, msg, id, check);
+    // A pool verifies a lone check on this thread when nothing waits before it (its inline budget allowing):
+    // the same path, with no promise, batch or turn between the read and the relay.
+    if (h.verifier.tryVerifyNow && this.#tryVerifyGossipNow(c, msg, id, check)) return;
     c.beginWork(false);
     // The connection's own lane: its checks queue behind its own backlog, not behind other peers' (batch-scheduler.ts).
     // The relay and delivery that follow are this peer's work too, within the turn budget (afterVerdict).
@@ -181,6 +184,20 @@ export class Flooding {
       return this.#afterVerifyFailure(id, e, false);
     }
     this.#afterGossipVerify(c, msg, id, ok);
+  }
+
+  /** Verifies and settles a broadcast here if the verifier answers at once (true), else leaves it to verify() (false). */
+  #tryVerifyGossipNow(c: PeerConnection, msg: GossipMessage, id: string, check: SignatureCheck): boolean {
+    let ok: boolean | undefined;
+    try {
+      ok = (this.host.verifier.tryVerifyNow as (check: SignatureCheck, lane: string) => boolean | undefined)(check, c.addr);
+    } catch (e) {
+      this.#afterVerifyFailure(id, e, false);
+      return true;
+    }
+    if (ok === undefined) return false;
+    this.#afterGossipVerify(c, msg, id, ok);
+    return true;
   }
 
   /** Whether to check an arriving message (`consensus`: a chain or an outcome); a duplicate broadcast (of `origin`) also prunes its link. */

@@ -23,6 +23,11 @@
  * out, and at 500 broadcasts a second on 16 nodes a frame burst that made one task sent the next checks after
  * it: the pool's p99 was 8x the main-thread verifier's.)
  *
+ * A lone broadcast check that would be verified here anyway (nothing queued, its lane with nothing
+ * outstanding, the inline budget not spent) need not wait for the end of the turn at all: runDirect verifies
+ * it before the caller's call returns, so the node relays and delivers it in the turn that read it, as with
+ * the main-thread verifier, with no batch buffer, promise or verdict queue (verifier-core.ts tryVerifyNow).
+ *
  * An inline executor (one that answers on this thread, or in the simulator's virtual time) gets every job at
  * once and the scheduler never sets a timer for it: real timers on that path would break the simulator.
  *
@@ -77,6 +82,12 @@ export interface BatchExecutor {
    * when that costs less than a task (see inlineSignaturesMax). @throws whatever that function throws
    */
   runHere?(buffer: ArrayBuffer): Uint8Array;
+  /**
+   * A thread executor with runHere may also check one signature on the calling thread, with the rule its
+   * threads apply to a signature item (ed25519.ts verifySignature, the same backend), for a check that would
+   * be verified here anyway (BatchScheduler.runDirect).
+   */
+  verifyHere?(check: SignatureCheck): boolean;
 }
 
 /** One item for the executor, and where its result slots (packing.ts) or its failure go. */
@@ -284,6 +295,37 @@ export class BatchScheduler {
   enqueueAll(jobs: readonly BatchJob[]): void {
     for (const job of jobs) this.#push(job);
     this.#pump(false);
+  }
+
+  /**
+   * Runs `verify(check)` (one broadcast signature of `lane`, `bytes` bytes as packed) on this thread now, before
+   * the call returns, when the scheduler would verify it on this thread anyway and nothing it owes anyone
+   * is passed over: no job of any lane or class is queued, `lane` has no check of its own outstanding (its
+   * checks are answered in order), the check is within inlineBatchBytesMax and the inline budget is not
+   * spent. Then it is counted as a batch of one verified here and its time charged to the inline budget,
+   * and its verdict returned; otherwise nothing runs and it returns undefined (the caller queues the check).
+   * This is the main-thread verifier's path for the checks the pool would verify here: a broadcast is
+   * relayed in the turn that read it, with no batch buffer, promise or end-of-turn flush of its own: on 16
+   * nodes at 500 broadcasts a second that path was the pool's 12% more CPU per delivery than the main-thread
+   * verifier's, all of it on the node's thread (bench/RESULTS.md `gossip-pool-direct-2026-12-06`).
+   * @throws StrongcastError ERR_POOL once closed; whatever `verify` throws
+   */
+  runDirect(lane: string, bytes: number, verify: (check: SignatureCheck) => boolean, check: SignatureCheck): boolean | undefined {
+    if (this.#closing) throw new StrongcastError('ERR_POOL', 'the verification pool is closed');
+    const budget = this.#inlineBudget;
+    if (budget === null || this.#hasQueued || this.#outstanding.has(lane) || bytes > inlineBatchBytesMax) return undefined;
+    const startedMs = this.#now();
+    if (budget.tokens(startedMs) <= inlineBudgetEpsilonMs) return undefined;
+    this.#batches++;
+    let ok: boolean;
+    try {
+      ok = verify(check);
+    } finally {
+      this.#chargeInline(startedMs);
+    }
+    this.#signaturesHere++;
+    this.#signaturesVerified++;
+    return ok;
   }
 
   /** Counts `signatures` the executor checked directly (its verifyNow) as one batch, never queued. */

@@ -99,9 +99,14 @@ export function itemSignatures(item: BatchItemInput | BatchItemView): number {
   return item.kind === 'sig' ? 1 : item.positions.length;
 }
 
+/** Bytes a sig item of a `messageBytes`-byte message takes in the buffer. */
+export function sigItemBytes(messageBytes: number): number {
+  return SIG_ITEM_FIXED_BYTES + messageBytes;
+}
+
 /** Bytes an item takes in the buffer. */
 export function itemBytes(item: BatchItemInput): number {
-  if (item.kind === 'sig') return SIG_ITEM_FIXED_BYTES + item.message.byteLength;
+  if (item.kind === 'sig') return sigItemBytes(item.message.byteLength);
   return CHAIN_ITEM_FIXED_BYTES + item.mask.byteLength + 4 * item.signers.length + (4 + SIGNATURE_BYTES) * item.positions.length;
 }
 

@@ -13,7 +13,7 @@ import { StrongcastError } from '../errors.ts';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../wire/schema.ts';
 import type { ChainCheck, ChainCheckResult, ChainVerifier, CheckClass, SignatureCheck } from './verifier.ts';
 import { WORKER_STRUCTURE_REJECTED, badSignature, prepareChain, type ConsensusConfig } from './chain-check.ts';
-import type { ChainItemInput } from './packing.ts';
+import { sigItemBytes, type ChainItemInput } from './packing.ts';
 import { BatchScheduler, poolError, type BatchExecutor, type BatchJob, type FlushLater, type SchedulerSettings } from './batch-scheduler.ts';
 import { SigCache, signatureCacheKey } from './sig-cache.ts';
 
@@ -124,6 +124,11 @@ export class VerifierCore implements VerifyPool {
    * because callers take it off the verifier and call it alone.
    */
   declare readonly verifyNow?: (check: SignatureCheck) => boolean;
+  /**
+   * Present only when the executor may check one signature on this thread while its queue allows (see
+   * Verifier.tryVerifyNow); an own, bound property like verifyNow.
+   */
+  declare readonly tryVerifyNow?: (check: SignatureCheck, lane?: string) => boolean | undefined;
   readonly #scheduler: BatchScheduler;
   readonly #directCheck: ((check: SignatureCheck) => boolean) | undefined;
   readonly #consensus: ConsensusConfig | null;
@@ -145,6 +150,8 @@ export class VerifierCore implements VerifyPool {
     this.#cache = new SigCache(settings.sigCacheEntriesMax);
     const direct = this.#directCheck;
     if (direct) this.verifyNow = (c) => this.#verifyOneNow(direct, c);
+    const here = executor.verifyHere?.bind(executor);
+    if (here && executor.runHere) this.tryVerifyNow = (c, lane) => this.#tryVerifyOneNow(here, c, lane ?? '');
   }
 
   /** Resolves to one boolean per check, in order; a malformed check is false and never sent. Lanes and classes: see Verifier.verify. */
@@ -256,6 +263,26 @@ export class VerifierCore implements VerifyPool {
     if (!wellFormed) return false;
     const ok = direct(c);
     this.#scheduler.countDirect(1);
+    return ok;
+  }
+
+  /**
+   * verify() of one broadcast check of `lane`, answered on the spot when the scheduler lets it run here now
+   * (BatchScheduler.runDirect); undefined, with nothing counted, when it has to be queued. A malformed check
+   * is false, as in verify().
+   */
+  #tryVerifyOneNow(here: (c: SignatureCheck) => boolean, c: SignatureCheck, lane: string): boolean | undefined {
+    if (!isWellFormed(c)) {
+      this.#admit(0);
+      this.#signaturesRequested++;
+      return false;
+    }
+    // Refused as verify() would refuse it (closed, or full); admitted and counted only if it runs here.
+    this.#scheduler.admit(1);
+    const ok = this.#scheduler.runDirect(lane, sigItemBytes(c.message.byteLength), here, c);
+    if (ok === undefined) return undefined;
+    this.#calls++;
+    this.#signaturesRequested++;
     return ok;
   }
 

@@ -53,6 +53,15 @@ export interface Verifier {
    * @throws StrongcastError ERR_POOL once the verifier is closed.
    */
   verifyNow?(check: SignatureCheck): boolean;
+  /**
+   * Present where a verifier that queues checks may also answer one on the calling thread (the pool, which
+   * verifies small batches there within its inline budget): one 'broadcast' check of `lane`, checked before
+   * it returns when the verifier would verify it on this thread anyway and nothing queued would be passed
+   * over (batch-scheduler.ts runDirect); undefined when it has to wait its turn, and the caller then asks
+   * verify(). Counted as a verify() call of one check when it answers. @default lane: the shared lane
+   * @throws StrongcastError ERR_POOL once the verifier is closed.
+   */
+  tryVerifyNow?(check: SignatureCheck, lane?: string): boolean | undefined;
   /** Stops any workers; safe to call twice. */
   close(): Promise<void>;
 }

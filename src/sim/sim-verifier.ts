@@ -2,7 +2,9 @@
  * The verifier of a simulated host: the very core the worker pool and the main-thread verifier run
  * (crypto/verifier-core.ts createVerifierCore, crypto/chain-check.ts runBatch, real Ed25519), whose answers
  * reach the node a simulated verification time later, as the pool's do. The node therefore takes its
- * pool path (verify, then act when the promise resolves), the one the CLI runs. A result due while the host
+ * pool path (verify, then act when the promise resolves), the one the CLI runs whenever its pool queues a
+ * check. (The pool also answers a lone broadcast check at once while nothing is queued, tryVerifyNow; this
+ * verifier has no such path, so every check here takes its simulated time.) A result due while the host
  * is paused arrives when it resumes; one due after it died never arrives.
  */
 import { runBatch, type ConsensusConfig } from '../crypto/chain-check.ts';
