@@ -168,7 +168,8 @@ export class Plumtree {
   private readonly trees = new Map<string, OriginTree>();
   /** Origins whose broadcasts we made ourselves: every copy that comes back is an echo and is pruned. */
   private readonly own = new Set<string>();
-  private readonly queued = new Map<string, string[]>();
+  /** Ids to announce to each peer at the next flush, in the order queued (a Set: an id is announced once). */
+  private readonly queued = new Map<string, Set<string>>();
   private readonly missing = new Map<string, Missing>();
   /** Entries of `missing` each peer opened. */
   private readonly opened = new Map<string, number>();
@@ -357,7 +358,8 @@ export class Plumtree {
    */
   tick(nowMs: number, known: (id: string) => boolean = () => false): PlumtreeOutput {
     const out: PlumtreeOutput = { ihave: [], graft: [] };
-    for (const [peer, ids] of this.queued) {
+    for (const [peer, queued] of this.queued) {
+      const ids = [...queued];
       for (let i = 0; i < ids.length; i += this.settings.ihaveIdsMax) out.ihave.push({ peer, ids: ids.slice(i, i + this.settings.ihaveIdsMax) });
     }
     this.queued.clear();
@@ -417,16 +419,28 @@ export class Plumtree {
     return tree;
   }
 
+  /**
+   * Queues `id` to be announced to `peer` at the next flush (IHAVE), though the peer is an eager link: the
+   * node had no room to send it the full frame now (BroadcastRelay, writeQueuedBytesTotalMax). The peer asks
+   * for it (GRAFT) if no other copy reaches it first: lazy push keeps the broadcast reliable, as on any lazy
+   * link of the paper's tree (a node that hears an IHAVE asks for what it lacks). The tree is left as it was.
+   * An id already queued is not queued twice.
+   */
+  announce(peer: string, id: string): void {
+    if (this.lazyPush && this.peers.has(peer)) this.enqueue(peer, id);
+  }
+
   private enqueue(peer: string, id: string): void {
     let q = this.queued.get(peer);
     if (!q) {
-      q = [];
+      q = new Set();
       this.queued.set(peer, q);
     }
-    if (q.length >= this.settings.lazyQueueIdsMax) {
-      q.shift();
+    if (q.has(id)) return;
+    if (q.size >= this.settings.lazyQueueIdsMax) {
+      q.delete(q.values().next().value as string);
       this.counters.lazyDropped++;
     }
-    q.push(id);
+    q.add(id);
   }
 }
