@@ -6,7 +6,7 @@ import { plumtreeDefaults } from '../src/gossip/plumtree.ts';
 import { decodeMessage, HASH_BYTES, type GraftMessage, type IhaveMessage, type Message, type PruneMessage } from '../src/wire/schema.ts';
 import { toHex } from '../src/bytes.ts';
 import { isStrongcastError } from '../src/errors.ts';
-import { encodeBody, encodeFrame } from '../src/wire/framing.ts';
+import { encodeBody, encodeFrame, sealedFrameBytes } from '../src/wire/framing.ts';
 import { FakeRelayPort } from './helpers/fake-relay-port.ts';
 import { assertAllRefused } from './helpers/refused.ts';
 
@@ -249,6 +249,61 @@ test('a broadcast flood does not push a validator\'s outcome out before it is an
   assert.equal(port.frames.map((f) => [f.peer, f.type, f.frame.toString()]), [['c', 'outcome', 'frame 2']], 'and a GRAFT for it is served, as an outcome');
 });
 
+/** What a relay's frame of `n` costs in the write queues: its sealed size. */
+const sealedOf = (n: number): number => sealedFrameBytes(frameOf(n).byteLength);
+/** The ids each peer was announced at a flush, by peer. */
+const announcedAt = (port: FakePort): Map<string, string[]> => {
+  const out = new Map<string, string[]>();
+  for (const { peer, msg } of port.msgs) if (msg.t === 'ihave') out.set(peer, [...(out.get(peer) ?? []), ...unpackIds(msg.ids)]);
+  return out;
+};
+
+test('writeQueuedBytesTotalMax: full frames go to the eager peers while they fit the room exactly; one byte less, a peer with bytes queued hears the id (IHAVE) instead, and one with nothing queued still gets the frame', () => {
+  const { r, port } = relayWith(['a', 'b', 'c']);
+  for (const p of ['a', 'b', 'c']) port.queued.set(p, 1);
+  port.room = 3 * sealedOf(1);
+  assert.is(r.relay(hexId(1), A, frameOf(1), null, none, 0), 3, 'room for exactly three frames: three sent');
+  port.clear();
+  port.room = 3 * sealedOf(2) - 1;
+  assert.is(r.relay(hexId(2), A, frameOf(2), null, none, 0), 2, 'one byte short of three frames: the third does not fit');
+  assert.equal(port.frames.map((f) => f.peer), ['a', 'b']);
+  assert.is(r.counters.eagerDeferred, 1);
+  assert.ok(r.tree.isEager('c', A), 'the tree is left as it was');
+  r.tick(0);
+  assert.equal([...announcedAt(port)], [['c', [hexId(2)]]], 'c hears the id at the next flush, and no one else');
+  port.clear();
+  port.queued.set('c', 0);
+  port.room = 0;
+  assert.is(r.relay(hexId(3), A, frameOf(3), null, none, 0), 1, 'no room at all');
+  assert.equal(port.frames.map((f) => f.peer), ['c'], 'the peer with nothing queued still gets the frame: slow peers do not make every link lazy');
+  assert.is(r.counters.eagerDeferred, 3);
+});
+
+test('writeQueuedBytesTotalMax: a GRAFT is answered while the frame fits the room, held (announced again, the serve limit untouched) when it does not, and answered once there is room', () => {
+  const { r, port } = relayWith(['a', 'b'], { graftServePerSec: 1 });
+  r.relay(hexId(1), A, frameOf(1), null, none, 0);
+  port.clear();
+  port.queued.set('b', 1);
+  port.room = sealedOf(1) - 1;
+  r.onGraft('b', graft([hexId(1)]), 10);
+  assert.equal(port.framesTo('b'), [], 'no room: not sent');
+  assert.equal([r.counters.graftHeld, r.counters.graftServed, r.counters.graftRefused], [1, 0, 0]);
+  r.tick(10);
+  assert.equal([...announcedAt(port)], [['b', [hexId(1)]]], 'announced again, so b asks again later');
+  port.room = sealedOf(1);
+  r.onGraft('b', graft([hexId(1)]), 20);
+  assert.equal(port.framesTo('b'), [frameOf(1)], 'room for exactly the frame: served, with the one token of the serve limit the held answer did not take');
+  assert.equal([r.counters.graftHeld, r.counters.graftServed], [1, 1]);
+});
+
+test('writeQueuedBytesTotalMax: in flood mode (no IHAVE to fall back on) the room is not consulted', () => {
+  const { r, port } = relayWith(['a', 'b'], { gossipMode: 'flood' });
+  port.queued.set('a', 1).set('b', 1);
+  port.room = 0;
+  assert.is(r.relay(hexId(1), A, frameOf(1), null, none, 0), 2);
+  assert.is(r.counters.eagerDeferred, 0);
+});
+
 test('peerDown removes the peer from every tree', () => {
   const { r } = relayWith(['a', 'b']);
   r.relay(hexId(100), A, frameOf(100), null, none, 0);
@@ -306,6 +361,19 @@ const invalid: [string, unknown, string][] = [
 test('defaults, and every invalid option is refused with a message naming it', () => {
   assert.is(broadcastRelayDefaults.graftServePerSec, 2000);
   assertAllRefused(invalid, (options) => new BroadcastRelay(options as BroadcastRelayOptions, new FakePort()));
+});
+
+test('writeQueuedBytesTotalMax: an outcome is a consensus frame, never held for room: sent in full to every eager peer, and a GRAFT for it answered, with no room at all', () => {
+  const { r, port } = relayWith(['a', 'b']);
+  port.queued.set('a', 1).set('b', 1);
+  port.room = 0;
+  assert.is(r.relay(hexId(1), A, frameOf(1), null, none, 0, 'outcome'), 2);
+  assert.is(r.counters.eagerDeferred, 0);
+  assert.is(r.relay(hexId(2), A, frameOf(2), null, none, 0), 0, 'a broadcast beside it is deferred');
+  port.clear();
+  r.onGraft('b', graft([hexId(1)]), 10);
+  assert.equal(port.frames.map((f) => [f.peer, f.type]), [['b', 'outcome']]);
+  assert.is(r.counters.graftHeld, 0);
 });
 
 test.run();

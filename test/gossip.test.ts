@@ -1,7 +1,7 @@
 /** The pure gossip rules: ids, duplicate suppression, in-flight tracking, hop limit, relay targets. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GossipCore, consensusId, gossipId, gossipSignedBytes } from '../src/gossip/gossip-core.ts';
+import { GossipCore, consensusId, gossipId, gossipIdInPartsBytesMin, gossipIdOf, gossipSignedBytes } from '../src/gossip/gossip-core.ts';
 import { concatBytes, lengthPrefixed, u64be, utf8 } from '../src/bytes.ts';
 import { isStrongcastError } from '../src/errors.ts';
 
@@ -10,6 +10,17 @@ const base = { origin: new Uint8Array(32).fill(1), seq: 7, topic: 'chat', data: 
 test('the id is the SHA-256 of the signed bytes in hex (known answers: empty input and "abc")', () => {
   assert.is(gossipId(new Uint8Array(0)), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   assert.is(gossipId(utf8('abc')), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+});
+
+test('gossipIdOf gives the id of the signed bytes at every size; from gossipIdInPartsBytesMin of data on it makes no signed bytes (hashed in parts), below it hands them over', () => {
+  for (const n of [0, 3, gossipIdInPartsBytesMin - 1, gossipIdInPartsBytesMin, 256 * 1024]) {
+    const m = { ...base, seq: 2 ** 40 + n, topic: 'tópico', data: new Uint8Array(n).map((_, i) => i * 7) };
+    const signed = gossipSignedBytes('net', m);
+    const got = gossipIdOf('net', m);
+    assert.is(got.id, gossipId(signed), `data of ${n} bytes`);
+    if (n < gossipIdInPartsBytesMin) assert.equal(got.signed, signed, `data of ${n} bytes: the signed bytes made for the id`);
+    else assert.is(got.signed, null, `data of ${n} bytes: no buffer of its size`);
+  }
 });
 
 test('the id covers network, origin, seq, topic and data, but not hops', () => {

@@ -48,6 +48,8 @@ test('every numeric limit has a default and is validated by name', () => {
   invalid(() => resolveLimits({ writeQueueBytesMax: 4096, socketQueuedBytesTarget: 4097 }), 'options.socketQueuedBytesTarget must not exceed options.writeQueueBytesMax');
   invalid(() => resolveLimits({ socketQueuedBytesTarget: 1.5 }), 'options.socketQueuedBytesTarget must be a positive integer');
   assert.is(resolveLimits({ writeQueueBytesMax: 4096 }).socketQueuedBytesTarget, 4096);
+  // the total of every connection's write queue, past which broadcasts go as ids (broadcast-relay.test.ts has its edge)
+  assert.is(nodeDefaults.writeQueuedBytesTotalMax, 4 * 1024 * 1024);
 });
 
 test('createNode rejects bad ports and network ids with clear messages', () => {

@@ -308,6 +308,19 @@ test('lazyQueueIdsMax: the queue holds exactly the limit; one more drops the old
   assert.equal(announced(t.tick(0)).get('l'), ['m1', 'm2', 'newest']);
 });
 
+test('announce queues an id for an eager peer (no room to push it), once however often asked, the tree unchanged; not for a peer that is gone, nor in flood mode', () => {
+  const t = treeWith(['a', 'b']);
+  t.broadcast('m1', O, null, none, 0);
+  t.announce('a', 'm1');
+  t.announce('a', 'm1');
+  t.announce('gone', 'm1');
+  assert.ok(t.isEager('a', O), 'still eager');
+  assert.equal([...announced(t.tick(0))], [['a', ['m1']]], 'one IHAVE of the id, to a only');
+  const flood = treeWith(['a'], { gossipMode: 'flood' });
+  flood.announce('a', 'm1');
+  assert.equal(flood.tick(0).ihave, []);
+});
+
 test('missingEntriesMax: exactly the limit is tracked, announcements beyond it are ignored and counted', () => {
   const max = 3;
   const t = treeWith(['a', 'b'], { missingEntriesMax: max });

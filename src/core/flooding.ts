@@ -9,7 +9,7 @@ import { toHex } from '../bytes.ts';
 import type { ErrorCode } from '../errors.ts';
 import { encodeFrame, sealedFrameBytes } from '../wire/framing.ts';
 import { encodeGossipFrame } from '../wire/gossip-codec.ts';
-import { consensusId, gossipId, gossipSignedBytes, type GossipCore } from '../gossip/gossip-core.ts';
+import { consensusId, gossipIdOf, gossipSignedBytes, type GossipCore } from '../gossip/gossip-core.ts';
 import type { BroadcastRelay } from '../gossip/broadcast-relay.ts';
 import type { PeerConnection } from '../net/peer-connection.ts';
 import { outcomeId } from '../consensus/outcome.ts';
@@ -62,10 +62,11 @@ export class Flooding {
   /** A broadcast: admitted once, its origin's signature checked, relayed down the tree, delivered. */
   onGossip(c: PeerConnection, msg: GossipMessage): void {
     const h = this.host;
-    const signed = gossipSignedBytes(h.networkId, msg);
-    const id = gossipId(signed);
+    // A large copy's id is hashed in parts: a duplicate (most copies of a new origin's broadcast in a mesh)
+    // makes no buffer of its size; its signed bytes are made only once it is to be checked.
+    const { id, signed } = gossipIdOf(h.networkId, msg);
     if (!this.#admit(c, id, msg.origin)) return;
-    const check = { publicKey: msg.origin, message: signed, signature: msg.sig };
+    const check = { publicKey: msg.origin, message: signed ?? gossipSignedBytes(h.networkId, msg), signature: msg.sig };
     // Checked on this thread, the broadcast is delivered and relayed right away, inside the turn budget that
     // paces reading: through a promise, that work would run after the whole read, outside the budget.
     if (h.verifier.verifyNow) return this.#verifyGossipNow(c, msg, id, check);

@@ -137,6 +137,17 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
    */
   writeQueueBytesMax?: number;
   /**
+   * Bytes queued for writing across all connections together (each peer's as writeQueueBytesMax counts them)
+   * beyond which a broadcast's full frame goes only to peers with nothing queued: the others hear its id
+   * instead (IHAVE) and ask for it once there is room (GRAFT), and GRAFT answers wait for room the same way.
+   * So broadcasts hold at most this and one frame per peer beyond it; a peer that reads slowly gets ids, and
+   * does not hold up the others. Consensus frames (chains, outcomes, catch-up) are never held back by it, and
+   * count in it. Bounds what a burst of large broadcasts relayed to every peer at once costs in memory, where
+   * writeQueueBytesMax alone allows it times maxPeers. In 'flood' gossip mode (no IHAVE) it does not apply.
+   * @default 4194304 (4 MiB)
+   */
+  writeQueuedBytesTotalMax?: number;
+  /**
    * Bytes the link to one peer may hold (what its socket has not yet passed to the kernel) before this node
    * stops handing it frames; the rest wait unsealed, consensus frames (chains, outcomes, catch-up) ahead of
    * broadcasts, and go as the link drains. So a chain sent to a peer that takes frames slower than they come
@@ -241,6 +252,7 @@ export interface NodeLimits {
   pingIntervalMs: number;
   idleTimeoutMs: number;
   writeQueueBytesMax: number;
+  writeQueuedBytesTotalMax: number;
   socketQueuedBytesTarget: number;
   writeCoalesceMs: number;
   turnWorkMsMax: number;
@@ -282,6 +294,7 @@ export const nodeDefaults: NodeLimits = {
   pingIntervalMs: 5000,
   idleTimeoutMs: 20_000,
   writeQueueBytesMax: 8 * 1024 * 1024,
+  writeQueuedBytesTotalMax: 4 * 1024 * 1024,
   socketQueuedBytesTarget: 64 * 1024,
   writeCoalesceMs: 2,
   turnWorkMsMax: turnBudgetDefaults.turnWorkMsMax,

@@ -96,6 +96,12 @@ export interface NodeStats {
     graftFrames: number;
     pruneFrames: number;
     graftServed: number;
+    /** Full frames of broadcasts not sent for want of room in the write queues (writeQueuedBytesTotalMax): ids announced instead. */
+    eagerDeferred: number;
+    /** GRAFTed broadcasts not served for want of room in the write queues: announced again, asked for later. */
+    graftHeld: number;
+    /** Bytes queued for writing to all open peers together, now (bounded for broadcasts by writeQueuedBytesTotalMax). */
+    writeQueuedBytes: number;
     /** Open peers. */
     peers: number;
     /** Origins whose tree is kept (0 in flood mode, which keeps no trees: every link carries everything). */

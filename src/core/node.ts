@@ -141,6 +141,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.broadcastRelay = new BroadcastRelay({ ...options, announcersPerIdMax, ...(missingEntriesMax === undefined ? {} : { missingEntriesMax }) }, {
       sendFrame: (peer, frame, type) => this.sendTreeFrame(peer, frame, type),
       send: (peer, msg) => this.sendTo(peer, msg),
+      writeRoom: () => this.limits.writeQueuedBytesTotalMax - this.writeQueuedBytesTotal(),
+      writeQueuedBytes: (peer) => this.open.get(peer)?.writeQueuedBytes ?? 0,
     });
     this.peerExchange = options.peerExchange ?? true;
     const { banScore, banMs, keyBansPerIpMax } = this.limits;
@@ -250,6 +252,13 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     return sent;
   }
 
+  /** Bytes waiting to be sent to all open peers together (each peer's `writeQueuedBytes`). */
+  writeQueuedBytesTotal(): number {
+    let bytes = 0;
+    for (const c of this.open.values()) bytes += c.writeQueuedBytes;
+    return bytes;
+  }
+
   /** A broadcast's (or an outcome's) frame, encoded once, to one peer (the relay's port). */
   private sendTreeFrame(peerId: string, frame: Buffer, type: TreeMessageType): boolean {
     const sent = this.open.get(peerId)?.sendFrame(frame, type) ?? false;
@@ -293,7 +302,16 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     const t = this.table.totals();
     const { delivered, published, relayedFrames, offences, bans } = this.counters;
     const r = this.broadcastRelay.counters;
-    const tree = { ihaveFrames: r.ihaveFrames, graftFrames: r.graftFrames, pruneFrames: r.pruneFrames, graftServed: r.graftServed, ...this.broadcastRelay.tree.sizes };
+    const tree = {
+      ihaveFrames: r.ihaveFrames,
+      graftFrames: r.graftFrames,
+      pruneFrames: r.pruneFrames,
+      graftServed: r.graftServed,
+      eagerDeferred: r.eagerDeferred,
+      graftHeld: r.graftHeld,
+      writeQueuedBytes: this.writeQueuedBytesTotal(),
+      ...this.broadcastRelay.tree.sizes,
+    };
     const framesByType = { in: { ...this.traffic.in }, out: { ...this.traffic.out } };
     const bytesByType = { in: { ...this.traffic.bytesIn }, out: { ...this.traffic.bytesOut } };
     return { peers: this.open.size, delivered, published, relayedFrames, ...t, duplicates: this.gossip.counters.duplicates, offences, bans, turnsCut: this.turn.counters.turnsCut, tree, framesByType, bytesByType };

@@ -11,7 +11,7 @@ import { Plumtree, plumtreeDefaults, type PlumtreeOptions } from './plumtree.ts'
 import { RecentFrames, type RecentFrame, type RecentFramesOptions, type TreeMessageType } from './recent-frames.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import { optionsObject, positiveInt, positiveNumber } from '../options.ts';
-import { encodeBody, framingDefaults } from '../wire/framing.ts';
+import { encodeBody, framingDefaults, sealedFrameBytes } from '../wire/framing.ts';
 import { StrongcastError } from '../errors.ts';
 
 /** Options of BroadcastRelay. */
@@ -37,6 +37,15 @@ export interface RelayPort {
   sendFrame(peer: string, frame: Buffer, type: TreeMessageType): boolean;
   /** Encodes and sends a message to an open peer. */
   send(peer: string, msg: Message): boolean;
+  /**
+   * Bytes that may still be queued for writing, all connections together, before the node's total bound
+   * (writeQueuedBytesTotalMax); absent: no such bound. Past it a broadcast's full frame goes only to peers
+   * with nothing queued: the others hear its id instead (IHAVE) and ask for it later, and GRAFT answers wait
+   * for room the same way.
+   */
+  writeRoom?(): number;
+  /** Bytes queued for writing to `peer` (with writeRoom). */
+  writeQueuedBytes?(peer: string): number;
 }
 
 /** Turns ids (hex) into the wire form: their 32-byte values concatenated. */
@@ -90,8 +99,12 @@ export class BroadcastRelay {
   private readonly servePerSec: number;
   private readonly serveBytesPerSec: number;
   private readonly serveBuckets = new Map<string, { frames: TokenBucket; bytes: TokenBucket }>();
-  /** Frames sent, by kind, and GRAFT requests refused by the serve limit. */
-  readonly counters = { fullFrames: 0, ihaveFrames: 0, graftFrames: 0, pruneFrames: 0, graftServed: 0, graftRefused: 0, graftUnknown: 0 };
+  /**
+   * Frames sent, by kind; GRAFT requests refused by the serve limit; full frames not sent for want of room in
+   * the node's write queues (`eagerDeferred`: the id was announced instead) and GRAFTs answered later for the
+   * same reason (`graftHeld`: the id was announced again).
+   */
+  readonly counters = { fullFrames: 0, ihaveFrames: 0, graftFrames: 0, pruneFrames: 0, graftServed: 0, graftRefused: 0, graftUnknown: 0, eagerDeferred: 0, graftHeld: 0 };
 
   constructor(
     options: BroadcastRelayOptions,
@@ -128,10 +141,40 @@ export class BroadcastRelay {
    */
   relay(id: string, origin: string, frame: Buffer, from: string | null, skip: ReadonlySet<string>, nowMs: number, type: TreeMessageType = 'gossip'): number {
     (type === 'outcome' ? this.outcomeFrames : this.frames).add(id, frame, origin, nowMs, type);
+    const bytes = sealedFrameBytes(frame.byteLength);
+    // An outcome is a consensus frame, never held for room: one small frame per validator and round.
+    let room = type === 'outcome' ? Number.POSITIVE_INFINITY : this.writeRoom();
     let sent = 0;
-    for (const p of this.tree.broadcast(id, origin, from, skip, nowMs)) if (this.port.sendFrame(p, frame, type)) sent++;
+    for (const p of this.tree.broadcast(id, origin, from, skip, nowMs)) {
+      // No room left in the node's write queues: the eager peer hears the id instead, and asks if it needs it.
+      if (!this.fits(p, bytes, room)) {
+        this.tree.announce(p, id);
+        this.counters.eagerDeferred++;
+      } else if (this.port.sendFrame(p, frame, type)) {
+        sent++;
+        room -= bytes;
+      }
+    }
     this.counters.fullFrames += sent;
     return sent;
+  }
+
+  /**
+   * Room in the node's write queues, in bytes (writeQueuedBytesTotalMax less what waits). Unbounded in flood
+   * mode, which has no IHAVE to fall back on.
+   */
+  private writeRoom(): number {
+    return this.tree.lazyPush && this.port.writeRoom ? this.port.writeRoom() : Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Whether a full frame of `bytes` goes to `peer` with `room` left in the node's write queues. Past the
+   * bound it still goes to a peer with nothing queued: a few peers that read slowly (sybils keeping their
+   * queues just under writeQueueBytesMax) must not turn every other link lazy. So the queues hold at most
+   * the bound and one frame per peer beyond it.
+   */
+  private fits(peer: string, bytes: number, room: number): boolean {
+    return bytes <= room || this.port.writeQueuedBytes?.(peer) === 0;
   }
 
   /** A copy of the broadcast of `origin` (its key) we already had came from `peer`: the link may leave that tree, and the peer is told. */
@@ -144,7 +187,11 @@ export class BroadcastRelay {
     this.tree.onIhave(peer, unpackIds(msg.ids), nowMs, known);
   }
 
-  /** GRAFT from `peer`: the link joins the tree and gets the frames we still hold, within its serve limit. */
+  /**
+   * GRAFT from `peer`: the link joins the tree and gets the frames we still hold, within its serve limit and
+   * within the room in the node's write queues; an id there is no room for now is announced again (IHAVE at
+   * the next flush), so the peer asks again once the queues have drained, or gets it elsewhere meanwhile.
+   */
   onGraft(peer: string, msg: GraftMessage, nowMs: number): void {
     let bucket = this.serveBuckets.get(peer);
     if (!bucket) {
@@ -154,6 +201,7 @@ export class BroadcastRelay {
       };
       this.serveBuckets.set(peer, bucket);
     }
+    let room = this.writeRoom();
     // An id asked twice in one GRAFT is served once: repeating it would turn one small frame into many large ones.
     for (const id of new Set(unpackIds(msg.ids))) {
       const kept = this.held(id, nowMs);
@@ -161,12 +209,23 @@ export class BroadcastRelay {
         this.counters.graftUnknown++;
         continue;
       }
+      const bytes = sealedFrameBytes(kept.frame.byteLength);
+      // Before the serve limit: an answer held for room costs the peer none of its allowance. An outcome is
+      // a consensus frame and never held.
+      if (kept.type !== 'outcome' && !this.fits(peer, bytes, room)) {
+        this.tree.announce(peer, id);
+        this.counters.graftHeld++;
+        continue;
+      }
       if (!bucket.frames.take(1, nowMs) || !bucket.bytes.take(kept.frame.byteLength, nowMs)) {
         this.counters.graftRefused++;
         continue;
       }
       this.tree.onGraft(peer, kept.origin);
-      if (this.port.sendFrame(peer, kept.frame, kept.type)) this.counters.graftServed++;
+      if (this.port.sendFrame(peer, kept.frame, kept.type)) {
+        this.counters.graftServed++;
+        room -= bytes;
+      }
     }
   }
 

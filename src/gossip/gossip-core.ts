@@ -77,6 +77,32 @@ export function gossipSignedBytes(networkId: string, m: Pick<GossipMessage, 'ori
 }
 
 /**
+ * Data from which a broadcast's id is hashed in parts (gossipIdOf) rather than from its signed bytes made
+ * whole: a copy of a large broadcast that turns out to be a duplicate then costs no buffer of its size. Below
+ * it one buffer and a one-shot hash cost less than a Hash object.
+ */
+export const gossipIdInPartsBytesMin = 16 * 1024;
+
+/**
+ * A broadcast's id (as gossipId of its signed bytes), and its signed bytes when they were made to find it:
+ * for data of gossipIdInPartsBytesMin and more the id is hashed in parts (the bytes before the data, then the
+ * data where it lies) and `signed` is null, to be made only for a copy that is checked. Every copy that
+ * arrives is hashed to find its id, and in a mesh most copies of a new origin's broadcast are duplicates.
+ */
+export function gossipIdOf(networkId: string, m: Pick<GossipMessage, 'origin' | 'seq' | 'topic' | 'data'>): { id: string; signed: Uint8Array | null } {
+  if (m.data.byteLength < gossipIdInPartsBytesMin) {
+    const signed = gossipSignedBytes(networkId, m);
+    return { id: gossipId(signed), signed };
+  }
+  const head = gossipSignedBytes(networkId, { ...m, data: emptyBytes });
+  // The head ends with the data's length prefix, written as 0: the real one goes in its place.
+  head.set(u32be(m.data.byteLength), head.byteLength - 4);
+  return { id: createHash('sha256').update(head).update(m.data).digest('hex'), signed: null };
+}
+
+const emptyBytes = new Uint8Array(0);
+
+/**
  * One-shot SHA-256 to hex: `crypto.hash` (Node 20.12 and later) makes no Hash object, which costs more than
  * hashing a broadcast's few hundred bytes; earlier Node 20 releases fall back to createHash.
  */

@@ -179,6 +179,8 @@ export class Plumtree {
   /** Origins whose broadcasts we made ourselves: every copy that comes back is an echo and is pruned. */
   private readonly own = new Set<string>();
   private readonly queued = new Map<string, string[]>();
+  /** Ids queued by `announce` since the last flush, per peer: one asked for again and again is queued once. */
+  private readonly announced = new Map<string, Set<string>>();
   private readonly missing = new Map<string, Missing>();
   /** Entries of `missing` each peer opened. */
   private readonly opened = new Map<string, number>();
@@ -208,6 +210,7 @@ export class Plumtree {
       t.told.delete(peer);
     }
     this.queued.delete(peer);
+    this.announced.delete(peer);
     for (const m of this.missing.values()) {
       const i = m.announcers.indexOf(peer);
       if (i >= 0) m.announcers.splice(i, 1);
@@ -380,6 +383,7 @@ export class Plumtree {
       for (let i = 0; i < ids.length; i += this.settings.ihaveIdsMax) out.ihave.push({ peer, ids: ids.slice(i, i + this.settings.ihaveIdsMax) });
     }
     this.queued.clear();
+    this.announced.clear();
     const grafts = new Map<string, string[]>();
     for (const [id, m] of this.missing) {
       if (m.dueMs > nowMs) continue;
@@ -440,6 +444,25 @@ export class Plumtree {
     }
     this.trees.set(origin, tree);
     return tree;
+  }
+
+  /**
+   * Queues `id` to be announced to `peer` at the next flush (IHAVE), though the peer is an eager link: the
+   * node had no room to send it the full frame now (BroadcastRelay, writeQueuedBytesTotalMax). The peer asks
+   * for it (GRAFT) if no other copy reaches it first: lazy push keeps the broadcast reliable, as on any lazy
+   * link of the paper's tree (a node that hears an IHAVE asks for what it lacks). The tree is left as it was.
+   * An id it already queued for the peer is not queued again before the flush.
+   */
+  announce(peer: string, id: string): void {
+    if (!this.lazyPush || !this.peers.has(peer)) return;
+    let mine = this.announced.get(peer);
+    if (!mine) {
+      mine = new Set();
+      this.announced.set(peer, mine);
+    }
+    if (mine.has(id)) return;
+    mine.add(id);
+    this.enqueue(peer, id);
   }
 
   private enqueue(peer: string, id: string): void {

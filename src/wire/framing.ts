@@ -328,16 +328,23 @@ export interface FrameDecoderOptions {
   rx?: CipherState;
 }
 
-/** First capacity of a body buffer that arrives in pieces; it doubles from here up to the frame's length. */
+/** First capacity of a body buffer that arrives in pieces; it grows from here up to the frame's length. */
 const bodyBufferBytesInitial = 16 * 1024;
+
+/**
+ * How much a body buffer grows when it is full: a frame in n pieces still costs O(n) copying, and the buffers
+ * given up on the way to a large frame are a third of it (16 KiB, 64 KiB, 256 KiB to 1 MiB: 336 KiB, where
+ * doubling gave up 1008 KiB), garbage that a burst of large frames piles up until a collection.
+ */
+const bodyBufferGrowth = 4;
 
 /**
  * Turns a byte stream into Messages. Push chunks as they arrive; complete messages come out in order.
  *
  * A body that arrives in one chunk is decoded in place, without a copy. One that arrives in pieces is copied
- * into a buffer that doubles as it fills (capped at the announced length), so a frame in n pieces costs O(n)
- * copying in total and memory is at most twice the bytes actually received: a peer must send bytes to make
- * us hold bytes.
+ * into a buffer that grows fourfold as it fills (capped at the announced length), so a frame in n pieces costs
+ * O(n) copying in total and memory is at most four times the bytes actually received: a peer must send bytes
+ * to make us hold bytes. A sealed body is opened in place too (#decode).
  */
 export class FrameDecoder {
   readonly #frameBytesMax: number;
@@ -431,10 +438,16 @@ export class FrameDecoder {
     }
   }
 
-  /** The Message of one whole body, opened first when bodies are sealed. */
+  /**
+   * The Message of one whole body, opened first when bodies are sealed: in place, the plaintext over the
+   * ciphertext's first bytes (ChaCha20 is a XOR, and libsodium opens in place when the two start at the same
+   * address), so a frame costs no second buffer of its size. The body is this decoder's: its own buffer, or a
+   * chunk the link handed over (a socket read, or the simulator's copy), which nothing reads after it; and the
+   * decoded message keeps none of it (its byte fields are copies: `copyBuffers`, decodeGossipBody).
+   */
   #decode(body: Uint8Array): Message {
     if (this.#rx === undefined) return decodeBody(body, this.work);
-    const plain = new Uint8Array(body.byteLength - TAG_BYTES);
+    const plain = body.subarray(0, body.byteLength - TAG_BYTES);
     if (!this.#rx.openInto(plain, body)) {
       throw new StrongcastError('ERR_BAD_CIPHERTEXT', `frame ${this.#rx.counter} does not authenticate (altered, replayed, reordered or cut)`);
     }
@@ -459,7 +472,7 @@ export class FrameDecoder {
   #append(part: Uint8Array): void {
     const needed = this.#bodyFill + part.byteLength;
     if (this.#body === undefined || this.#body.byteLength < needed) {
-      const capacity = Math.min(this.#bodyBytes, Math.max(needed, bodyBufferBytesInitial, 2 * (this.#body?.byteLength ?? 0)));
+      const capacity = Math.min(this.#bodyBytes, Math.max(needed, bodyBufferBytesInitial, bodyBufferGrowth * (this.#body?.byteLength ?? 0)));
       const grown = new Uint8Array(capacity);
       if (this.#body !== undefined) grown.set(this.#body.subarray(0, this.#bodyFill));
       this.#body = grown;
