@@ -16,7 +16,7 @@
  * parent exits for any reason, or on SIGINT/SIGTERM.
  */
 import { createServer } from 'node:net';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { toHex } from '../../src/bytes.ts';
 import type { GenesisJson } from '../../src/consensus/genesis.ts';
@@ -162,6 +162,8 @@ interface RunOutcome {
   allMineLate: number;
   earlyTimerRetries: number;
   lateTimerRetries: number;
+  /** The machine's CPU while the one-by-one blocks ran, and from the all-mine rounds' request to the report. */
+  cpu: Partial<Record<'oneByOne' | 'allMine', PhaseCpu>>;
 }
 
 /**
@@ -201,6 +203,71 @@ async function waitConnected(vs: Validators, n: number): Promise<void> {
   }
 }
 
+/** How often the machine's CPU time is sampled during a run, in ms (cpuPhases). */
+const cpuSampleMs = 250;
+/** A sample this busy (share of all cores, 0..1) counts as the machine saturated. */
+const saturatedBusyMin = 0.95;
+
+/** CPU time of all cores, busy and total, in ms since boot. */
+function cpuTimes(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const c of cpus()) {
+    const t = c.times;
+    const all = t.user + t.nice + t.sys + t.idle + t.irq;
+    total += all;
+    busy += all - t.idle;
+  }
+  return { busy, total };
+}
+
+/** The machine's CPU over one phase of a run: the share of all cores busy, and how long every core was (nearly) busy. */
+export interface PhaseCpu {
+  busyPercent: number;
+  saturatedMs: number;
+}
+
+/**
+ * Samples the whole machine's CPU (every process, the validators' included) every cpuSampleMs until `phase`
+ * names the next phase; `end` stops it and returns each phase's account. The validators share the machine's
+ * cores: a phase saturated for longer than a fraction of a round leaves checks waiting for a core, which is
+ * what a late chain then says (bench/RESULTS.md on the n = 16 loopback failures).
+ */
+function cpuPhases<P extends string>(first: P): { phase(next: P): void; end(): Record<P, PhaseCpu> } {
+  const acc = new Map<P, { busy: number; total: number; saturatedMs: number }>();
+  let current = first;
+  let last = cpuTimes();
+  let lastMs = Date.now();
+  const sample = (): void => {
+    const now = cpuTimes();
+    const nowMs = Date.now();
+    const busy = now.busy - last.busy;
+    const total = now.total - last.total;
+    const a = acc.get(current) ?? { busy: 0, total: 0, saturatedMs: 0 };
+    a.busy += busy;
+    a.total += total;
+    if (total > 0 && busy / total >= saturatedBusyMin) a.saturatedMs += nowMs - lastMs;
+    acc.set(current, a);
+    last = now;
+    lastMs = nowMs;
+  };
+  const timer = setInterval(sample, cpuSampleMs);
+  timer.unref();
+  return {
+    phase(next) {
+      sample();
+      current = next;
+    },
+    end() {
+      sample();
+      clearInterval(timer);
+      const out = {} as Record<P, PhaseCpu>;
+      for (const [p, a] of acc) out[p] = { busyPercent: a.total > 0 ? Math.round((100 * a.busy) / a.total) : 0, saturatedMs: a.saturatedMs };
+      return out;
+    },
+  };
+}
+
 const sleepUntil = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
 
 /** The first round t0 after `afterT0` whose T0 - Δ/2 is at least `leadMs` from now, and that moment. */
@@ -215,6 +282,7 @@ async function oneRun(vs: Validators, spec: LoopbackSpec, roundMs: number, run: 
   const roundStart = (t0: number): number => genesis.startMs + t0 * roundMs;
   try {
     await vs.all(() => ({ cmd: 'mark' }));
+    const cpu = cpuPhases<'oneByOne' | 'allMine'>('oneByOne');
     const mined: MineResult[] = [];
     let refused: string | null = null;
     const mine = async (i: number): Promise<MineResult | null> => {
@@ -239,6 +307,7 @@ async function oneRun(vs: Validators, spec: LoopbackSpec, roundMs: number, run: 
     const from = allMineStart(genesis.startMs, roundMs, lastSingle, allMineLeadMs);
     const allMine: MineResult[] = [];
     let allMineLate = 0;
+    cpu.phase('allMine');
     await Promise.all(Array.from({ length: n }, async (_, i) => {
       try {
         const ms = await vs.request<MineResult[]>(i, { cmd: 'mineRounds', payload: `run ${run} all-mine by validator ${i}`, atMs: from.atMs, rounds: allMineRounds });
@@ -252,6 +321,7 @@ async function oneRun(vs: Validators, spec: LoopbackSpec, roundMs: number, run: 
     const lastT0 = Math.max(...mined.map((m) => m.t0));
     await sleepUntil(roundStart(lastT0 + faults + 1) + roundMs + decideSlackMs);
     const reports = await vs.all<ValidatorReport>(() => ({ cmd: 'report' }));
+    const cpuByPhase = cpu.end();
     const verdict = judgeRun(mined, reports);
     const earlyTimerRetries = mined.reduce((s, m) => s + m.earlyTimerRetries, 0);
     const lateTimerRetries = mined.reduce((s, m) => s + m.lateTimerRetries, 0);
@@ -267,6 +337,7 @@ async function oneRun(vs: Validators, spec: LoopbackSpec, roundMs: number, run: 
       allMineLate,
       earlyTimerRetries,
       lateTimerRetries,
+      cpu: cpuByPhase,
     };
   } finally {
     await vs.all(() => ({ cmd: 'stop' }));
@@ -302,7 +373,8 @@ export async function searchRoundMs(spec: LoopbackSpec, log: (line: string) => v
           `  loopback n=${n} roundMs=${roundMs} run ${run + 1}/${spec.runsPerRoundMs}: ${o.decided}/${o.blocks} blocks decided everywhere, chains ${o.chainsIdentical ? 'identical' : 'DIFFER'}; ` +
             `all-mine ${o.throughput.blocks} blocks in ${o.throughput.rounds} rounds (${fmt(rates.blocksPerRound)}/round, ${fmt(rates.blocksPerSecond)}/s), ` +
             `latency p50 ${fmt(lat.p50Ms)} max ${fmt(lat.maxMs)} ms vs (f+1)Δ ${lat.boundMs} ms (${fmt(lat.p50OverBound)}x, ${fmt(lat.maxOverBound)}x)` +
-            `${o.failure ? `, FAILED: ${o.failure}; ${synchronyLine(o.reports)}` : ''}`,
+            `; machine CPU ${cpuLine(o.cpu)}` +
+            `${o.failure ? `, FAILED: ${o.failure}; ${synchronyLine(o.reports)}${lateChainsLine(o.reports)}` : ''}`,
         );
         if (o.failure) break;
       }
@@ -386,6 +458,24 @@ function synchronySummary(reports: ValidatorReport[]): Pick<LoopbackResult, 'sta
 function synchronyLine(reports: ValidatorReport[]): string {
   const s = synchronySummary(reports);
   return `the validators' own account: stalls ${s.stalls}, late chains ${s.lateChains}, chains checked late ${s.chainsCheckedLate}, resyncs ${s.resyncs}, divergence alarms ${s.divergenceAlarms}, smallest chain margin ${s.chainMarginMsMin ?? '-'} ms; refused: ${rejectedCodes(reports) || 'none'}`;
+}
+
+/** Each phase's share of the machine's cores busy, and how long they were all busy. */
+function cpuLine(cpu: RunOutcome['cpu']): string {
+  const one = (name: string, p: PhaseCpu | undefined): string => (p ? `${name} ${p.busyPercent}% busy (saturated ${p.saturatedMs} ms)` : `${name} -`);
+  return `${one('one-by-one', cpu.oneByOne)}, ${one('all-mine', cpu.allMine)}`;
+}
+
+/**
+ * The chains the validators checked out of synchrony, by validator: the instance and round of each, its check
+ * and how late it ended. The failure names the oldest block some validator did not decide; after a resync
+ * that is the oldest instance still open at the time, up to f + 1 rounds before the chain that was late.
+ */
+function lateChainsLine(reports: ValidatorReport[]): string {
+  const parts = reports.flatMap((r, i) =>
+    r.lateChainList.map((c) => `validator ${i}: (miner ${c.miner}, t0 ${c.t0}) round ${c.round}, check ${c.checkMs} ms, ${c.ended ? 'ended' : 'still running'} ${c.lateMs} ms past its round`),
+  );
+  return parts.length === 0 ? '' : `; late chains: ${parts.join('; ')}`;
 }
 
 function rejectedCodes(reports: ValidatorReport[]): string {

@@ -46,6 +46,22 @@ export interface DecidedRecord {
   atMs: number;
 }
 
+/** One chain a validator checked out of synchrony (its `late-chain` event). */
+export interface LateChainRecord {
+  miner: number;
+  t0: number;
+  /** The round the chain arrived in (1 = the miner's). */
+  round: number;
+  checkMs: number;
+  /** How long after the end of its round the check ended (or was found still running). */
+  lateMs: number;
+  /** False when it was found still running. */
+  ended: boolean;
+}
+
+/** Late chains listed per validator report, at most. */
+const lateChainsListedMax = 4;
+
 /** Result of `mine`: the instance the proposal went out for. */
 export interface MineResult {
   miner: number;
@@ -74,6 +90,13 @@ export interface ValidatorReport {
    * round deadline (ms; null before any check).
    */
   synchrony: { stalled: number; lateChains: number; resyncs: number; divergences: number; chainsCheckedLate: number; chainMarginMsRecentMin: number | null };
+  /**
+   * The chains its `late-chain` events named, the first lateChainsListedMax of them: which instance, in which
+   * round, how long its check ran and how far past its round it ended. A run's failure names the oldest
+   * block a validator did not decide, which after a resync is simply the oldest instance still open then
+   * (up to f + 1 rounds before the late chain), not the chain that was late; this says which one was.
+   */
+  lateChainList: LateChainRecord[];
   cpuMs: number;
   signaturesVerified: number;
   signaturesRequested: number;
@@ -91,6 +114,8 @@ interface Running {
   synced: number;
   /** Synchrony events since start, by name. */
   events: { stalled: number; lateChains: number; resyncs: number; divergences: number };
+  /** The first late chains, as their events named them. */
+  lateChainList: LateChainRecord[];
   cpu0: NodeJS.CpuUsage;
   stats0: VerifyPoolStats;
 }
@@ -118,9 +143,12 @@ async function start(genesisJson: GenesisJson, seed: Uint8Array): Promise<StartR
   const node = createNode({ host: '127.0.0.1', port: self.port, networkId: genesis.networkId, identity, peers, verifier: pool });
   const validator = new Validator({ node, genesis, identity, verifier: pool });
   const events = { stalled: 0, lateChains: 0, resyncs: 0, divergences: 0 };
-  const r: Running = { node, pool, validator, decided: [], rejected: {}, synced: 0, events, cpu0: process.cpuUsage(), stats0: pool.stats() };
+  const r: Running = { node, pool, validator, decided: [], rejected: {}, synced: 0, events, lateChainList: [], cpu0: process.cpuUsage(), stats0: pool.stats() };
   validator.on('stalled', () => events.stalled++);
-  validator.on('late-chain', () => events.lateChains++);
+  validator.on('late-chain', (e) => {
+    events.lateChains++;
+    if (r.lateChainList.length < lateChainsListedMax) r.lateChainList.push({ miner: e.instance.miner, t0: e.instance.t0, round: e.round, checkMs: e.checkMs, lateMs: e.lateMs, ended: e.ended });
+  });
   validator.on('resync', () => events.resyncs++);
   validator.on('diverged', () => events.divergences++);
   validator.on('decided', (e) => r.decided.push({ miner: e.instance.miner, t0: e.instance.t0, hash: e.block?.hash ?? null, height: e.block?.height ?? null, atMs: Date.now() }));
@@ -203,6 +231,7 @@ function report(): ValidatorReport {
     rejected: r.rejected,
     synced: r.synced,
     synchrony: { ...r.events, chainsCheckedLate: sync.chainsCheckedLate, chainMarginMsRecentMin: sync.chainMarginMsRecentMin },
+    lateChainList: r.lateChainList,
     cpuMs: (cpu.user + cpu.system) / 1000,
     signaturesVerified: s.signaturesVerified - r.stats0.signaturesVerified,
     signaturesRequested: s.signaturesRequested - r.stats0.signaturesRequested,
