@@ -14,7 +14,7 @@ import type { BroadcastRelay } from '../gossip/broadcast-relay.ts';
 import type { PeerConnection } from '../net/peer-connection.ts';
 import { outcomeId } from '../consensus/outcome.ts';
 import { blockHash } from '../consensus/block.ts';
-import type { SignatureCheck, Verifier } from '../crypto/verifier.ts';
+import type { Verifier } from '../crypto/verifier.ts';
 import type { ConsensusMessage, GossipMessage, Message, MessageType, OutcomeMessage } from '../wire/schema.ts';
 import { logError, type Logger } from '../log.ts';
 import type { NodeLimits } from './node-options.ts';
@@ -69,10 +69,11 @@ export class Flooding {
     const check = { publicKey: msg.origin, message: signed ?? gossipSignedBytes(h.networkId, msg), signature: msg.sig };
     // Checked on this thread, the broadcast is delivered and relayed right away, inside the turn budget that
     // paces reading: through a promise, that work would run after the whole read, outside the budget.
-    if (h.verifier.verifyNow) return this.#verifyGossipNow(c, msg, id, check);
+    const { verifyNow, tryVerifyNow } = h.verifier;
+    if (verifyNow) return void this.#settleGossipNow(c, msg, id, () => verifyNow(check));
     // A pool verifies a lone check on this thread when nothing waits before it (its inline budget allowing):
     // the same path, with no promise, batch or turn between the read and the relay.
-    if (h.verifier.tryVerifyNow && this.#tryVerifyGossipNow(c, msg, id, check)) return;
+    if (tryVerifyNow && this.#settleGossipNow(c, msg, id, () => tryVerifyNow(check, c.addr))) return;
     c.beginWork(false);
     // The connection's own lane: its checks queue behind its own backlog, not behind other peers' (batch-scheduler.ts).
     // The relay and delivery that follow are this peer's work too, within the turn budget (afterVerdict).
@@ -177,21 +178,14 @@ export class Flooding {
     if (v.forward) relay(senders);
   }
 
-  #verifyGossipNow(c: PeerConnection, msg: GossipMessage, id: string, check: SignatureCheck): void {
-    let ok: boolean;
-    try {
-      ok = (this.host.verifier.verifyNow as (check: SignatureCheck) => boolean)(check);
-    } catch (e) {
-      return this.#afterVerifyFailure(id, e, false);
-    }
-    this.#afterGossipVerify(c, msg, id, ok);
-  }
-
-  /** Verifies and settles a broadcast here if the verifier answers at once (true), else leaves it to verify() (false). */
-  #tryVerifyGossipNow(c: PeerConnection, msg: GossipMessage, id: string, check: SignatureCheck): boolean {
+  /**
+   * Settles a broadcast here when `verify` answers at once (true: verified, or failed with an error); when it
+   * answers undefined the check has to wait its turn, and the caller hands it to verify() (false).
+   */
+  #settleGossipNow(c: PeerConnection, msg: GossipMessage, id: string, verify: () => boolean | undefined): boolean {
     let ok: boolean | undefined;
     try {
-      ok = (this.host.verifier.tryVerifyNow as (check: SignatureCheck, lane: string) => boolean | undefined)(check, c.addr);
+      ok = verify();
     } catch (e) {
       this.#afterVerifyFailure(id, e, false);
       return true;

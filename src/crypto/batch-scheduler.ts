@@ -73,21 +73,18 @@ export interface BatchExecutor {
   /** True when run() finishes synchronously, so batching would only add latency. */
   readonly inline: boolean;
   /**
-   * An inline executor may check single signatures directly: packing a batch buffer only for the same
-   * thread to unpack it costs a broadcast's verification about a tenth more.
-   */
-  verifyNow?(check: SignatureCheck): boolean;
-  /**
    * A thread executor may run a small batch on the calling thread, with the very function its threads run,
    * when that costs less than a task (see inlineSignaturesMax). @throws whatever that function throws
    */
   runHere?(buffer: ArrayBuffer): Uint8Array;
   /**
-   * A thread executor with runHere may also check one signature on the calling thread, with the rule its
-   * threads apply to a signature item (ed25519.ts verifySignature, the same backend), for a check that would
-   * be verified here anyway (BatchScheduler.runDirect).
+   * Checks one signature on the calling thread, with the rule a batch applies to a signature item
+   * (chain-check.ts verifySigItem): packing a batch buffer only for the same thread to unpack it costs a
+   * broadcast's verification about a tenth more. An inline executor checks every single signature so
+   * (Verifier.verifyNow); a thread executor with runHere, a lone check it would verify here anyway
+   * (Verifier.tryVerifyNow, BatchScheduler.runDirect).
    */
-  verifyHere?(check: SignatureCheck): boolean;
+  verifyOne?(check: SignatureCheck): boolean;
 }
 
 /** One item for the executor, and where its result slots (packing.ts) or its failure go. */
@@ -328,7 +325,7 @@ export class BatchScheduler {
     return ok;
   }
 
-  /** Counts `signatures` the executor checked directly (its verifyNow) as one batch, never queued. */
+  /** Counts `signatures` the executor checked directly (its verifyOne) as one batch, never queued. */
   countDirect(signatures: number, consensus = false): void {
     this.#signaturesVerified += signatures;
     if (consensus) this.#consensusSignatures += signatures;

@@ -133,6 +133,14 @@ function verifyChainItem(setup: WorkerSetup, item: ChainItemView, out: Uint8Arra
 }
 
 /**
+ * The rule a batch applies to one signature item; the verifiers that check a lone signature on the calling
+ * thread (main-thread-verifier.ts, verify-pool.ts) apply it too, so every path accepts exactly the same.
+ */
+export function verifySigItem(setup: WorkerSetup, c: { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }): boolean {
+  return verifySignature(setup.backend, c.publicKey, c.message, c.signature);
+}
+
+/**
  * Verifies every item of a packed batch (packing.ts) and returns its result slots. This is the whole of a
  * worker's job, and the main-thread verifier runs the very same function.
  */
@@ -142,7 +150,7 @@ export function runBatch(setup: WorkerSetup, buffer: ArrayBuffer): Uint8Array {
   let at = 0;
   for (const item of items) {
     if (item.kind === 'sig') {
-      out[at] = verifySignature(setup.backend, item.publicKey, item.message, item.signature) ? 1 : 0;
+      out[at] = verifySigItem(setup, item) ? 1 : 0;
       at += 1;
     } else {
       verifyChainItem(setup, item, out, at);

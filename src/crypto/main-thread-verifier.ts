@@ -4,8 +4,7 @@
  * without worker threads; it blocks the event loop for the length of each verification.
  */
 import { StrongcastError } from '../errors.ts';
-import { runBatch } from './chain-check.ts';
-import { verifySignature } from './ed25519.ts';
+import { runBatch, verifySigItem } from './chain-check.ts';
 import type { BatchExecutor } from './batch-scheduler.ts';
 import { createVerifierCore, type VerifyPool } from './verifier-core.ts';
 import { resolveCoreSettings, type VerifyPoolOptions } from './verify-pool.ts';
@@ -33,7 +32,7 @@ export function createMainThreadVerifier(options: MainThreadVerifierOptions = {}
       }
     },
     close: () => Promise.resolve(),
-    verifyNow: (c) => verifySignature(setup.backend, c.publicKey, c.message, c.signature),
+    verifyOne: (c) => verifySigItem(setup, c),
   };
   // Nothing waits in a queue here, so the pending limit only has to admit the largest chain.
   return createVerifierCore(executor, { ...settings, pendingChecksMax: Number.MAX_SAFE_INTEGER });

@@ -144,14 +144,14 @@ export class VerifierCore implements VerifyPool {
   /** @param later how the scheduler waits to flush a partial batch (the system's timers unless given) */
   constructor(executor: BatchExecutor, settings: CoreSettings, later?: FlushLater) {
     this.#scheduler = new BatchScheduler(executor, settings, later);
-    this.#directCheck = executor.verifyNow?.bind(executor);
+    const one = executor.verifyOne?.bind(executor);
+    this.#directCheck = executor.inline ? one : undefined;
     this.#consensus = settings.consensus;
     this.#chainPartSignaturesMax = settings.batchMax;
     this.#cache = new SigCache(settings.sigCacheEntriesMax);
     const direct = this.#directCheck;
     if (direct) this.verifyNow = (c) => this.#verifyOneNow(direct, c);
-    const here = executor.verifyHere?.bind(executor);
-    if (here && executor.runHere) this.tryVerifyNow = (c, lane) => this.#tryVerifyOneNow(here, c, lane ?? '');
+    if (one && !executor.inline && executor.runHere) this.tryVerifyNow = (c, lane) => this.#tryVerifyOneNow(one, c, lane ?? '');
   }
 
   /** Resolves to one boolean per check, in order; a malformed check is false and never sent. Lanes and classes: see Verifier.verify. */

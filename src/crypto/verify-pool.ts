@@ -10,8 +10,8 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { StrongcastError } from '../errors.ts';
 import { siblingModuleUrl } from '../module-path.ts';
-import { preferredBackend, verifySignature, type Ed25519Backend } from './ed25519.ts';
-import { checkBackendOption, checkConsensusOption, checkIntOption, runBatch, type ConsensusConfig, type WorkerSetup } from './chain-check.ts';
+import { preferredBackend, type Ed25519Backend } from './ed25519.ts';
+import { checkBackendOption, checkConsensusOption, checkIntOption, runBatch, verifySigItem, type ConsensusConfig, type WorkerSetup } from './chain-check.ts';
 import { inFlightPerThread, type BatchExecutor } from './batch-scheduler.ts';
 import { createVerifierCore, type CoreSettings, type VerifyPool } from './verifier-core.ts';
 
@@ -165,8 +165,8 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     run: (buffer) => piscina.run(buffer, { transferList: [buffer] }) as Promise<Uint8Array>,
     // The workers' own function, for a batch too small to be worth a task.
     runHere: (buffer) => runBatch(setup, buffer),
-    // The rule runBatch applies to a signature item, for a lone check verified here (verifier-core.ts tryVerifyNow).
-    verifyHere: (c) => verifySignature(setup.backend, c.publicKey, c.message, c.signature),
+    // A lone check verified here (verifier-core.ts tryVerifyNow).
+    verifyOne: (c) => verifySigItem(setup, c),
     close: () => (destroyed ??= piscina.destroy()),
   };
   const busy = workerBusyMeter(() => piscina.threads);
