@@ -19,6 +19,7 @@ import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { toHex } from '../../src/bytes.ts';
+import { machineBusyCpuSeconds } from '../lib.ts';
 import type { GenesisJson } from '../../src/consensus/genesis.ts';
 import { identityFromSeed } from '../../src/crypto/keys.ts';
 import { ChildRpcGroup } from '../child-rpc.ts';
@@ -208,17 +209,9 @@ const cpuSampleMs = 250;
 /** A sample this busy (share of all cores, 0..1) counts as the machine saturated. */
 const saturatedBusyMin = 0.95;
 
-/** CPU time of all cores, busy and total, in ms since boot. */
+/** CPU time of all cores in ms: busy since boot (bench/lib.ts machineBusyCpuSeconds, 0 where unknown), and available until now. */
 function cpuTimes(): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  for (const c of cpus()) {
-    const t = c.times;
-    const all = t.user + t.nice + t.sys + t.idle + t.irq;
-    total += all;
-    busy += all - t.idle;
-  }
-  return { busy, total };
+  return { busy: (machineBusyCpuSeconds() ?? 0) * 1000, total: Date.now() * cpus().length };
 }
 
 /** The machine's CPU over one phase of a run: the share of all cores busy, and how long every core was (nearly) busy. */
