@@ -21,9 +21,10 @@
  *   npm run bench -- gossip [--quick]
  *   node --import tsx bench/gossip.ts --nodes 16 --rates 500,1000 [--burst 2000] [--duration 3000]
  *     [--mode tree|flood] [--verifier main|pool] [--degree 6] [--publishers 4]   (an ad-hoc run: prints, writes nothing)
- *     [--warmup 8000]   (ms of unmeasured traffic first, at 500 msg/s; 250 at 32 nodes or more)
+ *     [--warmup 8000]   (ms of unmeasured traffic first, at 500 msg/s; 250 at 32 nodes or more; default 15000)
  *     [--repetitions 3]   (the configuration that many times, each on fresh processes; the burst in the first only)
  *     [--columns graftFrames,pruneFrames,...]   (more fields of the results rows to print)
+ *     [--every-phase]   (run every steady phase even after one is not sustained: --rates 500,500,500 is a time series)
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
@@ -77,8 +78,8 @@ const burst = (messages: number): PhaseSpec => ({ kind: 'burst', messages });
 
 /**
  * The configurations of a run: the broadcast tree at N = 8, 16, 32 (degree 6), flooding at N = 16 for
- * comparison, and the verification pool at one rate; fewer phases where they cost most. The whole of
- * `npm run bench` must stay within about 5 minutes on 2 cores, which is what bounds the ladders.
+ * comparison, and the verification pool at one rate; fewer phases where they cost most. The gossip
+ * benchmark must stay within about 5 minutes on 2 cores, which is what bounds the ladders.
  */
 function plan(quick: boolean): ConfigSpec[] {
   const base = { degree: goal.degree, publishers: goal.publishers, seed, warmup: warmups.full };
@@ -452,7 +453,10 @@ function adHocSpecs(argv: readonly string[]): ConfigSpec[] | null {
   const nodes = Number(get('nodes') ?? goal.nodes);
   const warmupMs = Number(get('warmup') ?? warmups.full.durationMs);
   const warmupRate = nodes >= 32 ? warmups.full32.ratePerSec : warmups.full.ratePerSec;
-  const phases: PhaseSpec[] = (get('rates') ?? '').split(',').filter(Boolean).map((r) => steady(Number(r), duration));
+  // --every-phase runs each steady phase even after one was not sustained: with one rate repeated, a time
+  // series of one network (how CPU and latency settle as the nodes warm up).
+  const everyPhase = argv.includes('--every-phase');
+  const phases: PhaseSpec[] = (get('rates') ?? '').split(',').filter(Boolean).map((r) => steady(Number(r), duration, everyPhase));
   if (get('burst')) phases.push(burst(Number(get('burst'))));
   const verifier = get('verifier') ?? goal.verifier;
   if (verifier !== 'main' && verifier !== 'pool') throw new Error('--verifier must be main or pool');

@@ -38,9 +38,12 @@ export interface ConfigSpec {
 /**
  * Unmeasured traffic before the first phase, for key caches, socket buffers, each origin's broadcast tree to
  * settle, and above all the JIT: every node process compiles its hot code on its own, and with 16 processes
- * on 2 cores that takes about 10 s of traffic (profiled with perf: TurboFan was 18% of all CPU at 250 msg/s
- * 10 s in; CPU per delivery, latency and stalls fall phase after phase until it is done). A phase measured
- * before is a cold start, not a steady rate.
+ * on 2 cores that takes 10 to 15 s of traffic. Profiled with perf, TurboFan was 18% of all CPU at 250 msg/s
+ * 10 s in, and 11-19% of the nodes' samples in the seconds after an 8 s warm-up at 500 msg/s (5-8% from 12 s
+ * on). Measured as a time series of one 16-node network at 500 msg/s (4 s phases back to back, RESULTS
+ * `gossip-warmup-series-2026-12-06`): CPU per delivery 267 and 256 µs in the first two phases, 205-233 µs
+ * from about 13 s on, and p99 46-313 ms then 8-17 ms. A phase measured before that is a cold start, not the
+ * steady rate a running node serves, so the 16- and 32-node warm-ups run 15 s.
  */
 export interface WarmupSpec {
   ratePerSec: number;
@@ -49,10 +52,10 @@ export interface WarmupSpec {
 
 /** The warm-up of the full run (32 nodes: at a rate they sustain), and of a quick smoke run. */
 export const warmups = {
-  full: { ratePerSec: 500, durationMs: 8000 },
+  full: { ratePerSec: 500, durationMs: 15_000 },
   /** 8 processes compile in about half the CPU time of 16. */
-  full8: { ratePerSec: 500, durationMs: 5000 },
-  full32: { ratePerSec: 250, durationMs: 8000 },
+  full8: { ratePerSec: 500, durationMs: 8000 },
+  full32: { ratePerSec: 250, durationMs: 15_000 },
   quick: { ratePerSec: 250, durationMs: 3000 },
 } as const satisfies Record<string, WarmupSpec>;
 
