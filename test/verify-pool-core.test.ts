@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { isStrongcastError } from '../src/errors.ts';
 import { createGenesis, genesisHash } from '../src/consensus/genesis.ts';
 import { blockHash } from '../src/consensus/block.ts';
-import type { BatchExecutor } from '../src/crypto/batch-scheduler.ts';
+import type { BatchExecutor } from '../src/crypto/batch-executor.ts';
 import { runBatch, type WorkerSetup } from '../src/crypto/chain-check.ts';
 import { unpackBatch } from '../src/crypto/packing.ts';
 import { createVerifierCore, type VerifyPool } from '../src/crypto/verifier-core.ts';

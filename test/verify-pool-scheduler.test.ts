@@ -7,7 +7,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isStrongcastError } from '../src/errors.ts';
-import { BatchScheduler, inlineBatchBytesMax, type BatchExecutor, type BatchJob, type SchedulerSettings } from '../src/crypto/batch-scheduler.ts';
+import { BatchScheduler } from '../src/crypto/batch-scheduler.ts';
+import type { BatchExecutor, BatchJob, SchedulerSettings } from '../src/crypto/batch-executor.ts';
+import { inlineBatchBytesMax } from '../src/crypto/inline-budget.ts';
 import { itemResultSlots, unpackBatch, type BatchItemView } from '../src/crypto/packing.ts';
 
 /** A sig item's bytes in a batch besides its message (kind, length, key, signature). */

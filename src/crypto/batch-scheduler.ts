@@ -59,113 +59,14 @@
  * stays far below it.
  */
 import { StrongcastError } from '../errors.ts';
-import { TokenBucket } from '../token-bucket.ts';
 import type { SignatureCheck } from './verifier.ts';
 import { ClassShare, LaneRing } from './lanes.ts';
-import { itemBytes, itemResultSlots, itemSignatures, packBatch, type BatchItemInput } from './packing.ts';
+import { itemBytes, itemResultSlots, itemSignatures, packBatch } from './packing.ts';
+import { inFlightPerThread, poolError, systemFlushLater, type BatchExecutor, type BatchJob, type FlushLater, type FlushTimer, type SchedulerSettings } from './batch-executor.ts';
+import { InlineBudget, inlineBatchBytesMax } from './inline-budget.ts';
 
-/** Runs packed batches somewhere: worker threads, or the main thread. */
-export interface BatchExecutor {
-  run(buffer: ArrayBuffer): Promise<Uint8Array>;
-  close(): Promise<void>;
-  /** Batches it can run at once. */
-  readonly parallelism: number;
-  /** True when run() finishes synchronously, so batching would only add latency. */
-  readonly inline: boolean;
-  /**
-   * A thread executor may run a small batch on the calling thread, with the very function its threads run,
-   * when that costs less than a task (see inlineSignaturesMax). @throws whatever that function throws
-   */
-  runHere?(buffer: ArrayBuffer): Uint8Array;
-  /**
-   * Checks one signature on the calling thread, with the rule a batch applies to a signature item
-   * (chain-check.ts verifySigItem): packing a batch buffer only for the same thread to unpack it costs a
-   * broadcast's verification about a tenth more. An inline executor checks every single signature so
-   * (Verifier.verifyNow); a thread executor with runHere, a lone check it would verify here anyway
-   * (Verifier.tryVerifyNow, BatchScheduler.runDirect).
-   */
-  verifyOne?(check: SignatureCheck): boolean;
-}
-
-/** One item for the executor, and where its result slots (packing.ts) or its failure go. */
-export interface BatchJob {
-  item: BatchItemInput;
-  /** Whom the work is for: lanes share the capacity fairly, each lane's jobs in order. @default the shared lane '' */
-  lane?: string;
-  /** A consensus check (a chain, an outcome, a catch-up statement): served before broadcasts, within its share. @default false */
-  consensus?: boolean;
-  onResult(slots: Uint8Array): void;
-  onError(e: unknown): void;
-}
-
-/** The limits a scheduler works within (the batching and pending options of the verify pool). */
-export interface SchedulerSettings {
-  /** Most signatures in one batch. */
-  batchMax: number;
-  /** How long a partial batch may wait for more jobs, in ms; 0 means the end of the current turn. */
-  batchWaitMs: number;
-  /** Most bytes in one batch buffer; a single larger job still goes, alone. */
-  batchBytesMax: number;
-  /** Most signatures queued or in flight; admit() refuses beyond it. */
-  pendingChecksMax: number;
-  /**
-   * Most signatures of a partial batch verified on this thread (the executor's runHere) instead of as a
-   * task, within inlineMsPerSecMax; 0 never.
-   */
-  inlineSignaturesMax: number;
-  /** Most ms of each second this thread spends verifying small batches itself (its budget refills at this rate); 0 never. */
-  inlineMsPerSecMax: number;
-  /** Where the time of that budget comes from, in ms. @default performance.now */
-  now?: () => number;
-  /** Signatures a lane adds to a batch each time its turn comes round (deficit round robin's quantum). */
-  laneQuantumSignatures: number;
-  /** Most percent of the signatures taken while broadcasts wait that consensus checks take ahead of them (1..99). */
-  consensusSharePercentMax: number;
-  /** Signatures consensus checks may take ahead of waiting broadcasts before their share applies. */
-  consensusBurstSignatures: number;
-}
-
-/** The inline budget holds this many seconds of its rate: a burst of small batches after a quiet spell all stay here. */
-const inlineBurstSec = 0.1;
-/** A budget refilled to within this of zero is spent (continuous refill in floating point lands a hair off). */
-const inlineBudgetEpsilonMs = 1e-9;
-/**
- * Most bytes of a batch verified on this thread: the cost per signature above holds for small messages, and
- * sixteen 256 KiB broadcasts would have this thread hash 4 MiB in one turn.
- */
-export const inlineBatchBytesMax = 64 * 1024;
-
-/** A pending flush; cancelling twice, or after it ran, is harmless. */
-export interface FlushTimer {
-  cancel(): void;
-}
-
-/**
- * How the scheduler waits before it flushes a partial batch: `ms` 0 is the end of the current turn. The system
- * one (setImmediate, setTimeout) unless the caller passes its own, as the simulator does with its virtual clock.
- */
-export type FlushLater = (flush: () => void, ms: number) => FlushTimer;
-
-/** The system's timers: setImmediate for the end of the turn, setTimeout otherwise. */
-export const systemFlushLater: FlushLater = (flush, ms) => {
-  if (ms === 0) {
-    const t = setImmediate(flush);
-    return { cancel: () => clearImmediate(t) };
-  }
-  const t = setTimeout(flush, ms);
-  return { cancel: () => clearTimeout(t) };
-};
-
-/** Tasks in flight per thread: two, so a worker has its next batch while the last result travels back. */
-export const inFlightPerThread = 2;
 /** A partial batch is not split into tasks smaller than this: below it, posting costs more than it saves. */
 const splitSignaturesMin = 8;
-
-/** The error a job fails with when the executor fails: a StrongcastError ERR_POOL, keeping the cause. */
-export function poolError(e: unknown): StrongcastError {
-  if (e instanceof StrongcastError) return e;
-  return new StrongcastError('ERR_POOL', `verification worker failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-}
 
 /**
  * Which queued jobs a batch is cut from: consensus only, light lanes only, broadcasts only (light lanes
@@ -204,9 +105,8 @@ export class BatchScheduler {
   #consensusHeldSignatures = 0;
   #refusedFull = 0;
   #signaturesHere = 0;
-  /** Time this thread may still spend on small batches (ms); null when it never verifies here. */
-  readonly #inlineBudget: TokenBucket | null;
-  readonly #now: () => number;
+  /** Time this thread may still spend on small batches; null when it never verifies here. */
+  readonly #inlineBudget: InlineBudget | null;
   /** The flush of a partial batch, made once so waiting for one allocates nothing. */
   readonly #flush = (): void => {
     this.#timer = null;
@@ -223,10 +123,9 @@ export class BatchScheduler {
     this.#light = new LaneRing(settings.laneQuantumSignatures);
     this.#broadcast = new LaneRing(settings.laneQuantumSignatures);
     this.#share = new ClassShare(settings.consensusSharePercentMax, settings.consensusBurstSignatures);
-    this.#now = settings.now ?? (() => performance.now());
     const rate = settings.inlineMsPerSecMax;
     const runsHere = rate > 0 && settings.inlineSignaturesMax > 0 && executor.runHere !== undefined;
-    this.#inlineBudget = runsHere ? new TokenBucket({ ratePerSec: rate, burst: rate * inlineBurstSec }, this.#now()) : null;
+    this.#inlineBudget = runsHere ? new InlineBudget(rate, settings.now ?? (() => performance.now())) : null;
   }
 
   /** True once close() was called: admit() refuses from then on. */
@@ -311,14 +210,14 @@ export class BatchScheduler {
     if (this.#closing) throw new StrongcastError('ERR_POOL', 'the verification pool is closed');
     const budget = this.#inlineBudget;
     if (budget === null || this.#hasQueued || this.#outstanding.has(lane) || bytes > inlineBatchBytesMax) return undefined;
-    const startedMs = this.#now();
-    if (budget.tokens(startedMs) <= inlineBudgetEpsilonMs) return undefined;
+    if (!budget.left()) return undefined;
+    const startedMs = budget.now();
     this.#batches++;
     let ok: boolean;
     try {
       ok = verify(check);
     } finally {
-      this.#chargeInline(startedMs);
+      budget.charge(startedMs);
     }
     this.#signaturesHere++;
     this.#signaturesVerified++;
@@ -454,7 +353,7 @@ export class BatchScheduler {
     if (budget === null || signatures > this.#settings.inlineSignaturesMax) return false;
     // At most inlineSignaturesMax jobs are walked here (each has a signature at least).
     const bytes = only ? only.bytes() : this.#consensus.bytes() + this.#light.bytes() + this.#broadcast.bytes();
-    return bytes <= inlineBatchBytesMax && budget.tokens(this.#now()) > inlineBudgetEpsilonMs;
+    return bytes <= inlineBatchBytesMax && budget.left();
   }
 
   /**
@@ -467,27 +366,23 @@ export class BatchScheduler {
     const signatures = this.#take(Number.MAX_SAFE_INTEGER, jobs, from);
     this.#batches++;
     let results: Uint8Array;
-    const startedMs = this.#now();
+    const budget = this.#inlineBudget!;
+    const startedMs = budget.now();
     try {
       results = this.#executor.runHere!(packBatch(jobs.map((j) => j.item)));
     } catch (e) {
-      this.#chargeInline(startedMs);
+      budget.charge(startedMs);
       this.#settled(jobs);
       this.#pendingSignatures -= signatures;
       const error = poolError(e);
       for (const job of jobs) job.onError(error);
       return true;
     }
-    this.#chargeInline(startedMs);
+    budget.charge(startedMs);
     this.#signaturesHere += signatures;
     this.#verified(jobs, signatures);
     this.#answer(jobs, results);
     return true;
-  }
-
-  #chargeInline(startedMs: number): void {
-    const now = this.#now();
-    this.#inlineBudget!.spend(Math.max(0, now - startedMs), now);
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { StrongcastError } from '../errors.ts';
 import { runBatch, verifySigItem } from './chain-check.ts';
-import type { BatchExecutor } from './batch-scheduler.ts';
+import type { BatchExecutor } from './batch-executor.ts';
 import { createVerifierCore, type VerifyPool } from './verifier-core.ts';
 import { resolveCoreSettings, type VerifyPoolOptions } from './verify-pool.ts';
 

@@ -14,7 +14,8 @@ import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../wire/schema.ts';
 import type { ChainCheck, ChainCheckResult, ChainVerifier, CheckClass, SignatureCheck } from './verifier.ts';
 import { WORKER_STRUCTURE_REJECTED, badSignature, prepareChain, type ConsensusConfig } from './chain-check.ts';
 import { sigItemBytes, type ChainItemInput } from './packing.ts';
-import { BatchScheduler, poolError, type BatchExecutor, type BatchJob, type FlushLater, type SchedulerSettings } from './batch-scheduler.ts';
+import { BatchScheduler } from './batch-scheduler.ts';
+import { poolError, type BatchExecutor, type BatchJob, type FlushLater, type SchedulerSettings } from './batch-executor.ts';
 import { SigCache, signatureCacheKey } from './sig-cache.ts';
 
 /** Counters since creation; they feed the "verifications per node per block" benchmark. */

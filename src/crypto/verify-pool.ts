@@ -12,12 +12,12 @@ import { StrongcastError } from '../errors.ts';
 import { siblingModuleUrl } from '../module-path.ts';
 import { preferredBackend, type Ed25519Backend } from './ed25519.ts';
 import { checkBackendOption, checkConsensusOption, checkIntOption, runBatch, verifySigItem, type ConsensusConfig, type WorkerSetup } from './chain-check.ts';
-import { inFlightPerThread, type BatchExecutor } from './batch-scheduler.ts';
+import { inFlightPerThread, type BatchExecutor } from './batch-executor.ts';
 import { createVerifierCore, type CoreSettings, type VerifyPool } from './verifier-core.ts';
 
 // Whoever builds a verifier (the CLI, the simulator, the benchmarks) finds the core's types and factory next
 // to the pool's, so this module stays the one place to import a verifier from.
-export type { BatchExecutor } from './batch-scheduler.ts';
+export type { BatchExecutor } from './batch-executor.ts';
 export { createVerifierCore, type CoreSettings, type VerifyPool, type VerifyPoolStats } from './verifier-core.ts';
 
 /** Options of createVerifyPool. */
