@@ -29,6 +29,7 @@
 import { parseArgs } from 'node:util';
 import { rmSync } from 'node:fs';
 import { killAllChildren } from './child-rpc.ts';
+import { buildDist } from './lib.ts';
 import { LoadRun } from './load/driver.ts';
 import { buildPlan, defaultConfig, describePlan, type LoadConfig } from './load/plan.ts';
 import { judge, report } from './load/summary.ts';
@@ -104,6 +105,8 @@ async function main(): Promise<number> {
     process.exit(1);
   }, hardLimitMs[c.quick ? 'quick' : 'full']);
   limit.unref();
+  // The validators run the compiled CLI (load/honest-node.ts).
+  buildDist();
   const run = new LoadRun(plan);
   // Namespaces made for --hosts go whatever way the run ends (an abandoned run exits from the timer above).
   process.on('exit', () => run.hosting?.tearDown());

@@ -12,7 +12,13 @@ import { trackChild } from '../child-rpc.ts';
 import { harnessOutputBytesMax, jsonLines, memoryOf } from './processes.ts';
 import type { Launch } from './hosting.ts';
 
-const mainPath = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+/**
+ * Validators and observers run the compiled CLI of `npm run build` (the load test builds first) under plain
+ * Node with the installed command's flags, as the attack suite, the gossip and the consensus benchmarks run
+ * their nodes: under tsx each process would also carry the loader's thread (about 32 MB of resident memory
+ * and its CPU), which is not the node's.
+ */
+const mainPath = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Time a validator gets to exit after SIGTERM before SIGKILL, in ms. */
@@ -107,7 +113,7 @@ export class HonestNode {
     const obs = this.place.observer;
     const args = [
       ...this.place.launch.prefix,
-      '--import', 'tsx', mainPath,
+      mainPath,
       '--genesis', join(this.dir, 'genesis.json'),
       ...(obs ? ['--port', String(obs.port), '--peers', obs.peers.join(',')] : ['--key', join(this.dir, `node-${this.index}.key`)]),
       '--data', join(this.dir, `${obs ? 'observer' : 'data'}-${this.index}`),
