@@ -7,7 +7,8 @@
  * signatures verified with the valid-signature cache (at most n: one per signer) beside the naive count
  * (every signature of every chain handed to the verifier), and CPU time.
  *
- * On loopback (consensus/loopback.ts): n = 4, 8 and 16 validators as separate OS processes with real sockets,
+ * On loopback (consensus/loopback.ts): n = 4, 8 and 16 validators as separate OS processes (the compiled code
+ * of `npm run build`, which this runs first, under plain Node as the installed command runs) with real sockets,
  * timers and a one-thread pool each (all sharing this machine's cores), for decreasing round lengths Δ; each
  * run mines n blocks one by one and then has every validator mine in each of 3 consecutive rounds. The
  * smallest Δ at which every run decided every block identically everywhere is the figure; per Δ also the
@@ -23,7 +24,7 @@ import { chainSizeLines } from './consensus/chain-size.ts';
 import { searchRoundMs, type LoopbackResult, type LoopbackSpec } from './consensus/loopback.ts';
 import { cpus } from 'node:os';
 import { mineAttemptsMax } from '../src/core/validator.ts';
-import { opsPerSecond, runBenchmark, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
+import { buildDist, opsPerSecond, runBenchmark, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
 import { verificationFloorMs } from './consensus/verification-floor.ts';
 
 const seed = 20240611;
@@ -226,6 +227,7 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
   }
   ratios.push(...chainSizeLines());
   const notes: string[] = [];
+  buildDist();
   for (const spec of loopbackPlan(opts.quick)) {
     const results = await searchRoundMs(spec, (line) => console.log(line));
     rows.push(...results.map(loopbackRow));

@@ -15,19 +15,28 @@
  * The processes are started once and serve every Δ; every child is killed when the search ends, when the
  * parent exits for any reason, or on SIGINT/SIGTERM.
  */
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { toHex } from '../../src/bytes.ts';
+import { isCompiled } from '../../src/module-path.ts';
 import { machineBusyCpuSeconds } from '../lib.ts';
+import { benchNodeFlags } from '../node-flags.ts';
 import type { GenesisJson } from '../../src/consensus/genesis.ts';
 import { identityFromSeed } from '../../src/crypto/keys.ts';
 import { ChildRpcGroup } from '../child-rpc.ts';
 import type { MineResult, StartResult, ValidatorReport, ValidatorRequest } from './validator-proc.ts';
 import { allMineThroughput, decisionLatenciesMs, judgeRun, latencySummary, throughputRates, type Throughput } from './verdict.ts';
 
-const script = fileURLToPath(new URL('./validator-proc.ts', import.meta.url));
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * Validators run the compiled script of `npm run build` with plain Node, as the installed `strongcast` command
+ * runs (search.ts and consensus.ts build first): under tsx every validator process would also carry the
+ * loader's thread, and its verification worker another, and compile the sources at each start.
+ */
+const compiled = isCompiled(import.meta.url);
+const script = fileURLToPath(compiled ? new URL('./validator-proc.js', import.meta.url) : new URL('../../dist/bench/consensus/validator-proc.js', import.meta.url));
+const repoRoot = fileURLToPath(new URL(compiled ? '../../..' : '../..', import.meta.url));
 
 /** Time a request may take, in ms. */
 const requestTimeoutMs = 30_000;
@@ -118,9 +127,10 @@ export interface LoopbackResult {
 /** n validator processes and a request/reply channel to each. */
 type Validators = ChildRpcGroup<ValidatorRequest>;
 
-/** Starts n validator processes under tsx, their output on this process's. */
+/** Starts n validator processes (`node dist/bench/consensus/validator-proc.js`), their output on this process's. */
 function spawnValidators(n: number): Validators {
-  return new ChildRpcGroup<ValidatorRequest>(n, (i) => ({ name: `validator ${i}`, argv: ['--import', 'tsx', script], cwd: repoRoot, requestTimeoutMs }));
+  if (!existsSync(script)) throw new Error(`${script} is missing: run npm run build first`);
+  return new ChildRpcGroup<ValidatorRequest>(n, (i) => ({ name: `validator ${i}`, argv: [...benchNodeFlags(), script], cwd: repoRoot, requestTimeoutMs }));
 }
 
 /** `count` distinct ports free on 127.0.0.1 right now (the system picks them; all held until all are known). */
