@@ -7,7 +7,8 @@
  * signatures verified with the valid-signature cache (at most n: one per signer) beside the naive count
  * (every signature of every chain handed to the verifier), and CPU time.
  *
- * On loopback (consensus/loopback.ts): n = 4, 8 and 16 validators as separate OS processes with real sockets,
+ * On loopback (consensus/loopback.ts): n = 4, 8 and 16 validators as separate OS processes (the compiled code
+ * of `npm run build`, which this runs first, under plain Node as the installed command runs) with real sockets,
  * timers and a one-thread pool each (all sharing this machine's cores), for decreasing round lengths Δ; each
  * run mines n blocks one by one and then has every validator mine in each of 3 consecutive rounds. The
  * smallest Δ at which every run decided every block identically everywhere is the figure; per Δ also the
@@ -23,7 +24,7 @@ import { chainSizeLines } from './consensus/chain-size.ts';
 import { searchRoundMs, type LoopbackResult, type LoopbackSpec } from './consensus/loopback.ts';
 import { cpus } from 'node:os';
 import { mineAttemptsMax } from '../src/core/validator.ts';
-import { opsPerSecond, runBenchmark, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
+import { buildDist, opsPerSecond, runBenchmark, type BenchOptions, type BenchReport, type ResultRow } from './lib.ts';
 import { verificationFloorMs } from './consensus/verification-floor.ts';
 
 const seed = 20240611;
@@ -43,8 +44,11 @@ function loopbackPlan(quick: boolean): LoopbackSpec[] {
   return [
     { validators: 4, faults: 1, roundMsList: [250, 100, 50, 35, 25, 20, 15, 10, 5], runsPerRoundMs: 2, allMineRounds },
     { validators: 8, faults: 2, roundMsList: [500, 250, 150, 100, 50, 35, 25, 15], runsPerRoundMs: 1, allMineRounds },
-    // 16 processes share the machine's cores: the smallest Δ here is the machine's as much as the code's.
-    { validators: 16, faults: 5, roundMsList: [1000, 750, 500, 250, 100], runsPerRoundMs: 1, allMineRounds },
+    // 16 processes share the machine's cores: the smallest Δ here is the machine's as much as the code's. The
+    // search starts at 2000 ms, a length that works on 2 cores (bench/RESULTS.md consensus-loopback-cpu-2026-12-06:
+    // the all-mine rounds, 16 blocks a round, saturate them at 1000 ms), so the row has a smallest working
+    // length; one run is about 28 rounds, so 2000 and 1500 ms take about 100 s together.
+    { validators: 16, faults: 5, roundMsList: [2000, 1500, 1000, 750, 500], runsPerRoundMs: 1, allMineRounds },
     // n = 32 is left to bench/consensus/search.ts (see loopbackLeftOut): with all-mine rounds it needs more
     // than 2 s rounds on 2 cores, and one run is 47 rounds (32 one by one, 3 all-mine, k = 11).
   ];
@@ -160,6 +164,9 @@ function loopbackRow(r: LoopbackResult): ResultRow {
     verificationsPerNodePerBlockMax: null,
     naiveVerificationsPerNodePerBlock: r.naiveVerificationsPerNodePerBlock,
     naiveOverCached: r.verificationsPerNodePerBlock && r.naiveVerificationsPerNodePerBlock ? r.naiveVerificationsPerNodePerBlock / r.verificationsPerNodePerBlock : null,
+    chainFramesPerNodePerBlock: r.chainFramesPerNodePerBlock,
+    outcomeFramesPerNodePerBlock: r.outcomeFramesPerNodePerBlock,
+    treeFramesPerNodePerBlock: r.treeFramesPerNodePerBlock,
     cpuMsPerNodePerBlock: r.cpuMsPerNodePerBlock,
     cpuMsPerBlockAllNodes: per(r.cpuMsPerNodePerBlock),
     rejectedChainsPerNodePerBlock: r.rejectedPerNodePerBlock,
@@ -226,6 +233,7 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
   }
   ratios.push(...chainSizeLines());
   const notes: string[] = [];
+  buildDist();
   for (const spec of loopbackPlan(opts.quick)) {
     const results = await searchRoundMs(spec, (line) => console.log(line));
     rows.push(...results.map(loopbackRow));
@@ -252,7 +260,7 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
     `Single-thread verification (${preferredBackend()} backend, the validators' default) of one consensus-sized signature in this run: ${verifyUs.toFixed(1)} us of CPU.`,
     'memory rows: one process runs all n validators, each the shipped node and validator on a simulated host (framing, duplicate suppression, round checks, the state machine, relays, forwards and signed outcomes; only sockets and real timers are not there), so cpuMsPerBlockAllNodes is the whole network and cpuMsPerNodePerBlock its n-th part. Each verifier (the pool\'s core, cache and counters) runs a checkChain call\'s batch before the call returns, so the counter across the call attributes verifications to one (node, block): verificationsPerNodePerBlockMax is the largest such count; a signature already being checked for another call is waited for, not checked again. naive = every signature of every distinct chain handed to the verifier (duplicate copies are dropped by gossip before verification), i.e. what the node would verify without the valid-signature cache. outcomeVerificationsPerNodePerBlock = the other signatures verified meanwhile: the other validators\' signed outcomes of each round, which every node checks once before carrying them on (observers follow the chain by them). chainFrames, outcomeFrames, treeFrames per node per block = the frames each node handled: Dolev-Strong chains (flooded: they must reach every validator within their round), validators\' outcomes (down each signer\'s broadcast tree), and the trees\' IHAVE, GRAFT and PRUNE; the first blocks of a run also pay for forming the trees.',
     'With the cache each node verifies each signer\'s signature on a block once, except its own: a validator puts each signature it makes into the cache (Verifier.rememberOwn), so its own signature inside other validators\' relays is a cache hit and the count is n - 1.',
-    `loopback rows: per round length, runs of a fresh genesis (round 0 starts max(0.6 s, n x 150 ms) after it is made, doubled up to twice when a validator was not started and connected by then; fresh ports) with every validator connected to every other; per run n blocks from each validator in turn (one new instance per round), then ${allMineRounds} consecutive all-mine rounds in which every validator mines (n instances per round). Correct = every validator decided every mined block, with the hash its miner proposed, all decided the same instances in the same order at the same heights, and all chains end at the same tip (chainsIdentical); disagreements counts instances where validators differ. blocksPerRound = all-mine blocks decided everywhere / rounds they spanned; blocksPerSecond = the same blocks / the time from the first all-mine T0 to the last of their decided events (it includes the (f+1)Δ the last round's instances need, so ${allMineRounds} rounds read lower than a long run of all-mine rounds would). latency = from an all-mine instance's T0 to each validator's decided event (p50 and max over every validator and block), against the Dolev-Strong lower bound (f+1)Δ: no instance decides before its k = f+1 rounds end. All n validator processes share this machine's ${cpus().length} cores. "no decision" in a failure means the validator never accepted a chain for that block in time (a core only reports instances it saw), which for the miner's own block is the same outcome as "no block". The search stops at the first round length that fails. cpuMsPerNodePerBlock is a validator process (main thread and its worker) from all-connected to the report, idle time included; verifications come from the pools' counters.`,
+    `loopback rows: per round length, runs of a fresh genesis (round 0 starts max(0.6 s, n x 150 ms) after it is made, doubled up to twice when a validator was not started and connected by then; fresh ports) with every validator connected to every other; per run n blocks from each validator in turn (one new instance per round), then ${allMineRounds} consecutive all-mine rounds in which every validator mines (n instances per round). Correct = every validator decided every mined block, with the hash its miner proposed, all decided the same instances in the same order at the same heights, and all chains end at the same tip (chainsIdentical); disagreements counts instances where validators differ. blocksPerRound = all-mine blocks decided everywhere / rounds they spanned; blocksPerSecond = the same blocks / the time from the first all-mine T0 to the last of their decided events (it includes the (f+1)Δ the last round's instances need, so ${allMineRounds} rounds read lower than a long run of all-mine rounds would). latency = from an all-mine instance's T0 to each validator's decided event (p50 and max over every validator and block), against the Dolev-Strong lower bound (f+1)Δ: no instance decides before its k = f+1 rounds end. All n validator processes share this machine's ${cpus().length} cores. "no decision" in a failure means the validator never accepted a chain for that block in time (a core only reports instances it saw), which for the miner's own block is the same outcome as "no block". The search stops at the first round length that fails. cpuMsPerNodePerBlock is a validator process (main thread, its worker and V8's own threads) from all-connected to the report, idle time included (its timers, keepalives and round ticks: a few ms of CPU a second), per block mined (every proposal that went out, so a failed run's figure is not inflated by the blocks it did not decide); verifications come from the pools' counters, and chainFrames, outcomeFrames, treeFrames from each node's frame counters, per block mined as well.`,
     `A proposal the core refused for its timing is tried again by Validator.mine itself (up to ${mineAttemptsMax} times: its timer can fire up to 1 ms before the round by Date.now(), refused as "has not started", and on a busy machine more than proposeLateMsMax (Δ/4) into the round, refused on purpose and moved to the next round); one it still could not make is made again by the benchmark and counted (earlyTimerRetries, lateTimerRetries). A proposal moved to a later round shows in the all-mine rounds as allMineLateProposals (asked for round t0 + i, went out later).`,
   );
   return { rows, columns, ratios, notes };

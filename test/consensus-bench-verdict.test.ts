@@ -18,7 +18,7 @@ const decision = (m: MineResult, height: number, lateMs = 5): DecidedRecord => (
 
 const report = (decided: DecidedRecord[]): ValidatorReport => {
   const tip = decided.filter((d) => d.hash !== null).sort((a, b) => (b.height ?? 0) - (a.height ?? 0))[0];
-  return { decided, height: tip?.height ?? 0, tipHash: tip?.hash ?? '', rejected: {}, synced: 0, synchrony: { stalled: 0, lateChains: 0, resyncs: 0, divergences: 0, chainsCheckedLate: 0, chainMarginMsRecentMin: null }, lateChainList: [], cpuMs: 0, signaturesVerified: 0, signaturesRequested: 0, cacheHits: 0, inFlightHits: 0 };
+  return { decided, height: tip?.height ?? 0, tipHash: tip?.hash ?? '', rejected: {}, synced: 0, synchrony: { stalled: 0, lateChains: 0, resyncs: 0, divergences: 0, chainsCheckedLate: 0, chainMarginMsRecentMin: null }, lateChainList: [], cpuMs: 0, framesIn: { chain: 0, outcome: 0, tree: 0 }, signaturesVerified: 0, signaturesRequested: 0, cacheHits: 0, inFlightHits: 0 };
 };
 
 /** Three validators; every one mines in rounds 5 and 6. */

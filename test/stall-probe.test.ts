@@ -76,4 +76,23 @@ test('a probe late by stallMsMax or less, or stopped, reports nothing when asked
   assert.equal(stalls, [], 'a stopped probe');
 });
 
+test('every firing of the probe runs onProbe once, the one fireIfLate forces too: the watches of its period share its one timer', () => {
+  const clock = new HandClock();
+  let probes = 0;
+  const p = new StallProbe(clock, () => clock.now(), probeMs, stallMsMax, () => {}, () => probes++);
+  p.start();
+  for (let i = 0; i < 4; i++) {
+    clock.ms += probeMs;
+    clock.runDue();
+  }
+  assert.is(probes, 4, 'one a period');
+  clock.ms += probeMs + stallMsMax + 1;
+  p.fireIfLate();
+  assert.is(probes, 5, 'the forced firing');
+  p.stop();
+  clock.ms += 10 * probeMs;
+  clock.runDue();
+  assert.is(probes, 5, 'none once stopped');
+});
+
 test.run();

@@ -15,19 +15,28 @@
  * The processes are started once and serve every Δ; every child is killed when the search ends, when the
  * parent exits for any reason, or on SIGINT/SIGTERM.
  */
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { toHex } from '../../src/bytes.ts';
+import { isCompiled } from '../../src/module-path.ts';
 import { machineBusyCpuSeconds } from '../lib.ts';
+import { benchNodeFlags } from '../node-flags.ts';
 import type { GenesisJson } from '../../src/consensus/genesis.ts';
 import { identityFromSeed } from '../../src/crypto/keys.ts';
 import { ChildRpcGroup } from '../child-rpc.ts';
 import type { MineResult, StartResult, ValidatorReport, ValidatorRequest } from './validator-proc.ts';
 import { allMineThroughput, decisionLatenciesMs, judgeRun, latencySummary, throughputRates, type Throughput } from './verdict.ts';
 
-const script = fileURLToPath(new URL('./validator-proc.ts', import.meta.url));
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * Validators run the compiled script of `npm run build` with plain Node, as the installed `strongcast` command
+ * runs (search.ts and consensus.ts build first): under tsx every validator process would also carry the
+ * loader's thread, and its verification worker another, and compile the sources at each start.
+ */
+const compiled = isCompiled(import.meta.url);
+const script = fileURLToPath(compiled ? new URL('./validator-proc.js', import.meta.url) : new URL('../../dist/bench/consensus/validator-proc.js', import.meta.url));
+const repoRoot = fileURLToPath(new URL(compiled ? '../../..' : '../..', import.meta.url));
 
 /** Time a request may take, in ms. */
 const requestTimeoutMs = 30_000;
@@ -76,11 +85,18 @@ export interface LoopbackResult {
   disagreements: number;
   /** Why the first failing run failed, else null. */
   failure: string | null;
-  /** Verifications by the pools per node per decided block, and signatures handed to them (naive). */
+  /**
+   * Per node per block mined (every proposal that went out, decided everywhere or not: a failed run's work is
+   * still for all of them), from connected to report: verifications by the pools and signatures handed to
+   * them (naive); CPU of a validator process (main thread and its worker, idle time included); frames the
+   * node handled by kind (Dolev-Strong chains, validators' outcomes, the trees' IHAVE, GRAFT and PRUNE).
+   */
   verificationsPerNodePerBlock: number | null;
   naiveVerificationsPerNodePerBlock: number | null;
-  /** CPU of a validator process (main thread and its worker) per decided block, from connected to report. */
   cpuMsPerNodePerBlock: number | null;
+  chainFramesPerNodePerBlock: number | null;
+  outcomeFramesPerNodePerBlock: number | null;
+  treeFramesPerNodePerBlock: number | null;
   /** Chains refused by round, pool or core, per node per block (late chains show up here first). */
   rejectedPerNodePerBlock: number;
   /** 1-minute load average of the machine when this round length began: other processes delay messages. */
@@ -118,9 +134,10 @@ export interface LoopbackResult {
 /** n validator processes and a request/reply channel to each. */
 type Validators = ChildRpcGroup<ValidatorRequest>;
 
-/** Starts n validator processes under tsx, their output on this process's. */
+/** Starts n validator processes (`node dist/bench/consensus/validator-proc.js`), their output on this process's. */
 function spawnValidators(n: number): Validators {
-  return new ChildRpcGroup<ValidatorRequest>(n, (i) => ({ name: `validator ${i}`, argv: ['--import', 'tsx', script], cwd: repoRoot, requestTimeoutMs }));
+  if (!existsSync(script)) throw new Error(`${script} is missing: run npm run build first`);
+  return new ChildRpcGroup<ValidatorRequest>(n, (i) => ({ name: `validator ${i}`, argv: [...benchNodeFlags(), script], cwd: repoRoot, requestTimeoutMs }));
 }
 
 /** `count` distinct ports free on 127.0.0.1 right now (the system picks them; all held until all are known). */
@@ -150,6 +167,8 @@ function seedOf(i: number): Uint8Array {
 /** What one run found. */
 interface RunOutcome {
   blocks: number;
+  /** Proposals that went out (blocks mined), whether decided everywhere or not. */
+  mined: number;
   decided: number;
   disagreements: number;
   chainsIdentical: boolean;
@@ -320,6 +339,7 @@ async function oneRun(vs: Validators, spec: LoopbackSpec, roundMs: number, run: 
     const lateTimerRetries = mined.reduce((s, m) => s + m.lateTimerRetries, 0);
     return {
       blocks: n + allMineRounds * n,
+      mined: mined.length,
       decided: verdict.decided,
       disagreements: verdict.disagreements,
       chainsIdentical: verdict.chainsIdentical,
@@ -366,6 +386,7 @@ export async function searchRoundMs(spec: LoopbackSpec, log: (line: string) => v
           `  loopback n=${n} roundMs=${roundMs} run ${run + 1}/${spec.runsPerRoundMs}: ${o.decided}/${o.blocks} blocks decided everywhere, chains ${o.chainsIdentical ? 'identical' : 'DIFFER'}; ` +
             `all-mine ${o.throughput.blocks} blocks in ${o.throughput.rounds} rounds (${fmt(rates.blocksPerRound)}/round, ${fmt(rates.blocksPerSecond)}/s), ` +
             `latency p50 ${fmt(lat.p50Ms)} max ${fmt(lat.maxMs)} ms vs (f+1)Δ ${lat.boundMs} ms (${fmt(lat.p50OverBound)}x, ${fmt(lat.maxOverBound)}x)` +
+            `; per node per block mined: CPU ${fmt(perNodeMined(o, (r) => r.cpuMs))} ms, chain frames ${fmt(perNodeMined(o, (r) => r.framesIn.chain))}, outcome frames ${fmt(perNodeMined(o, (r) => r.framesIn.outcome))}` +
             `; machine CPU ${cpuLine(o.cpu)}` +
             `${o.failure ? `, FAILED: ${o.failure}; ${synchronyLine(o.reports)}${lateChainsLine(o.reports)}` : ''}`,
         );
@@ -380,6 +401,12 @@ export async function searchRoundMs(spec: LoopbackSpec, log: (line: string) => v
   return out;
 }
 
+/** A per-validator count of one run over its validators and blocks mined. */
+function perNodeMined(o: RunOutcome, f: (r: ValidatorReport) => number): number | null {
+  const cells = o.reports.length * o.mined;
+  return cells === 0 ? null : o.reports.reduce((s, r) => s + f(r), 0) / cells;
+}
+
 const fmt = (x: number | null): string => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(2));
 
 function summarize(spec: LoopbackSpec, roundMs: number, outcomes: RunOutcome[], loadAverage1m: number): LoopbackResult {
@@ -387,7 +414,7 @@ function summarize(spec: LoopbackSpec, roundMs: number, outcomes: RunOutcome[], 
   const decided = outcomes.reduce((s, o) => s + o.decided, 0);
   const reports = outcomes.flatMap((o) => o.reports);
   const total = (f: (r: ValidatorReport) => number): number => reports.reduce((s, r) => s + f(r), 0);
-  const perNodeBlock = n * decided;
+  const perNodeBlock = n * outcomes.reduce((s, o) => s + o.mined, 0);
   const per = (x: number): number | null => (perNodeBlock === 0 ? null : x / perNodeBlock);
   const failure = outcomes.find((o) => o.failure)?.failure ?? null;
   const blocksPerRun = n + spec.allMineRounds * n;
@@ -416,6 +443,9 @@ function summarize(spec: LoopbackSpec, roundMs: number, outcomes: RunOutcome[], 
     verificationsPerNodePerBlock: per(total((r) => r.signaturesVerified)),
     naiveVerificationsPerNodePerBlock: per(total((r) => r.signaturesRequested)),
     cpuMsPerNodePerBlock: per(total((r) => r.cpuMs)),
+    chainFramesPerNodePerBlock: per(total((r) => r.framesIn.chain)),
+    outcomeFramesPerNodePerBlock: per(total((r) => r.framesIn.outcome)),
+    treeFramesPerNodePerBlock: per(total((r) => r.framesIn.tree)),
     rejectedPerNodePerBlock: total((r) => Object.values(r.rejected).reduce((s, v) => s + v, 0)) / Math.max(1, n * blocksPerRun * outcomes.length),
     loadAverage1m,
     syncedBlocks: total((r) => r.synced),

@@ -6,10 +6,12 @@
  * n validator processes on this machine (they share its cores), each round length tried with `runs` runs of
  * n one-by-one blocks and `all-mine-rounds` rounds in which every validator mines, longest first, stopping
  * at the first that fails (loopback.ts). Bounded: at most 20 round lengths, 10 runs each, 64 validators.
+ * The validators run the compiled code, so this builds dist/ first (`npm run build`).
  */
 import { parseArgs } from 'node:util';
 import { cpus, loadavg } from 'node:os';
 import { searchRoundMs } from './loopback.ts';
+import { buildDist } from '../lib.ts';
 
 const limits = { roundLengthsMax: 20, runsMax: 10, validatorsMax: 64, allMineRoundsMax: 10 } as const;
 
@@ -37,6 +39,7 @@ if (roundMsList.length > limits.roundLengthsMax) throw new Error(`--round-ms tak
 const runsPerRoundMs = positive('runs', values.runs, 1, limits.runsMax);
 const allMineRounds = positive('all-mine-rounds', values['all-mine-rounds'], 3, limits.allMineRoundsMax);
 
+buildDist();
 console.log(`# loopback search: n=${validators}, f=${faults}, ${validators} processes on ${cpus().length} cores, Node ${process.version}, load ${(loadavg()[0] ?? 0).toFixed(2)}`);
 const rows = await searchRoundMs({ validators, faults, roundMsList, runsPerRoundMs, allMineRounds }, (line) => console.log(line));
 const passed = rows.filter((r) => r.allDecidedCorrectly);

@@ -98,10 +98,24 @@ export interface ValidatorReport {
    */
   lateChainList: LateChainRecord[];
   cpuMs: number;
+  /** Frames the node handled, by kind: Dolev-Strong chains, validators' outcomes, the trees' IHAVE, GRAFT and PRUNE. */
+  framesIn: FramesIn;
   signaturesVerified: number;
   signaturesRequested: number;
   cacheHits: number;
   inFlightHits: number;
+}
+
+/** Frames a node handled by kind (core/traffic.ts). */
+export interface FramesIn {
+  chain: number;
+  outcome: number;
+  tree: number;
+}
+
+function framesIn(node: StrongcastNode): FramesIn {
+  const t = node.traffic.in;
+  return { chain: t.ds, outcome: t.outcome, tree: t.ihave + t.graft + t.prune };
 }
 
 interface Running {
@@ -118,6 +132,7 @@ interface Running {
   lateChainList: LateChainRecord[];
   cpu0: NodeJS.CpuUsage;
   stats0: VerifyPoolStats;
+  frames0: FramesIn;
 }
 
 let running: Running | null = null;
@@ -143,7 +158,7 @@ async function start(genesisJson: GenesisJson, seed: Uint8Array): Promise<StartR
   const node = createNode({ host: '127.0.0.1', port: self.port, networkId: genesis.networkId, identity, peers, verifier: pool });
   const validator = new Validator({ node, genesis, identity, verifier: pool });
   const events = { stalled: 0, lateChains: 0, resyncs: 0, divergences: 0 };
-  const r: Running = { node, pool, validator, decided: [], rejected: {}, synced: 0, events, lateChainList: [], cpu0: process.cpuUsage(), stats0: pool.stats() };
+  const r: Running = { node, pool, validator, decided: [], rejected: {}, synced: 0, events, lateChainList: [], cpu0: process.cpuUsage(), stats0: pool.stats(), frames0: framesIn(node) };
   validator.on('stalled', () => events.stalled++);
   validator.on('late-chain', (e) => {
     events.lateChains++;
@@ -224,6 +239,7 @@ function report(): ValidatorReport {
   const chain = r.validator.chain();
   const tip = chain[chain.length - 1];
   const sync = r.validator.status().synchrony;
+  const frames = framesIn(r.node);
   return {
     decided: r.decided,
     height: tip?.height ?? 0,
@@ -233,6 +249,7 @@ function report(): ValidatorReport {
     synchrony: { ...r.events, chainsCheckedLate: sync.chainsCheckedLate, chainMarginMsRecentMin: sync.chainMarginMsRecentMin },
     lateChainList: r.lateChainList,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    framesIn: { chain: frames.chain - r.frames0.chain, outcome: frames.outcome - r.frames0.outcome, tree: frames.tree - r.frames0.tree },
     signaturesVerified: s.signaturesVerified - r.stats0.signaturesVerified,
     signaturesRequested: s.signaturesRequested - r.stats0.signaturesRequested,
     cacheHits: s.cacheHits - r.stats0.cacheHits,
@@ -250,6 +267,7 @@ async function handle(req: ValidatorRequest): Promise<unknown> {
       const r = need();
       r.cpu0 = process.cpuUsage();
       r.stats0 = r.pool.stats();
+      r.frames0 = framesIn(r.node);
       r.decided = [];
       r.rejected = {};
       r.synced = 0;

@@ -182,7 +182,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.maintainTimer = clock.setRepeating(() => this.maintain(), this.limits.maintainIntervalMs);
     const tree = this.broadcastRelay.tree;
     if (tree.lazyPush) {
-      this.lazyTimer = clock.setRepeating(() => this.broadcastRelay.tick(this.now(), (id) => this.gossip.known(id, this.now())), tree.settings.lazyFlushMs);
+      tree.onWork = () => this.armLazyFlush();
+      this.armLazyFlush();
     }
     const info = { host: this.host, port: this.port, id: this.id };
     this.log.info('listening', info);
@@ -619,6 +620,26 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       send: (c, msg) => this.sendOn(c, msg),
       maintain: (ask) => this.maintain(ask),
     };
+  }
+
+  /**
+   * Runs the broadcast tree's tick (IHAVE announcements, GRAFTs of overdue ids) lazyFlushMs from now, and
+   * again every lazyFlushMs while it has work; the tree calls this when work comes (Plumtree.onWork). Not a
+   * repeating timer: an idle node is not woken ten times a second for nothing.
+   */
+  private armLazyFlush(): void {
+    if (this.lazyTimer !== null || !this.running) return;
+    const tree = this.broadcastRelay.tree;
+    if (!tree.hasWork()) return;
+    this.lazyTimer = this.env.clock.setTimer(
+      () => {
+        this.lazyTimer = null;
+        this.broadcastRelay.tick(this.now(), (id) => this.gossip.known(id, this.now()));
+        this.armLazyFlush();
+      },
+      tree.settings.lazyFlushMs,
+      true,
+    );
   }
 
   /** One maintenance pass (see peer-maintenance.ts); skipped while stopped or isolated. */

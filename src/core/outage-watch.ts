@@ -10,7 +10,7 @@
  * probe (test/stall-order.test.ts).
  */
 import { toHex } from '../bytes.ts';
-import type { Clock, Timer } from '../io/clock.ts';
+import type { Clock } from '../io/clock.ts';
 import type { Genesis } from '../consensus/genesis.ts';
 import type { InstanceId } from '../consensus/block.ts';
 import type { DolevStrong } from '../consensus/dolev-strong.ts';
@@ -47,7 +47,6 @@ export class OutageWatch {
   readonly #checks: LateChecks;
   /** Since when the node has had no peer at all (null while it has some). */
   #aloneSince: number | null = null;
-  #aloneWatch: Timer | null = null;
   /** When the next round tick is due; time far past it means the process was paused. */
   #nextTickDueMs = Infinity;
   /** Start round of the last instance a `late-chain` event named: one event per start round. */
@@ -61,21 +60,19 @@ export class OutageWatch {
     private readonly sync: OutageSync,
     readonly stallMsMax: number,
   ) {
-    this.#probe = new StallProbe(host.clock, () => host.now(), stallDefaults.probeMs(stallMsMax), stallMsMax, (lateMs) => this.#onStall(lateMs));
+    // The alone watch rides the probe's timer: one wake-up every probeMs, not two (each costs the process CPU).
+    this.#probe = new StallProbe(host.clock, () => host.now(), stallDefaults.probeMs(stallMsMax), stallMsMax, (lateMs) => this.#onStall(lateMs), () => this.noteIfAlone());
     this.#checks = new LateChecks(stallMsMax);
   }
 
-  /** Starts the stall probe, and a watcher that notes moments without peers between two checks. */
+  /** Starts the stall probe, which also notes moments without peers between two checks at each firing. */
   start(): void {
     this.#probe.start();
-    this.#aloneWatch = this.host.clock.setRepeating(() => this.noteIfAlone(), this.#probe.probeMs);
   }
 
-  /** Stops both; safe twice. */
+  /** Stops it; safe twice. */
   stop(): void {
     this.#probe.stop();
-    this.#aloneWatch?.cancel();
-    this.#aloneWatch = null;
   }
 
   /** Without a peer in a network of several validators: nothing this node hears or sends reaches anyone. */

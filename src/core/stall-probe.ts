@@ -25,6 +25,8 @@ export class StallProbe {
     readonly probeMs: number,
     readonly stallMsMax: number,
     private readonly onStall: (lateMs: number) => void,
+    /** Called at every firing, after the lateness is taken: other watches of the same period share this timer. */
+    private readonly onProbe: () => void = () => {},
   ) {}
 
   start(): void {
@@ -68,5 +70,6 @@ export class StallProbe {
       this.#stalls++;
       this.onStall(lateMs);
     }
+    this.onProbe();
   }
 }

@@ -184,6 +184,13 @@ export class Plumtree {
   private readonly missing = new Map<string, Missing>();
   /** Entries of `missing` each peer opened. */
   private readonly opened = new Map<string, number>();
+  /**
+   * Called when an id is queued for an IHAVE or starts waiting to be asked for: there is work for `tick`. The
+   * caller runs `tick` every lazyFlushMs while `hasWork()`, and not at all otherwise, so an idle node has no
+   * timer waking it ten times a second (each wake-up of a process costs 70-130 us of CPU on a small virtual
+   * machine; bench/RESULTS.md consensus-loopback-cpu-2026-12-06).
+   */
+  onWork: (() => void) | null = null;
   /** Counters for status views, tests and benchmarks. */
   readonly counters = { prunesSent: 0, prunesReceived: 0, grafts: 0, ihaveIds: 0, ihaveIgnored: 0, lazyDropped: 0, gaveUp: 0, treesDropped: 0 };
 
@@ -349,6 +356,7 @@ export class Plumtree {
       }
       this.opened.set(peer, opened + 1);
       this.missing.set(id, { opener: peer, announcers: [peer], dueMs: nowMs + this.settings.graftTimeoutMs, fanout: 1 });
+      this.onWork?.();
     }
   }
 
@@ -363,6 +371,11 @@ export class Plumtree {
    */
   dropMissing(id: string): void {
     this.forget(id);
+  }
+
+  /** Whether `tick` has anything to do: ids queued for an IHAVE, or ids waiting to be asked for. */
+  hasWork(): boolean {
+    return this.queued.size > 0 || this.missing.size > 0;
   }
 
   /** Ids of messages we are waiting for. */
@@ -476,5 +489,6 @@ export class Plumtree {
       this.counters.lazyDropped++;
     }
     q.push(id);
+    this.onWork?.();
   }
 }
