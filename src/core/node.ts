@@ -309,6 +309,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       graftServed: r.graftServed,
       eagerDeferred: r.eagerDeferred,
       graftHeld: r.graftHeld,
+      newOriginAnnounced: r.newOriginAnnounced,
       writeQueuedBytes: this.writeQueuedBytesTotal(),
       ...this.broadcastRelay.tree.sizes,
     };

@@ -26,10 +26,27 @@ export interface BroadcastRelayOptions extends PlumtreeOptions, RecentFramesOpti
    * @default 1048576 (1 MiB)
    */
   frameBytesMax?: number;
+  /**
+   * Peers a large broadcast (a frame of `newOriginLazyFrameBytesMin` bytes or more) of an origin with no tree
+   * here yet is sent to in full; the node's other eager peers hear its id (IHAVE) and ask for it (GRAFT) if no
+   * copy reached them first. A new origin's tree starts with every link eager, so without it every node sent
+   * the first broadcast of every new origin to all its peers, and each node took a full copy from nearly every
+   * peer (about 14 of a 256 KiB broadcast in a mesh of 16): what a sybil pays one signature for. The paper's
+   * eager set starts as a small active view (Plumtree, Leitão et al. 2007, §3.1); here it is only the first
+   * broadcast's. @default 4
+   */
+  newOriginEagerPeersMax?: number;
+  /** Frame size from which `newOriginEagerPeersMax` applies, in bytes: below it an id saves little over the frame. @default 16384 (16 KiB) */
+  newOriginLazyFrameBytesMin?: number;
 }
 
 /** Defaults of BroadcastRelayOptions beyond those of the tree and the frame store. */
-export const broadcastRelayDefaults = { graftServePerSec: 2000, graftServeBytesPerSec: 8 * 1024 * 1024 } as const;
+export const broadcastRelayDefaults = {
+  graftServePerSec: 2000,
+  graftServeBytesPerSec: 8 * 1024 * 1024,
+  newOriginEagerPeersMax: 4,
+  newOriginLazyFrameBytesMin: 16 * 1024,
+} as const;
 
 /** Where the relay's frames go. */
 export interface RelayPort {
@@ -99,12 +116,15 @@ export class BroadcastRelay {
   private readonly servePerSec: number;
   private readonly serveBytesPerSec: number;
   private readonly serveBuckets = new Map<string, { frames: TokenBucket; bytes: TokenBucket }>();
+  private readonly newOriginEagerPeersMax: number;
+  private readonly newOriginLazyFrameBytesMin: number;
   /**
    * Frames sent, by kind; GRAFT requests refused by the serve limit; full frames not sent for want of room in
    * the node's write queues (`eagerDeferred`: the id was announced instead) and GRAFTs answered later for the
-   * same reason (`graftHeld`: the id was announced again).
+   * same reason (`graftHeld`: the id was announced again); eager peers that heard only the id of a large
+   * first broadcast of a new origin (`newOriginAnnounced`, newOriginEagerPeersMax).
    */
-  readonly counters = { fullFrames: 0, ihaveFrames: 0, graftFrames: 0, pruneFrames: 0, graftServed: 0, graftRefused: 0, graftUnknown: 0, eagerDeferred: 0, graftHeld: 0 };
+  readonly counters = { fullFrames: 0, ihaveFrames: 0, graftFrames: 0, pruneFrames: 0, graftServed: 0, graftRefused: 0, graftUnknown: 0, eagerDeferred: 0, graftHeld: 0, newOriginAnnounced: 0 };
 
   constructor(
     options: BroadcastRelayOptions,
@@ -117,6 +137,8 @@ export class BroadcastRelay {
     this.outcomeFrames = new RecentFrames(options);
     this.servePerSec = positiveNumber(options.graftServePerSec ?? broadcastRelayDefaults.graftServePerSec, 'graftServePerSec');
     this.serveBytesPerSec = positiveNumber(options.graftServeBytesPerSec ?? broadcastRelayDefaults.graftServeBytesPerSec, 'graftServeBytesPerSec');
+    this.newOriginEagerPeersMax = positiveInt(options.newOriginEagerPeersMax ?? broadcastRelayDefaults.newOriginEagerPeersMax, 'newOriginEagerPeersMax');
+    this.newOriginLazyFrameBytesMin = positiveInt(options.newOriginLazyFrameBytesMin ?? broadcastRelayDefaults.newOriginLazyFrameBytesMin, 'newOriginLazyFrameBytesMin');
     // A frame the store or the serve limit can never hold would be announced and then never served.
     for (const [k, v] of [['recentFrameBytesMax', this.frames.bytesMax], ['graftServeBytesPerSec', this.serveBytesPerSec]] as const) {
       if (v < frameBytesMax) throw new StrongcastError('ERR_INVALID_OPTION', `options.${k} must be at least options.frameBytesMax (${frameBytesMax})`);
@@ -144,10 +166,17 @@ export class BroadcastRelay {
     const bytes = sealedFrameBytes(frame.byteLength);
     // An outcome is a consensus frame, never held for room: one small frame per validator and round.
     let room = type === 'outcome' ? Number.POSITIVE_INFINITY : this.writeRoom();
+    // Asked before `broadcast`, which makes the tree.
+    const firstOfOrigin = type === 'gossip' && this.tree.lazyPush && frame.byteLength >= this.newOriginLazyFrameBytesMin && !this.tree.hasTree(origin);
+    const eager = this.tree.broadcast(id, origin, from, skip, nowMs);
+    const full = firstOfOrigin ? this.fewOf(id, eager) : null;
     let sent = 0;
-    for (const p of this.tree.broadcast(id, origin, from, skip, nowMs)) {
-      // No room left in the node's write queues: the eager peer hears the id instead, and asks if it needs it.
-      if (!this.fits(p, bytes, room)) {
+    for (const p of eager) {
+      if (full && !full.has(p)) {
+        this.tree.announce(p, id);
+        this.counters.newOriginAnnounced++;
+      } else if (!this.fits(p, bytes, room)) {
+        // No room left in the node's write queues: the eager peer hears the id instead, and asks if it needs it.
         this.tree.announce(p, id);
         this.counters.eagerDeferred++;
       } else if (this.port.sendFrame(p, frame, type)) {
@@ -157,6 +186,21 @@ export class BroadcastRelay {
     }
     this.counters.fullFrames += sent;
     return sent;
+  }
+
+  /**
+   * The `newOriginEagerPeersMax` of `peers` that get a new origin's large broadcast in full: consecutive in
+   * open order from a place the id picks, so the load of first copies spreads over the links. A sender that
+   * grinds ids to choose them gains nothing but a later delivery: every other peer hears the id from here
+   * and asks for it if no copy came.
+   */
+  private fewOf(id: string, peers: readonly string[]): Set<string> {
+    const k = this.newOriginEagerPeersMax;
+    if (peers.length <= k) return new Set(peers);
+    const start = Number.parseInt(id.slice(0, 8), 16) % peers.length;
+    const out = new Set<string>();
+    for (let i = 0; i < k; i++) out.add(peers[(start + i) % peers.length]!);
+    return out;
   }
 
   /**
