@@ -412,7 +412,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
    * Inbound connections refused at once by a per-IP or per-group cap, handshakes cut to make room for a newer
    * one, and inbound handshakes that timed out, since start.
    */
-  get handshakeCounters(): { refused: number; evicted: number; timedOut: number } {
+  get handshakeCounters(): { refused: number; evicted: number; timedOut: number; rateRefused: number } {
     return { ...this.table.handshakeCounters };
   }
 
