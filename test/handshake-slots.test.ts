@@ -136,6 +136,16 @@ test('handshake rate: a source starts its burst at once, then one per 1/handshak
   assert.not.ok(r.take('a', 499), 'not before 1/2 s');
   assert.ok(r.take('a', 500), 'one more half a second later');
   assert.not.ok(r.take('a', 500));
+  r.completed('a', 500);
+  assert.ok(r.take('a', 500), 'a handshake that completed gave its start back');
+  r.completed('a', 500);
+  r.completed('a', 500);
+  r.completed('a', 500);
+  r.completed('a', 500);
+  for (let i = 0; i < 3; i++) assert.ok(r.take('a', 500), 'never more than the burst back');
+  assert.not.ok(r.take('a', 500));
+  r.completed('unknown', 500);
+  assert.is(r.size, 2, 'a completion makes no entry');
 });
 
 test('handshake rate: the table holds at most handshakeRateSourcesMax sources, forgetting the one that started a handshake least recently', () => {

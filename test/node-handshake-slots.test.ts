@@ -126,6 +126,21 @@ test('handshakesPerIpPerSec on sockets: an IP that closes its stalled handshakes
   }
 });
 
+test('handshakesPerIpPerSec counts only handshakes that do not complete: an IP whose handshakes complete connects again and again', async () => {
+  const v = await node({ ...noTimeouts, ipLimitsOnLoopback: true, handshakesPendingPerIpMax: 2, handshakesPerIpPerSec: 1 });
+  try {
+    for (let i = 0; i < 6; i++) {
+      const p = await RawPeer.handshake(v.listenPort, 'strongcast-test', generateIdentity(), {}, '127.0.0.23');
+      await waitFor(() => v.peers().length === 1, `handshake ${i + 1} completed`);
+      p.close();
+      await waitFor(() => v.peers().length === 0, 'gone');
+    }
+    assert.is(v.handshakeCounters.rateRefused, 0, 'six whole handshakes within a second, with a burst of 2 and 1 a second');
+  } finally {
+    await stopAll([v]);
+  }
+});
+
 test('a connection that sends nothing is cut after handshakeFirstMessageTimeoutMs; one that sent its first message waits for handshakeTimeoutMs', async () => {
   const v = await node({ handshakeTimeoutMs: 5000, handshakeFirstMessageTimeoutMs: 300 });
   const [silent, talker] = [...(await flood(v.listenPort, ['127.0.0.1'], 'silent')), ...(await flood(v.listenPort, ['127.0.0.1'], 'first message, then nothing'))];

@@ -1,7 +1,8 @@
 /**
- * How often one source address (an IPv4 address, an IPv6 /64) may start an inbound handshake: a token bucket
- * per source, `handshakesPerIpPerSec` refilled, its burst the IP's share of the handshake pool
- * (handshakesPendingPerIpMax). The shares of the pool bound how many handshakes a source holds at once, not
+ * How often one source address (an IPv4 address, an IPv6 /64) may start an inbound handshake that does not
+ * complete: a token bucket per source, `handshakesPerIpPerSec` refilled, its burst the IP's share of the
+ * handshake pool (handshakesPendingPerIpMax); a start is paid when it is taken and given back when its
+ * handshake completes. The shares of the pool bound how many handshakes a source holds at once, not
  * how fast it replaces them: a newcomer takes the place of its own group's oldest handshake, so an attacker
  * that connects and stalls churns its share as fast as it can dial (the load test's suite: 2,600 connections
  * in 4 s from 32 addresses). Each one the node takes is a connection's objects and a Noise reply, and being
@@ -33,6 +34,15 @@ export class HandshakeRate {
   /** Sources with a bucket. */
   get size(): number {
     return this.#bySource.size;
+  }
+
+  /**
+   * A handshake `source` started completed: it no longer counts. What the rate bounds is handshakes that do
+   * not complete (stalled, refused, cut for a newer one), so an honest source, and peers that come and go
+   * with whole handshakes (eviction's own rules judge those, source-churn.ts), are never held up by it.
+   */
+  completed(source: string, nowMs: number): void {
+    this.#bySource.get(source)?.refund(1, nowMs);
   }
 
   /** Whether `source` may start a handshake at `nowMs`; if so, the start is counted. */

@@ -233,6 +233,8 @@ export class PeerTable {
    * share of it; a full table makes room for an inbound peer by evicting another inbound one.
    */
   onOpen(c: PeerConnection): void {
+    // A whole handshake does not count against its source's rate (handshake-rate.ts).
+    if (!c.outbound && this.#ipLimitsApply(normalizeHost(c.remoteAddress))) this.#handshakeRate.completed(arrivalSource(c.remoteAddress), this.host.now());
     const existing = this.open.get(c.peerId);
     if (existing) {
       const dialerOf = (x: PeerConnection): string => (x.outbound ? this.host.selfId : x.peerId);
