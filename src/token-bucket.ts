@@ -52,6 +52,13 @@ export class TokenBucket {
     return true;
   }
 
+  /** Gives back `cost` tokens a take paid for what did not happen after all, never beyond `burst`. */
+  refund(cost: number, nowMs: number): void {
+    assert(Number.isFinite(cost) && cost >= 0, 'token cost must be a finite number >= 0');
+    this.#refill(nowMs);
+    this.#tokens = Math.min(this.#burst, this.#tokens + cost);
+  }
+
   /**
    * Takes `cost` tokens whatever is available, so the bucket may go into debt (below zero), and returns the
    * ms of refill that repay the debt: 0 when the bucket is not in debt, a fraction otherwise.

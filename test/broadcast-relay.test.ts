@@ -355,11 +355,18 @@ const invalid: [string, unknown, string][] = [
   ['a tree option', { graftTimeoutMs: 0 }, 'options.graftTimeoutMs must be a positive integer'],
   ['a store option', { recentFramesMax: 0 }, 'options.recentFramesMax must be a positive integer'],
   ['frameBytesMax', { frameBytesMax: 0 }, 'options.frameBytesMax must be a positive integer'],
+  ['graftServeTotalBytesPerSec', { graftServeTotalBytesPerSec: -1 }, 'options.graftServeTotalBytesPerSec must be a positive number'],
+  ['graftServeTotalBytesPerSec below a frame', { frameBytesMax: 4096, graftServeTotalBytesPerSec: 4095 }, 'options.graftServeTotalBytesPerSec must be at least options.frameBytesMax (4096)'],
+  ['newOriginEagerPeersMax', { newOriginEagerPeersMax: 0 }, 'options.newOriginEagerPeersMax must be a positive integer'],
+  ['newOriginLazyFrameBytesMin', { newOriginLazyFrameBytesMin: 1.5 }, 'options.newOriginLazyFrameBytesMin must be a positive integer'],
   ['a frame too small for one id', { frameBytesMax: 40 }, 'options.frameBytesMax must be at least 48, so that one ihave fits'],
 ];
 
 test('defaults, and every invalid option is refused with a message naming it', () => {
   assert.is(broadcastRelayDefaults.graftServePerSec, 2000);
+  assert.is(broadcastRelayDefaults.newOriginEagerPeersMax, 4);
+  assert.is(broadcastRelayDefaults.graftServeTotalBytesPerSec, 8 * 1024 * 1024);
+  assert.is(broadcastRelayDefaults.newOriginLazyFrameBytesMin, 16 * 1024);
   assertAllRefused(invalid, (options) => new BroadcastRelay(options as BroadcastRelayOptions, new FakePort()));
 });
 
@@ -374,6 +381,63 @@ test('writeQueuedBytesTotalMax: an outcome is a consensus frame, never held for 
   r.onGraft('b', graft([hexId(1)]), 10);
   assert.equal(port.frames.map((f) => [f.peer, f.type]), [['b', 'outcome']]);
   assert.is(r.counters.graftHeld, 0);
+});
+
+test('graftServeTotalBytesPerSec: GRAFT answers to all peers together stop at exactly that many bytes a second, a refused one costs the peer none of its own allowance, and outcomes are bounded per peer only', () => {
+  const frameBytesMax = 1000;
+  const { r, port } = relayWith(['s1', 's2', 's3', 'h'], { frameBytesMax, graftServePerSec: 2, graftServeTotalBytesPerSec: 4 * frameBytesMax });
+  for (let i = 1; i <= 3; i++) r.relay(hexId(i), A, Buffer.alloc(frameBytesMax, i), null, none, 0);
+  r.relay(hexId(9), B, Buffer.alloc(frameBytesMax, 9), null, none, 0, 'outcome');
+  port.clear();
+  for (const p of ['s1', 's2', 's3']) r.onGraft(p, graft([1, 2].map(hexId)), 0);
+  assert.equal(port.frames.map((f) => f.peer), ['s1', 's1', 's2', 's2'], 'four frames fill the node-wide budget; s3 gets none');
+  assert.is(r.counters.graftRefused, 2);
+  r.onGraft('h', graft([hexId(9)]), 0);
+  assert.equal(port.frames.at(-1)?.peer, 'h', 'an outcome is served with the node-wide budget spent');
+  port.clear();
+  r.onGraft('s3', graft([hexId(3)]), 249);
+  assert.is(port.frames.length, 0, 'not before the node-wide budget has refilled by one frame (250 ms at 4 frames a second)');
+  r.onGraft('s3', graft([hexId(3)]), 250);
+  assert.equal(port.frames.map((f) => f.peer), ['s3'], 'then served: the refusals cost s3 none of its own 2 frames a second (charged, it would hold 0.5 now)');
+});
+
+test('newOriginEagerPeersMax: a first broadcast of a new origin from newOriginLazyFrameBytesMin bytes goes in full to exactly that many peers, its id to the rest; one byte smaller, to all', () => {
+  const peers = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+  const bytesMin = 1000;
+  const options = { newOriginEagerPeersMax: 3, newOriginLazyFrameBytesMin: bytesMin };
+  const { r, port } = relayWith(peers, options);
+  assert.is(r.relay(hexId(1), A, Buffer.alloc(bytesMin, 1), 'a', new Set(['a']), 0), 3, 'exactly newOriginEagerPeersMax full frames');
+  const full = port.frames.map((f) => f.peer);
+  assert.not.ok(full.includes('a'), 'never to the sender');
+  assert.is(r.counters.newOriginAnnounced, 3, 'the other eager peers (all but the sender and the three) hear its id');
+  r.tick(plumtreeDefaults.lazyFlushMs);
+  const told = port.msgs.filter((m) => m.msg.t === 'ihave').map((m) => m.peer);
+  assert.equal([...told].sort(), peers.filter((p) => p !== 'a' && !full.includes(p)).sort(), 'announced to every eager peer that got no frame');
+  port.clear();
+  r.onGraft(told[0]!, graft([hexId(1)]), 200);
+  assert.equal(port.frames.map((f) => f.peer), [told[0]], 'and served to one that asks');
+
+  port.clear();
+  assert.is(r.relay(hexId(2), A, Buffer.alloc(bytesMin, 2), null, none, 300), peers.length, 'the origin has a tree now: its next broadcast goes to every eager peer');
+  const { r: r2 } = relayWith(peers, options);
+  assert.is(r2.relay(hexId(3), B, Buffer.alloc(bytesMin - 1, 3), null, none, 0), peers.length, 'a frame one byte below newOriginLazyFrameBytesMin goes to every peer');
+  assert.is(r2.counters.newOriginAnnounced, 0);
+  const { r: r3 } = relayWith(peers, options);
+  assert.is(r3.relay(hexId(4), B, Buffer.alloc(bytesMin, 4), null, none, 0, 'outcome'), peers.length, 'an outcome, a consensus frame, goes to every eager peer');
+});
+
+test('newOriginEagerPeersMax: which peers get the full frame depends on the id, so first copies spread over the links; in flood mode every peer gets it', () => {
+  const peers = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+  const options = { newOriginEagerPeersMax: 2, newOriginLazyFrameBytesMin: 10 };
+  const chosen = new Set<string>();
+  for (let i = 0; i < 16; i++) {
+    const { r, port } = relayWith(peers, options);
+    r.relay(toHex(new Uint8Array(32).fill(i * 17)), A, Buffer.alloc(10), null, none, 0);
+    for (const f of port.frames) chosen.add(f.peer);
+  }
+  assert.is(chosen.size, peers.length, 'every peer is among the few for some id');
+  const { r } = relayWith(peers, { ...options, gossipMode: 'flood' });
+  assert.is(r.relay(hexId(1), A, Buffer.alloc(10), null, none, 0), peers.length, 'no IHAVE to fall back on in flood mode');
 });
 
 test.run();

@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { admitInbound, type InboundEntry, type Newcomer, type SlotLimits } from '../src/peers/handshake-slots.ts';
+import { HandshakeRate } from '../src/peers/handshake-rate.ts';
 import { HandshakeStrikes } from '../src/peers/handshake-strikes.ts';
 import { nodeDefaults } from '../src/core/node-options.ts';
 import { isStrongcastError } from '../src/errors.ts';
@@ -120,6 +121,45 @@ test('handshake strikes: the table holds at most handshakeStrikeIpsMax marks, fo
   for (const [ms, max] of [[0, 1], [1, 0], [1.5, 1]] as const) {
     try {
       new HandshakeStrikes(ms, max);
+      assert.unreachable('accepted');
+    } catch (e) {
+      assert.ok(isStrongcastError(e, 'ERR_INVALID_OPTION'), String(e));
+    }
+  }
+});
+
+test('handshake rate: a source starts its burst at once, then one per 1/handshakesPerIpPerSec; other sources are not affected', () => {
+  const r = new HandshakeRate(2, 3, 10);
+  for (let i = 0; i < 3; i++) assert.ok(r.take('a', 0), `start ${i + 1} of the burst`);
+  assert.not.ok(r.take('a', 0), 'one more at once is refused');
+  assert.ok(r.take('b', 0), 'another source has its own burst');
+  assert.not.ok(r.take('a', 499), 'not before 1/2 s');
+  assert.ok(r.take('a', 500), 'one more half a second later');
+  assert.not.ok(r.take('a', 500));
+  r.completed('a', 500);
+  assert.ok(r.take('a', 500), 'a handshake that completed gave its start back');
+  r.completed('a', 500);
+  r.completed('a', 500);
+  r.completed('a', 500);
+  r.completed('a', 500);
+  for (let i = 0; i < 3; i++) assert.ok(r.take('a', 500), 'never more than the burst back');
+  assert.not.ok(r.take('a', 500));
+  r.completed('unknown', 500);
+  assert.is(r.size, 2, 'a completion makes no entry');
+});
+
+test('handshake rate: the table holds at most handshakeRateSourcesMax sources, forgetting the one that started a handshake least recently', () => {
+  const r = new HandshakeRate(1, 1, 2);
+  assert.ok(r.take('a', 0));
+  assert.ok(r.take('b', 0));
+  assert.not.ok(r.take('a', 0), 'a is out of tokens, and now the most recent');
+  assert.ok(r.take('c', 0), 'a third source makes the table forget b');
+  assert.is(r.size, 2);
+  assert.not.ok(r.take('a', 0), 'a is still remembered');
+  assert.ok(r.take('b', 0), 'b was forgotten: a new bucket');
+  for (const [perSec, burst, max] of [[0, 1, 1], [1, 0, 1], [1, 1, 0], [1, 1.5, 1]] as const) {
+    try {
+      new HandshakeRate(perSec, burst, max);
       assert.unreachable('accepted');
     } catch (e) {
       assert.ok(isStrongcastError(e, 'ERR_INVALID_OPTION'), String(e));

@@ -67,7 +67,8 @@ for (const behaviour of ['silent', 'first message, then nothing'] as const) {
 }
 
 test('handshakesPendingPerIpMax and connectionsPerIpMax on sockets: at the cap the next connection from that IP is cut without a word, another IP still gets in', async () => {
-  const v = await node({ ...noTimeouts, ipLimitsOnLoopback: true, handshakesPendingPerIpMax: 2, connectionsPerIpMax: 3 });
+  // Six connections from one IP within a second: its handshake rate is not what this test is about.
+  const v = await node({ ...noTimeouts, ipLimitsOnLoopback: true, handshakesPendingPerIpMax: 2, connectionsPerIpMax: 3, handshakesPerIpPerSec: 1000 });
   const peers: RawPeer[] = [];
   try {
     peers.push(...(await flood(v.listenPort, ['127.0.0.9', '127.0.0.9'], 'silent')));
@@ -90,6 +91,52 @@ test('handshakesPendingPerIpMax and connectionsPerIpMax on sockets: at the cap t
     await holdsFor(() => !peers.at(-1)!.closed, 200, 'another IP is not affected');
   } finally {
     for (const p of peers) p.close();
+    await stopAll([v]);
+  }
+});
+
+test('handshakesPerIpPerSec on sockets: an IP that closes its stalled handshakes and dials again starts handshakesPendingPerIpMax at once, then one a second; the rest are cut at once, with no connection made for them; another IP is not affected', async () => {
+  const v = await node({ ...noTimeouts, ipLimitsOnLoopback: true, handshakesPendingPerIpMax: 4, handshakesPerIpPerSec: 1 });
+  const peers: RawPeer[] = [];
+  try {
+    const started = Date.now();
+    // Churn: each connection sends a first message and is closed before the next, so no share is ever full.
+    for (let i = 0; i < 12; i++) {
+      const [p] = await flood(v.listenPort, ['127.0.0.21'], 'first message, then nothing');
+      peers.push(p!);
+      await waitFor(() => v.handshakingCount > 0 || p!.closed, 'taken or cut');
+      p!.close();
+      await waitFor(() => v.handshakingCount === 0, 'gone');
+    }
+    const elapsedS = (Date.now() - started) / 1000;
+    const { rateRefused } = v.handshakeCounters;
+    const taken = 12 - rateRefused;
+    assert.ok(taken >= 4 && taken <= 4 + Math.ceil(elapsedS), `${taken} of 12 started in ${elapsedS.toFixed(2)} s (a burst of 4, then 1 a second)`);
+    assert.ok(peers.slice(taken).every((p) => p.received.length === 0), 'those refused got no handshake reply: no work spent on them');
+    const other = (await flood(v.listenPort, ['127.0.0.22'], 'first message, then nothing'))[0]!;
+    peers.push(other);
+    await holdsFor(() => !other.closed, 200, 'another IP is not affected');
+    await new Promise((r) => setTimeout(r, 1100));
+    const later = (await flood(v.listenPort, ['127.0.0.21'], 'first message, then nothing'))[0]!;
+    peers.push(later);
+    await holdsFor(() => !later.closed, 200, 'a second later the IP may start one more');
+  } finally {
+    for (const p of peers) p.close();
+    await stopAll([v]);
+  }
+});
+
+test('handshakesPerIpPerSec counts only handshakes that do not complete: an IP whose handshakes complete connects again and again', async () => {
+  const v = await node({ ...noTimeouts, ipLimitsOnLoopback: true, handshakesPendingPerIpMax: 2, handshakesPerIpPerSec: 1 });
+  try {
+    for (let i = 0; i < 6; i++) {
+      const p = await RawPeer.handshake(v.listenPort, 'strongcast-test', generateIdentity(), {}, '127.0.0.23');
+      await waitFor(() => v.peers().length === 1, `handshake ${i + 1} completed`);
+      p.close();
+      await waitFor(() => v.peers().length === 0, 'gone');
+    }
+    assert.is(v.handshakeCounters.rateRefused, 0, 'six whole handshakes within a second, with a burst of 2 and 1 a second');
+  } finally {
     await stopAll([v]);
   }
 });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Buffer } from 'node:buffer';
 import { FdSink, type FdWrite } from '../src/cli/stdout-sink.ts';
 import { root } from './helpers/proc.ts';
+import { spawn } from 'node:child_process';
 
 /** An fs.write that answers only when told, taking at most `chunk` bytes per call. */
 function handWrite(chunk = Infinity) {
@@ -95,6 +96,24 @@ test('a process whose standard output is a file: stdoutSink writes it with fs.wr
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a stream sink hands a pipe bytes, not strings: large lines queued for a reader that reads late take about their own size when written, not three times it', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/helpers/sink-flush-child.ts')], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  // The reader is late: nothing is read for a while, so the lines wait in the child's stream.
+  child.stdout.pause();
+  await new Promise((r) => setTimeout(r, 1500));
+  let read = 0;
+  child.stdout.on('data', (d: Buffer) => (read += d.byteLength));
+  child.stdout.resume();
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  assert.is(code, 0, err);
+  const { textBytes, peakArrayBufferBytes } = JSON.parse(err.trim().split('\n').at(-1)!) as { textBytes: number; peakArrayBufferBytes: number };
+  assert.is(read, textBytes, 'every byte arrived');
+  // Strings queued in the stream were written with room for 3 bytes a character: 2.6 times the text here.
+  assert.ok(peakArrayBufferBytes <= 1.3 * textBytes, `peak ${(peakArrayBufferBytes / 2 ** 20).toFixed(1)} MB of buffers for ${(textBytes / 2 ** 20).toFixed(1)} MB of text`);
 });
 
 test.run();

@@ -10,6 +10,15 @@ test('a new bucket is full: exactly burst can be taken at once, not one more', (
   assert.is(b.tokens(0), 0);
 });
 
+test('refund gives tokens back, never beyond burst', () => {
+  const b = new TokenBucket({ ratePerSec: 1, burst: 2 }, 0);
+  assert.ok(b.take(2, 0));
+  b.refund(1, 0);
+  assert.is(b.tokens(0), 1);
+  b.refund(5, 0);
+  assert.is(b.tokens(0), 2, 'capped at burst');
+});
+
 test('tokens refill continuously at ratePerSec', () => {
   const b = new TokenBucket({ ratePerSec: 10, burst: 5 }, 1000);
   assert.ok(b.take(5, 1000));

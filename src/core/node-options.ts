@@ -9,6 +9,7 @@ import type { BroadcastRelayOptions } from '../gossip/broadcast-relay.ts';
 import { peerScoreDefaults } from '../peers/peer-score.ts';
 import { backoffDefaults } from '../peers/backoff.ts';
 import { turnBudgetDefaults } from '../net/turn-budget.ts';
+import { handshakeRateDefaults } from '../peers/handshake-rate.ts';
 import { handshakeStrikeDefaults } from '../peers/handshake-strikes.ts';
 import { sourceChurnDefaults } from '../peers/source-churn.ts';
 import { positiveInt, nonNegativeInt, positiveNumber } from '../options.ts';
@@ -93,6 +94,17 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
   handshakeStrikeMs?: number;
   /** IPs marked for a handshake timeout that the node remembers; beyond it the oldest mark is forgotten. @default 4096 */
   handshakeStrikeIpsMax?: number;
+  /**
+   * Inbound handshakes that do not complete one source address (an IPv4 address, an IPv6 /64) may start per
+   * second, after a burst of handshakesPendingPerIpMax; one more is refused at once (peers/handshake-rate.ts;
+   * a handshake that completes gives its start back). The pool's shares bound the handshakes a source holds
+   * at once, not how fast it replaces them: without it, connections that stall were replaced as fast as an
+   * attacker could dial, each one a connection's objects and a Noise reply. Not applied to loopback unless
+   * ipLimitsOnLoopback. @default 1
+   */
+  handshakesPerIpPerSec?: number;
+  /** Source addresses whose handshake rate the node keeps; beyond it the one that started a handshake least recently is forgotten. @default 4096 */
+  handshakeRateSourcesMax?: number;
   /**
    * Half-life of the count of new inbound peers per source address (IPv4, IPv6 /64), in ms. When a full
    * table must evict and the largest network groups tie, the peer whose address keeps coming back (more than
@@ -242,6 +254,8 @@ export interface NodeLimits {
   handshakeFirstMessageTimeoutMs: number;
   handshakeStrikeMs: number;
   handshakeStrikeIpsMax: number;
+  handshakesPerIpPerSec: number;
+  handshakeRateSourcesMax: number;
   arrivalsHalfLifeMs: number;
   arrivalsSourcesMax: number;
   arrivalsFree: number;
@@ -284,6 +298,8 @@ export const nodeDefaults: NodeLimits = {
   handshakeFirstMessageTimeoutMs: 2000,
   handshakeStrikeMs: handshakeStrikeDefaults.handshakeStrikeMs,
   handshakeStrikeIpsMax: handshakeStrikeDefaults.handshakeStrikeIpsMax,
+  handshakesPerIpPerSec: handshakeRateDefaults.handshakesPerIpPerSec,
+  handshakeRateSourcesMax: handshakeRateDefaults.handshakeRateSourcesMax,
   arrivalsHalfLifeMs: sourceChurnDefaults.arrivalsHalfLifeMs,
   arrivalsSourcesMax: sourceChurnDefaults.arrivalsSourcesMax,
   arrivalsFree: sourceChurnDefaults.arrivalsFree,

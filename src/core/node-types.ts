@@ -100,6 +100,8 @@ export interface NodeStats {
     eagerDeferred: number;
     /** GRAFTed broadcasts not served for want of room in the write queues: announced again, asked for later. */
     graftHeld: number;
+    /** Full frames of new origins' large first broadcasts not sent beyond newOriginEagerPeersMax peers: ids announced instead. */
+    newOriginAnnounced: number;
     /** Bytes queued for writing to all open peers together, now (bounded for broadcasts by writeQueuedBytesTotalMax). */
     writeQueuedBytes: number;
     /** Open peers. */

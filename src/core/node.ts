@@ -310,6 +310,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       graftServed: r.graftServed,
       eagerDeferred: r.eagerDeferred,
       graftHeld: r.graftHeld,
+      newOriginAnnounced: r.newOriginAnnounced,
       writeQueuedBytes: this.writeQueuedBytesTotal(),
       ...this.broadcastRelay.tree.sizes,
     };
@@ -412,7 +413,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
    * Inbound connections refused at once by a per-IP or per-group cap, handshakes cut to make room for a newer
    * one, and inbound handshakes that timed out, since start.
    */
-  get handshakeCounters(): { refused: number; evicted: number; timedOut: number } {
+  get handshakeCounters(): { refused: number; evicted: number; timedOut: number; rateRefused: number } {
     return { ...this.table.handshakeCounters };
   }
 

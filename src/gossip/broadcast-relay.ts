@@ -21,15 +21,41 @@ export interface BroadcastRelayOptions extends PlumtreeOptions, RecentFramesOpti
   /** Bytes of broadcasts served to one peer in answer to its GRAFTs, per second (and as a burst). @default 8388608 (8 MiB) */
   graftServeBytesPerSec?: number;
   /**
+   * Bytes of broadcasts served in answer to GRAFTs, all peers together, per second (and as a burst). Each
+   * frame served is sealed for its peer, a new buffer of its size: without a node-wide bound, k sybils asking
+   * for the largest frames they know again and again made the node seal k times graftServeBytesPerSec (4
+   * sybils: 32 MiB/s of 256 KiB buffers in the load test's graft flood). A GRAFT refused by it is asked of the
+   * next announcers, as one refused by the peer's own limit. @default 8388608 (8 MiB)
+   */
+  graftServeTotalBytesPerSec?: number;
+  /**
    * Largest frame body sent (the node's own limit). An IHAVE of `ihaveIdsMax` ids and a GRAFT of `graftIdsMax`
    * must fit: unset, those two default to what fits (at most their usual defaults); set too large, refused.
    * @default 1048576 (1 MiB)
    */
   frameBytesMax?: number;
+  /**
+   * Peers a large broadcast (a frame of `newOriginLazyFrameBytesMin` bytes or more) of an origin with no tree
+   * here yet is sent to in full; the node's other eager peers hear its id (IHAVE) and ask for it (GRAFT) if no
+   * copy reached them first. A new origin's tree starts with every link eager, so without it every node sent
+   * the first broadcast of every new origin to all its peers, and each node took a full copy from nearly every
+   * peer (about 14 of a 256 KiB broadcast in a mesh of 16): what a sybil pays one signature for. The paper's
+   * eager set starts as a small active view (Plumtree, Leitão et al. 2007, §3.1); here it is only the first
+   * broadcast's. @default 4
+   */
+  newOriginEagerPeersMax?: number;
+  /** Frame size from which `newOriginEagerPeersMax` applies, in bytes: below it an id saves little over the frame. @default 16384 (16 KiB) */
+  newOriginLazyFrameBytesMin?: number;
 }
 
 /** Defaults of BroadcastRelayOptions beyond those of the tree and the frame store. */
-export const broadcastRelayDefaults = { graftServePerSec: 2000, graftServeBytesPerSec: 8 * 1024 * 1024 } as const;
+export const broadcastRelayDefaults = {
+  graftServePerSec: 2000,
+  graftServeBytesPerSec: 8 * 1024 * 1024,
+  graftServeTotalBytesPerSec: 8 * 1024 * 1024,
+  newOriginEagerPeersMax: 4,
+  newOriginLazyFrameBytesMin: 16 * 1024,
+} as const;
 
 /** Where the relay's frames go. */
 export interface RelayPort {
@@ -99,12 +125,18 @@ export class BroadcastRelay {
   private readonly servePerSec: number;
   private readonly serveBytesPerSec: number;
   private readonly serveBuckets = new Map<string, { frames: TokenBucket; bytes: TokenBucket }>();
+  /** Bytes served on GRAFTs, all peers together (graftServeTotalBytesPerSec); made with the first GRAFT. */
+  private serveTotal: TokenBucket | null = null;
+  private readonly serveTotalBytesPerSec: number;
+  private readonly newOriginEagerPeersMax: number;
+  private readonly newOriginLazyFrameBytesMin: number;
   /**
    * Frames sent, by kind; GRAFT requests refused by the serve limit; full frames not sent for want of room in
    * the node's write queues (`eagerDeferred`: the id was announced instead) and GRAFTs answered later for the
-   * same reason (`graftHeld`: the id was announced again).
+   * same reason (`graftHeld`: the id was announced again); eager peers that heard only the id of a large
+   * first broadcast of a new origin (`newOriginAnnounced`, newOriginEagerPeersMax).
    */
-  readonly counters = { fullFrames: 0, ihaveFrames: 0, graftFrames: 0, pruneFrames: 0, graftServed: 0, graftRefused: 0, graftUnknown: 0, eagerDeferred: 0, graftHeld: 0 };
+  readonly counters = { fullFrames: 0, ihaveFrames: 0, graftFrames: 0, pruneFrames: 0, graftServed: 0, graftRefused: 0, graftUnknown: 0, eagerDeferred: 0, graftHeld: 0, newOriginAnnounced: 0 };
 
   constructor(
     options: BroadcastRelayOptions,
@@ -117,8 +149,12 @@ export class BroadcastRelay {
     this.outcomeFrames = new RecentFrames(options);
     this.servePerSec = positiveNumber(options.graftServePerSec ?? broadcastRelayDefaults.graftServePerSec, 'graftServePerSec');
     this.serveBytesPerSec = positiveNumber(options.graftServeBytesPerSec ?? broadcastRelayDefaults.graftServeBytesPerSec, 'graftServeBytesPerSec');
+    this.serveTotalBytesPerSec = positiveNumber(options.graftServeTotalBytesPerSec ?? broadcastRelayDefaults.graftServeTotalBytesPerSec, 'graftServeTotalBytesPerSec');
+    this.newOriginEagerPeersMax = positiveInt(options.newOriginEagerPeersMax ?? broadcastRelayDefaults.newOriginEagerPeersMax, 'newOriginEagerPeersMax');
+    this.newOriginLazyFrameBytesMin = positiveInt(options.newOriginLazyFrameBytesMin ?? broadcastRelayDefaults.newOriginLazyFrameBytesMin, 'newOriginLazyFrameBytesMin');
     // A frame the store or the serve limit can never hold would be announced and then never served.
-    for (const [k, v] of [['recentFrameBytesMax', this.frames.bytesMax], ['graftServeBytesPerSec', this.serveBytesPerSec]] as const) {
+    const atLeastFrame = [['recentFrameBytesMax', this.frames.bytesMax], ['graftServeBytesPerSec', this.serveBytesPerSec], ['graftServeTotalBytesPerSec', this.serveTotalBytesPerSec]] as const;
+    for (const [k, v] of atLeastFrame) {
       if (v < frameBytesMax) throw new StrongcastError('ERR_INVALID_OPTION', `options.${k} must be at least options.frameBytesMax (${frameBytesMax})`);
     }
   }
@@ -144,10 +180,17 @@ export class BroadcastRelay {
     const bytes = sealedFrameBytes(frame.byteLength);
     // An outcome is a consensus frame, never held for room: one small frame per validator and round.
     let room = type === 'outcome' ? Number.POSITIVE_INFINITY : this.writeRoom();
+    // Asked before `broadcast`, which makes the tree.
+    const firstOfOrigin = type === 'gossip' && this.tree.lazyPush && frame.byteLength >= this.newOriginLazyFrameBytesMin && !this.tree.hasTree(origin);
+    const eager = this.tree.broadcast(id, origin, from, skip, nowMs);
+    const full = firstOfOrigin ? this.fewOf(id, eager) : null;
     let sent = 0;
-    for (const p of this.tree.broadcast(id, origin, from, skip, nowMs)) {
-      // No room left in the node's write queues: the eager peer hears the id instead, and asks if it needs it.
-      if (!this.fits(p, bytes, room)) {
+    for (const p of eager) {
+      if (full && !full.has(p)) {
+        this.tree.announce(p, id);
+        this.counters.newOriginAnnounced++;
+      } else if (!this.fits(p, bytes, room)) {
+        // No room left in the node's write queues: the eager peer hears the id instead, and asks if it needs it.
         this.tree.announce(p, id);
         this.counters.eagerDeferred++;
       } else if (this.port.sendFrame(p, frame, type)) {
@@ -157,6 +200,21 @@ export class BroadcastRelay {
     }
     this.counters.fullFrames += sent;
     return sent;
+  }
+
+  /**
+   * The `newOriginEagerPeersMax` of `peers` that get a new origin's large broadcast in full: consecutive in
+   * open order from a place the id picks, so the load of first copies spreads over the links. A sender that
+   * grinds ids to choose them gains nothing but a later delivery: every other peer hears the id from here
+   * and asks for it if no copy came.
+   */
+  private fewOf(id: string, peers: readonly string[]): Set<string> {
+    const k = this.newOriginEagerPeersMax;
+    if (peers.length <= k) return new Set(peers);
+    const start = Number.parseInt(id.slice(0, 8), 16) % peers.length;
+    const out = new Set<string>();
+    for (let i = 0; i < k; i++) out.add(peers[(start + i) % peers.length]!);
+    return out;
   }
 
   /**
@@ -201,6 +259,8 @@ export class BroadcastRelay {
       };
       this.serveBuckets.set(peer, bucket);
     }
+    this.serveTotal ??= new TokenBucket({ ratePerSec: this.serveTotalBytesPerSec, burst: this.serveTotalBytesPerSec }, nowMs);
+    const total = this.serveTotal;
     let room = this.writeRoom();
     // An id asked twice in one GRAFT is served once: repeating it would turn one small frame into many large ones.
     for (const id of new Set(unpackIds(msg.ids))) {
@@ -217,7 +277,12 @@ export class BroadcastRelay {
         this.counters.graftHeld++;
         continue;
       }
-      if (!bucket.frames.take(1, nowMs) || !bucket.bytes.take(kept.frame.byteLength, nowMs)) {
+      // The node-wide bound is asked first and paid last, so a frame it refuses costs the peer none of its own
+      // allowance (the epsilon is take's). An outcome, a consensus frame, is bounded only per peer: sybils
+      // using up the node's allowance must not hold back a validator's outcome.
+      const n = kept.frame.byteLength;
+      const outcome = kept.type === 'outcome';
+      if ((!outcome && total.tokens(nowMs) + 1e-9 < n) || !bucket.frames.take(1, nowMs) || !bucket.bytes.take(n, nowMs) || (!outcome && !total.take(n, nowMs))) {
         this.counters.graftRefused++;
         continue;
       }

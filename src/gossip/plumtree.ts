@@ -224,6 +224,11 @@ export class Plumtree {
     }
   }
 
+  /** Whether a tree of `origin` is kept (a valid broadcast of it came, and its tree was not dropped since). */
+  hasTree(origin: string): boolean {
+    return this.trees.has(origin);
+  }
+
   /** Whether `peer` is an eager link of `origin`'s tree. */
   isEager(peer: string, origin: string): boolean {
     return this.peers.has(peer) && !(this.trees.get(origin)?.lazy.has(peer) ?? false);

@@ -12,6 +12,7 @@ import { netGroup, normalizeHost } from './net-group.ts';
 import { selectEvictionVictim, type EvictionCandidate } from './eviction.ts';
 import { admitInbound, type InboundEntry } from './handshake-slots.ts';
 import { HandshakeStrikes } from './handshake-strikes.ts';
+import { HandshakeRate } from './handshake-rate.ts';
 import { SourceChurn, arrivalSource } from './source-churn.ts';
 import { isLoopback } from './offences.ts';
 import { PeerConnection, type ConnectionContext } from '../net/peer-connection.ts';
@@ -73,9 +74,11 @@ export class PeerTable {
    * Inbound connections refused at accept by a per-IP or per-group cap, handshakes cut to make room for a
    * newer one, and inbound handshakes that timed out (each marks its IP), since start.
    */
-  readonly handshakeCounters = { refused: 0, evicted: 0, timedOut: 0 };
+  readonly handshakeCounters = { refused: 0, evicted: 0, timedOut: 0, rateRefused: 0 };
   /** IPs whose inbound handshake timed out lately: one handshake at a time each. */
   readonly #strikes: HandshakeStrikes;
+  /** Handshake starts per source address (handshakesPerIpPerSec). */
+  readonly #handshakeRate: HandshakeRate;
   /** New inbound peers lately per source address (eviction takes a churning address first). */
   readonly #arrivals: SourceChurn;
   /** Frame and byte totals of connections already closed. */
@@ -83,6 +86,8 @@ export class PeerTable {
 
   constructor(private readonly host: PeerTableHost) {
     this.#strikes = new HandshakeStrikes(host.limits.handshakeStrikeMs, host.limits.handshakeStrikeIpsMax);
+    const { handshakesPerIpPerSec, handshakesPendingPerIpMax, handshakeRateSourcesMax } = host.limits;
+    this.#handshakeRate = new HandshakeRate(handshakesPerIpPerSec, handshakesPendingPerIpMax, handshakeRateSourcesMax);
     const { arrivalsHalfLifeMs, arrivalsSourcesMax, arrivalsFree } = host.limits;
     this.#arrivals = new SourceChurn(arrivalsHalfLifeMs, arrivalsSourcesMax, arrivalsFree);
   }
@@ -171,6 +176,13 @@ export class PeerTable {
     const now = this.host.now();
     if (!this.host.accepting() || this.host.isIpBanned(ip, now)) return void link.destroy();
     const capped = this.#ipLimitsApply(ip);
+    // Asked first: a source past its rate costs a socket closed at once, no connection's objects.
+    if (capped && !this.#handshakeRate.take(arrivalSource(ip), now)) {
+      this.handshakeCounters.refused++;
+      this.handshakeCounters.rateRefused++;
+      this.host.log.debug('refused inbound', { ip, limit: 'handshakesPerIpPerSec' });
+      return void link.destroy();
+    }
     const newcomer = { ip, group: netGroup(ip), capped, struck: capped && this.#strikes.has(ip, now) };
     const verdict = admitInbound(newcomer, this.#inboundEntries(), this.host.limits);
     if (!verdict.admit) {
@@ -221,6 +233,8 @@ export class PeerTable {
    * share of it; a full table makes room for an inbound peer by evicting another inbound one.
    */
   onOpen(c: PeerConnection): void {
+    // A whole handshake does not count against its source's rate (handshake-rate.ts).
+    if (!c.outbound && this.#ipLimitsApply(normalizeHost(c.remoteAddress))) this.#handshakeRate.completed(arrivalSource(c.remoteAddress), this.host.now());
     const existing = this.open.get(c.peerId);
     if (existing) {
       const dialerOf = (x: PeerConnection): string => (x.outbound ? this.host.selfId : x.peerId);
