@@ -355,8 +355,6 @@ const invalid: [string, unknown, string][] = [
   ['a tree option', { graftTimeoutMs: 0 }, 'options.graftTimeoutMs must be a positive integer'],
   ['a store option', { recentFramesMax: 0 }, 'options.recentFramesMax must be a positive integer'],
   ['frameBytesMax', { frameBytesMax: 0 }, 'options.frameBytesMax must be a positive integer'],
-  ['graftServeTotalBytesPerSec', { graftServeTotalBytesPerSec: -1 }, 'options.graftServeTotalBytesPerSec must be a positive number'],
-  ['graftServeTotalBytesPerSec below a frame', { frameBytesMax: 4096, graftServeTotalBytesPerSec: 4095 }, 'options.graftServeTotalBytesPerSec must be at least options.frameBytesMax (4096)'],
   ['newOriginEagerPeersMax', { newOriginEagerPeersMax: 0 }, 'options.newOriginEagerPeersMax must be a positive integer'],
   ['newOriginLazyFrameBytesMin', { newOriginLazyFrameBytesMin: 1.5 }, 'options.newOriginLazyFrameBytesMin must be a positive integer'],
   ['a frame too small for one id', { frameBytesMax: 40 }, 'options.frameBytesMax must be at least 48, so that one ihave fits'],
@@ -365,7 +363,6 @@ const invalid: [string, unknown, string][] = [
 test('defaults, and every invalid option is refused with a message naming it', () => {
   assert.is(broadcastRelayDefaults.graftServePerSec, 2000);
   assert.is(broadcastRelayDefaults.newOriginEagerPeersMax, 4);
-  assert.is(broadcastRelayDefaults.graftServeTotalBytesPerSec, 8 * 1024 * 1024);
   assert.is(broadcastRelayDefaults.newOriginLazyFrameBytesMin, 16 * 1024);
   assertAllRefused(invalid, (options) => new BroadcastRelay(options as BroadcastRelayOptions, new FakePort()));
 });
@@ -381,24 +378,6 @@ test('writeQueuedBytesTotalMax: an outcome is a consensus frame, never held for 
   r.onGraft('b', graft([hexId(1)]), 10);
   assert.equal(port.frames.map((f) => [f.peer, f.type]), [['b', 'outcome']]);
   assert.is(r.counters.graftHeld, 0);
-});
-
-test('graftServeTotalBytesPerSec: GRAFT answers to all peers together stop at exactly that many bytes a second, a refused one costs the peer none of its own allowance, and outcomes are bounded per peer only', () => {
-  const frameBytesMax = 1000;
-  const { r, port } = relayWith(['s1', 's2', 's3', 'h'], { frameBytesMax, graftServePerSec: 2, graftServeTotalBytesPerSec: 4 * frameBytesMax });
-  for (let i = 1; i <= 3; i++) r.relay(hexId(i), A, Buffer.alloc(frameBytesMax, i), null, none, 0);
-  r.relay(hexId(9), B, Buffer.alloc(frameBytesMax, 9), null, none, 0, 'outcome');
-  port.clear();
-  for (const p of ['s1', 's2', 's3']) r.onGraft(p, graft([1, 2].map(hexId)), 0);
-  assert.equal(port.frames.map((f) => f.peer), ['s1', 's1', 's2', 's2'], 'four frames fill the node-wide budget; s3 gets none');
-  assert.is(r.counters.graftRefused, 2);
-  r.onGraft('h', graft([hexId(9)]), 0);
-  assert.equal(port.frames.at(-1)?.peer, 'h', 'an outcome is served with the node-wide budget spent');
-  port.clear();
-  r.onGraft('s3', graft([hexId(3)]), 249);
-  assert.is(port.frames.length, 0, 'not before the node-wide budget has refilled by one frame (250 ms at 4 frames a second)');
-  r.onGraft('s3', graft([hexId(3)]), 250);
-  assert.equal(port.frames.map((f) => f.peer), ['s3'], 'then served: the refusals cost s3 none of its own 2 frames a second (charged, it would hold 0.5 now)');
 });
 
 test('newOriginEagerPeersMax: a first broadcast of a new origin from newOriginLazyFrameBytesMin bytes goes in full to exactly that many peers, its id to the rest; one byte smaller, to all', () => {

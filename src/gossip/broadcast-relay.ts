@@ -21,14 +21,6 @@ export interface BroadcastRelayOptions extends PlumtreeOptions, RecentFramesOpti
   /** Bytes of broadcasts served to one peer in answer to its GRAFTs, per second (and as a burst). @default 8388608 (8 MiB) */
   graftServeBytesPerSec?: number;
   /**
-   * Bytes of broadcasts served in answer to GRAFTs, all peers together, per second (and as a burst). Each
-   * frame served is sealed for its peer, a new buffer of its size: without a node-wide bound, k sybils asking
-   * for the largest frames they know again and again made the node seal k times graftServeBytesPerSec (4
-   * sybils: 32 MiB/s of 256 KiB buffers in the load test's graft flood). A GRAFT refused by it is asked of the
-   * next announcers, as one refused by the peer's own limit. @default 8388608 (8 MiB)
-   */
-  graftServeTotalBytesPerSec?: number;
-  /**
    * Largest frame body sent (the node's own limit). An IHAVE of `ihaveIdsMax` ids and a GRAFT of `graftIdsMax`
    * must fit: unset, those two default to what fits (at most their usual defaults); set too large, refused.
    * @default 1048576 (1 MiB)
@@ -52,7 +44,6 @@ export interface BroadcastRelayOptions extends PlumtreeOptions, RecentFramesOpti
 export const broadcastRelayDefaults = {
   graftServePerSec: 2000,
   graftServeBytesPerSec: 8 * 1024 * 1024,
-  graftServeTotalBytesPerSec: 8 * 1024 * 1024,
   newOriginEagerPeersMax: 4,
   newOriginLazyFrameBytesMin: 16 * 1024,
 } as const;
@@ -125,9 +116,6 @@ export class BroadcastRelay {
   private readonly servePerSec: number;
   private readonly serveBytesPerSec: number;
   private readonly serveBuckets = new Map<string, { frames: TokenBucket; bytes: TokenBucket }>();
-  /** Bytes served on GRAFTs, all peers together (graftServeTotalBytesPerSec); made with the first GRAFT. */
-  private serveTotal: TokenBucket | null = null;
-  private readonly serveTotalBytesPerSec: number;
   private readonly newOriginEagerPeersMax: number;
   private readonly newOriginLazyFrameBytesMin: number;
   /**
@@ -149,12 +137,10 @@ export class BroadcastRelay {
     this.outcomeFrames = new RecentFrames(options);
     this.servePerSec = positiveNumber(options.graftServePerSec ?? broadcastRelayDefaults.graftServePerSec, 'graftServePerSec');
     this.serveBytesPerSec = positiveNumber(options.graftServeBytesPerSec ?? broadcastRelayDefaults.graftServeBytesPerSec, 'graftServeBytesPerSec');
-    this.serveTotalBytesPerSec = positiveNumber(options.graftServeTotalBytesPerSec ?? broadcastRelayDefaults.graftServeTotalBytesPerSec, 'graftServeTotalBytesPerSec');
     this.newOriginEagerPeersMax = positiveInt(options.newOriginEagerPeersMax ?? broadcastRelayDefaults.newOriginEagerPeersMax, 'newOriginEagerPeersMax');
     this.newOriginLazyFrameBytesMin = positiveInt(options.newOriginLazyFrameBytesMin ?? broadcastRelayDefaults.newOriginLazyFrameBytesMin, 'newOriginLazyFrameBytesMin');
     // A frame the store or the serve limit can never hold would be announced and then never served.
-    const atLeastFrame = [['recentFrameBytesMax', this.frames.bytesMax], ['graftServeBytesPerSec', this.serveBytesPerSec], ['graftServeTotalBytesPerSec', this.serveTotalBytesPerSec]] as const;
-    for (const [k, v] of atLeastFrame) {
+    for (const [k, v] of [['recentFrameBytesMax', this.frames.bytesMax], ['graftServeBytesPerSec', this.serveBytesPerSec]] as const) {
       if (v < frameBytesMax) throw new StrongcastError('ERR_INVALID_OPTION', `options.${k} must be at least options.frameBytesMax (${frameBytesMax})`);
     }
   }
@@ -259,8 +245,6 @@ export class BroadcastRelay {
       };
       this.serveBuckets.set(peer, bucket);
     }
-    this.serveTotal ??= new TokenBucket({ ratePerSec: this.serveTotalBytesPerSec, burst: this.serveTotalBytesPerSec }, nowMs);
-    const total = this.serveTotal;
     let room = this.writeRoom();
     // An id asked twice in one GRAFT is served once: repeating it would turn one small frame into many large ones.
     for (const id of new Set(unpackIds(msg.ids))) {
@@ -277,12 +261,7 @@ export class BroadcastRelay {
         this.counters.graftHeld++;
         continue;
       }
-      // The node-wide bound is asked first and paid last, so a frame it refuses costs the peer none of its own
-      // allowance (the epsilon is take's). An outcome, a consensus frame, is bounded only per peer: sybils
-      // using up the node's allowance must not hold back a validator's outcome.
-      const n = kept.frame.byteLength;
-      const outcome = kept.type === 'outcome';
-      if ((!outcome && total.tokens(nowMs) + 1e-9 < n) || !bucket.frames.take(1, nowMs) || !bucket.bytes.take(n, nowMs) || (!outcome && !total.take(n, nowMs))) {
+      if (!bucket.frames.take(1, nowMs) || !bucket.bytes.take(kept.frame.byteLength, nowMs)) {
         this.counters.graftRefused++;
         continue;
       }
