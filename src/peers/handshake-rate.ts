@@ -1,5 +1,5 @@
 /**
- * How often one source address (an IPv4 address, an IPv6 /64) may start an inbound handshake that does not
+ * How often one source address (its exact address, IPv4 or IPv6) may start an inbound handshake that does not
  * complete: a token bucket per source, `handshakesPerIpPerSec` refilled, its burst the IP's share of the
  * handshake pool (handshakesPendingPerIpMax); a start is paid when it is taken and given back when its
  * handshake completes. The shares of the pool bound how many handshakes a source holds at once, not
@@ -9,9 +9,22 @@
  * replaced within seconds, they die after V8 promoted them: the attacked node's heap grew by 36 MB of them
  * before its next full collection. An honest node dials a peer once and again only after a backoff. Time
  * is passed in; the table is bounded, the source that started a handshake least recently forgotten first.
+ *
+ * Per exact address, not per IPv6 /64 as eviction's arrival counts are: a start is paid before any check, by
+ * a connection dropped at once too, so a /64-wide bucket let anyone elsewhere in an honest node's /64 (a
+ * home or office network, a hosting provider's shared /64) spend it with two TCP connects a second and have
+ * every handshake of the honest node refused (test/handshake-rate-shared-source.test.ts: 0 of 11 in 60 s).
+ * An attacker with a /64 of its own gets a bucket per address; the per-IP and per-group shares of the
+ * handshake pool (handshake-slots.ts) still bound how many handshakes its addresses hold at once.
  */
 import { TokenBucket } from '../token-bucket.ts';
 import { positiveInt, positiveNumber } from '../options.ts';
+import { normalizeHost } from './net-group.ts';
+
+/** The source a handshake start is counted against: the exact address (see the module comment). */
+export function handshakeRateSource(host: string): string {
+  return normalizeHost(host).toLowerCase();
+}
 
 /** Defaults of {@link HandshakeRate}. */
 export const handshakeRateDefaults = { handshakesPerIpPerSec: 1, handshakeRateSourcesMax: 4096 } as const;

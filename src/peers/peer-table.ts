@@ -12,7 +12,7 @@ import { netGroup, normalizeHost } from './net-group.ts';
 import { selectEvictionVictim, type EvictionCandidate } from './eviction.ts';
 import { admitInbound, type InboundEntry } from './handshake-slots.ts';
 import { HandshakeStrikes } from './handshake-strikes.ts';
-import { HandshakeRate } from './handshake-rate.ts';
+import { HandshakeRate, handshakeRateSource as rateSource } from './handshake-rate.ts';
 import { SourceChurn, arrivalSource } from './source-churn.ts';
 import { isLoopback } from './offences.ts';
 import { PeerConnection, type ConnectionContext } from '../net/peer-connection.ts';
@@ -176,8 +176,9 @@ export class PeerTable {
     const now = this.host.now();
     if (!this.host.accepting() || this.host.isIpBanned(ip, now)) return void link.destroy();
     const capped = this.#ipLimitsApply(ip);
-    // Asked first: a source past its rate costs a socket closed at once, no connection's objects.
-    if (capped && !this.#handshakeRate.take(arrivalSource(ip), now)) {
+    // Asked first: a source past its rate costs a socket closed at once, no connection's objects. Per exact
+    // address, not per IPv6 /64 (handshake-rate.ts says why).
+    if (capped && !this.#handshakeRate.take(rateSource(ip), now)) {
       this.handshakeCounters.refused++;
       this.handshakeCounters.rateRefused++;
       this.host.log.debug('refused inbound', { ip, limit: 'handshakesPerIpPerSec' });
@@ -234,7 +235,7 @@ export class PeerTable {
    */
   onOpen(c: PeerConnection): void {
     // A whole handshake does not count against its source's rate (handshake-rate.ts).
-    if (!c.outbound && this.#ipLimitsApply(normalizeHost(c.remoteAddress))) this.#handshakeRate.completed(arrivalSource(c.remoteAddress), this.host.now());
+    if (!c.outbound && this.#ipLimitsApply(normalizeHost(c.remoteAddress))) this.#handshakeRate.completed(rateSource(c.remoteAddress), this.host.now());
     const existing = this.open.get(c.peerId);
     if (existing) {
       const dialerOf = (x: PeerConnection): string => (x.outbound ? this.host.selfId : x.peerId);
