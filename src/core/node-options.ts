@@ -95,7 +95,7 @@ export interface NodeOptions extends GossipOptions, BroadcastRelayOptions {
   /** IPs marked for a handshake timeout that the node remembers; beyond it the oldest mark is forgotten. @default 4096 */
   handshakeStrikeIpsMax?: number;
   /**
-   * Inbound handshakes that do not complete one source address (an IPv4 address, an IPv6 /64) may start per
+   * Inbound handshakes that do not complete one source address (its exact address, IPv4 or IPv6) may start per
    * second, after a burst of handshakesPendingPerIpMax; one more is refused at once (peers/handshake-rate.ts;
    * a handshake that completes gives its start back). The pool's shares bound the handshakes a source holds
    * at once, not how fast it replaces them: without it, connections that stall were replaced as fast as an
