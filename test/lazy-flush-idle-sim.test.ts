@@ -9,17 +9,14 @@ import type { StrongcastNode } from '../src/core/node.ts';
 import { Plumtree, plumtreeDefaults } from '../src/gossip/plumtree.ts';
 import { MemoryNetwork } from '../src/sim/memory-network.ts';
 import { Scheduler } from '../src/sim/scheduler.ts';
-import { simNode } from './helpers/sim-node.ts';
+import { simMesh } from './helpers/sim-node.ts';
 
 const networkId = 'lazy-flush-idle';
 
 /** n nodes, each connected to every other, broadcast trees on (the default gossipMode). */
 async function mesh(sched: Scheduler, n: number): Promise<StrongcastNode[]> {
   const net = new MemoryNetwork(sched, { delayMs: () => 2 });
-  const ip = (i: number): string => `10.3.0.${i + 1}`;
-  const nodes = Array.from({ length: n }, (_, i) =>
-    simNode(sched, net, { networkId, ip: ip(i), seed: i + 1, verifyMs: 1, options: { peers: Array.from({ length: i }, (_, j) => `${ip(j)}:7000`) } }),
-  );
+  const nodes = simMesh(sched, net, n, networkId, (i) => `10.3.0.${i + 1}`);
   for (const node of nodes) await node.start();
   return nodes;
 }

@@ -8,12 +8,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StrongcastNode } from '../src/core/node.ts';
 import type { NodeOptions } from '../src/core/node-options.ts';
 import { MemoryNetwork } from '../src/sim/memory-network.ts';
 import { Prng } from '../src/sim/prng.ts';
 import { Scheduler } from '../src/sim/scheduler.ts';
-import { simNode } from './helpers/sim-node.ts';
+import { simMesh } from './helpers/sim-node.ts';
 
 const networkId = 'new-origin-fanout-sim';
 const nodes = 12;
@@ -24,12 +23,7 @@ async function firstBroadcast(bytes: number, seed: number, options: Partial<Node
   const sched = new Scheduler(0, 20_000_000, `new-origin-fanout seed ${seed}`);
   const prng = new Prng(seed);
   const net = new MemoryNetwork(sched, { delayMs: () => prng.int(1, 5) });
-  const ip = (i: number) => `10.${i + 1}.0.1`;
-  const all: StrongcastNode[] = [];
-  for (let i = 0; i < nodes; i++) {
-    const peers = Array.from({ length: i }, (_, j) => `${ip(j)}:7000`);
-    all.push(simNode(sched, net, { networkId, ip: ip(i), seed: i + 1, verifyMs: 1, options: { ...options, peers, maxPeers: 32 } }));
-  }
+  const all = simMesh(sched, net, nodes, networkId, (i) => `10.${i + 1}.0.1`, { ...options, maxPeers: 32 });
   const delivered = all.map(() => 0);
   all.forEach((n, i) => n.on('message', () => delivered[i]!++));
   for (const n of all) await n.start();

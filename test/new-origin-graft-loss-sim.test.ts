@@ -14,7 +14,7 @@ import { packIds } from '../src/gossip/broadcast-relay.ts';
 import { MemoryNetwork } from '../src/sim/memory-network.ts';
 import { Prng } from '../src/sim/prng.ts';
 import { Scheduler } from '../src/sim/scheduler.ts';
-import { simNode } from './helpers/sim-node.ts';
+import { simMesh } from './helpers/sim-node.ts';
 
 const nodes = 12;
 
@@ -31,12 +31,7 @@ async function run(seed: number, drain: boolean): Promise<number[]> {
   const sched = new Scheduler(0, 20_000_000, `new-origin-graft-loss seed ${seed}`);
   const prng = new Prng(seed);
   const net = new MemoryNetwork(sched, { delayMs: () => prng.int(1, 5) });
-  const ip = (i: number) => `10.${i + 1}.0.1`;
-  const all: StrongcastNode[] = [];
-  for (let i = 0; i < nodes; i++) {
-    const peers = Array.from({ length: i }, (_, j) => `${ip(j)}:7000`);
-    all.push(simNode(sched, net, { networkId: 'new-origin-graft-loss', ip: ip(i), seed: i + 1, verifyMs: 1, options: { peers, maxPeers: 32 } }));
-  }
+  const all = simMesh(sched, net, nodes, 'new-origin-graft-loss', (i) => `10.${i + 1}.0.1`, { maxPeers: 32 });
   const at = all.map(() => -1);
   all.forEach((n, i) => n.on('message', (m) => { if (m.topic === 'big' && at[i]! < 0) at[i] = sched.now; }));
   for (const n of all) await n.start();

@@ -38,3 +38,13 @@ export function simNode(sched: Scheduler, net: MemoryNetwork, spec: SimNodeSpec)
     ...spec.options,
   });
 }
+
+/**
+ * `n` plain nodes that will form a full mesh: node i dials every node before it (at `ip(j)`:7000), key seed
+ * i + 1, 1 virtual ms a verification batch. Starts nothing: the test attaches its listeners, then starts them.
+ */
+export function simMesh(sched: Scheduler, net: MemoryNetwork, n: number, networkId: string, ip: (i: number) => string, options: Partial<NodeOptions> = {}): StrongcastNode[] {
+  return Array.from({ length: n }, (_, i) =>
+    simNode(sched, net, { networkId, ip: ip(i), seed: i + 1, verifyMs: 1, options: { ...options, peers: Array.from({ length: i }, (_, j) => `${ip(j)}:7000`) } }),
+  );
+}
