@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify as nodeVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as ed from '@noble/ed25519';
@@ -16,6 +16,7 @@ import {
   preferredBackend,
   publicKeyFromSeed,
   signMessage,
+  signerForSeed,
   verifySignature,
 } from '../src/crypto/ed25519.ts';
 
@@ -124,6 +125,22 @@ test('RFC 8032 section 7.1 vectors: every backend verifies and signing reproduce
       assert.ok(verifySignature(backend, fromHex(v.publicKey), msg, fromHex(v.signature)), `${v.name} ${backend}`);
     }
   }
+});
+
+test('both signers (libsodium and OpenSSL) reproduce the RFC 8032 signatures and agree on random seeds', () => {
+  for (const v of fixture.vectors) {
+    for (const backend of ['sodium', 'native'] as const) {
+      assert.is(toHex(signerForSeed(fromHex(v.seed), backend)(fromHex(v.message))), v.signature, `${v.name} ${backend}`);
+    }
+  }
+  for (let i = 0; i < 32; i++) {
+    const seed = new Uint8Array(randomBytes(32));
+    const message = new Uint8Array(randomBytes(i * 7));
+    const bySodium = signerForSeed(seed, 'sodium')(message);
+    assert.is(toHex(bySodium), toHex(signerForSeed(seed, 'native')(message)), `seed ${toHex(seed)}`);
+    assert.ok(verifySignature('noble', publicKeyFromSeed(seed), message, bySodium));
+  }
+  assert.throws(() => signerForSeed(new Uint8Array(31), 'sodium'), /32 bytes/);
 });
 
 test('the small-order blocklist is exactly the 8 torsion points, and each is a canonical encoding', () => {

@@ -7,7 +7,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { bytesEqual, fromHex, toHex } from '../bytes.ts';
 import { StrongcastError } from '../errors.ts';
-import { SEED_BYTES, privateKeyFromSeed, rawPublicKey, signWithKey } from './ed25519.ts';
+import { SEED_BYTES, privateKeyFromSeed, rawPublicKey, signerForSeed } from './ed25519.ts';
 
 /** The `type` field of a key file. */
 export const KEY_FILE_TYPE = 'strongcast-ed25519';
@@ -32,12 +32,12 @@ export interface Identity {
 export function identityFromSeed(seed: Uint8Array): Identity {
   if (seed.byteLength !== SEED_BYTES) throw new StrongcastError('ERR_INVALID_OPTION', `seed must be ${SEED_BYTES} bytes`);
   const ownSeed = seed.slice();
-  // Built once: rebuilding the KeyObject for every signature would cost more than the signature.
+  // Keys built once: expanding the key for every signature would cost more than the signature.
   const privateKey: KeyObject = privateKeyFromSeed(ownSeed);
   return {
     publicKey: rawPublicKey(privateKey),
     seed: ownSeed,
-    sign: (message) => signWithKey(privateKey, message),
+    sign: signerForSeed(ownSeed),
   };
 }
 
