@@ -1,6 +1,6 @@
 /**
- * Signature benchmark: Ed25519 verify on the main thread for every backend (sodium, native, noble) and sign
- * for the two that sign, then verification through the worker pool for every backend, 1..availableParallelism()
+ * Signature benchmark: Ed25519 verify and sign on the main thread for every backend (sodium, native, noble;
+ * a node signs with sodium where its addon loads, native otherwise), then verification through the worker pool for every backend, 1..availableParallelism()
  * workers and batch sizes 1, 16, 64 and 256, with the main thread's event-loop delay while the pool is
  * saturated. (Signing never goes through the pool: a node signs only its own messages, one per broadcast or
  * round, while it verifies every message of the network.) A quick run measures the grid for the default
@@ -21,7 +21,7 @@ import { availableParallelism } from 'node:os';
 import * as ed from '@noble/ed25519';
 import { utf8 } from '../src/bytes.ts';
 import { consensusSignedBytes } from '../src/consensus/signing.ts';
-import { ED25519_BACKENDS, preferredBackend, sodiumUnavailableReason, verifySignature, type Ed25519Backend } from '../src/crypto/ed25519.ts';
+import { ED25519_BACKENDS, preferredBackend, signerForSeed, sodiumUnavailableReason, verifySignature, type Ed25519Backend } from '../src/crypto/ed25519.ts';
 import { identityFromSeed, type Identity } from '../src/crypto/keys.ts';
 import { createVerifyPool } from '../src/crypto/verify-pool.ts';
 import type { SignatureCheck } from '../src/crypto/verifier.ts';
@@ -200,7 +200,14 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
   // Several segments, median and best: other processes only ever slow a segment down, so the best is the
   // closest to what the code can do, and the median what a run of it typically gets.
   const segmentMs = mainMs / segments;
-  const signNative = repeated(segments, () => opsPerSecond((i) => identities[i % keysCount]?.sign(at(i).message), segmentMs));
+  const primary = preferredBackend();
+  const signerOf = (backend: 'sodium' | 'native') => identities.map((id) => signerForSeed(id.seed, backend));
+  const signOn = (backend: 'sodium' | 'native'): Repeated<Rate> => {
+    const signers = signerOf(backend);
+    return repeated(segments, () => opsPerSecond((i) => signers[i % keysCount]?.(at(i).message), segmentMs));
+  };
+  const signNative = signOn('native');
+  const signSodium = primary === 'sodium' ? signOn('sodium') : null;
   const signNoble = repeated(segments, () => opsPerSecond((i) => ed.sign(at(i).message, identities[i % keysCount]?.seed ?? new Uint8Array(32)), segmentMs, 1));
   const verifyOn = (backend: Ed25519Backend): Repeated<Rate> =>
     repeated(segments, () =>
@@ -209,7 +216,6 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
         if (!verifySignature(backend, c.publicKey, c.message, c.signature)) throw new Error('valid signature rejected');
       }, segmentMs, backend === 'noble' ? 1 : 16),
     );
-  const primary = preferredBackend();
   const backends = ED25519_BACKENDS.filter((b) => b !== 'sodium' || primary === 'sodium');
   const single = Object.fromEntries(backends.map((b) => [b, verifyOn(b)])) as Record<Ed25519Backend, Repeated<Rate>>;
   // noble's own verify alone, without the cofactorless confirmation the network rule adds (ed25519.ts).
@@ -218,6 +224,7 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
   const mainRow = (backend: Ed25519Backend, op: string, r: Repeated<Rate>): ResultRow =>
     row({ ...main, backend, op, runs: r.runs, opsPerSec: r.median.perSec, opsPerSecBest: r.best.perSec });
   rows.push(
+    ...(signSodium ? [mainRow('sodium', 'sign', signSodium)] : []),
     mainRow('native', 'sign', signNative),
     mainRow('noble', 'sign', signNoble),
     ...backends.map((b) => mainRow(b, 'verify', single[b])),
@@ -271,7 +278,7 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
     }
   }
   rows.push(...poolRows);
-  const { ratios, notes } = summarize(poolRows, { single, signNative, signNoble, nobleRaw }, primary, backends, cores);
+  const { ratios, notes } = summarize(poolRows, { single, signSodium, signNative, signNoble, nobleRaw }, primary, backends, cores);
   notes.push(
     `Each verify() call carries ${checksPerCall} checks of ${checks[0]?.message.byteLength} bytes; ${outstandingPerWorkerBatch} x workers x batch signatures are kept outstanding. ` +
       `A pool run lasts ${poolMs / 1000} s, or ${batchesPerWorkerMin} batches per worker where that is longer (noble at large batches).`,
@@ -282,6 +289,8 @@ async function measure(opts: BenchOptions): Promise<BenchReport> {
 /** The main-thread rates a run measured, each over several segments. */
 interface MainThreadRates {
   single: Record<Ed25519Backend, Repeated<Rate>>;
+  /** null where the sodium addon does not load. */
+  signSodium: Repeated<Rate> | null;
   signNative: Repeated<Rate>;
   signNoble: Repeated<Rate>;
   /** noble's ed.verify alone, without the network rule's extra check. */
@@ -304,7 +313,7 @@ function medianAndBest(r: ResultRow, median: string, best: string, d = 3): strin
 
 /** The ratios and goal verdicts of a run, each with the selection it rests on. */
 function summarize(poolRows: ResultRow[], main: MainThreadRates, primary: Ed25519Backend, backends: Ed25519Backend[], cores: number): { ratios: string[]; notes: string[] } {
-  const { single, signNative, signNoble, nobleRaw } = main;
+  const { single, signSodium, signNative, signNoble, nobleRaw } = main;
   const full = (b: Ed25519Backend): ResultRow[] => poolRows.filter((r) => r['backend'] === b && r['workers'] === cores);
   const primaryPool = full(primary);
   const top = topByMedian(primaryPool);
@@ -335,6 +344,7 @@ function summarize(poolRows: ResultRow[], main: MainThreadRates, primary: Ed2551
         ]
       : [`sodium backend not measured: ${sodiumUnavailableReason()}`]),
     `native / noble verify, main thread (medians): ${fmt(single.native.median.perSec / single.noble.median.perSec, 1)}x (noble's ed.verify alone: ${fmt(single.native.median.perSec / nobleRaw.median.perSec, 1)}x)`,
+    ...(signSodium ? [`sodium / native sign, main thread (medians): ${fmt(signSodium.median.perSec / signNative.median.perSec, 2)}x (a node signs with sodium)`] : []),
     `native / noble sign, main thread (medians): ${fmt(signNative.median.perSec / signNoble.median.perSec, 1)}x`,
     ...backends
       .filter((b) => b !== primary)
