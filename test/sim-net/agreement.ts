@@ -2,7 +2,9 @@
  * One seeded agreement run: validators and observers (the shipped node and validator on the simulated
  * network) on a topology drawn from the seed (mesh, sparse, line, ring, cut vertex, validators only through
  * observers), each machine's clock off by its own amount within the skew bound, links whose delay goes
- * down to 0, verification taking up to a sizeable part of the round, and a Byzantine coalition (rewriter.ts)
+ * down to 0, verification taking up to a sizeable part of the round (each node's verifier of a kind drawn
+ * from the seed: the main-thread verifier or the pool, both verifying on the node's thread when the shipped
+ * ones would and charging it the time, or the queued model), and a Byzantine coalition (rewriter.ts)
  * that rewrites every field no signature covers, equivocates, and releases chains early and late to chosen
  * nodes. Honest and Byzantine miners take turns over a few rounds.
  *
