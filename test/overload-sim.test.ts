@@ -19,16 +19,20 @@ import { testKey } from './sim/keys.ts';
 const networkId = 'overload-sim';
 const victimIp = '10.0.0.1';
 
-/** A node on simulated host `ip` whose verifier takes 20 ms of virtual time per batch. */
-function slowNode(sched: Scheduler, net: MemoryNetwork, ip: string, seed: number, extra: Partial<NodeOptions> = {}): StrongcastNode {
-  return simNodeOn(sched, net, { networkId, ip, seed, verifyMs: 20, options: { ...{ gossipMode: 'flood' }, ...extra } });
+/**
+ * A node on simulated host `ip` whose verifier takes 20 ms of virtual time per batch (or per signature, for
+ * the kinds that verify on the node's thread). The victim's is the queued kind: its checks must stay in
+ * progress for those 20 ms to fill inflightMax; one verified on the spot is never in progress.
+ */
+function slowNode(sched: Scheduler, net: MemoryNetwork, ip: string, seed: number, extra: Partial<NodeOptions> = {}, verifier?: 'queued'): StrongcastNode {
+  return simNodeOn(sched, net, { networkId, ip, seed, verifyMs: 20, ...(verifier ? { verifier } : {}), options: { ...{ gossipMode: 'flood' }, ...extra } });
 }
 
 test('simulator: sybils that fill inflightMax make senders wait, not lose broadcasts: every honest broadcast crosses V, nobody is scored', async () => {
   const sched = new Scheduler(0, 1_000_000, 'overload seed 3');
   const prng = new Prng(3);
   const net = new MemoryNetwork(sched, { delayMs: () => prng.int(1, 3) });
-  const v = slowNode(sched, net, victimIp, 1, { inflightMax: 8 });
+  const v = slowNode(sched, net, victimIp, 1, { inflightMax: 8 }, 'queued');
   const h1 = slowNode(sched, net, '10.1.0.1', 2, { peers: [`${victimIp}:7000`] });
   const h2 = slowNode(sched, net, '10.2.0.1', 3, { peers: [`${victimIp}:7000`] });
   const offences: string[] = [];

@@ -4,7 +4,7 @@
  * without worker threads; it blocks the event loop for the length of each verification.
  */
 import { StrongcastError } from '../errors.ts';
-import { runBatch, verifySigItem } from './chain-check.ts';
+import { runBatch, verifySigItem, type WorkerSetup } from './chain-check.ts';
 import type { BatchExecutor } from './batch-executor.ts';
 import { createVerifierCore, type VerifyPool } from './verifier-core.ts';
 import { resolveCoreSettings, type VerifyPoolOptions } from './verify-pool.ts';
@@ -20,8 +20,17 @@ export function createMainThreadVerifier(options: MainThreadVerifierOptions = {}
   if (typeof options !== 'object' || options === null) throw new StrongcastError('ERR_INVALID_OPTION', 'options must be an object');
   const { backend, sigCacheEntriesMax, consensus } = options;
   const settings = resolveCoreSettings({ backend, sigCacheEntriesMax, consensus });
-  const setup = { backend: settings.backend, consensus: settings.consensus };
-  const executor: BatchExecutor = {
+  // Nothing waits in a queue here, so the pending limit only has to admit the largest chain.
+  return createVerifierCore(mainThreadExecutor({ backend: settings.backend, consensus: settings.consensus }), { ...settings, pendingChecksMax: Number.MAX_SAFE_INTEGER });
+}
+
+/**
+ * The main-thread verifier's executor: the workers' own function, run in-process as each batch arrives, and
+ * every single signature checked directly (verifyOne). Exported for the simulator, which runs this very
+ * executor and charges its time to the simulated host (sim/sim-verifier.ts).
+ */
+export function mainThreadExecutor(setup: WorkerSetup): BatchExecutor {
+  return {
     parallelism: 1,
     inline: true,
     run: (buffer) => {
@@ -34,6 +43,4 @@ export function createMainThreadVerifier(options: MainThreadVerifierOptions = {}
     close: () => Promise.resolve(),
     verifyOne: (c) => verifySigItem(setup, c),
   };
-  // Nothing waits in a queue here, so the pending limit only has to admit the largest chain.
-  return createVerifierCore(executor, { ...settings, pendingChecksMax: Number.MAX_SAFE_INTEGER });
 }

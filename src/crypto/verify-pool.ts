@@ -163,14 +163,23 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     inline: false,
     // The buffer is transferred, not copied; the worker answers with a transferred Uint8Array.
     run: (buffer) => piscina.run(buffer, { transferList: [buffer] }) as Promise<Uint8Array>,
-    // The workers' own function, for a batch too small to be worth a task.
-    runHere: (buffer) => runBatch(setup, buffer),
-    // A lone check verified here (verifier-core.ts tryVerifyNow).
-    verifyOne: (c) => verifySigItem(setup, c),
+    ...checksHere(setup),
     close: () => (destroyed ??= piscina.destroy()),
   };
   const busy = workerBusyMeter(() => piscina.threads);
   return Object.assign(createVerifierCore(executor, settings), { threads, workerBusyMs: busy });
+}
+
+/**
+ * What a pool's executor runs on the calling thread: the workers' own function, for a batch too small to be
+ * worth a task (runHere), and a lone check verified here (verifyOne, for verifier-core.ts tryVerifyNow).
+ * Exported for the simulator's pool, which runs these very functions on its simulated host.
+ */
+export function checksHere(setup: WorkerSetup): Required<Pick<BatchExecutor, 'runHere' | 'verifyOne'>> {
+  return {
+    runHere: (buffer) => runBatch(setup, buffer),
+    verifyOne: (c) => verifySigItem(setup, c),
+  };
 }
 
 /**

@@ -1,19 +1,107 @@
 /**
- * The verifier of a simulated host: the very core the worker pool and the main-thread verifier run
- * (crypto/verifier-core.ts createVerifierCore, crypto/chain-check.ts runBatch, real Ed25519), whose answers
- * reach the node a simulated verification time later, as the pool's do. The node therefore takes its
- * pool path (verify, then act when the promise resolves), the one the CLI runs whenever its pool queues a
- * check. (The pool also answers a lone broadcast check at once while nothing is queued, tryVerifyNow; this
- * verifier has no such path, so every check here takes its simulated time.) A result due while the host
- * is paused arrives when it resumes; one due after it died never arrives.
+ * The simulator's verifiers, each the very core the shipped verifiers run (crypto/verifier-core.ts
+ * createVerifierCore, real Ed25519) over an executor that takes simulated time:
+ *  - 'main-thread': the main-thread verifier's own executor (crypto/main-thread-verifier.ts). Every check runs
+ *    on the host's thread as it is asked, and a broadcast is settled on the spot (Verifier.verifyNow).
+ *  - 'pool': threads of a set capacity behind the pool's batch scheduler, with the pool's own functions for
+ *    its thread (crypto/verify-pool.ts checksHere): a lone broadcast check is verified on the spot when
+ *    nothing is queued before it and the inline budget allows (Verifier.tryVerifyNow), a small partial batch
+ *    at the end of the turn, and the rest on the threads (simPoolVerifier).
+ *  - 'queued': no shipped kind, a model of one: every batch answers a drawn time later, as the pool's do when
+ *    its queue holds them (simVerifier), so a test can give checks a latency of its choosing.
+ * Work on the host's thread is charged to the host (SimHost.spend) at the capacity's time a signature, so a
+ * node that verifies there is busy for that time, as on a machine, and the pool's inline budget runs on the
+ * host's clock. A result due while the host is paused arrives when it resumes; one due after it died never
+ * arrives.
  */
 import { runBatch, type ConsensusConfig } from '../crypto/chain-check.ts';
+import type { BatchExecutor } from '../crypto/batch-executor.ts';
+import { mainThreadExecutor } from '../crypto/main-thread-verifier.ts';
 import { itemSignatures, unpackBatch } from '../crypto/packing.ts';
-import { createVerifierCore, resolveCoreSettings, type VerifyPool } from '../crypto/verify-pool.ts';
+import { checksHere, createVerifierCore, resolveCoreSettings, type VerifyPool } from '../crypto/verify-pool.ts';
 import type { SimHost } from './sim-host.ts';
 
+/** The kinds of simulated verifier (see the file comment); the first two are the shipped ones. */
+export const simVerifierKinds = ['main-thread', 'pool', 'queued'] as const;
+export type SimVerifierKind = (typeof simVerifierKinds)[number];
+
+/** Signatures in a packed batch. */
+const batchSignatures = (buffer: ArrayBuffer): number => unpackBatch(buffer).items.reduce((t, item) => t + itemSignatures(item), 0);
+
 /**
- * A verifier for `host` whose every batch takes `delayMs()` of simulated time. `onVerified` hears, as each
+ * `executor` with the time of the work it does on the calling thread (an inline run, runHere, verifyOne)
+ * charged to `host` at `signatureMs` a signature: the host's thread is busy for it, its clock moves on.
+ */
+function chargedToHost(host: SimHost, executor: BatchExecutor, signatureMs: number): BatchExecutor {
+  const { run, runHere, verifyOne } = executor;
+  return {
+    ...executor,
+    run: executor.inline
+      ? (buffer) => {
+          host.spend(batchSignatures(buffer) * signatureMs);
+          return run(buffer);
+        }
+      : run,
+    ...(runHere
+      ? {
+          runHere: (buffer: ArrayBuffer) => {
+            host.spend(batchSignatures(buffer) * signatureMs);
+            return runHere(buffer);
+          },
+        }
+      : {}),
+    ...(verifyOne
+      ? {
+          verifyOne: (check) => {
+            host.spend(signatureMs);
+            return verifyOne(check);
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * The main-thread verifier on `host`: its executor, every signature costing the host's thread `signatureMs`
+ * of virtual time. With `consensus` it checks chains too (a validator's verifier).
+ */
+export function simMainThreadVerifier(host: SimHost, signatureMs: number, consensus: ConsensusConfig | null = null): VerifyPool {
+  const settings = resolveCoreSettings({ ...(consensus ? { consensus } : {}) });
+  const executor = chargedToHost(host, mainThreadExecutor({ backend: settings.backend, consensus: settings.consensus }), signatureMs);
+  // As createMainThreadVerifier: nothing waits in a queue, so the pending limit only has to admit the largest chain.
+  return createVerifierCore(executor, { ...settings, pendingChecksMax: Number.MAX_SAFE_INTEGER });
+}
+
+/** What a simulated verifier of any kind is built from (simVerifierOf). */
+export interface SimVerifierSpec {
+  kind: SimVerifierKind;
+  /** The validator set for checkChain. @default none: checkChain rejects */
+  consensus?: ConsensusConfig | null;
+  /** 'queued': the virtual ms each batch takes. */
+  batchMs: () => number;
+  /** 'main-thread' and 'pool': the virtual ms one signature takes, on the host's thread or a pool thread. */
+  signatureMs: number;
+  /** 'pool': its threads. @default 2 */
+  threads?: number;
+}
+
+/** A simulated verifier of `spec.kind` for `host` (see the file comment). */
+export function simVerifierOf(host: SimHost, spec: SimVerifierSpec): VerifyPool {
+  const consensus = spec.consensus ?? null;
+  switch (spec.kind) {
+    case 'main-thread':
+      return simMainThreadVerifier(host, spec.signatureMs, consensus);
+    case 'pool':
+      return simPoolVerifier(host, { threads: spec.threads ?? 2, signatureMs: spec.signatureMs }, consensus);
+    case 'queued':
+      return simVerifier(host, consensus, spec.batchMs);
+  }
+}
+
+/**
+ * The 'queued' kind: a verifier for `host` whose every batch takes `delayMs()` of simulated time, so the
+ * node always takes the pool's queued path (verify, then act when the promise resolves) and never verifies
+ * on the spot. `onVerified` hears, as each
  * batch runs (synchronously inside the verify or checkChain call that sent it), how many signatures it
  * verified: what a measurement attributes to that call.
  */
@@ -26,7 +114,7 @@ export function simVerifier(host: SimHost, consensus: ConsensusConfig | null, de
       inline: true,
       run: (buffer) => {
         const results = runBatch(setup, buffer);
-        if (onVerified) onVerified(unpackBatch(buffer).items.reduce((t, item) => t + itemSignatures(item), 0));
+        if (onVerified) onVerified(batchSignatures(buffer));
         return new Promise((resolve) => host.at(host.sched.now + delayMs(), () => resolve(results)));
       },
       close: () => Promise.resolve(),
@@ -39,7 +127,7 @@ export function simVerifier(host: SimHost, consensus: ConsensusConfig | null, de
 export interface SimPoolCapacity {
   /** Threads, each verifying one batch at a time. */
   threads: number;
-  /** Virtual ms one signature takes on a thread. */
+  /** Virtual ms one signature takes on a thread, and on the host's thread when the pool verifies it there. */
   signatureMs: number;
 }
 
@@ -98,12 +186,14 @@ class SimResultPort {
 }
 
 /**
- * A verifier for `host` with the capacity of a real pool: `threads` threads, each running its batches one after
- * another at `signatureMs` a signature, behind the same batch scheduler a pool runs (jobs queue there while
- * the threads are busy, a partial batch waits for the end of the turn on the host's clock). So work offered
- * faster than the threads verify queues, as it does on a machine, and who waits behind whom is the
- * scheduler's order. Results reach the node through a port read as a MessagePort is (SimResultPort). With
- * `consensus` it checks chains too (a validator's verifier).
+ * The 'pool' kind: a verifier for `host` with the capacity of a real pool: `threads` threads, each running its
+ * batches one after another at `signatureMs` a signature, behind the same batch scheduler a pool runs (jobs
+ * queue there while the threads are busy, a partial batch waits for the end of the turn on the host's
+ * clock). So work offered faster than the threads verify queues, as it does on a machine, and who waits
+ * behind whom is the scheduler's order. Results reach the node through a port read as a MessagePort is
+ * (SimResultPort). As the shipped pool, it verifies on the host's thread what the scheduler's rules send
+ * there (a lone broadcast check on the spot, small partial batches), charged to the host, within an inline
+ * budget kept on the host's clock. With `consensus` it checks chains too (a validator's verifier).
  */
 export function simPoolVerifier(host: SimHost, capacity: SimPoolCapacity, consensus: ConsensusConfig | null = null): VerifyPool {
   const settings = resolveCoreSettings({ ...(consensus ? { consensus } : {}) });
@@ -111,22 +201,25 @@ export function simPoolVerifier(host: SimHost, capacity: SimPoolCapacity, consen
   const freeAtMs = new Array<number>(capacity.threads).fill(0);
   const clock = host.clock();
   const port = new SimResultPort(host);
-  return createVerifierCore(
-    {
-      parallelism: capacity.threads,
-      inline: false,
-      run: (buffer) => {
-        const results = runBatch(setup, buffer);
-        const signatures = unpackBatch(buffer).items.reduce((t, item) => t + itemSignatures(item), 0);
-        const thread = freeAtMs.indexOf(Math.min(...freeAtMs));
-        // A thread starts a batch once it is posted (the node's clock: it may be busy) and it is free.
-        const doneMs = Math.max(clock.now() - host.offsetMs, freeAtMs[thread]!) + signatures * capacity.signatureMs;
-        freeAtMs[thread] = doneMs;
-        return new Promise((resolve) => port.post({ doneMs, deliver: () => resolve(results) }));
-      },
-      close: () => Promise.resolve(),
+  const executor: BatchExecutor = {
+    parallelism: capacity.threads,
+    inline: false,
+    run: (buffer) => {
+      const results = runBatch(setup, buffer);
+      const signatures = batchSignatures(buffer);
+      const thread = freeAtMs.indexOf(Math.min(...freeAtMs));
+      // A thread starts a batch once it is posted (the node's clock: it may be busy) and it is free.
+      const doneMs = Math.max(clock.now() - host.offsetMs, freeAtMs[thread]!) + signatures * capacity.signatureMs;
+      freeAtMs[thread] = doneMs;
+      return new Promise((resolve) => port.post({ doneMs, deliver: () => resolve(results) }));
     },
-    { ...settings, pendingChecksMax: Number.MAX_SAFE_INTEGER },
+    close: () => Promise.resolve(),
+    ...checksHere(setup),
+  };
+  return createVerifierCore(
+    chargedToHost(host, executor, capacity.signatureMs),
+    // The inline budget on the host's clock, which the time charged to the host moves on.
+    { ...settings, pendingChecksMax: Number.MAX_SAFE_INTEGER, now: () => clock.now() },
     (flush, ms) => (ms === 0 ? clock.nextTurn(flush) : clock.setTimer(flush, ms)),
   );
 }

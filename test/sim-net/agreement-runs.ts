@@ -1,10 +1,12 @@
 /**
  * Many agreement runs in a row (agreement.ts), with the coverage that shows what they exercised: shapes,
- * observers, clock spread, each of the adversary's moves. Shared by the CI test and `npm run sim`.
+ * observers, clock spread, each of the adversary's moves, the kinds of verifier and what they verified on the
+ * node's own thread. Shared by the CI test and `npm run sim`.
  */
 import { runAgreement, type AgreementOutcome } from './agreement.ts';
 import { rewriterCounters, type RewriterCounters } from './rewriter.ts';
 import type { Shape } from './sparse-topology.ts';
+import type { SimVerifierKind } from '../../src/sim/sim-verifier.ts';
 
 /** What a batch of runs covered, and what failed. */
 export interface AgreementBatch {
@@ -21,11 +23,15 @@ export interface AgreementBatch {
   blocksDecided: number;
   counters: RewriterCounters;
   events: number;
+  /** Honest nodes by kind of verifier. */
+  verifiers: Map<SimVerifierKind, number>;
+  /** Signatures the honest nodes verified on their own thread, by kind of verifier (the rest went to threads or the queued model). */
+  signaturesHere: Map<SimVerifierKind, number>;
 }
 
 /** An empty batch. */
 export function emptyBatch(): AgreementBatch {
-  return { runs: 0, failures: [], shapes: new Map(), minerModes: new Map(), withObservers: 0, observersFollowing: 0, withByzantine: 0, maxSkewMs: 0, honestProposals: 0, blocksDecided: 0, counters: rewriterCounters(), events: 0 };
+  return { runs: 0, failures: [], shapes: new Map(), minerModes: new Map(), withObservers: 0, observersFollowing: 0, withByzantine: 0, maxSkewMs: 0, honestProposals: 0, blocksDecided: 0, counters: rewriterCounters(), events: 0, verifiers: new Map(), signaturesHere: new Map() };
 }
 
 /** Adds one run to a batch. */
@@ -43,6 +49,14 @@ export function account(b: AgreementBatch, o: AgreementOutcome): void {
   b.blocksDecided += o.world.nodes[o.honest.find((i) => i < o.n) ?? 0]?.chainHashes().length ?? 0;
   for (const k of Object.keys(b.counters) as Array<keyof RewriterCounters>) b.counters[k] += o.counters[k];
   b.events += o.world.sched.events;
+  for (const i of o.honest) {
+    const kind = o.verifiers[i]!;
+    const stats = o.world.nodes[i]?.verifier.stats();
+    // The main-thread verifier verifies everything on the node's thread; a pool, what it counts as here.
+    const here = kind === 'main-thread' ? stats?.signaturesVerified : kind === 'pool' ? stats?.signaturesHere : 0;
+    b.verifiers.set(kind, (b.verifiers.get(kind) ?? 0) + 1);
+    b.signaturesHere.set(kind, (b.signaturesHere.get(kind) ?? 0) + (here ?? 0));
+  }
 }
 
 /** Runs seeds `from` .. `from + count - 1`; `onRun` sees each outcome (to print progress or a failure). */
@@ -65,5 +79,6 @@ export function describeBatch(b: AgreementBatch): string {
     `honest proposals ${b.honestProposals}, blocks decided ${b.blocksDecided}`,
     `Byzantine miners ${[...b.minerModes].map(([k, v]) => `${k}=${v}`).join(' ')}`,
     `adversary ${Object.entries(b.counters).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+    `honest nodes' verifiers ${[...b.verifiers].map(([k, v]) => `${k}=${v}`).join(' ')}; signatures verified on a node's own thread ${[...b.signaturesHere].map(([k, v]) => `${k}=${v}`).join(' ')}`,
   ].join('\n');
 }

@@ -2,7 +2,9 @@
  * One seeded agreement run: validators and observers (the shipped node and validator on the simulated
  * network) on a topology drawn from the seed (mesh, sparse, line, ring, cut vertex, validators only through
  * observers), each machine's clock off by its own amount within the skew bound, links whose delay goes
- * down to 0, verification taking up to a sizeable part of the round, and a Byzantine coalition (rewriter.ts)
+ * down to 0, verification taking up to a sizeable part of the round (each node's verifier of a kind drawn
+ * from the seed: the main-thread verifier or the pool, both verifying on the node's thread when the shipped
+ * ones would and charging it the time, or the queued model), and a Byzantine coalition (rewriter.ts)
  * that rewrites every field no signature covers, equivocates, and releases chains early and late to chosen
  * nodes. Honest and Byzantine miners take turns over a few rounds.
  *
@@ -12,6 +14,7 @@
  */
 import { toHex, utf8 } from '../../src/bytes.ts';
 import { Prng } from '../../src/sim/prng.ts';
+import { simVerifierKinds, type SimVerifierKind } from '../../src/sim/sim-verifier.ts';
 import { nodeDefaults } from '../../src/core/node-options.ts';
 import { plumtreeDefaults } from '../../src/gossip/plumtree.ts';
 import { minerModes, rewriterCounters, Rewriter, type MinerMode, type RewriterCounters } from './rewriter.ts';
@@ -31,6 +34,8 @@ export interface AgreementOutcome {
   honest: number[];
   /** Sizing of the timing rule. */
   timing: { roundMs: number; skewMsMax: number; deliveryMsMax: number; hops: number; delayMaxMs: number; verifyMsMax: number };
+  /** Each node's kind of verifier, by index (Byzantine nodes' unused). */
+  verifiers: SimVerifierKind[];
   /** Instances that had a miner, and what the honest miners proposed. */
   instances: Array<{ miner: number; t0: number; honest: boolean; mode?: MinerMode }>;
   proposals: Array<{ miner: number; t0: number; hash: string }>;
@@ -55,6 +60,7 @@ interface Draw {
   honest: number[];
   timing: AgreementOutcome['timing'];
   offsetsMs: number[];
+  verifiers: SimVerifierKind[];
 }
 
 /** Everything the seed decides before the world starts. */
@@ -82,7 +88,11 @@ function draw(seed: number): Draw {
     offsetsMs[a!] = -Math.floor(skewMsMax / 2);
     offsetsMs[b!] = Math.floor(skewMsMax / 2);
   }
-  return { shape, n, f, observers, adj, byzantine, honest, timing: { roundMs, skewMsMax, deliveryMsMax, hops, delayMaxMs, verifyMsMax }, offsetsMs };
+  // Each node's verifier is one of the shipped kinds or the queued model, so both the on-the-spot and the
+  // queued paths run; drawn from a stream of its own, so the draws above stay what they were for each seed.
+  const kinds = new Prng(seed * 2246822519 + 7);
+  const verifiers = Array.from({ length: n + observers }, () => kinds.pick(simVerifierKinds));
+  return { shape, n, f, observers, adj, byzantine, honest, timing: { roundMs, skewMsMax, deliveryMsMax, hops, delayMaxMs, verifyMsMax }, offsetsMs, verifiers };
 }
 
 /** Builds and runs the agreement scenario of `seed`. */
@@ -103,6 +113,7 @@ export async function runAgreement(seed: number, opts: AgreementOptions = {}): P
     offsetsMs: d.offsetsMs,
     clockSkewMsMax: timing.skewMsMax,
     observers: d.observers,
+    verifierKindOf: (i) => d.verifiers[i]!,
     ...(opts.roundsOverride === undefined ? {} : { consensusOverrides: { roundsOverride: opts.roundsOverride } }),
   });
   world.mesh = d.adj;
@@ -123,7 +134,7 @@ export async function runAgreement(seed: number, opts: AgreementOptions = {}): P
   const { lazyFlushMs, graftTimeoutMs, graftRetryMs } = plumtreeDefaults;
   const repairMs = Math.max(1, timing.hops) * (2 * lazyFlushMs + graftTimeoutMs + 3 * (graftRetryMs + lazyFlushMs) + timing.deliveryMsMax);
   await world.sched.run(world.T0(lastT0 + k + 3) + timing.skewMsMax + timing.deliveryMsMax + repairMs);
-  const outcome: AgreementOutcome = { seed, world, shape: d.shape, n: d.n, f: d.f, observers: d.observers, byzantine: d.byzantine, honest: d.honest, timing, instances, proposals, counters, violations: [] };
+  const outcome: AgreementOutcome = { seed, world, shape: d.shape, n: d.n, f: d.f, observers: d.observers, byzantine: d.byzantine, honest: d.honest, timing, verifiers: d.verifiers, instances, proposals, counters, violations: [] };
   outcome.violations = checkAgreement(outcome);
   return outcome;
 }

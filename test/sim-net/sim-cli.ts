@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   if (values.seed !== undefined) {
     const o = await runAgreement(Number(values.seed));
     console.log(`seed ${o.seed}: ${o.shape}, n=${o.n} f=${o.f} observers=${o.observers} byzantine=[${o.byzantine.join(',')}]`);
+    console.log(`  verifiers: ${o.honest.map((i) => `${i}=${o.verifiers[i]}`).join(' ')}`);
     console.log(`  timing: ${JSON.stringify(o.timing)}; events ${o.world.sched.events}; honest proposals ${o.proposals.length}`);
     console.log(o.violations.length === 0 ? '  no violation' : o.violations.join('\n'));
     process.exit(o.violations.length === 0 ? 0 : 1);

@@ -20,7 +20,8 @@ import { MemoryNetwork, type NetworkPolicy } from '../../src/sim/memory-network.
 import { Prng } from '../../src/sim/prng.ts';
 import { Scheduler } from '../../src/sim/scheduler.ts';
 import { seededRandom, SimHost } from '../../src/sim/sim-host.ts';
-import { simPoolVerifier, simVerifier, type SimPoolCapacity } from '../../src/sim/sim-verifier.ts';
+import { simPoolVerifier, simVerifierOf, type SimPoolCapacity, type SimVerifierKind } from '../../src/sim/sim-verifier.ts';
+import { verifyPoolDefaults, type VerifyPool } from '../../src/crypto/verify-pool.ts';
 import { testNet, type TestNet } from '../sim/chains.ts';
 
 /** Timing and size of a world. */
@@ -51,6 +52,14 @@ export interface WorldOptions {
    * work offered to it outruns is an overloaded validator whose queue decides who waits. @default the draw
    */
   poolOf?: (i: number) => SimPoolCapacity | undefined;
+  /**
+   * The kind of verifier of node `i` when poolOf gives none (src/sim/sim-verifier.ts): 'main-thread' and
+   * 'pool' (two threads) verify at signatureMs a signature, and on the node's own thread when the shipped
+   * kind would; 'queued' answers every batch after the draw above. @default 'queued' for every node
+   */
+  verifierKindOf?: (i: number) => SimVerifierKind;
+  /** Virtual ms one signature takes for the 'main-thread' and 'pool' kinds. @default verifyMsMax / 64 (a full batch in verifyMsMax) */
+  signatureMs?: number;
   /** Largest time a block takes to become durable, in ms. */
   diskMsMax: number;
   /**
@@ -121,6 +130,8 @@ export class SimValidator {
     readonly host: SimHost,
     readonly node: StrongcastNode,
     readonly validator: Validator,
+    /** The verifier its node and validator share (its stats show where it verified). */
+    readonly verifier: VerifyPool,
   ) {}
 
   get id(): string {
@@ -242,7 +253,12 @@ export class World {
     const pool = this.opts.poolOf?.(i);
     const verifier = pool
       ? simPoolVerifier(host, pool, consensus)
-      : simVerifier(host, consensus, () => this.opts.verifyMsOf?.(i, this.sched.now) ?? this.rng.int(this.opts.verifyMsMin ?? 0, this.opts.verifyMsMax));
+      : simVerifierOf(host, {
+          kind: this.opts.verifierKindOf?.(i) ?? 'queued',
+          consensus,
+          batchMs: () => this.opts.verifyMsOf?.(i, this.sched.now) ?? this.rng.int(this.opts.verifyMsMin ?? 0, this.opts.verifyMsMax),
+          signatureMs: this.opts.signatureMs ?? this.opts.verifyMsMax / verifyPoolDefaults.batchMax,
+        });
     const node = createNode({
       host: host.ip,
       port: simPort,
@@ -269,7 +285,7 @@ export class World {
       syncIntervalMs: this.opts.syncIntervalMs,
       ...(this.opts.clockSkewMsMax === undefined ? {} : { clockSkewMsMax: this.opts.clockSkewMsMax }),
     });
-    const sv = new SimValidator(i, host, node, validator);
+    const sv = new SimValidator(i, host, node, validator, verifier);
     this.#record(sv);
     this.nodes[i] = sv;
     this.incarnations.push(sv);
