@@ -1,13 +1,13 @@
 /**
  * Review of catch-up's liveness after faults in a row (src/consensus/catch-up.ts): within the fault bound,
  * n = 7, f = 3, one validator out after another, six of the seven validators end up catching up for good
- * while all seven run, in synchrony, for the last 125 rounds. The schedule is seed 3 of the catch-up fuzz
+ * while all seven run, in synchrony, for the last 120 rounds. The schedule is seed 3 of the catch-up fuzz
  * harness (test/sim-net/catch-up-fuzz.ts), shrunk by hand-run delta debugging to 6 faults and 2 blocks; its
  * draws (clock offsets, the ask interval, fault times) are written out here so the harness can change.
  *
  * What happens. Catch-up asks every 4,000 ms (20 rounds), so a validator that went out catches up for a
  * long time, and each fault comes before the last one's catch-up ended: v3 (killed at round 2, live from 6),
- * v6 (paused at round 3.8, live from 6), v0 (killed at round 8.9, live from 11, out again at round 12: from 13), v2 (killed at round 14.7,
+ * v6 (paused at round 3.8, live from 6), v0 (killed at round 8.9, back at 10.9, live from 13), v2 (killed at round 14.7,
  * live from 17), then v5 (killed at round 22.7) and v1 (paused at round 23.6), both after block 12/5 was on
  * their disks. Block 12/5 (t0 12, miner 5) is decided by v1, v4, v5, which append it, and by v3, v6, which
  * hold it (v0 too, but as a partial decision; v2 was down). Block 20/1 is decided by v4,
@@ -64,7 +64,7 @@ const blocks: Array<[number, number]> = [
   [5, 12],
   [1, 20],
 ];
-/** The last fault ends by round 26; the run goes on for 6 more asks. */
+/** The last fault ends by round 26 (v1 back from its pause); the run goes on for 6 more asks. */
 const endT0 = 150;
 
 /** A fault counts from its start until k+1 rounds after the validator is back (and 200 ms to relink), as in the harness. */
