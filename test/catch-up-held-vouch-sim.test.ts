@@ -5,15 +5,15 @@
  * harness (test/sim-net/catch-up-fuzz.ts), shrunk by hand-run delta debugging to 6 faults and 2 blocks; its
  * draws (clock offsets, the ask interval, fault times) are written out here so the harness can change.
  *
- * What happens. Catch-up asks every 4,000 ms (20 rounds), so a validator that went out catches up for a
- * long time, and each fault comes before the last one's catch-up ended: v3 (killed at round 2, live from 6),
- * v6 (paused at round 3.8, live from 6), v0 (killed at round 8.9, back at 10.9, live from 13), v2 (killed at round 14.7,
- * live from 17), then v5 (killed at round 22.7) and v1 (paused at round 23.6), both after block 12/5 was on
- * their disks. Block 12/5 (t0 12, miner 5) is decided by v1, v4, v5, which append it, and by v3, v6, which
- * hold it (v0 too, but as a partial decision; v2 was down). Block 20/1 is decided by v4,
- * which appends it, and by v0, v2, v3, v6, which hold it (v1 was paused: partial; v5 down). At the end only
- * v4 is live, with the chain [12/5, 20/1]; v1 and v5 have [12/5]; v0, v2, v3, v6 have no block on their
- * chains and hold their decisions.
+ * What happens. Catch-up asks every 4,000 ms (20 rounds), so a validator that went out catches up for a long
+ * time, and each fault comes before the last one's catch-up ended: v3 (killed at round 2, live from 6), v6
+ * (paused at round 3.8, live from 6), v0 (killed at round 8.9, back at 10.9, live from 13), v2 (killed at
+ * round 14.7, live from 17), then v5 (killed at round 22.7) and v1 (paused at round 23.6), both after block
+ * 12/5 was on their disks. Block 12/5 (t0 12, miner 5) is decided by v1, v4, v5, which append it, and by v3,
+ * v6, which hold it (v0 too, but as a partial decision; v2 was down). Block 20/1 is decided by v4, which
+ * appends it, and by v0, v2, v3, v6, which hold it (v1 was paused: partial; v5 down). At the end only v4 is
+ * live, with the chain [12/5, 20/1]; v1 and v5 have [12/5]; v0, v2, v3, v6 have no block on their chains and
+ * hold their decisions.
  *
  * Why nobody can finish. Take v6: live from t0 6, chain empty, holding 12/5 and 20/1, so its prospective
  * chain is v4's. f + 1 = 4 vouches append a block, and 12/5 at height 1 is sent by v1, v4, v5 only (3): v3
