@@ -88,6 +88,16 @@
  * Until complete, the node's own decisions wait (dolev-strong.ts holds them) so their heights are right when
  * they are appended.
  *
+ * A known limit of liveness within the bound: these rules count evidence only as whole chains from a
+ * signer's tip, and a held decision is no evidence at all. When faults come one after another faster than
+ * catch-ups end (a node far behind, or a slow ask interval), a block can be decided while most validators
+ * hold it rather than append it; the f+1 that know it then include held decisions, which vouch for
+ * nothing (and a restart loses them). Then no catching-up validator completes any more, although all of them
+ * run in synchrony (test/catch-up-held-vouch-sim.test.ts, skipped until fixed, says rule by rule why). The
+ * fix is evidence per instance: f+1 validators that decided one outcome of an instance in synchrony include
+ * one that was not faulty there (Dolev-Strong's agreement), with "no block" vouched for as well, and, where
+ * a restart came in between, held decisions kept on disk.
+ *
  * A fork is never silent here either (issue 18): a node whose chain left the honest one (a fork decided out
  * of synchrony, then a restart that put it outside the outcome window divergence.ts watches) finds no f+1
  * vouches for anything on its tip and would catch up for ever, saying nothing. So a reply contradicts our
