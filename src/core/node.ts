@@ -40,6 +40,7 @@ import type { Verifier } from '../crypto/verifier.ts';
 import { blockHash } from '../consensus/block.ts';
 import { logError, silentLogger, type Logger } from '../log.ts';
 import { TrafficCounters } from './traffic.ts';
+import { nodeStats, peerInfos } from './node-status.ts';
 
 
 export { getPeersIntervalMs } from './peer-exchange.ts';
@@ -288,35 +289,13 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
 
   /** Open peers. */
   peers(): PeerInfo[] {
-    return [...this.open.values()].map((c) => ({
-      id: c.peerId,
-      addr: c.addr,
-      listen: listenAddressOf(c),
-      outbound: c.outbound,
-      ...c.stats,
-      writeQueuedBytes: c.writeQueuedBytes,
-    }));
+    return peerInfos(this.open);
   }
 
   /** Totals since start. */
   stats(): NodeStats {
-    const t = this.table.totals();
-    const { delivered, published, relayedFrames, offences, bans } = this.counters;
-    const r = this.broadcastRelay.counters;
-    const tree = {
-      ihaveFrames: r.ihaveFrames,
-      graftFrames: r.graftFrames,
-      pruneFrames: r.pruneFrames,
-      graftServed: r.graftServed,
-      eagerDeferred: r.eagerDeferred,
-      graftHeld: r.graftHeld,
-      newOriginAnnounced: r.newOriginAnnounced,
-      writeQueuedBytes: this.writeQueuedBytesTotal(),
-      ...this.broadcastRelay.tree.sizes,
-    };
-    const framesByType = { in: { ...this.traffic.in }, out: { ...this.traffic.out } };
-    const bytesByType = { in: { ...this.traffic.bytesIn }, out: { ...this.traffic.bytesOut } };
-    return { peers: this.open.size, delivered, published, relayedFrames, ...t, duplicates: this.gossip.counters.duplicates, offences, bans, turnsCut: this.turn.counters.turnsCut, tree, framesByType, bytesByType };
+    const { table, counters, broadcastRelay, gossip, traffic, turn } = this;
+    return nodeStats({ table, counters, broadcastRelay, gossip, traffic, turn, writeQueuedBytesTotal: () => this.writeQueuedBytesTotal() });
   }
 
   /** Signs and floods a broadcast. Resolves with its id once sent to every open peer. */
