@@ -41,6 +41,7 @@ import { blockHash } from '../consensus/block.ts';
 import { logError, silentLogger, type Logger } from '../log.ts';
 import { TrafficCounters } from './traffic.ts';
 import { nodeStats, peerInfos } from './node-status.ts';
+import { LazyFlush } from './lazy-flush.ts';
 
 
 export { getPeersIntervalMs } from './peer-exchange.ts';
@@ -95,7 +96,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private isolatedUntilMs = 0;
   private seq: number;
   private maintainTimer: Timer | null = null;
-  private lazyTimer: Timer | null = null;
+  /** The broadcast tree's tick, on a timer while the tree has work (lazy-flush.ts). */
+  private readonly lazyFlush: LazyFlush;
   private running = false;
   /** Counters for status views and tests. */
   readonly counters = { delivered: 0, published: 0, relayedFrames: 0, badSignatures: 0, offences: 0, bans: 0, unsolicitedPeers: 0 };
@@ -151,6 +153,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.evictionKey = env.random.bytes(16);
     this.addresses = this.addressBookFrom(options);
     this.flooding = new Flooding(this.floodHost());
+    this.lazyFlush = new LazyFlush(this.broadcastRelay, env.clock, this.now, (id) => this.gossip.known(id, this.now()));
     this.exchange = new PeerExchange(this.exchangeHost());
     this.maintainer = new PeerMaintainer(options.peers ?? [], this.addresses, { ...this.limits, peerExchange: this.peerExchange }, this.exchange.maintenanceHost());
     // Sequence numbers start from the clock so a restarted node never reuses one (ids would collide).
@@ -181,11 +184,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.running = true;
     const clock = this.env.clock;
     this.maintainTimer = clock.setRepeating(() => this.maintain(), this.limits.maintainIntervalMs);
-    const tree = this.broadcastRelay.tree;
-    if (tree.lazyPush) {
-      tree.onWork = () => this.armLazyFlush();
-      this.armLazyFlush();
-    }
+    this.lazyFlush.start();
     const info = { host: this.host, port: this.port, id: this.id };
     this.log.info('listening', info);
     this.emit('listening', info);
@@ -198,9 +197,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     if (!this.running) return;
     this.running = false;
     this.maintainTimer?.cancel();
-    this.lazyTimer?.cancel();
+    this.lazyFlush.stop();
     this.maintainTimer = null;
-    this.lazyTimer = null;
     this.table.closeAll('ERR_CONNECTION_CLOSED', 'node shutting down');
     // What follows the verdicts that came back and waited for a turn is done now (closed, it only settles).
     this.turn.finish();
@@ -600,26 +598,6 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       send: (c, msg) => this.sendOn(c, msg),
       maintain: (ask) => this.maintain(ask),
     };
-  }
-
-  /**
-   * Runs the broadcast tree's tick (IHAVE announcements, GRAFTs of overdue ids) lazyFlushMs from now, and
-   * again every lazyFlushMs while it has work; the tree calls this when work comes (Plumtree.onWork). Not a
-   * repeating timer: an idle node is not woken ten times a second for nothing.
-   */
-  private armLazyFlush(): void {
-    if (this.lazyTimer !== null || !this.running) return;
-    const tree = this.broadcastRelay.tree;
-    if (!tree.hasWork()) return;
-    this.lazyTimer = this.env.clock.setTimer(
-      () => {
-        this.lazyTimer = null;
-        this.broadcastRelay.tick(this.now(), (id) => this.gossip.known(id, this.now()));
-        this.armLazyFlush();
-      },
-      tree.settings.lazyFlushMs,
-      true,
-    );
   }
 
   /** One maintenance pass (see peer-maintenance.ts); skipped while stopped or isolated. */
