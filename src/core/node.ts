@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
 import type { Listener } from '../io/transport.ts';
 import { toHex } from '../bytes.ts';
-import { StrongcastError, type ErrorCode } from '../errors.ts';
+import { StrongcastError } from '../errors.ts';
 import { encodeFrame, sealedFrameBytes } from '../wire/framing.ts';
 import { encodeGossipFrame } from '../wire/gossip-codec.ts';
 import { GossipCore, consensusId, gossipId, gossipSignedBytes } from '../gossip/gossip-core.ts';
@@ -18,20 +18,20 @@ import { plumtreeDefaults } from '../gossip/plumtree.ts';
 import type { TreeMessageType } from '../gossip/recent-frames.ts';
 import { makeNoiseIdentity, type LocalHello } from '../peers/handshake.ts';
 import type { PeerConnection, ConnectionContext } from '../net/peer-connection.ts';
-import { PeerTable, listenAddressOf, type PeerTableHost } from '../peers/peer-table.ts';
+import { PeerTable, type PeerTableHost } from '../peers/peer-table.ts';
 import { RequestInterval } from '../peers/request-interval.ts';
 import { TurnBudget } from '../net/turn-budget.ts';
 import { TurnFlush } from '../net/turn-flush.ts';
 import { OverloadGate } from '../net/overload-gate.ts';
 import type { Clock, Timer } from '../io/clock.ts';
 import { OffenceLedger } from '../peers/offence-ledger.ts';
-import type { ConsensusNodePort, ConsensusPort, NodeEnvironment, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
+import type { ConsensusNodePort, ConsensusPort, NodeEnvironment, NodeEvents, NodeStats, PeerInfo, SyncPort } from './node-types.ts';
 import { PeerMaintainer } from '../peers/peer-maintenance.ts';
 import { Flooding, type FloodHost } from './flooding.ts';
 import { PeerExchange, type ExchangeHost } from './peer-exchange.ts';
-import { AddressBook, normalizeHost } from '../peers/address-book.ts';
+import { AddressBook } from '../peers/address-book.ts';
 import type { AddressBookSnapshot } from '../peers/address-book-snapshot.ts';
-import { DEFAULT_NETWORK_ID, checkAddressBookOption, parseHostPort, parsePeerAddress, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
+import { DEFAULT_NETWORK_ID, checkAddressBookOption, parsePeerAddress, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
 import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type OutcomeMessage, type PeerAddress } from '../wire/schema.ts';
 import { outcomeId } from '../consensus/outcome.ts';
 import { generateIdentity, type Identity } from '../crypto/keys.ts';
@@ -42,6 +42,7 @@ import { logError, silentLogger, type Logger } from '../log.ts';
 import { TrafficCounters } from './traffic.ts';
 import { nodeStats, peerInfos } from './node-status.ts';
 import { LazyFlush } from './lazy-flush.ts';
+import { PeerLifecycle, type PeerLifecycleHost } from './peer-lifecycle.ts';
 
 
 export { getPeersIntervalMs } from './peer-exchange.ts';
@@ -92,6 +93,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private readonly getChainAnswers = new RequestInterval(getChainIntervalMs);
   private readonly flooding: Flooding;
   private readonly exchange: PeerExchange;
+  /** What the node does as peers open, close and misbehave (peer-lifecycle.ts). */
+  private readonly lifecycle: PeerLifecycle;
   /** Until this time the node is cut off (fault testing): no connections in or out. */
   private isolatedUntilMs = 0;
   private seq: number;
@@ -156,6 +159,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.lazyFlush = new LazyFlush(this.broadcastRelay, env.clock, this.now, (id) => this.gossip.known(id, this.now()));
     this.exchange = new PeerExchange(this.exchangeHost());
     this.maintainer = new PeerMaintainer(options.peers ?? [], this.addresses, { ...this.limits, peerExchange: this.peerExchange }, this.exchange.maintenanceHost());
+    this.lifecycle = new PeerLifecycle(this.lifecycleHost());
     // Sequence numbers start from the clock so a restarted node never reuses one (ids would collide).
     this.seq = this.now() * 1000;
   }
@@ -427,7 +431,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       events: {
         onOpen: (c) => this.table.onOpen(c),
         onMessage: (c, m, frameBytes) => this.onMessage(c, m, frameBytes),
-        onOffence: (c, code, reason) => this.onOffence(c, code, reason),
+        onOffence: (c, code, reason) => this.lifecycle.offence(c, code, reason),
         onClose: (c, code, reason) => this.table.onClose(c, code, reason),
       },
     };
@@ -466,49 +470,10 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       isIpBanned: (ip, now) => this.ledger.ips.isBanned(ip, now),
       connectionContext: (outbound, expectedKeyHex) => this.connectionContext(outbound, expectedKeyHex),
       netGroupRank: (group) => createHash('sha256').update(this.evictionKey).update(group).digest().readUInt32BE(0),
-      peerOpened: (c) => this.onPeerOpened(c),
-      peerClosed: (c, code, reason) => this.onPeerClosed(c, code, reason),
+      peerOpened: (c) => this.lifecycle.opened(c),
+      peerClosed: (c, code, reason) => this.lifecycle.closed(c, code, reason),
       dialedDuplicate: (c) => this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, false),
     };
-  }
-
-  private onPeerOpened(c: PeerConnection): void {
-    this.broadcastRelay.peerUp(c.peerId);
-    const listen = listenAddressOf(c);
-    // An address we dialed and reached is proven (tried); one a peer announced for itself is hearsay (new).
-    if (c.outbound) this.addresses.markGood({ id: c.peerHello!.key, host: c.remoteAddress, port: c.remotePort }, this.now());
-    else if (listen) this.addresses.add({ id: c.peerHello!.key, ...parseHostPort(listen) }, c.remoteAddress, this.now());
-    if (c.outbound) this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, true);
-    const ev: PeerEvent = { state: 'connected', id: c.peerId, addr: listen ?? c.addr, socket: c.addr, outbound: c.outbound };
-    this.log.info('peer connected', { id: c.peerId.slice(0, 16), addr: ev.addr, socket: c.addr, outbound: c.outbound });
-    this.notify(() => this.emit('peer', ev));
-    if (this.peerExchange) this.exchange.ask(c);
-  }
-
-  private onPeerClosed(c: PeerConnection, code: ErrorCode, reason: string): void {
-    this.broadcastRelay.peerDown(c.peerId);
-    this.getChainAnswers.forget(c.peerId);
-    this.exchange.forget(c.peerId);
-    if (code === 'ERR_EVICTED' && c.outbound) this.maintainer.noteEvicted(c.peerId);
-    const addr = listenAddressOf(c) ?? c.addr;
-    const ev: PeerEvent = { state: 'disconnected', id: c.peerId, addr, socket: c.addr, outbound: c.outbound, code, reason };
-    this.log.info('peer disconnected', { id: c.peerId.slice(0, 16), addr, socket: c.addr, code, reason });
-    this.notify(() => this.emit('peer', ev));
-  }
-
-  private onOffence(c: PeerConnection, code: ErrorCode, reason: string): void {
-    const now = this.now();
-    const ip = normalizeHost(c.remoteAddress);
-    this.counters.offences++;
-    const { score, banned, ipBanned } = this.ledger.charge({ peerId: c.peerId, proven: c.wasOpen, ip }, code, now);
-    if (ipBanned) this.log.warn('address banned: its keys were banned', { ip, keyBans: this.limits.keyBansPerIpMax });
-    const ev: OffenceEvent = { peer: c.peerId, addr: c.addr, code, reason, score, banned };
-    this.log.warn('peer offence', { id: c.peerId.slice(0, 16), addr: c.addr, code, reason, score: Math.round(score), banned });
-    this.notify(() => this.emit('offence', ev));
-    if (banned && c.state !== 'closed') {
-      this.counters.bans++;
-      c.close('ERR_BANNED', `banned for misbehaviour (last: ${code})`);
-    }
   }
 
   private onMessage(c: PeerConnection, msg: Message, frameBytes: number): void {
@@ -576,9 +541,28 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       openPeers: this.open,
       now: this.now,
       consensusPort: () => this.consensus,
-      offence: (c, code, reason) => this.onOffence(c, code, reason),
+      offence: (c, code, reason) => this.lifecycle.offence(c, code, reason),
       checkEnded: (consensus) => (consensus ? this.consensusGate : this.gate).release(),
       deliver: (d) => this.notify(() => this.emit('message', d)),
+    };
+  }
+
+  /** What the peer lifecycle sees of this node. */
+  private lifecycleHost(): PeerLifecycleHost {
+    return {
+      log: this.log,
+      now: this.now,
+      limits: this.limits,
+      counters: this.counters,
+      ledger: this.ledger,
+      addresses: this.addresses,
+      maintainer: this.maintainer,
+      broadcastRelay: this.broadcastRelay,
+      exchange: this.exchange,
+      peerExchange: this.peerExchange,
+      getChainAnswers: this.getChainAnswers,
+      emitPeer: (ev) => this.notify(() => this.emit('peer', ev)),
+      emitOffence: (ev) => this.notify(() => this.emit('offence', ev)),
     };
   }
 
@@ -594,7 +578,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       table: this.table,
       counters: this.counters,
       replyTimeoutMs: this.limits.peersReplyTimeoutMs,
-      offence: (c, code, reason) => this.onOffence(c, code, reason),
+      offence: (c, code, reason) => this.lifecycle.offence(c, code, reason),
       send: (c, msg) => this.sendOn(c, msg),
       maintain: (ask) => this.maintain(ask),
     };
