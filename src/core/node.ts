@@ -29,9 +29,9 @@ import type { ConsensusNodePort, ConsensusPort, NodeEnvironment, NodeEvents, Nod
 import { PeerMaintainer } from '../peers/peer-maintenance.ts';
 import { Flooding, type FloodHost } from './flooding.ts';
 import { PeerExchange, type ExchangeHost } from './peer-exchange.ts';
-import { AddressBook } from '../peers/address-book.ts';
+import type { AddressBook } from '../peers/address-book.ts';
 import type { AddressBookSnapshot } from '../peers/address-book-snapshot.ts';
-import { DEFAULT_NETWORK_ID, checkAddressBookOption, parsePeerAddress, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
+import { DEFAULT_NETWORK_ID, parsePeerAddress, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
 import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type OutcomeMessage, type PeerAddress } from '../wire/schema.ts';
 import { outcomeId } from '../consensus/outcome.ts';
 import { generateIdentity, type Identity } from '../crypto/keys.ts';
@@ -42,6 +42,7 @@ import { logError, silentLogger, type Logger } from '../log.ts';
 import { TrafficCounters } from './traffic.ts';
 import { nodeStats, peerInfos } from './node-status.ts';
 import { LazyFlush } from './lazy-flush.ts';
+import { startAddressBook } from './node-address-book.ts';
 import { PeerLifecycle, type PeerLifecycleHost } from './peer-lifecycle.ts';
 
 
@@ -154,7 +155,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     const { banScore, banMs, keyBansPerIpMax } = this.limits;
     this.ledger = new OffenceLedger({ banScore, banMs, keyBansPerIpMax, banIps: options.banIps ?? true, ipLimitsOnLoopback: this.ipLimitsOnLoopback });
     this.evictionKey = env.random.bytes(16);
-    this.addresses = this.addressBookFrom(options);
+    const { knownAddressesMax } = this.limits;
+    this.addresses = startAddressBook(options, { selfId: this.id, knownAddressesMax, evictionKey: this.evictionKey, random: env.random, log: this.log });
     this.flooding = new Flooding(this.floodHost());
     this.lazyFlush = new LazyFlush(this.broadcastRelay, env.clock, this.now, (id) => this.gossip.known(id, this.now()));
     this.exchange = new PeerExchange(this.exchangeHost());
@@ -435,27 +437,6 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
         onClose: (c, code, reason) => this.table.onClose(c, code, reason),
       },
     };
-  }
-
-  /**
-   * The address book: a saved one restored under its own key (the same key puts every address back in the
-   * bucket it had, and tried ones stay tried), then the knownPeers added as new. The eviction key is not
-   * kept: it ranks the peers connected now, all of them new after a restart, so keeping it would buy
-   * nothing, and a fresh one makes a ranking learned by probing us worthless once we restart. Without a
-   * saved book the address key is the eviction key's draw, so a run draws the same randomness as before
-   * books were saved (seeded simulations stay as recorded); the book's hashes are tagged, so the two uses
-   * of one key never hash the same input.
-   */
-  private addressBookFrom(options: NodeOptions): AddressBook {
-    const saved = checkAddressBookOption(options.addressBook);
-    const book = new AddressBook(this.limits.knownAddressesMax, { secret: saved ? new Uint8Array(saved.key) : this.evictionKey, random: () => this.env.random.next() });
-    if (saved) {
-      const counts = book.restore(saved.entries.filter((e) => toHex(e.id) !== this.id));
-      this.log.info('address book restored', { ...counts, entries: saved.entries.length });
-    }
-    // Addresses saved by an earlier run were vetted then: each is its own source, so they spread over buckets.
-    for (const a of options.knownPeers ?? []) if (toHex(a.id) !== this.id) book.add(a, a.host, 0);
-    return book;
   }
 
   private peerTableHost(): PeerTableHost {
