@@ -12,62 +12,24 @@
  * dialer after the last handshake message is never counted as an open peer by it.
  */
 import { concatBytes, toHex } from '../bytes.ts';
-import type { Clock, Timer } from '../io/clock.ts';
-import type { Random } from '../io/random.ts';
+import type { Timer } from '../io/clock.ts';
 import type { Link } from '../io/transport.ts';
 import { ErrorCodes, isStrongcastError, type ErrorCode, type StrongcastError } from '../errors.ts';
 import { encodeFrame, sealedFrameBytes, type DecodeMeter } from '../wire/framing.ts';
-import { checkHello, type HelloContext, type LocalHello, type PeerHello, type SignatureCheck } from '../peers/handshake.ts';
+import { checkHello, type PeerHello, type SignatureCheck } from '../peers/handshake.ts';
 import { encodeNoiseFrame, type HandshakeFrame } from '../wire/handshake-frames.ts';
 import { WriteCoalescer } from './write-coalescer.ts';
-import type { TurnFlush } from './turn-flush.ts';
 import { RateHolds } from './rate-holds.ts';
 import { SecureChannel } from './secure-channel.ts';
 import type { Message, MessageType } from '../wire/schema.ts';
-import type { Verifier } from '../crypto/verifier.ts';
-import type { NodeLimits } from '../core/node-options.ts';
-import type { DeferredWork, TurnBudget } from './turn-budget.ts';
-import type { OverloadGate } from './overload-gate.ts';
+import type { ConnectionContext } from './connection-context.ts';
+import type { DeferredWork } from './turn-budget.ts';
 import { PeerWork } from './peer-work.ts';
 import { Inbox } from './inbox.ts';
 import { Outbox } from './outbox.ts';
 
 /** Lifecycle of a connection. */
 export type ConnectionState = 'handshaking' | 'open' | 'closed';
-
-/** What a connection tells its owner. */
-export interface ConnectionEvents {
-  /** Handshake done: the peer proved its key and the channel is sealed. */
-  onOpen(c: PeerConnection): void;
-  /** A message after the handshake (not ping/pong, which the connection answers itself). */
-  onMessage(c: PeerConnection, msg: Message, frameBytes: number): void;
-  /** Misbehaviour to score; `points` is the penalty. */
-  onOffence(c: PeerConnection, code: ErrorCode, reason: string): void;
-  /** Closed, for any reason, exactly once. */
-  onClose(c: PeerConnection, code: ErrorCode, reason: string): void;
-}
-
-/** Everything a connection needs from the node. */
-export interface ConnectionContext {
-  local: LocalHello;
-  verifier: Verifier;
-  helloContext: HelloContext;
-  limits: NodeLimits;
-  clock: Clock;
-  random: Random;
-  /** The node's budget of work per event-loop turn, shared by all its connections. */
-  turn: TurnBudget;
-  /** The node's end-of-turn flush of held writes, shared by all its connections. @default one of the connection's own */
-  turnFlush?: TurnFlush;
-  /** Room among the node's broadcasts being verified; without it, broadcasts are never held for it. */
-  gate?: OverloadGate;
-  /** Room among the node's consensus messages being checked; without it, they are never held for it. */
-  consensusGate?: OverloadGate;
-  events: ConnectionEvents;
-  /** Frames per direction between rekeys; only tests lower it (both ends must agree). @default REKEY_INTERVAL_MESSAGES */
-  rekeyIntervalMessages?: number;
-}
-
 
 /**
  * Sealed bytes a dialer may send right behind its last handshake message, before our verdict on its identity.
