@@ -27,6 +27,7 @@ import type { DeferredWork } from './turn-budget.ts';
 import { PeerWork } from './peer-work.ts';
 import { Inbox } from './inbox.ts';
 import { Outbox } from './outbox.ts';
+import { Keepalive } from './keepalive.ts';
 
 /** Lifecycle of a connection. */
 export type ConnectionState = 'handshaking' | 'open' | 'closed';
@@ -93,11 +94,8 @@ export class PeerConnection implements DeferredWork {
    */
   lastUsefulMs = 0;
   private lastHeardMs: number;
-  private pingSeq = 0;
-  /** Our latest ping's number and when it left. Random, as Bitcoin Core's ping nonce: a peer that could
-   * guess it would answer before the ping arrived and look faster than it is. */
-  private pingNonce = -1;
-  private pingSentMs = 0;
+  /** Pings, the idle timeout and the round trips of the pongs (keepalive.ts). */
+  private readonly keepalive: Keepalive;
   /** Holds this connection's writes until the next flush. */
   private readonly writer: WriteCoalescer;
   /**
@@ -121,6 +119,12 @@ export class PeerConnection implements DeferredWork {
     this.lastHeardMs = clock.now();
     this.work = new PeerWork(this, ctx);
     this.writer = new WriteCoalescer(link, clock, limits.writeCoalesceMs, this.stats, () => this.handOff(), ctx.turnFlush);
+    this.keepalive = new Keepalive(limits, clock, ctx.random, {
+      lastHeardMs: () => this.lastHeardMs,
+      paused: () => this.paused,
+      send: (msg) => this.send(msg),
+      close: (code, reason) => this.close(code, reason),
+    });
     this.rates = new RateHolds(limits, clock, { bytesRepaid: () => this.updateReading(), messagesRepaid: () => this.onMessagesRepaid() }, this.stats);
   }
 
@@ -436,9 +440,11 @@ export class PeerConnection implements DeferredWork {
       case 'ping':
         this.send({ t: 'pong', n: msg.n });
         return;
-      case 'pong':
-        if (msg.n === this.pingNonce) this.minRttMs = Math.min(this.minRttMs, this.lastHeardMs - this.pingSentMs);
+      case 'pong': {
+        const rttMs = this.keepalive.rttOf(msg.n, this.lastHeardMs);
+        if (rttMs !== null) this.minRttMs = Math.min(this.minRttMs, rttMs);
         return;
+      }
       case 'reject':
         return this.close(this.rejectCode(msg.code), `peer closed: ${msg.reason}`, false);
       default:
@@ -542,27 +548,11 @@ export class PeerConnection implements DeferredWork {
   private open(): void {
     this.state = 'open';
     this.wasOpen = true;
-    if (!this.outbound) this.send({ t: 'ping', n: ++this.pingSeq });
-    this.startKeepalive();
+    if (!this.outbound) this.send(this.keepalive.firstPing());
+    this.timers.push(this.keepalive.start());
     this.ctx.events.onOpen(this);
     if (this.isClosed()) return;
     if (this.unread !== null) this.rates.chargeBytes(this.unread.byteLength, this.ctx.clock.now());
     this.readUnread();
-  }
-
-  private startKeepalive(): void {
-    const { pingIntervalMs, idleTimeoutMs } = this.ctx.limits;
-    const every = Math.min(pingIntervalMs, Math.max(50, idleTimeoutMs >> 2));
-    const timer = this.ctx.clock.setRepeating(() => {
-      const silentMs = this.ctx.clock.now() - this.lastHeardMs;
-      // Not while we hold its socket unread: the silence would be ours.
-      if (silentMs > idleTimeoutMs && !this.paused) return this.close('ERR_IDLE_TIMEOUT', `silent for ${silentMs} ms`);
-      if (silentMs < pingIntervalMs && this.pingSeq !== 0) return;
-      this.pingSeq++;
-      this.pingSentMs = this.ctx.clock.now();
-      this.pingNonce = Math.floor(this.ctx.random.next() * 2 ** 32);
-      this.send({ t: 'ping', n: this.pingNonce });
-    }, every);
-    this.timers.push(timer);
   }
 }
