@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { createMainThreadVerifier } from '../src/crypto/main-thread-verifier.ts';
 import { StrongcastError } from '../src/errors.ts';
 import { resolveLimits } from '../src/core/node-options.ts';
-import { earlyBytesMax } from '../src/net/peer-connection.ts';
+import { earlyBytesMax } from '../src/net/connection-handshake.ts';
 import { TurnBudget, turnBudgetDefaults, type DeferredWork, type WorkPriority } from '../src/net/turn-budget.ts';
 import { nextTurn, openMemoryConnection, range, sealedGetchainBytes, startMemoryConnection, type MemoryConnection } from './helpers/memory-connection.ts';
 

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
 import type { Listener } from '../io/transport.ts';
 import { toHex } from '../bytes.ts';
-import { StrongcastError, type ErrorCode } from '../errors.ts';
+import { StrongcastError } from '../errors.ts';
 import { encodeFrame, sealedFrameBytes } from '../wire/framing.ts';
 import { encodeGossipFrame } from '../wire/gossip-codec.ts';
 import { GossipCore, consensusId, gossipId, gossipSignedBytes } from '../gossip/gossip-core.ts';
@@ -17,21 +17,22 @@ import { BroadcastRelay } from '../gossip/broadcast-relay.ts';
 import { plumtreeDefaults } from '../gossip/plumtree.ts';
 import type { TreeMessageType } from '../gossip/recent-frames.ts';
 import { makeNoiseIdentity, type LocalHello } from '../peers/handshake.ts';
-import type { PeerConnection, ConnectionContext } from '../net/peer-connection.ts';
-import { PeerTable, listenAddressOf, type PeerTableHost } from '../peers/peer-table.ts';
+import type { PeerConnection } from '../net/peer-connection.ts';
+import type { ConnectionContext } from '../net/connection-context.ts';
+import { PeerTable, type PeerTableHost } from '../peers/peer-table.ts';
 import { RequestInterval } from '../peers/request-interval.ts';
 import { TurnBudget } from '../net/turn-budget.ts';
 import { TurnFlush } from '../net/turn-flush.ts';
 import { OverloadGate } from '../net/overload-gate.ts';
 import type { Clock, Timer } from '../io/clock.ts';
 import { OffenceLedger } from '../peers/offence-ledger.ts';
-import type { ConsensusNodePort, ConsensusPort, NodeEnvironment, NodeEvents, NodeStats, OffenceEvent, PeerEvent, PeerInfo, SyncPort } from './node-types.ts';
+import type { ConsensusNodePort, ConsensusPort, NodeEnvironment, NodeEvents, NodeStats, PeerInfo, SyncPort } from './node-types.ts';
 import { PeerMaintainer } from '../peers/peer-maintenance.ts';
 import { Flooding, type FloodHost } from './flooding.ts';
 import { PeerExchange, type ExchangeHost } from './peer-exchange.ts';
-import { AddressBook, normalizeHost } from '../peers/address-book.ts';
+import type { AddressBook } from '../peers/address-book.ts';
 import type { AddressBookSnapshot } from '../peers/address-book-snapshot.ts';
-import { DEFAULT_NETWORK_ID, checkAddressBookOption, parseHostPort, parsePeerAddress, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
+import { DEFAULT_NETWORK_ID, parsePeerAddress, resolveLimits, resolvePort, type NodeLimits, type NodeOptions } from './node-options.ts';
 import { schemaLimits, type ConsensusMessage, type GossipMessage, type Message, type OutcomeMessage, type PeerAddress } from '../wire/schema.ts';
 import { outcomeId } from '../consensus/outcome.ts';
 import { generateIdentity, type Identity } from '../crypto/keys.ts';
@@ -40,6 +41,10 @@ import type { Verifier } from '../crypto/verifier.ts';
 import { blockHash } from '../consensus/block.ts';
 import { logError, silentLogger, type Logger } from '../log.ts';
 import { TrafficCounters } from './traffic.ts';
+import { nodeStats, peerInfos } from './node-status.ts';
+import { LazyFlush } from './lazy-flush.ts';
+import { startAddressBook } from './node-address-book.ts';
+import { PeerLifecycle, type PeerLifecycleHost } from './peer-lifecycle.ts';
 
 
 export { getPeersIntervalMs } from './peer-exchange.ts';
@@ -90,11 +95,14 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
   private readonly getChainAnswers = new RequestInterval(getChainIntervalMs);
   private readonly flooding: Flooding;
   private readonly exchange: PeerExchange;
+  /** What the node does as peers open, close and misbehave (peer-lifecycle.ts). */
+  private readonly lifecycle: PeerLifecycle;
   /** Until this time the node is cut off (fault testing): no connections in or out. */
   private isolatedUntilMs = 0;
   private seq: number;
   private maintainTimer: Timer | null = null;
-  private lazyTimer: Timer | null = null;
+  /** The broadcast tree's tick, on a timer while the tree has work (lazy-flush.ts). */
+  private readonly lazyFlush: LazyFlush;
   private running = false;
   /** Counters for status views and tests. */
   readonly counters = { delivered: 0, published: 0, relayedFrames: 0, badSignatures: 0, offences: 0, bans: 0, unsolicitedPeers: 0 };
@@ -148,10 +156,13 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     const { banScore, banMs, keyBansPerIpMax } = this.limits;
     this.ledger = new OffenceLedger({ banScore, banMs, keyBansPerIpMax, banIps: options.banIps ?? true, ipLimitsOnLoopback: this.ipLimitsOnLoopback });
     this.evictionKey = env.random.bytes(16);
-    this.addresses = this.addressBookFrom(options);
+    const { knownAddressesMax } = this.limits;
+    this.addresses = startAddressBook(options, { selfId: this.id, knownAddressesMax, evictionKey: this.evictionKey, random: env.random, log: this.log });
     this.flooding = new Flooding(this.floodHost());
+    this.lazyFlush = new LazyFlush(this.broadcastRelay, env.clock, this.now, (id) => this.gossip.known(id, this.now()));
     this.exchange = new PeerExchange(this.exchangeHost());
     this.maintainer = new PeerMaintainer(options.peers ?? [], this.addresses, { ...this.limits, peerExchange: this.peerExchange }, this.exchange.maintenanceHost());
+    this.lifecycle = new PeerLifecycle(this.lifecycleHost());
     // Sequence numbers start from the clock so a restarted node never reuses one (ids would collide).
     this.seq = this.now() * 1000;
   }
@@ -180,11 +191,7 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     this.running = true;
     const clock = this.env.clock;
     this.maintainTimer = clock.setRepeating(() => this.maintain(), this.limits.maintainIntervalMs);
-    const tree = this.broadcastRelay.tree;
-    if (tree.lazyPush) {
-      tree.onWork = () => this.armLazyFlush();
-      this.armLazyFlush();
-    }
+    this.lazyFlush.start();
     const info = { host: this.host, port: this.port, id: this.id };
     this.log.info('listening', info);
     this.emit('listening', info);
@@ -197,9 +204,8 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
     if (!this.running) return;
     this.running = false;
     this.maintainTimer?.cancel();
-    this.lazyTimer?.cancel();
+    this.lazyFlush.stop();
     this.maintainTimer = null;
-    this.lazyTimer = null;
     this.table.closeAll('ERR_CONNECTION_CLOSED', 'node shutting down');
     // What follows the verdicts that came back and waited for a turn is done now (closed, it only settles).
     this.turn.finish();
@@ -288,35 +294,13 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
 
   /** Open peers. */
   peers(): PeerInfo[] {
-    return [...this.open.values()].map((c) => ({
-      id: c.peerId,
-      addr: c.addr,
-      listen: listenAddressOf(c),
-      outbound: c.outbound,
-      ...c.stats,
-      writeQueuedBytes: c.writeQueuedBytes,
-    }));
+    return peerInfos(this.open);
   }
 
   /** Totals since start. */
   stats(): NodeStats {
-    const t = this.table.totals();
-    const { delivered, published, relayedFrames, offences, bans } = this.counters;
-    const r = this.broadcastRelay.counters;
-    const tree = {
-      ihaveFrames: r.ihaveFrames,
-      graftFrames: r.graftFrames,
-      pruneFrames: r.pruneFrames,
-      graftServed: r.graftServed,
-      eagerDeferred: r.eagerDeferred,
-      graftHeld: r.graftHeld,
-      newOriginAnnounced: r.newOriginAnnounced,
-      writeQueuedBytes: this.writeQueuedBytesTotal(),
-      ...this.broadcastRelay.tree.sizes,
-    };
-    const framesByType = { in: { ...this.traffic.in }, out: { ...this.traffic.out } };
-    const bytesByType = { in: { ...this.traffic.bytesIn }, out: { ...this.traffic.bytesOut } };
-    return { peers: this.open.size, delivered, published, relayedFrames, ...t, duplicates: this.gossip.counters.duplicates, offences, bans, turnsCut: this.turn.counters.turnsCut, tree, framesByType, bytesByType };
+    const { table, counters, broadcastRelay, gossip, traffic, turn } = this;
+    return nodeStats({ table, counters, broadcastRelay, gossip, traffic, turn, writeQueuedBytesTotal: () => this.writeQueuedBytesTotal() });
   }
 
   /** Signs and floods a broadcast. Resolves with its id once sent to every open peer. */
@@ -450,31 +434,10 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       events: {
         onOpen: (c) => this.table.onOpen(c),
         onMessage: (c, m, frameBytes) => this.onMessage(c, m, frameBytes),
-        onOffence: (c, code, reason) => this.onOffence(c, code, reason),
+        onOffence: (c, code, reason) => this.lifecycle.offence(c, code, reason),
         onClose: (c, code, reason) => this.table.onClose(c, code, reason),
       },
     };
-  }
-
-  /**
-   * The address book: a saved one restored under its own key (the same key puts every address back in the
-   * bucket it had, and tried ones stay tried), then the knownPeers added as new. The eviction key is not
-   * kept: it ranks the peers connected now, all of them new after a restart, so keeping it would buy
-   * nothing, and a fresh one makes a ranking learned by probing us worthless once we restart. Without a
-   * saved book the address key is the eviction key's draw, so a run draws the same randomness as before
-   * books were saved (seeded simulations stay as recorded); the book's hashes are tagged, so the two uses
-   * of one key never hash the same input.
-   */
-  private addressBookFrom(options: NodeOptions): AddressBook {
-    const saved = checkAddressBookOption(options.addressBook);
-    const book = new AddressBook(this.limits.knownAddressesMax, { secret: saved ? new Uint8Array(saved.key) : this.evictionKey, random: () => this.env.random.next() });
-    if (saved) {
-      const counts = book.restore(saved.entries.filter((e) => toHex(e.id) !== this.id));
-      this.log.info('address book restored', { ...counts, entries: saved.entries.length });
-    }
-    // Addresses saved by an earlier run were vetted then: each is its own source, so they spread over buckets.
-    for (const a of options.knownPeers ?? []) if (toHex(a.id) !== this.id) book.add(a, a.host, 0);
-    return book;
   }
 
   private peerTableHost(): PeerTableHost {
@@ -489,49 +452,10 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       isIpBanned: (ip, now) => this.ledger.ips.isBanned(ip, now),
       connectionContext: (outbound, expectedKeyHex) => this.connectionContext(outbound, expectedKeyHex),
       netGroupRank: (group) => createHash('sha256').update(this.evictionKey).update(group).digest().readUInt32BE(0),
-      peerOpened: (c) => this.onPeerOpened(c),
-      peerClosed: (c, code, reason) => this.onPeerClosed(c, code, reason),
+      peerOpened: (c) => this.lifecycle.opened(c),
+      peerClosed: (c, code, reason) => this.lifecycle.closed(c, code, reason),
       dialedDuplicate: (c) => this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, false),
     };
-  }
-
-  private onPeerOpened(c: PeerConnection): void {
-    this.broadcastRelay.peerUp(c.peerId);
-    const listen = listenAddressOf(c);
-    // An address we dialed and reached is proven (tried); one a peer announced for itself is hearsay (new).
-    if (c.outbound) this.addresses.markGood({ id: c.peerHello!.key, host: c.remoteAddress, port: c.remotePort }, this.now());
-    else if (listen) this.addresses.add({ id: c.peerHello!.key, ...parseHostPort(listen) }, c.remoteAddress, this.now());
-    if (c.outbound) this.maintainer.noteReached(c.remoteAddress, c.remotePort, c.peerId, true);
-    const ev: PeerEvent = { state: 'connected', id: c.peerId, addr: listen ?? c.addr, socket: c.addr, outbound: c.outbound };
-    this.log.info('peer connected', { id: c.peerId.slice(0, 16), addr: ev.addr, socket: c.addr, outbound: c.outbound });
-    this.notify(() => this.emit('peer', ev));
-    if (this.peerExchange) this.exchange.ask(c);
-  }
-
-  private onPeerClosed(c: PeerConnection, code: ErrorCode, reason: string): void {
-    this.broadcastRelay.peerDown(c.peerId);
-    this.getChainAnswers.forget(c.peerId);
-    this.exchange.forget(c.peerId);
-    if (code === 'ERR_EVICTED' && c.outbound) this.maintainer.noteEvicted(c.peerId);
-    const addr = listenAddressOf(c) ?? c.addr;
-    const ev: PeerEvent = { state: 'disconnected', id: c.peerId, addr, socket: c.addr, outbound: c.outbound, code, reason };
-    this.log.info('peer disconnected', { id: c.peerId.slice(0, 16), addr, socket: c.addr, code, reason });
-    this.notify(() => this.emit('peer', ev));
-  }
-
-  private onOffence(c: PeerConnection, code: ErrorCode, reason: string): void {
-    const now = this.now();
-    const ip = normalizeHost(c.remoteAddress);
-    this.counters.offences++;
-    const { score, banned, ipBanned } = this.ledger.charge({ peerId: c.peerId, proven: c.wasOpen, ip }, code, now);
-    if (ipBanned) this.log.warn('address banned: its keys were banned', { ip, keyBans: this.limits.keyBansPerIpMax });
-    const ev: OffenceEvent = { peer: c.peerId, addr: c.addr, code, reason, score, banned };
-    this.log.warn('peer offence', { id: c.peerId.slice(0, 16), addr: c.addr, code, reason, score: Math.round(score), banned });
-    this.notify(() => this.emit('offence', ev));
-    if (banned && c.state !== 'closed') {
-      this.counters.bans++;
-      c.close('ERR_BANNED', `banned for misbehaviour (last: ${code})`);
-    }
   }
 
   private onMessage(c: PeerConnection, msg: Message, frameBytes: number): void {
@@ -599,9 +523,28 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       openPeers: this.open,
       now: this.now,
       consensusPort: () => this.consensus,
-      offence: (c, code, reason) => this.onOffence(c, code, reason),
+      offence: (c, code, reason) => this.lifecycle.offence(c, code, reason),
       checkEnded: (consensus) => (consensus ? this.consensusGate : this.gate).release(),
       deliver: (d) => this.notify(() => this.emit('message', d)),
+    };
+  }
+
+  /** What the peer lifecycle sees of this node. */
+  private lifecycleHost(): PeerLifecycleHost {
+    return {
+      log: this.log,
+      now: this.now,
+      limits: this.limits,
+      counters: this.counters,
+      ledger: this.ledger,
+      addresses: this.addresses,
+      maintainer: this.maintainer,
+      broadcastRelay: this.broadcastRelay,
+      exchange: this.exchange,
+      peerExchange: this.peerExchange,
+      getChainAnswers: this.getChainAnswers,
+      emitPeer: (ev) => this.notify(() => this.emit('peer', ev)),
+      emitOffence: (ev) => this.notify(() => this.emit('offence', ev)),
     };
   }
 
@@ -617,30 +560,10 @@ export class StrongcastNode extends EventEmitter<NodeEvents> implements Consensu
       table: this.table,
       counters: this.counters,
       replyTimeoutMs: this.limits.peersReplyTimeoutMs,
-      offence: (c, code, reason) => this.onOffence(c, code, reason),
+      offence: (c, code, reason) => this.lifecycle.offence(c, code, reason),
       send: (c, msg) => this.sendOn(c, msg),
       maintain: (ask) => this.maintain(ask),
     };
-  }
-
-  /**
-   * Runs the broadcast tree's tick (IHAVE announcements, GRAFTs of overdue ids) lazyFlushMs from now, and
-   * again every lazyFlushMs while it has work; the tree calls this when work comes (Plumtree.onWork). Not a
-   * repeating timer: an idle node is not woken ten times a second for nothing.
-   */
-  private armLazyFlush(): void {
-    if (this.lazyTimer !== null || !this.running) return;
-    const tree = this.broadcastRelay.tree;
-    if (!tree.hasWork()) return;
-    this.lazyTimer = this.env.clock.setTimer(
-      () => {
-        this.lazyTimer = null;
-        this.broadcastRelay.tick(this.now(), (id) => this.gossip.known(id, this.now()));
-        this.armLazyFlush();
-      },
-      tree.settings.lazyFlushMs,
-      true,
-    );
   }
 
   /** One maintenance pass (see peer-maintenance.ts); skipped while stopped or isolated. */

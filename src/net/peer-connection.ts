@@ -5,78 +5,30 @@
  * node's business. Bad input from the peer closes this connection only, with a reason, and reports an
  * offence for scoring.
  *
- * The handshake (peers/handshake.ts, Noise XX) is driven here, over the connection's SecureChannel
- * (net/secure-channel.ts): handshake frames until the keys exist, and every frame both ways sealed after.
- * The dialer (initiator) counts the connection open when the first sealed frame from the listener arrives
- * (the listener sends a ping as soon as it accepted the dialer's identity), so a listener that refuses the
- * dialer after the last handshake message is never counted as an open peer by it.
+ * Over the connection's SecureChannel (net/secure-channel.ts) go handshake frames until the keys exist, and
+ * every frame both ways sealed after; the handshake's steps and deadlines are connection-handshake.ts.
  */
 import { concatBytes, toHex } from '../bytes.ts';
-import type { Clock, Timer } from '../io/clock.ts';
-import type { Random } from '../io/random.ts';
+import type { Timer } from '../io/clock.ts';
 import type { Link } from '../io/transport.ts';
-import { ErrorCodes, isStrongcastError, type ErrorCode, type StrongcastError } from '../errors.ts';
+import { isStrongcastError, type ErrorCode, type StrongcastError } from '../errors.ts';
 import { encodeFrame, sealedFrameBytes, type DecodeMeter } from '../wire/framing.ts';
-import { checkHello, type HelloContext, type LocalHello, type PeerHello, type SignatureCheck } from '../peers/handshake.ts';
-import { encodeNoiseFrame, type HandshakeFrame } from '../wire/handshake-frames.ts';
+import type { PeerHello } from '../peers/handshake.ts';
+import type { HandshakeFrame } from '../wire/handshake-frames.ts';
 import { WriteCoalescer } from './write-coalescer.ts';
-import type { TurnFlush } from './turn-flush.ts';
 import { RateHolds } from './rate-holds.ts';
 import { SecureChannel } from './secure-channel.ts';
 import type { Message, MessageType } from '../wire/schema.ts';
-import type { Verifier } from '../crypto/verifier.ts';
-import type { NodeLimits } from '../core/node-options.ts';
-import type { DeferredWork, TurnBudget } from './turn-budget.ts';
-import type { OverloadGate } from './overload-gate.ts';
+import type { ConnectionContext } from './connection-context.ts';
+import type { DeferredWork } from './turn-budget.ts';
 import { PeerWork } from './peer-work.ts';
 import { Inbox } from './inbox.ts';
 import { Outbox } from './outbox.ts';
+import { Keepalive } from './keepalive.ts';
+import { ConnectionHandshake, earlyBytesMax, rejectCode } from './connection-handshake.ts';
 
 /** Lifecycle of a connection. */
 export type ConnectionState = 'handshaking' | 'open' | 'closed';
-
-/** What a connection tells its owner. */
-export interface ConnectionEvents {
-  /** Handshake done: the peer proved its key and the channel is sealed. */
-  onOpen(c: PeerConnection): void;
-  /** A message after the handshake (not ping/pong, which the connection answers itself). */
-  onMessage(c: PeerConnection, msg: Message, frameBytes: number): void;
-  /** Misbehaviour to score; `points` is the penalty. */
-  onOffence(c: PeerConnection, code: ErrorCode, reason: string): void;
-  /** Closed, for any reason, exactly once. */
-  onClose(c: PeerConnection, code: ErrorCode, reason: string): void;
-}
-
-/** Everything a connection needs from the node. */
-export interface ConnectionContext {
-  local: LocalHello;
-  verifier: Verifier;
-  helloContext: HelloContext;
-  limits: NodeLimits;
-  clock: Clock;
-  random: Random;
-  /** The node's budget of work per event-loop turn, shared by all its connections. */
-  turn: TurnBudget;
-  /** The node's end-of-turn flush of held writes, shared by all its connections. @default one of the connection's own */
-  turnFlush?: TurnFlush;
-  /** Room among the node's broadcasts being verified; without it, broadcasts are never held for it. */
-  gate?: OverloadGate;
-  /** Room among the node's consensus messages being checked; without it, they are never held for it. */
-  consensusGate?: OverloadGate;
-  events: ConnectionEvents;
-  /** Frames per direction between rekeys; only tests lower it (both ends must agree). @default REKEY_INTERVAL_MESSAGES */
-  rekeyIntervalMessages?: number;
-}
-
-
-/**
- * Sealed bytes a dialer may send right behind its last handshake message, before our verdict on its identity.
- * They are held as they came, not opened or decoded: nothing of a peer's is decoded before it is authenticated
- * but the handshake frames, read by their small parser (issue 16, item 5). An honest dialer sends nothing sealed
- * before the listener's confirmation but perhaps its reject (about 2 KiB at most); reading stops as soon as any
- * byte waits, so this is one read's worth. More is a protocol error.
- */
-export const earlyBytesMax = 64 * 1024;
 
 /** Message types the node verifies before it relays them, by class: broadcasts (inflightMax) and consensus (consensusInflightMax). */
 const broadcastChecked: ReadonlySet<Message['t']> = new Set<Message['t']>(['gossip']);
@@ -103,8 +55,8 @@ export class PeerConnection implements DeferredWork {
   private readonly channel: SecureChannel;
   /** The peer's message and byte rates, as holds on reading (rate-holds.ts). */
   private readonly rates: RateHolds;
-  /** The peer's identity is being verified: what it sent behind it waits, undecoded, in `unread`. */
-  private verdictPending = false;
+  /** The handshake's steps and deadlines; its verdictPending: what the peer sent behind its identity waits in `unread`. */
+  private readonly handshake: ConnectionHandshake;
   /**
    * Bytes read and not yet handled: handshake frames waiting for the turn budget, or sealed frames behind the
    * dialer's last handshake message waiting for our verdict on it. While any wait, the socket is not read.
@@ -131,11 +83,8 @@ export class PeerConnection implements DeferredWork {
    */
   lastUsefulMs = 0;
   private lastHeardMs: number;
-  private pingSeq = 0;
-  /** Our latest ping's number and when it left. Random, as Bitcoin Core's ping nonce: a peer that could
-   * guess it would answer before the ping arrived and look faster than it is. */
-  private pingNonce = -1;
-  private pingSentMs = 0;
+  /** Pings, the idle timeout and the round trips of the pongs (keepalive.ts). */
+  private readonly keepalive: Keepalive;
   /** Holds this connection's writes until the next flush. */
   private readonly writer: WriteCoalescer;
   /**
@@ -159,12 +108,32 @@ export class PeerConnection implements DeferredWork {
     this.lastHeardMs = clock.now();
     this.work = new PeerWork(this, ctx);
     this.writer = new WriteCoalescer(link, clock, limits.writeCoalesceMs, this.stats, () => this.handOff(), ctx.turnFlush);
+    this.keepalive = new Keepalive(limits, clock, ctx.random, {
+      lastHeardMs: () => this.lastHeardMs,
+      paused: () => this.paused,
+      send: (msg) => this.send(msg),
+      close: (code, reason) => this.close(code, reason),
+    });
+    this.handshake = new ConnectionHandshake(outbound, this.channel, ctx, this.addr, this.stats, {
+      handshaking: () => this.state === 'handshaking',
+      closed: () => this.state === 'closed',
+      heardFirst: () => this.stats.framesIn !== 0 || this.unread !== null,
+      write: (bytes) => this.write(bytes),
+      close: (code, reason, tellPeer) => this.close(code, reason, tellPeer),
+      offence: (code, reason) => this.offence(code, reason),
+      identified: (peer) => {
+        this.peerHello = peer;
+        this.peerId = toHex(peer.key);
+      },
+      open: () => this.open(),
+    });
     this.rates = new RateHolds(limits, clock, { bytesRepaid: () => this.updateReading(), messagesRepaid: () => this.onMessagesRepaid() }, this.stats);
   }
 
   /**
    * Starts reading and, when dialing, sends the first handshake message. The handshake must finish within
-   * handshakeTimeoutMs, and a dialer's first message must come within handshakeFirstMessageTimeoutMs.
+   * handshakeTimeoutMs, and a dialer's first message must come within handshakeFirstMessageTimeoutMs
+   * (connection-handshake.ts).
    */
   start(): void {
     this.link.attach({
@@ -172,21 +141,8 @@ export class PeerConnection implements DeferredWork {
       close: (error) => this.close('ERR_CONNECTION_CLOSED', error === undefined ? 'closed by peer' : `socket error: ${error}`, false),
       drain: () => this.writer.drained(),
     });
-    const { handshakeTimeoutMs, handshakeFirstMessageTimeoutMs } = this.ctx.limits;
-    this.timers.push(
-      this.ctx.clock.setTimer(() => {
-        if (this.state === 'handshaking') this.close('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${handshakeTimeoutMs} ms`);
-      }, handshakeTimeoutMs),
-    );
-    if (this.outbound) return this.write(this.channel.firstFrame());
-    // A dialer sends its first message as soon as it is connected: a connection that sends none is cut early.
-    // One whose first message arrived but waits for the turn budget has sent it.
-    const firstMessageTimer = this.ctx.clock.setTimer(() => {
-      if (this.state === 'handshaking' && this.stats.framesIn === 0 && this.unread === null) {
-        this.close('ERR_HANDSHAKE_TIMEOUT', `no first handshake message within ${handshakeFirstMessageTimeoutMs} ms`);
-      }
-    }, handshakeFirstMessageTimeoutMs);
-    this.timers.push(firstMessageTimer);
+    this.timers.push(...this.handshake.startTimers());
+    if (this.outbound) this.write(this.channel.firstFrame());
   }
 
   /** The msgpack work spent on this peer's frames: values walked and bodies unpacked (status and tests). */
@@ -463,7 +419,7 @@ export class PeerConnection implements DeferredWork {
    * they wait, undecoded, for the verdict (holdForVerdict).
    */
   private awaitingAuthVerdict(): boolean {
-    return this.state === 'handshaking' && this.verdictPending;
+    return this.state === 'handshaking' && this.handshake.verdictPending;
   }
 
   private onFrame(msg: Message, frameBytes: number): void {
@@ -474,19 +430,16 @@ export class PeerConnection implements DeferredWork {
       case 'ping':
         this.send({ t: 'pong', n: msg.n });
         return;
-      case 'pong':
-        if (msg.n === this.pingNonce) this.minRttMs = Math.min(this.minRttMs, this.lastHeardMs - this.pingSentMs);
+      case 'pong': {
+        const rttMs = this.keepalive.rttOf(msg.n, this.lastHeardMs);
+        if (rttMs !== null) this.minRttMs = Math.min(this.minRttMs, rttMs);
         return;
+      }
       case 'reject':
-        return this.close(this.rejectCode(msg.code), `peer closed: ${msg.reason}`, false);
+        return this.close(rejectCode(msg.code), `peer closed: ${msg.reason}`, false);
       default:
         this.ctx.events.onMessage(this, msg, frameBytes);
     }
-  }
-
-  /** A peer's reject code, if it is one of ours; anything else is reported as a plain close. */
-  private rejectCode(code: string): ErrorCode {
-    return Object.hasOwn(ErrorCodes, code) ? (code as ErrorCode) : 'ERR_CONNECTION_CLOSED';
   }
 
   /**
@@ -507,63 +460,13 @@ export class PeerConnection implements DeferredWork {
       return this.close(e.code, e.message);
     }
     this.unread = at === bytes.byteLength ? null : bytes.subarray(at);
-    if (frame) this.onHandshakeFrame(frame);
-  }
-
-  private onHandshakeFrame(frame: HandshakeFrame): void {
-    this.stats.framesIn++;
-    if (frame.t === 'reject') return this.close(this.rejectCode(frame.code), `peer refused: ${frame.reason}`, false);
-    const step = this.channel.handshake.receive(frame.message);
-    switch (step.t) {
-      case 'reply':
-        return this.write(encodeNoiseFrame(step.message));
-      case 'refuse':
-        if (step.misbehaved) this.offence(step.code, step.reason);
-        return this.close(step.code, step.reason);
-      case 'identify':
-        return void this.onIdentity(step.peer, step.proof);
-    }
-  }
-
-  /**
-   * The peer's identity arrived: checked against the node (ourselves, banned, full) before the signature
-   * binding its id to its Noise key is verified, and only then does the handshake complete.
-   */
-  private async onIdentity(peer: PeerHello, proof: SignatureCheck): Promise<void> {
-    this.peerHello = peer;
-    this.peerId = toHex(peer.key);
-    // The listener has the keys now (its last message was read): sealed frames behind it wait for the verdict.
-    if (!this.outbound) this.channel.startTransport(this.channel.handshake.complete().keys);
-    const refusal = checkHello(peer, this.ctx.helloContext);
-    // A peer we will not talk to is not an attacker: refused without scoring.
-    if (refusal) return this.close(refusal.code, refusal.reason);
-    this.verdictPending = !this.outbound;
-    let ok = false;
-    try {
-      // In this connection's lane: a joining peer's one check does not wait behind others' broadcasts.
-      [ok = false] = await this.ctx.verifier.verify([proof], this.addr);
-    } catch (e) {
-      return this.close('ERR_POOL', `verifier failed: ${(e as Error).message}`);
-    }
-    if (this.state === 'closed') return;
-    this.verdictPending = false;
-    if (!ok) {
-      this.offence('ERR_BAD_PROOF', 'the signature binding the peer id to its Noise key does not verify');
-      return this.close('ERR_BAD_PROOF', 'the signature binding the peer id to its Noise key does not verify');
-    }
-    if (this.outbound) {
-      // Our last message (-> s, se); we count the connection open on the listener's first sealed frame.
-      const { message, keys } = this.channel.handshake.complete();
-      this.write(encodeNoiseFrame(message!));
-      return this.channel.startTransport(keys);
-    }
-    this.open();
+    if (frame) this.handshake.onFrame(frame);
   }
 
   /** The dialer's first sealed frame from the listener: its acceptance (or its reject). */
   private onConfirmation(msg: Message, frameBytes: number): void {
-    if (msg.t === 'reject') return this.close(this.rejectCode(msg.code), `peer refused: ${msg.reason}`, false);
-    if (!this.outbound || this.verdictPending) {
+    if (msg.t === 'reject') return this.close(rejectCode(msg.code), `peer refused: ${msg.reason}`, false);
+    if (!this.outbound || this.handshake.verdictPending) {
       // unreachable: the listener decodes nothing before its verdict, and the dialer reads no sealed frame before
       this.offence('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
       return this.close('ERR_BAD_HANDSHAKE', `unexpected '${msg.t}' during the handshake`);
@@ -580,27 +483,11 @@ export class PeerConnection implements DeferredWork {
   private open(): void {
     this.state = 'open';
     this.wasOpen = true;
-    if (!this.outbound) this.send({ t: 'ping', n: ++this.pingSeq });
-    this.startKeepalive();
+    if (!this.outbound) this.send(this.keepalive.firstPing());
+    this.timers.push(this.keepalive.start());
     this.ctx.events.onOpen(this);
     if (this.isClosed()) return;
     if (this.unread !== null) this.rates.chargeBytes(this.unread.byteLength, this.ctx.clock.now());
     this.readUnread();
-  }
-
-  private startKeepalive(): void {
-    const { pingIntervalMs, idleTimeoutMs } = this.ctx.limits;
-    const every = Math.min(pingIntervalMs, Math.max(50, idleTimeoutMs >> 2));
-    const timer = this.ctx.clock.setRepeating(() => {
-      const silentMs = this.ctx.clock.now() - this.lastHeardMs;
-      // Not while we hold its socket unread: the silence would be ours.
-      if (silentMs > idleTimeoutMs && !this.paused) return this.close('ERR_IDLE_TIMEOUT', `silent for ${silentMs} ms`);
-      if (silentMs < pingIntervalMs && this.pingSeq !== 0) return;
-      this.pingSeq++;
-      this.pingSentMs = this.ctx.clock.now();
-      this.pingNonce = Math.floor(this.ctx.random.next() * 2 ** 32);
-      this.send({ t: 'ping', n: this.pingNonce });
-    }, every);
-    this.timers.push(timer);
   }
 }

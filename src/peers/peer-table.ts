@@ -15,7 +15,8 @@ import { HandshakeStrikes } from './handshake-strikes.ts';
 import { HandshakeRate, handshakeRateSource as rateSource } from './handshake-rate.ts';
 import { SourceChurn, arrivalSource } from './source-churn.ts';
 import { isLoopback } from './offences.ts';
-import { PeerConnection, type ConnectionContext } from '../net/peer-connection.ts';
+import { PeerConnection } from '../net/peer-connection.ts';
+import type { ConnectionContext } from '../net/connection-context.ts';
 import type { NodeLimits } from '../core/node-options.ts';
 import type { Logger } from '../log.ts';
 
