@@ -18,7 +18,7 @@
  */
 import { concatBytes, toHex } from '../bytes.ts';
 import { StrongcastError, assert, type ErrorCode } from '../errors.ts';
-import { SIGNATURE_BYTES, type ConsensusMessage, type WireBlock } from '../wire/schema.ts';
+import { SIGNATURE_BYTES, type ConsensusMessage, type DecidedRun, type WireBlock } from '../wire/schema.ts';
 import { hasBit, maskOf, withBit } from './bitmask.ts';
 import { blockHash, type ChainBlock, type InstanceId } from './block.ts';
 import { Chain, nextTip, type ChainTip } from './chain.ts';
@@ -281,6 +281,15 @@ export class DolevStrong {
    */
   get decidedThrough(): number | null {
     return Number.isFinite(this.#scannedThrough) ? this.#scannedThrough : null;
+  }
+
+  /**
+   * While catching up: the start rounds this node has decided itself in synchrony since it last found itself
+   * out, and the blocks it decided and holds there, at most `blocksMax` (HeldDecisions.run); null when not
+   * syncing. What its chain statement states per instance (catch-up.ts, the per-instance rule).
+   */
+  heldRun(blocksMax: number): DecidedRun | null {
+    return this.#holds.run(this.decidedThrough, blocksMax);
   }
 
   /** Carries over the held-decision mark of the process before a restart (ChainStore.loadHeldFrom). */

@@ -12,7 +12,8 @@ import type { ChainBlock, InstanceId } from './block.ts';
 import type { Chain } from './chain.ts';
 import type { ConsensusAction } from './dolev-strong-options.ts';
 import type { PoolEntry } from './instance.ts';
-import type { WireBlock } from '../wire/schema.ts';
+import type { DecidedRun, WireBlock } from '../wire/schema.ts';
+import { cappedRun } from './decided-run.ts';
 
 /** Decisions held while catching up; a node stuck syncing this long is reported, not grown without bound. */
 export const heldDecisionsMax = 10_000;
@@ -40,6 +41,8 @@ export class HeldDecisions {
   #decideFrom = 0;
   /** Instances before this start round, undecided when the node last found itself out, are partial (notePartial). */
   #partialBelow = 0;
+  /** The earliest start round of a decision hold() refused: the held list is incomplete from there. */
+  #refusedFrom: number | null = null;
 
   /** Enters catch-up: decisions are held from now on (DolevStrong.startSync). */
   start(): void {
@@ -75,6 +78,21 @@ export class HeldDecisions {
     return first;
   }
 
+  /**
+   * The run of start rounds this node decided itself in synchrony while catching up, from the last time it
+   * found itself out (notePartial) through `decidedThrough`, and the blocks it decided there: all of them are
+   * held (catch-up.ts, the per-instance rule). Cut before a decision hold() refused, and null while syncing is
+   * off or the run is empty. Blocks are in (t0, miner) order, at most `blocksMax` of them: the run ends
+   * before the first start round that does not fit.
+   */
+  run(decidedThrough: number | null, blocksMax: number): DecidedRun | null {
+    if (!this.#syncing || decidedThrough === null) return null;
+    const through = Math.min(decidedThrough, (this.#refusedFrom ?? Infinity) - 1);
+    const inRun = this.#held.filter((h) => !h.partial && h.id.t0 >= this.#partialBelow && h.id.t0 <= through);
+    const entries = inRun.sort((a, b) => a.id.t0 - b.id.t0 || a.id.miner - b.id.miner).map((h) => ({ miner: h.id.miner, t0: h.id.t0, hash: h.hash }));
+    return cappedRun(this.#partialBelow, through, entries, blocksMax);
+  }
+
   /** Carries over the held-decision mark of the process before a restart. */
   restore(t0: number | null): void {
     this.#heldFromLost = t0;
@@ -83,6 +101,7 @@ export class HeldDecisions {
   /** Holds the decision of instance `id` for `winner`; a refusal when heldDecisionsMax already wait. */
   hold(id: InstanceId, winner: Pick<PoolEntry, 'block' | 'hash'>): ConsensusAction | null {
     if (this.#held.length >= heldDecisionsMax) {
+      this.#refusedFrom = Math.min(this.#refusedFrom ?? id.t0, id.t0);
       return { type: 'rejected', instance: id, code: 'ERR_RATE_LIMITED', reason: `${heldDecisionsMax} decisions already wait for catch-up` };
     }
     this.#held.push({ id, block: winner.block, hash: winner.hash, partial: id.t0 < this.#partialBelow });
@@ -114,5 +133,6 @@ export class HeldDecisions {
     this.#decideFrom = Math.max(this.#decideFrom, liveFromT0);
     this.#held = [];
     this.#heldFromLost = null;
+    this.#refusedFrom = null;
   }
 }

@@ -10,8 +10,9 @@ import type { ConsensusAction } from '../consensus/dolev-strong.ts';
 import type { Timer } from '../io/clock.ts';
 import { blockHash, type ChainBlock } from '../consensus/block.ts';
 import { CatchUp, statementSignedBytes } from '../consensus/catch-up.ts';
+import { chainRun } from '../consensus/decided-run.ts';
 import { catchUpDivergence, type Divergence } from '../consensus/divergence.ts';
-import { schemaLimits, type ChainMessage, type ChainStatement, type WireChainBlock } from '../wire/schema.ts';
+import { schemaLimits, type ChainMessage, type ChainStatement, type DecidedRun, type WireChainBlock } from '../wire/schema.ts';
 import { logError, type Logger } from '../log.ts';
 import { chainReplyBytesMax, type ValidatorContext } from './validator-types.ts';
 
@@ -54,11 +55,16 @@ export class ValidatorSync {
   begin(): void {
     const h = this.host;
     const tip = h.core.tip();
+    const tipT0 = h.core.chain().at(-1)?.t0 ?? null;
+    // Live until now (not a restart, which has decided nothing yet): our chain holds every block decided
+    // through the rounds decided here, one validator's evidence for the per-instance rule (catch-up.ts).
+    const through = h.core.syncing ? null : h.core.decidedThrough;
+    const selfDecided = through === null ? null : chainRun(h.core.chain(), tipT0 ?? 0, through, Number.MAX_SAFE_INTEGER);
     h.core.startSync();
     const liveFromT0 = h.core.currentRound(h.now()) + 1;
     // The instances not yet decided here ran while this node was out (restarted, alone or paused).
     h.core.notePartial(liveFromT0);
-    this.#run = new CatchUp({ n: h.genesis.validators.length, faults: h.genesis.faults, k: h.core.k, liveFromT0, tip, selfIsValidator: h.index !== null });
+    this.#run = new CatchUp({ n: h.genesis.validators.length, faults: h.genesis.faults, k: h.core.k, liveFromT0, tip, tipT0, selfDecided, selfIsValidator: h.index !== null });
     const ask = () => {
       const from = (this.#run?.tipNow.height ?? 0) + 1;
       for (const peer of h.node.peerIds()) h.node.sendTo(peer, { t: 'getchain', from });
@@ -113,13 +119,32 @@ export class ValidatorSync {
     const syncing = h.core.syncing;
     const heldFrom = syncing ? h.core.heldFrom() : null;
     const appendsFrom = syncing ? h.core.appendsFrom(this.#run?.liveFromT0 ?? 0) : null;
-    const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, digest: tip.digest, syncing, heldFrom, appendsFrom };
+    const decided = this.#decidedRun(from);
+    const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, digest: tip.digest, syncing, heldFrom, appendsFrom, decided };
     const statement: ChainStatement = { ...body, sig: identity.sign(statementSignedBytes(h.genesis.networkId, h.core.genesisHash, body)) };
     // Only blocks already on disk vouch: a block taken from a reply stays with the asker for good, and one
     // not yet on any validator's disk is lost by a crash of them all, after which the unanimity rule lets
     // them go on without it (test/all-crash-observer-sim.test.ts). The statement still names the whole
     // chain, so an asker waits for the rest rather than call a shorter chain complete.
     return { t: 'chain', statement, blocks: blocksFrom(h.core.chain(), from, h.durableHeight()) };
+  }
+
+  /**
+   * Our evidence per instance (catch-up.ts, the per-instance rule). Catching up: the rounds decided since we
+   * last found ourselves out, with the blocks held there. Live: our chain, which holds every block decided
+   * through our latest ended round, from the t0 of our block at the asker's tip height (`from` - 1) on, and
+   * only up to blocks already durable, as for the blocks a reply carries.
+   */
+  #decidedRun(from: number): DecidedRun | null {
+    const h = this.host;
+    const max = schemaLimits.decidedBlocksPerStatementMax;
+    if (h.core.syncing) return h.core.heldRun(max);
+    const through = h.core.decidedThrough;
+    if (through === null) return null;
+    const chain = h.core.chain();
+    const notDurable = chain.find((b) => b.height > h.durableHeight());
+    const start = from <= 1 ? 0 : (chain.find((b) => b.height === from - 1)?.t0 ?? 0);
+    return chainRun(chain, start, Math.min(through, (notDurable?.t0 ?? Infinity) - 1), max);
   }
 
   /** A peer's reply, queued behind the ones before it. */
@@ -144,7 +169,7 @@ export class ValidatorSync {
     if (!ok || this.#run !== cu || this.#halted) return;
     const refused = cu.onReply(st, msg.blocks);
     if (refused) h.log.warn('catch-up blocks refused', { signer: st.signer, reason: refused.reason });
-    for (const b of cu.appendable()) {
+    for (let b = cu.next(); b !== null; b = cu.next()) {
       const block: ChainBlock = { ...b, hash: blockHash(b) };
       h.core.appendLinked(block);
       cu.advance(b, block.hash);
