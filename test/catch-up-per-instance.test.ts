@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CatchUp, type SyncTip } from '../src/consensus/catch-up.ts';
 import { blockHash, chainDigest, type ChainBlock } from '../src/consensus/block.ts';
-import { cappedRun, chainRun, outcomeOf } from '../src/consensus/decided-run.ts';
+import { cappedRun, chainRun, outcomeOf, runFor } from '../src/consensus/decided-run.ts';
 import { toHex } from '../src/bytes.ts';
 import { schemaLimits, type ChainStatement, type DecidedRun, type WireChainBlock } from '../src/wire/schema.ts';
 
@@ -141,6 +141,15 @@ test('a run is cut before the first round that does not fit decidedBlocksPerStat
   const split = cappedRun(100, 500, [...entries(max - 1), { miner: 0, t0: 100 + max - 1, hash: G }, { miner: 1, t0: 100 + max - 1, hash: G }], max);
   assert.equal([split?.through, split?.blocks.length], [100 + max - 2, max - 1], 'a round the limit would split is left out whole');
   assert.is(cappedRun(100, 500, [{ miner: 0, t0: 100, hash: G }], 0), null, 'nothing left');
+});
+
+test('a signer states the first of its runs that reaches the rounds the asker needs, from them on', () => {
+  const e = (t0: number) => ({ miner: 0, t0, hash: G });
+  const runs = [{ from: 0, through: 9, blocks: [e(3), e(8)] }, { from: 14, through: 30, blocks: [e(20)] }];
+  assert.equal(runFor(runs, 5, 64), { from: 5, through: 9, blocks: [e(8)] });
+  assert.equal(runFor(runs, 10, 64), { from: 14, through: 30, blocks: [e(20)] }, 'the gap 10..13 is in no run: the next one');
+  assert.equal(runFor(runs, 0, 1), { from: 0, through: 7, blocks: [e(3)] }, 'cut to the limit');
+  assert.is(runFor(runs, 31, 64), null);
 });
 
 test('a chain run starts where the chain kept in memory is whole', () => {

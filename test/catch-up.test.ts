@@ -288,21 +288,21 @@ test('heldFrom leaves out partial decisions, of instances still undecided when t
   assert.is(core.heldFrom(), 7, 'the decision of t0 7 is not');
   assert.is(core.appendsFrom(6), 7, 'and it is one finishSync(6) would append');
   // Its evidence per instance: rounds 6..7 decided here, the block of t0 7 in them; t0 5 is not in the run.
-  const held7 = core.heldRun(64);
-  assert.equal([held7?.from, held7?.through, held7?.blocks.map((b) => [b.miner, b.t0])], [6, 7, [[1, 7]]]);
-  assert.equal(core.heldRun(0), { from: 6, through: 6, blocks: [] }, 'no room for a block: the run ends before t0 7');
+  const run7 = { from: 6, through: 7, blocks: [{ miner: 1, t0: 7, hash: core.heldRuns(64)[0]!.blocks[0]!.hash }] };
+  assert.equal(core.heldRuns(64), [run7]);
+  assert.equal(core.heldRuns(0), [{ from: 6, through: 6, blocks: [] }], 'no room for a block: the run ends before t0 7');
   // A second outage in round 9, live from t0 11: t0 7 was decided before it and still counts; t0 9 does not.
   core.notePartial(11);
   decide(9, 3);
   assert.is(core.heldFrom(), 7, 'a decision made before the outage still counts, though finishSync will drop it');
-  assert.is(core.heldRun(64), null, 'the run starts at 11 again, and nothing from 11 on has ended');
+  assert.equal(core.heldRuns(64), [run7], 'the run of 6..7 ended with the outage; the next starts at 11, and nothing from 11 on has ended');
   assert.is(core.appendsFrom(11), null, 'but it is not one this node will append: t0 7 and 9 are before liveFrom 11');
   decide(12, 4);
   assert.is(core.appendsFrom(11), 12, 'the decision of t0 12 it will append');
-  assert.equal(core.heldRun(64)?.blocks.map((b) => b.t0), [12]);
+  assert.equal(core.heldRuns(64).map((r) => [r.from, r.through, r.blocks.map((b) => b.t0)]), [[6, 7, [7]], [11, 12, [12]]], 'two runs: t0 9, partial, in neither');
   core.finishSync(11);
   assert.is(core.heldFrom(), null);
-  assert.is(core.heldRun(64), null, 'a live node states its chain instead');
+  assert.equal(core.heldRuns(64), [], 'a live node states its chain instead');
   assert.is(core.tip().height, 1, 'the three before liveFromT0 dropped, t0 12 appended');
 });
 

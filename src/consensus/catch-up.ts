@@ -101,8 +101,10 @@
  *    the list was decided "no block" throughout. A live signer states its chain: it holds every block
  *    decided up to its latest ended round (what the live rule already counts on), from the t0 of its block at
  *    the asker's tip height on (getchain's `from`), through its latest ended round, cut before the first
- *    block not yet durable. A signer catching up states the rounds it decided itself since it last found
- *    itself out (DolevStrong.notePartial) and the blocks it holds there; partial decisions are never in it.
+ *    block not yet durable. A signer catching up has several runs: its chain through the rounds it decided
+ *    while live, if this catch-up began after it was, and then the rounds it decided itself between the
+ *    outages it noticed (DolevStrong.notePartial, HeldDecisions.runs) with the blocks it holds there (partial
+ *    decisions never are); it states the first that reaches the t0 of its block at the asker's tip height.
  *    At most decidedBlocksPerStatementMax (64) blocks: the run then ends before the first t0 left out.
  *  - The rule: the outcome of start round t (its list of decided blocks, empty for none) is known when f+1
  *    distinct validators' latest statements each have t in their run and state that same list, and no other

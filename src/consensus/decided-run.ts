@@ -40,6 +40,18 @@ export function chainRun(chain: readonly ChainBlock[], from: number, through: nu
 }
 
 /**
+ * Of a signer's `runs` (oldest first), the one to state to an asker that needs rounds from `t0` on: the
+ * first that reaches `t0`, started no earlier than it (a part of a run is as true as the run), at most
+ * `blocksMax` blocks. Null when none reaches it.
+ */
+export function runFor(runs: readonly DecidedRun[], t0: number, blocksMax: number): DecidedRun | null {
+  const r = runs.find((x) => x.through >= t0);
+  if (!r) return null;
+  const from = Math.max(r.from, t0);
+  return cappedRun(from, r.through, r.blocks.filter((e) => e.t0 >= from), blocksMax);
+}
+
+/**
  * has (u8, 1 when the run is there, else 0) || from (u64 BE) || through (u64 BE) || count (u32 BE) || per
  * block: miner (u32 BE) || t0 (u64 BE) || hash (32); only the first byte when there is no run.
  */

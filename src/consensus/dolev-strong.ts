@@ -243,7 +243,7 @@ export class DolevStrong {
    * it found itself out are not partial, whatever comes after (a second outage).
    */
   notePartial(liveFromT0: number): void {
-    this.#holds.notePartial(liveFromT0);
+    this.#holds.notePartial(liveFromT0, this.decidedThrough);
   }
 
   /** Whether decisions are being held for catch-up. */
@@ -284,12 +284,13 @@ export class DolevStrong {
   }
 
   /**
-   * While catching up: the start rounds this node has decided itself in synchrony since it last found itself
-   * out, and the blocks it decided and holds there, at most `blocksMax` (HeldDecisions.run); null when not
-   * syncing. What its chain statement states per instance (catch-up.ts, the per-instance rule).
+   * While catching up: the runs of start rounds this node decided itself in synchrony, one for each stretch
+   * between the outages it noticed, with the blocks it decided and holds there, at most `blocksMax` each
+   * (HeldDecisions.runs); none when not syncing. What its chain statement states per instance (catch-up.ts,
+   * the per-instance rule).
    */
-  heldRun(blocksMax: number): DecidedRun | null {
-    return this.#holds.run(this.decidedThrough, blocksMax);
+  heldRuns(blocksMax: number): DecidedRun[] {
+    return this.#holds.runs(this.decidedThrough, blocksMax);
   }
 
   /** Carries over the held-decision mark of the process before a restart (ChainStore.loadHeldFrom). */

@@ -43,10 +43,16 @@ export class HeldDecisions {
   #partialBelow = 0;
   /** The earliest start round of a decision hold() refused: the held list is incomplete from there. */
   #refusedFrom: number | null = null;
+  /** Start of the run of rounds decided in synchrony since this node last found itself out; null before. */
+  #runFrom: number | null = null;
+  /** Earlier runs of this catch-up, each ended by an outage noticed while it was catching up (notePartial). */
+  #closedRuns: Array<{ from: number; through: number }> = [];
 
   /** Enters catch-up: decisions are held from now on (DolevStrong.startSync). */
   start(): void {
     this.#syncing = true;
+    this.#runFrom = null;
+    this.#closedRuns = [];
   }
 
   /** Whether decisions are being held for catch-up. */
@@ -59,9 +65,19 @@ export class HeldDecisions {
     return this.#decideFrom;
   }
 
-  /** Decisions of instances undecided before `liveFromT0` are partial from now on (DolevStrong.notePartial). */
-  notePartial(liveFromT0: number): void {
-    if (liveFromT0 > this.#partialBelow) this.#partialBelow = liveFromT0;
+  /**
+   * Decisions of instances undecided before `liveFromT0` are partial from now on (DolevStrong.notePartial).
+   * Every instance through `decidedThrough` was decided before this outage was noticed: the run of rounds
+   * decided since the last one ends there, and a new one starts at `liveFromT0`.
+   */
+  notePartial(liveFromT0: number, decidedThrough: number | null): void {
+    if (liveFromT0 <= this.#partialBelow) return;
+    const from = this.#runFrom;
+    if (this.#syncing && from !== null && decidedThrough !== null && decidedThrough >= from) {
+      this.#closedRuns.push({ from, through: Math.min(decidedThrough, liveFromT0 - 1) });
+    }
+    this.#partialBelow = liveFromT0;
+    if (this.#syncing) this.#runFrom = liveFromT0;
   }
 
   /** The start round of the earliest held decision that counts, or null (DolevStrong.heldFrom says which). */
@@ -79,18 +95,24 @@ export class HeldDecisions {
   }
 
   /**
-   * The run of start rounds this node decided itself in synchrony while catching up, from the last time it
-   * found itself out (notePartial) through `decidedThrough`, and the blocks it decided there: all of them are
-   * held (catch-up.ts, the per-instance rule). Cut before a decision hold() refused, and null while syncing is
-   * off or the run is empty. Blocks are in (t0, miner) order, at most `blocksMax` of them: the run ends
-   * before the first start round that does not fit.
+   * The runs of start rounds this node decided itself in synchrony during this catch-up, each from the time
+   * it last found itself out to the next (the last one through `decidedThrough`), with the blocks it decided
+   * there: all of them held (catch-up.ts, the per-instance rule). Oldest first; each cut before a decision
+   * hold() refused, and to at most `blocksMax` blocks (it then ends before the first start round left out).
+   * None while syncing is off.
    */
-  run(decidedThrough: number | null, blocksMax: number): DecidedRun | null {
-    if (!this.#syncing || decidedThrough === null) return null;
-    const through = Math.min(decidedThrough, (this.#refusedFrom ?? Infinity) - 1);
-    const inRun = this.#held.filter((h) => !h.partial && h.id.t0 >= this.#partialBelow && h.id.t0 <= through);
-    const entries = inRun.sort((a, b) => a.id.t0 - b.id.t0 || a.id.miner - b.id.miner).map((h) => ({ miner: h.id.miner, t0: h.id.t0, hash: h.hash }));
-    return cappedRun(this.#partialBelow, through, entries, blocksMax);
+  runs(decidedThrough: number | null, blocksMax: number): DecidedRun[] {
+    if (!this.#syncing) return [];
+    const last = this.#runFrom === null || decidedThrough === null ? [] : [{ from: this.#runFrom, through: decidedThrough }];
+    const sorted = this.#held.filter((h) => !h.partial).sort((a, b) => a.id.t0 - b.id.t0 || a.id.miner - b.id.miner);
+    const out: DecidedRun[] = [];
+    for (const r of [...this.#closedRuns, ...last]) {
+      const through = Math.min(r.through, (this.#refusedFrom ?? Infinity) - 1);
+      const entries = sorted.filter((h) => h.id.t0 >= r.from && h.id.t0 <= through).map((h) => ({ miner: h.id.miner, t0: h.id.t0, hash: h.hash }));
+      const run = cappedRun(r.from, through, entries, blocksMax);
+      if (run) out.push(run);
+    }
+    return out;
   }
 
   /** Carries over the held-decision mark of the process before a restart. */
@@ -134,5 +156,7 @@ export class HeldDecisions {
     this.#held = [];
     this.#heldFromLost = null;
     this.#refusedFrom = null;
+    this.#runFrom = null;
+    this.#closedRuns = [];
   }
 }

@@ -10,7 +10,7 @@ import type { ConsensusAction } from '../consensus/dolev-strong.ts';
 import type { Timer } from '../io/clock.ts';
 import { blockHash, type ChainBlock } from '../consensus/block.ts';
 import { CatchUp, statementSignedBytes } from '../consensus/catch-up.ts';
-import { chainRun } from '../consensus/decided-run.ts';
+import { chainRun, runFor } from '../consensus/decided-run.ts';
 import { catchUpDivergence, type Divergence } from '../consensus/divergence.ts';
 import { schemaLimits, type ChainMessage, type ChainStatement, type DecidedRun, type WireChainBlock } from '../wire/schema.ts';
 import { logError, type Logger } from '../log.ts';
@@ -43,6 +43,8 @@ export class ValidatorSync {
   #queue: Promise<void> = Promise.resolve();
   /** The validator stopped: replies still queued reach neither catch-up nor the state machine. */
   #halted = false;
+  /** Our chain's run (catch-up.ts, the per-instance rule) when this catch-up began after we were live, else null. */
+  #chainRun: DecidedRun | null = null;
 
   constructor(private readonly host: SyncHost) {}
 
@@ -59,7 +61,8 @@ export class ValidatorSync {
     // Live until now (not a restart, which has decided nothing yet): our chain holds every block decided
     // through the rounds decided here, one validator's evidence for the per-instance rule (catch-up.ts).
     const through = h.core.syncing ? null : h.core.decidedThrough;
-    const selfDecided = through === null ? null : chainRun(h.core.chain(), tipT0 ?? 0, through, Number.MAX_SAFE_INTEGER);
+    const selfDecided = through === null ? null : chainRun(h.core.chain(), 0, through, Number.MAX_SAFE_INTEGER);
+    this.#chainRun = selfDecided;
     h.core.startSync();
     const liveFromT0 = h.core.currentRound(h.now()) + 1;
     // The instances not yet decided here ran while this node was out (restarted, alone or paused).
@@ -130,21 +133,23 @@ export class ValidatorSync {
   }
 
   /**
-   * Our evidence per instance (catch-up.ts, the per-instance rule). Catching up: the rounds decided since we
-   * last found ourselves out, with the blocks held there. Live: our chain, which holds every block decided
-   * through our latest ended round, from the t0 of our block at the asker's tip height (`from` - 1) on, and
-   * only up to blocks already durable, as for the blocks a reply carries.
+   * Our evidence per instance (catch-up.ts, the per-instance rule), from the t0 of our block at the asker's
+   * tip height (`from` - 1; our tip's when we have no block there) on. Live: our chain, which holds every
+   * block decided through our latest ended round, up to the blocks already durable (as for the blocks a reply
+   * carries). Catching up: our chain through the rounds we decided while live before this catch-up, then the
+   * rounds decided since, between outages, with the blocks held there; the first of these that reaches it.
    */
   #decidedRun(from: number): DecidedRun | null {
     const h = this.host;
+    const chain = h.core.chain();
+    const hintT0 = from <= 1 ? 0 : (chain.find((b) => b.height === from - 1) ?? chain.at(-1))?.t0 ?? 0;
     const max = schemaLimits.decidedBlocksPerStatementMax;
-    if (h.core.syncing) return h.core.heldRun(max);
+    if (h.core.syncing) return runFor([...(this.#chainRun ? [this.#chainRun] : []), ...h.core.heldRuns(Number.MAX_SAFE_INTEGER)], hintT0, max);
     const through = h.core.decidedThrough;
     if (through === null) return null;
-    const chain = h.core.chain();
     const notDurable = chain.find((b) => b.height > h.durableHeight());
-    const start = from <= 1 ? 0 : (chain.find((b) => b.height === from - 1)?.t0 ?? 0);
-    return chainRun(chain, start, Math.min(through, (notDurable?.t0 ?? Infinity) - 1), max);
+    const run = chainRun(chain, hintT0, Math.min(through, (notDurable?.t0 ?? Infinity) - 1), Number.MAX_SAFE_INTEGER);
+    return run && runFor([run], hintT0, max);
   }
 
   /** A peer's reply, queued behind the ones before it. */
@@ -201,6 +206,7 @@ export class ValidatorSync {
     const cu = this.#run;
     if (!cu) return;
     this.#run = null;
+    this.#chainRun = null;
     this.stop();
     this.host.apply(this.host.core.finishSync(cu.liveFromT0), 'self');
     this.host.caughtUp();

@@ -236,7 +236,7 @@ export class ByzValidator extends ByzHost {
     const round = Math.max(0, Math.floor((w.sched.now - g.startMs) / g.roundMs)) + 50;
     // Per instance too: every round up to then decided exactly as the asker has it, its chain and the
     // decisions it holds ("no block" wherever it lacks one), to make it skip a decided block.
-    const decided = flattering(v.chain(), v.core.heldRun(Number.MAX_SAFE_INTEGER), round);
+    const decided = flattering(v.chain(), v.core.heldRuns(Number.MAX_SAFE_INTEGER), round);
     const body = { signer: this.index, round, height: tip.height, tip: tip.hash, digest: tip.digest, syncing: !this.roles.flatterLive, heldFrom: null, appendsFrom: null, decided };
     const sig = w.testNet.keys[this.index]!.sign(statementSignedBytes(g.networkId, w.testNet.genesisHash, body));
     c.send({ t: 'chain', statement: { ...body, sig }, blocks: [] });
@@ -372,10 +372,10 @@ export class ByzValidator extends ByzHost {
  * The run that suits an asker: every round from 0 through `round` decided exactly as its chain and its held
  * decisions say, "no block" elsewhere (within the statement's limit on blocks).
  */
-function flattering(chain: readonly ChainBlock[], held: DecidedRun | null, round: number): DecidedRun | null {
+function flattering(chain: readonly ChainBlock[], held: readonly DecidedRun[], round: number): DecidedRun | null {
   const byKey = new Map<string, DecidedEntry>();
   for (const b of chain) byKey.set(`${b.t0}/${b.miner}`, { miner: b.miner, t0: b.t0, hash: b.hash });
-  for (const e of held?.blocks ?? []) byKey.set(`${e.t0}/${e.miner}`, e);
+  for (const e of held.flatMap((r) => r.blocks)) byKey.set(`${e.t0}/${e.miner}`, e);
   const entries = [...byKey.values()].filter((e) => e.t0 <= round).sort((a, b) => a.t0 - b.t0 || a.miner - b.miner);
   // Keep the latest rounds when there are too many: those are where a catching-up asker needs evidence.
   const max = schemaLimits.decidedBlocksPerStatementMax;
