@@ -31,8 +31,8 @@
  * it decided below its crash mark 8). The rules count evidence only as whole chains from a validator's tip,
  * so nothing adds up to f + 1. Letting held decisions vouch per instance (Dolev-Strong's
  * agreement: f + 1 validators in synchrony that decided one outcome of an instance include one that is not
- * faulty there) would need, besides the blocks, each signer's range of instances it decided in synchrony,
- * since "no block" must be vouched for as well: a wire change. In the unshrunk seed 3 there is more: v6
+ * faulty there) needs, besides the blocks, each signer's range of instances it decided in synchrony, since
+ * "no block" must be vouched for as well: the per-instance rule of catch-up.ts. In the unshrunk seed 3 there is more: v6
  * lost its held 12/5 when it was killed at round 38, leaving 12/5 on f validators for good, so held
  * decisions would also have to be on disk to count.
  */
@@ -134,10 +134,11 @@ test('the schedule stays within the fault bound, and no two validators chains fo
   assert.equal(w.nodes[4]!.validator.chain().map((b) => `${b.t0}/${b.miner}`), ['12/5', '20/1']);
 });
 
-// Fails on the code of this commit: v0, v1, v2, v3, v5, v6 are still catching up at round 150 (see the module
-// comment for why, rule by rule). Skipped so CI stays green until held decisions vouch per instance; run it
-// with KNOWN_FAILING=1.
-(process.env['KNOWN_FAILING'] === '1' ? test : test.skip)('faults in a row within the bound: every validator completes catch-up, on one chain', async () => {
+// Failed before the per-instance rule (catch-up.ts): v0, v1, v2, v3, v5, v6 were still catching up at round
+// 150 (the module comment says why, rule by rule). With it v1 counts its own chain of the rounds it decided
+// live before its pause, with v4's and the held runs of v3, v6, v0, v2, and completes; the rest follow by
+// the rules before it.
+test('faults in a row within the bound: every validator completes catch-up, on one chain', async () => {
   const w = await once();
   const still = [...Array(n).keys()].filter((i) => w.nodes[i]!.validator.syncing);
   assert.equal(still, [], `still catching up at round ${endT0}: ${still.map((i) => `v${i} (height ${w.nodes[i]!.validator.chain().length})`).join(', ')}`);

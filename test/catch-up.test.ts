@@ -60,6 +60,9 @@ test('statement bytes change with every field', () => {
     statementSignedBytes('net', G, { ...base, syncing: true, heldFrom: 7 }),
     statementSignedBytes('net', G, { ...base, syncing: true, heldFrom: 0, appendsFrom: 0 }),
     statementSignedBytes('net', G, { ...base, syncing: true, heldFrom: 7, appendsFrom: 8 }),
+    statementSignedBytes('net', G, { ...base, decided: { from: 0, through: 0, blocks: [] } }),
+    statementSignedBytes('net', G, { ...base, decided: { from: 0, through: 1, blocks: [] } }),
+    statementSignedBytes('net', G, { ...base, decided: { from: 0, through: 1, blocks: [{ miner: 0, t0: 1, hash: G }] } }),
   ]) {
     assert.is.not(toHex(changed), ref);
   }
@@ -284,15 +287,22 @@ test('heldFrom leaves out partial decisions, of instances still undecided when t
   decide(7, 2);
   assert.is(core.heldFrom(), 7, 'the decision of t0 7 is not');
   assert.is(core.appendsFrom(6), 7, 'and it is one finishSync(6) would append');
+  // Its evidence per instance: rounds 6..7 decided here, the block of t0 7 in them; t0 5 is not in the run.
+  const run7 = { from: 6, through: 7, blocks: [{ miner: 1, t0: 7, hash: core.heldRuns(64)[0]!.blocks[0]!.hash }] };
+  assert.equal(core.heldRuns(64), [run7]);
+  assert.equal(core.heldRuns(0), [{ from: 6, through: 6, blocks: [] }], 'no room for a block: the run ends before t0 7');
   // A second outage in round 9, live from t0 11: t0 7 was decided before it and still counts; t0 9 does not.
   core.notePartial(11);
   decide(9, 3);
   assert.is(core.heldFrom(), 7, 'a decision made before the outage still counts, though finishSync will drop it');
+  assert.equal(core.heldRuns(64), [run7], 'the run of 6..7 ended with the outage; the next starts at 11, and nothing from 11 on has ended');
   assert.is(core.appendsFrom(11), null, 'but it is not one this node will append: t0 7 and 9 are before liveFrom 11');
   decide(12, 4);
   assert.is(core.appendsFrom(11), 12, 'the decision of t0 12 it will append');
+  assert.equal(core.heldRuns(64).map((r) => [r.from, r.through, r.blocks.map((b) => b.t0)]), [[6, 7, [7]], [11, 12, [12]]], 'two runs: t0 9, partial, in neither');
   core.finishSync(11);
   assert.is(core.heldFrom(), null);
+  assert.equal(core.heldRuns(64), [], 'a live node states its chain instead');
   assert.is(core.tip().height, 1, 'the three before liveFromT0 dropped, t0 12 appended');
 });
 

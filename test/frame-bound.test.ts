@@ -62,7 +62,9 @@ test('a catch-up reply split to give its blocks the widest length headers still 
     assert.ok(splits.length >= 2, `n = ${n}: splits to try`);
     for (const sizes of splits) {
       const blocks = sizes.map((b) => ({ miner: n - 1, t0: Number.MAX_SAFE_INTEGER, ts: Number.MAX_SAFE_INTEGER, payload: new Uint8Array(b), height: Number.MAX_SAFE_INTEGER, parent: new Uint8Array(32) }));
-      const statement = { signer: n - 1, round: Number.MAX_SAFE_INTEGER, height: Number.MAX_SAFE_INTEGER, tip: new Uint8Array(32), digest: new Uint8Array(32), syncing: true, heldFrom: Number.MAX_SAFE_INTEGER, appendsFrom: Number.MAX_SAFE_INTEGER, sig: new Uint8Array(64) };
+      // With the per-instance evidence at its limit: 64 blocks, the widest integers (catch-up.ts).
+      const decided = { from: 0, through: Number.MAX_SAFE_INTEGER, blocks: Array.from({ length: schemaLimits.decidedBlocksPerStatementMax }, (_, i) => ({ miner: n - 1, t0: Number.MAX_SAFE_INTEGER - 64 + i, hash: new Uint8Array(32) })) };
+      const statement = { signer: n - 1, round: Number.MAX_SAFE_INTEGER, height: Number.MAX_SAFE_INTEGER, tip: new Uint8Array(32), digest: new Uint8Array(32), syncing: true, heldFrom: Number.MAX_SAFE_INTEGER, appendsFrom: Number.MAX_SAFE_INTEGER, decided, sig: new Uint8Array(64) };
       const body = encodeFrame({ t: 'chain', statement, blocks }, Number.MAX_SAFE_INTEGER).byteLength - FRAME_HEADER_BYTES;
       assert.ok(sizes.reduce((a, b) => a + b, 0) <= 512 * 1024, 'a reply the rule allows');
       assert.ok(body <= largestChainReplyBodyBytes(n), `n = ${n}, ${sizes.length} blocks: ${body} <= ${largestChainReplyBodyBytes(n)}`);

@@ -100,10 +100,11 @@ test('chain digest: the node computes the pinned running digest of a chain', () 
 });
 
 test('chain statement: the node builds the pinned bytes (live, and syncing with a held decision) and signs them to the pinned signature', () => {
-  assert.equal(pinned.statements.map((s) => [s.input.syncing, s.input.heldFrom, s.input.appendsFrom]), [[false, null, null], [true, 4243, 4244]]);
+  assert.equal(pinned.statements.map((s) => [s.input.syncing, s.input.heldFrom, s.input.appendsFrom, s.input.decided?.blocks.length ?? null]), [[false, null, null, 1], [true, 4243, 4244, null]]);
   for (const v of pinned.statements) {
     const { networkId, genesisHash: gh, ...rest } = v.input;
-    const bytes = statementSignedBytes(networkId, bin(gh), { ...rest, tip: bin(rest.tip), digest: bin(rest.digest) });
+    const decided = rest.decided && { ...rest.decided, blocks: rest.decided.blocks.map((b) => ({ ...b, hash: bin(b.hash) })) };
+    const bytes = statementSignedBytes(networkId, bin(gh), { ...rest, tip: bin(rest.tip), digest: bin(rest.digest), decided });
     assert.is(toHex(bytes), v.bytes, `statement of validator ${v.input.signer}`);
     assert.is(toHex(identity(v.input.signer).sign(bytes)), v.signature);
   }
@@ -163,6 +164,12 @@ test('beyond the pinned inputs: the node and the reference encoder agree at the 
     for (const [syncing, heldFrom, appendsFrom] of [[false, null, null], [true, null, null], [true, 0, null], [true, 0, 0], [true, 5, Number.MAX_SAFE_INTEGER], [true, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]] as const) {
       const s = { signer: 1023, round: Number.MAX_SAFE_INTEGER, height: 2 ** 32, tip: h, digest: h.map((x) => x ^ 0xff), syncing, heldFrom, appendsFrom };
       assert.is(toHex(statementSignedBytes(networkId, h, s)), refStatementBytes({ networkId, genesisHash: Buffer.from(h), ...s, tip: Buffer.from(h), digest: Buffer.from(s.digest) }).toString('hex'));
+    }
+    const entry = (miner: number, t0: number) => ({ miner, t0, hash: h.map((x) => x ^ miner) });
+    for (const decided of [null, { from: 0, through: 0, blocks: [] }, { from: 5, through: Number.MAX_SAFE_INTEGER, blocks: [entry(0, 5), entry(1023, 5), entry(7, Number.MAX_SAFE_INTEGER)] }]) {
+      const s = { signer: 2, round: 9, height: 3, tip: h, digest: h, syncing: true, heldFrom: 4, appendsFrom: null, decided };
+      const refDecided = decided && { ...decided, blocks: decided.blocks.map((b) => ({ ...b, hash: Buffer.from(b.hash) })) };
+      assert.is(toHex(statementSignedBytes(networkId, h, s)), refStatementBytes({ networkId, genesisHash: Buffer.from(h), ...s, tip: Buffer.from(h), digest: Buffer.from(h), decided: refDecided }).toString('hex'), 'with a decided run');
     }
   }
   for (const b of [

@@ -68,7 +68,7 @@ test('peer exchange replies are bounded', () => {
   rejects({ t: 'peers', addrs: [{ ...addr, port: 0 }] }, 'port must be in 1..65535');
 });
 
-const statement = { signer: 1, round: 40, height: 3, tip: new Uint8Array(32), digest: new Uint8Array(32), syncing: false, heldFrom: null, appendsFrom: null, sig: new Uint8Array(64) };
+const statement = { signer: 1, round: 40, height: 3, tip: new Uint8Array(32), digest: new Uint8Array(32), syncing: false, heldFrom: null, appendsFrom: null, decided: null, sig: new Uint8Array(64) };
 const chainBlock = { miner: 0, t0: 5, ts: 1, payload: new Uint8Array(2), height: 1, parent: new Uint8Array(32) };
 
 test('catch-up messages decode and are bounded', () => {
@@ -100,6 +100,36 @@ test('catch-up messages decode and are bounded', () => {
   rejects({ ...reply, blocks: [{ ...chainBlock, parent: new Uint8Array(1) }] }, 'chain block.parent');
   rejects({ ...reply, blocks: Array(schemaLimits.chainBlocksPerReplyMax + 1).fill(chainBlock) }, 'at most');
   assert.is((decodeMessage({ ...reply, blocks: Array(schemaLimits.chainBlocksPerReplyMax).fill(chainBlock) }) as { blocks: unknown[] }).blocks.length, schemaLimits.chainBlocksPerReplyMax);
+});
+
+test("a statement's decided run decodes at its limit and is refused, with a clear reason, past it or out of order", () => {
+  const entry = (miner: number, t0: number) => ({ miner, t0, hash: new Uint8Array(32).fill(miner) });
+  const withRun = (decided: unknown) => ({ t: 'chain', statement: { ...statement, decided }, blocks: [] });
+  const max = schemaLimits.decidedBlocksPerStatementMax;
+  assert.is(max, 64);
+  const full = withRun({ from: 10, through: 10 + max, blocks: Array.from({ length: max }, (_, i) => entry(0, 10 + i)) });
+  assert.equal(decodeMessage(full), full, `${max} blocks, the limit`);
+  const oneT0 = withRun({ from: 7, through: 7, blocks: [entry(0, 7), entry(3, 7)] });
+  assert.equal(decodeMessage(oneT0), oneT0, 'from = through, two miners of one t0');
+  assert.equal(decodeMessage(withRun({ from: 0, through: 99, blocks: [] })), withRun({ from: 0, through: 99, blocks: [] }), '"no block" over 100 rounds');
+  const { decided: _d, ...withoutDecided } = statement;
+  assert.equal((decodeMessage({ t: 'chain', statement: withoutDecided, blocks: [] }) as { statement: { decided: unknown } }).statement.decided, null, 'absent reads as nil');
+  const cases: Array<[unknown, string]> = [
+    [{ from: 10, through: 10 + max + 1, blocks: Array.from({ length: max + 1 }, (_, i) => entry(0, 10 + i)) }, `statement.decided.blocks must be an array of at most ${max}`],
+    [{ from: 5, through: 4, blocks: [] }, 'statement.decided.through must be at least from'],
+    [{ from: 5, through: 9, blocks: [entry(0, 4)] }, 'statement.decided.blocks[0].t0 must be within from..through'],
+    [{ from: 5, through: 9, blocks: [entry(0, 10)] }, 'statement.decided.blocks[0].t0 must be within from..through'],
+    [{ from: 5, through: 9, blocks: [entry(1, 6), entry(1, 6)] }, 'statement.decided.blocks[1] must follow the one before it in (t0, miner) order'],
+    [{ from: 5, through: 9, blocks: [entry(0, 7), entry(3, 6)] }, 'statement.decided.blocks[1] must follow the one before it in (t0, miner) order'],
+    [{ from: 5, through: 9, blocks: [{ ...entry(0, 6), hash: new Uint8Array(31) }] }, 'statement.decided.blocks[0].hash must be 32 bytes'],
+    [{ from: 5, through: 9, blocks: [entry(schemaLimits.validatorsMax, 6)] }, 'statement.decided.blocks[0].miner'],
+    [{ from: 5, through: 9, blocks: [{ ...entry(0, 6), extra: 1 }] }, "unexpected field 'extra'"],
+    [{ from: -1, through: 9, blocks: [] }, 'statement.decided.from'],
+    [{ from: 1, through: 9 }, 'statement.decided.blocks must be an array'],
+    [{ from: 1, through: 9, blocks: [], more: 1 }, "unexpected field 'more'"],
+    [[1, 9], 'statement.decided must be a map or nil'],
+  ];
+  for (const [decided, reason] of cases) rejects(withRun(decided), reason);
 });
 
 test('a type tag that is not a string is reported without calling into it', () => {

@@ -88,15 +88,54 @@
  * Until complete, the node's own decisions wait (dolev-strong.ts holds them) so their heights are right when
  * they are appended.
  *
- * A known limit of liveness within the bound: these rules count evidence only as whole chains from a
- * signer's tip, and a held decision is no evidence at all. When faults come one after another faster than
- * catch-ups end (a node far behind, or a slow ask interval), a block can be decided while most validators
- * hold it rather than append it; the f+1 that know it then include held decisions, which vouch for
- * nothing (and a restart loses them). Then no catching-up validator completes any more, although all of them
- * run in synchrony (test/catch-up-held-vouch-sim.test.ts, skipped until fixed, says rule by rule why). The
- * fix is evidence per instance: f+1 validators that decided one outcome of an instance in synchrony include
- * one that was not faulty there (Dolev-Strong's agreement), with "no block" vouched for as well, and, where
- * a restart came in between, held decisions kept on disk.
+ * The per-instance rule, for faults in a row. The rules above count evidence only as whole chains from a
+ * signer's tip, and a held decision vouches for nothing. When faults come one after another faster than
+ * catch-ups end (a node far behind, a slow ask interval), a block can be decided while most validators hold
+ * it rather than append it; the f+1 that know it then include held decisions, and no catching-up validator
+ * completed any more although all ran in synchrony (test/catch-up-held-vouch-sim.test.ts: 72 of 300 fuzz
+ * runs within the bound ended so). The evidence is there per instance, so statements now carry it:
+ *  - Before: a statement said its chain (height, tip, digest), `syncing`, `heldFrom` and `appendsFrom`; what
+ *    it held it named only by the earliest start round, never by block.
+ *  - Now it also carries `decided` (decided-run.ts), a run of start rounds from..through and the blocks
+ *    decided in them, (miner, t0, hash) each, in (t0, miner) order; a round of the run without a block in
+ *    the list was decided "no block" throughout. A live signer states its chain: it holds every block
+ *    decided up to its latest ended round (what the live rule already counts on), from the t0 of its block at
+ *    the asker's tip height on (getchain's `from`), through its latest ended round, cut before the first
+ *    block not yet durable. A signer catching up has several runs: its chain through the rounds it decided
+ *    while live, if this catch-up began after it was, and then the rounds it decided itself between the
+ *    outages it noticed (DolevStrong.notePartial, HeldDecisions.runs) with the blocks it holds there (partial
+ *    decisions never are); it states the first that reaches the t0 of its block at the asker's tip height.
+ *    At most decidedBlocksPerStatementMax (64) blocks: the run then ends before the first t0 left out.
+ *  - The rule: the outcome of start round t (its list of decided blocks, empty for none) is known when f+1
+ *    distinct validators' latest statements each have t in their run and state that same list, and no other
+ *    list also has f+1. Our own chain counts as one when we were live before this catch-up (the run it held
+ *    through the rounds decided then, `selfDecided`). From our tip's t0 on (knownThrough + 1, where
+ *    knownThrough starts at that t0 - 1), round by round, a known outcome's blocks after our tip are appended
+ *    in miner order (content from any reply, checked by hash; its list must hold our tip when t is our tip's
+ *    t0) and knownThrough moves to t; a block appended by the vouching rule moves knownThrough to its t0 - 1.
+ *    Only rounds before liveFromT0 (we decide the later ones ourselves). Catch-up is complete too when
+ *    knownThrough >= liveFromT0 - 1: every block decided before liveFromT0 is on our chain.
+ *  - Safety, within the fault bound (at most f validators faulty during any one instance, Byzantine ones
+ *    included): of f+1 validators stating one list for t, at most f are faulty during t, so one is honest
+ *    and was in synchrony throughout t. It states either its own decision of t (a held run, or a live
+ *    chain's own rounds): Dolev-Strong's agreement makes it every non-faulty validator's decision, the honest
+ *    outcome; or its live chain below its own rounds, which catch-up built (by induction, only honest
+ *    decisions, and complete when that catch-up ended). So the list is the honest outcome of t. A Byzantine
+ *    signer may state anything, the asker's own chain or held decisions included (the flatterers of
+ *    test/sim-net/byzantine.ts do): to append a block nobody decided, or to skip one that was (stating
+ *    "no block"), it needs f+1 signers on that list, and the honest one among them states the honest
+ *    outcome. A block appended is the one decided; a round skipped had none. Our tip is on the honest chain
+ *    (it was appended so), so the blocks after it are the rest of t's list.
+ *  - Outside the bound (more than f out in one instance, or every validator crashed at once) the rule
+ *    promises nothing, as Dolev-Strong does not: a restarted signer's run starts at its new live round, so
+ *    after a crash of all the rule says nothing about the rounds before it and the unanimity rule above
+ *    stays what ends catch-up; where two lists each have f+1 the rule waits rather than choose.
+ *  - It replaces no rule: the vouching, live, quorum and unanimity rules still hold and still apply; the new
+ *    rule adds evidence they could not count. What it still cannot count: held decisions a restart lost
+ *    (they are in memory only), and a block whose content no reply carries (a hash alone is not a block).
+ *  - The wire: PROTOCOL_VERSION 8 and the statement's signed bytes (domain v4) cover `decided`; a peer of
+ *    another protocol version is refused at the handshake, so an old peer never sees a statement with the
+ *    field, nor sends one without it.
  *
  * A fork is never silent here either (issue 18): a node whose chain left the honest one (a fork decided out
  * of synchrony, then a restart that put it outside the outcome window divergence.ts watches) finds no f+1
@@ -107,15 +146,16 @@
  * (`contradictions`).
  */
 import { concatBytes, lengthPrefixed, toHex, u32be, u64be, utf8 } from '../bytes.ts';
-import type { ChainStatement, WireChainBlock } from '../wire/schema.ts';
+import type { ChainStatement, DecidedRun, WireChainBlock } from '../wire/schema.ts';
 import { blockHash, chainDigest } from './block.ts';
+import { decidedRunBytes, outcomeOf } from './decided-run.ts';
 import { payloadCapViolation } from './payload-cap.ts';
 
 /** Bytes of block payload put in one catch-up reply, so it stays well inside one frame (frame-bound.ts). */
 export const chainReplyBytesMax = 512 * 1024;
 
 /** Domain tag of chain statements. */
-export const STATEMENT_DOMAIN = 'strongcast/chain-statement/v3';
+export const STATEMENT_DOMAIN = 'strongcast/chain-statement/v4';
 
 /** Limits of the catch-up state. */
 export const catchUpDefaults = {
@@ -130,7 +170,7 @@ export type StatementBody = Omit<ChainStatement, 'sig'>;
  * len-prefixed domain || len-prefixed network id || genesis hash (32) || signer (u32 BE) || round (u64 BE) ||
  * height (u64 BE) || tip (32) || digest (32) || syncing (u8, 1 or 0) || holds (u8, 1 when heldFrom is a number, else 0) ||
  * heldFrom (u64 BE, 0 when null) || appends (u8, 1 when appendsFrom is a number, else 0) || appendsFrom (u64 BE,
- * 0 when null); length prefixes are u32 BE.
+ * 0 when null) || the decided run (decided-run.ts decidedRunBytes); length prefixes are u32 BE.
  */
 export function statementSignedBytes(networkId: string, genesisHash: Uint8Array, s: StatementBody): Uint8Array {
   return concatBytes(
@@ -146,6 +186,7 @@ export function statementSignedBytes(networkId: string, genesisHash: Uint8Array,
     u64be(s.heldFrom ?? 0),
     new Uint8Array([s.appendsFrom === null ? 0 : 1]),
     u64be(s.appendsFrom ?? 0),
+    decidedRunBytes(s.decided),
   );
 }
 
@@ -181,6 +222,13 @@ export interface CatchUpOptions {
    * chain proves nothing about validators. @default true
    */
   selfIsValidator?: boolean;
+  /** Start round of the block at our tip; null at genesis. @default null */
+  tipT0?: number | null;
+  /**
+   * Our own run for the per-instance rule (module comment): the rounds we decided while live before this
+   * catch-up, and our chain's blocks in them; counted as one validator's, only when we are one. @default null
+   */
+  selfDecided?: DecidedRun | null;
 }
 
 /** Why a block from a peer was not kept. */
@@ -213,6 +261,11 @@ export class CatchUp {
   private readonly candidateBlocksMax: number;
   private contradictionsReported = false;
   private readonly selfIsValidator: boolean;
+  private readonly selfDecided: DecidedRun | null;
+  /** Start round of the block at our tip (null at genesis). */
+  private tipT0: number | null;
+  /** Start round through which our chain holds every decided block (the per-instance rule, module comment). */
+  private knownThrough: number;
 
   constructor(o: CatchUpOptions) {
     this.n = o.n;
@@ -222,6 +275,14 @@ export class CatchUp {
     this.tip = o.tip;
     this.candidateBlocksMax = o.candidateBlocksMax ?? catchUpDefaults.candidateBlocksMax;
     this.selfIsValidator = o.selfIsValidator ?? true;
+    this.selfDecided = this.selfIsValidator ? (o.selfDecided ?? null) : null;
+    this.tipT0 = o.tipT0 ?? null;
+    this.knownThrough = (this.tipT0 ?? 0) - 1;
+  }
+
+  /** Start round through which our chain holds every decided block, by the per-instance rule or our tip. */
+  get knownThroughT0(): number {
+    return this.knownThrough;
   }
 
   /** Our tip now. */
@@ -288,14 +349,56 @@ export class CatchUp {
     }
   }
 
+  /**
+   * The next block to append on our tip, or null: the vouching rule's first (appendable), else the per-instance
+   * rule's (module comment), which meanwhile moves knownThrough over rounds f+1 validators state had no block.
+   */
+  next(): WireChainBlock | null {
+    return this.appendable()[0] ?? this.nextByInstance();
+  }
+
+  private nextByInstance(): WireChainBlock | null {
+    const runs = (): Array<DecidedRun | null | undefined> => [this.selfDecided, ...[...this.statements.values()].map((s) => s.decided)];
+    for (;;) {
+      const t = this.knownThrough + 1;
+      if (t >= this.liveFromT0) return null;
+      const outcome = outcomeOf(runs(), t, this.f + 1);
+      if (outcome === null) return null;
+      let rest = outcome;
+      if (this.tipT0 === t) {
+        // Our tip is on the honest chain, so t's honest list holds it; the blocks after it are what is left.
+        const at = outcome.findIndex((e) => toHex(e.hash) === toHex(this.tip.hash));
+        if (at < 0) return null;
+        rest = outcome.slice(at + 1);
+      }
+      const first = rest[0];
+      if (first === undefined) {
+        this.knownThrough = t;
+        continue;
+      }
+      const b = this.contentOf(toHex(first.hash));
+      if (!b) return null;
+      return { miner: b.miner, t0: b.t0, ts: b.ts, payload: b.payload, height: this.tip.height + 1, parent: this.tip.hash };
+    }
+  }
+
+  /** A block with this hash from any reply (its hash is checked, so whoever sent it does not matter). */
+  private contentOf(hashHex: string): WireChainBlock | undefined {
+    for (const seg of this.segments.values()) for (const b of seg.values()) if (b.hashHex === hashHex) return b;
+    return undefined;
+  }
+
   /** Moves our tip after the shell appended `block`. */
   advance(block: WireChainBlock, hash: Uint8Array): void {
     this.tip = { height: block.height, hash, digest: chainDigest(this.tip.digest, block.height, hash) };
+    this.tipT0 = block.t0;
+    this.knownThrough = Math.max(this.knownThrough, block.t0 - 1);
     for (const seg of this.segments.values()) for (const h of [...seg.keys()]) if (h <= block.height) seg.delete(h);
   }
 
   /**
-   * True when nothing decided before liveFromT0 can be missing (module comment): f+1 validators that are not
+   * True when nothing decided before liveFromT0 can be missing (module comment): the per-instance rule knows
+   * every round before it; or f+1 validators that are not
    * catching up, stating late enough, name exactly our chain; or a quorum of validators, ours included, do,
    * none holding a decision from before liveFromT0 (the quorum rule); or all n do, none appending one (the
    * unanimity rule). Exactly, not "an ancestor of ours": a
@@ -305,6 +408,7 @@ export class CatchUp {
    * pass for our chain to count.
    */
   complete(prospective: SyncTip = this.tip, ownHeldFrom: number | null = null): boolean {
+    if (this.knownThrough >= this.liveFromT0 - 1) return true;
     const minRound = this.liveFromT0 - 1 + this.k;
     const ours = (s: ChainStatement): boolean => sameTip(s, this.tip) || sameTip(s, prospective);
     const nothingEarlier = (from: number | null): boolean => from === null || from >= this.liveFromT0;

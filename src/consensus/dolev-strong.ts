@@ -18,7 +18,7 @@
  */
 import { concatBytes, toHex } from '../bytes.ts';
 import { StrongcastError, assert, type ErrorCode } from '../errors.ts';
-import { SIGNATURE_BYTES, type ConsensusMessage, type WireBlock } from '../wire/schema.ts';
+import { SIGNATURE_BYTES, type ConsensusMessage, type DecidedRun, type WireBlock } from '../wire/schema.ts';
 import { hasBit, maskOf, withBit } from './bitmask.ts';
 import { blockHash, type ChainBlock, type InstanceId } from './block.ts';
 import { Chain, nextTip, type ChainTip } from './chain.ts';
@@ -243,7 +243,7 @@ export class DolevStrong {
    * it found itself out are not partial, whatever comes after (a second outage).
    */
   notePartial(liveFromT0: number): void {
-    this.#holds.notePartial(liveFromT0);
+    this.#holds.notePartial(liveFromT0, this.decidedThrough);
   }
 
   /** Whether decisions are being held for catch-up. */
@@ -281,6 +281,16 @@ export class DolevStrong {
    */
   get decidedThrough(): number | null {
     return Number.isFinite(this.#scannedThrough) ? this.#scannedThrough : null;
+  }
+
+  /**
+   * While catching up: the runs of start rounds this node decided itself in synchrony, one for each stretch
+   * between the outages it noticed, with the blocks it decided and holds there, at most `blocksMax` each
+   * (HeldDecisions.runs); none when not syncing. What its chain statement states per instance (catch-up.ts,
+   * the per-instance rule).
+   */
+  heldRuns(blocksMax: number): DecidedRun[] {
+    return this.#holds.runs(this.decidedThrough, blocksMax);
   }
 
   /** Carries over the held-decision mark of the process before a restart (ChainStore.loadHeldFrom). */

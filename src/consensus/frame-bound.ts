@@ -40,7 +40,7 @@ export function largestChainBodyBytes(n: number): number {
 /**
  * Body bytes of the largest catch-up reply: chainReplyBytesMax of payload in largest blocks (the network's
  * cap) and one with the rest, then empty blocks up to chainBlocksPerReplyMax (the reply's own rule,
- * validator-sync.ts), and a statement.
+ * validator-sync.ts), and a statement whose decided run names decidedBlocksPerStatementMax blocks.
  */
 export function largestChainReplyBodyBytes(n: number): number {
   const cap = blockPayloadBytesCap(n);
@@ -54,7 +54,13 @@ export function largestChainReplyBodyBytes(n: number): number {
     height: Number.MAX_SAFE_INTEGER,
     parent: hash(),
   }));
-  const statement = { signer: n - 1, round: Number.MAX_SAFE_INTEGER, height: Number.MAX_SAFE_INTEGER, tip: hash(), digest: hash(), syncing: true, heldFrom: Number.MAX_SAFE_INTEGER, appendsFrom: Number.MAX_SAFE_INTEGER, sig: new Uint8Array(64) };
+  // The per-instance evidence filled to its limit too (decided-run.ts), with the widest integers.
+  const decided = {
+    from: Number.MAX_SAFE_INTEGER,
+    through: Number.MAX_SAFE_INTEGER,
+    blocks: Array.from({ length: schemaLimits.decidedBlocksPerStatementMax }, () => ({ miner: n - 1, t0: Number.MAX_SAFE_INTEGER, hash: hash() })),
+  };
+  const statement = { signer: n - 1, round: Number.MAX_SAFE_INTEGER, height: Number.MAX_SAFE_INTEGER, tip: hash(), digest: hash(), syncing: true, heldFrom: Number.MAX_SAFE_INTEGER, appendsFrom: Number.MAX_SAFE_INTEGER, decided, sig: new Uint8Array(64) };
   // The same payload bytes split otherwise give the blocks wider length headers (msgpack bin8, 2 bytes; bin16,
   // 3; bin32, 5): at most 3 bytes more per block than the largest, the rest and the empty ones above.
   return bodyBytes({ t: 'chain', statement, blocks }) + payloadHeaderSlackBytes * schemaLimits.chainBlocksPerReplyMax;

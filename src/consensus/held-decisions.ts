@@ -12,7 +12,8 @@ import type { ChainBlock, InstanceId } from './block.ts';
 import type { Chain } from './chain.ts';
 import type { ConsensusAction } from './dolev-strong-options.ts';
 import type { PoolEntry } from './instance.ts';
-import type { WireBlock } from '../wire/schema.ts';
+import type { DecidedRun, WireBlock } from '../wire/schema.ts';
+import { cappedRun } from './decided-run.ts';
 
 /** Decisions held while catching up; a node stuck syncing this long is reported, not grown without bound. */
 export const heldDecisionsMax = 10_000;
@@ -40,10 +41,18 @@ export class HeldDecisions {
   #decideFrom = 0;
   /** Instances before this start round, undecided when the node last found itself out, are partial (notePartial). */
   #partialBelow = 0;
+  /** The earliest start round of a decision hold() refused: the held list is incomplete from there. */
+  #refusedFrom: number | null = null;
+  /** Start of the run of rounds decided in synchrony since this node last found itself out; null before. */
+  #runFrom: number | null = null;
+  /** Earlier runs of this catch-up, each ended by an outage noticed while it was catching up (notePartial). */
+  #closedRuns: Array<{ from: number; through: number }> = [];
 
   /** Enters catch-up: decisions are held from now on (DolevStrong.startSync). */
   start(): void {
     this.#syncing = true;
+    this.#runFrom = null;
+    this.#closedRuns = [];
   }
 
   /** Whether decisions are being held for catch-up. */
@@ -56,9 +65,19 @@ export class HeldDecisions {
     return this.#decideFrom;
   }
 
-  /** Decisions of instances undecided before `liveFromT0` are partial from now on (DolevStrong.notePartial). */
-  notePartial(liveFromT0: number): void {
-    if (liveFromT0 > this.#partialBelow) this.#partialBelow = liveFromT0;
+  /**
+   * Decisions of instances undecided before `liveFromT0` are partial from now on (DolevStrong.notePartial).
+   * Every instance through `decidedThrough` was decided before this outage was noticed: the run of rounds
+   * decided since the last one ends there, and a new one starts at `liveFromT0`.
+   */
+  notePartial(liveFromT0: number, decidedThrough: number | null): void {
+    if (liveFromT0 <= this.#partialBelow) return;
+    const from = this.#runFrom;
+    if (this.#syncing && from !== null && decidedThrough !== null && decidedThrough >= from) {
+      this.#closedRuns.push({ from, through: Math.min(decidedThrough, liveFromT0 - 1) });
+    }
+    this.#partialBelow = liveFromT0;
+    if (this.#syncing) this.#runFrom = liveFromT0;
   }
 
   /** The start round of the earliest held decision that counts, or null (DolevStrong.heldFrom says which). */
@@ -75,6 +94,27 @@ export class HeldDecisions {
     return first;
   }
 
+  /**
+   * The runs of start rounds this node decided itself in synchrony during this catch-up, each from the time
+   * it last found itself out to the next (the last one through `decidedThrough`), with the blocks it decided
+   * there: all of them held (catch-up.ts, the per-instance rule). Oldest first; each cut before a decision
+   * hold() refused, and to at most `blocksMax` blocks (it then ends before the first start round left out).
+   * None while syncing is off.
+   */
+  runs(decidedThrough: number | null, blocksMax: number): DecidedRun[] {
+    if (!this.#syncing) return [];
+    const last = this.#runFrom === null || decidedThrough === null ? [] : [{ from: this.#runFrom, through: decidedThrough }];
+    const sorted = this.#held.filter((h) => !h.partial).sort((a, b) => a.id.t0 - b.id.t0 || a.id.miner - b.id.miner);
+    const out: DecidedRun[] = [];
+    for (const r of [...this.#closedRuns, ...last]) {
+      const through = Math.min(r.through, (this.#refusedFrom ?? Infinity) - 1);
+      const entries = sorted.filter((h) => h.id.t0 >= r.from && h.id.t0 <= through).map((h) => ({ miner: h.id.miner, t0: h.id.t0, hash: h.hash }));
+      const run = cappedRun(r.from, through, entries, blocksMax);
+      if (run) out.push(run);
+    }
+    return out;
+  }
+
   /** Carries over the held-decision mark of the process before a restart. */
   restore(t0: number | null): void {
     this.#heldFromLost = t0;
@@ -83,6 +123,7 @@ export class HeldDecisions {
   /** Holds the decision of instance `id` for `winner`; a refusal when heldDecisionsMax already wait. */
   hold(id: InstanceId, winner: Pick<PoolEntry, 'block' | 'hash'>): ConsensusAction | null {
     if (this.#held.length >= heldDecisionsMax) {
+      this.#refusedFrom = Math.min(this.#refusedFrom ?? id.t0, id.t0);
       return { type: 'rejected', instance: id, code: 'ERR_RATE_LIMITED', reason: `${heldDecisionsMax} decisions already wait for catch-up` };
     }
     this.#held.push({ id, block: winner.block, hash: winner.hash, partial: id.t0 < this.#partialBelow });
@@ -114,5 +155,8 @@ export class HeldDecisions {
     this.#decideFrom = Math.max(this.#decideFrom, liveFromT0);
     this.#held = [];
     this.#heldFromLost = null;
+    this.#refusedFrom = null;
+    this.#runFrom = null;
+    this.#closedRuns = [];
   }
 }

@@ -10,8 +10,9 @@ import type { ConsensusAction } from '../consensus/dolev-strong.ts';
 import type { Timer } from '../io/clock.ts';
 import { blockHash, type ChainBlock } from '../consensus/block.ts';
 import { CatchUp, statementSignedBytes } from '../consensus/catch-up.ts';
+import { chainRun, runFor } from '../consensus/decided-run.ts';
 import { catchUpDivergence, type Divergence } from '../consensus/divergence.ts';
-import { schemaLimits, type ChainMessage, type ChainStatement, type WireChainBlock } from '../wire/schema.ts';
+import { schemaLimits, type ChainMessage, type ChainStatement, type DecidedRun, type WireChainBlock } from '../wire/schema.ts';
 import { logError, type Logger } from '../log.ts';
 import { chainReplyBytesMax, type ValidatorContext } from './validator-types.ts';
 
@@ -42,6 +43,8 @@ export class ValidatorSync {
   #queue: Promise<void> = Promise.resolve();
   /** The validator stopped: replies still queued reach neither catch-up nor the state machine. */
   #halted = false;
+  /** Our chain's run (catch-up.ts, the per-instance rule) when this catch-up began after we were live, else null. */
+  #chainRun: DecidedRun | null = null;
 
   constructor(private readonly host: SyncHost) {}
 
@@ -54,11 +57,17 @@ export class ValidatorSync {
   begin(): void {
     const h = this.host;
     const tip = h.core.tip();
+    const tipT0 = h.core.chain().at(-1)?.t0 ?? null;
+    // Live until now (not a restart, which has decided nothing yet): our chain holds every block decided
+    // through the rounds decided here, one validator's evidence for the per-instance rule (catch-up.ts).
+    const through = h.core.syncing ? null : h.core.decidedThrough;
+    const selfDecided = through === null ? null : chainRun(h.core.chain(), 0, through, Number.MAX_SAFE_INTEGER);
+    this.#chainRun = selfDecided;
     h.core.startSync();
     const liveFromT0 = h.core.currentRound(h.now()) + 1;
     // The instances not yet decided here ran while this node was out (restarted, alone or paused).
     h.core.notePartial(liveFromT0);
-    this.#run = new CatchUp({ n: h.genesis.validators.length, faults: h.genesis.faults, k: h.core.k, liveFromT0, tip, selfIsValidator: h.index !== null });
+    this.#run = new CatchUp({ n: h.genesis.validators.length, faults: h.genesis.faults, k: h.core.k, liveFromT0, tip, tipT0, selfDecided, selfIsValidator: h.index !== null });
     const ask = () => {
       const from = (this.#run?.tipNow.height ?? 0) + 1;
       for (const peer of h.node.peerIds()) h.node.sendTo(peer, { t: 'getchain', from });
@@ -113,13 +122,34 @@ export class ValidatorSync {
     const syncing = h.core.syncing;
     const heldFrom = syncing ? h.core.heldFrom() : null;
     const appendsFrom = syncing ? h.core.appendsFrom(this.#run?.liveFromT0 ?? 0) : null;
-    const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, digest: tip.digest, syncing, heldFrom, appendsFrom };
+    const decided = this.#decidedRun(from);
+    const body = { signer: h.index, round: Math.max(0, h.core.currentRound(h.now())), height: tip.height, tip: tip.hash, digest: tip.digest, syncing, heldFrom, appendsFrom, decided };
     const statement: ChainStatement = { ...body, sig: identity.sign(statementSignedBytes(h.genesis.networkId, h.core.genesisHash, body)) };
     // Only blocks already on disk vouch: a block taken from a reply stays with the asker for good, and one
     // not yet on any validator's disk is lost by a crash of them all, after which the unanimity rule lets
     // them go on without it (test/all-crash-observer-sim.test.ts). The statement still names the whole
     // chain, so an asker waits for the rest rather than call a shorter chain complete.
     return { t: 'chain', statement, blocks: blocksFrom(h.core.chain(), from, h.durableHeight()) };
+  }
+
+  /**
+   * Our evidence per instance (catch-up.ts, the per-instance rule), from the t0 of our block at the asker's
+   * tip height (`from` - 1; our tip's when we have no block there) on. Live: our chain, which holds every
+   * block decided through our latest ended round, up to the blocks already durable (as for the blocks a reply
+   * carries). Catching up: our chain through the rounds we decided while live before this catch-up, then the
+   * rounds decided since, between outages, with the blocks held there; the first of these that reaches it.
+   */
+  #decidedRun(from: number): DecidedRun | null {
+    const h = this.host;
+    const chain = h.core.chain();
+    const hintT0 = from <= 1 ? 0 : (chain.find((b) => b.height === from - 1) ?? chain.at(-1))?.t0 ?? 0;
+    const max = schemaLimits.decidedBlocksPerStatementMax;
+    if (h.core.syncing) return runFor([...(this.#chainRun ? [this.#chainRun] : []), ...h.core.heldRuns(Number.MAX_SAFE_INTEGER)], hintT0, max);
+    const through = h.core.decidedThrough;
+    if (through === null) return null;
+    const notDurable = chain.find((b) => b.height > h.durableHeight());
+    const run = chainRun(chain, hintT0, Math.min(through, (notDurable?.t0 ?? Infinity) - 1), Number.MAX_SAFE_INTEGER);
+    return run && runFor([run], hintT0, max);
   }
 
   /** A peer's reply, queued behind the ones before it. */
@@ -144,7 +174,7 @@ export class ValidatorSync {
     if (!ok || this.#run !== cu || this.#halted) return;
     const refused = cu.onReply(st, msg.blocks);
     if (refused) h.log.warn('catch-up blocks refused', { signer: st.signer, reason: refused.reason });
-    for (const b of cu.appendable()) {
+    for (let b = cu.next(); b !== null; b = cu.next()) {
       const block: ChainBlock = { ...b, hash: blockHash(b) };
       h.core.appendLinked(block);
       cu.advance(b, block.hash);
@@ -176,6 +206,7 @@ export class ValidatorSync {
     const cu = this.#run;
     if (!cu) return;
     this.#run = null;
+    this.#chainRun = null;
     this.stop();
     this.host.apply(this.host.core.finishSync(cu.liveFromT0), 'self');
     this.host.caughtUp();

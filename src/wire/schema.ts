@@ -28,8 +28,11 @@ import { StrongcastError } from '../errors.ts';
  * dropped or lost left out) and catch-up's unanimity rule, which counts on it (catch-up.ts): after every
  * validator crashed at once, each states its crash mark and none counted for another's quorum. A version-6
  * node would refuse the field, and the statement's signed bytes cover it.
+ * Version 8 adds `decided` to chain statements (the start rounds the signer decided itself and the blocks it
+ * decided there, held ones included) and catch-up's per-instance rule, which counts on it (catch-up.ts): a
+ * version-7 node would refuse the field, and the statement's signed bytes cover it.
  */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 
 /** Byte lengths fixed by Ed25519 and SHA-256. */
 export const PUBLIC_KEY_BYTES = 32;
@@ -59,6 +62,8 @@ export const schemaLimits = {
   reasonCharsMax: 512,
   /** Most blocks in one catch-up reply. */
   chainBlocksPerReplyMax: 64,
+  /** Most decided blocks one chain statement's `decided` run names (catch-up.ts, the per-instance rule). */
+  decidedBlocksPerStatementMax: 64,
   /** Most message ids in one IHAVE (broadcast-tree announcement). */
   ihaveIdsMax: 1024,
   /** Most message ids in one GRAFT (broadcast-tree request). */
@@ -186,7 +191,30 @@ export interface ChainStatement {
    * none, and always when not syncing. Never below `heldFrom`.
    */
   appendsFrom: number | null;
+  /**
+   * The signer's evidence per instance (catch-up.ts, the per-instance rule): every instance whose start round
+   * is in `from`..`through` it decided itself in synchrony (or its live chain holds), and the blocks decided
+   * there are exactly `blocks`; absent or nil when it states none.
+   */
+  decided?: DecidedRun | null;
   sig: Uint8Array;
+}
+
+/** A run of start rounds a signer decided, and the blocks decided in them (ChainStatement.decided). */
+export interface DecidedRun {
+  /** First start round (t0) of the run. */
+  from: number;
+  /** Last start round of the run, at or after `from`. */
+  through: number;
+  /** Every block decided in the run, in (t0, miner) order, each t0 within it: at most decidedBlocksPerStatementMax. */
+  blocks: DecidedEntry[];
+}
+
+/** One decided block of a run: its instance and its hash. */
+export interface DecidedEntry {
+  miner: number;
+  t0: number;
+  hash: Uint8Array;
 }
 
 /** A decided block as catch-up carries it: the wire block plus its place in the chain. */
@@ -373,7 +401,7 @@ function decodeConsensus(o: Obj): ConsensusMessage {
 function decodeStatement(x: unknown): ChainStatement | null {
   if (x === null) return null;
   if (!isObject(x)) bad('chain.statement must be a map or nil');
-  onlyKeys(x, ['signer', 'round', 'height', 'tip', 'digest', 'syncing', 'heldFrom', 'appendsFrom', 'sig'], 'statement');
+  onlyKeys(x, ['signer', 'round', 'height', 'tip', 'digest', 'syncing', 'heldFrom', 'appendsFrom', 'decided', 'sig'], 'statement');
   if (typeof x['syncing'] !== 'boolean') bad('statement.syncing must be a boolean');
   const heldFrom = nilOrUint(x, 'heldFrom');
   const appendsFrom = nilOrUint(x, 'appendsFrom');
@@ -390,8 +418,35 @@ function decodeStatement(x: unknown): ChainStatement | null {
     syncing: x['syncing'],
     heldFrom,
     appendsFrom,
+    decided: decodeDecided(x['decided'] ?? null),
     sig: bytes(x, 'sig', 'statement', SIGNATURE_BYTES),
   };
+}
+
+/** A statement's `decided` run: nil, or a run whose blocks lie within it, strictly in (t0, miner) order. */
+function decodeDecided(x: unknown): DecidedRun | null {
+  if (x === null) return null;
+  if (!isObject(x)) bad('statement.decided must be a map or nil');
+  onlyKeys(x, ['from', 'through', 'blocks'], 'statement.decided');
+  const from = uint(x, 'from', 'statement.decided');
+  const through = uint(x, 'through', 'statement.decided');
+  if (through < from) bad('statement.decided.through must be at least from');
+  const list = x['blocks'];
+  const max = schemaLimits.decidedBlocksPerStatementMax;
+  if (!Array.isArray(list) || list.length > max) bad(`statement.decided.blocks must be an array of at most ${max}`);
+  const blocks = list.map((e, i): DecidedEntry => {
+    const what = `statement.decided.blocks[${i}]`;
+    if (!isObject(e)) bad(`${what} must be a map`);
+    onlyKeys(e, ['miner', 't0', 'hash'], what);
+    return { miner: uint(e, 'miner', what, schemaLimits.validatorsMax - 1), t0: uint(e, 't0', what), hash: bytes(e, 'hash', what, HASH_BYTES) };
+  });
+  for (const [i, e] of blocks.entries()) {
+    if (e.t0 < from || e.t0 > through) bad(`statement.decided.blocks[${i}].t0 must be within from..through`);
+    const prev = blocks[i - 1];
+    // One reading per run: each instance once, in the order the chain appends them.
+    if (prev && (e.t0 < prev.t0 || (e.t0 === prev.t0 && e.miner <= prev.miner))) bad(`statement.decided.blocks[${i}] must follow the one before it in (t0, miner) order`);
+  }
+  return { from, through, blocks };
 }
 
 /** A statement field that must be present: an unsigned integer, or nil. */

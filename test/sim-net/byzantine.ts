@@ -11,9 +11,11 @@
 import { toHex, utf8 } from '../../src/bytes.ts';
 import { blockHash } from '../../src/consensus/block.ts';
 import { statementSignedBytes } from '../../src/consensus/catch-up.ts';
+import { cappedRun } from '../../src/consensus/decided-run.ts';
+import type { ChainBlock } from '../../src/consensus/block.ts';
 import { encodeFrame } from '../../src/wire/framing.ts';
 import { gossipSignedBytes } from '../../src/gossip/gossip-core.ts';
-import { PROTOCOL_VERSION, type ConsensusMessage, type GossipMessage, type Message, type WireBlock, type WireChainBlock } from '../../src/wire/schema.ts';
+import { PROTOCOL_VERSION, schemaLimits, type DecidedEntry, type DecidedRun, type ConsensusMessage, type GossipMessage, type Message, type WireBlock, type WireChainBlock } from '../../src/wire/schema.ts';
 import { SimHost } from '../../src/sim/sim-host.ts';
 import { buildChain, extendChain } from '../sim/chains.ts';
 import { RawHost, type RawConn, type RawKey } from './raw-host.ts';
@@ -231,7 +233,11 @@ export class ByzValidator extends ByzHost {
     const tip = run ? v.core.prospectiveTip(run.liveFromT0) : v.core.tip();
     const g = w.testNet.genesis;
     // A round well ahead of any clock, so the statement is late enough wherever the asker stands.
-    const body = { signer: this.index, round: Math.max(0, Math.floor((w.sched.now - g.startMs) / g.roundMs)) + 50, height: tip.height, tip: tip.hash, digest: tip.digest, syncing: !this.roles.flatterLive, heldFrom: null, appendsFrom: null };
+    const round = Math.max(0, Math.floor((w.sched.now - g.startMs) / g.roundMs)) + 50;
+    // Per instance too: every round up to then decided exactly as the asker has it, its chain and the
+    // decisions it holds ("no block" wherever it lacks one), to make it skip a decided block.
+    const decided = flattering(v.chain(), v.core.heldRuns(Number.MAX_SAFE_INTEGER), round);
+    const body = { signer: this.index, round, height: tip.height, tip: tip.hash, digest: tip.digest, syncing: !this.roles.flatterLive, heldFrom: null, appendsFrom: null, decided };
     const sig = w.testNet.keys[this.index]!.sign(statementSignedBytes(g.networkId, w.testNet.genesisHash, body));
     c.send({ t: 'chain', statement: { ...body, sig }, blocks: [] });
   }
@@ -336,10 +342,44 @@ export class ByzValidator extends ByzHost {
     const appendsFrom = heldFrom !== null && rng.next() < 0.5 ? heldFrom + rng.int(0, 20) : null;
     // The digest a liar names is its own choice too: made up, or the honest chain's (a flatterer).
     const digest = honest && rng.next() < 0.5 ? honest.validator.core.tip().digest : this.bytes(32);
-    const body = { signer: this.index, round: rng.int(0, 1000), height: blocks[blocks.length - 1]!.height, tip: parent, digest, syncing, heldFrom, appendsFrom };
+    // And per instance: nothing, "no block" over a span of rounds, or the fork's blocks as decided there.
+    const decided = this.#lieDecided(blocks);
+    const body = { signer: this.index, round: rng.int(0, 1000), height: blocks[blocks.length - 1]!.height, tip: parent, digest, syncing, heldFrom, appendsFrom, decided };
     const forged = rng.next() < 0.2;
     const signer = forged ? rng.int(0, g.validators.length - 1) : this.index;
     const sig = forged ? this.bytes(64) : w.testNet.keys[this.index]!.sign(statementSignedBytes(g.networkId, w.testNet.genesisHash, body));
     c.send({ t: 'chain', statement: { ...body, signer, sig }, blocks });
   }
+
+  /** A made-up decided run: none, "no block" over rounds, or the given fork blocks as decided (one per t0). */
+  #lieDecided(blocks: readonly WireChainBlock[]): DecidedRun | null {
+    const rng = this.world.rng;
+    const x = rng.next();
+    if (x < 0.2) return null;
+    const from = rng.int(0, 50);
+    const through = from + rng.int(0, 60);
+    if (x < 0.6) return { from, through, blocks: [] };
+    const byT0 = new Map<number, WireChainBlock>();
+    for (const b of blocks) byT0.set(b.t0, b);
+    const entries = [...byT0.values()].sort((a, b) => a.t0 - b.t0).map((b) => ({ miner: b.miner, t0: b.t0, hash: blockHash(b) }));
+    const lo = Math.min(from, ...entries.map((e) => e.t0));
+    const hi = Math.max(through, ...entries.map((e) => e.t0));
+    return { from: lo, through: hi, blocks: entries };
+  }
+}
+
+/**
+ * The run that suits an asker: every round from 0 through `round` decided exactly as its chain and its held
+ * decisions say, "no block" elsewhere (within the statement's limit on blocks).
+ */
+function flattering(chain: readonly ChainBlock[], held: readonly DecidedRun[], round: number): DecidedRun | null {
+  const byKey = new Map<string, DecidedEntry>();
+  for (const b of chain) byKey.set(`${b.t0}/${b.miner}`, { miner: b.miner, t0: b.t0, hash: b.hash });
+  for (const e of held.flatMap((r) => r.blocks)) byKey.set(`${e.t0}/${e.miner}`, e);
+  const entries = [...byKey.values()].filter((e) => e.t0 <= round).sort((a, b) => a.t0 - b.t0 || a.miner - b.miner);
+  // Keep the latest rounds when there are too many: those are where a catching-up asker needs evidence.
+  const max = schemaLimits.decidedBlocksPerStatementMax;
+  const kept = entries.slice(-max);
+  const from = entries.length > max ? kept[0]!.t0 + 1 : 0;
+  return cappedRun(from, round, kept.filter((e) => e.t0 >= from), max);
 }
