@@ -130,6 +130,13 @@
  *    promises nothing, as Dolev-Strong does not: a restarted signer's run starts at its new live round, so
  *    after a crash of all the rule says nothing about the rounds before it and the unanimity rule above
  *    stays what ends catch-up; where two lists each have f+1 the rule waits rather than choose.
+ *  - An observer moves over rounds by it but appends no block by it, only by vouches: a run names held
+ *    decisions (in memory only) and a catching-up signer's chain from before its outage (not cut at what is
+ *    durable), so f+1 runs can name a block no validator's disk keeps, and an observer that took it with
+ *    content from one Byzantine reply forked from validators that all crashed, lost it and went on by the
+ *    unanimity rule, which is safe for observers only because a block leaves a validator once its disk has
+ *    it (test/catch-up-per-instance-attacks.test.ts). A validator that takes it keeps it on its own disk, so
+ *    the validators are then not unanimous without it.
  *  - It replaces no rule: the vouching, live, quorum and unanimity rules still hold and still apply; the new
  *    rule adds evidence they could not count. What it still cannot count: held decisions a restart lost
  *    (they are in memory only), and a block whose content no reply carries (a hash alone is not a block).
@@ -376,6 +383,9 @@ export class CatchUp {
         this.knownThrough = t;
         continue;
       }
+      // An observer takes blocks only by vouches (f+1 copies, one sent from an honest disk): a run may name a
+      // block its signers hold in memory only, which a crash of every validator loses (module comment).
+      if (!this.selfIsValidator) return null;
       const b = this.contentOf(toHex(first.hash));
       if (!b) return null;
       return { miner: b.miner, t0: b.t0, ts: b.ts, payload: b.payload, height: this.tip.height + 1, parent: this.tip.hash };
