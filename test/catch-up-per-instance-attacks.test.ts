@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { CatchUp, type SyncTip } from '../src/consensus/catch-up.ts';
 import { blockHash, chainDigest } from '../src/consensus/block.ts';
 import { cappedRun, outcomeOf, runFor } from '../src/consensus/decided-run.ts';
-import { HeldDecisions } from '../src/consensus/held-decisions.ts';
+import { HeldDecisions, heldDecisionsMax } from '../src/consensus/held-decisions.ts';
 import { toHex } from '../src/bytes.ts';
 import { schemaLimits, type ChainStatement, type DecidedRun, type WireChainBlock } from '../src/wire/schema.ts';
 
@@ -197,6 +197,35 @@ test('an observer still moves over rounds f+1 validators state had no block, up 
   assert.is(c.knownThroughT0, 19);
   assert.ok(c.complete());
   assert.is(toHex(c.tipNow.digest), toHex(chainDigest(G, 1, blockHash(b))));
+});
+
+// FOUND (see the report of branch vouch-attack): a catching-up validator holds at most heldDecisionsMax of its
+// own decisions and refuses the rest (a validator far behind, syncing 64 blocks a reply while the network
+// decides more). The rules before the per-instance one compare whole chains (our prospective tip, which lacks
+// the refused decisions, against chains that have them), so such a node stayed catching up, reported. The
+// per-instance rule ends catch-up once the rounds before liveFromT0 are known, whatever is held after, and
+// finishSync then appends the held decisions without the refused ones: a chain that skips blocks this very
+// validator decided in synchrony, and goes on live from there. Fixed: complete() takes heldWhole
+// (DolevStrong.heldWhole) and the per-instance rule ends nothing while a decision was refused.
+test('a validator that could not hold a decision it made does not complete by the per-instance rule', () => {
+  const h = new HeldDecisions();
+  h.start();
+  h.notePartial(100, null);
+  const decide = (t0: number) => h.hold({ miner: 0, t0 }, { block: { miner: 0, t0, ts: t0, payload: new Uint8Array([1]) }, hash: new Uint8Array(32).fill(t0 % 251) });
+  for (let i = 0; i < heldDecisionsMax; i++) assert.is(decide(100 + i), null);
+  const lastT0 = 100 + heldDecisionsMax;
+  assert.is(decide(lastT0)?.type, 'rejected', 'one decision too many: refused');
+  assert.not.ok(h.whole);
+  const settled = h.settle({ blocks: () => [], last: () => undefined }, 100);
+  assert.is(settled.length, heldDecisionsMax);
+  assert.not.ok(settled.some((s) => s.held.id.t0 === lastT0), 'finishing now would append a chain without the refused decision');
+  const c = new CatchUp({ n: 4, faults: 1, k: 2, liveFromT0: 100, tip: genesisTip });
+  c.onReply(st(1, run(0, 99)), []);
+  c.onReply(st(2, run(0, 99)), []);
+  drain(c);
+  assert.is(c.knownThroughT0, 99, 'every round before the live start is known');
+  assert.not.ok(c.complete(genesisTip, null, h.whole), 'not complete: a held decision was refused');
+  assert.ok(c.complete(genesisTip, null, true), 'complete when every decision is held');
 });
 
 test.run();

@@ -415,10 +415,13 @@ export class CatchUp {
    * node that has a block nobody vouches for must not call itself complete. Our chain is our tip, or
    * `prospective`, the tip we will have once our held decisions are appended (DolevStrong.prospectiveTip);
    * `ownHeldFrom` is our own held-decision mark (DolevStrong.heldFrom), which must pass the test the others'
-   * pass for our chain to count.
+   * pass for our chain to count. `heldWhole` says whether we hold every decision we made since catch-up
+   * began (DolevStrong.heldWhole): the per-instance rule knows only the rounds before liveFromT0 and counts on
+   * our held decisions for the rest, so with one refused (heldDecisionsMax) it would end us on a chain that
+   * skips it; the other rules compare whole chains and need no such flag.
    */
-  complete(prospective: SyncTip = this.tip, ownHeldFrom: number | null = null): boolean {
-    if (this.knownThrough >= this.liveFromT0 - 1) return true;
+  complete(prospective: SyncTip = this.tip, ownHeldFrom: number | null = null, heldWhole = true): boolean {
+    if (heldWhole && this.knownThrough >= this.liveFromT0 - 1) return true;
     const minRound = this.liveFromT0 - 1 + this.k;
     const ours = (s: ChainStatement): boolean => sameTip(s, this.tip) || sameTip(s, prospective);
     const nothingEarlier = (from: number | null): boolean => from === null || from >= this.liveFromT0;
