@@ -130,6 +130,13 @@
  *    promises nothing, as Dolev-Strong does not: a restarted signer's run starts at its new live round, so
  *    after a crash of all the rule says nothing about the rounds before it and the unanimity rule above
  *    stays what ends catch-up; where two lists each have f+1 the rule waits rather than choose.
+ *  - An observer moves over rounds by it but appends no block by it, only by vouches: a run names held
+ *    decisions (in memory only) and a catching-up signer's chain from before its outage (not cut at what is
+ *    durable), so f+1 runs can name a block no validator's disk keeps, and an observer that took it with
+ *    content from one Byzantine reply forked from validators that all crashed, lost it and went on by the
+ *    unanimity rule, which is safe for observers only because a block leaves a validator once its disk has
+ *    it (test/catch-up-per-instance-attacks.test.ts). A validator that takes it keeps it on its own disk, so
+ *    the validators are then not unanimous without it.
  *  - It replaces no rule: the vouching, live, quorum and unanimity rules still hold and still apply; the new
  *    rule adds evidence they could not count. What it still cannot count: held decisions a restart lost
  *    (they are in memory only), and a block whose content no reply carries (a hash alone is not a block).
@@ -376,6 +383,9 @@ export class CatchUp {
         this.knownThrough = t;
         continue;
       }
+      // An observer takes blocks only by vouches (f+1 copies, one sent from an honest disk): a run may name a
+      // block its signers hold in memory only, which a crash of every validator loses (module comment).
+      if (!this.selfIsValidator) return null;
       const b = this.contentOf(toHex(first.hash));
       if (!b) return null;
       return { miner: b.miner, t0: b.t0, ts: b.ts, payload: b.payload, height: this.tip.height + 1, parent: this.tip.hash };
@@ -405,10 +415,13 @@ export class CatchUp {
    * node that has a block nobody vouches for must not call itself complete. Our chain is our tip, or
    * `prospective`, the tip we will have once our held decisions are appended (DolevStrong.prospectiveTip);
    * `ownHeldFrom` is our own held-decision mark (DolevStrong.heldFrom), which must pass the test the others'
-   * pass for our chain to count.
+   * pass for our chain to count. `heldWhole` says whether we hold every decision we made since catch-up
+   * began (DolevStrong.heldWhole): the per-instance rule knows only the rounds before liveFromT0 and counts on
+   * our held decisions for the rest, so with one refused (heldDecisionsMax) it would end us on a chain that
+   * skips it; the other rules compare whole chains and need no such flag.
    */
-  complete(prospective: SyncTip = this.tip, ownHeldFrom: number | null = null): boolean {
-    if (this.knownThrough >= this.liveFromT0 - 1) return true;
+  complete(prospective: SyncTip = this.tip, ownHeldFrom: number | null = null, heldWhole = true): boolean {
+    if (heldWhole && this.knownThrough >= this.liveFromT0 - 1) return true;
     const minRound = this.liveFromT0 - 1 + this.k;
     const ours = (s: ChainStatement): boolean => sameTip(s, this.tip) || sameTip(s, prospective);
     const nothingEarlier = (from: number | null): boolean => from === null || from >= this.liveFromT0;

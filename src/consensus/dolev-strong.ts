@@ -293,6 +293,15 @@ export class DolevStrong {
     return this.#holds.runs(this.decidedThrough, blocksMax);
   }
 
+  /**
+   * Whether this catch-up holds every decision made since it began: false once one was refused at
+   * heldDecisionsMax (HeldDecisions.whole). Catch-up then must not end by the per-instance rule, which
+   * vouches only for the rounds before the live start and counts on the held decisions for the rest.
+   */
+  get heldWhole(): boolean {
+    return this.#holds.whole;
+  }
+
   /** Carries over the held-decision mark of the process before a restart (ChainStore.loadHeldFrom). */
   restoreHeldFrom(t0: number | null): void {
     this.#holds.restore(t0);

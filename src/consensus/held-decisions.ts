@@ -115,6 +115,14 @@ export class HeldDecisions {
     return out;
   }
 
+  /**
+   * Whether every decision made since catch-up began is held (none refused at heldDecisionsMax): only then is
+   * finishing it with the held ones appended a chain without a gap (catch-up.ts, the per-instance rule).
+   */
+  get whole(): boolean {
+    return this.#refusedFrom === null;
+  }
+
   /** Carries over the held-decision mark of the process before a restart. */
   restore(t0: number | null): void {
     this.#heldFromLost = t0;

@@ -198,7 +198,7 @@ export class ValidatorSync {
     if (!cu || this.#halted) return;
     const tipT0 = h.core.chain().at(-1)?.t0 ?? -1;
     const endedHere = h.core.currentRound(h.now()) >= Math.max(cu.liveFromT0 - 1, tipT0) + h.core.k;
-    if (endedHere && cu.complete(h.core.prospectiveTip(cu.liveFromT0), h.core.heldFrom())) this.finish();
+    if (endedHere && cu.complete(h.core.prospectiveTip(cu.liveFromT0), h.core.heldFrom(), h.core.heldWhole)) this.finish();
   }
 
   /** Leaves catch-up: the held decisions of live instances are appended and reported, in order. */
