@@ -13,7 +13,8 @@ import { blockHash, chainDigest } from '../src/consensus/block.ts';
 import { cappedRun, outcomeOf, runFor } from '../src/consensus/decided-run.ts';
 import { HeldDecisions, heldDecisionsMax } from '../src/consensus/held-decisions.ts';
 import { toHex } from '../src/bytes.ts';
-import { schemaLimits, type ChainStatement, type DecidedRun, type WireChainBlock } from '../src/wire/schema.ts';
+import { schemaLimits, type WireChainBlock } from '../src/wire/schema.ts';
+import { drain, run, st } from './helpers/catch-up-statements.ts';
 
 const G = new Uint8Array(32).fill(7);
 
@@ -23,22 +24,6 @@ function block(miner: number, t0: number, height: number, parent: Uint8Array): W
 
 const genesisTip: SyncTip = { height: 0, hash: G, digest: G };
 
-/** A statement whose chain names no chain of ours, so only its decided run can count. */
-function st(signer: number, decided: DecidedRun | null, round = 100, heldFrom: number | null = null): ChainStatement {
-  const elsewhere = new Uint8Array(32).fill(0xee);
-  return { signer, round, height: 9, tip: elsewhere, digest: elsewhere, syncing: true, heldFrom, appendsFrom: heldFrom, decided, sig: new Uint8Array(64) };
-}
-
-const run = (from: number, through: number, blocks: WireChainBlock[] = []): DecidedRun => ({ from, through, blocks: blocks.map((b) => ({ miner: b.miner, t0: b.t0, hash: blockHash(b) })) });
-
-function drain(c: CatchUp): WireChainBlock[] {
-  const out: WireChainBlock[] = [];
-  for (let b = c.next(); b !== null; b = c.next()) {
-    out.push(b);
-    c.advance(b, blockHash(b));
-  }
-  return out;
-}
 
 test('one signer counts once: its older, newer and repeated statements never add up to f+1 for a round', () => {
   // n = 4, f = 1: a liar says "no block" in rounds 0..19 where b (t0 7) was decided; the honest statements

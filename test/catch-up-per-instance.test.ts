@@ -10,7 +10,8 @@ import { CatchUp, type SyncTip } from '../src/consensus/catch-up.ts';
 import { blockHash, chainDigest, type ChainBlock } from '../src/consensus/block.ts';
 import { cappedRun, chainRun, outcomeOf, runFor } from '../src/consensus/decided-run.ts';
 import { toHex } from '../src/bytes.ts';
-import { schemaLimits, type ChainStatement, type DecidedRun, type WireChainBlock } from '../src/wire/schema.ts';
+import { schemaLimits, type WireChainBlock } from '../src/wire/schema.ts';
+import { drain, run, st } from './helpers/catch-up-statements.ts';
 
 const G = new Uint8Array(32).fill(7);
 const n = 4;
@@ -22,25 +23,6 @@ function block(miner: number, t0: number, height: number, parent: Uint8Array): W
 
 const tipAt = (b: WireChainBlock | null): SyncTip => (b ? { height: b.height, hash: blockHash(b), digest: chainDigest(G, b.height, blockHash(b)) } : { height: 0, hash: G, digest: G });
 
-/**
- * A statement of a signer catching up, with only its decided run as evidence: its chain (height 9, another
- * digest) names no chain of ours, so no rule before the per-instance one counts it.
- */
-function st(signer: number, decided: DecidedRun | null): ChainStatement {
-  const elsewhere = new Uint8Array(32).fill(0xee);
-  return { signer, round: 100, height: 9, tip: elsewhere, digest: elsewhere, syncing: true, heldFrom: null, appendsFrom: null, decided, sig: new Uint8Array(64) };
-}
-
-const run = (from: number, through: number, blocks: WireChainBlock[] = []): DecidedRun => ({ from, through, blocks: blocks.map((b) => ({ miner: b.miner, t0: b.t0, hash: blockHash(b) })) });
-
-function drain(c: CatchUp): WireChainBlock[] {
-  const out: WireChainBlock[] = [];
-  for (let b = c.next(); b !== null; b = c.next()) {
-    out.push(b);
-    c.advance(b, blockHash(b));
-  }
-  return out;
-}
 
 test('f+1 validators stating "no block" for every round before the live start complete it; f do not', () => {
   const c = new CatchUp({ n, faults: f, k: 2, liveFromT0: 20, tip: tipAt(null) });
