@@ -276,9 +276,8 @@ export function signWithKey(privateKey: KeyObject, message: Uint8Array): Uint8Ar
 const SODIUM_SECRET_KEY_BYTES = 64;
 
 /**
- * A signer for one 32-byte seed, its key expanded once. libsodium signs where its addon loads (17 µs a
- * signature on the reference machine against OpenSSL's 35: a publisher signs every broadcast and a validator
- * every chain it relays), OpenSSL otherwise. RFC 8032 signing is deterministic, so both give the same
+ * A signer for one 32-byte seed, its key expanded once. libsodium signs where its addon loads (1.85x OpenSSL's
+ * rate in `npm run bench -- sig`: a publisher signs every broadcast and a validator every chain it relays), OpenSSL otherwise. RFC 8032 signing is deterministic, so both give the same
  * 64 bytes for the same seed and message (test/ed25519.test.ts holds both to RFC 8032's vectors).
  */
 export function signerForSeed(seed: Uint8Array, backend: 'sodium' | 'native' = preferredBackend() === 'sodium' ? 'sodium' : 'native'): (message: Uint8Array) => Uint8Array {
