@@ -277,8 +277,9 @@ const SODIUM_SECRET_KEY_BYTES = 64;
 
 /**
  * A signer for one 32-byte seed, its key expanded once. libsodium signs where its addon loads (1.85x OpenSSL's
- * rate in `npm run bench -- sig`: a publisher signs every broadcast and a validator every chain it relays), OpenSSL otherwise. RFC 8032 signing is deterministic, so both give the same
- * 64 bytes for the same seed and message (test/ed25519.test.ts holds both to RFC 8032's vectors).
+ * rate in `npm run bench -- sig`: a publisher signs every broadcast and a validator every chain it relays),
+ * OpenSSL otherwise. RFC 8032 signing is deterministic, so both give the same 64 bytes for the same seed and
+ * message (test/ed25519.test.ts holds both to RFC 8032's vectors).
  */
 export function signerForSeed(seed: Uint8Array, backend: 'sodium' | 'native' = preferredBackend() === 'sodium' ? 'sodium' : 'native'): (message: Uint8Array) => Uint8Array {
   if (seed.byteLength !== SEED_BYTES) throw new TypeError(`an Ed25519 seed is ${SEED_BYTES} bytes`);
