@@ -339,42 +339,48 @@ export class CatchUp {
     const out: WireChainBlock[] = [];
     let height = this.tip.height;
     let parentHex = toHex(this.tip.hash);
-    for (;;) {
-      const groups = new Map<string, { block: WireChainBlock & { hashHex: string }; signers: number }>();
-      for (const seg of this.segments.values()) {
-        const b = seg.get(height + 1);
-        if (!b || toHex(b.parent) !== parentHex) continue;
-        const g = groups.get(b.hashHex);
-        if (g) g.signers++;
-        else groups.set(b.hashHex, { block: b, signers: 1 });
-      }
-      const next = [...groups.values()].find((g) => g.signers >= this.f + 1);
-      if (!next) return out;
-      out.push(next.block);
+    for (let b = this.vouchedAt(height + 1, parentHex); b; b = this.vouchedAt(height + 1, parentHex)) {
+      out.push(b);
       height++;
-      parentHex = next.block.hashHex;
+      parentHex = b.hashHex;
     }
+    return out;
+  }
+
+  /** The block f+1 distinct validators each sent at `height` on top of the block `parentHex`, if any. */
+  private vouchedAt(height: number, parentHex: string): (WireChainBlock & { hashHex: string }) | undefined {
+    const groups = new Map<string, { block: WireChainBlock & { hashHex: string }; signers: number }>();
+    for (const seg of this.segments.values()) {
+      const b = seg.get(height);
+      if (!b || toHex(b.parent) !== parentHex) continue;
+      const g = groups.get(b.hashHex);
+      if (g) g.signers++;
+      else groups.set(b.hashHex, { block: b, signers: 1 });
+    }
+    return [...groups.values()].find((g) => g.signers >= this.f + 1)?.block;
   }
 
   /**
-   * The next block to append on our tip, or null: the vouching rule's first (appendable), else the per-instance
-   * rule's (module comment), which meanwhile moves knownThrough over rounds f+1 validators state had no block.
+   * The next block to append on our tip, or null: the vouching rule's (appendable's first, found without
+   * walking the rest: the caller appends it and asks again), else the per-instance rule's (module comment),
+   * which meanwhile moves knownThrough over rounds f+1 validators state had no block.
    */
   next(): WireChainBlock | null {
-    return this.appendable()[0] ?? this.nextByInstance();
+    return this.vouchedAt(this.tip.height + 1, toHex(this.tip.hash)) ?? this.nextByInstance();
   }
 
   private nextByInstance(): WireChainBlock | null {
-    const runs = (): Array<DecidedRun | null | undefined> => [this.selfDecided, ...[...this.statements.values()].map((s) => s.decided)];
+    const runs: Array<DecidedRun | null | undefined> = [this.selfDecided, ...[...this.statements.values()].map((s) => s.decided)];
+    const tipHex = toHex(this.tip.hash);
     for (;;) {
       const t = this.knownThrough + 1;
       if (t >= this.liveFromT0) return null;
-      const outcome = outcomeOf(runs(), t, this.f + 1);
+      const outcome = outcomeOf(runs, t, this.f + 1);
       if (outcome === null) return null;
       let rest = outcome;
       if (this.tipT0 === t) {
         // Our tip is on the honest chain, so t's honest list holds it; the blocks after it are what is left.
-        const at = outcome.findIndex((e) => toHex(e.hash) === toHex(this.tip.hash));
+        const at = outcome.findIndex((e) => toHex(e.hash) === tipHex);
         if (at < 0) return null;
         rest = outcome.slice(at + 1);
       }

@@ -148,8 +148,7 @@ export class ValidatorSync {
     const through = h.core.decidedThrough;
     if (through === null) return null;
     const notDurable = chain.find((b) => b.height > h.durableHeight());
-    const run = chainRun(chain, hintT0, Math.min(through, (notDurable?.t0 ?? Infinity) - 1), Number.MAX_SAFE_INTEGER);
-    return run && runFor([run], hintT0, max);
+    return chainRun(chain, hintT0, Math.min(through, (notDurable?.t0 ?? Infinity) - 1), max);
   }
 
   /** A peer's reply, queued behind the ones before it. */
